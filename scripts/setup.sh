@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Installs the Debian packages baton needs to build and test. Quick when
+# they are all present already: apt-get runs only for missing ones.
+set -euo pipefail
+
+packages=(
+    build-essential  # gcc, make
+    clang            # second compiler; sanitizer build
+    cmake            # build system, ctest
+    ninja-build      # fast builds
+    pkg-config       # finds the libraries below
+    libcmocka-dev    # unit tests
+)
+
+missing=()
+for p in "${packages[@]}"; do
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+        missing+=("$p")
+    fi
+done
+if [ ${#missing[@]} -eq 0 ]; then
+    echo "setup: all ${#packages[@]} packages present"
+    exit 0
+fi
+
+echo "setup: installing ${missing[*]}"
+sudo=()
+if [ "$(id -u)" -ne 0 ]; then
+    if command -v sudo >/dev/null; then
+        sudo=(sudo)
+    else
+        echo "setup: need root (or sudo) to install: ${missing[*]}" >&2
+        exit 1
+    fi
+fi
+export DEBIAN_FRONTEND=noninteractive
+"${sudo[@]}" apt-get update -q
+"${sudo[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"
