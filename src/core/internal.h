@@ -1,0 +1,46 @@
+/* Declarations shared by the core's modules; not part of any API. */
+#ifndef BATON_CORE_INTERNAL_H
+#define BATON_CORE_INTERNAL_H
+
+#include "node.h"
+
+/* Effects (node.c). */
+struct baton_trace *baton__trace(struct baton_node *n, unsigned type,
+                                 unsigned peer);
+/* Fills the common header of m (from, incarnations, seq, status) and
+ * queues it for peer `to`. */
+void baton__send(struct baton_node *n, unsigned to, struct baton_msg *m);
+void baton__send_heartbeat(struct baton_node *n, unsigned to);
+void baton__status_fill(const struct baton_node *n, struct baton_status *st);
+
+/* Membership and failure detection (membership.c). */
+void baton__peer_heard(struct baton_node *n, unsigned p);
+void baton__peer_down(struct baton_node *n, unsigned p, unsigned reason);
+void baton__peer_new_life(struct baton_node *n, unsigned p, baton_inc inc);
+void baton__peer_status(struct baton_node *n, unsigned p,
+                        const struct baton_msg *m);
+void baton__detect_failures(struct baton_node *n);
+
+/* Election (election.c). */
+void baton__set_role(struct baton_node *n, unsigned role, unsigned target);
+void baton__evaluate(struct baton_node *n);
+void baton__join_retry(struct baton_node *n);
+
+/* Replication (replication.c). */
+void baton__submit(struct baton_node *n, const struct baton_op *op);
+void baton__flush(struct baton_node *n);
+void baton__send_join(struct baton_node *n);
+void baton__on_join(struct baton_node *n, const struct baton_msg *m);
+void baton__on_snapshot(struct baton_node *n, const struct baton_msg *m);
+void baton__on_op(struct baton_node *n, const struct baton_msg *m);
+void baton__on_resync(struct baton_node *n, const struct baton_msg *m);
+void baton__check_tail(struct baton_node *n, unsigned p);
+void baton__member_gone(struct baton_node *n, unsigned p);
+
+static inline bool baton__is_candidate(const struct baton_node *n,
+                                       unsigned id)
+{
+    return id < n->cfg.n_nodes && n->cfg.candidate[id] != 0;
+}
+
+#endif /* BATON_CORE_INTERNAL_H */

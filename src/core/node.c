@@ -1,0 +1,425 @@
+/* The step function: validation of inputs, timers and effects.
+ * See docs/design/core.md. */
+#include "../util/setup.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "../util/assert.h"
+#include "../util/error.h"
+#include "internal.h"
+
+int baton_node_init(struct baton_node *n, const struct baton_node_config *cfg,
+                    baton_inc inc, uint64_t seed, uint64_t now_ms)
+{
+    if (cfg->n_nodes < 1 || cfg->n_nodes > BATON_NODES_MAX ||
+        cfg->self >= cfg->n_nodes || inc == 0) {
+        return BATON_EINVAL;
+    }
+    memset(n, 0, sizeof(*n));
+    n->cfg = *cfg;
+    for (unsigned i = cfg->n_nodes; i < BATON_NODES_MAX; i++) {
+        n->cfg.candidate[i] = 0;
+    }
+    if (n->cfg.heartbeat_ms == 0) {
+        n->cfg.heartbeat_ms = BATON_HEARTBEAT_MS_DEFAULT;
+    }
+    if (n->cfg.heartbeat_miss == 0) {
+        n->cfg.heartbeat_miss = BATON_HEARTBEAT_MISS_DEFAULT;
+    }
+    if (n->cfg.sync_window_ms == 0) {
+        n->cfg.sync_window_ms = baton_node_down_after_ms(n);
+    }
+    n->inc = inc;
+    baton_prng_seed(&n->prng, seed);
+    n->now_ms = now_ms;
+    n->last_step_ms = now_ms;
+    n->role = BATON_ROLE_SEEKING;
+    n->target = BATON_NODE_NONE;
+    n->role_since_ms = now_ms;
+    n->boot_deadline_ms = now_ms + n->cfg.sync_window_ms;
+    /* A lone node has nobody to sync with. */
+    n->synced = cfg->n_nodes == 1;
+    n->hb_next_ms = now_ms;
+    n->status_dirty = true;
+    baton_state_init(&n->state, cfg->n_nodes);
+    for (unsigned i = 0; i < BATON_NODES_MAX; i++) {
+        n->peers[i].status.role = BATON_ROLE_SEEKING;
+        n->peers[i].status.coord = BATON_NODE_NONE;
+    }
+    return 0;
+}
+
+uint64_t baton_node_down_after_ms(const struct baton_node *n)
+{
+    return n->cfg.heartbeat_ms * n->cfg.heartbeat_miss;
+}
+
+struct baton_trace *baton__trace(struct baton_node *n, unsigned type,
+                                 unsigned peer)
+{
+    static struct baton_trace sink; /* write-only overflow target */
+    struct baton_effects *fx = n->fx;
+    struct baton_trace *t;
+
+    if (fx->n_trace == BATON_FX_TRACE_MAX) {
+        fx->trace_dropped++;
+        return memset(&sink, 0, sizeof(sink));
+    }
+    t = &fx->trace[fx->n_trace++];
+    memset(t, 0, sizeof(*t));
+    t->type = (uint8_t)type;
+    t->peer = (uint8_t)peer;
+    t->now_ms = n->now_ms;
+    return t;
+}
+
+void baton__status_fill(const struct baton_node *n, struct baton_status *st)
+{
+    memset(st, 0, sizeof(*st));
+    st->role = n->role;
+    st->coord = n->role == BATON_ROLE_COORDINATOR ? (uint8_t)n->cfg.self
+                                                  : n->target;
+    st->synced = n->synced;
+    st->epoch = n->epoch;
+    st->index = n->applied;
+    if (n->role == BATON_ROLE_COORDINATOR ||
+        n->role == BATON_ROLE_FOLLOWER) {
+        st->stream = n->stream;
+    }
+}
+
+void baton__send(struct baton_node *n, unsigned to, struct baton_msg *m)
+{
+    struct baton_effects *fx = n->fx;
+
+    BATON_ASSERT(to < n->cfg.n_nodes && to != n->cfg.self);
+    /* The bound is sized for the worst step (node.h); overflowing it
+     * would be a core bug, not bad input. */
+    BATON_ASSERT(fx->n_send < BATON_FX_SEND_MAX);
+    m->from = (uint8_t)n->cfg.self;
+    m->to = (uint8_t)to;
+    m->from_inc = n->inc;
+    m->to_inc = n->peers[to].inc;
+    m->seq = ++n->seq;
+    baton__status_fill(n, &m->status);
+    fx->send[fx->n_send++] = *m;
+    n->counters.sent++;
+}
+
+void baton__send_heartbeat(struct baton_node *n, unsigned to)
+{
+    struct baton_msg m;
+
+    memset(&m, 0, sizeof(m));
+    m.type = BATON_MSG_HEARTBEAT;
+    baton__send(n, to, &m);
+}
+
+static void broadcast_heartbeat(struct baton_node *n)
+{
+    for (unsigned p = 0; p < n->cfg.n_nodes; p++) {
+        if (p != n->cfg.self && n->peers[p].link_up) {
+            baton__send_heartbeat(n, p);
+        }
+    }
+}
+
+/* Checks the status a sender announces: every combination that no
+ * correct node can send is refused. */
+static bool status_valid(const struct baton_node *n,
+                         const struct baton_msg *m)
+{
+    const struct baton_status *st = &m->status;
+    unsigned nn = n->cfg.n_nodes;
+
+    if (st->synced > 1 || st->role < BATON_ROLE_SEEKING ||
+        st->role >= BATON_ROLE__COUNT) {
+        return false;
+    }
+    if (st->epoch != 0 && (baton_epoch_node(st->epoch) >= nn ||
+                           baton_epoch_term(st->epoch) == 0)) {
+        return false;
+    }
+    switch (st->role) {
+    case BATON_ROLE_SEEKING:
+        return st->coord == BATON_NODE_NONE;
+    case BATON_ROLE_JOINING:
+        return baton__is_candidate(n, st->coord) && st->coord != m->from;
+    case BATON_ROLE_FOLLOWER:
+        return baton__is_candidate(n, st->coord) && st->coord != m->from &&
+               st->stream.coord == st->coord && st->stream.coord_inc != 0 &&
+               baton_epoch_node(st->stream.claim) == st->coord;
+    default: /* COORDINATOR */
+        return baton__is_candidate(n, m->from) && st->coord == m->from &&
+               st->stream.coord == m->from &&
+               st->stream.coord_inc == m->from_inc &&
+               baton_epoch_node(st->stream.claim) == m->from &&
+               baton_epoch_term(st->stream.claim) != 0 &&
+               baton_epoch_node(st->epoch) == m->from &&
+               st->epoch >= st->stream.claim && st->index >= 1;
+    }
+}
+
+static bool stream_from_sender(const struct baton_msg *m,
+                               const struct baton_stream *s)
+{
+    return s->coord == m->from && s->coord_inc == m->from_inc &&
+           baton_epoch_node(s->claim) == m->from &&
+           baton_epoch_term(s->claim) != 0;
+}
+
+/* Returns the rejection reason for a message's body, or -1 if valid. */
+static int body_check(const struct baton_node *n, const struct baton_msg *m)
+{
+    unsigned nn = n->cfg.n_nodes;
+    bool from_coord = m->status.role == BATON_ROLE_COORDINATOR;
+
+    switch (m->type) {
+    case BATON_MSG_HEARTBEAT:
+        return -1;
+    case BATON_MSG_JOIN:
+        if (m->status.role != BATON_ROLE_JOINING ||
+            m->status.coord != n->cfg.self) {
+            return BATON_REJECT_BAD_FIELD;
+        }
+        return baton_state_validate(&m->u.join.replica, nn) == 0
+                   ? -1
+                   : BATON_REJECT_BAD_STATE;
+    case BATON_MSG_SNAPSHOT:
+        if (!from_coord || !stream_from_sender(m, &m->u.snapshot.stream) ||
+            m->u.snapshot.index == 0 ||
+            m->u.snapshot.state.coord != m->from ||
+            m->u.snapshot.state.coord_inc != m->from_inc) {
+            return BATON_REJECT_BAD_FIELD;
+        }
+        return baton_state_validate(&m->u.snapshot.state, nn) == 0
+                   ? -1
+                   : BATON_REJECT_BAD_STATE;
+    case BATON_MSG_OP:
+        if (!from_coord || !stream_from_sender(m, &m->u.op.stream) ||
+            m->u.op.index == 0) {
+            return BATON_REJECT_BAD_FIELD;
+        }
+        return baton_op_validate(&m->u.op.op, nn) == 0 ? -1
+                                                        : BATON_REJECT_BAD_OP;
+    case BATON_MSG_RESYNC:
+        return m->status.role == BATON_ROLE_FOLLOWER
+                   ? -1
+                   : BATON_REJECT_BAD_FIELD;
+    default:
+        return BATON_REJECT_BAD_TYPE;
+    }
+}
+
+static int header_check(const struct baton_node *n,
+                        const struct baton_msg *m)
+{
+    const struct baton_peer *p;
+
+    if (m->from >= n->cfg.n_nodes || m->from == n->cfg.self) {
+        return BATON_REJECT_UNKNOWN_NODE;
+    }
+    if (m->to != n->cfg.self) {
+        return BATON_REJECT_MISROUTED;
+    }
+    if (m->type < BATON_MSG_HEARTBEAT || m->type >= BATON_MSG__COUNT) {
+        return BATON_REJECT_BAD_TYPE;
+    }
+    if (m->from_inc == 0 || m->seq == 0 || !status_valid(n, m)) {
+        return BATON_REJECT_BAD_FIELD;
+    }
+    p = &n->peers[m->from];
+    /* The replica may know a newer life than the peer table (learnt
+     * through a merge); either way an older life is over. */
+    if (m->from_inc < p->inc ||
+        m->from_inc < n->state.nodes[m->from].inc) {
+        return BATON_REJECT_STALE_INC;
+    }
+    if (m->to_inc != 0 && m->to_inc != n->inc) {
+        return BATON_REJECT_STALE_DST;
+    }
+    if (!p->link_up) {
+        return BATON_REJECT_NO_LINK;
+    }
+    return -1;
+}
+
+static void reject(struct baton_node *n, const struct baton_msg *m,
+                   int reason)
+{
+    struct baton_trace *t;
+
+    n->counters.rejected[reason]++;
+    t = baton__trace(n, BATON_TRACE_REJECTED,
+                     m->from < n->cfg.n_nodes ? m->from : BATON_NODE_NONE);
+    t->reason = (uint8_t)reason;
+    t->a = m->type;
+    t->b = m->from;
+}
+
+static void on_receive(struct baton_node *n, const struct baton_msg *m)
+{
+    int reason = header_check(n, m);
+    unsigned p = m->from;
+
+    if (reason < 0) {
+        reason = body_check(n, m);
+    }
+    if (reason >= 0) {
+        reject(n, m, reason);
+        return;
+    }
+    n->counters.received++;
+    if (m->from_inc > n->peers[p].inc) {
+        baton__peer_new_life(n, p, m->from_inc);
+    }
+    baton__peer_heard(n, p);
+    baton__peer_status(n, p, m);
+    switch (m->type) {
+    case BATON_MSG_JOIN:
+        baton__on_join(n, m);
+        break;
+    case BATON_MSG_SNAPSHOT:
+        baton__on_snapshot(n, m);
+        break;
+    case BATON_MSG_OP:
+        baton__on_op(n, m);
+        break;
+    case BATON_MSG_RESYNC:
+        baton__on_resync(n, m);
+        break;
+    default:
+        baton__check_tail(n, p);
+        break;
+    }
+}
+
+/* A step that comes much later than the node's own timers asked for
+ * means this process was paused (SIGSTOP, swapping, a debugger). The
+ * silence it measured is its own, not its peers': give every live peer a
+ * fresh detection window instead of declaring them all down (Sentinel's
+ * TILT). */
+static void tilt_check(struct baton_node *n)
+{
+    uint64_t gap = n->now_ms - n->last_step_ms;
+    struct baton_trace *t;
+
+    if (gap <= 2 * n->cfg.heartbeat_ms) {
+        return;
+    }
+    n->counters.tilts++;
+    t = baton__trace(n, BATON_TRACE_TILT, BATON_NODE_NONE);
+    t->a = gap;
+    for (unsigned p = 0; p < n->cfg.n_nodes; p++) {
+        if (n->peers[p].alive) {
+            n->peers[p].last_heard_ms = n->now_ms;
+        }
+    }
+}
+
+static void timers(struct baton_node *n)
+{
+    baton__detect_failures(n);
+    if (n->role == BATON_ROLE_JOINING && n->now_ms >= n->join_next_ms) {
+        baton__join_retry(n);
+    }
+}
+
+static uint64_t next_deadline(const struct baton_node *n)
+{
+    uint64_t d = n->hb_next_ms;
+    uint64_t down_after = baton_node_down_after_ms(n);
+
+    for (unsigned p = 0; p < n->cfg.n_nodes; p++) {
+        if (n->peers[p].alive) {
+            d = BATON_MIN(d, n->peers[p].last_heard_ms + down_after);
+        }
+    }
+    if (n->role == BATON_ROLE_JOINING) {
+        d = BATON_MIN(d, n->join_next_ms);
+    }
+    if (!n->synced) {
+        d = BATON_MIN(d, n->boot_deadline_ms);
+    }
+    BATON_ASSERT(d > n->now_ms);
+    return d;
+}
+
+int baton_node_step(struct baton_node *n, const struct baton_event *ev,
+                    struct baton_effects *fx)
+{
+    fx->n_send = 0;
+    fx->n_trace = 0;
+    fx->trace_dropped = 0;
+    fx->deadline_ms = 0;
+    if (ev->now_ms < n->now_ms) {
+        return BATON_EINVAL;
+    }
+    if (ev->type < BATON_EVENT_TICK || ev->type > BATON_EVENT_LINK_DOWN) {
+        return BATON_EINVAL;
+    }
+    if ((ev->type == BATON_EVENT_LINK_UP ||
+         ev->type == BATON_EVENT_LINK_DOWN) &&
+        (ev->peer >= n->cfg.n_nodes || ev->peer == n->cfg.self)) {
+        return BATON_EINVAL;
+    }
+    if (ev->type == BATON_EVENT_RECEIVE && ev->msg == NULL) {
+        return BATON_EINVAL;
+    }
+    n->fx = fx;
+    n->now_ms = ev->now_ms;
+    if (!n->started) {
+        struct baton_trace *t = baton__trace(n, BATON_TRACE_BOOT,
+                                             BATON_NODE_NONE);
+        t->a = n->inc;
+        n->started = true;
+    }
+    tilt_check(n);
+    switch (ev->type) {
+    case BATON_EVENT_LINK_UP:
+        n->peers[ev->peer].link_up = true;
+        /* Tell the new peer who we are at once, not a heartbeat later. */
+        baton__send_heartbeat(n, ev->peer);
+        break;
+    case BATON_EVENT_LINK_DOWN:
+        n->peers[ev->peer].link_up = false;
+        baton__peer_down(n, ev->peer, BATON_DOWN_LINK);
+        break;
+    case BATON_EVENT_RECEIVE:
+        on_receive(n, ev->msg);
+        break;
+    default:
+        break;
+    }
+    timers(n);
+    baton__evaluate(n);
+    baton__flush(n);
+    if (n->status_dirty || n->now_ms >= n->hb_next_ms) {
+        broadcast_heartbeat(n);
+        n->status_dirty = false;
+        n->hb_next_ms = n->now_ms + n->cfg.heartbeat_ms;
+    }
+    fx->deadline_ms = next_deadline(n);
+    n->last_step_ms = n->now_ms;
+    n->fx = NULL;
+    return 0;
+}
+
+unsigned baton_node_coordinator(const struct baton_node *n)
+{
+    if (n->role == BATON_ROLE_COORDINATOR) {
+        return n->cfg.self;
+    }
+    return n->role == BATON_ROLE_FOLLOWER ? n->target : BATON_NODE_NONE;
+}
+
+bool baton_node_is_coordinator(const struct baton_node *n)
+{
+    return n->role == BATON_ROLE_COORDINATOR;
+}
+
+bool baton_node_candidate(const struct baton_node *n, unsigned id)
+{
+    return baton__is_candidate(n, id);
+}

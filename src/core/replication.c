@@ -1,0 +1,301 @@
+/* Replicated state: the coordinator orders ops, followers apply them in
+ * order, joiners and lagging followers get snapshots, and a surrendering
+ * group's state is merged in. See docs/design/core.md §4. */
+#include "../util/setup.h"
+
+#include <string.h>
+
+#include "../util/assert.h"
+#include "internal.h"
+
+static void trace_applied(struct baton_node *n, const struct baton_op *op)
+{
+    struct baton_trace *t = baton__trace(n, BATON_TRACE_APPLIED,
+                                         op->type == BATON_OP_MERGE
+                                             ? BATON_NODE_NONE
+                                             : op->node);
+    t->a = n->applied;
+    t->b = op->type;
+    t->c = baton_state_digest(&n->state);
+    t->stream = n->stream;
+}
+
+void baton__submit(struct baton_node *n, const struct baton_op *op)
+{
+    int rv;
+
+    BATON_ASSERT(n->role == BATON_ROLE_COORDINATOR);
+    /* The coordinator builds every op from its own state, so one it
+     * cannot apply is a core bug. */
+    rv = baton_state_apply(&n->state, &n->state, op);
+    BATON_ASSERT(rv == 0);
+    BATON_ASSERT(n->state.epoch >= n->epoch);
+    n->epoch = n->state.epoch;
+    n->applied++;
+    n->counters.ops_applied++;
+    if (n->step_ops == 0) {
+        n->step_first_index = n->applied;
+    }
+    if (n->step_ops < BATON_STEP_OPS_MAX) {
+        n->step_op[n->step_ops] = *op;
+    }
+    n->step_ops++;
+    trace_applied(n, op);
+}
+
+static void send_snapshot(struct baton_node *n, unsigned to,
+                          uint64_t join_seq)
+{
+    struct baton_msg m;
+
+    memset(&m, 0, sizeof(m));
+    m.type = BATON_MSG_SNAPSHOT;
+    m.u.snapshot.join_seq = join_seq;
+    m.u.snapshot.stream = n->stream;
+    m.u.snapshot.index = n->applied;
+    m.u.snapshot.state = n->state;
+    baton__send(n, to, &m);
+}
+
+/* Sends this step's ops to every member: each op while there are few,
+ * one snapshot when there are more (which bounds a step's output). */
+void baton__flush(struct baton_node *n)
+{
+    unsigned k = n->step_ops;
+
+    if (k == 0) {
+        return;
+    }
+    n->step_ops = 0;
+    BATON_ASSERT(n->role == BATON_ROLE_COORDINATOR);
+    for (unsigned p = 0; p < n->cfg.n_nodes; p++) {
+        if (p == n->cfg.self || !n->state.nodes[p].member) {
+            continue;
+        }
+        if (k > BATON_STEP_OPS_MAX) {
+            send_snapshot(n, p, 0);
+            continue;
+        }
+        for (unsigned i = 0; i < k; i++) {
+            struct baton_msg m;
+            memset(&m, 0, sizeof(m));
+            m.type = BATON_MSG_OP;
+            m.u.op.stream = n->stream;
+            m.u.op.index = n->step_first_index + i;
+            m.u.op.op = n->step_op[i];
+            baton__send(n, p, &m);
+        }
+    }
+}
+
+void baton__member_gone(struct baton_node *n, unsigned p)
+{
+    struct baton_op op = {0};
+
+    if (n->role != BATON_ROLE_COORDINATOR || !n->state.nodes[p].member) {
+        return;
+    }
+    op.type = BATON_OP_LEAVE;
+    op.node = (uint8_t)p;
+    op.inc = n->state.nodes[p].inc;
+    baton__submit(n, &op);
+}
+
+void baton__send_join(struct baton_node *n)
+{
+    struct baton_msg m;
+
+    BATON_ASSERT(n->role == BATON_ROLE_JOINING);
+    memset(&m, 0, sizeof(m));
+    m.type = BATON_MSG_JOIN;
+    m.u.join.stream = n->stream;
+    m.u.join.replica = n->state;
+    baton__send(n, n->target, &m);
+    if (n->join_first_seq == 0) {
+        n->join_first_seq = n->seq;
+    }
+    /* Jitter keeps retries of many joiners from moving in lockstep. */
+    n->join_next_ms = n->now_ms + n->cfg.heartbeat_ms +
+                      baton_prng_below(&n->prng, n->cfg.heartbeat_ms / 4 + 1);
+}
+
+/* The coordinator takes a joiner in: merges the joiner's replica when it
+ * comes from another stream (a group that lived apart), moves its own
+ * epoch above the joiner's so no node's epoch ever goes back, records
+ * the member, and answers with a snapshot. */
+void baton__on_join(struct baton_node *n, const struct baton_msg *m)
+{
+    unsigned p = m->from;
+    struct baton_state merged;
+
+    if (n->role != BATON_ROLE_COORDINATOR) {
+        /* Our status tells the joiner to look elsewhere. */
+        baton__send_heartbeat(n, p);
+        return;
+    }
+    if (!baton_stream_equal(&m->u.join.stream, &n->stream)) {
+        baton_state_merge(&merged, &n->state, &m->u.join.replica);
+        if (!baton_state_equal(&merged, &n->state)) {
+            struct baton_op op;
+            memset(&op, 0, sizeof(op));
+            op.type = BATON_OP_MERGE;
+            op.other = m->u.join.replica;
+            baton__submit(n, &op);
+        }
+    }
+    if (m->status.epoch > n->epoch) {
+        struct baton_op op = {0};
+        uint64_t term = BATON_MAX(n->term_seen,
+                                  baton_epoch_term(m->status.epoch)) + 1;
+        op.type = BATON_OP_COORD;
+        op.node = (uint8_t)n->cfg.self;
+        op.inc = n->inc;
+        op.epoch = baton_epoch_make(term, n->cfg.self);
+        n->term_seen = term;
+        baton__submit(n, &op);
+    }
+    if (!n->state.nodes[p].member || n->state.nodes[p].inc != m->from_inc) {
+        struct baton_op op = {0};
+        op.type = BATON_OP_JOIN;
+        op.node = (uint8_t)p;
+        op.inc = m->from_inc;
+        baton__submit(n, &op);
+    }
+    baton__flush(n);
+    send_snapshot(n, p, m->seq);
+}
+
+static void install(struct baton_node *n, const struct baton_msg *m)
+{
+    struct baton_trace *t;
+
+    n->state = m->u.snapshot.state;
+    n->stream = m->u.snapshot.stream;
+    n->applied = m->u.snapshot.index;
+    n->epoch = n->state.epoch;
+    n->counters.snapshots_installed++;
+    t = baton__trace(n, BATON_TRACE_SNAPSHOT, m->from);
+    t->a = n->applied;
+    t->c = baton_state_digest(&n->state);
+    t->stream = n->stream;
+}
+
+void baton__on_snapshot(struct baton_node *n, const struct baton_msg *m)
+{
+    unsigned c = m->from;
+    const struct baton_state *s = &m->u.snapshot.state;
+    bool welcome = n->role == BATON_ROLE_JOINING && n->target == c &&
+                   n->target_inc == m->from_inc &&
+                   m->u.snapshot.join_seq != 0 &&
+                   m->u.snapshot.join_seq >= n->join_first_seq;
+    bool resync = n->role == BATON_ROLE_FOLLOWER && n->target == c &&
+                  n->target_inc == m->from_inc &&
+                  baton_stream_equal(&m->u.snapshot.stream, &n->stream) &&
+                  m->u.snapshot.index > n->applied;
+
+    if (!welcome && !resync) {
+        return; /* an answer to an attempt that is over */
+    }
+    if (resync && (!s->nodes[n->cfg.self].member ||
+                   s->nodes[n->cfg.self].inc != n->inc)) {
+        /* Our coordinator no longer counts us in: join again. */
+        baton__set_role(n, BATON_ROLE_SEEKING, BATON_NODE_NONE);
+        return;
+    }
+    /* A snapshot that would move this node's epoch back, or that does not
+     * count this life as a member, is stale: keep asking. */
+    if (s->epoch < n->epoch || !s->nodes[n->cfg.self].member ||
+        s->nodes[n->cfg.self].inc != n->inc) {
+        return;
+    }
+    /* Rejoining the stream we already follow: we hold that state or a
+     * later one of the same stream already, so there is nothing to
+     * install (applying the same point twice is what the order rule
+     * forbids). */
+    if (!baton_stream_equal(&m->u.snapshot.stream, &n->stream) ||
+        m->u.snapshot.index > n->applied) {
+        install(n, m);
+    }
+    if (welcome) {
+        baton__set_role(n, BATON_ROLE_FOLLOWER, c);
+    }
+}
+
+static void request_resync(struct baton_node *n)
+{
+    struct baton_msg m;
+
+    if (n->now_ms < n->resync_next_ms) {
+        return;
+    }
+    n->resync_next_ms = n->now_ms + n->cfg.heartbeat_ms / 2;
+    memset(&m, 0, sizeof(m));
+    m.type = BATON_MSG_RESYNC;
+    m.u.resync.stream = n->stream;
+    m.u.resync.applied = n->applied;
+    baton__send(n, n->target, &m);
+}
+
+static bool following(const struct baton_node *n, const struct baton_msg *m,
+                      const struct baton_stream *s)
+{
+    return n->role == BATON_ROLE_FOLLOWER && n->target == m->from &&
+           n->target_inc == m->from_inc && baton_stream_equal(s, &n->stream);
+}
+
+void baton__on_op(struct baton_node *n, const struct baton_msg *m)
+{
+    int rv;
+
+    if (!following(n, m, &m->u.op.stream) || m->u.op.index <= n->applied) {
+        return; /* not ours, or a duplicate */
+    }
+    if (m->u.op.index > n->applied + 1) {
+        request_resync(n); /* an op went missing */
+        return;
+    }
+    rv = baton_state_apply(&n->state, &n->state, &m->u.op.op);
+    if (rv != 0) {
+        /* Our replica disagrees with the coordinator's: start over from
+         * its snapshot rather than guess. */
+        n->counters.rejected[BATON_REJECT_BAD_OP]++;
+        request_resync(n);
+        return;
+    }
+    BATON_ASSERT(n->state.epoch >= n->epoch);
+    n->epoch = n->state.epoch;
+    n->applied = m->u.op.index;
+    n->counters.ops_applied++;
+    trace_applied(n, &m->u.op.op);
+    if (!n->state.nodes[n->cfg.self].member) {
+        /* The coordinator dropped this life from its group; join again. */
+        baton__set_role(n, BATON_ROLE_SEEKING, BATON_NODE_NONE);
+    }
+}
+
+void baton__on_resync(struct baton_node *n, const struct baton_msg *m)
+{
+    unsigned p = m->from;
+
+    /* Answered for non-members too: their snapshot shows they were
+     * dropped, and they join again. */
+    if (n->role == BATON_ROLE_COORDINATOR &&
+        baton_stream_equal(&m->u.resync.stream, &n->stream)) {
+        baton__flush(n);
+        send_snapshot(n, p, 0);
+    }
+}
+
+/* A coordinator's heartbeat carries its last index: a follower behind it
+ * lost the tail of the stream and asks for a snapshot. */
+void baton__check_tail(struct baton_node *n, unsigned p)
+{
+    const struct baton_status *st = &n->peers[p].status;
+
+    if (n->role == BATON_ROLE_FOLLOWER && n->target == p &&
+        st->role == BATON_ROLE_COORDINATOR &&
+        baton_stream_equal(&st->stream, &n->stream) &&
+        st->index > n->applied) {
+        request_resync(n);
+    }
+}

@@ -1,0 +1,109 @@
+/* Names and formatting of trace events, rejection reasons and roles. */
+#include "../util/setup.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+
+#include "node.h"
+
+const char *baton_trace_name(unsigned type)
+{
+    static const char *const names[] = {
+        "?",
+#define BATON__TRACE_NAME(name, text) text,
+        BATON_TRACE_MAP(BATON__TRACE_NAME)
+#undef BATON__TRACE_NAME
+    };
+    return type < BATON_ARRAY_LEN(names) ? names[type] : "?";
+}
+
+const char *baton_reject_name(unsigned reason)
+{
+    static const char *const names[] = {
+#define BATON__REJECT_NAME(name, text) text,
+        BATON_REJECT_MAP(BATON__REJECT_NAME)
+#undef BATON__REJECT_NAME
+    };
+    return reason < BATON_ARRAY_LEN(names) ? names[reason] : "?";
+}
+
+static const char *node_name(unsigned id, const char *const *names,
+                             char *buf, size_t len)
+{
+    if (id == BATON_NODE_NONE) {
+        return "-";
+    }
+    if (names != NULL) {
+        return names[id];
+    }
+    snprintf(buf, len, "%u", id);
+    return buf;
+}
+
+/* Epochs print as term.claimer, e.g. "3.a". */
+static const char *epoch_str(uint64_t e, const char *const *names,
+                             char *buf, size_t len)
+{
+    char nb[16];
+
+    if (e == 0) {
+        return "0";
+    }
+    snprintf(buf, len, "%" PRIu64 ".%s", baton_epoch_term(e),
+             node_name(baton_epoch_node(e), names, nb, sizeof(nb)));
+    return buf;
+}
+
+int baton_trace_format(char *buf, size_t len, const struct baton_trace *t,
+                       const char *const *names)
+{
+    static const char *const down[] = {"?", "link closed", "silent",
+                                       "restarted"};
+    static const char *const synced[] = {"?", "welcomed", "heard all",
+                                         "window passed"};
+    char pb[16];
+    char eb[64];
+    const char *peer = node_name(t->peer, names, pb, sizeof(pb));
+
+    switch (t->type) {
+    case BATON_TRACE_BOOT:
+        return snprintf(buf, len, "boot inc=%" PRIu64, t->a);
+    case BATON_TRACE_SYNCED:
+        return snprintf(buf, len, "synced (%s)",
+                        synced[t->reason < 4 ? t->reason : 0]);
+    case BATON_TRACE_PEER_UP:
+        return snprintf(buf, len, "peer-up %s inc=%" PRIu64, peer, t->a);
+    case BATON_TRACE_PEER_DOWN:
+        return snprintf(buf, len, "peer-down %s (%s, silent %" PRIu64 "ms)",
+                        peer, down[t->reason < 4 ? t->reason : 0], t->b);
+    case BATON_TRACE_PEER_RESTARTED:
+        return snprintf(buf, len, "peer-restarted %s inc=%" PRIu64, peer,
+                        t->b);
+    case BATON_TRACE_ROLE:
+        if (t->role == BATON_ROLE_COORDINATOR) {
+            return snprintf(buf, len, "coordinator epoch=%s",
+                            epoch_str(t->a, names, eb, sizeof(eb)));
+        }
+        if (t->role == BATON_ROLE_SEEKING) {
+            return snprintf(buf, len, "seeking");
+        }
+        return snprintf(buf, len, "%s %s epoch=%s",
+                        t->role == BATON_ROLE_JOINING ? "joining"
+                                                      : "follower of",
+                        peer, epoch_str(t->a, names, eb, sizeof(eb)));
+    case BATON_TRACE_APPLIED:
+        return snprintf(buf, len, "applied %" PRIu64 " %s %s", t->a,
+                        baton_op_type_name((unsigned)t->b), peer);
+    case BATON_TRACE_SNAPSHOT:
+        return snprintf(buf, len, "snapshot from %s index=%" PRIu64, peer,
+                        t->a);
+    case BATON_TRACE_REJECTED:
+        return snprintf(buf, len, "rejected %s from %s: %s",
+                        baton_msg_type_name((unsigned)t->a), peer,
+                        baton_reject_name(t->reason));
+    case BATON_TRACE_TILT:
+        return snprintf(buf, len, "tilt (no step for %" PRIu64 "ms)", t->a);
+    default:
+        return snprintf(buf, len, "?");
+    }
+}
