@@ -1,0 +1,256 @@
+/* baton-sim: runs seeded random simulations of the core.
+ *
+ *   baton-sim --seeds N [--first S] [--jobs J] [--max-nodes M]
+ *   baton-sim --seed S [--trace] [--max-nodes M]   replay one run
+ *   baton-sim --measure [--runs R]                 detection figures
+ *
+ * The last line of a multi-seed run is "N passed, M failed". */
+#include "../../src/util/setup.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "schedule.h"
+
+struct opts {
+    uint64_t first;
+    uint64_t seeds;
+    unsigned jobs;
+    bool single;
+    bool measure;
+    unsigned runs;
+    struct seed_opts so;
+};
+
+static double wall_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void usage(void)
+{
+    fprintf(stderr,
+            "usage: baton-sim --seeds N [--first S] [--jobs J] "
+            "[--max-nodes M]\n"
+            "       baton-sim --seed S [--trace] [--max-nodes M]\n"
+            "       baton-sim --measure [--runs R]\n");
+    exit(2);
+}
+
+static uint64_t num(const char *flag, const char *v)
+{
+    char *end;
+    unsigned long long x;
+
+    if (v == NULL) {
+        fprintf(stderr, "baton-sim: %s needs a value\n", flag);
+        exit(2);
+    }
+    errno = 0;
+    x = strtoull(v, &end, 10);
+    if (errno != 0 || *end != '\0' || end == v) {
+        fprintf(stderr, "baton-sim: %s: not a number: %s\n", flag, v);
+        exit(2);
+    }
+    return (uint64_t)x;
+}
+
+static void parse(int argc, char **argv, struct opts *o)
+{
+    memset(o, 0, sizeof(*o));
+    o->first = 1;
+    o->seeds = 100;
+    o->jobs = 1;
+    o->runs = 200;
+    o->so.max_nodes = 7;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (strcmp(a, "--seeds") == 0) {
+            o->seeds = num(a, v);
+            i++;
+        } else if (strcmp(a, "--first") == 0) {
+            o->first = num(a, v);
+            i++;
+        } else if (strcmp(a, "--seed") == 0) {
+            o->first = num(a, v);
+            o->seeds = 1;
+            o->single = true;
+            i++;
+        } else if (strcmp(a, "--jobs") == 0) {
+            o->jobs = (unsigned)num(a, v);
+            i++;
+        } else if (strcmp(a, "--max-nodes") == 0) {
+            o->so.max_nodes = (unsigned)num(a, v);
+            i++;
+        } else if (strcmp(a, "--runs") == 0) {
+            o->runs = (unsigned)num(a, v);
+            i++;
+        } else if (strcmp(a, "--trace") == 0) {
+            o->so.trace = true;
+        } else if (strcmp(a, "--measure") == 0) {
+            o->measure = true;
+        } else {
+            usage();
+        }
+    }
+    if (o->so.max_nodes < 1 || o->so.max_nodes > SIM_NODES_MAX) {
+        fprintf(stderr, "baton-sim: --max-nodes must be 1..%d\n",
+                SIM_NODES_MAX);
+        exit(2);
+    }
+    if (o->jobs < 1) {
+        o->jobs = 1;
+    }
+}
+
+/* Results travel from workers to the parent as one line per seed. */
+static void emit(FILE *out, uint64_t seed, const struct seed_result *r)
+{
+    fprintf(out, "%" PRIu64 " %d %u %" PRIu64 " %" PRIu64 " %" PRIu64
+                 " %" PRIu64 " %s\n",
+            seed, r->ok, r->n_nodes, r->steps, r->converge_us, r->bound_us,
+            r->garbage, r->ok ? "-" : r->failure);
+}
+
+struct totals {
+    uint64_t passed, failed, steps, garbage;
+    uint64_t worst_us, worst_seed, worst_bound_us;
+};
+
+static void absorb(struct totals *t, const char *line, const char *self,
+                   const struct opts *o)
+{
+    uint64_t seed, steps, conv, bound, garbage;
+    int ok;
+    unsigned nn;
+    int used = 0;
+
+    if (sscanf(line,
+               "%" SCNu64 " %d %u %" SCNu64 " %" SCNu64 " %" SCNu64
+               " %" SCNu64 " %n",
+               &seed, &ok, &nn, &steps, &conv, &bound, &garbage,
+               &used) < 7) {
+        fprintf(stderr, "baton-sim: bad worker line: %s", line);
+        t->failed++;
+        return;
+    }
+    t->steps += steps;
+    t->garbage += garbage;
+    if (ok) {
+        t->passed++;
+        if (conv > t->worst_us) {
+            t->worst_us = conv;
+            t->worst_seed = seed;
+            t->worst_bound_us = bound;
+        }
+        return;
+    }
+    t->failed++;
+    printf("FAIL seed %" PRIu64 " (%u nodes): %s", seed, nn, line + used);
+    printf("  replay: %s --seed %" PRIu64 " --max-nodes %u --trace\n", self,
+           seed, o->so.max_nodes);
+}
+
+static int run_many(const struct opts *o, const char *self)
+{
+    struct totals t = {0};
+    double t0 = wall_s();
+    double dt;
+    int fds[64];
+    pid_t pids[64];
+    unsigned jobs = BATON_MIN(o->jobs, 64u);
+
+    for (unsigned k = 0; k < jobs; k++) {
+        int p[2];
+        if (pipe(p) != 0) {
+            perror("baton-sim: pipe");
+            return 2;
+        }
+        pids[k] = fork();
+        if (pids[k] < 0) {
+            perror("baton-sim: fork");
+            return 2;
+        }
+        if (pids[k] == 0) {
+            FILE *out = fdopen(p[1], "w");
+            close(p[0]);
+            for (uint64_t i = k; i < o->seeds; i += jobs) {
+                struct seed_result r;
+                run_seed(o->first + i, &o->so, &r);
+                emit(out, o->first + i, &r);
+            }
+            fclose(out);
+            _exit(0);
+        }
+        close(p[1]);
+        fds[k] = p[0];
+    }
+    for (unsigned k = 0; k < jobs; k++) {
+        FILE *in = fdopen(fds[k], "r");
+        char line[1024];
+        int status;
+        while (fgets(line, sizeof(line), in) != NULL) {
+            absorb(&t, line, self, o);
+        }
+        fclose(in);
+        waitpid(pids[k], &status, 0);
+        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+            printf("FAIL worker %u died (status %d): a seed crashed the "
+                   "simulator; rerun its seeds one by one with --seed\n",
+                   k, status);
+            t.failed++;
+        }
+    }
+    dt = wall_s() - t0;
+    printf("simulated %" PRIu64 " seeds (cluster sizes 1-%u) in %.1f s: "
+           "%" PRIu64 " steps, %.0f steps/s; %" PRIu64
+           " invalid messages injected and rejected\n",
+           o->seeds, o->so.max_nodes, dt, t.steps,
+           dt > 0 ? (double)t.steps / dt : 0.0, t.garbage);
+    printf("slowest convergence after faults stopped: %" PRIu64
+           " ms (seed %" PRIu64 ", bound %" PRIu64 " ms)\n",
+           t.worst_us / SIM_MS, t.worst_seed, t.worst_bound_us / SIM_MS);
+    printf("%" PRIu64 " passed, %" PRIu64 " failed\n", t.passed, t.failed);
+    return t.failed == 0 ? 0 : 1;
+}
+
+static int run_one(const struct opts *o, const char *self)
+{
+    struct seed_result r;
+
+    run_seed(o->first, &o->so, &r);
+    printf("seed %" PRIu64 ": %u nodes, %" PRIu64 " steps, ", o->first,
+           r.n_nodes, r.steps);
+    if (r.ok) {
+        printf("converged %" PRIu64 " ms after the faults stopped (bound %"
+               PRIu64 " ms)\n1 passed, 0 failed\n",
+               r.converge_us / SIM_MS, r.bound_us / SIM_MS);
+        return 0;
+    }
+    printf("FAILED: %s\n  replay: %s --seed %" PRIu64 " --max-nodes %u "
+           "--trace\n0 passed, 1 failed\n",
+           r.failure, self, o->first, o->so.max_nodes);
+    return 1;
+}
+
+int measure_detection(unsigned runs); /* measure.c */
+
+int main(int argc, char **argv)
+{
+    struct opts o;
+
+    parse(argc, argv, &o);
+    if (o.measure) {
+        return measure_detection(o.runs);
+    }
+    return o.single ? run_one(&o, argv[0]) : run_many(&o, argv[0]);
+}

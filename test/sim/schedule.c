@@ -1,0 +1,200 @@
+/* A run = a random cluster, a random fault phase, then a quiet phase in
+ * which liveness must be reached within a stated bound. Everything is
+ * drawn from the seed, so `baton-sim --seed S` replays a run exactly. */
+#include "../../src/util/setup.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "schedule.h"
+
+uint64_t liveness_bound_ms(uint64_t heartbeat_ms, uint64_t heartbeat_miss,
+                           uint64_t sync_window_ms)
+{
+    /* A silent node is declared down after one detection window; a
+     * restarted node may wait out its sync window; a few heartbeats
+     * carry the joins, surrenders, merges and resyncs that follow. */
+    return heartbeat_ms * heartbeat_miss + sync_window_ms + 4 * heartbeat_ms;
+}
+
+static uint64_t rnd(struct baton_prng *p, uint64_t lo, uint64_t hi)
+{
+    return lo + baton_prng_below(p, hi - lo + 1);
+}
+
+static unsigned pick(struct baton_prng *p, unsigned n)
+{
+    return (unsigned)baton_prng_below(p, n);
+}
+
+static void split(struct sim *s, struct baton_prng *p, unsigned nn)
+{
+    unsigned side[SIM_NODES_MAX];
+
+    sim_heal(s);
+    for (unsigned i = 0; i < nn; i++) {
+        side[i] = pick(p, 2);
+    }
+    for (unsigned a = 0; a < nn; a++) {
+        for (unsigned b = 0; b < nn; b++) {
+            if (side[a] != side[b]) {
+                sim_block(s, a, b);
+            }
+        }
+    }
+}
+
+/* One fault, chosen by weight. */
+static void fault(struct sim *s, struct baton_prng *p, unsigned nn)
+{
+    unsigned i = pick(p, nn);
+    unsigned j = pick(p, nn);
+    unsigned k = pick(p, nn);
+    unsigned r = pick(p, 100);
+
+    if (r < 12) {
+        sim_crash(s, i);
+    } else if (r < 27) {
+        sim_restart(s, i);
+    } else if (r < 32) {
+        sim_crash(s, i); /* restart under the same name, at once */
+        sim_restart(s, i);
+    } else if (r < 38) {
+        sim_pause(s, i);
+    } else if (r < 46) {
+        sim_resume(s, i);
+    } else if (r < 53) {
+        split(s, p, nn);
+    } else if (r < 59) {
+        if (i != j) {
+            sim_block(s, i, j);
+        }
+    } else if (r < 63) {
+        /* Bridge: i-j and i-k up, j-k down. */
+        if (i != j && j != k && i != k) {
+            sim_heal(s);
+            sim_block(s, j, k);
+            sim_block(s, k, j);
+        }
+    } else if (r < 73) {
+        sim_heal(s);
+    } else if (r < 81) {
+        sim_set_loss(s, (uint32_t)rnd(p, 0, 300000),
+                     (uint32_t)rnd(p, 0, 100000));
+    } else if (r < 86) {
+        uint64_t hi = pick(p, 4) == 0 ? 300000 : rnd(p, 1000, 20000);
+        sim_set_delay(s, 100, hi);
+    } else {
+        unsigned count = 1 + pick(p, 5);
+        for (unsigned g = 0; g < count; g++) {
+            sim_inject_garbage(s, pick(p, nn), pick(p, 64));
+        }
+    }
+}
+
+static void config(uint64_t seed, const struct seed_opts *o,
+                   struct baton_prng *p, struct sim_config *cfg)
+{
+    memset(cfg, 0, sizeof(*cfg));
+    cfg->n_nodes = 1 + (unsigned)(seed % o->max_nodes);
+    cfg->seed = seed;
+    for (unsigned i = 0; i < cfg->n_nodes; i++) {
+        cfg->candidate[i] = pick(p, 100) < 80;
+    }
+    if (pick(p, 100) < 30) {
+        cfg->heartbeat_ms = rnd(p, 50, 400);
+        cfg->heartbeat_miss = rnd(p, 2, 6);
+        if (pick(p, 2)) {
+            cfg->sync_window_ms =
+                rnd(p, cfg->heartbeat_ms,
+                    3 * cfg->heartbeat_ms * cfg->heartbeat_miss);
+        }
+    }
+    cfg->delay_min_us = 100;
+    cfg->delay_max_us = 2000;
+    cfg->print_trace = o->trace;
+}
+
+void run_seed(uint64_t seed, const struct seed_opts *o, struct seed_result *r)
+{
+    struct baton_prng p;
+    struct sim_config cfg;
+    struct sim *s;
+    uint64_t t_faults_end;
+    uint64_t t_end;
+    uint64_t hb, miss, window;
+    uint64_t converged_at = UINT64_MAX;
+    char why[256] = "";
+
+    memset(r, 0, sizeof(*r));
+    baton_prng_seed(&p, seed ^ 0x5eed5eed5eedull);
+    config(seed, o, &p, &cfg);
+    r->n_nodes = cfg.n_nodes;
+    hb = cfg.heartbeat_ms ? cfg.heartbeat_ms : BATON_HEARTBEAT_MS_DEFAULT;
+    miss = cfg.heartbeat_miss ? cfg.heartbeat_miss
+                              : BATON_HEARTBEAT_MISS_DEFAULT;
+    window = cfg.sync_window_ms ? cfg.sync_window_ms : hb * miss;
+    r->bound_us = liveness_bound_ms(hb, miss, window) * SIM_MS;
+    s = sim_create(&cfg);
+    if (s == NULL) {
+        snprintf(r->failure, sizeof(r->failure), "out of memory");
+        return;
+    }
+
+    /* Fault phase. */
+    t_faults_end = rnd(&p, 2000, 30000) * SIM_MS;
+    for (uint64_t t = rnd(&p, 0, 500) * SIM_MS; t < t_faults_end;
+         t += rnd(&p, 20, 1500) * SIM_MS) {
+        sim_run_until(s, t);
+        fault(s, &p, cfg.n_nodes);
+    }
+    sim_run_until(s, t_faults_end);
+
+    /* Quiet phase: a clean network; most stopped nodes come back; the
+     * partition heals or settles into two clean groups. */
+    sim_set_loss(s, 0, 0);
+    sim_set_delay(s, 100, 2000);
+    for (unsigned i = 0; i < cfg.n_nodes; i++) {
+        if (pick(&p, 100) < 75) {
+            sim_restart(s, i);
+            sim_resume(s, i);
+        }
+    }
+    if (pick(&p, 100) < 75) {
+        sim_heal(s);
+    } else {
+        split(s, &p, cfg.n_nodes);
+    }
+    t_end = t_faults_end + r->bound_us + 1000 * SIM_MS;
+    while (!sim_failed(s) && sim_now(s) < t_end) {
+        bool ok;
+        sim_run_for(s, 5 * SIM_MS);
+        ok = sim_converged(s, why, sizeof(why));
+        if (ok && converged_at == UINT64_MAX) {
+            converged_at = sim_now(s);
+        } else if (!ok) {
+            converged_at = UINT64_MAX;
+        }
+    }
+    r->steps = sim_steps(s);
+    r->garbage = sim_rejected(s);
+    if (sim_failed(s)) {
+        snprintf(r->failure, sizeof(r->failure), "%s", sim_failure(s));
+    } else if (converged_at == UINT64_MAX) {
+        snprintf(r->failure, sizeof(r->failure),
+                 "no convergence %" PRIu64 " ms after the faults stopped: %s",
+                 (t_end - t_faults_end) / SIM_MS, why);
+    } else {
+        r->converge_us = converged_at - t_faults_end;
+        if (r->converge_us > r->bound_us) {
+            snprintf(r->failure, sizeof(r->failure),
+                     "converged %" PRIu64 " ms after the faults stopped, "
+                     "beyond the bound of %" PRIu64 " ms",
+                     r->converge_us / SIM_MS, r->bound_us / SIM_MS);
+        } else {
+            r->ok = true;
+        }
+    }
+    sim_destroy(s);
+}

@@ -1,0 +1,30 @@
+/* Seeded random fault schedules for the simulator. */
+#ifndef BATON_SIM_SCHEDULE_H
+#define BATON_SIM_SCHEDULE_H
+
+#include "sim.h"
+
+struct seed_opts {
+    unsigned max_nodes; /* cluster size is 1 + seed % max_nodes */
+    bool trace;         /* print the run's trace */
+};
+
+struct seed_result {
+    bool ok;
+    uint64_t steps;
+    uint64_t converge_us; /* from the end of faults to convergence */
+    uint64_t bound_us;    /* the liveness bound for this run's settings */
+    uint64_t garbage;     /* invalid messages injected (all rejected) */
+    unsigned n_nodes;
+    char failure[600];
+};
+
+/* The liveness bound: after the last fault, every fully connected group
+ * converges within this (docs/design/simulator.md §4). */
+uint64_t liveness_bound_ms(uint64_t heartbeat_ms, uint64_t heartbeat_miss,
+                           uint64_t sync_window_ms);
+
+void run_seed(uint64_t seed, const struct seed_opts *o,
+              struct seed_result *r);
+
+#endif /* BATON_SIM_SCHEDULE_H */

@@ -1,0 +1,754 @@
+/* The simulator harness. Happy path: events (message deliveries, link
+ * changes, node timers) are taken in virtual-time order from one heap and
+ * fed to the real core. Failure modes it produces on purpose: loss,
+ * duplication, reordering, delay, one-way and two-way partitions,
+ * crashes with restarts under a new incarnation, pauses, garbage. */
+#include "../../src/util/setup.h"
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sim_internal.h"
+
+const char *const sim_names[SIM_NODES_MAX] = {"a", "b", "c", "d", "e",
+                                              "f", "g", "h", "i"};
+
+static void *xrealloc(void *p, size_t n)
+{
+    void *q = realloc(p, n);
+    if (q == NULL) {
+        fprintf(stderr, "baton-sim: out of memory\n");
+        exit(2);
+    }
+    return q;
+}
+
+void sim__fail(struct sim *s, const char *fmt, ...)
+{
+    va_list ap;
+    int k;
+
+    if (s->failed) {
+        return;
+    }
+    s->failed = true;
+    k = snprintf(s->failure, sizeof(s->failure), "t=%" PRIu64 "ms: ",
+                 s->now_us / SIM_MS);
+    va_start(ap, fmt);
+    vsnprintf(s->failure + k, sizeof(s->failure) - (size_t)k, fmt, ap);
+    va_end(ap);
+}
+
+/* ---- event heap ------------------------------------------------------ */
+
+static bool ev_before(const struct event *a, const struct event *b)
+{
+    return a->t < b->t || (a->t == b->t && a->order < b->order);
+}
+
+static void heap_push(struct sim *s, struct event ev)
+{
+    size_t i;
+
+    if (s->n_heap == s->cap_heap) {
+        s->cap_heap = s->cap_heap ? s->cap_heap * 2 : 256;
+        s->heap = xrealloc(s->heap, s->cap_heap * sizeof(*s->heap));
+    }
+    ev.order = ++s->order;
+    i = s->n_heap++;
+    while (i > 0) {
+        size_t parent = (i - 1) / 2;
+        if (!ev_before(&ev, &s->heap[parent])) {
+            break;
+        }
+        s->heap[i] = s->heap[parent];
+        i = parent;
+    }
+    s->heap[i] = ev;
+}
+
+static struct event heap_pop(struct sim *s)
+{
+    struct event top = s->heap[0];
+    struct event last = s->heap[--s->n_heap];
+    size_t i = 0;
+
+    for (;;) {
+        size_t l = 2 * i + 1;
+        size_t r = l + 1;
+        size_t m = i;
+        const struct event *best = &last;
+        if (l < s->n_heap && ev_before(&s->heap[l], best)) {
+            m = l;
+            best = &s->heap[l];
+        }
+        if (r < s->n_heap && ev_before(&s->heap[r], best)) {
+            m = r;
+        }
+        if (m == i) {
+            break;
+        }
+        s->heap[i] = s->heap[m];
+        i = m;
+    }
+    if (s->n_heap > 0) {
+        s->heap[i] = last;
+    }
+    return top;
+}
+
+static uint64_t rnd(struct sim *s, uint64_t lo, uint64_t hi)
+{
+    return lo + baton_prng_below(&s->prng, hi - lo + 1);
+}
+
+/* ---- checker maps ---------------------------------------------------- */
+
+static uint64_t stream_hash(const struct baton_stream *st, uint64_t index)
+{
+    uint64_t h = st->claim * 0x9e3779b97f4a7c15ull;
+    h ^= st->coord_inc * 0xc2b2ae3d27d4eb4full + st->coord;
+    h ^= index * 0x165667b19e3779f9ull;
+    return h ^ (h >> 29);
+}
+
+static struct digest_entry *digest_slot(struct sim *s,
+                                        const struct baton_stream *st,
+                                        uint64_t index)
+{
+    size_t mask;
+    size_t i;
+
+    if (2 * (s->n_digests + 1) > s->cap_digests) {
+        struct digest_entry *old = s->digests;
+        size_t old_cap = s->cap_digests;
+        s->cap_digests = old_cap ? old_cap * 2 : 1024;
+        s->digests = calloc(s->cap_digests, sizeof(*s->digests));
+        if (s->digests == NULL) {
+            fprintf(stderr, "baton-sim: out of memory\n");
+            exit(2);
+        }
+        s->n_digests = 0;
+        for (size_t k = 0; k < old_cap; k++) {
+            if (old[k].used) {
+                struct digest_entry *e =
+                    digest_slot(s, &old[k].stream, old[k].index);
+                *e = old[k];
+                s->n_digests++;
+            }
+        }
+        free(old);
+    }
+    mask = s->cap_digests - 1;
+    i = (size_t)stream_hash(st, index) & mask;
+    while (s->digests[i].used &&
+           !(s->digests[i].index == index &&
+             baton_stream_equal(&s->digests[i].stream, st))) {
+        i = (i + 1) & mask;
+    }
+    return &s->digests[i];
+}
+
+/* Records or checks the replica digest at (stream, index). */
+static void check_digest(struct sim *s, unsigned node,
+                         const struct baton_stream *st, uint64_t index,
+                         uint64_t digest)
+{
+    struct digest_entry *e = digest_slot(s, st, index);
+
+    if (!e->used) {
+        e->used = true;
+        e->stream = *st;
+        e->index = index;
+        e->digest = digest;
+        s->n_digests++;
+        return;
+    }
+    if (e->digest != digest) {
+        sim__fail(s,
+             "replicas diverged: %s holds state %016" PRIx64
+             " at index %" PRIu64 " of %s's stream, which had %016" PRIx64,
+             sim_names[node], digest, index, sim_names[st->coord],
+             e->digest);
+    }
+}
+
+static void check_claim(struct sim *s, unsigned node, baton_epoch epoch)
+{
+    size_t i;
+
+    if (2 * (s->n_claims + 1) > s->cap_claims) {
+        struct claim_entry *old = s->claims;
+        size_t old_cap = s->cap_claims;
+        s->cap_claims = old_cap ? old_cap * 2 : 256;
+        s->claims = calloc(s->cap_claims, sizeof(*s->claims));
+        if (s->claims == NULL) {
+            exit(2);
+        }
+        s->n_claims = 0;
+        for (size_t k = 0; k < old_cap; k++) {
+            if (old[k].used) {
+                check_claim(s, old[k].node, old[k].epoch);
+            }
+        }
+        free(old);
+    }
+    i = (size_t)(epoch * 0x9e3779b97f4a7c15ull) & (s->cap_claims - 1);
+    while (s->claims[i].used && s->claims[i].epoch != epoch) {
+        i = (i + 1) & (s->cap_claims - 1);
+    }
+    if (!s->claims[i].used) {
+        s->claims[i].used = true;
+        s->claims[i].epoch = epoch;
+        s->claims[i].node = node;
+        s->n_claims++;
+    } else if (s->claims[i].node != node) {
+        sim__fail(s, "epoch %" PRIu64 ".%u claimed by both %s and %s",
+             baton_epoch_term(epoch), baton_epoch_node(epoch),
+             sim_names[s->claims[i].node], sim_names[node]);
+    }
+}
+
+/* ---- invariants ------------------------------------------------------ */
+
+static void check_trace(struct sim *s, unsigned i, const struct baton_trace *t)
+{
+    struct shadow *sh = &s->nodes[i].sh;
+
+    switch (t->type) {
+    case BATON_TRACE_ROLE:
+        if (t->role == BATON_ROLE_COORDINATOR) {
+            check_claim(s, i, t->a);
+        }
+        break;
+    case BATON_TRACE_APPLIED:
+        if (baton_stream_equal(&t->stream, &sh->stream)) {
+            if (t->a != sh->applied + 1) {
+                sim__fail(s,
+                     "%s applied index %" PRIu64 " after %" PRIu64
+                     " (out of order or twice)",
+                     sim_names[i], t->a, sh->applied);
+            }
+        } else if (t->a != 1 || t->stream.coord != i) {
+            sim__fail(s, "%s applied index %" PRIu64 " of a stream it never joined",
+                 sim_names[i], t->a);
+        }
+        sh->stream = t->stream;
+        sh->applied = t->a;
+        check_digest(s, i, &t->stream, t->a, t->c);
+        break;
+    case BATON_TRACE_SNAPSHOT:
+        if (baton_stream_equal(&t->stream, &sh->stream) &&
+            t->a <= sh->applied) {
+            sim__fail(s,
+                 "%s installed a snapshot at index %" PRIu64
+                 " after applying %" PRIu64,
+                 sim_names[i], t->a, sh->applied);
+        }
+        sh->stream = t->stream;
+        sh->applied = t->a;
+        check_digest(s, i, &t->stream, t->a, t->c);
+        break;
+    default:
+        break;
+    }
+}
+
+static void check_node(struct sim *s, unsigned i)
+{
+    const struct baton_node *n = &s->nodes[i].core;
+    struct shadow *sh = &s->nodes[i].sh;
+    unsigned nn = s->cfg.n_nodes;
+
+    switch (n->role) {
+    case BATON_ROLE_COORDINATOR:
+        if (!n->cfg.candidate[i] || n->state.coord != i ||
+            n->stream.coord != i || n->stream.coord_inc != n->inc) {
+            sim__fail(s, "%s coordinates without being a candidate or the "
+                    "coordinator of its own replica", sim_names[i]);
+        }
+        break;
+    case BATON_ROLE_FOLLOWER:
+    case BATON_ROLE_JOINING:
+        if (n->target >= nn || n->target == i ||
+            !n->cfg.candidate[n->target]) {
+            sim__fail(s, "%s follows an impossible coordinator %u", sim_names[i],
+                 n->target);
+        }
+        break;
+    case BATON_ROLE_SEEKING:
+        if (n->target != BATON_NODE_NONE) {
+            sim__fail(s, "%s seeks but names coordinator %u", sim_names[i],
+                 n->target);
+        }
+        break;
+    default:
+        sim__fail(s, "%s has impossible role %u", sim_names[i], n->role);
+    }
+    if (baton_state_validate(&n->state, nn) != 0) {
+        sim__fail(s, "%s holds an invalid replica", sim_names[i]);
+    }
+    if (n->epoch < sh->epoch || n->term_seen < sh->term_seen) {
+        sim__fail(s, "%s's epoch went back from %" PRIu64 " to %" PRIu64,
+             sim_names[i], sh->epoch, n->epoch);
+    }
+    sh->epoch = n->epoch;
+    sh->term_seen = n->term_seen;
+    for (unsigned p = 0; p < nn; p++) {
+        if (n->peers[p].inc < sh->peer_inc[p] ||
+            n->state.nodes[p].inc < sh->state_inc[p]) {
+            sim__fail(s, "%s's incarnation of %s went back", sim_names[i],
+                 sim_names[p]);
+        }
+        sh->peer_inc[p] = n->peers[p].inc;
+        sh->state_inc[p] = n->state.nodes[p].inc;
+    }
+    /* The traces must account for every change of the replica. */
+    if (n->applied != sh->applied ||
+        (n->applied != 0 && !baton_stream_equal(&n->stream, &sh->stream))) {
+        sim__fail(s, "%s's replica moved without an applied/snapshot trace",
+             sim_names[i]);
+    }
+}
+
+/* ---- stepping -------------------------------------------------------- */
+
+static void keep_line(struct sim *s, const char *line)
+{
+    if (s->n_lines == s->cap_lines) {
+        s->cap_lines = s->cap_lines ? s->cap_lines * 2 : 256;
+        s->lines = xrealloc(s->lines, (size_t)s->cap_lines * sizeof(char *));
+    }
+    s->lines[s->n_lines] = xrealloc(NULL, strlen(line) + 1);
+    strcpy(s->lines[s->n_lines++], line);
+}
+
+static void send_all(struct sim *s, unsigned from)
+{
+    for (unsigned k = 0; k < s->fx->n_send; k++) {
+        const struct baton_msg *m = &s->fx->send[k];
+        unsigned to = m->to;
+        unsigned copies = 1;
+
+        if (!s->link[from][to] || s->blocked[from][to] ||
+            baton_prng_chance(&s->prng, s->drop_ppm)) {
+            continue;
+        }
+        if (baton_prng_chance(&s->prng, s->dup_ppm)) {
+            copies = 2;
+        }
+        for (unsigned c = 0; c < copies; c++) {
+            struct event ev = {0};
+            ev.t = s->now_us + rnd(s, s->delay_min_us, s->delay_max_us);
+            ev.kind = EV_DELIVER;
+            ev.node = (uint8_t)to;
+            ev.life = s->nodes[to].life;
+            ev.msg = xrealloc(NULL, sizeof(*m));
+            *ev.msg = *m;
+            heap_push(s, ev);
+        }
+    }
+}
+
+void sim__step(struct sim *s, unsigned i, struct baton_event *ev)
+{
+    struct simnode *sn = &s->nodes[i];
+    int rv;
+
+    ev->now_ms = s->now_us / SIM_MS;
+    rv = baton_node_step(&sn->core, ev, s->fx);
+    s->steps++;
+    if (rv != 0) {
+        sim__fail(s, "%s: step failed: %d", sim_names[i], rv);
+        return;
+    }
+    if (s->fx->trace_dropped != 0) {
+        sim__fail(s, "%s: %u trace events dropped", sim_names[i],
+             s->fx->trace_dropped);
+    }
+    for (unsigned k = 0; k < s->fx->n_trace; k++) {
+        const struct baton_trace *t = &s->fx->trace[k];
+        if (s->cfg.print_trace || s->cfg.keep_trace) {
+            char text[200];
+            char line[256];
+            baton_trace_format(text, sizeof(text), t, sim_names);
+            snprintf(line, sizeof(line), "%6" PRIu64 " %s: %s",
+                     s->now_us / SIM_MS, sim_names[i], text);
+            if (s->cfg.print_trace) {
+                printf("%s\n", line);
+            }
+            if (s->cfg.keep_trace) {
+                keep_line(s, line);
+            }
+        }
+        check_trace(s, i, t);
+    }
+    check_node(s, i);
+    sn->deadline_us = s->fx->deadline_ms * SIM_MS;
+    if (sn->deadline_us <= s->now_us) {
+        sim__fail(s, "%s asked for a deadline in the past", sim_names[i]);
+        sn->deadline_us = s->now_us + SIM_MS;
+    }
+    send_all(s, i);
+}
+
+static void tick(struct sim *s, unsigned i)
+{
+    struct baton_event ev = {0};
+    ev.type = BATON_EVENT_TICK;
+    sim__step(s, i, &ev);
+}
+
+static void boot(struct sim *s, unsigned i)
+{
+    struct simnode *sn = &s->nodes[i];
+    struct baton_node_config cfg = {0};
+
+    cfg.n_nodes = s->cfg.n_nodes;
+    cfg.self = i;
+    memcpy(cfg.candidate, s->cfg.candidate, s->cfg.n_nodes);
+    cfg.heartbeat_ms = s->cfg.heartbeat_ms;
+    cfg.heartbeat_miss = s->cfg.heartbeat_miss;
+    cfg.sync_window_ms = s->cfg.sync_window_ms;
+    sn->inc++;
+    sn->life++;
+    sn->up = true;
+    sn->paused = false;
+    sn->n_held = 0;
+    memset(&sn->sh, 0, sizeof(sn->sh));
+    if (baton_node_init(&sn->core, &cfg, sn->inc,
+                        s->cfg.seed * 131 + i * 7 + sn->inc,
+                        s->now_us / SIM_MS) != 0) {
+        sim__fail(s, "%s: init failed", sim_names[i]);
+        return;
+    }
+    tick(s, i);
+}
+
+static void connect_pair(struct sim *s, unsigned a, unsigned b)
+{
+    struct event ev = {0};
+
+    if (s->link[a][b] || !s->nodes[a].up || !s->nodes[b].up ||
+        s->blocked[a][b] || s->blocked[b][a]) {
+        return;
+    }
+    s->link[a][b] = s->link[b][a] = true;
+    ev.kind = EV_LINK_UP;
+    ev.t = s->now_us + rnd(s, 1000, 3000);
+    ev.node = (uint8_t)a;
+    ev.peer = (uint8_t)b;
+    ev.life = s->nodes[a].life;
+    heap_push(s, ev);
+    ev.t = s->now_us + rnd(s, 1000, 3000);
+    ev.node = (uint8_t)b;
+    ev.peer = (uint8_t)a;
+    ev.life = s->nodes[b].life;
+    heap_push(s, ev);
+}
+
+static void hold(struct simnode *sn, const struct event *ev)
+{
+    if (sn->n_held == sn->cap_held) {
+        sn->cap_held = sn->cap_held ? sn->cap_held * 2 : 64;
+        sn->held = xrealloc(sn->held, sn->cap_held * sizeof(*sn->held));
+    }
+    sn->held[sn->n_held++] = *ev;
+}
+
+static void handle(struct sim *s, struct event *ev)
+{
+    struct simnode *sn = &s->nodes[ev->node];
+    struct baton_event bev = {0};
+
+    if (!sn->up || ev->life != sn->life) {
+        free(ev->msg); /* the connection it travelled on is gone */
+        return;
+    }
+    if (sn->paused) {
+        hold(sn, ev);
+        return;
+    }
+    switch (ev->kind) {
+    case EV_DELIVER:
+        bev.type = BATON_EVENT_RECEIVE;
+        bev.msg = ev->msg;
+        sim__step(s, ev->node, &bev);
+        free(ev->msg);
+        break;
+    case EV_LINK_UP:
+    case EV_LINK_DOWN:
+        bev.type = ev->kind == EV_LINK_UP ? BATON_EVENT_LINK_UP
+                                          : BATON_EVENT_LINK_DOWN;
+        bev.peer = ev->peer;
+        sim__step(s, ev->node, &bev);
+        break;
+    default:
+        sim__fail(s, "bad event kind");
+    }
+}
+
+/* ---- public API ------------------------------------------------------ */
+
+struct sim *sim_create(const struct sim_config *cfg)
+{
+    struct sim *s = calloc(1, sizeof(*s));
+
+    if (s == NULL || cfg->n_nodes < 1 || cfg->n_nodes > SIM_NODES_MAX) {
+        free(s);
+        return NULL;
+    }
+    s->fx = calloc(1, sizeof(*s->fx));
+    if (s->fx == NULL) {
+        free(s);
+        return NULL;
+    }
+    s->cfg = *cfg;
+    baton_prng_seed(&s->prng, cfg->seed);
+    s->delay_min_us = cfg->delay_min_us ? cfg->delay_min_us : 100;
+    s->delay_max_us = BATON_MAX(cfg->delay_max_us, s->delay_min_us);
+    for (unsigned i = 0; i < cfg->n_nodes; i++) {
+        boot(s, i);
+    }
+    for (unsigned a = 0; a < cfg->n_nodes; a++) {
+        for (unsigned b = a + 1; b < cfg->n_nodes; b++) {
+            connect_pair(s, a, b);
+        }
+    }
+    return s;
+}
+
+void sim_destroy(struct sim *s)
+{
+    if (s == NULL) {
+        return;
+    }
+    for (size_t k = 0; k < s->n_heap; k++) {
+        free(s->heap[k].msg);
+    }
+    for (unsigned i = 0; i < SIM_NODES_MAX; i++) {
+        for (size_t k = 0; k < s->nodes[i].n_held; k++) {
+            free(s->nodes[i].held[k].msg);
+        }
+        free(s->nodes[i].held);
+    }
+    for (int k = 0; k < s->n_lines; k++) {
+        free(s->lines[k]);
+    }
+    free(s->lines);
+    free(s->heap);
+    free(s->digests);
+    free(s->claims);
+    free(s->fx);
+    free(s);
+}
+
+void sim_run_until(struct sim *s, uint64_t t_end)
+{
+    while (!s->failed) {
+        uint64_t t_heap = s->n_heap ? s->heap[0].t : UINT64_MAX;
+        uint64_t t_timer = UINT64_MAX;
+        unsigned who = 0;
+
+        for (unsigned i = 0; i < s->cfg.n_nodes; i++) {
+            const struct simnode *sn = &s->nodes[i];
+            if (sn->up && !sn->paused && sn->deadline_us < t_timer) {
+                t_timer = sn->deadline_us;
+                who = i;
+            }
+        }
+        if (BATON_MIN(t_heap, t_timer) > t_end) {
+            break;
+        }
+        if (t_timer <= t_heap) {
+            s->now_us = t_timer;
+            tick(s, who);
+        } else {
+            struct event ev = heap_pop(s);
+            s->now_us = ev.t;
+            handle(s, &ev);
+        }
+    }
+    if (!s->failed) {
+        s->now_us = t_end;
+    }
+}
+
+void sim_run_for(struct sim *s, uint64_t d_us)
+{
+    sim_run_until(s, s->now_us + d_us);
+}
+
+uint64_t sim_now(const struct sim *s)
+{
+    return s->now_us;
+}
+
+void sim_crash(struct sim *s, unsigned i)
+{
+    struct simnode *sn = &s->nodes[i];
+
+    if (!sn->up) {
+        return;
+    }
+    sn->up = false;
+    sn->paused = false;
+    for (size_t k = 0; k < sn->n_held; k++) {
+        free(sn->held[k].msg);
+    }
+    sn->n_held = 0;
+    /* The kernel closes its sockets: every peer sees its link drop. */
+    for (unsigned p = 0; p < s->cfg.n_nodes; p++) {
+        if (s->link[i][p]) {
+            struct event ev = {0};
+            s->link[i][p] = s->link[p][i] = false;
+            ev.kind = EV_LINK_DOWN;
+            ev.t = s->now_us + rnd(s, 200, 1000);
+            ev.node = (uint8_t)p;
+            ev.peer = (uint8_t)i;
+            ev.life = s->nodes[p].life;
+            heap_push(s, ev);
+        }
+    }
+}
+
+void sim_restart(struct sim *s, unsigned i)
+{
+    if (s->nodes[i].up) {
+        return;
+    }
+    boot(s, i);
+    for (unsigned p = 0; p < s->cfg.n_nodes; p++) {
+        if (p != i) {
+            connect_pair(s, i, p);
+        }
+    }
+}
+
+void sim_pause(struct sim *s, unsigned i)
+{
+    if (s->nodes[i].up) {
+        s->nodes[i].paused = true;
+    }
+}
+
+void sim_resume(struct sim *s, unsigned i)
+{
+    struct simnode *sn = &s->nodes[i];
+
+    if (!sn->up || !sn->paused) {
+        return;
+    }
+    sn->paused = false;
+    /* Its timers run first, then the mail that queued up arrives late,
+     * in the order it was sent. */
+    tick(s, i);
+    for (size_t k = 0; k < sn->n_held; k++) {
+        struct event ev = sn->held[k];
+        ev.t = s->now_us;
+        heap_push(s, ev);
+    }
+    sn->n_held = 0;
+}
+
+void sim_block(struct sim *s, unsigned from, unsigned to)
+{
+    s->blocked[from][to] = true;
+}
+
+void sim_unblock(struct sim *s, unsigned from, unsigned to)
+{
+    s->blocked[from][to] = false;
+    connect_pair(s, from, to);
+}
+
+void sim_heal(struct sim *s)
+{
+    memset(s->blocked, 0, sizeof(s->blocked));
+    for (unsigned a = 0; a < s->cfg.n_nodes; a++) {
+        for (unsigned b = a + 1; b < s->cfg.n_nodes; b++) {
+            connect_pair(s, a, b);
+        }
+    }
+}
+
+void sim_set_loss(struct sim *s, uint32_t drop_ppm, uint32_t dup_ppm)
+{
+    s->drop_ppm = drop_ppm;
+    s->dup_ppm = dup_ppm;
+}
+
+void sim_set_delay(struct sim *s, uint64_t min_us, uint64_t max_us)
+{
+    s->delay_min_us = min_us;
+    s->delay_max_us = BATON_MAX(min_us, max_us);
+}
+
+const struct baton_node *sim_node(const struct sim *s, unsigned i)
+{
+    return &s->nodes[i].core;
+}
+
+bool sim_up(const struct sim *s, unsigned i)
+{
+    return s->nodes[i].up && !s->nodes[i].paused;
+}
+
+bool sim_failed(const struct sim *s)
+{
+    return s->failed;
+}
+
+const char *sim_failure(const struct sim *s)
+{
+    return s->failure;
+}
+
+uint64_t sim_steps(const struct sim *s)
+{
+    return s->steps;
+}
+
+uint64_t sim_rejected(const struct sim *s)
+{
+    return s->rejected;
+}
+
+int sim_trace_find(const struct sim *s, int from, const char *needle)
+{
+    for (int k = from < 0 ? 0 : from; k < s->n_lines; k++) {
+        const char *p = needle;
+        bool all = true;
+        while (all && *p) {
+            char part[128];
+            size_t len = strcspn(p, "|");
+            if (len >= sizeof(part)) {
+                len = sizeof(part) - 1;
+            }
+            memcpy(part, p, len);
+            part[len] = '\0';
+            all = strstr(s->lines[k], part) != NULL;
+            p += len;
+            if (*p == '|') {
+                p++;
+            }
+        }
+        if (all) {
+            return k;
+        }
+    }
+    return -1;
+}
+
+const char *sim_trace_line(const struct sim *s, int i)
+{
+    return i >= 0 && i < s->n_lines ? s->lines[i] : NULL;
+}
+
+int sim_trace_count(const struct sim *s)
+{
+    return s->n_lines;
+}

@@ -1,0 +1,74 @@
+/* Deterministic cluster simulator: N real cores in one process, virtual
+ * time, a faulty network, crashes, pauses and partitions, with the safety
+ * invariants checked after every step. See docs/design/simulator.md. */
+#ifndef BATON_SIM_H
+#define BATON_SIM_H
+
+#include "../../src/core/node.h"
+
+#define SIM_NODES_MAX (9)
+#define SIM_MS ((uint64_t)1000) /* virtual time is in microseconds */
+
+struct sim_config {
+    unsigned n_nodes;                /* 1..SIM_NODES_MAX */
+    uint8_t candidate[SIM_NODES_MAX];
+    uint64_t heartbeat_ms;           /* 0 = core default */
+    uint64_t heartbeat_miss;
+    uint64_t sync_window_ms;
+    uint64_t seed;
+    uint64_t delay_min_us;           /* one-way message delay range */
+    uint64_t delay_max_us;
+    bool print_trace;                /* print every trace line as it happens */
+    bool keep_trace;                 /* keep lines for sim_trace_find() */
+};
+
+struct sim;
+
+/* Creates a cluster with every node booted at time 0 and all links up.
+ * Returns NULL on allocation failure. */
+struct sim *sim_create(const struct sim_config *cfg);
+void sim_destroy(struct sim *s);
+
+/* Runs until virtual time t_us (or until an invariant fails). */
+void sim_run_until(struct sim *s, uint64_t t_us);
+void sim_run_for(struct sim *s, uint64_t d_us);
+uint64_t sim_now(const struct sim *s);
+
+/* Faults. */
+void sim_crash(struct sim *s, unsigned i);   /* peers see links close */
+void sim_restart(struct sim *s, unsigned i); /* new incarnation */
+void sim_pause(struct sim *s, unsigned i);   /* frozen; mail queues up */
+void sim_resume(struct sim *s, unsigned i);
+void sim_block(struct sim *s, unsigned from, unsigned to); /* one way */
+void sim_unblock(struct sim *s, unsigned from, unsigned to);
+void sim_heal(struct sim *s); /* every block lifted, links reconnect */
+void sim_set_loss(struct sim *s, uint32_t drop_ppm, uint32_t dup_ppm);
+void sim_set_delay(struct sim *s, uint64_t min_us, uint64_t max_us);
+/* Delivers an invalid message to node i (kind picks which field is
+ * wrong) and checks that the node rejects and counts it. */
+void sim_inject_garbage(struct sim *s, unsigned i, unsigned kind);
+
+/* Inspection. */
+const struct baton_node *sim_node(const struct sim *s, unsigned i);
+bool sim_up(const struct sim *s, unsigned i); /* running and not paused */
+bool sim_failed(const struct sim *s);
+const char *sim_failure(const struct sim *s);
+uint64_t sim_steps(const struct sim *s);
+uint64_t sim_rejected(const struct sim *s); /* garbage rejected so far */
+
+/* Liveness: every fully connected group of live nodes has exactly one
+ * coordinator, its highest-priority candidate, every other member
+ * follows it and holds an equal replica. On false, why says what is not
+ * yet so. */
+bool sim_converged(const struct sim *s, char *why, size_t why_len);
+
+/* Trace lines are "<ms> <node>: <event>". Returns the index of the first
+ * kept line at or after `from` containing every substring of `needle`
+ * split on '|', or -1. */
+int sim_trace_find(const struct sim *s, int from, const char *needle);
+const char *sim_trace_line(const struct sim *s, int i);
+int sim_trace_count(const struct sim *s);
+/* The node names used in traces: "a", "b", ... */
+extern const char *const sim_names[SIM_NODES_MAX];
+
+#endif /* BATON_SIM_H */

@@ -1,0 +1,91 @@
+/* Simulator internals shared by its files; tests use sim.h only. */
+#ifndef BATON_SIM_INTERNAL_H
+#define BATON_SIM_INTERNAL_H
+
+#include "sim.h"
+
+enum { EV_DELIVER = 1, EV_LINK_UP, EV_LINK_DOWN };
+
+struct event {
+    uint64_t t;
+    uint64_t order; /* FIFO among equal times: determinism */
+    uint8_t kind;
+    uint8_t node; /* receiver */
+    uint8_t peer; /* LINK_*: the peer */
+    uint32_t life; /* receiver's life when sent: older lives get nothing */
+    struct baton_msg *msg; /* DELIVER: owned by the event */
+};
+
+/* What the checker remembers of one node's life, to prove that nothing
+ * goes backwards. */
+struct shadow {
+    baton_epoch epoch;
+    uint64_t term_seen;
+    baton_inc peer_inc[SIM_NODES_MAX];
+    baton_inc state_inc[SIM_NODES_MAX];
+    struct baton_stream stream;
+    uint64_t applied;
+};
+
+struct simnode {
+    struct baton_node core;
+    bool up;
+    bool paused;
+    baton_inc inc;
+    uint32_t life;
+    uint64_t deadline_us;
+    struct shadow sh;
+    struct event *held; /* events that reached it while paused */
+    size_t n_held, cap_held;
+};
+
+/* (stream, index) -> state digest after that op, as the coordinator
+ * applied it: any replica at the same point must match. */
+struct digest_entry {
+    struct baton_stream stream;
+    uint64_t index;
+    uint64_t digest;
+    bool used;
+};
+
+/* epoch -> the node that claimed it. */
+struct claim_entry {
+    baton_epoch epoch;
+    unsigned node;
+    bool used;
+};
+
+struct sim {
+    struct sim_config cfg;
+    struct baton_prng prng;
+    uint64_t now_us;
+    uint64_t order;
+    struct simnode nodes[SIM_NODES_MAX];
+    bool link[SIM_NODES_MAX][SIM_NODES_MAX];
+    bool blocked[SIM_NODES_MAX][SIM_NODES_MAX];
+    uint32_t drop_ppm, dup_ppm;
+    uint64_t delay_min_us, delay_max_us;
+
+    struct event *heap;
+    size_t n_heap, cap_heap;
+
+    struct digest_entry *digests;
+    size_t cap_digests, n_digests;
+    struct claim_entry *claims;
+    size_t cap_claims, n_claims;
+
+    struct baton_effects *fx;
+    uint64_t steps;
+    uint64_t rejected;
+    bool failed;
+    char failure[512];
+
+    char **lines;
+    int n_lines, cap_lines;
+};
+
+void sim__fail(struct sim *s, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+void sim__step(struct sim *s, unsigned i, struct baton_event *ev);
+
+#endif /* BATON_SIM_INTERNAL_H */

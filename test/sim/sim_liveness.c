@@ -1,0 +1,251 @@
+/* The simulator's liveness check and its garbage generator. */
+#include "../../src/util/setup.h"
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "sim_internal.h"
+
+static bool connected(const struct sim *s, unsigned a, unsigned b)
+{
+    return s->link[a][b] && !s->blocked[a][b] && !s->blocked[b][a];
+}
+
+static bool why(char *buf, size_t len, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static bool why(char *buf, size_t len, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (buf != NULL && len > 0) {
+        va_start(ap, fmt);
+        vsnprintf(buf, len, fmt, ap);
+        va_end(ap);
+    }
+    return false;
+}
+
+/* Checks one fully connected group (mask of node ids). */
+static bool group_converged(const struct sim *s, unsigned mask, char *buf,
+                            size_t len)
+{
+    unsigned nn = s->cfg.n_nodes;
+    unsigned c = BATON_NODE_NONE;
+    const struct baton_node *cn;
+
+    for (unsigned i = 0; i < nn && c == BATON_NODE_NONE; i++) {
+        if ((mask & (1u << i)) && s->cfg.candidate[i]) {
+            c = i;
+        }
+    }
+    if (c == BATON_NODE_NONE) {
+        for (unsigned i = 0; i < nn; i++) {
+            if ((mask & (1u << i)) &&
+                s->nodes[i].core.role != BATON_ROLE_SEEKING) {
+                return why(buf, len, "%s is %s in a group with no candidate",
+                           sim_names[i],
+                           baton_role_name(s->nodes[i].core.role));
+            }
+        }
+        return true;
+    }
+    cn = &s->nodes[c].core;
+    if (cn->role != BATON_ROLE_COORDINATOR) {
+        return why(buf, len, "%s should coordinate but is %s", sim_names[c],
+                   baton_role_name(cn->role));
+    }
+    for (unsigned i = 0; i < nn; i++) {
+        const struct baton_node *n = &s->nodes[i].core;
+        bool in = (mask & (1u << i)) != 0;
+        if (cn->state.nodes[i].member != in ||
+            (in && cn->state.nodes[i].inc != s->nodes[i].inc)) {
+            return why(buf, len, "%s's member table is wrong about %s",
+                       sim_names[c], sim_names[i]);
+        }
+        if (!in || i == c) {
+            continue;
+        }
+        if (n->role != BATON_ROLE_FOLLOWER || n->target != c ||
+            n->target_inc != s->nodes[c].inc) {
+            return why(buf, len, "%s is %s, not a follower of %s",
+                       sim_names[i], baton_role_name(n->role), sim_names[c]);
+        }
+        if (!baton_stream_equal(&n->stream, &cn->stream) ||
+            n->applied != cn->applied ||
+            !baton_state_equal(&n->state, &cn->state)) {
+            return why(buf, len,
+                       "%s's replica (index %" PRIu64
+                       ") differs from %s's (index %" PRIu64 ")",
+                       sim_names[i], n->applied, sim_names[c], cn->applied);
+        }
+    }
+    return true;
+}
+
+bool sim_converged(const struct sim *s, char *buf, size_t len)
+{
+    unsigned nn = s->cfg.n_nodes;
+    unsigned seen = 0;
+
+    for (unsigned i = 0; i < nn; i++) {
+        unsigned mask = 0;
+        if (!sim_up(s, i) || (seen & (1u << i))) {
+            continue;
+        }
+        for (unsigned j = 0; j < nn; j++) {
+            if (j == i || (sim_up(s, j) && connected(s, i, j))) {
+                mask |= 1u << j;
+            }
+        }
+        /* Only fully connected groups have a defined outcome. */
+        for (unsigned a = 0; a < nn; a++) {
+            for (unsigned b = 0; b < nn; b++) {
+                if (a != b && (mask & (1u << a)) && (mask & (1u << b)) &&
+                    !connected(s, a, b)) {
+                    return why(buf, len, "%s and %s are not connected",
+                               sim_names[a], sim_names[b]);
+                }
+            }
+        }
+        seen |= mask;
+        if (!group_converged(s, mask, buf, len)) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* ---- garbage ----------------------------------------------------------
+ * Each kind breaks one thing that no correct node ever sends; whatever
+ * the receiver's state, the message must be rejected and counted. */
+
+#define GARBAGE_KINDS (16u)
+
+static void valid_header(struct sim *s, struct baton_msg *m, unsigned p,
+                         unsigned i)
+{
+    memset(m, 0, sizeof(*m));
+    m->type = BATON_MSG_HEARTBEAT;
+    m->from = (uint8_t)p;
+    m->to = (uint8_t)i;
+    m->from_inc = s->nodes[p].inc;
+    m->to_inc = s->nodes[i].inc;
+    m->seq = 1;
+    m->status.role = BATON_ROLE_SEEKING;
+    m->status.coord = BATON_NODE_NONE;
+    m->status.synced = 1;
+}
+
+static void coordinator_status(struct baton_msg *m, unsigned p, baton_inc inc)
+{
+    m->status.role = BATON_ROLE_COORDINATOR;
+    m->status.coord = (uint8_t)p;
+    m->status.epoch = baton_epoch_make(1, p);
+    m->status.index = 1;
+    m->status.stream.coord = (uint8_t)p;
+    m->status.stream.coord_inc = inc;
+    m->status.stream.claim = m->status.epoch;
+}
+
+void sim_inject_garbage(struct sim *s, unsigned i, unsigned kind)
+{
+    struct baton_msg m;
+    struct baton_event ev = {0};
+    unsigned nn = s->cfg.n_nodes;
+    unsigned p = (i + 1) % nn;
+    const struct baton_node *n = &s->nodes[i].core;
+    uint64_t before = 0;
+    uint64_t after = 0;
+
+    if (!sim_up(s, i)) {
+        return;
+    }
+    kind %= GARBAGE_KINDS;
+    if (nn == 1 && kind > 1) {
+        kind = 0; /* no peer to impersonate */
+    }
+    if (kind == 10 && n->peers[p].inc < 2) {
+        kind = 3;
+    }
+    valid_header(s, &m, p, i);
+    switch (kind) {
+    case 0:
+        m.from = (uint8_t)(nn + (unsigned)baton_prng_below(&s->prng, 200));
+        break;
+    case 1:
+        m.from = (uint8_t)i;
+        break;
+    case 2:
+        m.to = (uint8_t)(nn > 1 ? p : 200);
+        break;
+    case 3:
+        m.type = 0;
+        break;
+    case 4:
+        m.type = 77;
+        break;
+    case 5:
+        m.from_inc = 0;
+        break;
+    case 6:
+        m.seq = 0;
+        break;
+    case 7:
+        m.status.role = 9;
+        break;
+    case 8:
+        m.status.coord = 0;
+        break;
+    case 9:
+        coordinator_status(&m, p, m.from_inc);
+        m.status.epoch = baton_epoch_make(2, (p + 1) % nn);
+        break;
+    case 10:
+        m.from_inc = n->peers[p].inc - 1;
+        break;
+    case 11:
+        coordinator_status(&m, p, m.from_inc);
+        m.type = BATON_MSG_OP;
+        m.u.op.stream = m.status.stream;
+        m.u.op.index = 1;
+        m.u.op.op.type = 99;
+        break;
+    case 12:
+        coordinator_status(&m, p, m.from_inc);
+        m.type = BATON_MSG_SNAPSHOT;
+        m.u.snapshot.stream = m.status.stream;
+        m.u.snapshot.index = 1;
+        m.u.snapshot.join_seq = 1;
+        m.u.snapshot.state.n_nodes = 0;
+        m.u.snapshot.state.coord = (uint8_t)p;
+        m.u.snapshot.state.coord_inc = m.from_inc;
+        break;
+    case 13:
+        m.type = BATON_MSG_JOIN; /* from a sender that is not joining */
+        break;
+    case 14:
+        m.status.role = BATON_ROLE_FOLLOWER;
+        m.status.coord = (uint8_t)p; /* following itself */
+        break;
+    default:
+        m.to_inc = s->nodes[i].inc + 7;
+        break;
+    }
+    for (unsigned r = 0; r < BATON_REJECT__COUNT; r++) {
+        before += n->counters.rejected[r];
+    }
+    ev.type = BATON_EVENT_RECEIVE;
+    ev.msg = &m;
+    sim__step(s, i, &ev);
+    for (unsigned r = 0; r < BATON_REJECT__COUNT; r++) {
+        after += n->counters.rejected[r];
+    }
+    if (after != before + 1) {
+        sim__fail(s, "%s did not reject garbage of kind %u", sim_names[i],
+                  kind);
+    }
+    s->rejected++;
+}
