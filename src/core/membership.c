@@ -17,6 +17,10 @@ void baton__peer_heard(struct baton_node *n, unsigned p)
         struct baton_trace *t = baton__trace(n, BATON_TRACE_PEER_UP, p);
         t->a = peer->inc;
         peer->alive = true;
+        /* A peer that just came (back) up learns our status now rather
+         * than a heartbeat later: that is what makes a booting node find
+         * the coordinator within a round trip. */
+        baton__send_heartbeat(n, p);
     }
 }
 

@@ -236,7 +236,12 @@ static int header_check(const struct baton_node *n,
         m->from_inc < n->state.nodes[m->from].inc) {
         return BATON_REJECT_STALE_INC;
     }
-    if (m->to_inc != 0 && m->to_inc != n->inc) {
+    /* A heartbeat only describes its sender, so it is good whichever of
+     * our lives it was meant for (the sender may not know we restarted
+     * yet). Everything else answers or continues a conversation with one
+     * life of ours, and is void for any other. */
+    if (m->to_inc != 0 && m->to_inc != n->inc &&
+        m->type != BATON_MSG_HEARTBEAT) {
         return BATON_REJECT_STALE_DST;
     }
     if (!p->link_up) {

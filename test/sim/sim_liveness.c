@@ -231,6 +231,10 @@ void sim_inject_garbage(struct sim *s, unsigned i, unsigned kind)
         m.status.coord = (uint8_t)p; /* following itself */
         break;
     default:
+        /* A join meant for another life of the receiver. */
+        m.type = BATON_MSG_JOIN;
+        m.status.role = BATON_ROLE_JOINING;
+        m.status.coord = (uint8_t)i;
         m.to_inc = s->nodes[i].inc + 7;
         break;
     }
