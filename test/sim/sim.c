@@ -428,6 +428,11 @@ static void boot(struct sim *s, unsigned i)
     tick(s, i);
 }
 
+static uint64_t link_delay(struct sim *s, uint64_t lo, uint64_t hi)
+{
+    return s->cfg.link_delay_us ? s->cfg.link_delay_us : rnd(s, lo, hi);
+}
+
 static void connect_pair(struct sim *s, unsigned a, unsigned b)
 {
     struct event ev = {0};
@@ -438,12 +443,12 @@ static void connect_pair(struct sim *s, unsigned a, unsigned b)
     }
     s->link[a][b] = s->link[b][a] = true;
     ev.kind = EV_LINK_UP;
-    ev.t = s->now_us + rnd(s, 1000, 3000);
+    ev.t = s->now_us + link_delay(s, 1000, 3000);
     ev.node = (uint8_t)a;
     ev.peer = (uint8_t)b;
     ev.life = s->nodes[a].life;
     heap_push(s, ev);
-    ev.t = s->now_us + rnd(s, 1000, 3000);
+    ev.t = s->now_us + link_delay(s, 1000, 3000);
     ev.node = (uint8_t)b;
     ev.peer = (uint8_t)a;
     ev.life = s->nodes[b].life;
@@ -606,7 +611,7 @@ void sim_crash(struct sim *s, unsigned i)
             struct event ev = {0};
             s->link[i][p] = s->link[p][i] = false;
             ev.kind = EV_LINK_DOWN;
-            ev.t = s->now_us + rnd(s, 200, 1000);
+            ev.t = s->now_us + link_delay(s, 200, 1000);
             ev.node = (uint8_t)p;
             ev.peer = (uint8_t)i;
             ev.life = s->nodes[p].life;
@@ -688,6 +693,11 @@ void sim_set_delay(struct sim *s, uint64_t min_us, uint64_t max_us)
 }
 
 const struct baton_node *sim_node(const struct sim *s, unsigned i)
+{
+    return &s->nodes[i].core;
+}
+
+struct baton_node *sim_node_mut(struct sim *s, unsigned i)
 {
     return &s->nodes[i].core;
 }

@@ -18,6 +18,9 @@ struct sim_config {
     uint64_t seed;
     uint64_t delay_min_us;           /* one-way message delay range */
     uint64_t delay_max_us;
+    /* Link connect/close delay; 0 = random 1-3 ms / 0.2-1 ms. Scenarios
+     * fix it (with the message delay) to get exact times. */
+    uint64_t link_delay_us;
     bool print_trace;                /* print every trace line as it happens */
     bool keep_trace;                 /* keep lines for sim_trace_find() */
 };
@@ -50,6 +53,8 @@ void sim_inject_garbage(struct sim *s, unsigned i, unsigned kind);
 
 /* Inspection. */
 const struct baton_node *sim_node(const struct sim *s, unsigned i);
+/* For checker self-tests only: lets a test break a node on purpose. */
+struct baton_node *sim_node_mut(struct sim *s, unsigned i);
 bool sim_up(const struct sim *s, unsigned i); /* running and not paused */
 bool sim_failed(const struct sim *s);
 const char *sim_failure(const struct sim *s);
