@@ -12,6 +12,9 @@ struct baton_trace *baton__trace(struct baton_node *n, unsigned type,
 void baton__send(struct baton_node *n, unsigned to, struct baton_msg *m);
 void baton__send_heartbeat(struct baton_node *n, unsigned to);
 void baton__status_fill(const struct baton_node *n, struct baton_status *st);
+/* Counts and traces a rejected message (reason: enum baton_reject). */
+void baton__reject(struct baton_node *n, const struct baton_msg *m,
+                   int reason);
 
 /* Membership and failure detection (membership.c). */
 void baton__peer_heard(struct baton_node *n, unsigned p);

@@ -169,10 +169,39 @@ static bool stream_from_sender(const struct baton_msg *m,
            baton_epoch_term(s->claim) != 0;
 }
 
+/* A state that records a newer life of the receiver or of the sender
+ * than the ones talking is impossible for correct nodes (each knows its
+ * own life best); accepting it would make the receiver's own ops stale
+ * and its replica unusable. */
+static bool state_plausible(const struct baton_node *n,
+                            const struct baton_msg *m,
+                            const struct baton_state *s)
+{
+    return baton_state_validate(s, n->cfg.n_nodes) == 0 &&
+           s->nodes[n->cfg.self].inc <= n->inc &&
+           s->nodes[m->from].inc <= m->from_inc;
+}
+
+static bool op_plausible(const struct baton_node *n,
+                         const struct baton_msg *m, const struct baton_op *op)
+{
+    if (baton_op_validate(op, n->cfg.n_nodes) != 0) {
+        return false;
+    }
+    switch (op->type) {
+    case BATON_OP_COORD: /* only the sender coordinates its stream */
+        return op->node == m->from && op->inc == m->from_inc;
+    case BATON_OP_MERGE:
+        return state_plausible(n, m, &op->other);
+    default:
+        return (op->node != n->cfg.self || op->inc <= n->inc) &&
+               (op->node != m->from || op->inc <= m->from_inc);
+    }
+}
+
 /* Returns the rejection reason for a message's body, or -1 if valid. */
 static int body_check(const struct baton_node *n, const struct baton_msg *m)
 {
-    unsigned nn = n->cfg.n_nodes;
     bool from_coord = m->status.role == BATON_ROLE_COORDINATOR;
 
     switch (m->type) {
@@ -183,7 +212,7 @@ static int body_check(const struct baton_node *n, const struct baton_msg *m)
             m->status.coord != n->cfg.self) {
             return BATON_REJECT_BAD_FIELD;
         }
-        return baton_state_validate(&m->u.join.replica, nn) == 0
+        return state_plausible(n, m, &m->u.join.replica)
                    ? -1
                    : BATON_REJECT_BAD_STATE;
     case BATON_MSG_SNAPSHOT:
@@ -193,7 +222,7 @@ static int body_check(const struct baton_node *n, const struct baton_msg *m)
             m->u.snapshot.state.coord_inc != m->from_inc) {
             return BATON_REJECT_BAD_FIELD;
         }
-        return baton_state_validate(&m->u.snapshot.state, nn) == 0
+        return state_plausible(n, m, &m->u.snapshot.state)
                    ? -1
                    : BATON_REJECT_BAD_STATE;
     case BATON_MSG_OP:
@@ -201,8 +230,7 @@ static int body_check(const struct baton_node *n, const struct baton_msg *m)
             m->u.op.index == 0) {
             return BATON_REJECT_BAD_FIELD;
         }
-        return baton_op_validate(&m->u.op.op, nn) == 0 ? -1
-                                                        : BATON_REJECT_BAD_OP;
+        return op_plausible(n, m, &m->u.op.op) ? -1 : BATON_REJECT_BAD_OP;
     case BATON_MSG_RESYNC:
         return m->status.role == BATON_ROLE_FOLLOWER
                    ? -1
@@ -250,7 +278,7 @@ static int header_check(const struct baton_node *n,
     return -1;
 }
 
-static void reject(struct baton_node *n, const struct baton_msg *m,
+void baton__reject(struct baton_node *n, const struct baton_msg *m,
                    int reason)
 {
     struct baton_trace *t;
@@ -272,7 +300,7 @@ static void on_receive(struct baton_node *n, const struct baton_msg *m)
         reason = body_check(n, m);
     }
     if (reason >= 0) {
-        reject(n, m, reason);
+        baton__reject(n, m, reason);
         return;
     }
     n->counters.received++;

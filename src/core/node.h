@@ -141,6 +141,7 @@ struct baton_counters {
     uint64_t sent;
     uint64_t ops_applied;
     uint64_t snapshots_installed;
+    uint64_t replica_mismatches; /* valid ops our replica could not apply */
     uint64_t claims; /* times this node became coordinator */
     uint64_t tilts;
 };

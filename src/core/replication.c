@@ -256,9 +256,10 @@ void baton__on_op(struct baton_node *n, const struct baton_msg *m)
     }
     rv = baton_state_apply(&n->state, &n->state, &m->u.op.op);
     if (rv != 0) {
-        /* Our replica disagrees with the coordinator's: start over from
-         * its snapshot rather than guess. */
-        n->counters.rejected[BATON_REJECT_BAD_OP]++;
+        /* A valid op that does not apply means our replica disagrees
+         * with the coordinator's (the simulator proves this does not
+         * happen): start over from its snapshot rather than guess. */
+        n->counters.replica_mismatches++;
         request_resync(n);
         return;
     }

@@ -288,6 +288,10 @@ static void check_node(struct sim *s, unsigned i)
     default:
         sim__fail(s, "%s has impossible role %u", sim_names[i], n->role);
     }
+    if (n->counters.replica_mismatches != 0) {
+        sim__fail(s, "%s's replica could not apply its coordinator's op",
+                  sim_names[i]);
+    }
     if (baton_state_validate(&n->state, nn) != 0) {
         sim__fail(s, "%s holds an invalid replica", sim_names[i]);
     }
