@@ -6,6 +6,8 @@ set -euo pipefail
 packages=(
     build-essential  # gcc, make
     clang            # second compiler; sanitizer build
+    libclang-rt-14-dev  # clang's ASan/UBSan/libFuzzer runtimes (only
+                        # recommended by clang, so never implied here)
     cmake            # build system, ctest
     ninja-build      # fast builds
     pkg-config       # finds the libraries below
