@@ -12,6 +12,11 @@ packages=(
     ninja-build      # fast builds
     pkg-config       # finds the libraries below
     libcmocka-dev    # unit tests
+    libmsgpack-dev   # message bodies on the wire
+    libsodium-dev    # HMAC-SHA-256, AEAD, SHA-256, random nonces
+    libuv1-dev       # event loop, TCP, timers, signals, Unix sockets
+    libinih-dev      # INI config files
+    libcjson-dev     # JSON on the control socket, --json output
 )
 
 missing=()

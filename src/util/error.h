@@ -10,7 +10,10 @@
     X(BADMSG, "malformed message")                                      \
     X(STALE, "stale message")                                           \
     X(NOTCOORD, "not the coordinator")                                  \
-    X(FULL, "bounded buffer full")
+    X(FULL, "bounded buffer full")                                     \
+    X(AGAIN, "need more data")                                          \
+    X(AUTH, "authentication failed")                                    \
+    X(IO, "I/O error")
 
 enum baton_errno {
     BATON_OK = 0,

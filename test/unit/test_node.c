@@ -1811,7 +1811,11 @@ static void test_strerror(void **state)
     assert_string_equal(baton_strerror(1), "unknown error");
     assert_string_equal(baton_strerror(-1), "unknown error");
     assert_string_equal(baton_strerror(BATON_EINVAL - 1), "unknown error");
-    assert_string_equal(baton_strerror(BATON_EFULL + 1), "unknown error");
+    assert_string_equal(baton_strerror(BATON_EAGAIN), "need more data");
+    assert_string_equal(baton_strerror(BATON_EAUTH),
+                        "authentication failed");
+    assert_string_equal(baton_strerror(BATON_EIO), "I/O error");
+    assert_string_equal(baton_strerror(BATON__ERRNO_LAST), "unknown error");
     assert_string_equal(baton_strerror(12345), "unknown error");
     assert_string_equal(baton_strerror(INT32_MIN), "unknown error");
 }

@@ -1,0 +1,140 @@
+/* batonctl: inspect and steer the local batond over its control socket.
+ *
+ *   batonctl [-s SOCKET | -c CONFIG] [--json] COMMAND
+ *
+ * The socket is -s, else the control_socket of -c CONFIG, else
+ * $BATON_SOCKET. One file per subcommand. */
+#include "../util/setup.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "../daemon/config.h"
+#include "cli.h"
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: batonctl [-s SOCKET | -c CONFIG] [--json] COMMAND\n"
+            "commands:\n"
+            "  status   this node, its coordinator and every peer's link\n");
+}
+
+cJSON *cli_request(const struct cli *c, const char *line)
+{
+    struct sockaddr_un sa = {0};
+    char *buf = NULL;
+    size_t len = 0;
+    size_t cap = 0;
+    cJSON *doc;
+    int fd;
+
+    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sa.sun_family = AF_UNIX;
+    snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", c->socket);
+    if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+        int e = errno;
+        fprintf(stderr, "batonctl: cannot reach batond at %s: %s%s\n",
+                c->socket, strerror(e),
+                e == ENOENT || e == ECONNREFUSED ? " (is batond running?)"
+                                                 : "");
+        if (fd >= 0) {
+            close(fd);
+        }
+        return NULL;
+    }
+    if (write(fd, line, strlen(line)) < 0 || write(fd, "\n", 1) < 0) {
+        fprintf(stderr, "batonctl: %s: %s\n", c->socket, strerror(errno));
+        close(fd);
+        return NULL;
+    }
+    for (;;) {
+        ssize_t n;
+        if (len + 4096 > cap) {
+            char *nb = realloc(buf, cap = cap ? cap * 2 : 8192);
+            if (nb == NULL) {
+                free(buf);
+                close(fd);
+                return NULL;
+            }
+            buf = nb;
+        }
+        n = read(fd, buf + len, cap - len - 1);
+        if (n <= 0) {
+            break;
+        }
+        len += (size_t)n;
+    }
+    close(fd);
+    if (buf == NULL) {
+        fprintf(stderr, "batonctl: batond closed the connection\n");
+        return NULL;
+    }
+    buf[len] = '\0';
+    doc = cJSON_Parse(buf);
+    if (doc == NULL) {
+        fprintf(stderr, "batonctl: batond sent a reply that is not JSON\n");
+    } else if (cJSON_IsString(cJSON_GetObjectItem(doc, "error"))) {
+        fprintf(stderr, "batonctl: batond: %s\n",
+                cJSON_GetObjectItem(doc, "error")->valuestring);
+        cJSON_Delete(doc);
+        doc = NULL;
+    }
+    free(buf);
+    return doc;
+}
+
+int main(int argc, char **argv)
+{
+    static struct batond_config cfg;
+    struct cli c = {0};
+    const char *config = NULL;
+    char err[1024];
+    int i;
+
+    for (i = 1; i < argc && argv[i][0] == '-'; i++) {
+        if (strcmp(argv[i], "-s") == 0 && i + 1 < argc) {
+            c.socket = argv[++i];
+        } else if (strcmp(argv[i], "-c") == 0 && i + 1 < argc) {
+            config = argv[++i];
+        } else if (strcmp(argv[i], "--json") == 0) {
+            c.json = true;
+        } else if (strcmp(argv[i], "-h") == 0 ||
+                   strcmp(argv[i], "--help") == 0) {
+            usage(stdout);
+            return 0;
+        } else {
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (c.socket == NULL && config != NULL) {
+        if (batond_config_load(&cfg, config, err, sizeof(err)) != 0) {
+            fprintf(stderr, "batonctl: %s\n", err);
+            return 1;
+        }
+        c.socket = cfg.control_socket;
+    }
+    if (c.socket == NULL) {
+        c.socket = getenv("BATON_SOCKET");
+    }
+    if (c.socket == NULL || i >= argc) {
+        usage(stderr);
+        if (c.socket == NULL) {
+            fprintf(stderr, "batonctl: no control socket: use -s SOCKET, "
+                            "-c CONFIG or $BATON_SOCKET\n");
+        }
+        return 2;
+    }
+    if (strcmp(argv[i], "status") == 0) {
+        return cli_status(&c, argc - i, argv + i);
+    }
+    fprintf(stderr, "batonctl: unknown command \"%s\"\n", argv[i]);
+    usage(stderr);
+    return 2;
+}

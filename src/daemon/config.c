@@ -1,0 +1,342 @@
+/* Config loading: inih parses, this file checks every key and value and
+ * names file:line on the first problem. The cookie file is refused if
+ * group or others can read it, as ssh refuses such keys. */
+#include "../util/setup.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <ini.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../util/error.h"
+#include "config.h"
+
+struct parse {
+    struct batond_config *cfg;
+    char *err;
+    size_t err_len;
+    bool failed;
+    bool have_hb_ms, have_hb_miss, have_window;
+};
+
+static int fail(struct parse *p, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static int fail(struct parse *p, const char *fmt, ...)
+{
+    va_list ap;
+    int k;
+
+    /* inih stops at the first handler failure and returns its line
+     * number; batond_config_load() puts "file:line: " in front. */
+    if (!p->failed) {
+        va_start(ap, fmt);
+        k = vsnprintf(p->err, p->err_len, fmt, ap);
+        va_end(ap);
+        (void)k;
+        p->failed = true;
+    }
+    return 0;
+}
+
+static bool parse_u64(const char *v, uint64_t lo, uint64_t hi, uint64_t *out)
+{
+    char *end;
+    unsigned long long x;
+
+    errno = 0;
+    x = strtoull(v, &end, 10);
+    if (errno != 0 || end == v || *end != '\0' || v[0] == '-' || x < lo ||
+        x > hi) {
+        return false;
+    }
+    *out = (uint64_t)x;
+    return true;
+}
+
+/* "host:port" or "[v6]:port". */
+static bool parse_addr(const char *v, char *host, size_t host_len,
+                       uint16_t *port)
+{
+    const char *colon = strrchr(v, ':');
+    uint64_t p;
+    size_t n;
+
+    if (colon == NULL || !parse_u64(colon + 1, 1, 65535, &p)) {
+        return false;
+    }
+    n = (size_t)(colon - v);
+    if (n >= 2 && v[0] == '[' && v[n - 1] == ']') {
+        v++;
+        n -= 2;
+    }
+    if (n == 0 || n >= host_len) {
+        return false;
+    }
+    memcpy(host, v, n);
+    host[n] = '\0';
+    *port = (uint16_t)p;
+    return true;
+}
+
+static int on_node_entry(struct parse *p, const char *name, const char *value)
+{
+    struct baton_io_config *io = &p->cfg->io;
+    char addr[BATON_ADDR_MAX + 16];
+    const char *role;
+    unsigned i = io->n_nodes;
+
+    if (i == BATON_NODES_MAX) {
+        return fail(p, "[nodes]: more than %d nodes", BATON_NODES_MAX);
+    }
+    if (strlen(name) > BATON_NAME_MAX || strchr(name, '@') == NULL) {
+        return fail(p, "[nodes]: \"%s\" is not a node name (name@host)",
+                    name);
+    }
+    for (unsigned k = 0; k < i; k++) {
+        if (strcmp(io->names[k], name) == 0) {
+            return fail(p, "[nodes]: %s is listed twice", name);
+        }
+    }
+    snprintf(addr, sizeof(addr), "%s", value);
+    role = strchr(addr, ',');
+    io->candidate[i] = 1;
+    if (role != NULL) {
+        addr[role - addr] = '\0';
+        role++;
+        while (*role == ' ') {
+            role++;
+        }
+        if (strcmp(role, "worker") == 0) {
+            io->candidate[i] = 0;
+        } else if (strcmp(role, "candidate") != 0) {
+            return fail(p, "[nodes] %s: role \"%s\" is neither candidate "
+                           "nor worker", name, role);
+        }
+    }
+    for (char *e = addr + strlen(addr); e > addr && e[-1] == ' '; e--) {
+        e[-1] = '\0';
+    }
+    if (!parse_addr(addr, io->hosts[i], sizeof(io->hosts[i]),
+                    &io->ports[i])) {
+        return fail(p, "[nodes] %s: \"%s\" is not host:port", name, addr);
+    }
+    snprintf(io->names[i], sizeof(io->names[i]), "%s", name);
+    io->n_nodes++;
+    return 1;
+}
+
+static int on_entry(void *user, const char *section, const char *key,
+                    const char *value)
+{
+    struct parse *p = user;
+    struct batond_config *cfg = p->cfg;
+    uint64_t x;
+
+    if (p->failed) {
+        return 0;
+    }
+    if (section[0] == '\0') {
+        /* inih goes on after a malformed line; what follows it then
+         * lands outside any section. Report the first problem. */
+        return fail(p, "syntax error, or a key outside any [section]");
+    }
+    if (strcmp(section, "nodes") == 0) {
+        return on_node_entry(p, key, value);
+    }
+    if (strcmp(section, "node") == 0) {
+        if (strcmp(key, "name") == 0) {
+            if (strlen(value) > BATON_NAME_MAX || value[0] == '\0') {
+                return fail(p, "[node] name: too long or empty");
+            }
+            snprintf(cfg->self_name, sizeof(cfg->self_name), "%s", value);
+        } else if (strcmp(key, "cookie_file") == 0) {
+            snprintf(cfg->cookie_file, sizeof(cfg->cookie_file), "%s", value);
+        } else if (strcmp(key, "control_socket") == 0) {
+            if (strlen(value) >= 108) { /* sun_path */
+                return fail(p, "[node] control_socket: path longer than "
+                               "107 bytes");
+            }
+            snprintf(cfg->control_socket, sizeof(cfg->control_socket), "%s",
+                     value);
+        } else if (strcmp(key, "listen") == 0) {
+            if (!parse_addr(value, cfg->listen_host, sizeof(cfg->listen_host),
+                            &cfg->listen_port)) {
+                return fail(p, "[node] listen: \"%s\" is not host:port",
+                            value);
+            }
+        } else if (strcmp(key, "log_level") == 0) {
+            static const char *const levels[] = {"debug", "info", "warn",
+                                                 "error"};
+            cfg->log_level = -1;
+            for (int i = 0; i < 4; i++) {
+                if (strcasecmp(value, levels[i]) == 0) {
+                    cfg->log_level = i;
+                }
+            }
+            if (cfg->log_level < 0) {
+                return fail(p, "[node] log_level: \"%s\" is not one of "
+                               "debug, info, warn, error", value);
+            }
+        } else {
+            return fail(p, "[node]: unknown key \"%s\"", key);
+        }
+        return 1;
+    }
+    if (strcmp(section, "cluster") == 0) {
+        if (strcmp(key, "heartbeat_ms") == 0) {
+            if (!parse_u64(value, 10, 60000, &x)) {
+                return fail(p, "[cluster] heartbeat_ms: \"%s\" is not a "
+                               "number of ms in 10..60000", value);
+            }
+            cfg->io.heartbeat_ms = x;
+        } else if (strcmp(key, "heartbeat_miss") == 0) {
+            if (!parse_u64(value, 2, 100, &x)) {
+                return fail(p, "[cluster] heartbeat_miss: \"%s\" is not in "
+                               "2..100", value);
+            }
+            cfg->io.heartbeat_miss = x;
+        } else if (strcmp(key, "sync_window_ms") == 0) {
+            if (!parse_u64(value, 1, 3600000, &x)) {
+                return fail(p, "[cluster] sync_window_ms: \"%s\" is not a "
+                               "number of ms in 1..3600000", value);
+            }
+            cfg->io.sync_window_ms = x;
+        } else {
+            return fail(p, "[cluster]: unknown key \"%s\"", key);
+        }
+        return 1;
+    }
+    return fail(p, "unknown section [%s]", section);
+}
+
+/* A relative cookie path is relative to the config file's directory. */
+static void resolve_path(const char *config_path, char *path, size_t len)
+{
+    char buf[BATON_PATH_MAX];
+    const char *slash = strrchr(config_path, '/');
+    size_t dir = slash ? (size_t)(slash - config_path) + 1 : 0;
+    size_t rest = strlen(path);
+
+    if (path[0] == '/' || slash == NULL || dir + rest + 1 > sizeof(buf) ||
+        dir + rest + 1 > len) {
+        return; /* absolute, or too long: open() will say so */
+    }
+    memcpy(buf, config_path, dir);
+    memcpy(buf + dir, path, rest + 1);
+    memcpy(path, buf, dir + rest + 1);
+}
+
+static int load_cookie(struct batond_config *cfg, char *err, size_t err_len)
+{
+    struct stat st;
+    ssize_t n;
+    int fd;
+
+    fd = open(cfg->cookie_file, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0) {
+        snprintf(err, err_len, "cookie file %s: %s", cfg->cookie_file,
+                 strerror(errno));
+        return BATON_EINVAL;
+    }
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        snprintf(err, err_len, "cookie file %s: not a regular file",
+                 cfg->cookie_file);
+        close(fd);
+        return BATON_EINVAL;
+    }
+    if ((st.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
+        snprintf(err, err_len,
+                 "cookie file %s is accessible by group or others (mode "
+                 "%03o): refusing it; run chmod 600 %s",
+                 cfg->cookie_file, (unsigned)(st.st_mode & 0777),
+                 cfg->cookie_file);
+        close(fd);
+        return BATON_EINVAL;
+    }
+    n = read(fd, cfg->io.cookie, sizeof(cfg->io.cookie));
+    close(fd);
+    while (n > 0 && (cfg->io.cookie[n - 1] == '\n' ||
+                     cfg->io.cookie[n - 1] == '\r')) {
+        n--;
+    }
+    if (n <= 0 || (size_t)n == sizeof(cfg->io.cookie)) {
+        snprintf(err, err_len, "cookie file %s: %s", cfg->cookie_file,
+                 n <= 0 ? "empty" : "longer than 1023 bytes");
+        return BATON_EINVAL;
+    }
+    cfg->io.cookie_len = (size_t)n;
+    return 0;
+}
+
+int batond_config_load(struct batond_config *cfg, const char *file, char *err,
+                       size_t err_len)
+{
+    struct parse p = {0};
+    struct baton_io_config *io = &cfg->io;
+    int self = -1;
+    int rv;
+
+    memset(cfg, 0, sizeof(*cfg));
+    cfg->log_level = BATON_LOG_INFO;
+    snprintf(cfg->path, sizeof(cfg->path), "%s", file);
+    p.cfg = cfg;
+    p.err = err;
+    p.err_len = err_len;
+    rv = ini_parse(file, on_entry, &p);
+    if (rv < 0) {
+        snprintf(err, err_len, "%s: cannot read: %s", file,
+                 rv == -1 ? strerror(errno) : "out of memory");
+        return BATON_EINVAL;
+    }
+    if (p.failed) {
+        char msg[512];
+        snprintf(msg, sizeof(msg), "%s", err);
+        snprintf(err, err_len, "%s:%d: %s", file, rv, msg);
+        return BATON_EINVAL;
+    }
+    if (rv > 0) {
+        snprintf(err, err_len, "%s:%d: syntax error", file, rv);
+        return BATON_EINVAL;
+    }
+    if (cfg->self_name[0] == '\0') {
+        snprintf(err, err_len, "%s: [node] name is missing", file);
+        return BATON_EINVAL;
+    }
+    if (io->n_nodes == 0) {
+        snprintf(err, err_len, "%s: [nodes] lists no node", file);
+        return BATON_EINVAL;
+    }
+    for (unsigned i = 0; i < io->n_nodes; i++) {
+        if (strcmp(io->names[i], cfg->self_name) == 0) {
+            self = (int)i;
+        }
+    }
+    if (self < 0) {
+        snprintf(err, err_len, "%s: [node] name %s is not listed in [nodes]",
+                 file, cfg->self_name);
+        return BATON_EINVAL;
+    }
+    io->self = (unsigned)self;
+    if (cfg->listen_host[0] != '\0') {
+        snprintf(io->hosts[self], sizeof(io->hosts[self]), "%s",
+                 cfg->listen_host);
+        io->ports[self] = cfg->listen_port;
+    }
+    if (cfg->cookie_file[0] == '\0') {
+        snprintf(err, err_len, "%s: [node] cookie_file is missing", file);
+        return BATON_EINVAL;
+    }
+    resolve_path(file, cfg->cookie_file, sizeof(cfg->cookie_file));
+    if (cfg->control_socket[0] == '\0') {
+        snprintf(cfg->control_socket, sizeof(cfg->control_socket),
+                 "/tmp/baton-%s.sock", cfg->self_name);
+    }
+    return load_cookie(cfg, err, err_len);
+}

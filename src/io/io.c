@@ -1,0 +1,816 @@
+/* The libuv driver. Happy path: listen, dial every peer, exchange HELLOs
+ * and PROOFs, then carry sealed core messages both ways while the core's
+ * timer runs. Failure modes: dial refused or lost (retried with capped,
+ * jittered backoff), wrong cookie or config (closed and logged on both
+ * ends), a malformed, oversized, replayed or tampered frame (that link is
+ * closed, the rest carry on), a peer that does not drain its queue
+ * (disconnected). See docs/design/transport.md. */
+#include "../util/setup.h"
+
+#include <inttypes.h>
+#include <sodium.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../util/assert.h"
+#include "../util/error.h"
+#include "../wire/codec.h"
+#include "io.h"
+
+enum conn_state { CONN_HELLO = 1, CONN_PROOF, CONN_READY, CONN_CLOSING };
+
+#define READ_CAP (BATON_FRAME_HEADER_LEN + BATON_FRAME_BODY_MAX)
+#define PLAIN_MAX (8192)
+
+struct baton_io_conn {
+    uv_tcp_t tcp;
+    struct baton_io *io;
+    struct baton_io_conn *next;
+    int state;
+    bool initiator;
+    bool silent;  /* closed by a swap: the core is not told */
+    int peer;     /* -1 until the HELLO names it */
+    uint64_t deadline_ms;
+    char addr[BATON_ADDR_MAX + 8];
+    struct baton_hello mine;
+    struct baton_hello theirs;
+    struct baton_seal send;
+    struct baton_seal recv;
+    size_t rlen;
+    uint8_t rbuf[READ_CAP];
+};
+
+struct write_req {
+    uv_write_t req;
+    size_t len;
+    uint8_t data[];
+};
+
+static void logf_(struct baton_io *io, int level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void logf_(struct baton_io *io, int level, const char *fmt, ...)
+{
+    char text[512];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof(text), fmt, ap);
+    va_end(ap);
+    io->log(io->log_data, level, text);
+}
+
+static void conn_close(struct baton_io_conn *c, const char *why);
+static void core_step(struct baton_io *io, struct baton_event *ev);
+static void dial(struct baton_io *io, unsigned p);
+
+/* ---- writing -------------------------------------------------------- */
+
+static void on_write(uv_write_t *req, int status)
+{
+    (void)status; /* a failed write shows up as a read error/close */
+    free(req);
+}
+
+static int conn_write(struct baton_io_conn *c, const uint8_t *header,
+                      const uint8_t *body, size_t body_len)
+{
+    struct write_req *w;
+    uv_buf_t buf;
+    int rv;
+
+    if (c->state == CONN_CLOSING) {
+        return BATON_EIO;
+    }
+    if (uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp) >
+        BATON_WRITE_QUEUE_MAX) {
+        c->io->stats.undrained++;
+        conn_close(c, "peer is not draining its link");
+        return BATON_EFULL;
+    }
+    w = malloc(sizeof(*w) + BATON_FRAME_HEADER_LEN + body_len);
+    if (w == NULL) {
+        conn_close(c, "out of memory");
+        return BATON_ENOMEM;
+    }
+    memcpy(w->data, header, BATON_FRAME_HEADER_LEN);
+    memcpy(w->data + BATON_FRAME_HEADER_LEN, body, body_len);
+    w->len = BATON_FRAME_HEADER_LEN + body_len;
+    buf = uv_buf_init((char *)w->data, (unsigned)w->len);
+    rv = uv_write(&w->req, (uv_stream_t *)&c->tcp, &buf, 1, on_write);
+    if (rv != 0) {
+        free(w);
+        conn_close(c, uv_strerror(rv));
+        return BATON_EIO;
+    }
+    c->io->stats.frames_out++;
+    return 0;
+}
+
+static int send_plain(struct baton_io_conn *c, unsigned type,
+                      const uint8_t *body, size_t len)
+{
+    uint8_t header[BATON_FRAME_HEADER_LEN];
+
+    baton_frame_header_encode(header, type, (uint32_t)len);
+    return conn_write(c, header, body, len);
+}
+
+static void send_msg(struct baton_io *io, const struct baton_msg *m)
+{
+    struct baton_io_conn *c = io->peers[m->to].ready;
+    uint8_t plain[PLAIN_MAX];
+    uint8_t sealed[PLAIN_MAX + BATON_SEAL_OVERHEAD];
+    uint8_t header[BATON_FRAME_HEADER_LEN];
+    size_t len;
+    int rv;
+
+    if (c == NULL) {
+        return; /* no link: the core tolerates loss */
+    }
+    rv = baton_msg_encode(m, plain, sizeof(plain), &len);
+    BATON_ASSERT(rv == 0); /* the core only produces encodable messages */
+    baton_frame_header_encode(header, BATON_FRAME_SEALED,
+                              (uint32_t)(len + BATON_SEAL_OVERHEAD));
+    baton_seal(&c->send, header, plain, len, sealed);
+    conn_write(c, header, sealed, len + BATON_SEAL_OVERHEAD);
+}
+
+/* ---- the core ------------------------------------------------------- */
+
+static int trace_level(const struct baton_trace *t)
+{
+    switch (t->type) {
+    case BATON_TRACE_APPLIED:
+    case BATON_TRACE_SNAPSHOT:
+    case BATON_TRACE_PEER_UP:
+        return BATON_LOG_DEBUG;
+    case BATON_TRACE_REJECTED:
+    case BATON_TRACE_TILT:
+        return BATON_LOG_WARN;
+    case BATON_TRACE_PEER_DOWN:
+        return t->reason == BATON_DOWN_SILENT ? BATON_LOG_WARN
+                                              : BATON_LOG_INFO;
+    default:
+        return BATON_LOG_INFO;
+    }
+}
+
+static void on_core_timer(uv_timer_t *t)
+{
+    struct baton_io *io = t->data;
+    struct baton_event ev = {0};
+
+    ev.type = BATON_EVENT_TICK;
+    core_step(io, &ev);
+}
+
+static void core_step(struct baton_io *io, struct baton_event *ev)
+{
+    uint64_t now;
+    int rv;
+
+    if (io->closing) {
+        return;
+    }
+    /* libuv caches the time once per loop iteration: the core sees one
+     * consistent "now" for everything that happens in it. */
+    now = uv_now(io->loop);
+    ev->now_ms = BATON_MAX(now, io->node.now_ms);
+    rv = baton_node_step(&io->node, ev, io->fx);
+    BATON_ASSERT(rv == 0);
+    for (unsigned k = 0; k < io->fx->n_trace; k++) {
+        char text[256];
+        baton_trace_format(text, sizeof(text), &io->fx->trace[k],
+                           io->names);
+        io->log(io->log_data, trace_level(&io->fx->trace[k]), text);
+    }
+    for (unsigned k = 0; k < io->fx->n_send; k++) {
+        send_msg(io, &io->fx->send[k]);
+    }
+    uv_timer_start(&io->core_timer, on_core_timer,
+                   io->fx->deadline_ms > ev->now_ms
+                       ? io->fx->deadline_ms - ev->now_ms
+                       : 0,
+                   0);
+}
+
+static void link_event(struct baton_io *io, unsigned p, unsigned type)
+{
+    struct baton_event ev = {0};
+
+    ev.type = (uint8_t)type;
+    ev.peer = (uint8_t)p;
+    core_step(io, &ev);
+}
+
+/* ---- connections ---------------------------------------------------- */
+
+static void on_conn_closed(uv_handle_t *h)
+{
+    struct baton_io_conn *c = h->data;
+    struct baton_io *io = c->io;
+
+    baton_wipe(&c->send, sizeof(c->send));
+    baton_wipe(&c->recv, sizeof(c->recv));
+    free(c);
+    io->open_handles--;
+    if (io->closing && io->open_handles == 0 && io->close_cb != NULL) {
+        io->close_cb(io);
+    }
+}
+
+static void on_retry(uv_timer_t *t)
+{
+    struct baton_io_peer *peer = t->data;
+    struct baton_io *io = peer->io;
+
+    dial(io, (unsigned)(peer - io->peers));
+}
+
+static void schedule_dial(struct baton_io *io, unsigned p)
+{
+    struct baton_io_peer *peer = &io->peers[p];
+    uint64_t base = peer->backoff_ms;
+    uint64_t delay;
+
+    if (io->closing || peer->ready != NULL || peer->dialing) {
+        return;
+    }
+    /* Jitter of +-25% so that restarted nodes do not dial in lockstep. */
+    delay = base - base / 4 +
+            randombytes_uniform((uint32_t)(base / 2) + 1);
+    peer->backoff_ms = BATON_MIN(base * 2, (uint64_t)BATON_BACKOFF_MAX_MS);
+    uv_timer_start(&peer->retry, on_retry, delay, 0);
+}
+
+static struct baton_io_conn *conn_new(struct baton_io *io, bool initiator,
+                                      int peer)
+{
+    struct baton_io_conn *c = calloc(1, sizeof(*c));
+
+    if (c == NULL) {
+        return NULL;
+    }
+    if (uv_tcp_init(io->loop, &c->tcp) != 0) {
+        free(c);
+        return NULL;
+    }
+    c->tcp.data = c;
+    c->io = io;
+    c->initiator = initiator;
+    c->peer = peer;
+    c->state = CONN_HELLO;
+    c->deadline_ms = uv_now(io->loop) + BATON_HANDSHAKE_MS;
+    c->next = io->conns;
+    io->conns = c;
+    io->open_handles++;
+    snprintf(c->addr, sizeof(c->addr), "?");
+    return c;
+}
+
+static void unlink_conn(struct baton_io *io, struct baton_io_conn *c)
+{
+    for (struct baton_io_conn **pp = &io->conns; *pp; pp = &(*pp)->next) {
+        if (*pp == c) {
+            *pp = c->next;
+            return;
+        }
+    }
+}
+
+static const char *peer_name(const struct baton_io_conn *c)
+{
+    return c->peer >= 0 ? c->io->names[c->peer] : "an unidentified peer";
+}
+
+static void conn_close(struct baton_io_conn *c, const char *why)
+{
+    struct baton_io *io = c->io;
+    int p = c->peer;
+    bool was_ready;
+    bool was_dial;
+
+    if (c->state == CONN_CLOSING) {
+        return;
+    }
+    was_ready = p >= 0 && io->peers[p].ready == c;
+    was_dial = c->initiator && c->state != CONN_READY;
+    c->state = CONN_CLOSING;
+    unlink_conn(io, c);
+    uv_read_stop((uv_stream_t *)&c->tcp);
+    uv_close((uv_handle_t *)&c->tcp, on_conn_closed);
+    if (why != NULL && !io->closing) {
+        logf_(io, was_ready ? BATON_LOG_INFO : BATON_LOG_DEBUG,
+              "link %s %s (%s): %s", was_ready ? "down with" : "closed to",
+              peer_name(c), c->addr, why);
+    }
+    if (p < 0) {
+        return;
+    }
+    if (was_dial) {
+        io->peers[p].dialing = false;
+    }
+    if (was_ready) {
+        io->peers[p].ready = NULL;
+        io->peers[p].up_since_ms = 0;
+        if (!c->silent) {
+            link_event(io, (unsigned)p, BATON_EVENT_LINK_DOWN);
+        }
+    }
+    schedule_dial(io, (unsigned)p);
+}
+
+/* One connection per node pair (docs/design/transport.md §1). */
+static void adopt(struct baton_io_conn *c)
+{
+    struct baton_io *io = c->io;
+    unsigned p = (unsigned)c->peer;
+    struct baton_io_peer *peer = &io->peers[p];
+    struct baton_io_conn *old = peer->ready;
+    unsigned preferred = BATON_MIN(p, io->cfg.self);
+    bool mine_preferred = (c->initiator ? io->cfg.self : p) == preferred;
+
+    if (old != NULL && c->theirs.inc == old->theirs.inc) {
+        bool old_preferred =
+            (old->initiator ? io->cfg.self : p) == preferred;
+        if (old_preferred || !mine_preferred) {
+            conn_close(c, "duplicate link");
+            return;
+        }
+        /* Same peer life, better connection: swap without telling the
+         * core; what was in flight on the old one may be lost. */
+        peer->ready = c;
+        old->silent = true;
+        conn_close(old, "replaced by the preferred link");
+        return;
+    }
+    if (old != NULL && c->theirs.inc < old->theirs.inc) {
+        conn_close(c, "link from an older life of the peer");
+        return;
+    }
+    if (old != NULL) {
+        conn_close(old, "the peer restarted");
+    }
+    peer->ready = c;
+    peer->inc = c->theirs.inc;
+    peer->backoff_ms = BATON_BACKOFF_MIN_MS;
+    peer->up_since_ms = uv_now(io->loop);
+    uv_timer_stop(&peer->retry);
+    logf_(io, BATON_LOG_INFO, "link up with %s (%s)", io->names[p], c->addr);
+    link_event(io, p, BATON_EVENT_LINK_UP);
+}
+
+static int find_node(const struct baton_io *io, const char *name)
+{
+    for (unsigned i = 0; i < io->cfg.n_nodes; i++) {
+        if (strcmp(io->names[i], name) == 0) {
+            return (int)i;
+        }
+    }
+    return -1;
+}
+
+static void on_hello(struct baton_io_conn *c, const uint8_t *body,
+                     size_t len)
+{
+    struct baton_io *io = c->io;
+    struct baton_proof proof;
+    struct baton_transcript t;
+    uint8_t buf[64];
+    size_t n;
+    int who;
+
+    if (baton_hello_decode(body, len, &c->theirs) != 0) {
+        io->stats.bad_frames++;
+        conn_close(c, "malformed HELLO");
+        return;
+    }
+    who = find_node(io, c->theirs.name);
+    if (who < 0 || (unsigned)who == io->cfg.self ||
+        (c->peer >= 0 && who != c->peer)) {
+        logf_(io, BATON_LOG_WARN, "refused link from %s: \"%s\" is %s",
+              c->addr, c->theirs.name,
+              who < 0 ? "not a configured node"
+                      : (unsigned)who == io->cfg.self
+                            ? "this node's own name"
+                            : "not the node dialed");
+        conn_close(c, NULL);
+        return;
+    }
+    c->peer = who;
+    if (memcmp(c->theirs.config, io->digest, BATON_DIGEST_LEN) != 0) {
+        logf_(io, BATON_LOG_ERROR,
+              "config mismatch with %s (%s): both nodes must list the "
+              "same nodes, roles and heartbeat settings",
+              io->names[who], c->addr);
+        conn_close(c, NULL);
+        return;
+    }
+    t.initiator = c->initiator ? &c->mine : &c->theirs;
+    t.responder = c->initiator ? &c->theirs : &c->mine;
+    baton_proof_compute(io->cfg.cookie, io->cfg.cookie_len, &t, c->initiator,
+                        proof.mac);
+    if (baton_proof_encode(&proof, buf, sizeof(buf), &n) != 0) {
+        conn_close(c, "cannot encode PROOF");
+        return;
+    }
+    baton_wipe(&proof, sizeof(proof));
+    c->state = CONN_PROOF;
+    send_plain(c, BATON_FRAME_PROOF, buf, n);
+}
+
+static void on_proof(struct baton_io_conn *c, const uint8_t *body,
+                     size_t len)
+{
+    struct baton_io *io = c->io;
+    struct baton_proof proof;
+    struct baton_transcript t;
+
+    if (baton_proof_decode(body, len, &proof) != 0) {
+        io->stats.bad_frames++;
+        conn_close(c, "malformed PROOF");
+        return;
+    }
+    t.initiator = c->initiator ? &c->mine : &c->theirs;
+    t.responder = c->initiator ? &c->theirs : &c->mine;
+    if (baton_proof_check(io->cfg.cookie, io->cfg.cookie_len, &t,
+                          !c->initiator, proof.mac) != 0) {
+        io->stats.auth_failures++;
+        logf_(io, BATON_LOG_ERROR,
+              "authentication failed with %s (%s): its cookie differs",
+              peer_name(c), c->addr);
+        conn_close(c, NULL);
+        return;
+    }
+    baton_keys_derive(io->cfg.cookie, io->cfg.cookie_len, &t, c->initiator,
+                      &c->send, &c->recv);
+    c->state = CONN_READY;
+    io->stats.handshakes++;
+    adopt(c);
+}
+
+static void on_sealed(struct baton_io_conn *c, const uint8_t *header,
+                      const uint8_t *body, size_t len)
+{
+    struct baton_io *io = c->io;
+    uint8_t plain[BATON_FRAME_BODY_MAX];
+    struct baton_msg m;
+    struct baton_event ev = {0};
+    size_t n;
+
+    if (baton_open(&c->recv, header, body, len, plain, &n) != 0) {
+        io->stats.auth_failures++;
+        logf_(io, BATON_LOG_ERROR,
+              "frame from %s (%s) failed authentication (tampered, "
+              "replayed or reordered): closing the link",
+              peer_name(c), c->addr);
+        conn_close(c, NULL);
+        return;
+    }
+    if (baton_msg_decode(plain, n, &m) != 0 || m.from != c->peer) {
+        io->stats.bad_frames++;
+        conn_close(c, "malformed message");
+        return;
+    }
+    if (io->peers[c->peer].ready != c) {
+        return; /* a losing duplicate that is closing anyway */
+    }
+    ev.type = BATON_EVENT_RECEIVE;
+    ev.msg = &m;
+    core_step(io, &ev);
+}
+
+static void on_frame(struct baton_io_conn *c, const struct baton_frame_header *h,
+                     const uint8_t *header, const uint8_t *body)
+{
+    c->io->stats.frames_in++;
+    if (c->state == CONN_HELLO && h->type == BATON_FRAME_HELLO) {
+        on_hello(c, body, h->length);
+    } else if (c->state == CONN_PROOF && h->type == BATON_FRAME_PROOF) {
+        on_proof(c, body, h->length);
+    } else if (c->state == CONN_READY && h->type == BATON_FRAME_SEALED) {
+        on_sealed(c, header, body, h->length);
+    } else {
+        c->io->stats.bad_frames++;
+        conn_close(c, "unexpected frame type for the link's state");
+    }
+}
+
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+    struct baton_io_conn *c = h->data;
+
+    (void)suggested;
+    *buf = uv_buf_init((char *)c->rbuf + c->rlen,
+                       (unsigned)(sizeof(c->rbuf) - c->rlen));
+}
+
+static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+    struct baton_io_conn *c = s->data;
+    size_t off = 0;
+
+    (void)buf;
+    if (nread < 0) {
+        conn_close(c, nread == UV_EOF ? "closed by peer"
+                                      : uv_strerror((int)nread));
+        return;
+    }
+    c->rlen += (size_t)nread;
+    while (c->state != CONN_CLOSING) {
+        struct baton_frame_header h;
+        int rv = baton_frame_header_decode(c->rbuf + off, c->rlen - off, &h);
+        if (rv == BATON_EAGAIN ||
+            (rv == 0 && c->rlen - off < BATON_FRAME_HEADER_LEN + h.length)) {
+            break;
+        }
+        if (rv != 0) {
+            c->io->stats.bad_frames++;
+            logf_(c->io, BATON_LOG_WARN,
+                  "malformed or oversized frame from %s (%s): closing the "
+                  "link",
+                  peer_name(c), c->addr);
+            conn_close(c, NULL);
+            return;
+        }
+        on_frame(c, &h, c->rbuf + off, c->rbuf + off + BATON_FRAME_HEADER_LEN);
+        off += BATON_FRAME_HEADER_LEN + h.length;
+    }
+    if (c->state == CONN_CLOSING) {
+        return;
+    }
+    memmove(c->rbuf, c->rbuf + off, c->rlen - off);
+    c->rlen -= off;
+}
+
+static void conn_begin(struct baton_io_conn *c)
+{
+    struct baton_io *io = c->io;
+    struct sockaddr_storage sa;
+    int len = sizeof(sa);
+    uint8_t buf[BATON_NAME_MAX + 128];
+    size_t n;
+
+    if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&sa, &len) == 0) {
+        char host[INET6_ADDRSTRLEN] = "?";
+        int port = 0;
+        if (sa.ss_family == AF_INET) {
+            struct sockaddr_in *in = (struct sockaddr_in *)&sa;
+            uv_ip4_name(in, host, sizeof(host));
+            port = ntohs(in->sin_port);
+        } else if (sa.ss_family == AF_INET6) {
+            struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&sa;
+            uv_ip6_name(in6, host, sizeof(host));
+            port = ntohs(in6->sin6_port);
+        }
+        snprintf(c->addr, sizeof(c->addr), "%s:%d", host, port);
+    }
+    uv_tcp_nodelay(&c->tcp, 1);
+    c->mine.version = BATON_WIRE_VERSION;
+    snprintf(c->mine.name, sizeof(c->mine.name), "%s",
+             io->names[io->cfg.self]);
+    c->mine.inc = io->cfg.inc;
+    baton_random(c->mine.nonce, sizeof(c->mine.nonce));
+    memcpy(c->mine.config, io->digest, sizeof(c->mine.config));
+    if (uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) != 0 ||
+        baton_hello_encode(&c->mine, buf, sizeof(buf), &n) != 0) {
+        conn_close(c, "cannot start the handshake");
+        return;
+    }
+    send_plain(c, BATON_FRAME_HELLO, buf, n);
+}
+
+static void on_connect(uv_connect_t *req, int status)
+{
+    struct baton_io_conn *c = req->data;
+
+    free(req);
+    if (c->state == CONN_CLOSING) {
+        return;
+    }
+    if (status != 0) {
+        conn_close(c, uv_strerror(status));
+        return;
+    }
+    conn_begin(c);
+}
+
+static void dial(struct baton_io *io, unsigned p)
+{
+    struct baton_io_peer *peer = &io->peers[p];
+    struct baton_io_conn *c;
+    uv_connect_t *req;
+    int rv;
+
+    if (io->closing || peer->ready != NULL || peer->dialing) {
+        return;
+    }
+    c = conn_new(io, true, (int)p);
+    req = malloc(sizeof(*req));
+    if (c == NULL || req == NULL) {
+        free(req);
+        if (c != NULL) {
+            conn_close(c, "out of memory");
+        }
+        return;
+    }
+    snprintf(c->addr, sizeof(c->addr), "%s:%u", io->cfg.hosts[p],
+             io->cfg.ports[p]);
+    peer->dialing = true;
+    req->data = c;
+    rv = uv_tcp_connect(req, &c->tcp, (const struct sockaddr *)&peer->addr,
+                        on_connect);
+    if (rv != 0) {
+        free(req);
+        conn_close(c, uv_strerror(rv));
+    }
+}
+
+static void on_accept(uv_stream_t *server, int status)
+{
+    struct baton_io *io = server->data;
+    struct baton_io_conn *c;
+
+    if (status != 0) {
+        logf_(io, BATON_LOG_WARN, "accept failed: %s", uv_strerror(status));
+        return;
+    }
+    c = conn_new(io, false, -1);
+    if (c == NULL) {
+        return;
+    }
+    if (uv_accept(server, (uv_stream_t *)&c->tcp) != 0) {
+        conn_close(c, "accept failed");
+        return;
+    }
+    conn_begin(c);
+}
+
+/* Abandons handshakes that take too long (a silent or slow client). */
+static void on_sweep(uv_timer_t *t)
+{
+    struct baton_io *io = t->data;
+    uint64_t now = uv_now(io->loop);
+    struct baton_io_conn *c = io->conns;
+
+    while (c != NULL) {
+        struct baton_io_conn *next = c->next;
+        if (c->state != CONN_READY && now >= c->deadline_ms) {
+            conn_close(c, "handshake timed out");
+        }
+        c = next;
+    }
+}
+
+/* ---- lifecycle ------------------------------------------------------ */
+
+static int resolve(const char *host, uint16_t port, struct sockaddr_storage *sa)
+{
+    memset(sa, 0, sizeof(*sa));
+    if (uv_ip4_addr(host, port, (struct sockaddr_in *)sa) == 0) {
+        return 0;
+    }
+    return uv_ip6_addr(host, port, (struct sockaddr_in6 *)sa) == 0
+               ? 0
+               : BATON_EINVAL;
+}
+
+int baton_io_init(struct baton_io *io, uv_loop_t *loop,
+                  const struct baton_io_config *cfg, baton_log_fn log,
+                  void *log_data)
+{
+    struct baton_node_config nc = {0};
+    int rv;
+
+    memset(io, 0, sizeof(*io));
+    io->loop = loop;
+    io->cfg = *cfg;
+    io->log = log;
+    io->log_data = log_data;
+    if (baton_secure_init() != 0) {
+        logf_(io, BATON_LOG_ERROR, "libsodium failed to initialise");
+        return BATON_EIO;
+    }
+    if (cfg->n_nodes < 1 || cfg->n_nodes > BATON_NODES_MAX ||
+        cfg->self >= cfg->n_nodes || cfg->cookie_len == 0 || cfg->inc == 0) {
+        logf_(io, BATON_LOG_ERROR, "invalid driver configuration");
+        return BATON_EINVAL;
+    }
+    nc.n_nodes = cfg->n_nodes;
+    nc.self = cfg->self;
+    memcpy(nc.candidate, cfg->candidate, sizeof(nc.candidate));
+    nc.heartbeat_ms = cfg->heartbeat_ms;
+    nc.heartbeat_miss = cfg->heartbeat_miss;
+    nc.sync_window_ms = cfg->sync_window_ms;
+    for (unsigned i = 0; i < cfg->n_nodes; i++) {
+        io->names[i] = io->cfg.names[i];
+        if (i != cfg->self &&
+            resolve(cfg->hosts[i], cfg->ports[i], &io->peers[i].addr) != 0) {
+            logf_(io, BATON_LOG_ERROR, "%s: bad address %s", cfg->names[i],
+                  cfg->hosts[i]);
+            return BATON_EINVAL;
+        }
+        io->peers[i].backoff_ms = BATON_BACKOFF_MIN_MS;
+    }
+    io->fx = calloc(1, sizeof(*io->fx));
+    if (io->fx == NULL) {
+        return BATON_ENOMEM;
+    }
+    rv = baton_node_init(&io->node, &nc, cfg->inc, cfg->inc, uv_now(loop));
+    if (rv != 0) {
+        free(io->fx);
+        return rv;
+    }
+    /* The digest covers what every node must agree on; the core filled in
+     * the defaults, so hash its values. */
+    baton_config_digest(io->names, cfg->candidate, cfg->n_nodes,
+                        io->node.cfg.heartbeat_ms, io->node.cfg.heartbeat_miss,
+                        io->node.cfg.sync_window_ms, io->digest);
+    return 0;
+}
+
+int baton_io_start(struct baton_io *io)
+{
+    struct sockaddr_storage sa;
+    unsigned self = io->cfg.self;
+    struct baton_event ev = {0};
+    int rv;
+
+    uv_timer_init(io->loop, &io->core_timer);
+    io->core_timer.data = io;
+    uv_timer_init(io->loop, &io->sweep);
+    io->sweep.data = io;
+    uv_tcp_init(io->loop, &io->listener);
+    io->listener.data = io;
+    io->open_handles += 3;
+    for (unsigned p = 0; p < io->cfg.n_nodes; p++) {
+        if (p != self) {
+            uv_timer_init(io->loop, &io->peers[p].retry);
+            io->peers[p].io = io;
+            io->peers[p].retry.data = &io->peers[p];
+            io->open_handles++;
+        }
+    }
+    if (resolve(io->cfg.hosts[self], io->cfg.ports[self], &sa) != 0) {
+        logf_(io, BATON_LOG_ERROR, "bad listen address %s",
+              io->cfg.hosts[self]);
+        return BATON_EINVAL;
+    }
+    rv = uv_tcp_bind(&io->listener, (struct sockaddr *)&sa, 0);
+    if (rv == 0) {
+        rv = uv_listen((uv_stream_t *)&io->listener, 64, on_accept);
+    }
+    if (rv != 0) {
+        logf_(io, BATON_LOG_ERROR, "cannot listen on %s:%u: %s",
+              io->cfg.hosts[self], io->cfg.ports[self], uv_strerror(rv));
+        return BATON_EIO;
+    }
+    uv_timer_start(&io->sweep, on_sweep, 1000, 1000);
+    ev.type = BATON_EVENT_TICK;
+    core_step(io, &ev);
+    for (unsigned p = 0; p < io->cfg.n_nodes; p++) {
+        if (p != self) {
+            dial(io, p);
+        }
+    }
+    return 0;
+}
+
+static void on_handle_closed(uv_handle_t *h)
+{
+    struct baton_io *io = h->data;
+
+    io->open_handles--;
+    if (io->open_handles == 0 && io->close_cb != NULL) {
+        io->close_cb(io);
+    }
+}
+
+void baton_io_close(struct baton_io *io, void (*cb)(struct baton_io *io))
+{
+    io->closing = true;
+    io->close_cb = cb;
+    while (io->conns != NULL) {
+        conn_close(io->conns, NULL);
+    }
+    for (unsigned p = 0; p < io->cfg.n_nodes; p++) {
+        if (p != io->cfg.self) {
+            io->peers[p].retry.data = io;
+            uv_close((uv_handle_t *)&io->peers[p].retry, on_handle_closed);
+        }
+    }
+    uv_close((uv_handle_t *)&io->core_timer, on_handle_closed);
+    uv_close((uv_handle_t *)&io->sweep, on_handle_closed);
+    uv_close((uv_handle_t *)&io->listener, on_handle_closed);
+    baton_wipe(io->cfg.cookie, sizeof(io->cfg.cookie));
+    free(io->fx);
+    io->fx = NULL;
+}
+
+bool baton_io_link_up(const struct baton_io *io, unsigned peer)
+{
+    return peer < io->cfg.n_nodes && io->peers[peer].ready != NULL;
+}

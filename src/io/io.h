@@ -1,0 +1,95 @@
+/* The libuv driver: runs one core node over the authenticated TCP mesh.
+ * See docs/design/transport.md. */
+#ifndef BATON_IO_IO_H
+#define BATON_IO_IO_H
+
+#include <uv.h>
+
+#include "../core/node.h"
+#include "secure.h"
+
+#define BATON_ADDR_MAX (64)
+#define BATON_WRITE_QUEUE_MAX (4u << 20)
+#define BATON_HANDSHAKE_MS (5000)
+#define BATON_BACKOFF_MIN_MS (50)
+#define BATON_BACKOFF_MAX_MS (2000)
+
+enum baton_log_level { BATON_LOG_DEBUG, BATON_LOG_INFO, BATON_LOG_WARN,
+                       BATON_LOG_ERROR };
+
+typedef void (*baton_log_fn)(void *data, int level, const char *text);
+
+struct baton_io_config {
+    unsigned n_nodes;
+    unsigned self;
+    char names[BATON_NODES_MAX][BATON_NAME_MAX + 1];
+    char hosts[BATON_NODES_MAX][BATON_ADDR_MAX]; /* IPv4/IPv6 literal */
+    uint16_t ports[BATON_NODES_MAX];
+    uint8_t candidate[BATON_NODES_MAX];
+    uint64_t heartbeat_ms; /* 0 = core defaults */
+    uint64_t heartbeat_miss;
+    uint64_t sync_window_ms;
+    uint8_t cookie[BATON_COOKIE_MAX];
+    size_t cookie_len;
+    baton_inc inc;
+};
+
+struct baton_io_conn; /* io.c */
+
+/* What the driver knows of one peer's link. */
+struct baton_io_peer {
+    struct baton_io *io;         /* back-pointer, for the retry timer */
+    struct baton_io_conn *ready; /* the adopted, authenticated connection */
+    baton_inc inc;               /* that connection's peer life */
+    bool dialing;
+    uv_timer_t retry;
+    uint64_t backoff_ms;
+    uint64_t up_since_ms;
+    struct sockaddr_storage addr;
+};
+
+struct baton_io_stats {
+    uint64_t frames_in, frames_out;
+    uint64_t auth_failures, bad_frames, handshakes, undrained;
+};
+
+struct baton_io {
+    uv_loop_t *loop;
+    struct baton_io_config cfg;
+    struct baton_node node;
+    struct baton_effects *fx;
+    uint8_t digest[BATON_DIGEST_LEN];
+    const char *names[BATON_NODES_MAX];
+    uv_tcp_t listener;
+    uv_timer_t core_timer;
+    uv_timer_t sweep;
+    struct baton_io_peer peers[BATON_NODES_MAX];
+    struct baton_io_conn *conns; /* every open connection */
+    struct baton_io_stats stats;
+    baton_log_fn log;
+    void *log_data;
+    unsigned open_handles;
+    bool closing;
+    void (*close_cb)(struct baton_io *io);
+    void *data;
+};
+
+/* Validates cfg and prepares the driver on loop. Borrows cfg (the cookie
+ * is copied and wiped on close). Errors: BATON_EINVAL (naming the
+ * problem through log), BATON_ENOMEM, BATON_EIO. */
+int baton_io_init(struct baton_io *io, uv_loop_t *loop,
+                  const struct baton_io_config *cfg, baton_log_fn log,
+                  void *log_data);
+
+/* Listens, dials every peer and boots the core.
+ * Errors: BATON_EIO (cannot listen: logged with the address). */
+int baton_io_start(struct baton_io *io);
+
+/* Closes every connection (peers see the links close at once), the
+ * listener and the timers; cb runs once all handles are closed. */
+void baton_io_close(struct baton_io *io, void (*cb)(struct baton_io *io));
+
+/* Milliseconds since the peer's link came up, or 0 if it is down. */
+bool baton_io_link_up(const struct baton_io *io, unsigned peer);
+
+#endif /* BATON_IO_IO_H */

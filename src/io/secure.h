@@ -1,0 +1,75 @@
+/* Link security: handshake proofs, per-direction keys and sealed frames
+ * (libsodium). See docs/design/transport.md §2-§3. */
+#ifndef BATON_IO_SECURE_H
+#define BATON_IO_SECURE_H
+
+#include "../wire/codec.h"
+
+#define BATON_COOKIE_MAX (1024)
+#define BATON_KEY_LEN (32)
+#define BATON_SEAL_OVERHEAD (16)
+
+/* Both HELLOs of one connection, as the initiator and responder sent
+ * them; everything proofs and keys are computed from. */
+struct baton_transcript {
+    const struct baton_hello *initiator;
+    const struct baton_hello *responder;
+};
+
+/* One direction of a link: its key and the next frame counter. */
+struct baton_seal {
+    uint8_t key[BATON_KEY_LEN];
+    uint64_t counter;
+};
+
+/* Initialises libsodium. Errors: BATON_EIO. */
+int baton_secure_init(void);
+
+/* Fills buf with n random bytes. */
+void baton_random(void *buf, size_t n);
+
+/* The proof the sender of role `initiator` (true) or responder (false)
+ * must send. Borrows everything. */
+void baton_proof_compute(const uint8_t *cookie, size_t cookie_len,
+                         const struct baton_transcript *t, bool initiator,
+                         uint8_t mac[BATON_MAC_LEN]);
+
+/* Checks a received proof in constant time; `initiator` is the role of
+ * the peer that sent it. Errors: BATON_EAUTH. */
+int baton_proof_check(const uint8_t *cookie, size_t cookie_len,
+                      const struct baton_transcript *t, bool initiator,
+                      const uint8_t mac[BATON_MAC_LEN]);
+
+/* Derives the two direction keys; `send` protects what this side sends
+ * (its role is `initiator`), `recv` what it receives. */
+void baton_keys_derive(const uint8_t *cookie, size_t cookie_len,
+                       const struct baton_transcript *t, bool initiator,
+                       struct baton_seal *send, struct baton_seal *recv);
+
+/* Seals len bytes of plaintext into out (len + BATON_SEAL_OVERHEAD
+ * bytes) with the frame header as associated data, then advances the
+ * counter. Borrows everything. */
+void baton_seal(struct baton_seal *s,
+                const uint8_t header[BATON_FRAME_HEADER_LEN],
+                const uint8_t *plain, size_t len, uint8_t *out);
+
+/* Opens a sealed body of len bytes into out (len - overhead bytes) and
+ * advances the counter. Errors: BATON_EAUTH (tampered, replayed,
+ * reordered or truncated: the counter is not advanced). */
+int baton_open(struct baton_seal *s,
+               const uint8_t header[BATON_FRAME_HEADER_LEN],
+               const uint8_t *sealed, size_t len, uint8_t *out,
+               size_t *out_len);
+
+/* SHA-256 over the cluster configuration every node must share
+ * (docs/design/wire.md §3): names[i] with candidate[i], then the
+ * heartbeat settings. */
+void baton_config_digest(const char *const *names, const uint8_t *candidate,
+                         unsigned n, uint64_t heartbeat_ms,
+                         uint64_t heartbeat_miss, uint64_t sync_window_ms,
+                         uint8_t out[BATON_DIGEST_LEN]);
+
+/* Wipes secrets (cookie, keys) from memory. */
+void baton_wipe(void *buf, size_t n);
+
+#endif /* BATON_IO_SECURE_H */

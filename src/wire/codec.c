@@ -1,0 +1,643 @@
+/* MessagePack bodies with msgpack-c. See docs/design/wire.md §2.
+ *
+ * Decoding runs in three steps:
+ * 1. skim() walks the bytes once without building anything. It checks
+ *    that they hold exactly one object, with no map or ext, no deeper
+ *    nesting than the format has, and no container that announces more
+ *    elements than bytes remain. msgpack-c allocates a container's
+ *    element array when it reads the header, before it has seen the
+ *    elements, so without this check a 5-byte input ("dd ff ff ff ff")
+ *    would ask for about 100 GB. After it, msgpack-c allocates at most
+ *    sizeof(msgpack_object) per input byte.
+ * 2. msgpack-c builds the object tree in a zone.
+ * 3. The read_* functions check every type, length and range against
+ *    the format and fill the output, which was zeroed first. */
+#include "../util/setup.h"
+
+#include <msgpack.h>
+#include <string.h>
+
+#include "../util/error.h"
+#include "codec.h"
+
+/* The format nests arrays six deep (msg, body, op, state, nodes, pair);
+ * anything deeper is malformed. msgpack-c itself stops at 32 levels
+ * (MSGPACK_EMBED_STACK_SIZE) but reports that as out of memory, so
+ * skim() must stop first. */
+#define DEPTH_MAX (8)
+
+static const char hello_magic[] = "baton";
+
+/* Encoding */
+
+/* The packer writes straight into the caller's buffer. Once a write does
+ * not fit, every later write is refused too, so a too-small buffer never
+ * holds a spliced encoding that looks complete. */
+struct sink {
+    uint8_t *buf;
+    size_t cap;
+    size_t len;
+    bool full;
+};
+
+struct enc {
+    msgpack_packer pk;
+    struct sink sink;
+    int rv; /* first error; BATON_EINVAL overrides BATON_EFULL */
+};
+
+static int sink_write(void *data, const char *p, size_t n)
+{
+    struct sink *s = data;
+
+    if (s->full || n > s->cap - s->len) {
+        s->full = true;
+        return -1;
+    }
+    if (n > 0) {
+        memcpy(s->buf + s->len, p, n);
+        s->len += n;
+    }
+    return 0;
+}
+
+static void enc_init(struct enc *e, uint8_t *buf, size_t cap)
+{
+    e->sink.buf = buf;
+    e->sink.cap = cap;
+    e->sink.len = 0;
+    e->sink.full = false;
+    e->rv = 0;
+    msgpack_packer_init(&e->pk, &e->sink, sink_write);
+}
+
+/* A value the format cannot carry is reported whatever the buffer size,
+ * so it wins over an earlier BATON_EFULL. */
+static void enc_invalid(struct enc *e)
+{
+    e->rv = BATON_EINVAL;
+}
+
+static void enc_check(struct enc *e, int packed)
+{
+    if (packed != 0 && e->rv == 0) {
+        e->rv = BATON_EFULL;
+    }
+}
+
+static void put_array(struct enc *e, size_t n)
+{
+    enc_check(e, msgpack_pack_array(&e->pk, n));
+}
+
+static void put_u8(struct enc *e, uint8_t v)
+{
+    enc_check(e, msgpack_pack_uint8(&e->pk, v));
+}
+
+static void put_u64(struct enc *e, uint64_t v)
+{
+    enc_check(e, msgpack_pack_uint64(&e->pk, v));
+}
+
+static void put_nil(struct enc *e)
+{
+    enc_check(e, msgpack_pack_nil(&e->pk));
+}
+
+static void put_bin(struct enc *e, const uint8_t *p, size_t n)
+{
+    enc_check(e, msgpack_pack_bin_with_body(&e->pk, p, n));
+}
+
+static void put_str(struct enc *e, const char *p, size_t n)
+{
+    enc_check(e, msgpack_pack_str_with_body(&e->pk, p, n));
+}
+
+static int enc_finish(struct enc *e, size_t *len)
+{
+    if (e->rv != 0) {
+        return e->rv;
+    }
+    *len = e->sink.len;
+    return 0;
+}
+
+/* [coord u8, coord_inc u64, claim u64] */
+static void put_stream(struct enc *e, const struct baton_stream *s)
+{
+    put_array(e, 3);
+    put_u8(e, s->coord);
+    put_u64(e, s->coord_inc);
+    put_u64(e, s->claim);
+}
+
+/* [n_nodes u8, coord u8, coord_inc u64, epoch u64, [[inc u64, member u8]
+ * * n_nodes]] */
+static void put_state(struct enc *e, const struct baton_state *s)
+{
+    if (s->n_nodes < 1 || s->n_nodes > BATON_NODES_MAX) {
+        enc_invalid(e);
+        return;
+    }
+    put_array(e, 5);
+    put_u8(e, s->n_nodes);
+    put_u8(e, s->coord);
+    put_u64(e, s->coord_inc);
+    put_u64(e, s->epoch);
+    put_array(e, s->n_nodes);
+    for (unsigned i = 0; i < s->n_nodes; i++) {
+        put_array(e, 2);
+        put_u64(e, s->nodes[i].inc);
+        put_u8(e, s->nodes[i].member);
+    }
+}
+
+/* [type u8, node u8, fresh u8, inc u64, epoch u64, other] */
+static void put_op(struct enc *e, const struct baton_op *op)
+{
+    put_array(e, 6);
+    put_u8(e, op->type);
+    put_u8(e, op->node);
+    put_u8(e, op->fresh);
+    put_u64(e, op->inc);
+    put_u64(e, op->epoch);
+    if (op->type == BATON_OP_MERGE) {
+        put_state(e, &op->other);
+    } else {
+        put_nil(e);
+    }
+}
+
+/* [role u8, coord u8, synced u8, epoch u64, index u64, stream] */
+static void put_status(struct enc *e, const struct baton_status *s)
+{
+    put_array(e, 6);
+    put_u8(e, s->role);
+    put_u8(e, s->coord);
+    put_u8(e, s->synced);
+    put_u64(e, s->epoch);
+    put_u64(e, s->index);
+    put_stream(e, &s->stream);
+}
+
+static void put_body(struct enc *e, const struct baton_msg *m)
+{
+    switch (m->type) {
+    case BATON_MSG_HEARTBEAT:
+        put_nil(e);
+        break;
+    case BATON_MSG_JOIN:
+        put_array(e, 2);
+        put_stream(e, &m->u.join.stream);
+        put_state(e, &m->u.join.replica);
+        break;
+    case BATON_MSG_SNAPSHOT:
+        put_array(e, 4);
+        put_u64(e, m->u.snapshot.join_seq);
+        put_stream(e, &m->u.snapshot.stream);
+        put_u64(e, m->u.snapshot.index);
+        put_state(e, &m->u.snapshot.state);
+        break;
+    case BATON_MSG_OP:
+        put_array(e, 3);
+        put_stream(e, &m->u.op.stream);
+        put_u64(e, m->u.op.index);
+        put_op(e, &m->u.op.op);
+        break;
+    case BATON_MSG_RESYNC:
+        put_array(e, 2);
+        put_stream(e, &m->u.resync.stream);
+        put_u64(e, m->u.resync.applied);
+        break;
+    default:
+        enc_invalid(e);
+        break;
+    }
+}
+
+int baton_msg_encode(const struct baton_msg *m, uint8_t *buf, size_t cap,
+                     size_t *len)
+{
+    struct enc e;
+
+    enc_init(&e, buf, cap);
+    if (m->type < BATON_MSG_HEARTBEAT || m->type >= BATON_MSG__COUNT) {
+        enc_invalid(&e);
+        return enc_finish(&e, len);
+    }
+    put_array(&e, 8);
+    put_u8(&e, m->type);
+    put_u8(&e, m->from);
+    put_u8(&e, m->to);
+    put_u64(&e, m->from_inc);
+    put_u64(&e, m->to_inc);
+    put_u64(&e, m->seq);
+    put_status(&e, &m->status);
+    put_body(&e, m);
+    return enc_finish(&e, len);
+}
+
+int baton_hello_encode(const struct baton_hello *h, uint8_t *buf,
+                       size_t cap, size_t *len)
+{
+    struct enc e;
+    size_t name_len;
+
+    enc_init(&e, buf, cap);
+    /* No terminator within the array means a name longer than
+     * BATON_NAME_MAX. */
+    name_len = strnlen(h->name, sizeof(h->name));
+    if (name_len < 1 || name_len > BATON_NAME_MAX || h->inc == 0) {
+        enc_invalid(&e);
+        return enc_finish(&e, len);
+    }
+    put_array(&e, 6);
+    put_str(&e, hello_magic, sizeof(hello_magic) - 1);
+    put_u8(&e, h->version);
+    put_str(&e, h->name, name_len);
+    put_u64(&e, h->inc);
+    put_bin(&e, h->nonce, sizeof(h->nonce));
+    put_bin(&e, h->config, sizeof(h->config));
+    return enc_finish(&e, len);
+}
+
+int baton_proof_encode(const struct baton_proof *p, uint8_t *buf,
+                       size_t cap, size_t *len)
+{
+    struct enc e;
+
+    enc_init(&e, buf, cap);
+    put_array(&e, 1);
+    put_bin(&e, p->mac, sizeof(p->mac));
+    return enc_finish(&e, len);
+}
+
+/* Decoding: step 1, the skim */
+
+/* Reads an n-byte big-endian length at buf[*pos]. */
+static bool skim_be(const uint8_t *buf, size_t len, size_t *pos, size_t n,
+                    size_t *v)
+{
+    size_t x = 0;
+
+    if (n > len - *pos) {
+        return false;
+    }
+    for (size_t i = 0; i < n; i++) {
+        x = x << 8 | buf[*pos + i];
+    }
+    *pos += n;
+    *v = x;
+    return true;
+}
+
+/* Bytes of the big-endian field (length, count or value) after header
+ * byte b, for the header types skim() accepts; 0 for any other. */
+static size_t field_width(uint8_t b)
+{
+    switch (b) {
+    case 0xc4: /* bin 8 */
+    case 0xcc: /* uint 8 */
+    case 0xd0: /* int 8 */
+    case 0xd9: /* str 8 */
+        return 1;
+    case 0xc5:
+    case 0xcd:
+    case 0xd1:
+    case 0xda:
+    case 0xdc: /* array 16 */
+        return 2;
+    case 0xc6:
+    case 0xca: /* float 32 */
+    case 0xce:
+    case 0xd2:
+    case 0xdb:
+    case 0xdd: /* array 32 */
+        return 4;
+    case 0xcb: /* float 64 */
+    case 0xcf:
+    case 0xd3:
+        return 8;
+    default:
+        /* Maps, ext types and the unused 0xc1: not in the format. */
+        return 0;
+    }
+}
+
+/* Reads one header at buf[*pos] and, for a str or bin, its payload.
+ * Sets *is_array and, for an array, *count. */
+static bool skim_header(const uint8_t *buf, size_t len, size_t *pos,
+                        bool *is_array, size_t *count)
+{
+    uint8_t b = buf[(*pos)++];
+    size_t payload = 0; /* str or bin bytes after the header */
+    size_t field;
+
+    *is_array = false;
+    if (b <= 0x7f || b >= 0xe0 || b == 0xc0 || b == 0xc2 || b == 0xc3) {
+        return true; /* fixint, nil, bool: the header is the value */
+    }
+    if (b >= 0x90 && b <= 0x9f) {
+        *is_array = true;
+        *count = b & 0x0fu;
+        return true;
+    }
+    if (b >= 0xa0 && b <= 0xbf) {
+        payload = b & 0x1fu; /* fixstr */
+    } else {
+        if (field_width(b) == 0 ||
+            !skim_be(buf, len, pos, field_width(b), &field)) {
+            return false;
+        }
+        if (b == 0xdc || b == 0xdd) {
+            *is_array = true;
+            *count = field;
+            return true;
+        }
+        if ((b >= 0xc4 && b <= 0xc6) || (b >= 0xd9 && b <= 0xdb)) {
+            payload = field;
+        }
+    }
+    if (payload > len - *pos) {
+        return false;
+    }
+    *pos += payload;
+    return true;
+}
+
+/* Checks that buf holds exactly one object within the limits above.
+ * Errors: BATON_EBADMSG. */
+static int skim(const uint8_t *buf, size_t len)
+{
+    size_t left[DEPTH_MAX]; /* elements still to finish in each open array */
+    size_t unread = 0;      /* elements announced but not yet started */
+    unsigned depth = 0;
+    size_t pos = 0;
+    bool array;
+    size_t count;
+
+    for (;;) {
+        if (pos >= len || !skim_header(buf, len, &pos, &array, &count)) {
+            return BATON_EBADMSG;
+        }
+        if (depth > 0) {
+            unread--;
+        }
+        if (array && count > 0) {
+            /* Every element not yet started takes at least one byte. */
+            if (depth == DEPTH_MAX || count > len - pos ||
+                unread > len - pos - count) {
+                return BATON_EBADMSG;
+            }
+            left[depth++] = count;
+            unread += count;
+            continue;
+        }
+        /* One object is complete, and with it every array it ends. */
+        while (depth > 0 && --left[depth - 1] == 0) {
+            depth--;
+        }
+        if (depth == 0) {
+            break;
+        }
+    }
+    return pos == len ? 0 : BATON_EBADMSG;
+}
+
+/* Decoding: step 3, the typed reads */
+
+/* Sets *elems when o is an array of exactly n elements. */
+static bool get_array(const msgpack_object *o, uint32_t n,
+                      const msgpack_object **elems)
+{
+    if (o->type != MSGPACK_OBJECT_ARRAY || o->via.array.size != n) {
+        return false;
+    }
+    *elems = o->via.array.ptr;
+    return true;
+}
+
+/* msgpack-c gives every non-negative integer, whatever its encoding,
+ * the type POSITIVE_INTEGER. */
+static bool read_u64(const msgpack_object *o, uint64_t *v)
+{
+    if (o->type != MSGPACK_OBJECT_POSITIVE_INTEGER) {
+        return false;
+    }
+    *v = o->via.u64;
+    return true;
+}
+
+static bool read_u8(const msgpack_object *o, uint8_t *v)
+{
+    if (o->type != MSGPACK_OBJECT_POSITIVE_INTEGER || o->via.u64 > 255) {
+        return false;
+    }
+    *v = (uint8_t)o->via.u64;
+    return true;
+}
+
+static bool read_bin(const msgpack_object *o, uint8_t *out, size_t n)
+{
+    if (o->type != MSGPACK_OBJECT_BIN || o->via.bin.size != n) {
+        return false;
+    }
+    memcpy(out, o->via.bin.ptr, n);
+    return true;
+}
+
+static bool read_stream(const msgpack_object *o, struct baton_stream *s)
+{
+    const msgpack_object *a;
+
+    return get_array(o, 3, &a) && read_u8(&a[0], &s->coord) &&
+           read_u64(&a[1], &s->coord_inc) && read_u64(&a[2], &s->claim);
+}
+
+static bool read_state(const msgpack_object *o, struct baton_state *s)
+{
+    const msgpack_object *a;
+    const msgpack_object *nodes;
+    const msgpack_object *pair;
+
+    if (!get_array(o, 5, &a) || !read_u8(&a[0], &s->n_nodes) ||
+        !read_u8(&a[1], &s->coord) || !read_u64(&a[2], &s->coord_inc) ||
+        !read_u64(&a[3], &s->epoch)) {
+        return false;
+    }
+    if (s->n_nodes < 1 || s->n_nodes > BATON_NODES_MAX ||
+        !get_array(&a[4], s->n_nodes, &nodes)) {
+        return false;
+    }
+    for (unsigned i = 0; i < s->n_nodes; i++) {
+        if (!get_array(&nodes[i], 2, &pair) ||
+            !read_u64(&pair[0], &s->nodes[i].inc) ||
+            !read_u8(&pair[1], &s->nodes[i].member)) {
+            return false;
+        }
+    }
+    return true;
+}
+
+static bool read_op(const msgpack_object *o, struct baton_op *op)
+{
+    const msgpack_object *a;
+
+    if (!get_array(o, 6, &a) || !read_u8(&a[0], &op->type) ||
+        !read_u8(&a[1], &op->node) || !read_u8(&a[2], &op->fresh) ||
+        !read_u64(&a[3], &op->inc) || !read_u64(&a[4], &op->epoch)) {
+        return false;
+    }
+    if (op->type == BATON_OP_MERGE) {
+        return read_state(&a[5], &op->other);
+    }
+    return a[5].type == MSGPACK_OBJECT_NIL;
+}
+
+static bool read_status(const msgpack_object *o, struct baton_status *s)
+{
+    const msgpack_object *a;
+
+    return get_array(o, 6, &a) && read_u8(&a[0], &s->role) &&
+           read_u8(&a[1], &s->coord) && read_u8(&a[2], &s->synced) &&
+           read_u64(&a[3], &s->epoch) && read_u64(&a[4], &s->index) &&
+           read_stream(&a[5], &s->stream);
+}
+
+static bool read_body(const msgpack_object *o, struct baton_msg *m)
+{
+    const msgpack_object *a;
+
+    switch (m->type) {
+    case BATON_MSG_HEARTBEAT:
+        return o->type == MSGPACK_OBJECT_NIL;
+    case BATON_MSG_JOIN:
+        return get_array(o, 2, &a) && read_stream(&a[0], &m->u.join.stream) &&
+               read_state(&a[1], &m->u.join.replica);
+    case BATON_MSG_SNAPSHOT:
+        return get_array(o, 4, &a) &&
+               read_u64(&a[0], &m->u.snapshot.join_seq) &&
+               read_stream(&a[1], &m->u.snapshot.stream) &&
+               read_u64(&a[2], &m->u.snapshot.index) &&
+               read_state(&a[3], &m->u.snapshot.state);
+    case BATON_MSG_OP:
+        return get_array(o, 3, &a) && read_stream(&a[0], &m->u.op.stream) &&
+               read_u64(&a[1], &m->u.op.index) &&
+               read_op(&a[2], &m->u.op.op);
+    case BATON_MSG_RESYNC:
+        return get_array(o, 2, &a) &&
+               read_stream(&a[0], &m->u.resync.stream) &&
+               read_u64(&a[1], &m->u.resync.applied);
+    default:
+        return false; /* a type outside 1..5 */
+    }
+}
+
+static bool read_msg(const msgpack_object *o, void *out)
+{
+    struct baton_msg *m = out;
+    const msgpack_object *a;
+
+    return get_array(o, 8, &a) && read_u8(&a[0], &m->type) &&
+           read_u8(&a[1], &m->from) && read_u8(&a[2], &m->to) &&
+           read_u64(&a[3], &m->from_inc) && read_u64(&a[4], &m->to_inc) &&
+           read_u64(&a[5], &m->seq) && read_status(&a[6], &m->status) &&
+           read_body(&a[7], m);
+}
+
+/* name: str of 1..BATON_NAME_MAX bytes without NUL. A NUL would cut the
+ * name short in h->name and make the handshake transcript, where names
+ * are NUL-terminated, ambiguous (docs/design/transport.md §2). */
+static bool read_name(const msgpack_object *o, char *name)
+{
+    if (o->type != MSGPACK_OBJECT_STR || o->via.str.size < 1 ||
+        o->via.str.size > BATON_NAME_MAX ||
+        memchr(o->via.str.ptr, 0, o->via.str.size) != NULL) {
+        return false;
+    }
+    memcpy(name, o->via.str.ptr, o->via.str.size);
+    return true;
+}
+
+static bool read_hello(const msgpack_object *o, void *out)
+{
+    struct baton_hello *h = out;
+    const msgpack_object *a;
+
+    if (!get_array(o, 6, &a) || a[0].type != MSGPACK_OBJECT_STR ||
+        a[0].via.str.size != sizeof(hello_magic) - 1 ||
+        memcmp(a[0].via.str.ptr, hello_magic, sizeof(hello_magic) - 1) != 0) {
+        return false;
+    }
+    return read_u8(&a[1], &h->version) && read_name(&a[2], h->name) &&
+           read_u64(&a[3], &h->inc) && h->inc != 0 &&
+           read_bin(&a[4], h->nonce, sizeof(h->nonce)) &&
+           read_bin(&a[5], h->config, sizeof(h->config));
+}
+
+static bool read_proof(const msgpack_object *o, void *out)
+{
+    struct baton_proof *p = out;
+    const msgpack_object *a;
+
+    return get_array(o, 1, &a) && read_bin(&a[0], p->mac, sizeof(p->mac));
+}
+
+typedef bool (*read_fn)(const msgpack_object *o, void *out);
+
+/* Decoding: the three steps together. out (of size bytes) is zeroed
+ * first, so that whatever the encoding does not carry reads as zero. */
+static int decode(const uint8_t *buf, size_t len, read_fn read, void *out,
+                  size_t size)
+{
+    msgpack_unpacked up;
+    size_t off = 0;
+    int rv;
+
+    memset(out, 0, size);
+    rv = skim(buf, len);
+    if (rv != 0) {
+        goto out;
+    }
+    msgpack_unpacked_init(&up);
+    switch (msgpack_unpack_next(&up, (const char *)buf, len, &off)) {
+    case MSGPACK_UNPACK_SUCCESS:
+        rv = off == len ? 0 : BATON_EBADMSG;
+        break;
+    case MSGPACK_UNPACK_NOMEM_ERROR:
+        rv = BATON_ENOMEM;
+        break;
+    default:
+        rv = BATON_EBADMSG;
+        break;
+    }
+    if (rv != 0) {
+        goto out_destroy;
+    }
+    rv = read(&up.data, out) ? 0 : BATON_EBADMSG;
+
+out_destroy:
+    /* msgpack_unpack_next() keeps its zone on MSGPACK_UNPACK_CONTINUE. */
+    msgpack_unpacked_destroy(&up);
+out:
+    return rv;
+}
+
+int baton_msg_decode(const uint8_t *buf, size_t len, struct baton_msg *out)
+{
+    return decode(buf, len, read_msg, out, sizeof(*out));
+}
+
+int baton_hello_decode(const uint8_t *buf, size_t len,
+                       struct baton_hello *out)
+{
+    return decode(buf, len, read_hello, out, sizeof(*out));
+}
+
+int baton_proof_decode(const uint8_t *buf, size_t len,
+                       struct baton_proof *out)
+{
+    return decode(buf, len, read_proof, out, sizeof(*out));
+}

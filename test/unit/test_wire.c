@@ -1,0 +1,1421 @@
+/* Unit tests for the wire format: frame headers (src/wire/frame.c) and
+ * MessagePack bodies (src/wire/codec.c). See docs/design/wire.md. */
+#include "../../src/util/setup.h"
+
+#include <stdarg.h>
+#include <setjmp.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <msgpack.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../src/core/prng.h"
+#include "../../src/util/error.h"
+#include "../../src/wire/codec.h"
+#include "../../src/wire/frame.h"
+
+/* Iterations of the randomized round trips. */
+#define PROPERTY_ROUNDS (3000)
+/* Comfortably above the largest encoding (a MERGE op with a full state
+ * is under 1 KiB). */
+#define BUF_CAP (4096)
+/* Objects in the largest message's tree. */
+#define TREE_NODES_MAX (1024)
+
+enum kind {
+    KIND_MSG,
+    KIND_HELLO,
+    KIND_PROOF,
+};
+
+/* Random values */
+
+/* A u64 of random width, so that every integer encoding (fixint, uint 8
+ * to uint 64) turns up. */
+static uint64_t rand_u64(struct baton_prng *p)
+{
+    return baton_prng_next(p) >> baton_prng_below(p, 64);
+}
+
+static uint8_t rand_u8(struct baton_prng *p)
+{
+    return (uint8_t)baton_prng_below(p, 256);
+}
+
+static void rand_bytes(struct baton_prng *p, uint8_t *out, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        out[i] = rand_u8(p);
+    }
+}
+
+static void rand_stream(struct baton_prng *p, struct baton_stream *s)
+{
+    s->coord = rand_u8(p);
+    s->coord_inc = rand_u64(p);
+    s->claim = rand_u64(p);
+}
+
+/* A state of n_nodes nodes, or of a random count when n_nodes is 0.
+ * Only the fields the format carries are set. */
+static void rand_state(struct baton_prng *p, struct baton_state *s,
+                       unsigned n_nodes)
+{
+    if (n_nodes == 0) {
+        n_nodes = 1 + (unsigned)baton_prng_below(p, BATON_NODES_MAX);
+    }
+    s->n_nodes = (uint8_t)n_nodes;
+    s->coord = rand_u8(p);
+    s->coord_inc = rand_u64(p);
+    s->epoch = rand_u64(p);
+    for (unsigned i = 0; i < n_nodes; i++) {
+        s->nodes[i].inc = rand_u64(p);
+        s->nodes[i].member = rand_u8(p);
+    }
+}
+
+/* Half the ops are MERGEs; the rest have any u8 type, since the codec
+ * does not judge meaning. */
+static void rand_op(struct baton_prng *p, struct baton_op *op,
+                    unsigned n_nodes)
+{
+    op->type = baton_prng_chance(p, 500000) ? BATON_OP_MERGE : rand_u8(p);
+    op->node = rand_u8(p);
+    op->fresh = rand_u8(p);
+    op->inc = rand_u64(p);
+    op->epoch = rand_u64(p);
+    if (op->type == BATON_OP_MERGE) {
+        rand_state(p, &op->other, n_nodes);
+    }
+}
+
+/* A random message of the given type, zeroed first so that it can be
+ * compared byte for byte with its decoding. */
+static void rand_msg(struct baton_prng *p, struct baton_msg *m, unsigned type,
+                     unsigned n_nodes)
+{
+    memset(m, 0, sizeof(*m));
+    m->type = (uint8_t)type;
+    m->from = rand_u8(p);
+    m->to = rand_u8(p);
+    m->from_inc = rand_u64(p);
+    m->to_inc = rand_u64(p);
+    m->seq = rand_u64(p);
+    m->status.role = rand_u8(p);
+    m->status.coord = rand_u8(p);
+    m->status.synced = rand_u8(p);
+    m->status.epoch = rand_u64(p);
+    m->status.index = rand_u64(p);
+    rand_stream(p, &m->status.stream);
+    switch (type) {
+    case BATON_MSG_JOIN:
+        rand_stream(p, &m->u.join.stream);
+        rand_state(p, &m->u.join.replica, n_nodes);
+        break;
+    case BATON_MSG_SNAPSHOT:
+        m->u.snapshot.join_seq = rand_u64(p);
+        rand_stream(p, &m->u.snapshot.stream);
+        m->u.snapshot.index = rand_u64(p);
+        rand_state(p, &m->u.snapshot.state, n_nodes);
+        break;
+    case BATON_MSG_OP:
+        rand_stream(p, &m->u.op.stream);
+        m->u.op.index = rand_u64(p);
+        rand_op(p, &m->u.op.op, n_nodes);
+        break;
+    case BATON_MSG_RESYNC:
+        rand_stream(p, &m->u.resync.stream);
+        m->u.resync.applied = rand_u64(p);
+        break;
+    default:
+        break;
+    }
+}
+
+static void rand_hello(struct baton_prng *p, struct baton_hello *h,
+                       size_t name_len)
+{
+    memset(h, 0, sizeof(*h));
+    h->version = rand_u8(p);
+    for (size_t i = 0; i < name_len; i++) {
+        h->name[i] = (char)(1 + baton_prng_below(p, 255));
+    }
+    h->inc = 1 + baton_prng_below(p, UINT64_MAX);
+    rand_bytes(p, h->nonce, sizeof(h->nonce));
+    rand_bytes(p, h->config, sizeof(h->config));
+}
+
+/* Samples: one valid encoding of every shape */
+
+
+
+struct sample {
+    enum kind kind;
+    uint8_t buf[BUF_CAP];
+    size_t len;
+};
+
+/* Moves every u64 field above 255, so that the mutation tests can tell
+ * u8 fields from u64 fields by value in a decoded tree. */
+#define BIG (0x100u)
+
+static void big_stream(struct baton_stream *s)
+{
+    s->coord_inc |= BIG;
+    s->claim |= BIG;
+}
+
+static void big_state(struct baton_state *s)
+{
+    s->coord_inc |= BIG;
+    s->epoch |= BIG;
+    for (unsigned i = 0; i < s->n_nodes; i++) {
+        s->nodes[i].inc |= BIG;
+    }
+}
+
+static void big_msg(struct baton_msg *m)
+{
+    m->from_inc |= BIG;
+    m->to_inc |= BIG;
+    m->seq |= BIG;
+    m->status.epoch |= BIG;
+    m->status.index |= BIG;
+    big_stream(&m->status.stream);
+    switch (m->type) {
+    case BATON_MSG_JOIN:
+        big_stream(&m->u.join.stream);
+        big_state(&m->u.join.replica);
+        break;
+    case BATON_MSG_SNAPSHOT:
+        m->u.snapshot.join_seq |= BIG;
+        big_stream(&m->u.snapshot.stream);
+        m->u.snapshot.index |= BIG;
+        big_state(&m->u.snapshot.state);
+        break;
+    case BATON_MSG_OP:
+        big_stream(&m->u.op.stream);
+        m->u.op.index |= BIG;
+        m->u.op.op.inc |= BIG;
+        m->u.op.op.epoch |= BIG;
+        if (m->u.op.op.type == BATON_OP_MERGE) {
+            big_state(&m->u.op.op.other);
+        }
+        break;
+    case BATON_MSG_RESYNC:
+        big_stream(&m->u.resync.stream);
+        m->u.resync.applied |= BIG;
+        break;
+    default:
+        break;
+    }
+}
+
+static void add_msg_sample(struct sample *s, struct baton_msg *m)
+{
+    big_msg(m);
+    s->kind = KIND_MSG;
+    assert_int_equal(baton_msg_encode(m, s->buf, BUF_CAP, &s->len), 0);
+}
+
+/* Every message type, a MERGE op with a full state and with a single
+ * node, a non-MERGE op, a hello with the longest name and a proof. Every
+ * u64 field is above 255 and every u8 field at most 255. */
+#define SAMPLES_N (10)
+
+static void make_samples(struct sample *s)
+{
+    struct baton_prng p;
+    struct baton_msg m;
+    struct baton_hello h;
+    struct baton_proof proof;
+    size_t i = 0;
+
+    baton_prng_seed(&p, 7);
+    for (unsigned type = BATON_MSG_HEARTBEAT; type < BATON_MSG__COUNT;
+         type++) {
+        rand_msg(&p, &m, type, BATON_NODES_MAX);
+        if (type == BATON_MSG_OP) {
+            m.u.op.op.type = BATON_OP_MERGE;
+            rand_state(&p, &m.u.op.op.other, BATON_NODES_MAX);
+        }
+        add_msg_sample(&s[i++], &m);
+    }
+    rand_msg(&p, &m, BATON_MSG_OP, 1);
+    m.u.op.op.type = BATON_OP_MERGE;
+    rand_state(&p, &m.u.op.op.other, 1);
+    add_msg_sample(&s[i++], &m);
+    rand_msg(&p, &m, BATON_MSG_OP, 3);
+    m.u.op.op.type = BATON_OP_JOIN;
+    memset(&m.u.op.op.other, 0, sizeof(m.u.op.op.other));
+    add_msg_sample(&s[i++], &m);
+    rand_msg(&p, &m, BATON_MSG_SNAPSHOT, 1);
+    add_msg_sample(&s[i++], &m);
+    rand_hello(&p, &h, BATON_NAME_MAX);
+    h.inc |= BIG;
+    s[i].kind = KIND_HELLO;
+    assert_int_equal(baton_hello_encode(&h, s[i].buf, BUF_CAP, &s[i].len),
+                     0);
+    i++;
+    rand_bytes(&p, proof.mac, sizeof(proof.mac));
+    s[i].kind = KIND_PROOF;
+    assert_int_equal(
+        baton_proof_encode(&proof, s[i].buf, BUF_CAP, &s[i].len), 0);
+    i++;
+    assert_int_equal(i, SAMPLES_N);
+}
+
+static int decode_kind(enum kind kind, const uint8_t *buf, size_t len)
+{
+    struct baton_msg m;
+    struct baton_hello h;
+    struct baton_proof p;
+
+    switch (kind) {
+    case KIND_MSG:
+        return baton_msg_decode(buf, len, &m);
+    case KIND_HELLO:
+        return baton_hello_decode(buf, len, &h);
+    default:
+        return baton_proof_decode(buf, len, &p);
+    }
+}
+
+/* Frames */
+
+static void test_frame_roundtrip(void **state)
+{
+    static const uint32_t lengths[] = {0, 1, 255, 256, 65535, 65536,
+                                       BATON_FRAME_BODY_MAX - 1,
+                                       BATON_FRAME_BODY_MAX};
+    uint8_t buf[BATON_FRAME_HEADER_LEN];
+    struct baton_frame_header h;
+
+    BATON_UNUSED(state);
+    for (unsigned type = BATON_FRAME_HELLO; type <= BATON_FRAME_SEALED;
+         type++) {
+        for (size_t i = 0; i < BATON_ARRAY_LEN(lengths); i++) {
+            baton_frame_header_encode(buf, type, lengths[i]);
+            assert_int_equal(buf[0], 0x42);
+            assert_int_equal(buf[1], 0x54);
+            assert_int_equal(buf[2], BATON_WIRE_VERSION);
+            memset(&h, 0xa5, sizeof(h));
+            assert_int_equal(baton_frame_header_decode(buf, sizeof(buf), &h),
+                             0);
+            assert_int_equal(h.type, type);
+            assert_int_equal(h.length, lengths[i]);
+        }
+    }
+
+    /* Bytes after the header are the body's, not the header's concern. */
+    {
+        uint8_t longer[BATON_FRAME_HEADER_LEN + 4] = {0};
+        baton_frame_header_encode(longer, BATON_FRAME_SEALED, 4);
+        assert_int_equal(
+            baton_frame_header_decode(longer, sizeof(longer), &h), 0);
+        assert_int_equal(h.length, 4);
+    }
+
+    /* Big-endian length. */
+    baton_frame_header_encode(buf, BATON_FRAME_PROOF, 0x030201);
+    assert_int_equal(buf[3], BATON_FRAME_PROOF);
+    assert_int_equal(buf[4], 0x00);
+    assert_int_equal(buf[5], 0x03);
+    assert_int_equal(buf[6], 0x02);
+    assert_int_equal(buf[7], 0x01);
+}
+
+static void test_frame_short(void **state)
+{
+    uint8_t buf[BATON_FRAME_HEADER_LEN];
+    struct baton_frame_header h;
+
+    BATON_UNUSED(state);
+    baton_frame_header_encode(buf, BATON_FRAME_HELLO, 10);
+    for (size_t len = 0; len < BATON_FRAME_HEADER_LEN; len++) {
+        assert_int_equal(baton_frame_header_decode(buf, len, &h),
+                         BATON_EAGAIN);
+    }
+    /* Even garbage is only judged once 8 bytes are in. */
+    memset(buf, 0xff, sizeof(buf));
+    for (size_t len = 0; len < BATON_FRAME_HEADER_LEN; len++) {
+        assert_int_equal(baton_frame_header_decode(buf, len, &h),
+                         BATON_EAGAIN);
+    }
+}
+
+static void check_bad_header(const uint8_t good[BATON_FRAME_HEADER_LEN],
+                             size_t at, uint8_t value)
+{
+    uint8_t buf[BATON_FRAME_HEADER_LEN];
+    struct baton_frame_header h;
+
+    memcpy(buf, good, sizeof(buf));
+    buf[at] = value;
+    assert_int_equal(baton_frame_header_decode(buf, sizeof(buf), &h),
+                     BATON_EBADMSG);
+}
+
+static void test_frame_bad(void **state)
+{
+    uint8_t good[BATON_FRAME_HEADER_LEN];
+    uint8_t buf[BATON_FRAME_HEADER_LEN];
+    struct baton_frame_header h;
+
+    BATON_UNUSED(state);
+    baton_frame_header_encode(good, BATON_FRAME_SEALED, 100);
+    check_bad_header(good, 0, 0x43);
+    check_bad_header(good, 0, 0x00);
+    check_bad_header(good, 1, 0x55);
+    check_bad_header(good, 1, 0x42);
+    check_bad_header(good, 2, 0);
+    check_bad_header(good, 2, BATON_WIRE_VERSION + 1);
+    check_bad_header(good, 2, 0xff);
+    check_bad_header(good, 3, 0);
+    check_bad_header(good, 3, BATON_FRAME_SEALED + 1);
+    check_bad_header(good, 3, 0xff);
+    check_bad_header(good, 4, 0x80); /* 2 GiB */
+
+    /* The length limit is inclusive. */
+    memcpy(buf, good, sizeof(buf));
+    buf[4] = (uint8_t)(BATON_FRAME_BODY_MAX >> 24);
+    buf[5] = (uint8_t)(BATON_FRAME_BODY_MAX >> 16);
+    buf[6] = (uint8_t)(BATON_FRAME_BODY_MAX >> 8);
+    buf[7] = (uint8_t)BATON_FRAME_BODY_MAX;
+    assert_int_equal(baton_frame_header_decode(buf, sizeof(buf), &h), 0);
+    assert_int_equal(h.length, BATON_FRAME_BODY_MAX);
+    buf[7] = (uint8_t)(BATON_FRAME_BODY_MAX + 1);
+    assert_int_equal(baton_frame_header_decode(buf, sizeof(buf), &h),
+                     BATON_EBADMSG);
+    memset(buf + 4, 0xff, 4);
+    assert_int_equal(baton_frame_header_decode(buf, sizeof(buf), &h),
+                     BATON_EBADMSG);
+}
+
+/* Round trips */
+
+static void check_msg_roundtrip(const struct baton_msg *m)
+{
+    uint8_t buf[BUF_CAP];
+    struct baton_msg out;
+    size_t len = 0;
+
+    assert_int_equal(baton_msg_encode(m, buf, sizeof(buf), &len), 0);
+    assert_true(len > 0 && len <= sizeof(buf));
+    memset(&out, 0xa5, sizeof(out));
+    assert_int_equal(baton_msg_decode(buf, len, &out), 0);
+    assert_memory_equal(&out, m, sizeof(out));
+}
+
+static void test_msg_roundtrip_random(void **state)
+{
+    struct baton_prng p;
+    struct baton_msg m;
+
+    BATON_UNUSED(state);
+    baton_prng_seed(&p, 1);
+    for (unsigned r = 0; r < PROPERTY_ROUNDS; r++) {
+        unsigned type = 1 + (unsigned)baton_prng_below(&p, 5);
+        rand_msg(&p, &m, type, 0);
+        check_msg_roundtrip(&m);
+    }
+}
+
+static void test_msg_roundtrip_node_counts(void **state)
+{
+    static const unsigned counts[] = {1, 2, BATON_NODES_MAX - 1,
+                                      BATON_NODES_MAX};
+    struct baton_prng p;
+    struct baton_msg m;
+
+    BATON_UNUSED(state);
+    baton_prng_seed(&p, 2);
+    for (size_t i = 0; i < BATON_ARRAY_LEN(counts); i++) {
+        for (unsigned r = 0; r < 50; r++) {
+            rand_msg(&p, &m, BATON_MSG_JOIN, counts[i]);
+            check_msg_roundtrip(&m);
+            rand_msg(&p, &m, BATON_MSG_SNAPSHOT, counts[i]);
+            check_msg_roundtrip(&m);
+            rand_msg(&p, &m, BATON_MSG_OP, counts[i]);
+            m.u.op.op.type = BATON_OP_MERGE;
+            rand_state(&p, &m.u.op.op.other, counts[i]);
+            check_msg_roundtrip(&m);
+        }
+    }
+}
+
+/* Where the state of a message of this type lives, if it has one. */
+static struct baton_state *msg_state(struct baton_msg *m)
+{
+    switch (m->type) {
+    case BATON_MSG_JOIN:
+        return &m->u.join.replica;
+    case BATON_MSG_SNAPSHOT:
+        return &m->u.snapshot.state;
+    case BATON_MSG_OP:
+        return &m->u.op.op.other;
+    default:
+        return NULL;
+    }
+}
+
+/* Sets every carried field of a message of the given type to v (u8 fields
+ * to its low byte), every state to n_nodes nodes, and everything else to
+ * zero. */
+static void fill_msg(struct baton_msg *m, unsigned type, uint64_t v,
+                     unsigned n_nodes)
+{
+    struct baton_state *s;
+    struct baton_stream *streams[2];
+    uint8_t v8 = (uint8_t)v;
+
+    memset(m, 0, sizeof(*m));
+    m->type = (uint8_t)type;
+    m->from = m->to = v8;
+    m->from_inc = m->to_inc = m->seq = v;
+    m->status.role = m->status.coord = m->status.synced = v8;
+    m->status.epoch = m->status.index = v;
+    streams[0] = &m->status.stream;
+    streams[1] = NULL;
+    switch (type) {
+    case BATON_MSG_JOIN:
+        streams[1] = &m->u.join.stream;
+        break;
+    case BATON_MSG_SNAPSHOT:
+        m->u.snapshot.join_seq = m->u.snapshot.index = v;
+        streams[1] = &m->u.snapshot.stream;
+        break;
+    case BATON_MSG_OP:
+        m->u.op.index = v;
+        m->u.op.op.type = BATON_OP_MERGE;
+        m->u.op.op.node = m->u.op.op.fresh = v8;
+        m->u.op.op.inc = m->u.op.op.epoch = v;
+        streams[1] = &m->u.op.stream;
+        break;
+    case BATON_MSG_RESYNC:
+        m->u.resync.applied = v;
+        streams[1] = &m->u.resync.stream;
+        break;
+    default:
+        break;
+    }
+    for (size_t i = 0; i < 2 && streams[i] != NULL; i++) {
+        streams[i]->coord = v8;
+        streams[i]->coord_inc = streams[i]->claim = v;
+    }
+    s = msg_state(m);
+    if (s != NULL) {
+        s->n_nodes = (uint8_t)n_nodes;
+        s->coord = v8;
+        s->coord_inc = s->epoch = v;
+        for (unsigned i = 0; i < n_nodes; i++) {
+            s->nodes[i].inc = v;
+            s->nodes[i].member = v8;
+        }
+    }
+}
+
+/* The extremes of every field: all zero and all ones, with the smallest
+ * and the largest states. */
+static void test_msg_roundtrip_extremes(void **state)
+{
+    static const uint64_t values[] = {0, 1, 127, 128, 255, 256, UINT64_MAX};
+    static const unsigned counts[] = {1, BATON_NODES_MAX};
+    struct baton_msg m;
+
+    BATON_UNUSED(state);
+    for (unsigned type = BATON_MSG_HEARTBEAT; type < BATON_MSG__COUNT;
+         type++) {
+        for (size_t v = 0; v < BATON_ARRAY_LEN(values); v++) {
+            for (size_t c = 0; c < BATON_ARRAY_LEN(counts); c++) {
+                fill_msg(&m, type, values[v], counts[c]);
+                check_msg_roundtrip(&m);
+            }
+        }
+    }
+    /* An op of any other type carries nil. */
+    for (unsigned op_type = 0; op_type <= 255; op_type++) {
+        fill_msg(&m, BATON_MSG_OP, UINT64_MAX, 1);
+        m.u.op.op.type = (uint8_t)op_type;
+        if (op_type != BATON_OP_MERGE) {
+            memset(&m.u.op.op.other, 0, sizeof(m.u.op.op.other));
+        }
+        check_msg_roundtrip(&m);
+    }
+}
+
+/* Decoding zeroes what the encoding does not carry: reserved bytes, the
+ * nodes beyond n_nodes, the rest of the union, a non-MERGE op's other. */
+static void test_msg_decode_zeroes(void **state)
+{
+    struct baton_prng p;
+    struct baton_msg m;
+    struct baton_msg out;
+    struct baton_msg zero;
+    uint8_t buf[BUF_CAP];
+    size_t len;
+
+    BATON_UNUSED(state);
+    baton_prng_seed(&p, 3);
+    rand_msg(&p, &m, BATON_MSG_HEARTBEAT, 0);
+    memset(&m.u, 0x5a, sizeof(m.u));
+    memset(m.reserved, 0x5a, sizeof(m.reserved));
+    assert_int_equal(baton_msg_encode(&m, buf, sizeof(buf), &len), 0);
+    memset(&out, 0xa5, sizeof(out));
+    assert_int_equal(baton_msg_decode(buf, len, &out), 0);
+    memset(&zero, 0, sizeof(zero));
+    assert_memory_equal(&out.u, &zero.u, sizeof(out.u));
+    assert_memory_equal(out.reserved, zero.reserved, sizeof(out.reserved));
+    assert_int_equal(out.seq, m.seq);
+
+    rand_msg(&p, &m, BATON_MSG_OP, 2);
+    m.u.op.op.type = BATON_OP_JOIN;
+    rand_state(&p, &m.u.op.op.other, 5); /* not carried: not a MERGE */
+    assert_int_equal(baton_msg_encode(&m, buf, sizeof(buf), &len), 0);
+    memset(&out, 0xa5, sizeof(out));
+    assert_int_equal(baton_msg_decode(buf, len, &out), 0);
+    assert_memory_equal(&out.u.op.op.other, &zero.u.op.op.other,
+                        sizeof(out.u.op.op.other));
+    assert_int_equal(out.u.op.op.inc, m.u.op.op.inc);
+
+    rand_msg(&p, &m, BATON_MSG_SNAPSHOT, 3);
+    m.u.snapshot.state.nodes[3].inc = 99; /* beyond n_nodes */
+    assert_int_equal(baton_msg_encode(&m, buf, sizeof(buf), &len), 0);
+    memset(&out, 0xa5, sizeof(out));
+    assert_int_equal(baton_msg_decode(buf, len, &out), 0);
+    assert_int_equal(out.u.snapshot.state.nodes[3].inc, 0);
+    m.u.snapshot.state.nodes[3].inc = 0;
+    assert_memory_equal(&out, &m, sizeof(out));
+}
+
+static void check_hello_roundtrip(const struct baton_hello *h)
+{
+    uint8_t buf[BUF_CAP];
+    struct baton_hello out;
+    size_t len = 0;
+
+    assert_int_equal(baton_hello_encode(h, buf, sizeof(buf), &len), 0);
+    memset(&out, 0xa5, sizeof(out));
+    assert_int_equal(baton_hello_decode(buf, len, &out), 0);
+    assert_int_equal(out.version, h->version);
+    assert_memory_equal(out.name, h->name, sizeof(out.name));
+    assert_int_equal(out.inc, h->inc);
+    assert_memory_equal(out.nonce, h->nonce, sizeof(out.nonce));
+    assert_memory_equal(out.config, h->config, sizeof(out.config));
+}
+
+static void test_hello_roundtrip(void **state)
+{
+    struct baton_prng p;
+    struct baton_hello h;
+
+    BATON_UNUSED(state);
+    baton_prng_seed(&p, 4);
+    for (unsigned r = 0; r < PROPERTY_ROUNDS; r++) {
+        size_t name_len = 1 + (size_t)baton_prng_below(&p, BATON_NAME_MAX);
+        rand_hello(&p, &h, name_len);
+        check_hello_roundtrip(&h);
+    }
+    rand_hello(&p, &h, 1);
+    check_hello_roundtrip(&h);
+    rand_hello(&p, &h, BATON_NAME_MAX);
+    check_hello_roundtrip(&h);
+    memset(&h, 0, sizeof(h));
+    strcpy(h.name, "a@localhost");
+    h.inc = 1;
+    check_hello_roundtrip(&h);
+    h.version = 255;
+    h.inc = UINT64_MAX;
+    memset(h.nonce, 0xff, sizeof(h.nonce));
+    check_hello_roundtrip(&h);
+}
+
+static void test_proof_roundtrip(void **state)
+{
+    struct baton_prng p;
+    struct baton_proof proof;
+    struct baton_proof out;
+    uint8_t buf[BUF_CAP];
+    size_t len;
+
+    BATON_UNUSED(state);
+    baton_prng_seed(&p, 5);
+    for (unsigned r = 0; r < PROPERTY_ROUNDS; r++) {
+        rand_bytes(&p, proof.mac, sizeof(proof.mac));
+        assert_int_equal(baton_proof_encode(&proof, buf, sizeof(buf), &len),
+                         0);
+        assert_int_equal(len, 1 + 2 + BATON_MAC_LEN);
+        memset(&out, 0xa5, sizeof(out));
+        assert_int_equal(baton_proof_decode(buf, len, &out), 0);
+        assert_memory_equal(out.mac, proof.mac, sizeof(out.mac));
+    }
+}
+
+/* Framing of the bytes: truncation, trailing bytes, small buffers */
+
+static void test_truncated(void **state)
+{
+    struct sample *s = malloc(SAMPLES_N * sizeof(*s));
+
+    BATON_UNUSED(state);
+    assert_non_null(s);
+    make_samples(s);
+    for (size_t i = 0; i < SAMPLES_N; i++) {
+        assert_int_equal(decode_kind(s[i].kind, s[i].buf, s[i].len), 0);
+        for (size_t len = 0; len < s[i].len; len++) {
+            /* A copy of exactly len bytes, so that ASan catches a read
+             * past the end. */
+            uint8_t *copy = malloc(len > 0 ? len : 1);
+            assert_non_null(copy);
+            memcpy(copy, s[i].buf, len);
+            assert_int_equal(decode_kind(s[i].kind, copy, len),
+                             BATON_EBADMSG);
+            free(copy);
+        }
+    }
+    free(s);
+}
+
+static void test_trailing(void **state)
+{
+    static const uint8_t extra[] = {0x00, 0x7f, 0xc0, 0x90, 0xff};
+    struct sample *s = malloc(SAMPLES_N * sizeof(*s));
+
+    BATON_UNUSED(state);
+    assert_non_null(s);
+    make_samples(s);
+    for (size_t i = 0; i < SAMPLES_N; i++) {
+        for (size_t e = 0; e < BATON_ARRAY_LEN(extra); e++) {
+            s[i].buf[s[i].len] = extra[e];
+            assert_int_equal(decode_kind(s[i].kind, s[i].buf, s[i].len + 1),
+                             BATON_EBADMSG);
+        }
+        /* Two valid objects back to back are not one message. */
+        memcpy(s[i].buf + s[i].len, s[i].buf, s[i].len);
+        assert_int_equal(decode_kind(s[i].kind, s[i].buf, 2 * s[i].len),
+                         BATON_EBADMSG);
+    }
+    free(s);
+}
+
+static int encode_kind(enum kind kind, const void *value, uint8_t *buf,
+                       size_t cap, size_t *len)
+{
+    switch (kind) {
+    case KIND_MSG:
+        return baton_msg_encode(value, buf, cap, len);
+    case KIND_HELLO:
+        return baton_hello_encode(value, buf, cap, len);
+    default:
+        return baton_proof_encode(value, buf, cap, len);
+    }
+}
+
+static void check_full(enum kind kind, const void *value)
+{
+    uint8_t want[BUF_CAP];
+    uint8_t *buf;
+    size_t want_len = 0;
+    size_t len;
+
+    assert_int_equal(encode_kind(kind, value, want, sizeof(want), &want_len),
+                     0);
+    for (size_t cap = 0; cap <= want_len; cap++) {
+        /* Exactly cap bytes, so that ASan catches a write past the end. */
+        buf = malloc(cap > 0 ? cap : 1);
+        assert_non_null(buf);
+        len = 12345;
+        if (cap < want_len) {
+            assert_int_equal(encode_kind(kind, value, buf, cap, &len),
+                             BATON_EFULL);
+            assert_int_equal(len, 12345); /* untouched on error */
+        } else {
+            assert_int_equal(encode_kind(kind, value, buf, cap, &len), 0);
+            assert_int_equal(len, want_len);
+            assert_memory_equal(buf, want, want_len);
+        }
+        free(buf);
+    }
+}
+
+static void test_encode_full(void **state)
+{
+    struct baton_prng p;
+    struct baton_msg m;
+    struct baton_hello h;
+    struct baton_proof proof;
+
+    BATON_UNUSED(state);
+    baton_prng_seed(&p, 6);
+    for (unsigned type = BATON_MSG_HEARTBEAT; type < BATON_MSG__COUNT;
+         type++) {
+        rand_msg(&p, &m, type, BATON_NODES_MAX);
+        check_full(KIND_MSG, &m);
+    }
+    rand_msg(&p, &m, BATON_MSG_OP, BATON_NODES_MAX);
+    m.u.op.op.type = BATON_OP_MERGE;
+    rand_state(&p, &m.u.op.op.other, BATON_NODES_MAX);
+    check_full(KIND_MSG, &m);
+    rand_hello(&p, &h, BATON_NAME_MAX);
+    check_full(KIND_HELLO, &h);
+    rand_hello(&p, &h, 1);
+    check_full(KIND_HELLO, &h);
+    rand_bytes(&p, proof.mac, sizeof(proof.mac));
+    check_full(KIND_PROOF, &proof);
+}
+
+/* Values the format cannot carry */
+
+static void test_encode_invalid(void **state)
+{
+    static const unsigned bad_types[] = {0, BATON_MSG__COUNT, 255};
+    static const uint8_t bad_counts[] = {0, BATON_NODES_MAX + 1, 255};
+    struct baton_prng p;
+    struct baton_msg m;
+    struct baton_hello h;
+    uint8_t buf[BUF_CAP];
+    size_t len = 0;
+
+    BATON_UNUSED(state);
+    baton_prng_seed(&p, 8);
+    for (size_t i = 0; i < BATON_ARRAY_LEN(bad_types); i++) {
+        rand_msg(&p, &m, BATON_MSG_HEARTBEAT, 0);
+        m.type = (uint8_t)bad_types[i];
+        assert_int_equal(baton_msg_encode(&m, buf, sizeof(buf), &len),
+                         BATON_EINVAL);
+    }
+    for (size_t i = 0; i < BATON_ARRAY_LEN(bad_counts); i++) {
+        rand_msg(&p, &m, BATON_MSG_JOIN, 0);
+        m.u.join.replica.n_nodes = bad_counts[i];
+        assert_int_equal(baton_msg_encode(&m, buf, sizeof(buf), &len),
+                         BATON_EINVAL);
+        rand_msg(&p, &m, BATON_MSG_SNAPSHOT, 0);
+        m.u.snapshot.state.n_nodes = bad_counts[i];
+        assert_int_equal(baton_msg_encode(&m, buf, sizeof(buf), &len),
+                         BATON_EINVAL);
+        rand_msg(&p, &m, BATON_MSG_OP, 0);
+        m.u.op.op.type = BATON_OP_MERGE;
+        rand_state(&p, &m.u.op.op.other, 0);
+        m.u.op.op.other.n_nodes = bad_counts[i];
+        assert_int_equal(baton_msg_encode(&m, buf, sizeof(buf), &len),
+                         BATON_EINVAL);
+        /* Too small a buffer does not hide an invalid value. */
+        assert_int_equal(baton_msg_encode(&m, buf, 10, &len), BATON_EINVAL);
+        /* Only a MERGE carries other. */
+        m.u.op.op.type = BATON_OP_LEAVE;
+        assert_int_equal(baton_msg_encode(&m, buf, sizeof(buf), &len), 0);
+    }
+
+    rand_hello(&p, &h, 0); /* empty name */
+    assert_int_equal(baton_hello_encode(&h, buf, sizeof(buf), &len),
+                     BATON_EINVAL);
+    rand_hello(&p, &h, BATON_NAME_MAX + 1); /* 256 bytes, no terminator */
+    assert_int_equal(baton_hello_encode(&h, buf, sizeof(buf), &len),
+                     BATON_EINVAL);
+    rand_hello(&p, &h, 10);
+    h.inc = 0;
+    assert_int_equal(baton_hello_encode(&h, buf, sizeof(buf), &len),
+                     BATON_EINVAL);
+    assert_int_equal(baton_hello_encode(&h, buf, 0, &len), BATON_EINVAL);
+}
+
+/* Malformed input built by editing a decoded msgpack tree */
+
+struct tree {
+    msgpack_unpacked up;
+    msgpack_object *nodes[TREE_NODES_MAX];
+    size_t n;
+};
+
+static void tree_collect(struct tree *t, msgpack_object *o)
+{
+    assert_true(t->n < TREE_NODES_MAX);
+    t->nodes[t->n++] = o;
+    if (o->type == MSGPACK_OBJECT_ARRAY) {
+        for (uint32_t i = 0; i < o->via.array.size; i++) {
+            tree_collect(t, &o->via.array.ptr[i]);
+        }
+    }
+}
+
+static void tree_load(struct tree *t, const uint8_t *buf, size_t len)
+{
+    size_t off = 0;
+
+    msgpack_unpacked_init(&t->up);
+    assert_int_equal(msgpack_unpack_next(&t->up, (const char *)buf, len, &off),
+                     MSGPACK_UNPACK_SUCCESS);
+    assert_int_equal(off, len);
+    t->n = 0;
+    tree_collect(t, &t->up.data);
+}
+
+static void tree_free(struct tree *t)
+{
+    msgpack_unpacked_destroy(&t->up);
+}
+
+/* Packs the (edited) tree and decodes it as kind. */
+static int tree_decode(const struct tree *t, enum kind kind)
+{
+    msgpack_sbuffer sb;
+    msgpack_packer pk;
+    int rv;
+
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    assert_int_equal(msgpack_pack_object(&pk, t->up.data), 0);
+    rv = decode_kind(kind, (const uint8_t *)sb.data, sb.size);
+    msgpack_sbuffer_destroy(&sb);
+    return rv;
+}
+
+/* Replaces *o with v, decodes, and puts *o back. */
+static int try_replace(struct tree *t, enum kind kind, msgpack_object *o,
+                       msgpack_object v)
+{
+    msgpack_object saved = *o;
+    int rv;
+
+    *o = v;
+    rv = tree_decode(t, kind);
+    *o = saved;
+    return rv;
+}
+
+static msgpack_object obj_uint(uint64_t v)
+{
+    msgpack_object o;
+
+    memset(&o, 0, sizeof(o));
+    o.type = MSGPACK_OBJECT_POSITIVE_INTEGER;
+    o.via.u64 = v;
+    return o;
+}
+
+static msgpack_object obj_str(const char *p, uint32_t n)
+{
+    msgpack_object o;
+
+    memset(&o, 0, sizeof(o));
+    o.type = MSGPACK_OBJECT_STR;
+    o.via.str.ptr = p;
+    o.via.str.size = n;
+    return o;
+}
+
+static msgpack_object obj_bin(const uint8_t *p, uint32_t n)
+{
+    msgpack_object o;
+
+    memset(&o, 0, sizeof(o));
+    o.type = MSGPACK_OBJECT_BIN;
+    o.via.bin.ptr = (const char *)p;
+    o.via.bin.size = n;
+    return o;
+}
+
+/* One value of every msgpack type the format might be confused with. */
+static size_t wrong_values(msgpack_object *v)
+{
+    static const uint8_t zeros[BATON_MAC_LEN];
+    size_t n = 0;
+
+    memset(v, 0, 9 * sizeof(*v));
+    v[n++].type = MSGPACK_OBJECT_NIL;
+    v[n].type = MSGPACK_OBJECT_BOOLEAN;
+    v[n++].via.boolean = true;
+    v[n].type = MSGPACK_OBJECT_NEGATIVE_INTEGER;
+    v[n++].via.i64 = -1;
+    v[n].type = MSGPACK_OBJECT_FLOAT64;
+    v[n++].via.f64 = 1.5;
+    v[n].type = MSGPACK_OBJECT_FLOAT32;
+    v[n++].via.f64 = 0.5;
+    v[n++] = obj_str("1", 1);
+    v[n++] = obj_bin(zeros, sizeof(zeros));
+    v[n++] = obj_uint(0);
+    v[n++].type = MSGPACK_OBJECT_ARRAY; /* empty */
+    return n;
+}
+
+static void check_array_lengths(struct tree *t, enum kind kind,
+                                msgpack_object *o)
+{
+    msgpack_object longer = *o;
+    msgpack_object *elems;
+    uint32_t n = o->via.array.size;
+
+    /* One element short. */
+    o->via.array.size = n - 1;
+    assert_int_equal(tree_decode(t, kind), BATON_EBADMSG);
+    o->via.array.size = n;
+
+    /* One element more: a copy of the last, the likeliest extension. */
+    elems = malloc((n + 1) * sizeof(*elems));
+    assert_non_null(elems);
+    memcpy(elems, o->via.array.ptr, n * sizeof(*elems));
+    elems[n] = elems[n - 1];
+    longer.via.array.ptr = elems;
+    longer.via.array.size = n + 1;
+    assert_int_equal(try_replace(t, kind, o, longer), BATON_EBADMSG);
+    free(elems);
+}
+
+/* Every object of every sample, replaced by every value of another type,
+ * is rejected; so is every array one element short or long, every u8
+ * field set to 256 and every bin of 31 or 33 bytes. */
+static void test_mutations(void **state)
+{
+    static const uint8_t bytes[BATON_MAC_LEN + 1];
+    struct sample *s = malloc(SAMPLES_N * sizeof(*s));
+    msgpack_object wrong[9];
+    size_t n_wrong = wrong_values(wrong);
+    struct tree *t = malloc(sizeof(*t));
+
+    BATON_UNUSED(state);
+    assert_non_null(s);
+    assert_non_null(t);
+    make_samples(s);
+    for (size_t i = 0; i < SAMPLES_N; i++) {
+        tree_load(t, s[i].buf, s[i].len);
+        assert_int_equal(tree_decode(t, s[i].kind), 0);
+        for (size_t k = 0; k < t->n; k++) {
+            msgpack_object *o = t->nodes[k];
+            for (size_t w = 0; w < n_wrong; w++) {
+                if (wrong[w].type == o->type) {
+                    continue;
+                }
+                assert_int_equal(try_replace(t, s[i].kind, o, wrong[w]),
+                                 BATON_EBADMSG);
+            }
+            switch (o->type) {
+            case MSGPACK_OBJECT_ARRAY:
+                check_array_lengths(t, s[i].kind, o);
+                assert_int_equal(try_replace(t, s[i].kind, o, wrong[8]),
+                                 BATON_EBADMSG);
+                break;
+            case MSGPACK_OBJECT_POSITIVE_INTEGER:
+                if (o->via.u64 <= 255) { /* a u8 field */
+                    assert_int_equal(try_replace(t, s[i].kind, o,
+                                                 obj_uint(256)),
+                                     BATON_EBADMSG);
+                } else { /* a u64 field takes the whole range */
+                    assert_int_equal(try_replace(t, s[i].kind, o,
+                                                 obj_uint(UINT64_MAX)),
+                                     0);
+                }
+                break;
+            case MSGPACK_OBJECT_BIN:
+                assert_int_equal(try_replace(t, s[i].kind, o,
+                                             obj_bin(bytes, BATON_MAC_LEN - 1)),
+                                 BATON_EBADMSG);
+                assert_int_equal(try_replace(t, s[i].kind, o,
+                                             obj_bin(bytes, BATON_MAC_LEN + 1)),
+                                 BATON_EBADMSG);
+                assert_int_equal(try_replace(t, s[i].kind, o,
+                                             obj_bin(bytes, BATON_MAC_LEN)),
+                                 0);
+                break;
+            default:
+                break;
+            }
+        }
+        tree_free(t);
+    }
+    free(t);
+    free(s);
+}
+
+/* The path of indexes to an object of the tree. */
+static msgpack_object *tree_at(struct tree *t, size_t depth,
+                               const uint32_t *path)
+{
+    msgpack_object *o = &t->up.data;
+
+    for (size_t i = 0; i < depth; i++) {
+        assert_int_equal(o->type, MSGPACK_OBJECT_ARRAY);
+        assert_true(path[i] < o->via.array.size);
+        o = &o->via.array.ptr[path[i]];
+    }
+    return o;
+}
+
+/* A body of one type under another type's number; types 0 and 6. */
+static void test_type_body_mismatch(void **state)
+{
+    static const uint32_t type_path[] = {0};
+    struct sample *s = malloc(SAMPLES_N * sizeof(*s));
+    struct tree *t = malloc(sizeof(*t));
+
+    BATON_UNUSED(state);
+    assert_non_null(s);
+    assert_non_null(t);
+    make_samples(s);
+    for (size_t i = 0; i < SAMPLES_N; i++) {
+        msgpack_object *type;
+        if (s[i].kind != KIND_MSG) {
+            continue;
+        }
+        tree_load(t, s[i].buf, s[i].len);
+        type = tree_at(t, 1, type_path);
+        for (uint64_t v = 0; v <= BATON_MSG__COUNT; v++) {
+            if (v != type->via.u64) {
+                assert_int_equal(try_replace(t, KIND_MSG, type, obj_uint(v)),
+                                 BATON_EBADMSG);
+            }
+        }
+        tree_free(t);
+    }
+    free(t);
+    free(s);
+}
+
+/* other is a state for MERGE (op type 4) and nil for every other op. */
+static void test_op_other(void **state)
+{
+    static const uint32_t op_type_path[] = {7, 2, 0};
+    struct prng_msg {
+        struct baton_prng p;
+        struct baton_msg m;
+        uint8_t buf[BUF_CAP];
+        size_t len;
+    } *x = malloc(sizeof(*x));
+    struct tree *t = malloc(sizeof(*t));
+    msgpack_object *type;
+
+    BATON_UNUSED(state);
+    assert_non_null(x);
+    assert_non_null(t);
+    baton_prng_seed(&x->p, 9);
+
+    /* A MERGE whose type says otherwise: a state where nil belongs. */
+    rand_msg(&x->p, &x->m, BATON_MSG_OP, 4);
+    x->m.u.op.op.type = BATON_OP_MERGE;
+    rand_state(&x->p, &x->m.u.op.op.other, 4);
+    assert_int_equal(baton_msg_encode(&x->m, x->buf, BUF_CAP, &x->len), 0);
+    tree_load(t, x->buf, x->len);
+    type = tree_at(t, 3, op_type_path);
+    assert_int_equal(type->via.u64, BATON_OP_MERGE);
+    for (uint64_t v = 0; v <= 255; v++) {
+        assert_int_equal(try_replace(t, KIND_MSG, type, obj_uint(v)),
+                         v == BATON_OP_MERGE ? 0 : BATON_EBADMSG);
+    }
+    tree_free(t);
+
+    /* A non-MERGE called a MERGE: nil where a state belongs. */
+    x->m.u.op.op.type = BATON_OP_COORD;
+    assert_int_equal(baton_msg_encode(&x->m, x->buf, BUF_CAP, &x->len), 0);
+    tree_load(t, x->buf, x->len);
+    type = tree_at(t, 3, op_type_path);
+    for (uint64_t v = 0; v <= 255; v++) {
+        assert_int_equal(try_replace(t, KIND_MSG, type, obj_uint(v)),
+                         v == BATON_OP_MERGE ? BATON_EBADMSG : 0);
+    }
+    tree_free(t);
+    free(t);
+    free(x);
+}
+
+/* Builds [n_nodes, coord, coord_inc, epoch, nodes] by hand in an OP
+ * message's MERGE, with n_nodes and the nodes array length chosen
+ * freely. */
+static int decode_state_shape(uint64_t n_nodes, uint32_t n_pairs)
+{
+    msgpack_sbuffer sb;
+    msgpack_packer pk;
+    int rv;
+
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    msgpack_pack_array(&pk, 8);
+    msgpack_pack_uint8(&pk, BATON_MSG_OP);
+    msgpack_pack_uint8(&pk, 1);
+    msgpack_pack_uint8(&pk, 2);
+    msgpack_pack_uint64(&pk, 3);
+    msgpack_pack_uint64(&pk, 4);
+    msgpack_pack_uint64(&pk, 5);
+    msgpack_pack_array(&pk, 6); /* status */
+    msgpack_pack_uint8(&pk, BATON_ROLE_COORDINATOR);
+    msgpack_pack_uint8(&pk, 1);
+    msgpack_pack_uint8(&pk, 1);
+    msgpack_pack_uint64(&pk, 0x101);
+    msgpack_pack_uint64(&pk, 7);
+    msgpack_pack_array(&pk, 3);
+    msgpack_pack_uint8(&pk, 1);
+    msgpack_pack_uint64(&pk, 3);
+    msgpack_pack_uint64(&pk, 0x101);
+    msgpack_pack_array(&pk, 3); /* body */
+    msgpack_pack_array(&pk, 3);
+    msgpack_pack_uint8(&pk, 1);
+    msgpack_pack_uint64(&pk, 3);
+    msgpack_pack_uint64(&pk, 0x101);
+    msgpack_pack_uint64(&pk, 8);
+    msgpack_pack_array(&pk, 6); /* op */
+    msgpack_pack_uint8(&pk, BATON_OP_MERGE);
+    msgpack_pack_uint8(&pk, 0);
+    msgpack_pack_uint8(&pk, 0);
+    msgpack_pack_uint64(&pk, 0);
+    msgpack_pack_uint64(&pk, 0);
+    msgpack_pack_array(&pk, 5); /* other */
+    msgpack_pack_uint64(&pk, n_nodes);
+    msgpack_pack_uint8(&pk, 0);
+    msgpack_pack_uint64(&pk, 9);
+    msgpack_pack_uint64(&pk, 0x200);
+    msgpack_pack_array(&pk, n_pairs);
+    for (uint32_t i = 0; i < n_pairs; i++) {
+        msgpack_pack_array(&pk, 2);
+        msgpack_pack_uint64(&pk, 10 + i);
+        msgpack_pack_uint8(&pk, 1);
+    }
+    rv = decode_kind(KIND_MSG, (const uint8_t *)sb.data, sb.size);
+    msgpack_sbuffer_destroy(&sb);
+    return rv;
+}
+
+static void test_state_shapes(void **state)
+{
+    BATON_UNUSED(state);
+    for (uint32_t n = 1; n <= BATON_NODES_MAX; n++) {
+        assert_int_equal(decode_state_shape(n, n), 0);
+        assert_int_equal(decode_state_shape(n, n - 1), BATON_EBADMSG);
+        assert_int_equal(decode_state_shape(n, n + 1), BATON_EBADMSG);
+    }
+    assert_int_equal(decode_state_shape(0, 0), BATON_EBADMSG);
+    assert_int_equal(decode_state_shape(BATON_NODES_MAX + 1,
+                                        BATON_NODES_MAX + 1),
+                     BATON_EBADMSG);
+    assert_int_equal(decode_state_shape(255, 255), BATON_EBADMSG);
+    assert_int_equal(decode_state_shape(256, 0), BATON_EBADMSG);
+}
+
+/* Builds a hello by hand, with the name and magic chosen freely. */
+static int decode_hello_shape(const char *magic, size_t magic_len,
+                              const char *name, size_t name_len)
+{
+    static const uint8_t bytes[BATON_NONCE_LEN] = {1, 2, 3};
+    msgpack_sbuffer sb;
+    msgpack_packer pk;
+    struct baton_hello h;
+    int rv;
+
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    msgpack_pack_array(&pk, 6);
+    msgpack_pack_str_with_body(&pk, magic, magic_len);
+    msgpack_pack_uint8(&pk, BATON_WIRE_VERSION);
+    msgpack_pack_str_with_body(&pk, name, name_len);
+    msgpack_pack_uint64(&pk, 42);
+    msgpack_pack_bin_with_body(&pk, bytes, sizeof(bytes));
+    msgpack_pack_bin_with_body(&pk, bytes, sizeof(bytes));
+    memset(&h, 0xa5, sizeof(h));
+    rv = baton_hello_decode((const uint8_t *)sb.data, sb.size, &h);
+    if (rv == 0) {
+        assert_int_equal(strlen(h.name), name_len);
+        assert_memory_equal(h.name, name, name_len);
+        assert_int_equal(h.inc, 42);
+    }
+    msgpack_sbuffer_destroy(&sb);
+    return rv;
+}
+
+static void test_hello_names(void **state)
+{
+    char name[BATON_NAME_MAX + 2];
+
+    BATON_UNUSED(state);
+    memset(name, 'n', sizeof(name));
+    assert_int_equal(decode_hello_shape("baton", 5, "a@b", 3), 0);
+    assert_int_equal(decode_hello_shape("baton", 5, name, 1), 0);
+    assert_int_equal(decode_hello_shape("baton", 5, name, BATON_NAME_MAX), 0);
+    assert_int_equal(decode_hello_shape("baton", 5, name, 0), BATON_EBADMSG);
+    assert_int_equal(
+        decode_hello_shape("baton", 5, name, BATON_NAME_MAX + 1),
+        BATON_EBADMSG);
+    assert_int_equal(decode_hello_shape("baton", 5, "a\0b", 3),
+                     BATON_EBADMSG);
+    assert_int_equal(decode_hello_shape("baton", 5, "ab\0", 3),
+                     BATON_EBADMSG);
+    assert_int_equal(decode_hello_shape("baton", 5, "\0", 1), BATON_EBADMSG);
+
+    /* The magic must be exactly "baton". */
+    assert_int_equal(decode_hello_shape("batoN", 5, "a", 1), BATON_EBADMSG);
+    assert_int_equal(decode_hello_shape("bato", 4, "a", 1), BATON_EBADMSG);
+    assert_int_equal(decode_hello_shape("batons", 6, "a", 1),
+                     BATON_EBADMSG);
+    assert_int_equal(decode_hello_shape("baton\0", 6, "a", 1),
+                     BATON_EBADMSG);
+    assert_int_equal(decode_hello_shape("", 0, "a", 1), BATON_EBADMSG);
+}
+
+/* Any encoding of a non-negative integer is accepted (msgpack allows
+ * several); negative ones are not, whatever their encoding. */
+static void test_integer_encodings(void **state)
+{
+    static const uint8_t mac[BATON_MAC_LEN] = {9};
+    msgpack_sbuffer sb;
+    msgpack_packer pk;
+    struct baton_hello h;
+    int rv;
+
+    BATON_UNUSED(state);
+    for (unsigned variant = 0; variant < 8; variant++) {
+        msgpack_sbuffer_init(&sb);
+        msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+        msgpack_pack_array(&pk, 6);
+        msgpack_pack_str_with_body(&pk, "baton", 5);
+        switch (variant) {
+        case 0:
+            msgpack_pack_fix_uint8(&pk, 7);
+            break;
+        case 1:
+            msgpack_pack_fix_uint64(&pk, 7);
+            break;
+        case 2:
+            msgpack_pack_fix_int8(&pk, 7);
+            break;
+        case 3:
+            msgpack_pack_fix_int64(&pk, 7);
+            break;
+        case 4:
+            msgpack_pack_fix_int8(&pk, -1);
+            break;
+        case 5:
+            msgpack_pack_fix_int64(&pk, -7);
+            break;
+        case 6:
+            msgpack_pack_fix_uint16(&pk, 256);
+            break;
+        default:
+            msgpack_pack_true(&pk);
+            break;
+        }
+        msgpack_pack_str_with_body(&pk, "x", 1);
+        msgpack_pack_fix_int32(&pk, 5);
+        msgpack_pack_bin_with_body(&pk, mac, sizeof(mac));
+        msgpack_pack_bin_with_body(&pk, mac, sizeof(mac));
+        rv = baton_hello_decode((const uint8_t *)sb.data, sb.size, &h);
+        if (variant < 4) {
+            assert_int_equal(rv, 0);
+            assert_int_equal(h.version, 7);
+            assert_int_equal(h.inc, 5);
+        } else {
+            assert_int_equal(rv, BATON_EBADMSG);
+        }
+        msgpack_sbuffer_destroy(&sb);
+    }
+}
+
+/* Hostile inputs that must fail fast: huge announced sizes, maps, ext,
+ * the unused byte 0xc1, nesting deeper than the format. */
+static void test_hostile(void **state)
+{
+    static const uint8_t array32[] = {0xdd, 0xff, 0xff, 0xff, 0xff};
+    static const uint8_t array16[] = {0xdc, 0xff, 0xff, 0x01};
+    static const uint8_t str32[] = {0xdb, 0xff, 0xff, 0xff, 0xff, 0x61};
+    static const uint8_t bin32[] = {0xc6, 0x7f, 0xff, 0xff, 0xff, 0x00};
+    static const uint8_t map[] = {0x81, 0x01, 0x02};
+    static const uint8_t map32[] = {0xdf, 0xff, 0xff, 0xff, 0xff};
+    static const uint8_t fixext[] = {0xd4, 0x01, 0x02};
+    static const uint8_t ext32[] = {0xc9, 0xff, 0xff, 0xff, 0xff, 0x01};
+    static const uint8_t unused[] = {0xc1};
+    static const uint8_t nested_count[] = {0x98, 0x91, 0x91, 0x91, 0x00};
+    static const struct {
+        const uint8_t *buf;
+        size_t len;
+    } cases[] = {
+        {array32, sizeof(array32)}, {array16, sizeof(array16)},
+        {str32, sizeof(str32)},     {bin32, sizeof(bin32)},
+        {map, sizeof(map)},         {map32, sizeof(map32)},
+        {fixext, sizeof(fixext)},   {ext32, sizeof(ext32)},
+        {unused, sizeof(unused)},   {nested_count, sizeof(nested_count)},
+    };
+    uint8_t deep[64];
+
+    BATON_UNUSED(state);
+    for (size_t i = 0; i < BATON_ARRAY_LEN(cases); i++) {
+        for (int kind = KIND_MSG; kind <= KIND_PROOF; kind++) {
+            assert_int_equal(
+                decode_kind((enum kind)kind, cases[i].buf, cases[i].len),
+                BATON_EBADMSG);
+        }
+    }
+    /* 63 nested one-element arrays around a 0: deeper than msgpack-c's
+     * own stack, which it would report as out of memory. */
+    memset(deep, 0x91, sizeof(deep));
+    deep[sizeof(deep) - 1] = 0x00;
+    for (size_t len = 1; len <= sizeof(deep); len++) {
+        assert_int_equal(
+            decode_kind(KIND_MSG, deep + sizeof(deep) - len, len),
+            BATON_EBADMSG);
+    }
+    /* Every single byte, and nothing at all. */
+    for (unsigned b = 0; b <= 255; b++) {
+        uint8_t one = (uint8_t)b;
+        assert_int_equal(decode_kind(KIND_MSG, &one, 1), BATON_EBADMSG);
+        assert_int_equal(decode_kind(KIND_HELLO, &one, 1), BATON_EBADMSG);
+        assert_int_equal(decode_kind(KIND_PROOF, &one, 1), BATON_EBADMSG);
+    }
+    assert_int_equal(decode_kind(KIND_MSG, NULL, 0), BATON_EBADMSG);
+}
+
+/* Random byte flips of valid encodings: decoding either fails cleanly
+ * or gives a message that survives its own round trip. */
+static void test_flips(void **state)
+{
+    struct sample *s = malloc(SAMPLES_N * sizeof(*s));
+    struct baton_prng p;
+    struct baton_msg m;
+
+    BATON_UNUSED(state);
+    assert_non_null(s);
+    make_samples(s);
+    baton_prng_seed(&p, 10);
+    for (unsigned r = 0; r < PROPERTY_ROUNDS; r++) {
+        struct sample *x = &s[baton_prng_below(&p, SAMPLES_N)];
+        size_t at = (size_t)baton_prng_below(&p, x->len);
+        uint8_t saved = x->buf[at];
+        int rv;
+
+        x->buf[at] = rand_u8(&p);
+        rv = decode_kind(x->kind, x->buf, x->len);
+        assert_true(rv == 0 || rv == BATON_EBADMSG);
+        if (rv == 0 && x->kind == KIND_MSG) {
+            assert_int_equal(baton_msg_decode(x->buf, x->len, &m), 0);
+            check_msg_roundtrip(&m);
+        }
+        x->buf[at] = saved;
+    }
+    free(s);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_frame_roundtrip),
+        cmocka_unit_test(test_frame_short),
+        cmocka_unit_test(test_frame_bad),
+        cmocka_unit_test(test_msg_roundtrip_random),
+        cmocka_unit_test(test_msg_roundtrip_node_counts),
+        cmocka_unit_test(test_msg_roundtrip_extremes),
+        cmocka_unit_test(test_msg_decode_zeroes),
+        cmocka_unit_test(test_hello_roundtrip),
+        cmocka_unit_test(test_proof_roundtrip),
+        cmocka_unit_test(test_truncated),
+        cmocka_unit_test(test_trailing),
+        cmocka_unit_test(test_encode_full),
+        cmocka_unit_test(test_encode_invalid),
+        cmocka_unit_test(test_mutations),
+        cmocka_unit_test(test_type_body_mismatch),
+        cmocka_unit_test(test_op_other),
+        cmocka_unit_test(test_state_shapes),
+        cmocka_unit_test(test_hello_names),
+        cmocka_unit_test(test_integer_encodings),
+        cmocka_unit_test(test_hostile),
+        cmocka_unit_test(test_flips),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
