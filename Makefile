@@ -7,7 +7,7 @@ SEEDS      ?= 1000
 JOBS       ?= $(shell nproc)
 CMAKE_GEN  := -G Ninja
 
-.PHONY: all setup build build-asan test test-fast sim clean
+.PHONY: all setup build build-asan test sim bench clean
 
 all: build
 
@@ -37,6 +37,10 @@ test: build build-asan
 # N simulator seeds; the last line reads "N passed, M failed".
 sim: build
 	@$(BUILD)/test/sim/baton-sim --seeds $(SEEDS) --jobs $(JOBS)
+
+# Benchmarks: figures printed and written to build/bench/results.json.
+bench: build
+	@bench/run.sh
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)

@@ -43,7 +43,7 @@ static void log_line(void *data, int level, const char *text)
     clock_gettime(CLOCK_REALTIME, &ts);
     gmtime_r(&ts.tv_sec, &tm);
     strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
-    fprintf(stderr, "%s.%03ldZ %s %s\n", when, ts.tv_nsec / 1000000,
+    fprintf(stderr, "%s.%06ldZ %s %s\n", when, ts.tv_nsec / 1000,
             level_names[level & 3], text);
 }
 

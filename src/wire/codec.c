@@ -239,8 +239,8 @@ int baton_msg_encode(const struct baton_msg *m, uint8_t *buf, size_t cap,
     return enc_finish(&e, len);
 }
 
-int baton_hello_encode(const struct baton_hello *h, uint8_t *buf,
-                       size_t cap, size_t *len)
+int baton_hello_encode(const struct baton_hello *h, uint8_t *buf, size_t cap,
+                       size_t *len)
 {
     struct enc e;
     size_t name_len;
@@ -263,8 +263,8 @@ int baton_hello_encode(const struct baton_hello *h, uint8_t *buf,
     return enc_finish(&e, len);
 }
 
-int baton_proof_encode(const struct baton_proof *p, uint8_t *buf,
-                       size_t cap, size_t *len)
+int baton_proof_encode(const struct baton_proof *p, uint8_t *buf, size_t cap,
+                       size_t *len)
 {
     struct enc e;
 
@@ -336,6 +336,7 @@ static bool skim_header(const uint8_t *buf, size_t len, size_t *pos,
     size_t field;
 
     *is_array = false;
+    *count = 0;
     if (b <= 0x7f || b >= 0xe0 || b == 0xc0 || b == 0xc2 || b == 0xc3) {
         return true; /* fixint, nil, bool: the header is the value */
     }
@@ -524,11 +525,9 @@ static bool read_body(const msgpack_object *o, struct baton_msg *m)
                read_state(&a[3], &m->u.snapshot.state);
     case BATON_MSG_OP:
         return get_array(o, 3, &a) && read_stream(&a[0], &m->u.op.stream) &&
-               read_u64(&a[1], &m->u.op.index) &&
-               read_op(&a[2], &m->u.op.op);
+               read_u64(&a[1], &m->u.op.index) && read_op(&a[2], &m->u.op.op);
     case BATON_MSG_RESYNC:
-        return get_array(o, 2, &a) &&
-               read_stream(&a[0], &m->u.resync.stream) &&
+        return get_array(o, 2, &a) && read_stream(&a[0], &m->u.resync.stream) &&
                read_u64(&a[1], &m->u.resync.applied);
     default:
         return false; /* a type outside 1..5 */
@@ -630,14 +629,12 @@ int baton_msg_decode(const uint8_t *buf, size_t len, struct baton_msg *out)
     return decode(buf, len, read_msg, out, sizeof(*out));
 }
 
-int baton_hello_decode(const uint8_t *buf, size_t len,
-                       struct baton_hello *out)
+int baton_hello_decode(const uint8_t *buf, size_t len, struct baton_hello *out)
 {
     return decode(buf, len, read_hello, out, sizeof(*out));
 }
 
-int baton_proof_decode(const uint8_t *buf, size_t len,
-                       struct baton_proof *out)
+int baton_proof_decode(const uint8_t *buf, size_t len, struct baton_proof *out)
 {
     return decode(buf, len, read_proof, out, sizeof(*out));
 }

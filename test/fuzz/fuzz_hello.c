@@ -18,8 +18,7 @@ static bool hello_equal(const struct baton_hello *a,
                         const struct baton_hello *b)
 {
     return a->version == b->version &&
-           memcmp(a->name, b->name, sizeof(a->name)) == 0 &&
-           a->inc == b->inc &&
+           memcmp(a->name, b->name, sizeof(a->name)) == 0 && a->inc == b->inc &&
            memcmp(a->nonce, b->nonce, sizeof(a->nonce)) == 0 &&
            memcmp(a->config, b->config, sizeof(a->config)) == 0;
 }

@@ -29,8 +29,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (rv != 0) {
         abort();
     }
-    if (baton_msg_encode(&first, buf, sizeof(buf), &len) != 0 ||
-        len > size) {
+    if (baton_msg_encode(&first, buf, sizeof(buf), &len) != 0 || len > size) {
         abort(); /* a decoded message is always encodable, and canonical
                     encoding is never longer than the input */
     }

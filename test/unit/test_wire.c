@@ -79,8 +79,7 @@ static void rand_state(struct baton_prng *p, struct baton_state *s,
 
 /* Half the ops are MERGEs; the rest have any u8 type, since the codec
  * does not judge meaning. */
-static void rand_op(struct baton_prng *p, struct baton_op *op,
-                    unsigned n_nodes)
+static void rand_op(struct baton_prng *p, struct baton_op *op, unsigned n_nodes)
 {
     op->type = baton_prng_chance(p, 500000) ? BATON_OP_MERGE : rand_u8(p);
     op->node = rand_u8(p);
@@ -149,8 +148,6 @@ static void rand_hello(struct baton_prng *p, struct baton_hello *h,
 }
 
 /* Samples: one valid encoding of every shape */
-
-
 
 struct sample {
     enum kind kind;
@@ -235,8 +232,7 @@ static void make_samples(struct sample *s)
     size_t i = 0;
 
     baton_prng_seed(&p, 7);
-    for (unsigned type = BATON_MSG_HEARTBEAT; type < BATON_MSG__COUNT;
-         type++) {
+    for (unsigned type = BATON_MSG_HEARTBEAT; type < BATON_MSG__COUNT; type++) {
         rand_msg(&p, &m, type, BATON_NODES_MAX);
         if (type == BATON_MSG_OP) {
             m.u.op.op.type = BATON_OP_MERGE;
@@ -257,13 +253,12 @@ static void make_samples(struct sample *s)
     rand_hello(&p, &h, BATON_NAME_MAX);
     h.inc |= BIG;
     s[i].kind = KIND_HELLO;
-    assert_int_equal(baton_hello_encode(&h, s[i].buf, BUF_CAP, &s[i].len),
-                     0);
+    assert_int_equal(baton_hello_encode(&h, s[i].buf, BUF_CAP, &s[i].len), 0);
     i++;
     rand_bytes(&p, proof.mac, sizeof(proof.mac));
     s[i].kind = KIND_PROOF;
-    assert_int_equal(
-        baton_proof_encode(&proof, s[i].buf, BUF_CAP, &s[i].len), 0);
+    assert_int_equal(baton_proof_encode(&proof, s[i].buf, BUF_CAP, &s[i].len),
+                     0);
     i++;
     assert_int_equal(i, SAMPLES_N);
 }
@@ -288,7 +283,12 @@ static int decode_kind(enum kind kind, const uint8_t *buf, size_t len)
 
 static void test_frame_roundtrip(void **state)
 {
-    static const uint32_t lengths[] = {0, 1, 255, 256, 65535, 65536,
+    static const uint32_t lengths[] = {0,
+                                       1,
+                                       255,
+                                       256,
+                                       65535,
+                                       65536,
                                        BATON_FRAME_BODY_MAX - 1,
                                        BATON_FRAME_BODY_MAX};
     uint8_t buf[BATON_FRAME_HEADER_LEN];
@@ -314,8 +314,8 @@ static void test_frame_roundtrip(void **state)
     {
         uint8_t longer[BATON_FRAME_HEADER_LEN + 4] = {0};
         baton_frame_header_encode(longer, BATON_FRAME_SEALED, 4);
-        assert_int_equal(
-            baton_frame_header_decode(longer, sizeof(longer), &h), 0);
+        assert_int_equal(baton_frame_header_decode(longer, sizeof(longer), &h),
+                         0);
         assert_int_equal(h.length, 4);
     }
 
@@ -336,14 +336,12 @@ static void test_frame_short(void **state)
     BATON_UNUSED(state);
     baton_frame_header_encode(buf, BATON_FRAME_HELLO, 10);
     for (size_t len = 0; len < BATON_FRAME_HEADER_LEN; len++) {
-        assert_int_equal(baton_frame_header_decode(buf, len, &h),
-                         BATON_EAGAIN);
+        assert_int_equal(baton_frame_header_decode(buf, len, &h), BATON_EAGAIN);
     }
     /* Even garbage is only judged once 8 bytes are in. */
     memset(buf, 0xff, sizeof(buf));
     for (size_t len = 0; len < BATON_FRAME_HEADER_LEN; len++) {
-        assert_int_equal(baton_frame_header_decode(buf, len, &h),
-                         BATON_EAGAIN);
+        assert_int_equal(baton_frame_header_decode(buf, len, &h), BATON_EAGAIN);
     }
 }
 
@@ -527,8 +525,7 @@ static void test_msg_roundtrip_extremes(void **state)
     struct baton_msg m;
 
     BATON_UNUSED(state);
-    for (unsigned type = BATON_MSG_HEARTBEAT; type < BATON_MSG__COUNT;
-         type++) {
+    for (unsigned type = BATON_MSG_HEARTBEAT; type < BATON_MSG__COUNT; type++) {
         for (size_t v = 0; v < BATON_ARRAY_LEN(values); v++) {
             for (size_t c = 0; c < BATON_ARRAY_LEN(counts); c++) {
                 fill_msg(&m, type, values[v], counts[c]);
@@ -645,8 +642,7 @@ static void test_proof_roundtrip(void **state)
     baton_prng_seed(&p, 5);
     for (unsigned r = 0; r < PROPERTY_ROUNDS; r++) {
         rand_bytes(&p, proof.mac, sizeof(proof.mac));
-        assert_int_equal(baton_proof_encode(&proof, buf, sizeof(buf), &len),
-                         0);
+        assert_int_equal(baton_proof_encode(&proof, buf, sizeof(buf), &len), 0);
         assert_int_equal(len, 1 + 2 + BATON_MAC_LEN);
         memset(&out, 0xa5, sizeof(out));
         assert_int_equal(baton_proof_decode(buf, len, &out), 0);
@@ -671,8 +667,7 @@ static void test_truncated(void **state)
             uint8_t *copy = malloc(len > 0 ? len : 1);
             assert_non_null(copy);
             memcpy(copy, s[i].buf, len);
-            assert_int_equal(decode_kind(s[i].kind, copy, len),
-                             BATON_EBADMSG);
+            assert_int_equal(decode_kind(s[i].kind, copy, len), BATON_EBADMSG);
             free(copy);
         }
     }
@@ -750,8 +745,7 @@ static void test_encode_full(void **state)
 
     BATON_UNUSED(state);
     baton_prng_seed(&p, 6);
-    for (unsigned type = BATON_MSG_HEARTBEAT; type < BATON_MSG__COUNT;
-         type++) {
+    for (unsigned type = BATON_MSG_HEARTBEAT; type < BATON_MSG__COUNT; type++) {
         rand_msg(&p, &m, type, BATON_NODES_MAX);
         check_full(KIND_MSG, &m);
     }
@@ -999,13 +993,12 @@ static void test_mutations(void **state)
                 break;
             case MSGPACK_OBJECT_POSITIVE_INTEGER:
                 if (o->via.u64 <= 255) { /* a u8 field */
-                    assert_int_equal(try_replace(t, s[i].kind, o,
-                                                 obj_uint(256)),
-                                     BATON_EBADMSG);
+                    assert_int_equal(
+                        try_replace(t, s[i].kind, o, obj_uint(256)),
+                        BATON_EBADMSG);
                 } else { /* a u64 field takes the whole range */
-                    assert_int_equal(try_replace(t, s[i].kind, o,
-                                                 obj_uint(UINT64_MAX)),
-                                     0);
+                    assert_int_equal(
+                        try_replace(t, s[i].kind, o, obj_uint(UINT64_MAX)), 0);
                 }
                 break;
             case MSGPACK_OBJECT_BIN:
@@ -1015,9 +1008,9 @@ static void test_mutations(void **state)
                 assert_int_equal(try_replace(t, s[i].kind, o,
                                              obj_bin(bytes, BATON_MAC_LEN + 1)),
                                  BATON_EBADMSG);
-                assert_int_equal(try_replace(t, s[i].kind, o,
-                                             obj_bin(bytes, BATON_MAC_LEN)),
-                                 0);
+                assert_int_equal(
+                    try_replace(t, s[i].kind, o, obj_bin(bytes, BATON_MAC_LEN)),
+                    0);
                 break;
             default:
                 break;
@@ -1184,9 +1177,9 @@ static void test_state_shapes(void **state)
         assert_int_equal(decode_state_shape(n, n + 1), BATON_EBADMSG);
     }
     assert_int_equal(decode_state_shape(0, 0), BATON_EBADMSG);
-    assert_int_equal(decode_state_shape(BATON_NODES_MAX + 1,
-                                        BATON_NODES_MAX + 1),
-                     BATON_EBADMSG);
+    assert_int_equal(
+        decode_state_shape(BATON_NODES_MAX + 1, BATON_NODES_MAX + 1),
+        BATON_EBADMSG);
     assert_int_equal(decode_state_shape(255, 255), BATON_EBADMSG);
     assert_int_equal(decode_state_shape(256, 0), BATON_EBADMSG);
 }
@@ -1231,23 +1224,46 @@ static void test_hello_names(void **state)
     assert_int_equal(decode_hello_shape("baton", 5, name, 1), 0);
     assert_int_equal(decode_hello_shape("baton", 5, name, BATON_NAME_MAX), 0);
     assert_int_equal(decode_hello_shape("baton", 5, name, 0), BATON_EBADMSG);
-    assert_int_equal(
-        decode_hello_shape("baton", 5, name, BATON_NAME_MAX + 1),
-        BATON_EBADMSG);
-    assert_int_equal(decode_hello_shape("baton", 5, "a\0b", 3),
+    assert_int_equal(decode_hello_shape("baton", 5, name, BATON_NAME_MAX + 1),
                      BATON_EBADMSG);
-    assert_int_equal(decode_hello_shape("baton", 5, "ab\0", 3),
-                     BATON_EBADMSG);
+    assert_int_equal(decode_hello_shape("baton", 5, "a\0b", 3), BATON_EBADMSG);
+    assert_int_equal(decode_hello_shape("baton", 5, "ab\0", 3), BATON_EBADMSG);
     assert_int_equal(decode_hello_shape("baton", 5, "\0", 1), BATON_EBADMSG);
 
     /* The magic must be exactly "baton". */
     assert_int_equal(decode_hello_shape("batoN", 5, "a", 1), BATON_EBADMSG);
     assert_int_equal(decode_hello_shape("bato", 4, "a", 1), BATON_EBADMSG);
-    assert_int_equal(decode_hello_shape("batons", 6, "a", 1),
-                     BATON_EBADMSG);
-    assert_int_equal(decode_hello_shape("baton\0", 6, "a", 1),
-                     BATON_EBADMSG);
+    assert_int_equal(decode_hello_shape("batons", 6, "a", 1), BATON_EBADMSG);
+    assert_int_equal(decode_hello_shape("baton\0", 6, "a", 1), BATON_EBADMSG);
     assert_int_equal(decode_hello_shape("", 0, "a", 1), BATON_EBADMSG);
+}
+
+/* A hello's incarnation is never 0 (docs/design/wire.md §2.1). */
+static void test_hello_inc_zero(void **state)
+{
+    static const uint32_t inc_path[] = {3};
+    struct sample *s = malloc(SAMPLES_N * sizeof(*s));
+    struct tree *t = malloc(sizeof(*t));
+    msgpack_object *inc;
+
+    BATON_UNUSED(state);
+    assert_non_null(s);
+    assert_non_null(t);
+    make_samples(s);
+    for (size_t i = 0; i < SAMPLES_N; i++) {
+        if (s[i].kind != KIND_HELLO) {
+            continue;
+        }
+        tree_load(t, s[i].buf, s[i].len);
+        inc = tree_at(t, 1, inc_path);
+        assert_int_equal(inc->type, MSGPACK_OBJECT_POSITIVE_INTEGER);
+        assert_int_equal(try_replace(t, KIND_HELLO, inc, obj_uint(0)),
+                         BATON_EBADMSG);
+        assert_int_equal(try_replace(t, KIND_HELLO, inc, obj_uint(1)), 0);
+        tree_free(t);
+    }
+    free(t);
+    free(s);
 }
 
 /* Any encoding of a non-negative integer is accepted (msgpack allows
@@ -1347,9 +1363,8 @@ static void test_hostile(void **state)
     memset(deep, 0x91, sizeof(deep));
     deep[sizeof(deep) - 1] = 0x00;
     for (size_t len = 1; len <= sizeof(deep); len++) {
-        assert_int_equal(
-            decode_kind(KIND_MSG, deep + sizeof(deep) - len, len),
-            BATON_EBADMSG);
+        assert_int_equal(decode_kind(KIND_MSG, deep + sizeof(deep) - len, len),
+                         BATON_EBADMSG);
     }
     /* Every single byte, and nothing at all. */
     for (unsigned b = 0; b <= 255; b++) {
@@ -1412,6 +1427,7 @@ int main(void)
         cmocka_unit_test(test_op_other),
         cmocka_unit_test(test_state_shapes),
         cmocka_unit_test(test_hello_names),
+        cmocka_unit_test(test_hello_inc_zero),
         cmocka_unit_test(test_integer_encodings),
         cmocka_unit_test(test_hostile),
         cmocka_unit_test(test_flips),
