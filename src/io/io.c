@@ -23,6 +23,8 @@ enum conn_state { CONN_HELLO = 1, CONN_PROOF, CONN_READY, CONN_CLOSING };
 
 #define READ_CAP (BATON_FRAME_HEADER_LEN + BATON_FRAME_BODY_MAX)
 #define PLAIN_MAX (8192)
+#define HELLO_MAX (512) /* the largest HELLO encodes in 343 bytes */
+#define PROOF_MAX (64)  /* a PROOF encodes in 35 */
 
 struct baton_io_conn {
     uv_tcp_t tcp;
@@ -391,8 +393,16 @@ static void on_hello(struct baton_io_conn *c, const uint8_t *body,
     who = find_node(io, c->theirs.name);
     if (who < 0 || (unsigned)who == io->cfg.self ||
         (c->peer >= 0 && who != c->peer)) {
+        char shown[BATON_NAME_MAX + 1];
+        /* The name is the unauthenticated peer's: never let it forge log
+         * lines (newlines, escapes). */
+        for (size_t i = 0; i <= strlen(c->theirs.name); i++) {
+            unsigned char ch = (unsigned char)c->theirs.name[i];
+            shown[i] = (char)(ch == 0 ? 0 : (ch < 0x20 || ch >= 0x7f) ? '?'
+                                                                      : ch);
+        }
         logf_(io, BATON_LOG_WARN, "refused link from %s: \"%s\" is %s",
-              c->addr, c->theirs.name,
+              c->addr, shown,
               who < 0 ? "not a configured node"
                       : (unsigned)who == io->cfg.self
                             ? "this node's own name"
@@ -523,8 +533,18 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
     while (c->state != CONN_CLOSING) {
         struct baton_frame_header h;
         int rv = baton_frame_header_decode(c->rbuf + off, c->rlen - off, &h);
-        if (rv == BATON_EAGAIN ||
-            (rv == 0 && c->rlen - off < BATON_FRAME_HEADER_LEN + h.length)) {
+        if (rv == BATON_EAGAIN) {
+            break;
+        }
+        /* Before authentication a peer gets no more than a handshake
+         * frame needs (docs/design/transport.md §1): checked on the
+         * header, before any of the body is waited for. */
+        if (rv == 0 && c->state != CONN_READY &&
+            h.length > (h.type == BATON_FRAME_HELLO ? HELLO_MAX
+                                                    : PROOF_MAX)) {
+            rv = BATON_EBADMSG;
+        }
+        if (rv == 0 && c->rlen - off < BATON_FRAME_HEADER_LEN + h.length) {
             break;
         }
         if (rv != 0) {

@@ -7,6 +7,8 @@
  *   garbage    random bytes instead of a HELLO
  *   truncated  half a HELLO, then silence
  *   oversized  a frame header announcing a body beyond the maximum
+ *   bighello   a HELLO announcing 100,000 bytes (legal frame size, but
+ *              beyond what an unauthenticated peer may send)
  *   replay     a full handshake, one valid sealed heartbeat, then the
  *              same frame again
  *   tamper     a full handshake, then a sealed frame with one bit flipped
@@ -221,6 +223,12 @@ int main(int argc, char **argv)
         baton_frame_header_encode(h, BATON_FRAME_HELLO, 100);
         put(fd, h, sizeof(h));
         put(fd, "\x96\xa5" "baton", 7); /* then nothing more */
+    } else if (strcmp(mode, "bighello") == 0) {
+        /* Within the frame maximum, far beyond what a HELLO needs: an
+         * unauthenticated peer must not make the node buffer it. */
+        uint8_t h[BATON_FRAME_HEADER_LEN];
+        baton_frame_header_encode(h, BATON_FRAME_HELLO, 100000);
+        put(fd, h, sizeof(h));
     } else if (strcmp(mode, "oversized") == 0) {
         uint8_t h[BATON_FRAME_HEADER_LEN] = {0x42, 0x54, BATON_WIRE_VERSION,
                                             BATON_FRAME_HELLO, 0x7f, 0xff,

@@ -24,7 +24,7 @@ stop9 c
 # The probe speaks as c, with the right cookie.
 cp "$T/c.ini" "$T/probe.ini"
 sed -i "s|^cookie_file = .*|cookie_file = cookie|" "$T/probe.ini"
-for mode in garbage truncated oversized replay tamper; do
+for mode in garbage truncated oversized bighello replay tamper; do
     "$PROBE" $mode "$T/probe.ini" a@local > /dev/null || fail "probe $mode: link not closed"
     agree a a b || fail "a stopped serving b after probe $mode"
     pass "probe $mode: link closed, a still serves b"
