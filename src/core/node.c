@@ -21,15 +21,7 @@ int baton_node_init(struct baton_node *n, const struct baton_node_config *cfg,
     for (unsigned i = cfg->n_nodes; i < BATON_NODES_MAX; i++) {
         n->cfg.candidate[i] = 0;
     }
-    if (n->cfg.heartbeat_ms == 0) {
-        n->cfg.heartbeat_ms = BATON_HEARTBEAT_MS_DEFAULT;
-    }
-    if (n->cfg.heartbeat_miss == 0) {
-        n->cfg.heartbeat_miss = BATON_HEARTBEAT_MISS_DEFAULT;
-    }
-    if (n->cfg.sync_window_ms == 0) {
-        n->cfg.sync_window_ms = baton_node_down_after_ms(n);
-    }
+    baton_node_config_defaults(&n->cfg);
     n->inc = inc;
     baton_prng_seed(&n->prng, seed);
     n->now_ms = now_ms;
@@ -48,6 +40,19 @@ int baton_node_init(struct baton_node *n, const struct baton_node_config *cfg,
         n->peers[i].status.coord = BATON_NODE_NONE;
     }
     return 0;
+}
+
+void baton_node_config_defaults(struct baton_node_config *cfg)
+{
+    if (cfg->heartbeat_ms == 0) {
+        cfg->heartbeat_ms = BATON_HEARTBEAT_MS_DEFAULT;
+    }
+    if (cfg->heartbeat_miss == 0) {
+        cfg->heartbeat_miss = BATON_HEARTBEAT_MISS_DEFAULT;
+    }
+    if (cfg->sync_window_ms == 0) {
+        cfg->sync_window_ms = cfg->heartbeat_ms * cfg->heartbeat_miss;
+    }
 }
 
 uint64_t baton_node_down_after_ms(const struct baton_node *n)

@@ -187,6 +187,11 @@ struct baton_node {
     struct baton_effects *fx; /* during a step only */
 };
 
+/* Fills the zero timing fields of cfg with their defaults (heartbeat
+ * 250 ms x 4, sync window = heartbeat x miss). baton_node_init() applies
+ * the same; drivers use it to agree on the effective settings. */
+void baton_node_config_defaults(struct baton_node_config *cfg);
+
 /* Validates cfg and initialises the node at time now_ms. inc must be
  * greater than any incarnation this node name had before (the driver's
  * job: a persisted counter or the wall clock at boot); seed feeds the

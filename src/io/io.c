@@ -744,12 +744,25 @@ int baton_io_init(struct baton_io *io, uv_loop_t *loop,
         free(io->fx);
         return rv;
     }
-    /* The digest covers what every node must agree on; the core filled in
-     * the defaults, so hash its values. */
-    baton_config_digest(io->names, cfg->candidate, cfg->n_nodes,
-                        io->node.cfg.heartbeat_ms, io->node.cfg.heartbeat_miss,
-                        io->node.cfg.sync_window_ms, io->digest);
+    baton_io_config_digest(cfg, io->digest);
     return 0;
+}
+
+void baton_io_config_digest(const struct baton_io_config *cfg,
+                            uint8_t out[BATON_DIGEST_LEN])
+{
+    struct baton_node_config nc = {0};
+    const char *names[BATON_NODES_MAX];
+
+    nc.heartbeat_ms = cfg->heartbeat_ms;
+    nc.heartbeat_miss = cfg->heartbeat_miss;
+    nc.sync_window_ms = cfg->sync_window_ms;
+    baton_node_config_defaults(&nc);
+    for (unsigned i = 0; i < cfg->n_nodes; i++) {
+        names[i] = cfg->names[i];
+    }
+    baton_config_digest(names, cfg->candidate, cfg->n_nodes, nc.heartbeat_ms,
+                        nc.heartbeat_miss, nc.sync_window_ms, out);
 }
 
 int baton_io_start(struct baton_io *io)

@@ -81,6 +81,11 @@ int baton_io_init(struct baton_io *io, uv_loop_t *loop,
                   const struct baton_io_config *cfg, baton_log_fn log,
                   void *log_data);
 
+/* The digest of what every node must share (docs/design/wire.md §3),
+ * with the core's defaults applied to unset timings. */
+void baton_io_config_digest(const struct baton_io_config *cfg,
+                            uint8_t out[BATON_DIGEST_LEN]);
+
 /* Listens, dials every peer and boots the core.
  * Errors: BATON_EIO (cannot listen: logged with the address). */
 int baton_io_start(struct baton_io *io);

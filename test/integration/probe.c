@@ -126,23 +126,7 @@ static void handshake(int fd, struct baton_seal *send, struct baton_seal *recv)
     snprintf(mine.name, sizeof(mine.name), "%s", cfg.self_name);
     mine.inc = (baton_inc)time(NULL) * 1000 + 999;
     baton_random(mine.nonce, sizeof(mine.nonce));
-    {
-        const char *names[BATON_NODES_MAX];
-        for (unsigned i = 0; i < cfg.io.n_nodes; i++) {
-            names[i] = cfg.io.names[i];
-        }
-        baton_config_digest(names, cfg.io.candidate, cfg.io.n_nodes,
-                            cfg.io.heartbeat_ms ? cfg.io.heartbeat_ms : 250,
-                            cfg.io.heartbeat_miss ? cfg.io.heartbeat_miss : 4,
-                            cfg.io.sync_window_ms
-                                ? cfg.io.sync_window_ms
-                                : (cfg.io.heartbeat_ms ? cfg.io.heartbeat_ms
-                                                       : 250) *
-                                      (cfg.io.heartbeat_miss
-                                           ? cfg.io.heartbeat_miss
-                                           : 4),
-                            mine.config);
-    }
+    baton_io_config_digest(&cfg.io, mine.config);
     baton_hello_encode(&mine, buf, sizeof(buf), &n);
     put_frame(fd, BATON_FRAME_HELLO, buf, n);
     n = get_frame(fd, BATON_FRAME_HELLO, buf, sizeof(buf));
