@@ -3,6 +3,8 @@
  * docs/design/core.md §3. */
 #include "../util/setup.h"
 
+#include <string.h>
+
 #include "../util/assert.h"
 #include "internal.h"
 
@@ -45,6 +47,9 @@ void baton__set_role(struct baton_node *n, unsigned role, unsigned target)
     n->target_inc = n->target == BATON_NODE_NONE ? 0 : n->peers[target].inc;
     n->role_since_ms = n->now_ms;
     n->status_dirty = true;
+    if (role == BATON_ROLE_FOLLOWER) {
+        n->report_dirty = true; /* the new coordinator needs our apps */
+    }
     t = baton__trace(n, BATON_TRACE_ROLE, n->target);
     t->role = (uint8_t)role;
     t->a = n->epoch;
@@ -74,6 +79,11 @@ static void claim(struct baton_node *n)
     n->stream.claim = n->epoch;
     n->applied = 0;
     n->counters.claims++;
+    /* A new claim collects every member's app report afresh. */
+    n->claim_ms = n->now_ms;
+    memset(n->reports, 0, sizeof(n->reports));
+    memset(n->app_deadline_ms, 0, sizeof(n->app_deadline_ms));
+    n->report_dirty = true;
     baton__set_role(n, BATON_ROLE_COORDINATOR, BATON_NODE_NONE);
     op.type = BATON_OP_COORD;
     op.node = (uint8_t)n->cfg.self;

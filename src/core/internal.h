@@ -40,6 +40,14 @@ void baton__on_resync(struct baton_node *n, const struct baton_msg *m);
 void baton__check_tail(struct baton_node *n, unsigned p);
 void baton__member_gone(struct baton_node *n, unsigned p);
 
+/* Apps (apps.c). */
+void baton__apps_init(struct baton_node *n);
+int baton__apps_event(struct baton_node *n, const struct baton_event *ev);
+void baton__apps_on_report(struct baton_node *n, const struct baton_msg *m);
+void baton__apps_report(struct baton_node *n, bool force);
+void baton__apps_step(struct baton_node *n);
+uint64_t baton__apps_deadline(const struct baton_node *n);
+
 static inline bool baton__is_candidate(const struct baton_node *n,
                                        unsigned id)
 {

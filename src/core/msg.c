@@ -5,7 +5,8 @@
 const char *baton_msg_type_name(unsigned type)
 {
     static const char *const names[] = {"?",  "heartbeat", "join",
-                                        "snapshot", "op", "resync"};
+                                        "snapshot", "op", "resync",
+                                        "report"};
     return type < BATON_ARRAY_LEN(names) ? names[type] : "?";
 }
 

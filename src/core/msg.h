@@ -11,6 +11,7 @@ enum baton_msg_type {
     BATON_MSG_SNAPSHOT,      /* welcome or resync: a full state */
     BATON_MSG_OP,            /* one ordered op of the coordinator's stream */
     BATON_MSG_RESYNC,        /* "I missed ops: send me a snapshot" */
+    BATON_MSG_REPORT,        /* a node's apps, to its coordinator */
     BATON_MSG__COUNT
 };
 
@@ -44,6 +45,30 @@ struct baton_status {
     struct baton_stream stream; /* COORDINATOR/FOLLOWER: its stream */
 };
 
+/* One app as a node reports it: its definition (what must agree
+ * cluster-wide) and the node-local truth about it (apps.md §3). */
+#define BATON_REPORT_PERMIT (1u << 0)
+#define BATON_REPORT_FAILED (1u << 1)
+#define BATON_REPORT_WANTS (1u << 2) /* batonctl takeover: pinned here */
+
+struct baton_app_report {
+    char name[BATON_APP_NAME_MAX + 1];
+    uint8_t flags;  /* BATON_REPORT_* */
+    uint8_t run;    /* enum baton_local_run of the local instance */
+    uint8_t reserved[6];
+    uint64_t epoch;  /* epoch of the local instance, 0 if none */
+    uint64_t exited; /* epoch that ended normally, 0 if none */
+    uint64_t last;   /* the highest token this node ever started it with */
+    uint64_t failover_timeout_ms;
+    uint8_t rank[BATON_NODES_MAX];
+};
+
+struct baton_app_reports {
+    uint8_t n;
+    uint8_t reserved[7];
+    struct baton_app_report r[BATON_APPS_MAX];
+};
+
 struct baton_msg {
     uint8_t type; /* enum baton_msg_type */
     uint8_t from; /* sender id */
@@ -74,6 +99,7 @@ struct baton_msg {
             struct baton_stream stream;
             uint64_t applied;
         } resync;
+        struct baton_app_reports report;
     } u;
 };
 

@@ -35,6 +35,17 @@ int baton_node_init(struct baton_node *n, const struct baton_node_config *cfg,
     n->hb_next_ms = now_ms;
     n->status_dirty = true;
     baton_state_init(&n->state, cfg->n_nodes);
+    if (cfg->n_apps > BATON_APPS_MAX) {
+        return BATON_EINVAL;
+    }
+    for (unsigned i = 0; i < cfg->n_apps; i++) {
+        if (cfg->apps[i].name[0] == '\0' ||
+            memchr(cfg->apps[i].name, '\0', sizeof(cfg->apps[i].name)) ==
+                NULL) {
+            return BATON_EINVAL;
+        }
+    }
+    baton__apps_init(n);
     for (unsigned i = 0; i < BATON_NODES_MAX; i++) {
         n->peers[i].status.role = BATON_ROLE_SEEKING;
         n->peers[i].status.coord = BATON_NODE_NONE;
@@ -204,6 +215,33 @@ static bool op_plausible(const struct baton_node *n,
     }
 }
 
+static bool reports_valid(const struct baton_node *n,
+                          const struct baton_app_reports *r)
+{
+    if (r->n > BATON_APPS_MAX) {
+        return false;
+    }
+    for (unsigned i = 0; i < r->n; i++) {
+        const struct baton_app_report *p = &r->r[i];
+        size_t len = strnlen(p->name, sizeof(p->name));
+        if (len == 0 || len == sizeof(p->name) || p->flags > 7 ||
+            p->run > BATON_LOCAL_STOPPING) {
+            return false;
+        }
+        for (unsigned x = n->cfg.n_nodes; x < BATON_NODES_MAX; x++) {
+            if (p->rank[x] != 0) {
+                return false;
+            }
+        }
+        for (unsigned j = 0; j < i; j++) {
+            if (strcmp(p->name, r->r[j].name) == 0) {
+                return false;
+            }
+        }
+    }
+    return true;
+}
+
 /* Returns the rejection reason for a message's body, or -1 if valid. */
 static int body_check(const struct baton_node *n, const struct baton_msg *m)
 {
@@ -240,6 +278,8 @@ static int body_check(const struct baton_node *n, const struct baton_msg *m)
         return m->status.role == BATON_ROLE_FOLLOWER
                    ? -1
                    : BATON_REJECT_BAD_FIELD;
+    case BATON_MSG_REPORT:
+        return reports_valid(n, &m->u.report) ? -1 : BATON_REJECT_BAD_FIELD;
     default:
         return BATON_REJECT_BAD_TYPE;
     }
@@ -327,6 +367,9 @@ static void on_receive(struct baton_node *n, const struct baton_msg *m)
     case BATON_MSG_RESYNC:
         baton__on_resync(n, m);
         break;
+    case BATON_MSG_REPORT:
+        baton__apps_on_report(n, m);
+        break;
     default:
         baton__check_tail(n, p);
         break;
@@ -380,6 +423,7 @@ static uint64_t next_deadline(const struct baton_node *n)
     if (!n->synced) {
         d = BATON_MIN(d, n->boot_deadline_ms);
     }
+    d = BATON_MIN(d, baton__apps_deadline(n));
     BATON_ASSERT(d > n->now_ms);
     return d;
 }
@@ -389,12 +433,17 @@ int baton_node_step(struct baton_node *n, const struct baton_event *ev,
 {
     fx->n_send = 0;
     fx->n_trace = 0;
+    fx->n_app = 0;
     fx->trace_dropped = 0;
     fx->deadline_ms = 0;
     if (ev->now_ms < n->now_ms) {
         return BATON_EINVAL;
     }
-    if (ev->type < BATON_EVENT_TICK || ev->type > BATON_EVENT_LINK_DOWN) {
+    if (ev->type < BATON_EVENT_TICK || ev->type > BATON_EVENT_REQUEST) {
+        return BATON_EINVAL;
+    }
+    if ((ev->type == BATON_EVENT_APP || ev->type == BATON_EVENT_REQUEST) &&
+        ev->app >= n->cfg.n_apps) {
         return BATON_EINVAL;
     }
     if ((ev->type == BATON_EVENT_LINK_UP ||
@@ -427,16 +476,29 @@ int baton_node_step(struct baton_node *n, const struct baton_event *ev,
     case BATON_EVENT_RECEIVE:
         on_receive(n, ev->msg);
         break;
+    case BATON_EVENT_APP:
+    case BATON_EVENT_REQUEST:
+        if (baton__apps_event(n, ev) != 0) {
+            n->fx = NULL;
+            return BATON_EINVAL;
+        }
+        break;
     default:
         break;
     }
     timers(n);
     baton__evaluate(n);
+    baton__apps_step(n);
     baton__flush(n);
     if (n->status_dirty || n->now_ms >= n->hb_next_ms) {
         broadcast_heartbeat(n);
+        /* The report rides along with every heartbeat: one that was lost
+         * is repaired within an interval. */
+        baton__apps_report(n, true);
         n->status_dirty = false;
         n->hb_next_ms = n->now_ms + n->cfg.heartbeat_ms;
+    } else {
+        baton__apps_report(n, false);
     }
     fx->deadline_ms = next_deadline(n);
     n->last_step_ms = n->now_ms;

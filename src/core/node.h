@@ -14,6 +14,15 @@
 #define BATON_HEARTBEAT_MS_DEFAULT (250)
 #define BATON_HEARTBEAT_MISS_DEFAULT (4)
 
+/* One distributed app as this node's config defines it. The definition
+ * that must agree cluster-wide is name, rank and failover timeout
+ * (docs/design/apps.md §1); the driver keeps the rest (commands). */
+struct baton_app_config {
+    char name[BATON_APP_NAME_MAX + 1];
+    uint8_t rank[BATON_NODES_MAX]; /* 0 = not listed, 1 = first group, ... */
+    uint64_t failover_timeout_ms;  /* or BATON_TIMEOUT_INFINITY */
+};
+
 struct baton_node_config {
     unsigned n_nodes; /* 1..BATON_NODES_MAX, identical on every node */
     unsigned self;    /* this node's id (its position in the list) */
@@ -25,6 +34,11 @@ struct baton_node_config {
     /* How long a booting node waits to hear the cluster before it may
      * coordinate. 0 = heartbeat_ms * heartbeat_miss. */
     uint64_t sync_window_ms;
+    /* Position of each node's name in sorted order (placement ties go
+     * to the smallest name); all zero = list order. */
+    uint8_t name_rank[BATON_NODES_MAX];
+    unsigned n_apps;
+    struct baton_app_config apps[BATON_APPS_MAX];
 };
 
 enum baton_event_type {
@@ -32,13 +46,50 @@ enum baton_event_type {
     BATON_EVENT_RECEIVE,   /* msg arrived from peer */
     BATON_EVENT_LINK_UP,   /* the transport connected to peer */
     BATON_EVENT_LINK_DOWN, /* the transport lost peer's connection */
+    BATON_EVENT_APP,       /* the local instance of app `app` changed */
+    BATON_EVENT_REQUEST,   /* an operator request (batonctl) */
+};
+
+/* BATON_EVENT_APP: what happened to the local instance. */
+enum baton_app_event {
+    BATON_APP_EV_READY = 1, /* started, ready, every phase done */
+    BATON_APP_EV_STOPPED,   /* stopped because the core said so */
+    BATON_APP_EV_EXITED,    /* ended normally; restart policy says done */
+    BATON_APP_EV_FAILED,    /* could not start, or crashed beyond
+                               max_restarts: do not place it here */
+};
+
+/* BATON_EVENT_REQUEST kinds (reference §1.7). */
+enum baton_request {
+    BATON_REQ_PERMIT = 1, /* permit app here: value 0 moves it away */
+    BATON_REQ_TAKEOVER,   /* move app to this node */
 };
 
 struct baton_event {
     uint8_t type;    /* enum baton_event_type */
     uint8_t peer;    /* LINK_UP/LINK_DOWN: the peer */
+    uint8_t app;     /* APP/REQUEST: index in cfg.apps */
+    uint8_t what;    /* APP: baton_app_event; REQUEST: baton_request */
+    uint8_t value;   /* REQUEST PERMIT: 0 or 1 */
+    uint8_t reserved[3];
+    uint64_t epoch;  /* APP: the epoch of the instance concerned */
     uint64_t now_ms; /* monotonic time, never smaller than the last one */
     const struct baton_msg *msg; /* RECEIVE: borrowed for the call */
+};
+
+/* What the driver must do with a local app instance. */
+enum baton_app_action {
+    BATON_APP_START = 1, /* start it: epoch, type, from */
+    BATON_APP_STOP,      /* stop it (reason in the trace) */
+};
+
+struct baton_app_effect {
+    uint8_t action; /* enum baton_app_action */
+    uint8_t app;    /* index in cfg.apps */
+    uint8_t type;   /* START: enum baton_start_type */
+    uint8_t from;   /* START: node it came from, or BATON_NODE_NONE */
+    uint8_t reserved[4];
+    uint64_t epoch; /* START: the fencing token of this instance */
 };
 
 /* Trace events: the core's log, also what simulator scenarios assert
@@ -53,7 +104,8 @@ struct baton_event {
     X(APPLIED, "applied")                                               \
     X(SNAPSHOT, "snapshot")                                             \
     X(REJECTED, "rejected")                                             \
-    X(TILT, "tilt")
+    X(TILT, "tilt")                                                     \
+    X(APP, "app")
 
 enum baton_trace_type {
 #define BATON__TRACE_ENUM(name, text) BATON_TRACE_##name,
@@ -97,6 +149,7 @@ struct baton_trace {
                        SYNCED: 1 welcomed, 2 heard all, 3 window */
     uint8_t reserved[4];
     uint64_t now_ms;
+    char app[BATON_APP_NAME_MAX + 1]; /* APP: the app's name */
     uint64_t a; /* see baton_trace_format() for each type's fields */
     uint64_t b;
     uint64_t c;
@@ -108,6 +161,7 @@ struct baton_trace {
  * that, which keeps one step's sends below BATON_FX_SEND_MAX. */
 #define BATON_FX_SEND_MAX (384)
 #define BATON_FX_TRACE_MAX (256)
+#define BATON_FX_APP_MAX (2 * BATON_APPS_MAX)
 #define BATON_STEP_OPS_MAX (4)
 
 /* What the driver must do after a step. Valid until the next
@@ -118,7 +172,37 @@ struct baton_effects {
     unsigned n_trace;
     unsigned trace_dropped; /* traces lost to a full buffer */
     struct baton_trace trace[BATON_FX_TRACE_MAX];
+    unsigned n_app;
+    struct baton_app_effect app[BATON_FX_APP_MAX];
     uint64_t deadline_ms; /* deliver a TICK at this time at the latest */
+};
+
+/* This node's local app instances (node-local truth, reported to the
+ * coordinator: docs/design/apps.md §3). */
+enum baton_local_run {
+    BATON_LOCAL_IDLE = 0,
+    BATON_LOCAL_STARTING, /* START emitted, not ready yet */
+    BATON_LOCAL_RUNNING,  /* ready */
+    BATON_LOCAL_STOPPING, /* STOP emitted */
+};
+
+struct baton_local_app {
+    uint8_t run;       /* enum baton_local_run */
+    bool permit;       /* batonctl permit: default true */
+    bool failed;       /* failed here: not placed here until permitted */
+    bool wants;        /* batonctl takeover: move it here, keep it here */
+    bool refused_seen; /* the refusal was logged here */
+    uint64_t epoch;    /* epoch of the local instance */
+    uint64_t exited;   /* epoch that ended normally, 0 if none */
+    uint64_t last;     /* highest token started with here */
+    uint64_t digest;   /* of name, rank and failover timeout */
+};
+
+/* What the coordinator holds of each member's latest report. */
+struct baton_report_slot {
+    baton_inc inc; /* the life that reported, 0 = none */
+    uint64_t seq;  /* freshness: the REPORT message's seq */
+    struct baton_app_reports rep;
 };
 
 /* What this node knows of one peer. */
@@ -183,6 +267,13 @@ struct baton_node {
 
     uint64_t seq; /* last message seq sent in this life */
     struct baton_peer peers[BATON_NODES_MAX];
+
+    /* Apps (docs/design/apps.md). */
+    struct baton_local_app local[BATON_APPS_MAX];
+    bool report_dirty;       /* tell the coordinator now */
+    uint64_t claim_ms;       /* COORDINATOR: when this claim began */
+    struct baton_report_slot reports[BATON_NODES_MAX]; /* COORDINATOR */
+    uint64_t app_deadline_ms[BATON_APPS_MAX]; /* COORDINATOR: WAITING */
     struct baton_counters counters;
     struct baton_effects *fx; /* during a step only */
 };

@@ -37,8 +37,64 @@ int baton_state_validate(const struct baton_state *s, unsigned n_nodes)
         if (n->member > 1 || (n->member && n->inc == 0)) {
             return BATON_EBADMSG;
         }
+        if (i >= n_nodes && s->name_rank[i] != 0) {
+            return BATON_EBADMSG;
+        }
+    }
+    for (unsigned a = 0; a < BATON_APPS_MAX; a++) {
+        if (baton_app_validate(&s->apps[a], n_nodes) != 0) {
+            return BATON_EBADMSG;
+        }
+        for (unsigned b = 0; b < a; b++) {
+            if (s->apps[a].status != BATON_APP_FREE &&
+                strcmp(s->apps[a].name, s->apps[b].name) == 0) {
+                return BATON_EBADMSG; /* one slot per name */
+            }
+        }
     }
     return 0;
+}
+
+static bool node_or_none(uint8_t id, unsigned n_nodes)
+{
+    return id == BATON_NODE_NONE || id < n_nodes;
+}
+
+int baton_app_validate(const struct baton_state_app *e, unsigned n_nodes)
+{
+    size_t len = strnlen(e->name, sizeof(e->name));
+
+    if (e->status == BATON_APP_FREE) {
+        return len == 0 ? 0 : BATON_EBADMSG;
+    }
+    if (len == 0 || len == sizeof(e->name) || e->status >= BATON_APP__COUNT ||
+        e->type > BATON_START_TAKEOVER || !node_or_none(e->owner, n_nodes) ||
+        !node_or_none(e->from, n_nodes) || !node_or_none(e->prev, n_nodes)) {
+        return BATON_EBADMSG;
+    }
+    for (unsigned i = n_nodes; i < BATON_NODES_MAX; i++) {
+        if (e->rank[i] != 0) {
+            return BATON_EBADMSG;
+        }
+    }
+    if (e->epoch > e->epoch_max ||
+        (baton_app_active(e) &&
+         (e->owner == BATON_NODE_NONE || e->owner_inc == 0 ||
+          e->rank[e->owner] == 0 || e->epoch == 0))) {
+        return BATON_EBADMSG;
+    }
+    if (e->status == BATON_APP_TAKEOVER &&
+        (e->prev == BATON_NODE_NONE || e->prev == e->owner ||
+         e->prev_inc == 0)) {
+        return BATON_EBADMSG;
+    }
+    return 0;
+}
+
+bool baton_app_active(const struct baton_state_app *e)
+{
+    return e->status == BATON_APP_STARTING || e->status == BATON_APP_RUNNING ||
+           e->status == BATON_APP_TAKEOVER;
 }
 
 int baton_op_validate(const struct baton_op *op, unsigned n_nodes)
@@ -56,9 +112,33 @@ int baton_op_validate(const struct baton_op *op, unsigned n_nodes)
         return (op->node < n_nodes && op->inc != 0) ? 0 : BATON_EBADMSG;
     case BATON_OP_MERGE:
         return baton_state_validate(&op->other, n_nodes);
+    case BATON_OP_APP:
+        return op->node < BATON_APPS_MAX &&
+                       op->app.status != BATON_APP_FREE &&
+                       baton_app_validate(&op->app, n_nodes) == 0
+                   ? 0
+                   : BATON_EBADMSG;
     default:
         return BATON_EBADMSG;
     }
+}
+
+/* An app slot is defined once (by name) and then only moves forward:
+ * its epoch, the fencing token, never goes back. */
+static int apply_app(struct baton_state *s, const struct baton_op *op)
+{
+    struct baton_state_app *cur = &s->apps[op->node];
+
+    if (cur->status == BATON_APP_FREE) {
+        if (baton_state_app_find(s, op->app.name) >= 0) {
+            return BATON_ESTALE; /* that name has another slot */
+        }
+    } else if (strcmp(cur->name, op->app.name) != 0 ||
+               op->app.epoch_max < cur->epoch_max) {
+        return BATON_ESTALE;
+    }
+    *cur = op->app;
+    return 0;
 }
 
 static int apply_coord(struct baton_state *s, const struct baton_op *op)
@@ -121,6 +201,9 @@ int baton_state_apply(struct baton_state *out, const struct baton_state *in,
         baton_state_merge(&s, &s, &op->other);
         rv = 0;
         break;
+    case BATON_OP_APP:
+        rv = apply_app(&s, op);
+        break;
     default:
         BATON_ASSERT(0 && "validated op type");
         rv = BATON_EBADMSG;
@@ -136,6 +219,67 @@ out_unchanged:
         *out = *in;
     }
     return rv;
+}
+
+/* Of two nodes running the same app, the one the placement rules keep:
+ * higher-priority group, then fewer apps, then the smaller name
+ * (reference §1.4). */
+static bool placement_prefers(const struct baton_state *s,
+                              const struct baton_state_app *e, unsigned x,
+                              unsigned y)
+{
+    unsigned lx = baton_state_apps_on(s, x);
+    unsigned ly = baton_state_apps_on(s, y);
+
+    if (e->rank[x] != e->rank[y]) {
+        return e->rank[x] != 0 && (e->rank[y] == 0 || e->rank[x] < e->rank[y]);
+    }
+    if (lx != ly) {
+        return lx < ly;
+    }
+    return s->name_rank[x] < s->name_rank[y];
+}
+
+static void merge_app(struct baton_state *m, const struct baton_state_app *eb)
+{
+    struct baton_state_app *ea;
+    int k;
+
+    if (eb->status == BATON_APP_FREE) {
+        return;
+    }
+    k = baton_state_app_find(m, eb->name);
+    if (k < 0) {
+        for (unsigned i = 0; i < BATON_APPS_MAX; i++) {
+            if (m->apps[i].status == BATON_APP_FREE) {
+                m->apps[i] = *eb;
+                return;
+            }
+        }
+        return; /* no free slot: the app stays unknown here */
+    }
+    ea = &m->apps[k];
+    if (baton_app_active(ea) && baton_app_active(eb) &&
+        (ea->owner != eb->owner || ea->owner_inc != eb->owner_inc)) {
+        /* Both sides of a healed partition run it: keep the instance the
+         * placement rules pick; the other node stops its own when it sees
+         * it no longer owns the app. epoch_max covers both histories. */
+        uint64_t max = BATON_MAX(ea->epoch_max, eb->epoch_max);
+        bool keep_b = ea->owner != eb->owner &&
+                      placement_prefers(m, ea, eb->owner, ea->owner);
+        if (keep_b) {
+            *ea = *eb;
+        }
+        ea->epoch_max = max;
+        return;
+    }
+    {
+        uint64_t max = BATON_MAX(ea->epoch_max, eb->epoch_max);
+        if (eb->epoch_max > ea->epoch_max) {
+            *ea = *eb;
+        }
+        ea->epoch_max = max;
+    }
 }
 
 void baton_state_merge(struct baton_state *out, const struct baton_state *a,
@@ -160,6 +304,9 @@ void baton_state_merge(struct baton_state *out, const struct baton_state *a,
          * keep a's record of its coordinator consistent with that. */
         m.nodes[m.coord].member = 0;
     }
+    for (unsigned k = 0; k < BATON_APPS_MAX; k++) {
+        merge_app(&m, &b->apps[k]);
+    }
     *out = m;
 }
 
@@ -183,8 +330,38 @@ uint64_t baton_state_digest(const struct baton_state *s)
     for (unsigned i = 0; i < s->n_nodes; i++) {
         h = fnv(h, s->nodes[i].inc);
         h = fnv(h, s->nodes[i].member);
+        h = fnv(h, s->name_rank[i]);
+    }
+    for (unsigned k = 0; k < BATON_APPS_MAX; k++) {
+        const struct baton_state_app *e = &s->apps[k];
+        for (const char *c = e->name; *c; c++) {
+            h = fnv(h, (uint8_t)*c);
+        }
+        h = fnv(h, (uint64_t)e->status << 32 | (uint64_t)e->type << 24 |
+                       (uint64_t)e->owner << 16 | (uint64_t)e->from << 8 |
+                       e->prev);
+        h = fnv(h, e->owner_inc);
+        h = fnv(h, e->prev_inc);
+        h = fnv(h, e->epoch);
+        h = fnv(h, e->epoch_max);
+        h = fnv(h, e->failover_timeout_ms);
+        for (unsigned i = 0; i < s->n_nodes; i++) {
+            h = fnv(h, e->rank[i]);
+        }
     }
     return h;
+}
+
+static bool app_equal(const struct baton_state_app *a,
+                      const struct baton_state_app *b, unsigned n)
+{
+    return strcmp(a->name, b->name) == 0 && a->status == b->status &&
+           a->type == b->type && a->owner == b->owner && a->from == b->from &&
+           a->prev == b->prev && a->owner_inc == b->owner_inc &&
+           a->prev_inc == b->prev_inc && a->epoch == b->epoch &&
+           a->epoch_max == b->epoch_max &&
+           a->failover_timeout_ms == b->failover_timeout_ms &&
+           memcmp(a->rank, b->rank, n) == 0;
 }
 
 bool baton_state_equal(const struct baton_state *a,
@@ -196,11 +373,52 @@ bool baton_state_equal(const struct baton_state *a,
     }
     for (unsigned i = 0; i < a->n_nodes; i++) {
         if (a->nodes[i].inc != b->nodes[i].inc ||
-            a->nodes[i].member != b->nodes[i].member) {
+            a->nodes[i].member != b->nodes[i].member ||
+            a->name_rank[i] != b->name_rank[i]) {
+            return false;
+        }
+    }
+    for (unsigned k = 0; k < BATON_APPS_MAX; k++) {
+        if (!app_equal(&a->apps[k], &b->apps[k], a->n_nodes)) {
             return false;
         }
     }
     return true;
+}
+
+int baton_state_app_find(const struct baton_state *s, const char *name)
+{
+    for (unsigned k = 0; k < BATON_APPS_MAX; k++) {
+        if (s->apps[k].status != BATON_APP_FREE &&
+            strcmp(s->apps[k].name, name) == 0) {
+            return (int)k;
+        }
+    }
+    return -1;
+}
+
+unsigned baton_state_apps_on(const struct baton_state *s, unsigned n)
+{
+    unsigned count = 0;
+
+    for (unsigned k = 0; k < BATON_APPS_MAX; k++) {
+        count += baton_app_active(&s->apps[k]) && s->apps[k].owner == n;
+    }
+    return count;
+}
+
+const char *baton_app_status_name(unsigned status)
+{
+    static const char *const names[] = {
+        "free",    "idle",   "starting", "running", "takeover",
+        "waiting", "failed", "stopped",  "refused"};
+    return status < BATON_ARRAY_LEN(names) ? names[status] : "?";
+}
+
+const char *baton_start_type_name(unsigned type)
+{
+    static const char *const names[] = {"normal", "failover", "takeover"};
+    return type < BATON_ARRAY_LEN(names) ? names[type] : "?";
 }
 
 unsigned baton_state_members(const struct baton_state *s)
@@ -214,7 +432,7 @@ unsigned baton_state_members(const struct baton_state *s)
 
 const char *baton_op_type_name(unsigned type)
 {
-    static const char *const names[] = {"?", "coord", "join", "leave",
-                                        "merge"};
+    static const char *const names[] = {"?",     "coord", "join",
+                                        "leave", "merge", "app"};
     return type < BATON_ARRAY_LEN(names) ? names[type] : "?";
 }

@@ -12,9 +12,54 @@ struct baton_state_node {
     uint8_t reserved[7];
 };
 
+/* Distributed apps (docs/design/apps.md). */
+#define BATON_APPS_MAX (16)
+#define BATON_APP_NAME_MAX (31)
+#define BATON_TIMEOUT_INFINITY (UINT64_MAX)
+
+enum baton_app_status {
+    BATON_APP_FREE = 0,  /* slot unused */
+    BATON_APP_IDLE,      /* defined, placed nowhere yet */
+    BATON_APP_STARTING,  /* owner is starting it (epoch, type, from) */
+    BATON_APP_RUNNING,   /* owner runs it */
+    BATON_APP_TAKEOVER,  /* owner starts it while prev still runs it */
+    BATON_APP_WAITING,   /* owner lost: failover timer running */
+    BATON_APP_FAILED,    /* no permitted node could run it */
+    BATON_APP_STOPPED,   /* ended normally (temporary/transient) */
+    BATON_APP_REFUSED,   /* definitions differ between nodes */
+    BATON_APP__COUNT
+};
+
+enum baton_start_type {
+    BATON_START_NORMAL = 0,
+    BATON_START_FAILOVER,
+    BATON_START_TAKEOVER,
+};
+
+/* One app as the group knows it. rank[] is the priority list: 0 = not
+ * listed, 1 = first group, 2 = second, ...; equal rank = equal priority
+ * (braces in the config). */
+struct baton_state_app {
+    char name[BATON_APP_NAME_MAX + 1];
+    uint8_t status; /* enum baton_app_status */
+    uint8_t type;   /* enum baton_start_type of the owner's start */
+    uint8_t owner;  /* or BATON_NODE_NONE */
+    uint8_t from;   /* failover/takeover: the node it came from */
+    uint8_t prev;   /* TAKEOVER: the old owner, still running it */
+    uint8_t reserved[3];
+    baton_inc owner_inc;
+    baton_inc prev_inc;
+    uint64_t epoch; /* the owner's instance's fencing token */
+    /* The highest token issued for this app in any history merged into
+     * this state: new tokens go above it, so they grow cluster-wide even
+     * when a heal keeps an instance with an older token. */
+    uint64_t epoch_max;
+    uint64_t failover_timeout_ms; /* or BATON_TIMEOUT_INFINITY */
+    uint8_t rank[BATON_NODES_MAX];
+};
+
 /* The state every member of a group replicates. It is a plain value
- * (no pointers), so copying it is a snapshot. Later issues add app
- * placements and global names beside the member table. */
+ * (no pointers), so copying it is a snapshot. */
 struct baton_state {
     uint8_t n_nodes;      /* configured nodes; fixed for the cluster */
     uint8_t coord;        /* coordinator id, or BATON_NODE_NONE */
@@ -22,6 +67,11 @@ struct baton_state {
     baton_inc coord_inc;  /* the coordinator's incarnation */
     baton_epoch epoch;    /* the coordinator's election epoch */
     struct baton_state_node nodes[BATON_NODES_MAX];
+    /* Position of each node's name in sorted order: the placement
+     * tie-break (reference §1.4). Identical on every node, as the node
+     * list is (the link handshake checks it). */
+    uint8_t name_rank[BATON_NODES_MAX];
+    struct baton_state_app apps[BATON_APPS_MAX];
 };
 
 enum baton_op_type {
@@ -31,17 +81,19 @@ enum baton_op_type {
     BATON_OP_JOIN,  /* node (inc) follows the coordinator now */
     BATON_OP_LEAVE, /* node (inc) no longer does */
     BATON_OP_MERGE, /* fold another group's state in: merge(state, other) */
+    BATON_OP_APP,   /* set app slot `node` to `app` */
     BATON_OP__COUNT
 };
 
 struct baton_op {
     uint8_t type;  /* enum baton_op_type */
-    uint8_t node;  /* COORD/JOIN/LEAVE: the node concerned */
+    uint8_t node;  /* COORD/JOIN/LEAVE: the node concerned; APP: slot */
     uint8_t fresh; /* COORD: 1 = a new claim (resets members) */
     uint8_t reserved[5];
     baton_inc inc;       /* COORD/JOIN/LEAVE: that node's incarnation */
     baton_epoch epoch;   /* COORD: the new epoch */
     struct baton_state other; /* MERGE: the state folded in */
+    struct baton_state_app app; /* APP: the slot's new value */
 };
 
 /* Initialises an empty state for n_nodes configured nodes.
@@ -52,6 +104,9 @@ void baton_state_init(struct baton_state *s, unsigned n_nodes);
  * n_nodes (used on snapshots received from the network).
  * Errors: BATON_EBADMSG naming nothing; callers count the rejection. */
 int baton_state_validate(const struct baton_state *s, unsigned n_nodes);
+
+/* Checks one app entry's fields. Errors: BATON_EBADMSG. */
+int baton_app_validate(const struct baton_state_app *e, unsigned n_nodes);
 
 /* Checks an op's fields against a cluster of n_nodes.
  * Errors: BATON_EBADMSG. */
@@ -68,7 +123,11 @@ int baton_state_apply(struct baton_state *out, const struct baton_state *in,
 /* out = merge(a, b): a is the surviving group's state, b the absorbed
  * one. Coordinator, epoch and member set come from a; every node's
  * incarnation is the higher of the two. The incarnation part is
- * commutative, associative and idempotent. out may alias a or b.
+ * commutative, associative and idempotent. Apps: an app only b knows is
+ * added; for one both know, the entry with the higher epoch wins, except
+ * that when both groups run it on different nodes (a duplicate after a
+ * partition), the instance the placement rules pick is kept and the
+ * epoch moves above both (docs/design/apps.md §5). out may alias a or b.
  * Preconditions: a->n_nodes == b->n_nodes. */
 void baton_state_merge(struct baton_state *out, const struct baton_state *a,
                        const struct baton_state *b);
@@ -84,5 +143,18 @@ bool baton_state_equal(const struct baton_state *a,
 unsigned baton_state_members(const struct baton_state *s);
 
 const char *baton_op_type_name(unsigned type);
+const char *baton_app_status_name(unsigned status);
+const char *baton_start_type_name(unsigned type);
+
+/* Slot of the app called name, or -1. */
+int baton_state_app_find(const struct baton_state *s, const char *name);
+
+/* How many apps node n owns (starting, running or taking over), the
+ * placement's load measure (reference §1.4: fewest apps wins). */
+unsigned baton_state_apps_on(const struct baton_state *s, unsigned n);
+
+/* Does app entry e have an instance on a node (starting, running,
+ * taking over)? */
+bool baton_app_active(const struct baton_state_app *e);
 
 #endif /* BATON_CORE_STATE_H */

@@ -54,6 +54,67 @@ static const char *epoch_str(uint64_t e, const char *const *names,
     return buf;
 }
 
+/* App traces (apps.c enum app_trace): reason says which. */
+static int format_app(char *buf, size_t len, const struct baton_trace *t,
+                      const char *const *names)
+{
+    char nb[16];
+    char fb[16];
+    const char *node = node_name(t->peer, names, nb, sizeof(nb));
+
+    switch (t->reason) {
+    case 1: { /* decided */
+        unsigned status = (unsigned)t->b;
+        unsigned type = (unsigned)(t->c >> 8);
+        unsigned from = (unsigned)(t->c & 0xff);
+        if (status == BATON_APP_STARTING || status == BATON_APP_TAKEOVER) {
+            return snprintf(buf, len,
+                            "app %s: %s on %s (%s%s%s) epoch=%" PRIu64,
+                            t->app, baton_app_status_name(status), node,
+                            baton_start_type_name(type),
+                            from == BATON_NODE_NONE ? "" : " from ",
+                            from == BATON_NODE_NONE
+                                ? ""
+                                : node_name(from, names, fb, sizeof(fb)),
+                            t->a);
+        }
+        return snprintf(buf, len, "app %s: %s%s%s epoch=%" PRIu64, t->app,
+                        baton_app_status_name(status),
+                        t->peer == BATON_NODE_NONE ? "" : " on ",
+                        t->peer == BATON_NODE_NONE ? "" : node, t->a);
+    }
+    case 2:
+        return snprintf(buf, len,
+                        "app %s: start here (%s%s%s) epoch=%" PRIu64, t->app,
+                        baton_start_type_name((unsigned)t->b),
+                        t->peer == BATON_NODE_NONE ? "" : " from ",
+                        t->peer == BATON_NODE_NONE ? "" : node, t->a);
+    case 3:
+        return snprintf(buf, len, "app %s: stop here (now %s%s%s)", t->app,
+                        baton_app_status_name((unsigned)t->b),
+                        t->peer == BATON_NODE_NONE ? "" : " on ",
+                        t->peer == BATON_NODE_NONE ? "" : node);
+    case 4:
+        return snprintf(buf, len, "app %s: running here epoch=%" PRIu64,
+                        t->app, t->a);
+    case 5:
+        return snprintf(buf, len,
+                        "app %s: failed here (no restarts left) epoch=%" PRIu64,
+                        t->app, t->a);
+    case 6:
+        return snprintf(buf, len, "app %s: ended normally epoch=%" PRIu64,
+                        t->app, t->a);
+    case 7:
+        return snprintf(buf, len,
+                        "app %s: refused: its node list or failover_timeout "
+                        "differs between nodes; it runs nowhere until every "
+                        "node's config agrees",
+                        t->app);
+    default:
+        return snprintf(buf, len, "app %s: ?", t->app);
+    }
+}
+
 int baton_trace_format(char *buf, size_t len, const struct baton_trace *t,
                        const char *const *names)
 {
@@ -103,6 +164,8 @@ int baton_trace_format(char *buf, size_t len, const struct baton_trace *t,
                         baton_reject_name(t->reason));
     case BATON_TRACE_TILT:
         return snprintf(buf, len, "tilt (no step for %" PRIu64 "ms)", t->a);
+    case BATON_TRACE_APP:
+        return format_app(buf, len, t, names);
     default:
         return snprintf(buf, len, "?");
     }

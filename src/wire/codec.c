@@ -20,7 +20,8 @@
 #include "../util/error.h"
 #include "codec.h"
 
-/* The format nests arrays six deep (msg, body, op, state, nodes, pair);
+/* The format nests arrays six deep (msg, body, op, state, nodes or apps,
+ * pair or app);
  * anything deeper is malformed. msgpack-c itself stops at 32 levels
  * (MSGPACK_EMBED_STACK_SIZE) but reports that as out of memory, so
  * skim() must stop first. */
@@ -133,24 +134,64 @@ static void put_stream(struct enc *e, const struct baton_stream *s)
     put_u64(e, s->claim);
 }
 
-/* [n_nodes u8, coord u8, coord_inc u64, epoch u64, [[inc u64, member u8]
- * * n_nodes]] */
+/* [slot u8, name str(1..31), status u8, type u8, owner u8, from u8,
+ *  prev u8, owner_inc u64, prev_inc u64, epoch u64, epoch_max u64,
+ *  failover_timeout u64, rank bin(n_nodes)] */
+static void put_app(struct enc *e, const struct baton_state_app *a,
+                    unsigned slot, unsigned n_nodes)
+{
+    size_t len = strnlen(a->name, sizeof(a->name));
+
+    if (len == 0 || len == sizeof(a->name)) {
+        enc_invalid(e);
+        return;
+    }
+    put_array(e, 13);
+    put_u8(e, (uint8_t)slot);
+    put_str(e, a->name, len);
+    put_u8(e, a->status);
+    put_u8(e, a->type);
+    put_u8(e, a->owner);
+    put_u8(e, a->from);
+    put_u8(e, a->prev);
+    put_u64(e, a->owner_inc);
+    put_u64(e, a->prev_inc);
+    put_u64(e, a->epoch);
+    put_u64(e, a->epoch_max);
+    put_u64(e, a->failover_timeout_ms);
+    put_bin(e, a->rank, n_nodes);
+}
+
+/* [n_nodes u8, coord u8, coord_inc u64, epoch u64,
+ *  [[inc u64, member u8, name_rank u8] * n_nodes], [app * used slots]] */
 static void put_state(struct enc *e, const struct baton_state *s)
 {
+    unsigned used = 0;
+
     if (s->n_nodes < 1 || s->n_nodes > BATON_NODES_MAX) {
         enc_invalid(e);
         return;
     }
-    put_array(e, 5);
+    put_array(e, 6);
     put_u8(e, s->n_nodes);
     put_u8(e, s->coord);
     put_u64(e, s->coord_inc);
     put_u64(e, s->epoch);
     put_array(e, s->n_nodes);
     for (unsigned i = 0; i < s->n_nodes; i++) {
-        put_array(e, 2);
+        put_array(e, 3);
         put_u64(e, s->nodes[i].inc);
         put_u8(e, s->nodes[i].member);
+        put_u8(e, s->name_rank[i]);
+    }
+    for (unsigned k = 0; k < BATON_APPS_MAX; k++) {
+        used += s->apps[k].status != BATON_APP_FREE;
+    }
+    put_array(e, used);
+    for (unsigned k = 0; k < BATON_APPS_MAX; k++) {
+        if (s->apps[k].status != BATON_APP_FREE) {
+            put_app(e, &s->apps[k], k, s->n_nodes);
+        }
     }
 }
 
@@ -165,6 +206,10 @@ static void put_op(struct enc *e, const struct baton_op *op)
     put_u64(e, op->epoch);
     if (op->type == BATON_OP_MERGE) {
         put_state(e, &op->other);
+    } else if (op->type == BATON_OP_APP) {
+        /* The app's rank covers every node slot: nodes beyond the
+         * cluster's are zero (validated by the core). */
+        put_app(e, &op->app, op->node, BATON_NODES_MAX);
     } else {
         put_nil(e);
     }
@@ -180,6 +225,34 @@ static void put_status(struct enc *e, const struct baton_status *s)
     put_u64(e, s->epoch);
     put_u64(e, s->index);
     put_stream(e, &s->stream);
+}
+
+/* [[name str(1..31), flags u8, run u8, epoch u64, exited u64, last u64,
+ *   failover_timeout u64, rank bin(32)] * n] */
+static void put_reports(struct enc *e, const struct baton_app_reports *r)
+{
+    if (r->n > BATON_APPS_MAX) {
+        enc_invalid(e);
+        return;
+    }
+    put_array(e, r->n);
+    for (unsigned i = 0; i < r->n; i++) {
+        const struct baton_app_report *p = &r->r[i];
+        size_t len = strnlen(p->name, sizeof(p->name));
+        if (len == 0 || len == sizeof(p->name)) {
+            enc_invalid(e);
+            return;
+        }
+        put_array(e, 8);
+        put_str(e, p->name, len);
+        put_u8(e, p->flags);
+        put_u8(e, p->run);
+        put_u64(e, p->epoch);
+        put_u64(e, p->exited);
+        put_u64(e, p->last);
+        put_u64(e, p->failover_timeout_ms);
+        put_bin(e, p->rank, sizeof(p->rank));
+    }
 }
 
 static void put_body(struct enc *e, const struct baton_msg *m)
@@ -210,6 +283,9 @@ static void put_body(struct enc *e, const struct baton_msg *m)
         put_array(e, 2);
         put_stream(e, &m->u.resync.stream);
         put_u64(e, m->u.resync.applied);
+        break;
+    case BATON_MSG_REPORT:
+        put_reports(e, &m->u.report);
         break;
     default:
         enc_invalid(e);
@@ -457,13 +533,35 @@ static bool read_stream(const msgpack_object *o, struct baton_stream *s)
            read_u64(&a[1], &s->coord_inc) && read_u64(&a[2], &s->claim);
 }
 
+static bool read_app(const msgpack_object *o, struct baton_state_app *app,
+                     uint8_t *slot, unsigned n_nodes)
+{
+    const msgpack_object *a;
+
+    if (!get_array(o, 13, &a) || !read_u8(&a[0], slot) ||
+        *slot >= BATON_APPS_MAX || a[1].type != MSGPACK_OBJECT_STR ||
+        a[1].via.str.size == 0 || a[1].via.str.size > BATON_APP_NAME_MAX ||
+        memchr(a[1].via.str.ptr, '\0', a[1].via.str.size) != NULL) {
+        return false;
+    }
+    memcpy(app->name, a[1].via.str.ptr, a[1].via.str.size);
+    return read_u8(&a[2], &app->status) && read_u8(&a[3], &app->type) &&
+           read_u8(&a[4], &app->owner) && read_u8(&a[5], &app->from) &&
+           read_u8(&a[6], &app->prev) && read_u64(&a[7], &app->owner_inc) &&
+           read_u64(&a[8], &app->prev_inc) && read_u64(&a[9], &app->epoch) &&
+           read_u64(&a[10], &app->epoch_max) &&
+           read_u64(&a[11], &app->failover_timeout_ms) &&
+           read_bin(&a[12], app->rank, n_nodes);
+}
+
 static bool read_state(const msgpack_object *o, struct baton_state *s)
 {
     const msgpack_object *a;
     const msgpack_object *nodes;
     const msgpack_object *pair;
+    const msgpack_object *apps;
 
-    if (!get_array(o, 5, &a) || !read_u8(&a[0], &s->n_nodes) ||
+    if (!get_array(o, 6, &a) || !read_u8(&a[0], &s->n_nodes) ||
         !read_u8(&a[1], &s->coord) || !read_u64(&a[2], &s->coord_inc) ||
         !read_u64(&a[3], &s->epoch)) {
         return false;
@@ -473,11 +571,28 @@ static bool read_state(const msgpack_object *o, struct baton_state *s)
         return false;
     }
     for (unsigned i = 0; i < s->n_nodes; i++) {
-        if (!get_array(&nodes[i], 2, &pair) ||
+        if (!get_array(&nodes[i], 3, &pair) ||
             !read_u64(&pair[0], &s->nodes[i].inc) ||
-            !read_u8(&pair[1], &s->nodes[i].member)) {
+            !read_u8(&pair[1], &s->nodes[i].member) ||
+            !read_u8(&pair[2], &s->name_rank[i])) {
             return false;
         }
+    }
+    if (a[5].type != MSGPACK_OBJECT_ARRAY ||
+        a[5].via.array.size > BATON_APPS_MAX) {
+        return false;
+    }
+    apps = a[5].via.array.ptr;
+    for (uint32_t k = 0; k < a[5].via.array.size; k++) {
+        struct baton_state_app app;
+        uint8_t slot;
+        memset(&app, 0, sizeof(app));
+        if (!read_app(&apps[k], &app, &slot, s->n_nodes) ||
+            s->apps[slot].status != BATON_APP_FREE ||
+            app.status == BATON_APP_FREE) {
+            return false; /* a slot twice, or an empty one sent */
+        }
+        s->apps[slot] = app;
     }
     return true;
 }
@@ -494,6 +609,11 @@ static bool read_op(const msgpack_object *o, struct baton_op *op)
     if (op->type == BATON_OP_MERGE) {
         return read_state(&a[5], &op->other);
     }
+    if (op->type == BATON_OP_APP) {
+        uint8_t slot;
+        return read_app(&a[5], &op->app, &slot, BATON_NODES_MAX) &&
+               slot == op->node;
+    }
     return a[5].type == MSGPACK_OBJECT_NIL;
 }
 
@@ -505,6 +625,36 @@ static bool read_status(const msgpack_object *o, struct baton_status *s)
            read_u8(&a[1], &s->coord) && read_u8(&a[2], &s->synced) &&
            read_u64(&a[3], &s->epoch) && read_u64(&a[4], &s->index) &&
            read_stream(&a[5], &s->stream);
+}
+
+static bool read_reports(const msgpack_object *o, struct baton_app_reports *r)
+{
+    const msgpack_object *items;
+
+    if (o->type != MSGPACK_OBJECT_ARRAY || o->via.array.size > BATON_APPS_MAX) {
+        return false;
+    }
+    r->n = (uint8_t)o->via.array.size;
+    items = o->via.array.ptr;
+    for (unsigned i = 0; i < r->n; i++) {
+        struct baton_app_report *p = &r->r[i];
+        const msgpack_object *a;
+        if (!get_array(&items[i], 8, &a) || a[0].type != MSGPACK_OBJECT_STR ||
+            a[0].via.str.size == 0 ||
+            a[0].via.str.size > BATON_APP_NAME_MAX ||
+            memchr(a[0].via.str.ptr, '\0', a[0].via.str.size) != NULL) {
+            return false;
+        }
+        memcpy(p->name, a[0].via.str.ptr, a[0].via.str.size);
+        if (!read_u8(&a[1], &p->flags) || !read_u8(&a[2], &p->run) ||
+            !read_u64(&a[3], &p->epoch) || !read_u64(&a[4], &p->exited) ||
+            !read_u64(&a[5], &p->last) ||
+            !read_u64(&a[6], &p->failover_timeout_ms) ||
+            !read_bin(&a[7], p->rank, sizeof(p->rank))) {
+            return false;
+        }
+    }
+    return true;
 }
 
 static bool read_body(const msgpack_object *o, struct baton_msg *m)
@@ -529,8 +679,10 @@ static bool read_body(const msgpack_object *o, struct baton_msg *m)
     case BATON_MSG_RESYNC:
         return get_array(o, 2, &a) && read_stream(&a[0], &m->u.resync.stream) &&
                read_u64(&a[1], &m->u.resync.applied);
+    case BATON_MSG_REPORT:
+        return read_reports(o, &m->u.report);
     default:
-        return false; /* a type outside 1..5 */
+        return false; /* a type outside 1..6 */
     }
 }
 

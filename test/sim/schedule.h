@@ -14,6 +14,7 @@ struct seed_result {
     uint64_t steps;
     uint64_t converge_us; /* from the end of faults to convergence */
     uint64_t bound_us;    /* the liveness bound for this run's settings */
+    uint64_t app_extra_us; /* the part of it the apps add */
     uint64_t garbage;     /* invalid messages injected (all rejected) */
     unsigned n_nodes;
     char failure[600];

@@ -357,6 +357,100 @@ static void send_all(struct sim *s, unsigned from)
     }
 }
 
+/* Records a start's token; a token used twice for one app is a broken
+ * fencing guarantee. */
+static void check_start(struct sim *s, unsigned i, unsigned a, uint64_t epoch)
+{
+    uint64_t key = ((uint64_t)a << 58) ^ epoch;
+    size_t k;
+
+    if (epoch <= s->nodes[i].inst[a].last_epoch) {
+        sim__fail(s, "%s started app %u with epoch %" PRIu64
+                     " after %" PRIu64 " (fencing token went back)",
+                  sim_names[i], a, epoch, s->nodes[i].inst[a].last_epoch);
+    }
+    s->nodes[i].inst[a].last_epoch = epoch;
+    s->starts_of[a]++;
+    if (2 * (s->n_starts + 1) > s->cap_starts) {
+        struct start_entry *old = s->starts;
+        size_t old_cap = s->cap_starts;
+        s->cap_starts = old_cap ? old_cap * 2 : 256;
+        s->starts = calloc(s->cap_starts, sizeof(*s->starts));
+        if (s->starts == NULL) {
+            exit(2);
+        }
+        for (size_t j = 0; j < old_cap; j++) {
+            if (old[j].used) {
+                k = (size_t)(old[j].key * 0x9e3779b97f4a7c15ull) &
+                    (s->cap_starts - 1);
+                while (s->starts[k].used) {
+                    k = (k + 1) & (s->cap_starts - 1);
+                }
+                s->starts[k] = old[j];
+            }
+        }
+        free(old);
+    }
+    k = (size_t)(key * 0x9e3779b97f4a7c15ull) & (s->cap_starts - 1);
+    while (s->starts[k].used) {
+        if (s->starts[k].key == key) {
+            sim__fail(s, "app %u started twice with epoch %" PRIu64
+                         " (second time on %s)",
+                      a, epoch, sim_names[i]);
+            return;
+        }
+        k = (k + 1) & (s->cap_starts - 1);
+    }
+    s->starts[k].used = true;
+    s->starts[k].key = key;
+    s->n_starts++;
+}
+
+static void app_event_later(struct sim *s, unsigned i, unsigned a,
+                            unsigned what, uint64_t epoch, uint64_t delay)
+{
+    struct event ev = {0};
+
+    ev.kind = EV_APP;
+    ev.t = s->now_us + delay;
+    ev.node = (uint8_t)i;
+    ev.life = s->nodes[i].life;
+    ev.app = (uint8_t)a;
+    ev.what = (uint8_t)what;
+    ev.epoch = epoch;
+    heap_push(s, ev);
+}
+
+/* The app runtime: instances get ready (or fail) a little after they
+ * start, and stop a little after they are told to. */
+static void apps_run(struct sim *s, unsigned i)
+{
+    struct simnode *sn = &s->nodes[i];
+
+    for (unsigned k = 0; k < s->fx->n_app; k++) {
+        const struct baton_app_effect *e = &s->fx->app[k];
+        unsigned a = e->app;
+        if (e->action == BATON_APP_START) {
+            check_start(s, i, a, e->epoch);
+            sn->inst[a].st = 1;
+            sn->inst[a].epoch = e->epoch;
+            app_event_later(s, i, a,
+                            baton_prng_chance(&s->prng, s->cfg.app_fail_ppm)
+                                ? BATON_APP_EV_FAILED
+                                : BATON_APP_EV_READY,
+                            e->epoch, rnd(s, 1000, 10000));
+        } else if (e->action == BATON_APP_STOP) {
+            if (sn->inst[a].st == 0) {
+                sim__fail(s, "%s stops app %u, which does not run there",
+                          sim_names[i], a);
+            }
+            sn->inst[a].st = 3;
+            app_event_later(s, i, a, BATON_APP_EV_STOPPED, sn->inst[a].epoch,
+                            rnd(s, 500, 3000));
+        }
+    }
+}
+
 void sim__step(struct sim *s, unsigned i, struct baton_event *ev)
 {
     struct simnode *sn = &s->nodes[i];
@@ -397,6 +491,7 @@ void sim__step(struct sim *s, unsigned i, struct baton_event *ev)
         sn->deadline_us = s->now_us + SIM_MS;
     }
     send_all(s, i);
+    apps_run(s, i);
 }
 
 static void tick(struct sim *s, unsigned i)
@@ -417,7 +512,17 @@ static void boot(struct sim *s, unsigned i)
     cfg.heartbeat_ms = s->cfg.heartbeat_ms;
     cfg.heartbeat_miss = s->cfg.heartbeat_miss;
     cfg.sync_window_ms = s->cfg.sync_window_ms;
-    sn->inc++;
+    cfg.n_apps = s->cfg.n_apps;
+    memcpy(cfg.apps, s->cfg.apps, sizeof(cfg.apps));
+    if (s->cfg.override_set && s->cfg.override_node == i) {
+        cfg.apps[0] = s->cfg.override_app;
+    }
+    for (unsigned a = 0; a < BATON_APPS_MAX; a++) {
+        sn->inst[a].st = 0; /* a crash took every instance with it */
+    }
+    /* Incarnations are boot times, as batond's are (in µs here, so a
+     * crash and an immediate restart still differ). */
+    sn->inc = BATON_MAX(sn->inc + 1, s->now_us + 1);
     sn->life++;
     sn->up = true;
     sn->paused = false;
@@ -495,6 +600,22 @@ static void handle(struct sim *s, struct event *ev)
         bev.peer = ev->peer;
         sim__step(s, ev->node, &bev);
         break;
+    case EV_APP: {
+        uint8_t *st = &sn->inst[ev->app].st;
+        if (sn->inst[ev->app].epoch != ev->epoch || *st == 0) {
+            break; /* an instance that is gone already */
+        }
+        if (ev->what == BATON_APP_EV_READY && *st != 1) {
+            break; /* told to stop before it was ready */
+        }
+        *st = ev->what == BATON_APP_EV_READY ? 2 : 0;
+        bev.type = BATON_EVENT_APP;
+        bev.app = ev->app;
+        bev.what = ev->what;
+        bev.epoch = ev->epoch;
+        sim__step(s, ev->node, &bev);
+        break;
+    }
     default:
         sim__fail(s, "bad event kind");
     }
@@ -551,6 +672,7 @@ void sim_destroy(struct sim *s)
     free(s->heap);
     free(s->digests);
     free(s->claims);
+    free(s->starts);
     free(s->fx);
     free(s);
 }
@@ -605,6 +727,9 @@ void sim_crash(struct sim *s, unsigned i)
     }
     sn->up = false;
     sn->paused = false;
+    for (unsigned a = 0; a < BATON_APPS_MAX; a++) {
+        sn->inst[a].st = 0; /* no orphans: its instances die with it */
+    }
     for (size_t k = 0; k < sn->n_held; k++) {
         free(sn->held[k].msg);
     }
@@ -696,9 +821,59 @@ void sim_set_delay(struct sim *s, uint64_t min_us, uint64_t max_us)
     s->delay_max_us = BATON_MAX(min_us, max_us);
 }
 
+void sim_set_app_fail(struct sim *s, uint32_t ppm)
+{
+    s->cfg.app_fail_ppm = ppm;
+}
+
 const struct baton_node *sim_node(const struct sim *s, unsigned i)
 {
     return &s->nodes[i].core;
+}
+
+unsigned sim_instance(const struct sim *s, unsigned i, unsigned a,
+                      uint64_t *epoch)
+{
+    if (epoch != NULL) {
+        *epoch = s->nodes[i].inst[a].epoch;
+    }
+    return s->nodes[i].up ? s->nodes[i].inst[a].st : 0;
+}
+
+void sim_app_fail(struct sim *s, unsigned i, unsigned a)
+{
+    struct simnode *sn = &s->nodes[i];
+    struct baton_event ev = {0};
+
+    if (!sim_up(s, i) || sn->inst[a].st != 2) {
+        return;
+    }
+    sn->inst[a].st = 0;
+    ev.type = BATON_EVENT_APP;
+    ev.app = (uint8_t)a;
+    ev.what = BATON_APP_EV_FAILED;
+    ev.epoch = sn->inst[a].epoch;
+    sim__step(s, i, &ev);
+}
+
+void sim_request(struct sim *s, unsigned i, unsigned a, unsigned what,
+                 unsigned value)
+{
+    struct baton_event ev = {0};
+
+    if (!sim_up(s, i) || a >= s->cfg.n_apps) {
+        return;
+    }
+    ev.type = BATON_EVENT_REQUEST;
+    ev.app = (uint8_t)a;
+    ev.what = (uint8_t)what;
+    ev.value = (uint8_t)value;
+    sim__step(s, i, &ev);
+}
+
+uint64_t sim_starts(const struct sim *s, unsigned a)
+{
+    return s->starts_of[a];
 }
 
 struct baton_node *sim_node_mut(struct sim *s, unsigned i)

@@ -21,6 +21,17 @@ struct sim_config {
     /* Link connect/close delay; 0 = random 1-3 ms / 0.2-1 ms. Scenarios
      * fix it (with the message delay) to get exact times. */
     uint64_t link_delay_us;
+    /* Apps, identical on every node (docs/design/apps.md). Instances
+     * become ready 1-10 ms after their start; app_fail_ppm of starts
+     * fail instead. */
+    unsigned n_apps;
+    struct baton_app_config apps[BATON_APPS_MAX];
+    uint32_t app_fail_ppm;
+    /* Node override_node (if override_set) defines app 0 as override_app
+     * instead: definitions that differ between nodes. */
+    bool override_set;
+    unsigned override_node;
+    struct baton_app_config override_app;
     bool print_trace;                /* print every trace line as it happens */
     bool keep_trace;                 /* keep lines for sim_trace_find() */
 };
@@ -47,9 +58,22 @@ void sim_unblock(struct sim *s, unsigned from, unsigned to);
 void sim_heal(struct sim *s); /* every block lifted, links reconnect */
 void sim_set_loss(struct sim *s, uint32_t drop_ppm, uint32_t dup_ppm);
 void sim_set_delay(struct sim *s, uint64_t min_us, uint64_t max_us);
+void sim_set_app_fail(struct sim *s, uint32_t ppm);
 /* Delivers an invalid message to node i (kind picks which field is
  * wrong) and checks that the node rejects and counts it. */
 void sim_inject_garbage(struct sim *s, unsigned i, unsigned kind);
+
+/* Apps. The instance of app a on node i: 0 none, 1 starting, 2 ready,
+ * 3 stopping; *epoch its fencing token. */
+unsigned sim_instance(const struct sim *s, unsigned i, unsigned a,
+                      uint64_t *epoch);
+/* The running instance of app a fails beyond its restarts. */
+void sim_app_fail(struct sim *s, unsigned i, unsigned a);
+/* An operator request on node i (batonctl permit/takeover). */
+void sim_request(struct sim *s, unsigned i, unsigned a, unsigned what,
+                 unsigned value);
+/* How many times app a was started, cluster-wide, so far. */
+uint64_t sim_starts(const struct sim *s, unsigned a);
 
 /* Inspection. */
 const struct baton_node *sim_node(const struct sim *s, unsigned i);

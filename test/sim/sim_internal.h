@@ -4,7 +4,7 @@
 
 #include "sim.h"
 
-enum { EV_DELIVER = 1, EV_LINK_UP, EV_LINK_DOWN };
+enum { EV_DELIVER = 1, EV_LINK_UP, EV_LINK_DOWN, EV_APP };
 
 struct event {
     uint64_t t;
@@ -13,6 +13,9 @@ struct event {
     uint8_t node; /* receiver */
     uint8_t peer; /* LINK_*: the peer */
     uint32_t life; /* receiver's life when sent: older lives get nothing */
+    uint8_t app;   /* EV_APP: app index, what happened, which instance */
+    uint8_t what;
+    uint64_t epoch;
     struct baton_msg *msg; /* DELIVER: owned by the event */
 };
 
@@ -35,6 +38,11 @@ struct simnode {
     uint32_t life;
     uint64_t deadline_us;
     struct shadow sh;
+    struct {
+        uint8_t st; /* 0 none, 1 starting, 2 ready, 3 stopping */
+        uint64_t epoch;
+        uint64_t last_epoch; /* the last token this node started with */
+    } inst[BATON_APPS_MAX];
     struct event *held; /* events that reached it while paused */
     size_t n_held, cap_held;
 };
@@ -52,6 +60,12 @@ struct digest_entry {
 struct claim_entry {
     baton_epoch epoch;
     unsigned node;
+    bool used;
+};
+
+/* (app, epoch) of every start, to prove tokens are never reused. */
+struct start_entry {
+    uint64_t key;
     bool used;
 };
 
@@ -74,6 +88,9 @@ struct sim {
     struct claim_entry *claims;
     size_t cap_claims, n_claims;
 
+    struct start_entry *starts;
+    size_t cap_starts, n_starts;
+    uint64_t starts_of[BATON_APPS_MAX];
     struct baton_effects *fx;
     uint64_t steps;
     uint64_t rejected;

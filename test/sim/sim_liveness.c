@@ -28,6 +28,75 @@ static bool why(char *buf, size_t len, const char *fmt, ...)
     return false;
 }
 
+/* Apps in a group whose coordinator is c: each runs exactly once, ready,
+ * on a node of the best-ranked group among the eligible ones (reference
+ * §1.4), and the coordinator's state says so; an app no node of the
+ * group may run runs nowhere in it. */
+static bool apps_converged(const struct sim *s, unsigned mask, unsigned c,
+                           char *buf, size_t len)
+{
+    const struct baton_node *cn = &s->nodes[c].core;
+    unsigned nn = s->cfg.n_nodes;
+
+    for (unsigned a = 0; a < s->cfg.n_apps; a++) {
+        const struct baton_app_config *ac = &s->cfg.apps[a];
+        unsigned best = 0;
+        unsigned runner = BATON_NODE_NONE;
+        int k = baton_state_app_find(&cn->state, ac->name);
+        for (unsigned x = 0; x < nn; x++) {
+            const struct baton_local_app *l = &s->nodes[x].core.local[a];
+            if ((mask & (1u << x)) && ac->rank[x] != 0 && l->permit &&
+                !l->failed && (best == 0 || ac->rank[x] < best)) {
+                best = ac->rank[x];
+            }
+        }
+        for (unsigned x = 0; x < nn; x++) {
+            unsigned st = s->nodes[x].inst[a].st;
+            if (!(mask & (1u << x)) || st == 0) {
+                continue;
+            }
+            if (st != 2 || runner != BATON_NODE_NONE) {
+                return why(buf, len, "app %s: %s on %s as well", ac->name,
+                           st == 2 ? "runs" : "is starting or stopping",
+                           sim_names[x]);
+            }
+            runner = x;
+        }
+        if (best == 0) {
+            if (runner != BATON_NODE_NONE) {
+                return why(buf, len, "app %s runs on %s, where nobody may run it",
+                           ac->name, sim_names[runner]);
+            }
+            continue;
+        }
+        if (runner == BATON_NODE_NONE) {
+            return why(buf, len, "app %s runs nowhere in %s's group", ac->name,
+                       sim_names[c]);
+        }
+        if (ac->rank[runner] != best) {
+            return why(buf, len, "app %s runs on %s (rank %u), not in the best "
+                                 "group (rank %u)",
+                       ac->name, sim_names[runner], ac->rank[runner], best);
+        }
+        if (k < 0 || cn->state.apps[k].status != BATON_APP_RUNNING ||
+            cn->state.apps[k].owner != runner ||
+            cn->state.apps[k].epoch != s->nodes[runner].inst[a].epoch) {
+            return why(buf, len,
+                       "app %s: %s's state does not say it runs on %s "
+                       "(epoch %" PRIu64 "), but %s on %s epoch %" PRIu64,
+                       ac->name, sim_names[c], sim_names[runner],
+                       s->nodes[runner].inst[a].epoch,
+                       k < 0 ? "nothing"
+                             : baton_app_status_name(cn->state.apps[k].status),
+                       k < 0 || cn->state.apps[k].owner >= nn
+                           ? "-"
+                           : sim_names[cn->state.apps[k].owner],
+                       k < 0 ? 0 : cn->state.apps[k].epoch);
+        }
+    }
+    return true;
+}
+
 /* Checks one fully connected group (mask of node ids). */
 static bool group_converged(const struct sim *s, unsigned mask, char *buf,
                             size_t len)
@@ -82,7 +151,7 @@ static bool group_converged(const struct sim *s, unsigned mask, char *buf,
                        sim_names[i], n->applied, sim_names[c], cn->applied);
         }
     }
-    return true;
+    return apps_converged(s, mask, c, buf, len);
 }
 
 bool sim_converged(const struct sim *s, char *buf, size_t len)

@@ -21,7 +21,7 @@
 #define PROPERTY_ROUNDS (3000)
 /* Comfortably above the largest encoding (a MERGE op with a full state
  * is under 1 KiB). */
-#define BUF_CAP (4096)
+#define BUF_CAP (8192)
 /* Objects in the largest message's tree. */
 #define TREE_NODES_MAX (1024)
 
@@ -59,6 +59,49 @@ static void rand_stream(struct baton_prng *p, struct baton_stream *s)
     s->claim = rand_u64(p);
 }
 
+/* An app entry with a unique, non-empty name (the slot number is part
+ * of it) and any values in the carried fields. */
+static void rand_app(struct baton_prng *p, struct baton_state_app *a,
+                     unsigned slot, unsigned n_nodes)
+{
+    size_t len = 3 + (size_t)baton_prng_below(p, BATON_APP_NAME_MAX - 2);
+
+    memset(a, 0, sizeof(*a));
+    a->name[0] = (char)('a' + slot);
+    for (size_t i = 1; i < len; i++) {
+        a->name[i] = (char)('a' + baton_prng_below(p, 26));
+    }
+    a->status = (uint8_t)(1 + baton_prng_below(p, 254));
+    a->type = rand_u8(p);
+    a->owner = rand_u8(p);
+    a->from = rand_u8(p);
+    a->prev = rand_u8(p);
+    a->owner_inc = rand_u64(p);
+    a->prev_inc = rand_u64(p);
+    a->epoch = rand_u64(p);
+    a->epoch_max = rand_u64(p);
+    a->failover_timeout_ms = rand_u64(p);
+    rand_bytes(p, a->rank, n_nodes);
+}
+
+static void rand_reports(struct baton_prng *p, struct baton_app_reports *r)
+{
+    r->n = (uint8_t)baton_prng_below(p, BATON_APPS_MAX + 1);
+    for (unsigned i = 0; i < r->n; i++) {
+        struct baton_state_app a;
+        struct baton_app_report *q = &r->r[i];
+        rand_app(p, &a, i, BATON_NODES_MAX);
+        memcpy(q->name, a.name, sizeof(q->name));
+        q->flags = rand_u8(p);
+        q->run = rand_u8(p);
+        q->epoch = rand_u64(p);
+        q->exited = rand_u64(p);
+        q->last = rand_u64(p);
+        q->failover_timeout_ms = rand_u64(p);
+        memcpy(q->rank, a.rank, sizeof(q->rank));
+    }
+}
+
 /* A state of n_nodes nodes, or of a random count when n_nodes is 0.
  * Only the fields the format carries are set. */
 static void rand_state(struct baton_prng *p, struct baton_state *s,
@@ -74,6 +117,12 @@ static void rand_state(struct baton_prng *p, struct baton_state *s,
     for (unsigned i = 0; i < n_nodes; i++) {
         s->nodes[i].inc = rand_u64(p);
         s->nodes[i].member = rand_u8(p);
+        s->name_rank[i] = rand_u8(p);
+    }
+    for (unsigned k = 0; k < BATON_APPS_MAX; k++) {
+        if (baton_prng_chance(p, 400000)) {
+            rand_app(p, &s->apps[k], k, n_nodes);
+        }
     }
 }
 
@@ -88,6 +137,9 @@ static void rand_op(struct baton_prng *p, struct baton_op *op, unsigned n_nodes)
     op->epoch = rand_u64(p);
     if (op->type == BATON_OP_MERGE) {
         rand_state(p, &op->other, n_nodes);
+    } else if (op->type == BATON_OP_APP) {
+        op->node = (uint8_t)baton_prng_below(p, BATON_APPS_MAX);
+        rand_app(p, &op->app, op->node, BATON_NODES_MAX);
     }
 }
 
@@ -129,6 +181,9 @@ static void rand_msg(struct baton_prng *p, struct baton_msg *m, unsigned type,
         rand_stream(p, &m->u.resync.stream);
         m->u.resync.applied = rand_u64(p);
         break;
+    case BATON_MSG_REPORT:
+        rand_reports(p, &m->u.report);
+        break;
     default:
         break;
     }
@@ -165,12 +220,26 @@ static void big_stream(struct baton_stream *s)
     s->claim |= BIG;
 }
 
+static void big_app(struct baton_state_app *a)
+{
+    a->owner_inc |= BIG;
+    a->prev_inc |= BIG;
+    a->epoch |= BIG;
+    a->epoch_max |= BIG;
+    a->failover_timeout_ms |= BIG;
+}
+
 static void big_state(struct baton_state *s)
 {
     s->coord_inc |= BIG;
     s->epoch |= BIG;
     for (unsigned i = 0; i < s->n_nodes; i++) {
         s->nodes[i].inc |= BIG;
+    }
+    for (unsigned k = 0; k < BATON_APPS_MAX; k++) {
+        if (s->apps[k].status != BATON_APP_FREE) {
+            big_app(&s->apps[k]);
+        }
     }
 }
 
@@ -200,11 +269,21 @@ static void big_msg(struct baton_msg *m)
         m->u.op.op.epoch |= BIG;
         if (m->u.op.op.type == BATON_OP_MERGE) {
             big_state(&m->u.op.op.other);
+        } else if (m->u.op.op.type == BATON_OP_APP) {
+            big_app(&m->u.op.op.app);
         }
         break;
     case BATON_MSG_RESYNC:
         big_stream(&m->u.resync.stream);
         m->u.resync.applied |= BIG;
+        break;
+    case BATON_MSG_REPORT:
+        for (unsigned i = 0; i < m->u.report.n; i++) {
+            m->u.report.r[i].epoch |= BIG;
+            m->u.report.r[i].exited |= BIG;
+            m->u.report.r[i].last |= BIG;
+            m->u.report.r[i].failover_timeout_ms |= BIG;
+        }
         break;
     default:
         break;
@@ -221,7 +300,8 @@ static void add_msg_sample(struct sample *s, struct baton_msg *m)
 /* Every message type, a MERGE op with a full state and with a single
  * node, a non-MERGE op, a hello with the longest name and a proof. Every
  * u64 field is above 255 and every u8 field at most 255. */
-#define SAMPLES_N (10)
+/* One per message type, three more messages, a HELLO and a PROOF. */
+#define SAMPLES_N ((BATON_MSG__COUNT - 1) + 5)
 
 static void make_samples(struct sample *s)
 {
@@ -236,17 +316,20 @@ static void make_samples(struct sample *s)
         rand_msg(&p, &m, type, BATON_NODES_MAX);
         if (type == BATON_MSG_OP) {
             m.u.op.op.type = BATON_OP_MERGE;
+            memset(&m.u.op.op.app, 0, sizeof(m.u.op.op.app));
             rand_state(&p, &m.u.op.op.other, BATON_NODES_MAX);
         }
         add_msg_sample(&s[i++], &m);
     }
     rand_msg(&p, &m, BATON_MSG_OP, 1);
     m.u.op.op.type = BATON_OP_MERGE;
+    memset(&m.u.op.op.app, 0, sizeof(m.u.op.op.app));
     rand_state(&p, &m.u.op.op.other, 1);
     add_msg_sample(&s[i++], &m);
     rand_msg(&p, &m, BATON_MSG_OP, 3);
     m.u.op.op.type = BATON_OP_JOIN;
     memset(&m.u.op.op.other, 0, sizeof(m.u.op.op.other));
+        memset(&m.u.op.op.app, 0, sizeof(m.u.op.op.app));
     add_msg_sample(&s[i++], &m);
     rand_msg(&p, &m, BATON_MSG_SNAPSHOT, 1);
     add_msg_sample(&s[i++], &m);
@@ -439,6 +522,7 @@ static void test_msg_roundtrip_node_counts(void **state)
             check_msg_roundtrip(&m);
             rand_msg(&p, &m, BATON_MSG_OP, counts[i]);
             m.u.op.op.type = BATON_OP_MERGE;
+            memset(&m.u.op.op.app, 0, sizeof(m.u.op.op.app));
             rand_state(&p, &m.u.op.op.other, counts[i]);
             check_msg_roundtrip(&m);
         }
@@ -537,8 +621,15 @@ static void test_msg_roundtrip_extremes(void **state)
     for (unsigned op_type = 0; op_type <= 255; op_type++) {
         fill_msg(&m, BATON_MSG_OP, UINT64_MAX, 1);
         m.u.op.op.type = (uint8_t)op_type;
-        if (op_type != BATON_OP_MERGE) {
+        if (op_type == BATON_OP_APP) {
+            m.u.op.op.node = 3;
             memset(&m.u.op.op.other, 0, sizeof(m.u.op.op.other));
+            strcpy(m.u.op.op.app.name, "app");
+            m.u.op.op.app.epoch = UINT64_MAX;
+            m.u.op.op.app.epoch_max = UINT64_MAX;
+        } else if (op_type != BATON_OP_MERGE) {
+            memset(&m.u.op.op.other, 0, sizeof(m.u.op.op.other));
+        memset(&m.u.op.op.app, 0, sizeof(m.u.op.op.app));
         }
         check_msg_roundtrip(&m);
     }
@@ -751,6 +842,7 @@ static void test_encode_full(void **state)
     }
     rand_msg(&p, &m, BATON_MSG_OP, BATON_NODES_MAX);
     m.u.op.op.type = BATON_OP_MERGE;
+    memset(&m.u.op.op.app, 0, sizeof(m.u.op.op.app));
     rand_state(&p, &m.u.op.op.other, BATON_NODES_MAX);
     check_full(KIND_MSG, &m);
     rand_hello(&p, &h, BATON_NAME_MAX);
@@ -792,6 +884,7 @@ static void test_encode_invalid(void **state)
                          BATON_EINVAL);
         rand_msg(&p, &m, BATON_MSG_OP, 0);
         m.u.op.op.type = BATON_OP_MERGE;
+        memset(&m.u.op.op.app, 0, sizeof(m.u.op.op.app));
         rand_state(&p, &m.u.op.op.other, 0);
         m.u.op.op.other.n_nodes = bad_counts[i];
         assert_int_equal(baton_msg_encode(&m, buf, sizeof(buf), &len),
@@ -958,6 +1051,22 @@ static void check_array_lengths(struct tree *t, enum kind kind,
     free(elems);
 }
 
+/* The two arrays whose length is up to the sender: a state's apps and a
+ * REPORT body. Their items are arrays carrying a name (str) first or
+ * second; an empty array can only be one of them. */
+static bool variable_list(const msgpack_object *o)
+{
+    const msgpack_object *first;
+
+    if (o->via.array.size == 0) {
+        return true;
+    }
+    first = &o->via.array.ptr[0];
+    return first->type == MSGPACK_OBJECT_ARRAY && first->via.array.size >= 2 &&
+           (first->via.array.ptr[0].type == MSGPACK_OBJECT_STR ||
+            first->via.array.ptr[1].type == MSGPACK_OBJECT_STR);
+}
+
 /* Every object of every sample, replaced by every value of another type,
  * is rejected; so is every array one element short or long, every u8
  * field set to 256 and every bin of 31 or 33 bytes. */
@@ -987,6 +1096,9 @@ static void test_mutations(void **state)
             }
             switch (o->type) {
             case MSGPACK_OBJECT_ARRAY:
+                if (variable_list(o)) {
+                    break; /* any length up to the maximum is valid */
+                }
                 check_array_lengths(t, s[i].kind, o);
                 assert_int_equal(try_replace(t, s[i].kind, o, wrong[8]),
                                  BATON_EBADMSG);
@@ -1001,17 +1113,21 @@ static void test_mutations(void **state)
                         try_replace(t, s[i].kind, o, obj_uint(UINT64_MAX)), 0);
                 }
                 break;
-            case MSGPACK_OBJECT_BIN:
-                assert_int_equal(try_replace(t, s[i].kind, o,
-                                             obj_bin(bytes, BATON_MAC_LEN - 1)),
-                                 BATON_EBADMSG);
-                assert_int_equal(try_replace(t, s[i].kind, o,
-                                             obj_bin(bytes, BATON_MAC_LEN + 1)),
-                                 BATON_EBADMSG);
+            case MSGPACK_OBJECT_BIN: {
+                /* Every bin has an exact size: 32 bytes (nonce, digest,
+                 * MAC, a report's ranks) or n_nodes (an app's ranks). */
+                uint32_t size = o->via.bin.size;
+                assert_true(size >= 1 && size <= BATON_MAC_LEN);
                 assert_int_equal(
-                    try_replace(t, s[i].kind, o, obj_bin(bytes, BATON_MAC_LEN)),
-                    0);
+                    try_replace(t, s[i].kind, o, obj_bin(bytes, size - 1)),
+                    BATON_EBADMSG);
+                assert_int_equal(
+                    try_replace(t, s[i].kind, o, obj_bin(bytes, size + 1)),
+                    BATON_EBADMSG);
+                assert_int_equal(
+                    try_replace(t, s[i].kind, o, obj_bin(bytes, size)), 0);
                 break;
+            }
             default:
                 break;
             }
@@ -1104,8 +1220,11 @@ static void test_op_other(void **state)
     tree_load(t, x->buf, x->len);
     type = tree_at(t, 3, op_type_path);
     for (uint64_t v = 0; v <= 255; v++) {
+        /* nil is where a MERGE's state or an APP's entry belongs */
         assert_int_equal(try_replace(t, KIND_MSG, type, obj_uint(v)),
-                         v == BATON_OP_MERGE ? BATON_EBADMSG : 0);
+                         v == BATON_OP_MERGE || v == BATON_OP_APP
+                             ? BATON_EBADMSG
+                             : 0);
     }
     tree_free(t);
     free(t);
@@ -1152,17 +1271,19 @@ static int decode_state_shape(uint64_t n_nodes, uint32_t n_pairs)
     msgpack_pack_uint8(&pk, 0);
     msgpack_pack_uint64(&pk, 0);
     msgpack_pack_uint64(&pk, 0);
-    msgpack_pack_array(&pk, 5); /* other */
+    msgpack_pack_array(&pk, 6); /* other */
     msgpack_pack_uint64(&pk, n_nodes);
     msgpack_pack_uint8(&pk, 0);
     msgpack_pack_uint64(&pk, 9);
     msgpack_pack_uint64(&pk, 0x200);
     msgpack_pack_array(&pk, n_pairs);
     for (uint32_t i = 0; i < n_pairs; i++) {
-        msgpack_pack_array(&pk, 2);
+        msgpack_pack_array(&pk, 3);
         msgpack_pack_uint64(&pk, 10 + i);
         msgpack_pack_uint8(&pk, 1);
+        msgpack_pack_uint8(&pk, (uint8_t)i);
     }
+    msgpack_pack_array(&pk, 0); /* apps */
     rv = decode_kind(KIND_MSG, (const uint8_t *)sb.data, sb.size);
     msgpack_sbuffer_destroy(&sb);
     return rv;

@@ -1,0 +1,844 @@
+/* Distributed apps: where each app runs, decided by the coordinator as an
+ * explicit state machine with deadlines, and carried out by every node.
+ * See docs/design/apps.md.
+ *
+ * Division of truth:
+ *  - the replicated state holds each app's decision (status, owner,
+ *    epoch, start type, from, takeover's previous owner);
+ *  - each node is the truth about its own instances, its permission and
+ *    whether the app failed there; it reports that to its coordinator,
+ *    which holds the latest report of every member (volatile: a new
+ *    coordinator simply collects them again).
+ * Every node runs an app exactly when the state says it owns it (or is
+ * the old owner during a takeover), and stops it otherwise: that one rule
+ * completes takeovers and resolves duplicates after a heal. */
+#include "../util/setup.h"
+
+#include <string.h>
+
+#include "../util/assert.h"
+#include "internal.h"
+
+enum app_trace {
+    TR_DECIDED = 1, /* the coordinator set a new status */
+    TR_START,       /* this node starts its instance */
+    TR_STOP,        /* this node stops its instance */
+    TR_READY,       /* the local instance is running */
+    TR_FAILED,      /* the local instance failed here */
+    TR_EXITED,      /* the local instance ended normally */
+    TR_REFUSED,     /* definitions differ between nodes */
+};
+
+static void trace_app(struct baton_node *n, unsigned kind, const char *name,
+                      unsigned node, uint64_t epoch, uint64_t b, uint64_t c)
+{
+    struct baton_trace *t = baton__trace(n, BATON_TRACE_APP, node);
+
+    t->reason = (uint8_t)kind;
+    t->a = epoch;
+    t->b = b;
+    t->c = c;
+    memcpy(t->app, name, sizeof(t->app));
+}
+
+/* ---- reports: this node's truth --------------------------------------- */
+
+static void fill_report(const struct baton_node *n, struct baton_app_reports *r)
+{
+    memset(r, 0, sizeof(*r));
+    r->n = (uint8_t)n->cfg.n_apps;
+    for (unsigned i = 0; i < n->cfg.n_apps; i++) {
+        const struct baton_app_config *c = &n->cfg.apps[i];
+        const struct baton_local_app *l = &n->local[i];
+        struct baton_app_report *p = &r->r[i];
+        memcpy(p->name, c->name, sizeof(p->name));
+        memcpy(p->rank, c->rank, sizeof(p->rank));
+        p->failover_timeout_ms = c->failover_timeout_ms;
+        p->flags = (uint8_t)((l->permit ? BATON_REPORT_PERMIT : 0) |
+                             (l->failed ? BATON_REPORT_FAILED : 0) |
+                             (l->wants ? BATON_REPORT_WANTS : 0));
+        p->run = l->run;
+        p->epoch = l->run == BATON_LOCAL_IDLE ? 0 : l->epoch;
+        p->exited = l->exited;
+        p->last = l->last;
+    }
+}
+
+/* Sends this node's report to its coordinator (or files it, if this node
+ * coordinates). Called when something changed and with every heartbeat,
+ * so a lost report is repaired within one interval. */
+void baton__apps_report(struct baton_node *n, bool force)
+{
+    struct baton_msg m;
+
+    if (!force && !n->report_dirty) {
+        return;
+    }
+    if (n->role == BATON_ROLE_COORDINATOR) {
+        struct baton_report_slot *slot = &n->reports[n->cfg.self];
+        slot->inc = n->inc;
+        slot->seq = n->seq;
+        fill_report(n, &slot->rep);
+        n->report_dirty = false;
+        return;
+    }
+    if (n->role != BATON_ROLE_FOLLOWER || n->cfg.n_apps == 0) {
+        return;
+    }
+    memset(&m, 0, sizeof(m));
+    m.type = BATON_MSG_REPORT;
+    fill_report(n, &m.u.report);
+    baton__send(n, n->target, &m);
+    n->report_dirty = false;
+}
+
+void baton__apps_on_report(struct baton_node *n, const struct baton_msg *m)
+{
+    struct baton_report_slot *slot = &n->reports[m->from];
+
+    if (n->role != BATON_ROLE_COORDINATOR) {
+        return;
+    }
+    if (slot->inc == m->from_inc && m->seq <= slot->seq) {
+        return; /* an older report overtaken by a newer one */
+    }
+    slot->inc = m->from_inc;
+    slot->seq = m->seq;
+    slot->rep = m->u.report;
+}
+
+static const struct baton_app_report *report_of(const struct baton_node *n,
+                                               unsigned node,
+                                               const char *name)
+{
+    const struct baton_report_slot *slot = &n->reports[node];
+
+    if (!n->state.nodes[node].member || slot->inc == 0 ||
+        slot->inc != n->state.nodes[node].inc) {
+        return NULL;
+    }
+    for (unsigned i = 0; i < slot->rep.n && i < BATON_APPS_MAX; i++) {
+        if (strcmp(slot->rep.r[i].name, name) == 0) {
+            return &slot->rep.r[i];
+        }
+    }
+    return NULL;
+}
+
+static bool same_definition(const struct baton_app_report *r,
+                            const struct baton_state_app *e)
+{
+    return r->failover_timeout_ms == e->failover_timeout_ms &&
+           memcmp(r->rank, e->rank, sizeof(r->rank)) == 0;
+}
+
+/* ---- the coordinator's decisions --------------------------------------- */
+
+static bool owner_alive(const struct baton_node *n, unsigned node,
+                        baton_inc inc)
+{
+    return node < n->cfg.n_nodes && n->state.nodes[node].member &&
+           n->state.nodes[node].inc == inc;
+}
+
+/* May app e be placed on node x (reference §1.4 step 1: loaded and
+ * permitted), and has it not failed there? */
+static bool eligible(const struct baton_node *n,
+                     const struct baton_state_app *e, unsigned x)
+{
+    const struct baton_app_report *r = report_of(n, x, e->name);
+
+    return r != NULL && e->rank[x] != 0 && same_definition(r, e) &&
+           (r->flags & BATON_REPORT_PERMIT) && !(r->flags & BATON_REPORT_FAILED);
+}
+
+/* The placement rule (reference §1.4): the first group, in priority
+ * order, with an eligible node; inside it, stay where the app already
+ * runs, else the node running the fewest apps, ties to the smallest
+ * name. `skip` is never chosen. */
+static unsigned place(const struct baton_node *n,
+                      const struct baton_state_app *e, unsigned skip)
+{
+    unsigned best = BATON_NODE_NONE;
+    unsigned best_rank = 0;
+
+    for (unsigned x = 0; x < n->cfg.n_nodes; x++) {
+        if (x != skip && eligible(n, e, x) &&
+            (best_rank == 0 || e->rank[x] < best_rank)) {
+            best_rank = e->rank[x];
+        }
+    }
+    if (best_rank == 0) {
+        return BATON_NODE_NONE;
+    }
+    if (baton_app_active(e) && e->owner != skip &&
+        e->rank[e->owner] == best_rank && eligible(n, e, e->owner)) {
+        return e->owner; /* never move inside a group */
+    }
+    for (unsigned x = 0; x < n->cfg.n_nodes; x++) {
+        unsigned lx, lb;
+        if (x == skip || e->rank[x] != best_rank || !eligible(n, e, x)) {
+            continue;
+        }
+        if (best == BATON_NODE_NONE) {
+            best = x;
+            continue;
+        }
+        lx = baton_state_apps_on(&n->state, x);
+        lb = baton_state_apps_on(&n->state, best);
+        if (lx < lb ||
+            (lx == lb && n->state.name_rank[x] < n->state.name_rank[best])) {
+            best = x;
+        }
+    }
+    return best;
+}
+
+static void set_app(struct baton_node *n, unsigned k,
+                    const struct baton_state_app *next)
+{
+    struct baton_op op;
+
+    if (memcmp(next, &n->state.apps[k], sizeof(*next)) == 0) {
+        return;
+    }
+    memset(&op, 0, sizeof(op));
+    op.type = BATON_OP_APP;
+    op.node = (uint8_t)k;
+    op.app = *next;
+    baton__submit(n, &op);
+    trace_app(n, TR_DECIDED, next->name, next->owner, next->epoch,
+              next->status, (uint64_t)next->type << 8 | next->from);
+}
+
+/* The next fencing token: (counter + 1) << 8 | owner, where the counter
+ * never falls below the coordinator's incarnation. Two sides of a
+ * partition that both start the app get different tokens (the owner is
+ * in the low byte); every start on one side outranks the last one it
+ * knew; and a cluster that lost all its state (every node restarted)
+ * still counts from above its old tokens, because incarnations are boot
+ * times in ms (docs/design/apps.md §4). */
+static uint64_t next_epoch(const struct baton_node *n,
+                           const struct baton_state_app *e, unsigned owner)
+{
+    const uint64_t mask = UINT64_MAX >> 8;
+    uint64_t counter = BATON_MAX(e->epoch_max >> 8, n->inc & mask);
+
+    /* Above every token a member has started it with (a node may come
+     * from another lineage), and above the owner's boot time (its own
+     * tokens from earlier lives). */
+    counter = BATON_MAX(counter, n->state.nodes[owner].inc & mask);
+    for (unsigned x = 0; x < n->cfg.n_nodes; x++) {
+        const struct baton_app_report *r = report_of(n, x, e->name);
+        if (r != NULL) {
+            counter = BATON_MAX(counter, r->last >> 8);
+        }
+    }
+    return ((counter + 1) << 8) | (owner & 0xffu);
+}
+
+/* A new start: the fencing token moves up, cluster-wide. A node that
+ * already has an instance (back from a partition, or from a history a
+ * heal merged) keeps it: the app is adopted there under that instance's
+ * token rather than started a second time. */
+static void assign(struct baton_node *n, unsigned k, unsigned owner,
+                   unsigned type, unsigned from)
+{
+    struct baton_state_app e = n->state.apps[k];
+    const struct baton_app_report *r = report_of(n, owner, e.name);
+
+    if (r != NULL && r->epoch != 0 &&
+        (r->run == BATON_LOCAL_RUNNING || r->run == BATON_LOCAL_STARTING)) {
+        e.status = r->run == BATON_LOCAL_RUNNING ? BATON_APP_RUNNING
+                                                 : BATON_APP_STARTING;
+        e.owner = (uint8_t)owner;
+        e.owner_inc = n->state.nodes[owner].inc;
+        e.epoch = r->epoch;
+        e.epoch_max = BATON_MAX(e.epoch_max, r->epoch);
+        e.prev = BATON_NODE_NONE;
+        e.prev_inc = 0;
+        set_app(n, k, &e);
+        return;
+    }
+    if (r != NULL && r->run == BATON_LOCAL_STOPPING) {
+        return; /* decided again once that instance is gone */
+    }
+
+    e.status = BATON_APP_STARTING;
+    e.owner = (uint8_t)owner;
+    e.owner_inc = n->state.nodes[owner].inc;
+    e.type = (uint8_t)type;
+    e.from = (uint8_t)from;
+    e.prev = BATON_NODE_NONE;
+    e.prev_inc = 0;
+    e.epoch = next_epoch(n, &e, owner);
+    e.epoch_max = e.epoch;
+    set_app(n, k, &e);
+}
+
+static void set_status(struct baton_node *n, unsigned k, unsigned status)
+{
+    struct baton_state_app e = n->state.apps[k];
+
+    e.status = (uint8_t)status;
+    if (!baton_app_active(&e) && status != BATON_APP_WAITING) {
+        e.owner = BATON_NODE_NONE;
+        e.owner_inc = 0;
+    }
+    if (status != BATON_APP_TAKEOVER) {
+        e.prev = BATON_NODE_NONE;
+        e.prev_inc = 0;
+    }
+    set_app(n, k, &e);
+}
+
+/* The owner is gone: start the failover timer (reference §1.6). */
+static void lost(struct baton_node *n, unsigned k)
+{
+    struct baton_state_app e = n->state.apps[k];
+    uint64_t t = e.failover_timeout_ms;
+
+    e.from = e.owner;
+    e.status = BATON_APP_WAITING;
+    e.prev = BATON_NODE_NONE;
+    e.prev_inc = 0;
+    n->app_deadline_ms[k] = t == BATON_TIMEOUT_INFINITY ? UINT64_MAX
+                                                       : n->now_ms + t;
+    set_app(n, k, &e);
+}
+
+/* Has every live peer that could run app e reported since this claim
+ * began? Until then (or one heartbeat), an unplaced app waits: placing it
+ * on the first node heard would only mean a takeover a moment later. */
+static bool settled(const struct baton_node *n)
+{
+    if (n->now_ms >= n->claim_ms + n->cfg.heartbeat_ms) {
+        return true;
+    }
+    for (unsigned x = 0; x < n->cfg.n_nodes; x++) {
+        if (x != n->cfg.self && n->peers[x].alive &&
+            !(n->state.nodes[x].member && n->reports[x].inc != 0 &&
+              n->reports[x].inc == n->state.nodes[x].inc)) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* The node that pinned app e with batonctl takeover, if any: the owner
+ * if it pinned it, else the first by name. */
+static unsigned wanted_by(const struct baton_node *n,
+                          const struct baton_state_app *e)
+{
+    unsigned w = BATON_NODE_NONE;
+
+    for (unsigned x = 0; x < n->cfg.n_nodes; x++) {
+        const struct baton_app_report *r = report_of(n, x, e->name);
+        if (r == NULL || !(r->flags & BATON_REPORT_WANTS) ||
+            !eligible(n, e, x)) {
+            continue;
+        }
+        if (x == e->owner) {
+            return x;
+        }
+        if (w == BATON_NODE_NONE ||
+            n->state.name_rank[x] < n->state.name_rank[w]) {
+            w = x;
+        }
+    }
+    return w;
+}
+
+static void decide_running(struct baton_node *n, unsigned k)
+{
+    const struct baton_state_app *e = &n->state.apps[k];
+    const struct baton_app_report *r = report_of(n, e->owner, e->name);
+    unsigned t;
+
+    if (!owner_alive(n, e->owner, e->owner_inc)) {
+        lost(n, k);
+        return;
+    }
+    if (r == NULL && !settled(n)) {
+        return; /* a new coordinator has not heard from it yet */
+    }
+    if (r == NULL || !same_definition(r, e) ||
+        (r->flags & BATON_REPORT_FAILED)) {
+        /* Crashed beyond its restarts (or no longer defined there):
+         * fail over at once (OTP leaves it running nowhere, §1.9). */
+        t = place(n, e, e->owner);
+        if (t == BATON_NODE_NONE) {
+            set_status(n, k, BATON_APP_FAILED);
+        } else {
+            assign(n, k, t, BATON_START_FAILOVER, e->owner);
+        }
+        return;
+    }
+    if (r->exited != 0 && r->exited == e->epoch) {
+        set_status(n, k, BATON_APP_STOPPED);
+        return;
+    }
+    if (e->status == BATON_APP_STARTING) {
+        if (r->run == BATON_LOCAL_RUNNING && r->epoch == e->epoch) {
+            set_status(n, k, BATON_APP_RUNNING);
+            return;
+        }
+        if (r->run != BATON_LOCAL_IDLE || r->last < e->epoch) {
+            return; /* still starting (or about to) */
+        }
+        /* That instance came and went without getting ready (stopped by
+         * an earlier decision): start again under a new token. */
+    }
+    if (r->run == BATON_LOCAL_RUNNING && r->epoch != e->epoch &&
+        r->epoch != 0) {
+        /* The owner's word is the truth about its own instance (a heal
+         * may have merged another history's token into the state). */
+        struct baton_state_app next = *e;
+        next.epoch = r->epoch;
+        next.epoch_max = BATON_MAX(e->epoch_max, r->epoch);
+        set_app(n, k, &next);
+        return;
+    }
+    if (r->run == BATON_LOCAL_IDLE) {
+        /* Running by the state, gone by its owner's word: start it again
+         * under a new token. */
+        t = place(n, e, BATON_NODE_NONE);
+        if (t == BATON_NODE_NONE) {
+            set_status(n, k, BATON_APP_FAILED);
+        } else {
+            assign(n, k, t, BATON_START_NORMAL, BATON_NODE_NONE);
+        }
+        return;
+    }
+    t = place(n, e, (r->flags & BATON_REPORT_PERMIT) ? BATON_NODE_NONE
+                                                    : e->owner);
+    if (r->flags & BATON_REPORT_PERMIT) {
+        unsigned w = wanted_by(n, e);
+        if (w == e->owner) {
+            return; /* pinned where it is */
+        }
+        if (w != BATON_NODE_NONE) {
+            t = w; /* batonctl takeover on w */
+        }
+    }
+    if (!(r->flags & BATON_REPORT_PERMIT) && t == BATON_NODE_NONE) {
+        set_status(n, k, BATON_APP_IDLE); /* nowhere else: it stops */
+        return;
+    }
+    if (t != BATON_NODE_NONE && t != e->owner &&
+        (!(r->flags & BATON_REPORT_PERMIT) || e->rank[t] < e->rank[e->owner] ||
+         t == wanted_by(n, e))) {
+        /* A higher-priority node is here (or this one is no longer
+         * permitted): take the app over (reference §1.7). */
+        struct baton_state_app next = *e;
+        next.status = BATON_APP_TAKEOVER;
+        next.prev = e->owner;
+        next.prev_inc = e->owner_inc;
+        next.owner = (uint8_t)t;
+        next.owner_inc = n->state.nodes[t].inc;
+        next.type = BATON_START_TAKEOVER;
+        next.from = e->owner;
+        next.epoch = next_epoch(n, e, t);
+        next.epoch_max = next.epoch;
+        set_app(n, k, &next);
+    }
+}
+
+static void decide_takeover(struct baton_node *n, unsigned k)
+{
+    const struct baton_state_app *e = &n->state.apps[k];
+    const struct baton_app_report *r = report_of(n, e->owner, e->name);
+    bool prev_alive = owner_alive(n, e->prev, e->prev_inc);
+    struct baton_state_app next = *e;
+
+    if (r == NULL && owner_alive(n, e->owner, e->owner_inc) && !settled(n)) {
+        return; /* a new coordinator has not heard from it yet */
+    }
+    if (!owner_alive(n, e->owner, e->owner_inc) || r == NULL ||
+        (r->flags & BATON_REPORT_FAILED) ||
+        (r->run == BATON_LOCAL_IDLE && r->last >= e->epoch)) {
+        /* The new owner is lost, failed, or its instance came and went
+         * (stopped by an older decision): the old one, if alive and
+         * still running, keeps the app, under its own instance's token
+         * (epoch_max keeps the newer one). */
+        const struct baton_app_report *rp = report_of(n, e->prev, e->name);
+        if (prev_alive && rp != NULL && rp->run != BATON_LOCAL_IDLE &&
+            rp->epoch != 0) {
+            next.status = BATON_APP_RUNNING;
+            next.owner = e->prev;
+            next.owner_inc = e->prev_inc;
+            next.type = BATON_START_NORMAL;
+            next.from = BATON_NODE_NONE;
+            next.epoch = rp->epoch;
+            next.prev = BATON_NODE_NONE;
+            next.prev_inc = 0;
+            set_app(n, k, &next);
+        } else {
+            lost(n, k);
+        }
+        return;
+    }
+    if (r->run == BATON_LOCAL_RUNNING && r->epoch == e->epoch) {
+        set_status(n, k, BATON_APP_RUNNING); /* the old one stops now */
+        return;
+    }
+    if (!prev_alive) {
+        next.status = BATON_APP_STARTING; /* nothing left to hand over */
+        next.prev = BATON_NODE_NONE;
+        next.prev_inc = 0;
+        set_app(n, k, &next);
+    }
+}
+
+static void decide_waiting(struct baton_node *n, unsigned k)
+{
+    const struct baton_state_app *e = &n->state.apps[k];
+    unsigned f = e->from;
+    unsigned t;
+
+    if (n->app_deadline_ms[k] == 0) {
+        /* A new coordinator found the app waiting: the timer starts over
+         * (it cannot know how much of it had run). */
+        n->app_deadline_ms[k] = e->failover_timeout_ms == BATON_TIMEOUT_INFINITY
+                                    ? UINT64_MAX
+                                    : n->now_ms + e->failover_timeout_ms;
+    }
+    if (f != BATON_NODE_NONE && eligible(n, e, f)) {
+        const struct baton_app_report *r = report_of(n, f, e->name);
+        if (r->epoch == e->epoch && r->run != BATON_LOCAL_IDLE &&
+            n->state.nodes[f].inc == e->owner_inc) {
+            /* Back within the timeout with its instance still running
+             * (a partition that healed): nothing moves. */
+            struct baton_state_app next = *e;
+            next.status = BATON_APP_RUNNING;
+            next.owner = (uint8_t)f;
+            set_app(n, k, &next);
+        } else {
+            /* Back within the timeout after a restart: it starts the app
+             * again as normal, and nobody else does (reference §1.6). */
+            assign(n, k, f, BATON_START_NORMAL, BATON_NODE_NONE);
+        }
+        return;
+    }
+    if (n->now_ms < n->app_deadline_ms[k] || !settled(n)) {
+        return;
+    }
+    t = place(n, e, BATON_NODE_NONE);
+    if (t != BATON_NODE_NONE) {
+        assign(n, k, t, BATON_START_FAILOVER, f);
+    }
+}
+
+/* The definition every member agrees on, or NULL (and *refuse) when two
+ * members differ (OTP kills the node there, §1.2; baton refuses the app
+ * and keeps running). */
+static const struct baton_app_report *agreed(const struct baton_node *n,
+                                             const char *name, bool *refuse)
+{
+    const struct baton_app_report *first = NULL;
+
+    *refuse = false;
+    for (unsigned x = 0; x < n->cfg.n_nodes; x++) {
+        const struct baton_app_report *r = report_of(n, x, name);
+        if (r == NULL) {
+            continue;
+        }
+        if (first == NULL) {
+            first = r;
+        } else if (first->failover_timeout_ms != r->failover_timeout_ms ||
+                   memcmp(first->rank, r->rank, sizeof(r->rank)) != 0) {
+            *refuse = true;
+        }
+    }
+    return first;
+}
+
+/* Makes sure every app some member defines has a slot, and that slots
+ * carry the agreed definition (or are refused). */
+static void define_apps(struct baton_node *n)
+{
+    for (unsigned x = 0; x < n->cfg.n_nodes; x++) {
+        const struct baton_report_slot *slot = &n->reports[x];
+        if (!n->state.nodes[x].member || slot->inc != n->state.nodes[x].inc) {
+            continue;
+        }
+        for (unsigned i = 0; i < slot->rep.n && i < BATON_APPS_MAX; i++) {
+            const struct baton_app_report *r = &slot->rep.r[i];
+            int k = baton_state_app_find(&n->state, r->name);
+            if (k < 0) {
+                struct baton_state_app e;
+                memset(&e, 0, sizeof(e));
+                memcpy(e.name, r->name, sizeof(e.name));
+                memcpy(e.rank, r->rank, sizeof(e.rank));
+                e.failover_timeout_ms = r->failover_timeout_ms;
+                e.status = BATON_APP_IDLE;
+                e.owner = e.from = e.prev = BATON_NODE_NONE;
+                for (unsigned s = 0; s < BATON_APPS_MAX; s++) {
+                    if (n->state.apps[s].status == BATON_APP_FREE) {
+                        set_app(n, s, &e);
+                        break;
+                    }
+                }
+            }
+        }
+    }
+}
+
+static void decide(struct baton_node *n, unsigned k)
+{
+    const struct baton_state_app *e = &n->state.apps[k];
+    bool refuse;
+    const struct baton_app_report *def = agreed(n, e->name, &refuse);
+    unsigned t;
+
+    if (refuse) {
+        if (e->status != BATON_APP_REFUSED) {
+            set_status(n, k, BATON_APP_REFUSED);
+        }
+        return;
+    }
+    if (def != NULL && !same_definition(def, e)) {
+        /* Every member now agrees on a new definition (configs changed
+         * together): adopt it. */
+        struct baton_state_app next = *e;
+        memcpy(next.rank, def->rank, sizeof(next.rank));
+        next.failover_timeout_ms = def->failover_timeout_ms;
+        if (baton_app_active(&next) && next.rank[next.owner] == 0) {
+            next.status = BATON_APP_IDLE;
+            next.owner = BATON_NODE_NONE;
+            next.owner_inc = 0;
+        }
+        set_app(n, k, &next);
+        e = &n->state.apps[k];
+    }
+    switch (e->status) {
+    case BATON_APP_IDLE:
+    case BATON_APP_FAILED:
+    case BATON_APP_REFUSED:
+        if (e->status == BATON_APP_IDLE && !settled(n)) {
+            return;
+        }
+        t = place(n, e, BATON_NODE_NONE);
+        if (t != BATON_NODE_NONE) {
+            assign(n, k, t, BATON_START_NORMAL, BATON_NODE_NONE);
+        } else if (e->status == BATON_APP_REFUSED) {
+            set_status(n, k, BATON_APP_IDLE);
+        }
+        return;
+    case BATON_APP_STARTING:
+    case BATON_APP_RUNNING:
+        decide_running(n, k);
+        return;
+    case BATON_APP_TAKEOVER:
+        decide_takeover(n, k);
+        return;
+    case BATON_APP_WAITING:
+        decide_waiting(n, k);
+        return;
+    default: /* STOPPED: stays stopped */
+        return;
+    }
+}
+
+/* The coordinator's pass over every app, once per step. Each decision is
+ * one op; a decision never waits for an answer, so nothing blocks
+ * (DESIGN.md §3 item 2). */
+static void coordinate(struct baton_node *n)
+{
+    define_apps(n);
+    for (unsigned k = 0; k < BATON_APPS_MAX; k++) {
+        if (n->state.apps[k].status != BATON_APP_FREE) {
+            decide(n, k);
+        }
+    }
+}
+
+/* ---- every node: carry the decisions out ------------------------------- */
+
+/* May this node's instance keep running? The owner's may (also while
+ * the app waits on it: it is the "lost" owner, alive after all, and the
+ * coordinator will say so), and the old owner's during a takeover. */
+static bool may_run(const struct baton_node *n, const struct baton_state_app *e)
+{
+    bool owner = e->owner == n->cfg.self && e->owner_inc == n->inc;
+    bool prev = e->prev == n->cfg.self && e->prev_inc == n->inc;
+
+    return ((baton_app_active(e) || e->status == BATON_APP_WAITING) &&
+            owner) ||
+           (e->status == BATON_APP_TAKEOVER && prev);
+}
+
+/* Must this node start an instance? Only on a fresh assignment, whose
+ * epoch no instance has carried: a token is never used twice. */
+static bool must_start(const struct baton_node *n,
+                       const struct baton_state_app *e)
+{
+    return (e->status == BATON_APP_STARTING ||
+            e->status == BATON_APP_TAKEOVER) &&
+           e->owner == n->cfg.self && e->owner_inc == n->inc;
+}
+
+static void effect(struct baton_node *n, unsigned action, unsigned i,
+                   const struct baton_state_app *e)
+{
+    struct baton_effects *fx = n->fx;
+    struct baton_app_effect *a;
+
+    BATON_ASSERT(fx->n_app < BATON_FX_APP_MAX);
+    a = &fx->app[fx->n_app++];
+    memset(a, 0, sizeof(*a));
+    a->action = (uint8_t)action;
+    a->app = (uint8_t)i;
+    a->from = BATON_NODE_NONE;
+    if (action == BATON_APP_START) {
+        a->type = e->type;
+        a->from = e->from;
+        a->epoch = e->epoch;
+    }
+}
+
+static void carry_out(struct baton_node *n)
+{
+    for (unsigned i = 0; i < n->cfg.n_apps; i++) {
+        struct baton_local_app *l = &n->local[i];
+        int k = baton_state_app_find(&n->state, n->cfg.apps[i].name);
+        const struct baton_state_app *e = k >= 0 ? &n->state.apps[k] : NULL;
+        bool run = e != NULL && may_run(n, e);
+        bool start = e != NULL && must_start(n, e);
+
+        if (e != NULL && (e->status == BATON_APP_REFUSED) != l->refused_seen) {
+            l->refused_seen = e->status == BATON_APP_REFUSED;
+            if (l->refused_seen) {
+                trace_app(n, TR_REFUSED, e->name, BATON_NODE_NONE, e->epoch,
+                          0, 0);
+            }
+        }
+
+        if (start && l->run == BATON_LOCAL_IDLE && !l->failed &&
+            l->exited != e->epoch && l->epoch != e->epoch) {
+            l->run = BATON_LOCAL_STARTING;
+            l->epoch = e->epoch;
+            l->last = BATON_MAX(l->last, e->epoch);
+            effect(n, BATON_APP_START, i, e);
+            trace_app(n, TR_START, e->name, e->from, e->epoch, e->type, 0);
+            n->report_dirty = true;
+        } else if ((!run || (start && l->epoch != e->epoch)) &&
+                   (l->run == BATON_LOCAL_STARTING ||
+                    l->run == BATON_LOCAL_RUNNING)) {
+            /* Not ours any more, or ours under a new token: the old
+             * instance stops (and a new one starts once it has). */
+            /* Only a node that knows where the app is now stops its
+             * instance: a node with no coordinator keeps serving
+             * (available mode). */
+            if (n->role != BATON_ROLE_FOLLOWER &&
+                n->role != BATON_ROLE_COORDINATOR) {
+                continue;
+            }
+            l->run = BATON_LOCAL_STOPPING;
+            l->wants = false; /* the pin ends when the app leaves */
+            effect(n, BATON_APP_STOP, i, NULL);
+            trace_app(n, TR_STOP, n->cfg.apps[i].name,
+                      e ? e->owner : BATON_NODE_NONE, l->epoch,
+                      e ? e->status : 0, 0);
+            n->report_dirty = true;
+        }
+    }
+}
+
+/* Once per step, after the election and replication work. */
+void baton__apps_step(struct baton_node *n)
+{
+    if (n->role == BATON_ROLE_COORDINATOR) {
+        baton__apps_report(n, false);
+        coordinate(n);
+    }
+    carry_out(n);
+    if (n->role == BATON_ROLE_COORDINATOR) {
+        baton__apps_report(n, false);
+    }
+}
+
+uint64_t baton__apps_deadline(const struct baton_node *n)
+{
+    uint64_t d = UINT64_MAX;
+
+    if (n->role != BATON_ROLE_COORDINATOR) {
+        return d;
+    }
+    for (unsigned k = 0; k < BATON_APPS_MAX; k++) {
+        const struct baton_state_app *e = &n->state.apps[k];
+        if (e->status == BATON_APP_WAITING && n->app_deadline_ms[k] > n->now_ms) {
+            d = BATON_MIN(d, n->app_deadline_ms[k]);
+        }
+        if (e->status != BATON_APP_FREE && !settled(n)) {
+            d = BATON_MIN(d, n->claim_ms + n->cfg.heartbeat_ms);
+        }
+    }
+    return d;
+}
+
+/* BATON_EVENT_APP and BATON_EVENT_REQUEST. */
+int baton__apps_event(struct baton_node *n, const struct baton_event *ev)
+{
+    struct baton_local_app *l;
+    const char *name;
+
+    if (ev->app >= n->cfg.n_apps) {
+        return -1;
+    }
+    l = &n->local[ev->app];
+    name = n->cfg.apps[ev->app].name;
+    if (ev->type == BATON_EVENT_REQUEST) {
+        if (ev->what == BATON_REQ_PERMIT && ev->value <= 1) {
+            l->permit = ev->value != 0;
+            if (l->permit) {
+                l->failed = false; /* permitting again forgives a failure */
+            }
+        } else if (ev->what == BATON_REQ_TAKEOVER) {
+            l->permit = true;
+            l->failed = false;
+            l->wants = true;
+        } else {
+            return -1;
+        }
+        n->report_dirty = true;
+        return 0;
+    }
+    if (ev->epoch != l->epoch || l->run == BATON_LOCAL_IDLE) {
+        return 0; /* about an instance that is already gone */
+    }
+    switch (ev->what) {
+    case BATON_APP_EV_READY:
+        if (l->run == BATON_LOCAL_STARTING) {
+            l->run = BATON_LOCAL_RUNNING;
+            trace_app(n, TR_READY, name, n->cfg.self, l->epoch, 0, 0);
+        }
+        break;
+    case BATON_APP_EV_STOPPED:
+        l->run = BATON_LOCAL_IDLE;
+        break;
+    case BATON_APP_EV_EXITED:
+        l->run = BATON_LOCAL_IDLE;
+        l->exited = l->epoch;
+        trace_app(n, TR_EXITED, name, n->cfg.self, l->epoch, 0, 0);
+        break;
+    case BATON_APP_EV_FAILED:
+        l->run = BATON_LOCAL_IDLE;
+        l->failed = true;
+        trace_app(n, TR_FAILED, name, n->cfg.self, l->epoch, 0, 0);
+        break;
+    default:
+        return -1;
+    }
+    n->report_dirty = true;
+    return 0;
+}
+
+void baton__apps_init(struct baton_node *n)
+{
+    for (unsigned i = 0; i < n->cfg.n_apps; i++) {
+        n->local[i].permit = true;
+    }
+    memcpy(n->state.name_rank, n->cfg.name_rank, sizeof(n->state.name_rank));
+    n->report_dirty = n->cfg.n_apps > 0;
+}

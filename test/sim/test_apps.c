@@ -1,0 +1,409 @@
+/* App scenarios: placement, failover, takeover and their defects fixed,
+ * on a fixed-delay network (1 ms per message and link event; instances
+ * get ready 1-10 ms after they start), asserted on the trace. Each test
+ * is a piece of docs/design/apps.md. Trace lines: "<ms> <node>: <event>". */
+#include "../../src/util/setup.h"
+
+#include <stdarg.h>
+#include <setjmp.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sim.h"
+
+#define MS SIM_MS
+
+/* spec: one app per string, e.g. "a,{bc}" = a first, then b and c of
+ * equal priority; '-' = not listed. */
+static void define(struct baton_app_config *ac, const char *name,
+                   const char *spec, uint64_t timeout_ms)
+{
+    uint8_t rank = 1;
+    bool group = false;
+
+    memset(ac, 0, sizeof(*ac));
+    snprintf(ac->name, sizeof(ac->name), "%s", name);
+    ac->failover_timeout_ms = timeout_ms;
+    for (const char *c = spec; *c; c++) {
+        if (*c == '{') {
+            group = true;
+        } else if (*c == '}') {
+            group = false;
+            rank++;
+        } else if (*c >= 'a' && *c <= 'i') {
+            ac->rank[*c - 'a'] = rank;
+            if (!group) {
+                rank++;
+            }
+        }
+    }
+}
+
+static struct sim *cluster(unsigned n, unsigned n_apps,
+                           const struct baton_app_config *apps,
+                           const struct baton_app_config *override,
+                           unsigned override_node)
+{
+    struct sim_config cfg = {0};
+    struct sim *s;
+
+    cfg.n_nodes = n;
+    memset(cfg.candidate, 1, n);
+    cfg.seed = 3;
+    cfg.delay_min_us = 1000;
+    cfg.delay_max_us = 1000;
+    cfg.link_delay_us = 1000;
+    cfg.keep_trace = true;
+    cfg.n_apps = n_apps;
+    memcpy(cfg.apps, apps, n_apps * sizeof(*apps));
+    if (override != NULL) {
+        cfg.override_set = true;
+        cfg.override_node = override_node;
+        cfg.override_app = *override;
+    }
+    s = sim_create(&cfg);
+    assert_non_null(s);
+    return s;
+}
+
+static void dump(const struct sim *s)
+{
+    for (int i = 0; i < sim_trace_count(s); i++) {
+        const char *l = sim_trace_line(s, i);
+        if (strstr(l, " app ") != NULL || strstr(l, "coordinator") != NULL ||
+            strstr(l, "peer-down") != NULL || strstr(l, "boot") != NULL) {
+            fprintf(stderr, "  %s\n", l);
+        }
+    }
+}
+
+static uint64_t expect(const struct sim *s, int *cursor, const char *needle)
+{
+    int k = sim_trace_find(s, *cursor, needle);
+
+    if (k < 0) {
+        fprintf(stderr, "expected trace line not found: \"%s\"\n", needle);
+        dump(s);
+        fail_msg("missing: %s", needle);
+    }
+    *cursor = k + 1;
+    return strtoull(sim_trace_line(s, k), NULL, 10);
+}
+
+static void expect_none(const struct sim *s, int from, const char *needle)
+{
+    int k = sim_trace_find(s, from, needle);
+
+    if (k >= 0) {
+        dump(s);
+        fail_msg("unexpected trace line: %s", sim_trace_line(s, k));
+    }
+}
+
+/* Node i runs app a, ready (and only there, among nodes 0..n-1). */
+static void runs_only_on(const struct sim *s, unsigned n, unsigned a,
+                         unsigned i)
+{
+    for (unsigned x = 0; x < n; x++) {
+        unsigned st = sim_instance(s, x, a, NULL);
+        if ((x == i) != (st == 2)) {
+            dump(s);
+            fail_msg("app %u: node %c has instance state %u", a, 'a' + x, st);
+        }
+    }
+    assert_false(sim_failed(s));
+}
+
+static void assert_converged(const struct sim *s)
+{
+    char why[256] = "";
+
+    assert_false(sim_failed(s));
+    if (!sim_converged(s, why, sizeof(why))) {
+        dump(s);
+        fail_msg("not converged: %s", why);
+    }
+}
+
+/* Three nodes boot together: the app starts once, on the first node of
+ * its list, as a normal start, well within 30 ms. */
+static void placement_first_node(void **state)
+{
+    struct baton_app_config app;
+    struct sim *s;
+    int k = 0;
+
+    (void)state;
+    define(&app, "x", "a,{bc}", 0);
+    s = cluster(3, 1, &app, NULL, 0);
+    sim_run_until(s, 100 * MS);
+    assert_true(expect(s, &k, "a: app x: start here (normal)") <= 30);
+    expect(s, &k, "a: app x: running here");
+    runs_only_on(s, 3, 0, 0);
+    assert_int_equal(sim_starts(s, 0), 1);
+    assert_converged(s);
+    sim_destroy(s);
+}
+
+/* Owner lost: after failover_timeout the app starts on the next node,
+ * type failover from the lost node (reference §1.6); inside an equal
+ * group the node with the fewest apps wins, ties to the smallest name. */
+static void failover_after_timeout(void **state)
+{
+    struct baton_app_config apps[2];
+    struct sim *s;
+    int k;
+    uint64_t t;
+
+    (void)state;
+    define(&apps[0], "x", "a,{bc}", 1000);
+    define(&apps[1], "y", "b,{ac}", 0); /* b runs y: c has fewer apps */
+    s = cluster(3, 2, apps, NULL, 0);
+    sim_run_until(s, 1000 * MS);
+    runs_only_on(s, 3, 0, 0);
+    runs_only_on(s, 3, 1, 1);
+    k = sim_trace_count(s);
+    sim_crash(s, 0);
+    sim_run_until(s, 3000 * MS);
+    expect(s, &k, "app x: waiting on a");
+    t = expect(s, &k, "c: app x: start here (failover from a)");
+    assert_true(t >= 2000 && t <= 2020); /* 1 ms to see the link close */
+    runs_only_on(s, 3, 0, 2);
+    expect_none(s, 0, "b: app x: start here");
+    assert_converged(s);
+    sim_destroy(s);
+}
+
+/* The original node back within the timeout restarts the app there as
+ * normal, and nobody else starts it (reference §1.6 item 4). */
+static void back_within_timeout(void **state)
+{
+    struct baton_app_config app;
+    struct sim *s;
+    int k;
+
+    (void)state;
+    define(&app, "x", "a,{bc}", 3000);
+    s = cluster(3, 1, &app, NULL, 0);
+    sim_run_until(s, 1000 * MS);
+    k = sim_trace_count(s);
+    sim_crash(s, 0);
+    sim_run_until(s, 1500 * MS);
+    sim_restart(s, 0);
+    sim_run_until(s, 5000 * MS);
+    expect(s, &k, "app x: waiting on a");
+    expect(s, &k, "a: app x: start here (normal)");
+    expect_none(s, 0, "b: app x: start here");
+    expect_none(s, 0, "c: app x: start here");
+    runs_only_on(s, 3, 0, 0);
+    assert_converged(s);
+    sim_destroy(s);
+}
+
+/* failover_timeout = infinity: never failed over. */
+static void infinity_never_fails_over(void **state)
+{
+    struct baton_app_config app;
+    struct sim *s;
+
+    (void)state;
+    define(&app, "x", "a,{bc}", BATON_TIMEOUT_INFINITY);
+    s = cluster(3, 1, &app, NULL, 0);
+    sim_run_until(s, 1000 * MS);
+    sim_crash(s, 0);
+    sim_run_until(s, 60000 * MS);
+    expect_none(s, 0, "b: app x: start here");
+    expect_none(s, 0, "c: app x: start here");
+    assert_int_equal(sim_starts(s, 0), 1);
+    sim_destroy(s);
+}
+
+/* A higher-priority node that comes up takes the app over: the new
+ * instance starts and gets ready, and only then is the old one stopped
+ * (reference §1.7). */
+static void takeover_order(void **state)
+{
+    struct baton_app_config app;
+    struct sim *s;
+    int k = 0;
+    uint64_t ready;
+    uint64_t stop;
+
+    (void)state;
+    define(&app, "x", "a,{bc}", 0);
+    s = cluster(3, 1, &app, NULL, 0);
+    sim_crash(s, 0); /* a is down at boot: x starts on b */
+    sim_run_until(s, 2000 * MS);
+    runs_only_on(s, 3, 0, 1);
+    k = sim_trace_count(s);
+    sim_restart(s, 0);
+    sim_run_until(s, 2500 * MS);
+    expect(s, &k, "app x: takeover on a (takeover from b)");
+    expect(s, &k, "a: app x: start here (takeover from b)");
+    ready = expect(s, &k, "a: app x: running here");
+    stop = expect(s, &k, "b: app x: stop here (now running on a)");
+    assert_true(stop >= ready);
+    runs_only_on(s, 3, 0, 0);
+    assert_converged(s);
+    sim_destroy(s);
+}
+
+/* Two apps failing over to the same equal-priority group at once, where
+ * OTP deadlocks (reference §1.11 item 1): both restart, spread by load. */
+static void two_apps_fail_over_together(void **state)
+{
+    struct baton_app_config apps[2];
+    struct sim *s;
+
+    (void)state;
+    define(&apps[0], "x", "a,{bc}", 0);
+    define(&apps[1], "y", "a,{bc}", 0);
+    s = cluster(3, 2, apps, NULL, 0);
+    sim_run_until(s, 1000 * MS);
+    runs_only_on(s, 3, 0, 0);
+    runs_only_on(s, 3, 1, 0);
+    sim_crash(s, 0);
+    sim_run_until(s, 1100 * MS);
+    runs_only_on(s, 3, 0, 1); /* tie: smallest name */
+    runs_only_on(s, 3, 1, 2); /* b runs one app already: c */
+    assert_converged(s);
+    sim_destroy(s);
+}
+
+/* The app crashes beyond its restarts: failed over at once (OTP leaves a
+ * crashed distributed app running nowhere, §1.9). */
+static void crash_fails_over(void **state)
+{
+    struct baton_app_config app;
+    struct sim *s;
+    int k;
+
+    (void)state;
+    define(&app, "x", "a,b,c", 5000);
+    s = cluster(3, 1, &app, NULL, 0);
+    sim_run_until(s, 1000 * MS);
+    k = sim_trace_count(s);
+    sim_app_fail(s, 0, 0);
+    sim_run_until(s, 1100 * MS);
+    expect(s, &k, "a: app x: failed here");
+    expect(s, &k, "b: app x: start here (failover from a)");
+    runs_only_on(s, 3, 0, 1);
+    /* Permitting it again on a forgives the failure: a takes it back. */
+    sim_request(s, 0, 0, BATON_REQ_PERMIT, 1);
+    sim_run_until(s, 1200 * MS);
+    runs_only_on(s, 3, 0, 0);
+    assert_converged(s);
+    sim_destroy(s);
+}
+
+/* A partition with failover_timeout 0: each side runs the app. After the
+ * heal one instance survives, the one the placement rules pick (a: first
+ * in the list), and the other stops (DESIGN.md §3 item 1). */
+static void duplicates_after_heal(void **state)
+{
+    struct baton_app_config app;
+    struct sim *s;
+    int k;
+
+    (void)state;
+    define(&app, "x", "a,{bc}", 0);
+    s = cluster(3, 1, &app, NULL, 0);
+    sim_run_until(s, 1000 * MS);
+    for (unsigned i = 1; i < 3; i++) {
+        sim_block(s, 0, i);
+        sim_block(s, i, 0);
+    }
+    sim_run_until(s, 3000 * MS);
+    assert_int_equal(sim_instance(s, 0, 0, NULL), 2);
+    assert_int_equal(sim_instance(s, 1, 0, NULL), 2); /* b's side too */
+    k = sim_trace_count(s);
+    sim_heal(s);
+    sim_run_until(s, 3500 * MS);
+    expect(s, &k, "b: app x: stop here (now running on a)");
+    runs_only_on(s, 3, 0, 0);
+    assert_converged(s);
+    sim_destroy(s);
+}
+
+/* batonctl permit APP false moves the app away; true lets it back
+ * (reference §1.7). batonctl takeover APP moves it here and keeps it
+ * here, even from a higher-priority node. */
+static void permit_and_takeover(void **state)
+{
+    struct baton_app_config app;
+    struct sim *s;
+    int k;
+
+    (void)state;
+    define(&app, "x", "a,b,c", 0);
+    s = cluster(3, 1, &app, NULL, 0);
+    sim_run_until(s, 1000 * MS);
+    k = sim_trace_count(s);
+    sim_request(s, 0, 0, BATON_REQ_PERMIT, 0);
+    sim_run_until(s, 1100 * MS);
+    expect(s, &k, "app x: takeover on b (takeover from a)");
+    runs_only_on(s, 3, 0, 1);
+    sim_request(s, 0, 0, BATON_REQ_PERMIT, 1);
+    sim_run_until(s, 1200 * MS);
+    expect(s, &k, "app x: takeover on a (takeover from b)");
+    runs_only_on(s, 3, 0, 0);
+    sim_request(s, 2, 0, BATON_REQ_TAKEOVER, 0);
+    sim_run_until(s, 1300 * MS);
+    expect(s, &k, "app x: takeover on c (takeover from a)");
+    runs_only_on(s, 3, 0, 2);
+    sim_run_until(s, 3000 * MS);
+    runs_only_on(s, 3, 0, 2); /* pinned: a does not take it back */
+    sim_destroy(s);
+}
+
+/* An app whose node list differs between nodes: refused on every node
+ * (OTP kills the node, §1.2); the nodes keep running; once the odd node
+ * is gone, the agreeing ones run it. */
+static void differing_definitions_refused(void **state)
+{
+    struct baton_app_config app;
+    struct baton_app_config odd;
+    struct sim *s;
+    int k = 0;
+
+    (void)state;
+    define(&app, "x", "a,b,c", 0);
+    define(&odd, "x", "c,b,a", 0);
+    s = cluster(3, 1, &app, &odd, 2);
+    sim_run_until(s, 1000 * MS);
+    expect(s, &k, "app x: refused");
+    for (unsigned i = 0; i < 3; i++) {
+        assert_int_equal(sim_instance(s, i, 0, NULL), 0);
+        assert_true(sim_up(s, i));
+    }
+    assert_non_null(strstr(sim_trace_line(s, sim_trace_find(s, 0,
+                                                            "app x: refused:")),
+                           "differs between nodes"));
+    sim_crash(s, 2);
+    sim_run_until(s, 1500 * MS);
+    runs_only_on(s, 2, 0, 0);
+    sim_destroy(s);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(placement_first_node),
+        cmocka_unit_test(failover_after_timeout),
+        cmocka_unit_test(back_within_timeout),
+        cmocka_unit_test(infinity_never_fails_over),
+        cmocka_unit_test(takeover_order),
+        cmocka_unit_test(two_apps_fail_over_together),
+        cmocka_unit_test(crash_fails_over),
+        cmocka_unit_test(duplicates_after_heal),
+        cmocka_unit_test(permit_and_takeover),
+        cmocka_unit_test(differing_definitions_refused),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
