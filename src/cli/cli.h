@@ -17,5 +17,7 @@ struct cli {
 cJSON *cli_request(const struct cli *c, const char *line);
 
 int cli_status(const struct cli *c, int argc, char **argv);
+int cli_apps(const struct cli *c, int argc, char **argv);
+int cli_steer(const struct cli *c, int argc, char **argv);
 
 #endif /* BATON_CLI_CLI_H */

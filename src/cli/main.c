@@ -22,7 +22,13 @@ static void usage(FILE *f)
     fprintf(f,
             "usage: batonctl [-s SOCKET | -c CONFIG] [--json] COMMAND\n"
             "commands:\n"
-            "  status   this node, its coordinator and every peer's link\n");
+            "  status                  this node, its coordinator and every "
+            "peer's link\n"
+            "  apps                    every app: status, owner, epoch, and "
+            "here\n"
+            "  permit APP true|false   let APP run here / move it away\n"
+            "  takeover APP            move APP here and keep it here\n"
+            "  ready APP               APP (ready = notify) is ready\n");
 }
 
 cJSON *cli_request(const struct cli *c, const char *line)
@@ -133,6 +139,13 @@ int main(int argc, char **argv)
     }
     if (strcmp(argv[i], "status") == 0) {
         return cli_status(&c, argc - i, argv + i);
+    }
+    if (strcmp(argv[i], "apps") == 0) {
+        return cli_apps(&c, argc - i, argv + i);
+    }
+    if (strcmp(argv[i], "permit") == 0 || strcmp(argv[i], "takeover") == 0 ||
+        strcmp(argv[i], "ready") == 0) {
+        return cli_steer(&c, argc - i, argv + i);
     }
     fprintf(stderr, "batonctl: unknown command \"%s\"\n", argv[i]);
     usage(stderr);

@@ -46,6 +46,9 @@ static void trace_app(struct baton_node *n, unsigned kind, const char *name,
 static void fill_report(const struct baton_node *n, struct baton_app_reports *r)
 {
     memset(r, 0, sizeof(*r));
+    if (n->cfg.apps_held) {
+        return; /* still syncing: it defines nothing yet */
+    }
     r->n = (uint8_t)n->cfg.n_apps;
     for (unsigned i = 0; i < n->cfg.n_apps; i++) {
         const struct baton_app_config *c = &n->cfg.apps[i];
@@ -82,7 +85,8 @@ void baton__apps_report(struct baton_node *n, bool force)
         n->report_dirty = false;
         return;
     }
-    if (n->role != BATON_ROLE_FOLLOWER || n->cfg.n_apps == 0) {
+    if (n->role != BATON_ROLE_FOLLOWER ||
+        (n->cfg.n_apps == 0 && !force)) {
         return;
     }
     memset(&m, 0, sizeof(m));
@@ -714,15 +718,18 @@ static void carry_out(struct baton_node *n)
             }
         }
 
+        /* Only under a token above every one started here: an old
+         * decision merged in from another history must not reuse one
+         * (the coordinator then assigns a new token). */
         if (start && l->run == BATON_LOCAL_IDLE && !l->failed &&
-            l->exited != e->epoch && l->epoch != e->epoch) {
+            l->exited != e->epoch && e->epoch > l->last) {
             l->run = BATON_LOCAL_STARTING;
             l->epoch = e->epoch;
             l->last = BATON_MAX(l->last, e->epoch);
             effect(n, BATON_APP_START, i, e);
             trace_app(n, TR_START, e->name, e->from, e->epoch, e->type, 0);
             n->report_dirty = true;
-        } else if ((!run || (start && l->epoch != e->epoch)) &&
+        } else if ((!run || (start && e->epoch > l->last)) &&
                    (l->run == BATON_LOCAL_STARTING ||
                     l->run == BATON_LOCAL_RUNNING)) {
             /* Not ours any more, or ours under a new token: the old
@@ -783,6 +790,11 @@ int baton__apps_event(struct baton_node *n, const struct baton_event *ev)
     struct baton_local_app *l;
     const char *name;
 
+    if (ev->type == BATON_EVENT_REQUEST && ev->what == BATON_REQ_RELEASE) {
+        n->cfg.apps_held = false;
+        n->report_dirty = true;
+        return 0;
+    }
     if (ev->app >= n->cfg.n_apps) {
         return -1;
     }

@@ -442,7 +442,8 @@ int baton_node_step(struct baton_node *n, const struct baton_event *ev,
     if (ev->type < BATON_EVENT_TICK || ev->type > BATON_EVENT_REQUEST) {
         return BATON_EINVAL;
     }
-    if ((ev->type == BATON_EVENT_APP || ev->type == BATON_EVENT_REQUEST) &&
+    if ((ev->type == BATON_EVENT_APP ||
+         (ev->type == BATON_EVENT_REQUEST && ev->what != BATON_REQ_RELEASE)) &&
         ev->app >= n->cfg.n_apps) {
         return BATON_EINVAL;
     }

@@ -39,6 +39,9 @@ struct baton_node_config {
     uint8_t name_rank[BATON_NODES_MAX];
     unsigned n_apps;
     struct baton_app_config apps[BATON_APPS_MAX];
+    /* Boot-time sync (reference §1.3): while held, this node reports no
+     * apps (so it is placed nothing) until BATON_REQ_RELEASE. */
+    bool apps_held;
 };
 
 enum baton_event_type {
@@ -63,6 +66,7 @@ enum baton_app_event {
 enum baton_request {
     BATON_REQ_PERMIT = 1, /* permit app here: value 0 moves it away */
     BATON_REQ_TAKEOVER,   /* move app to this node */
+    BATON_REQ_RELEASE,    /* boot sync done: take part in apps (app 0) */
 };
 
 struct baton_event {

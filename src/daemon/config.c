@@ -132,6 +132,299 @@ static int on_node_entry(struct parse *p, const char *name, const char *value)
     return 1;
 }
 
+int batond_split(const char *cmd, char *buf, size_t buf_len, char **argv,
+                 int max)
+{
+    size_t o = 0;
+    int n = 0;
+    const char *c = cmd;
+
+    for (;;) {
+        char quote = 0;
+        bool word = false;
+        while (*c == ' ' || *c == '\t') {
+            c++;
+        }
+        if (*c == '\0') {
+            break;
+        }
+        if (n == max - 1) {
+            return -1;
+        }
+        argv[n++] = buf + o;
+        for (; *c != '\0' && (quote || (*c != ' ' && *c != '\t')); c++) {
+            char ch = *c;
+            if (quote && ch == quote) {
+                quote = 0;
+                continue;
+            }
+            if (!quote && (ch == '\'' || ch == '"')) {
+                quote = ch;
+                word = true;
+                continue;
+            }
+            if (ch == '\\' && quote != '\'' && c[1] != '\0') {
+                ch = *++c;
+            }
+            if (o + 2 > buf_len) {
+                return -1;
+            }
+            buf[o++] = ch;
+            word = true;
+        }
+        (void)word;
+        if (quote) {
+            return -1; /* unterminated quote */
+        }
+        buf[o++] = '\0';
+    }
+    argv[n] = NULL;
+    return n;
+}
+
+static int find_node_name(const struct batond_config *cfg, const char *name)
+{
+    for (unsigned i = 0; i < cfg->io.n_nodes; i++) {
+        if (strcmp(cfg->io.names[i], name) == 0) {
+            return (int)i;
+        }
+    }
+    return -1;
+}
+
+/* "a@h1, {b@h2 c@h3}" -> rank per node. */
+static int parse_priority(struct parse *p, const char *app, const char *v,
+                          uint8_t *rank)
+{
+    char name[BATON_NAME_MAX + 1];
+    uint8_t r = 1;
+    bool group = false;
+    bool any = false;
+    const char *c = v;
+
+    memset(rank, 0, BATON_NODES_MAX);
+    while (*c) {
+        size_t len;
+        int id;
+        if (*c == ' ' || *c == ',' || *c == '\t') {
+            c++;
+            continue;
+        }
+        if (*c == '{') {
+            if (group) {
+                return fail(p, "[app %s] nodes: nested braces", app);
+            }
+            group = true;
+            c++;
+            continue;
+        }
+        if (*c == '}') {
+            if (!group) {
+                return fail(p, "[app %s] nodes: unmatched }", app);
+            }
+            group = false;
+            r++;
+            c++;
+            continue;
+        }
+        len = strcspn(c, " ,\t{}");
+        if (len > BATON_NAME_MAX) {
+            return fail(p, "[app %s] nodes: name too long", app);
+        }
+        memcpy(name, c, len);
+        name[len] = '\0';
+        c += len;
+        id = find_node_name(p->cfg, name);
+        if (id < 0) {
+            return fail(p, "[app %s] nodes: %s is not listed in [nodes] "
+                           "(list [nodes] before the apps)", app, name);
+        }
+        if (rank[id] != 0) {
+            return fail(p, "[app %s] nodes: %s is listed twice", app, name);
+        }
+        rank[id] = r;
+        any = true;
+        if (!group) {
+            r++;
+        }
+    }
+    if (group) {
+        return fail(p, "[app %s] nodes: unmatched {", app);
+    }
+    if (!any) {
+        return fail(p, "[app %s] nodes: no node listed", app);
+    }
+    return 1;
+}
+
+static bool parse_ms_or_infinity(const char *v, uint64_t *out)
+{
+    if (strcmp(v, "infinity") == 0) {
+        *out = BATON_TIMEOUT_INFINITY;
+        return true;
+    }
+    return parse_u64(v, 0, 86400000, out);
+}
+
+static int on_app_entry(struct parse *p, const char *app, const char *key,
+                        const char *value)
+{
+    struct batond_config *cfg = p->cfg;
+    struct baton_app_config *ac = NULL;
+    struct batond_app *da = NULL;
+    char argv_buf[BATOND_CMD_MAX];
+    char *argv[64];
+    uint64_t x;
+
+    for (unsigned i = 0; i < cfg->io.n_apps; i++) {
+        if (strcmp(cfg->io.apps[i].name, app) == 0) {
+            ac = &cfg->io.apps[i];
+            da = &cfg->apps[i];
+        }
+    }
+    if (ac == NULL) {
+        if (strlen(app) == 0 || strlen(app) > BATON_APP_NAME_MAX ||
+            strspn(app, "abcdefghijklmnopqrstuvwxyz"
+                        "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") !=
+                strlen(app)) {
+            return fail(p, "[app %s]: an app name is 1-31 letters, digits, "
+                           "'_', '.' or '-'", app);
+        }
+        if (cfg->io.n_apps == BATON_APPS_MAX) {
+            return fail(p, "[app %s]: more than %d apps", app,
+                        BATON_APPS_MAX);
+        }
+        ac = &cfg->io.apps[cfg->io.n_apps];
+        da = &cfg->apps[cfg->io.n_apps];
+        cfg->io.n_apps++;
+        snprintf(ac->name, sizeof(ac->name), "%s", app);
+        da->stop_timeout_ms = 5000;
+        da->ready_timeout_ms = 30000;
+        da->max_restarts = 3;
+        da->restart_window_ms = 5000;
+        da->export_timeout_ms = 5000;
+    }
+    if (strlen(value) >= BATOND_CMD_MAX) {
+        return fail(p, "[app %s] %s: longer than %d bytes", app, key,
+                    BATOND_CMD_MAX - 1);
+    }
+    if (strcmp(key, "nodes") == 0) {
+        return parse_priority(p, app, value, ac->rank);
+    } else if (strcmp(key, "failover_timeout") == 0) {
+        if (!parse_ms_or_infinity(value, &ac->failover_timeout_ms)) {
+            return fail(p, "[app %s] failover_timeout: \"%s\" is not ms, 0 "
+                           "or infinity", app, value);
+        }
+    } else if (strcmp(key, "start") == 0 || strcmp(key, "stop") == 0 ||
+               strcmp(key, "phase") == 0 ||
+               strcmp(key, "state_export") == 0) {
+        if (batond_split(value, argv_buf, sizeof(argv_buf), argv, 64) <= 0) {
+            return fail(p, "[app %s] %s: \"%s\" is not a command (empty, "
+                           "an unterminated quote or too many words)",
+                        app, key, value);
+        }
+        if (strcmp(key, "phase") == 0) {
+            if (da->n_phases == BATOND_PHASES_MAX) {
+                return fail(p, "[app %s]: more than %d phases", app,
+                            BATOND_PHASES_MAX);
+            }
+            snprintf(da->phases[da->n_phases++], BATOND_CMD_MAX, "%s", value);
+        } else {
+            snprintf(strcmp(key, "start") == 0  ? da->start
+                     : strcmp(key, "stop") == 0 ? da->stop
+                                                : da->state_export,
+                     BATOND_CMD_MAX, "%s", value);
+        }
+    } else if (strcmp(key, "ready") == 0) {
+        if (strcmp(value, "spawn") == 0) {
+            da->ready = BATOND_READY_SPAWN;
+        } else if (strcmp(value, "notify") == 0) {
+            da->ready = BATOND_READY_NOTIFY;
+        } else if (strncmp(value, "command ", 8) == 0 &&
+                   batond_split(value + 8, argv_buf, sizeof(argv_buf), argv,
+                                64) > 0) {
+            da->ready = BATOND_READY_COMMAND;
+            snprintf(da->ready_cmd, sizeof(da->ready_cmd), "%s", value + 8);
+        } else {
+            return fail(p, "[app %s] ready: \"%s\" is not spawn, notify or "
+                           "command CMD", app, value);
+        }
+    } else if (strcmp(key, "restart") == 0) {
+        if (strcmp(value, "permanent") == 0) {
+            da->restart = BATOND_RESTART_PERMANENT;
+        } else if (strcmp(value, "transient") == 0) {
+            da->restart = BATOND_RESTART_TRANSIENT;
+        } else if (strcmp(value, "temporary") == 0) {
+            da->restart = BATOND_RESTART_TEMPORARY;
+        } else {
+            return fail(p, "[app %s] restart: \"%s\" is not permanent, "
+                           "transient or temporary", app, value);
+        }
+    } else if (strcmp(key, "max_restarts") == 0) {
+        if (!parse_u64(value, 0, 1000, &x)) {
+            return fail(p, "[app %s] max_restarts: \"%s\" is not 0..1000",
+                        app, value);
+        }
+        da->max_restarts = (unsigned)x;
+    } else if (strcmp(key, "restart_window") == 0 ||
+               strcmp(key, "stop_timeout") == 0 ||
+               strcmp(key, "ready_timeout") == 0 ||
+               strcmp(key, "export_timeout") == 0) {
+        if (!parse_u64(value, 1, 86400000, &x)) {
+            return fail(p, "[app %s] %s: \"%s\" is not a number of ms",
+                        app, key, value);
+        }
+        *(strcmp(key, "restart_window") == 0  ? &da->restart_window_ms
+          : strcmp(key, "stop_timeout") == 0  ? &da->stop_timeout_ms
+          : strcmp(key, "ready_timeout") == 0 ? &da->ready_timeout_ms
+                                              : &da->export_timeout_ms) = x;
+    } else if (strcmp(key, "env") == 0) {
+        if (strchr(value, '=') == NULL || value[0] == '=' ||
+            strlen(value) >= sizeof(da->env[0]) ||
+            da->n_env == BATOND_ENV_MAX) {
+            return fail(p, "[app %s] env: \"%s\" is not KEY=VALUE (or too "
+                           "many, or too long)", app, value);
+        }
+        snprintf(da->env[da->n_env++], sizeof(da->env[0]), "%s", value);
+    } else if (strcmp(key, "cwd") == 0) {
+        snprintf(da->cwd, sizeof(da->cwd), "%s", value);
+    } else {
+        return fail(p, "[app %s]: unknown key \"%s\"", app, key);
+    }
+    return 1;
+}
+
+static int parse_node_list(struct parse *p, const char *key, const char *v,
+                           uint8_t *out)
+{
+    char buf[BATOND_CMD_MAX];
+    char *argv[BATON_NODES_MAX + 2];
+    int n;
+
+    snprintf(buf, sizeof(buf), "%s", v);
+    for (char *c = buf; *c; c++) {
+        if (*c == ',') {
+            *c = ' ';
+        }
+    }
+    {
+        char split[BATOND_CMD_MAX];
+        n = batond_split(buf, split, sizeof(split), argv, BATON_NODES_MAX + 1);
+        if (n < 0) {
+            return fail(p, "[node] %s: too many nodes", key);
+        }
+        for (int i = 0; i < n; i++) {
+            int id = find_node_name(p->cfg, argv[i]);
+            if (id < 0) {
+                return fail(p, "[node] %s: %s is not listed in [nodes]", key,
+                            argv[i]);
+            }
+            out[id] = 1;
+        }
+    }
+    return 1;
+}
+
 static int on_entry(void *user, const char *section, const char *key,
                     const char *value)
 {
@@ -149,6 +442,9 @@ static int on_entry(void *user, const char *section, const char *key,
     }
     if (strcmp(section, "nodes") == 0) {
         return on_node_entry(p, key, value);
+    }
+    if (strncmp(section, "app ", 4) == 0) {
+        return on_app_entry(p, section + 4, key, value);
     }
     if (strcmp(section, "node") == 0) {
         if (strcmp(key, "name") == 0) {
@@ -171,6 +467,22 @@ static int on_entry(void *user, const char *section, const char *key,
                 return fail(p, "[node] listen: \"%s\" is not host:port",
                             value);
             }
+        } else if (strcmp(key, "sync_nodes_mandatory") == 0 ||
+                   strcmp(key, "sync_nodes_optional") == 0) {
+            /* [nodes] usually comes later: resolved at the end. */
+            if (strlen(value) >= BATOND_CMD_MAX) {
+                return fail(p, "[node] %s: too long", key);
+            }
+            snprintf(cfg->sync_lists[key[11] == 'm' ? 0 : 1], BATOND_CMD_MAX,
+                     "%s", value);
+        } else if (strcmp(key, "sync_nodes_timeout") == 0) {
+            /* reference §1.3: > 0 ms or infinity; 0 is an error there */
+            if (!parse_ms_or_infinity(value, &cfg->sync_timeout_ms) ||
+                cfg->sync_timeout_ms == 0) {
+                return fail(p, "[node] sync_nodes_timeout: \"%s\" is not a "
+                               "number of ms > 0 or infinity", value);
+            }
+            cfg->sync_timeout_set = true;
         } else if (strcmp(key, "log_level") == 0) {
             static const char *const levels[] = {"debug", "info", "warn",
                                                  "error"};
@@ -328,6 +640,33 @@ int batond_config_load(struct batond_config *cfg, const char *file, char *err,
         snprintf(io->hosts[self], sizeof(io->hosts[self]), "%s",
                  cfg->listen_host);
         io->ports[self] = cfg->listen_port;
+    }
+    for (int l = 0; l < 2; l++) {
+        struct parse q = {0};
+        q.cfg = cfg;
+        q.err = err;
+        q.err_len = err_len;
+        parse_node_list(&q, l == 0 ? "sync_nodes_mandatory"
+                                   : "sync_nodes_optional",
+                        cfg->sync_lists[l],
+                        l == 0 ? cfg->sync_mandatory : cfg->sync_optional);
+        if (q.failed) {
+            char msg[512];
+            snprintf(msg, sizeof(msg), "%s", err);
+            snprintf(err, err_len, "%s: %s", file, msg);
+            return BATON_EINVAL;
+        }
+    }
+    for (unsigned i = 0; i < io->n_apps; i++) {
+        bool listed = false;
+        for (unsigned x = 0; x < io->n_nodes; x++) {
+            listed = listed || io->apps[i].rank[x] != 0;
+        }
+        if (!listed || cfg->apps[i].start[0] == '\0') {
+            snprintf(err, err_len, "%s: [app %s] needs %s", file,
+                     io->apps[i].name, listed ? "a start command" : "nodes");
+            return BATON_EINVAL;
+        }
     }
     if (cfg->cookie_file[0] == '\0') {
         snprintf(err, err_len, "%s: [node] cookie_file is missing", file);

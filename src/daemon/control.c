@@ -117,6 +117,61 @@ char *batond_status_json(const struct baton_io *io)
     return out;
 }
 
+char *batond_apps_json(const struct baton_io *io, const struct batond_sup *sup)
+{
+    const struct baton_node *n = &io->node;
+    cJSON *root = cJSON_CreateObject();
+    cJSON *apps = cJSON_AddArrayToObject(root, "apps");
+    uint64_t now = uv_now(io->loop);
+    char *out;
+
+    for (unsigned i = 0; i < io->cfg.n_apps; i++) {
+        const char *name = io->cfg.apps[i].name;
+        int k = baton_state_app_find(&n->state, name);
+        const struct baton_state_app *e = k >= 0 ? &n->state.apps[k] : NULL;
+        const struct batond_proc *p = sup != NULL ? &sup->procs[i] : NULL;
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "name", name);
+        cJSON_AddStringToObject(o, "status",
+                                e ? baton_app_status_name(e->status)
+                                  : "unknown");
+        if (e != NULL && e->owner < io->cfg.n_nodes) {
+            cJSON_AddStringToObject(o, "owner", io->names[e->owner]);
+        } else {
+            cJSON_AddNullToObject(o, "owner");
+        }
+        cJSON_AddNumberToObject(o, "epoch", e ? (double)e->epoch : 0);
+        cJSON_AddStringToObject(o, "start_type",
+                                e ? baton_start_type_name(e->type) : "normal");
+        if (e != NULL && e->from < io->cfg.n_nodes) {
+            cJSON_AddStringToObject(o, "from", io->names[e->from]);
+        } else {
+            cJSON_AddNullToObject(o, "from");
+        }
+        if (p != NULL) {
+            cJSON_AddStringToObject(o, "here", batond_proc_state_name(p->state));
+            cJSON_AddNumberToObject(o, "pid", p->pid);
+            cJSON_AddNumberToObject(o, "since_ms",
+                                    (double)(now - p->since_ms));
+        }
+        cJSON_AddBoolToObject(o, "permitted_here", n->local[i].permit);
+        cJSON_AddItemToArray(apps, o);
+    }
+    out = cJSON_PrintUnformatted(root);
+    cJSON_Delete(root);
+    return out;
+}
+
+static int find_app(const struct baton_io *io, const char *name)
+{
+    for (unsigned i = 0; i < io->cfg.n_apps; i++) {
+        if (strcmp(io->cfg.apps[i].name, name) == 0) {
+            return (int)i;
+        }
+    }
+    return -1;
+}
+
 static void on_client_closed(uv_handle_t *h)
 {
     free(h->data);
@@ -167,13 +222,69 @@ static char *error_json(const char *msg)
     return s;
 }
 
+static char *ok_json(void)
+{
+    cJSON *o = cJSON_CreateObject();
+    char *s;
+
+    cJSON_AddBoolToObject(o, "ok", true);
+    s = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    return s;
+}
+
+/* Requests: status | apps | permit APP true|false | takeover APP |
+ * ready APP (docs/control.md). */
 static void handle(struct client *cl, const char *line)
 {
-    if (strcmp(line, "status") == 0) {
-        reply(cl, batond_status_json(cl->ctl->io));
+    struct baton_io *io = cl->ctl->io;
+    char cmd[32] = "";
+    char arg[64] = "";
+    char val[16] = "";
+    char err[160];
+    int app;
+
+    if (sscanf(line, "%31s %63s %15s", cmd, arg, val) < 1) {
+        reply(cl, error_json("empty request"));
         return;
     }
-    reply(cl, error_json("unknown command (known: status)"));
+    if (strcmp(cmd, "status") == 0) {
+        reply(cl, batond_status_json(io));
+        return;
+    }
+    if (strcmp(cmd, "apps") == 0) {
+        reply(cl, batond_apps_json(io, cl->ctl->sup));
+        return;
+    }
+    if (strcmp(cmd, "permit") != 0 && strcmp(cmd, "takeover") != 0 &&
+        strcmp(cmd, "ready") != 0) {
+        reply(cl, error_json("unknown command (known: status, apps, permit, "
+                             "takeover, ready)"));
+        return;
+    }
+    app = find_app(io, arg);
+    if (app < 0) {
+        snprintf(err, sizeof(err), "unknown app \"%s\"", arg);
+        reply(cl, error_json(err));
+        return;
+    }
+    if (strcmp(cmd, "permit") == 0) {
+        if (strcmp(val, "true") != 0 && strcmp(val, "false") != 0) {
+            reply(cl, error_json("permit APP true|false"));
+            return;
+        }
+        baton_io_request(io, (unsigned)app, BATON_REQ_PERMIT,
+                         strcmp(val, "true") == 0);
+    } else if (strcmp(cmd, "takeover") == 0) {
+        baton_io_request(io, (unsigned)app, BATON_REQ_TAKEOVER, 0);
+    } else if (cl->ctl->sup == NULL ||
+               batond_sup_ready(cl->ctl->sup, (unsigned)app) != 0) {
+        snprintf(err, sizeof(err),
+                 "app %s is not waiting for batonctl ready here", arg);
+        reply(cl, error_json(err));
+        return;
+    }
+    reply(cl, ok_json());
 }
 
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
@@ -255,9 +366,11 @@ int batond_control_start(struct batond_control *c, struct baton_io *io,
 {
     mode_t old;
     int rv;
+    struct batond_sup *sup = c->sup; /* set by the caller beforehand */
 
     memset(c, 0, sizeof(*c));
     c->io = io;
+    c->sup = sup;
     snprintf(c->path, sizeof(c->path), "%s", path);
     if (someone_listens(path)) {
         snprintf(err, err_len,

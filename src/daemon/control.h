@@ -4,10 +4,12 @@
 #define BATON_DAEMON_CONTROL_H
 
 #include "../io/io.h"
+#include "supervise.h"
 
 struct batond_control {
     uv_pipe_t pipe;
     struct baton_io *io;
+    struct batond_sup *sup;
     char path[108];
     bool open;
 };
@@ -21,5 +23,7 @@ void batond_control_close(struct batond_control *c, uv_close_cb cb);
 
 /* The JSON status document (returns owned, free with free()). */
 char *batond_status_json(const struct baton_io *io);
+/* The JSON apps document: every app, cluster-wide and local. */
+char *batond_apps_json(const struct baton_io *io, const struct batond_sup *sup);
 
 #endif /* BATON_DAEMON_CONTROL_H */

@@ -18,13 +18,19 @@
 #include "../util/error.h"
 #include "config.h"
 #include "control.h"
+#include "supervise.h"
 
 struct batond {
     uv_loop_t *loop;
     struct batond_config cfg;
     struct baton_io io;
+    struct batond_sup sup;
     struct batond_control control;
     uv_signal_t sigterm, sigint, sighup;
+    uv_timer_t sync_timer;
+    uint64_t sync_started_ms;
+    bool syncing;
+    bool shutting_down;
     int exit_code;
 };
 
@@ -52,17 +58,95 @@ static void on_closed(uv_handle_t *h)
     (void)h;
 }
 
-static void shutdown_(struct batond *d, const char *why)
+/* Once every local app has stopped: close the links (peers see them go at
+ * once) and let the loop end. */
+static void on_drained(struct batond_sup *sup)
 {
-    char text[128];
+    struct batond *d = sup->data;
 
-    snprintf(text, sizeof(text), "shutting down (%s)", why);
-    log_line(d, BATON_LOG_INFO, text);
     uv_close((uv_handle_t *)&d->sigterm, on_closed);
     uv_close((uv_handle_t *)&d->sigint, on_closed);
     uv_close((uv_handle_t *)&d->sighup, on_closed);
+    uv_close((uv_handle_t *)&d->sync_timer, on_closed);
+    for (unsigned i = 0; i < d->cfg.io.n_apps; i++) {
+        uv_close((uv_handle_t *)&d->sup.procs[i].timer, on_closed);
+    }
     batond_control_close(&d->control, on_closed);
     baton_io_close(&d->io, NULL);
+}
+
+static void shutdown_(struct batond *d, const char *why, int code)
+{
+    char text[128];
+
+    if (d->shutting_down) {
+        return;
+    }
+    d->shutting_down = true;
+    d->exit_code = code;
+    snprintf(text, sizeof(text), "shutting down (%s)", why);
+    log_line(d, BATON_LOG_INFO, text);
+    /* This node no longer takes apps (the coordinator moves them to the
+     * next node), and its instances stop first (stop command or SIGTERM,
+     * then SIGKILL), so none outlives its batond. */
+    for (unsigned i = 0; i < d->cfg.io.n_apps; i++) {
+        baton_io_request(&d->io, i, BATON_REQ_PERMIT, 0);
+    }
+    batond_sup_drain(&d->sup, on_drained);
+}
+
+static void on_app_effect(struct baton_io *io, const struct baton_app_effect *e)
+{
+    struct batond *d = io->data;
+
+    batond_sup_effect(&d->sup, e);
+}
+
+/* Boot-time sync (reference §1.3): wait until every listed node is
+ * linked, or the timeout; a mandatory node still missing then refuses
+ * the start. */
+static void on_sync_timer(uv_timer_t *t)
+{
+    struct batond *d = t->data;
+    const struct batond_config *c = &d->cfg;
+    uint64_t waited = uv_now(d->loop) - d->sync_started_ms;
+    bool all = true;
+    char missing[1024] = "";
+
+    for (unsigned i = 0; i < c->io.n_nodes; i++) {
+        if (i == c->io.self ||
+            !(c->sync_mandatory[i] || c->sync_optional[i])) {
+            continue;
+        }
+        if (!baton_io_link_up(&d->io, i)) {
+            all = false;
+            if (c->sync_mandatory[i]) {
+                size_t used = strlen(missing);
+                snprintf(missing + used, sizeof(missing) - used, "%s%s",
+                         used ? ", " : "", c->io.names[i]);
+            }
+        }
+    }
+    if (all || (c->sync_timeout_ms != BATON_TIMEOUT_INFINITY &&
+                waited >= c->sync_timeout_ms)) {
+        char text[1200];
+        uv_timer_stop(t);
+        d->syncing = false;
+        if (missing[0] != '\0') {
+            snprintf(text, sizeof(text),
+                     "sync_nodes_mandatory: %s not up within %llu ms: "
+                     "refusing to start",
+                     missing, (unsigned long long)c->sync_timeout_ms);
+            log_line(d, BATON_LOG_ERROR, text);
+            shutdown_(d, "mandatory nodes down", 1);
+            return;
+        }
+        snprintf(text, sizeof(text), "boot sync done after %llu ms%s",
+                 (unsigned long long)waited,
+                 all ? "" : " (optional nodes missing)");
+        log_line(d, BATON_LOG_INFO, text);
+        baton_io_request(&d->io, 0, BATON_REQ_RELEASE, 0);
+    }
 }
 
 static void on_signal(uv_signal_t *s, int signum)
@@ -75,7 +159,7 @@ static void on_signal(uv_signal_t *s, int signum)
                  "restart batond to apply a new one");
         return;
     }
-    shutdown_(d, signum == SIGTERM ? "SIGTERM" : "SIGINT");
+    shutdown_(d, signum == SIGTERM ? "SIGTERM" : "SIGINT", 0);
 }
 
 /* The incarnation tells this life from earlier ones under the same name:
@@ -102,6 +186,9 @@ int main(int argc, char **argv)
     bool check = false;
     char err[1024];
 
+    if (argc > 1 && strcmp(argv[1], "--shim") == 0) {
+        batond_shim_main(argc, argv); /* an app's keeper: never returns */
+    }
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "-c") == 0 && i + 1 < argc) {
             file = argv[++i];
@@ -125,16 +212,26 @@ int main(int argc, char **argv)
         return 1;
     }
     if (check) {
-        printf("%s: OK: node %s, %u nodes, control socket %s\n", file,
-               d.cfg.self_name, d.cfg.io.n_nodes, d.cfg.control_socket);
+        printf("%s: OK: node %s, %u nodes, %u apps, control socket %s\n",
+               file, d.cfg.self_name, d.cfg.io.n_nodes, d.cfg.io.n_apps,
+               d.cfg.control_socket);
         return 0;
     }
     signal(SIGPIPE, SIG_IGN);
     d.loop = uv_default_loop();
     d.cfg.io.inc = incarnation();
+    d.syncing = d.cfg.sync_timeout_set;
+    d.cfg.io.apps_held = d.syncing;
     if (baton_io_init(&d.io, d.loop, &d.cfg.io, log_line, &d) != 0) {
         return 1;
     }
+    d.io.data = &d;
+    d.io.on_app = on_app_effect;
+    if (batond_sup_init(&d.sup, d.loop, &d.cfg, &d.io, log_line, &d) != 0) {
+        return 1;
+    }
+    d.sup.data = &d;
+    d.control.sup = &d.sup;
     if (batond_control_start(&d.control, &d.io, d.cfg.control_socket, err,
                              sizeof(err)) != 0) {
         log_line(&d, BATON_LOG_ERROR, err);
@@ -155,6 +252,12 @@ int main(int argc, char **argv)
     uv_signal_start(&d.sigterm, on_signal, SIGTERM);
     uv_signal_start(&d.sigint, on_signal, SIGINT);
     uv_signal_start(&d.sighup, on_signal, SIGHUP);
+    uv_timer_init(d.loop, &d.sync_timer);
+    d.sync_timer.data = &d;
+    if (d.syncing) {
+        d.sync_started_ms = uv_now(d.loop);
+        uv_timer_start(&d.sync_timer, on_sync_timer, 0, 20);
+    }
     uv_run(d.loop, UV_RUN_DEFAULT);
     uv_loop_close(d.loop);
     return d.exit_code;

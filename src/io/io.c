@@ -65,7 +65,7 @@ static void logf_(struct baton_io *io, int level, const char *fmt, ...)
 }
 
 static void conn_close(struct baton_io_conn *c, const char *why);
-static void core_step(struct baton_io *io, struct baton_event *ev);
+static int core_step(struct baton_io *io, struct baton_event *ev);
 static void dial(struct baton_io *io, unsigned p);
 
 /* ---- writing -------------------------------------------------------- */
@@ -169,20 +169,24 @@ static void on_core_timer(uv_timer_t *t)
     core_step(io, &ev);
 }
 
-static void core_step(struct baton_io *io, struct baton_event *ev)
+static int core_step(struct baton_io *io, struct baton_event *ev)
 {
     uint64_t now;
     int rv;
 
     if (io->closing) {
-        return;
+        return 0;
     }
     /* libuv caches the time once per loop iteration: the core sees one
      * consistent "now" for everything that happens in it. */
     now = uv_now(io->loop);
     ev->now_ms = BATON_MAX(now, io->node.now_ms);
     rv = baton_node_step(&io->node, ev, io->fx);
-    BATON_ASSERT(rv == 0);
+    if (rv != 0) {
+        /* Only a driver mistake (an app event for an unknown app) gets
+         * here: the node state is unchanged. */
+        return rv;
+    }
     for (unsigned k = 0; k < io->fx->n_trace; k++) {
         char text[256];
         baton_trace_format(text, sizeof(text), &io->fx->trace[k],
@@ -192,11 +196,43 @@ static void core_step(struct baton_io *io, struct baton_event *ev)
     for (unsigned k = 0; k < io->fx->n_send; k++) {
         send_msg(io, &io->fx->send[k]);
     }
+    for (unsigned k = 0; k < io->fx->n_app; k++) {
+        if (io->on_app != NULL) {
+            io->on_app(io, &io->fx->app[k]);
+        }
+    }
     uv_timer_start(&io->core_timer, on_core_timer,
                    io->fx->deadline_ms > ev->now_ms
                        ? io->fx->deadline_ms - ev->now_ms
                        : 0,
                    0);
+    return 0;
+}
+
+int baton_io_app_event(struct baton_io *io, unsigned app, unsigned what,
+                       uint64_t epoch)
+{
+    struct baton_event ev = {0};
+
+    ev.type = BATON_EVENT_APP;
+    ev.app = (uint8_t)app;
+    ev.what = (uint8_t)what;
+    ev.epoch = epoch;
+    return app < io->cfg.n_apps ? core_step(io, &ev) : BATON_EINVAL;
+}
+
+int baton_io_request(struct baton_io *io, unsigned app, unsigned what,
+                     unsigned value)
+{
+    struct baton_event ev = {0};
+
+    ev.type = BATON_EVENT_REQUEST;
+    ev.app = (uint8_t)app;
+    ev.what = (uint8_t)what;
+    ev.value = (uint8_t)value;
+    return (app < io->cfg.n_apps || what == BATON_REQ_RELEASE) && value <= 1
+               ? core_step(io, &ev)
+               : BATON_EINVAL;
 }
 
 static void link_event(struct baton_io *io, unsigned p, unsigned type)
@@ -725,6 +761,17 @@ int baton_io_init(struct baton_io *io, uv_loop_t *loop,
     nc.heartbeat_ms = cfg->heartbeat_ms;
     nc.heartbeat_miss = cfg->heartbeat_miss;
     nc.sync_window_ms = cfg->sync_window_ms;
+    nc.n_apps = cfg->n_apps;
+    memcpy(nc.apps, cfg->apps, sizeof(nc.apps));
+    nc.apps_held = cfg->apps_held;
+    /* Placement ties go to the smallest node name (reference §1.4). */
+    for (unsigned i = 0; i < cfg->n_nodes; i++) {
+        for (unsigned j = 0; j < cfg->n_nodes; j++) {
+            if (strcmp(cfg->names[j], cfg->names[i]) < 0) {
+                nc.name_rank[i]++;
+            }
+        }
+    }
     for (unsigned i = 0; i < cfg->n_nodes; i++) {
         io->names[i] = io->cfg.names[i];
         if (i != cfg->self &&

@@ -32,7 +32,16 @@ struct baton_io_config {
     uint8_t cookie[BATON_COOKIE_MAX];
     size_t cookie_len;
     baton_inc inc;
+    unsigned n_apps;
+    struct baton_app_config apps[BATON_APPS_MAX];
+    bool apps_held; /* boot sync pending (baton_node_config) */
 };
+
+struct baton_io;
+/* Called for every app effect of a step (start or stop a local
+ * instance); valid during the call only. */
+typedef void (*baton_app_fn)(struct baton_io *io,
+                             const struct baton_app_effect *e);
 
 struct baton_io_conn; /* io.c */
 
@@ -71,8 +80,17 @@ struct baton_io {
     unsigned open_handles;
     bool closing;
     void (*close_cb)(struct baton_io *io);
+    baton_app_fn on_app;
     void *data;
 };
+
+/* Feeds the core what happened to a local app instance
+ * (BATON_EVENT_APP) or an operator request (BATON_EVENT_REQUEST).
+ * Errors: BATON_EINVAL (unknown app or value). */
+int baton_io_app_event(struct baton_io *io, unsigned app, unsigned what,
+                       uint64_t epoch);
+int baton_io_request(struct baton_io *io, unsigned app, unsigned what,
+                     unsigned value);
 
 /* Validates cfg and prepares the driver on loop. Borrows cfg (the cookie
  * is copied and wiped on close). Errors: BATON_EINVAL (naming the

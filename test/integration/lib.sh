@@ -34,6 +34,11 @@ cookie() {
     chmod 600 "$1"
 }
 
+# APP_SECTIONS: text appended to every node's config (apps); APP_EXTRA[n]
+# appended to node n's only (e.g. a differing definition, sync keys).
+APP_SECTIONS=""
+declare -A APP_EXTRA=()
+
 # cluster N: configs a..N-th letter, all candidates, one shared cookie.
 cluster() {
     local n=$1 i names=(a b c d e f g)
@@ -51,8 +56,19 @@ cluster() {
             for j in "${!NODES[@]}"; do
                 echo "${NODES[$j]}@local = 127.0.0.1:$((BASE + j))"
             done
+            printf '%s\n' "${APP_EXTRA[$me]:-$APP_SECTIONS}"
         } > "$T/$me.ini"
     done
+}
+
+# owner APP NODE: the owner NODE reports for APP ("" if none).
+owner() { ctl "$2" --json apps 2>/dev/null | tr '{' '\n' | grep "\"name\":\"$1\"" | sed -n 's/.*"owner":"\([^"]*\)".*/\1/p'; }
+# runs_on APP NODE...: every NODE says APP runs on the first one.
+runs_on() {
+    local app=$1 want=$2 n
+    shift
+    for n in "$@"; do [ "$(owner "$app" "$n")" = "$want@local" ] || return 1; done
+    ctl "$want" --json apps | tr '{' '\n' | grep "\"name\":\"$app\"" | grep -q '"here":"ready"'
 }
 declare -A COOKIE_OVERRIDE=()
 

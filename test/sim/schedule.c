@@ -85,6 +85,10 @@ static void fault(struct sim *s, struct baton_prng *p, unsigned nn)
     } else if (r < 86) {
         uint64_t hi = pick(p, 4) == 0 ? 300000 : rnd(p, 1000, 20000);
         sim_set_delay(s, 100, hi);
+    } else if (r < 90) {
+        for (unsigned a = 0; a < BATON_APPS_MAX; a++) {
+            sim_app_fail(s, i, a); /* crashed beyond its restarts */
+        }
     } else {
         unsigned count = 1 + pick(p, 5);
         for (unsigned g = 0; g < count; g++) {
@@ -114,6 +118,18 @@ static void config(uint64_t seed, const struct seed_opts *o,
     cfg->delay_min_us = 100;
     cfg->delay_max_us = 2000;
     cfg->print_trace = o->trace;
+    /* Up to 3 apps with random priority lists: rank 0 = not listed,
+     * equal ranks = equal priority (braces). */
+    cfg->n_apps = pick(p, 4);
+    for (unsigned a = 0; a < cfg->n_apps; a++) {
+        struct baton_app_config *ac = &cfg->apps[a];
+        snprintf(ac->name, sizeof(ac->name), "app%u", a);
+        for (unsigned i = 0; i < cfg->n_nodes; i++) {
+            ac->rank[i] = pick(p, 5) == 0 ? 0 : (uint8_t)(1 + pick(p, 3));
+        }
+        ac->failover_timeout_ms = pick(p, 3) == 0 ? 0 : rnd(p, 1, 1500);
+    }
+    cfg->app_fail_ppm = 20000;
 }
 
 void run_seed(uint64_t seed, const struct seed_opts *o, struct seed_result *r)
@@ -136,6 +152,13 @@ void run_seed(uint64_t seed, const struct seed_opts *o, struct seed_result *r)
                               : BATON_HEARTBEAT_MISS_DEFAULT;
     window = cfg.sync_window_ms ? cfg.sync_window_ms : hb * miss;
     r->bound_us = liveness_bound_ms(hb, miss, window) * SIM_MS;
+    /* Apps add their longest failover timeout, and a start (10 ms at
+     * most in the model) for each of a failover and a takeover. */
+    for (unsigned a = 0; a < cfg.n_apps; a++) {
+        uint64_t extra = (cfg.apps[a].failover_timeout_ms + 20) * SIM_MS;
+        r->app_extra_us = BATON_MAX(r->app_extra_us, extra);
+    }
+    r->bound_us += r->app_extra_us;
     s = sim_create(&cfg);
     if (s == NULL) {
         snprintf(r->failure, sizeof(r->failure), "out of memory");
@@ -155,6 +178,7 @@ void run_seed(uint64_t seed, const struct seed_opts *o, struct seed_result *r)
      * partition heals or settles into two clean groups. */
     sim_set_loss(s, 0, 0);
     sim_set_delay(s, 100, 2000);
+    sim_set_app_fail(s, 0);
     for (unsigned i = 0; i < cfg.n_nodes; i++) {
         if (pick(&p, 100) < 75) {
             sim_restart(s, i);

@@ -1,0 +1,43 @@
+/* batonctl permit APP true|false, takeover APP, ready APP: steer an app
+ * from this node (reference §1.7). */
+#include "../util/setup.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+int cli_steer(const struct cli *c, int argc, char **argv)
+{
+    char line[160];
+    cJSON *doc;
+
+    if (strcmp(argv[0], "permit") == 0) {
+        if (argc != 3 || (strcmp(argv[2], "true") != 0 &&
+                          strcmp(argv[2], "false") != 0)) {
+            fprintf(stderr, "usage: batonctl permit APP true|false\n");
+            return 2;
+        }
+        snprintf(line, sizeof(line), "permit %.64s %s", argv[1], argv[2]);
+    } else {
+        if (argc != 2) {
+            fprintf(stderr, "usage: batonctl %s APP\n", argv[0]);
+            return 2;
+        }
+        snprintf(line, sizeof(line), "%s %.64s", argv[0], argv[1]);
+    }
+    doc = cli_request(c, line);
+    if (doc == NULL) {
+        return 1;
+    }
+    if (c->json) {
+        char *s = cJSON_PrintUnformatted(doc);
+        printf("%s\n", s);
+        free(s);
+    } else {
+        printf("ok\n");
+    }
+    cJSON_Delete(doc);
+    return 0;
+}

@@ -1,0 +1,86 @@
+/* The shim between batond and an app: batond --shim -- CMD ARGS...
+ *
+ * batond starts it as the leader of a new session and process group
+ * (UV_PROCESS_DETACHED), with a pipe from batond as its stdin. The shim
+ * runs the app in the same group and waits for it. If the pipe closes -
+ * batond died, even by kill -9 - the shim kills the whole group with
+ * SIGKILL: nothing keeps running on a node the app has moved away from.
+ * The shim exits the way the app did (same code, or same signal). */
+#include "../util/setup.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "supervise.h"
+
+static _Noreturn void exit_like(int status)
+{
+    if (WIFSIGNALED(status)) {
+        int sig = WTERMSIG(status);
+        signal(sig, SIG_DFL);
+        kill(getpid(), sig);
+        _exit(128 + sig);
+    }
+    _exit(WIFEXITED(status) ? WEXITSTATUS(status) : 1);
+}
+
+_Noreturn void batond_shim_main(int argc, char **argv)
+{
+    pid_t child;
+    int status;
+    int first = 2;
+
+    if (argc > 2 && strcmp(argv[2], "--") == 0) {
+        first = 3;
+    }
+    if (first >= argc) {
+        fprintf(stderr, "baton-shim: no command\n");
+        _exit(2);
+    }
+    /* batond sends SIGTERM to the whole group to stop the app; the shim
+     * stays until the app is gone, then reports how it ended. */
+    signal(SIGTERM, SIG_IGN);
+    signal(SIGINT, SIG_IGN);
+    signal(SIGHUP, SIG_IGN);
+    child = fork();
+    if (child < 0) {
+        fprintf(stderr, "baton-shim: fork: %s\n", strerror(errno));
+        _exit(126);
+    }
+    if (child == 0) {
+        int devnull = open("/dev/null", O_RDONLY);
+        signal(SIGTERM, SIG_DFL);
+        signal(SIGINT, SIG_DFL);
+        signal(SIGHUP, SIG_DFL);
+        if (devnull >= 0) {
+            dup2(devnull, 0); /* the app does not get batond's pipe */
+            close(devnull);
+        }
+        execvp(argv[first], &argv[first]);
+        fprintf(stderr, "baton-shim: cannot run \"%s\": %s\n", argv[first],
+                strerror(errno));
+        _exit(127);
+    }
+    for (;;) {
+        struct pollfd p = {.fd = 0, .events = POLLIN};
+        pid_t w = waitpid(child, &status, WNOHANG);
+        if (w == child) {
+            exit_like(status);
+        }
+        if (poll(&p, 1, 100) > 0) {
+            char buf[64];
+            if (read(0, buf, sizeof(buf)) <= 0) {
+                /* batond is gone: so is the app, and all it started. */
+                kill(0, SIGKILL);
+                _exit(137);
+            }
+        }
+    }
+}

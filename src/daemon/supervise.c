@@ -1,0 +1,603 @@
+/* The app supervisor. Happy path: the core says START (epoch, type,
+ * from); the app is spawned through the shim in its own process group
+ * with BATON_* in its environment; it becomes ready (at spawn, by a check
+ * command, or by `batonctl ready`); its start phases run in order; the
+ * core hears READY. STOP: the stop command or SIGTERM to the group, then
+ * SIGKILL after stop_timeout; the core hears STOPPED.
+ * Failure modes: the app exits or fails to get ready -> restarted per its
+ * restart policy, up to max_restarts within restart_window, then FAILED
+ * (the core fails it over); it ends normally -> EXITED (the app stops
+ * cluster-wide) unless it is permanent; a start command that does not
+ * exist behaves like a crash (the shim says why). See
+ * docs/design/supervision.md. */
+#include "../util/setup.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../util/error.h"
+#include "supervise.h"
+
+extern char **environ;
+
+#define RESTART_DELAY_MS (100)
+#define READY_POLL_MS (200)
+
+/* One spawned process and the handles that live exactly as long. */
+struct batond_child {
+    uv_process_t proc;
+    uv_pipe_t keep; /* the shim's stdin: batond holds the write end */
+    struct batond_proc *owner;
+    bool is_helper;
+    bool exited;
+    bool with_keep;
+    int open; /* handles not yet closed */
+    int64_t status;
+    int term_signal;
+};
+
+static void logf_(struct batond_sup *sup, int level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void logf_(struct batond_sup *sup, int level, const char *fmt, ...)
+{
+    char text[600];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof(text), fmt, ap);
+    va_end(ap);
+    sup->log(sup->log_data, level, text);
+}
+
+const char *batond_proc_state_name(int state)
+{
+    static const char *const names[] = {"idle",       "starting", "phases",
+                                        "ready",      "restarting",
+                                        "stopping"};
+    return state >= 0 && state < (int)BATON_ARRAY_LEN(names) ? names[state]
+                                                              : "?";
+}
+
+static const char *app_name(const struct batond_proc *p)
+{
+    return p->sup->cfg->io.apps[p->app].name;
+}
+
+static const struct batond_app *app_def(const struct batond_proc *p)
+{
+    return &p->sup->cfg->apps[p->app];
+}
+
+/* ---- spawning --------------------------------------------------------- */
+
+static void on_child_closed(uv_handle_t *h)
+{
+    struct batond_child *c = h->data;
+
+    if (--c->open == 0) {
+        free(c);
+    }
+}
+
+static void child_close(struct batond_child *c)
+{
+    uv_close((uv_handle_t *)&c->proc, on_child_closed);
+    if (c->with_keep) {
+        uv_close((uv_handle_t *)&c->keep, on_child_closed);
+    }
+}
+
+static void on_exit_cb(uv_process_t *proc, int64_t status, int term_signal);
+
+/* Builds the environment: the app's env= first (getenv finds the first
+ * match), then BATON_*, then batond's own. Returns owned (free with
+ * free()), strings in `store`. */
+static char **build_env(const struct batond_proc *p, char *store,
+                        size_t store_len, const char *extra)
+{
+    const struct batond_sup *sup = p->sup;
+    const struct batond_app *a = app_def(p);
+    size_t n_environ = 0;
+    size_t used = 0;
+    char **env;
+    size_t k = 0;
+    const char *self = sup->io->names[sup->cfg->io.self];
+    const char *from = p->from == BATON_NODE_NONE ? "" : sup->io->names[p->from];
+    char line[512];
+
+    while (environ[n_environ] != NULL) {
+        n_environ++;
+    }
+    env = calloc(n_environ + a->n_env + 16, sizeof(*env));
+    if (env == NULL) {
+        return NULL;
+    }
+#define ADD(...)                                                           \
+    do {                                                                   \
+        int w_ = snprintf(line, sizeof(line), __VA_ARGS__);                \
+        if (w_ > 0 && used + (size_t)w_ + 1 <= store_len) {                \
+            memcpy(store + used, line, (size_t)w_ + 1);                    \
+            env[k++] = store + used;                                       \
+            used += (size_t)w_ + 1;                                        \
+        }                                                                  \
+    } while (0)
+    for (unsigned i = 0; i < a->n_env; i++) {
+        env[k++] = (char *)a->env[i];
+    }
+    ADD("BATON_APP=%s", app_name(p));
+    ADD("BATON_NODE=%s", self);
+    ADD("BATON_START_TYPE=%s", baton_start_type_name(p->type));
+    ADD("BATON_FROM_NODE=%s", from);
+    ADD("BATON_EPOCH=%" PRIu64, p->epoch);
+    ADD("BATON_SOCKET=%s", sup->cfg->control_socket);
+    if (extra != NULL) {
+        ADD("%s", extra);
+    }
+#undef ADD
+    for (size_t i = 0; i < n_environ; i++) {
+        if (strncmp(environ[i], "BATON_", 6) != 0) {
+            env[k++] = environ[i];
+        }
+    }
+    env[k] = NULL;
+    return env;
+}
+
+/* Spawns cmd (a config command line). As the app, through the shim in a
+ * new process group; as a helper, directly. */
+static struct batond_child *spawn(struct batond_proc *p, const char *cmd,
+                                  bool app, const char *extra_env)
+{
+    struct batond_sup *sup = p->sup;
+    const struct batond_app *a = app_def(p);
+    struct batond_child *c = calloc(1, sizeof(*c));
+    char words[BATOND_CMD_MAX];
+    char *argv[70];
+    char *args[74];
+    char store[4096];
+    uv_process_options_t o = {0};
+    uv_stdio_container_t io[3];
+    char **env;
+    int n;
+    int rv;
+
+    if (c == NULL) {
+        return NULL;
+    }
+    n = batond_split(cmd, words, sizeof(words), argv, 64);
+    env = build_env(p, store, sizeof(store), extra_env);
+    if (n <= 0 || env == NULL) {
+        free(env);
+        free(c);
+        return NULL;
+    }
+    c->owner = p;
+    c->is_helper = !app;
+    c->proc.data = c;
+    if (app) {
+        args[0] = "batond";
+        args[1] = "--shim";
+        args[2] = "--";
+        memcpy(&args[3], argv, ((size_t)n + 1) * sizeof(char *));
+        uv_pipe_init(sup->loop, &c->keep, 0);
+        c->keep.data = c;
+        c->with_keep = true;
+        io[0].flags = UV_CREATE_PIPE | UV_READABLE_PIPE;
+        io[0].data.stream = (uv_stream_t *)&c->keep;
+        o.file = sup->exe;
+        o.args = args;
+        /* A new session: the shim leads the app's process group. */
+        o.flags = UV_PROCESS_DETACHED;
+    } else {
+        io[0].flags = UV_IGNORE;
+        o.file = argv[0];
+        o.args = argv;
+    }
+    io[1].flags = UV_INHERIT_FD;
+    io[1].data.fd = 1;
+    io[2].flags = UV_INHERIT_FD;
+    io[2].data.fd = 2;
+    o.stdio = io;
+    o.stdio_count = 3;
+    o.env = env;
+    o.cwd = a->cwd[0] != '\0' ? a->cwd : NULL;
+    o.exit_cb = on_exit_cb;
+    rv = uv_spawn(sup->loop, &c->proc, &o);
+    free(env);
+    c->open = c->with_keep ? 2 : 1;
+    if (rv != 0) {
+        logf_(sup, BATON_LOG_ERROR, "app %s: cannot run \"%s\": %s",
+              app_name(p), cmd, uv_strerror(rv));
+        c->exited = true;
+        child_close(c);
+        return NULL;
+    }
+    return c;
+}
+
+static void signal_group(struct batond_proc *p, int sig)
+{
+    if (p->pid > 0) {
+        kill(-p->pid, sig);
+    }
+}
+
+/* ---- the state machine ------------------------------------------------ */
+
+static void set_state(struct batond_proc *p, int state)
+{
+    p->state = state;
+    p->since_ms = uv_now(p->sup->loop);
+}
+
+static void arm(struct batond_proc *p, uint64_t ms, uv_timer_cb cb)
+{
+    uv_timer_start(&p->timer, cb, ms, 0);
+}
+
+static void report(struct batond_proc *p, unsigned what)
+{
+    baton_io_app_event(p->sup->io, p->app, what, p->epoch);
+}
+
+static void spawn_app(struct batond_proc *p);
+static void next_phase(struct batond_proc *p);
+
+static void kill_helper(struct batond_proc *p)
+{
+    if (p->helper != NULL) {
+        uv_process_kill(&p->helper->proc, SIGKILL);
+        p->helper->owner = NULL; /* its exit no longer concerns us */
+        p->helper = NULL;
+    }
+}
+
+static void on_restart(uv_timer_t *t)
+{
+    struct batond_proc *p = t->data;
+
+    if (p->state == BATOND_PROC_RESTARTING) {
+        spawn_app(p);
+    }
+}
+
+/* The instance crashed or could not get ready: restart it per policy, or
+ * give up and tell the core (which fails it over). */
+static void crashed(struct batond_proc *p, bool normal, const char *why)
+{
+    const struct batond_app *a = app_def(p);
+    uint64_t now = uv_now(p->sup->loop);
+    unsigned recent = 0;
+
+    kill_helper(p);
+    uv_timer_stop(&p->timer);
+    if (normal && a->restart != BATOND_RESTART_PERMANENT) {
+        logf_(p->sup, BATON_LOG_INFO, "app %s: ended normally (%s)",
+              app_name(p), why);
+        set_state(p, BATOND_PROC_IDLE);
+        report(p, BATON_APP_EV_EXITED);
+        return;
+    }
+    for (unsigned i = 0; i < p->n_restarts; i++) {
+        recent += now - p->restart_ms[i] < a->restart_window_ms;
+    }
+    if (a->restart == BATOND_RESTART_TEMPORARY || recent >= a->max_restarts) {
+        logf_(p->sup, BATON_LOG_ERROR,
+              "app %s: %s; %s: failing it over", app_name(p), why,
+              a->restart == BATOND_RESTART_TEMPORARY
+                  ? "temporary, not restarted"
+                  : "no restarts left");
+        set_state(p, BATOND_PROC_IDLE);
+        p->n_restarts = 0;
+        report(p, BATON_APP_EV_FAILED);
+        return;
+    }
+    if (p->n_restarts == BATON_ARRAY_LEN(p->restart_ms)) {
+        memmove(p->restart_ms, p->restart_ms + 1,
+                sizeof(p->restart_ms) - sizeof(p->restart_ms[0]));
+        p->n_restarts--;
+    }
+    p->restart_ms[p->n_restarts++] = now;
+    logf_(p->sup, BATON_LOG_WARN, "app %s: %s; restarting (%u of %u within "
+                                  "%" PRIu64 " ms)",
+          app_name(p), why, recent + 1, a->max_restarts, a->restart_window_ms);
+    set_state(p, BATOND_PROC_RESTARTING);
+    /* After a short delay, so that a failing start cannot spin. */
+    arm(p, RESTART_DELAY_MS, on_restart);
+}
+
+static void became_ready(struct batond_proc *p)
+{
+    uv_timer_stop(&p->timer);
+    set_state(p, BATOND_PROC_PHASES);
+    p->phase = 0;
+    next_phase(p);
+}
+
+static void on_deadline(uv_timer_t *t)
+{
+    struct batond_proc *p = t->data;
+    char why[96];
+
+    if (p->state == BATOND_PROC_STOPPING) {
+        logf_(p->sup, BATON_LOG_WARN,
+              "app %s: still running %" PRIu64 " ms after the stop: SIGKILL",
+              app_name(p), app_def(p)->stop_timeout_ms);
+        signal_group(p, SIGKILL);
+        return;
+    }
+    snprintf(why, sizeof(why), "not ready within %" PRIu64 " ms",
+             app_def(p)->ready_timeout_ms);
+    signal_group(p, SIGKILL); /* its exit then goes through crashed() */
+    kill_helper(p);
+    logf_(p->sup, BATON_LOG_WARN, "app %s: %s", app_name(p), why);
+}
+
+static void on_ready_poll(uv_timer_t *t)
+{
+    struct batond_proc *p = t->data;
+
+    if (p->state != BATOND_PROC_STARTING || p->helper != NULL) {
+        return;
+    }
+    if (uv_now(p->sup->loop) >= p->deadline_ms) {
+        on_deadline(t);
+        return;
+    }
+    p->helper = spawn(p, app_def(p)->ready_cmd, false, NULL);
+    if (p->helper == NULL) {
+        arm(p, READY_POLL_MS, on_ready_poll);
+    }
+}
+
+static void next_phase(struct batond_proc *p)
+{
+    const struct batond_app *a = app_def(p);
+    char extra[64];
+
+    if (p->phase == a->n_phases) {
+        uv_timer_stop(&p->timer);
+        set_state(p, BATOND_PROC_READY);
+        logf_(p->sup, BATON_LOG_INFO, "app %s: ready (pid %d, epoch %" PRIu64
+                                      ", %s)",
+              app_name(p), p->pid, p->epoch, baton_start_type_name(p->type));
+        report(p, BATON_APP_EV_READY);
+        return;
+    }
+    snprintf(extra, sizeof(extra), "BATON_PHASE=%u", p->phase + 1);
+    p->helper = spawn(p, a->phases[p->phase], false, extra);
+    if (p->helper == NULL) {
+        signal_group(p, SIGKILL);
+        return;
+    }
+    arm(p, a->ready_timeout_ms, on_deadline);
+}
+
+static void spawn_app(struct batond_proc *p)
+{
+    const struct batond_app *a = app_def(p);
+
+    p->notified = false;
+    p->child = spawn(p, a->start, true, NULL);
+    if (p->child == NULL) {
+        p->pid = 0;
+        crashed(p, false, "could not be spawned");
+        return;
+    }
+    p->pid = p->child->proc.pid;
+    set_state(p, BATOND_PROC_STARTING);
+    p->deadline_ms = uv_now(p->sup->loop) + a->ready_timeout_ms;
+    logf_(p->sup, BATON_LOG_INFO,
+          "app %s: started (pid %d, epoch %" PRIu64 ", %s%s%s)", app_name(p),
+          p->pid, p->epoch, baton_start_type_name(p->type),
+          p->from == BATON_NODE_NONE ? "" : " from ",
+          p->from == BATON_NODE_NONE ? "" : p->sup->io->names[p->from]);
+    switch (a->ready) {
+    case BATOND_READY_SPAWN:
+        became_ready(p);
+        break;
+    case BATOND_READY_COMMAND:
+        arm(p, 0, on_ready_poll);
+        break;
+    default: /* notify: batonctl ready */
+        arm(p, a->ready_timeout_ms, on_deadline);
+        break;
+    }
+}
+
+static void on_helper_exit(struct batond_proc *p, struct batond_child *c)
+{
+    bool ok = c->status == 0 && c->term_signal == 0;
+
+    p->helper = NULL;
+    if (p->state == BATOND_PROC_STARTING) {
+        if (ok) {
+            became_ready(p);
+        } else if (uv_now(p->sup->loop) >= p->deadline_ms) {
+            on_deadline(&p->timer);
+        } else {
+            arm(p, READY_POLL_MS, on_ready_poll);
+        }
+    } else if (p->state == BATOND_PROC_PHASES) {
+        if (ok) {
+            p->phase++;
+            next_phase(p);
+        } else {
+            logf_(p->sup, BATON_LOG_WARN,
+                  "app %s: start phase %u failed (exit %" PRId64 ")",
+                  app_name(p), p->phase + 1, c->status);
+            signal_group(p, SIGKILL);
+        }
+    }
+}
+
+static void on_exit_cb(uv_process_t *proc, int64_t status, int term_signal)
+{
+    struct batond_child *c = proc->data;
+    struct batond_proc *p = c->owner;
+    char why[96];
+
+    c->exited = true;
+    c->status = status;
+    c->term_signal = term_signal;
+    child_close(c);
+    if (p == NULL) {
+        return;
+    }
+    if (c->is_helper) {
+        if (p->helper == c) {
+            on_helper_exit(p, c);
+        }
+        return;
+    }
+    if (p->child != c) {
+        return;
+    }
+    p->child = NULL;
+    p->pid = 0;
+    kill_helper(p);
+    if (p->state == BATOND_PROC_STOPPING) {
+        uv_timer_stop(&p->timer);
+        set_state(p, BATOND_PROC_IDLE);
+        logf_(p->sup, BATON_LOG_INFO, "app %s: stopped", app_name(p));
+        report(p, BATON_APP_EV_STOPPED);
+        if (p->sup->draining) {
+            bool any = false;
+            for (unsigned i = 0; i < p->sup->cfg->io.n_apps; i++) {
+                any = any || p->sup->procs[i].state != BATOND_PROC_IDLE;
+            }
+            if (!any && p->sup->drained != NULL) {
+                p->sup->drained(p->sup);
+            }
+        }
+        return;
+    }
+    if (term_signal != 0) {
+        snprintf(why, sizeof(why), "killed by signal %d", term_signal);
+    } else {
+        snprintf(why, sizeof(why), "exited with status %" PRId64, status);
+    }
+    crashed(p, term_signal == 0 && status == 0, why);
+}
+
+static void start(struct batond_proc *p, const struct baton_app_effect *e)
+{
+    if (p->state != BATOND_PROC_IDLE) {
+        logf_(p->sup, BATON_LOG_ERROR,
+              "app %s: asked to start while %s: ignored", app_name(p),
+              batond_proc_state_name(p->state));
+        return;
+    }
+    p->epoch = e->epoch;
+    p->type = e->type;
+    p->from = e->from;
+    p->n_restarts = 0;
+    spawn_app(p);
+}
+
+static void stop(struct batond_proc *p)
+{
+    const struct batond_app *a = app_def(p);
+
+    kill_helper(p);
+    uv_timer_stop(&p->timer);
+    if (p->state == BATOND_PROC_IDLE || p->state == BATOND_PROC_STOPPING) {
+        return;
+    }
+    if (p->child == NULL) { /* between restarts */
+        set_state(p, BATOND_PROC_IDLE);
+        report(p, BATON_APP_EV_STOPPED);
+        return;
+    }
+    set_state(p, BATOND_PROC_STOPPING);
+    if (a->stop[0] != '\0') {
+        p->helper = spawn(p, a->stop, false, NULL);
+    }
+    if (p->helper == NULL) {
+        signal_group(p, SIGTERM);
+    }
+    arm(p, a->stop_timeout_ms, on_deadline);
+}
+
+void batond_sup_effect(struct batond_sup *sup, const struct baton_app_effect *e)
+{
+    struct batond_proc *p;
+
+    if (e->app >= sup->cfg->io.n_apps) {
+        return;
+    }
+    p = &sup->procs[e->app];
+    if (e->action == BATON_APP_START && !sup->draining) {
+        start(p, e);
+    } else if (e->action == BATON_APP_STOP) {
+        stop(p);
+    }
+}
+
+int batond_sup_ready(struct batond_sup *sup, unsigned app)
+{
+    struct batond_proc *p;
+
+    if (app >= sup->cfg->io.n_apps) {
+        return BATON_EINVAL;
+    }
+    p = &sup->procs[app];
+    if (p->state != BATOND_PROC_STARTING ||
+        sup->cfg->apps[app].ready != BATOND_READY_NOTIFY) {
+        return BATON_EINVAL;
+    }
+    became_ready(p);
+    return 0;
+}
+
+void batond_sup_drain(struct batond_sup *sup,
+                      void (*cb)(struct batond_sup *sup))
+{
+    bool any = false;
+
+    sup->draining = true;
+    sup->drained = cb;
+    for (unsigned i = 0; i < sup->cfg->io.n_apps; i++) {
+        stop(&sup->procs[i]);
+        any = any || sup->procs[i].state != BATOND_PROC_IDLE;
+    }
+    if (!any) {
+        cb(sup);
+    }
+}
+
+int batond_sup_init(struct batond_sup *sup, uv_loop_t *loop,
+                    const struct batond_config *cfg, struct baton_io *io,
+                    baton_log_fn log, void *log_data)
+{
+    ssize_t n;
+
+    memset(sup, 0, sizeof(*sup));
+    sup->loop = loop;
+    sup->cfg = cfg;
+    sup->io = io;
+    sup->log = log;
+    sup->log_data = log_data;
+    n = readlink("/proc/self/exe", sup->exe, sizeof(sup->exe) - 1);
+    if (n <= 0) {
+        logf_(sup, BATON_LOG_ERROR, "cannot find batond's own executable: %s",
+              strerror(errno));
+        return BATON_EIO;
+    }
+    sup->exe[n] = '\0';
+    for (unsigned i = 0; i < cfg->io.n_apps; i++) {
+        struct batond_proc *p = &sup->procs[i];
+        p->sup = sup;
+        p->app = i;
+        uv_timer_init(loop, &p->timer);
+        p->timer.data = p;
+    }
+    return 0;
+}

@@ -1,0 +1,75 @@
+/* batond's app supervisor: runs the local instances the core decides on,
+ * as OS processes. See docs/design/supervision.md. */
+#ifndef BATON_DAEMON_SUPERVISE_H
+#define BATON_DAEMON_SUPERVISE_H
+
+#include "config.h"
+
+enum batond_proc_state {
+    BATOND_PROC_IDLE = 0,
+    BATOND_PROC_STARTING,   /* spawned; waiting until it is ready */
+    BATOND_PROC_PHASES,     /* ready; running its start phases */
+    BATOND_PROC_READY,      /* running; reported to the core */
+    BATOND_PROC_RESTARTING, /* crashed; restarting after a short delay */
+    BATOND_PROC_STOPPING,   /* told to stop: stop command / SIGTERM */
+};
+
+struct batond_child; /* supervise.c */
+
+struct batond_proc {
+    struct batond_sup *sup;
+    unsigned app;
+    int state; /* enum batond_proc_state */
+    uint64_t epoch;
+    uint8_t type;
+    uint8_t from;
+    int pid;   /* the shim's pid = the app's process group, 0 if none */
+    struct batond_child *child;  /* the app (through its shim) */
+    struct batond_child *helper; /* a ready check, phase or stop command */
+    unsigned phase;
+    uv_timer_t timer;
+    uint64_t deadline_ms;
+    uint64_t restart_ms[1001]; /* when recent restarts happened */
+    unsigned n_restarts;
+    uint64_t since_ms;
+    bool notified;
+};
+
+struct batond_sup {
+    uv_loop_t *loop;
+    const struct batond_config *cfg;
+    struct baton_io *io;
+    char exe[4096]; /* this batond, re-executed as the shim */
+    struct batond_proc procs[BATON_APPS_MAX];
+    baton_log_fn log;
+    void *log_data;
+    unsigned open_handles;
+    bool draining;
+    void (*drained)(struct batond_sup *sup);
+    void *data; /* the caller's */
+};
+
+/* Errors: BATON_EIO (cannot find this executable). */
+int batond_sup_init(struct batond_sup *sup, uv_loop_t *loop,
+                    const struct batond_config *cfg, struct baton_io *io,
+                    baton_log_fn log, void *log_data);
+
+/* Carries out one core effect (start or stop a local instance). */
+void batond_sup_effect(struct batond_sup *sup,
+                       const struct baton_app_effect *e);
+
+/* batonctl ready APP (ready = notify). Errors: BATON_EINVAL. */
+int batond_sup_ready(struct batond_sup *sup, unsigned app);
+
+/* Stops every local instance (stop command or SIGTERM, then SIGKILL
+ * after stop_timeout), then calls cb once they are all gone. */
+void batond_sup_drain(struct batond_sup *sup,
+                      void (*cb)(struct batond_sup *sup));
+
+const char *batond_proc_state_name(int state);
+
+/* The shim: batond --shim -- CMD ARGS... (docs/design/supervision.md
+ * §2). Never returns. */
+_Noreturn void batond_shim_main(int argc, char **argv);
+
+#endif /* BATON_DAEMON_SUPERVISE_H */

@@ -1,0 +1,71 @@
+# Apps with real child processes: failover on kill -9 of the owner's
+# batond (and no orphan left behind), takeover when it returns, a
+# crashing app, a start command that does not exist, definitions that
+# differ, permit/takeover from batonctl.
+source "$(dirname "$0")/lib.sh"
+
+cat > "$T/app.sh" <<'APP'
+#!/bin/sh
+echo "$BATON_NODE $BATON_START_TYPE from=$BATON_FROM_NODE epoch=$BATON_EPOCH pid=$$" >> "$1"
+trap 'exit 0' TERM
+while :; do sleep 0.05; done
+APP
+chmod +x "$T/app.sh"
+APP_SECTIONS="[app web]
+nodes = a@local, {b@local c@local}
+failover_timeout = 0
+start = $T/app.sh $T/web.starts
+
+[app crashy]
+nodes = c@local, b@local, a@local
+failover_timeout = 0
+start = sh -c 'exit 3'
+max_restarts = 2
+
+[app ghost]
+nodes = b@local, c@local
+start = /nonexistent/ghost-binary
+max_restarts = 1"
+cluster 3
+for n in a b c; do start $n; done
+wait_for 10 runs_on web a a b c || fail "web never ran on a"
+grep -q "a@local normal from= epoch=" "$T/web.starts" || fail "no normal start on a"
+pass "web runs on a (normal), all nodes agree"
+
+wait_for 10 grep -q "app crashy: .*no restarts left: failing it over" "$T/c.log" || fail "crashy was not failed over by c"
+wait_for 10 grep -q "app crashy: .*no restarts left" "$T/a.log" || fail "crashy did not go round to a"
+pass "crashy: restarted locally, then failed over (not left running nowhere)"
+wait_for 10 grep -q 'cannot run "/nonexistent/ghost-binary"' "$T/b.log" || fail "no clear error for a missing start command"
+pass "ghost: a missing command is a clear error and a failed start"
+
+pid=$(awk '/^a@local/ {sub("pid=","",$NF); print $NF}' "$T/web.starts" | tail -1)
+kill -0 "$pid" || fail "web's process is not running"
+stop9 a
+wait_for 5 runs_on web b b c || fail "web did not fail over to b"
+grep -q "b@local failover from=a@local" "$T/web.starts" || fail "no failover start type"
+sleep 0.3
+if kill -0 "$pid" 2>/dev/null && ! grep -q zombie "/proc/$pid/status" 2>/dev/null; then
+    state=$(awk '/State/ {print $2}' "/proc/$pid/status" 2>/dev/null || true)
+    [ "$state" = "Z" ] || fail "orphan: web (pid $pid) still runs after its batond was killed"
+fi
+pass "kill -9 of a's batond: web failed over to b; a's instance died with it"
+
+start a
+wait_for 10 runs_on web a a b c || fail "a did not take web back"
+grep -q "a@local takeover from=b@local" "$T/web.starts" || fail "no takeover start type"
+grep -q "app web: stop here (now running on a@local)" "$T/b.log" || fail "b did not stop its instance"
+pass "a back: web taken over (takeover from b), b's instance stopped"
+
+ctl a permit web false > /dev/null || fail "permit false"
+wait_for 10 runs_on web b a b c || fail "permit false did not move web away"
+ctl a permit web true > /dev/null
+wait_for 10 runs_on web a a b c || fail "permit true did not bring web back"
+ctl c takeover web > /dev/null || fail "takeover"
+wait_for 10 runs_on web c a b c || fail "takeover did not move web to c"
+sleep 1
+runs_on web c a b c || fail "web did not stay on c (pinned)"
+pass "permit false/true moves web away and back; takeover pins it on c"
+ctl a apps | grep -q "^web " || fail "batonctl apps lists no web"
+if msg=$(ctl a permit nosuchapp true 2>&1); then fail "permit of an unknown app succeeded"; fi
+grep -q 'unknown app "nosuchapp"' <<< "$msg" || fail "unclear error: $msg"
+pass "batonctl apps and a clear error for an unknown app"
