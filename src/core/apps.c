@@ -111,6 +111,27 @@ void baton__apps_on_report(struct baton_node *n, const struct baton_msg *m)
     slot->rep = m->u.report;
 }
 
+/* A member joins (or leaves) the coordinator's group: whatever it
+ * reported before is no evidence any more. */
+void baton__apps_member(struct baton_node *n, unsigned p, bool joined)
+{
+    memset(&n->reports[p], 0, sizeof(n->reports[p]));
+    n->joined_ms[p] = joined ? n->now_ms : 0;
+}
+
+/* A member whose report is still to come: it joined (or this claim
+ * began) less than a heartbeat ago. Decisions that hinge on its report
+ * wait for it rather than read its silence as "does not run the app". */
+static bool pending(const struct baton_node *n, unsigned x)
+{
+    uint64_t since = BATON_MAX(n->claim_ms, n->joined_ms[x]);
+
+    return x < n->cfg.n_nodes && n->state.nodes[x].member &&
+           (n->reports[x].inc == 0 ||
+            n->reports[x].inc != n->state.nodes[x].inc) &&
+           n->now_ms < since + n->cfg.heartbeat_ms;
+}
+
 static const struct baton_app_report *report_of(const struct baton_node *n,
                                                unsigned node,
                                                const char *name)
@@ -316,6 +337,11 @@ static void lost(struct baton_node *n, unsigned k)
  * on the first node heard would only mean a takeover a moment later. */
 static bool settled(const struct baton_node *n)
 {
+    for (unsigned x = 0; x < n->cfg.n_nodes; x++) {
+        if (pending(n, x)) {
+            return false;
+        }
+    }
     if (n->now_ms >= n->claim_ms + n->cfg.heartbeat_ms) {
         return true;
     }
@@ -363,8 +389,8 @@ static void decide_running(struct baton_node *n, unsigned k)
         lost(n, k);
         return;
     }
-    if (r == NULL && !settled(n)) {
-        return; /* a new coordinator has not heard from it yet */
+    if (r == NULL && pending(n, e->owner)) {
+        return; /* its report is on its way */
     }
     if (r == NULL || !same_definition(r, e) ||
         (r->flags & BATON_REPORT_FAILED)) {
@@ -455,8 +481,9 @@ static void decide_takeover(struct baton_node *n, unsigned k)
     bool prev_alive = owner_alive(n, e->prev, e->prev_inc);
     struct baton_state_app next = *e;
 
-    if (r == NULL && owner_alive(n, e->owner, e->owner_inc) && !settled(n)) {
-        return; /* a new coordinator has not heard from it yet */
+    if (r == NULL && owner_alive(n, e->owner, e->owner_inc) &&
+        pending(n, e->owner)) {
+        return; /* its report is on its way */
     }
     if (!owner_alive(n, e->owner, e->owner_inc) || r == NULL ||
         (r->flags & BATON_REPORT_FAILED) ||
@@ -694,11 +721,87 @@ static void effect(struct baton_node *n, unsigned action, unsigned i,
     a->action = (uint8_t)action;
     a->app = (uint8_t)i;
     a->from = BATON_NODE_NONE;
-    if (action == BATON_APP_START) {
+    if (action == BATON_APP_START || action == BATON_APP_EXPORT) {
         a->type = e->type;
         a->from = e->from;
         a->epoch = e->epoch;
     }
+}
+
+/* The old owner's export finished: send it to the new owner. */
+static void exported(struct baton_node *n, const struct baton_event *ev)
+{
+    const char *name = n->cfg.apps[ev->app].name;
+    int k = baton_state_app_find(&n->state, name);
+    const struct baton_state_app *e = k >= 0 ? &n->state.apps[k] : NULL;
+    struct baton_msg m;
+
+    if (e == NULL || e->status != BATON_APP_TAKEOVER ||
+        e->epoch != ev->epoch || e->prev != n->cfg.self ||
+        e->owner == n->cfg.self || ev->len > BATON_STATE_MAX) {
+        return; /* the takeover is over, or went elsewhere */
+    }
+    memset(&m, 0, sizeof(m));
+    m.type = BATON_MSG_STATE;
+    memcpy(m.u.state.name, name, sizeof(m.u.state.name));
+    m.u.state.epoch = ev->epoch;
+    m.u.state.ok = ev->value != 0;
+    m.u.state.len = m.u.state.ok ? ev->len : 0;
+    m.u.state.data = m.u.state.ok ? ev->data : NULL;
+    baton__send(n, e->owner, &m);
+}
+
+/* The old owner's state arrived: the driver keeps it for the start. */
+void baton__apps_on_state(struct baton_node *n, const struct baton_msg *m)
+{
+    struct baton_effects *fx = n->fx;
+    struct baton_app_effect *a;
+
+    for (unsigned i = 0; i < n->cfg.n_apps; i++) {
+        struct baton_local_app *l = &n->local[i];
+        if (strcmp(n->cfg.apps[i].name, m->u.state.name) != 0 ||
+            m->u.state.epoch <= l->last || m->u.state.epoch == l->state_for) {
+            continue;
+        }
+        l->state_for = m->u.state.epoch;
+        l->state_ok = m->u.state.ok != 0;
+        BATON_ASSERT(fx->n_app < BATON_FX_APP_MAX);
+        a = &fx->app[fx->n_app++];
+        memset(a, 0, sizeof(*a));
+        a->action = BATON_APP_STATE;
+        a->app = (uint8_t)i;
+        a->from = m->from;
+        a->epoch = m->u.state.epoch;
+        a->ok = m->u.state.ok;
+        a->data = m->u.state.data;
+        a->len = m->u.state.len;
+    }
+}
+
+static void exported(struct baton_node *n, const struct baton_event *ev);
+
+static uint64_t state_wait(const struct baton_node *n)
+{
+    return n->cfg.state_wait_ms ? n->cfg.state_wait_ms : 6000;
+}
+
+/* A new owner taking over waits for the old owner's state (bounded):
+ * returns true when it may start now. */
+static bool state_settled(struct baton_node *n, unsigned i,
+                          const struct baton_state_app *e)
+{
+    struct baton_local_app *l = &n->local[i];
+
+    if (e->status != BATON_APP_TAKEOVER || l->state_for == e->epoch) {
+        return true;
+    }
+    if (l->wait_from_ms == 0) {
+        l->wait_from_ms = n->now_ms;
+    }
+    if (n->now_ms < l->wait_from_ms + state_wait(n)) {
+        return false;
+    }
+    return true; /* it goes on without state, and says so */
 }
 
 static void carry_out(struct baton_node *n)
@@ -721,13 +824,37 @@ static void carry_out(struct baton_node *n)
         /* Only under a token above every one started here: an old
          * decision merged in from another history must not reuse one
          * (the coordinator then assigns a new token). */
+        if (e != NULL && e->status == BATON_APP_TAKEOVER &&
+            e->prev == n->cfg.self && e->prev_inc == n->inc &&
+            l->exported != e->epoch) {
+            /* Taken over: hand the state to the new owner - or, with no
+             * running instance to export from, say at once that there is
+             * none, so the new owner does not wait for it. */
+            l->exported = e->epoch;
+            if (l->run == BATON_LOCAL_RUNNING) {
+                effect(n, BATON_APP_EXPORT, i, e);
+            } else {
+                struct baton_event none = {0};
+                none.app = (uint8_t)i;
+                none.epoch = e->epoch;
+                exported(n, &none);
+            }
+        }
         if (start && l->run == BATON_LOCAL_IDLE && !l->failed &&
-            l->exited != e->epoch && e->epoch > l->last) {
+            l->exited != e->epoch && e->epoch > l->last &&
+            state_settled(n, i, e)) {
+            bool with_state = l->state_for == e->epoch && l->state_ok;
             l->run = BATON_LOCAL_STARTING;
             l->epoch = e->epoch;
             l->last = BATON_MAX(l->last, e->epoch);
             effect(n, BATON_APP_START, i, e);
-            trace_app(n, TR_START, e->name, e->from, e->epoch, e->type, 0);
+            n->fx->app[n->fx->n_app - 1].with_state = with_state;
+            trace_app(n, TR_START, e->name, e->from, e->epoch, e->type,
+                      e->status != BATON_APP_TAKEOVER ? 0
+                      : with_state                    ? 1
+                      : l->state_for == e->epoch      ? 2
+                                                      : 3);
+            l->wait_from_ms = 0;
             n->report_dirty = true;
         } else if ((!run || (start && e->epoch > l->last)) &&
                    (l->run == BATON_LOCAL_STARTING ||
@@ -769,6 +896,12 @@ uint64_t baton__apps_deadline(const struct baton_node *n)
 {
     uint64_t d = UINT64_MAX;
 
+    for (unsigned i = 0; i < n->cfg.n_apps; i++) {
+        uint64_t w = n->local[i].wait_from_ms;
+        if (w != 0 && w + state_wait(n) > n->now_ms) {
+            d = BATON_MIN(d, w + state_wait(n));
+        }
+    }
     if (n->role != BATON_ROLE_COORDINATOR) {
         return d;
     }
@@ -778,7 +911,15 @@ uint64_t baton__apps_deadline(const struct baton_node *n)
             d = BATON_MIN(d, n->app_deadline_ms[k]);
         }
         if (e->status != BATON_APP_FREE && !settled(n)) {
-            d = BATON_MIN(d, n->claim_ms + n->cfg.heartbeat_ms);
+            if (n->claim_ms + n->cfg.heartbeat_ms > n->now_ms) {
+                d = BATON_MIN(d, n->claim_ms + n->cfg.heartbeat_ms);
+            }
+            for (unsigned x = 0; x < n->cfg.n_nodes; x++) {
+                if (pending(n, x)) {
+                    d = BATON_MIN(d, BATON_MAX(n->claim_ms, n->joined_ms[x]) +
+                                         n->cfg.heartbeat_ms);
+                }
+            }
         }
     }
     return d;
@@ -790,6 +931,14 @@ int baton__apps_event(struct baton_node *n, const struct baton_event *ev)
     struct baton_local_app *l;
     const char *name;
 
+    if (ev->type == BATON_EVENT_EXPORTED) {
+        if (ev->app >= n->cfg.n_apps || ev->value > 1 ||
+            (ev->value && ev->len > 0 && ev->data == NULL)) {
+            return -1;
+        }
+        exported(n, ev);
+        return 0;
+    }
     if (ev->type == BATON_EVENT_REQUEST && ev->what == BATON_REQ_RELEASE) {
         n->cfg.apps_held = false;
         n->report_dirty = true;

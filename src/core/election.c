@@ -83,6 +83,7 @@ static void claim(struct baton_node *n)
     n->claim_ms = n->now_ms;
     memset(n->reports, 0, sizeof(n->reports));
     memset(n->app_deadline_ms, 0, sizeof(n->app_deadline_ms));
+    memset(n->joined_ms, 0, sizeof(n->joined_ms));
     n->report_dirty = true;
     baton__set_role(n, BATON_ROLE_COORDINATOR, BATON_NODE_NONE);
     op.type = BATON_OP_COORD;

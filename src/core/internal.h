@@ -44,6 +44,8 @@ void baton__member_gone(struct baton_node *n, unsigned p);
 void baton__apps_init(struct baton_node *n);
 int baton__apps_event(struct baton_node *n, const struct baton_event *ev);
 void baton__apps_on_report(struct baton_node *n, const struct baton_msg *m);
+void baton__apps_member(struct baton_node *n, unsigned p, bool joined);
+void baton__apps_on_state(struct baton_node *n, const struct baton_msg *m);
 void baton__apps_report(struct baton_node *n, bool force);
 void baton__apps_step(struct baton_node *n);
 uint64_t baton__apps_deadline(const struct baton_node *n);

@@ -6,7 +6,7 @@ const char *baton_msg_type_name(unsigned type)
 {
     static const char *const names[] = {"?",  "heartbeat", "join",
                                         "snapshot", "op", "resync",
-                                        "report"};
+                                        "report", "state"};
     return type < BATON_ARRAY_LEN(names) ? names[type] : "?";
 }
 

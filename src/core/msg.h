@@ -12,6 +12,7 @@ enum baton_msg_type {
     BATON_MSG_OP,            /* one ordered op of the coordinator's stream */
     BATON_MSG_RESYNC,        /* "I missed ops: send me a snapshot" */
     BATON_MSG_REPORT,        /* a node's apps, to its coordinator */
+    BATON_MSG_STATE,         /* takeover: the old owner's exported state */
     BATON_MSG__COUNT
 };
 
@@ -69,6 +70,9 @@ struct baton_app_reports {
     struct baton_app_report r[BATON_APPS_MAX];
 };
 
+/* The largest exported app state carried by a takeover. */
+#define BATON_STATE_MAX (65536)
+
 struct baton_msg {
     uint8_t type; /* enum baton_msg_type */
     uint8_t from; /* sender id */
@@ -100,6 +104,14 @@ struct baton_msg {
             uint64_t applied;
         } resync;
         struct baton_app_reports report;
+        struct {
+            char name[BATON_APP_NAME_MAX + 1];
+            uint64_t epoch; /* the takeover's token */
+            uint8_t ok;     /* 0: the export failed or there is none */
+            uint8_t reserved[3];
+            uint32_t len;
+            const uint8_t *data; /* borrowed: valid for the step only */
+        } state;
     } u;
 };
 

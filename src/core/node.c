@@ -280,6 +280,16 @@ static int body_check(const struct baton_node *n, const struct baton_msg *m)
                    : BATON_REJECT_BAD_FIELD;
     case BATON_MSG_REPORT:
         return reports_valid(n, &m->u.report) ? -1 : BATON_REJECT_BAD_FIELD;
+    case BATON_MSG_STATE: {
+        size_t len = strnlen(m->u.state.name, sizeof(m->u.state.name));
+        return len > 0 && len < sizeof(m->u.state.name) &&
+                       m->u.state.ok <= 1 &&
+                       m->u.state.len <= BATON_STATE_MAX &&
+                       (m->u.state.len == 0 || m->u.state.data != NULL) &&
+                       m->u.state.epoch != 0
+                   ? -1
+                   : BATON_REJECT_BAD_FIELD;
+    }
     default:
         return BATON_REJECT_BAD_TYPE;
     }
@@ -370,6 +380,9 @@ static void on_receive(struct baton_node *n, const struct baton_msg *m)
     case BATON_MSG_REPORT:
         baton__apps_on_report(n, m);
         break;
+    case BATON_MSG_STATE:
+        baton__apps_on_state(n, m);
+        break;
     default:
         baton__check_tail(n, p);
         break;
@@ -439,10 +452,10 @@ int baton_node_step(struct baton_node *n, const struct baton_event *ev,
     if (ev->now_ms < n->now_ms) {
         return BATON_EINVAL;
     }
-    if (ev->type < BATON_EVENT_TICK || ev->type > BATON_EVENT_REQUEST) {
+    if (ev->type < BATON_EVENT_TICK || ev->type > BATON_EVENT_EXPORTED) {
         return BATON_EINVAL;
     }
-    if ((ev->type == BATON_EVENT_APP ||
+    if ((ev->type == BATON_EVENT_APP || ev->type == BATON_EVENT_EXPORTED ||
          (ev->type == BATON_EVENT_REQUEST && ev->what != BATON_REQ_RELEASE)) &&
         ev->app >= n->cfg.n_apps) {
         return BATON_EINVAL;
@@ -479,6 +492,7 @@ int baton_node_step(struct baton_node *n, const struct baton_event *ev,
         break;
     case BATON_EVENT_APP:
     case BATON_EVENT_REQUEST:
+    case BATON_EVENT_EXPORTED:
         if (baton__apps_event(n, ev) != 0) {
             n->fx = NULL;
             return BATON_EINVAL;

@@ -34,6 +34,9 @@ struct baton_node_config {
     /* How long a booting node waits to hear the cluster before it may
      * coordinate. 0 = heartbeat_ms * heartbeat_miss. */
     uint64_t sync_window_ms;
+    /* How long a new owner waits for the old one's state before it
+     * starts without (0 = 6000 ms: the export timeout plus margin). */
+    uint64_t state_wait_ms;
     /* Position of each node's name in sorted order (placement ties go
      * to the smallest name); all zero = list order. */
     uint8_t name_rank[BATON_NODES_MAX];
@@ -51,6 +54,7 @@ enum baton_event_type {
     BATON_EVENT_LINK_DOWN, /* the transport lost peer's connection */
     BATON_EVENT_APP,       /* the local instance of app `app` changed */
     BATON_EVENT_REQUEST,   /* an operator request (batonctl) */
+    BATON_EVENT_EXPORTED,  /* app's state_export finished (takeover) */
 };
 
 /* BATON_EVENT_APP: what happened to the local instance. */
@@ -79,12 +83,19 @@ struct baton_event {
     uint64_t epoch;  /* APP: the epoch of the instance concerned */
     uint64_t now_ms; /* monotonic time, never smaller than the last one */
     const struct baton_msg *msg; /* RECEIVE: borrowed for the call */
+    /* EXPORTED: value 1 = data holds the state, 0 = the export failed.
+     * Borrowed: must stay valid until the step's effects are carried
+     * out (a STATE message points at it). */
+    const uint8_t *data;
+    uint32_t len;
 };
 
 /* What the driver must do with a local app instance. */
 enum baton_app_action {
     BATON_APP_START = 1, /* start it: epoch, type, from */
     BATON_APP_STOP,      /* stop it (reason in the trace) */
+    BATON_APP_EXPORT,    /* run state_export: a takeover needs the state */
+    BATON_APP_STATE,     /* the state for the coming takeover start */
 };
 
 struct baton_app_effect {
@@ -92,8 +103,12 @@ struct baton_app_effect {
     uint8_t app;    /* index in cfg.apps */
     uint8_t type;   /* START: enum baton_start_type */
     uint8_t from;   /* START: node it came from, or BATON_NODE_NONE */
-    uint8_t reserved[4];
-    uint64_t epoch; /* START: the fencing token of this instance */
+    uint8_t with_state; /* START: 1 = a STATE effect gave its state */
+    uint8_t ok;         /* STATE: 1 = data is the state */
+    uint8_t reserved[2];
+    uint64_t epoch; /* START/EXPORT/STATE: the instance's token */
+    const uint8_t *data; /* STATE: borrowed, valid during this effect */
+    uint32_t len;
 };
 
 /* Trace events: the core's log, also what simulator scenarios assert
@@ -199,6 +214,10 @@ struct baton_local_app {
     uint64_t epoch;    /* epoch of the local instance */
     uint64_t exited;   /* epoch that ended normally, 0 if none */
     uint64_t last;     /* highest token started with here */
+    uint64_t exported; /* takeover token we ran the export for */
+    uint64_t state_for; /* takeover token whose STATE arrived here */
+    bool state_ok;
+    uint64_t wait_from_ms; /* when this node began waiting for a STATE */
     uint64_t digest;   /* of name, rank and failover timeout */
 };
 
@@ -278,6 +297,7 @@ struct baton_node {
     uint64_t claim_ms;       /* COORDINATOR: when this claim began */
     struct baton_report_slot reports[BATON_NODES_MAX]; /* COORDINATOR */
     uint64_t app_deadline_ms[BATON_APPS_MAX]; /* COORDINATOR: WAITING */
+    uint64_t joined_ms[BATON_NODES_MAX];      /* COORDINATOR: member since */
     struct baton_counters counters;
     struct baton_effects *fx; /* during a step only */
 };

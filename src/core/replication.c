@@ -95,6 +95,7 @@ void baton__member_gone(struct baton_node *n, unsigned p)
     if (n->role != BATON_ROLE_COORDINATOR || !n->state.nodes[p].member) {
         return;
     }
+    baton__apps_member(n, p, false);
     op.type = BATON_OP_LEAVE;
     op.node = (uint8_t)p;
     op.inc = n->state.nodes[p].inc;
@@ -154,6 +155,8 @@ void baton__on_join(struct baton_node *n, const struct baton_msg *m)
         n->term_seen = term;
         baton__submit(n, &op);
     }
+    /* Its report from an earlier membership is no evidence now. */
+    baton__apps_member(n, p, true);
     if (!n->state.nodes[p].member || n->state.nodes[p].inc != m->from_inc) {
         struct baton_op op = {0};
         op.type = BATON_OP_JOIN;

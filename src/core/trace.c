@@ -83,12 +83,17 @@ static int format_app(char *buf, size_t len, const struct baton_trace *t,
                         t->peer == BATON_NODE_NONE ? "" : " on ",
                         t->peer == BATON_NODE_NONE ? "" : node, t->a);
     }
-    case 2:
+    case 2: {
+        static const char *const state[] = {
+            "", ", with its state", ", without state: the export failed",
+            ", without state: none arrived in time"};
         return snprintf(buf, len,
-                        "app %s: start here (%s%s%s) epoch=%" PRIu64, t->app,
-                        baton_start_type_name((unsigned)t->b),
+                        "app %s: start here (%s%s%s%s) epoch=%" PRIu64,
+                        t->app, baton_start_type_name((unsigned)t->b),
                         t->peer == BATON_NODE_NONE ? "" : " from ",
-                        t->peer == BATON_NODE_NONE ? "" : node, t->a);
+                        t->peer == BATON_NODE_NONE ? "" : node,
+                        state[t->c < 4 ? t->c : 0], t->a);
+    }
     case 3:
         return snprintf(buf, len, "app %s: stop here (now %s%s%s)", t->app,
                         baton_app_status_name((unsigned)t->b),

@@ -287,6 +287,21 @@ static void put_body(struct enc *e, const struct baton_msg *m)
     case BATON_MSG_REPORT:
         put_reports(e, &m->u.report);
         break;
+    case BATON_MSG_STATE: {
+        size_t len = strnlen(m->u.state.name, sizeof(m->u.state.name));
+        if (len == 0 || len == sizeof(m->u.state.name) ||
+            m->u.state.len > BATON_STATE_MAX ||
+            (m->u.state.len > 0 && m->u.state.data == NULL)) {
+            enc_invalid(e);
+            break;
+        }
+        put_array(e, 4);
+        put_str(e, m->u.state.name, len);
+        put_u64(e, m->u.state.epoch);
+        put_u8(e, m->u.state.ok);
+        put_bin(e, m->u.state.data, m->u.state.len);
+        break;
+    }
     default:
         enc_invalid(e);
         break;
@@ -681,8 +696,26 @@ static bool read_body(const msgpack_object *o, struct baton_msg *m)
                read_u64(&a[1], &m->u.resync.applied);
     case BATON_MSG_REPORT:
         return read_reports(o, &m->u.report);
+    case BATON_MSG_STATE:
+        if (!get_array(o, 4, &a) || a[0].type != MSGPACK_OBJECT_STR ||
+            a[0].via.str.size == 0 ||
+            a[0].via.str.size > BATON_APP_NAME_MAX ||
+            memchr(a[0].via.str.ptr, '\0', a[0].via.str.size) != NULL ||
+            !read_u64(&a[1], &m->u.state.epoch) ||
+            !read_u8(&a[2], &m->u.state.ok) ||
+            a[3].type != MSGPACK_OBJECT_BIN ||
+            a[3].via.bin.size > BATON_STATE_MAX) {
+            return false;
+        }
+        memcpy(m->u.state.name, a[0].via.str.ptr, a[0].via.str.size);
+        m->u.state.len = a[3].via.bin.size;
+        /* msgpack-c references bin data in the input buffer, which the
+         * caller owns; the message borrows it from there. */
+        m->u.state.data = m->u.state.len ? (const uint8_t *)a[3].via.bin.ptr
+                                         : NULL;
+        return true;
     default:
-        return false; /* a type outside 1..6 */
+        return false; /* a type outside 1..7 */
     }
 }
 
@@ -776,7 +809,23 @@ out:
     return rv;
 }
 
+static int decode_msg(const uint8_t *buf, size_t len, struct baton_msg *out);
+
 int baton_msg_decode(const uint8_t *buf, size_t len, struct baton_msg *out)
+{
+    int rv = decode_msg(buf, len, out);
+
+    /* A STATE message borrows its bytes from buf: make sure they are
+     * there (and not in memory msgpack-c has freed). */
+    if (rv == 0 && out->type == BATON_MSG_STATE && out->u.state.len > 0 &&
+        (out->u.state.data < buf ||
+         out->u.state.data + out->u.state.len > buf + len)) {
+        return BATON_EBADMSG;
+    }
+    return rv;
+}
+
+static int decode_msg(const uint8_t *buf, size_t len, struct baton_msg *out)
 {
     return decode(buf, len, read_msg, out, sizeof(*out));
 }

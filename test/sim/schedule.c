@@ -130,6 +130,9 @@ static void config(uint64_t seed, const struct seed_opts *o,
         ac->failover_timeout_ms = pick(p, 3) == 0 ? 0 : rnd(p, 1, 1500);
     }
     cfg->app_fail_ppm = 20000;
+    /* Exports take 1-5 ms in the model: a new owner waits 200 ms for a
+     * state before it goes on without (a lost STATE message). */
+    cfg->state_wait_ms = 200;
 }
 
 void run_seed(uint64_t seed, const struct seed_opts *o, struct seed_result *r)
@@ -155,7 +158,9 @@ void run_seed(uint64_t seed, const struct seed_opts *o, struct seed_result *r)
     /* Apps add their longest failover timeout, and a start (10 ms at
      * most in the model) for each of a failover and a takeover. */
     for (unsigned a = 0; a < cfg.n_apps; a++) {
-        uint64_t extra = (cfg.apps[a].failover_timeout_ms + 20) * SIM_MS;
+        uint64_t extra =
+            (cfg.apps[a].failover_timeout_ms + cfg.state_wait_ms + 20) *
+            SIM_MS;
         r->app_extra_us = BATON_MAX(r->app_extra_us, extra);
     }
     r->bound_us += r->app_extra_us;

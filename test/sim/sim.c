@@ -350,8 +350,17 @@ static void send_all(struct sim *s, unsigned from)
             ev.kind = EV_DELIVER;
             ev.node = (uint8_t)to;
             ev.life = s->nodes[to].life;
-            ev.msg = xrealloc(NULL, sizeof(*m));
+            ev.msg = xrealloc(NULL, sizeof(*m) + (m->type == BATON_MSG_STATE
+                                                      ? m->u.state.len
+                                                      : 0));
             *ev.msg = *m;
+            if (m->type == BATON_MSG_STATE && m->u.state.len > 0) {
+                /* The message borrows its bytes: the network keeps a
+                 * copy right behind it. */
+                uint8_t *copy = (uint8_t *)(ev.msg + 1);
+                memcpy(copy, m->u.state.data, m->u.state.len);
+                ev.msg->u.state.data = copy;
+            }
             heap_push(s, ev);
         }
     }
@@ -406,6 +415,20 @@ static void check_start(struct sim *s, unsigned i, unsigned a, uint64_t epoch)
     s->n_starts++;
 }
 
+/* The event app_event_later() just queued for (i, a, epoch) is an
+ * export's completion, not an instance change. */
+static void retag_export(struct sim *s, unsigned i, unsigned a,
+                         uint64_t epoch)
+{
+    for (size_t k = 0; k < s->n_heap; k++) {
+        struct event *ev = &s->heap[k];
+        if (ev->kind == EV_APP && ev->node == i && ev->app == a &&
+            ev->epoch == epoch && ev->order == s->order) {
+            ev->kind = EV_EXPORT;
+        }
+    }
+}
+
 static void app_event_later(struct sim *s, unsigned i, unsigned a,
                             unsigned what, uint64_t epoch, uint64_t delay)
 {
@@ -439,6 +462,23 @@ static void apps_run(struct sim *s, unsigned i)
                                 ? BATON_APP_EV_FAILED
                                 : BATON_APP_EV_READY,
                             e->epoch, rnd(s, 1000, 10000));
+        } else if (e->action == BATON_APP_EXPORT) {
+            /* The export's output names the app and the takeover's
+             * token, so its arrival can be checked; 10% fail. */
+            app_event_later(s, i, a,
+                            baton_prng_chance(&s->prng, 100000) ? 0 : 1,
+                            e->epoch, rnd(s, 1000, 5000));
+            retag_export(s, i, a, e->epoch);
+        } else if (e->action == BATON_APP_STATE) {
+            char want[64];
+            snprintf(want, sizeof(want), "state:%u:%" PRIu64, a, e->epoch);
+            if (e->ok && (e->len != strlen(want) ||
+                          memcmp(e->data, want, e->len) != 0)) {
+                sim__fail(s, "%s got a state for app %u epoch %" PRIu64
+                             " that is not the exporter's",
+                          sim_names[i], a, e->epoch);
+            }
+            s->states_delivered++;
         } else if (e->action == BATON_APP_STOP) {
             if (sn->inst[a].st == 0) {
                 sim__fail(s, "%s stops app %u, which does not run there",
@@ -514,6 +554,7 @@ static void boot(struct sim *s, unsigned i)
     cfg.sync_window_ms = s->cfg.sync_window_ms;
     cfg.n_apps = s->cfg.n_apps;
     memcpy(cfg.apps, s->cfg.apps, sizeof(cfg.apps));
+    cfg.state_wait_ms = s->cfg.state_wait_ms;
     if (s->cfg.override_set && s->cfg.override_node == i) {
         cfg.apps[0] = s->cfg.override_app;
     }
@@ -600,6 +641,19 @@ static void handle(struct sim *s, struct event *ev)
         bev.peer = ev->peer;
         sim__step(s, ev->node, &bev);
         break;
+    case EV_EXPORT: {
+        char out[64];
+        int len = snprintf(out, sizeof(out), "state:%u:%" PRIu64, ev->app,
+                           ev->epoch);
+        bev.type = BATON_EVENT_EXPORTED;
+        bev.app = ev->app;
+        bev.epoch = ev->epoch;
+        bev.value = ev->what; /* 1 ok, 0 failed */
+        bev.data = (const uint8_t *)out;
+        bev.len = (uint32_t)len;
+        sim__step(s, ev->node, &bev);
+        break;
+    }
     case EV_APP: {
         uint8_t *st = &sn->inst[ev->app].st;
         if (sn->inst[ev->app].epoch != ev->epoch || *st == 0) {

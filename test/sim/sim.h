@@ -27,6 +27,7 @@ struct sim_config {
     unsigned n_apps;
     struct baton_app_config apps[BATON_APPS_MAX];
     uint32_t app_fail_ppm;
+    uint64_t state_wait_ms; /* 0 = the core's default */
     /* Node override_node (if override_set) defines app 0 as override_app
      * instead: definitions that differ between nodes. */
     bool override_set;

@@ -4,7 +4,7 @@
 
 #include "sim.h"
 
-enum { EV_DELIVER = 1, EV_LINK_UP, EV_LINK_DOWN, EV_APP };
+enum { EV_DELIVER = 1, EV_LINK_UP, EV_LINK_DOWN, EV_APP, EV_EXPORT };
 
 struct event {
     uint64_t t;
@@ -91,6 +91,7 @@ struct sim {
     struct start_entry *starts;
     size_t cap_starts, n_starts;
     uint64_t starts_of[BATON_APPS_MAX];
+    uint64_t states_delivered;
     struct baton_effects *fx;
     uint64_t steps;
     uint64_t rejected;

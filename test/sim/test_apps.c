@@ -245,7 +245,7 @@ static void takeover_order(void **state)
     sim_restart(s, 0);
     sim_run_until(s, 2500 * MS);
     expect(s, &k, "app x: takeover on a (takeover from b)");
-    expect(s, &k, "a: app x: start here (takeover from b)");
+    expect(s, &k, "a: app x: start here (takeover from b, with its state)");
     ready = expect(s, &k, "a: app x: running here");
     stop = expect(s, &k, "b: app x: stop here (now running on a)");
     assert_true(stop >= ready);
