@@ -7,7 +7,7 @@ SEEDS      ?= 1000
 JOBS       ?= $(shell nproc)
 CMAKE_GEN  := -G Ninja
 
-.PHONY: all setup build build-asan test sim bench clean
+.PHONY: all setup build build-asan test sim bench demo clean
 
 all: build
 
@@ -37,6 +37,11 @@ test: build build-asan
 # N simulator seeds; the last line reads "N passed, M failed".
 sim: build
 	@$(BUILD)/test/sim/baton-sim --seeds $(SEEDS) --jobs $(JOBS)
+
+# A 3-node cluster on loopback telling the seed story: failover and
+# takeover with the state handed over (README).
+demo: build
+	@scripts/demo.sh
 
 # Benchmarks: figures printed and written to build/bench/results.json.
 bench: build

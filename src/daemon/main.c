@@ -70,6 +70,7 @@ static void on_drained(struct batond_sup *sup)
     uv_close((uv_handle_t *)&d->sync_timer, on_closed);
     for (unsigned i = 0; i < d->cfg.io.n_apps; i++) {
         uv_close((uv_handle_t *)&d->sup.procs[i].timer, on_closed);
+        uv_close((uv_handle_t *)&d->sup.procs[i].export_timer, on_closed);
     }
     batond_control_close(&d->control, on_closed);
     baton_io_close(&d->io, NULL);

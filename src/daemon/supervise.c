@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "../util/error.h"
@@ -33,7 +34,9 @@ extern char **environ;
 struct batond_child {
     uv_process_t proc;
     uv_pipe_t keep; /* the shim's stdin: batond holds the write end */
+    uv_pipe_t out;  /* an exporter's stdout */
     struct batond_proc *owner;
+    bool with_out;
     bool is_helper;
     bool exited;
     bool with_keep;
@@ -91,6 +94,9 @@ static void child_close(struct batond_child *c)
     uv_close((uv_handle_t *)&c->proc, on_child_closed);
     if (c->with_keep) {
         uv_close((uv_handle_t *)&c->keep, on_child_closed);
+    }
+    if (c->with_out) {
+        uv_close((uv_handle_t *)&c->out, on_child_closed);
     }
 }
 
@@ -220,6 +226,183 @@ static struct batond_child *spawn(struct batond_proc *p, const char *cmd,
         return NULL;
     }
     return c;
+}
+
+/* ---- takeover state: export on the old owner, file on the new ---- */
+
+static void export_done(struct batond_proc *p, bool ok, const char *why)
+{
+    struct batond_sup *sup = p->sup;
+
+    uv_timer_stop(&p->export_timer);
+    if (!ok) {
+        logf_(sup, BATON_LOG_WARN,
+              "app %s: state_export %s: the takeover goes on without state",
+              app_name(p), why);
+    } else {
+        logf_(sup, BATON_LOG_INFO, "app %s: exported %zu bytes of state",
+              app_name(p), p->export_len);
+    }
+    baton_io_exported(sup->io, p->app, p->export_epoch, ok, p->export_buf,
+                      (uint32_t)p->export_len);
+    free(p->export_buf);
+    p->export_buf = NULL;
+    p->export_len = 0;
+}
+
+static void on_export_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+    struct batond_child *c = h->data;
+    struct batond_proc *p = c->owner;
+    static char sink[4096];
+
+    (void)suggested;
+    if (p == NULL || p->export_buf == NULL ||
+        p->export_len >= BATON_STATE_MAX) {
+        *buf = uv_buf_init(sink, sizeof(sink)); /* drained and dropped */
+        return;
+    }
+    *buf = uv_buf_init((char *)p->export_buf + p->export_len,
+                       (unsigned)(BATON_STATE_MAX - p->export_len));
+}
+
+static void on_export_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
+{
+    struct batond_child *c = s->data;
+    struct batond_proc *p = c->owner;
+
+    if (n <= 0 || p == NULL || p->exporter != c) {
+        return;
+    }
+    if ((uint8_t *)buf->base == p->export_buf + p->export_len) {
+        p->export_len += (size_t)n;
+    } else {
+        p->export_too_big = true;
+    }
+}
+
+static void on_export_timeout(uv_timer_t *t)
+{
+    struct batond_proc *p = t->data;
+    char why[64];
+
+    if (p->exporter == NULL) {
+        return;
+    }
+    uv_process_kill(&p->exporter->proc, SIGKILL);
+    p->exporter->owner = NULL;
+    p->exporter = NULL;
+    snprintf(why, sizeof(why), "did not finish within %" PRIu64 " ms",
+             app_def(p)->export_timeout_ms);
+    export_done(p, false, why);
+}
+
+static void start_export(struct batond_proc *p, uint64_t epoch)
+{
+    const struct batond_app *a = app_def(p);
+    struct batond_child *c;
+    char words[BATOND_CMD_MAX];
+    char *argv[70];
+    char store[4096];
+    char **env;
+    uv_process_options_t o = {0};
+    uv_stdio_container_t io[3];
+    int rv;
+
+    p->export_epoch = epoch;
+    if (a->state_export[0] == '\0' || p->exporter != NULL) {
+        p->export_buf = NULL;
+        export_done(p, false, a->state_export[0] == '\0'
+                                  ? "is not configured"
+                                  : "is already running");
+        return;
+    }
+    p->export_buf = malloc(BATON_STATE_MAX);
+    p->export_len = 0;
+    p->export_too_big = false;
+    c = calloc(1, sizeof(*c));
+    env = build_env(p, store, sizeof(store), NULL);
+    if (p->export_buf == NULL || c == NULL || env == NULL ||
+        batond_split(a->state_export, words, sizeof(words), argv, 64) <= 0) {
+        free(c);
+        free(env);
+        export_done(p, false, "could not be run");
+        return;
+    }
+    c->owner = p;
+    c->is_helper = true;
+    c->proc.data = c;
+    uv_pipe_init(p->sup->loop, &c->out, 0);
+    c->out.data = c;
+    c->with_out = true;
+    io[0].flags = UV_IGNORE;
+    io[1].flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE;
+    io[1].data.stream = (uv_stream_t *)&c->out;
+    io[2].flags = UV_INHERIT_FD;
+    io[2].data.fd = 2;
+    o.file = argv[0];
+    o.args = argv;
+    o.stdio = io;
+    o.stdio_count = 3;
+    o.env = env;
+    o.cwd = a->cwd[0] != '\0' ? a->cwd : NULL;
+    o.exit_cb = on_exit_cb;
+    rv = uv_spawn(p->sup->loop, &c->proc, &o);
+    free(env);
+    c->open = 2;
+    if (rv != 0) {
+        c->exited = true;
+        c->owner = NULL;
+        child_close(c);
+        export_done(p, false, uv_strerror(rv));
+        return;
+    }
+    p->exporter = c;
+    uv_read_start((uv_stream_t *)&c->out, on_export_alloc, on_export_read);
+    uv_timer_start(&p->export_timer, on_export_timeout, a->export_timeout_ms,
+                   0);
+}
+
+static void on_exporter_exit(struct batond_proc *p, struct batond_child *c)
+{
+    char why[96];
+
+    p->exporter = NULL;
+    if (c->status != 0 || c->term_signal != 0) {
+        snprintf(why, sizeof(why), "failed (exit %" PRId64 ", signal %d)",
+                 c->status, c->term_signal);
+        export_done(p, false, why);
+    } else if (p->export_too_big) {
+        export_done(p, false, "wrote more than 64 KiB");
+    } else {
+        export_done(p, true, NULL);
+    }
+}
+
+/* The new owner got the old owner's state: keep it in a private file for
+ * the start (BATON_STATE_FILE). */
+static void keep_state(struct batond_proc *p, const struct baton_app_effect *e)
+{
+    const struct batond_config *cfg = p->sup->cfg;
+    char dir[300];
+    FILE *f;
+
+    snprintf(dir, sizeof(dir), "/tmp/baton-state-%s", cfg->self_name);
+    mkdir(dir, 0700);
+    snprintf(p->state_file, sizeof(p->state_file), "%s/%s.%" PRIu64, dir,
+             app_name(p), e->epoch);
+    p->state_epoch = 0;
+    if (!e->ok) {
+        return;
+    }
+    f = fopen(p->state_file, "wb");
+    if (f == NULL || fchmod(fileno(f), 0600) != 0 ||
+        fwrite(e->data, 1, e->len, f) != e->len || fclose(f) != 0) {
+        logf_(p->sup, BATON_LOG_ERROR, "app %s: cannot write %s: %s",
+              app_name(p), p->state_file, strerror(errno));
+        return;
+    }
+    p->state_epoch = e->epoch;
 }
 
 static void signal_group(struct batond_proc *p, int sig)
@@ -383,9 +566,12 @@ static void next_phase(struct batond_proc *p)
 static void spawn_app(struct batond_proc *p)
 {
     const struct batond_app *a = app_def(p);
+    char state_env[600];
 
     p->notified = false;
-    p->child = spawn(p, a->start, true, NULL);
+    snprintf(state_env, sizeof(state_env), "BATON_STATE_FILE=%s",
+             p->state_epoch == p->epoch ? p->state_file : "");
+    p->child = spawn(p, a->start, true, state_env);
     if (p->child == NULL) {
         p->pid = 0;
         crashed(p, false, "could not be spawned");
@@ -454,6 +640,8 @@ static void on_exit_cb(uv_process_t *proc, int64_t status, int term_signal)
     if (c->is_helper) {
         if (p->helper == c) {
             on_helper_exit(p, c);
+        } else if (p->exporter == c) {
+            on_exporter_exit(p, c);
         }
         return;
     }
@@ -538,6 +726,10 @@ void batond_sup_effect(struct batond_sup *sup, const struct baton_app_effect *e)
         start(p, e);
     } else if (e->action == BATON_APP_STOP) {
         stop(p);
+    } else if (e->action == BATON_APP_EXPORT) {
+        start_export(p, e->epoch);
+    } else if (e->action == BATON_APP_STATE) {
+        keep_state(p, e);
     }
 }
 
@@ -598,6 +790,9 @@ int batond_sup_init(struct batond_sup *sup, uv_loop_t *loop,
         p->app = i;
         uv_timer_init(loop, &p->timer);
         p->timer.data = p;
+        uv_timer_init(loop, &p->export_timer);
+        p->export_timer.data = p;
+        p->since_ms = uv_now(loop);
     }
     return 0;
 }

@@ -33,6 +33,14 @@ struct batond_proc {
     unsigned n_restarts;
     uint64_t since_ms;
     bool notified;
+    struct batond_child *exporter; /* state_export, during a takeover */
+    uint64_t export_epoch;
+    uv_timer_t export_timer;
+    uint8_t *export_buf;
+    size_t export_len;
+    bool export_too_big;
+    char state_file[512]; /* the state of the coming takeover start */
+    uint64_t state_epoch;
 };
 
 struct batond_sup {

@@ -221,6 +221,20 @@ int baton_io_app_event(struct baton_io *io, unsigned app, unsigned what,
     return app < io->cfg.n_apps ? core_step(io, &ev) : BATON_EINVAL;
 }
 
+int baton_io_exported(struct baton_io *io, unsigned app, uint64_t epoch,
+                      bool ok, const uint8_t *data, uint32_t len)
+{
+    struct baton_event ev = {0};
+
+    ev.type = BATON_EVENT_EXPORTED;
+    ev.app = (uint8_t)app;
+    ev.epoch = epoch;
+    ev.value = ok;
+    ev.data = data;
+    ev.len = len;
+    return app < io->cfg.n_apps ? core_step(io, &ev) : BATON_EINVAL;
+}
+
 int baton_io_request(struct baton_io *io, unsigned app, unsigned what,
                      unsigned value)
 {

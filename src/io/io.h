@@ -91,6 +91,10 @@ int baton_io_app_event(struct baton_io *io, unsigned app, unsigned what,
                        uint64_t epoch);
 int baton_io_request(struct baton_io *io, unsigned app, unsigned what,
                      unsigned value);
+/* app's state_export for takeover token epoch finished: ok with len
+ * bytes of data (borrowed for the call), or failed. */
+int baton_io_exported(struct baton_io *io, unsigned app, uint64_t epoch,
+                      bool ok, const uint8_t *data, uint32_t len);
 
 /* Validates cfg and prepares the driver on loop. Borrows cfg (the cookie
  * is copied and wiped on close). Errors: BATON_EINVAL (naming the

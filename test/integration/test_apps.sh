@@ -6,7 +6,9 @@ source "$(dirname "$0")/lib.sh"
 
 cat > "$T/app.sh" <<'APP'
 #!/bin/sh
-echo "$BATON_NODE $BATON_START_TYPE from=$BATON_FROM_NODE epoch=$BATON_EPOCH pid=$$" >> "$1"
+state=none
+[ -n "$BATON_STATE_FILE" ] && state=$(cat "$BATON_STATE_FILE")
+echo "$BATON_NODE $BATON_START_TYPE from=$BATON_FROM_NODE epoch=$BATON_EPOCH state=$state pid=$$" >> "$1"
 trap 'exit 0' TERM
 while :; do sleep 0.05; done
 APP
@@ -15,6 +17,7 @@ APP_SECTIONS="[app web]
 nodes = a@local, {b@local c@local}
 failover_timeout = 0
 start = $T/app.sh $T/web.starts
+state_export = sh -c 'echo handed-over-by-\$BATON_NODE'
 
 [app crashy]
 nodes = c@local, b@local, a@local
@@ -52,9 +55,9 @@ pass "kill -9 of a's batond: web failed over to b; a's instance died with it"
 
 start a
 wait_for 10 runs_on web a a b c || fail "a did not take web back"
-grep -q "a@local takeover from=b@local" "$T/web.starts" || fail "no takeover start type"
+grep -q "a@local takeover from=b@local .* state=handed-over-by-b@local" "$T/web.starts" || fail "no takeover with b's exported state"
 grep -q "app web: stop here (now running on a@local)" "$T/b.log" || fail "b did not stop its instance"
-pass "a back: web taken over (takeover from b), b's instance stopped"
+pass "a back: web taken over (takeover from b) with b's state in BATON_STATE_FILE; b's instance stopped"
 
 ctl a permit web false > /dev/null || fail "permit false"
 wait_for 10 runs_on web b a b c || fail "permit false did not move web away"
