@@ -35,6 +35,7 @@ setup_cluster() { # N BASE_PORT
             echo "cookie_file = cookie"; echo "control_socket = $T/${NODES[$i]}.sock"
             echo "[nodes]"
             for j in "${!NODES[@]}"; do echo "${NODES[$j]}@local = 127.0.0.1:$((base + j))"; done
+            printf '%s\n' "${APPS:-}"
         } > "$T/${NODES[$i]}.ini"
     done
 }

@@ -31,11 +31,27 @@ static _Noreturn void exit_like(int status)
     _exit(WIFEXITED(status) ? WEXITSTATUS(status) : 1);
 }
 
+/* SIGCHLD wakes the wait loop through this pipe (the self-pipe trick),
+ * so the shim notices the app's end at once, without polling. */
+static int chld_pipe[2] = {-1, -1};
+
+static void on_chld(int sig)
+{
+    int saved = errno;
+
+    (void)sig;
+    if (write(chld_pipe[1], "c", 1) < 0) {
+        /* full already: a wake-up is pending anyway */
+    }
+    errno = saved;
+}
+
 _Noreturn void batond_shim_main(int argc, char **argv)
 {
     pid_t child;
     int status;
     int first = 2;
+    struct sigaction sa;
 
     if (argc > 2 && strcmp(argv[2], "--") == 0) {
         first = 3;
@@ -49,6 +65,18 @@ _Noreturn void batond_shim_main(int argc, char **argv)
     signal(SIGTERM, SIG_IGN);
     signal(SIGINT, SIG_IGN);
     signal(SIGHUP, SIG_IGN);
+    if (pipe(chld_pipe) != 0) {
+        fprintf(stderr, "baton-shim: pipe: %s\n", strerror(errno));
+        _exit(126);
+    }
+    fcntl(chld_pipe[0], F_SETFL, O_NONBLOCK);
+    fcntl(chld_pipe[1], F_SETFL, O_NONBLOCK);
+    fcntl(chld_pipe[0], F_SETFD, FD_CLOEXEC);
+    fcntl(chld_pipe[1], F_SETFD, FD_CLOEXEC);
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_chld;
+    sa.sa_flags = SA_RESTART | SA_NOCLDSTOP;
+    sigaction(SIGCHLD, &sa, NULL);
     child = fork();
     if (child < 0) {
         fprintf(stderr, "baton-shim: fork: %s\n", strerror(errno));
@@ -69,18 +97,24 @@ _Noreturn void batond_shim_main(int argc, char **argv)
         _exit(127);
     }
     for (;;) {
-        struct pollfd p = {.fd = 0, .events = POLLIN};
+        struct pollfd p[2] = {{.fd = 0, .events = POLLIN},
+                              {.fd = chld_pipe[0], .events = POLLIN}};
+        char buf[64];
         pid_t w = waitpid(child, &status, WNOHANG);
         if (w == child) {
             exit_like(status);
         }
-        if (poll(&p, 1, 100) > 0) {
-            char buf[64];
-            if (read(0, buf, sizeof(buf)) <= 0) {
-                /* batond is gone: so is the app, and all it started. */
-                kill(0, SIGKILL);
-                _exit(137);
+        if (poll(p, 2, -1) <= 0) {
+            continue; /* interrupted */
+        }
+        if (p[1].revents != 0) {
+            while (read(chld_pipe[0], buf, sizeof(buf)) > 0) {
             }
+        }
+        if (p[0].revents != 0 && read(0, buf, sizeof(buf)) <= 0) {
+            /* batond is gone: so is the app, and all it started. */
+            kill(0, SIGKILL);
+            _exit(137);
         }
     }
 }
