@@ -654,7 +654,12 @@ static void on_exit_cb(uv_process_t *proc, int64_t status, int term_signal)
     if (p->state == BATOND_PROC_STOPPING) {
         uv_timer_stop(&p->timer);
         set_state(p, BATOND_PROC_IDLE);
-        logf_(p->sup, BATON_LOG_INFO, "app %s: stopped", app_name(p));
+        /* After a takeover this is the overlap: the new instance was
+         * running when the stop was ordered. */
+        logf_(p->sup, BATON_LOG_INFO,
+              "app %s: stopped, %" PRIu64 " ms after the stop was ordered "
+              "(the overlap, if it moved)",
+              app_name(p), uv_now(p->sup->loop) - p->stop_ms);
         report(p, BATON_APP_EV_STOPPED);
         if (p->sup->draining) {
             bool any = false;
@@ -705,6 +710,7 @@ static void stop(struct batond_proc *p)
         return;
     }
     set_state(p, BATOND_PROC_STOPPING);
+    p->stop_ms = uv_now(p->sup->loop);
     if (a->stop[0] != '\0') {
         p->helper = spawn(p, a->stop, false, NULL);
     }

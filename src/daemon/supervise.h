@@ -32,6 +32,7 @@ struct batond_proc {
     uint64_t restart_ms[1001]; /* when recent restarts happened */
     unsigned n_restarts;
     uint64_t since_ms;
+    uint64_t stop_ms; /* when the stop was ordered */
     bool notified;
     struct batond_child *exporter; /* state_export, during a takeover */
     uint64_t export_epoch;

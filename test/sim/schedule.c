@@ -85,10 +85,17 @@ static void fault(struct sim *s, struct baton_prng *p, unsigned nn)
     } else if (r < 86) {
         uint64_t hi = pick(p, 4) == 0 ? 300000 : rnd(p, 1000, 20000);
         sim_set_delay(s, 100, hi);
-    } else if (r < 90) {
+    } else if (r < 88) {
         for (unsigned a = 0; a < BATON_APPS_MAX; a++) {
             sim_app_fail(s, i, a); /* crashed beyond its restarts */
         }
+    } else if (r < 92) {
+        /* batonctl permit/takeover, racing with everything else */
+        unsigned a = pick(p, 3); /* runs have 0-3 apps */
+        unsigned what = pick(p, 3);
+        sim_request(s, i, a,
+                    what == 2 ? BATON_REQ_TAKEOVER : BATON_REQ_PERMIT,
+                    what == 1);
     } else {
         unsigned count = 1 + pick(p, 5);
         for (unsigned g = 0; g < count; g++) {

@@ -73,10 +73,26 @@ static bool apps_converged(const struct sim *s, unsigned mask, unsigned c,
             return why(buf, len, "app %s runs nowhere in %s's group", ac->name,
                        sim_names[c]);
         }
-        if (ac->rank[runner] != best) {
-            return why(buf, len, "app %s runs on %s (rank %u), not in the best "
-                                 "group (rank %u)",
-                       ac->name, sim_names[runner], ac->rank[runner], best);
+        {
+            /* batonctl takeover pins an app on a node: then it runs on a
+             * pinning node instead of the best group. */
+            bool pinned = false;
+            bool on_pin = false;
+            for (unsigned x = 0; x < nn; x++) {
+                const struct baton_local_app *l = &s->nodes[x].core.local[a];
+                if ((mask & (1u << x)) && ac->rank[x] != 0 && l->permit &&
+                    !l->failed && l->wants) {
+                    pinned = true;
+                    on_pin = on_pin || x == runner;
+                }
+            }
+            if (pinned ? !on_pin : ac->rank[runner] != best) {
+                return why(buf, len,
+                           "app %s runs on %s (rank %u), not in the best "
+                           "group (rank %u)%s",
+                           ac->name, sim_names[runner], ac->rank[runner], best,
+                           pinned ? " nor on a node that pinned it" : "");
+            }
         }
         if (k < 0 || cn->state.apps[k].status != BATON_APP_RUNNING ||
             cn->state.apps[k].owner != runner ||
