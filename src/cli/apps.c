@@ -7,12 +7,6 @@
 
 #include "cli.h"
 
-static const char *str(const cJSON *o, const char *key, const char *dflt)
-{
-    const cJSON *v = cJSON_GetObjectItem(o, key);
-    return cJSON_IsString(v) ? v->valuestring : dflt;
-}
-
 int cli_apps(const struct cli *c, int argc, char **argv)
 {
     cJSON *doc;
@@ -28,24 +22,20 @@ int cli_apps(const struct cli *c, int argc, char **argv)
         return 1;
     }
     if (c->json) {
-        char *s = cJSON_PrintUnformatted(doc);
-        printf("%s\n", s);
-        free(s);
-        cJSON_Delete(doc);
-        return 0;
+        return cli_print_json(doc);
     }
     printf("%-16s %-9s %-20s %-20s %-9s %s\n", "APP", "STATUS", "OWNER",
            "EPOCH", "TYPE", "HERE (since)");
     cJSON_ArrayForEach(app, cJSON_GetObjectItem(doc, "apps"))
     {
         char here[64];
-        snprintf(here, sizeof(here), "%s (%.1f s)", str(app, "here", "?"),
+        snprintf(here, sizeof(here), "%s (%.1f s)", cli_str(app, "here", "?"),
                  cJSON_GetNumberValue(cJSON_GetObjectItem(app, "since_ms")) /
                      1000.0);
-        printf("%-16s %-9s %-20s %-20.0f %-9s %s\n", str(app, "name", "?"),
-               str(app, "status", "?"), str(app, "owner", "-"),
+        printf("%-16s %-9s %-20s %-20.0f %-9s %s\n", cli_str(app, "name", "?"),
+               cli_str(app, "status", "?"), cli_str(app, "owner", "-"),
                cJSON_GetNumberValue(cJSON_GetObjectItem(app, "epoch")),
-               str(app, "start_type", "?"), here);
+               cli_str(app, "start_type", "?"), here);
     }
     cJSON_Delete(doc);
     return 0;

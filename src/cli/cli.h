@@ -16,6 +16,11 @@ struct cli {
  * (batond not running, no permission, garbage reply). */
 cJSON *cli_request(const struct cli *c, const char *line);
 
+/* A string member of o, or dflt. */
+const char *cli_str(const cJSON *o, const char *key, const char *dflt);
+/* --json: prints doc as batond sent it and frees it; returns 0. */
+int cli_print_json(cJSON *doc);
+
 int cli_status(const struct cli *c, int argc, char **argv);
 int cli_apps(const struct cli *c, int argc, char **argv);
 int cli_steer(const struct cli *c, int argc, char **argv);

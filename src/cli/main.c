@@ -31,6 +31,22 @@ static void usage(FILE *f)
             "  ready APP               APP (ready = notify) is ready\n");
 }
 
+const char *cli_str(const cJSON *o, const char *key, const char *dflt)
+{
+    const cJSON *v = cJSON_GetObjectItem(o, key);
+    return cJSON_IsString(v) ? v->valuestring : dflt;
+}
+
+int cli_print_json(cJSON *doc)
+{
+    char *s = cJSON_PrintUnformatted(doc);
+
+    printf("%s\n", s != NULL ? s : "null");
+    free(s);
+    cJSON_Delete(doc);
+    return 0;
+}
+
 cJSON *cli_request(const struct cli *c, const char *line)
 {
     struct sockaddr_un sa = {0};

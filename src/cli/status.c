@@ -7,12 +7,6 @@
 
 #include "cli.h"
 
-static const char *str(const cJSON *o, const char *key, const char *dflt)
-{
-    const cJSON *v = cJSON_GetObjectItem(o, key);
-    return cJSON_IsString(v) ? v->valuestring : dflt;
-}
-
 int cli_status(const struct cli *c, int argc, char **argv)
 {
     cJSON *doc;
@@ -28,19 +22,15 @@ int cli_status(const struct cli *c, int argc, char **argv)
         return 1;
     }
     if (c->json) {
-        char *s = cJSON_PrintUnformatted(doc);
-        printf("%s\n", s);
-        free(s);
-        cJSON_Delete(doc);
-        return 0;
+        return cli_print_json(doc);
     }
-    printf("node:        %s (incarnation %.0f)\n", str(doc, "node", "?"),
+    printf("node:        %s (incarnation %.0f)\n", cli_str(doc, "node", "?"),
            cJSON_GetNumberValue(cJSON_GetObjectItem(doc, "incarnation")));
-    printf("role:        %s%s\n", str(doc, "role", "?"),
+    printf("role:        %s%s\n", cli_str(doc, "role", "?"),
            cJSON_IsTrue(cJSON_GetObjectItem(doc, "synced")) ? ""
                                                             : " (booting)");
-    printf("coordinator: %s\n", str(doc, "coordinator", "none"));
-    printf("epoch:       %s\n", str(doc, "epoch", "0"));
+    printf("coordinator: %s\n", cli_str(doc, "coordinator", "none"));
+    printf("epoch:       %s\n", cli_str(doc, "epoch", "0"));
     printf("peers:\n");
     cJSON_ArrayForEach(peer, cJSON_GetObjectItem(doc, "peers"))
     {
@@ -50,10 +40,10 @@ int cli_status(const struct cli *c, int argc, char **argv)
             snprintf(age, sizeof(age), "%.0f ms ago", seen->valuedouble);
         }
         printf("  %-24s link %-4s %-5s last seen %-12s %s\n",
-               str(peer, "name", "?"), str(peer, "link", "?"),
+               cli_str(peer, "name", "?"), cli_str(peer, "link", "?"),
                cJSON_IsTrue(cJSON_GetObjectItem(peer, "alive")) ? "alive"
                                                                  : "down",
-               age, str(peer, "status", ""));
+               age, cli_str(peer, "status", ""));
     }
     cJSON_Delete(doc);
     return 0;

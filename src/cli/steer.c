@@ -32,12 +32,9 @@ int cli_steer(const struct cli *c, int argc, char **argv)
         return 1;
     }
     if (c->json) {
-        char *s = cJSON_PrintUnformatted(doc);
-        printf("%s\n", s);
-        free(s);
-    } else {
-        printf("ok\n");
+        return cli_print_json(doc);
     }
+    printf("ok\n");
     cJSON_Delete(doc);
     return 0;
 }
