@@ -408,6 +408,17 @@ static void decide_running(struct baton_node *n, unsigned k)
         set_status(n, k, BATON_APP_STOPPED);
         return;
     }
+    if (r->run == BATON_LOCAL_RUNNING && r->epoch != e->epoch &&
+        r->epoch != 0) {
+        /* The owner's word is the truth about its own instance (a heal
+         * may have merged another history's decision into the state). */
+        struct baton_state_app next = *e;
+        next.status = BATON_APP_RUNNING;
+        next.epoch = r->epoch;
+        next.epoch_max = BATON_MAX(e->epoch_max, r->epoch);
+        set_app(n, k, &next);
+        return;
+    }
     if (e->status == BATON_APP_STARTING) {
         if (r->run == BATON_LOCAL_RUNNING && r->epoch == e->epoch) {
             set_status(n, k, BATON_APP_RUNNING);
@@ -418,16 +429,6 @@ static void decide_running(struct baton_node *n, unsigned k)
         }
         /* That instance came and went without getting ready (stopped by
          * an earlier decision): start again under a new token. */
-    }
-    if (r->run == BATON_LOCAL_RUNNING && r->epoch != e->epoch &&
-        r->epoch != 0) {
-        /* The owner's word is the truth about its own instance (a heal
-         * may have merged another history's token into the state). */
-        struct baton_state_app next = *e;
-        next.epoch = r->epoch;
-        next.epoch_max = BATON_MAX(e->epoch_max, r->epoch);
-        set_app(n, k, &next);
-        return;
     }
     if (r->run == BATON_LOCAL_IDLE) {
         /* Running by the state, gone by its owner's word: start it again
@@ -533,6 +534,29 @@ static void decide_waiting(struct baton_node *n, unsigned k)
         n->app_deadline_ms[k] = e->failover_timeout_ms == BATON_TIMEOUT_INFINITY
                                     ? UINT64_MAX
                                     : n->now_ms + e->failover_timeout_ms;
+    }
+    if (f != BATON_NODE_NONE && owner_alive(n, f, e->owner_inc) &&
+        !eligible(n, e, f) && settled(n)) {
+        /* The lost owner is back, its instance maybe still running, but
+         * it may no longer run the app (permit false, failed): hand the
+         * app on from it, or stop it if nobody else may run it. */
+        t = place(n, e, f);
+        if (t == BATON_NODE_NONE) {
+            set_status(n, k, BATON_APP_IDLE);
+        } else {
+            struct baton_state_app next = *e;
+            next.status = BATON_APP_TAKEOVER;
+            next.prev = (uint8_t)f;
+            next.prev_inc = e->owner_inc;
+            next.owner = (uint8_t)t;
+            next.owner_inc = n->state.nodes[t].inc;
+            next.type = BATON_START_TAKEOVER;
+            next.from = (uint8_t)f;
+            next.epoch = next_epoch(n, e, t);
+            next.epoch_max = next.epoch;
+            set_app(n, k, &next);
+        }
+        return;
     }
     if (f != BATON_NODE_NONE && eligible(n, e, f)) {
         const struct baton_app_report *r = report_of(n, f, e->name);
