@@ -47,6 +47,9 @@ void baton__set_role(struct baton_node *n, unsigned role, unsigned target)
     n->target_inc = n->target == BATON_NODE_NONE ? 0 : n->peers[target].inc;
     n->role_since_ms = n->now_ms;
     n->status_dirty = true;
+    if (role == BATON_ROLE_COORDINATOR) {
+        baton__names_changed(n); /* purge what our view rules out */
+    }
     if (role == BATON_ROLE_FOLLOWER) {
         n->report_dirty = true; /* the new coordinator needs our apps */
     }

@@ -50,6 +50,17 @@ void baton__apps_report(struct baton_node *n, bool force);
 void baton__apps_step(struct baton_node *n);
 uint64_t baton__apps_deadline(const struct baton_node *n);
 
+/* Names and calls (registry.c). */
+int baton__apply(struct baton_node *n, const struct baton_op *op);
+void baton__names_install(struct baton_node *n, const struct baton_names *in);
+int baton__names_event(struct baton_node *n, const struct baton_event *ev);
+void baton__names_on_msg(struct baton_node *n, const struct baton_msg *m);
+void baton__names_absorb(struct baton_node *n, unsigned p, baton_inc inc,
+                         const struct baton_names *theirs);
+void baton__names_changed(struct baton_node *n);
+void baton__names_step(struct baton_node *n);
+uint64_t baton__names_deadline(const struct baton_node *n);
+
 static inline bool baton__is_candidate(const struct baton_node *n,
                                        unsigned id)
 {

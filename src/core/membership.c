@@ -38,6 +38,7 @@ void baton__peer_down(struct baton_node *n, unsigned p, unsigned reason)
     t->reason = (uint8_t)reason;
     t->a = peer->inc;
     t->b = n->now_ms - peer->last_heard_ms;
+    baton__names_changed(n); /* its names go (docs/design/names.md §2) */
     baton__member_gone(n, p);
     if ((n->role == BATON_ROLE_JOINING || n->role == BATON_ROLE_FOLLOWER) &&
         n->target == p) {
@@ -59,6 +60,7 @@ void baton__peer_new_life(struct baton_node *n, unsigned p, baton_inc inc)
         baton__peer_down(n, p, BATON_DOWN_RESTART);
     }
     peer->inc = inc;
+    baton__names_changed(n); /* the old life's names go */
     peer->last_seq = 0;
     peer->status_seq = 0;
     memset(&peer->status, 0, sizeof(peer->status));

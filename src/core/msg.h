@@ -13,6 +13,11 @@ enum baton_msg_type {
     BATON_MSG_RESYNC,        /* "I missed ops: send me a snapshot" */
     BATON_MSG_REPORT,        /* a node's apps, to its coordinator */
     BATON_MSG_STATE,         /* takeover: the old owner's exported state */
+    BATON_MSG_NAME_REQ,      /* a name write, to the coordinator */
+    BATON_MSG_NAME_REPLY,    /* the coordinator's answer to one */
+    BATON_MSG_NAME_LOST,     /* "your endpoint lost this name": a clash */
+    BATON_MSG_CALL,          /* a message or call to a name's owner */
+    BATON_MSG_REPLY,         /* the answer to a call, to its caller */
     BATON_MSG__COUNT
 };
 
@@ -70,6 +75,41 @@ struct baton_app_reports {
     struct baton_app_report r[BATON_APPS_MAX];
 };
 
+/* Name writes (docs/design/names.md §3). */
+enum baton_name_kind {
+    BATON_NAME_REGISTER = 1, /* fails if taken */
+    BATON_NAME_REREGISTER,   /* atomic re-point, no "taken" check */
+    BATON_NAME_UNREGISTER,   /* only the endpoint that holds it */
+    BATON_NAME_DROP,         /* every name of the endpoint (it closed) */
+    BATON_NAME__KIND_COUNT
+};
+
+/* Results of a name write (and of calls, below). */
+#define BATON_NAME_CODE_MAP(X)                                          \
+    X(OK, "ok")                                                         \
+    X(TAKEN, "name is registered by another endpoint")                  \
+    X(NOT_OWNER, "name is not registered by this endpoint")              \
+    X(NOT_FOUND, "no such name")                                        \
+    X(HAS_NAME, "endpoint already holds a name (ask with multi)")       \
+    X(FULL, "name table full")                                          \
+    X(INVALID, "invalid request")                                       \
+    X(BUSY, "too many requests pending")                                \
+    X(TIMEOUT, "timed out")                                             \
+    X(UNREACHABLE, "the owner's node is unreachable")                   \
+    X(RETRY, "out of order: resend from index (internal)")
+
+enum baton_name_code {
+#define BATON__NAME_CODE_ENUM(name, text) BATON_NAME_##name,
+    BATON_NAME_CODE_MAP(BATON__NAME_CODE_ENUM)
+#undef BATON__NAME_CODE_ENUM
+        BATON_NAME_CODE__COUNT
+};
+
+/* BATON_MSG_CALL flags. */
+#define BATON_CALL_WANTS_REPLY (1u << 0) /* a call, not a send */
+/* Hops a call may be forwarded when the name moved meanwhile. */
+#define BATON_CALL_HOPS_MAX (3)
+
 /* The largest exported app state carried by a takeover. */
 #define BATON_STATE_MAX (65536)
 
@@ -87,12 +127,16 @@ struct baton_msg {
         struct {
             struct baton_stream stream; /* the joiner's replica stream */
             struct baton_state replica;
+            /* The joiner's name table; the coordinator takes the
+             * joiner's own entries from it. Borrowed. */
+            const struct baton_names *names;
         } join;
         struct {
             uint64_t join_seq; /* the JOIN answered; 0 for a resync */
             struct baton_stream stream;
             uint64_t index;
             struct baton_state state;
+            const struct baton_names *names; /* the table; borrowed */
         } snapshot;
         struct {
             struct baton_stream stream;
@@ -112,6 +156,48 @@ struct baton_msg {
             uint32_t len;
             const uint8_t *data; /* borrowed: valid for the step only */
         } state;
+        struct {
+            uint64_t req;   /* the origin's request number (from 1) */
+            uint64_t first; /* the oldest request it still awaits */
+            uint8_t kind;   /* enum baton_name_kind */
+            uint8_t reserved[7];
+            /* name, resolver, endpoint, meta; owner fields unused */
+            struct baton_name name;
+        } name_req;
+        struct {
+            uint64_t req;
+            uint8_t code; /* enum baton_name_code */
+            uint8_t reserved[7];
+            /* OK with index > 0: complete once the origin has applied
+             * index of stream (read-your-writes). */
+            struct baton_stream stream;
+            uint64_t index;
+        } name_reply;
+        struct {
+            uint8_t reason; /* enum baton_lost_reason */
+            uint8_t reserved[7];
+            uint64_t endpoint;
+            uint64_t epoch;
+            char name[BATON_GNAME_MAX + 1];
+        } name_lost;
+        struct {
+            uint64_t id;    /* the caller's call id */
+            uint8_t caller; /* the caller's node (forwarding keeps it) */
+            uint8_t hops;
+            uint8_t flags;  /* BATON_CALL_* */
+            uint8_t reserved[5];
+            baton_inc caller_inc;
+            char name[BATON_GNAME_MAX + 1];
+            uint32_t len;
+            const uint8_t *data; /* borrowed: valid for the step only */
+        } call;
+        struct {
+            uint64_t id;  /* the call answered */
+            uint8_t code; /* enum baton_name_code */
+            uint8_t reserved[3];
+            uint32_t len;
+            const uint8_t *data; /* borrowed: valid for the step only */
+        } reply;
     } u;
 };
 

@@ -35,6 +35,13 @@ int baton_node_init(struct baton_node *n, const struct baton_node_config *cfg,
     n->hb_next_ms = now_ms;
     n->status_dirty = true;
     baton_state_init(&n->state, cfg->n_nodes);
+    if (cfg->names_cap != 0 &&
+        (cfg->names_slots == NULL || cfg->names_cap < 4 ||
+         (cfg->names_cap & (cfg->names_cap - 1)) != 0)) {
+        return BATON_EINVAL;
+    }
+    baton_names_init(&n->names, cfg->names_slots, cfg->names_cap);
+    n->pend_target = BATON_NODE_NONE;
     if (cfg->n_apps > BATON_APPS_MAX) {
         return BATON_EINVAL;
     }
@@ -198,6 +205,92 @@ static bool state_plausible(const struct baton_node *n,
            s->nodes[m->from].inc <= m->from_inc;
 }
 
+/* A name entry naming a newer life of the receiver or the sender than
+ * the ones talking is impossible, as for states. */
+static bool entry_plausible(const struct baton_node *n,
+                            const struct baton_msg *m,
+                            const struct baton_name *e)
+{
+    return baton_name_validate(e, n->cfg.n_nodes) == 0 &&
+           (e->owner != n->cfg.self || e->owner_inc <= n->inc) &&
+           (e->owner != m->from || e->owner_inc <= m->from_inc);
+}
+
+static bool names_plausible(const struct baton_node *n,
+                            const struct baton_msg *m,
+                            const struct baton_names *t)
+{
+    if (t == NULL) {
+        return true;
+    }
+    if (t->count > baton_names_limit(n->names.cap)) {
+        return false;
+    }
+    for (uint32_t i = 0; i < t->cap; i++) {
+        if (t->slot[i].used && !entry_plausible(n, m, &t->slot[i])) {
+            return false;
+        }
+    }
+    return true;
+}
+
+static bool name_ok(const char *name, size_t size)
+{
+    const char *end = memchr(name, '\0', size);
+
+    return end != NULL && baton_name_check(name, (size_t)(end - name)) == 0;
+}
+
+static int names_body_check(const struct baton_node *n,
+                            const struct baton_msg *m)
+{
+    switch (m->type) {
+    case BATON_MSG_NAME_REQ: {
+        const struct baton_name *e = &m->u.name_req.name;
+        unsigned kind = m->u.name_req.kind;
+        return kind >= BATON_NAME_REGISTER &&
+                       kind < BATON_NAME__KIND_COUNT && e->endpoint != 0 &&
+                       e->resolver < BATON_RESOLVE__COUNT &&
+                       e->meta_len <= BATON_GNAME_META_MAX &&
+                       (kind == BATON_NAME_DROP ||
+                        name_ok(e->name, sizeof(e->name))) &&
+                       m->u.name_req.first >= 1 &&
+                       m->u.name_req.first <= m->u.name_req.req
+                   ? -1
+                   : BATON_REJECT_BAD_FIELD;
+    }
+    case BATON_MSG_NAME_REPLY:
+        return m->u.name_reply.code < BATON_NAME_CODE__COUNT
+                   ? -1
+                   : BATON_REJECT_BAD_FIELD;
+    case BATON_MSG_NAME_LOST:
+        return m->u.name_lost.reason >= 1 &&
+                       m->u.name_lost.reason < BATON_LOST__COUNT &&
+                       name_ok(m->u.name_lost.name,
+                               sizeof(m->u.name_lost.name))
+                   ? -1
+                   : BATON_REJECT_BAD_FIELD;
+    case BATON_MSG_CALL:
+        return name_ok(m->u.call.name, sizeof(m->u.call.name)) &&
+                       m->u.call.caller < n->cfg.n_nodes &&
+                       m->u.call.caller_inc != 0 &&
+                       m->u.call.hops <= BATON_CALL_HOPS_MAX &&
+                       (m->u.call.flags & ~BATON_CALL_WANTS_REPLY) == 0 &&
+                       m->u.call.len <= BATON_CALL_DATA_MAX &&
+                       (m->u.call.len == 0 || m->u.call.data != NULL)
+                   ? -1
+                   : BATON_REJECT_BAD_FIELD;
+    case BATON_MSG_REPLY:
+        return m->u.reply.code < BATON_NAME_CODE__COUNT &&
+                       m->u.reply.len <= BATON_CALL_DATA_MAX &&
+                       (m->u.reply.len == 0 || m->u.reply.data != NULL)
+                   ? -1
+                   : BATON_REJECT_BAD_FIELD;
+    default:
+        return BATON_REJECT_BAD_TYPE;
+    }
+}
+
 static bool op_plausible(const struct baton_node *n,
                          const struct baton_msg *m, const struct baton_op *op)
 {
@@ -205,6 +298,11 @@ static bool op_plausible(const struct baton_node *n,
         return false;
     }
     switch (op->type) {
+    case BATON_OP_NAME_SET:
+        return entry_plausible(n, m, &op->name);
+    case BATON_OP_NAME_DEL:
+    case BATON_OP_NAME_PURGE:
+        return true;
     case BATON_OP_COORD: /* only the sender coordinates its stream */
         return op->node == m->from && op->inc == m->from_inc;
     case BATON_OP_MERGE:
@@ -255,7 +353,8 @@ static int body_check(const struct baton_node *n, const struct baton_msg *m)
             m->status.coord != n->cfg.self) {
             return BATON_REJECT_BAD_FIELD;
         }
-        return state_plausible(n, m, &m->u.join.replica)
+        return state_plausible(n, m, &m->u.join.replica) &&
+                       names_plausible(n, m, m->u.join.names)
                    ? -1
                    : BATON_REJECT_BAD_STATE;
     case BATON_MSG_SNAPSHOT:
@@ -265,7 +364,8 @@ static int body_check(const struct baton_node *n, const struct baton_msg *m)
             m->u.snapshot.state.coord_inc != m->from_inc) {
             return BATON_REJECT_BAD_FIELD;
         }
-        return state_plausible(n, m, &m->u.snapshot.state)
+        return state_plausible(n, m, &m->u.snapshot.state) &&
+                       names_plausible(n, m, m->u.snapshot.names)
                    ? -1
                    : BATON_REJECT_BAD_STATE;
     case BATON_MSG_OP:
@@ -291,7 +391,7 @@ static int body_check(const struct baton_node *n, const struct baton_msg *m)
                    : BATON_REJECT_BAD_FIELD;
     }
     default:
-        return BATON_REJECT_BAD_TYPE;
+        return names_body_check(n, m);
     }
 }
 
@@ -383,6 +483,13 @@ static void on_receive(struct baton_node *n, const struct baton_msg *m)
     case BATON_MSG_STATE:
         baton__apps_on_state(n, m);
         break;
+    case BATON_MSG_NAME_REQ:
+    case BATON_MSG_NAME_REPLY:
+    case BATON_MSG_NAME_LOST:
+    case BATON_MSG_CALL:
+    case BATON_MSG_REPLY:
+        baton__names_on_msg(n, m);
+        break;
     default:
         baton__check_tail(n, p);
         break;
@@ -437,6 +544,7 @@ static uint64_t next_deadline(const struct baton_node *n)
         d = BATON_MIN(d, n->boot_deadline_ms);
     }
     d = BATON_MIN(d, baton__apps_deadline(n));
+    d = BATON_MIN(d, baton__names_deadline(n));
     BATON_ASSERT(d > n->now_ms);
     return d;
 }
@@ -447,12 +555,15 @@ int baton_node_step(struct baton_node *n, const struct baton_event *ev,
     fx->n_send = 0;
     fx->n_trace = 0;
     fx->n_app = 0;
+    fx->n_name = 0;
+    fx->name_dropped = 0;
+    fx->n_call = 0;
     fx->trace_dropped = 0;
     fx->deadline_ms = 0;
     if (ev->now_ms < n->now_ms) {
         return BATON_EINVAL;
     }
-    if (ev->type < BATON_EVENT_TICK || ev->type > BATON_EVENT_EXPORTED) {
+    if (ev->type < BATON_EVENT_TICK || ev->type > BATON_EVENT_REPLY) {
         return BATON_EINVAL;
     }
     if ((ev->type == BATON_EVENT_APP || ev->type == BATON_EVENT_EXPORTED ||
@@ -498,12 +609,21 @@ int baton_node_step(struct baton_node *n, const struct baton_event *ev,
             return BATON_EINVAL;
         }
         break;
+    case BATON_EVENT_NAME:
+    case BATON_EVENT_CALL:
+    case BATON_EVENT_REPLY:
+        if (baton__names_event(n, ev) != 0) {
+            n->fx = NULL;
+            return BATON_EINVAL;
+        }
+        break;
     default:
         break;
     }
     timers(n);
     baton__evaluate(n);
     baton__apps_step(n);
+    baton__names_step(n);
     baton__flush(n);
     if (n->status_dirty || n->now_ms >= n->hb_next_ms) {
         broadcast_heartbeat(n);

@@ -45,6 +45,12 @@ struct baton_node_config {
     /* Boot-time sync (reference §1.3): while held, this node reports no
      * apps (so it is placed nothing) until BATON_REQ_RELEASE. */
     bool apps_held;
+    /* The name table's storage (docs/design/names.md §1): names_cap
+     * slots, a power of two (0 = this node holds no names and refuses
+     * every write). Every node of a cluster must use the same size.
+     * Borrowed for the node's lifetime; the core never allocates. */
+    struct baton_name *names_slots;
+    uint32_t names_cap;
 };
 
 enum baton_event_type {
@@ -55,6 +61,35 @@ enum baton_event_type {
     BATON_EVENT_APP,       /* the local instance of app `app` changed */
     BATON_EVENT_REQUEST,   /* an operator request (batonctl) */
     BATON_EVENT_EXPORTED,  /* app's state_export finished (takeover) */
+    BATON_EVENT_NAME,      /* a local endpoint's name write: name_req */
+    BATON_EVENT_CALL,      /* a local endpoint sends or calls: call */
+    BATON_EVENT_REPLY,     /* a local endpoint answers a call: call */
+};
+
+/* BATON_EVENT_NAME: one name write of a local endpoint. */
+struct baton_name_req {
+    uint64_t id;       /* the driver's, echoed in the DONE effect */
+    uint8_t kind;      /* enum baton_name_kind */
+    uint8_t resolver;  /* REGISTER/REREGISTER: enum baton_resolver */
+    uint16_t meta_len;
+    uint8_t reserved[4];
+    uint64_t endpoint; /* the local endpoint (never 0) */
+    char name[BATON_GNAME_MAX + 1]; /* not for DROP */
+    uint8_t meta[BATON_GNAME_META_MAX];
+};
+
+/* BATON_EVENT_CALL / BATON_EVENT_REPLY. */
+struct baton_call {
+    uint64_t id;    /* CALL: the driver's call id; REPLY: the delivered
+                       call's id */
+    uint8_t flags;  /* CALL: BATON_CALL_WANTS_REPLY or 0 (a send) */
+    uint8_t to;     /* REPLY: the caller's node (from DELIVER) */
+    uint8_t code;   /* REPLY: enum baton_name_code, OK normally */
+    uint8_t reserved[5];
+    baton_inc to_inc; /* REPLY: the caller's life (from DELIVER) */
+    const char *name; /* CALL: the name, NUL-terminated */
+    const uint8_t *data; /* borrowed for the step */
+    uint32_t len;        /* <= BATON_CALL_DATA_MAX */
 };
 
 /* BATON_EVENT_APP: what happened to the local instance. */
@@ -88,6 +123,8 @@ struct baton_event {
      * out (a STATE message points at it). */
     const uint8_t *data;
     uint32_t len;
+    const struct baton_name_req *name_req; /* NAME: borrowed */
+    const struct baton_call *call;         /* CALL/REPLY: borrowed */
 };
 
 /* What the driver must do with a local app instance. */
@@ -108,6 +145,41 @@ struct baton_app_effect {
     uint8_t reserved[2];
     uint64_t epoch; /* START/EXPORT/STATE: the instance's token */
     const uint8_t *data; /* STATE: borrowed, valid during this effect */
+    uint32_t len;
+};
+
+/* Names and calls: what the driver must tell its endpoints. */
+enum baton_name_action {
+    BATON_NAMEFX_DONE = 1, /* name write `id` finished with `code` */
+    BATON_NAMEFX_LOST,     /* endpoint lost `name` (code = reason) */
+};
+
+struct baton_name_effect {
+    uint8_t action; /* enum baton_name_action */
+    uint8_t code;   /* DONE: enum baton_name_code; LOST: lost reason */
+    uint8_t reserved[6];
+    uint64_t id;       /* DONE: the request's id */
+    uint64_t endpoint; /* LOST: the endpoint */
+    uint64_t epoch;    /* LOST: the registration's token */
+    char name[BATON_GNAME_MAX + 1]; /* LOST */
+};
+
+enum baton_call_action {
+    BATON_CALLFX_DELIVER = 1, /* give data to local endpoint */
+    BATON_CALLFX_DONE,        /* call/send `id` finished: code, data */
+};
+
+struct baton_call_effect {
+    uint8_t action; /* enum baton_call_action */
+    uint8_t code;   /* DONE: enum baton_name_code */
+    uint8_t from;   /* DELIVER: the caller's node (for the REPLY) */
+    uint8_t flags;  /* DELIVER: BATON_CALL_WANTS_REPLY if a call */
+    uint8_t reserved[4];
+    uint64_t id;       /* DELIVER: call id to reply to; DONE: own id */
+    baton_inc from_inc; /* DELIVER: the caller's life */
+    uint64_t endpoint; /* DELIVER */
+    const char *name;  /* DELIVER: the name called; borrowed */
+    const uint8_t *data; /* borrowed: valid until the next step */
     uint32_t len;
 };
 
@@ -182,6 +254,12 @@ struct baton_trace {
 #define BATON_FX_TRACE_MAX (256)
 #define BATON_FX_APP_MAX (2 * BATON_APPS_MAX)
 #define BATON_STEP_OPS_MAX (4)
+#define BATON_FX_NAME_MAX (512)
+#define BATON_FX_CALL_MAX (4)
+/* Name writes a node holds while they are under way; the first
+ * BATON_NAME_WINDOW of them are sent to the coordinator. */
+#define BATON_NAME_PENDING_MAX (256)
+#define BATON_NAME_WINDOW (64)
 
 /* What the driver must do after a step. Valid until the next
  * baton_node_step() on the same node. */
@@ -193,6 +271,11 @@ struct baton_effects {
     struct baton_trace trace[BATON_FX_TRACE_MAX];
     unsigned n_app;
     struct baton_app_effect app[BATON_FX_APP_MAX];
+    unsigned n_name;
+    unsigned name_dropped; /* LOST effects lost to a full buffer */
+    struct baton_name_effect name[BATON_FX_NAME_MAX];
+    unsigned n_call;
+    struct baton_call_effect call[BATON_FX_CALL_MAX];
     uint64_t deadline_ms; /* deliver a TICK at this time at the latest */
 };
 
@@ -242,6 +325,40 @@ struct baton_peer {
     struct baton_status status; /* its latest announced status */
 };
 
+/* A name write under way at its origin (docs/design/names.md §3). */
+struct baton_name_pending {
+    uint64_t req;      /* this node's request number */
+    uint64_t id;       /* the driver's */
+    uint64_t sent_ms;  /* 0 = not sent to the current coordinator */
+    uint8_t kind;
+    uint8_t answered;  /* the coordinator's answer is in: code (and, for
+                          OK with an op, the index to wait for) */
+    uint8_t code;
+    uint8_t finished;  /* DONE given; leaves the ring at its head */
+    uint8_t reserved[4];
+    struct baton_stream wait_stream;
+    uint64_t wait_index;
+    struct baton_name name; /* name, resolver, endpoint, meta */
+};
+
+/* COORDINATOR: the latest results given to one origin life, so a
+ * repeated request gets the same answer (at most BATON_NAME_WINDOW
+ * are in flight). */
+struct baton_name_results {
+    baton_inc inc;  /* the origin life, 0 = none */
+    uint64_t next;  /* the request number expected next */
+    struct {
+        uint64_t req;
+        uint8_t code;
+        uint8_t reserved[7];
+        uint64_t index;
+    } r[BATON_NAME_WINDOW];
+};
+
+/* Losses this node told its endpoints about lately (so a clash's
+ * message and the snapshot that follows it tell once). */
+#define BATON_NAME_TOLD_MAX (64)
+
 struct baton_counters {
     uint64_t rejected[BATON_REJECT__COUNT];
     uint64_t received;
@@ -251,6 +368,10 @@ struct baton_counters {
     uint64_t replica_mismatches; /* valid ops our replica could not apply */
     uint64_t claims; /* times this node became coordinator */
     uint64_t tilts;
+    uint64_t name_writes;   /* COORDINATOR: name writes decided */
+    uint64_t name_clashes;  /* COORDINATOR: clashes resolved */
+    uint64_t name_lost_told; /* LOST effects given */
+    uint64_t calls_forwarded;
 };
 
 /* The node. The caller allocates it; every field is internal. */
@@ -298,6 +419,26 @@ struct baton_node {
     struct baton_report_slot reports[BATON_NODES_MAX]; /* COORDINATOR */
     uint64_t app_deadline_ms[BATON_APPS_MAX]; /* COORDINATOR: WAITING */
     uint64_t joined_ms[BATON_NODES_MAX];      /* COORDINATOR: member since */
+
+    /* Names (docs/design/names.md). */
+    struct baton_names names; /* this node's replica of the table */
+    uint64_t name_req_next;   /* last request number used */
+    unsigned n_pending;
+    unsigned pending_head; /* ring of pending writes, oldest first */
+    uint8_t pend_target;   /* the coordinator they were sent to */
+    uint64_t pend_retry_ms; /* when a RETRY last rewound the window */
+    baton_inc pend_target_inc;
+    struct baton_stream pend_stream;
+    struct baton_name_pending pending[BATON_NAME_PENDING_MAX];
+    struct baton_name_results results[BATON_NODES_MAX]; /* COORDINATOR */
+    bool names_check; /* COORDINATOR: look for entries to purge */
+    bool replica_dirty; /* changed outside its stream (a lost name) */
+    /* COORDINATOR: registrations that lost a clash here lately, so a JOIN
+     * sent before its owner heard does not bring one back. */
+    unsigned n_beaten;
+    struct { uint64_t endpoint, epoch; uint8_t owner; } beaten[BATON_NAME_TOLD_MAX];
+    unsigned n_told;
+    struct { uint64_t endpoint, epoch, hash; } told[BATON_NAME_TOLD_MAX];
     struct baton_counters counters;
     struct baton_effects *fx; /* during a step only */
 };
@@ -329,6 +470,19 @@ unsigned baton_node_coordinator(const struct baton_node *n); /* or NONE */
 bool baton_node_is_coordinator(const struct baton_node *n);
 bool baton_node_candidate(const struct baton_node *n, unsigned id);
 uint64_t baton_node_down_after_ms(const struct baton_node *n);
+
+/* The entry called name as this node sees it now: NULL when there is
+ * none or when its owner's node is down or gone to a new life in this
+ * node's view (so a lost node's names vanish here at once, before the
+ * coordinator purges them). A local read: no message. */
+const struct baton_name *baton_node_whereis(const struct baton_node *n,
+                                           const char *name);
+
+/* A digest of the replica: state and name table. */
+uint64_t baton_node_replica_digest(const struct baton_node *n);
+
+const char *baton_name_code_text(unsigned code);
+const char *baton_name_code_name(unsigned code);
 
 /* Formats one trace event as a line without a newline, naming nodes by
  * names[id] (names may be NULL: ids are printed). Returns the length

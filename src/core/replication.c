@@ -10,13 +10,22 @@
 
 static void trace_applied(struct baton_node *n, const struct baton_op *op)
 {
+    bool name = op->type == BATON_OP_NAME_SET || op->type == BATON_OP_NAME_DEL;
     struct baton_trace *t = baton__trace(n, BATON_TRACE_APPLIED,
                                          op->type == BATON_OP_MERGE
                                              ? BATON_NODE_NONE
-                                             : op->node);
+                                         : name ? op->name.owner
+                                                : op->node);
+
+    if (name) {
+        /* The name (cut to fit), and its owner as the peer. */
+        size_t len = strnlen(op->name.name, sizeof(t->app) - 1);
+        memcpy(t->app, op->name.name, len);
+        t->app[len] = '\0';
+    }
     t->a = n->applied;
     t->b = op->type;
-    t->c = baton_state_digest(&n->state);
+    t->c = baton_node_replica_digest(n);
     t->stream = n->stream;
 }
 
@@ -27,7 +36,7 @@ void baton__submit(struct baton_node *n, const struct baton_op *op)
     BATON_ASSERT(n->role == BATON_ROLE_COORDINATOR);
     /* The coordinator builds every op from its own state, so one it
      * cannot apply is a core bug. */
-    rv = baton_state_apply(&n->state, &n->state, op);
+    rv = baton__apply(n, op);
     BATON_ASSERT(rv == 0);
     BATON_ASSERT(n->state.epoch >= n->epoch);
     n->epoch = n->state.epoch;
@@ -54,6 +63,7 @@ static void send_snapshot(struct baton_node *n, unsigned to,
     m.u.snapshot.stream = n->stream;
     m.u.snapshot.index = n->applied;
     m.u.snapshot.state = n->state;
+    m.u.snapshot.names = &n->names;
     baton__send(n, to, &m);
 }
 
@@ -111,6 +121,7 @@ void baton__send_join(struct baton_node *n)
     m.type = BATON_MSG_JOIN;
     m.u.join.stream = n->stream;
     m.u.join.replica = n->state;
+    m.u.join.names = &n->names;
     baton__send(n, n->target, &m);
     if (n->join_first_seq == 0) {
         n->join_first_seq = n->seq;
@@ -163,6 +174,9 @@ void baton__on_join(struct baton_node *n, const struct baton_msg *m)
         op.node = (uint8_t)p;
         op.inc = m->from_inc;
         baton__submit(n, &op);
+        /* Its own names come with it (docs/design/names.md §4). */
+        baton__names_absorb(n, p, m->from_inc, m->u.join.names);
+        baton__names_changed(n);
     }
     baton__flush(n);
     send_snapshot(n, p, m->seq);
@@ -173,13 +187,15 @@ static void install(struct baton_node *n, const struct baton_msg *m)
     struct baton_trace *t;
 
     n->state = m->u.snapshot.state;
+    baton__names_install(n, m->u.snapshot.names);
+    n->replica_dirty = false;
     n->stream = m->u.snapshot.stream;
     n->applied = m->u.snapshot.index;
     n->epoch = n->state.epoch;
     n->counters.snapshots_installed++;
     t = baton__trace(n, BATON_TRACE_SNAPSHOT, m->from);
     t->a = n->applied;
-    t->c = baton_state_digest(&n->state);
+    t->c = baton_node_replica_digest(n);
     t->stream = n->stream;
 }
 
@@ -216,7 +232,7 @@ void baton__on_snapshot(struct baton_node *n, const struct baton_msg *m)
      * install (applying the same point twice is what the order rule
      * forbids). */
     if (!baton_stream_equal(&m->u.snapshot.stream, &n->stream) ||
-        m->u.snapshot.index > n->applied) {
+        m->u.snapshot.index > n->applied || n->replica_dirty) {
         install(n, m);
     }
     if (welcome) {
@@ -257,7 +273,7 @@ void baton__on_op(struct baton_node *n, const struct baton_msg *m)
         request_resync(n); /* an op went missing */
         return;
     }
-    rv = baton_state_apply(&n->state, &n->state, &m->u.op.op);
+    rv = baton__apply(n, &m->u.op.op);
     if (rv != 0) {
         /* A valid op that does not apply means our replica disagrees
          * with the coordinator's (the simulator proves this does not

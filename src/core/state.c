@@ -118,6 +118,25 @@ int baton_op_validate(const struct baton_op *op, unsigned n_nodes)
                        baton_app_validate(&op->app, n_nodes) == 0
                    ? 0
                    : BATON_EBADMSG;
+    case BATON_OP_NAME_SET:
+        return op->origin < n_nodes || op->origin == BATON_NODE_NONE
+                   ? baton_name_validate(&op->name, n_nodes)
+                   : BATON_EBADMSG;
+    case BATON_OP_NAME_DEL: {
+        const char *end = memchr(op->name.name, '\0', sizeof(op->name.name));
+        return end != NULL &&
+                       baton_name_check(op->name.name,
+                                        (size_t)(end - op->name.name)) ==
+                           0 &&
+                       op->reason < BATON_LOST__COUNT &&
+                       op->name.owner < n_nodes &&
+                       (op->origin < n_nodes ||
+                        op->origin == BATON_NODE_NONE)
+                   ? 0
+                   : BATON_EBADMSG;
+    }
+    case BATON_OP_NAME_PURGE:
+        return op->node < n_nodes ? 0 : BATON_EBADMSG;
     default:
         return BATON_EBADMSG;
     }
@@ -203,6 +222,15 @@ int baton_state_apply(struct baton_state *out, const struct baton_state *in,
         break;
     case BATON_OP_APP:
         rv = apply_app(&s, op);
+        break;
+    case BATON_OP_NAME_SET:
+        /* The table itself is changed by baton_names_apply(). */
+        s.name_epoch_max = BATON_MAX(s.name_epoch_max, op->name.epoch);
+        rv = 0;
+        break;
+    case BATON_OP_NAME_DEL:
+    case BATON_OP_NAME_PURGE:
+        rv = 0;
         break;
     default:
         BATON_ASSERT(0 && "validated op type");
@@ -307,6 +335,7 @@ void baton_state_merge(struct baton_state *out, const struct baton_state *a,
     for (unsigned k = 0; k < BATON_APPS_MAX; k++) {
         merge_app(&m, &b->apps[k]);
     }
+    m.name_epoch_max = BATON_MAX(a->name_epoch_max, b->name_epoch_max);
     *out = m;
 }
 
@@ -349,6 +378,7 @@ uint64_t baton_state_digest(const struct baton_state *s)
             h = fnv(h, e->rank[i]);
         }
     }
+    h = fnv(h, s->name_epoch_max);
     return h;
 }
 
@@ -368,7 +398,8 @@ bool baton_state_equal(const struct baton_state *a,
                        const struct baton_state *b)
 {
     if (a->n_nodes != b->n_nodes || a->coord != b->coord ||
-        a->coord_inc != b->coord_inc || a->epoch != b->epoch) {
+        a->coord_inc != b->coord_inc || a->epoch != b->epoch ||
+        a->name_epoch_max != b->name_epoch_max) {
         return false;
     }
     for (unsigned i = 0; i < a->n_nodes; i++) {
@@ -432,7 +463,8 @@ unsigned baton_state_members(const struct baton_state *s)
 
 const char *baton_op_type_name(unsigned type)
 {
-    static const char *const names[] = {"?",     "coord", "join",
-                                        "leave", "merge", "app"};
+    static const char *const names[] = {
+        "?",   "coord",    "join",     "leave",     "merge",
+        "app", "name-set", "name-del", "name-purge"};
     return type < BATON_ARRAY_LEN(names) ? names[type] : "?";
 }

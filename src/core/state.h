@@ -3,6 +3,7 @@
 #ifndef BATON_CORE_STATE_H
 #define BATON_CORE_STATE_H
 
+#include "names.h"
 #include "types.h"
 
 /* What the group knows of one configured node. */
@@ -72,6 +73,9 @@ struct baton_state {
      * list is (the link handshake checks it). */
     uint8_t name_rank[BATON_NODES_MAX];
     struct baton_state_app apps[BATON_APPS_MAX];
+    /* The highest registration token issued in any history merged into
+     * this state: new name tokens go above it (docs/design/names.md). */
+    uint64_t name_epoch_max;
 };
 
 enum baton_op_type {
@@ -82,6 +86,11 @@ enum baton_op_type {
     BATON_OP_LEAVE, /* node (inc) no longer does */
     BATON_OP_MERGE, /* fold another group's state in: merge(state, other) */
     BATON_OP_APP,   /* set app slot `node` to `app` */
+    /* Names (docs/design/names.md §3): the table is held beside the
+     * state (struct baton_names) and these ops change it. */
+    BATON_OP_NAME_SET,   /* insert or overwrite entry `name` */
+    BATON_OP_NAME_DEL,   /* remove name.name (reason: why) */
+    BATON_OP_NAME_PURGE, /* remove node's entries not of life inc */
     BATON_OP__COUNT
 };
 
@@ -89,11 +98,16 @@ struct baton_op {
     uint8_t type;  /* enum baton_op_type */
     uint8_t node;  /* COORD/JOIN/LEAVE: the node concerned; APP: slot */
     uint8_t fresh; /* COORD: 1 = a new claim (resets members) */
-    uint8_t reserved[5];
+    uint8_t origin; /* NAME_*: node whose request this answers, or NONE */
+    uint8_t reason; /* NAME_DEL: enum baton_lost_reason, 0 = asked for */
+    uint8_t reserved[3];
     baton_inc inc;       /* COORD/JOIN/LEAVE: that node's incarnation */
     baton_epoch epoch;   /* COORD: the new epoch */
     struct baton_state other; /* MERGE: the state folded in */
     struct baton_state_app app; /* APP: the slot's new value */
+    uint64_t req;           /* NAME_*: origin's request number, or 0 */
+    struct baton_name name; /* NAME_SET: the entry; NAME_DEL: the entry
+                               removed (name, owner, endpoint, epoch) */
 };
 
 /* Initialises an empty state for n_nodes configured nodes.

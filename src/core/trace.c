@@ -158,8 +158,9 @@ int baton_trace_format(char *buf, size_t len, const struct baton_trace *t,
                                                       : "follower of",
                         peer, epoch_str(t->a, names, eb, sizeof(eb)));
     case BATON_TRACE_APPLIED:
-        return snprintf(buf, len, "applied %" PRIu64 " %s %s", t->a,
-                        baton_op_type_name((unsigned)t->b), peer);
+        return snprintf(buf, len, "applied %" PRIu64 " %s %s%s%s", t->a,
+                        baton_op_type_name((unsigned)t->b), peer,
+                        t->app[0] != '\0' ? " " : "", t->app);
     case BATON_TRACE_SNAPSHOT:
         return snprintf(buf, len, "snapshot from %s index=%" PRIu64, peer,
                         t->a);

@@ -104,6 +104,27 @@ static void fault(struct sim *s, struct baton_prng *p, unsigned nn)
     }
 }
 
+/* A few name writes and calls from random endpoints. */
+static void names_load(struct sim *s, struct baton_prng *p, unsigned nn,
+                       bool writes)
+{
+    unsigned count = pick(p, 4);
+
+    for (unsigned k = 0; k < count; k++) {
+        unsigned i = pick(p, nn);
+        unsigned r = pick(p, 100);
+        if (writes && r < 60) {
+            unsigned kind = r < 27   ? BATON_NAME_REGISTER
+                            : r < 36 ? BATON_NAME_REREGISTER
+                            : r < 51 ? BATON_NAME_UNREGISTER
+                                     : BATON_NAME_DROP;
+            sim_name_write(s, i, kind, pick(p, 3), pick(p, 10), pick(p, 4));
+        } else {
+            sim_call(s, i, pick(p, 10), pick(p, 5) != 0);
+        }
+    }
+}
+
 static void config(uint64_t seed, const struct seed_opts *o,
                    struct baton_prng *p, struct sim_config *cfg)
 {
@@ -148,7 +169,7 @@ void run_seed(uint64_t seed, const struct seed_opts *o, struct seed_result *r)
     struct sim_config cfg;
     struct sim *s;
     uint64_t t_faults_end;
-    uint64_t t_end;
+    uint64_t t_end, t_writes_end, t_calls_checked;
     uint64_t hb, miss, window;
     uint64_t converged_at = UINT64_MAX;
     char why[256] = "";
@@ -183,6 +204,7 @@ void run_seed(uint64_t seed, const struct seed_opts *o, struct seed_result *r)
          t += rnd(&p, 20, 1500) * SIM_MS) {
         sim_run_until(s, t);
         fault(s, &p, cfg.n_nodes);
+        names_load(s, &p, cfg.n_nodes, true);
     }
     sim_run_until(s, t_faults_end);
 
@@ -203,15 +225,26 @@ void run_seed(uint64_t seed, const struct seed_opts *o, struct seed_result *r)
         split(s, &p, cfg.n_nodes);
     }
     t_end = t_faults_end + r->bound_us + 1000 * SIM_MS;
+    /* Names: writes early in the quiet phase; calls throughout, and
+     * those made once lost nodes are detected must all be answered. */
+    t_writes_end = t_faults_end + r->bound_us / 3;
+    t_calls_checked = t_faults_end + (hb * miss + 3 * hb) * SIM_MS;
     while (!sim_failed(s) && sim_now(s) < t_end) {
         bool ok;
         sim_run_for(s, 5 * SIM_MS);
+        if (sim_now(s) < t_end - 300 * SIM_MS && pick(&p, 8) == 0) {
+            sim_names_must_finish(s, sim_now(s) >= t_calls_checked);
+            names_load(s, &p, cfg.n_nodes, sim_now(s) < t_writes_end);
+        }
         ok = sim_converged(s, why, sizeof(why));
         if (ok && converged_at == UINT64_MAX) {
             converged_at = sim_now(s);
         } else if (!ok) {
             converged_at = UINT64_MAX;
         }
+    }
+    if (!sim_failed(s) && converged_at != UINT64_MAX) {
+        sim_names_final(s);
     }
     r->steps = sim_steps(s);
     r->garbage = sim_rejected(s);

@@ -70,6 +70,11 @@ static void heap_push(struct sim *s, struct event ev)
     s->heap[i] = ev;
 }
 
+void sim__heap_push(struct sim *s, struct event ev)
+{
+    heap_push(s, ev);
+}
+
 static struct event heap_pop(struct sim *s)
 {
     struct event top = s->heap[0];
@@ -330,6 +335,70 @@ static void keep_line(struct sim *s, const char *line)
     strcpy(s->lines[s->n_lines++], line);
 }
 
+/* The network's copy of a message: what it borrows (a state, a name
+ * table, call data) is copied right behind it. */
+static struct baton_msg *copy_msg(const struct baton_msg *m)
+{
+    const struct baton_names *t = NULL;
+    const uint8_t *data = NULL;
+    uint32_t len = 0;
+    uint32_t cap = 0;
+    size_t size = sizeof(*m);
+    struct baton_msg *c;
+    char *tail;
+
+    if (m->type == BATON_MSG_JOIN) {
+        t = m->u.join.names;
+    } else if (m->type == BATON_MSG_SNAPSHOT) {
+        t = m->u.snapshot.names;
+    } else if (m->type == BATON_MSG_STATE) {
+        data = m->u.state.data;
+        len = m->u.state.len;
+    } else if (m->type == BATON_MSG_CALL) {
+        data = m->u.call.data;
+        len = m->u.call.len;
+    } else if (m->type == BATON_MSG_REPLY) {
+        data = m->u.reply.data;
+        len = m->u.reply.len;
+    }
+    if (t != NULL) {
+        cap = 4;
+        while (baton_names_limit(cap) < t->count) {
+            cap *= 2;
+        }
+        size += sizeof(struct baton_names) + cap * sizeof(struct baton_name);
+    }
+    c = xrealloc(NULL, size + len);
+    *c = *m;
+    tail = (char *)(c + 1);
+    if (t != NULL) {
+        struct baton_names *ct = (struct baton_names *)(void *)tail;
+        struct baton_name *slots =
+            (struct baton_name *)(void *)(tail + sizeof(*ct));
+        baton_names_init(ct, slots, cap);
+        if (baton_names_copy(ct, t) != 0) {
+            abort();
+        }
+        if (m->type == BATON_MSG_JOIN) {
+            c->u.join.names = ct;
+        } else {
+            c->u.snapshot.names = ct;
+        }
+        tail += sizeof(*ct) + cap * sizeof(struct baton_name);
+    }
+    if (len > 0) {
+        memcpy(tail, data, len);
+        if (m->type == BATON_MSG_STATE) {
+            c->u.state.data = (const uint8_t *)tail;
+        } else if (m->type == BATON_MSG_CALL) {
+            c->u.call.data = (const uint8_t *)tail;
+        } else {
+            c->u.reply.data = (const uint8_t *)tail;
+        }
+    }
+    return c;
+}
+
 static void send_all(struct sim *s, unsigned from)
 {
     for (unsigned k = 0; k < s->fx->n_send; k++) {
@@ -350,17 +419,7 @@ static void send_all(struct sim *s, unsigned from)
             ev.kind = EV_DELIVER;
             ev.node = (uint8_t)to;
             ev.life = s->nodes[to].life;
-            ev.msg = xrealloc(NULL, sizeof(*m) + (m->type == BATON_MSG_STATE
-                                                      ? m->u.state.len
-                                                      : 0));
-            *ev.msg = *m;
-            if (m->type == BATON_MSG_STATE && m->u.state.len > 0) {
-                /* The message borrows its bytes: the network keeps a
-                 * copy right behind it. */
-                uint8_t *copy = (uint8_t *)(ev.msg + 1);
-                memcpy(copy, m->u.state.data, m->u.state.len);
-                ev.msg->u.state.data = copy;
-            }
+            ev.msg = copy_msg(m);
             heap_push(s, ev);
         }
     }
@@ -532,6 +591,7 @@ void sim__step(struct sim *s, unsigned i, struct baton_event *ev)
     }
     send_all(s, i);
     apps_run(s, i);
+    sim__names_effects(s, i);
 }
 
 static void tick(struct sim *s, unsigned i)
@@ -555,6 +615,8 @@ static void boot(struct sim *s, unsigned i)
     cfg.n_apps = s->cfg.n_apps;
     memcpy(cfg.apps, s->cfg.apps, sizeof(cfg.apps));
     cfg.state_wait_ms = s->cfg.state_wait_ms;
+    cfg.names_slots = sn->name_slots;
+    cfg.names_cap = SIM_NAMES_CAP;
     if (s->cfg.override_set && s->cfg.override_node == i) {
         cfg.apps[0] = s->cfg.override_app;
     }
@@ -641,6 +703,9 @@ static void handle(struct sim *s, struct event *ev)
         bev.peer = ev->peer;
         sim__step(s, ev->node, &bev);
         break;
+    case EV_REPLY:
+        sim__names_reply(s, ev);
+        break;
     case EV_EXPORT: {
         char out[64];
         int len = snprintf(out, sizeof(out), "state:%u:%" PRIu64, ev->app,
@@ -686,6 +751,7 @@ struct sim *sim_create(const struct sim_config *cfg)
         return NULL;
     }
     s->fx = calloc(1, sizeof(*s->fx));
+    s->names = sim__names_new();
     if (s->fx == NULL) {
         free(s);
         return NULL;
@@ -728,6 +794,7 @@ void sim_destroy(struct sim *s)
     free(s->claims);
     free(s->starts);
     free(s->fx);
+    sim__names_free(s->names);
     free(s);
 }
 
@@ -781,6 +848,7 @@ void sim_crash(struct sim *s, unsigned i)
     }
     sn->up = false;
     sn->paused = false;
+    sn->ended_us = s->now_us;
     for (unsigned a = 0; a < BATON_APPS_MAX; a++) {
         sn->inst[a].st = 0; /* no orphans: its instances die with it */
     }
@@ -831,6 +899,7 @@ void sim_resume(struct sim *s, unsigned i)
         return;
     }
     sn->paused = false;
+    sn->resumed_us = s->now_us;
     /* Its timers run first, then the mail that queued up arrives late,
      * in the order it was sent. */
     tick(s, i);

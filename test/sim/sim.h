@@ -76,6 +76,26 @@ void sim_request(struct sim *s, unsigned i, unsigned a, unsigned what,
 /* How many times app a was started, cluster-wide, so far. */
 uint64_t sim_starts(const struct sim *s, unsigned a);
 
+/* Names (sim_names.c): endpoint ep (0-2) of node i writes name
+ * "n<name>" (0-9); a call or send from node i to "n<name>". */
+uint64_t sim_name_write(struct sim *s, unsigned i, unsigned kind,
+                        unsigned ep, unsigned name, unsigned resolver);
+uint64_t sim_call(struct sim *s, unsigned i, unsigned name,
+                  bool wants_reply);
+/* A write's or a call's result code, -1 while under way. */
+int sim_write_code(const struct sim *s, uint64_t id);
+int sim_call_code(const struct sim *s, uint64_t id);
+/* How many times node i told an endpoint it lost "n<name>" for reason. */
+unsigned sim_names_lost(const struct sim *s, unsigned i, unsigned name,
+                        unsigned reason);
+/* From now on, writes and calls issued must finish by sim_names_final. */
+void sim_names_must_finish(struct sim *s, bool on);
+/* Fails the run unless every write and call that had to finish did, and
+ * every endpoint holds exactly the names it was told it holds. */
+void sim_names_final(struct sim *s);
+void sim_names_stats(const struct sim *s, uint64_t *writes, uint64_t *calls,
+                     uint64_t *calls_ok, uint64_t *lost);
+
 /* Inspection. */
 const struct baton_node *sim_node(const struct sim *s, unsigned i);
 /* For checker self-tests only: lets a test break a node on purpose. */

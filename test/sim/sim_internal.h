@@ -4,7 +4,8 @@
 
 #include "sim.h"
 
-enum { EV_DELIVER = 1, EV_LINK_UP, EV_LINK_DOWN, EV_APP, EV_EXPORT };
+enum { EV_DELIVER = 1, EV_LINK_UP, EV_LINK_DOWN, EV_APP, EV_EXPORT,
+       EV_REPLY };
 
 struct event {
     uint64_t t;
@@ -15,9 +16,13 @@ struct event {
     uint32_t life; /* receiver's life when sent: older lives get nothing */
     uint8_t app;   /* EV_APP: app index, what happened, which instance */
     uint8_t what;
-    uint64_t epoch;
+    uint64_t epoch; /* EV_REPLY: the caller's life */
+    uint64_t id;    /* EV_REPLY: the call answered */
     struct baton_msg *msg; /* DELIVER: owned by the event */
 };
+
+/* Name table slots per simulated node: small, so tables fill up too. */
+#define SIM_NAMES_CAP (32)
 
 /* What the checker remembers of one node's life, to prove that nothing
  * goes backwards. */
@@ -32,10 +37,13 @@ struct shadow {
 
 struct simnode {
     struct baton_node core;
+    struct baton_name name_slots[SIM_NAMES_CAP];
     bool up;
     bool paused;
     baton_inc inc;
     uint32_t life;
+    uint64_t ended_us;   /* when its last life ended (crash) */
+    uint64_t resumed_us; /* when it last resumed from a pause */
     uint64_t deadline_us;
     struct shadow sh;
     struct {
@@ -100,10 +108,18 @@ struct sim {
 
     char **lines;
     int n_lines, cap_lines;
+    struct sim_names *names; /* sim_names.c */
 };
 
 void sim__fail(struct sim *s, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 void sim__step(struct sim *s, unsigned i, struct baton_event *ev);
+void sim__heap_push(struct sim *s, struct event ev);
+
+/* sim_names.c */
+struct sim_names *sim__names_new(void);
+void sim__names_free(struct sim_names *m);
+void sim__names_effects(struct sim *s, unsigned i);
+void sim__names_reply(struct sim *s, const struct event *ev);
 
 #endif /* BATON_SIM_INTERNAL_H */

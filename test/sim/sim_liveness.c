@@ -160,11 +160,23 @@ static bool group_converged(const struct sim *s, unsigned mask, char *buf,
         }
         if (!baton_stream_equal(&n->stream, &cn->stream) ||
             n->applied != cn->applied ||
-            !baton_state_equal(&n->state, &cn->state)) {
+            !baton_state_equal(&n->state, &cn->state) ||
+            n->names.count != cn->names.count ||
+            n->names.digest != cn->names.digest) {
             return why(buf, len,
                        "%s's replica (index %" PRIu64
                        ") differs from %s's (index %" PRIu64 ")",
                        sim_names[i], n->applied, sim_names[c], cn->applied);
+        }
+    }
+    /* Names: only the members' current lives hold any. */
+    for (uint32_t k = 0; k < cn->names.cap; k++) {
+        const struct baton_name *e = &cn->names.slot[k];
+        if (e->used && (!(mask & (1u << e->owner)) ||
+                        e->owner_inc != s->nodes[e->owner].inc)) {
+            return why(buf, len, "%s still holds %s of %s's life %" PRIu64,
+                       sim_names[c], e->name, sim_names[e->owner],
+                       e->owner_inc);
         }
     }
     return apps_converged(s, mask, c, buf, len);

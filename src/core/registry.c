@@ -1,0 +1,1049 @@
+/* Global names in the node: writes ordered by the coordinator (one round
+ * trip), local reads, purge of lost nodes' names, a joiner's own names
+ * taken in with clash resolution, and calls routed to a name's owner.
+ * See docs/design/names.md. */
+#include "../util/setup.h"
+
+#include <string.h>
+
+#include "../util/assert.h"
+#include "../util/error.h"
+#include "internal.h"
+
+/* ---- reads ------------------------------------------------------------ */
+
+/* Is e's owner alive as this node sees it? */
+static bool visible(const struct baton_node *n, const struct baton_name *e)
+{
+    if (e->owner == n->cfg.self) {
+        return e->owner_inc == n->inc;
+    }
+    return e->owner < n->cfg.n_nodes && n->peers[e->owner].alive &&
+           n->peers[e->owner].inc == e->owner_inc;
+}
+
+const struct baton_name *baton_node_whereis(const struct baton_node *n,
+                                           const char *name)
+{
+    const struct baton_name *e = baton_names_find(&n->names, name);
+
+    return e != NULL && visible(n, e) ? e : NULL;
+}
+
+uint64_t baton_node_replica_digest(const struct baton_node *n)
+{
+    return baton_state_digest(&n->state) ^
+           (n->names.digest * 0x9e3779b97f4a7c15ull + n->names.count);
+}
+
+/* ---- effects ---------------------------------------------------------- */
+
+static struct baton_name_effect *name_fx(struct baton_node *n)
+{
+    struct baton_effects *fx = n->fx;
+
+    if (fx->n_name == BATON_FX_NAME_MAX) {
+        fx->name_dropped++;
+        return NULL;
+    }
+    memset(&fx->name[fx->n_name], 0, sizeof(fx->name[0]));
+    return &fx->name[fx->n_name++];
+}
+
+static void done(struct baton_node *n, uint64_t id, unsigned code)
+{
+    struct baton_name_effect *e = name_fx(n);
+
+    if (e != NULL) {
+        e->action = BATON_NAMEFX_DONE;
+        e->code = (uint8_t)code;
+        e->id = id;
+    }
+}
+
+static bool told_before(struct baton_node *n, uint64_t endpoint,
+                        uint64_t epoch, uint64_t hash)
+{
+    for (unsigned i = 0; i < n->n_told && i < BATON_NAME_TOLD_MAX; i++) {
+        if (n->told[i].endpoint == endpoint && n->told[i].epoch == epoch &&
+            n->told[i].hash == hash) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Tells the driver that a local endpoint lost a registration, once. */
+static void tell_lost(struct baton_node *n, const struct baton_name *e,
+                      unsigned reason)
+{
+    uint64_t hash = baton_name_hash(e->name);
+    struct baton_name_effect *fx;
+    unsigned k;
+
+    if (e->owner != n->cfg.self || e->owner_inc != n->inc ||
+        (e->epoch != 0 && told_before(n, e->endpoint, e->epoch, hash))) {
+        return;
+    }
+    k = n->n_told % BATON_NAME_TOLD_MAX;
+    n->told[k].endpoint = e->endpoint;
+    n->told[k].epoch = e->epoch;
+    n->told[k].hash = hash;
+    n->n_told++;
+    fx = name_fx(n);
+    if (fx != NULL) {
+        fx->action = BATON_NAMEFX_LOST;
+        fx->code = (uint8_t)reason;
+        fx->endpoint = e->endpoint;
+        fx->epoch = e->epoch;
+        memcpy(fx->name, e->name, sizeof(fx->name));
+        n->counters.name_lost_told++;
+    }
+}
+
+/* Does a write of our own, still under way, explain that the entry went
+ * (so the endpoint asked for it and needs no telling)? */
+static bool own_removal(const struct baton_node *n, const struct baton_name *e)
+{
+    for (unsigned i = 0; i < n->n_pending; i++) {
+        const struct baton_name_pending *p =
+            &n->pending[(n->pending_head + i) % BATON_NAME_PENDING_MAX];
+        if (p->name.endpoint == e->endpoint &&
+            (p->kind == BATON_NAME_DROP ||
+             (p->kind == BATON_NAME_UNREGISTER &&
+              strcmp(p->name.name, e->name) == 0))) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* ---- applying ops ----------------------------------------------------- */
+
+static bool same_owner(const struct baton_name *e, unsigned node,
+                       baton_inc inc, uint64_t endpoint)
+{
+    return e->owner == node && e->owner_inc == inc && e->endpoint == endpoint;
+}
+
+int baton__apply(struct baton_node *n, const struct baton_op *op)
+{
+    const struct baton_name *cur = NULL;
+    struct baton_name old;
+    int rv;
+
+    if (op->type == BATON_OP_NAME_SET || op->type == BATON_OP_NAME_DEL) {
+        cur = baton_names_find(&n->names, op->name.name);
+        if (cur != NULL) {
+            old = *cur;
+        }
+        if (op->type == BATON_OP_NAME_SET && cur == NULL &&
+            n->names.count >= baton_names_limit(n->names.cap)) {
+            return BATON_EFULL;
+        }
+    }
+    rv = baton_state_apply(&n->state, &n->state, op);
+    if (rv != 0) {
+        return rv;
+    }
+    switch (op->type) {
+    case BATON_OP_NAME_SET:
+        rv = baton_names_put(&n->names, &op->name);
+        BATON_ASSERT(rv == 0); /* room checked above */
+        if (cur != NULL &&
+            !same_owner(&op->name, old.owner, old.owner_inc,
+                        old.endpoint)) {
+            tell_lost(n, &old, BATON_LOST_REPLACED);
+        }
+        break;
+    case BATON_OP_NAME_DEL:
+        if (cur != NULL && old.endpoint == op->name.endpoint &&
+            old.owner == op->name.owner) {
+            baton_names_del(&n->names, op->name.name);
+            if (op->reason != 0) {
+                tell_lost(n, &old, op->reason);
+            } else if (op->origin != n->cfg.self && !own_removal(n, &old)) {
+                tell_lost(n, &old, BATON_LOST_REMOVED);
+            }
+        }
+        break;
+    case BATON_OP_NAME_PURGE:
+        baton_names_purge(&n->names, op->node, op->inc);
+        break;
+    default:
+        break;
+    }
+    return 0;
+}
+
+/* A snapshot replaces the table: endpoints of ours whose names are not in
+ * it lost them. */
+void baton__names_install(struct baton_node *n, const struct baton_names *in)
+{
+    static const struct baton_names empty;
+    int rv;
+
+    if (in == NULL) {
+        in = &empty;
+    }
+    if (n->names.owned[n->cfg.self] != 0) {
+        for (uint32_t i = 0; i < n->names.cap; i++) {
+            const struct baton_name *e = &n->names.slot[i];
+            const struct baton_name *f;
+            if (!e->used || e->owner != n->cfg.self) {
+                continue;
+            }
+            f = baton_names_find(in, e->name);
+            if ((f == NULL || f->owner != e->owner ||
+                 f->endpoint != e->endpoint) &&
+                !own_removal(n, e)) {
+                tell_lost(n, e, BATON_LOST_REMOVED);
+            }
+        }
+    }
+    rv = baton_names_copy(&n->names, in);
+    BATON_ASSERT(rv == 0); /* snapshots are validated against the cap */
+}
+
+/* ---- writes at their origin ------------------------------------------- */
+
+static struct baton_name_pending *pending_at(struct baton_node *n,
+                                             unsigned i)
+{
+    return &n->pending[(n->pending_head + i) % BATON_NAME_PENDING_MAX];
+}
+
+static struct baton_name_pending *pending_find(struct baton_node *n,
+                                               uint64_t req)
+{
+    /* Requests are numbered consecutively in the ring. */
+    struct baton_name_pending *first;
+
+    if (n->n_pending == 0) {
+        return NULL;
+    }
+    first = pending_at(n, 0);
+    if (req < first->req || req - first->req >= n->n_pending) {
+        return NULL;
+    }
+    return pending_at(n, (unsigned)(req - first->req));
+}
+
+static void finish(struct baton_node *n, struct baton_name_pending *p,
+                   unsigned code)
+{
+    if (p->finished) {
+        return;
+    }
+    p->finished = 1;
+    done(n, p->id, code);
+    while (n->n_pending > 0 && pending_at(n, 0)->finished) {
+        n->pending_head = (n->pending_head + 1) % BATON_NAME_PENDING_MAX;
+        n->n_pending--;
+    }
+}
+
+/* Answered writes complete in the order they were made (the coordinator
+ * decided them in that order), an OK one once this replica has applied
+ * its op (read-your-writes). */
+static void check_applied(struct baton_node *n)
+{
+    while (n->n_pending > 0) {
+        struct baton_name_pending *p = pending_at(n, 0);
+        struct baton_name lost;
+        const struct baton_name *e;
+        bool gone = false;
+        if (p->finished) { /* cannot happen: finish() pops them */
+            n->pending_head = (n->pending_head + 1) % BATON_NAME_PENDING_MAX;
+            n->n_pending--;
+            continue;
+        }
+        if (!p->answered) {
+            return;
+        }
+        if (p->code == BATON_NAME_OK && p->wait_index != 0 &&
+            (!baton_stream_equal(&p->wait_stream, &n->stream) ||
+             n->applied < p->wait_index)) {
+            return;
+        }
+        if (p->code == BATON_NAME_OK &&
+            (p->kind == BATON_NAME_REGISTER ||
+             p->kind == BATON_NAME_REREGISTER)) {
+            /* Taken over (or removed) again before this answer could be
+             * given, by a later op we applied already: it was ours, and
+             * is no longer. */
+            e = baton_names_find(&n->names, p->name.name);
+            gone = e == NULL ||
+                   !same_owner(e, n->cfg.self, n->inc, p->name.endpoint);
+        }
+        lost = p->name;
+        finish(n, p, p->code);
+        if (gone) {
+            lost.owner = (uint8_t)n->cfg.self;
+            lost.owner_inc = n->inc;
+            lost.epoch = 0;
+            tell_lost(n, &lost, BATON_LOST_REMOVED);
+        }
+    }
+}
+
+/* ---- the coordinator's decisions -------------------------------------- */
+
+/* Is e's owner still there as the coordinator sees it? Entries of lost
+ * owners are about to be purged and do not block a registration. */
+static bool owner_live(const struct baton_node *n, const struct baton_name *e)
+{
+    return visible(n, e);
+}
+
+static void order_set(struct baton_node *n, const struct baton_name *e,
+                      unsigned origin, uint64_t req)
+{
+    struct baton_op op;
+
+    memset(&op, 0, sizeof(op));
+    op.type = BATON_OP_NAME_SET;
+    op.origin = (uint8_t)origin;
+    op.req = req;
+    op.name = *e;
+    op.name.used = 0;
+    baton__submit(n, &op);
+}
+
+static void order_del(struct baton_node *n, const struct baton_name *e,
+                      unsigned origin, uint64_t req, unsigned reason)
+{
+    struct baton_op op;
+
+    memset(&op, 0, sizeof(op));
+    op.type = BATON_OP_NAME_DEL;
+    op.origin = (uint8_t)origin;
+    op.reason = (uint8_t)reason;
+    op.req = req;
+    op.name = *e;
+    op.name.used = 0;
+    baton__submit(n, &op);
+}
+
+/* Decides one write of (origin, inc); orders its ops. Returns the result
+ * code; *index is the last op's index, 0 if none was needed. */
+static unsigned decide(struct baton_node *n, unsigned origin, baton_inc inc,
+                       uint64_t req, unsigned kind,
+                       const struct baton_name *want, uint64_t *index)
+{
+    const struct baton_name *e = NULL;
+    struct baton_name entry;
+
+    *index = 0;
+    n->counters.name_writes++;
+    if (kind != BATON_NAME_DROP) {
+        e = baton_names_find(&n->names, want->name);
+    }
+    switch (kind) {
+    case BATON_NAME_REGISTER:
+    case BATON_NAME_REREGISTER:
+        if (e != NULL && same_owner(e, origin, inc, want->endpoint) &&
+            e->resolver == want->resolver && e->meta_len == want->meta_len &&
+            memcmp(e->meta, want->meta, e->meta_len) == 0) {
+            return BATON_NAME_OK; /* already so: a repeated request */
+        }
+        if (kind == BATON_NAME_REGISTER && e != NULL && owner_live(n, e) &&
+            !same_owner(e, origin, inc, want->endpoint)) {
+            return BATON_NAME_TAKEN;
+        }
+        if (e == NULL &&
+            n->names.count >= baton_names_limit(n->names.cap)) {
+            return BATON_NAME_FULL;
+        }
+        entry = *want;
+        entry.owner = (uint8_t)origin;
+        entry.owner_inc = inc;
+        entry.epoch = n->state.name_epoch_max + 1;
+        order_set(n, &entry, origin, req);
+        *index = n->applied;
+        return BATON_NAME_OK;
+    case BATON_NAME_UNREGISTER:
+        if (e == NULL) {
+            return BATON_NAME_OK; /* nothing to do (as OTP) */
+        }
+        if (!same_owner(e, origin, inc, want->endpoint)) {
+            return BATON_NAME_NOT_OWNER;
+        }
+        entry = *e;
+        order_del(n, &entry, origin, req, 0);
+        *index = n->applied;
+        return BATON_NAME_OK;
+    case BATON_NAME_DROP:
+        if (n->names.owned[origin] == 0) {
+            return BATON_NAME_OK;
+        }
+        for (uint32_t i = 0; i < n->names.cap; i++) {
+            const struct baton_name *f = &n->names.slot[i];
+            if (f->used && same_owner(f, origin, inc, want->endpoint)) {
+                entry = *f;
+                order_del(n, &entry, origin, req, 0);
+                *index = n->applied;
+                i = (uint32_t)-1; /* deletion shifts entries: rescan */
+            }
+        }
+        return BATON_NAME_OK;
+    default:
+        return BATON_NAME_INVALID;
+    }
+}
+
+static void send_reply(struct baton_node *n, unsigned to, uint64_t req,
+                       unsigned code, uint64_t index)
+{
+    struct baton_msg m;
+
+    memset(&m, 0, sizeof(m));
+    m.type = BATON_MSG_NAME_REPLY;
+    m.u.name_reply.req = req;
+    m.u.name_reply.code = (uint8_t)code;
+    m.u.name_reply.stream = n->stream;
+    m.u.name_reply.index = index;
+    baton__send(n, to, &m);
+}
+
+/* A write from another node: decided once, in the order the origin
+ * numbered its writes; a repeat gets the first answer again. */
+static void on_name_req(struct baton_node *n, const struct baton_msg *m)
+{
+    struct baton_name_results *r = &n->results[m->from];
+    uint64_t req = m->u.name_req.req;
+    uint64_t index;
+    unsigned code;
+    unsigned k;
+
+    if (n->role != BATON_ROLE_COORDINATOR) {
+        return; /* the origin resends to whoever coordinates */
+    }
+    if (r->inc != m->from_inc) {
+        memset(r, 0, sizeof(*r));
+        r->inc = m->from_inc;
+        r->next = m->u.name_req.first;
+    }
+    if (m->u.name_req.first > r->next) {
+        r->next = m->u.name_req.first; /* decided elsewhere meanwhile */
+    }
+    k = (unsigned)(req % BATON_NAME_WINDOW);
+    if (req < r->next) {
+        if (r->r[k].req == req) {
+            /* A repeat: the op is in this replica, so our current
+             * index covers it. */
+            send_reply(n, m->from, req, r->r[k].code,
+                       r->r[k].index != 0 ? n->applied : 0);
+        }
+        return;
+    }
+    if (req > r->next) {
+        /* An earlier one is missing (lost, or overtaken on a network
+         * that reorders): ask for everything from it again. */
+        send_reply(n, m->from, req, BATON_NAME_RETRY, r->next);
+        return;
+    }
+    code = decide(n, m->from, m->from_inc, req, m->u.name_req.kind,
+                  &m->u.name_req.name, &index);
+    r->r[k].req = req;
+    r->r[k].code = (uint8_t)code;
+    r->r[k].index = index;
+    r->next = req + 1;
+    baton__flush(n); /* the ops go out before the answer */
+    send_reply(n, m->from, req, code, index);
+}
+
+static void on_name_reply(struct baton_node *n, const struct baton_msg *m)
+{
+    struct baton_name_pending *p = pending_find(n, m->u.name_reply.req);
+
+    if (n->role != BATON_ROLE_FOLLOWER || m->from != n->target ||
+        m->from_inc != n->target_inc) {
+        return;
+    }
+    if (m->u.name_reply.code == BATON_NAME_RETRY) {
+        if (n->now_ms > n->pend_retry_ms) {
+            n->pend_retry_ms = n->now_ms;
+            for (unsigned i = 0; i < n->n_pending; i++) {
+                struct baton_name_pending *q = pending_at(n, i);
+                if (q->req >= m->u.name_reply.index && !q->answered) {
+                    q->sent_ms = 0;
+                }
+            }
+        }
+        return;
+    }
+    if (p == NULL || p->finished || p->answered || p->sent_ms == 0) {
+        return;
+    }
+    p->answered = 1;
+    p->code = m->u.name_reply.code;
+    p->wait_stream = m->u.name_reply.stream;
+    p->wait_index = m->u.name_reply.code == BATON_NAME_OK
+                        ? m->u.name_reply.index
+                        : 0;
+    check_applied(n);
+}
+
+static void on_name_lost(struct baton_node *n, const struct baton_msg *m)
+{
+    const struct baton_name *e = baton_names_find(&n->names,
+                                                  m->u.name_lost.name);
+    struct baton_name gone;
+
+    /* Told by the coordinator we follow or join, about an entry of ours
+     * as we hold it. */
+    if (m->from != n->target || m->from_inc != n->target_inc ||
+        (n->role != BATON_ROLE_FOLLOWER && n->role != BATON_ROLE_JOINING)) {
+        return;
+    }
+    if (e != NULL && e->owner == n->cfg.self && e->owner_inc == n->inc &&
+        e->endpoint == m->u.name_lost.endpoint &&
+        e->epoch == m->u.name_lost.epoch) {
+        gone = *e;
+        tell_lost(n, &gone, m->u.name_lost.reason);
+        if (n->role == BATON_ROLE_JOINING) {
+            /* Our view of our own names is what our JOIN carries: the
+             * loser must not come back with it. This replica now
+             * differs from its stream, so the next snapshot is
+             * installed whatever its index. */
+            baton_names_del(&n->names, gone.name);
+            n->replica_dirty = true;
+        }
+    }
+}
+
+/* Sends (or, coordinating, decides) the writes under way, oldest first,
+ * at most BATON_NAME_WINDOW at a time; resends unanswered ones after a
+ * heartbeat interval, and all of them to a new coordinator. */
+static void pump(struct baton_node *n)
+{
+    bool follower = n->role == BATON_ROLE_FOLLOWER;
+    bool coord = n->role == BATON_ROLE_COORDINATOR;
+    uint64_t first;
+
+    if (n->pend_target != baton_node_coordinator(n) ||
+        n->pend_target_inc != (coord ? n->inc : n->target_inc) ||
+        !baton_stream_equal(&n->pend_stream, &n->stream)) {
+        /* A new coordinator, or a new stream: every answer so far is
+         * void (its op may be lost); ask again. */
+        n->pend_target = (uint8_t)baton_node_coordinator(n);
+        n->pend_target_inc = coord ? n->inc : n->target_inc;
+        n->pend_stream = n->stream;
+        for (unsigned i = 0; i < n->n_pending; i++) {
+            struct baton_name_pending *p = pending_at(n, i);
+            p->sent_ms = 0;
+            p->answered = 0;
+        }
+    }
+    if (n->n_pending == 0 || (!follower && !coord)) {
+        return;
+    }
+    if (coord) {
+        for (unsigned i = 0; i < n->n_pending;) {
+            struct baton_name_pending *p = pending_at(n, i);
+            uint64_t index;
+            unsigned code;
+            if (p->finished) {
+                i++;
+                continue;
+            }
+            if (p->answered) {
+                i++;
+                continue;
+            }
+            code = decide(n, n->cfg.self, n->inc, p->req, p->kind, &p->name,
+                          &index);
+            /* Our own replica applied it already. */
+            p->answered = 1;
+            p->code = (uint8_t)code;
+            p->wait_stream = n->stream;
+            p->wait_index = code == BATON_NAME_OK ? index : 0;
+            i++;
+        }
+        check_applied(n);
+        return;
+    }
+    first = pending_at(n, 0)->req;
+    for (unsigned i = 0; i < n->n_pending && i < BATON_NAME_WINDOW; i++) {
+        struct baton_name_pending *p = pending_at(n, i);
+        struct baton_msg m;
+        if (p->finished || p->answered ||
+            (p->sent_ms != 0 &&
+             n->now_ms < p->sent_ms + 2 * n->cfg.heartbeat_ms)) {
+            continue;
+        }
+        memset(&m, 0, sizeof(m));
+        m.type = BATON_MSG_NAME_REQ;
+        m.u.name_req.req = p->req;
+        m.u.name_req.first = first;
+        m.u.name_req.kind = p->kind;
+        m.u.name_req.name = p->name;
+        baton__send(n, n->target, &m);
+        p->sent_ms = n->now_ms;
+    }
+}
+
+static unsigned request_check(const struct baton_name_req *q)
+{
+    const char *end = memchr(q->name, '\0', sizeof(q->name));
+
+    if (q->kind < BATON_NAME_REGISTER || q->kind >= BATON_NAME__KIND_COUNT ||
+        q->endpoint == 0 || q->resolver >= BATON_RESOLVE__COUNT ||
+        q->meta_len > BATON_GNAME_META_MAX) {
+        return BATON_NAME_INVALID;
+    }
+    if (q->kind != BATON_NAME_DROP &&
+        (end == NULL ||
+         baton_name_check(q->name, (size_t)(end - q->name)) != 0)) {
+        return BATON_NAME_INVALID;
+    }
+    return BATON_NAME_OK;
+}
+
+static void on_name_event(struct baton_node *n, const struct baton_name_req *q)
+{
+    struct baton_name_pending *p;
+    unsigned code = request_check(q);
+
+    if (code != BATON_NAME_OK) {
+        done(n, q->id, code);
+        return;
+    }
+    if (n->names.cap == 0) {
+        done(n, q->id, BATON_NAME_FULL);
+        return;
+    }
+    if (n->n_pending == BATON_NAME_PENDING_MAX) {
+        done(n, q->id, BATON_NAME_BUSY);
+        return;
+    }
+    p = pending_at(n, n->n_pending++);
+    memset(p, 0, sizeof(*p));
+    p->req = ++n->name_req_next;
+    p->id = q->id;
+    p->kind = q->kind;
+    if (q->kind != BATON_NAME_DROP) {
+        memcpy(p->name.name, q->name, sizeof(p->name.name));
+    }
+    p->name.resolver = q->resolver;
+    p->name.endpoint = q->endpoint;
+    p->name.meta_len = q->meta_len;
+    memcpy(p->name.meta, q->meta, q->meta_len);
+    pump(n);
+}
+
+/* ---- the coordinator's housekeeping ------------------------------------ */
+
+/* Orders the removal of names whose owner's node is down or has a new
+ * life (docs/design/names.md §2). Runs when membership changed. */
+static void purge(struct baton_node *n)
+{
+    n->names_check = false;
+    for (unsigned p = 0; p < n->cfg.n_nodes; p++) {
+        baton_inc keep;
+        bool stale = false;
+        struct baton_op op;
+        if (n->names.owned[p] == 0) {
+            continue;
+        }
+        if (p == n->cfg.self) {
+            keep = n->inc;
+        } else if (n->peers[p].alive && n->peers[p].inc != 0) {
+            keep = n->peers[p].inc;
+        } else {
+            keep = 0;
+        }
+        for (uint32_t i = 0; i < n->names.cap && !stale; i++) {
+            const struct baton_name *e = &n->names.slot[i];
+            stale = e->used && e->owner == p &&
+                    (keep == 0 || e->owner_inc != keep);
+        }
+        if (!stale) {
+            continue;
+        }
+        memset(&op, 0, sizeof(op));
+        op.type = BATON_OP_NAME_PURGE;
+        op.node = (uint8_t)p;
+        op.inc = keep;
+        op.origin = BATON_NODE_NONE;
+        baton__submit(n, &op);
+    }
+}
+
+void baton__names_changed(struct baton_node *n)
+{
+    n->names_check = true;
+}
+
+/* Who keeps a name both sides of a heal hold (reference §2.5 for OTP's
+ * rules: not random, the smaller node name wins). Returns 1 if ours
+ * stays, 2 if theirs, 0 if neither. */
+static unsigned resolve(const struct baton_node *n, const struct baton_name *ours,
+                        const struct baton_name *theirs)
+{
+    bool ours_smaller = n->state.name_rank[ours->owner] <
+                            n->state.name_rank[theirs->owner] ||
+                        (n->state.name_rank[ours->owner] ==
+                             n->state.name_rank[theirs->owner] &&
+                         ours->owner < theirs->owner);
+
+    switch (ours->resolver) {
+    case BATON_RESOLVE_RANDOM_EXIT:
+    case BATON_RESOLVE_RANDOM_NOTIFY:
+        return ours_smaller ? 1 : 2;
+    case BATON_RESOLVE_NOTIFY_ALL:
+        return 0;
+    default: /* keep_incumbent: the older registration */
+        if (ours->epoch != theirs->epoch) {
+            return ours->epoch < theirs->epoch ? 1 : 2;
+        }
+        return ours_smaller ? 1 : 2;
+    }
+}
+
+static unsigned loss_reason(unsigned resolver)
+{
+    switch (resolver) {
+    case BATON_RESOLVE_RANDOM_EXIT:
+        return BATON_LOST_CONFLICT_EXIT;
+    case BATON_RESOLVE_RANDOM_NOTIFY:
+        return BATON_LOST_CONFLICT_NOTIFY;
+    case BATON_RESOLVE_NOTIFY_ALL:
+        return BATON_LOST_CONFLICT_ALL;
+    default:
+        return BATON_LOST_CONFLICT_KEEP;
+    }
+}
+
+/* Tells the loser's node (before any op about it goes out, so the
+ * reason arrives first), or our own endpoint directly. */
+static void notify_loser(struct baton_node *n, const struct baton_name *e,
+                         unsigned reason)
+{
+    struct baton_msg m;
+    unsigned k = n->n_beaten++ % BATON_NAME_TOLD_MAX;
+
+    n->beaten[k].endpoint = e->endpoint;
+    n->beaten[k].epoch = e->epoch;
+    n->beaten[k].owner = e->owner;
+
+    if (e->owner == n->cfg.self) {
+        tell_lost(n, e, reason);
+        return;
+    }
+    memset(&m, 0, sizeof(m));
+    m.type = BATON_MSG_NAME_LOST;
+    m.u.name_lost.reason = (uint8_t)reason;
+    m.u.name_lost.endpoint = e->endpoint;
+    m.u.name_lost.epoch = e->epoch;
+    memcpy(m.u.name_lost.name, e->name, sizeof(m.u.name_lost.name));
+    baton__send(n, e->owner, &m);
+}
+
+static bool beaten(const struct baton_node *n, const struct baton_name *f)
+{
+    for (unsigned i = 0; i < n->n_beaten && i < BATON_NAME_TOLD_MAX; i++) {
+        if (n->beaten[i].owner == f->owner &&
+            n->beaten[i].endpoint == f->endpoint &&
+            n->beaten[i].epoch == f->epoch) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* A node joins: its own view of its own names is the truth about them
+ * (it may have missed ops, or we may have purged them while it was cut
+ * off). Entries of its life we hold and it does not are removed; its
+ * entries are added, and a clash with another node's registration is
+ * resolved once, here (docs/design/names.md §4). */
+void baton__names_absorb(struct baton_node *n, unsigned p, baton_inc inc,
+                         const struct baton_names *theirs)
+{
+    BATON_ASSERT(n->role == BATON_ROLE_COORDINATOR);
+    if (n->names.owned[p] != 0) {
+        for (uint32_t i = 0; i < n->names.cap; i++) {
+            const struct baton_name *e = &n->names.slot[i];
+            const struct baton_name *f;
+            struct baton_name gone;
+            if (!e->used || e->owner != p || e->owner_inc != inc) {
+                continue;
+            }
+            f = theirs != NULL ? baton_names_find(theirs, e->name) : NULL;
+            if (f != NULL && same_owner(f, p, inc, e->endpoint)) {
+                continue;
+            }
+            gone = *e;
+            order_del(n, &gone, BATON_NODE_NONE, 0, 0);
+            i = (uint32_t)-1; /* deletion shifts entries: rescan */
+        }
+    }
+    if (theirs == NULL || theirs->owned[p] == 0) {
+        return;
+    }
+    for (uint32_t i = 0; i < theirs->cap; i++) {
+        const struct baton_name *f = &theirs->slot[i];
+        const struct baton_name *e;
+        struct baton_name ours;
+        if (!f->used || f->owner != p || f->owner_inc != inc) {
+            continue;
+        }
+        e = baton_names_find(&n->names, f->name);
+        if (e != NULL && baton_name_equal(e, f)) {
+            continue;
+        }
+        if (beaten(n, f)) {
+            continue; /* lost here already; its owner is being told */
+        }
+        if (e == NULL || !owner_live(n, e) ||
+            same_owner(e, p, inc, f->endpoint)) {
+            if (e == NULL &&
+                n->names.count >= baton_names_limit(n->names.cap)) {
+                notify_loser(n, f, BATON_LOST_REMOVED);
+                continue;
+            }
+            order_set(n, f, BATON_NODE_NONE, 0);
+            continue;
+        }
+        /* A clash: the same name held by two live endpoints. */
+        ours = *e;
+        n->counters.name_clashes++;
+        switch (resolve(n, &ours, f)) {
+        case 1:
+            notify_loser(n, f, loss_reason(ours.resolver));
+            break;
+        case 2:
+            notify_loser(n, &ours, loss_reason(ours.resolver));
+            order_set(n, f, BATON_NODE_NONE, 0);
+            break;
+        default:
+            notify_loser(n, f, loss_reason(ours.resolver));
+            notify_loser(n, &ours, loss_reason(ours.resolver));
+            order_del(n, &ours, BATON_NODE_NONE, 0,
+                      loss_reason(ours.resolver));
+            break;
+        }
+    }
+}
+
+/* ---- calls ------------------------------------------------------------ */
+
+static struct baton_call_effect *call_fx(struct baton_node *n)
+{
+    struct baton_effects *fx = n->fx;
+
+    BATON_ASSERT(fx->n_call < BATON_FX_CALL_MAX);
+    memset(&fx->call[fx->n_call], 0, sizeof(fx->call[0]));
+    return &fx->call[fx->n_call++];
+}
+
+static void call_done(struct baton_node *n, uint64_t id, unsigned code,
+                      const uint8_t *data, uint32_t len)
+{
+    struct baton_call_effect *c = call_fx(n);
+
+    c->action = BATON_CALLFX_DONE;
+    c->code = (uint8_t)code;
+    c->id = id;
+    c->data = data;
+    c->len = len;
+}
+
+static void deliver(struct baton_node *n, const struct baton_name *e,
+                    unsigned from, baton_inc from_inc, uint64_t id,
+                    unsigned flags, const uint8_t *data, uint32_t len)
+{
+    struct baton_call_effect *c = call_fx(n);
+
+    c->action = BATON_CALLFX_DELIVER;
+    c->from = (uint8_t)from;
+    c->from_inc = from_inc;
+    c->flags = (uint8_t)flags;
+    c->id = id;
+    c->endpoint = e->endpoint;
+    c->name = e->name;
+    c->data = data;
+    c->len = len;
+}
+
+static void send_call_reply(struct baton_node *n, unsigned to, baton_inc inc,
+                            uint64_t id, unsigned code, const uint8_t *data,
+                            uint32_t len)
+{
+    struct baton_msg m;
+
+    if (to == n->cfg.self) {
+        if (inc == n->inc) {
+            call_done(n, id, code, data, len);
+        }
+        return;
+    }
+    memset(&m, 0, sizeof(m));
+    m.type = BATON_MSG_REPLY;
+    m.to_inc = inc;
+    m.u.reply.id = id;
+    m.u.reply.code = (uint8_t)code;
+    m.u.reply.data = data;
+    m.u.reply.len = len;
+    baton__send(n, to, &m);
+}
+
+/* Routes a call to where its name lives now: delivered here, or sent
+ * (forwarded, for a name that moved on) to the owner's node. */
+static void route(struct baton_node *n, const char *name, unsigned caller,
+                  baton_inc caller_inc, uint64_t id, unsigned flags,
+                  unsigned hops, const uint8_t *data, uint32_t len)
+{
+    const struct baton_name *e = baton_node_whereis(n, name);
+    struct baton_msg m;
+
+    if (e == NULL || (e->owner != n->cfg.self && hops >= BATON_CALL_HOPS_MAX)) {
+        if (caller == n->cfg.self) {
+            call_done(n, id, BATON_NAME_NOT_FOUND, NULL, 0);
+        } else if (flags & BATON_CALL_WANTS_REPLY) {
+            send_call_reply(n, caller, caller_inc, id, BATON_NAME_NOT_FOUND,
+                            NULL, 0);
+        }
+        return;
+    }
+    if (e->owner == n->cfg.self) {
+        deliver(n, e, caller, caller_inc, id, flags, data, len);
+        if (caller == n->cfg.self && !(flags & BATON_CALL_WANTS_REPLY)) {
+            call_done(n, id, BATON_NAME_OK, NULL, 0);
+        }
+        return;
+    }
+    memset(&m, 0, sizeof(m));
+    m.type = BATON_MSG_CALL;
+    m.to_inc = e->owner_inc;
+    m.u.call.id = id;
+    m.u.call.caller = (uint8_t)caller;
+    m.u.call.caller_inc = caller_inc;
+    m.u.call.hops = (uint8_t)hops;
+    m.u.call.flags = (uint8_t)flags;
+    memcpy(m.u.call.name, e->name, sizeof(m.u.call.name));
+    m.u.call.data = data;
+    m.u.call.len = len;
+    if (caller != n->cfg.self) {
+        n->counters.calls_forwarded++;
+    }
+    baton__send(n, e->owner, &m);
+    if (caller == n->cfg.self && !(flags & BATON_CALL_WANTS_REPLY)) {
+        call_done(n, id, BATON_NAME_OK, NULL, 0); /* a send is on its way */
+    }
+}
+
+/* ---- entry points ------------------------------------------------------ */
+
+int baton__names_event(struct baton_node *n, const struct baton_event *ev)
+{
+    const struct baton_call *c = ev->call;
+
+    switch (ev->type) {
+    case BATON_EVENT_NAME:
+        if (ev->name_req == NULL) {
+            return BATON_EINVAL;
+        }
+        on_name_event(n, ev->name_req);
+        return 0;
+    case BATON_EVENT_CALL:
+        if (c == NULL || c->name == NULL || c->len > BATON_CALL_DATA_MAX ||
+            (c->len > 0 && c->data == NULL) ||
+            (c->flags & ~BATON_CALL_WANTS_REPLY) != 0) {
+            return BATON_EINVAL;
+        }
+        if (baton_name_check(c->name, strnlen(c->name, BATON_GNAME_MAX + 1)) !=
+            0) {
+            call_done(n, c->id, BATON_NAME_INVALID, NULL, 0);
+            return 0;
+        }
+        route(n, c->name, n->cfg.self, n->inc, c->id, c->flags, 0, c->data,
+              c->len);
+        return 0;
+    case BATON_EVENT_REPLY:
+        if (c == NULL || c->to >= n->cfg.n_nodes ||
+            c->len > BATON_CALL_DATA_MAX || (c->len > 0 && c->data == NULL) ||
+            c->code >= BATON_NAME_CODE__COUNT) {
+            return BATON_EINVAL;
+        }
+        send_call_reply(n, c->to, c->to_inc, c->id, c->code, c->data, c->len);
+        return 0;
+    default:
+        return BATON_EINVAL;
+    }
+}
+
+void baton__names_on_msg(struct baton_node *n, const struct baton_msg *m)
+{
+    switch (m->type) {
+    case BATON_MSG_NAME_REQ:
+        on_name_req(n, m);
+        break;
+    case BATON_MSG_NAME_REPLY:
+        on_name_reply(n, m);
+        break;
+    case BATON_MSG_NAME_LOST:
+        on_name_lost(n, m);
+        break;
+    case BATON_MSG_CALL:
+        route(n, m->u.call.name, m->u.call.caller, m->u.call.caller_inc,
+              m->u.call.id, m->u.call.flags, m->u.call.hops + 1u,
+              m->u.call.data, m->u.call.len);
+        break;
+    case BATON_MSG_REPLY:
+        call_done(n, m->u.reply.id, m->u.reply.code, m->u.reply.data,
+                  m->u.reply.len);
+        break;
+    default:
+        break;
+    }
+}
+
+void baton__names_step(struct baton_node *n)
+{
+    if (n->role == BATON_ROLE_COORDINATOR && n->names_check) {
+        purge(n);
+    }
+    pump(n);
+    check_applied(n);
+}
+
+uint64_t baton__names_deadline(const struct baton_node *n)
+{
+    uint64_t d = UINT64_MAX;
+
+    if (n->role != BATON_ROLE_FOLLOWER) {
+        return d;
+    }
+    for (unsigned i = 0; i < n->n_pending && i < BATON_NAME_WINDOW; i++) {
+        const struct baton_name_pending *p =
+            &n->pending[(n->pending_head + i) % BATON_NAME_PENDING_MAX];
+        if (!p->finished && !p->answered && p->sent_ms != 0) {
+            d = BATON_MIN(d, p->sent_ms + 2 * n->cfg.heartbeat_ms);
+        }
+    }
+    return d;
+}
+
+static const char *const code_names[BATON_NAME_CODE__COUNT] = {
+#define BATON__CODE_NAME(name, text) #name,
+    BATON_NAME_CODE_MAP(BATON__CODE_NAME)
+#undef BATON__CODE_NAME
+};
+
+static const char *const code_texts[BATON_NAME_CODE__COUNT] = {
+#define BATON__CODE_TEXT(name, text) text,
+    BATON_NAME_CODE_MAP(BATON__CODE_TEXT)
+#undef BATON__CODE_TEXT
+};
+
+const char *baton_name_code_name(unsigned code)
+{
+    return code < BATON_NAME_CODE__COUNT ? code_names[code] : "?";
+}
+
+const char *baton_name_code_text(unsigned code)
+{
+    return code < BATON_NAME_CODE__COUNT ? code_texts[code] : "unknown";
+}

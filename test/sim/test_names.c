@@ -1,0 +1,215 @@
+/* Name scenarios on a fixed-delay network (1 ms per message and link
+ * event): writes in one round trip, local reads, a lost node's names,
+ * each resolver after a heal, and calls across a re-point. Each test is
+ * a piece of docs/design/names.md. Names are "n0".."n9". */
+#include "../../src/util/setup.h"
+
+#include <stdarg.h>
+#include <setjmp.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <string.h>
+
+#include "sim.h"
+
+#define MS SIM_MS
+
+static struct sim *cluster(unsigned n)
+{
+    struct sim_config cfg = {0};
+    struct sim *s;
+
+    cfg.n_nodes = n;
+    memset(cfg.candidate, 1, n);
+    cfg.seed = 5;
+    cfg.delay_min_us = 1000;
+    cfg.delay_max_us = 1000;
+    cfg.link_delay_us = 1000;
+    s = sim_create(&cfg);
+    assert_non_null(s);
+    sim_run_until(s, 100 * MS); /* a coordinates b and c */
+    assert_false(sim_failed(s));
+    return s;
+}
+
+static const struct baton_name *where(const struct sim *s, unsigned i,
+                                      const char *name)
+{
+    return baton_node_whereis(sim_node(s, i), name);
+}
+
+/* §3: a write is one round trip to the coordinator; reads are local. */
+static void test_register_round_trip(void **state)
+{
+    struct sim *s = cluster(3);
+    uint64_t w, w2;
+
+    (void)state;
+    w = sim_name_write(s, 1, BATON_NAME_REGISTER, 0, 1, 0);
+    assert_int_equal(sim_write_code(s, w), -1);
+    sim_run_for(s, 2 * MS); /* b -> a -> b: 2 ms */
+    assert_int_equal(sim_write_code(s, w), BATON_NAME_OK);
+    assert_non_null(where(s, 1, "n1"));
+    assert_int_equal(where(s, 1, "n1")->owner, 1);
+    sim_run_for(s, 1 * MS);
+    for (unsigned i = 0; i < 3; i++) {
+        assert_non_null(where(s, i, "n1"));
+    }
+    /* Taken: another endpoint, on another node. */
+    w2 = sim_name_write(s, 2, BATON_NAME_REGISTER, 0, 1, 0);
+    sim_run_for(s, 3 * MS);
+    assert_int_equal(sim_write_code(s, w2), BATON_NAME_TAKEN);
+    /* Only its holder may unregister it. */
+    w2 = sim_name_write(s, 2, BATON_NAME_UNREGISTER, 0, 1, 0);
+    sim_run_for(s, 3 * MS);
+    assert_int_equal(sim_write_code(s, w2), BATON_NAME_NOT_OWNER);
+    w = sim_name_write(s, 1, BATON_NAME_UNREGISTER, 0, 1, 0);
+    sim_run_for(s, 3 * MS);
+    assert_int_equal(sim_write_code(s, w), BATON_NAME_OK);
+    for (unsigned i = 0; i < 3; i++) {
+        assert_null(where(s, i, "n1"));
+    }
+    assert_false(sim_failed(s));
+    sim_destroy(s);
+}
+
+/* §2: the names of a lost node vanish from reads at once (its links
+ * closed) and from the table once the coordinator purges them. */
+static void test_lost_node_names(void **state)
+{
+    struct sim *s = cluster(3);
+
+    (void)state;
+    sim_name_write(s, 2, BATON_NAME_REGISTER, 0, 2, 0);
+    sim_name_write(s, 2, BATON_NAME_REGISTER, 1, 3, 0);
+    sim_run_for(s, 5 * MS);
+    assert_non_null(where(s, 1, "n2"));
+    sim_crash(s, 2);
+    sim_run_for(s, 2 * MS); /* the link closes after 1 ms */
+    assert_null(where(s, 0, "n2"));
+    assert_null(where(s, 1, "n3"));
+    sim_run_for(s, 5 * MS);
+    assert_int_equal(sim_node(s, 0)->names.count, 0);
+    assert_int_equal(sim_node(s, 1)->names.count, 0);
+    assert_false(sim_failed(s));
+    sim_destroy(s);
+}
+
+/* §4: a partition {a} | {b c}, "n5" registered on both sides, then the
+ * heal: the resolver of a's registration (the incumbent: a coordinates
+ * the healed group) decides, once, and the loser is told why. */
+static void clash(unsigned resolver, bool a_keeps, bool b_keeps,
+                  unsigned a_reason, unsigned b_reason)
+{
+    struct sim *s = cluster(3);
+    uint64_t wa, wb;
+
+    for (unsigned x = 1; x < 3; x++) {
+        sim_block(s, 0, x);
+        sim_block(s, x, 0);
+    }
+    sim_run_for(s, 3000 * MS); /* b coordinates b and c */
+    wa = sim_name_write(s, 0, BATON_NAME_REGISTER, 0, 5, resolver);
+    wb = sim_name_write(s, 1, BATON_NAME_REGISTER, 0, 5, resolver);
+    sim_run_for(s, 10 * MS);
+    assert_int_equal(sim_write_code(s, wa), BATON_NAME_OK);
+    assert_int_equal(sim_write_code(s, wb), BATON_NAME_OK);
+    sim_heal(s);
+    sim_run_for(s, 2000 * MS);
+    assert_false(sim_failed(s));
+    for (unsigned i = 0; i < 3; i++) {
+        const struct baton_name *e = where(s, i, "n5");
+        if (!a_keeps && !b_keeps) {
+            assert_null(e);
+        } else {
+            assert_non_null(e);
+            assert_int_equal(e->owner, a_keeps ? 0 : 1);
+        }
+    }
+    assert_int_equal(sim_names_lost(s, 0, 5, a_reason), a_keeps ? 0 : 1);
+    assert_int_equal(sim_names_lost(s, 1, 5, b_reason), b_keeps ? 0 : 1);
+    sim_names_final(s); /* every endpoint holds what it was told */
+    assert_false(sim_failed(s));
+    sim_destroy(s);
+}
+
+static void test_clash_keep_incumbent(void **state)
+{
+    (void)state;
+    /* Both tokens are equal (issued above the same history on both
+     * sides): the tie goes to the smaller node name, a. */
+    clash(BATON_RESOLVE_KEEP_INCUMBENT, true, false, 0,
+          BATON_LOST_CONFLICT_KEEP);
+}
+
+static void test_clash_random_exit(void **state)
+{
+    (void)state;
+    clash(BATON_RESOLVE_RANDOM_EXIT, true, false, 0,
+          BATON_LOST_CONFLICT_EXIT);
+}
+
+static void test_clash_random_notify(void **state)
+{
+    (void)state;
+    clash(BATON_RESOLVE_RANDOM_NOTIFY, true, false, 0,
+          BATON_LOST_CONFLICT_NOTIFY);
+}
+
+static void test_clash_notify_all(void **state)
+{
+    (void)state;
+    clash(BATON_RESOLVE_NOTIFY_ALL, false, false, BATON_LOST_CONFLICT_ALL,
+          BATON_LOST_CONFLICT_ALL);
+}
+
+/* §5: calls made while the name is re-pointed from a to c are delivered
+ * to one owner or the other (a forwards what reaches it late); none is
+ * lost and none fails. */
+static void test_calls_across_repoint(void **state)
+{
+    struct sim *s = cluster(3);
+    uint64_t ids[40];
+    uint64_t w;
+
+    (void)state;
+    w = sim_name_write(s, 0, BATON_NAME_REGISTER, 0, 4, 0);
+    sim_run_for(s, 5 * MS);
+    assert_int_equal(sim_write_code(s, w), BATON_NAME_OK);
+    for (unsigned k = 0; k < 40; k++) {
+        ids[k] = sim_call(s, 1, 4, true);
+        if (k == 10) {
+            w = sim_name_write(s, 2, BATON_NAME_REREGISTER, 1, 4, 0);
+        }
+        sim_run_for(s, MS / 4);
+    }
+    sim_run_for(s, 20 * MS);
+    assert_int_equal(sim_write_code(s, w), BATON_NAME_OK);
+    assert_int_equal(where(s, 1, "n4")->owner, 2);
+    for (unsigned k = 0; k < 40; k++) {
+        assert_int_equal(sim_call_code(s, ids[k]), BATON_NAME_OK);
+    }
+    assert_true(sim_node(s, 0)->counters.calls_forwarded > 0);
+    /* A call to a name nobody holds fails at once. */
+    w = sim_call(s, 1, 9, true);
+    assert_int_equal(sim_call_code(s, w), BATON_NAME_NOT_FOUND);
+    assert_false(sim_failed(s));
+    sim_destroy(s);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_register_round_trip),
+        cmocka_unit_test(test_lost_node_names),
+        cmocka_unit_test(test_clash_keep_incumbent),
+        cmocka_unit_test(test_clash_random_exit),
+        cmocka_unit_test(test_clash_random_notify),
+        cmocka_unit_test(test_clash_notify_all),
+        cmocka_unit_test(test_calls_across_repoint),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
