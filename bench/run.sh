@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 export BIN=build OUT=build/bench
 mkdir -p "$OUT"
 rm -f "$OUT/results.jsonl"
-for b in bench/mesh.sh bench/apps.sh; do
+for b in bench/mesh.sh bench/apps.sh bench/names.sh; do
     bash "$b"
 done
 { echo "["; sed '$!s/$/,/' "$OUT/results.jsonl"; echo "]"; } > "$OUT/results.json"

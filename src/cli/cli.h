@@ -21,8 +21,39 @@ const char *cli_str(const cJSON *o, const char *key, const char *dflt);
 /* --json: prints doc as batond sent it and frees it; returns 0. */
 int cli_print_json(cJSON *doc);
 
+/* A JSON session (docs/control.md "Sessions"). */
+struct cli_session {
+    int fd;
+    char *buf; /* bytes read, not yet a whole line */
+    size_t len, cap;
+    bool eof;
+};
+
+/* Connects to batond. Returns 0, or -1 after printing why. */
+int cli_session_open(const struct cli *c, struct cli_session *s);
+void cli_session_close(struct cli_session *s);
+/* Sends req as one line (takes ownership). Returns 0 or -1. */
+int cli_session_send(struct cli_session *s, cJSON *req);
+/* The next line, parsed (returns owned), or NULL: batond closed the
+ * session (s->eof), timeout_ms passed (-1: never), or *stop was set by a
+ * signal. */
+cJSON *cli_session_recv(struct cli_session *s, int timeout_ms,
+                        volatile int *stop);
+/* Sends req and returns the answer: the next line that is no event. */
+cJSON *cli_session_request(struct cli_session *s, cJSON *req,
+                           int timeout_ms);
+/* Prints "batonctl: WHAT: message (error)"; returns 1. */
+int cli_answer_failed(const char *what, const cJSON *doc);
+
 int cli_status(const struct cli *c, int argc, char **argv);
 int cli_apps(const struct cli *c, int argc, char **argv);
 int cli_steer(const struct cli *c, int argc, char **argv);
+int cli_names(const struct cli *c, int argc, char **argv);
+int cli_whereis(const struct cli *c, int argc, char **argv);
+int cli_register(const struct cli *c, int argc, char **argv);
+int cli_unregister(const struct cli *c, int argc, char **argv);
+int cli_send(const struct cli *c, int argc, char **argv);
+int cli_call(const struct cli *c, int argc, char **argv);
+int cli_serve(const struct cli *c, int argc, char **argv);
 
 #endif /* BATON_CLI_CLI_H */

@@ -28,7 +28,38 @@ static void usage(FILE *f)
             "here\n"
             "  permit APP true|false   let APP run here / move it away\n"
             "  takeover APP            move APP here and keep it here\n"
-            "  ready APP               APP (ready = notify) is ready\n");
+            "  ready APP               APP (ready = notify) is ready\n"
+            "names (docs/control.md):\n"
+            "  names                   every name this node sees: NAME NODE "
+            "EPOCH META\n"
+            "  whereis NAME            where NAME is registered (exit 1: "
+            "nowhere)\n"
+            "  register NAME [--meta TEXT] [--resolver R] [--hold [--prefix "
+            "TEXT]]\n"
+            "                          register NAME for this batonctl's "
+            "session; a name\n"
+            "                          lives as long as its session, so "
+            "without --hold it\n"
+            "                          goes again as batonctl exits. --hold "
+            "keeps it until\n"
+            "                          SIGINT/SIGTERM, prints messages and "
+            "calls, and answers\n"
+            "                          calls with their data (after TEXT). "
+            "R: keep_incumbent\n"
+            "                          (default), random_exit, "
+            "random_notify, notify_all\n"
+            "  unregister NAME         names go with their session: says "
+            "so for NAME\n"
+            "  send NAME DATA          a message to NAME's holder (DATA - : "
+            "stdin)\n"
+            "  call NAME DATA [--timeout MS]\n"
+            "                          a call; prints the reply (exit 1 "
+            "and why on failure)\n"
+            "  serve NAME [--prefix TEXT]\n"
+            "                          for an app with name = NAME, run by "
+            "batond here:\n"
+            "                          answer its calls like register "
+            "--hold\n");
 }
 
 const char *cli_str(const cJSON *o, const char *key, const char *dflt)
@@ -162,6 +193,20 @@ int main(int argc, char **argv)
     if (strcmp(argv[i], "permit") == 0 || strcmp(argv[i], "takeover") == 0 ||
         strcmp(argv[i], "ready") == 0) {
         return cli_steer(&c, argc - i, argv + i);
+    }
+    {
+        static const struct {
+            const char *name;
+            int (*fn)(const struct cli *, int, char **);
+        } cmds[] = {{"names", cli_names},       {"whereis", cli_whereis},
+                    {"register", cli_register}, {"unregister", cli_unregister},
+                    {"send", cli_send},         {"call", cli_call},
+                    {"serve", cli_serve}};
+        for (size_t k = 0; k < BATON_ARRAY_LEN(cmds); k++) {
+            if (strcmp(argv[i], cmds[k].name) == 0) {
+                return cmds[k].fn(&c, argc - i, argv + i);
+            }
+        }
     }
     fprintf(stderr, "batonctl: unknown command \"%s\"\n", argv[i]);
     usage(stderr);

@@ -32,6 +32,7 @@ void baton__join_retry(struct baton_node *n);
 /* Replication (replication.c). */
 void baton__submit(struct baton_node *n, const struct baton_op *op);
 void baton__flush(struct baton_node *n);
+void baton__send_snapshots(struct baton_node *n);
 void baton__send_join(struct baton_node *n);
 void baton__on_join(struct baton_node *n, const struct baton_msg *m);
 void baton__on_snapshot(struct baton_node *n, const struct baton_msg *m);

@@ -41,9 +41,8 @@ void baton_names_init(struct baton_names *t, struct baton_name *slots,
     memset(t, 0, sizeof(*t));
     t->slot = slots;
     t->cap = slots != NULL ? cap : 0;
-    for (uint32_t i = 0; i < t->cap; i++) {
-        t->slot[i].used = 0;
-    }
+    /* The slots are zeroed (the caller's contract): touching them here
+     * would make every page of a large table resident at boot. */
 }
 
 void baton_names_clear(struct baton_names *t)

@@ -76,7 +76,8 @@ int baton_name_check(const char *name, size_t len);
 int baton_name_validate(const struct baton_name *e, unsigned n_nodes);
 
 /* Makes t an empty table over slots[cap] (cap a power of two or 0).
- * Clears the slots. Borrows slots for the table's lifetime. */
+ * Preconditions: the slots are zeroed (calloc). Borrows slots for the
+ * table's lifetime. */
 void baton_names_init(struct baton_names *t, struct baton_name *slots,
                       uint32_t cap);
 

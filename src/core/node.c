@@ -41,6 +41,10 @@ int baton_node_init(struct baton_node *n, const struct baton_node_config *cfg,
         return BATON_EINVAL;
     }
     baton_names_init(&n->names, cfg->names_slots, cfg->names_cap);
+    baton_names_init(&n->own,
+                     cfg->names_slots != NULL ? cfg->names_slots + cfg->names_cap
+                                              : NULL,
+                     cfg->names_cap);
     n->pend_target = BATON_NODE_NONE;
     if (cfg->n_apps > BATON_APPS_MAX) {
         return BATON_EINVAL;
@@ -625,6 +629,7 @@ int baton_node_step(struct baton_node *n, const struct baton_event *ev,
     baton__apps_step(n);
     baton__names_step(n);
     baton__flush(n);
+    baton__send_snapshots(n);
     if (n->status_dirty || n->now_ms >= n->hb_next_ms) {
         broadcast_heartbeat(n);
         /* The report rides along with every heartbeat: one that was lost

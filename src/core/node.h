@@ -45,9 +45,11 @@ struct baton_node_config {
     /* Boot-time sync (reference §1.3): while held, this node reports no
      * apps (so it is placed nothing) until BATON_REQ_RELEASE. */
     bool apps_held;
-    /* The name table's storage (docs/design/names.md §1): names_cap
-     * slots, a power of two (0 = this node holds no names and refuses
-     * every write). Every node of a cluster must use the same size.
+    /* The name tables' storage (docs/design/names.md §1): 2 x names_cap
+     * slots (the replica and this node's own names), names_cap a power of
+     * two (0 = this node holds no names and refuses every write). Every
+     * node of a cluster must use the same size. The slots must be zeroed
+     * when the node is initialised.
      * Borrowed for the node's lifetime; the core never allocates. */
     struct baton_name *names_slots;
     uint32_t names_cap;
@@ -406,6 +408,8 @@ struct baton_node {
     struct baton_stream stream;
     uint64_t applied; /* last index of `stream` applied */
     unsigned step_ops; /* COORDINATOR: ops ordered during this step */
+    uint64_t snap_want[BATON_NODES_MAX]; /* snapshot due: join_seq + 1 */
+    struct baton_stream snap_stream;     /* the stream they are of */
     uint64_t step_first_index;
     struct baton_op step_op[BATON_STEP_OPS_MAX];
 
@@ -422,6 +426,9 @@ struct baton_node {
 
     /* Names (docs/design/names.md). */
     struct baton_names names; /* this node's replica of the table */
+    /* What this node's endpoints hold, by the answers they were given:
+     * the truth about our own names that a JOIN carries. */
+    struct baton_names own;
     uint64_t name_req_next;   /* last request number used */
     unsigned n_pending;
     unsigned pending_head; /* ring of pending writes, oldest first */
@@ -432,7 +439,6 @@ struct baton_node {
     struct baton_name_pending pending[BATON_NAME_PENDING_MAX];
     struct baton_name_results results[BATON_NODES_MAX]; /* COORDINATOR */
     bool names_check; /* COORDINATOR: look for entries to purge */
-    bool replica_dirty; /* changed outside its stream (a lost name) */
     /* COORDINATOR: registrations that lost a clash here lately, so a JOIN
      * sent before its owner heard does not bring one back. */
     unsigned n_beaten;

@@ -73,6 +73,18 @@ static bool told_before(struct baton_node *n, uint64_t endpoint,
     return false;
 }
 
+/* What this node's endpoints hold, by the answers they were given: the
+ * truth about this node's names that its JOIN carries (names.md §4). */
+static void own_forget(struct baton_node *n, const char *name,
+                       uint64_t endpoint)
+{
+    const struct baton_name *o = baton_names_find(&n->own, name);
+
+    if (o != NULL && o->endpoint == endpoint) {
+        baton_names_del(&n->own, name);
+    }
+}
+
 /* Tells the driver that a local endpoint lost a registration, once. */
 static void tell_lost(struct baton_node *n, const struct baton_name *e,
                       unsigned reason)
@@ -85,6 +97,7 @@ static void tell_lost(struct baton_node *n, const struct baton_name *e,
         (e->epoch != 0 && told_before(n, e->endpoint, e->epoch, hash))) {
         return;
     }
+    own_forget(n, e->name, e->endpoint);
     k = n->n_told % BATON_NAME_TOLD_MAX;
     n->told[k].endpoint = e->endpoint;
     n->told[k].epoch = e->epoch;
@@ -243,6 +256,36 @@ static void finish(struct baton_node *n, struct baton_name_pending *p,
     }
 }
 
+static void own_update(struct baton_node *n,
+                       const struct baton_name_pending *p,
+                       const struct baton_name *e, bool gone)
+{
+    switch (p->kind) {
+    case BATON_NAME_REGISTER:
+    case BATON_NAME_REREGISTER:
+        /* Not if a later write of ours gives it up again. */
+        if (!gone && !own_removal(n, e) && baton_names_put(&n->own, e) != 0) {
+            BATON_ASSERT(0 && "own names fit: the table is as large");
+        }
+        break;
+    case BATON_NAME_UNREGISTER:
+        own_forget(n, p->name.name, p->name.endpoint);
+        break;
+    case BATON_NAME_DROP:
+        for (uint32_t i = 0; i < n->own.cap && n->own.count != 0;) {
+            const struct baton_name *o = &n->own.slot[i];
+            if (o->used && o->endpoint == p->name.endpoint) {
+                baton_names_del(&n->own, o->name);
+                continue; /* deletion shifts entries: look again */
+            }
+            i++;
+        }
+        break;
+    default:
+        break;
+    }
+}
+
 /* Answered writes complete in the order they were made (the coordinator
  * decided them in that order), an OK one once this replica has applied
  * its op (read-your-writes). */
@@ -251,8 +294,9 @@ static void check_applied(struct baton_node *n)
     while (n->n_pending > 0) {
         struct baton_name_pending *p = pending_at(n, 0);
         struct baton_name lost;
-        const struct baton_name *e;
+        const struct baton_name *e = NULL;
         bool gone = false;
+        unsigned reason;
         if (p->finished) { /* cannot happen: finish() pops them */
             n->pending_head = (n->pending_head + 1) % BATON_NAME_PENDING_MAX;
             n->n_pending--;
@@ -277,12 +321,16 @@ static void check_applied(struct baton_node *n)
                    !same_owner(e, n->cfg.self, n->inc, p->name.endpoint);
         }
         lost = p->name;
+        if (p->code == BATON_NAME_OK) {
+            own_update(n, p, e, gone);
+        }
+        reason = BATON_LOST_REMOVED;
         finish(n, p, p->code);
-        if (gone) {
+        if (gone && p->code == BATON_NAME_OK) {
             lost.owner = (uint8_t)n->cfg.self;
             lost.owner_inc = n->inc;
             lost.epoch = 0;
-            tell_lost(n, &lost, BATON_LOST_REMOVED);
+            tell_lost(n, &lost, reason);
         }
     }
 }
@@ -502,14 +550,6 @@ static void on_name_lost(struct baton_node *n, const struct baton_msg *m)
         e->epoch == m->u.name_lost.epoch) {
         gone = *e;
         tell_lost(n, &gone, m->u.name_lost.reason);
-        if (n->role == BATON_ROLE_JOINING) {
-            /* Our view of our own names is what our JOIN carries: the
-             * loser must not come back with it. This replica now
-             * differs from its stream, so the next snapshot is
-             * installed whatever its index. */
-            baton_names_del(&n->names, gone.name);
-            n->replica_dirty = true;
-        }
     }
 }
 
@@ -630,6 +670,11 @@ static void on_name_event(struct baton_node *n, const struct baton_name_req *q)
     p->name.endpoint = q->endpoint;
     p->name.meta_len = q->meta_len;
     memcpy(p->name.meta, q->meta, q->meta_len);
+    if (q->kind == BATON_NAME_UNREGISTER || q->kind == BATON_NAME_DROP) {
+        /* Given up from now on: a JOIN must not bring it back, even
+         * while the write is under way. */
+        own_update(n, p, NULL, false);
+    }
     pump(n);
 }
 
@@ -879,9 +924,11 @@ static void send_call_reply(struct baton_node *n, unsigned to, baton_inc inc,
         }
         return;
     }
+    if (n->peers[to].inc != inc) {
+        return; /* the caller's life is over: nobody waits for this */
+    }
     memset(&m, 0, sizeof(m));
     m.type = BATON_MSG_REPLY;
-    m.to_inc = inc;
     m.u.reply.id = id;
     m.u.reply.code = (uint8_t)code;
     m.u.reply.data = data;
@@ -915,8 +962,7 @@ static void route(struct baton_node *n, const char *name, unsigned caller,
         return;
     }
     memset(&m, 0, sizeof(m));
-    m.type = BATON_MSG_CALL;
-    m.to_inc = e->owner_inc;
+    m.type = BATON_MSG_CALL; /* to e's life: whereis checked it is current */
     m.u.call.id = id;
     m.u.call.caller = (uint8_t)caller;
     m.u.call.caller_inc = caller_inc;

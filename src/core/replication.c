@@ -52,19 +52,40 @@ void baton__submit(struct baton_node *n, const struct baton_op *op)
     trace_applied(n, op);
 }
 
+/* Snapshots go out at the end of the step (baton__send_snapshots), so
+ * the name table they point at no longer changes while the driver
+ * encodes them. join_seq: the JOIN answered, 0 for a resync. */
 static void send_snapshot(struct baton_node *n, unsigned to,
                           uint64_t join_seq)
 {
-    struct baton_msg m;
+    if (n->snap_want[to] == 0) {
+        n->snap_stream = n->stream;
+    }
+    n->snap_want[to] = BATON_MAX(n->snap_want[to], join_seq + 1);
+}
 
-    memset(&m, 0, sizeof(m));
-    m.type = BATON_MSG_SNAPSHOT;
-    m.u.snapshot.join_seq = join_seq;
-    m.u.snapshot.stream = n->stream;
-    m.u.snapshot.index = n->applied;
-    m.u.snapshot.state = n->state;
-    m.u.snapshot.names = &n->names;
-    baton__send(n, to, &m);
+void baton__send_snapshots(struct baton_node *n)
+{
+    for (unsigned to = 0; to < n->cfg.n_nodes; to++) {
+        struct baton_msg m;
+        uint64_t want = n->snap_want[to];
+        if (want == 0) {
+            continue;
+        }
+        n->snap_want[to] = 0;
+        if (n->role != BATON_ROLE_COORDINATOR ||
+            !baton_stream_equal(&n->snap_stream, &n->stream)) {
+            continue; /* no longer ours to give: they ask again */
+        }
+        memset(&m, 0, sizeof(m));
+        m.type = BATON_MSG_SNAPSHOT;
+        m.u.snapshot.join_seq = want - 1;
+        m.u.snapshot.stream = n->stream;
+        m.u.snapshot.index = n->applied;
+        m.u.snapshot.state = n->state;
+        m.u.snapshot.names = &n->names;
+        baton__send(n, to, &m);
+    }
 }
 
 /* Sends this step's ops to every member: each op while there are few,
@@ -121,7 +142,7 @@ void baton__send_join(struct baton_node *n)
     m.type = BATON_MSG_JOIN;
     m.u.join.stream = n->stream;
     m.u.join.replica = n->state;
-    m.u.join.names = &n->names;
+    m.u.join.names = &n->own; /* what our endpoints hold */
     baton__send(n, n->target, &m);
     if (n->join_first_seq == 0) {
         n->join_first_seq = n->seq;
@@ -139,12 +160,17 @@ void baton__on_join(struct baton_node *n, const struct baton_msg *m)
 {
     unsigned p = m->from;
     struct baton_state merged;
+    bool absorb = false;
 
     if (n->role != BATON_ROLE_COORDINATOR) {
         /* Our status tells the joiner to look elsewhere. */
         baton__send_heartbeat(n, p);
         return;
     }
+    /* A joiner from another stream lived apart (it may not have been
+     * dropped from our members yet): its names need taking in. */
+    absorb = !baton_stream_equal(&m->u.join.stream, &n->stream) &&
+             n->peers[p].status_seq == m->seq; /* its latest word only */
     if (!baton_stream_equal(&m->u.join.stream, &n->stream)) {
         baton_state_merge(&merged, &n->state, &m->u.join.replica);
         if (!baton_state_equal(&merged, &n->state)) {
@@ -174,6 +200,9 @@ void baton__on_join(struct baton_node *n, const struct baton_msg *m)
         op.node = (uint8_t)p;
         op.inc = m->from_inc;
         baton__submit(n, &op);
+        absorb = true;
+    }
+    if (absorb) {
         /* Its own names come with it (docs/design/names.md §4). */
         baton__names_absorb(n, p, m->from_inc, m->u.join.names);
         baton__names_changed(n);
@@ -188,7 +217,6 @@ static void install(struct baton_node *n, const struct baton_msg *m)
 
     n->state = m->u.snapshot.state;
     baton__names_install(n, m->u.snapshot.names);
-    n->replica_dirty = false;
     n->stream = m->u.snapshot.stream;
     n->applied = m->u.snapshot.index;
     n->epoch = n->state.epoch;
@@ -232,7 +260,7 @@ void baton__on_snapshot(struct baton_node *n, const struct baton_msg *m)
      * install (applying the same point twice is what the order rule
      * forbids). */
     if (!baton_stream_equal(&m->u.snapshot.stream, &n->stream) ||
-        m->u.snapshot.index > n->applied || n->replica_dirty) {
+        m->u.snapshot.index > n->applied) {
         install(n, m);
     }
     if (welcome) {

@@ -388,6 +388,19 @@ static int on_app_entry(struct parse *p, const char *app, const char *key,
         snprintf(da->env[da->n_env++], sizeof(da->env[0]), "%s", value);
     } else if (strcmp(key, "cwd") == 0) {
         snprintf(da->cwd, sizeof(da->cwd), "%s", value);
+    } else if (strcmp(key, "name") == 0) {
+        if (baton_name_check(value, strlen(value)) != 0) {
+            return fail(p, "[app %s] name: \"%s\" is not a name (1-127 "
+                           "printable ASCII bytes without spaces)",
+                        app, value);
+        }
+        for (unsigned i = 0; i < cfg->io.n_apps; i++) {
+            if (&cfg->apps[i] != da && strcmp(cfg->apps[i].gname, value) == 0) {
+                return fail(p, "[app %s] name: %s is already the name of "
+                               "app %s", app, value, cfg->io.apps[i].name);
+            }
+        }
+        snprintf(da->gname, sizeof(da->gname), "%s", value);
     } else {
         return fail(p, "[app %s]: unknown key \"%s\"", app, key);
     }
@@ -520,6 +533,14 @@ static int on_entry(void *user, const char *section, const char *key,
                                "number of ms in 1..3600000", value);
             }
             cfg->io.sync_window_ms = x;
+        } else if (strcmp(key, "names_cap") == 0) {
+            if (!parse_u64(value, 16, BATOND_NAMES_CAP_MAX, &x) ||
+                (x & (x - 1)) != 0) {
+                return fail(p, "[cluster] names_cap: \"%s\" is not a power "
+                               "of two in 16..%u", value,
+                            BATOND_NAMES_CAP_MAX);
+            }
+            cfg->io.names_cap = (uint32_t)x;
         } else {
             return fail(p, "[cluster]: unknown key \"%s\"", key);
         }

@@ -9,6 +9,9 @@
 #define BATOND_CMD_MAX (1024)
 #define BATOND_PHASES_MAX (8)
 #define BATOND_ENV_MAX (32)
+/* [cluster] names_cap: name table slots (each about 420 bytes, held
+ * twice: the table and a snapshot's scratch). */
+#define BATOND_NAMES_CAP_MAX (1u << 20)
 
 enum batond_ready { BATOND_READY_SPAWN = 0, BATOND_READY_NOTIFY,
                     BATOND_READY_COMMAND };
@@ -34,6 +37,7 @@ struct batond_app {
     char env[BATOND_ENV_MAX][256]; /* KEY=VALUE */
     unsigned n_env;
     char cwd[1024];
+    char gname[BATON_GNAME_MAX + 1]; /* name = X: "" for none */
 };
 
 struct batond_config {

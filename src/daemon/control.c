@@ -1,8 +1,13 @@
-/* The control socket. Happy path: a client connects, sends one request
- * line ("status"), gets one JSON document followed by a newline, and the
- * server closes. Failure modes: a request longer than 1 KiB or without a
- * newline within 5 s is answered with an error and closed; an unknown
- * command gets {"error": ...}. */
+/* The control socket. Happy path: a client connects and sends one
+ * request line. A text command ("status") gets one JSON document
+ * followed by a newline, and the server closes. A line starting with
+ * "{" is a JSON request and makes the connection a session: an endpoint
+ * that exchanges JSON lines both ways until either side closes
+ * (session.c). Failure modes: a text request longer than 1 KiB, or a
+ * JSON line longer than 256 KiB, is answered with an error and closed; an
+ * unknown command gets {"error": ...}; a client that leaves more than
+ * 4 MiB of output unread is disconnected, with a warning naming its
+ * endpoint. */
 #include "../util/setup.h"
 
 #include <cjson/cJSON.h>
@@ -18,16 +23,7 @@
 
 #include "../util/error.h"
 #include "control.h"
-
-#define REQUEST_MAX (1024)
-
-struct client {
-    uv_pipe_t pipe;
-    struct batond_control *ctl;
-    size_t len;
-    bool done;
-    char buf[REQUEST_MAX];
-};
+#include "session.h"
 
 static const char *epoch_text(uint64_t e, const char *const *names,
                               char *buf, size_t len)
@@ -172,43 +168,151 @@ static int find_app(const struct baton_io *io, const char *name)
     return -1;
 }
 
-static void on_client_closed(uv_handle_t *h)
+
+/* ---- connections ------------------------------------------------------ */
+
+struct out_req {
+    uv_write_t req;
+    struct batond_session *s;
+    char *text;
+    size_t len;
+};
+
+static void on_session_closed(uv_handle_t *h)
 {
-    free(h->data);
+    struct batond_session *s = h->data;
+    struct batond_control *c = s->ctl;
+
+    if (s->prev != NULL) {
+        s->prev->next = s->next;
+    } else {
+        c->sessions = s->next;
+    }
+    if (s->next != NULL) {
+        s->next->prev = s->prev;
+    }
+    for (unsigned i = 0; i < s->n_held; i++) {
+        free(s->held[i]);
+    }
+    free(s->held);
+    free(s->buf);
+    free(s);
+}
+
+static void close_handle(struct batond_session *s)
+{
+    if (!s->handle_closing) {
+        s->handle_closing = true;
+        uv_close((uv_handle_t *)&s->pipe, on_session_closed);
+    }
+}
+
+void batond__session_end(struct batond_session *s, bool graceful,
+                         const char *why)
+{
+    if (!s->closing) {
+        s->closing = true;
+        s->closing_ms = uv_now(s->ctl->io->loop);
+        uv_read_stop((uv_stream_t *)&s->pipe);
+        if (why != NULL && s->endpoint != 0) {
+            batond__log(s->ctl, BATON_LOG_DEBUG,
+                        "control session %" PRIu64 " closed: %s",
+                        s->endpoint, why);
+        }
+        if (s->json) {
+            batond__session_detach(s);
+        }
+    }
+    /* A last message (an error, "name_lost") goes out before the close;
+     * the sweep closes a session whose client does not take it. */
+    if (!graceful || s->out_bytes == 0) {
+        close_handle(s);
+    }
 }
 
 static void on_written(uv_write_t *req, int status)
 {
-    struct client *cl = req->data;
+    struct out_req *w = (struct out_req *)req;
+    struct batond_session *s = w->s;
 
-    (void)status;
-    free(req);
-    uv_close((uv_handle_t *)&cl->pipe, on_client_closed);
+    s->out_bytes -= w->len;
+    free(w->text);
+    free(w);
+    if (status != 0 && !s->closing) {
+        batond__session_end(s, false, uv_strerror(status));
+    } else if (s->closing && s->out_bytes == 0) {
+        close_handle(s);
+    }
 }
 
-static void reply(struct client *cl, char *text)
+/* Queues text (len bytes, its newline included) to s. Takes ownership. */
+static void write_text(struct batond_session *s, char *text, size_t len)
 {
-    size_t n = text ? strlen(text) : 0;
-    uv_write_t *req = malloc(sizeof(*req) + n + 1);
+    struct out_req *w;
     uv_buf_t buf;
 
-    cl->done = true;
-    uv_read_stop((uv_stream_t *)&cl->pipe);
-    if (req == NULL || text == NULL) {
-        free(req);
+    if (s->handle_closing) {
         free(text);
-        uv_close((uv_handle_t *)&cl->pipe, on_client_closed);
         return;
     }
-    memcpy((char *)(req + 1), text, n);
-    ((char *)(req + 1))[n] = '\n';
-    free(text);
-    req->data = cl;
-    buf = uv_buf_init((char *)(req + 1), (unsigned)n + 1);
-    if (uv_write(req, (uv_stream_t *)&cl->pipe, &buf, 1, on_written) != 0) {
-        free(req);
-        uv_close((uv_handle_t *)&cl->pipe, on_client_closed);
+    /* One message may be large (a long "names"); a client that leaves a
+     * whole buffer of them unread is not reading at all. */
+    if (s->out_bytes > 0 && s->out_bytes + len > BATOND_OUT_MAX) {
+        batond__log(s->ctl, BATON_LOG_WARN,
+                    "control session %" PRIu64 ": the client leaves %zu "
+                    "bytes unread (limit %u): disconnected",
+                    s->endpoint, s->out_bytes, BATOND_OUT_MAX);
+        free(text);
+        batond__session_end(s, false, NULL);
+        return;
     }
+    w = malloc(sizeof(*w));
+    if (w == NULL) {
+        free(text);
+        batond__session_end(s, false, "out of memory");
+        return;
+    }
+    w->s = s;
+    w->text = text;
+    w->len = len;
+    s->out_bytes += len;
+    buf = uv_buf_init(text, (unsigned)len);
+    if (uv_write(&w->req, (uv_stream_t *)&s->pipe, &buf, 1, on_written) !=
+        0) {
+        s->out_bytes -= len;
+        free(w);
+        free(text);
+        batond__session_end(s, false, "write failed");
+    }
+}
+
+/* Takes ownership of text; adds the newline. */
+static void write_line(struct batond_session *s, char *text)
+{
+    size_t n;
+
+    if (text == NULL) {
+        batond__session_end(s, false, "out of memory");
+        return;
+    }
+    n = strlen(text);
+    text[n] = '\n'; /* the NUL's place: n + 1 bytes go out */
+    write_text(s, text, n + 1);
+}
+
+void batond__session_send(struct batond_session *s, cJSON *doc)
+{
+    char *text = doc != NULL ? cJSON_PrintUnformatted(doc) : NULL;
+
+    cJSON_Delete(doc);
+    write_line(s, text);
+}
+
+/* A one-shot text request: one answer, then the connection closes. */
+static void reply(struct batond_session *s, char *text)
+{
+    write_line(s, text);
+    batond__session_end(s, true, NULL);
 }
 
 static char *error_json(const char *msg)
@@ -233,9 +337,9 @@ static char *ok_json(void)
     return s;
 }
 
-/* Requests: status | apps | permit APP true|false | takeover APP |
+/* Text requests: status | apps | permit APP true|false | takeover APP |
  * ready APP (docs/control.md). */
-static void handle(struct client *cl, const char *line)
+static void handle(struct batond_session *cl, const char *line)
 {
     struct baton_io *io = cl->ctl->io;
     char cmd[32] = "";
@@ -259,7 +363,8 @@ static void handle(struct client *cl, const char *line)
     if (strcmp(cmd, "permit") != 0 && strcmp(cmd, "takeover") != 0 &&
         strcmp(cmd, "ready") != 0) {
         reply(cl, error_json("unknown command (known: status, apps, permit, "
-                             "takeover, ready)"));
+                             "takeover, ready; a line starting with { is a "
+                             "JSON request)"));
         return;
     }
     app = find_app(io, arg);
@@ -287,61 +392,160 @@ static void handle(struct client *cl, const char *line)
     reply(cl, ok_json());
 }
 
-static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+/* The first line decides what the connection is: a JSON session gets an
+ * endpoint and its table entry. */
+static bool become_session(struct batond_session *s)
 {
-    struct client *cl = h->data;
+    struct batond_control *c = s->ctl;
 
-    (void)suggested;
-    *buf = uv_buf_init(cl->buf + cl->len,
-                       (unsigned)(sizeof(cl->buf) - cl->len));
+    s->json = true;
+    s->endpoint = ++c->next_endpoint;
+    if (batond_idmap_put(&c->endpoints, s->endpoint, s) != 0) {
+        s->endpoint = 0;
+        s->json = false;
+        batond__session_end(s, false, "out of memory");
+        return false;
+    }
+    batond__log(c, BATON_LOG_DEBUG, "control session %" PRIu64 " opened",
+                s->endpoint);
+    return true;
 }
 
-static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+static size_t line_max(const struct batond_session *s)
 {
-    struct client *cl = s->data;
+    return s->json || (s->len > 0 && s->buf[0] == '{') ? BATOND_LINE_MAX
+                                                       : BATOND_TEXT_LINE_MAX;
+}
+
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+    struct batond_session *s = h->data;
+    size_t want = BATON_MIN(BATOND_LINE_MAX + 1, s->len + 65536);
+
+    (void)suggested;
+    if (s->cap < want) {
+        char *nb = realloc(s->buf, want);
+        if (nb != NULL) {
+            s->buf = nb;
+            s->cap = want;
+        }
+    }
+    *buf = uv_buf_init(s->buf + s->len, (unsigned)(s->cap - s->len));
+}
+
+/* Handles every complete line in the buffer, keeps the rest. */
+static void take_lines(struct batond_session *s)
+{
+    size_t start = 0;
     char *nl;
 
+    while (!s->closing &&
+           (nl = memchr(s->buf + start, '\n', s->len - start)) != NULL) {
+        char *line = s->buf + start;
+        size_t n = (size_t)(nl - line);
+        start += n + 1;
+        if (n > 0 && line[n - 1] == '\r') {
+            n--;
+        }
+        line[n] = '\0';
+        if (n > line_max(s)) {
+            start -= (size_t)(nl - line) + 1;
+            break; /* answered below */
+        }
+        if (!s->json && line[0] != '{') {
+            handle(s, line);
+            return;
+        }
+        if (!s->json && !become_session(s)) {
+            return;
+        }
+        if (n > 0) {
+            batond__session_request(s, line, n);
+        }
+    }
+    if (s->closing) {
+        return;
+    }
+    memmove(s->buf, s->buf + start, s->len - start);
+    s->len -= start;
+    if (s->len > line_max(s)) {
+        char msg[96];
+        if (!s->json) {
+            if (s->buf[0] != '{') {
+                reply(s, error_json("request too long"));
+                return;
+            }
+            if (!become_session(s)) {
+                return;
+            }
+        }
+        snprintf(msg, sizeof(msg),
+                 "{\"ok\":false,\"error\":\"invalid\",\"message\":\"request "
+                 "line longer than %u bytes\"}",
+                 BATOND_LINE_MAX);
+        write_line(s, strdup(msg));
+        batond__session_end(s, true, "request line too long");
+    }
+}
+
+static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
+{
+    struct batond_session *s = st->data;
+
     (void)buf;
-    if (cl->done) {
+    if (s->closing) {
         return;
     }
     if (nread < 0) {
-        uv_close((uv_handle_t *)&cl->pipe, on_client_closed);
-        cl->done = true;
+        batond__session_end(s, false,
+                            nread == UV_EOF ? "closed by the client"
+                                            : uv_strerror((int)nread));
         return;
     }
-    cl->len += (size_t)nread;
-    nl = memchr(cl->buf, '\n', cl->len);
-    if (nl != NULL) {
-        *nl = '\0';
-        if (nl > cl->buf && nl[-1] == '\r') {
-            nl[-1] = '\0';
-        }
-        handle(cl, cl->buf);
-    } else if (cl->len == sizeof(cl->buf)) {
-        reply(cl, error_json("request too long"));
-    }
+    s->len += (size_t)nread;
+    take_lines(s);
 }
 
 static void on_connection(uv_stream_t *server, int status)
 {
     struct batond_control *c = server->data;
-    struct client *cl;
+    struct batond_session *s;
 
-    if (status != 0) {
+    if (status != 0 || c->closing) {
         return;
     }
-    cl = calloc(1, sizeof(*cl));
-    if (cl == NULL) {
+    s = calloc(1, sizeof(*s));
+    if (s == NULL) {
         return;
     }
-    cl->ctl = c;
-    uv_pipe_init(server->loop, &cl->pipe, 0);
-    cl->pipe.data = cl;
-    if (uv_accept(server, (uv_stream_t *)&cl->pipe) != 0 ||
-        uv_read_start((uv_stream_t *)&cl->pipe, on_alloc, on_read) != 0) {
-        uv_close((uv_handle_t *)&cl->pipe, on_client_closed);
+    s->ctl = c;
+    uv_pipe_init(server->loop, &s->pipe, 0);
+    s->pipe.data = s;
+    s->next = c->sessions;
+    if (c->sessions != NULL) {
+        c->sessions->prev = s;
     }
+    c->sessions = s;
+    if (uv_accept(server, (uv_stream_t *)&s->pipe) != 0 ||
+        uv_read_start((uv_stream_t *)&s->pipe, on_alloc, on_read) != 0) {
+        s->closing = true;
+        close_handle(s);
+    }
+}
+
+
+static void on_sweep(uv_timer_t *t)
+{
+    struct batond_control *c = t->data;
+    uint64_t now = uv_now(c->io->loop);
+
+    for (struct batond_session *s = c->sessions; s != NULL; s = s->next) {
+        if (s->closing && !s->handle_closing &&
+            now - s->closing_ms >= BATOND_CLOSING_MS) {
+            close_handle(s);
+        }
+    }
+    batond__app_sweep(c);
 }
 
 /* Is a live batond answering at path? */
@@ -366,11 +570,14 @@ int batond_control_start(struct batond_control *c, struct baton_io *io,
 {
     mode_t old;
     int rv;
-    struct batond_sup *sup = c->sup; /* set by the caller beforehand */
+    /* set by the caller beforehand */
+    struct batond_sup *sup = c->sup;
+    const struct batond_config *cfg = c->cfg;
 
     memset(c, 0, sizeof(*c));
     c->io = io;
     c->sup = sup;
+    c->cfg = cfg;
     snprintf(c->path, sizeof(c->path), "%s", path);
     if (someone_listens(path)) {
         snprintf(err, err_len,
@@ -381,12 +588,19 @@ int batond_control_start(struct batond_control *c, struct baton_io *io,
     uv_pipe_init(io->loop, &c->pipe, 0);
     c->pipe.data = c;
     c->open = true;
+    uv_idle_init(io->loop, &c->idle);
+    c->idle.data = c;
+    uv_timer_init(io->loop, &c->sweep);
+    c->sweep.data = c;
+    uv_timer_start(&c->sweep, on_sweep, BATOND_SWEEP_MS, BATOND_SWEEP_MS);
+    /* The sweep alone must not keep a stopping batond's loop alive. */
+    uv_unref((uv_handle_t *)&c->sweep);
     old = umask(0177); /* the socket is created 0600: owner only */
     rv = uv_pipe_bind(&c->pipe, path);
     umask(old);
     if (rv == 0) {
         chmod(path, 0600);
-        rv = uv_listen((uv_stream_t *)&c->pipe, 16, on_connection);
+        rv = uv_listen((uv_stream_t *)&c->pipe, 128, on_connection);
     }
     if (rv != 0) {
         snprintf(err, err_len, "control socket %s: %s", path,
@@ -396,11 +610,25 @@ int batond_control_start(struct batond_control *c, struct baton_io *io,
     return 0;
 }
 
+static void on_helper_closed(uv_handle_t *h)
+{
+    (void)h;
+}
+
 void batond_control_close(struct batond_control *c, uv_close_cb cb)
 {
-    if (c->open) {
-        c->open = false;
-        uv_close((uv_handle_t *)&c->pipe, cb);
-        unlink(c->path);
+    if (!c->open) {
+        return;
     }
+    c->open = false;
+    c->closing = true;
+    for (struct batond_session *s = c->sessions; s != NULL; s = s->next) {
+        batond__session_end(s, false, "batond is stopping");
+    }
+    batond__session_close_all(c);
+    batond__app_free(c);
+    uv_close((uv_handle_t *)&c->idle, on_helper_closed);
+    uv_close((uv_handle_t *)&c->sweep, on_helper_closed);
+    uv_close((uv_handle_t *)&c->pipe, cb);
+    unlink(c->path);
 }

@@ -96,11 +96,37 @@ static void shutdown_(struct batond *d, const char *why, int code)
     batond_sup_drain(&d->sup, on_drained);
 }
 
+/* The core's effects. App effects go through the control socket's side
+ * first (an app's name is pointed here before its start) and reach the
+ * supervisor right after the step. */
 static void on_app_effect(struct baton_io *io, const struct baton_app_effect *e)
 {
     struct batond *d = io->data;
 
-    batond_sup_effect(&d->sup, e);
+    batond_control_app_effect(&d->control, e);
+}
+
+static void on_name_effect(struct baton_io *io,
+                           const struct baton_name_effect *e)
+{
+    struct batond *d = io->data;
+
+    batond_control_name_effect(&d->control, e);
+}
+
+static void on_call_effect(struct baton_io *io,
+                           const struct baton_call_effect *e)
+{
+    struct batond *d = io->data;
+
+    batond_control_call_effect(&d->control, e);
+}
+
+static void on_app_idle(struct batond_sup *sup, unsigned app)
+{
+    struct batond *d = sup->data;
+
+    batond_control_app_idle(&d->control, app);
 }
 
 /* Boot-time sync (reference §1.3): wait until every listed node is
@@ -228,11 +254,15 @@ int main(int argc, char **argv)
     }
     d.io.data = &d;
     d.io.on_app = on_app_effect;
+    d.io.on_name = on_name_effect;
+    d.io.on_call = on_call_effect;
     if (batond_sup_init(&d.sup, d.loop, &d.cfg, &d.io, log_line, &d) != 0) {
         return 1;
     }
     d.sup.data = &d;
+    d.sup.idle = on_app_idle;
     d.control.sup = &d.sup;
+    d.control.cfg = &d.cfg;
     if (batond_control_start(&d.control, &d.io, d.cfg.control_socket, err,
                              sizeof(err)) != 0) {
         log_line(&d, BATON_LOG_ERROR, err);

@@ -143,6 +143,9 @@ static char **build_env(const struct batond_proc *p, char *store,
     ADD("BATON_FROM_NODE=%s", from);
     ADD("BATON_EPOCH=%" PRIu64, p->epoch);
     ADD("BATON_SOCKET=%s", sup->cfg->control_socket);
+    if (a->gname[0] != '\0') {
+        ADD("BATON_NAME=%s", a->gname); /* to serve: batonctl serve */
+    }
     if (extra != NULL) {
         ADD("%s", extra);
     }
@@ -416,8 +419,13 @@ static void signal_group(struct batond_proc *p, int sig)
 
 static void set_state(struct batond_proc *p, int state)
 {
+    bool gone = state == BATOND_PROC_IDLE && p->state != BATOND_PROC_IDLE;
+
     p->state = state;
     p->since_ms = uv_now(p->sup->loop);
+    if (gone && p->sup->idle != NULL) {
+        p->sup->idle(p->sup, p->app); /* its name goes (docs/control.md) */
+    }
 }
 
 static void arm(struct batond_proc *p, uint64_t ms, uv_timer_cb cb)

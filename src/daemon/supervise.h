@@ -55,6 +55,8 @@ struct batond_sup {
     unsigned open_handles;
     bool draining;
     void (*drained)(struct batond_sup *sup);
+    /* Called when an instance goes idle (stopped, ended, failed). */
+    void (*idle)(struct batond_sup *sup, unsigned app);
     void *data; /* the caller's */
 };
 

@@ -1,10 +1,13 @@
 /* The libuv driver. Happy path: listen, dial every peer, exchange HELLOs
  * and PROOFs, then carry sealed core messages both ways while the core's
- * timer runs. Failure modes: dial refused or lost (retried with capped,
- * jittered backoff), wrong cookie or config (closed and logged on both
- * ends), a malformed, oversized, replayed or tampered frame (that link is
- * closed, the rest carry on), a peer that does not drain its queue
- * (disconnected). See docs/design/transport.md. */
+ * timer runs, and hand names and calls to the daemon's callbacks.
+ * Failure modes: dial refused or lost (retried with capped, jittered
+ * backoff), wrong cookie or config (closed and logged on both ends), a
+ * malformed, oversized, replayed or tampered frame (that link is closed,
+ * the rest carry on), a peer that does not drain its queue
+ * (disconnected), a message too large for a frame (logged, dropped), out
+ * of memory for a buffer (that link is closed). See
+ * docs/design/transport.md. */
 #include "../util/setup.h"
 
 #include <inttypes.h>
@@ -21,10 +24,22 @@
 
 enum conn_state { CONN_HELLO = 1, CONN_PROOF, CONN_READY, CONN_CLOSING };
 
-#define READ_CAP (BATON_FRAME_HEADER_LEN + BATON_FRAME_BODY_MAX)
-#define PLAIN_MAX (8192)
+/* A connection's read buffer starts at READ_INIT bytes and grows to
+ * hold the frame being read, up to READ_MAX; an io's plaintext and
+ * encoding buffers start at BUF_INIT and grow up to PLAIN_MAX
+ * (docs/design/transport.md §1). */
+#define READ_INIT (64u << 10)
+#define READ_MAX (BATON_FRAME_HEADER_LEN + BATON_FRAME_BODY_MAX)
+#define BUF_INIT (64u << 10)
+#define PLAIN_MAX (BATON_FRAME_BODY_MAX - BATON_SEAL_OVERHEAD)
 #define HELLO_MAX (512) /* the largest HELLO encodes in 343 bytes */
 #define PROOF_MAX (64)  /* a PROOF encodes in 35 */
+#define NAMES_CAP_MIN (16u)
+#define NAMES_CAP_MAX (1u << 20)
+
+_Static_assert(READ_INIT >= BATON_FRAME_HEADER_LEN + HELLO_MAX,
+               "a handshake frame fits the initial read buffer");
+_Static_assert(BATON_NODES_MAX <= 32, "down_pending has a bit per node");
 
 struct baton_io_conn {
     uv_tcp_t tcp;
@@ -41,7 +56,8 @@ struct baton_io_conn {
     struct baton_seal send;
     struct baton_seal recv;
     size_t rlen;
-    uint8_t rbuf[READ_CAP];
+    size_t rcap;
+    uint8_t *rbuf; /* rcap bytes, READ_INIT..READ_MAX */
 };
 
 struct write_req {
@@ -66,6 +82,8 @@ static void logf_(struct baton_io *io, int level, const char *fmt, ...)
 
 static void conn_close(struct baton_io_conn *c, const char *why);
 static int core_step(struct baton_io *io, struct baton_event *ev);
+static void flush_link_downs(struct baton_io *io);
+static void io_free(struct baton_io *io);
 static void dial(struct baton_io *io, unsigned p);
 
 /* ---- writing -------------------------------------------------------- */
@@ -76,68 +94,130 @@ static void on_write(uv_write_t *req, int status)
     free(req);
 }
 
-static int conn_write(struct baton_io_conn *c, const uint8_t *header,
-                      const uint8_t *body, size_t body_len)
+/* Makes *buf (of *cap bytes) at least need bytes: doubling, at most
+ * max. Errors: BATON_ENOMEM (*buf is unchanged). */
+static int grow(uint8_t **buf, size_t *cap, size_t need, size_t max)
+{
+    size_t n = *cap > 0 ? *cap : BUF_INIT;
+    uint8_t *p;
+
+    BATON_ASSERT(need <= max);
+    if (need <= *cap) {
+        return 0;
+    }
+    while (n < need) {
+        n = n > max / 2 ? max : 2 * n;
+    }
+    p = realloc(*buf, n);
+    if (p == NULL) {
+        return BATON_ENOMEM;
+    }
+    *buf = p;
+    *cap = n;
+    return 0;
+}
+
+/* A write of one frame with a body of body_len bytes, its header
+ * written; the caller fills the body at w->data + 8. A peer whose queue
+ * is over BATON_WRITE_QUEUE_MAX is not draining: it is disconnected.
+ * Returns NULL (the link closed, or closing already) on failure. */
+static struct write_req *write_new(struct baton_io_conn *c, unsigned type,
+                                   size_t body_len)
 {
     struct write_req *w;
-    uv_buf_t buf;
-    int rv;
 
     if (c->state == CONN_CLOSING) {
-        return BATON_EIO;
+        return NULL;
     }
     if (uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp) >
         BATON_WRITE_QUEUE_MAX) {
         c->io->stats.undrained++;
         conn_close(c, "peer is not draining its link");
-        return BATON_EFULL;
+        return NULL;
     }
     w = malloc(sizeof(*w) + BATON_FRAME_HEADER_LEN + body_len);
     if (w == NULL) {
         conn_close(c, "out of memory");
-        return BATON_ENOMEM;
+        return NULL;
     }
-    memcpy(w->data, header, BATON_FRAME_HEADER_LEN);
-    memcpy(w->data + BATON_FRAME_HEADER_LEN, body, body_len);
     w->len = BATON_FRAME_HEADER_LEN + body_len;
-    buf = uv_buf_init((char *)w->data, (unsigned)w->len);
-    rv = uv_write(&w->req, (uv_stream_t *)&c->tcp, &buf, 1, on_write);
+    baton_frame_header_encode(w->data, type, (uint32_t)body_len);
+    return w;
+}
+
+static void write_send(struct baton_io_conn *c, struct write_req *w)
+{
+    uv_buf_t buf = uv_buf_init((char *)w->data, (unsigned)w->len);
+    int rv = uv_write(&w->req, (uv_stream_t *)&c->tcp, &buf, 1, on_write);
+
     if (rv != 0) {
         free(w);
         conn_close(c, uv_strerror(rv));
-        return BATON_EIO;
+        return;
     }
     c->io->stats.frames_out++;
-    return 0;
 }
 
-static int send_plain(struct baton_io_conn *c, unsigned type,
-                      const uint8_t *body, size_t len)
+static void send_plain(struct baton_io_conn *c, unsigned type,
+                       const uint8_t *body, size_t len)
 {
-    uint8_t header[BATON_FRAME_HEADER_LEN];
+    struct write_req *w = write_new(c, type, len);
 
-    baton_frame_header_encode(header, type, (uint32_t)len);
-    return conn_write(c, header, body, len);
+    if (w != NULL) {
+        memcpy(w->data + BATON_FRAME_HEADER_LEN, body, len);
+        write_send(c, w);
+    }
+}
+
+/* Encodes m into io->enc, growing it as needed. Errors: BATON_EFULL
+ * (more than a frame holds), BATON_ENOMEM. */
+static int encode_msg(struct baton_io *io, const struct baton_msg *m,
+                      size_t *len)
+{
+    int rv;
+
+    for (;;) {
+        rv = baton_msg_encode(m, io->enc, io->enc_cap, len);
+        if (rv != BATON_EFULL || io->enc_cap >= PLAIN_MAX) {
+            break;
+        }
+        rv = grow(&io->enc, &io->enc_cap, io->enc_cap + 1, PLAIN_MAX);
+        if (rv != 0) {
+            break;
+        }
+    }
+    /* The core only produces messages the format carries. */
+    BATON_ASSERT(rv != BATON_EINVAL);
+    return rv;
 }
 
 static void send_msg(struct baton_io *io, const struct baton_msg *m)
 {
     struct baton_io_conn *c = io->peers[m->to].ready;
-    uint8_t plain[PLAIN_MAX];
-    uint8_t sealed[PLAIN_MAX + BATON_SEAL_OVERHEAD];
-    uint8_t header[BATON_FRAME_HEADER_LEN];
+    struct write_req *w;
     size_t len;
     int rv;
 
     if (c == NULL) {
         return; /* no link: the core tolerates loss */
     }
-    rv = baton_msg_encode(m, plain, sizeof(plain), &len);
-    BATON_ASSERT(rv == 0); /* the core only produces encodable messages */
-    baton_frame_header_encode(header, BATON_FRAME_SEALED,
-                              (uint32_t)(len + BATON_SEAL_OVERHEAD));
-    baton_seal(&c->send, header, plain, len, sealed);
-    conn_write(c, header, sealed, len + BATON_SEAL_OVERHEAD);
+    rv = encode_msg(io, m, &len);
+    if (rv != 0) {
+        /* Dropped like a lost message; the core tolerates loss, but a
+         * table too large for a frame never gets through (names_cap). */
+        logf_(io, BATON_LOG_ERROR, "message type %u to %s not sent: %s",
+              m->type, io->names[m->to],
+              rv == BATON_EFULL ? "larger than a frame" : baton_strerror(rv));
+        return;
+    }
+    w = write_new(c, BATON_FRAME_SEALED, len + BATON_SEAL_OVERHEAD);
+    if (w != NULL) {
+        /* Sealed straight into the write, the header as associated
+         * data. */
+        baton_seal(&c->send, w->data, io->enc, len,
+                   w->data + BATON_FRAME_HEADER_LEN);
+        write_send(c, w);
+    }
 }
 
 /* ---- the core ------------------------------------------------------- */
@@ -169,43 +249,107 @@ static void on_core_timer(uv_timer_t *t)
     core_step(io, &ev);
 }
 
+/* The effects buffer for a step at depth d: io->fx for the outermost,
+ * one of its own (allocated when first needed) for each nested step, so
+ * that a step started from a callback leaves the effects still being
+ * carried out intact. NULL when out of memory. */
+static struct baton_effects *fx_at(struct baton_io *io, unsigned d)
+{
+    struct baton_effects **fx;
+
+    if (d == 0) {
+        return io->fx;
+    }
+    fx = &io->fx_nested[d - 1];
+    if (*fx == NULL) {
+        *fx = calloc(1, sizeof(**fx));
+    }
+    return *fx;
+}
+
+static void carry_out(struct baton_io *io, const struct baton_effects *fx)
+{
+    for (unsigned k = 0; k < fx->n_trace; k++) {
+        char text[256];
+        baton_trace_format(text, sizeof(text), &fx->trace[k], io->names);
+        io->log(io->log_data, trace_level(&fx->trace[k]), text);
+    }
+    if (fx->name_dropped > 0) {
+        logf_(io, BATON_LOG_WARN,
+              "%u name loss notices dropped: more than a step holds",
+              fx->name_dropped);
+    }
+    /* A link lost while sending is reported to the core only once this
+     * step's effects are all out (link_event): the sends are never
+     * interleaved with another step. */
+    for (unsigned k = 0; k < fx->n_send; k++) {
+        send_msg(io, &fx->send[k]);
+    }
+    /* The callbacks may step the core again (baton_io_call from on_call,
+     * say): that step writes to another buffer, so fx stays valid, and
+     * so do the bytes its effects borrow (the opened frame in io->plain,
+     * the caller's event data), which no nested step reuses. */
+    for (unsigned k = 0; k < fx->n_app && !io->closing; k++) {
+        if (io->on_app != NULL) {
+            io->on_app(io, &fx->app[k]);
+        }
+    }
+    for (unsigned k = 0; k < fx->n_name && !io->closing; k++) {
+        if (io->on_name != NULL) {
+            io->on_name(io, &fx->name[k]);
+        }
+    }
+    for (unsigned k = 0; k < fx->n_call && !io->closing; k++) {
+        if (io->on_call != NULL) {
+            io->on_call(io, &fx->call[k]);
+        }
+    }
+}
+
+/* Steps the core with ev and carries out its effects.
+ * Errors: what baton_node_step() returns (the node state is unchanged:
+ * only a driver mistake, such as an event for an unknown app, gets
+ * there), BATON_EFULL (BATON_IO_DEPTH_MAX steps under way already),
+ * BATON_ENOMEM (no effects buffer for a nested step). */
 static int core_step(struct baton_io *io, struct baton_event *ev)
 {
+    struct baton_effects *fx;
     uint64_t now;
     int rv;
 
     if (io->closing) {
         return 0;
     }
+    if (io->depth >= BATON_IO_DEPTH_MAX) {
+        return BATON_EFULL;
+    }
+    fx = fx_at(io, io->depth);
+    if (fx == NULL) {
+        return BATON_ENOMEM;
+    }
     /* libuv caches the time once per loop iteration: the core sees one
      * consistent "now" for everything that happens in it. */
     now = uv_now(io->loop);
     ev->now_ms = BATON_MAX(now, io->node.now_ms);
-    rv = baton_node_step(&io->node, ev, io->fx);
+    rv = baton_node_step(&io->node, ev, fx);
     if (rv != 0) {
-        /* Only a driver mistake (an app event for an unknown app) gets
-         * here: the node state is unchanged. */
         return rv;
     }
-    for (unsigned k = 0; k < io->fx->n_trace; k++) {
-        char text[256];
-        baton_trace_format(text, sizeof(text), &io->fx->trace[k],
-                           io->names);
-        io->log(io->log_data, trace_level(&io->fx->trace[k]), text);
-    }
-    for (unsigned k = 0; k < io->fx->n_send; k++) {
-        send_msg(io, &io->fx->send[k]);
-    }
-    for (unsigned k = 0; k < io->fx->n_app; k++) {
-        if (io->on_app != NULL) {
-            io->on_app(io, &io->fx->app[k]);
+    /* Armed before the callbacks: a step they start arms it again with
+     * the newer deadline, which must win. */
+    uv_timer_start(&io->core_timer, on_core_timer,
+                   fx->deadline_ms > ev->now_ms ? fx->deadline_ms - ev->now_ms
+                                                : 0,
+                   0);
+    io->depth++;
+    carry_out(io, fx);
+    io->depth--;
+    if (io->depth == 0) {
+        flush_link_downs(io);
+        if (io->closing) {
+            io_free(io); /* baton_io_close was called from a callback */
         }
     }
-    uv_timer_start(&io->core_timer, on_core_timer,
-                   io->fx->deadline_ms > ev->now_ms
-                       ? io->fx->deadline_ms - ev->now_ms
-                       : 0,
-                   0);
     return 0;
 }
 
@@ -249,13 +393,87 @@ int baton_io_request(struct baton_io *io, unsigned app, unsigned what,
                : BATON_EINVAL;
 }
 
+/* Steps a name or call event of a local endpoint. The core refusing it
+ * (a malformed request) is BATON_EINVAL; the driver's own limits keep
+ * their codes. */
+static int endpoint_event(struct baton_io *io, struct baton_event *ev)
+{
+    if (io->closing) {
+        return 0; /* like every event once closing: ignored */
+    }
+    if (io->depth >= BATON_IO_DEPTH_MAX) {
+        return BATON_EFULL;
+    }
+    if (fx_at(io, io->depth) == NULL) {
+        return BATON_ENOMEM;
+    }
+    return core_step(io, ev) == 0 ? 0 : BATON_EINVAL;
+}
+
+int baton_io_name(struct baton_io *io, const struct baton_name_req *req)
+{
+    struct baton_event ev = {0};
+
+    if (req == NULL) {
+        return BATON_EINVAL;
+    }
+    ev.type = BATON_EVENT_NAME;
+    ev.name_req = req;
+    return endpoint_event(io, &ev);
+}
+
+int baton_io_call(struct baton_io *io, const struct baton_call *call)
+{
+    struct baton_event ev = {0};
+
+    if (call == NULL) {
+        return BATON_EINVAL;
+    }
+    ev.type = BATON_EVENT_CALL;
+    ev.call = call;
+    return endpoint_event(io, &ev);
+}
+
+int baton_io_reply(struct baton_io *io, const struct baton_call *reply)
+{
+    struct baton_event ev = {0};
+
+    if (reply == NULL) {
+        return BATON_EINVAL;
+    }
+    ev.type = BATON_EVENT_REPLY;
+    ev.call = reply;
+    return endpoint_event(io, &ev);
+}
+
+/* A LINK_DOWN that happens while a step's effects are carried out (a
+ * send finds the peer undrained) waits until they are all out, so that
+ * a step never starts in the middle of another's sends. LINK_UP only
+ * ever happens outside steps (a handshake completing in on_read). */
 static void link_event(struct baton_io *io, unsigned p, unsigned type)
 {
     struct baton_event ev = {0};
 
+    if (io->depth > 0) {
+        BATON_ASSERT(type == BATON_EVENT_LINK_DOWN);
+        io->down_pending |= UINT32_C(1) << p;
+        return;
+    }
     ev.type = (uint8_t)type;
     ev.peer = (uint8_t)p;
     core_step(io, &ev);
+}
+
+static void flush_link_downs(struct baton_io *io)
+{
+    while (io->down_pending != 0 && !io->closing) {
+        unsigned p = 0;
+        while (!(io->down_pending & (UINT32_C(1) << p))) {
+            p++;
+        }
+        io->down_pending &= ~(UINT32_C(1) << p);
+        link_event(io, p, BATON_EVENT_LINK_DOWN);
+    }
 }
 
 /* ---- connections ---------------------------------------------------- */
@@ -267,6 +485,7 @@ static void on_conn_closed(uv_handle_t *h)
 
     baton_wipe(&c->send, sizeof(c->send));
     baton_wipe(&c->recv, sizeof(c->recv));
+    free(c->rbuf);
     free(c);
     io->open_handles--;
     if (io->closing && io->open_handles == 0 && io->close_cb != NULL) {
@@ -306,7 +525,10 @@ static struct baton_io_conn *conn_new(struct baton_io *io, bool initiator,
     if (c == NULL) {
         return NULL;
     }
-    if (uv_tcp_init(io->loop, &c->tcp) != 0) {
+    c->rbuf = malloc(READ_INIT);
+    c->rcap = READ_INIT;
+    if (c->rbuf == NULL || uv_tcp_init(io->loop, &c->tcp) != 0) {
+        free(c->rbuf);
         free(c);
         return NULL;
     }
@@ -464,7 +686,7 @@ static void on_hello(struct baton_io_conn *c, const uint8_t *body,
     if (memcmp(c->theirs.config, io->digest, BATON_DIGEST_LEN) != 0) {
         logf_(io, BATON_LOG_ERROR,
               "config mismatch with %s (%s): both nodes must list the "
-              "same nodes, roles and heartbeat settings",
+              "same nodes, roles, heartbeat settings and names_cap",
               io->names[who], c->addr);
         conn_close(c, NULL);
         return;
@@ -516,12 +738,20 @@ static void on_sealed(struct baton_io_conn *c, const uint8_t *header,
                       const uint8_t *body, size_t len)
 {
     struct baton_io *io = c->io;
-    uint8_t plain[BATON_FRAME_BODY_MAX];
     struct baton_msg m;
     struct baton_event ev = {0};
     size_t n;
 
-    if (baton_open(&c->recv, header, body, len, plain, &n) != 0) {
+    /* One plaintext buffer serves every link: a frame is opened, decoded
+     * and stepped before the next is read, and a nested step never
+     * reads. */
+    if (len > BATON_SEAL_OVERHEAD &&
+        grow(&io->plain, &io->plain_cap, len - BATON_SEAL_OVERHEAD,
+             PLAIN_MAX) != 0) {
+        conn_close(c, "out of memory");
+        return;
+    }
+    if (baton_open(&c->recv, header, body, len, io->plain, &n) != 0) {
         io->stats.auth_failures++;
         logf_(io, BATON_LOG_ERROR,
               "frame from %s (%s) failed authentication (tampered, "
@@ -530,7 +760,10 @@ static void on_sealed(struct baton_io_conn *c, const uint8_t *header,
         conn_close(c, NULL);
         return;
     }
-    if (baton_msg_decode(plain, n, &m) != 0 || m.from != c->peer) {
+    /* A JOIN's or SNAPSHOT's table is decoded into io->rx_names, which
+     * the core copies from during the step. */
+    if (baton_msg_decode(io->plain, n, &m, &io->rx_names) != 0 ||
+        m.from != c->peer) {
         io->stats.bad_frames++;
         conn_close(c, "malformed message");
         return;
@@ -564,14 +797,35 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
     struct baton_io_conn *c = h->data;
 
     (void)suggested;
+    /* on_read always leaves room: it grows the buffer to hold a frame
+     * whose header is in, and an incomplete header is under 8 bytes. */
     *buf = uv_buf_init((char *)c->rbuf + c->rlen,
-                       (unsigned)(sizeof(c->rbuf) - c->rlen));
+                       (unsigned)(c->rcap - c->rlen));
+}
+
+/* After on_read: the buffer holds rlen bytes, a partial frame that needs
+ * want bytes in all (0 while its header is incomplete). Grows it for
+ * that frame, or gives a large buffer back once nothing needs it. */
+static int conn_fit(struct baton_io_conn *c, size_t want)
+{
+    if (want > c->rcap) {
+        return grow(&c->rbuf, &c->rcap, want, READ_MAX);
+    }
+    if (c->rcap > READ_INIT && c->rlen <= READ_INIT && want <= READ_INIT) {
+        uint8_t *p = realloc(c->rbuf, READ_INIT);
+        if (p != NULL) {
+            c->rbuf = p;
+            c->rcap = READ_INIT;
+        }
+    }
+    return 0;
 }
 
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 {
     struct baton_io_conn *c = s->data;
     size_t off = 0;
+    size_t want = 0;
 
     (void)buf;
     if (nread < 0) {
@@ -583,6 +837,7 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
     while (c->state != CONN_CLOSING) {
         struct baton_frame_header h;
         int rv = baton_frame_header_decode(c->rbuf + off, c->rlen - off, &h);
+        want = 0;
         if (rv == BATON_EAGAIN) {
             break;
         }
@@ -595,6 +850,7 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
             rv = BATON_EBADMSG;
         }
         if (rv == 0 && c->rlen - off < BATON_FRAME_HEADER_LEN + h.length) {
+            want = BATON_FRAME_HEADER_LEN + h.length;
             break;
         }
         if (rv != 0) {
@@ -614,6 +870,9 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
     }
     memmove(c->rbuf, c->rbuf + off, c->rlen - off);
     c->rlen -= off;
+    if (conn_fit(c, want) != 0) {
+        conn_close(c, "out of memory for a frame");
+    }
 }
 
 static void conn_begin(struct baton_io_conn *c)
@@ -748,6 +1007,70 @@ static int resolve(const char *host, uint16_t port, struct sockaddr_storage *sa)
                : BATON_EINVAL;
 }
 
+static uint32_t names_cap(const struct baton_io_config *cfg)
+{
+    return cfg->names_cap != 0 ? cfg->names_cap : BATON_NAMES_CAP_DEFAULT;
+}
+
+/* Frees what baton_io_init allocated (every pointer may be NULL). */
+static void io_free(struct baton_io *io)
+{
+    free(io->fx);
+    io->fx = NULL;
+    for (unsigned d = 0; d < BATON_ARRAY_LEN(io->fx_nested); d++) {
+        free(io->fx_nested[d]);
+        io->fx_nested[d] = NULL;
+    }
+    free(io->names_slots);
+    io->names_slots = NULL;
+    free(io->rx_names.slot);
+    baton_names_init(&io->rx_names, NULL, 0);
+    free(io->plain);
+    io->plain = NULL;
+    io->plain_cap = 0;
+    free(io->enc);
+    io->enc = NULL;
+    io->enc_cap = 0;
+}
+
+/* The core's name tables (2 x names_cap slots: its replica and its
+ * own names) and the decoding scratch table (names_cap slots).
+ * See docs/design/transport.md §1. */
+static int names_init(struct baton_io *io, struct baton_node_config *nc)
+{
+    uint32_t cap = names_cap(&io->cfg);
+    struct baton_name *rx;
+
+    if (cap < NAMES_CAP_MIN || cap > NAMES_CAP_MAX || (cap & (cap - 1)) != 0) {
+        logf_(io, BATON_LOG_ERROR,
+              "names_cap %" PRIu32 ": must be a power of two from %u to %u",
+              cap, NAMES_CAP_MIN, NAMES_CAP_MAX);
+        return BATON_EINVAL;
+    }
+    /* A SNAPSHOT carries the whole table in one frame. */
+    if ((uint64_t)baton_names_limit(cap) * BATON_NAME_ENTRY_WIRE_MAX +
+            BATON_MSG_BASE_MAX >
+        PLAIN_MAX) {
+        logf_(io, BATON_LOG_WARN,
+              "names_cap %" PRIu32 ": a full table (%" PRIu32
+              " names) with long names and metadata exceeds a frame (%u "
+              "bytes); snapshots of it could not be sent",
+              cap, baton_names_limit(cap), PLAIN_MAX);
+    }
+    io->names_slots = calloc(2 * (size_t)cap, sizeof(*io->names_slots));
+    rx = calloc(cap, sizeof(*rx));
+    if (io->names_slots == NULL || rx == NULL) {
+        free(io->names_slots);
+        io->names_slots = NULL;
+        free(rx);
+        return BATON_ENOMEM;
+    }
+    baton_names_init(&io->rx_names, rx, cap);
+    nc->names_slots = io->names_slots;
+    nc->names_cap = cap;
+    return 0;
+}
+
 int baton_io_init(struct baton_io *io, uv_loop_t *loop,
                   const struct baton_io_config *cfg, baton_log_fn log,
                   void *log_data)
@@ -796,13 +1119,21 @@ int baton_io_init(struct baton_io *io, uv_loop_t *loop,
         }
         io->peers[i].backoff_ms = BATON_BACKOFF_MIN_MS;
     }
+    rv = names_init(io, &nc);
+    if (rv != 0) {
+        return rv;
+    }
     io->fx = calloc(1, sizeof(*io->fx));
-    if (io->fx == NULL) {
+    io->plain = malloc(BUF_INIT);
+    io->enc = malloc(BUF_INIT);
+    if (io->fx == NULL || io->plain == NULL || io->enc == NULL) {
+        io_free(io);
         return BATON_ENOMEM;
     }
+    io->plain_cap = io->enc_cap = BUF_INIT;
     rv = baton_node_init(&io->node, &nc, cfg->inc, cfg->inc, uv_now(loop));
     if (rv != 0) {
-        free(io->fx);
+        io_free(io);
         return rv;
     }
     baton_io_config_digest(cfg, io->digest);
@@ -814,6 +1145,9 @@ void baton_io_config_digest(const struct baton_io_config *cfg,
 {
     struct baton_node_config nc = {0};
     const char *names[BATON_NODES_MAX];
+    uint8_t base[BATON_DIGEST_LEN];
+    crypto_hash_sha256_state st;
+    char line[32];
 
     nc.heartbeat_ms = cfg->heartbeat_ms;
     nc.heartbeat_miss = cfg->heartbeat_miss;
@@ -823,7 +1157,14 @@ void baton_io_config_digest(const struct baton_io_config *cfg,
         names[i] = cfg->names[i];
     }
     baton_config_digest(names, cfg->candidate, cfg->n_nodes, nc.heartbeat_ms,
-                        nc.heartbeat_miss, nc.sync_window_ms, out);
+                        nc.heartbeat_miss, nc.sync_window_ms, base);
+    /* The name table's size came later than baton_config_digest's list:
+     * it extends that digest (docs/design/wire.md §3). */
+    snprintf(line, sizeof(line), "names_cap %" PRIu32 "\n", names_cap(cfg));
+    crypto_hash_sha256_init(&st);
+    crypto_hash_sha256_update(&st, base, sizeof(base));
+    crypto_hash_sha256_update(&st, (const uint8_t *)line, strlen(line));
+    crypto_hash_sha256_final(&st, out);
 }
 
 int baton_io_start(struct baton_io *io)
@@ -900,8 +1241,11 @@ void baton_io_close(struct baton_io *io, void (*cb)(struct baton_io *io))
     uv_close((uv_handle_t *)&io->sweep, on_handle_closed);
     uv_close((uv_handle_t *)&io->listener, on_handle_closed);
     baton_wipe(io->cfg.cookie, sizeof(io->cfg.cookie));
-    free(io->fx);
-    io->fx = NULL;
+    /* Closed from a callback, the step under way still reads its
+     * effects: core_step frees everything once it is out. */
+    if (io->depth == 0) {
+        io_free(io);
+    }
 }
 
 bool baton_io_link_up(const struct baton_io *io, unsigned peer)

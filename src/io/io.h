@@ -9,10 +9,17 @@
 #include "secure.h"
 
 #define BATON_ADDR_MAX (64)
-#define BATON_WRITE_QUEUE_MAX (4u << 20)
+#define BATON_WRITE_QUEUE_MAX (16u << 20)
+/* Name table slots (a power of two; part of the config digest, so every
+ * node of a cluster uses the same): 4096 slots hold 3072 names. */
+#define BATON_NAMES_CAP_DEFAULT (4096u)
 #define BATON_HANDSHAKE_MS (5000)
 #define BATON_BACKOFF_MIN_MS (50)
 #define BATON_BACKOFF_MAX_MS (2000)
+/* Steps that may be under way at once: a step, and steps that on_app,
+ * on_name or on_call callbacks start while its effects are carried out
+ * (docs/design/transport.md §1). */
+#define BATON_IO_DEPTH_MAX (4)
 
 enum baton_log_level { BATON_LOG_DEBUG, BATON_LOG_INFO, BATON_LOG_WARN,
                        BATON_LOG_ERROR };
@@ -35,6 +42,7 @@ struct baton_io_config {
     unsigned n_apps;
     struct baton_app_config apps[BATON_APPS_MAX];
     bool apps_held; /* boot sync pending (baton_node_config) */
+    uint32_t names_cap; /* name table slots, power of two; 0 = default */
 };
 
 struct baton_io;
@@ -42,6 +50,14 @@ struct baton_io;
  * instance); valid during the call only. */
 typedef void (*baton_app_fn)(struct baton_io *io,
                              const struct baton_app_effect *e);
+/* Called for every name effect (a write finished, an endpoint lost a
+ * name) and every call effect (deliver to a local endpoint, a call or
+ * send finished) of a step, after its messages are sent; e and its data
+ * are valid during the call only. */
+typedef void (*baton_name_fn)(struct baton_io *io,
+                              const struct baton_name_effect *e);
+typedef void (*baton_call_fn)(struct baton_io *io,
+                              const struct baton_call_effect *e);
 
 struct baton_io_conn; /* io.c */
 
@@ -81,7 +97,23 @@ struct baton_io {
     bool closing;
     void (*close_cb)(struct baton_io *io);
     baton_app_fn on_app;
+    baton_name_fn on_name;
+    baton_call_fn on_call;
+    struct baton_name *names_slots; /* the core's: 2 x names_cap slots */
+    struct baton_names rx_names;    /* decoding scratch for snapshots */
     void *data;
+
+    /* Private to io.c (docs/design/transport.md §1, "Buffers"). */
+    uint8_t *plain;   /* an opened frame's plaintext, grown on demand */
+    size_t plain_cap;
+    uint8_t *enc;     /* a message being encoded, grown on demand */
+    size_t enc_cap;
+    unsigned depth;   /* steps under way: a callback may step again */
+    /* Effects of a nested step (depth 1..), allocated when first
+     * needed, so that a step never overwrites effects still being
+     * carried out (io->fx is depth 0's). */
+    struct baton_effects *fx_nested[BATON_IO_DEPTH_MAX - 1];
+    uint32_t down_pending; /* peers whose LINK_DOWN waits for depth 0 */
 };
 
 /* Feeds the core what happened to a local app instance
@@ -96,15 +128,33 @@ int baton_io_request(struct baton_io *io, unsigned app, unsigned what,
 int baton_io_exported(struct baton_io *io, unsigned app, uint64_t epoch,
                       bool ok, const uint8_t *data, uint32_t len);
 
+/* Names and calls (docs/design/names.md): each steps the core with
+ * BATON_EVENT_NAME / CALL / REPLY; results come back through on_name and
+ * on_call, possibly during this very call (a write on the coordinator,
+ * a call to a local name). Borrows req/call (and call->data) for the
+ * call. They may be called from on_app, on_name and on_call: the step
+ * they make uses its own effects buffer, and the effects of the step
+ * being carried out stay valid (docs/design/transport.md §1).
+ * Errors: BATON_EINVAL (invalid request: the core refused the event),
+ * BATON_EFULL (BATON_IO_DEPTH_MAX steps under way: callbacks nested too
+ * deep), BATON_ENOMEM (no effects buffer for a nested step). On error
+ * no callback fires for the request. */
+int baton_io_name(struct baton_io *io, const struct baton_name_req *req);
+int baton_io_call(struct baton_io *io, const struct baton_call *call);
+int baton_io_reply(struct baton_io *io, const struct baton_call *reply);
+
 /* Validates cfg and prepares the driver on loop. Borrows cfg (the cookie
- * is copied and wiped on close). Errors: BATON_EINVAL (naming the
- * problem through log), BATON_ENOMEM, BATON_EIO. */
+ * is copied and wiped on close). Allocates the core's name tables
+ * (io->names_slots, 2 x names_cap slots) and a decoding table
+ * (io->rx_names, names_cap slots), freed on close. Errors: BATON_EINVAL (naming the problem
+ * through log, e.g. a names_cap that is not a power of two from 16 to
+ * 1<<20), BATON_ENOMEM, BATON_EIO. */
 int baton_io_init(struct baton_io *io, uv_loop_t *loop,
                   const struct baton_io_config *cfg, baton_log_fn log,
                   void *log_data);
 
 /* The digest of what every node must share (docs/design/wire.md §3),
- * with the core's defaults applied to unset timings. */
+ * with the core's defaults applied to unset timings and names_cap. */
 void baton_io_config_digest(const struct baton_io_config *cfg,
                             uint8_t out[BATON_DIGEST_LEN]);
 

@@ -163,7 +163,8 @@ static void put_app(struct enc *e, const struct baton_state_app *a,
 }
 
 /* [n_nodes u8, coord u8, coord_inc u64, epoch u64,
- *  [[inc u64, member u8, name_rank u8] * n_nodes], [app * used slots]] */
+ *  [[inc u64, member u8, name_rank u8] * n_nodes], [app * used slots],
+ *  name_epoch_max u64] */
 static void put_state(struct enc *e, const struct baton_state *s)
 {
     unsigned used = 0;
@@ -172,7 +173,7 @@ static void put_state(struct enc *e, const struct baton_state *s)
         enc_invalid(e);
         return;
     }
-    put_array(e, 6);
+    put_array(e, 7);
     put_u8(e, s->n_nodes);
     put_u8(e, s->coord);
     put_u64(e, s->coord_inc);
@@ -193,12 +194,92 @@ static void put_state(struct enc *e, const struct baton_state *s)
             put_app(e, &s->apps[k], k, s->n_nodes);
         }
     }
+    put_u64(e, s->name_epoch_max);
 }
 
-/* [type u8, node u8, fresh u8, inc u64, epoch u64, other] */
+/* How a name entry's fields are checked, on both sides. */
+enum entry_rule {
+    ENTRY_OP,    /* an op's: syntax only, the core judges the rest */
+    ENTRY_TABLE, /* a table's: baton_name_validate() too */
+    ENTRY_REQ,   /* a request's: no owner; empty name for DROP only */
+};
+
+/* Is e's name (NUL-terminated within its array) one the format carries:
+ * a valid name, or empty where empty_ok? */
+static bool entry_name_ok(const struct baton_name *e, bool empty_ok)
+{
+    size_t len = strnlen(e->name, sizeof(e->name));
+
+    if (len == sizeof(e->name)) {
+        return false;
+    }
+    return len == 0 ? empty_ok : baton_name_check(e->name, len) == 0;
+}
+
+/* The checks an entry must pass under rule (n_nodes for ENTRY_TABLE),
+ * the same whether it is being encoded or was just decoded. */
+static bool entry_ok(const struct baton_name *e, enum entry_rule rule,
+                     bool empty_ok, unsigned n_nodes)
+{
+    switch (rule) {
+    case ENTRY_TABLE:
+        return baton_name_validate(e, n_nodes) == 0;
+    case ENTRY_REQ:
+        return entry_name_ok(e, empty_ok) &&
+               e->resolver < BATON_RESOLVE__COUNT && e->endpoint != 0 &&
+               e->meta_len <= BATON_GNAME_META_MAX;
+    default:
+        return entry_name_ok(e, false) && e->meta_len <= BATON_GNAME_META_MAX;
+    }
+}
+
+/* [name str(0..127), owner u8, resolver u8, owner_inc u64, endpoint u64,
+ *  epoch u64, meta bin(0..256)]. A request carries no owner: 0 and 0. */
+static void put_entry(struct enc *e, const struct baton_name *n,
+                      enum entry_rule rule, bool empty_ok, unsigned n_nodes)
+{
+    bool req = rule == ENTRY_REQ;
+
+    if (!entry_ok(n, rule, empty_ok, n_nodes)) {
+        enc_invalid(e);
+        return;
+    }
+    put_array(e, 7);
+    put_str(e, n->name, strlen(n->name));
+    put_u8(e, req ? 0 : n->owner);
+    put_u8(e, n->resolver);
+    put_u64(e, req ? 0 : n->owner_inc);
+    put_u64(e, n->endpoint);
+    put_u64(e, n->epoch);
+    put_bin(e, n->meta, n->meta_len);
+}
+
+/* [entry * used slots] of a table (NULL: no entries). */
+static void put_names(struct enc *e, const struct baton_names *t,
+                      unsigned n_nodes)
+{
+    uint32_t used = 0;
+
+    for (uint32_t i = 0; t != NULL && i < t->cap; i++) {
+        used += t->slot[i].used != 0;
+    }
+    put_array(e, used);
+    for (uint32_t i = 0; t != NULL && i < t->cap; i++) {
+        if (t->slot[i].used) {
+            put_entry(e, &t->slot[i], ENTRY_TABLE, false, n_nodes);
+        }
+    }
+}
+
+/* [type u8, node u8, fresh u8, inc u64, epoch u64, other, origin u8,
+ *  reason u8, req u64] */
 static void put_op(struct enc *e, const struct baton_op *op)
 {
-    put_array(e, 6);
+    if (op->reason >= BATON_LOST__COUNT) {
+        enc_invalid(e);
+        return;
+    }
+    put_array(e, 9);
     put_u8(e, op->type);
     put_u8(e, op->node);
     put_u8(e, op->fresh);
@@ -210,9 +291,15 @@ static void put_op(struct enc *e, const struct baton_op *op)
         /* The app's rank covers every node slot: nodes beyond the
          * cluster's are zero (validated by the core). */
         put_app(e, &op->app, op->node, BATON_NODES_MAX);
+    } else if (op->type == BATON_OP_NAME_SET ||
+               op->type == BATON_OP_NAME_DEL) {
+        put_entry(e, &op->name, ENTRY_OP, false, 0);
     } else {
         put_nil(e);
     }
+    put_u8(e, op->origin);
+    put_u8(e, op->reason);
+    put_u64(e, op->req);
 }
 
 /* [role u8, coord u8, synced u8, epoch u64, index u64, stream] */
@@ -255,6 +342,94 @@ static void put_reports(struct enc *e, const struct baton_app_reports *r)
     }
 }
 
+/* Is len bytes at data a payload the format carries (at most max)? */
+static bool payload_ok(const uint8_t *data, uint32_t len, uint32_t max)
+{
+    return len <= max && (len == 0 || data != NULL);
+}
+
+static bool str_ok(const char *name, size_t size)
+{
+    size_t len = strnlen(name, size);
+
+    return len < size && baton_name_check(name, len) == 0;
+}
+
+/* The bodies of names and calls (docs/design/wire.md §2.4). */
+static void put_names_body(struct enc *e, const struct baton_msg *m)
+{
+    switch (m->type) {
+    case BATON_MSG_NAME_REQ: {
+        uint8_t kind = m->u.name_req.kind;
+        if (kind < BATON_NAME_REGISTER || kind >= BATON_NAME__KIND_COUNT) {
+            enc_invalid(e);
+            break;
+        }
+        put_array(e, 4);
+        put_u64(e, m->u.name_req.req);
+        put_u64(e, m->u.name_req.first);
+        put_u8(e, kind);
+        put_entry(e, &m->u.name_req.name, ENTRY_REQ, kind == BATON_NAME_DROP,
+                  0);
+        break;
+    }
+    case BATON_MSG_NAME_REPLY:
+        if (m->u.name_reply.code >= BATON_NAME_CODE__COUNT) {
+            enc_invalid(e);
+            break;
+        }
+        put_array(e, 4);
+        put_u64(e, m->u.name_reply.req);
+        put_u8(e, m->u.name_reply.code);
+        put_stream(e, &m->u.name_reply.stream);
+        put_u64(e, m->u.name_reply.index);
+        break;
+    case BATON_MSG_NAME_LOST:
+        if (m->u.name_lost.reason < BATON_LOST_REMOVED ||
+            m->u.name_lost.reason >= BATON_LOST__COUNT ||
+            !str_ok(m->u.name_lost.name, sizeof(m->u.name_lost.name))) {
+            enc_invalid(e);
+            break;
+        }
+        put_array(e, 4);
+        put_u8(e, m->u.name_lost.reason);
+        put_u64(e, m->u.name_lost.endpoint);
+        put_u64(e, m->u.name_lost.epoch);
+        put_str(e, m->u.name_lost.name, strlen(m->u.name_lost.name));
+        break;
+    case BATON_MSG_CALL:
+        if (!str_ok(m->u.call.name, sizeof(m->u.call.name)) ||
+            !payload_ok(m->u.call.data, m->u.call.len, BATON_CALL_DATA_MAX)) {
+            enc_invalid(e);
+            break;
+        }
+        put_array(e, 7);
+        put_u64(e, m->u.call.id);
+        put_u8(e, m->u.call.caller);
+        put_u8(e, m->u.call.hops);
+        put_u8(e, m->u.call.flags);
+        put_u64(e, m->u.call.caller_inc);
+        put_str(e, m->u.call.name, strlen(m->u.call.name));
+        put_bin(e, m->u.call.data, m->u.call.len);
+        break;
+    case BATON_MSG_REPLY:
+        if (m->u.reply.code >= BATON_NAME_CODE__COUNT ||
+            !payload_ok(m->u.reply.data, m->u.reply.len,
+                        BATON_CALL_DATA_MAX)) {
+            enc_invalid(e);
+            break;
+        }
+        put_array(e, 3);
+        put_u64(e, m->u.reply.id);
+        put_u8(e, m->u.reply.code);
+        put_bin(e, m->u.reply.data, m->u.reply.len);
+        break;
+    default:
+        enc_invalid(e);
+        break;
+    }
+}
+
 static void put_body(struct enc *e, const struct baton_msg *m)
 {
     switch (m->type) {
@@ -262,16 +437,18 @@ static void put_body(struct enc *e, const struct baton_msg *m)
         put_nil(e);
         break;
     case BATON_MSG_JOIN:
-        put_array(e, 2);
+        put_array(e, 3);
         put_stream(e, &m->u.join.stream);
         put_state(e, &m->u.join.replica);
+        put_names(e, m->u.join.names, m->u.join.replica.n_nodes);
         break;
     case BATON_MSG_SNAPSHOT:
-        put_array(e, 4);
+        put_array(e, 5);
         put_u64(e, m->u.snapshot.join_seq);
         put_stream(e, &m->u.snapshot.stream);
         put_u64(e, m->u.snapshot.index);
         put_state(e, &m->u.snapshot.state);
+        put_names(e, m->u.snapshot.names, m->u.snapshot.state.n_nodes);
         break;
     case BATON_MSG_OP:
         put_array(e, 3);
@@ -303,7 +480,7 @@ static void put_body(struct enc *e, const struct baton_msg *m)
         break;
     }
     default:
-        enc_invalid(e);
+        put_names_body(e, m);
         break;
     }
 }
@@ -576,9 +753,9 @@ static bool read_state(const msgpack_object *o, struct baton_state *s)
     const msgpack_object *pair;
     const msgpack_object *apps;
 
-    if (!get_array(o, 6, &a) || !read_u8(&a[0], &s->n_nodes) ||
+    if (!get_array(o, 7, &a) || !read_u8(&a[0], &s->n_nodes) ||
         !read_u8(&a[1], &s->coord) || !read_u64(&a[2], &s->coord_inc) ||
-        !read_u64(&a[3], &s->epoch)) {
+        !read_u64(&a[3], &s->epoch) || !read_u64(&a[6], &s->name_epoch_max)) {
         return false;
     }
     if (s->n_nodes < 1 || s->n_nodes > BATON_NODES_MAX ||
@@ -612,13 +789,83 @@ static bool read_state(const msgpack_object *o, struct baton_state *s)
     return true;
 }
 
+/* Reads an entry (see put_entry) and checks it under rule. */
+static bool read_entry(const msgpack_object *o, struct baton_name *e,
+                       enum entry_rule rule, bool empty_ok, unsigned n_nodes)
+{
+    const msgpack_object *a;
+
+    /* The name's bytes are checked as sent: a NUL inside would pass as
+     * a shorter name once copied. Empty is for entry_ok() to judge. */
+    if (!get_array(o, 7, &a) || a[0].type != MSGPACK_OBJECT_STR ||
+        a[0].via.str.size > BATON_GNAME_MAX ||
+        (a[0].via.str.size > 0 &&
+         baton_name_check(a[0].via.str.ptr, a[0].via.str.size) != 0) ||
+        a[6].type != MSGPACK_OBJECT_BIN ||
+        a[6].via.bin.size > BATON_GNAME_META_MAX) {
+        return false;
+    }
+    /* msgpack-c may give an empty str or bin a NULL pointer. */
+    if (a[0].via.str.size > 0) {
+        memcpy(e->name, a[0].via.str.ptr, a[0].via.str.size);
+    }
+    e->name[a[0].via.str.size] = '\0';
+    e->meta_len = (uint16_t)a[6].via.bin.size;
+    if (e->meta_len > 0) {
+        memcpy(e->meta, a[6].via.bin.ptr, e->meta_len);
+    }
+    if (!read_u8(&a[1], &e->owner) || !read_u8(&a[2], &e->resolver) ||
+        !read_u64(&a[3], &e->owner_inc) || !read_u64(&a[4], &e->endpoint) ||
+        !read_u64(&a[5], &e->epoch)) {
+        return false;
+    }
+    /* A request has no owner: put_entry() sends 0 and 0, and anything
+     * else is malformed (so a decoded request encodes back to itself). */
+    if (rule == ENTRY_REQ && (e->owner != 0 || e->owner_inc != 0)) {
+        return false;
+    }
+    return entry_ok(e, rule, empty_ok, n_nodes);
+}
+
+/* Fills t (cleared first) with a table's entries and sets *out = t; with
+ * no table (t NULL), only an empty list is accepted (*out = NULL). A
+ * repeated name, an invalid entry or more entries than t holds is
+ * malformed. */
+static bool read_names(const msgpack_object *o, struct baton_names *t,
+                       unsigned n_nodes, const struct baton_names **out)
+{
+    const msgpack_object *items;
+
+    if (o->type != MSGPACK_OBJECT_ARRAY) {
+        return false;
+    }
+    *out = t;
+    if (t == NULL || o->via.array.size > baton_names_limit(t->cap)) {
+        return t == NULL && o->via.array.size == 0;
+    }
+    baton_names_clear(t);
+    items = o->via.array.ptr;
+    for (uint32_t i = 0; i < o->via.array.size; i++) {
+        struct baton_name e;
+        memset(&e, 0, sizeof(e));
+        if (!read_entry(&items[i], &e, ENTRY_TABLE, false, n_nodes) ||
+            baton_names_find(t, e.name) != NULL ||
+            baton_names_put(t, &e) != 0) {
+            return false;
+        }
+    }
+    return true;
+}
+
 static bool read_op(const msgpack_object *o, struct baton_op *op)
 {
     const msgpack_object *a;
 
-    if (!get_array(o, 6, &a) || !read_u8(&a[0], &op->type) ||
+    if (!get_array(o, 9, &a) || !read_u8(&a[0], &op->type) ||
         !read_u8(&a[1], &op->node) || !read_u8(&a[2], &op->fresh) ||
-        !read_u64(&a[3], &op->inc) || !read_u64(&a[4], &op->epoch)) {
+        !read_u64(&a[3], &op->inc) || !read_u64(&a[4], &op->epoch) ||
+        !read_u8(&a[6], &op->origin) || !read_u8(&a[7], &op->reason) ||
+        op->reason >= BATON_LOST__COUNT || !read_u64(&a[8], &op->req)) {
         return false;
     }
     if (op->type == BATON_OP_MERGE) {
@@ -628,6 +875,9 @@ static bool read_op(const msgpack_object *o, struct baton_op *op)
         uint8_t slot;
         return read_app(&a[5], &op->app, &slot, BATON_NODES_MAX) &&
                slot == op->node;
+    }
+    if (op->type == BATON_OP_NAME_SET || op->type == BATON_OP_NAME_DEL) {
+        return read_entry(&a[5], &op->name, ENTRY_OP, false, 0);
     }
     return a[5].type == MSGPACK_OBJECT_NIL;
 }
@@ -672,7 +922,83 @@ static bool read_reports(const msgpack_object *o, struct baton_app_reports *r)
     return true;
 }
 
-static bool read_body(const msgpack_object *o, struct baton_msg *m)
+/* A name (1..127 bytes, baton_name_check) into name[128], zeroed. */
+static bool read_gname(const msgpack_object *o, char *name)
+{
+    if (o->type != MSGPACK_OBJECT_STR || o->via.str.size < 1 ||
+        o->via.str.size > BATON_GNAME_MAX ||
+        baton_name_check(o->via.str.ptr, o->via.str.size) != 0) {
+        return false;
+    }
+    memcpy(name, o->via.str.ptr, o->via.str.size);
+    return true;
+}
+
+/* A payload of at most max bytes, borrowed from the input buffer:
+ * msgpack-c references bin data there rather than copying it, and
+ * baton_msg_decode() checks that it did. */
+static bool read_payload(const msgpack_object *o, uint32_t max,
+                         const uint8_t **data, uint32_t *len)
+{
+    if (o->type != MSGPACK_OBJECT_BIN || o->via.bin.size > max) {
+        return false;
+    }
+    *len = o->via.bin.size;
+    *data = *len > 0 ? (const uint8_t *)o->via.bin.ptr : NULL;
+    return true;
+}
+
+/* The bodies of names and calls (see put_names_body). */
+static bool read_names_body(const msgpack_object *o, struct baton_msg *m)
+{
+    const msgpack_object *a;
+
+    switch (m->type) {
+    case BATON_MSG_NAME_REQ:
+        return get_array(o, 4, &a) && read_u64(&a[0], &m->u.name_req.req) &&
+               read_u64(&a[1], &m->u.name_req.first) &&
+               read_u8(&a[2], &m->u.name_req.kind) &&
+               m->u.name_req.kind >= BATON_NAME_REGISTER &&
+               m->u.name_req.kind < BATON_NAME__KIND_COUNT &&
+               read_entry(&a[3], &m->u.name_req.name, ENTRY_REQ,
+                          m->u.name_req.kind == BATON_NAME_DROP, 0);
+    case BATON_MSG_NAME_REPLY:
+        return get_array(o, 4, &a) &&
+               read_u64(&a[0], &m->u.name_reply.req) &&
+               read_u8(&a[1], &m->u.name_reply.code) &&
+               m->u.name_reply.code < BATON_NAME_CODE__COUNT &&
+               read_stream(&a[2], &m->u.name_reply.stream) &&
+               read_u64(&a[3], &m->u.name_reply.index);
+    case BATON_MSG_NAME_LOST:
+        return get_array(o, 4, &a) &&
+               read_u8(&a[0], &m->u.name_lost.reason) &&
+               m->u.name_lost.reason >= BATON_LOST_REMOVED &&
+               m->u.name_lost.reason < BATON_LOST__COUNT &&
+               read_u64(&a[1], &m->u.name_lost.endpoint) &&
+               read_u64(&a[2], &m->u.name_lost.epoch) &&
+               read_gname(&a[3], m->u.name_lost.name);
+    case BATON_MSG_CALL:
+        return get_array(o, 7, &a) && read_u64(&a[0], &m->u.call.id) &&
+               read_u8(&a[1], &m->u.call.caller) &&
+               read_u8(&a[2], &m->u.call.hops) &&
+               read_u8(&a[3], &m->u.call.flags) &&
+               read_u64(&a[4], &m->u.call.caller_inc) &&
+               read_gname(&a[5], m->u.call.name) &&
+               read_payload(&a[6], BATON_CALL_DATA_MAX, &m->u.call.data,
+                            &m->u.call.len);
+    case BATON_MSG_REPLY:
+        return get_array(o, 3, &a) && read_u64(&a[0], &m->u.reply.id) &&
+               read_u8(&a[1], &m->u.reply.code) &&
+               m->u.reply.code < BATON_NAME_CODE__COUNT &&
+               read_payload(&a[2], BATON_CALL_DATA_MAX, &m->u.reply.data,
+                            &m->u.reply.len);
+    default:
+        return false; /* a type outside 1..12 */
+    }
+}
+
+static bool read_body(const msgpack_object *o, struct baton_msg *m,
+                      struct baton_names *names)
 {
     const msgpack_object *a;
 
@@ -680,14 +1006,19 @@ static bool read_body(const msgpack_object *o, struct baton_msg *m)
     case BATON_MSG_HEARTBEAT:
         return o->type == MSGPACK_OBJECT_NIL;
     case BATON_MSG_JOIN:
-        return get_array(o, 2, &a) && read_stream(&a[0], &m->u.join.stream) &&
-               read_state(&a[1], &m->u.join.replica);
+        return get_array(o, 3, &a) && read_stream(&a[0], &m->u.join.stream) &&
+               read_state(&a[1], &m->u.join.replica) &&
+               read_names(&a[2], names, m->u.join.replica.n_nodes,
+                          &m->u.join.names);
     case BATON_MSG_SNAPSHOT:
-        return get_array(o, 4, &a) &&
+        return get_array(o, 5, &a) &&
                read_u64(&a[0], &m->u.snapshot.join_seq) &&
                read_stream(&a[1], &m->u.snapshot.stream) &&
                read_u64(&a[2], &m->u.snapshot.index) &&
-               read_state(&a[3], &m->u.snapshot.state);
+               read_state(&a[3], &m->u.snapshot.state) &&
+               read_names(&a[4], names, m->u.snapshot.state.n_nodes,
+                          &m->u.snapshot.names);
+
     case BATON_MSG_OP:
         return get_array(o, 3, &a) && read_stream(&a[0], &m->u.op.stream) &&
                read_u64(&a[1], &m->u.op.index) && read_op(&a[2], &m->u.op.op);
@@ -702,33 +1033,35 @@ static bool read_body(const msgpack_object *o, struct baton_msg *m)
             a[0].via.str.size > BATON_APP_NAME_MAX ||
             memchr(a[0].via.str.ptr, '\0', a[0].via.str.size) != NULL ||
             !read_u64(&a[1], &m->u.state.epoch) ||
-            !read_u8(&a[2], &m->u.state.ok) ||
-            a[3].type != MSGPACK_OBJECT_BIN ||
-            a[3].via.bin.size > BATON_STATE_MAX) {
+            !read_u8(&a[2], &m->u.state.ok)) {
             return false;
         }
         memcpy(m->u.state.name, a[0].via.str.ptr, a[0].via.str.size);
-        m->u.state.len = a[3].via.bin.size;
-        /* msgpack-c references bin data in the input buffer, which the
-         * caller owns; the message borrows it from there. */
-        m->u.state.data = m->u.state.len ? (const uint8_t *)a[3].via.bin.ptr
-                                         : NULL;
-        return true;
+        return read_payload(&a[3], BATON_STATE_MAX, &m->u.state.data,
+                            &m->u.state.len);
     default:
-        return false; /* a type outside 1..7 */
+        return read_names_body(o, m);
     }
 }
 
+/* What read_msg fills: the message, and the caller's table for a JOIN's
+ * or SNAPSHOT's names. */
+struct msg_out {
+    struct baton_msg *m;
+    struct baton_names *names;
+};
+
 static bool read_msg(const msgpack_object *o, void *out)
 {
-    struct baton_msg *m = out;
+    struct msg_out *x = out;
+    struct baton_msg *m = x->m;
     const msgpack_object *a;
 
     return get_array(o, 8, &a) && read_u8(&a[0], &m->type) &&
            read_u8(&a[1], &m->from) && read_u8(&a[2], &m->to) &&
            read_u64(&a[3], &m->from_inc) && read_u64(&a[4], &m->to_inc) &&
            read_u64(&a[5], &m->seq) && read_status(&a[6], &m->status) &&
-           read_body(&a[7], m);
+           read_body(&a[7], m, x->names);
 }
 
 /* name: str of 1..BATON_NAME_MAX bytes without NUL. A NUL would cut the
@@ -771,16 +1104,14 @@ static bool read_proof(const msgpack_object *o, void *out)
 
 typedef bool (*read_fn)(const msgpack_object *o, void *out);
 
-/* Decoding: the three steps together. out (of size bytes) is zeroed
+/* Decoding: the three steps together. The caller zeroes its output
  * first, so that whatever the encoding does not carry reads as zero. */
-static int decode(const uint8_t *buf, size_t len, read_fn read, void *out,
-                  size_t size)
+static int decode(const uint8_t *buf, size_t len, read_fn read, void *out)
 {
     msgpack_unpacked up;
     size_t off = 0;
     int rv;
 
-    memset(out, 0, size);
     rv = skim(buf, len);
     if (rv != 0) {
         goto out;
@@ -809,33 +1140,53 @@ out:
     return rv;
 }
 
-static int decode_msg(const uint8_t *buf, size_t len, struct baton_msg *out);
-
-int baton_msg_decode(const uint8_t *buf, size_t len, struct baton_msg *out)
+/* Does the borrowed payload of n bytes at data lie within buf? */
+static bool within(const uint8_t *buf, size_t len, const uint8_t *data,
+                   uint32_t n)
 {
-    int rv = decode_msg(buf, len, out);
-
-    /* A STATE message borrows its bytes from buf: make sure they are
-     * there (and not in memory msgpack-c has freed). */
-    if (rv == 0 && out->type == BATON_MSG_STATE && out->u.state.len > 0 &&
-        (out->u.state.data < buf ||
-         out->u.state.data + out->u.state.len > buf + len)) {
-        return BATON_EBADMSG;
-    }
-    return rv;
+    return n == 0 || (data >= buf && (size_t)(data - buf) <= len &&
+                      n <= len - (size_t)(data - buf));
 }
 
-static int decode_msg(const uint8_t *buf, size_t len, struct baton_msg *out)
+int baton_msg_decode(const uint8_t *buf, size_t len, struct baton_msg *out,
+                     struct baton_names *names)
 {
-    return decode(buf, len, read_msg, out, sizeof(*out));
+    struct msg_out x = {out, names};
+    int rv;
+
+    memset(out, 0, sizeof(*out));
+    rv = decode(buf, len, read_msg, &x);
+    if (rv != 0) {
+        return rv;
+    }
+    /* STATE, CALL and REPLY borrow their bytes from buf: make sure they
+     * are there (and not in memory msgpack-c has freed). */
+    switch (out->type) {
+    case BATON_MSG_STATE:
+        return within(buf, len, out->u.state.data, out->u.state.len)
+                   ? 0
+                   : BATON_EBADMSG;
+    case BATON_MSG_CALL:
+        return within(buf, len, out->u.call.data, out->u.call.len)
+                   ? 0
+                   : BATON_EBADMSG;
+    case BATON_MSG_REPLY:
+        return within(buf, len, out->u.reply.data, out->u.reply.len)
+                   ? 0
+                   : BATON_EBADMSG;
+    default:
+        return 0;
+    }
 }
 
 int baton_hello_decode(const uint8_t *buf, size_t len, struct baton_hello *out)
 {
-    return decode(buf, len, read_hello, out, sizeof(*out));
+    memset(out, 0, sizeof(*out));
+    return decode(buf, len, read_hello, out);
 }
 
 int baton_proof_decode(const uint8_t *buf, size_t len, struct baton_proof *out)
 {
-    return decode(buf, len, read_proof, out, sizeof(*out));
+    memset(out, 0, sizeof(*out));
+    return decode(buf, len, read_proof, out);
 }

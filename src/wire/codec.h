@@ -36,6 +36,27 @@ int baton_hello_decode(const uint8_t *buf, size_t len,
                        struct baton_hello *out);
 int baton_proof_decode(const uint8_t *buf, size_t len,
                        struct baton_proof *out);
-int baton_msg_decode(const uint8_t *buf, size_t len, struct baton_msg *out);
+
+/* Decodes a core message. The bytes of STATE, CALL and REPLY stay in buf:
+ * out borrows them (valid while buf is). The name table of a JOIN or
+ * SNAPSHOT goes into names, which the decoder clears and fills, and
+ * out->u.join.names / out->u.snapshot.names point at it (names may be
+ * NULL when no table is expected: only an empty table decodes then, to
+ * NULL). names borrows its storage from the caller and is left untouched
+ * by every other type; it is unspecified on error.
+ * Errors: as above, and BATON_EBADMSG for a table names cannot hold, a
+ * name given twice or an entry baton_name_validate() refuses
+ * (docs/design/wire.md §2.4). */
+int baton_msg_decode(const uint8_t *buf, size_t len, struct baton_msg *out,
+                     struct baton_names *names);
+
+/* The most bytes one name table entry encodes in (a 127-byte name, 256
+ * bytes of metadata, every u64 at its widest; owner and resolver are
+ * small enough for one byte each). A JOIN or SNAPSHOT whose table holds
+ * n entries takes at most n times this plus BATON_MSG_BASE_MAX bytes. */
+#define BATON_NAME_ENTRY_WIRE_MAX (418)
+/* A bound on any message without its table, CALL, REPLY or STATE
+ * payload (a MERGE op of a 32-node state with 16 apps is under 3 KiB). */
+#define BATON_MSG_BASE_MAX (8192)
 
 #endif /* BATON_WIRE_CODEC_H */

@@ -7,7 +7,10 @@
 
 #define BATON_WIRE_VERSION (1)
 #define BATON_FRAME_HEADER_LEN (8)
-#define BATON_FRAME_BODY_MAX (262144)
+/* The largest body (a SEALED frame's: a names snapshot may take 1.5 MB).
+ * HELLO and PROOF frames are held to far less before authentication
+ * (src/io/io.c, docs/design/transport.md §1). */
+#define BATON_FRAME_BODY_MAX (4194304)
 #define BATON_NAME_MAX (255)
 #define BATON_NONCE_LEN (32)
 #define BATON_DIGEST_LEN (32)

@@ -2,6 +2,7 @@
  *
  *   baton-sim --seeds N [--first S] [--jobs J] [--max-nodes M]
  *   baton-sim --seed S [--trace] [--max-nodes M]   replay one run
+ *   --names adds the global-names workload and its checks (names.md §7)
  *   baton-sim --measure [--runs R]                 detection figures
  *
  * The last line of a multi-seed run is "N passed, M failed". */
@@ -39,8 +40,8 @@ static void usage(void)
 {
     fprintf(stderr,
             "usage: baton-sim --seeds N [--first S] [--jobs J] "
-            "[--max-nodes M]\n"
-            "       baton-sim --seed S [--trace] [--max-nodes M]\n"
+            "[--max-nodes M] [--names]\n"
+            "       baton-sim --seed S [--trace] [--max-nodes M] [--names]\n"
             "       baton-sim --measure [--runs R]\n");
     exit(2);
 }
@@ -96,6 +97,8 @@ static void parse(int argc, char **argv, struct opts *o)
             i++;
         } else if (strcmp(a, "--trace") == 0) {
             o->so.trace = true;
+        } else if (strcmp(a, "--names") == 0) {
+            o->so.names = true;
         } else if (strcmp(a, "--measure") == 0) {
             o->measure = true;
         } else {
@@ -166,8 +169,8 @@ static void absorb(struct totals *t, const char *line, const char *self,
     }
     t->failed++;
     printf("FAIL seed %" PRIu64 " (%u nodes): %s", seed, nn, line + used);
-    printf("  replay: %s --seed %" PRIu64 " --max-nodes %u --trace\n", self,
-           seed, o->so.max_nodes);
+    printf("  replay: %s --seed %" PRIu64 " --max-nodes %u%s --trace\n", self,
+           seed, o->so.max_nodes, o->so.names ? " --names" : "");
 }
 
 static int run_many(const struct opts *o, const char *self)
@@ -253,9 +256,10 @@ static int run_one(const struct opts *o, const char *self)
                r.converge_us / SIM_MS, r.bound_us / SIM_MS);
         return 0;
     }
-    printf("FAILED: %s\n  replay: %s --seed %" PRIu64 " --max-nodes %u "
+    printf("FAILED: %s\n  replay: %s --seed %" PRIu64 " --max-nodes %u%s "
            "--trace\n0 passed, 1 failed\n",
-           r.failure, self, o->first, o->so.max_nodes);
+           r.failure, self, o->first, o->so.max_nodes,
+           o->so.names ? " --names" : "");
     return 1;
 }
 

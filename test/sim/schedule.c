@@ -204,7 +204,9 @@ void run_seed(uint64_t seed, const struct seed_opts *o, struct seed_result *r)
          t += rnd(&p, 20, 1500) * SIM_MS) {
         sim_run_until(s, t);
         fault(s, &p, cfg.n_nodes);
-        names_load(s, &p, cfg.n_nodes, true);
+        if (o->names) {
+            names_load(s, &p, cfg.n_nodes, true);
+        }
     }
     sim_run_until(s, t_faults_end);
 
@@ -232,7 +234,8 @@ void run_seed(uint64_t seed, const struct seed_opts *o, struct seed_result *r)
     while (!sim_failed(s) && sim_now(s) < t_end) {
         bool ok;
         sim_run_for(s, 5 * SIM_MS);
-        if (sim_now(s) < t_end - 300 * SIM_MS && pick(&p, 8) == 0) {
+        if (o->names && sim_now(s) < t_end - 300 * SIM_MS &&
+            pick(&p, 8) == 0) {
             sim_names_must_finish(s, sim_now(s) >= t_calls_checked);
             names_load(s, &p, cfg.n_nodes, sim_now(s) < t_writes_end);
         }

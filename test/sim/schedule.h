@@ -7,6 +7,7 @@
 struct seed_opts {
     unsigned max_nodes; /* cluster size is 1 + seed % max_nodes */
     bool trace;         /* print the run's trace */
+    bool names;         /* run the names workload and its checks */
 };
 
 struct seed_result {

@@ -375,6 +375,7 @@ static struct baton_msg *copy_msg(const struct baton_msg *m)
         struct baton_names *ct = (struct baton_names *)(void *)tail;
         struct baton_name *slots =
             (struct baton_name *)(void *)(tail + sizeof(*ct));
+        memset(slots, 0, cap * sizeof(struct baton_name));
         baton_names_init(ct, slots, cap);
         if (baton_names_copy(ct, t) != 0) {
             abort();
@@ -615,6 +616,7 @@ static void boot(struct sim *s, unsigned i)
     cfg.n_apps = s->cfg.n_apps;
     memcpy(cfg.apps, s->cfg.apps, sizeof(cfg.apps));
     cfg.state_wait_ms = s->cfg.state_wait_ms;
+    memset(sn->name_slots, 0, sizeof(sn->name_slots)); /* a new life */
     cfg.names_slots = sn->name_slots;
     cfg.names_cap = SIM_NAMES_CAP;
     if (s->cfg.override_set && s->cfg.override_node == i) {

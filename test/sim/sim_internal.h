@@ -37,7 +37,7 @@ struct shadow {
 
 struct simnode {
     struct baton_node core;
-    struct baton_name name_slots[SIM_NAMES_CAP];
+    struct baton_name name_slots[2 * SIM_NAMES_CAP];
     bool up;
     bool paused;
     baton_inc inc;

@@ -263,6 +263,11 @@ static void on_done(struct sim *s, unsigned i, const struct baton_name_effect *e
     r->used = false;
     r->code = e->code;
     m->writes_done++;
+    if (e->code == BATON_NAME_NOT_OWNER && r->kind == BATON_NAME_UNREGISTER) {
+        /* "Not registered by this endpoint": so it holds it no longer
+         * (it gave the name up and someone took it meanwhile). */
+        m->held[i][r->ep] &= ~(1u << r->name);
+    }
     if (e->code != BATON_NAME_OK) {
         if (e->code != BATON_NAME_TAKEN && e->code != BATON_NAME_NOT_OWNER &&
             e->code != BATON_NAME_FULL) {

@@ -19,17 +19,49 @@
 
 /* Iterations of the randomized round trips. */
 #define PROPERTY_ROUNDS (3000)
-/* Comfortably above the largest encoding (a MERGE op with a full state
- * is under 1 KiB). */
-#define BUF_CAP (8192)
+/* Comfortably above the largest random encoding (a JOIN with a full
+ * state and RAND_NAMES_MAX long names is under 8 KiB). */
+#define BUF_CAP (16384)
 /* Objects in the largest message's tree. */
 #define TREE_NODES_MAX (1024)
+/* Name tables: the random messages' source, the decoders' tables. */
+#define TABLE_CAP (64)
+#define RAND_NAMES_MAX (8)
+/* Bytes a random CALL or REPLY carries at most. */
+#define RAND_DATA_MAX (300)
 
 enum kind {
     KIND_MSG,
     KIND_HELLO,
     KIND_PROOF,
 };
+
+/* Name tables: src holds the entries random JOINs and SNAPSHOTs carry,
+ * rx is what decode_kind() decodes into, rt what round trips decode
+ * into (so that a message decoded into rx can make a round trip). */
+static struct baton_name src_slots[TABLE_CAP];
+static struct baton_name rx_slots[TABLE_CAP];
+static struct baton_name rt_slots[TABLE_CAP];
+static struct baton_names src_tab;
+static struct baton_names rx_tab;
+static struct baton_names rt_tab;
+/* Bytes random CALLs and REPLYs borrow. */
+static uint8_t rand_data[RAND_DATA_MAX];
+
+static int tables_setup(void **state)
+{
+    BATON_UNUSED(state);
+    memset(src_slots, 0, sizeof(src_slots));
+    memset(rx_slots, 0, sizeof(rx_slots));
+    memset(rt_slots, 0, sizeof(rt_slots));
+    baton_names_init(&src_tab, src_slots, TABLE_CAP);
+    baton_names_init(&rx_tab, rx_slots, TABLE_CAP);
+    baton_names_init(&rt_tab, rt_slots, TABLE_CAP);
+    for (size_t i = 0; i < sizeof(rand_data); i++) {
+        rand_data[i] = (uint8_t)(i * 13 + 5);
+    }
+    return 0;
+}
 
 /* Random values */
 
@@ -114,6 +146,7 @@ static void rand_state(struct baton_prng *p, struct baton_state *s,
     s->coord = rand_u8(p);
     s->coord_inc = rand_u64(p);
     s->epoch = rand_u64(p);
+    s->name_epoch_max = rand_u64(p);
     for (unsigned i = 0; i < n_nodes; i++) {
         s->nodes[i].inc = rand_u64(p);
         s->nodes[i].member = rand_u8(p);
@@ -126,20 +159,158 @@ static void rand_state(struct baton_prng *p, struct baton_state *s,
     }
 }
 
-/* Half the ops are MERGEs; the rest have any u8 type, since the codec
- * does not judge meaning. */
+/* A global name of len bytes (0x21..0x7e), first byte from tag so
+ * that names with different tags differ. */
+static void rand_gname(struct baton_prng *p, char *name, size_t len,
+                       unsigned tag)
+{
+    memset(name, 0, BATON_GNAME_MAX + 1);
+    for (size_t i = 0; i < len; i++) {
+        name[i] = (char)(0x21 + baton_prng_below(p, 0x7e - 0x21 + 1));
+    }
+    if (len > 0) {
+        name[0] = (char)(0x21 + tag % (0x7e - 0x21 + 1));
+    }
+}
+
+static uint64_t rand_nonzero(struct baton_prng *p)
+{
+    uint64_t v = rand_u64(p);
+
+    return v != 0 ? v : 1;
+}
+
+enum entry_kind { ENTRY_TABLE, ENTRY_OP, ENTRY_REQ };
+
+/* A name entry as the format carries it for kind: a table's passes
+ * baton_name_validate() for n_nodes, a request's has no owner, an op's
+ * has any values beyond a valid name and metadata. */
+static void rand_entry(struct baton_prng *p, struct baton_name *e,
+                       enum entry_kind kind, unsigned n_nodes, unsigned tag)
+{
+    size_t len = 1 + (size_t)baton_prng_below(p, BATON_GNAME_MAX);
+
+    memset(e, 0, sizeof(*e));
+    rand_gname(p, e->name, len, tag);
+    e->owner = kind == ENTRY_TABLE ? (uint8_t)baton_prng_below(p, n_nodes)
+               : kind == ENTRY_REQ ? 0
+                                   : rand_u8(p);
+    e->resolver = kind == ENTRY_OP
+                      ? rand_u8(p)
+                      : (uint8_t)baton_prng_below(p, BATON_RESOLVE__COUNT);
+    e->owner_inc = kind == ENTRY_REQ ? 0 : rand_nonzero(p);
+    e->endpoint = rand_nonzero(p);
+    e->epoch = rand_nonzero(p);
+    e->meta_len = (uint16_t)baton_prng_below(p, BATON_GNAME_META_MAX + 1);
+    rand_bytes(p, e->meta, e->meta_len);
+}
+
+/* Fills src_tab with up to RAND_NAMES_MAX entries for n_nodes nodes. */
+static const struct baton_names *rand_table(struct baton_prng *p,
+                                            unsigned n_nodes)
+{
+    unsigned n = (unsigned)baton_prng_below(p, RAND_NAMES_MAX + 1);
+
+    baton_names_clear(&src_tab);
+    for (unsigned i = 0; i < n; i++) {
+        struct baton_name e;
+        rand_entry(p, &e, ENTRY_TABLE, n_nodes, i);
+        assert_int_equal(baton_names_put(&src_tab, &e), 0);
+    }
+    /* No table and an empty one encode alike. */
+    return n == 0 && baton_prng_chance(p, 500000) ? NULL : &src_tab;
+}
+
+/* A third of the ops are MERGEs, a third name ops; the rest have any u8
+ * type, since the codec does not judge meaning. */
 static void rand_op(struct baton_prng *p, struct baton_op *op, unsigned n_nodes)
 {
-    op->type = baton_prng_chance(p, 500000) ? BATON_OP_MERGE : rand_u8(p);
+    switch (baton_prng_below(p, 3)) {
+    case 0:
+        op->type = BATON_OP_MERGE;
+        break;
+    case 1:
+        op->type = (uint8_t)(BATON_OP_NAME_SET + baton_prng_below(p, 3));
+        break;
+    default:
+        op->type = rand_u8(p);
+        break;
+    }
     op->node = rand_u8(p);
     op->fresh = rand_u8(p);
     op->inc = rand_u64(p);
     op->epoch = rand_u64(p);
+    op->origin = rand_u8(p);
+    op->reason = (uint8_t)baton_prng_below(p, BATON_LOST__COUNT);
+    op->req = rand_u64(p);
     if (op->type == BATON_OP_MERGE) {
         rand_state(p, &op->other, n_nodes);
     } else if (op->type == BATON_OP_APP) {
         op->node = (uint8_t)baton_prng_below(p, BATON_APPS_MAX);
         rand_app(p, &op->app, op->node, BATON_NODES_MAX);
+    } else if (op->type == BATON_OP_NAME_SET ||
+               op->type == BATON_OP_NAME_DEL) {
+        rand_entry(p, &op->name, ENTRY_OP, 0, 0);
+    }
+}
+
+/* Borrowed bytes for a CALL or REPLY: none, or some of rand_data. */
+static void rand_payload(struct baton_prng *p, const uint8_t **data,
+                         uint32_t *len)
+{
+    *len = (uint32_t)baton_prng_below(p, RAND_DATA_MAX + 1);
+    *data = *len > 0 ? rand_data + baton_prng_below(p, RAND_DATA_MAX - *len + 1)
+                     : NULL;
+}
+
+/* The bodies of names and calls. */
+static void rand_names_msg(struct baton_prng *p, struct baton_msg *m)
+{
+    switch (m->type) {
+    case BATON_MSG_NAME_REQ:
+        m->u.name_req.req = rand_u64(p);
+        m->u.name_req.first = rand_u64(p);
+        m->u.name_req.kind = (uint8_t)(BATON_NAME_REGISTER +
+                                       baton_prng_below(p, 4));
+        rand_entry(p, &m->u.name_req.name, ENTRY_REQ, 0, 0);
+        if (m->u.name_req.kind == BATON_NAME_DROP &&
+            baton_prng_chance(p, 500000)) {
+            memset(m->u.name_req.name.name, 0,
+                   sizeof(m->u.name_req.name.name));
+        }
+        break;
+    case BATON_MSG_NAME_REPLY:
+        m->u.name_reply.req = rand_u64(p);
+        m->u.name_reply.code =
+            (uint8_t)baton_prng_below(p, BATON_NAME_CODE__COUNT);
+        rand_stream(p, &m->u.name_reply.stream);
+        m->u.name_reply.index = rand_u64(p);
+        break;
+    case BATON_MSG_NAME_LOST:
+        m->u.name_lost.reason =
+            (uint8_t)(1 + baton_prng_below(p, BATON_LOST__COUNT - 1));
+        m->u.name_lost.endpoint = rand_u64(p);
+        m->u.name_lost.epoch = rand_u64(p);
+        rand_gname(p, m->u.name_lost.name,
+                   1 + (size_t)baton_prng_below(p, BATON_GNAME_MAX), 0);
+        break;
+    case BATON_MSG_CALL:
+        m->u.call.id = rand_u64(p);
+        m->u.call.caller = rand_u8(p);
+        m->u.call.hops = rand_u8(p);
+        m->u.call.flags = rand_u8(p);
+        m->u.call.caller_inc = rand_u64(p);
+        rand_gname(p, m->u.call.name,
+                   1 + (size_t)baton_prng_below(p, BATON_GNAME_MAX), 0);
+        rand_payload(p, &m->u.call.data, &m->u.call.len);
+        break;
+    case BATON_MSG_REPLY:
+        m->u.reply.id = rand_u64(p);
+        m->u.reply.code = (uint8_t)baton_prng_below(p, BATON_NAME_CODE__COUNT);
+        rand_payload(p, &m->u.reply.data, &m->u.reply.len);
+        break;
+    default:
+        break;
     }
 }
 
@@ -165,12 +336,14 @@ static void rand_msg(struct baton_prng *p, struct baton_msg *m, unsigned type,
     case BATON_MSG_JOIN:
         rand_stream(p, &m->u.join.stream);
         rand_state(p, &m->u.join.replica, n_nodes);
+        m->u.join.names = rand_table(p, m->u.join.replica.n_nodes);
         break;
     case BATON_MSG_SNAPSHOT:
         m->u.snapshot.join_seq = rand_u64(p);
         rand_stream(p, &m->u.snapshot.stream);
         m->u.snapshot.index = rand_u64(p);
         rand_state(p, &m->u.snapshot.state, n_nodes);
+        m->u.snapshot.names = rand_table(p, m->u.snapshot.state.n_nodes);
         break;
     case BATON_MSG_OP:
         rand_stream(p, &m->u.op.stream);
@@ -194,6 +367,7 @@ static void rand_msg(struct baton_prng *p, struct baton_msg *m, unsigned type,
         m->u.state.ok = rand_u8(p);
         break;
     default:
+        rand_names_msg(p, m);
         break;
     }
 }
@@ -242,6 +416,7 @@ static void big_state(struct baton_state *s)
 {
     s->coord_inc |= BIG;
     s->epoch |= BIG;
+    s->name_epoch_max |= BIG;
     for (unsigned i = 0; i < s->n_nodes; i++) {
         s->nodes[i].inc |= BIG;
     }
@@ -276,10 +451,16 @@ static void big_msg(struct baton_msg *m)
         m->u.op.index |= BIG;
         m->u.op.op.inc |= BIG;
         m->u.op.op.epoch |= BIG;
+        m->u.op.op.req |= BIG;
         if (m->u.op.op.type == BATON_OP_MERGE) {
             big_state(&m->u.op.op.other);
         } else if (m->u.op.op.type == BATON_OP_APP) {
             big_app(&m->u.op.op.app);
+        } else if (m->u.op.op.type == BATON_OP_NAME_SET ||
+                   m->u.op.op.type == BATON_OP_NAME_DEL) {
+            m->u.op.op.name.owner_inc |= BIG;
+            m->u.op.op.name.endpoint |= BIG;
+            m->u.op.op.name.epoch |= BIG;
         }
         break;
     case BATON_MSG_RESYNC:
@@ -289,6 +470,28 @@ static void big_msg(struct baton_msg *m)
     case BATON_MSG_STATE:
         m->u.state.epoch |= BIG;
         break;
+    case BATON_MSG_NAME_REQ:
+        m->u.name_req.req |= BIG;
+        m->u.name_req.first |= BIG;
+        m->u.name_req.name.endpoint |= BIG;
+        m->u.name_req.name.epoch |= BIG;
+        break;
+    case BATON_MSG_NAME_REPLY:
+        m->u.name_reply.req |= BIG;
+        m->u.name_reply.index |= BIG;
+        big_stream(&m->u.name_reply.stream);
+        break;
+    case BATON_MSG_NAME_LOST:
+        m->u.name_lost.endpoint |= BIG;
+        m->u.name_lost.epoch |= BIG;
+        break;
+    case BATON_MSG_CALL:
+        m->u.call.id |= BIG;
+        m->u.call.caller_inc |= BIG;
+        break;
+    case BATON_MSG_REPLY:
+        m->u.reply.id |= BIG;
+        break;
     case BATON_MSG_REPORT:
         for (unsigned i = 0; i < m->u.report.n; i++) {
             m->u.report.r[i].epoch |= BIG;
@@ -296,6 +499,54 @@ static void big_msg(struct baton_msg *m)
             m->u.report.r[i].last |= BIG;
             m->u.report.r[i].failover_timeout_ms |= BIG;
         }
+        break;
+    default:
+        break;
+    }
+}
+
+/* Two entries for n_nodes nodes in src_tab, their u64 fields above 255
+ * and no metadata (every bin of a sample has a fixed size or none). */
+static const struct baton_names *sample_table(struct baton_prng *p,
+                                             unsigned n_nodes)
+{
+    baton_names_clear(&src_tab);
+    for (unsigned i = 0; i < 2; i++) {
+        struct baton_name e;
+        rand_entry(p, &e, ENTRY_TABLE, n_nodes, i);
+        e.name[1 + baton_prng_below(p, 15)] = '\0';
+        e.owner_inc |= BIG;
+        e.endpoint |= BIG;
+        e.epoch |= BIG;
+        e.meta_len = 0;
+        assert_int_equal(baton_names_put(&src_tab, &e), 0);
+    }
+    return &src_tab;
+}
+
+/* A message of a sample: a small table, no variable-length bins. */
+static void sample_fix(struct baton_prng *p, struct baton_msg *m)
+{
+    switch (m->type) {
+    case BATON_MSG_JOIN:
+        m->u.join.names = sample_table(p, m->u.join.replica.n_nodes);
+        break;
+    case BATON_MSG_SNAPSHOT:
+        m->u.snapshot.names = sample_table(p, m->u.snapshot.state.n_nodes);
+        break;
+    case BATON_MSG_OP:
+        m->u.op.op.name.meta_len = 0;
+        break;
+    case BATON_MSG_NAME_REQ:
+        m->u.name_req.name.meta_len = 0;
+        break;
+    case BATON_MSG_CALL:
+        m->u.call.len = 0;
+        m->u.call.data = NULL;
+        break;
+    case BATON_MSG_REPLY:
+        m->u.reply.len = 0;
+        m->u.reply.data = NULL;
         break;
     default:
         break;
@@ -312,8 +563,8 @@ static void add_msg_sample(struct sample *s, struct baton_msg *m)
 /* Every message type, a MERGE op with a full state and with a single
  * node, a non-MERGE op, a hello with the longest name and a proof. Every
  * u64 field is above 255 and every u8 field at most 255. */
-/* One per message type, three more messages, a HELLO and a PROOF. */
-#define SAMPLES_N ((BATON_MSG__COUNT - 1) + 5)
+/* One per message type, four more messages, a HELLO and a PROOF. */
+#define SAMPLES_N ((BATON_MSG__COUNT - 1) + 6)
 
 static void make_samples(struct sample *s)
 {
@@ -329,21 +580,39 @@ static void make_samples(struct sample *s)
         if (type == BATON_MSG_OP) {
             m.u.op.op.type = BATON_OP_MERGE;
             memset(&m.u.op.op.app, 0, sizeof(m.u.op.op.app));
+            memset(&m.u.op.op.name, 0, sizeof(m.u.op.op.name));
             rand_state(&p, &m.u.op.op.other, BATON_NODES_MAX);
         }
+        if (type == BATON_MSG_NAME_REQ) {
+            m.u.name_req.kind = BATON_NAME_REGISTER;
+            m.u.name_req.name.name[20] = '\0';
+        }
+        sample_fix(&p, &m);
         add_msg_sample(&s[i++], &m);
     }
+    /* A name op's entry. */
+    rand_msg(&p, &m, BATON_MSG_OP, 3);
+    m.u.op.op.type = BATON_OP_NAME_SET;
+    memset(&m.u.op.op.other, 0, sizeof(m.u.op.op.other));
+    memset(&m.u.op.op.app, 0, sizeof(m.u.op.op.app));
+    rand_entry(&p, &m.u.op.op.name, ENTRY_OP, 0, 0);
+    m.u.op.op.name.name[9] = '\0';
+    sample_fix(&p, &m);
+    add_msg_sample(&s[i++], &m);
     rand_msg(&p, &m, BATON_MSG_OP, 1);
     m.u.op.op.type = BATON_OP_MERGE;
     memset(&m.u.op.op.app, 0, sizeof(m.u.op.op.app));
+    memset(&m.u.op.op.name, 0, sizeof(m.u.op.op.name));
     rand_state(&p, &m.u.op.op.other, 1);
     add_msg_sample(&s[i++], &m);
     rand_msg(&p, &m, BATON_MSG_OP, 3);
     m.u.op.op.type = BATON_OP_JOIN;
     memset(&m.u.op.op.other, 0, sizeof(m.u.op.op.other));
-        memset(&m.u.op.op.app, 0, sizeof(m.u.op.op.app));
+    memset(&m.u.op.op.app, 0, sizeof(m.u.op.op.app));
+    memset(&m.u.op.op.name, 0, sizeof(m.u.op.op.name));
     add_msg_sample(&s[i++], &m);
     rand_msg(&p, &m, BATON_MSG_SNAPSHOT, 1);
+    sample_fix(&p, &m);
     add_msg_sample(&s[i++], &m);
     rand_hello(&p, &h, BATON_NAME_MAX);
     h.inc |= BIG;
@@ -366,7 +635,7 @@ static int decode_kind(enum kind kind, const uint8_t *buf, size_t len)
 
     switch (kind) {
     case KIND_MSG:
-        return baton_msg_decode(buf, len, &m);
+        return baton_msg_decode(buf, len, &m, &rx_tab);
     case KIND_HELLO:
         return baton_hello_decode(buf, len, &h);
     default:
@@ -490,17 +759,100 @@ static void test_frame_bad(void **state)
 
 /* Round trips */
 
+/* Same entries (NULL and an empty table are alike). */
+static void assert_tables_equal(const struct baton_names *a,
+                                const struct baton_names *b)
+{
+    uint32_t na = a != NULL ? a->count : 0;
+    uint32_t nb = b != NULL ? b->count : 0;
+
+    assert_int_equal(na, nb);
+    if (na == 0) {
+        return;
+    }
+    assert_true(a->digest == b->digest);
+    for (uint32_t i = 0; i < a->cap; i++) {
+        const struct baton_name *f;
+        if (!a->slot[i].used) {
+            continue;
+        }
+        f = baton_names_find(b, a->slot[i].name);
+        assert_non_null(f);
+        assert_true(baton_name_equal(&a->slot[i], f));
+    }
+}
+
+static void assert_bytes_equal(const uint8_t *a, uint32_t alen,
+                               const uint8_t *b, uint32_t blen)
+{
+    assert_int_equal(alen, blen);
+    if (alen > 0) {
+        assert_memory_equal(a, b, alen);
+    }
+}
+
+/* Equal messages: their tables and borrowed bytes by content, the rest
+ * byte for byte. */
+static void assert_msgs_equal(const struct baton_msg *x,
+                              const struct baton_msg *y)
+{
+    static struct baton_msg a;
+    static struct baton_msg b;
+
+    a = *x;
+    b = *y;
+    assert_int_equal(a.type, b.type);
+    switch (a.type) {
+    case BATON_MSG_JOIN:
+        assert_tables_equal(a.u.join.names, b.u.join.names);
+        a.u.join.names = b.u.join.names = NULL;
+        break;
+    case BATON_MSG_SNAPSHOT:
+        assert_tables_equal(a.u.snapshot.names, b.u.snapshot.names);
+        a.u.snapshot.names = b.u.snapshot.names = NULL;
+        break;
+    case BATON_MSG_STATE:
+        assert_bytes_equal(a.u.state.data, a.u.state.len, b.u.state.data,
+                           b.u.state.len);
+        a.u.state.data = b.u.state.data = NULL;
+        break;
+    case BATON_MSG_CALL:
+        assert_bytes_equal(a.u.call.data, a.u.call.len, b.u.call.data,
+                           b.u.call.len);
+        a.u.call.data = b.u.call.data = NULL;
+        break;
+    case BATON_MSG_REPLY:
+        assert_bytes_equal(a.u.reply.data, a.u.reply.len, b.u.reply.data,
+                           b.u.reply.len);
+        a.u.reply.data = b.u.reply.data = NULL;
+        break;
+    default:
+        break;
+    }
+    assert_memory_equal(&a, &b, sizeof(a));
+}
+
+/* Encodes m, decodes it into rt_tab's message and compares. */
 static void check_msg_roundtrip(const struct baton_msg *m)
 {
-    uint8_t buf[BUF_CAP];
-    struct baton_msg out;
+    static uint8_t buf[BUF_CAP];
+    static struct baton_msg out;
     size_t len = 0;
 
     assert_int_equal(baton_msg_encode(m, buf, sizeof(buf), &len), 0);
     assert_true(len > 0 && len <= sizeof(buf));
     memset(&out, 0xa5, sizeof(out));
-    assert_int_equal(baton_msg_decode(buf, len, &out), 0);
-    assert_memory_equal(&out, m, sizeof(out));
+    assert_int_equal(baton_msg_decode(buf, len, &out, &rt_tab), 0);
+    assert_msgs_equal(&out, m);
+    /* Decoding borrows from the input. */
+    if (out.type == BATON_MSG_CALL && out.u.call.len > 0) {
+        assert_true(out.u.call.data >= buf &&
+                    out.u.call.data + out.u.call.len <= buf + len);
+    }
+    if (out.type == BATON_MSG_REPLY && out.u.reply.len > 0) {
+        assert_true(out.u.reply.data >= buf &&
+                    out.u.reply.data + out.u.reply.len <= buf + len);
+    }
 }
 
 static void test_msg_roundtrip_random(void **state)
@@ -511,7 +863,8 @@ static void test_msg_roundtrip_random(void **state)
     BATON_UNUSED(state);
     baton_prng_seed(&p, 1);
     for (unsigned r = 0; r < PROPERTY_ROUNDS; r++) {
-        unsigned type = 1 + (unsigned)baton_prng_below(&p, 5);
+        unsigned type =
+            1 + (unsigned)baton_prng_below(&p, BATON_MSG__COUNT - 1);
         rand_msg(&p, &m, type, 0);
         check_msg_roundtrip(&m);
     }
@@ -535,6 +888,7 @@ static void test_msg_roundtrip_node_counts(void **state)
             rand_msg(&p, &m, BATON_MSG_OP, counts[i]);
             m.u.op.op.type = BATON_OP_MERGE;
             memset(&m.u.op.op.app, 0, sizeof(m.u.op.op.app));
+            memset(&m.u.op.op.name, 0, sizeof(m.u.op.op.name));
             rand_state(&p, &m.u.op.op.other, counts[i]);
             check_msg_roundtrip(&m);
         }
@@ -585,8 +939,9 @@ static void fill_msg(struct baton_msg *m, unsigned type, uint64_t v,
     case BATON_MSG_OP:
         m->u.op.index = v;
         m->u.op.op.type = BATON_OP_MERGE;
-        m->u.op.op.node = m->u.op.op.fresh = v8;
-        m->u.op.op.inc = m->u.op.op.epoch = v;
+        m->u.op.op.node = m->u.op.op.fresh = m->u.op.op.origin = v8;
+        m->u.op.op.inc = m->u.op.op.epoch = m->u.op.op.req = v;
+        m->u.op.op.reason = (uint8_t)(v % BATON_LOST__COUNT);
         streams[1] = &m->u.op.stream;
         break;
     case BATON_MSG_RESYNC:
@@ -597,6 +952,35 @@ static void fill_msg(struct baton_msg *m, unsigned type, uint64_t v,
         snprintf(m->u.state.name, sizeof(m->u.state.name), "x");
         m->u.state.epoch = v;
         m->u.state.ok = (uint8_t)v;
+        break;
+    case BATON_MSG_NAME_REQ:
+        /* The kind, resolver and endpoint are held to their ranges. */
+        m->u.name_req.req = m->u.name_req.first = v;
+        m->u.name_req.kind = BATON_NAME_REREGISTER;
+        snprintf(m->u.name_req.name.name, sizeof(m->u.name_req.name.name),
+                 "x");
+        m->u.name_req.name.resolver = (uint8_t)(v % BATON_RESOLVE__COUNT);
+        m->u.name_req.name.endpoint = v != 0 ? v : 1;
+        m->u.name_req.name.epoch = v;
+        break;
+    case BATON_MSG_NAME_REPLY:
+        m->u.name_reply.req = m->u.name_reply.index = v;
+        m->u.name_reply.code = (uint8_t)(v % BATON_NAME_CODE__COUNT);
+        streams[1] = &m->u.name_reply.stream;
+        break;
+    case BATON_MSG_NAME_LOST:
+        m->u.name_lost.reason = BATON_LOST_REPLACED;
+        m->u.name_lost.endpoint = m->u.name_lost.epoch = v;
+        snprintf(m->u.name_lost.name, sizeof(m->u.name_lost.name), "~");
+        break;
+    case BATON_MSG_CALL:
+        m->u.call.id = m->u.call.caller_inc = v;
+        m->u.call.caller = m->u.call.hops = m->u.call.flags = v8;
+        snprintf(m->u.call.name, sizeof(m->u.call.name), "!");
+        break;
+    case BATON_MSG_REPLY:
+        m->u.reply.id = v;
+        m->u.reply.code = (uint8_t)(v % BATON_NAME_CODE__COUNT);
         break;
     default:
         break;
@@ -609,7 +993,7 @@ static void fill_msg(struct baton_msg *m, unsigned type, uint64_t v,
     if (s != NULL) {
         s->n_nodes = (uint8_t)n_nodes;
         s->coord = v8;
-        s->coord_inc = s->epoch = v;
+        s->coord_inc = s->epoch = s->name_epoch_max = v;
         for (unsigned i = 0; i < n_nodes; i++) {
             s->nodes[i].inc = v;
             s->nodes[i].member = v8;
@@ -644,9 +1028,18 @@ static void test_msg_roundtrip_extremes(void **state)
             strcpy(m.u.op.op.app.name, "app");
             m.u.op.op.app.epoch = UINT64_MAX;
             m.u.op.op.app.epoch_max = UINT64_MAX;
+        } else if (op_type == BATON_OP_NAME_SET ||
+                   op_type == BATON_OP_NAME_DEL) {
+            memset(&m.u.op.op.other, 0, sizeof(m.u.op.op.other));
+            memset(m.u.op.op.name.name, '~', BATON_GNAME_MAX);
+            m.u.op.op.name.owner = m.u.op.op.name.resolver = 255;
+            m.u.op.op.name.owner_inc = m.u.op.op.name.endpoint = UINT64_MAX;
+            m.u.op.op.name.epoch = UINT64_MAX;
+            m.u.op.op.name.meta_len = BATON_GNAME_META_MAX;
+            memset(m.u.op.op.name.meta, 0xff, BATON_GNAME_META_MAX);
         } else if (op_type != BATON_OP_MERGE) {
             memset(&m.u.op.op.other, 0, sizeof(m.u.op.op.other));
-        memset(&m.u.op.op.app, 0, sizeof(m.u.op.op.app));
+            memset(&m.u.op.op.app, 0, sizeof(m.u.op.op.app));
         }
         check_msg_roundtrip(&m);
     }
@@ -670,7 +1063,7 @@ static void test_msg_decode_zeroes(void **state)
     memset(m.reserved, 0x5a, sizeof(m.reserved));
     assert_int_equal(baton_msg_encode(&m, buf, sizeof(buf), &len), 0);
     memset(&out, 0xa5, sizeof(out));
-    assert_int_equal(baton_msg_decode(buf, len, &out), 0);
+    assert_int_equal(baton_msg_decode(buf, len, &out, &rt_tab), 0);
     memset(&zero, 0, sizeof(zero));
     assert_memory_equal(&out.u, &zero.u, sizeof(out.u));
     assert_memory_equal(out.reserved, zero.reserved, sizeof(out.reserved));
@@ -681,7 +1074,7 @@ static void test_msg_decode_zeroes(void **state)
     rand_state(&p, &m.u.op.op.other, 5); /* not carried: not a MERGE */
     assert_int_equal(baton_msg_encode(&m, buf, sizeof(buf), &len), 0);
     memset(&out, 0xa5, sizeof(out));
-    assert_int_equal(baton_msg_decode(buf, len, &out), 0);
+    assert_int_equal(baton_msg_decode(buf, len, &out, &rt_tab), 0);
     assert_memory_equal(&out.u.op.op.other, &zero.u.op.op.other,
                         sizeof(out.u.op.op.other));
     assert_int_equal(out.u.op.op.inc, m.u.op.op.inc);
@@ -690,10 +1083,34 @@ static void test_msg_decode_zeroes(void **state)
     m.u.snapshot.state.nodes[3].inc = 99; /* beyond n_nodes */
     assert_int_equal(baton_msg_encode(&m, buf, sizeof(buf), &len), 0);
     memset(&out, 0xa5, sizeof(out));
-    assert_int_equal(baton_msg_decode(buf, len, &out), 0);
+    assert_int_equal(baton_msg_decode(buf, len, &out, &rt_tab), 0);
     assert_int_equal(out.u.snapshot.state.nodes[3].inc, 0);
     m.u.snapshot.state.nodes[3].inc = 0;
-    assert_memory_equal(&out, &m, sizeof(out));
+    assert_msgs_equal(&out, &m);
+
+    /* A request carries no owner: it reads as 0 whatever was set. */
+    rand_msg(&p, &m, BATON_MSG_NAME_REQ, 0);
+    m.u.name_req.name.owner = 7;
+    m.u.name_req.name.owner_inc = 99;
+    m.u.name_req.name.used = 1;
+    assert_int_equal(baton_msg_encode(&m, buf, sizeof(buf), &len), 0);
+    memset(&out, 0xa5, sizeof(out));
+    assert_int_equal(baton_msg_decode(buf, len, &out, &rt_tab), 0);
+    assert_int_equal(out.u.name_req.name.owner, 0);
+    assert_int_equal(out.u.name_req.name.owner_inc, 0);
+    assert_int_equal(out.u.name_req.name.used, 0);
+    assert_int_equal(out.u.name_req.name.endpoint, m.u.name_req.name.endpoint);
+
+    /* An op carries its entry only when it is a NAME_SET or NAME_DEL. */
+    rand_msg(&p, &m, BATON_MSG_OP, 2);
+    m.u.op.op.type = BATON_OP_NAME_PURGE;
+    rand_entry(&p, &m.u.op.op.name, ENTRY_OP, 0, 0);
+    assert_int_equal(baton_msg_encode(&m, buf, sizeof(buf), &len), 0);
+    memset(&out, 0xa5, sizeof(out));
+    assert_int_equal(baton_msg_decode(buf, len, &out, &rt_tab), 0);
+    assert_memory_equal(&out.u.op.op.name, &zero.u.op.op.name,
+                        sizeof(out.u.op.op.name));
+    assert_int_equal(out.u.op.op.req, m.u.op.op.req);
 }
 
 static void check_hello_roundtrip(const struct baton_hello *h)
@@ -1240,20 +1657,38 @@ static void test_op_other(void **state)
     tree_load(t, x->buf, x->len);
     type = tree_at(t, 3, op_type_path);
     for (uint64_t v = 0; v <= 255; v++) {
-        /* nil is where a MERGE's state or an APP's entry belongs */
+        /* nil is where a MERGE's state, an APP's app entry or a name
+         * op's name entry belongs */
         assert_int_equal(try_replace(t, KIND_MSG, type, obj_uint(v)),
-                         v == BATON_OP_MERGE || v == BATON_OP_APP
+                         v == BATON_OP_MERGE || v == BATON_OP_APP ||
+                                 v == BATON_OP_NAME_SET ||
+                                 v == BATON_OP_NAME_DEL
                              ? BATON_EBADMSG
                              : 0);
+    }
+    tree_free(t);
+
+    /* A name entry where a state belongs, and the reverse. */
+    memset(&x->m.u.op.op.other, 0, sizeof(x->m.u.op.op.other));
+    x->m.u.op.op.type = BATON_OP_NAME_DEL;
+    rand_entry(&x->p, &x->m.u.op.op.name, ENTRY_OP, 0, 0);
+    assert_int_equal(baton_msg_encode(&x->m, x->buf, BUF_CAP, &x->len), 0);
+    tree_load(t, x->buf, x->len);
+    type = tree_at(t, 3, op_type_path);
+    for (uint64_t v = 0; v <= 255; v++) {
+        assert_int_equal(try_replace(t, KIND_MSG, type, obj_uint(v)),
+                         v == BATON_OP_NAME_SET || v == BATON_OP_NAME_DEL
+                             ? 0
+                             : BATON_EBADMSG);
     }
     tree_free(t);
     free(t);
     free(x);
 }
 
-/* Builds [n_nodes, coord, coord_inc, epoch, nodes] by hand in an OP
- * message's MERGE, with n_nodes and the nodes array length chosen
- * freely. */
+/* Builds [n_nodes, coord, coord_inc, epoch, nodes, apps,
+ * name_epoch_max] by hand in an OP message's MERGE, with n_nodes and the
+ * nodes array length chosen freely. */
 static int decode_state_shape(uint64_t n_nodes, uint32_t n_pairs)
 {
     msgpack_sbuffer sb;
@@ -1285,13 +1720,13 @@ static int decode_state_shape(uint64_t n_nodes, uint32_t n_pairs)
     msgpack_pack_uint64(&pk, 3);
     msgpack_pack_uint64(&pk, 0x101);
     msgpack_pack_uint64(&pk, 8);
-    msgpack_pack_array(&pk, 6); /* op */
+    msgpack_pack_array(&pk, 9); /* op */
     msgpack_pack_uint8(&pk, BATON_OP_MERGE);
     msgpack_pack_uint8(&pk, 0);
     msgpack_pack_uint8(&pk, 0);
     msgpack_pack_uint64(&pk, 0);
     msgpack_pack_uint64(&pk, 0);
-    msgpack_pack_array(&pk, 6); /* other */
+    msgpack_pack_array(&pk, 7); /* other */
     msgpack_pack_uint64(&pk, n_nodes);
     msgpack_pack_uint8(&pk, 0);
     msgpack_pack_uint64(&pk, 9);
@@ -1304,6 +1739,10 @@ static int decode_state_shape(uint64_t n_nodes, uint32_t n_pairs)
         msgpack_pack_uint8(&pk, (uint8_t)i);
     }
     msgpack_pack_array(&pk, 0); /* apps */
+    msgpack_pack_uint64(&pk, 0x300); /* name_epoch_max */
+    msgpack_pack_uint8(&pk, BATON_NODE_NONE); /* origin */
+    msgpack_pack_uint8(&pk, 0);               /* reason */
+    msgpack_pack_uint64(&pk, 0);              /* req */
     rv = decode_kind(KIND_MSG, (const uint8_t *)sb.data, sb.size);
     msgpack_sbuffer_destroy(&sb);
     return rv;
@@ -1539,12 +1978,513 @@ static void test_flips(void **state)
         rv = decode_kind(x->kind, x->buf, x->len);
         assert_true(rv == 0 || rv == BATON_EBADMSG);
         if (rv == 0 && x->kind == KIND_MSG) {
-            assert_int_equal(baton_msg_decode(x->buf, x->len, &m), 0);
+            assert_int_equal(baton_msg_decode(x->buf, x->len, &m, &rx_tab),
+                             0);
             check_msg_roundtrip(&m);
         }
         x->buf[at] = saved;
     }
     free(s);
+}
+
+/* Names and calls (docs/design/wire.md §2.4) */
+
+/* A valid message of type for the tests below: small values, a table
+ * of n entries (JOIN, SNAPSHOT) over 3 nodes. */
+static void names_msg(struct baton_msg *m, unsigned type, unsigned n)
+{
+    static const uint8_t bytes[4] = {1, 2, 3, 4};
+
+    fill_msg(m, type, 300, 3);
+    baton_names_clear(&src_tab);
+    for (unsigned i = 0; i < n; i++) {
+        struct baton_name e;
+        memset(&e, 0, sizeof(e));
+        snprintf(e.name, sizeof(e.name), "svc/%u", i);
+        e.owner = (uint8_t)(i % 3);
+        e.resolver = (uint8_t)(i % BATON_RESOLVE__COUNT);
+        e.owner_inc = 1000 + i;
+        e.endpoint = 2000 + i;
+        e.epoch = 3000 + i;
+        e.meta_len = (uint16_t)(i % 5);
+        memset(e.meta, 'm', e.meta_len);
+        assert_int_equal(baton_names_put(&src_tab, &e), 0);
+    }
+    switch (type) {
+    case BATON_MSG_JOIN:
+        m->u.join.names = &src_tab;
+        break;
+    case BATON_MSG_SNAPSHOT:
+        m->u.snapshot.names = &src_tab;
+        break;
+    case BATON_MSG_NAME_REQ:
+        m->u.name_req.name.meta_len = 2;
+        break;
+    case BATON_MSG_CALL:
+        m->u.call.data = bytes;
+        m->u.call.len = sizeof(bytes);
+        break;
+    case BATON_MSG_REPLY:
+        m->u.reply.data = bytes;
+        m->u.reply.len = sizeof(bytes);
+        break;
+    default:
+        break;
+    }
+}
+
+static int decode_into(const struct baton_msg *m, struct baton_names *t,
+                       struct baton_msg *out)
+{
+    static uint8_t buf[BATON_FRAME_BODY_MAX];
+    size_t len = 0;
+
+    assert_int_equal(baton_msg_encode(m, buf, sizeof(buf), &len), 0);
+    return baton_msg_decode(buf, len, out, t);
+}
+
+/* Encodes m, replaces the object at path (depth indexes) with v and
+ * decodes the result (into rx_tab). */
+static int mutate(const struct baton_msg *m, size_t depth,
+                  const uint32_t *path, msgpack_object v)
+{
+    static uint8_t buf[BUF_CAP];
+    struct tree *t = malloc(sizeof(*t));
+    size_t len = 0;
+    int rv;
+
+    assert_non_null(t);
+    assert_int_equal(baton_msg_encode(m, buf, sizeof(buf), &len), 0);
+    tree_load(t, buf, len);
+    rv = try_replace(t, KIND_MSG, tree_at(t, depth, path), v);
+    tree_free(t);
+    free(t);
+    return rv;
+}
+
+/* Every new type, JOIN and SNAPSHOT with tables of several names. */
+static void test_names_roundtrip(void **state)
+{
+    static struct baton_msg m;
+    struct baton_prng p;
+
+    BATON_UNUSED(state);
+    for (unsigned type = BATON_MSG_NAME_REQ; type < BATON_MSG__COUNT;
+         type++) {
+        names_msg(&m, type, 0);
+        check_msg_roundtrip(&m);
+    }
+    for (unsigned n = 0; n <= baton_names_limit(TABLE_CAP); n += 6) {
+        names_msg(&m, BATON_MSG_JOIN, n);
+        check_msg_roundtrip(&m);
+        assert_true(rt_tab.count == n);
+        names_msg(&m, BATON_MSG_SNAPSHOT, n);
+        check_msg_roundtrip(&m);
+        assert_true(rt_tab.count == n);
+    }
+    /* The longest names, the most metadata, every integer at its
+     * widest: BATON_NAME_ENTRY_WIRE_MAX bytes an entry. */
+    baton_prng_seed(&p, 11);
+    for (unsigned r = 0; r < 50; r++) {
+        rand_msg(&p, &m, BATON_MSG_SNAPSHOT, 1 + (unsigned)r % 32);
+        baton_names_clear(&src_tab);
+        for (unsigned i = 0; i < 1 + r % 20; i++) {
+            struct baton_name e;
+            rand_entry(&p, &e, ENTRY_TABLE, m.u.snapshot.state.n_nodes, i);
+            assert_int_equal(baton_names_put(&src_tab, &e), 0);
+        }
+        m.u.snapshot.names = &src_tab;
+        check_msg_roundtrip(&m);
+    }
+    /* Every type of the new ones, random. */
+    for (unsigned r = 0; r < PROPERTY_ROUNDS; r++) {
+        rand_msg(&p, &m,
+                 BATON_MSG_NAME_REQ +
+                     (unsigned)baton_prng_below(
+                         &p, BATON_MSG__COUNT - BATON_MSG_NAME_REQ),
+                 0);
+        check_msg_roundtrip(&m);
+    }
+}
+
+/* The widest entry takes BATON_NAME_ENTRY_WIRE_MAX bytes, and the
+ * largest message without a table or payload under BATON_MSG_BASE_MAX. */
+static void test_names_sizes(void **state)
+{
+    static struct baton_msg m;
+    static uint8_t buf[BATON_FRAME_BODY_MAX];
+    size_t one = 0;
+    size_t two = 0;
+    struct baton_prng p;
+    struct baton_name e;
+
+    BATON_UNUSED(state);
+    fill_msg(&m, BATON_MSG_SNAPSHOT, UINT64_MAX, BATON_NODES_MAX);
+    for (unsigned k = 0; k < BATON_APPS_MAX; k++) {
+        struct baton_state_app *a = &m.u.snapshot.state.apps[k];
+        memset(a->name, 'a' + (int)k, BATON_APP_NAME_MAX);
+        a->status = 255;
+        a->type = a->owner = a->from = a->prev = 255;
+        a->owner_inc = a->prev_inc = a->epoch = a->epoch_max = UINT64_MAX;
+        a->failover_timeout_ms = UINT64_MAX;
+    }
+    baton_names_clear(&src_tab);
+    m.u.snapshot.names = &src_tab;
+    assert_int_equal(baton_msg_encode(&m, buf, sizeof(buf), &one), 0);
+    assert_true(one < BATON_MSG_BASE_MAX);
+    memset(&e, 0, sizeof(e));
+    memset(e.name, '~', BATON_GNAME_MAX);
+    e.owner = BATON_NODES_MAX - 1;
+    e.resolver = BATON_RESOLVE__COUNT - 1;
+    e.owner_inc = e.endpoint = e.epoch = UINT64_MAX;
+    e.meta_len = BATON_GNAME_META_MAX;
+    memset(e.meta, 0xff, sizeof(e.meta));
+    assert_int_equal(baton_names_put(&src_tab, &e), 0);
+    assert_int_equal(baton_msg_encode(&m, buf, sizeof(buf), &two), 0);
+    assert_int_equal(two - one, BATON_NAME_ENTRY_WIRE_MAX);
+
+    /* Every other type at its largest stays under the bound too. */
+    baton_prng_seed(&p, 12);
+    rand_msg(&p, &m, BATON_MSG_REPORT, 0);
+    m.u.report.n = BATON_APPS_MAX;
+    for (unsigned i = 0; i < BATON_APPS_MAX; i++) {
+        memset(m.u.report.r[i].name, 'r', BATON_APP_NAME_MAX);
+    }
+    assert_int_equal(baton_msg_encode(&m, buf, sizeof(buf), &one), 0);
+    assert_true(one < BATON_MSG_BASE_MAX);
+    fill_msg(&m, BATON_MSG_OP, UINT64_MAX, BATON_NODES_MAX);
+    assert_int_equal(baton_msg_encode(&m, buf, sizeof(buf), &one), 0);
+    assert_true(one < BATON_MSG_BASE_MAX);
+}
+
+/* The decoder's table: filled for JOIN and SNAPSHOT only, and refused
+ * when it cannot hold the entries. */
+static void test_names_table(void **state)
+{
+    static struct baton_name small_slots[16];
+    static struct baton_msg m;
+    static struct baton_msg out;
+    struct baton_names small;
+    struct baton_name e;
+
+    BATON_UNUSED(state);
+    baton_names_init(&small, small_slots, 16);
+
+    /* 12 entries fill a 16-slot table; 13 do not fit. */
+    names_msg(&m, BATON_MSG_SNAPSHOT, 12);
+    assert_int_equal(decode_into(&m, &small, &out), 0);
+    assert_ptr_equal(out.u.snapshot.names, &small);
+    assert_tables_equal(&small, &src_tab);
+    names_msg(&m, BATON_MSG_JOIN, 13);
+    assert_int_equal(decode_into(&m, &small, &out), BATON_EBADMSG);
+    assert_int_equal(decode_into(&m, &rt_tab, &out), 0);
+    assert_ptr_equal(out.u.join.names, &rt_tab);
+    assert_tables_equal(&rt_tab, &src_tab);
+
+    /* A table of no slots, or none at all, takes no entries. */
+    baton_names_init(&small, NULL, 0);
+    assert_int_equal(decode_into(&m, &small, &out), BATON_EBADMSG);
+    assert_int_equal(decode_into(&m, NULL, &out), BATON_EBADMSG);
+    names_msg(&m, BATON_MSG_SNAPSHOT, 0);
+    assert_int_equal(decode_into(&m, NULL, &out), 0);
+    assert_null(out.u.snapshot.names);
+    assert_int_equal(decode_into(&m, &small, &out), 0);
+    assert_ptr_equal(out.u.snapshot.names, &small);
+
+    /* The table is cleared first. */
+    names_msg(&m, BATON_MSG_SNAPSHOT, 5);
+    assert_int_equal(decode_into(&m, &rt_tab, &out), 0);
+    names_msg(&m, BATON_MSG_SNAPSHOT, 1);
+    assert_int_equal(decode_into(&m, &rt_tab, &out), 0);
+    assert_int_equal(rt_tab.count, 1);
+    assert_tables_equal(&rt_tab, &src_tab);
+
+    /* Every other type leaves it alone. */
+    memset(&e, 0, sizeof(e));
+    strcpy(e.name, "kept");
+    e.owner_inc = e.endpoint = e.epoch = 1;
+    baton_names_clear(&rt_tab);
+    assert_int_equal(baton_names_put(&rt_tab, &e), 0);
+    for (unsigned type = BATON_MSG_HEARTBEAT; type < BATON_MSG__COUNT;
+         type++) {
+        if (type == BATON_MSG_JOIN || type == BATON_MSG_SNAPSHOT) {
+            continue;
+        }
+        names_msg(&m, type, 0);
+        assert_int_equal(decode_into(&m, &rt_tab, &out), 0);
+        assert_int_equal(rt_tab.count, 1);
+        assert_non_null(baton_names_find(&rt_tab, "kept"));
+        assert_int_equal(decode_into(&m, NULL, &out), 0);
+    }
+}
+
+/* Values of entries, names and payloads the format refuses. */
+static void test_names_invalid_decode(void **state)
+{
+    static const uint32_t snap_entry[] = {7, 4, 1, 0};
+    static const uint32_t join_entry[] = {7, 2, 0, 0};
+    static const uint32_t req_entry[] = {7, 3, 0};
+    static const uint32_t req_kind[] = {7, 2};
+    static const uint32_t op_entry[] = {7, 2, 5, 0};
+    static const uint32_t op_reason[] = {7, 2, 7};
+    static const uint32_t lost[] = {7, 0};
+    static const uint32_t call[] = {7, 0};
+    static const uint32_t reply[] = {7, 0};
+    static uint8_t big[BATON_CALL_DATA_MAX + 1];
+    static char name[BATON_GNAME_MAX + 2];
+    static struct baton_msg m;
+    uint32_t path[4];
+
+    BATON_UNUSED(state);
+    memset(name, 'n', sizeof(name));
+
+    /* A table entry: [name, owner, resolver, owner_inc, endpoint, epoch,
+     * meta] of a 3-node state. */
+    names_msg(&m, BATON_MSG_SNAPSHOT, 3);
+    memcpy(path, snap_entry, sizeof(path));
+    assert_int_equal(mutate(&m, 4, path, obj_str("a b", 3)), BATON_EBADMSG);
+    assert_int_equal(mutate(&m, 4, path, obj_str("", 0)), BATON_EBADMSG);
+    assert_int_equal(mutate(&m, 4, path, obj_str("a\0b", 3)), BATON_EBADMSG);
+    assert_int_equal(mutate(&m, 4, path, obj_str("\x7f", 1)), BATON_EBADMSG);
+    assert_int_equal(mutate(&m, 4, path, obj_str(name, BATON_GNAME_MAX + 1)),
+                     BATON_EBADMSG);
+    assert_int_equal(mutate(&m, 4, path, obj_str(name, BATON_GNAME_MAX)), 0);
+    assert_int_equal(mutate(&m, 4, path, obj_str("svc/0", 5)),
+                     BATON_EBADMSG); /* a name given twice */
+    assert_int_equal(mutate(&m, 4, path, obj_str("svc/9", 5)), 0);
+    path[3] = 1; /* owner: a node of the state */
+    assert_int_equal(mutate(&m, 4, path, obj_uint(2)), 0);
+    assert_int_equal(mutate(&m, 4, path, obj_uint(3)), BATON_EBADMSG);
+    path[3] = 2; /* resolver */
+    assert_int_equal(mutate(&m, 4, path, obj_uint(BATON_RESOLVE__COUNT - 1)),
+                     0);
+    assert_int_equal(mutate(&m, 4, path, obj_uint(BATON_RESOLVE__COUNT)),
+                     BATON_EBADMSG);
+    for (path[3] = 3; path[3] <= 5; path[3]++) { /* never 0 */
+        assert_int_equal(mutate(&m, 4, path, obj_uint(0)), BATON_EBADMSG);
+        assert_int_equal(mutate(&m, 4, path, obj_uint(1)), 0);
+    }
+    path[3] = 6; /* meta */
+    assert_int_equal(mutate(&m, 4, path, obj_bin(big, BATON_GNAME_META_MAX)),
+                     0);
+    assert_int_equal(
+        mutate(&m, 4, path, obj_bin(big, BATON_GNAME_META_MAX + 1)),
+        BATON_EBADMSG);
+    assert_int_equal(mutate(&m, 4, path, obj_str("m", 1)), BATON_EBADMSG);
+    names_msg(&m, BATON_MSG_JOIN, 2);
+    assert_int_equal(mutate(&m, 4, join_entry, obj_str(" x", 2)),
+                     BATON_EBADMSG);
+    assert_int_equal(mutate(&m, 4, join_entry, obj_str("svc/1", 5)),
+                     BATON_EBADMSG);
+
+    /* A request: the name may be empty for DROP only; no owner. */
+    names_msg(&m, BATON_MSG_NAME_REQ, 0);
+    assert_int_equal(mutate(&m, 3, req_entry, obj_str("", 0)), BATON_EBADMSG);
+    assert_int_equal(mutate(&m, 3, req_entry, obj_str("a b", 3)),
+                     BATON_EBADMSG);
+    assert_int_equal(
+        mutate(&m, 3, req_entry, obj_str(name, BATON_GNAME_MAX + 1)),
+        BATON_EBADMSG);
+    assert_int_equal(mutate(&m, 2, req_kind, obj_uint(0)), BATON_EBADMSG);
+    assert_int_equal(mutate(&m, 2, req_kind, obj_uint(BATON_NAME__KIND_COUNT)),
+                     BATON_EBADMSG);
+    for (unsigned k = BATON_NAME_REGISTER; k < BATON_NAME__KIND_COUNT; k++) {
+        assert_int_equal(mutate(&m, 2, req_kind, obj_uint(k)), 0);
+    }
+    m.u.name_req.kind = BATON_NAME_DROP;
+    assert_int_equal(mutate(&m, 3, req_entry, obj_str("", 0)), 0);
+    assert_int_equal(mutate(&m, 3, req_entry, obj_str("a b", 3)),
+                     BATON_EBADMSG);
+    memcpy(path, req_entry, sizeof(req_entry));
+    path[2] = 1; /* owner */
+    assert_int_equal(mutate(&m, 3, path, obj_uint(1)), BATON_EBADMSG);
+    path[2] = 2; /* resolver */
+    assert_int_equal(mutate(&m, 3, path, obj_uint(BATON_RESOLVE__COUNT)),
+                     BATON_EBADMSG);
+    path[2] = 3; /* owner_inc */
+    assert_int_equal(mutate(&m, 3, path, obj_uint(1)), BATON_EBADMSG);
+    path[2] = 4; /* endpoint */
+    assert_int_equal(mutate(&m, 3, path, obj_uint(0)), BATON_EBADMSG);
+    path[2] = 5; /* epoch: anything */
+    assert_int_equal(mutate(&m, 3, path, obj_uint(0)), 0);
+    path[2] = 6; /* meta */
+    assert_int_equal(
+        mutate(&m, 3, path, obj_bin(big, BATON_GNAME_META_MAX + 1)),
+        BATON_EBADMSG);
+
+    /* An op's entry: a valid name and metadata; a reason in range. */
+    names_msg(&m, BATON_MSG_OP, 0);
+    m.u.op.op.type = BATON_OP_NAME_SET;
+    memset(&m.u.op.op.other, 0, sizeof(m.u.op.op.other));
+    strcpy(m.u.op.op.name.name, "x");
+    assert_int_equal(mutate(&m, 4, op_entry, obj_str("", 0)), BATON_EBADMSG);
+    assert_int_equal(mutate(&m, 4, op_entry, obj_str("a\tb", 3)),
+                     BATON_EBADMSG);
+    memcpy(path, op_entry, sizeof(op_entry));
+    path[3] = 6;
+    assert_int_equal(
+        mutate(&m, 4, path, obj_bin(big, BATON_GNAME_META_MAX + 1)),
+        BATON_EBADMSG);
+    assert_int_equal(mutate(&m, 3, op_reason, obj_uint(BATON_LOST__COUNT)),
+                     BATON_EBADMSG);
+
+    /* NAME_LOST: [reason, endpoint, epoch, name]. */
+    names_msg(&m, BATON_MSG_NAME_LOST, 0);
+    memcpy(path, lost, sizeof(lost));
+    assert_int_equal(mutate(&m, 2, path, obj_uint(0)), BATON_EBADMSG);
+    assert_int_equal(mutate(&m, 2, path, obj_uint(BATON_LOST__COUNT)),
+                     BATON_EBADMSG);
+    path[1] = 3;
+    assert_int_equal(mutate(&m, 2, path, obj_str("", 0)), BATON_EBADMSG);
+    assert_int_equal(mutate(&m, 2, path, obj_str("a b", 3)), BATON_EBADMSG);
+
+    /* CALL: [id, caller, hops, flags, caller_inc, name, data]. */
+    names_msg(&m, BATON_MSG_CALL, 0);
+    memcpy(path, call, sizeof(call));
+    path[1] = 5;
+    assert_int_equal(mutate(&m, 2, path, obj_str("", 0)), BATON_EBADMSG);
+    assert_int_equal(mutate(&m, 2, path, obj_str("a b", 3)), BATON_EBADMSG);
+    assert_int_equal(mutate(&m, 2, path, obj_str(name, BATON_GNAME_MAX + 1)),
+                     BATON_EBADMSG);
+    assert_int_equal(mutate(&m, 2, path, obj_str(name, BATON_GNAME_MAX)), 0);
+    path[1] = 6;
+    assert_int_equal(mutate(&m, 2, path, obj_bin(big, BATON_CALL_DATA_MAX)),
+                     0);
+    assert_int_equal(
+        mutate(&m, 2, path, obj_bin(big, BATON_CALL_DATA_MAX + 1)),
+        BATON_EBADMSG);
+    assert_int_equal(mutate(&m, 2, path, obj_str("d", 1)), BATON_EBADMSG);
+
+    /* REPLY: [id, code, data]. */
+    names_msg(&m, BATON_MSG_REPLY, 0);
+    memcpy(path, reply, sizeof(reply));
+    path[1] = 1;
+    assert_int_equal(mutate(&m, 2, path, obj_uint(BATON_NAME_CODE__COUNT)),
+                     BATON_EBADMSG);
+    path[1] = 2;
+    assert_int_equal(mutate(&m, 2, path, obj_bin(big, BATON_CALL_DATA_MAX)),
+                     0);
+    assert_int_equal(
+        mutate(&m, 2, path, obj_bin(big, BATON_CALL_DATA_MAX + 1)),
+        BATON_EBADMSG);
+    names_msg(&m, BATON_MSG_NAME_REPLY, 0);
+    assert_int_equal(mutate(&m, 2, path, obj_uint(0)), BATON_EBADMSG);
+}
+
+/* Empty strs and bins, which msgpack-c may hand over without a
+ * pointer (found by fuzz_msg: regress-drop-empty-name). */
+static void test_names_empty(void **state)
+{
+    static const uint8_t drop[] = {
+        0x98, 0x08, 0x7f, 0x01, 0x00, 0xcf, 0x00, 0x00, 0x00, 0x00, 0x00,
+        0x00, 0x00, 0x26, 0x2a, 0x96, 0x03, 0x02, 0x01, 0x27, 0x00, 0x93,
+        0x00, 0x02, 0x01, 0x94, 0x03, 0x01, 0x04, 0x97, 0xa0, 0x00, 0x02,
+        0x00, 0x35, 0x00, 0xc4, 0x00};
+    static struct baton_msg m;
+
+    BATON_UNUSED(state);
+    assert_int_equal(baton_msg_decode(drop, sizeof(drop), &m, NULL), 0);
+    assert_int_equal(m.type, BATON_MSG_NAME_REQ);
+    assert_int_equal(m.u.name_req.kind, BATON_NAME_DROP);
+    assert_string_equal(m.u.name_req.name.name, "");
+    assert_int_equal(m.u.name_req.name.meta_len, 0);
+    assert_int_equal(m.u.name_req.name.endpoint, 0x35);
+    check_msg_roundtrip(&m);
+}
+
+/* The encoder refuses what the decoder would. */
+static void test_names_invalid_encode(void **state)
+{
+    static struct baton_msg m;
+    static uint8_t buf[BATON_FRAME_BODY_MAX];
+    static uint8_t big[BATON_CALL_DATA_MAX + 1];
+    struct baton_name *e;
+    size_t len;
+
+    BATON_UNUSED(state);
+    names_msg(&m, BATON_MSG_SNAPSHOT, 2);
+    e = NULL;
+    for (uint32_t i = 0; i < src_tab.cap; i++) {
+        if (src_tab.slot[i].used) {
+            e = &src_tab.slot[i];
+        }
+    }
+    assert_non_null(e);
+    e->owner = 3; /* not a node of the 3 */
+    assert_int_equal(baton_msg_encode(&m, buf, sizeof(buf), &len),
+                     BATON_EINVAL);
+    e->owner = 2;
+    e->epoch = 0;
+    assert_int_equal(baton_msg_encode(&m, buf, sizeof(buf), &len),
+                     BATON_EINVAL);
+    e->epoch = 1;
+    e->meta_len = BATON_GNAME_META_MAX + 1;
+    assert_int_equal(baton_msg_encode(&m, buf, sizeof(buf), &len),
+                     BATON_EINVAL);
+    e->meta_len = 0;
+    e->name[3] = ' ';
+    assert_int_equal(baton_msg_encode(&m, buf, sizeof(buf), &len),
+                     BATON_EINVAL);
+    e->name[3] = '/';
+    assert_int_equal(baton_msg_encode(&m, buf, sizeof(buf), &len), 0);
+
+    names_msg(&m, BATON_MSG_NAME_REQ, 0);
+    m.u.name_req.name.name[0] = '\0';
+    assert_int_equal(baton_msg_encode(&m, buf, sizeof(buf), &len),
+                     BATON_EINVAL);
+    m.u.name_req.kind = BATON_NAME_DROP;
+    assert_int_equal(baton_msg_encode(&m, buf, sizeof(buf), &len), 0);
+    m.u.name_req.kind = 0;
+    assert_int_equal(baton_msg_encode(&m, buf, sizeof(buf), &len),
+                     BATON_EINVAL);
+    m.u.name_req.kind = BATON_NAME_DROP;
+    m.u.name_req.name.endpoint = 0;
+    assert_int_equal(baton_msg_encode(&m, buf, sizeof(buf), &len),
+                     BATON_EINVAL);
+    m.u.name_req.name.endpoint = 1;
+    memset(m.u.name_req.name.name, 'n', sizeof(m.u.name_req.name.name));
+    assert_int_equal(baton_msg_encode(&m, buf, sizeof(buf), &len),
+                     BATON_EINVAL); /* 128 bytes, no terminator */
+
+    names_msg(&m, BATON_MSG_CALL, 0);
+    m.u.call.data = big;
+    m.u.call.len = BATON_CALL_DATA_MAX;
+    assert_int_equal(baton_msg_encode(&m, buf, sizeof(buf), &len), 0);
+    m.u.call.len = BATON_CALL_DATA_MAX + 1;
+    assert_int_equal(baton_msg_encode(&m, buf, sizeof(buf), &len),
+                     BATON_EINVAL);
+    m.u.call.len = 1;
+    m.u.call.data = NULL;
+    assert_int_equal(baton_msg_encode(&m, buf, sizeof(buf), &len),
+                     BATON_EINVAL);
+    m.u.call.len = 0;
+    strcpy(m.u.call.name, "a b");
+    assert_int_equal(baton_msg_encode(&m, buf, sizeof(buf), &len),
+                     BATON_EINVAL);
+    m.u.call.name[0] = '\0';
+    assert_int_equal(baton_msg_encode(&m, buf, sizeof(buf), &len),
+                     BATON_EINVAL);
+
+    names_msg(&m, BATON_MSG_REPLY, 0);
+    m.u.reply.code = BATON_NAME_CODE__COUNT;
+    assert_int_equal(baton_msg_encode(&m, buf, sizeof(buf), &len),
+                     BATON_EINVAL);
+    names_msg(&m, BATON_MSG_NAME_LOST, 0);
+    m.u.name_lost.reason = 0;
+    assert_int_equal(baton_msg_encode(&m, buf, sizeof(buf), &len),
+                     BATON_EINVAL);
+    names_msg(&m, BATON_MSG_NAME_REPLY, 0);
+    m.u.name_reply.code = 255;
+    assert_int_equal(baton_msg_encode(&m, buf, sizeof(buf), &len),
+                     BATON_EINVAL);
+    names_msg(&m, BATON_MSG_OP, 0);
+    m.u.op.op.reason = BATON_LOST__COUNT;
+    assert_int_equal(baton_msg_encode(&m, buf, sizeof(buf), &len),
+                     BATON_EINVAL);
+    m.u.op.op.reason = 0;
+    m.u.op.op.type = BATON_OP_NAME_DEL; /* its entry has no name */
+    assert_int_equal(baton_msg_encode(&m, buf, sizeof(buf), &len),
+                     BATON_EINVAL);
 }
 
 /* A STATE's bytes survive the round trip, borrowed from the input. */
@@ -1570,7 +2510,7 @@ static void test_state_bytes(void **state)
     m.u.state.data = bytes;
     m.u.state.len = sizeof(bytes);
     assert_int_equal(baton_msg_encode(&m, buf, sizeof(buf), &len), 0);
-    assert_int_equal(baton_msg_decode(buf, len, &out), 0);
+    assert_int_equal(baton_msg_decode(buf, len, &out, NULL), 0);
     assert_int_equal(out.u.state.len, sizeof(bytes));
     assert_true(out.u.state.data >= buf && out.u.state.data < buf + len);
     assert_memory_equal(out.u.state.data, bytes, sizeof(bytes));
@@ -1607,7 +2547,13 @@ int main(void)
         cmocka_unit_test(test_integer_encodings),
         cmocka_unit_test(test_hostile),
         cmocka_unit_test(test_flips),
+        cmocka_unit_test(test_names_roundtrip),
+        cmocka_unit_test(test_names_sizes),
+        cmocka_unit_test(test_names_table),
+        cmocka_unit_test(test_names_invalid_decode),
+        cmocka_unit_test(test_names_invalid_encode),
+        cmocka_unit_test(test_names_empty),
     };
 
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return cmocka_run_group_tests(tests, tables_setup, NULL);
 }

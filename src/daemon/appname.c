@@ -1,0 +1,259 @@
+/* Names of apps (`name = X` in an [app] section). Happy path: the core
+ * starts the app here; before the supervisor spawns it, X is
+ * re_registered to the app's own endpoint on this node (a takeover
+ * steals the name first); calls to X wait in a queue until the app's
+ * process connects and sends {"op":"serve","name":X}, then go to it in
+ * order, and later ones straight to it. When the instance stops here the
+ * name's endpoint is dropped.
+ * Failure modes: the queue is full (1024) -> the caller gets "busy"; a
+ * call waits more than 30 s -> "timeout"; the serving session closes ->
+ * calls queue again; calls still queued when the instance stopped go on
+ * to wherever X points now (a takeover moved it), from this node, and
+ * their answers go back to their callers. See docs/control.md. */
+#include "../util/setup.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "session.h"
+
+struct batond_queued {
+    struct batond_queued *next;
+    uint64_t id;
+    baton_inc from_inc;
+    uint64_t expires_ms;
+    uint8_t from;
+    uint8_t flags;
+    uint32_t len;
+    uint8_t data[];
+};
+
+int batond__app_of_endpoint(const struct batond_control *c, uint64_t endpoint)
+{
+    uint64_t k = endpoint - BATOND_APP_ENDPOINT_BASE;
+
+    if (endpoint <= BATOND_APP_ENDPOINT_BASE || k > c->cfg->io.n_apps ||
+        c->cfg->apps[k - 1].gname[0] == '\0') {
+        return -1;
+    }
+    return (int)(k - 1);
+}
+
+void batond_control_app_effect(struct batond_control *c,
+                               const struct baton_app_effect *e)
+{
+    c->depth++;
+    if (e->action == BATON_APP_START && e->app < c->cfg->io.n_apps &&
+        c->cfg->apps[e->app].gname[0] != '\0' &&
+        (c->sup == NULL || !c->sup->draining)) {
+        c->apps[e->app].active = true;
+        batond__app_write(c, e->app, BATON_NAME_REREGISTER);
+    }
+    /* After the name write: the start (and its READY report, at once for
+     * ready = spawn) reaches the coordinator after the re-point, so the
+     * old owner stops only once callers are sent here. */
+    batond__defer_app(c, e);
+    c->depth--;
+}
+
+static void unqueue_all(struct batond_appname *a, struct batond_session *s,
+                        const char *name)
+{
+    while (a->head != NULL) {
+        struct batond_queued *q = a->head;
+        a->head = q->next;
+        a->n_queued--;
+        batond__session_deliver(s, name, q->from, q->from_inc, q->id,
+                                q->flags, q->data, q->len);
+        free(q);
+    }
+    a->tail = NULL;
+}
+
+void batond_control_app_idle(struct batond_control *c, unsigned app)
+{
+    struct batond_appname *a = &c->apps[app];
+
+    if (!a->active) {
+        return;
+    }
+    a->active = false;
+    if (a->server != NULL) {
+        a->server->serving &= ~(1u << app);
+        a->server = NULL;
+    }
+    /* Only entries of this endpoint go: a name taken over meanwhile
+     * stays with its new owner. */
+    batond__app_write(c, app, BATON_NAME_DROP);
+}
+
+void batond__app_deliver(struct batond_control *c, unsigned app,
+                         const struct baton_call_effect *e)
+{
+    struct batond_appname *a = &c->apps[app];
+    struct batond_queued *q;
+
+    if (a->server != NULL && !a->server->closing) {
+        batond__session_deliver(a->server, e->name, e->from, e->from_inc,
+                                e->id, e->flags, e->data, e->len);
+        return;
+    }
+    q = a->n_queued < BATOND_QUEUE_MAX ? malloc(sizeof(*q) + e->len) : NULL;
+    if (q == NULL) {
+        if ((e->flags & BATON_CALL_WANTS_REPLY) != 0) {
+            struct baton_call r = {0};
+            r.id = e->id;
+            r.to = e->from;
+            r.to_inc = e->from_inc;
+            r.code = BATON_NAME_BUSY;
+            batond__io_reply(c, &r);
+        }
+        return;
+    }
+    q->next = NULL;
+    q->id = e->id;
+    q->from = e->from;
+    q->from_inc = e->from_inc;
+    q->flags = e->flags;
+    q->expires_ms = uv_now(c->io->loop) + BATOND_QUEUE_MS;
+    q->len = e->len;
+    memcpy(q->data, e->data, e->len);
+    if (a->tail != NULL) {
+        a->tail->next = q;
+    } else {
+        a->head = q;
+    }
+    a->tail = q;
+    a->n_queued++;
+}
+
+const char *batond__app_serve(struct batond_session *s, const char *name)
+{
+    struct batond_control *c = s->ctl;
+
+    for (unsigned i = 0; i < c->cfg->io.n_apps; i++) {
+        struct batond_appname *a = &c->apps[i];
+        if (strcmp(c->cfg->apps[i].gname, name) != 0) {
+            continue;
+        }
+        if (!a->active) {
+            return "that app is not running or starting here";
+        }
+        /* The newest server wins: a restarted instance connects while
+         * its predecessor's session may not have closed yet. */
+        if (a->server != NULL && a->server != s) {
+            cJSON *o = cJSON_CreateObject();
+            cJSON_AddStringToObject(o, "event", "name_lost");
+            cJSON_AddStringToObject(o, "name", name);
+            cJSON_AddStringToObject(o, "reason", "served_elsewhere");
+            a->server->serving &= ~(1u << i);
+            batond__session_send(a->server, o);
+        }
+        a->server = s;
+        s->serving |= 1u << i;
+        return NULL;
+    }
+    return "not the name of an app (name = in its [app] section)";
+}
+
+/* After the "ok" of serve: what waited goes out, in order. */
+void batond__app_flush(struct batond_session *s)
+{
+    struct batond_control *c = s->ctl;
+
+    for (unsigned i = 0; i < c->cfg->io.n_apps; i++) {
+        if ((s->serving & (1u << i)) != 0 && c->apps[i].head != NULL) {
+            unqueue_all(&c->apps[i], s, c->cfg->apps[i].gname);
+        }
+    }
+}
+
+void batond__app_unserve(struct batond_session *s)
+{
+    struct batond_control *c = s->ctl;
+
+    for (unsigned i = 0; i < c->cfg->io.n_apps && s->serving != 0; i++) {
+        if ((s->serving & (1u << i)) != 0) {
+            s->serving &= ~(1u << i);
+            if (c->apps[i].server == s) {
+                c->apps[i].server = NULL;
+            }
+        }
+    }
+}
+
+/* An app's queue, every sweep: a live server takes it; calls for an
+ * instance gone from here follow the name to its new place; calls that
+ * waited too long time out. */
+static void sweep_app(struct batond_control *c, unsigned app, uint64_t now)
+{
+    struct batond_appname *a = &c->apps[app];
+    const char *name = c->cfg->apps[app].gname;
+    const struct baton_name *e = NULL;
+    bool moved;
+    struct batond_queued **pp = &a->head;
+
+    if (a->server != NULL && !a->server->closing) {
+        unqueue_all(a, a->server, name);
+        return;
+    }
+    if (!a->active) {
+        e = baton_node_whereis(&c->io->node, name);
+    }
+    moved = e != NULL && !(e->owner == c->cfg->io.self &&
+                           e->endpoint == BATOND_APP_ENDPOINT(app));
+    while (*pp != NULL) {
+        struct batond_queued *q = *pp;
+        if (!moved && now < q->expires_ms) {
+            pp = &q->next;
+            continue;
+        }
+        *pp = q->next;
+        a->n_queued--;
+        if (moved) {
+            batond__proxy_call(c, name, q->id, q->from, q->from_inc,
+                               q->flags, q->data, q->len,
+                               q->expires_ms > now + 1000
+                                   ? q->expires_ms - now
+                                   : 1000);
+        } else if ((q->flags & BATON_CALL_WANTS_REPLY) != 0) {
+            struct baton_call r = {0};
+            r.id = q->id;
+            r.to = q->from;
+            r.to_inc = q->from_inc;
+            r.code = BATON_NAME_TIMEOUT;
+            batond__io_reply(c, &r);
+        }
+        free(q);
+    }
+    a->tail = NULL;
+    for (struct batond_queued *q = a->head; q != NULL; q = q->next) {
+        a->tail = q;
+    }
+}
+
+void batond__app_sweep(struct batond_control *c)
+{
+    uint64_t now = uv_now(c->io->loop);
+
+    for (unsigned i = 0; i < c->cfg->io.n_apps; i++) {
+        if (c->apps[i].head != NULL) {
+            sweep_app(c, i, now);
+        }
+    }
+}
+
+void batond__app_free(struct batond_control *c)
+{
+    for (unsigned i = 0; i < BATON_APPS_MAX; i++) {
+        struct batond_appname *a = &c->apps[i];
+        while (a->head != NULL) {
+            struct batond_queued *q = a->head;
+            a->head = q->next;
+            free(q);
+        }
+        a->tail = NULL;
+        a->n_queued = 0;
+        a->server = NULL;
+    }
+}

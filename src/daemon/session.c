@@ -1,0 +1,685 @@
+/* JSON sessions on the control socket. Happy path: a client sends JSON
+ * request lines; name writes go to the core and are answered when their
+ * DONE effect comes back; whereis and names are answered at once from
+ * this node's replica; calls and sends are answered when the core says
+ * they are done (the reply routed back from the owner). Messages and
+ * calls delivered to the session's endpoint are pushed to it as events,
+ * and it answers calls with {"op":"reply"}.
+ * Failure modes: malformed JSON, unknown ops and bad fields get an
+ * "invalid" error and the session goes on; calls without an answer time
+ * out on their own uv timer; more than BATOND_CALLS_MAX in flight are
+ * refused ("busy"); when the session closes, one DROP name write removes
+ * all its names, and its calls in flight are forgotten. The protocol is
+ * in docs/control.md. */
+#include "../util/setup.h"
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../util/error.h"
+#include "session.h"
+
+enum defer_kind { DEFER_NAME = 1, DEFER_CALL, DEFER_REPLY, DEFER_APP };
+
+struct batond_defer {
+    struct batond_defer *next;
+    int kind;
+    struct baton_name_req req;  /* NAME */
+    struct baton_call call;     /* CALL, REPLY (data below) */
+    struct baton_app_effect app; /* APP (data below) */
+    char name[BATON_GNAME_MAX + 1];
+    uint32_t len;
+    uint8_t data[];
+};
+
+#define DEFER_BATCH (4096)
+
+void batond__log(struct batond_control *c, int level, const char *fmt, ...)
+{
+    char text[600];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof(text), fmt, ap);
+    va_end(ap);
+    c->io->log(c->io->log_data, level, text);
+}
+
+/* ---- the core, carefully -------------------------------------------- */
+
+static void on_name_done(struct batond_control *c, uint64_t id,
+                         unsigned code);
+static void on_call_done(struct batond_control *c, uint64_t id,
+                         unsigned code, const uint8_t *data, uint32_t len);
+
+static bool must_defer(const struct batond_control *c)
+{
+    return c->depth > 0 || c->defer_head != NULL;
+}
+
+static void defer_push(struct batond_control *c, struct batond_defer *d)
+{
+    d->next = NULL;
+    if (c->defer_tail != NULL) {
+        c->defer_tail->next = d;
+    } else {
+        c->defer_head = d;
+    }
+    c->defer_tail = d;
+    batond__session_start_idle(c);
+}
+
+static struct batond_defer *defer_new(int kind, const uint8_t *data,
+                                      uint32_t len)
+{
+    struct batond_defer *d = calloc(1, sizeof(*d) + len);
+
+    if (d != NULL) {
+        d->kind = kind;
+        d->len = len;
+        if (len > 0) {
+            memcpy(d->data, data, len);
+        }
+    }
+    return d;
+}
+
+static void name_now(struct batond_control *c,
+                     const struct baton_name_req *req)
+{
+    if (baton_io_name(c->io, req) != 0) {
+        on_name_done(c, req->id, BATON_NAME_INVALID);
+    }
+}
+
+static void call_now(struct batond_control *c, const struct baton_call *call)
+{
+    if (baton_io_call(c->io, call) != 0) {
+        on_call_done(c, call->id, BATON_NAME_INVALID, NULL, 0);
+    }
+}
+
+void batond__io_name(struct batond_control *c,
+                     const struct baton_name_req *req)
+{
+    struct batond_defer *d;
+
+    if (!must_defer(c)) {
+        name_now(c, req);
+        return;
+    }
+    d = defer_new(DEFER_NAME, NULL, 0);
+    if (d == NULL) {
+        on_name_done(c, req->id, BATON_NAME_BUSY);
+        return;
+    }
+    d->req = *req;
+    defer_push(c, d);
+}
+
+void batond__io_call(struct batond_control *c, const struct baton_call *call)
+{
+    struct batond_defer *d;
+
+    if (!must_defer(c)) {
+        call_now(c, call);
+        return;
+    }
+    d = defer_new(DEFER_CALL, call->data, call->len);
+    if (d == NULL) {
+        on_call_done(c, call->id, BATON_NAME_BUSY, NULL, 0);
+        return;
+    }
+    d->call = *call;
+    snprintf(d->name, sizeof(d->name), "%s", call->name);
+    defer_push(c, d);
+}
+
+void batond__io_reply(struct batond_control *c,
+                      const struct baton_call *reply)
+{
+    struct batond_defer *d;
+
+    if (!must_defer(c)) {
+        baton_io_reply(c->io, reply);
+        return;
+    }
+    d = defer_new(DEFER_REPLY, reply->data, reply->len);
+    if (d != NULL) {
+        d->call = *reply;
+        defer_push(c, d);
+    }
+}
+
+void batond__defer_app(struct batond_control *c,
+                       const struct baton_app_effect *e)
+{
+    struct batond_defer *d = defer_new(DEFER_APP, e->data, e->len);
+
+    if (d == NULL) {
+        batond__log(c, BATON_LOG_ERROR, "out of memory: app effect lost");
+        return;
+    }
+    d->app = *e;
+    defer_push(c, d);
+}
+
+static void run_deferred(struct batond_control *c, struct batond_defer *d)
+{
+    switch (d->kind) {
+    case DEFER_NAME:
+        name_now(c, &d->req);
+        break;
+    case DEFER_CALL:
+        d->call.name = d->name;
+        d->call.data = d->data;
+        call_now(c, &d->call);
+        break;
+    case DEFER_REPLY:
+        d->call.data = d->data;
+        baton_io_reply(c->io, &d->call);
+        break;
+    default:
+        d->app.data = d->data;
+        if (c->sup != NULL) {
+            batond_sup_effect(c->sup, &d->app);
+        }
+        break;
+    }
+}
+
+static void on_idle(uv_idle_t *h)
+{
+    struct batond_control *c = h->data;
+
+    for (int k = 0; k < DEFER_BATCH && c->defer_head != NULL; k++) {
+        struct batond_defer *d = c->defer_head;
+        c->defer_head = d->next;
+        if (c->defer_head == NULL) {
+            c->defer_tail = NULL;
+        }
+        if (!c->closing) {
+            run_deferred(c, d);
+        }
+        free(d);
+    }
+    if (c->defer_head == NULL) {
+        uv_idle_stop(&c->idle);
+    }
+}
+
+void batond__session_start_idle(struct batond_control *c)
+{
+    if (!c->closing) {
+        uv_idle_start(&c->idle, on_idle);
+    }
+}
+
+/* ---- calls in flight ------------------------------------------------- */
+
+static void on_call_closed(uv_handle_t *h)
+{
+    struct batond_pending_call *pc = h->data;
+
+    cJSON_Delete(pc->cid);
+    free(pc);
+}
+
+/* Forgets pc: out of the map and its session's list; freed once its
+ * timer handle is closed. */
+static void call_forget(struct batond_pending_call *pc)
+{
+    struct batond_control *c = pc->ctl;
+
+    batond_idmap_del(&c->calls, pc->id);
+    if (pc->s != NULL) {
+        if (pc->prev != NULL) {
+            pc->prev->next = pc->next;
+        } else {
+            pc->s->calls = pc->next;
+        }
+        if (pc->next != NULL) {
+            pc->next->prev = pc->prev;
+        }
+        pc->s->n_calls--;
+        pc->s = NULL;
+    }
+    uv_timer_stop(&pc->timer);
+    uv_close((uv_handle_t *)&pc->timer, on_call_closed);
+}
+
+/* The end of a call: to its session, or, for a proxy, to the caller it
+ * stands in for. */
+static void call_finish(struct batond_pending_call *pc, unsigned code,
+                        const uint8_t *data, uint32_t len)
+{
+    struct batond_control *c = pc->ctl;
+    struct batond_session *s = pc->s;
+
+    if (s == NULL) {
+        if ((pc->orig_flags & BATON_CALL_WANTS_REPLY) != 0) {
+            struct baton_call r = {0};
+            r.id = pc->orig_id;
+            r.to = pc->orig_from;
+            r.to_inc = pc->orig_inc;
+            r.code = (uint8_t)code;
+            r.data = data;
+            r.len = len;
+            batond__io_reply(c, &r);
+        }
+    } else if (code == BATON_NAME_OK) {
+        cJSON *o = batond__answer(pc->cid, true);
+        if (pc->is_call) {
+            batond__add_data(o, "data", "data64", data, len);
+        }
+        batond__session_send(s, o);
+    } else if (code == BATON_NAME_INVALID && len > 0) {
+        /* The endpoint answered {"op":"reply","error":...}: carried as
+         * INVALID with the message as data (see docs/control.md). */
+        char msg[1024];
+        snprintf(msg, sizeof(msg), "%.*s", (int)BATON_MIN(len, 1000u),
+                 (const char *)data);
+        batond__send_error(s, pc->cid, "refused", msg);
+    } else {
+        batond__send_code(s, pc->cid, code);
+    }
+    call_forget(pc);
+}
+
+static void on_call_done(struct batond_control *c, uint64_t id,
+                         unsigned code, const uint8_t *data, uint32_t len)
+{
+    struct batond_pending_call *pc = batond_idmap_get(&c->calls, id);
+
+    if (pc != NULL) {
+        call_finish(pc, code, data, len);
+    }
+}
+
+static void on_call_timeout(uv_timer_t *t)
+{
+    struct batond_pending_call *pc = t->data;
+    char msg[64];
+
+    if (pc->s != NULL) {
+        snprintf(msg, sizeof(msg), "no answer within %" PRIu64 " ms",
+                 pc->timeout_ms);
+        batond__send_error(pc->s, pc->cid, "timeout", msg);
+        call_forget(pc);
+        return;
+    }
+    call_finish(pc, BATON_NAME_TIMEOUT, NULL, 0);
+}
+
+struct batond_pending_call *batond__call_new(struct batond_control *c,
+                                             uint64_t timeout_ms)
+{
+    struct batond_pending_call *pc = calloc(1, sizeof(*pc));
+
+    if (pc == NULL) {
+        return NULL;
+    }
+    pc->ctl = c;
+    pc->id = ++c->next_id;
+    pc->timeout_ms = timeout_ms;
+    if (batond_idmap_put(&c->calls, pc->id, pc) != 0) {
+        free(pc);
+        return NULL;
+    }
+    uv_timer_init(c->io->loop, &pc->timer);
+    pc->timer.data = pc;
+    uv_timer_start(&pc->timer, on_call_timeout, timeout_ms, 0);
+    return pc;
+}
+
+void batond__proxy_call(struct batond_control *c, const char *name,
+                        uint64_t id, unsigned from, baton_inc from_inc,
+                        unsigned flags, const uint8_t *data, uint32_t len,
+                        uint64_t timeout_ms)
+{
+    struct batond_pending_call *pc = batond__call_new(c, timeout_ms);
+    struct baton_call call = {0};
+
+    if (pc == NULL) {
+        return; /* the caller times out */
+    }
+    pc->orig_id = id;
+    pc->orig_from = (uint8_t)from;
+    pc->orig_inc = from_inc;
+    pc->orig_flags = (uint8_t)flags;
+    pc->is_call = (flags & BATON_CALL_WANTS_REPLY) != 0;
+    call.id = pc->id;
+    call.flags = (uint8_t)(flags & BATON_CALL_WANTS_REPLY);
+    call.name = name;
+    call.data = data;
+    call.len = len;
+    batond__io_call(c, &call);
+}
+
+void batond__session_close_all(struct batond_control *c)
+{
+    /* Proxies have no session: close what is left of them. Sessions'
+     * calls went with batond__session_detach(). */
+    while (c->calls.count > 0) {
+        /* Deleting shifts entries back, possibly past the cursor: pass
+         * again until none is left. */
+        for (size_t i = 0; i < c->calls.cap; i++) {
+            if (c->calls.keys[i] != 0) {
+                call_forget(c->calls.vals[i]);
+            }
+        }
+    }
+    for (size_t i = 0; i < c->writes.cap; i++) {
+        if (c->writes.keys[i] != 0) {
+            struct batond_pending_write *w = c->writes.vals[i];
+            cJSON_Delete(w->cid);
+            free(w);
+        }
+    }
+    while (c->defer_head != NULL) {
+        struct batond_defer *d = c->defer_head;
+        c->defer_head = d->next;
+        free(d);
+    }
+    c->defer_tail = NULL;
+    batond_idmap_free(&c->writes);
+    batond_idmap_free(&c->calls);
+    batond_idmap_free(&c->endpoints);
+    batond_idmap_free(&c->incoming);
+}
+
+/* ---- names held ------------------------------------------------------ */
+
+int batond__held_find(const struct batond_session *s, const char *name)
+{
+    for (unsigned i = 0; i < s->n_held; i++) {
+        if (strcmp(s->held[i], name) == 0) {
+            return (int)i;
+        }
+    }
+    return -1;
+}
+
+static void held_add(struct batond_session *s, const char *name)
+{
+    char *copy;
+
+    if (batond__held_find(s, name) >= 0) {
+        return;
+    }
+    if (s->n_held == s->cap_held) {
+        unsigned cap = s->cap_held ? s->cap_held * 2 : 4;
+        char **nh = realloc(s->held, cap * sizeof(*nh));
+        if (nh == NULL) {
+            return;
+        }
+        s->held = nh;
+        s->cap_held = cap;
+    }
+    copy = strdup(name);
+    if (copy != NULL) {
+        s->held[s->n_held++] = copy;
+    }
+}
+
+static void held_del(struct batond_session *s, const char *name)
+{
+    int i = batond__held_find(s, name);
+
+    if (i >= 0) {
+        free(s->held[i]);
+        s->held[i] = s->held[--s->n_held];
+    }
+}
+
+/* ---- effects ---------------------------------------------------------- */
+
+static void on_name_done(struct batond_control *c, uint64_t id,
+                         unsigned code)
+{
+    struct batond_pending_write *w = batond_idmap_del(&c->writes, id);
+    struct batond_session *s;
+    char tok[32];
+
+    if (w == NULL) {
+        return;
+    }
+    if (w->app >= 0) {
+        if (code != BATON_NAME_OK) {
+            batond__log(c, BATON_LOG_WARN, "app %s: name %s: %s: %s",
+                        c->cfg->io.apps[w->app].name,
+                        w->kind == BATON_NAME_DROP ? "(drop)" : w->name,
+                        batond__code_token(code, tok, sizeof(tok)),
+                        baton_name_code_text(code));
+        }
+    } else if ((s = batond_idmap_get(&c->endpoints, w->endpoint)) != NULL &&
+               !s->closing) {
+        s->n_writes--;
+        if (w->kind == BATON_NAME_REGISTER ||
+            w->kind == BATON_NAME_REREGISTER) {
+            s->n_registering--;
+            if (code == BATON_NAME_OK) {
+                held_add(s, w->name);
+            }
+        } else if (w->kind == BATON_NAME_UNREGISTER &&
+                   code == BATON_NAME_OK) {
+            held_del(s, w->name);
+        }
+        batond__send_code(s, w->cid, code);
+    }
+    cJSON_Delete(w->cid);
+    free(w);
+}
+
+static void on_lost(struct batond_control *c, const struct baton_name_effect *e)
+{
+    struct batond_session *s = batond_idmap_get(&c->endpoints, e->endpoint);
+    int app = batond__app_of_endpoint(c, e->endpoint);
+    const char *reason = baton_lost_reason_name(e->code);
+    cJSON *o;
+
+    if (app >= 0) {
+        batond__log(c, BATON_LOG_INFO, "app %s: name %s lost here (%s)",
+                    c->cfg->io.apps[app].name, e->name, reason);
+        s = c->apps[app].server;
+    } else if (s != NULL) {
+        held_del(s, e->name);
+    }
+    if (s == NULL || s->closing) {
+        return;
+    }
+    o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "event", "name_lost");
+    cJSON_AddStringToObject(o, "name", e->name);
+    cJSON_AddStringToObject(o, "reason", reason != NULL ? reason : "?");
+    batond__session_send(s, o);
+    if (app < 0 && e->code == BATON_LOST_CONFLICT_EXIT) {
+        /* random_exit: OTP kills the loser; its session ends. */
+        batond__session_end(s, true, "lost its name (conflict_random_exit)");
+    }
+}
+
+void batond_control_name_effect(struct batond_control *c,
+                                const struct baton_name_effect *e)
+{
+    c->depth++;
+    if (e->action == BATON_NAMEFX_DONE) {
+        on_name_done(c, e->id, e->code);
+    } else if (e->action == BATON_NAMEFX_LOST) {
+        on_lost(c, e);
+    }
+    c->depth--;
+}
+
+void batond_control_call_effect(struct batond_control *c,
+                                const struct baton_call_effect *e)
+{
+    struct batond_session *s;
+    int app;
+
+    c->depth++;
+    if (e->action == BATON_CALLFX_DONE) {
+        on_call_done(c, e->id, e->code, e->data, e->len);
+    } else if (e->action == BATON_CALLFX_DELIVER) {
+        s = batond_idmap_get(&c->endpoints, e->endpoint);
+        app = batond__app_of_endpoint(c, e->endpoint);
+        if (s != NULL && !s->closing) {
+            batond__session_deliver(s, e->name, e->from, e->from_inc, e->id,
+                                    e->flags, e->data, e->len);
+        } else if (app >= 0) {
+            batond__app_deliver(c, (unsigned)app, e);
+        } else if ((e->flags & BATON_CALL_WANTS_REPLY) != 0) {
+            /* The endpoint closed; its DROP is on its way. */
+            struct baton_call r = {0};
+            r.id = e->id;
+            r.to = e->from;
+            r.to_inc = e->from_inc;
+            r.code = BATON_NAME_NOT_FOUND;
+            batond__io_reply(c, &r);
+        }
+    }
+    c->depth--;
+}
+
+/* ---- delivery to a session ------------------------------------------- */
+
+void batond__incoming_unlink(struct batond_incoming *in)
+{
+    struct batond_session *s = in->s;
+
+    if (in->prev != NULL) {
+        in->prev->next = in->next;
+    } else {
+        s->in_head = in->next;
+    }
+    if (in->next != NULL) {
+        in->next->prev = in->prev;
+    } else {
+        s->in_tail = in->prev;
+    }
+    s->n_in--;
+    batond_idmap_del(&s->ctl->incoming, in->cid);
+}
+
+void batond__session_deliver(struct batond_session *s, const char *name,
+                             unsigned from, baton_inc from_inc, uint64_t id,
+                             unsigned flags, const uint8_t *data,
+                             uint32_t len)
+{
+    struct batond_control *c = s->ctl;
+    cJSON *o = cJSON_CreateObject();
+    const char *who = from < c->cfg->io.n_nodes ? c->io->names[from] : "?";
+
+    if ((flags & BATON_CALL_WANTS_REPLY) == 0) {
+        cJSON_AddStringToObject(o, "event", "message");
+    } else {
+        struct batond_incoming *in = calloc(1, sizeof(*in));
+        if (in == NULL) {
+            cJSON_Delete(o);
+            return; /* the caller times out */
+        }
+        in->cid = ++c->next_id;
+        in->id = id;
+        in->from = (uint8_t)from;
+        in->from_inc = from_inc;
+        in->s = s;
+        if (batond_idmap_put(&c->incoming, in->cid, in) != 0) {
+            free(in);
+            cJSON_Delete(o);
+            return;
+        }
+        in->prev = s->in_tail;
+        if (s->in_tail != NULL) {
+            s->in_tail->next = in;
+        } else {
+            s->in_head = in;
+        }
+        s->in_tail = in;
+        s->n_in++;
+        /* An endpoint that never answers: its oldest calls are given up
+         * (their callers time out); late replies to them are refused. */
+        if (s->n_in > BATOND_INCOMING_MAX) {
+            struct batond_incoming *old = s->in_head;
+            batond__incoming_unlink(old);
+            free(old);
+        }
+        cJSON_AddStringToObject(o, "event", "call");
+        cJSON_AddNumberToObject(o, "call", (double)in->cid);
+    }
+    cJSON_AddStringToObject(o, "name", name != NULL ? name : "");
+    cJSON_AddStringToObject(o, "from", who);
+    batond__add_data(o, "data", "data64", data, len);
+    batond__session_send(s, o);
+}
+
+void batond__session_detach(struct batond_session *s)
+{
+    struct batond_control *c = s->ctl;
+
+    batond_idmap_del(&c->endpoints, s->endpoint);
+    while (s->calls != NULL) {
+        call_forget(s->calls);
+    }
+    while (s->in_head != NULL) {
+        struct batond_incoming *in = s->in_head;
+        batond__incoming_unlink(in);
+        free(in);
+    }
+    batond__app_unserve(s);
+    if (s->named && !c->closing) {
+        struct baton_name_req req = {0};
+        struct batond_pending_write *w = calloc(1, sizeof(*w));
+        /* One write removes every name of the endpoint; its answer goes
+         * nowhere (the session is gone) but is awaited like any other. */
+        if (w == NULL) {
+            return;
+        }
+        w->id = ++c->next_id;
+        w->endpoint = s->endpoint;
+        w->app = -1;
+        w->kind = BATON_NAME_DROP;
+        if (batond_idmap_put(&c->writes, w->id, w) != 0) {
+            free(w);
+            return;
+        }
+        req.id = w->id;
+        req.kind = BATON_NAME_DROP;
+        req.endpoint = s->endpoint;
+        batond__io_name(c, &req);
+    }
+}
+
+void batond__app_write(struct batond_control *c, unsigned app, unsigned kind)
+{
+    struct baton_name_req req = {0};
+    struct batond_pending_write *w = calloc(1, sizeof(*w));
+    const char *gname = c->cfg->apps[app].gname;
+
+    if (w == NULL) {
+        return;
+    }
+    w->id = ++c->next_id;
+    w->endpoint = BATOND_APP_ENDPOINT(app);
+    w->app = (int)app;
+    w->kind = (uint8_t)kind;
+    snprintf(w->name, sizeof(w->name), "%s", gname);
+    if (batond_idmap_put(&c->writes, w->id, w) != 0) {
+        free(w);
+        return;
+    }
+    req.id = w->id;
+    req.kind = (uint8_t)kind;
+    req.endpoint = w->endpoint;
+    req.resolver = BATON_RESOLVE_KEEP_INCUMBENT;
+    if (kind != BATON_NAME_DROP) {
+        snprintf(req.name, sizeof(req.name), "%s", gname);
+        req.meta_len = (uint16_t)snprintf((char *)req.meta, sizeof(req.meta),
+                                          "app=%s",
+                                          c->cfg->io.apps[app].name);
+    }
+    batond__io_name(c, &req);
+}
+
