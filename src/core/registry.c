@@ -297,11 +297,6 @@ static void check_applied(struct baton_node *n)
         const struct baton_name *e = NULL;
         bool gone = false;
         unsigned reason;
-        if (p->finished) { /* cannot happen: finish() pops them */
-            n->pending_head = (n->pending_head + 1) % BATON_NAME_PENDING_MAX;
-            n->n_pending--;
-            continue;
-        }
         if (!p->answered) {
             return;
         }
@@ -336,13 +331,6 @@ static void check_applied(struct baton_node *n)
 }
 
 /* ---- the coordinator's decisions -------------------------------------- */
-
-/* Is e's owner still there as the coordinator sees it? Entries of lost
- * owners are about to be purged and do not block a registration. */
-static bool owner_live(const struct baton_node *n, const struct baton_name *e)
-{
-    return visible(n, e);
-}
 
 static void order_set(struct baton_node *n, const struct baton_name *e,
                       unsigned origin, uint64_t req)
@@ -390,12 +378,14 @@ static unsigned decide(struct baton_node *n, unsigned origin, baton_inc inc,
     switch (kind) {
     case BATON_NAME_REGISTER:
     case BATON_NAME_REREGISTER:
+        /* Entries of owners the coordinator sees as lost are about to
+         * be purged and do not block a registration. */
         if (e != NULL && same_owner(e, origin, inc, want->endpoint) &&
             e->resolver == want->resolver && e->meta_len == want->meta_len &&
             memcmp(e->meta, want->meta, e->meta_len) == 0) {
             return BATON_NAME_OK; /* already so: a repeated request */
         }
-        if (kind == BATON_NAME_REGISTER && e != NULL && owner_live(n, e) &&
+        if (kind == BATON_NAME_REGISTER && e != NULL && visible(n, e) &&
             !same_owner(e, origin, inc, want->endpoint)) {
             return BATON_NAME_TAKEN;
         }
@@ -841,7 +831,7 @@ void baton__names_absorb(struct baton_node *n, unsigned p, baton_inc inc,
         if (beaten(n, f)) {
             continue; /* lost here already; its owner is being told */
         }
-        if (e == NULL || !owner_live(n, e) ||
+        if (e == NULL || !visible(n, e) ||
             same_owner(e, p, inc, f->endpoint)) {
             if (e == NULL &&
                 n->names.count >= baton_names_limit(n->names.cap)) {
