@@ -34,9 +34,10 @@ test: build build-asan
 	@echo "== tests: clang + ASan + UBSan build =="
 	@ctest --test-dir $(ASAN_BUILD) --output-on-failure -j $(JOBS)
 
-# N simulator seeds; the last line reads "N passed, M failed".
+# N simulator seeds with every workload (apps and global names); the last
+# line reads "N passed, M failed".
 sim: build
-	@$(BUILD)/test/sim/baton-sim --seeds $(SEEDS) --jobs $(JOBS)
+	@$(BUILD)/test/sim/baton-sim --names --seeds $(SEEDS) --jobs $(JOBS)
 
 # A 3-node cluster on loopback telling the seed story: failover and
 # takeover with the state handed over (README).

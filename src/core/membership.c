@@ -63,6 +63,7 @@ void baton__peer_new_life(struct baton_node *n, unsigned p, baton_inc inc)
     baton__names_changed(n); /* the old life's names go */
     peer->last_seq = 0;
     peer->status_seq = 0;
+    peer->join_seq = 0;
     memset(&peer->status, 0, sizeof(peer->status));
     peer->status.role = BATON_ROLE_SEEKING;
     peer->status.coord = BATON_NODE_NONE;

@@ -318,6 +318,7 @@ struct baton_peer {
     baton_inc inc;          /* the peer's current life, 0 = unknown */
     uint64_t last_seq;      /* highest seq seen from that life */
     uint64_t status_seq;    /* seq of the message `status` came from */
+    uint64_t join_seq;      /* seq of the last JOIN whose names we took */
     uint64_t last_heard_ms; /* last valid message */
     uint64_t status_ms;     /* when `status` last changed */
     uint64_t down_ms;       /* when last declared down */
@@ -337,9 +338,11 @@ struct baton_name_pending {
                           OK with an op, the index to wait for) */
     uint8_t code;
     uint8_t finished;  /* DONE given; leaves the ring at its head */
-    uint8_t reserved[4];
+    uint8_t lost_reason; /* a loss notice held back until DONE, 0 = none */
+    uint8_t reserved[3];
     struct baton_stream wait_stream;
     uint64_t wait_index;
+    uint64_t lost_epoch; /* the held-back notice's registration */
     struct baton_name name; /* name, resolver, endpoint, meta */
 };
 

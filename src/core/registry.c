@@ -86,16 +86,51 @@ static void own_forget(struct baton_node *n, const char *name,
 }
 
 /* Tells the driver that a local endpoint lost a registration, once. */
+static struct baton_name_pending *pending_at(struct baton_node *n,
+                                             unsigned i);
+
+/* The latest unfinished register or re_register of name by endpoint. */
+static struct baton_name_pending *pending_reg(struct baton_node *n,
+                                              uint64_t endpoint,
+                                              const char *name)
+{
+    for (unsigned i = n->n_pending; i-- > 0;) {
+        struct baton_name_pending *p = pending_at(n, i);
+        if (!p->finished && p->name.endpoint == endpoint &&
+            (p->kind == BATON_NAME_REGISTER ||
+             p->kind == BATON_NAME_REREGISTER) &&
+            strcmp(p->name.name, name) == 0) {
+            return p;
+        }
+    }
+    return NULL;
+}
+
 static void tell_lost(struct baton_node *n, const struct baton_name *e,
                       unsigned reason)
 {
     uint64_t hash = baton_name_hash(e->name);
+    const struct baton_name *o;
+    struct baton_name_pending *p;
     struct baton_name_effect *fx;
     unsigned k;
 
     if (e->owner != n->cfg.self || e->owner_inc != n->inc ||
         (e->epoch != 0 && told_before(n, e->endpoint, e->epoch, hash))) {
         return;
+    }
+    /* A loss that is not of a registration the endpoint was told it
+     * holds may be of one it is still waiting to hear about: the notice
+     * must not overtake that write's DONE, so it waits for it
+     * (check_applied; docs/design/names.md §3). */
+    o = baton_names_find(&n->own, e->name);
+    if (o == NULL || o->endpoint != e->endpoint || o->epoch != e->epoch) {
+        p = pending_reg(n, e->endpoint, e->name);
+        if (p != NULL) {
+            p->lost_reason = (uint8_t)reason;
+            p->lost_epoch = e->epoch;
+            return;
+        }
     }
     own_forget(n, e->name, e->endpoint);
     k = n->n_told % BATON_NAME_TOLD_MAX;
@@ -319,12 +354,20 @@ static void check_applied(struct baton_node *n)
         if (p->code == BATON_NAME_OK) {
             own_update(n, p, e, gone);
         }
-        reason = BATON_LOST_REMOVED;
+        reason = p->lost_reason != 0 ? p->lost_reason : BATON_LOST_REMOVED;
+        lost.owner = (uint8_t)n->cfg.self;
+        lost.owner_inc = n->inc;
+        lost.epoch = p->lost_epoch;
+        if (p->code != BATON_NAME_OK && p->lost_reason != 0) {
+            /* A notice held back for this DONE is still true if the
+             * endpoint does not hold the name now; after an OK, gone
+             * says just that. */
+            e = baton_names_find(&n->names, p->name.name);
+            gone = e == NULL ||
+                   !same_owner(e, n->cfg.self, n->inc, p->name.endpoint);
+        }
         finish(n, p, p->code);
-        if (gone && p->code == BATON_NAME_OK) {
-            lost.owner = (uint8_t)n->cfg.self;
-            lost.owner_inc = n->inc;
-            lost.epoch = 0;
+        if (gone) {
             tell_lost(n, &lost, reason);
         }
     }
@@ -672,9 +715,35 @@ static void on_name_event(struct baton_node *n, const struct baton_name_req *q)
 
 /* Orders the removal of names whose owner's node is down or has a new
  * life (docs/design/names.md §2). Runs when membership changed. */
+/* The coordinator's own names, like a joiner's, are what its endpoints
+ * were told they hold: an entry of ours in the replica that no endpoint
+ * holds or is registering (one we were told we lost while joining a
+ * group whose snapshot never came, say) is removed. */
+static void own_sync(struct baton_node *n)
+{
+    for (uint32_t i = 0; i < n->names.cap && n->names.owned[n->cfg.self];
+         i++) {
+        const struct baton_name *e = &n->names.slot[i];
+        const struct baton_name *o;
+        struct baton_name gone;
+        if (!e->used || e->owner != n->cfg.self || e->owner_inc != n->inc) {
+            continue;
+        }
+        o = baton_names_find(&n->own, e->name);
+        if ((o != NULL && o->endpoint == e->endpoint) ||
+            pending_reg(n, e->endpoint, e->name) != NULL) {
+            continue;
+        }
+        gone = *e;
+        order_del(n, &gone, n->cfg.self, 0, 0); /* nobody to tell */
+        i = (uint32_t)-1; /* deletion shifts entries: rescan */
+    }
+}
+
 static void purge(struct baton_node *n)
 {
     n->names_check = false;
+    own_sync(n);
     for (unsigned p = 0; p < n->cfg.n_nodes; p++) {
         baton_inc keep;
         bool stale = false;

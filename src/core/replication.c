@@ -159,6 +159,7 @@ void baton__send_join(struct baton_node *n)
 void baton__on_join(struct baton_node *n, const struct baton_msg *m)
 {
     unsigned p = m->from;
+    struct baton_peer *peer = &n->peers[p];
     struct baton_state merged;
     bool absorb = false;
 
@@ -168,9 +169,17 @@ void baton__on_join(struct baton_node *n, const struct baton_msg *m)
         return;
     }
     /* A joiner from another stream lived apart (it may not have been
-     * dropped from our members yet): its names need taking in. */
+     * dropped from our members yet): its names need taking in, unless
+     * this JOIN is stale: older than one taken in already, or overtaken
+     * by a message that shows the joiner doing something else by now
+     * (following us, say, with names it wrote since). A later message
+     * that still asks to join us leaves this JOIN's names current: a
+     * joiner writes nothing until it follows (docs/design/names.md §4). */
     absorb = !baton_stream_equal(&m->u.join.stream, &n->stream) &&
-             n->peers[p].status_seq == m->seq; /* its latest word only */
+             m->seq > peer->join_seq &&
+             (peer->status_seq == m->seq ||
+              (peer->status.role == BATON_ROLE_JOINING &&
+               peer->status.coord == n->cfg.self));
     if (!baton_stream_equal(&m->u.join.stream, &n->stream)) {
         baton_state_merge(&merged, &n->state, &m->u.join.replica);
         if (!baton_state_equal(&merged, &n->state)) {
@@ -204,6 +213,7 @@ void baton__on_join(struct baton_node *n, const struct baton_msg *m)
     }
     if (absorb) {
         /* Its own names come with it (docs/design/names.md §4). */
+        peer->join_seq = m->seq;
         baton__names_absorb(n, p, m->from_inc, m->u.join.names);
         baton__names_changed(n);
     }
