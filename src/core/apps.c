@@ -749,6 +749,14 @@ static void effect(struct baton_node *n, unsigned action, unsigned i,
         a->type = e->type;
         a->from = e->from;
         a->epoch = e->epoch;
+    } else if (action == BATON_APP_STOP && e != NULL) {
+        /* Why: where the app is now, in what status, and whether it was
+         * moved from here on purpose (a takeover or relocation). */
+        a->type = e->status;
+        a->from = e->owner;
+        a->ok = e->owner != n->cfg.self &&
+                ((e->status == BATON_APP_TAKEOVER && e->prev == n->cfg.self) ||
+                 (e->type == BATON_START_TAKEOVER && e->from == n->cfg.self));
     }
 }
 
@@ -894,7 +902,7 @@ static void carry_out(struct baton_node *n)
             }
             l->run = BATON_LOCAL_STOPPING;
             l->wants = false; /* the pin ends when the app leaves */
-            effect(n, BATON_APP_STOP, i, NULL);
+            effect(n, BATON_APP_STOP, i, e);
             trace_app(n, TR_STOP, n->cfg.apps[i].name,
                       e ? e->owner : BATON_NODE_NONE, l->epoch,
                       e ? e->status : 0, 0);

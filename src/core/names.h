@@ -28,16 +28,9 @@ enum baton_resolver {
     BATON_RESOLVE__COUNT
 };
 
-/* Why a registration went away without its owner asking. */
-enum baton_lost_reason {
-    BATON_LOST_REMOVED = 1,   /* gone from the group's table */
-    BATON_LOST_CONFLICT_KEEP, /* a clash: the other was older */
-    BATON_LOST_CONFLICT_EXIT, /* a clash, random_exit: the owner exits */
-    BATON_LOST_CONFLICT_NOTIFY, /* a clash, random_notify */
-    BATON_LOST_CONFLICT_ALL,  /* a clash, notify_all: both removed */
-    BATON_LOST_REPLACED,      /* another endpoint re_registered it */
-    BATON_LOST__COUNT
-};
+/* Why a registration went away without its owner asking: enum
+ * baton_lost_reason (include/baton/baton.h). */
+#define BATON_LOST__COUNT (BATON_LOST_REPLACED + 1)
 
 /* One registration. */
 struct baton_name {

@@ -104,7 +104,7 @@ enum baton_app_event {
 };
 
 /* BATON_EVENT_REQUEST kinds (reference §1.7). */
-enum baton_request {
+enum baton_request_kind {
     BATON_REQ_PERMIT = 1, /* permit app here: value 0 moves it away */
     BATON_REQ_TAKEOVER,   /* move app to this node */
     BATON_REQ_RELEASE,    /* boot sync done: take part in apps (app 0) */
@@ -114,7 +114,7 @@ struct baton_event {
     uint8_t type;    /* enum baton_event_type */
     uint8_t peer;    /* LINK_UP/LINK_DOWN: the peer */
     uint8_t app;     /* APP/REQUEST: index in cfg.apps */
-    uint8_t what;    /* APP: baton_app_event; REQUEST: baton_request */
+    uint8_t what;    /* APP: baton_app_event; REQUEST: baton_request_kind */
     uint8_t value;   /* REQUEST PERMIT: 0 or 1 */
     uint8_t reserved[3];
     uint64_t epoch;  /* APP: the epoch of the instance concerned */
@@ -140,10 +140,13 @@ enum baton_app_action {
 struct baton_app_effect {
     uint8_t action; /* enum baton_app_action */
     uint8_t app;    /* index in cfg.apps */
-    uint8_t type;   /* START: enum baton_start_type */
-    uint8_t from;   /* START: node it came from, or BATON_NODE_NONE */
+    uint8_t type;   /* START: enum baton_start_type; STOP: the app's
+                       enum baton_app_status now (0: not in the state) */
+    uint8_t from;   /* START: node it came from, or BATON_NODE_NONE;
+                       STOP: its owner now, or BATON_NODE_NONE */
     uint8_t with_state; /* START: 1 = a STATE effect gave its state */
-    uint8_t ok;         /* STATE: 1 = data is the state */
+    uint8_t ok;         /* STATE: 1 = data is the state; STOP: 1 = it
+                           moves from here on purpose (takeover) */
     uint8_t reserved[2];
     uint64_t epoch; /* START/EXPORT/STATE: the instance's token */
     const uint8_t *data; /* STATE: borrowed, valid during this effect */

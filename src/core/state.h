@@ -31,12 +31,6 @@ enum baton_app_status {
     BATON_APP__COUNT
 };
 
-enum baton_start_type {
-    BATON_START_NORMAL = 0,
-    BATON_START_FAILOVER,
-    BATON_START_TAKEOVER,
-};
-
 /* One app as the group knows it. rank[] is the priority list: 0 = not
  * listed, 1 = first group, 2 = second, ...; equal rank = equal priority
  * (braces in the config). */

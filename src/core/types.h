@@ -3,6 +3,7 @@
 #define BATON_CORE_TYPES_H
 
 #include "../util/setup.h"
+#include "../util/error.h"
 
 /* Upper bound on configured nodes. Node ids are list positions and an
  * epoch keeps the claimer's id in its low byte, so this must stay < 256. */

@@ -700,3 +700,16 @@ int batond_config_load(struct batond_config *cfg, const char *file, char *err,
     }
     return load_cookie(cfg, err, err_len);
 }
+
+int batond_parse_priority(struct batond_config *cfg, const char *what,
+                          const char *list, uint8_t *rank, char *err,
+                          size_t err_len)
+{
+    struct parse p = {0};
+
+    p.cfg = cfg;
+    p.err = err;
+    p.err_len = err_len;
+    parse_priority(&p, what, list, rank);
+    return p.failed ? BATON_EINVAL : 0;
+}

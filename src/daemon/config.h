@@ -70,4 +70,11 @@ int batond_split(const char *cmd, char *buf, size_t buf_len, char **argv,
 int batond_config_load(struct batond_config *cfg, const char *file,
                        char *err, size_t err_len);
 
+/* Parses a priority list "a@h1, {b@h2 c@h3}" into rank[BATON_NODES_MAX]
+ * (0 = not listed, 1 = first, ...) against cfg's [nodes]. On error
+ * writes "[app WHAT] nodes: ..." into err and returns BATON_EINVAL. */
+int batond_parse_priority(struct batond_config *cfg, const char *what,
+                          const char *list, uint8_t *rank, char *err,
+                          size_t err_len);
+
 #endif /* BATON_DAEMON_CONFIG_H */

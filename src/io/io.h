@@ -21,8 +21,6 @@
  * (docs/design/transport.md §1). */
 #define BATON_IO_DEPTH_MAX (4)
 
-enum baton_log_level { BATON_LOG_DEBUG, BATON_LOG_INFO, BATON_LOG_WARN,
-                       BATON_LOG_ERROR };
 
 typedef void (*baton_log_fn)(void *data, int level, const char *text);
 
@@ -88,6 +86,11 @@ struct baton_io {
     uv_tcp_t listener;
     uv_timer_t core_timer;
     uv_timer_t sweep;
+    /* Write every connection's queued frames once per loop iteration
+     * (docs/design/transport.md §1, "Writes"); armed while frames wait. */
+    uv_prepare_t flush_prepare;
+    uv_check_t flush_check;
+    bool flush_armed;
     struct baton_io_peer peers[BATON_NODES_MAX];
     struct baton_io_conn *conns; /* every open connection */
     struct baton_io_stats stats;

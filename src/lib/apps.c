@@ -1,0 +1,348 @@
+/* libbaton: apps and singletons as callbacks, on the core's app
+ * machinery (docs/api.md "Apps", docs/design/apps.md). */
+#include "../util/setup.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib.h"
+
+int lib_app_declare(struct baton *b, const char *name, const uint8_t *rank,
+                    uint64_t failover_timeout_ms, uint8_t kind,
+                    const struct baton_app_callbacks *cbs, void *data,
+                    unsigned n_phases, struct baton_app **out)
+{
+    struct baton_app_config *ac;
+    struct baton_app *app;
+    size_t len = name != NULL ? strlen(name) : 0;
+
+    if (b->started || b->closing) {
+        return lib_fail(b, BATON_ESTATE,
+                        "%s: apps, singletons and groups are added before "
+                        "baton_start", name ? name : "(null)");
+    }
+    if (len == 0 || len > BATON_APP_NAME_MAX ||
+        strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                     "0123456789_.-") != len) {
+        return lib_fail(b, BATON_EINVAL,
+                        "\"%.40s\": a name is 1-31 letters, digits, _ . -",
+                        name ? name : "(null)");
+    }
+    for (unsigned i = 0; i < b->n_apps; i++) {
+        if (strcmp(b->cfg.io.apps[i].name, name) == 0) {
+            return lib_fail(b, BATON_EINVAL, "%s: added twice", name);
+        }
+    }
+    if (b->n_apps == BATON_APPS_MAX) {
+        return lib_fail(b, BATON_EFULL, "%s: at most %d apps, singletons "
+                        "and groups", name, BATON_APPS_MAX);
+    }
+    ac = &b->cfg.io.apps[b->n_apps];
+    memset(ac, 0, sizeof(*ac));
+    snprintf(ac->name, sizeof(ac->name), "%s", name);
+    memcpy(ac->rank, rank, sizeof(ac->rank));
+    ac->failover_timeout_ms = failover_timeout_ms;
+    app = &b->apps[b->n_apps];
+    memset(app, 0, sizeof(*app));
+    app->b = b;
+    app->idx = b->n_apps;
+    app->kind = kind;
+    app->cbs = cbs;
+    app->data = data;
+    app->n_phases = n_phases;
+    b->n_apps++;
+    b->cfg.io.n_apps = b->n_apps;
+    if (out != NULL) {
+        *out = app;
+    }
+    return 0;
+}
+
+int baton_app_add(struct baton *b, const char *name,
+                  const struct baton_app_options *opt,
+                  const struct baton_app_callbacks *cbs, void *data,
+                  struct baton_app **out)
+{
+    uint8_t rank[BATON_NODES_MAX];
+    char err[256];
+
+    if (opt == NULL || opt->nodes == NULL || cbs == NULL ||
+        cbs->start == NULL || cbs->stop == NULL) {
+        return lib_fail(b, BATON_EINVAL, "app %s: needs nodes and the "
+                        "start and stop callbacks", name ? name : "(null)");
+    }
+    if (batond_parse_priority(&b->cfg, name ? name : "?", opt->nodes, rank,
+                              err, sizeof(err)) != 0) {
+        return lib_fail(b, BATON_EINVAL, "%s", err);
+    }
+    return lib_app_declare(b, name, rank, opt->failover_timeout_ms, LIB_APP,
+                           cbs, data, opt->n_phases, out);
+}
+
+int baton_singleton_add(struct baton *b, const char *name,
+                        const struct baton_app_callbacks *cbs, void *data,
+                        struct baton_app **out)
+{
+    uint8_t rank[BATON_NODES_MAX] = {0};
+
+    if (cbs == NULL || cbs->start == NULL || cbs->stop == NULL) {
+        return lib_fail(b, BATON_EINVAL, "singleton %s: needs the start and "
+                        "stop callbacks", name ? name : "(null)");
+    }
+    /* Every node, all of equal priority: never moves back (§2). */
+    for (unsigned i = 0; i < b->cfg.io.n_nodes; i++) {
+        rank[i] = 1;
+    }
+    return lib_app_declare(b, name, rank, 0, LIB_SINGLETON, cbs, data, 0,
+                           out);
+}
+
+void *baton_app_data(const struct baton_app *app)
+{
+    return app->data;
+}
+
+struct baton *baton_app_node(const struct baton_app *app)
+{
+    return app->b;
+}
+
+static void report(struct baton *b, struct baton_app *app, unsigned what,
+                   uint64_t epoch)
+{
+    struct lib_deferred d;
+
+    memset(&d, 0, sizeof(d));
+    d.kind = 1;
+    d.app = (uint8_t)app->idx;
+    d.what = (uint8_t)what;
+    d.epoch = epoch;
+    lib_defer(b, &d);
+}
+
+int baton_app_exit(struct baton_app *app, bool failed)
+{
+    struct baton *b = app->b;
+
+    if (!app->running) {
+        return lib_fail(b, BATON_ESTATE, "%s: not running here",
+                        b->cfg.io.apps[app->idx].name);
+    }
+    app->running = false;
+    report(b, app, failed ? BATON_APP_EV_FAILED : BATON_APP_EV_EXITED,
+           app->epoch);
+    return 0;
+}
+
+int baton_app_takeover(struct baton_app *app)
+{
+    struct baton *b = app->b;
+
+    if (!b->started || b->closing) {
+        return BATON_ESTATE;
+    }
+    return baton_io_request(&b->io, app->idx, BATON_REQ_TAKEOVER, 0);
+}
+
+const char *baton_app_where(const struct baton_app *app, uint64_t *epoch)
+{
+    const struct baton *b = app->b;
+    const struct baton_state *st = &b->io.node.state;
+    int k;
+
+    if (epoch != NULL) {
+        *epoch = 0;
+    }
+    if (!b->started) {
+        return "";
+    }
+    k = baton_state_app_find(st, b->cfg.io.apps[app->idx].name);
+    if (k < 0 || st->apps[k].owner == BATON_NODE_NONE ||
+        (st->apps[k].status != BATON_APP_RUNNING &&
+         st->apps[k].status != BATON_APP_STARTING &&
+         st->apps[k].status != BATON_APP_TAKEOVER)) {
+        return "";
+    }
+    if (epoch != NULL) {
+        *epoch = st->apps[k].epoch;
+    }
+    return lib_node_name(b, st->apps[k].owner);
+}
+
+/* Why the core stops our instance (node.h: STOP carries the app's
+ * status and owner now). */
+static int stop_reason(const struct baton *b, const struct baton_app_effect *e)
+{
+    if (b->closing) {
+        return BATON_STOP_SHUTDOWN;
+    }
+    if (e->ok) {
+        return BATON_STOP_MOVED; /* the core says: moved on purpose */
+    }
+    switch (e->type) {
+    case BATON_APP_TAKEOVER:
+        return BATON_STOP_MOVED;
+    case BATON_APP_STARTING:
+    case BATON_APP_RUNNING:
+    case BATON_APP_WAITING:
+        /* Placed elsewhere while we still ran it: we lived apart. */
+        return e->from == b->cfg.io.self ? BATON_STOP_MOVED
+                                         : BATON_STOP_CONFLICT;
+    case BATON_APP_FAILED:
+        return BATON_STOP_FAILED;
+    default:
+        return BATON_STOP_ENDED;
+    }
+}
+
+static void start(struct baton *b, struct baton_app *app,
+                  const struct baton_app_effect *e)
+{
+    const struct baton_app_callbacks *cbs = app->cbs;
+    const char *from = e->from == BATON_NODE_NONE ? NULL
+                                                   : lib_node_name(b, e->from);
+    int rv;
+
+    if (e->with_state && app->state_epoch == e->epoch &&
+        cbs->import_state != NULL) {
+        cbs->import_state(app, app->state, app->state_len);
+    }
+    free(app->state);
+    app->state = NULL;
+    app->state_len = 0;
+    app->epoch = e->epoch;
+    rv = cbs->start(app, e->type, from, e->epoch);
+    for (unsigned k = 0; rv == 0 && k < app->n_phases; k++) {
+        if (cbs->start_phase != NULL) {
+            rv = cbs->start_phase(app, k);
+        }
+    }
+    if (rv != 0) {
+        lib_logf(b, BATON_LOG_WARN, "app %s: start failed: %s",
+                 b->cfg.io.apps[app->idx].name, baton_strerror(rv));
+        report(b, app, BATON_APP_EV_FAILED, e->epoch);
+        return;
+    }
+    app->running = true;
+    report(b, app, BATON_APP_EV_READY, e->epoch);
+}
+
+static void stop(struct baton *b, struct baton_app *app, int reason,
+                 const char *to)
+{
+    if (app->running) {
+        app->running = false;
+        if (app->cbs->prep_stop != NULL) {
+            app->cbs->prep_stop(app, reason);
+        }
+        app->cbs->stop(app, reason, to);
+    }
+    if (!b->closing) {
+        report(b, app, BATON_APP_EV_STOPPED, app->epoch);
+    }
+}
+
+static void export_state(struct baton *b, struct baton_app *app,
+                         const struct baton_app_effect *e)
+{
+    struct lib_deferred d;
+    void *data = NULL;
+    size_t len = 0;
+    int rv = BATON_EINVAL;
+
+    memset(&d, 0, sizeof(d));
+    d.kind = 2;
+    d.app = (uint8_t)app->idx;
+    d.epoch = e->epoch;
+    if (app->running && app->cbs->export_state != NULL) {
+        rv = app->cbs->export_state(app, &data, &len);
+    }
+    if (rv == 0 && len > BATON_CALL_DATA_MAX) {
+        lib_logf(b, BATON_LOG_WARN, "app %s: exported state of %zu bytes "
+                 "is over %u: starting the new instance without it",
+                 b->cfg.io.apps[app->idx].name, len,
+                 (unsigned)BATON_CALL_DATA_MAX);
+        rv = BATON_ERANGE;
+    }
+    d.ok = rv == 0;
+    if (rv == 0) {
+        d.data = data;
+        d.len = (uint32_t)len;
+    } else {
+        free(data);
+    }
+    lib_defer(b, &d);
+}
+
+void lib_on_app(struct baton_io *io, const struct baton_app_effect *e)
+{
+    struct baton *b = io->data;
+    struct baton_app *app;
+
+    if (e->app >= b->n_apps) {
+        return;
+    }
+    app = &b->apps[e->app];
+    switch (e->action) {
+    case BATON_APP_START:
+        start(b, app, e);
+        break;
+    case BATON_APP_STOP:
+        stop(b, app, stop_reason(b, e),
+             (e->ok || e->type == BATON_APP_TAKEOVER) &&
+                     e->from != BATON_NODE_NONE
+                 ? lib_node_name(b, e->from)
+                 : NULL);
+        break;
+    case BATON_APP_EXPORT:
+        export_state(b, app, e);
+        break;
+    case BATON_APP_STATE:
+        free(app->state);
+        app->state = NULL;
+        app->state_len = 0;
+        app->state_epoch = e->epoch;
+        if (e->ok && e->len > 0) {
+            app->state = malloc(e->len);
+            if (app->state != NULL) {
+                memcpy(app->state, e->data, e->len);
+                app->state_len = e->len;
+            }
+        }
+        break;
+    default:
+        break;
+    }
+}
+
+void lib_run_deferred(struct baton *b)
+{
+    struct lib_deferred now[LIB_DEFERRED_MAX];
+    unsigned n = b->n_deferred;
+
+    /* Reports may make effects that defer more: take this batch. */
+    memcpy(now, b->deferred, n * sizeof(now[0]));
+    b->n_deferred = 0;
+    for (unsigned i = 0; i < n; i++) {
+        struct lib_deferred *d = &now[i];
+        if (!b->closing && b->started) {
+            if (d->kind == 1) {
+                (void)baton_io_app_event(&b->io, d->app, d->what, d->epoch);
+            } else {
+                (void)baton_io_exported(&b->io, d->app, d->epoch, d->ok,
+                                        d->data, d->len);
+            }
+        }
+        free(d->data);
+    }
+}
+
+void lib_apps_shutdown(struct baton *b)
+{
+    for (unsigned i = 0; i < b->n_apps; i++) {
+        struct baton_app *app = &b->apps[i];
+        if (app->running && app->kind != LIB_GROUP) {
+            stop(b, app, BATON_STOP_SHUTDOWN, NULL);
+        }
+    }
+}

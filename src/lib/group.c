@@ -1,0 +1,862 @@
+/* libbaton: leader groups, gen_leader's behaviour on baton's machinery
+ * (docs/api.md "Leader groups", docs/design/lib.md §3).
+ *
+ * The leader is where the group's app runs: an app whose nodes are the
+ * candidates in order, so the first live candidate leads, takes over
+ * from a lower one when it comes back, and after a heal exactly one
+ * leader survives. The leader holds the global name "<group>"; every
+ * member holds "<group>/<node>". Messages to them start with a byte:
+ *   to "<group>":  'C' leader_call, 'J' join (a member asks for its
+ *                  sync), 'K' leader_cast;
+ *   to members:    'B' broadcast (from_leader);
+ *   answers:       'R' + reply, 'S' + sync, 'N' not the leader (retry). */
+#include "../util/setup.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib.h"
+
+#define JOIN_TIMEOUT_MS (2000)
+#define JOIN_RETRY_MS (50)
+
+static void member_message(void *data, const char *name, const void *msg,
+                           size_t len);
+static void member_lost(void *data, const char *name, int reason);
+static void leader_message(void *data, const char *name, const void *msg,
+                           size_t len);
+static void leader_call(void *data, const char *name,
+                        struct baton_request *req, const void *msg,
+                        size_t len);
+static void leader_lost(void *data, const char *name, int reason);
+
+/* "<group>/<node>" (lengths are checked by baton_group_add). */
+static void member_name(char *out, const char *group, const char *node)
+{
+    size_t a = strlen(group), n = strlen(node);
+
+    if (a + 1 + n > BATON_GNAME_MAX) {
+        out[0] = '\0';
+        return;
+    }
+    memcpy(out, group, a);
+    out[a] = '/';
+    memcpy(out + a + 1, node, n);
+    out[a + 1 + n] = '\0';
+}
+
+static bool is_member(const struct baton_group *g, unsigned id)
+{
+    return g->candidate[id] != 0 || g->worker[id] != 0;
+}
+
+/* The leader as this node's replica says: the group app's owner. */
+static unsigned leader_of(const struct baton_group *g, uint64_t *epoch)
+{
+    const struct baton_state *st = &g->b->io.node.state;
+    int k = baton_state_app_find(st, g->name);
+
+    *epoch = 0;
+    if (k < 0 || st->apps[k].owner == BATON_NODE_NONE ||
+        (st->apps[k].status != BATON_APP_RUNNING &&
+         st->apps[k].status != BATON_APP_STARTING &&
+         st->apps[k].status != BATON_APP_TAKEOVER)) {
+        return BATON_NODE_NONE;
+    }
+    *epoch = st->apps[k].epoch;
+    return st->apps[k].owner;
+}
+
+static bool app_refused(const struct baton_group *g)
+{
+    const struct baton_state *st = &g->b->io.node.state;
+    int k = baton_state_app_find(st, g->name);
+
+    return k >= 0 && st->apps[k].status == BATON_APP_REFUSED;
+}
+
+/* ---- the app callbacks: this node leads, or stops leading ------------- */
+
+static void register_leader(struct baton_group *g);
+
+static void leader_registered(void *data, int status)
+{
+    struct baton_group *g = data;
+
+    g->leader_registering = false;
+    if (status != 0 && g->leading && !g->b->closing) {
+        lib_logf(g->b, BATON_LOG_WARN, "group %s: taking the name %s: %s",
+                 g->name, g->leader_name, baton_strerror(status));
+    }
+}
+
+static void register_leader(struct baton_group *g)
+{
+    if (g->leader_registering || g->b->closing) {
+        return;
+    }
+    /* Atomic re-point: callers find this node from the next op on. On
+     * the coordinator the answer (leader_registered) comes within the
+     * call: the flag is set before it. */
+    g->leader_registering = true;
+    if (lib_register(g->b, g->leader_name, true, &g->leader_h, g,
+                     leader_registered, g) != 0) {
+        g->leader_registering = false;
+    }
+}
+
+static int group_start(struct baton_app *app, int type, const char *from,
+                       uint64_t epoch)
+{
+    struct baton_group *g = app->group;
+    struct baton *b = g->b;
+    void *sync = NULL;
+    size_t len = 0;
+
+    g->leading = true;
+    g->lead_epoch = epoch;
+    g->surrendered_epoch = epoch;
+    for (unsigned i = 0; i < b->cfg.io.n_nodes; i++) {
+        g->alive_at_election[i] = is_member(g, i) && lib_alive(b, i);
+        g->alive[i] = lib_alive(b, i);
+    }
+    free(g->sync0);
+    g->sync0 = NULL;
+    g->sync0_len = 0;
+    if (type == BATON_START_TAKEOVER && from != NULL && g->has_handover) {
+        /* As if this node had joined the old leader before it took over:
+         * its elected() then sends the group's state, not a blank one. */
+        g->cbs->surrendered(g, from, g->handover, g->handover_len);
+    }
+    free(g->handover);
+    g->handover = NULL;
+    g->handover_len = 0;
+    g->has_handover = false;
+    g->cbs->elected(g, NULL, &sync, &len);
+    if (len > BATON_CALL_DATA_MAX - 1) {
+        lib_logf(b, BATON_LOG_ERROR, "group %s: elected's sync of %zu "
+                 "bytes is over %u: sending none", g->name, len,
+                 (unsigned)BATON_CALL_DATA_MAX - 1);
+        free(sync);
+        sync = NULL;
+        len = 0;
+    }
+    g->sync0 = sync;
+    g->sync0_len = sync != NULL ? len : 0;
+    lib_logf(b, BATON_LOG_INFO, "group %s: elected leader (epoch %llu)",
+             g->name, (unsigned long long)epoch);
+    register_leader(g);
+    return 0;
+}
+
+static void group_stop(struct baton_app *app, int reason, const char *to)
+{
+    struct baton_group *g = app->group;
+
+    (void)to;
+    g->leading = false;
+    free(g->sync0);
+    g->sync0 = NULL;
+    g->sync0_len = 0;
+    lib_logf(g->b, BATON_LOG_INFO, "group %s: no longer leader (%d)",
+             g->name, reason);
+    /* The new leader re-points the name; a member now answers 'N' to
+     * whatever still reaches it, and the caller retries. */
+}
+
+/* A better candidate came back and takes the lead over: the old leader
+ * makes its sync with elected(joined = the new leader), and the new one
+ * gets it in surrendered() just before its own elected(). Without this a
+ * restarted candidate would lead with a blank state, and every member's
+ * surrendered() would then replace theirs with it. */
+static int group_export(struct baton_app *app, void **data, size_t *len)
+{
+    struct baton_group *g = app->group;
+    const struct baton_state *st = &g->b->io.node.state;
+    int k = baton_state_app_find(st, g->name);
+
+    if (!g->leading || k < 0 || st->apps[k].owner == BATON_NODE_NONE ||
+        st->apps[k].owner == g->b->cfg.io.self) {
+        return BATON_ESTATE;
+    }
+    g->cbs->elected(g, lib_node_name(g->b, st->apps[k].owner), data, len);
+    if (*data == NULL) {
+        *len = 0;
+    }
+    return 0;
+}
+
+static void group_import(struct baton_app *app, const void *data,
+                         size_t len)
+{
+    struct baton_group *g = app->group;
+
+    free(g->handover);
+    g->handover = NULL;
+    g->handover_len = 0;
+    g->has_handover = false;
+    if (len > 0 && (g->handover = malloc(len)) == NULL) {
+        return;
+    }
+    if (len > 0) {
+        memcpy(g->handover, data, len);
+    }
+    g->handover_len = len;
+    g->has_handover = true;
+}
+
+static const struct baton_app_callbacks group_app_cbs = {
+    .start = group_start,
+    .stop = group_stop,
+    .export_state = group_export,
+    .import_state = group_import,
+};
+
+/* ---- declaring -------------------------------------------------------- */
+
+static int parse_list(struct baton *b, const char *group, const char *what,
+                      const char *list, uint8_t *rank)
+{
+    char err[256];
+    char label[64];
+
+    snprintf(label, sizeof(label), "%s %s", group, what);
+    if (batond_parse_priority(&b->cfg, label, list, rank, err,
+                              sizeof(err)) != 0) {
+        return lib_fail(b, BATON_EINVAL, "group %s", err);
+    }
+    return 0;
+}
+
+int baton_group_add(struct baton *b, const char *name,
+                    const char *candidates, const char *workers,
+                    const struct baton_group_callbacks *cbs, void *data,
+                    struct baton_group **out)
+{
+    uint8_t cand[BATON_NODES_MAX] = {0};
+    uint8_t work[BATON_NODES_MAX] = {0};
+    unsigned self = b->cfg.io.self;
+    struct baton_group *g;
+    int rv;
+
+    if (cbs == NULL || cbs->elected == NULL || cbs->surrendered == NULL ||
+        cbs->handle_leader_call == NULL || candidates == NULL) {
+        return lib_fail(b, BATON_EINVAL, "group %s: needs candidates and "
+                        "the elected, surrendered and handle_leader_call "
+                        "callbacks", name ? name : "(null)");
+    }
+    if ((rv = parse_list(b, name ? name : "?", "candidates", candidates,
+                         cand)) != 0) {
+        return rv;
+    }
+    /* One rank per candidate: the list is an order, not groups. */
+    {
+        uint8_t r = 0;
+        for (unsigned i = 0; i < BATON_NODES_MAX; i++) {
+            r = cand[i] > r ? cand[i] : r;
+        }
+        for (unsigned i = 0, seen = 0; i < BATON_NODES_MAX; i++) {
+            seen += cand[i] != 0;
+            if (i + 1 == BATON_NODES_MAX && seen != r) {
+                return lib_fail(b, BATON_EINVAL, "group %s: candidates are "
+                                "an order; braces are for apps", name);
+            }
+        }
+    }
+    if (workers != NULL && workers[0] != '\0') {
+        if ((rv = parse_list(b, name, "workers", workers, work)) != 0) {
+            return rv;
+        }
+        for (unsigned i = 0; i < BATON_NODES_MAX; i++) {
+            if (work[i] != 0 && cand[i] != 0) {
+                return lib_fail(b, BATON_EINVAL, "group %s: %s is both a "
+                                "candidate and a worker", name,
+                                lib_node_name(b, i));
+            }
+        }
+    }
+    if (cand[self] == 0 && work[self] == 0) {
+        return lib_fail(b, BATON_EINVAL, "group %s: this node (%s) is "
+                        "neither a candidate nor a worker", name,
+                        b->cfg.self_name);
+    }
+    for (unsigned i = 0; i < b->cfg.io.n_nodes; i++) {
+        if ((cand[i] != 0 || work[i] != 0) &&
+            strlen(name) + 1 + strlen(b->cfg.io.names[i]) > BATON_GNAME_MAX) {
+            return lib_fail(b, BATON_EINVAL, "group %s: \"%s/%s\" is over "
+                            "%d bytes: use a shorter group name", name, name,
+                            b->cfg.io.names[i], BATON_GNAME_MAX);
+        }
+    }
+    g = calloc(1, sizeof(*g));
+    if (g == NULL) {
+        return BATON_ENOMEM;
+    }
+    rv = lib_app_declare(b, name, cand, 0, LIB_GROUP, &group_app_cbs, g, 0,
+                         &g->app);
+    if (rv != 0) {
+        free(g);
+        return rv;
+    }
+    g->b = b;
+    g->app->group = g;
+    snprintf(g->name, sizeof(g->name), "%s", name);
+    memcpy(g->candidate, cand, sizeof(cand));
+    memcpy(g->worker, work, sizeof(work));
+    g->cbs = cbs;
+    g->data = data;
+    snprintf(g->leader_name, sizeof(g->leader_name), "%s", name);
+    member_name(g->member_name, name, b->cfg.self_name);
+    g->member_h.message = member_message;
+    g->member_h.lost = member_lost;
+    g->leader_h.message = leader_message;
+    g->leader_h.call = leader_call;
+    g->leader_h.lost = leader_lost;
+    b->groups[b->n_groups++] = g;
+    if (out != NULL) {
+        *out = g;
+    }
+    return 0;
+}
+
+void *baton_group_data(const struct baton_group *g)
+{
+    return g->data;
+}
+
+struct baton *baton_group_node(const struct baton_group *g)
+{
+    return g->b;
+}
+
+/* ---- the member side -------------------------------------------------- */
+
+static void member_registered(void *data, int status)
+{
+    struct baton_group *g = data;
+
+    g->member_registering = false;
+    g->member_registered = status == 0;
+}
+
+static void member_message(void *data, const char *name, const void *msg,
+                           size_t len)
+{
+    struct baton_group *g = data;
+    const uint8_t *m = msg;
+
+    (void)name;
+    if (len >= 1 && m[0] == 'B' && !g->leading &&
+        g->cbs->from_leader != NULL) {
+        g->cbs->from_leader(g, m + 1, len - 1);
+    }
+}
+
+static void member_lost(void *data, const char *name, int reason)
+{
+    struct baton_group *g = data;
+
+    (void)name;
+    (void)reason;
+    g->member_registered = false; /* registered again by observe */
+}
+
+void lib_groups_start(struct baton *b)
+{
+    for (unsigned i = 0; i < b->n_groups; i++) {
+        struct baton_group *g = b->groups[i];
+        g->initialized = true;
+        if (g->cbs->init != NULL && g->cbs->init(g) != 0) {
+            lib_logf(b, BATON_LOG_WARN, "group %s: init failed", g->name);
+        }
+        for (unsigned p = 0; p < b->cfg.io.n_nodes; p++) {
+            g->alive[p] = lib_alive(b, p);
+        }
+    }
+}
+
+/* Sends the leader calls that waited for a leader. */
+static void flush_waiting(struct baton_group *g, unsigned leader)
+{
+    struct baton *b = g->b;
+
+    for (struct lib_call *c = g->waiting, *next; c != NULL; c = next) {
+        uint64_t id = c->id;
+        int rv;
+        next = c->next;
+        if (!c->buffered) {
+            continue;
+        }
+        c->buffered = 0;
+        c->target = (uint8_t)leader;
+        rv = lib_call_send(b, c, g->leader_name, c->msg, c->len);
+        if (rv != 0 && batond_idmap_get(&b->calls, id) == c) {
+            c->buffered = 1; /* try again on the next turn */
+        }
+    }
+}
+
+static void join_done(struct baton *b, struct lib_call *c, int status,
+                      const uint8_t *reply, size_t len);
+
+/* A join that timed out (or the node closes): ask again later. */
+static void join_expired(void *data, int status, const void *reply,
+                         size_t len)
+{
+    struct baton_group *g = data;
+
+    (void)status;
+    (void)reply;
+    (void)len;
+    g->joining = false;
+    g->join_after_ms = lib_now(g->b) + JOIN_RETRY_MS;
+}
+
+/* After every loop turn (and on a tick): registrations, a new leader to
+ * join, members lost, waiting calls to send or to fail. */
+void lib_groups_observe(struct baton *b)
+{
+    uint64_t now = lib_now(b);
+
+    for (unsigned i = 0; i < b->n_groups; i++) {
+        struct baton_group *g = b->groups[i];
+        uint64_t epoch;
+        unsigned leader = leader_of(g, &epoch);
+
+        if (!g->member_registered && !g->member_registering &&
+            b->io.node.role != BATON_ROLE_SEEKING) {
+            g->member_registering = true; /* may be answered within */
+            if (lib_register(b, g->member_name, true, &g->member_h, g,
+                             member_registered, g) != 0) {
+                g->member_registering = false;
+            }
+        }
+        for (unsigned p = 0; p < b->cfg.io.n_nodes; p++) {
+            bool up = lib_alive(b, p);
+            bool lost = g->alive[p] && !up && is_member(g, p);
+            /* Before any callback: one may call in again (a reply
+             * callback that makes a new leader_call observes). */
+            g->alive[p] = up;
+            if (lost) {
+                /* Leader calls that went to a lost leader fail: it may
+                 * have done the work, so they are not sent again. The
+                 * list may change under a callback: start over. */
+                struct lib_call *c = g->waiting;
+                while (c != NULL) {
+                    if (!c->buffered && c->target == p) {
+                        lib_call_finish(b, c, BATON_ELEADERDOWN, NULL, 0);
+                        c = g->waiting;
+                        continue;
+                    }
+                    c = c->next;
+                }
+                if (g->leading && g->cbs->handle_down != NULL) {
+                    g->cbs->handle_down(g, lib_node_name(b, p));
+                }
+            }
+        }
+        if (app_refused(g)) {
+            /* Nodes disagree on the candidates: nobody leads. */
+            if (!g->refused_logged) {
+                g->refused_logged = true;
+                lib_logf(b, BATON_LOG_ERROR, "group %s: refused: its "
+                         "candidate list differs between nodes; give every "
+                         "node the same list", g->name);
+            }
+            while (g->waiting != NULL) {
+                lib_call_finish(b, g->waiting, BATON_EREFUSED, NULL, 0);
+            }
+            continue;
+        }
+        if (g->leading && leader == b->cfg.io.self) {
+            const char *holder = NULL;
+            if (baton_whereis(b, g->leader_name, &holder, NULL) != 0 ||
+                holder == NULL || strcmp(holder, b->cfg.self_name) != 0) {
+                register_leader(g);
+            }
+        }
+        if (leader != BATON_NODE_NONE && leader != b->cfg.io.self &&
+            epoch != g->surrendered_epoch && !g->joining &&
+            now >= g->join_after_ms && g->member_registered) {
+            /* A new leader: ask it for our sync (gen_leader's ldr). */
+            struct lib_call *c = lib_call_new(b, LIB_CALL_JOIN,
+                                              JOIN_TIMEOUT_MS, join_expired,
+                                              g);
+            uint8_t msg[10];
+            if (c != NULL) {
+                uint64_t id = c->id;
+                c->epoch = epoch;
+                c->target = (uint8_t)leader;
+                msg[0] = 'J';
+                memcpy(msg + 1, &epoch, 8);
+                msg[9] = (uint8_t)b->cfg.io.self;
+                g->joining = true;
+                if (lib_call_send(b, c, g->leader_name, msg, sizeof(msg)) !=
+                        0 &&
+                    (c = batond_idmap_get(&b->calls, id)) != NULL) {
+                    join_done(b, c, BATON_EBUSY, NULL, 0);
+                }
+            }
+        }
+        if (leader != BATON_NODE_NONE && g->n_waiting > 0) {
+            const char *holder = NULL;
+            int l = -1;
+            if (baton_whereis(b, g->leader_name, &holder, NULL) == 0) {
+                l = lib_node_id(b, holder);
+            }
+            if (l == (int)leader && (leader != b->cfg.io.self || g->leading)) {
+                flush_waiting(g, leader);
+            }
+        }
+    }
+}
+
+static void join_done(struct baton *b, struct lib_call *c, int status,
+                      const uint8_t *reply, size_t len)
+{
+    struct baton_group *g = c->cb_data;
+    uint64_t epoch = c->epoch;
+    unsigned asked = c->target; /* the leader that answers, not today's */
+
+    c->cb = NULL;
+    lib_call_finish(b, c, status, NULL, 0);
+    g->joining = false;
+    if (status == 0 && len >= 1 && reply[0] == 'S' && !g->leading) {
+        g->surrendered_epoch = epoch;
+        g->cbs->surrendered(g, lib_node_name(b, asked), reply + 1, len - 1);
+        return;
+    }
+    g->join_after_ms = lib_now(b) + JOIN_RETRY_MS;
+}
+
+/* ---- the leader side -------------------------------------------------- */
+
+static void leader_call(void *data, const char *name,
+                        struct baton_request *req, const void *msg,
+                        size_t len)
+{
+    struct baton_group *g = data;
+    const uint8_t *m = msg;
+    static const uint8_t not_leader = 'N';
+
+    (void)name;
+    if (len < 1 || !g->leading) {
+        req->prefix = 0;
+        (void)baton_reply(req, &not_leader, 1);
+        return;
+    }
+    if (m[0] == 'C') {
+        req->prefix = 'R';
+        g->cbs->handle_leader_call(g, req, m + 1, len - 1);
+    } else if (m[0] == 'J' && len == 10) {
+        uint64_t epoch;
+        unsigned node = m[9];
+        memcpy(&epoch, m + 1, 8);
+        req->prefix = 'S';
+        if (epoch != g->lead_epoch || node >= g->b->cfg.io.n_nodes) {
+            req->prefix = 0;
+            (void)baton_reply(req, &not_leader, 1);
+        } else if (g->alive_at_election[node]) {
+            (void)baton_reply(req, g->sync0, g->sync0_len);
+        } else {
+            void *sync = NULL;
+            size_t slen = 0;
+            g->cbs->elected(g, lib_node_name(g->b, node), &sync, &slen);
+            if (slen > BATON_CALL_DATA_MAX - 1) {
+                slen = 0;
+            }
+            (void)baton_reply(req, sync, sync != NULL ? slen : 0);
+            free(sync);
+        }
+    } else {
+        req->prefix = 0;
+        (void)baton_reply(req, &not_leader, 1);
+    }
+}
+
+static void leader_message(void *data, const char *name, const void *msg,
+                           size_t len)
+{
+    struct baton_group *g = data;
+    const uint8_t *m = msg;
+
+    (void)name;
+    if (len >= 1 && m[0] == 'K' && g->leading &&
+        g->cbs->handle_leader_cast != NULL) {
+        g->cbs->handle_leader_cast(g, m + 1, len - 1);
+    }
+}
+
+static void leader_lost(void *data, const char *name, int reason)
+{
+    struct baton_group *g = data;
+
+    (void)name;
+    (void)reason;
+    /* Still leading (a heal's clash on the name went the other way, or a
+     * stale leader re-registered): observe takes it back. */
+    (void)g;
+}
+
+/* ---- calls ------------------------------------------------------------ */
+
+void lib_group_call_done(struct baton *b, struct lib_call *c, int status,
+                         const uint8_t *reply, size_t len)
+{
+    if (c->kind == LIB_CALL_JOIN) {
+        join_done(b, c, status, reply, len);
+        return;
+    }
+    if (c->kind != LIB_CALL_LEADER) {
+        lib_call_finish(b, c, status, reply, len);
+        return;
+    }
+    if (status == 0 && len >= 1 && reply[0] == 'R') {
+        lib_call_finish(b, c, 0, reply + 1, len - 1);
+    } else if ((status == 0 && len >= 1 && reply[0] == 'N') ||
+               status == BATON_ENOTFOUND) {
+        c->buffered = 1; /* not the leader (any more): wait for one */
+    } else if (status == BATON_EUNREACHABLE) {
+        lib_call_finish(b, c, BATON_ELEADERDOWN, NULL, 0);
+    } else {
+        lib_call_finish(b, c, status != 0 ? status : BATON_EBADMSG, NULL, 0);
+    }
+}
+
+static int group_usable(struct baton_group *g)
+{
+    if (g->b->closing) {
+        return BATON_ECLOSED;
+    }
+    if (!g->b->started) {
+        return lib_fail(g->b, BATON_ESTATE, "group %s: not started",
+                        g->name);
+    }
+    return 0;
+}
+
+int baton_leader_call(struct baton_group *g, const void *msg, size_t len,
+                      uint64_t timeout_ms, baton_reply_cb cb, void *cb_data)
+{
+    struct baton *b = g->b;
+    struct lib_call *c;
+    int rv;
+
+    if ((rv = group_usable(g)) != 0) {
+        return rv;
+    }
+    if (len > BATON_CALL_DATA_MAX - 1 || (msg == NULL && len != 0)) {
+        return lib_fail(b, BATON_EINVAL, "leader_call %s: %zu bytes",
+                        g->name, len);
+    }
+    if (g->n_waiting >= LIB_LEADER_CALLS_MAX) {
+        return lib_fail(b, BATON_EBUSY, "leader_call %s: %d calls waiting",
+                        g->name, LIB_LEADER_CALLS_MAX);
+    }
+    c = lib_call_new(b, LIB_CALL_LEADER, timeout_ms, cb, cb_data);
+    if (c == NULL) {
+        return BATON_ENOMEM;
+    }
+    c->msg = malloc(len + 1);
+    if (c->msg == NULL) {
+        c->cb = NULL;
+        lib_call_finish(b, c, BATON_ENOMEM, NULL, 0);
+        return BATON_ENOMEM;
+    }
+    c->msg[0] = 'C';
+    if (len > 0) {
+        memcpy(c->msg + 1, msg, len);
+    }
+    c->len = len + 1;
+    c->group = g;
+    c->buffered = 1;
+    c->next = g->waiting;
+    if (g->waiting != NULL) {
+        g->waiting->prev = c;
+    }
+    g->waiting = c;
+    g->n_waiting++;
+    lib_groups_observe(b); /* sends it now if there is a leader */
+    return 0;
+}
+
+int baton_leader_cast(struct baton_group *g, const void *msg, size_t len)
+{
+    int rv;
+
+    if ((rv = group_usable(g)) != 0) {
+        return rv;
+    }
+    if (g->leading) {
+        if (g->cbs->handle_leader_cast != NULL) {
+            g->cbs->handle_leader_cast(g, msg, len);
+        }
+        return 0;
+    }
+    return lib_send_prefixed(g->b, g->leader_name, 'K', msg, len);
+}
+
+int baton_group_broadcast(struct baton_group *g, const void *msg, size_t len)
+{
+    struct baton *b = g->b;
+    char name[BATON_GNAME_MAX + 1];
+    int rv;
+
+    if ((rv = group_usable(g)) != 0) {
+        return rv;
+    }
+    if (!g->leading) {
+        return lib_fail(b, BATON_ESTATE, "broadcast %s: not the leader",
+                        g->name);
+    }
+    for (unsigned p = 0; p < b->cfg.io.n_nodes; p++) {
+        if (p == b->cfg.io.self || !is_member(g, p) || !lib_alive(b, p)) {
+            continue;
+        }
+        member_name(name, g->name, lib_node_name(b, p));
+        rv = lib_send_prefixed(b, name, 'B', msg, len);
+        if (rv != 0 && rv != BATON_ENOTFOUND) {
+            return rv;
+        }
+    }
+    return 0;
+}
+
+int baton_group_call(struct baton_group *g, const void *msg, size_t len,
+                     uint64_t timeout_ms, baton_reply_cb cb, void *cb_data)
+{
+    struct baton *b = g->b;
+    struct baton_request *req;
+    struct lib_call *c;
+    int rv;
+
+    if ((rv = group_usable(g)) != 0) {
+        return rv;
+    }
+    if (g->cbs->handle_call == NULL) {
+        return lib_fail(b, BATON_EINVAL, "group %s: no handle_call",
+                        g->name);
+    }
+    c = lib_call_new(b, LIB_CALL_LOCAL, timeout_ms, cb, cb_data);
+    req = c != NULL ? lib_request_new(b, LIB_REQ_LOCAL, c->id) : NULL;
+    if (req == NULL) {
+        if (c != NULL) {
+            c->cb = NULL;
+            lib_call_finish(b, c, BATON_ENOMEM, NULL, 0);
+        }
+        return BATON_ENOMEM;
+    }
+    g->cbs->handle_call(g, req, msg, len);
+    return 0;
+}
+
+int baton_group_cast(struct baton_group *g, const void *msg, size_t len)
+{
+    int rv;
+
+    if ((rv = group_usable(g)) != 0) {
+        return rv;
+    }
+    if (g->cbs->handle_cast != NULL) {
+        g->cbs->handle_cast(g, msg, len);
+    }
+    return 0;
+}
+
+int baton_group_info(struct baton_group *g, const void *msg, size_t len)
+{
+    int rv;
+
+    if ((rv = group_usable(g)) != 0) {
+        return rv;
+    }
+    if (g->cbs->handle_info != NULL) {
+        g->cbs->handle_info(g, msg, len);
+    }
+    return 0;
+}
+
+void lib_groups_shutdown(struct baton *b)
+{
+    for (unsigned i = 0; i < b->n_groups; i++) {
+        struct baton_group *g = b->groups[i];
+        g->leading = false;
+        g->app->running = false;
+        if (g->initialized && g->cbs->terminate != NULL) {
+            g->cbs->terminate(g, BATON_STOP_SHUTDOWN);
+        }
+    }
+}
+
+/* ---- queries ---------------------------------------------------------- */
+
+const char *baton_group_leader(const struct baton_group *g)
+{
+    uint64_t epoch;
+    unsigned l;
+
+    if (!g->b->started) {
+        return NULL;
+    }
+    l = leader_of(g, &epoch);
+    return l == BATON_NODE_NONE ? NULL : lib_node_name(g->b, l);
+}
+
+bool baton_group_is_leader(const struct baton_group *g)
+{
+    return g->leading;
+}
+
+static unsigned list(const struct baton_group *g, const char **names,
+                     unsigned max, int which)
+{
+    const struct baton *b = g->b;
+    unsigned n = 0;
+
+    for (unsigned rank = 1; rank <= BATON_NODES_MAX; rank++) {
+        for (unsigned p = 0; p < b->cfg.io.n_nodes; p++) {
+            bool take;
+            if (which == 0) {
+                take = g->candidate[p] == rank;
+            } else if (rank != 1) {
+                continue;
+            } else if (which == 1) {
+                take = g->worker[p] != 0;
+            } else {
+                take = is_member(g, p) &&
+                       (which == 2) == (b->started && lib_alive(b, p));
+            }
+            if (take) {
+                if (n < max) {
+                    names[n] = lib_node_name(b, p);
+                }
+                n++;
+            }
+        }
+    }
+    return n;
+}
+
+unsigned baton_group_candidates(const struct baton_group *g,
+                                const char **names, unsigned max)
+{
+    return list(g, names, max, 0);
+}
+
+unsigned baton_group_workers(const struct baton_group *g, const char **names,
+                             unsigned max)
+{
+    return list(g, names, max, 1);
+}
+
+unsigned baton_group_alive(const struct baton_group *g, const char **names,
+                           unsigned max)
+{
+    return list(g, names, max, 2);
+}
+
+unsigned baton_group_down(const struct baton_group *g, const char **names,
+                          unsigned max)
+{
+    return list(g, names, max, 3);
+}

@@ -1,0 +1,204 @@
+/* libbaton's insides: one embedded node (docs/api.md, docs/design/lib.md). */
+#ifndef BATON_LIB_LIB_H
+#define BATON_LIB_LIB_H
+
+#include <baton/baton.h>
+#include <uv.h>
+
+#include "../daemon/config.h"
+#include "../daemon/idmap.h"
+#include "../io/io.h"
+
+/* A registration: the core's endpoint. */
+struct lib_ep {
+    uint64_t id;
+    char name[BATON_GNAME_MAX + 1];
+    const struct baton_handler *h;
+    void *data;
+    bool held; /* the register answered OK and no loss since */
+    bool leaving; /* unregister under way: deliver nothing more */
+};
+
+enum lib_call_kind {
+    LIB_CALL_USER = 1,  /* baton_call: the reply as it comes */
+    LIB_CALL_LEADER,    /* baton_leader_call: 'R' + reply, or retry */
+    LIB_CALL_JOIN,      /* a member asks the leader for its sync */
+    LIB_CALL_LOCAL,     /* baton_group_call: answered in process */
+};
+
+/* A call this node made, waiting for its answer or its deadline. */
+struct lib_call {
+    uint64_t id;
+    uint64_t deadline_ms;
+    uint32_t heap_at;
+    uint8_t kind;
+    uint8_t buffered;      /* LEADER: waiting for a leader */
+    uint8_t target;        /* LEADER, JOIN: the leader it went to */
+    baton_reply_cb cb;
+    void *cb_data;
+    struct baton_group *group;
+    struct lib_call *next, *prev; /* LEADER: the group's list */
+    uint64_t epoch;        /* JOIN: the leader's epoch asked about */
+    uint8_t *msg;          /* LEADER: 'C' + message, kept for a retry */
+    size_t len;
+};
+
+enum lib_req_kind {
+    LIB_REQ_REMOTE = 1, /* answer over the mesh */
+    LIB_REQ_LOCAL,      /* answer call `call_id` of this node */
+};
+
+struct baton_request {
+    struct baton *b;
+    uint8_t kind;
+    uint8_t to;
+    uint8_t prefix; /* 0, or a byte put before the answer */
+    baton_inc to_inc;
+    uint64_t id;    /* REMOTE: the delivered call's; LOCAL: lib_call's */
+};
+
+enum lib_app_kind { LIB_APP = 1, LIB_SINGLETON, LIB_GROUP };
+
+struct baton_app {
+    struct baton *b;
+    unsigned idx; /* in cfg.io.apps */
+    uint8_t kind;
+    const struct baton_app_callbacks *cbs;
+    void *data;
+    unsigned n_phases;
+    struct baton_group *group;
+    bool running;
+    uint64_t epoch;
+    uint8_t *state; /* the takeover state received, malloc'd */
+    size_t state_len;
+    uint64_t state_epoch;
+};
+
+/* An app event or export result for the core, made in an effect
+ * callback and given at the next idle turn (no nested step). */
+struct lib_deferred {
+    uint8_t kind; /* 1 = app event, 2 = exported */
+    uint8_t app;
+    uint8_t what;
+    uint8_t ok;
+    uint64_t epoch;
+    uint8_t *data;
+    uint32_t len;
+};
+#define LIB_DEFERRED_MAX (4 * BATON_APPS_MAX)
+
+struct baton_group {
+    struct baton *b;
+    struct baton_app *app;
+    char name[BATON_APP_NAME_MAX + 1];
+    const struct baton_group_callbacks *cbs;
+    void *data;
+    uint8_t candidate[BATON_NODES_MAX]; /* rank, 0 = not one */
+    uint8_t worker[BATON_NODES_MAX];
+    char leader_name[BATON_GNAME_MAX + 1]; /* "<group>" */
+    char member_name[BATON_GNAME_MAX + 1]; /* "<group>/<self>" */
+    struct baton_handler leader_h, member_h;
+    bool member_registered, member_registering;
+    bool leading, leader_registering;
+    uint64_t lead_epoch;
+    uint8_t *sync0; /* elected(NULL)'s sync, for members alive then */
+    size_t sync0_len;
+    bool alive_at_election[BATON_NODES_MAX];
+    bool alive[BATON_NODES_MAX]; /* as last seen, for handle_down */
+    uint64_t surrendered_epoch;
+    bool joining;
+    uint64_t join_after_ms;
+    bool initialized;
+    bool refused_logged;
+    uint8_t *handover; /* a takeover: the old leader's sync, malloc'd */
+    size_t handover_len;
+    bool has_handover;
+    struct lib_call *waiting; /* leader calls, buffered or in flight */
+    unsigned n_waiting;
+};
+#define LIB_LEADER_CALLS_MAX (1024)
+
+struct baton {
+    uv_loop_t own_loop;
+    uv_loop_t *loop;
+    bool own;
+    struct batond_config cfg;
+    struct baton_io io;
+    uv_check_t check;
+    uv_idle_t idle;
+    uv_timer_t deadline; /* the earliest call deadline */
+    uv_timer_t tick;     /* groups: retries */
+    baton_log_cb log;
+    void *log_data;
+    int log_level;
+    char errmsg[256];
+    bool started, closing, closed;
+    unsigned handles;
+    void (*close_cb)(void *data);
+    void *close_data;
+
+    struct baton_app apps[BATON_APPS_MAX];
+    unsigned n_apps;
+    struct baton_group *groups[BATON_APPS_MAX];
+    unsigned n_groups;
+
+    struct batond_idmap eps;   /* endpoint id -> struct lib_ep */
+    struct batond_idmap ops;   /* name write id -> struct lib_op */
+    struct batond_idmap calls; /* call id -> struct lib_call */
+    struct lib_call **heap; /* calls by deadline */
+    uint32_t heap_len, heap_cap;
+    uint64_t next_id;
+
+    struct lib_deferred deferred[LIB_DEFERRED_MAX];
+    unsigned n_deferred;
+    uint8_t scratch[BATON_CALL_DATA_MAX + 1];
+};
+
+void lib_logf(struct baton *b, int level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+int lib_fail(struct baton *b, int rv, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+uint64_t lib_now(const struct baton *b);
+const char *lib_node_name(const struct baton *b, unsigned id);
+int lib_node_id(const struct baton *b, const char *name);
+bool lib_alive(const struct baton *b, unsigned id);
+
+/* names.c */
+void lib_on_name(struct baton_io *io, const struct baton_name_effect *e);
+void lib_on_call(struct baton_io *io, const struct baton_call_effect *e);
+int lib_register(struct baton *b, const char *name, bool re,
+                 const struct baton_handler *h, void *data,
+                 baton_done_cb cb, void *cb_data);
+int lib_send_prefixed(struct baton *b, const char *name, uint8_t prefix,
+                      const void *msg, size_t len);
+struct lib_call *lib_call_new(struct baton *b, uint8_t kind,
+                              uint64_t timeout_ms, baton_reply_cb cb,
+                              void *cb_data);
+int lib_call_send(struct baton *b, struct lib_call *c, const char *name,
+                  const void *msg, size_t len);
+void lib_call_finish(struct baton *b, struct lib_call *c, int status,
+                     const void *reply, size_t len);
+void lib_calls_expire(struct baton *b);
+void lib_calls_fail_all(struct baton *b, int status);
+struct baton_request *lib_request_new(struct baton *b, uint8_t kind,
+                                      uint64_t id);
+void lib_names_close(struct baton *b);
+
+/* apps.c */
+void lib_on_app(struct baton_io *io, const struct baton_app_effect *e);
+void lib_defer(struct baton *b, const struct lib_deferred *d);
+void lib_run_deferred(struct baton *b);
+int lib_app_declare(struct baton *b, const char *name, const uint8_t *rank,
+                    uint64_t failover_timeout_ms, uint8_t kind,
+                    const struct baton_app_callbacks *cbs, void *data,
+                    unsigned n_phases, struct baton_app **out);
+void lib_apps_shutdown(struct baton *b);
+
+/* group.c */
+void lib_groups_start(struct baton *b);
+void lib_groups_observe(struct baton *b);
+void lib_groups_shutdown(struct baton *b);
+void lib_group_call_done(struct baton *b, struct lib_call *c, int status,
+                         const uint8_t *reply, size_t len);
+
+#endif /* BATON_LIB_LIB_H */

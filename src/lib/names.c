@@ -1,0 +1,631 @@
+/* libbaton: global names, messages and calls (docs/api.md "Names"). */
+#include "../util/setup.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib.h"
+
+/* A name write under way. */
+struct lib_op {
+    uint64_t id;
+    struct lib_ep *ep;
+    uint8_t kind;
+    baton_done_cb cb;
+    void *cb_data;
+};
+
+/* The core's codes, as the library's errors. */
+static int status_of(unsigned code)
+{
+    switch (code) {
+    case BATON_NAME_OK:
+        return 0;
+    case BATON_NAME_TAKEN:
+    case BATON_NAME_HAS_NAME:
+        return BATON_ENAMETAKEN;
+    case BATON_NAME_NOT_OWNER:
+        return BATON_ENOTOWNER;
+    case BATON_NAME_NOT_FOUND:
+        return BATON_ENOTFOUND;
+    case BATON_NAME_FULL:
+        return BATON_EFULL;
+    case BATON_NAME_BUSY:
+        return BATON_EBUSY;
+    case BATON_NAME_TIMEOUT:
+        return BATON_ETIMEDOUT;
+    case BATON_NAME_UNREACHABLE:
+        return BATON_EUNREACHABLE;
+    default:
+        return BATON_EINVAL;
+    }
+}
+
+static uint64_t new_id(struct baton *b)
+{
+    return b->next_id++;
+}
+
+static struct lib_ep *ep_by_name(const struct baton *b, const char *name)
+{
+    for (uint32_t i = 0; i < b->eps.cap; i++) {
+        struct lib_ep *ep = b->eps.vals[i];
+        if (b->eps.keys[i] != 0 && strcmp(ep->name, name) == 0) {
+            return ep;
+        }
+    }
+    return NULL;
+}
+
+static void ep_free(struct baton *b, struct lib_ep *ep)
+{
+    batond_idmap_del(&b->eps, ep->id);
+    free(ep);
+}
+
+static int check_name(struct baton *b, const char *name)
+{
+    if (name == NULL || baton_name_check(name, strlen(name)) != 0) {
+        return lib_fail(b, BATON_EINVAL,
+                        "name \"%.140s\": 1-127 printable ASCII bytes, "
+                        "no spaces", name ? name : "(null)");
+    }
+    return 0;
+}
+
+static int usable(struct baton *b)
+{
+    if (b->closing) {
+        return BATON_ECLOSED;
+    }
+    if (!b->started) {
+        return lib_fail(b, BATON_ESTATE, "the node is not started");
+    }
+    return 0;
+}
+
+int lib_register(struct baton *b, const char *name, bool re,
+                 const struct baton_handler *h, void *data,
+                 baton_done_cb cb, void *cb_data)
+{
+    struct baton_name_req req;
+    struct lib_ep *ep;
+    struct lib_op *op;
+    int rv;
+
+    if ((rv = usable(b)) != 0 || (rv = check_name(b, name)) != 0) {
+        return rv;
+    }
+    if (h == NULL) {
+        return lib_fail(b, BATON_EINVAL, "register %s: no handler", name);
+    }
+    ep = calloc(1, sizeof(*ep));
+    op = calloc(1, sizeof(*op));
+    if (ep == NULL || op == NULL) {
+        free(ep);
+        free(op);
+        return BATON_ENOMEM;
+    }
+    ep->id = new_id(b);
+    snprintf(ep->name, sizeof(ep->name), "%s", name);
+    ep->h = h;
+    ep->data = data;
+    op->id = new_id(b);
+    op->ep = ep;
+    op->kind = re ? BATON_NAME_REREGISTER : BATON_NAME_REGISTER;
+    op->cb = cb;
+    op->cb_data = cb_data;
+    if (batond_idmap_put(&b->eps, ep->id, ep) != 0 ||
+        batond_idmap_put(&b->ops, op->id, op) != 0) {
+        batond_idmap_del(&b->eps, ep->id);
+        free(ep);
+        free(op);
+        return BATON_ENOMEM;
+    }
+    memset(&req, 0, sizeof(req));
+    req.id = op->id;
+    req.kind = op->kind;
+    req.endpoint = ep->id;
+    snprintf(req.name, sizeof(req.name), "%s", name);
+    rv = baton_io_name(&b->io, &req);
+    if (rv != 0) {
+        batond_idmap_del(&b->ops, op->id);
+        ep_free(b, ep);
+        free(op);
+        return lib_fail(b, rv == BATON_EFULL ? BATON_EBUSY : rv,
+                        "register %s: %s", name, baton_strerror(rv));
+    }
+    return 0;
+}
+
+int baton_register(struct baton *b, const char *name,
+                   const struct baton_handler *h, void *data,
+                   baton_done_cb cb, void *cb_data)
+{
+    return lib_register(b, name, false, h, data, cb, cb_data);
+}
+
+int baton_reregister(struct baton *b, const char *name,
+                     const struct baton_handler *h, void *data,
+                     baton_done_cb cb, void *cb_data)
+{
+    return lib_register(b, name, true, h, data, cb, cb_data);
+}
+
+int baton_unregister(struct baton *b, const char *name, baton_done_cb cb,
+                     void *cb_data)
+{
+    struct baton_name_req req;
+    struct lib_ep *ep;
+    struct lib_op *op;
+    int rv;
+
+    if ((rv = usable(b)) != 0 || (rv = check_name(b, name)) != 0) {
+        return rv;
+    }
+    ep = ep_by_name(b, name);
+    if (ep == NULL || !ep->held) {
+        return lib_fail(b, BATON_ENOTOWNER,
+                        "unregister %s: this node does not hold it", name);
+    }
+    op = calloc(1, sizeof(*op));
+    if (op == NULL || batond_idmap_put(&b->ops, (op->id = new_id(b)), op) != 0) {
+        free(op);
+        return BATON_ENOMEM;
+    }
+    op->ep = ep;
+    op->kind = BATON_NAME_UNREGISTER;
+    op->cb = cb;
+    op->cb_data = cb_data;
+    ep->held = false; /* given up from now on: no more deliveries */
+    ep->leaving = true;
+    memset(&req, 0, sizeof(req));
+    req.id = op->id;
+    req.kind = BATON_NAME_UNREGISTER;
+    req.endpoint = ep->id;
+    snprintf(req.name, sizeof(req.name), "%s", name);
+    rv = baton_io_name(&b->io, &req);
+    if (rv != 0) {
+        batond_idmap_del(&b->ops, op->id);
+        free(op);
+        ep->held = true;
+        ep->leaving = false;
+        return lib_fail(b, rv == BATON_EFULL ? BATON_EBUSY : rv,
+                        "unregister %s: %s", name, baton_strerror(rv));
+    }
+    return 0;
+}
+
+int baton_whereis(const struct baton *b, const char *name, const char **node,
+                  uint64_t *epoch)
+{
+    const struct baton_name *e;
+
+    if (!b->started || name == NULL) {
+        return BATON_ENOTFOUND;
+    }
+    e = baton_node_whereis(&b->io.node, name);
+    if (e == NULL) {
+        return BATON_ENOTFOUND;
+    }
+    if (node != NULL) {
+        *node = lib_node_name(b, e->owner);
+    }
+    if (epoch != NULL) {
+        *epoch = e->epoch;
+    }
+    return 0;
+}
+
+/* A name write finished, or an endpoint lost its name. */
+void lib_on_name(struct baton_io *io, const struct baton_name_effect *e)
+{
+    struct baton *b = io->data;
+
+    if (e->action == BATON_NAMEFX_DONE) {
+        struct lib_op *op = batond_idmap_del(&b->ops, e->id);
+        int status = status_of(e->code);
+        struct lib_ep *ep;
+        if (op == NULL) {
+            return;
+        }
+        ep = op->ep;
+        if (op->kind == BATON_NAME_UNREGISTER) {
+            ep_free(b, ep);
+        } else if (status == 0) {
+            ep->held = true;
+        } else {
+            ep_free(b, ep);
+        }
+        if (op->cb != NULL) {
+            op->cb(op->cb_data, status);
+        }
+        free(op);
+    } else if (e->action == BATON_NAMEFX_LOST) {
+        struct lib_ep *ep = batond_idmap_get(&b->eps, e->endpoint);
+        if (ep == NULL) {
+            return;
+        }
+        ep->held = false;
+        batond_idmap_del(&b->eps, ep->id);
+        if (ep->h->lost != NULL) {
+            ep->h->lost(ep->data, ep->name, e->code);
+        }
+        free(ep);
+    }
+}
+
+/* ---- calls ------------------------------------------------------------ */
+
+static bool heap_less(const struct lib_call *a, const struct lib_call *c)
+{
+    return a->deadline_ms < c->deadline_ms;
+}
+
+static void heap_set(struct baton *b, uint32_t i, struct lib_call *c)
+{
+    b->heap[i] = c;
+    c->heap_at = i;
+}
+
+static void heap_up(struct baton *b, uint32_t i)
+{
+    struct lib_call *c = b->heap[i];
+
+    while (i > 0 && heap_less(c, b->heap[(i - 1) / 2])) {
+        heap_set(b, i, b->heap[(i - 1) / 2]);
+        i = (i - 1) / 2;
+    }
+    heap_set(b, i, c);
+}
+
+static void heap_down(struct baton *b, uint32_t i)
+{
+    struct lib_call *c = b->heap[i];
+
+    for (;;) {
+        uint32_t k = 2 * i + 1;
+        if (k >= b->heap_len) {
+            break;
+        }
+        if (k + 1 < b->heap_len && heap_less(b->heap[k + 1], b->heap[k])) {
+            k++;
+        }
+        if (!heap_less(b->heap[k], c)) {
+            break;
+        }
+        heap_set(b, i, b->heap[k]);
+        i = k;
+    }
+    heap_set(b, i, c);
+}
+
+static void heap_remove(struct baton *b, struct lib_call *c)
+{
+    uint32_t i = c->heap_at;
+    struct lib_call *last = b->heap[--b->heap_len];
+
+    if (i == b->heap_len) {
+        return;
+    }
+    heap_set(b, i, last);
+    heap_up(b, i);
+    heap_down(b, last->heap_at);
+}
+
+static void on_deadline(uv_timer_t *t)
+{
+    lib_calls_expire(t->data);
+}
+
+/* The deadline timer follows the earliest call. */
+static void arm(struct baton *b)
+{
+    uint64_t now = lib_now(b);
+    uint64_t d;
+
+    if (b->heap_len == 0 || b->closing) {
+        uv_timer_stop(&b->deadline);
+        return;
+    }
+    d = b->heap[0]->deadline_ms;
+    if (d == UINT64_MAX) {
+        uv_timer_stop(&b->deadline);
+        return;
+    }
+    uv_timer_start(&b->deadline, on_deadline, d > now ? d - now : 0, 0);
+}
+
+struct lib_call *lib_call_new(struct baton *b, uint8_t kind,
+                              uint64_t timeout_ms, baton_reply_cb cb,
+                              void *cb_data)
+{
+    struct lib_call *c;
+
+    if (b->heap_len == b->heap_cap) {
+        uint32_t cap = b->heap_cap ? 2 * b->heap_cap : 64;
+        struct lib_call **h = realloc(b->heap, cap * sizeof(*h));
+        if (h == NULL) {
+            return NULL;
+        }
+        b->heap = h;
+        b->heap_cap = cap;
+    }
+    c = calloc(1, sizeof(*c));
+    if (c == NULL) {
+        return NULL;
+    }
+    c->id = new_id(b);
+    c->kind = kind;
+    c->cb = cb;
+    c->cb_data = cb_data;
+    c->deadline_ms = lib_now(b) + (timeout_ms == 0 ? 1 : timeout_ms);
+    if (c->deadline_ms < timeout_ms) {
+        c->deadline_ms = UINT64_MAX; /* no deadline */
+    }
+    if (batond_idmap_put(&b->calls, c->id, c) != 0) {
+        free(c);
+        return NULL;
+    }
+    b->heap[b->heap_len] = c;
+    c->heap_at = b->heap_len++;
+    heap_up(b, c->heap_at);
+    if (b->heap[0] == c) {
+        arm(b);
+    }
+    return c;
+}
+
+int lib_call_send(struct baton *b, struct lib_call *c, const char *name,
+                  const void *msg, size_t len)
+{
+    struct baton_call call;
+
+    memset(&call, 0, sizeof(call));
+    call.id = c->id;
+    call.flags = BATON_CALL_WANTS_REPLY;
+    call.name = name;
+    call.data = msg;
+    call.len = (uint32_t)len;
+    return baton_io_call(&b->io, &call);
+}
+
+/* Removes c (from the map, the heap, its group) and answers it. */
+void lib_call_finish(struct baton *b, struct lib_call *c, int status,
+                     const void *reply, size_t len)
+{
+    batond_idmap_del(&b->calls, c->id);
+    heap_remove(b, c);
+    if (c->group != NULL) {
+        struct baton_group *g = c->group;
+        if (c->prev != NULL) {
+            c->prev->next = c->next;
+        } else {
+            g->waiting = c->next;
+        }
+        if (c->next != NULL) {
+            c->next->prev = c->prev;
+        }
+        g->n_waiting--;
+    }
+    if (c->cb != NULL) {
+        c->cb(c->cb_data, status, reply, len);
+    }
+    free(c->msg);
+    free(c);
+}
+
+void lib_calls_expire(struct baton *b)
+{
+    uint64_t now = lib_now(b);
+
+    while (b->heap_len > 0 && b->heap[0]->deadline_ms <= now) {
+        lib_call_finish(b, b->heap[0], BATON_ETIMEDOUT, NULL, 0);
+    }
+    arm(b);
+}
+
+void lib_calls_fail_all(struct baton *b, int status)
+{
+    while (b->heap_len > 0) {
+        lib_call_finish(b, b->heap[0], status, NULL, 0);
+    }
+    arm(b);
+}
+
+int baton_call(struct baton *b, const char *name, const void *msg,
+               size_t len, uint64_t timeout_ms, baton_reply_cb cb,
+               void *cb_data)
+{
+    struct lib_call *c;
+    uint64_t id;
+    int rv;
+
+    if ((rv = usable(b)) != 0 || (rv = check_name(b, name)) != 0) {
+        return rv;
+    }
+    if (len > BATON_CALL_DATA_MAX || (msg == NULL && len != 0)) {
+        return lib_fail(b, BATON_EINVAL, "call %s: %zu bytes (at most %u)",
+                        name, len, (unsigned)BATON_CALL_DATA_MAX);
+    }
+    c = lib_call_new(b, LIB_CALL_USER, timeout_ms, cb, cb_data);
+    if (c == NULL) {
+        return BATON_ENOMEM;
+    }
+    id = c->id;
+    rv = lib_call_send(b, c, name, msg, len);
+    if (rv != 0) {
+        /* No callback for a call that failed to start. */
+        c = batond_idmap_get(&b->calls, id);
+        if (c != NULL) {
+            c->cb = NULL;
+            lib_call_finish(b, c, rv, NULL, 0);
+        }
+        return lib_fail(b, rv == BATON_EFULL ? BATON_EBUSY : rv,
+                        "call %s: %s", name, baton_strerror(rv));
+    }
+    arm(b);
+    return 0;
+}
+
+int lib_send_prefixed(struct baton *b, const char *name, uint8_t prefix,
+                      const void *msg, size_t len)
+{
+    struct baton_call call;
+    int rv;
+
+    if ((rv = usable(b)) != 0 || (rv = check_name(b, name)) != 0) {
+        return rv;
+    }
+    if (len + (prefix != 0) > BATON_CALL_DATA_MAX ||
+        (msg == NULL && len != 0)) {
+        return lib_fail(b, BATON_EINVAL, "send %s: %zu bytes (at most %u)",
+                        name, len, (unsigned)BATON_CALL_DATA_MAX);
+    }
+    if (baton_node_whereis(&b->io.node, name) == NULL) {
+        return lib_fail(b, BATON_ENOTFOUND, "send %s: no such name", name);
+    }
+    memset(&call, 0, sizeof(call));
+    call.id = 0;
+    call.name = name;
+    if (prefix != 0) {
+        b->scratch[0] = prefix;
+        if (len > 0) {
+            memcpy(b->scratch + 1, msg, len);
+        }
+        call.data = b->scratch;
+        call.len = (uint32_t)len + 1;
+    } else {
+        call.data = msg;
+        call.len = (uint32_t)len;
+    }
+    rv = baton_io_call(&b->io, &call);
+    return rv == BATON_EFULL ? BATON_EBUSY : rv;
+}
+
+int baton_send(struct baton *b, const char *name, const void *msg,
+               size_t len)
+{
+    return lib_send_prefixed(b, name, 0, msg, len);
+}
+
+struct baton_request *lib_request_new(struct baton *b, uint8_t kind,
+                                      uint64_t id)
+{
+    struct baton_request *r = calloc(1, sizeof(*r));
+
+    if (r != NULL) {
+        r->b = b;
+        r->kind = kind;
+        r->id = id;
+    }
+    return r;
+}
+
+int baton_reply(struct baton_request *req, const void *data, size_t len)
+{
+    struct baton *b = req->b;
+    int rv = 0;
+
+    if (len > BATON_CALL_DATA_MAX - 1 || (data == NULL && len != 0)) {
+        free(req);
+        return lib_fail(b, BATON_EINVAL, "reply: %zu bytes (at most %u)",
+                        len, (unsigned)BATON_CALL_DATA_MAX - 1);
+    }
+    if (req->kind == LIB_REQ_LOCAL) {
+        struct lib_call *c = batond_idmap_get(&b->calls, req->id);
+        if (c != NULL) {
+            lib_call_finish(b, c, 0, data, len);
+        }
+    } else if (!b->closing) {
+        struct baton_call reply;
+        memset(&reply, 0, sizeof(reply));
+        reply.id = req->id;
+        reply.to = req->to;
+        reply.to_inc = req->to_inc;
+        reply.code = BATON_NAME_OK;
+        if (req->prefix != 0) {
+            b->scratch[0] = req->prefix;
+            if (len > 0) {
+                memcpy(b->scratch + 1, data, len);
+            }
+            reply.data = b->scratch;
+            reply.len = (uint32_t)len + 1;
+        } else {
+            reply.data = data;
+            reply.len = (uint32_t)len;
+        }
+        rv = baton_io_reply(&b->io, &reply);
+    }
+    free(req);
+    return rv;
+}
+
+/* A call for one of our endpoints arrived, or a call of ours finished. */
+void lib_on_call(struct baton_io *io, const struct baton_call_effect *e)
+{
+    struct baton *b = io->data;
+
+    if (e->action == BATON_CALLFX_DONE) {
+        struct lib_call *c = batond_idmap_get(&b->calls, e->id);
+        if (c == NULL || e->id == 0) {
+            return; /* a send, or a call we stopped waiting for */
+        }
+        if (c->kind == LIB_CALL_USER) {
+            lib_call_finish(b, c, status_of(e->code), e->data, e->len);
+        } else {
+            lib_group_call_done(b, c, status_of(e->code), e->data, e->len);
+        }
+        arm(b);
+    } else if (e->action == BATON_CALLFX_DELIVER) {
+        struct lib_ep *ep = batond_idmap_get(&b->eps, e->endpoint);
+        if (!(e->flags & BATON_CALL_WANTS_REPLY)) {
+            if (ep != NULL && !ep->leaving && ep->h->message != NULL) {
+                ep->h->message(ep->data, e->name, e->data, e->len);
+            }
+            return;
+        }
+        /* A registration whose DONE is still to come may already be in
+         * the table (a follower applies the op first): deliver. */
+        if (ep == NULL || ep->leaving || ep->h->call == NULL) {
+            struct baton_call reply;
+            memset(&reply, 0, sizeof(reply));
+            reply.id = e->id;
+            reply.to = e->from;
+            reply.to_inc = e->from_inc;
+            reply.code = BATON_NAME_NOT_FOUND;
+            (void)baton_io_reply(&b->io, &reply);
+            return;
+        }
+        {
+            struct baton_request *r =
+                lib_request_new(b, LIB_REQ_REMOTE, e->id);
+            if (r == NULL) {
+                return; /* the caller's deadline answers it */
+            }
+            r->to = e->from;
+            r->to_inc = e->from_inc;
+            ep->h->call(ep->data, e->name, r, e->data, e->len);
+        }
+    }
+}
+
+void lib_names_close(struct baton *b)
+{
+    for (uint32_t i = 0; i < b->ops.cap; i++) {
+        if (b->ops.keys[i] != 0) {
+            free(b->ops.vals[i]);
+        }
+    }
+    for (uint32_t i = 0; i < b->eps.cap; i++) {
+        if (b->eps.keys[i] != 0) {
+            free(b->eps.vals[i]);
+        }
+    }
+    batond_idmap_free(&b->ops);
+    batond_idmap_free(&b->eps);
+    batond_idmap_free(&b->calls);
+    free(b->heap);
+    b->heap = NULL;
+    b->heap_len = b->heap_cap = 0;
+}

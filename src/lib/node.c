@@ -1,0 +1,368 @@
+/* libbaton: the node's life - make, start, run, close (docs/api.md). */
+#include "../util/setup.h"
+
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "../util/assert.h"
+#include "lib.h"
+
+/* ---- logging and errors ----------------------------------------------- */
+
+static const char *const level_names[] = {"DEBUG", "INFO", "WARN", "ERROR"};
+
+static void log_stderr(void *data, int level, const char *text)
+{
+    struct timespec ts;
+    struct tm tm;
+    char when[32];
+
+    (void)data;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    gmtime_r(&ts.tv_sec, &tm);
+    strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
+    fprintf(stderr, "%s.%06ldZ %s %s\n", when, ts.tv_nsec / 1000,
+            level_names[level & 3], text);
+}
+
+/* The driver's log lines, filtered by the node's level. */
+static void log_io(void *data, int level, const char *text)
+{
+    struct baton *b = data;
+
+    if (level >= b->log_level) {
+        b->log(b->log_data, level, text);
+    }
+}
+
+void lib_logf(struct baton *b, int level, const char *fmt, ...)
+{
+    char text[512];
+    va_list ap;
+
+    if (level < b->log_level) {
+        return;
+    }
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof(text), fmt, ap);
+    va_end(ap);
+    b->log(b->log_data, level, text);
+}
+
+int lib_fail(struct baton *b, int rv, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(b->errmsg, sizeof(b->errmsg), fmt, ap);
+    va_end(ap);
+    return rv;
+}
+
+uint64_t lib_now(const struct baton *b)
+{
+    return uv_now(b->loop);
+}
+
+const char *lib_node_name(const struct baton *b, unsigned id)
+{
+    return id < b->cfg.io.n_nodes ? b->cfg.io.names[id] : NULL;
+}
+
+int lib_node_id(const struct baton *b, const char *name)
+{
+    for (unsigned i = 0; i < b->cfg.io.n_nodes; i++) {
+        if (strcmp(b->cfg.io.names[i], name) == 0) {
+            return (int)i;
+        }
+    }
+    return -1;
+}
+
+bool lib_alive(const struct baton *b, unsigned id)
+{
+    if (id == b->cfg.io.self) {
+        return true;
+    }
+    return id < b->cfg.io.n_nodes && b->io.node.peers[id].alive;
+}
+
+/* ---- the loop's hooks ------------------------------------------------- */
+
+/* After every loop turn: groups look at what changed (a new leader, a
+ * lost node) and expired calls fail. */
+static void on_check(uv_check_t *h)
+{
+    struct baton *b = h->data;
+
+    if (b->started && !b->closing) {
+        lib_groups_observe(b);
+    }
+}
+
+static void on_idle(uv_idle_t *h)
+{
+    struct baton *b = h->data;
+
+    lib_run_deferred(b);
+    if (b->n_deferred == 0) {
+        uv_idle_stop(h);
+    }
+}
+
+static void on_tick(uv_timer_t *t)
+{
+    struct baton *b = t->data;
+
+    if (b->started && !b->closing) {
+        lib_groups_observe(b);
+    }
+}
+
+void lib_defer(struct baton *b, const struct lib_deferred *d)
+{
+    BATON_ASSERT(b->n_deferred < LIB_DEFERRED_MAX);
+    b->deferred[b->n_deferred++] = *d;
+    uv_idle_start(&b->idle, on_idle);
+}
+
+/* ---- public: life ----------------------------------------------------- */
+
+int baton_new(struct baton **out, const struct baton_options *opt,
+              char *errmsg, size_t errmsg_len)
+{
+    char err[512];
+    struct baton *b;
+    int rv;
+
+    *out = NULL;
+    if (errmsg != NULL && errmsg_len > 0) {
+        errmsg[0] = '\0';
+    }
+    if (opt == NULL || opt->config_file == NULL) {
+        if (errmsg != NULL) {
+            snprintf(errmsg, errmsg_len, "baton_new: no config_file");
+        }
+        return BATON_EINVAL;
+    }
+    b = calloc(1, sizeof(*b));
+    if (b == NULL) {
+        return BATON_ENOMEM;
+    }
+    {
+        /* A write to a peer that just closed must not kill the program:
+         * ignore SIGPIPE unless the program handles it (baton.h). */
+        struct sigaction sa;
+        if (sigaction(SIGPIPE, NULL, &sa) == 0 && sa.sa_handler == SIG_DFL) {
+            signal(SIGPIPE, SIG_IGN);
+        }
+    }
+    rv = batond_config_load(&b->cfg, opt->config_file, err, sizeof(err));
+    if (rv == 0 && b->cfg.io.n_apps > 0) {
+        snprintf(err, sizeof(err),
+                 "%s: [app %s]: [app] sections are batond's; a program "
+                 "declares its apps with baton_app_add()",
+                 opt->config_file, b->cfg.io.apps[0].name);
+        rv = BATON_EINVAL;
+    }
+    if (rv != 0) {
+        if (errmsg != NULL) {
+            snprintf(errmsg, errmsg_len, "%s", err);
+        }
+        free(b);
+        return rv;
+    }
+    b->log = opt->log != NULL ? opt->log : log_stderr;
+    b->log_data = opt->log_data;
+    b->log_level = opt->log_level != 0 ? opt->log_level : b->cfg.log_level;
+    if (opt->loop != NULL) {
+        b->loop = opt->loop;
+    } else {
+        if (uv_loop_init(&b->own_loop) != 0) {
+            free(b);
+            return BATON_EIO;
+        }
+        b->loop = &b->own_loop;
+        b->own = true;
+    }
+    b->next_id = 1;
+    uv_check_init(b->loop, &b->check);
+    uv_idle_init(b->loop, &b->idle);
+    uv_timer_init(b->loop, &b->deadline);
+    uv_timer_init(b->loop, &b->tick);
+    b->check.data = b->idle.data = b->deadline.data = b->tick.data = b;
+    uv_unref((uv_handle_t *)&b->tick);
+    b->handles = 4;
+    *out = b;
+    return 0;
+}
+
+int baton_start(struct baton *b)
+{
+    int rv;
+
+    if (b->started || b->closing) {
+        return lib_fail(b, BATON_ESTATE, "baton_start: started already");
+    }
+    /* Every app here is the program's: no boot hold for OS processes.
+     * The life: wall-clock milliseconds, as batond (docs/config.md). */
+    b->cfg.io.apps_held = false;
+    {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        b->cfg.io.inc = (baton_inc)ts.tv_sec * 1000 +
+                        (baton_inc)(ts.tv_nsec / 1000000);
+    }
+    rv = baton_io_init(&b->io, b->loop, &b->cfg.io, log_io, b);
+    if (rv != 0) {
+        return lib_fail(b, rv, "baton_start: %s", baton_strerror(rv));
+    }
+    b->io.data = b;
+    b->io.on_app = lib_on_app;
+    b->io.on_name = lib_on_name;
+    b->io.on_call = lib_on_call;
+    rv = baton_io_start(&b->io);
+    if (rv != 0) {
+        baton_io_close(&b->io, NULL);
+        return lib_fail(b, rv, "baton_start: cannot listen on %s:%u",
+                        b->cfg.io.hosts[b->cfg.io.self],
+                        b->cfg.io.ports[b->cfg.io.self]);
+    }
+    b->started = true;
+    uv_check_start(&b->check, on_check);
+    if (b->n_groups > 0) {
+        uv_timer_start(&b->tick, on_tick, 20, 20);
+    }
+    lib_groups_start(b);
+    return 0;
+}
+
+static void finish_close(struct baton *b)
+{
+    void (*cb)(void *) = b->close_cb;
+    void *data = b->close_data;
+
+    lib_names_close(b);
+    for (unsigned i = 0; i < b->n_apps; i++) {
+        free(b->apps[i].state);
+    }
+    for (unsigned i = 0; i < b->n_groups; i++) {
+        free(b->groups[i]->sync0);
+        free(b->groups[i]->handover);
+        free(b->groups[i]);
+    }
+    for (unsigned i = 0; i < b->n_deferred; i++) {
+        free(b->deferred[i].data);
+    }
+    b->closed = true;
+    if (cb != NULL) {
+        cb(data);
+    }
+    if (!b->own) {
+        free(b);
+    }
+    /* With its own loop, baton_run() (or baton_process()) frees b once
+     * the loop has nothing left. */
+}
+
+static void on_handle_closed(uv_handle_t *h)
+{
+    struct baton *b = h->data;
+
+    if (--b->handles == 0) {
+        finish_close(b);
+    }
+}
+
+static void on_io_closed(struct baton_io *io)
+{
+    struct baton *b = io->data;
+
+    uv_close((uv_handle_t *)&b->check, on_handle_closed);
+    uv_close((uv_handle_t *)&b->idle, on_handle_closed);
+    uv_close((uv_handle_t *)&b->deadline, on_handle_closed);
+    uv_close((uv_handle_t *)&b->tick, on_handle_closed);
+}
+
+void baton_close(struct baton *b, void (*cb)(void *data), void *data)
+{
+    if (b->closing) {
+        return;
+    }
+    b->closing = true;
+    b->close_cb = cb;
+    b->close_data = data;
+    if (b->started) {
+        lib_apps_shutdown(b);
+        lib_groups_shutdown(b);
+    }
+    lib_calls_fail_all(b, BATON_ECLOSED);
+    if (b->started) {
+        baton_io_close(&b->io, on_io_closed);
+    } else {
+        b->io.data = b;
+        on_io_closed(&b->io);
+    }
+}
+
+static void free_own(struct baton *b)
+{
+    uv_run(&b->own_loop, UV_RUN_NOWAIT);
+    (void)uv_loop_close(&b->own_loop);
+    free(b);
+}
+
+int baton_run(struct baton *b)
+{
+    if (!b->own) {
+        return BATON_ESTATE;
+    }
+    uv_run(&b->own_loop, UV_RUN_DEFAULT);
+    if (b->closed) {
+        free_own(b);
+    }
+    return 0;
+}
+
+int baton_fd(const struct baton *b)
+{
+    return b->own ? uv_backend_fd(&b->own_loop) : BATON_ESTATE;
+}
+
+int baton_timeout_ms(const struct baton *b)
+{
+    return b->own ? uv_backend_timeout(&b->own_loop) : BATON_ESTATE;
+}
+
+int baton_process(struct baton *b)
+{
+    if (!b->own) {
+        return BATON_ESTATE;
+    }
+    uv_run(&b->own_loop, UV_RUN_NOWAIT);
+    if (b->closed) {
+        free_own(b);
+    }
+    return 0;
+}
+
+const char *baton_self(const struct baton *b)
+{
+    return b->cfg.self_name;
+}
+
+const char *baton_errmsg(const struct baton *b)
+{
+    return b->errmsg;
+}
+
+bool baton_node_up(const struct baton *b, const char *node)
+{
+    int id = lib_node_id(b, node);
+
+    return id >= 0 && b->started && lib_alive(b, (unsigned)id);
+}

@@ -1,0 +1,543 @@
+/* libbaton in one process: bad input gets clear errors, and a one-node
+ * cluster runs every kind of object through its callbacks (cmocka).
+ * Three-node behaviour is in test/integration/test_lib.sh. */
+#define _POSIX_C_SOURCE 200809L
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <uv.h>
+
+#include <baton/baton.h>
+
+static char dir[64];
+static char cfg_path[128];
+
+static void write_file(const char *path, const char *text, int mode)
+{
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+    chmod(path, (mode_t)mode);
+}
+
+/* A one-node cluster config on a free-ish loopback port. */
+static void make_config(const char *extra)
+{
+    char text[1024], path[160];
+    int port = 40000 + (int)(getpid() % 20000);
+
+    snprintf(path, sizeof(path), "%s/cookie", dir);
+    write_file(path, "test-cookie-0123456789\n", 0600);
+    snprintf(text, sizeof(text),
+             "[node]\nname = a@local\ncookie_file = cookie\n"
+             "[cluster]\nheartbeat_ms = 20\n"
+             "[nodes]\na@local = 127.0.0.1:%d\nb@local = 127.0.0.1:%d\n%s",
+             port, port + 1, extra);
+    write_file(cfg_path, text, 0600);
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    snprintf(dir, sizeof(dir), "/tmp/baton-libtest.XXXXXX");
+    assert_non_null(mkdtemp(dir));
+    snprintf(cfg_path, sizeof(cfg_path), "%s/a.ini", dir);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    char cmd[128];
+    (void)state;
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+static void quiet(void *data, int level, const char *text)
+{
+    (void)data;
+    (void)level;
+    (void)text;
+}
+
+static struct baton *new_node(uv_loop_t *loop)
+{
+    struct baton_options o;
+    struct baton *b = NULL;
+    char err[256];
+
+    memset(&o, 0, sizeof(o));
+    o.config_file = cfg_path;
+    o.loop = loop;
+    o.log = quiet;
+    assert_int_equal(baton_new(&b, &o, err, sizeof(err)), 0);
+    return b;
+}
+
+/* ---- bad input -------------------------------------------------------- */
+
+static void test_bad_config(void **state)
+{
+    struct baton_options o;
+    struct baton *b = (struct baton *)1;
+    char err[256];
+
+    (void)state;
+    memset(&o, 0, sizeof(o));
+    o.config_file = "/nonexistent/baton.ini";
+    assert_int_equal(baton_new(&b, &o, err, sizeof(err)), BATON_EINVAL);
+    assert_null(b);
+    assert_non_null(strstr(err, "/nonexistent/baton.ini: cannot read"));
+
+    make_config("[app web]\nnodes = a@local\nstart = /bin/true\n");
+    assert_int_equal(baton_new(&b, &o, err, sizeof(err)), BATON_EINVAL);
+    assert_null(b);
+    o.config_file = cfg_path;
+    assert_int_equal(baton_new(&b, &o, err, sizeof(err)), BATON_EINVAL);
+    assert_non_null(strstr(err, "[app web]: [app] sections are batond's"));
+
+    make_config("[nodes]\nbroken line\n");
+    assert_int_equal(baton_new(&b, &o, err, sizeof(err)), BATON_EINVAL);
+    assert_non_null(strstr(err, "a.ini:"));
+}
+
+static int dummy_start(struct baton_app *app, int type, const char *from,
+                       uint64_t epoch)
+{
+    (void)app;
+    (void)type;
+    (void)from;
+    (void)epoch;
+    return 0;
+}
+
+static void dummy_stop(struct baton_app *app, int reason, const char *to)
+{
+    (void)app;
+    (void)reason;
+    (void)to;
+}
+
+static void dummy_elected(struct baton_group *g, const char *joined,
+                          void **sync, size_t *len)
+{
+    (void)g;
+    (void)joined;
+    *sync = NULL;
+    *len = 0;
+}
+
+static void dummy_surrendered(struct baton_group *g, const char *leader,
+                              const void *sync, size_t len)
+{
+    (void)g;
+    (void)leader;
+    (void)sync;
+    (void)len;
+}
+
+static void dummy_leader_call(struct baton_group *g,
+                              struct baton_request *req, const void *msg,
+                              size_t len)
+{
+    (void)g;
+    (void)baton_reply(req, msg, len);
+}
+
+static const struct baton_app_callbacks app_cbs = {
+    .start = dummy_start, .stop = dummy_stop};
+static const struct baton_group_callbacks group_cbs = {
+    .elected = dummy_elected,
+    .surrendered = dummy_surrendered,
+    .handle_leader_call = dummy_leader_call,
+};
+
+static void test_bad_declarations(void **state)
+{
+    struct baton_app_options ao;
+    struct baton *b;
+    uv_loop_t loop;
+
+    (void)state;
+    make_config("");
+    uv_loop_init(&loop);
+    b = new_node(&loop);
+    memset(&ao, 0, sizeof(ao));
+    ao.nodes = "a@local, x@local";
+    assert_int_equal(baton_app_add(b, "web", &ao, &app_cbs, NULL, NULL),
+                     BATON_EINVAL);
+    assert_non_null(strstr(baton_errmsg(b), "x@local is not listed"));
+    ao.nodes = "a@local";
+    assert_int_equal(baton_app_add(b, "bad name", &ao, &app_cbs, NULL, NULL),
+                     BATON_EINVAL);
+    assert_int_equal(baton_app_add(b, "web", &ao, &app_cbs, NULL, NULL), 0);
+    assert_int_equal(baton_app_add(b, "web", &ao, &app_cbs, NULL, NULL),
+                     BATON_EINVAL);
+    assert_non_null(strstr(baton_errmsg(b), "added twice"));
+    assert_int_equal(baton_group_add(b, "g", "b@local", NULL, &group_cbs,
+                                     NULL, NULL),
+                     BATON_EINVAL);
+    assert_non_null(strstr(baton_errmsg(b), "neither a candidate"));
+    assert_int_equal(baton_group_add(b, "g", "{a@local b@local}", NULL,
+                                     &group_cbs, NULL, NULL),
+                     BATON_EINVAL);
+    assert_non_null(strstr(baton_errmsg(b), "candidates are an order"));
+    assert_int_equal(baton_group_add(b, "g", "a@local", "a@local",
+                                     &group_cbs, NULL, NULL),
+                     BATON_EINVAL);
+    assert_non_null(strstr(baton_errmsg(b), "both a candidate and a worker"));
+    /* Names and calls need a started node. */
+    assert_int_equal(baton_send(b, "x", "y", 1), BATON_ESTATE);
+    assert_int_equal(baton_whereis(b, "x", NULL, NULL), BATON_ENOTFOUND);
+    baton_close(b, NULL, NULL);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    assert_int_equal(uv_loop_close(&loop), 0);
+}
+
+/* ---- a one-node cluster ----------------------------------------------- */
+
+struct world {
+    uv_loop_t loop;
+    struct baton *b;
+    struct baton_app *app, *single;
+    struct baton_group *g;
+    int app_started, app_type, app_stopped, stop_reason;
+    int single_started;
+    int elected, terminated, handled_cast, infos;
+    int registered, reg_status, lost;
+    int calls_answered, call_status;
+    char reply[64];
+    int leader_answered;
+    int local_answered;
+    int messages;
+    int step;
+    bool closed;
+    uv_timer_t timer;
+};
+
+static struct world W;
+
+static int w_start(struct baton_app *app, int type, const char *from,
+                   uint64_t epoch)
+{
+    (void)from;
+    assert_true(epoch > 0);
+    if (app == W.app) {
+        W.app_started++;
+        W.app_type = type;
+    } else {
+        W.single_started++;
+    }
+    return 0;
+}
+
+static void w_stop(struct baton_app *app, int reason, const char *to)
+{
+    (void)to;
+    if (app == W.app) {
+        W.app_stopped++;
+        W.stop_reason = reason;
+    }
+}
+
+static void w_elected(struct baton_group *g, const char *joined, void **sync,
+                      size_t *len)
+{
+    (void)g;
+    assert_null(joined);
+    W.elected++;
+    *sync = strdup("sync");
+    *len = 4;
+}
+
+static void w_leader_cast(struct baton_group *g, const void *msg, size_t len)
+{
+    (void)g;
+    assert_int_equal(len, 4);
+    assert_memory_equal(msg, "cast", 4);
+    W.handled_cast++;
+}
+
+static void w_handle_call(struct baton_group *g, struct baton_request *req,
+                          const void *msg, size_t len)
+{
+    (void)g;
+    (void)baton_reply(req, msg, len);
+}
+
+static void w_info(struct baton_group *g, const void *msg, size_t len)
+{
+    (void)g;
+    (void)msg;
+    (void)len;
+    W.infos++;
+}
+
+static void w_terminate(struct baton_group *g, int reason)
+{
+    (void)g;
+    assert_int_equal(reason, BATON_STOP_SHUTDOWN);
+    W.terminated++;
+}
+
+static const struct baton_app_callbacks w_app_cbs = {.start = w_start,
+                                                     .stop = w_stop};
+static const struct baton_group_callbacks w_group_cbs = {
+    .elected = w_elected,
+    .surrendered = dummy_surrendered,
+    .handle_leader_call = dummy_leader_call,
+    .handle_leader_cast = w_leader_cast,
+    .handle_call = w_handle_call,
+    .handle_info = w_info,
+    .terminate = w_terminate,
+};
+
+static void on_message(void *data, const char *name, const void *msg,
+                       size_t len)
+{
+    (void)data;
+    (void)name;
+    (void)msg;
+    (void)len;
+    W.messages++;
+}
+
+static void on_call(void *data, const char *name, struct baton_request *req,
+                    const void *msg, size_t len)
+{
+    char out[64];
+    int n;
+    (void)data;
+    n = snprintf(out, sizeof(out), "%s:%.*s", name, (int)len,
+                 (const char *)msg);
+    (void)baton_reply(req, out, (size_t)n);
+}
+
+static void on_lost(void *data, const char *name, int reason)
+{
+    (void)data;
+    (void)name;
+    (void)reason;
+    W.lost++;
+}
+
+static const struct baton_handler handler = {
+    .message = on_message, .call = on_call, .lost = on_lost};
+
+static void registered(void *data, int status)
+{
+    (void)data;
+    W.registered++;
+    W.reg_status = status;
+}
+
+static void answered(void *data, int status, const void *reply, size_t len)
+{
+    int *counter = data;
+    (*counter)++;
+    W.call_status = status;
+    snprintf(W.reply, sizeof(W.reply), "%.*s", (int)len,
+             reply ? (const char *)reply : "");
+}
+
+static void closed(void *data)
+{
+    (void)data;
+    W.closed = true;
+}
+
+/* Drives the steps one at a time, each when the previous one's effect is
+ * visible; fails the test if a step takes over 5 s. */
+static void on_timer(uv_timer_t *t)
+{
+    static uint64_t since;
+    uint64_t now = uv_now(t->loop);
+    bool done = false;
+    const char *node = NULL;
+
+    if (since == 0) {
+        since = now;
+    }
+    if (now - since > 5000) {
+        fail_msg("step %d did not finish in 5 s", W.step);
+    }
+    switch (W.step) {
+    case 0: /* the app, the singleton and the group start here */
+        done = W.app_started == 1 && W.single_started == 1 &&
+               W.elected == 1 && baton_group_is_leader(W.g);
+        if (done) {
+            assert_int_equal(W.app_type, BATON_START_NORMAL);
+            assert_string_equal(baton_app_where(W.app, NULL), "a@local");
+            assert_string_equal(baton_group_leader(W.g), "a@local");
+            assert_int_equal(baton_register(W.b, "svc", &handler, NULL,
+                                            registered, NULL),
+                             0);
+        }
+        break;
+    case 1:
+        done = W.registered == 1;
+        if (done) {
+            assert_int_equal(W.reg_status, 0);
+            assert_int_equal(baton_whereis(W.b, "svc", &node, NULL), 0);
+            assert_string_equal(node, "a@local");
+            assert_int_equal(baton_register(W.b, "svc", &handler, NULL,
+                                            registered, NULL),
+                             0);
+        }
+        break;
+    case 2:
+        done = W.registered == 2;
+        if (done) {
+            assert_int_equal(W.reg_status, BATON_ENAMETAKEN);
+            assert_int_equal(baton_call(W.b, "svc", "hi", 2, 1000, answered,
+                                        &W.calls_answered),
+                             0);
+            assert_int_equal(baton_send(W.b, "svc", "m", 1), 0);
+            assert_int_equal(baton_send(W.b, "nobody", "m", 1),
+                             BATON_ENOTFOUND);
+            assert_int_equal(baton_register(W.b, "bad name", &handler, NULL,
+                                            registered, NULL),
+                             BATON_EINVAL);
+        }
+        break;
+    case 3:
+        done = W.calls_answered == 1 && W.messages == 1;
+        if (done) {
+            assert_int_equal(W.call_status, 0);
+            assert_string_equal(W.reply, "svc:hi");
+            assert_int_equal(baton_call(W.b, "nobody", "x", 1, 1000,
+                                        answered, &W.calls_answered),
+                             0);
+        }
+        break;
+    case 4:
+        done = W.calls_answered == 2;
+        if (done) {
+            assert_int_equal(W.call_status, BATON_ENOTFOUND);
+            assert_int_equal(baton_leader_call(W.g, "lc", 2, 1000, answered,
+                                               &W.leader_answered),
+                             0);
+            assert_int_equal(baton_leader_cast(W.g, "cast", 4), 0);
+            assert_int_equal(baton_group_call(W.g, "gc", 2, 1000, answered,
+                                              &W.local_answered),
+                             0);
+            assert_int_equal(baton_group_info(W.g, "i", 1), 0);
+        }
+        break;
+    case 5:
+        done = W.leader_answered == 1 && W.local_answered == 1 &&
+               W.handled_cast == 1 && W.infos == 1;
+        if (done) {
+            assert_int_equal(baton_unregister(W.b, "svc", registered, NULL),
+                             0);
+        }
+        break;
+    case 6:
+        done = W.registered == 3;
+        if (done) {
+            assert_int_equal(W.reg_status, 0);
+            assert_int_equal(baton_whereis(W.b, "svc", NULL, NULL),
+                             BATON_ENOTFOUND);
+            assert_int_equal(W.lost, 0);
+            uv_timer_stop(t);
+            uv_close((uv_handle_t *)t, NULL);
+            baton_close(W.b, closed, NULL);
+            return;
+        }
+        break;
+    default:
+        break;
+    }
+    if (done) {
+        W.step++;
+        since = now;
+    }
+}
+
+static void test_one_node(void **state)
+{
+    struct baton_app_options ao;
+
+    (void)state;
+    memset(&W, 0, sizeof(W));
+    make_config("");
+    uv_loop_init(&W.loop);
+    W.b = new_node(&W.loop);
+    memset(&ao, 0, sizeof(ao));
+    ao.nodes = "a@local, b@local";
+    assert_int_equal(baton_app_add(W.b, "web", &ao, &w_app_cbs, NULL, &W.app),
+                     0);
+    assert_int_equal(baton_singleton_add(W.b, "single", &w_app_cbs, NULL,
+                                         &W.single),
+                     0);
+    assert_int_equal(baton_group_add(W.b, "grp", "a@local, b@local", NULL,
+                                     &w_group_cbs, NULL, &W.g),
+                     0);
+    {
+        const char *names[4];
+        assert_int_equal(baton_group_candidates(W.g, names, 4), 2);
+        assert_string_equal(names[0], "a@local");
+        assert_string_equal(names[1], "b@local");
+        assert_int_equal(baton_group_workers(W.g, names, 4), 0);
+    }
+    assert_int_equal(baton_start(W.b), 0);
+    assert_int_equal(baton_start(W.b), BATON_ESTATE);
+    assert_int_equal(baton_app_add(W.b, "late", &ao, &w_app_cbs, NULL, NULL),
+                     BATON_ESTATE);
+    uv_timer_init(&W.loop, &W.timer);
+    uv_timer_start(&W.timer, on_timer, 10, 10);
+    uv_run(&W.loop, UV_RUN_DEFAULT);
+    assert_true(W.closed);
+    assert_int_equal(W.app_stopped, 1);
+    assert_int_equal(W.stop_reason, BATON_STOP_SHUTDOWN);
+    assert_int_equal(W.terminated, 1);
+    assert_int_equal(uv_loop_close(&W.loop), 0);
+}
+
+/* The node's own loop, polled from "another event loop". */
+static void test_own_loop(void **state)
+{
+    struct baton_options o;
+    struct baton *b = NULL;
+    char err[256];
+    int rounds = 0;
+
+    (void)state;
+    make_config("");
+    memset(&o, 0, sizeof(o));
+    o.config_file = cfg_path;
+    o.log = quiet;
+    assert_int_equal(baton_new(&b, &o, err, sizeof(err)), 0);
+    assert_true(baton_fd(b) >= 0);
+    assert_int_equal(baton_start(b), 0);
+    while (rounds++ < 20) {
+        assert_int_equal(baton_process(b), 0);
+        assert_true(baton_timeout_ms(b) >= -1);
+    }
+    baton_close(b, NULL, NULL);
+    assert_int_equal(baton_run(b), 0); /* runs the close out, frees b */
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_bad_config),
+        cmocka_unit_test(test_bad_declarations),
+        cmocka_unit_test(test_one_node),
+        cmocka_unit_test(test_own_loop),
+    };
+    assert_int_equal(strcmp(baton_strerror(BATON_ELEADERDOWN),
+                            "the leader was lost during the call"),
+                     0);
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
