@@ -7,12 +7,15 @@
  * JSON line longer than 256 KiB, is answered with an error and closed; an
  * unknown command gets {"error": ...}; a client that leaves more than
  * 4 MiB of output unread is disconnected, with a warning naming its
- * endpoint. */
+ * endpoint. A session's output lines are gathered and written once per
+ * loop iteration. */
 #include "../util/setup.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <float.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -171,12 +174,28 @@ static int find_app(const struct baton_io *io, const char *name)
 
 /* ---- connections ------------------------------------------------------ */
 
-struct out_req {
-    uv_write_t req;
-    struct batond_session *s;
-    char *text;
-    size_t len;
-};
+/* A session's output buffer starts at OUT_INIT bytes, doubles on
+ * demand, and is given back once written if it grew past OUT_KEEP. */
+#define OUT_INIT (4u << 10)
+#define OUT_KEEP (64u << 10)
+
+static void flush_unqueue(struct batond_session *s)
+{
+    struct batond_control *c = s->ctl;
+
+    if (!s->flush_queued) {
+        return;
+    }
+    for (struct batond_session **pp = &c->flush_head; *pp != NULL;
+         pp = &(*pp)->flush_next) {
+        if (*pp == s) {
+            *pp = s->flush_next;
+            break;
+        }
+    }
+    s->flush_queued = false;
+    s->flush_next = NULL;
+}
 
 static void on_session_closed(uv_handle_t *h)
 {
@@ -191,17 +210,28 @@ static void on_session_closed(uv_handle_t *h)
     if (s->next != NULL) {
         s->next->prev = s->prev;
     }
+    flush_unqueue(s);
     for (unsigned i = 0; i < s->n_held; i++) {
         free(s->held[i]);
     }
     free(s->held);
     free(s->buf);
+    free(s->out);
+    free(s->wbuf);
     free(s);
 }
 
 static void close_handle(struct batond_session *s)
 {
     if (!s->handle_closing) {
+        /* Lines gathered before the close are not taken back: they go
+         * to the socket if it takes them at once. */
+        if (s->out_len > 0 && !s->writing) {
+            uv_buf_t buf = uv_buf_init(s->out, (unsigned)s->out_len);
+            (void)uv_try_write((uv_stream_t *)&s->pipe, &buf, 1);
+            s->out_bytes -= s->out_len;
+            s->out_len = 0;
+        }
         s->handle_closing = true;
         uv_close((uv_handle_t *)&s->pipe, on_session_closed);
     }
@@ -230,31 +260,167 @@ void batond__session_end(struct batond_session *s, bool graceful,
     }
 }
 
+/* ---- output: gathered per session, written once per loop iteration -- */
+
+static void on_flush_prepare(uv_prepare_t *h);
+static void on_flush_check(uv_check_t *h);
+
+/* Queues s to be flushed at the end of this loop iteration. */
+static void flush_queue(struct batond_session *s)
+{
+    struct batond_control *c = s->ctl;
+
+    if (s->flush_queued || c->closing) {
+        return;
+    }
+    s->flush_queued = true;
+    s->flush_next = c->flush_head;
+    c->flush_head = s;
+    if (!c->flush_armed) {
+        c->flush_armed = true;
+        uv_prepare_start(&c->flush_prepare, on_flush_prepare);
+        uv_check_start(&c->flush_check, on_flush_check);
+    }
+}
+
+static void drop_large(char **buf, size_t *cap)
+{
+    if (*cap > OUT_KEEP) {
+        free(*buf);
+        *buf = NULL;
+        *cap = 0;
+    }
+}
+
 static void on_written(uv_write_t *req, int status)
 {
-    struct out_req *w = (struct out_req *)req;
-    struct batond_session *s = w->s;
+    struct batond_session *s = req->data;
 
-    s->out_bytes -= w->len;
-    free(w->text);
-    free(w);
+    s->writing = false;
+    s->out_bytes -= s->wlen;
+    s->wlen = 0;
+    drop_large(&s->wbuf, &s->wbuf_cap);
+    if (s->handle_closing) {
+        return; /* cancelled by the close */
+    }
     if (status != 0 && !s->closing) {
         batond__session_end(s, false, uv_strerror(status));
+    } else if (s->out_len > 0) {
+        flush_queue(s); /* lines that gathered meanwhile */
     } else if (s->closing && s->out_bytes == 0) {
         close_handle(s);
     }
 }
 
-/* Queues text (len bytes, its newline included) to s. Takes ownership. */
-static void write_text(struct batond_session *s, char *text, size_t len)
+/* Hands s's gathered lines to the socket: what it takes at once is done
+ * (uv_try_write), the rest is written from wbuf by one queued write, and
+ * lines gathered meanwhile wait for that write to finish. */
+static void session_flush(struct batond_session *s)
 {
-    struct out_req *w;
+    char *spare = s->wbuf;
+    size_t spare_cap = s->wbuf_cap;
+    size_t len = s->out_len;
     uv_buf_t buf;
+    int n;
 
-    if (s->handle_closing) {
-        free(text);
+    if (s->handle_closing || s->writing || len == 0) {
         return;
     }
+    buf = uv_buf_init(s->out, (unsigned)len);
+    n = uv_try_write((uv_stream_t *)&s->pipe, &buf, 1);
+    if (n < 0 && n != UV_EAGAIN) {
+        s->out_bytes -= len;
+        s->out_len = 0;
+        batond__session_end(s, false, uv_strerror(n));
+        return;
+    }
+    s->out_len = 0;
+    if (n >= 0 && (size_t)n == len) {
+        s->out_bytes -= len;
+        drop_large(&s->out, &s->out_cap);
+        if (s->closing) {
+            close_handle(s); /* its last lines are out */
+        }
+        return;
+    }
+    n = BATON_MAX(n, 0);
+    /* The rest is written from the buffer it is in; the spare becomes
+     * the buffer the next lines gather in. */
+    s->wbuf = s->out;
+    s->wbuf_cap = s->out_cap;
+    s->out = spare;
+    s->out_cap = spare_cap;
+    s->wlen = len - (size_t)n;
+    s->out_bytes = s->wlen;
+    buf = uv_buf_init(s->wbuf + n, (unsigned)s->wlen);
+    if (uv_write(&s->wreq, (uv_stream_t *)&s->pipe, &buf, 1, on_written) !=
+        0) {
+        s->out_bytes = s->wlen = 0;
+        batond__session_end(s, false, "write failed");
+        return;
+    }
+    s->writing = true;
+}
+
+/* Flushes every session queued. One whose write fails ends, which may
+ * queue output for others (its names' DROP is stepped at once): those
+ * wait for the next flush, before the loop blocks. */
+static void flush_sessions(struct batond_control *c)
+{
+    struct batond_session *s = c->flush_head;
+
+    c->flush_head = NULL;
+    while (s != NULL) {
+        struct batond_session *next = s->flush_next;
+        s->flush_next = NULL;
+        s->flush_queued = false;
+        session_flush(s);
+        s = next;
+    }
+    if (c->flush_head == NULL && c->flush_armed) {
+        c->flush_armed = false;
+        uv_prepare_stop(&c->flush_prepare);
+        uv_check_stop(&c->flush_check);
+    }
+}
+
+static void on_flush_prepare(uv_prepare_t *h)
+{
+    flush_sessions(h->data);
+}
+
+static void on_flush_check(uv_check_t *h)
+{
+    flush_sessions(h->data);
+}
+
+/* Makes room for more bytes after s's output. Errors: BATON_ENOMEM
+ * (the output is unchanged). */
+static int out_room(struct batond_session *s, size_t more)
+{
+    size_t cap = s->out_cap > 0 ? s->out_cap : OUT_INIT;
+    char *p;
+
+    if (s->out_len + more <= s->out_cap) {
+        return 0;
+    }
+    while (cap < s->out_len + more) {
+        cap *= 2;
+    }
+    p = realloc(s->out, cap);
+    if (p == NULL) {
+        return BATON_ENOMEM;
+    }
+    s->out = p;
+    s->out_cap = cap;
+    return 0;
+}
+
+/* The line of len bytes (its newline included) just written at
+ * s->out + s->out_len goes out with the rest, unless the client leaves
+ * too much unread: then it is dropped and the session ends. */
+static void line_commit(struct batond_session *s, size_t len)
+{
     /* One message may be large (a long "names"); a client that leaves a
      * whole buffer of them unread is not reading at all. */
     if (s->out_bytes > 0 && s->out_bytes + len > BATOND_OUT_MAX) {
@@ -262,28 +428,28 @@ static void write_text(struct batond_session *s, char *text, size_t len)
                     "control session %" PRIu64 ": the client leaves %zu "
                     "bytes unread (limit %u): disconnected",
                     s->endpoint, s->out_bytes, BATOND_OUT_MAX);
-        free(text);
         batond__session_end(s, false, NULL);
         return;
     }
-    w = malloc(sizeof(*w));
-    if (w == NULL) {
-        free(text);
+    s->out_len += len;
+    s->out_bytes += len;
+    flush_queue(s);
+}
+
+/* Appends text (len bytes, its newline included) to s's output.
+ * Borrows text. */
+static void write_text(struct batond_session *s, const char *text,
+                       size_t len)
+{
+    if (s->handle_closing) {
+        return;
+    }
+    if (out_room(s, len) != 0) {
         batond__session_end(s, false, "out of memory");
         return;
     }
-    w->s = s;
-    w->text = text;
-    w->len = len;
-    s->out_bytes += len;
-    buf = uv_buf_init(text, (unsigned)len);
-    if (uv_write(&w->req, (uv_stream_t *)&s->pipe, &buf, 1, on_written) !=
-        0) {
-        s->out_bytes -= len;
-        free(w);
-        free(text);
-        batond__session_end(s, false, "write failed");
-    }
+    memcpy(s->out + s->out_len, text, len);
+    line_commit(s, len);
 }
 
 /* Takes ownership of text; adds the newline. */
@@ -298,14 +464,310 @@ static void write_line(struct batond_session *s, char *text)
     n = strlen(text);
     text[n] = '\n'; /* the NUL's place: n + 1 bytes go out */
     write_text(s, text, n + 1);
+    free(text);
+}
+
+/* ---- JSON straight into a session's output ---------------------------
+ * The bytes cJSON_PrintUnformatted() gives (cJSON 1.7), without its
+ * allocations and copies, and with integers printed without
+ * sprintf/sscanf: every answer carries one (its id, a call's handle). */
+
+struct jw {
+    struct batond_session *s;
+    size_t len; /* bytes written after s->out_len */
+    bool failed;
+};
+
+static char *jw_room(struct jw *w, size_t more)
+{
+    if (w->failed || out_room(w->s, w->len + more) != 0) {
+        w->failed = true;
+        return NULL;
+    }
+    return w->s->out + w->s->out_len + w->len;
+}
+
+static void jw_put(struct jw *w, const char *p, size_t n)
+{
+    char *d = jw_room(w, n);
+
+    if (d != NULL) {
+        memcpy(d, p, n);
+        w->len += n;
+    }
+}
+
+/* As cJSON escapes: the two JSON specials, the five short escapes,
+ * \u00XX for other control bytes, every other byte as is. */
+static void jw_string(struct jw *w, const char *str)
+{
+    static const char hex[] = "0123456789abcdef";
+    const unsigned char *p = (const unsigned char *)(str != NULL ? str : "");
+    size_t n = strlen((const char *)p);
+    char *start = jw_room(w, 6 * n + 2); /* at worst \u00XX each */
+    char *d = start;
+
+    if (d == NULL) {
+        return;
+    }
+    *d++ = '"';
+    for (; *p != '\0'; p++) {
+        unsigned char ch = *p;
+        if (ch >= 32 && ch != '"' && ch != '\\') {
+            *d++ = (char)ch;
+            continue;
+        }
+        *d++ = '\\';
+        switch (ch) {
+        case '"':
+        case '\\':
+            *d++ = (char)ch;
+            break;
+        case '\b':
+            *d++ = 'b';
+            break;
+        case '\f':
+            *d++ = 'f';
+            break;
+        case '\n':
+            *d++ = 'n';
+            break;
+        case '\r':
+            *d++ = 'r';
+            break;
+        case '\t':
+            *d++ = 't';
+            break;
+        default:
+            memcpy(d, "u00", 3);
+            d[3] = hex[ch >> 4];
+            d[4] = hex[ch & 15];
+            d += 5;
+            break;
+        }
+    }
+    *d++ = '"';
+    w->len += (size_t)(d - start);
+}
+
+static void jw_number(struct jw *w, double v)
+{
+    char buf[32];
+    double back;
+    double max;
+    int n;
+
+    if (isnan(v) || isinf(v)) {
+        jw_put(w, "null", 4);
+        return;
+    }
+    /* An integer below 10^15 prints as %1.15g prints it. */
+    if (v == floor(v) && fabs(v) < 1e15) {
+        uint64_t u = (uint64_t)fabs(v);
+        char *e = buf + sizeof(buf);
+        char *b = e;
+        do {
+            *--b = (char)('0' + u % 10);
+            u /= 10;
+        } while (u != 0);
+        if (signbit(v)) {
+            *--b = '-'; /* -0 too, as %g prints it */
+        }
+        jw_put(w, b, (size_t)(e - b));
+        return;
+    }
+    /* cJSON's way: 15 digits if they give the number back, else 17. */
+    n = snprintf(buf, sizeof(buf), "%1.15g", v);
+    back = strtod(buf, NULL);
+    max = fabs(back) > fabs(v) ? fabs(back) : fabs(v);
+    if (fabs(back - v) > max * DBL_EPSILON) {
+        n = snprintf(buf, sizeof(buf), "%1.17g", v);
+    }
+    jw_put(w, buf, (size_t)n);
+}
+
+/* Recursive: what is echoed (a request's id) was parsed by cJSON, whose
+ * nesting is limited to CJSON_NESTING_LIMIT (1000). */
+static void jw_value(struct jw *w, const cJSON *item)
+{
+    int type = item->type & 0xFF;
+    char close = type == cJSON_Array ? ']' : '}';
+
+    switch (type) {
+    case cJSON_NULL:
+        jw_put(w, "null", 4);
+        return;
+    case cJSON_False:
+        jw_put(w, "false", 5);
+        return;
+    case cJSON_True:
+        jw_put(w, "true", 4);
+        return;
+    case cJSON_Number:
+        jw_number(w, item->valuedouble);
+        return;
+    case cJSON_String:
+        jw_string(w, item->valuestring);
+        return;
+    case cJSON_Raw:
+        if (item->valuestring == NULL) {
+            w->failed = true;
+            return;
+        }
+        jw_put(w, item->valuestring, strlen(item->valuestring));
+        return;
+    case cJSON_Array:
+    case cJSON_Object:
+        break;
+    default:
+        w->failed = true; /* cJSON_Invalid: cJSON fails too */
+        return;
+    }
+    jw_put(w, type == cJSON_Array ? "[" : "{", 1);
+    for (const cJSON *c = item->child; c != NULL && !w->failed; c = c->next) {
+        if (c != item->child) {
+            jw_put(w, ",", 1);
+        }
+        if (type == cJSON_Object) {
+            jw_string(w, c->string);
+            jw_put(w, ":", 1);
+        }
+        jw_value(w, c);
+    }
+    jw_put(w, &close, 1);
 }
 
 void batond__session_send(struct batond_session *s, cJSON *doc)
 {
-    char *text = doc != NULL ? cJSON_PrintUnformatted(doc) : NULL;
+    struct jw w = {s, 0, doc == NULL};
 
+    if (!s->handle_closing) {
+        if (doc != NULL) {
+            jw_value(&w, doc);
+            jw_put(&w, "\n", 1);
+        }
+        if (w.failed) {
+            batond__session_end(s, false, "out of memory");
+        } else {
+            line_commit(s, w.len);
+        }
+    }
     cJSON_Delete(doc);
-    write_line(s, text);
+}
+
+/* ---- the answers and events of every call, without cJSON ---------------
+ * They are most of what sessions get; built as cJSON documents they cost
+ * more than the rest of the call's way through batond. Each writes the
+ * bytes its cJSON document would print. */
+
+/* Printable ASCII, \n and \t: bytes that travel as a JSON string
+ * ("data") without any check; requests.c's is_text accepts them all. */
+static bool plain_text(const uint8_t *d, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if ((d[i] < 0x20 || d[i] > 0x7e) && d[i] != '\n' && d[i] != '\t') {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* ,"data":"..." for plain text (escaped as cJSON escapes it). */
+static void jw_data(struct jw *w, const uint8_t *d, size_t n)
+{
+    char *start = jw_room(w, 10 + 2 * n);
+    char *p = start;
+
+    if (p == NULL) {
+        return;
+    }
+    memcpy(p, ",\"data\":\"", 9);
+    p += 9;
+    for (size_t i = 0; i < n; i++) {
+        char ch = (char)d[i];
+        if (ch == '"' || ch == '\\') {
+            *p++ = '\\';
+        } else if (ch == '\n' || ch == '\t') {
+            *p++ = '\\';
+            ch = ch == '\n' ? 'n' : 't';
+        }
+        *p++ = ch;
+    }
+    *p++ = '"';
+    w->len += (size_t)(p - start);
+}
+
+static void jw_end(struct jw *w)
+{
+    jw_put(w, "}\n", 2);
+    if (w->failed) {
+        batond__session_end(w->s, false, "out of memory");
+        return;
+    }
+    line_commit(w->s, w->len);
+}
+
+void batond__session_send_ok(struct batond_session *s, const cJSON *cid,
+                             bool with_data, const uint8_t *data,
+                             size_t len)
+{
+    struct jw w = {s, 0, false};
+
+    if (s->handle_closing) {
+        return;
+    }
+    if (with_data && !plain_text(data, len)) {
+        cJSON *o = batond__answer(cid, true);
+        batond__add_data(o, "data", "data64", data, len);
+        batond__session_send(s, o);
+        return;
+    }
+    if (cid != NULL) {
+        jw_put(&w, "{\"id\":", 6);
+        jw_value(&w, cid);
+        jw_put(&w, ",\"ok\":true", 10);
+    } else {
+        jw_put(&w, "{\"ok\":true", 10);
+    }
+    if (with_data) {
+        jw_data(&w, data, len);
+    }
+    jw_end(&w);
+}
+
+void batond__session_send_event(struct batond_session *s, uint64_t call,
+                                const char *name, const char *from,
+                                const uint8_t *data, size_t len)
+{
+    struct jw w = {s, 0, false};
+
+    if (s->handle_closing) {
+        return;
+    }
+    if (!plain_text(data, len)) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "event", call != 0 ? "call" : "message");
+        if (call != 0) {
+            cJSON_AddNumberToObject(o, "call", (double)call);
+        }
+        cJSON_AddStringToObject(o, "name", name);
+        cJSON_AddStringToObject(o, "from", from);
+        batond__add_data(o, "data", "data64", data, len);
+        batond__session_send(s, o);
+        return;
+    }
+    if (call != 0) {
+        jw_put(&w, "{\"event\":\"call\",\"call\":", 23);
+        jw_number(&w, (double)call);
+    } else {
+        jw_put(&w, "{\"event\":\"message\"", 18);
+    }
+    jw_put(&w, ",\"name\":", 8);
+    jw_string(&w, name);
+    jw_put(&w, ",\"from\":", 8);
+    jw_string(&w, from);
+    jw_data(&w, data, len);
+    jw_end(&w);
 }
 
 /* A one-shot text request: one answer, then the connection closes. */
@@ -521,6 +983,7 @@ static void on_connection(uv_stream_t *server, int status)
     s->ctl = c;
     uv_pipe_init(server->loop, &s->pipe, 0);
     s->pipe.data = s;
+    s->wreq.data = s;
     s->next = c->sessions;
     if (c->sessions != NULL) {
         c->sessions->prev = s;
@@ -590,6 +1053,10 @@ int batond_control_start(struct batond_control *c, struct baton_io *io,
     c->open = true;
     uv_idle_init(io->loop, &c->idle);
     c->idle.data = c;
+    uv_prepare_init(io->loop, &c->flush_prepare);
+    c->flush_prepare.data = c;
+    uv_check_init(io->loop, &c->flush_check);
+    c->flush_check.data = c;
     uv_timer_init(io->loop, &c->sweep);
     c->sweep.data = c;
     uv_timer_start(&c->sweep, on_sweep, BATOND_SWEEP_MS, BATOND_SWEEP_MS);
@@ -628,6 +1095,10 @@ void batond_control_close(struct batond_control *c, uv_close_cb cb)
     batond__session_close_all(c);
     batond__app_free(c);
     uv_close((uv_handle_t *)&c->idle, on_helper_closed);
+    uv_close((uv_handle_t *)&c->flush_prepare, on_helper_closed);
+    uv_close((uv_handle_t *)&c->flush_check, on_helper_closed);
+    c->flush_armed = false;
+    c->flush_head = NULL;
     uv_close((uv_handle_t *)&c->sweep, on_helper_closed);
     uv_close((uv_handle_t *)&c->pipe, cb);
     unlink(c->path);

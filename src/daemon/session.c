@@ -271,11 +271,7 @@ static void call_finish(struct batond_pending_call *pc, unsigned code,
             batond__io_reply(c, &r);
         }
     } else if (code == BATON_NAME_OK) {
-        cJSON *o = batond__answer(pc->cid, true);
-        if (pc->is_call) {
-            batond__add_data(o, "data", "data64", data, len);
-        }
-        batond__session_send(s, o);
+        batond__session_send_ok(s, pc->cid, pc->is_call, data, len);
     } else if (code == BATON_NAME_INVALID && len > 0) {
         /* The endpoint answered {"op":"reply","error":...}: carried as
          * INVALID with the message as data (see docs/control.md). */
@@ -468,7 +464,11 @@ static void on_name_done(struct batond_control *c, uint64_t id,
                    code == BATON_NAME_OK) {
             held_del(s, w->name);
         }
-        batond__send_code(s, w->cid, code);
+        if (code == BATON_NAME_OK) {
+            batond__session_send_ok(s, w->cid, false, NULL, 0);
+        } else {
+            batond__send_code(s, w->cid, code);
+        }
     }
     cJSON_Delete(w->cid);
     free(w);
@@ -570,15 +570,12 @@ void batond__session_deliver(struct batond_session *s, const char *name,
                              uint32_t len)
 {
     struct batond_control *c = s->ctl;
-    cJSON *o = cJSON_CreateObject();
     const char *who = from < c->cfg->io.n_nodes ? c->io->names[from] : "?";
+    uint64_t cid = 0; /* a message's event has no "call" */
 
-    if ((flags & BATON_CALL_WANTS_REPLY) == 0) {
-        cJSON_AddStringToObject(o, "event", "message");
-    } else {
+    if ((flags & BATON_CALL_WANTS_REPLY) != 0) {
         struct batond_incoming *in = calloc(1, sizeof(*in));
         if (in == NULL) {
-            cJSON_Delete(o);
             return; /* the caller times out */
         }
         in->cid = ++c->next_id;
@@ -588,7 +585,6 @@ void batond__session_deliver(struct batond_session *s, const char *name,
         in->s = s;
         if (batond_idmap_put(&c->incoming, in->cid, in) != 0) {
             free(in);
-            cJSON_Delete(o);
             return;
         }
         in->prev = s->in_tail;
@@ -606,13 +602,10 @@ void batond__session_deliver(struct batond_session *s, const char *name,
             batond__incoming_unlink(old);
             free(old);
         }
-        cJSON_AddStringToObject(o, "event", "call");
-        cJSON_AddNumberToObject(o, "call", (double)in->cid);
+        cid = in->cid;
     }
-    cJSON_AddStringToObject(o, "name", name != NULL ? name : "");
-    cJSON_AddStringToObject(o, "from", who);
-    batond__add_data(o, "data", "data64", data, len);
-    batond__session_send(s, o);
+    batond__session_send_event(s, cid, name != NULL ? name : "", who, data,
+                               len);
 }
 
 void batond__session_detach(struct batond_session *s)

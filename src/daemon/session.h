@@ -39,7 +39,20 @@ struct batond_session {
     uint64_t endpoint; /* JSON sessions: from 1; 0 for one-shots */
     char *buf;         /* request bytes not yet handled */
     size_t len, cap;
-    size_t out_bytes;  /* written but not yet taken by the socket */
+    /* Output (docs/control.md "Limits"): lines are appended to out and
+     * handed to the socket once per loop iteration (control.c); what
+     * the socket does not take at once is written from wbuf by wreq,
+     * one write at a time, while the next lines gather in out. */
+    char *out;
+    size_t out_len, out_cap;
+    char *wbuf;        /* the write in flight's bytes, or a spare */
+    size_t wbuf_cap;
+    size_t wlen;       /* bytes of the write in flight */
+    size_t out_bytes;  /* out_len + wlen: not yet taken by the socket */
+    uv_write_t wreq;
+    bool writing;      /* wreq is in flight */
+    bool flush_queued; /* in ctl->flush_head */
+    struct batond_session *flush_next;
     bool json;
     bool closing;          /* detached; closes once its output is out */
     bool handle_closing;   /* uv_close() called */
@@ -97,6 +110,16 @@ struct batond_incoming {
 /* control.c: queues doc as one line to s (takes ownership of doc). A
  * client that leaves more than BATOND_OUT_MAX unread is disconnected. */
 void batond__session_send(struct batond_session *s, cJSON *doc);
+/* control.c: the answer {"id":cid,"ok":true}, with "data" if with_data,
+ * and the event "call" (call > 0) or "message" of a delivery, queued to
+ * s as the cJSON documents of requests.c would print them. Borrow cid,
+ * name, from and data. */
+void batond__session_send_ok(struct batond_session *s, const cJSON *cid,
+                             bool with_data, const uint8_t *data,
+                             size_t len);
+void batond__session_send_event(struct batond_session *s, uint64_t call,
+                                const char *name, const char *from,
+                                const uint8_t *data, size_t len);
 /* Ends s: detaches it at once (its names dropped, its calls forgotten);
  * graceful lets queued output reach the client first. */
 void batond__session_end(struct batond_session *s, bool graceful,

@@ -6,8 +6,9 @@
  * malformed, oversized, replayed or tampered frame (that link is closed,
  * the rest carry on), a peer that does not drain its queue
  * (disconnected), a message too large for a frame (logged, dropped), out
- * of memory for a buffer (that link is closed). See
- * docs/design/transport.md. */
+ * of memory for a buffer (that link is closed), a write the socket
+ * refuses (that link is closed). Frames are gathered per connection and
+ * written once per loop iteration. See docs/design/transport.md. */
 #include "../util/setup.h"
 
 #include <inttypes.h>
@@ -36,6 +37,13 @@ enum conn_state { CONN_HELLO = 1, CONN_PROOF, CONN_READY, CONN_CLOSING };
 #define PROOF_MAX (64)  /* a PROOF encodes in 35 */
 #define NAMES_CAP_MIN (16u)
 #define NAMES_CAP_MAX (1u << 20)
+/* A connection's output buffer is allocated at OUT_INIT bytes when a
+ * frame is first queued, doubles on demand, and is given back once
+ * written if it grew past OUT_KEEP. It holds at most the write bound
+ * plus the frame that passes it (docs/design/transport.md §1). */
+#define OUT_INIT (16u << 10)
+#define OUT_KEEP (64u << 10)
+#define OUT_MAX (BATON_WRITE_QUEUE_MAX + READ_MAX)
 
 _Static_assert(READ_INIT >= BATON_FRAME_HEADER_LEN + HELLO_MAX,
                "a handshake frame fits the initial read buffer");
@@ -58,12 +66,17 @@ struct baton_io_conn {
     size_t rlen;
     size_t rcap;
     uint8_t *rbuf; /* rcap bytes, READ_INIT..READ_MAX */
-};
-
-struct write_req {
-    uv_write_t req;
-    size_t len;
-    uint8_t data[];
+    /* Output (docs/design/transport.md §1, "Writes"): frames are
+     * appended to out as they are sealed and handed to the socket once
+     * per loop iteration (flush_all). What the socket does not take at
+     * once is written from wbuf by wreq, one write at a time, while the
+     * next frames gather in out; wbuf is kept as the spare. */
+    uint8_t *out;
+    size_t out_len, out_cap;
+    uint8_t *wbuf;
+    size_t wbuf_cap;
+    bool writing; /* wreq is in flight */
+    uv_write_t wreq;
 };
 
 static void logf_(struct baton_io *io, int level, const char *fmt, ...)
@@ -85,20 +98,18 @@ static int core_step(struct baton_io *io, struct baton_event *ev);
 static void flush_link_downs(struct baton_io *io);
 static void io_free(struct baton_io *io);
 static void dial(struct baton_io *io, unsigned p);
+static void on_flush_prepare(uv_prepare_t *h);
+static void on_flush_check(uv_check_t *h);
 
 /* ---- writing -------------------------------------------------------- */
 
-static void on_write(uv_write_t *req, int status)
+/* Makes *buf (of *cap bytes) at least need bytes: from init (when it has
+ * none), doubling, at most max. Errors: BATON_ENOMEM (*buf is
+ * unchanged). */
+static int grow(uint8_t **buf, size_t *cap, size_t need, size_t max,
+                size_t init)
 {
-    (void)status; /* a failed write shows up as a read error/close */
-    free(req);
-}
-
-/* Makes *buf (of *cap bytes) at least need bytes: doubling, at most
- * max. Errors: BATON_ENOMEM (*buf is unchanged). */
-static int grow(uint8_t **buf, size_t *cap, size_t need, size_t max)
-{
-    size_t n = *cap > 0 ? *cap : BUF_INIT;
+    size_t n = *cap > 0 ? *cap : init;
     uint8_t *p;
 
     BATON_ASSERT(need <= max);
@@ -117,55 +128,163 @@ static int grow(uint8_t **buf, size_t *cap, size_t need, size_t max)
     return 0;
 }
 
-/* A write of one frame with a body of body_len bytes, its header
- * written; the caller fills the body at w->data + 8. A peer whose queue
- * is over BATON_WRITE_QUEUE_MAX is not draining: it is disconnected.
- * Returns NULL (the link closed, or closing already) on failure. */
-static struct write_req *write_new(struct baton_io_conn *c, unsigned type,
-                                   size_t body_len)
+/* Gives a large output buffer back once it is empty, so that only links
+ * that carry large frames hold large buffers, and only while they do. */
+static void drop_large(uint8_t **buf, size_t *cap)
 {
-    struct write_req *w;
+    if (*cap > OUT_KEEP) {
+        free(*buf);
+        *buf = NULL;
+        *cap = 0;
+    }
+}
+
+/* Arms the flush for the end of this loop iteration: the check handle
+ * runs after the I/O callbacks, the prepare handle before the loop
+ * blocks (for frames queued by timers and idle work). */
+static void flush_arm(struct baton_io *io)
+{
+    if (!io->flush_armed && !io->closing) {
+        io->flush_armed = true;
+        uv_prepare_start(&io->flush_prepare, on_flush_prepare);
+        uv_check_start(&io->flush_check, on_flush_check);
+    }
+}
+
+static void on_write(uv_write_t *req, int status)
+{
+    struct baton_io_conn *c = req->data;
+
+    (void)status; /* a failed write shows up as a read error/close */
+    c->writing = false;
+    drop_large(&c->wbuf, &c->wbuf_cap);
+    if (c->state != CONN_CLOSING && c->out_len > 0) {
+        flush_arm(c->io);
+    }
+}
+
+/* Hands c's queued frames to the socket: what it takes at once is done
+ * (uv_try_write), the rest is written from wbuf by one queued write, and
+ * frames queued meanwhile wait for that write to finish.
+ * Errors: a libuv code (the socket refused the write: the caller closes
+ * the link). */
+static int conn_flush(struct baton_io_conn *c)
+{
+    uv_buf_t buf;
+    uint8_t *spare = c->wbuf;
+    size_t spare_cap = c->wbuf_cap;
+    size_t len = c->out_len;
+    int n;
+
+    if (c->state == CONN_CLOSING || c->writing || len == 0) {
+        return 0;
+    }
+    BATON_ASSERT(len <= OUT_MAX);
+    buf = uv_buf_init((char *)c->out, (unsigned)len);
+    n = uv_try_write((uv_stream_t *)&c->tcp, &buf, 1);
+    c->out_len = 0;
+    if (n < 0 && n != UV_EAGAIN) {
+        return n;
+    }
+    if (n >= 0 && (size_t)n == len) {
+        drop_large(&c->out, &c->out_cap);
+        return 0;
+    }
+    n = BATON_MAX(n, 0);
+    /* The rest is written from the buffer it is in; the spare becomes
+     * the buffer the next frames gather in. */
+    c->wbuf = c->out;
+    c->wbuf_cap = c->out_cap;
+    c->out = spare;
+    c->out_cap = spare_cap;
+    buf = uv_buf_init((char *)c->wbuf + n, (unsigned)(len - (size_t)n));
+    n = uv_write(&c->wreq, (uv_stream_t *)&c->tcp, &buf, 1, on_write);
+    if (n != 0) {
+        return n;
+    }
+    c->writing = true;
+    return 0;
+}
+
+/* Flushes every connection. Closing one steps the core (LINK_DOWN),
+ * which may queue frames on connections already passed: the walk then
+ * starts again, and ends with nothing left to flush but writes in
+ * flight, whose completion re-arms the flush (on_write). */
+static void flush_all(struct baton_io *io)
+{
+    struct baton_io_conn *c = io->conns;
+
+    while (c != NULL) {
+        int rv = conn_flush(c);
+        if (rv != 0) {
+            conn_close(c, uv_strerror(rv));
+            c = io->conns;
+            continue;
+        }
+        c = c->next;
+    }
+    if (io->flush_armed && !io->closing) {
+        io->flush_armed = false;
+        uv_prepare_stop(&io->flush_prepare);
+        uv_check_stop(&io->flush_check);
+    }
+}
+
+static void on_flush_prepare(uv_prepare_t *h)
+{
+    flush_all(h->data);
+}
+
+static void on_flush_check(uv_check_t *h)
+{
+    flush_all(h->data);
+}
+
+/* Bytes queued to c and not yet taken by the socket. */
+static size_t conn_backlog(struct baton_io_conn *c)
+{
+    return c->out_len + uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp);
+}
+
+/* Queues one frame with a body of body_len bytes to c, its header
+ * written, and returns it; the caller fills the body at + 8 before
+ * queuing anything else (the buffer may move). A peer whose backlog is
+ * over BATON_WRITE_QUEUE_MAX is not draining: it is disconnected.
+ * Returns NULL (the link closed, or closing already) on failure. */
+static uint8_t *frame_new(struct baton_io_conn *c, unsigned type,
+                          size_t body_len)
+{
+    size_t len = BATON_FRAME_HEADER_LEN + body_len;
+    uint8_t *f;
 
     if (c->state == CONN_CLOSING) {
         return NULL;
     }
-    if (uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp) >
-        BATON_WRITE_QUEUE_MAX) {
+    if (conn_backlog(c) > BATON_WRITE_QUEUE_MAX) {
         c->io->stats.undrained++;
         conn_close(c, "peer is not draining its link");
         return NULL;
     }
-    w = malloc(sizeof(*w) + BATON_FRAME_HEADER_LEN + body_len);
-    if (w == NULL) {
+    if (grow(&c->out, &c->out_cap, c->out_len + len, OUT_MAX, OUT_INIT) !=
+        0) {
         conn_close(c, "out of memory");
         return NULL;
     }
-    w->len = BATON_FRAME_HEADER_LEN + body_len;
-    baton_frame_header_encode(w->data, type, (uint32_t)body_len);
-    return w;
-}
-
-static void write_send(struct baton_io_conn *c, struct write_req *w)
-{
-    uv_buf_t buf = uv_buf_init((char *)w->data, (unsigned)w->len);
-    int rv = uv_write(&w->req, (uv_stream_t *)&c->tcp, &buf, 1, on_write);
-
-    if (rv != 0) {
-        free(w);
-        conn_close(c, uv_strerror(rv));
-        return;
-    }
+    f = c->out + c->out_len;
+    c->out_len += len;
+    baton_frame_header_encode(f, type, (uint32_t)body_len);
     c->io->stats.frames_out++;
+    flush_arm(c->io);
+    return f;
 }
 
 static void send_plain(struct baton_io_conn *c, unsigned type,
                        const uint8_t *body, size_t len)
 {
-    struct write_req *w = write_new(c, type, len);
+    uint8_t *f = frame_new(c, type, len);
 
-    if (w != NULL) {
-        memcpy(w->data + BATON_FRAME_HEADER_LEN, body, len);
-        write_send(c, w);
+    if (f != NULL) {
+        memcpy(f + BATON_FRAME_HEADER_LEN, body, len);
     }
 }
 
@@ -181,7 +300,8 @@ static int encode_msg(struct baton_io *io, const struct baton_msg *m,
         if (rv != BATON_EFULL || io->enc_cap >= PLAIN_MAX) {
             break;
         }
-        rv = grow(&io->enc, &io->enc_cap, io->enc_cap + 1, PLAIN_MAX);
+        rv = grow(&io->enc, &io->enc_cap, io->enc_cap + 1, PLAIN_MAX,
+                  BUF_INIT);
         if (rv != 0) {
             break;
         }
@@ -194,7 +314,7 @@ static int encode_msg(struct baton_io *io, const struct baton_msg *m,
 static void send_msg(struct baton_io *io, const struct baton_msg *m)
 {
     struct baton_io_conn *c = io->peers[m->to].ready;
-    struct write_req *w;
+    uint8_t *f;
     size_t len;
     int rv;
 
@@ -210,13 +330,12 @@ static void send_msg(struct baton_io *io, const struct baton_msg *m)
               rv == BATON_EFULL ? "larger than a frame" : baton_strerror(rv));
         return;
     }
-    w = write_new(c, BATON_FRAME_SEALED, len + BATON_SEAL_OVERHEAD);
-    if (w != NULL) {
-        /* Sealed straight into the write, the header as associated
-         * data. */
-        baton_seal(&c->send, w->data, io->enc, len,
-                   w->data + BATON_FRAME_HEADER_LEN);
-        write_send(c, w);
+    f = frame_new(c, BATON_FRAME_SEALED, len + BATON_SEAL_OVERHEAD);
+    if (f != NULL) {
+        /* Sealed straight into the output buffer, the header as
+         * associated data: frames are sealed in the order they are
+         * queued, which is the order they are written. */
+        baton_seal(&c->send, f, io->enc, len, f + BATON_FRAME_HEADER_LEN);
     }
 }
 
@@ -486,6 +605,8 @@ static void on_conn_closed(uv_handle_t *h)
     baton_wipe(&c->send, sizeof(c->send));
     baton_wipe(&c->recv, sizeof(c->recv));
     free(c->rbuf);
+    free(c->out);
+    free(c->wbuf);
     free(c);
     io->open_handles--;
     if (io->closing && io->open_handles == 0 && io->close_cb != NULL) {
@@ -533,6 +654,7 @@ static struct baton_io_conn *conn_new(struct baton_io *io, bool initiator,
         return NULL;
     }
     c->tcp.data = c;
+    c->wreq.data = c;
     c->io = io;
     c->initiator = initiator;
     c->peer = peer;
@@ -572,6 +694,14 @@ static void conn_close(struct baton_io_conn *c, const char *why)
     }
     was_ready = p >= 0 && io->peers[p].ready == c;
     was_dial = c->initiator && c->state != CONN_READY;
+    /* What was sent before the close is not taken back (a PERMIT on
+     * shutdown, a PROOF before a duplicate is dropped): frames still
+     * gathered go to the socket if it takes them at once. */
+    if (c->out_len > 0 && !c->writing) {
+        uv_buf_t buf = uv_buf_init((char *)c->out, (unsigned)c->out_len);
+        (void)uv_try_write((uv_stream_t *)&c->tcp, &buf, 1);
+        c->out_len = 0;
+    }
     c->state = CONN_CLOSING;
     unlink_conn(io, c);
     uv_read_stop((uv_stream_t *)&c->tcp);
@@ -747,7 +877,7 @@ static void on_sealed(struct baton_io_conn *c, const uint8_t *header,
      * reads. */
     if (len > BATON_SEAL_OVERHEAD &&
         grow(&io->plain, &io->plain_cap, len - BATON_SEAL_OVERHEAD,
-             PLAIN_MAX) != 0) {
+             PLAIN_MAX, BUF_INIT) != 0) {
         conn_close(c, "out of memory");
         return;
     }
@@ -809,7 +939,7 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 static int conn_fit(struct baton_io_conn *c, size_t want)
 {
     if (want > c->rcap) {
-        return grow(&c->rbuf, &c->rcap, want, READ_MAX);
+        return grow(&c->rbuf, &c->rcap, want, READ_MAX, READ_INIT);
     }
     if (c->rcap > READ_INIT && c->rlen <= READ_INIT && want <= READ_INIT) {
         uint8_t *p = realloc(c->rbuf, READ_INIT);
@@ -1180,7 +1310,11 @@ int baton_io_start(struct baton_io *io)
     io->sweep.data = io;
     uv_tcp_init(io->loop, &io->listener);
     io->listener.data = io;
-    io->open_handles += 3;
+    uv_prepare_init(io->loop, &io->flush_prepare);
+    io->flush_prepare.data = io;
+    uv_check_init(io->loop, &io->flush_check);
+    io->flush_check.data = io;
+    io->open_handles += 5;
     for (unsigned p = 0; p < io->cfg.n_nodes; p++) {
         if (p != self) {
             uv_timer_init(io->loop, &io->peers[p].retry);
@@ -1240,6 +1374,9 @@ void baton_io_close(struct baton_io *io, void (*cb)(struct baton_io *io))
     uv_close((uv_handle_t *)&io->core_timer, on_handle_closed);
     uv_close((uv_handle_t *)&io->sweep, on_handle_closed);
     uv_close((uv_handle_t *)&io->listener, on_handle_closed);
+    uv_close((uv_handle_t *)&io->flush_prepare, on_handle_closed);
+    uv_close((uv_handle_t *)&io->flush_check, on_handle_closed);
+    io->flush_armed = false;
     baton_wipe(io->cfg.cookie, sizeof(io->cfg.cookie));
     /* Closed from a callback, the step under way still reads its
      * effects: core_step frees everything once it is out. */
