@@ -137,6 +137,33 @@ wait_for 9 has gc2 "^store x: error: the leader was lost during the call" || fai
 dt=$(($(now_ms) - t0))
 [ $dt -lt 10000 ] || fail "leader-down took $dt ms: the call's own timeout"
 pass "gdict: leader killed during a leader_call: c gets 'the leader was lost during the call' after $dt ms (timeout 10000)"
+
+# A heal with two leaders: freeze the leader b until c leads its own side,
+# then thaw it. One leader must remain, known to both, and the other must
+# have surrendered to it after the thaw.
+ask gb leader "^leader: b@local" 15 || fail "b did not lead again after a3"
+nc=$(count gc2 "^elected")
+kill -STOP "${PIDS[gb]}"
+wait_for 15 more "$nc" "^elected" gc2 || { kill -CONT "${PIDS[gb]}"; fail "c did not lead while b was frozen"; }
+nsb=$(count gb "^surrendered"); nsc=$(count gc2 "^surrendered")
+kill -CONT "${PIDS[gb]}"
+# one_leader: b and c both answer "leader: L" with the same L (the last
+# answer each gave), and the node that is not L surrendered since.
+one_leader() {
+    local lb lc
+    say gb leader; say gc2 leader
+    sleep 0.2
+    lb=$(grep "^leader: " "$T/gb.out" | tail -1); lc=$(grep "^leader: " "$T/gc2.out" | tail -1)
+    [ -n "$lb" ] && [ "$lb" = "$lc" ] || return 1
+    case "$lb" in
+    "leader: b@local") [ "$(count gc2 "^surrendered to b@local")" -gt 0 ] && more "$nsc" "^surrendered" gc2 ;;
+    "leader: c@local") more "$nsb" "^surrendered" gb ;;
+    *) return 1 ;;
+    esac
+}
+wait_for 20 one_leader || fail "after the heal: b says '$(grep '^leader: ' "$T/gb.out" | tail -1)', c says '$(grep '^leader: ' "$T/gc2.out" | tail -1)'"
+healed_leader=$(grep "^leader: " "$T/gb.out" | tail -1)
+pass "gdict heal: b frozen, c led its side; after SIGCONT one ${healed_leader}, the other surrendered to it"
 term gb gc2
 
 # ---- highlander: a singleton --------------------------------------------------
