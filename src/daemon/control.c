@@ -262,7 +262,7 @@ void batond__session_end(struct batond_session *s, bool graceful,
 
 /* ---- output: gathered per session, written once per loop iteration -- */
 
-static void on_flush_prepare(uv_prepare_t *h);
+static void on_flush_idle(uv_idle_t *h);
 static void on_flush_check(uv_check_t *h);
 
 /* Queues s to be flushed at the end of this loop iteration. */
@@ -278,7 +278,7 @@ static void flush_queue(struct batond_session *s)
     c->flush_head = s;
     if (!c->flush_armed) {
         c->flush_armed = true;
-        uv_prepare_start(&c->flush_prepare, on_flush_prepare);
+        uv_idle_start(&c->flush_idle, on_flush_idle);
         uv_check_start(&c->flush_check, on_flush_check);
     }
 }
@@ -379,12 +379,12 @@ static void flush_sessions(struct batond_control *c)
     }
     if (c->flush_head == NULL && c->flush_armed) {
         c->flush_armed = false;
-        uv_prepare_stop(&c->flush_prepare);
+        uv_idle_stop(&c->flush_idle);
         uv_check_stop(&c->flush_check);
     }
 }
 
-static void on_flush_prepare(uv_prepare_t *h)
+static void on_flush_idle(uv_idle_t *h)
 {
     flush_sessions(h->data);
 }
@@ -1053,8 +1053,8 @@ int batond_control_start(struct batond_control *c, struct baton_io *io,
     c->open = true;
     uv_idle_init(io->loop, &c->idle);
     c->idle.data = c;
-    uv_prepare_init(io->loop, &c->flush_prepare);
-    c->flush_prepare.data = c;
+    uv_idle_init(io->loop, &c->flush_idle);
+    c->flush_idle.data = c;
     uv_check_init(io->loop, &c->flush_check);
     c->flush_check.data = c;
     uv_timer_init(io->loop, &c->sweep);
@@ -1095,7 +1095,7 @@ void batond_control_close(struct batond_control *c, uv_close_cb cb)
     batond__session_close_all(c);
     batond__app_free(c);
     uv_close((uv_handle_t *)&c->idle, on_helper_closed);
-    uv_close((uv_handle_t *)&c->flush_prepare, on_helper_closed);
+    uv_close((uv_handle_t *)&c->flush_idle, on_helper_closed);
     uv_close((uv_handle_t *)&c->flush_check, on_helper_closed);
     c->flush_armed = false;
     c->flush_head = NULL;

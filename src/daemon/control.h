@@ -47,10 +47,10 @@ struct batond_control {
     uv_idle_t idle;
     uv_timer_t sweep; /* expires queued calls of app names */
     /* Sessions with output to write, written once per loop iteration:
-     * the check handle runs after the I/O callbacks, the prepare handle
-     * before the loop blocks (docs/control.md "Limits"). */
+     * the check handle runs after the I/O callbacks, the idle handle
+     * before the loop polls (docs/control.md "Limits"). */
     struct batond_session *flush_head;
-    uv_prepare_t flush_prepare;
+    uv_idle_t flush_idle;
     uv_check_t flush_check;
     bool flush_armed;
     struct batond_appname apps[BATON_APPS_MAX];

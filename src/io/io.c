@@ -98,7 +98,7 @@ static int core_step(struct baton_io *io, struct baton_event *ev);
 static void flush_link_downs(struct baton_io *io);
 static void io_free(struct baton_io *io);
 static void dial(struct baton_io *io, unsigned p);
-static void on_flush_prepare(uv_prepare_t *h);
+static void on_flush_idle(uv_idle_t *h);
 static void on_flush_check(uv_check_t *h);
 
 /* ---- writing -------------------------------------------------------- */
@@ -140,13 +140,15 @@ static void drop_large(uint8_t **buf, size_t *cap)
 }
 
 /* Arms the flush for the end of this loop iteration: the check handle
- * runs after the I/O callbacks, the prepare handle before the loop
- * blocks (for frames queued by timers and idle work). */
+ * runs after the I/O callbacks, the idle handle before the loop polls
+ * (for frames queued by timers, or outside the loop by a program that
+ * embeds it: an active idle handle makes uv_backend_timeout() 0, so the
+ * frames do not wait for the next event). */
 static void flush_arm(struct baton_io *io)
 {
     if (!io->flush_armed && !io->closing) {
         io->flush_armed = true;
-        uv_prepare_start(&io->flush_prepare, on_flush_prepare);
+        uv_idle_start(&io->flush_idle, on_flush_idle);
         uv_check_start(&io->flush_check, on_flush_check);
     }
 }
@@ -225,12 +227,12 @@ static void flush_all(struct baton_io *io)
     }
     if (io->flush_armed && !io->closing) {
         io->flush_armed = false;
-        uv_prepare_stop(&io->flush_prepare);
+        uv_idle_stop(&io->flush_idle);
         uv_check_stop(&io->flush_check);
     }
 }
 
-static void on_flush_prepare(uv_prepare_t *h)
+static void on_flush_idle(uv_idle_t *h)
 {
     flush_all(h->data);
 }
@@ -1310,8 +1312,8 @@ int baton_io_start(struct baton_io *io)
     io->sweep.data = io;
     uv_tcp_init(io->loop, &io->listener);
     io->listener.data = io;
-    uv_prepare_init(io->loop, &io->flush_prepare);
-    io->flush_prepare.data = io;
+    uv_idle_init(io->loop, &io->flush_idle);
+    io->flush_idle.data = io;
     uv_check_init(io->loop, &io->flush_check);
     io->flush_check.data = io;
     io->open_handles += 5;
@@ -1374,7 +1376,7 @@ void baton_io_close(struct baton_io *io, void (*cb)(struct baton_io *io))
     uv_close((uv_handle_t *)&io->core_timer, on_handle_closed);
     uv_close((uv_handle_t *)&io->sweep, on_handle_closed);
     uv_close((uv_handle_t *)&io->listener, on_handle_closed);
-    uv_close((uv_handle_t *)&io->flush_prepare, on_handle_closed);
+    uv_close((uv_handle_t *)&io->flush_idle, on_handle_closed);
     uv_close((uv_handle_t *)&io->flush_check, on_handle_closed);
     io->flush_armed = false;
     baton_wipe(io->cfg.cookie, sizeof(io->cfg.cookie));

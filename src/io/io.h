@@ -88,7 +88,7 @@ struct baton_io {
     uv_timer_t sweep;
     /* Write every connection's queued frames once per loop iteration
      * (docs/design/transport.md §1, "Writes"); armed while frames wait. */
-    uv_prepare_t flush_prepare;
+    uv_idle_t flush_idle;
     uv_check_t flush_check;
     bool flush_armed;
     struct baton_io_peer peers[BATON_NODES_MAX];
