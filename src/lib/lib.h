@@ -133,6 +133,7 @@ struct baton {
     int log_level;
     char errmsg[256];
     bool started, closing, closed;
+    bool io_closing; /* a failed start's driver is still closing */
     unsigned handles;
     void (*close_cb)(void *data);
     void *close_data;

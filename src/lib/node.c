@@ -201,11 +201,13 @@ int baton_new(struct baton **out, const struct baton_options *opt,
     return 0;
 }
 
+static void on_io_failed(struct baton_io *io);
+
 int baton_start(struct baton *b)
 {
     int rv;
 
-    if (b->started || b->closing) {
+    if (b->started || b->closing || b->io_closing) {
         return lib_fail(b, BATON_ESTATE, "baton_start: started already");
     }
     /* Every app here is the program's: no boot hold for OS processes.
@@ -227,7 +229,10 @@ int baton_start(struct baton *b)
     b->io.on_call = lib_on_call;
     rv = baton_io_start(&b->io);
     if (rv != 0) {
-        baton_io_close(&b->io, NULL);
+        /* The driver's handles close asynchronously: baton_close waits
+         * for them before it frees b. */
+        b->io_closing = true;
+        baton_io_close(&b->io, on_io_failed);
         return lib_fail(b, rv, "baton_start: cannot listen on %s:%u",
                         b->cfg.io.hosts[b->cfg.io.self],
                         b->cfg.io.ports[b->cfg.io.self]);
@@ -288,6 +293,16 @@ static void on_io_closed(struct baton_io *io)
     uv_close((uv_handle_t *)&b->tick, on_handle_closed);
 }
 
+static void on_io_failed(struct baton_io *io)
+{
+    struct baton *b = io->data;
+
+    b->io_closing = false;
+    if (b->closing) {
+        on_io_closed(io);
+    }
+}
+
 void baton_close(struct baton *b, void (*cb)(void *data), void *data)
 {
     if (b->closing) {
@@ -303,10 +318,10 @@ void baton_close(struct baton *b, void (*cb)(void *data), void *data)
     lib_calls_fail_all(b, BATON_ECLOSED);
     if (b->started) {
         baton_io_close(&b->io, on_io_closed);
-    } else {
+    } else if (!b->io_closing) {
         b->io.data = b;
         on_io_closed(&b->io);
-    }
+    } /* else on_io_failed goes on once the driver is closed */
 }
 
 static void free_own(struct baton *b)

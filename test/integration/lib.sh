@@ -6,7 +6,9 @@ set -euo pipefail
 BIN=$1
 PROBE=$2
 T=$(mktemp -d /tmp/baton-it.XXXXXX)
-BASE=$((20000 + RANDOM % 30000))
+# Below Linux's ephemeral range (32768-60999): a dial to a port there that
+# nobody listens on yet can connect to itself and hold the port.
+BASE=$((20000 + RANDOM % 12000))
 declare -A PIDS=()
 
 cleanup() {

@@ -350,6 +350,11 @@ static void answered(void *data, int status, const void *reply, size_t len)
              reply ? (const char *)reply : "");
 }
 
+static void closed_flag(void *data)
+{
+    *(bool *)data = true;
+}
+
 static void closed(void *data)
 {
     (void)data;
@@ -504,6 +509,35 @@ static void test_one_node(void **state)
     assert_int_equal(uv_loop_close(&W.loop), 0);
 }
 
+/* A port taken by someone else: baton_start fails, naming the address,
+ * and closing afterwards frees everything once the driver has closed. */
+static void test_start_fails(void **state)
+{
+    struct sockaddr_in sa;
+    uv_tcp_t squatter;
+    uv_loop_t loop;
+    struct baton *b;
+    bool done = false;
+
+    (void)state;
+    make_config("");
+    uv_loop_init(&loop);
+    uv_tcp_init(&loop, &squatter);
+    uv_ip4_addr("127.0.0.1", 40000 + (int)(getpid() % 20000), &sa);
+    assert_int_equal(uv_tcp_bind(&squatter, (const struct sockaddr *)&sa, 0),
+                     0);
+    assert_int_equal(uv_listen((uv_stream_t *)&squatter, 1, NULL), 0);
+    b = new_node(&loop);
+    assert_int_equal(baton_start(b), BATON_EIO);
+    assert_non_null(strstr(baton_errmsg(b), "cannot listen on 127.0.0.1"));
+    assert_int_equal(baton_start(b), BATON_ESTATE);
+    baton_close(b, closed_flag, &done);
+    uv_close((uv_handle_t *)&squatter, NULL);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    assert_true(done);
+    assert_int_equal(uv_loop_close(&loop), 0);
+}
+
 /* The node's own loop, polled from "another event loop". */
 static void test_own_loop(void **state)
 {
@@ -535,6 +569,7 @@ int main(void)
         cmocka_unit_test(test_bad_declarations),
         cmocka_unit_test(test_one_node),
         cmocka_unit_test(test_own_loop),
+        cmocka_unit_test(test_start_fails),
     };
     assert_int_equal(strcmp(baton_strerror(BATON_ELEADERDOWN),
                             "the leader was lost during the call"),
