@@ -468,6 +468,24 @@ int baton_call(struct baton *b, const char *name, const void *msg,
     return 0;
 }
 
+/* data as it goes on the wire: behind prefix (in b->scratch) if it is
+ * not 0. Preconditions: len < BATON_CALL_DATA_MAX when there is one. */
+static const uint8_t *with_prefix(struct baton *b, uint8_t prefix,
+                                  const void *data, size_t len,
+                                  uint32_t *out_len)
+{
+    if (prefix == 0) {
+        *out_len = (uint32_t)len;
+        return data;
+    }
+    b->scratch[0] = prefix;
+    if (len > 0) {
+        memcpy(b->scratch + 1, data, len);
+    }
+    *out_len = (uint32_t)len + 1;
+    return b->scratch;
+}
+
 int lib_send_prefixed(struct baton *b, const char *name, uint8_t prefix,
                       const void *msg, size_t len)
 {
@@ -488,17 +506,7 @@ int lib_send_prefixed(struct baton *b, const char *name, uint8_t prefix,
     memset(&call, 0, sizeof(call));
     call.id = 0;
     call.name = name;
-    if (prefix != 0) {
-        b->scratch[0] = prefix;
-        if (len > 0) {
-            memcpy(b->scratch + 1, msg, len);
-        }
-        call.data = b->scratch;
-        call.len = (uint32_t)len + 1;
-    } else {
-        call.data = msg;
-        call.len = (uint32_t)len;
-    }
+    call.data = with_prefix(b, prefix, msg, len, &call.len);
     rv = baton_io_call(&b->io, &call);
     return rv == BATON_EFULL ? BATON_EBUSY : rv;
 }
@@ -544,17 +552,7 @@ int baton_reply(struct baton_request *req, const void *data, size_t len)
         reply.to = req->to;
         reply.to_inc = req->to_inc;
         reply.code = BATON_NAME_OK;
-        if (req->prefix != 0) {
-            b->scratch[0] = req->prefix;
-            if (len > 0) {
-                memcpy(b->scratch + 1, data, len);
-            }
-            reply.data = b->scratch;
-            reply.len = (uint32_t)len + 1;
-        } else {
-            reply.data = data;
-            reply.len = (uint32_t)len;
-        }
+        reply.data = with_prefix(b, req->prefix, data, len, &reply.len);
         rv = baton_io_reply(&b->io, &reply);
     }
     free(req);
