@@ -514,6 +514,22 @@ static void decide_takeover(struct baton_node *n, unsigned k)
         set_status(n, k, BATON_APP_RUNNING); /* the old one stops now */
         return;
     }
+    if (r->run == BATON_LOCAL_RUNNING && r->epoch != 0 &&
+        r->last >= e->epoch) {
+        /* The new owner runs an instance of its own under a token above
+         * this takeover's, so it will never start this one (it started
+         * on an assignment that a heal's merge then replaced with this
+         * older takeover, seed 167170): that instance is the app now,
+         * as in decide_running, and the old owner stops. (Below it, the
+         * owner stops its instance and starts the takeover's.) */
+        next.status = BATON_APP_RUNNING;
+        next.epoch = r->epoch;
+        next.epoch_max = BATON_MAX(e->epoch_max, r->epoch);
+        next.prev = BATON_NODE_NONE;
+        next.prev_inc = 0;
+        set_app(n, k, &next);
+        return;
+    }
     if (!prev_alive) {
         next.status = BATON_APP_STARTING; /* nothing left to hand over */
         next.prev = BATON_NODE_NONE;
