@@ -420,6 +420,7 @@ static void send_all(struct sim *s, unsigned from)
             ev.kind = EV_DELIVER;
             ev.node = (uint8_t)to;
             ev.life = s->nodes[to].life;
+            ev.from_life = s->nodes[from].life;
             ev.msg = copy_msg(m);
             heap_push(s, ev);
         }
@@ -693,6 +694,12 @@ static void handle(struct sim *s, struct event *ev)
     }
     switch (ev->kind) {
     case EV_DELIVER:
+        if (s->nodes[ev->msg->from].life != ev->from_life) {
+            /* Its sender's life ended (a crash closed the connection it
+             * travelled on): TCP never delivers it on a later one. */
+            free(ev->msg);
+            break;
+        }
         bev.type = BATON_EVENT_RECEIVE;
         bev.msg = ev->msg;
         sim__step(s, ev->node, &bev);

@@ -19,6 +19,7 @@ struct event {
     uint64_t epoch; /* EV_REPLY: the caller's life */
     uint64_t id;    /* EV_REPLY: the call answered */
     struct baton_msg *msg; /* DELIVER: owned by the event */
+    uint32_t from_life; /* DELIVER: the sender's life when sent */
 };
 
 /* Name table slots per simulated node: small, so tables fill up too. */
