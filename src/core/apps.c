@@ -166,6 +166,44 @@ static bool owner_alive(const struct baton_node *n, unsigned node,
            n->state.nodes[node].inc == inc;
 }
 
+/* When this node's current life began. */
+static uint64_t boot_ms(const struct baton_node *n)
+{
+    return n->boot_deadline_ms - n->cfg.sync_window_ms;
+}
+
+/* Until when a peer this node has not heard in that life may still be
+ * alive: one detection window after this node booted. A coordinator
+ * waits that long, or until the peer speaks, before it concludes
+ * anything from its silence (issue 11 finding 8: a new coordinator that
+ * had not heard a briefly frozen owner yet failed its app over). */
+static uint64_t unknown_until(const struct baton_node *n)
+{
+    return boot_ms(n) + baton_node_down_after_ms(n);
+}
+
+/* Is node's life inc out of this group but possibly alive: alive in
+ * this node's view, or not heard yet within the window above? Its apps
+ * then wait for it to join or to be declared down; failing them over
+ * would start a second instance (docs/design/apps.md §3, "Lost"). */
+static bool away(const struct baton_node *n, unsigned node, baton_inc inc)
+{
+    const struct baton_peer *peer;
+
+    if (node >= n->cfg.n_nodes || node == n->cfg.self ||
+        owner_alive(n, node, inc)) {
+        return false;
+    }
+    peer = &n->peers[node];
+    if (peer->inc > inc) {
+        return false; /* it restarted since: that instance is gone */
+    }
+    if (peer->inc == inc && peer->heard) {
+        return peer->alive;
+    }
+    return n->now_ms < unknown_until(n);
+}
+
 /* May app e be placed on node x (reference §1.4 step 1: loaded and
  * permitted), and has it not failed there? */
 static bool eligible(const struct baton_node *n,
@@ -385,6 +423,9 @@ static void decide_running(struct baton_node *n, unsigned k)
     const struct baton_app_report *r = report_of(n, e->owner, e->name);
     unsigned t;
 
+    if (away(n, e->owner, e->owner_inc)) {
+        return; /* alive, not in the group yet: it joins or goes down */
+    }
     if (!owner_alive(n, e->owner, e->owner_inc)) {
         lost(n, k);
         return;
@@ -482,9 +523,10 @@ static void decide_takeover(struct baton_node *n, unsigned k)
     bool prev_alive = owner_alive(n, e->prev, e->prev_inc);
     struct baton_state_app next = *e;
 
-    if (r == NULL && owner_alive(n, e->owner, e->owner_inc) &&
-        pending(n, e->owner)) {
-        return; /* its report is on its way */
+    if ((r == NULL && owner_alive(n, e->owner, e->owner_inc) &&
+         pending(n, e->owner)) ||
+        away(n, e->owner, e->owner_inc)) {
+        return; /* its report is on its way, or it is about to join */
     }
     if (!owner_alive(n, e->owner, e->owner_inc) || r == NULL ||
         (r->flags & BATON_REPORT_FAILED) ||
@@ -591,7 +633,8 @@ static void decide_waiting(struct baton_node *n, unsigned k)
         }
         return;
     }
-    if (n->now_ms < n->app_deadline_ms[k] || !settled(n)) {
+    if (n->now_ms < n->app_deadline_ms[k] || !settled(n) ||
+        away(n, f, e->owner_inc)) {
         return;
     }
     t = place(n, e, BATON_NODE_NONE);
@@ -957,6 +1000,12 @@ uint64_t baton__apps_deadline(const struct baton_node *n)
         const struct baton_state_app *e = &n->state.apps[k];
         if (e->status == BATON_APP_WAITING && n->app_deadline_ms[k] > n->now_ms) {
             d = BATON_MIN(d, n->app_deadline_ms[k]);
+        }
+        if (baton_app_active(e) || e->status == BATON_APP_WAITING) {
+            unsigned o = e->status == BATON_APP_WAITING ? e->from : e->owner;
+            if (away(n, o, e->owner_inc) && unknown_until(n) > n->now_ms) {
+                d = BATON_MIN(d, unknown_until(n)); /* its window ends */
+            }
         }
         if (e->status != BATON_APP_FREE && !settled(n)) {
             if (n->claim_ms + n->cfg.heartbeat_ms > n->now_ms) {

@@ -391,6 +391,44 @@ static void differing_definitions_refused(void **state)
     sim_destroy(s);
 }
 
+/* Issue 11 finding 8: a singleton (every node equal) runs on d; d freezes
+ * for 300 ms, shorter than the detection window, while a (the
+ * coordinator) restarts. No coordinator may fail the app over from d in
+ * that time: d is alive in every other node's view (and in a's as soon
+ * as it thaws). The app keeps running on d only, under its token. */
+static void frozen_owner_not_failed_over(void **state)
+{
+    struct baton_app_config app;
+    struct sim *s;
+    uint64_t epoch = 0;
+    uint64_t after = 0;
+    int k;
+
+    (void)state;
+    define(&app, "x", "{abcde}", 0);
+    s = cluster(5, 1, &app, NULL, 0);
+    sim_run_until(s, 500 * MS);
+    sim_request(s, 3, 0, BATON_REQ_TAKEOVER, 0); /* pinned on d */
+    sim_run_until(s, 1000 * MS);
+    runs_only_on(s, 5, 0, 3);
+    sim_instance(s, 3, 0, &epoch);
+    k = sim_trace_count(s);
+    sim_pause(s, 3);
+    sim_crash(s, 0);
+    sim_run_for(s, 10 * MS);
+    sim_restart(s, 0);
+    sim_run_until(s, 1300 * MS);
+    sim_resume(s, 3);
+    sim_run_until(s, 4000 * MS);
+    expect(s, &k, "a: coordinator");
+    expect_none(s, k, "app x: start here");
+    runs_only_on(s, 5, 0, 3);
+    sim_instance(s, 3, 0, &after);
+    assert_true(after >= epoch);
+    assert_converged(s);
+    sim_destroy(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -404,6 +442,7 @@ int main(void)
         cmocka_unit_test(duplicates_after_heal),
         cmocka_unit_test(permit_and_takeover),
         cmocka_unit_test(differing_definitions_refused),
+        cmocka_unit_test(frozen_owner_not_failed_over),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
