@@ -153,8 +153,17 @@ static bool blocks(const struct baton_node *n, unsigned h)
         return true;
     }
     theirs = &n->peers[st->coord];
-    return theirs->alive ||
-           peer->status_ms < theirs->down_ms + n->cfg.heartbeat_ms;
+    if (theirs->alive) {
+        return true;
+    }
+    /* h has only just turned to that coordinator: its group is merging
+     * into one across a heal that our links have not caught up with yet.
+     * They get a detection window to come up before we claim apart
+     * (docs/design/core.md §3.4: no claims during a merge). */
+    if (n->now_ms < peer->coord_since_ms + baton_node_down_after_ms(n)) {
+        return true;
+    }
+    return peer->status_ms < theirs->down_ms + n->cfg.heartbeat_ms;
 }
 
 #define WANT_NONE (BATON_NODE_NONE)

@@ -100,6 +100,9 @@ void baton__peer_status(struct baton_node *n, unsigned p,
         return;
     }
     peer->status_seq = m->seq;
+    if (m->status.coord != peer->status.coord) {
+        peer->coord_since_ms = n->now_ms; /* election.c: blocks() */
+    }
     peer->status = m->status;
     peer->status_ms = n->now_ms;
     if (n->role == BATON_ROLE_COORDINATOR && n->state.nodes[p].member &&

@@ -324,6 +324,7 @@ struct baton_peer {
     uint64_t join_seq;      /* seq of the last JOIN whose names we took */
     uint64_t last_heard_ms; /* last valid message */
     uint64_t status_ms;     /* when `status` last changed */
+    uint64_t coord_since_ms; /* when status.coord last changed */
     uint64_t down_ms;       /* when last declared down */
     bool link_up;           /* per the transport */
     bool alive;             /* link up and heard within the timeout */

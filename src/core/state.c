@@ -256,8 +256,10 @@ static bool placement_prefers(const struct baton_state *s,
                               const struct baton_state_app *e, unsigned x,
                               unsigned y)
 {
-    unsigned lx = baton_state_apps_on(s, x);
-    unsigned ly = baton_state_apps_on(s, y);
+    /* Load counts the other apps: s (the surviving side's state) counts
+     * e on its own owner only, which would favour the other node. */
+    unsigned lx = baton_state_apps_on(s, x) - (x == e->owner);
+    unsigned ly = baton_state_apps_on(s, y) - (y == e->owner);
 
     if (e->rank[x] != e->rank[y]) {
         return e->rank[x] != 0 && (e->rank[y] == 0 || e->rank[x] < e->rank[y]);

@@ -429,6 +429,50 @@ static void frozen_owner_not_failed_over(void **state)
     sim_destroy(s);
 }
 
+/* Issue 11 finding 3 (item 4): 3 vs 2 on 5 nodes, each side runs the
+ * app; at the heal, the losing side's coordinator d links to the winner
+ * first and surrenders, while its follower e is still cut off from the
+ * winner's side for 500 ms. e must not claim in the meantime (its
+ * coordinator is merging into a group e is about to reach), and nobody
+ * starts the app after the heal: a keeps it, d stops its own. */
+static void no_claim_during_merge(void **state)
+{
+    struct baton_app_config app;
+    struct sim *s;
+    int k;
+
+    (void)state;
+    define(&app, "x", "{abcde}", 0);
+    s = cluster(5, 1, &app, NULL, 0);
+    sim_run_until(s, 1000 * MS);
+    runs_only_on(s, 5, 0, 0);
+    for (unsigned i = 0; i < 3; i++) {
+        for (unsigned j = 3; j < 5; j++) {
+            sim_block(s, i, j);
+            sim_block(s, j, i);
+        }
+    }
+    sim_run_until(s, 4000 * MS);
+    assert_int_equal(sim_instance(s, 3, 0, NULL), 2); /* d's side too */
+    k = sim_trace_count(s);
+    for (unsigned i = 0; i < 3; i++) {
+        sim_unblock(s, i, 3);
+        sim_unblock(s, 3, i);
+    }
+    sim_run_until(s, 4500 * MS);
+    for (unsigned i = 0; i < 3; i++) {
+        sim_unblock(s, i, 4);
+        sim_unblock(s, 4, i);
+    }
+    sim_run_until(s, 8000 * MS);
+    expect(s, &k, "d: joining a");
+    expect_none(s, k, "e: coordinator");
+    expect_none(s, k, "app x: start here");
+    runs_only_on(s, 5, 0, 0);
+    assert_converged(s);
+    sim_destroy(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -443,6 +487,7 @@ int main(void)
         cmocka_unit_test(permit_and_takeover),
         cmocka_unit_test(differing_definitions_refused),
         cmocka_unit_test(frozen_owner_not_failed_over),
+        cmocka_unit_test(no_claim_during_merge),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
