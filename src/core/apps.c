@@ -182,6 +182,24 @@ static uint64_t unknown_until(const struct baton_node *n)
     return boot_ms(n) + baton_node_down_after_ms(n);
 }
 
+/* Does a member of this group that this node hears say, in its latest
+ * status, that it hears node? Then node is alive behind a link this node
+ * lacks (a bridge: docs/design/core.md §4.4, SWIM's indirect probes), in
+ * a group of its own or none, and keeps its instances: starting another
+ * here would run the app twice for as long as the bridge lasts. */
+static bool vouched(const struct baton_node *n, unsigned node)
+{
+    for (unsigned m = 0; m < n->cfg.n_nodes; m++) {
+        const struct baton_peer *peer = &n->peers[m];
+        if (m != n->cfg.self && m != node && peer->alive &&
+            n->state.nodes[m].member && n->state.nodes[m].inc == peer->inc &&
+            (peer->status.heard >> node & 1u)) {
+            return true;
+        }
+    }
+    return false;
+}
+
 /* Is node's life inc out of this group but possibly alive: alive in
  * this node's view, or not heard yet within the window above? Its apps
  * then wait for it to join or to be declared down; failing them over
@@ -198,8 +216,14 @@ static bool away(const struct baton_node *n, unsigned node, baton_inc inc)
     if (peer->inc > inc) {
         return false; /* it restarted since: that instance is gone */
     }
+    if (peer->inc == inc && peer->alive) {
+        return true;
+    }
+    if (vouched(n, node)) {
+        return true;
+    }
     if (peer->inc == inc && peer->heard) {
-        return peer->alive;
+        return false; /* declared down here, and nobody here hears it */
     }
     return n->now_ms < unknown_until(n);
 }

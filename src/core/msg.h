@@ -46,6 +46,11 @@ struct baton_status {
     uint8_t coord;  /* JOINING/FOLLOWER: the coordinator; else NONE */
     uint8_t synced; /* 0 while booting (docs/design/core.md §3.3) */
     uint8_t reserved[5];
+    /* Bit p: the sender hears peer p (alive in its failure detector);
+     * bits of unconfigured nodes mean nothing. A coordinator fails
+     * nothing over from a node a member still hears (docs/design/core.md
+     * §4.4, indirect liveness). */
+    uint64_t heard;
     baton_epoch epoch;    /* the sender's current epoch */
     uint64_t index;       /* COORDINATOR: last op index of its stream */
     struct baton_stream stream; /* COORDINATOR/FOLLOWER: its stream */

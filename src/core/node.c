@@ -108,6 +108,11 @@ void baton__status_fill(const struct baton_node *n, struct baton_status *st)
     st->coord = n->role == BATON_ROLE_COORDINATOR ? (uint8_t)n->cfg.self
                                                   : n->target;
     st->synced = n->synced;
+    for (unsigned p = 0; p < n->cfg.n_nodes; p++) {
+        if (n->peers[p].alive) {
+            st->heard |= (uint64_t)1 << p;
+        }
+    }
     st->epoch = n->epoch;
     st->index = n->applied;
     if (n->role == BATON_ROLE_COORDINATOR ||

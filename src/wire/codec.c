@@ -302,13 +302,15 @@ static void put_op(struct enc *e, const struct baton_op *op)
     put_u64(e, op->req);
 }
 
-/* [role u8, coord u8, synced u8, epoch u64, index u64, stream] */
+/* [role u8, coord u8, synced u8, heard u64, epoch u64,
+ *  index u64, stream] */
 static void put_status(struct enc *e, const struct baton_status *s)
 {
-    put_array(e, 6);
+    put_array(e, 7);
     put_u8(e, s->role);
     put_u8(e, s->coord);
     put_u8(e, s->synced);
+    put_u64(e, s->heard);
     put_u64(e, s->epoch);
     put_u64(e, s->index);
     put_stream(e, &s->stream);
@@ -886,10 +888,10 @@ static bool read_status(const msgpack_object *o, struct baton_status *s)
 {
     const msgpack_object *a;
 
-    return get_array(o, 6, &a) && read_u8(&a[0], &s->role) &&
+    return get_array(o, 7, &a) && read_u8(&a[0], &s->role) &&
            read_u8(&a[1], &s->coord) && read_u8(&a[2], &s->synced) &&
-           read_u64(&a[3], &s->epoch) && read_u64(&a[4], &s->index) &&
-           read_stream(&a[5], &s->stream);
+           read_u64(&a[3], &s->heard) && read_u64(&a[4], &s->epoch) &&
+           read_u64(&a[5], &s->index) && read_stream(&a[6], &s->stream);
 }
 
 static bool read_reports(const msgpack_object *o, struct baton_app_reports *r)

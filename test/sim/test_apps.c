@@ -473,6 +473,41 @@ static void no_claim_during_merge(void **state)
     sim_destroy(s);
 }
 
+/* Issue 11 finding 2 (item 5): a bridge. a-b and b-c up, a-c down; the
+ * app runs on c. c forms its own group (it cannot reach a), a keeps b.
+ * a cannot hear c, but b, a member of a's group, hears both and says
+ * so in its status: a must not fail the app over (indirect liveness, as
+ * SWIM's indirect probes). One instance for the whole partition and
+ * after the heal, on c, under a token above every token issued. */
+static void bridge_owner_vouched_for(void **state)
+{
+    struct baton_app_config app;
+    struct sim *s;
+    uint64_t epoch = 0;
+    int k;
+
+    (void)state;
+    define(&app, "x", "c,{ab}", 0);
+    s = cluster(3, 1, &app, NULL, 0);
+    sim_run_until(s, 1000 * MS);
+    runs_only_on(s, 3, 0, 2);
+    k = sim_trace_count(s);
+    sim_block(s, 0, 2);
+    sim_block(s, 2, 0);
+    sim_run_until(s, 3000 * MS);
+    expect(s, &k, "c: coordinator"); /* the far end's own group */
+    sim_run_until(s, 10000 * MS);
+    expect_none(s, k, "app x: start here");
+    runs_only_on(s, 3, 0, 2);
+    sim_heal(s);
+    sim_run_until(s, 13000 * MS);
+    expect_none(s, k, "app x: start here");
+    runs_only_on(s, 3, 0, 2);
+    sim_instance(s, 2, 0, &epoch);
+    assert_converged(s);
+    sim_destroy(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -488,6 +523,7 @@ int main(void)
         cmocka_unit_test(differing_definitions_refused),
         cmocka_unit_test(frozen_owner_not_failed_over),
         cmocka_unit_test(no_claim_during_merge),
+        cmocka_unit_test(bridge_owner_vouched_for),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -330,6 +330,8 @@ static void rand_msg(struct baton_prng *p, struct baton_msg *m, unsigned type,
     m->status.coord = rand_u8(p);
     m->status.synced = rand_u8(p);
     m->status.epoch = rand_u64(p);
+    /* Derived, not drawn: the draws that follow stay as they were. */
+    m->status.heard = m->status.epoch >> 17;
     m->status.index = rand_u64(p);
     rand_stream(p, &m->status.stream);
     switch (type) {
@@ -432,6 +434,7 @@ static void big_msg(struct baton_msg *m)
     m->from_inc |= BIG;
     m->to_inc |= BIG;
     m->seq |= BIG;
+    m->status.heard |= BIG;
     m->status.epoch |= BIG;
     m->status.index |= BIG;
     big_stream(&m->status.stream);
@@ -925,6 +928,7 @@ static void fill_msg(struct baton_msg *m, unsigned type, uint64_t v,
     m->from = m->to = v8;
     m->from_inc = m->to_inc = m->seq = v;
     m->status.role = m->status.coord = m->status.synced = v8;
+    m->status.heard = v;
     m->status.epoch = m->status.index = v;
     streams[0] = &m->status.stream;
     streams[1] = NULL;
@@ -1704,10 +1708,11 @@ static int decode_state_shape(uint64_t n_nodes, uint32_t n_pairs)
     msgpack_pack_uint64(&pk, 3);
     msgpack_pack_uint64(&pk, 4);
     msgpack_pack_uint64(&pk, 5);
-    msgpack_pack_array(&pk, 6); /* status */
+    msgpack_pack_array(&pk, 7); /* status */
     msgpack_pack_uint8(&pk, BATON_ROLE_COORDINATOR);
     msgpack_pack_uint8(&pk, 1);
     msgpack_pack_uint8(&pk, 1);
+    msgpack_pack_uint64(&pk, 0);
     msgpack_pack_uint64(&pk, 0x101);
     msgpack_pack_uint64(&pk, 7);
     msgpack_pack_array(&pk, 3);
@@ -2377,9 +2382,9 @@ static void test_names_empty(void **state)
 {
     static const uint8_t drop[] = {
         0x98, 0x08, 0x7f, 0x01, 0x00, 0xcf, 0x00, 0x00, 0x00, 0x00, 0x00,
-        0x00, 0x00, 0x26, 0x2a, 0x96, 0x03, 0x02, 0x01, 0x27, 0x00, 0x93,
-        0x00, 0x02, 0x01, 0x94, 0x03, 0x01, 0x04, 0x97, 0xa0, 0x00, 0x02,
-        0x00, 0x35, 0x00, 0xc4, 0x00};
+        0x00, 0x00, 0x26, 0x2a, 0x97, 0x03, 0x02, 0x01, 0x00, 0x27, 0x00,
+        0x93, 0x00, 0x02, 0x01, 0x94, 0x03, 0x01, 0x04, 0x97, 0xa0, 0x00,
+        0x02, 0x00, 0x35, 0x00, 0xc4, 0x00};
     static struct baton_msg m;
 
     BATON_UNUSED(state);
