@@ -27,6 +27,7 @@ enum app_trace {
     TR_FAILED,      /* the local instance failed here */
     TR_EXITED,      /* the local instance ended normally */
     TR_REFUSED,     /* definitions differ between nodes */
+    TR_TOKEN,       /* the local instance has a new token */
 };
 
 static void trace_app(struct baton_node *n, unsigned kind, const char *name,
@@ -476,11 +477,30 @@ static void decide_running(struct baton_node *n, unsigned k)
     if (r->run == BATON_LOCAL_RUNNING && r->epoch != e->epoch &&
         r->epoch != 0) {
         /* The owner's word is the truth about its own instance (a heal
-         * may have merged another history's decision into the state). */
+         * may have merged another history's decision into the state),
+         * unless the state holds a new token for it that it has not
+         * seen yet (below). */
         struct baton_state_app next = *e;
+        if (e->status == BATON_APP_RUNNING && e->epoch > r->last &&
+            (e->epoch & 0xffu) == e->owner) {
+            return;
+        }
         next.status = BATON_APP_RUNNING;
         next.epoch = r->epoch;
         next.epoch_max = BATON_MAX(e->epoch_max, r->epoch);
+        set_app(n, k, &next);
+        return;
+    }
+    if (e->status == BATON_APP_RUNNING && r->run == BATON_LOCAL_RUNNING &&
+        e->epoch < e->epoch_max) {
+        /* A token above this instance's was issued (the other side of a
+         * healed partition, an aborted takeover): the instance that runs
+         * gets a new one above all of them, without a restart, so that a
+         * resource fencing on tokens accepts it and nothing older
+         * (apps.md §4). */
+        struct baton_state_app next = *e;
+        next.epoch = next_epoch(n, e, e->owner);
+        next.epoch_max = next.epoch;
         set_app(n, k, &next);
         return;
     }
@@ -816,6 +836,24 @@ static bool must_start(const struct baton_node *n,
            e->owner == n->cfg.self && e->owner_inc == n->inc;
 }
 
+/* Why this node stops its instance of app e (moved: a takeover from
+ * here). Another node's instance being the app's is a conflict: both
+ * sides of a partition ran it, and the merge kept the other one. */
+static unsigned stop_why(const struct baton_node *n,
+                         const struct baton_state_app *e, bool moved)
+{
+    if (e->owner == n->cfg.self && e->owner_inc == n->inc) {
+        return BATON_STOPFX_REPLACED; /* a new token for our own */
+    }
+    if (moved) {
+        return BATON_STOPFX_MOVED;
+    }
+    if (baton_app_active(e) || e->status == BATON_APP_WAITING) {
+        return BATON_STOPFX_CONFLICT;
+    }
+    return BATON_STOPFX_ENDED;
+}
+
 static void effect(struct baton_node *n, unsigned action, unsigned i,
                    const struct baton_state_app *e)
 {
@@ -832,7 +870,12 @@ static void effect(struct baton_node *n, unsigned action, unsigned i,
         a->type = e->type;
         a->from = e->from;
         a->epoch = e->epoch;
-    } else if (action == BATON_APP_STOP && e != NULL) {
+    } else if (action == BATON_APP_TOKEN) {
+        a->epoch = e->epoch;
+    } else if (action == BATON_APP_STOP) {
+        a->why = BATON_STOPFX_ENDED;
+    }
+    if (action == BATON_APP_STOP && e != NULL) {
         /* Why: where the app is now, in what status, and whether it was
          * moved from here on purpose (a takeover or relocation). */
         a->type = e->status;
@@ -840,6 +883,7 @@ static void effect(struct baton_node *n, unsigned action, unsigned i,
         a->ok = e->owner != n->cfg.self &&
                 ((e->status == BATON_APP_TAKEOVER && e->prev == n->cfg.self) ||
                  (e->type == BATON_START_TAKEOVER && e->from == n->cfg.self));
+        a->why = (uint8_t)stop_why(n, e, a->ok);
     }
 }
 
@@ -936,6 +980,20 @@ static void carry_out(struct baton_node *n)
             }
         }
 
+        if (run && e->status == BATON_APP_RUNNING &&
+            e->owner == n->cfg.self && l->run == BATON_LOCAL_RUNNING &&
+            e->epoch > l->last && (e->epoch & 0xffu) == n->cfg.self) {
+            /* A new token for the instance that runs here (apps.md §4):
+             * it goes on under it. Never one used before here, and only
+             * one issued for this node (its id is the low byte). */
+            trace_app(n, TR_TOKEN, e->name, n->cfg.self, e->epoch, l->epoch,
+                      0);
+            l->epoch = e->epoch;
+            l->last = e->epoch;
+            effect(n, BATON_APP_TOKEN, i, e);
+            n->report_dirty = true;
+        }
+
         /* Only under a token above every one started here: an old
          * decision merged in from another history must not reuse one
          * (the coordinator then assigns a new token). */
@@ -961,6 +1019,7 @@ static void carry_out(struct baton_node *n)
             bool with_state = l->state_for == e->epoch && l->state_ok;
             l->run = BATON_LOCAL_STARTING;
             l->epoch = e->epoch;
+            l->started = e->epoch;
             l->last = BATON_MAX(l->last, e->epoch);
             effect(n, BATON_APP_START, i, e);
             n->fx->app[n->fx->n_app - 1].with_state = with_state;
@@ -988,7 +1047,7 @@ static void carry_out(struct baton_node *n)
             effect(n, BATON_APP_STOP, i, e);
             trace_app(n, TR_STOP, n->cfg.apps[i].name,
                       e ? e->owner : BATON_NODE_NONE, l->epoch,
-                      e ? e->status : 0, 0);
+                      e ? e->status : 0, n->fx->app[n->fx->n_app - 1].why);
             n->report_dirty = true;
         }
     }
@@ -1086,7 +1145,8 @@ int baton__apps_event(struct baton_node *n, const struct baton_event *ev)
         n->report_dirty = true;
         return 0;
     }
-    if (ev->epoch != l->epoch || l->run == BATON_LOCAL_IDLE) {
+    if ((ev->epoch != l->epoch && ev->epoch != l->started) ||
+        l->run == BATON_LOCAL_IDLE) {
         return 0; /* about an instance that is already gone */
     }
     switch (ev->what) {

@@ -135,6 +135,21 @@ enum baton_app_action {
     BATON_APP_STOP,      /* stop it (reason in the trace) */
     BATON_APP_EXPORT,    /* run state_export: a takeover needs the state */
     BATON_APP_STATE,     /* the state for the coming takeover start */
+    /* The running instance's fencing token is now `epoch` (a heal merged
+     * a history that issued higher ones: apps.md §4). The instance goes
+     * on; the driver passes the token on to it and may keep naming the
+     * instance by its start token in its events. */
+    BATON_APP_TOKEN,
+};
+
+/* Why a STOP (apps.md §5). */
+enum baton_stop_why {
+    BATON_STOPFX_ENDED = 1, /* the app runs nowhere now (idle, stopped,
+                               failed, refused, no longer defined) */
+    BATON_STOPFX_MOVED,     /* taken over from here, or moved on purpose */
+    BATON_STOPFX_CONFLICT,  /* another instance is the app's: the two
+                               sides of a partition both ran it */
+    BATON_STOPFX_REPLACED,  /* its own instance restarts under a new token */
 };
 
 struct baton_app_effect {
@@ -147,8 +162,9 @@ struct baton_app_effect {
     uint8_t with_state; /* START: 1 = a STATE effect gave its state */
     uint8_t ok;         /* STATE: 1 = data is the state; STOP: 1 = it
                            moves from here on purpose (takeover) */
-    uint8_t reserved[2];
-    uint64_t epoch; /* START/EXPORT/STATE: the instance's token */
+    uint8_t why;        /* STOP: enum baton_stop_why */
+    uint8_t reserved[1];
+    uint64_t epoch; /* START/EXPORT/STATE/TOKEN: the instance's token */
     const uint8_t *data; /* STATE: borrowed, valid during this effect */
     uint32_t len;
 };
@@ -299,7 +315,8 @@ struct baton_local_app {
     bool failed;       /* failed here: not placed here until permitted */
     bool wants;        /* batonctl takeover: move it here, keep it here */
     bool refused_seen; /* the refusal was logged here */
-    uint64_t epoch;    /* epoch of the local instance */
+    uint64_t epoch;    /* epoch of the local instance (its token now) */
+    uint64_t started;  /* the token it started with: events may name it */
     uint64_t exited;   /* epoch that ended normally, 0 if none */
     uint64_t last;     /* highest token started with here */
     uint64_t exported; /* takeover token we ran the export for */

@@ -95,7 +95,8 @@ static int format_app(char *buf, size_t len, const struct baton_trace *t,
                         state[t->c < 4 ? t->c : 0], t->a);
     }
     case 3:
-        return snprintf(buf, len, "app %s: stop here (now %s%s%s)", t->app,
+        return snprintf(buf, len, "app %s: stop here (%snow %s%s%s)", t->app,
+                        t->c == BATON_STOPFX_CONFLICT ? "conflict: " : "",
                         baton_app_status_name((unsigned)t->b),
                         t->peer == BATON_NODE_NONE ? "" : " on ",
                         t->peer == BATON_NODE_NONE ? "" : node);
@@ -109,6 +110,11 @@ static int format_app(char *buf, size_t len, const struct baton_trace *t,
     case 6:
         return snprintf(buf, len, "app %s: ended normally epoch=%" PRIu64,
                         t->app, t->a);
+    case 8:
+        return snprintf(buf, len,
+                        "app %s: token here epoch=%" PRIu64 " (was %" PRIu64
+                        ")",
+                        t->app, t->a, t->b);
     case 7:
         return snprintf(buf, len,
                         "app %s: refused: its node list or failover_timeout "

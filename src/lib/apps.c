@@ -297,6 +297,13 @@ void lib_on_app(struct baton_io *io, const struct baton_app_effect *e)
     case BATON_APP_EXPORT:
         export_state(b, app, e);
         break;
+    case BATON_APP_TOKEN:
+        /* The instance goes on under a higher token (apps.md §4); the
+         * core still takes our events under its start token. */
+        if (app->group != NULL) {
+            lib_group_token(app->group, e->epoch);
+        }
+        break;
     case BATON_APP_STATE:
         free(app->state);
         app->state = NULL;

@@ -149,6 +149,14 @@ static int group_start(struct baton_app *app, int type, const char *from,
     return 0;
 }
 
+void lib_group_token(struct baton_group *g, uint64_t epoch)
+{
+    if (g->leading) {
+        g->lead_epoch = epoch;
+        g->surrendered_epoch = epoch;
+    }
+}
+
 static void group_stop(struct baton_app *app, int reason, const char *to)
 {
     struct baton_group *g = app->group;

@@ -198,6 +198,9 @@ void lib_apps_shutdown(struct baton *b);
 /* group.c */
 void lib_groups_start(struct baton *b);
 void lib_groups_observe(struct baton *b);
+/* The leading instance of g runs on under a new token (BATON_APP_TOKEN,
+ * docs/design/apps.md §4): members join it under that one. */
+void lib_group_token(struct baton_group *g, uint64_t epoch);
 void lib_groups_shutdown(struct baton *b);
 void lib_group_call_done(struct baton *b, struct lib_call *c, int status,
                          const uint8_t *reply, size_t len);

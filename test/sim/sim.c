@@ -427,8 +427,8 @@ static void send_all(struct sim *s, unsigned from)
     }
 }
 
-/* Records a start's token; a token used twice for one app is a broken
- * fencing guarantee. */
+/* Records a start's (or a new token's) token; a token used twice for
+ * one app is a broken fencing guarantee. */
 static void check_start(struct sim *s, unsigned i, unsigned a, uint64_t epoch)
 {
     uint64_t key = ((uint64_t)a << 58) ^ epoch;
@@ -440,7 +440,6 @@ static void check_start(struct sim *s, unsigned i, unsigned a, uint64_t epoch)
                   sim_names[i], a, epoch, s->nodes[i].inst[a].last_epoch);
     }
     s->nodes[i].inst[a].last_epoch = epoch;
-    s->starts_of[a]++;
     if (2 * (s->n_starts + 1) > s->cap_starts) {
         struct start_entry *old = s->starts;
         size_t old_cap = s->cap_starts;
@@ -516,6 +515,7 @@ static void apps_run(struct sim *s, unsigned i)
         unsigned a = e->app;
         if (e->action == BATON_APP_START) {
             check_start(s, i, a, e->epoch);
+            s->starts_of[a]++;
             sn->inst[a].st = 1;
             sn->inst[a].epoch = e->epoch;
             app_event_later(s, i, a,
@@ -540,6 +540,15 @@ static void apps_run(struct sim *s, unsigned i)
                           sim_names[i], a, e->epoch);
             }
             s->states_delivered++;
+        } else if (e->action == BATON_APP_TOKEN) {
+            /* The running instance goes on under a new token: it must
+             * be one never used, like a start's (apps.md §4). */
+            if (sn->inst[a].st != 2) {
+                sim__fail(s, "%s gives app %u a new token, but it does not "
+                             "run there", sim_names[i], a);
+            }
+            check_start(s, i, a, e->epoch);
+            sn->inst[a].epoch = e->epoch;
         } else if (e->action == BATON_APP_STOP) {
             if (sn->inst[a].st == 0) {
                 sim__fail(s, "%s stops app %u, which does not run there",

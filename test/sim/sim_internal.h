@@ -117,6 +117,10 @@ void sim__fail(struct sim *s, const char *fmt, ...)
 void sim__step(struct sim *s, unsigned i, struct baton_event *ev);
 void sim__heap_push(struct sim *s, struct event ev);
 
+/* sim_apps.c */
+bool sim__apps_tokens_ok(const struct sim *s, unsigned mask, unsigned a,
+                         unsigned runner, char *buf, size_t len);
+
 /* sim_names.c */
 struct sim_names *sim__names_new(void);
 void sim__names_free(struct sim_names *m);

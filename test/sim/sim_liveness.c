@@ -94,6 +94,9 @@ static bool apps_converged(const struct sim *s, unsigned mask, unsigned c,
                            pinned ? " nor on a node that pinned it" : "");
             }
         }
+        if (!sim__apps_tokens_ok(s, mask, a, runner, buf, len)) {
+            return false;
+        }
         if (k < 0 || cn->state.apps[k].status != BATON_APP_RUNNING ||
             cn->state.apps[k].owner != runner ||
             cn->state.apps[k].epoch != s->nodes[runner].inst[a].epoch) {

@@ -325,8 +325,51 @@ static void duplicates_after_heal(void **state)
     k = sim_trace_count(s);
     sim_heal(s);
     sim_run_until(s, 3500 * MS);
-    expect(s, &k, "b: app x: stop here (now running on a)");
+    expect(s, &k, "b: app x: stop here (conflict: now running on a)");
     runs_only_on(s, 3, 0, 0);
+    assert_converged(s);
+    sim_destroy(s);
+}
+
+/* Issue 11 finding 4 (item 6): tokens only grow for the instance that
+ * runs. While a and {b,c} live apart, b's side starts x under a token
+ * above a's. After the heal a's instance survives, so it gets a new
+ * token above both, without a restart (a TOKEN effect), and b's stop
+ * says why: a conflict. */
+static void heal_survivor_token_grows(void **state)
+{
+    struct baton_app_config app;
+    struct sim *s;
+    uint64_t ta = 0;
+    uint64_t tb = 0;
+    uint64_t after = 0;
+    uint64_t starts;
+    int j;
+    int k;
+
+    (void)state;
+    define(&app, "x", "a,{bc}", 0);
+    s = cluster(3, 1, &app, NULL, 0);
+    sim_run_until(s, 1000 * MS);
+    for (unsigned i = 1; i < 3; i++) {
+        sim_block(s, 0, i);
+        sim_block(s, i, 0);
+    }
+    sim_run_until(s, 3000 * MS);
+    assert_int_equal(sim_instance(s, 0, 0, &ta), 2);
+    assert_int_equal(sim_instance(s, 1, 0, &tb), 2);
+    assert_true(tb > ta);
+    starts = sim_starts(s, 0);
+    k = sim_trace_count(s);
+    sim_heal(s);
+    sim_run_until(s, 4000 * MS);
+    j = k;
+    expect(s, &j, "b: app x: stop here (conflict: now running on a)");
+    expect(s, &k, "a: app x: token here");
+    runs_only_on(s, 3, 0, 0);
+    sim_instance(s, 0, 0, &after);
+    assert_true(after > tb);
+    assert_int_equal(sim_starts(s, 0), starts); /* no restart */
     assert_converged(s);
     sim_destroy(s);
 }
@@ -524,6 +567,7 @@ int main(void)
         cmocka_unit_test(frozen_owner_not_failed_over),
         cmocka_unit_test(no_claim_during_merge),
         cmocka_unit_test(bridge_owner_vouched_for),
+        cmocka_unit_test(heal_survivor_token_grows),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
