@@ -133,6 +133,15 @@ static bool pending(const struct baton_node *n, unsigned x)
            n->now_ms < since + n->cfg.heartbeat_ms;
 }
 
+/* A member of whose current life no report has arrived at all yet: one
+ * comes with each of its heartbeats, so its silence about an app means
+ * nothing (unlike a report that does not list it). */
+static bool unreported(const struct baton_node *n, unsigned x)
+{
+    return n->state.nodes[x].member &&
+           n->reports[x].inc != n->state.nodes[x].inc;
+}
+
 static const struct baton_app_report *report_of(const struct baton_node *n,
                                                unsigned node,
                                                const char *name)
@@ -329,14 +338,57 @@ static uint64_t next_epoch(const struct baton_node *n,
  * already has an instance (back from a partition, or from a history a
  * heal merged) keeps it: the app is adopted there under that instance's
  * token rather than started a second time. */
+static bool has_instance(const struct baton_app_report *r)
+{
+    return r != NULL && r->epoch != 0 &&
+           (r->run == BATON_LOCAL_RUNNING || r->run == BATON_LOCAL_STARTING);
+}
+
+/* A member, other than `owner`, that reports an instance of app e (an
+ * eligible one only, if `usable`): the best-ranked one, a running one
+ * before a starting one. */
+static unsigned instance_elsewhere(const struct baton_node *n,
+                                   const struct baton_state_app *e,
+                                   unsigned owner, bool usable)
+{
+    unsigned best = BATON_NODE_NONE;
+    bool best_ready = false;
+
+    for (unsigned x = 0; x < n->cfg.n_nodes; x++) {
+        const struct baton_app_report *r = report_of(n, x, e->name);
+        bool ready;
+        if (x == owner || !has_instance(r) || (usable && !eligible(n, e, x))) {
+            continue;
+        }
+        ready = r->run == BATON_LOCAL_RUNNING;
+        if (best == BATON_NODE_NONE || e->rank[x] < e->rank[best] ||
+            (e->rank[x] == e->rank[best] && ready && !best_ready)) {
+            best = x;
+            best_ready = ready;
+        }
+    }
+    return best;
+}
+
 static void assign(struct baton_node *n, unsigned k, unsigned owner,
                    unsigned type, unsigned from)
 {
     struct baton_state_app e = n->state.apps[k];
     const struct baton_app_report *r = report_of(n, owner, e.name);
 
-    if (r != NULL && r->epoch != 0 &&
-        (r->run == BATON_LOCAL_RUNNING || r->run == BATON_LOCAL_STARTING)) {
+    if (!has_instance(r)) {
+        /* Another member already runs it (a lagging node started on an
+         * assignment since replaced, a heal's loser not yet stopped):
+         * it is adopted there rather than started a second time; the
+         * placement rules then move it, by a takeover, if they must. */
+        unsigned x = instance_elsewhere(n, &e, owner, true);
+        if (x != BATON_NODE_NONE) {
+            owner = x;
+            r = report_of(n, x, e.name);
+        }
+    }
+
+    if (has_instance(r)) {
         e.status = r->run == BATON_LOCAL_RUNNING ? BATON_APP_RUNNING
                                                  : BATON_APP_STARTING;
         e.owner = (uint8_t)owner;
@@ -348,8 +400,12 @@ static void assign(struct baton_node *n, unsigned k, unsigned owner,
         set_app(n, k, &e);
         return;
     }
-    if (r != NULL && r->run == BATON_LOCAL_STOPPING) {
-        return; /* decided again once that instance is gone */
+    if ((r != NULL && r->run == BATON_LOCAL_STOPPING) ||
+        (!has_instance(r) &&
+         instance_elsewhere(n, &e, owner, false) != BATON_NODE_NONE)) {
+        /* Decided again once that instance is gone (one told to stop,
+         * on a node that may not run the app, reports in soon). */
+        return;
     }
 
     e.status = BATON_APP_STARTING;
@@ -455,7 +511,7 @@ static void decide_running(struct baton_node *n, unsigned k)
         lost(n, k);
         return;
     }
-    if (r == NULL && pending(n, e->owner)) {
+    if (r == NULL && (pending(n, e->owner) || unreported(n, e->owner))) {
         return; /* its report is on its way */
     }
     if (r == NULL || !same_definition(r, e) ||
@@ -543,9 +599,13 @@ static void decide_running(struct baton_node *n, unsigned k)
     }
     if (t != BATON_NODE_NONE && t != e->owner &&
         (!(r->flags & BATON_REPORT_PERMIT) || e->rank[t] < e->rank[e->owner] ||
-         t == wanted_by(n, e))) {
+         t == wanted_by(n, e)) &&
+        instance_elsewhere(n, e, e->owner, false) == BATON_NODE_NONE) {
         /* A higher-priority node is here (or this one is no longer
-         * permitted): take the app over (reference §1.7). */
+         * permitted): take the app over (reference §1.7) - but not while
+         * a leftover instance elsewhere is still stopping: a move can
+         * wait for it, and three instances at once would be one too
+         * many. */
         struct baton_state_app next = *e;
         next.status = BATON_APP_TAKEOVER;
         next.prev = e->owner;

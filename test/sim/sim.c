@@ -257,6 +257,9 @@ static void check_trace(struct sim *s, unsigned i, const struct baton_trace *t)
         sh->applied = t->a;
         check_digest(s, i, &t->stream, t->a, t->c);
         break;
+    case BATON_TRACE_APP:
+        sim__apps_trace(s, i, t);
+        break;
     default:
         break;
     }

@@ -120,6 +120,7 @@ void sim__heap_push(struct sim *s, struct event ev);
 /* sim_apps.c */
 bool sim__apps_tokens_ok(const struct sim *s, unsigned mask, unsigned a,
                          unsigned runner, char *buf, size_t len);
+void sim__apps_trace(struct sim *s, unsigned c, const struct baton_trace *t);
 
 /* sim_names.c */
 struct sim_names *sim__names_new(void);
