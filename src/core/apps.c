@@ -211,9 +211,9 @@ static bool vouched(const struct baton_node *n, unsigned node)
 }
 
 /* Is node's life inc out of this group but possibly alive: alive in
- * this node's view, or not heard yet within the window above? Its apps
- * then wait for it to join or to be declared down; failing them over
- * would start a second instance (docs/design/apps.md §3, "Lost"). */
+ * this node's view, heard by a member (vouched), or not heard yet within
+ * the window above? Its apps then wait for it to join or to be lost;
+ * failing them over would start a second instance (core.md §4.4). */
 static bool away(const struct baton_node *n, unsigned node, baton_inc inc)
 {
     const struct baton_peer *peer;
@@ -334,10 +334,6 @@ static uint64_t next_epoch(const struct baton_node *n,
     return ((counter + 1) << 8) | (owner & 0xffu);
 }
 
-/* A new start: the fencing token moves up, cluster-wide. A node that
- * already has an instance (back from a partition, or from a history a
- * heal merged) keeps it: the app is adopted there under that instance's
- * token rather than started a second time. */
 static bool has_instance(const struct baton_app_report *r)
 {
     return r != NULL && r->epoch != 0 &&
@@ -370,6 +366,10 @@ static unsigned instance_elsewhere(const struct baton_node *n,
     return best;
 }
 
+/* A new start: the fencing token moves up, cluster-wide. A node that
+ * already has an instance (back from a partition, or from a history a
+ * heal merged) keeps it: the app is adopted there under that instance's
+ * token rather than started a second time. */
 static void assign(struct baton_node *n, unsigned k, unsigned owner,
                    unsigned type, unsigned from)
 {
@@ -701,7 +701,12 @@ static void decide_waiting(struct baton_node *n, unsigned k)
         !eligible(n, e, f) && settled(n)) {
         /* The lost owner is back, its instance maybe still running, but
          * it may no longer run the app (permit false, failed): hand the
-         * app on from it, or stop it if nobody else may run it. */
+         * app on from it, or stop it if nobody else may run it. Not
+         * while a leftover instance elsewhere still runs (as for any
+         * takeover). */
+        if (instance_elsewhere(n, e, f, false) != BATON_NODE_NONE) {
+            return;
+        }
         t = place(n, e, f);
         if (t == BATON_NODE_NONE) {
             set_status(n, k, BATON_APP_IDLE);
