@@ -80,8 +80,11 @@ static void fault(struct sim *s, struct baton_prng *p, unsigned nn)
     } else if (r < 73) {
         sim_heal(s);
     } else if (r < 81) {
-        sim_set_loss(s, (uint32_t)rnd(p, 0, 300000),
-                     (uint32_t)rnd(p, 0, 100000));
+        /* Drawn one after the other (in the order gcc evaluated the
+         * arguments): the argument order is unspecified in C. */
+        uint32_t dup_ppm = (uint32_t)rnd(p, 0, 100000);
+        uint32_t drop_ppm = (uint32_t)rnd(p, 0, 300000);
+        sim_set_loss(s, drop_ppm, dup_ppm);
     } else if (r < 86) {
         uint64_t hi = pick(p, 4) == 0 ? 300000 : rnd(p, 1000, 20000);
         sim_set_delay(s, 100, hi);
@@ -99,7 +102,8 @@ static void fault(struct sim *s, struct baton_prng *p, unsigned nn)
     } else {
         unsigned count = 1 + pick(p, 5);
         for (unsigned g = 0; g < count; g++) {
-            sim_inject_garbage(s, pick(p, nn), pick(p, 64));
+            unsigned kind = pick(p, 64); /* order: as above */
+            sim_inject_garbage(s, pick(p, nn), kind);
         }
     }
 }
@@ -118,9 +122,16 @@ static void names_load(struct sim *s, struct baton_prng *p, unsigned nn,
                             : r < 36 ? BATON_NAME_REREGISTER
                             : r < 51 ? BATON_NAME_UNREGISTER
                                      : BATON_NAME_DROP;
-            sim_name_write(s, i, kind, pick(p, 3), pick(p, 10), pick(p, 4));
+            /* One draw at a time, in the order gcc evaluated them (C
+             * leaves argument order open). */
+            unsigned resolver = pick(p, 4);
+            unsigned name = pick(p, 10);
+            unsigned ep = pick(p, 3);
+            sim_name_write(s, i, kind, ep, name, resolver);
         } else {
-            sim_call(s, i, pick(p, 10), pick(p, 5) != 0);
+            bool wants_reply = pick(p, 5) != 0;
+            unsigned name = pick(p, 10);
+            sim_call(s, i, name, wants_reply);
         }
     }
 }

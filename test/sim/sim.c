@@ -521,17 +521,21 @@ static void apps_run(struct sim *s, unsigned i)
             s->starts_of[a]++;
             sn->inst[a].st = 1;
             sn->inst[a].epoch = e->epoch;
+            /* One draw after the other: C leaves the order in which a
+             * call's arguments are evaluated open, and gcc and clang
+             * differ, so draws inside one call made runs differ between
+             * builds. This is the order gcc used. */
+            uint64_t delay = rnd(s, 1000, 10000);
+            bool fails = baton_prng_chance(&s->prng, s->cfg.app_fail_ppm);
             app_event_later(s, i, a,
-                            baton_prng_chance(&s->prng, s->cfg.app_fail_ppm)
-                                ? BATON_APP_EV_FAILED
-                                : BATON_APP_EV_READY,
-                            e->epoch, rnd(s, 1000, 10000));
+                            fails ? BATON_APP_EV_FAILED : BATON_APP_EV_READY,
+                            e->epoch, delay);
         } else if (e->action == BATON_APP_EXPORT) {
             /* The export's output names the app and the takeover's
              * token, so its arrival can be checked; 10% fail. */
-            app_event_later(s, i, a,
-                            baton_prng_chance(&s->prng, 100000) ? 0 : 1,
-                            e->epoch, rnd(s, 1000, 5000));
+            uint64_t delay = rnd(s, 1000, 5000); /* order: as above */
+            bool fails = baton_prng_chance(&s->prng, 100000);
+            app_event_later(s, i, a, fails ? 0 : 1, e->epoch, delay);
             retag_export(s, i, a, e->epoch);
         } else if (e->action == BATON_APP_STATE) {
             char want[64];
