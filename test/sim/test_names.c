@@ -200,6 +200,32 @@ static void test_calls_across_repoint(void **state)
     sim_destroy(s);
 }
 
+/* §5: a call whose node is lost before it answers fails with
+ * `unreachable` once the caller declares that node down: a cut link
+ * drops it silently, and nothing else would ever answer it. */
+static void test_call_to_lost_node(void **state)
+{
+    struct sim *s = cluster(3);
+    const struct baton_node *a = sim_node(s, 0);
+    uint64_t w, c;
+
+    (void)state;
+    w = sim_name_write(s, 2, BATON_NAME_REGISTER, 0, 4, 0);
+    sim_run_for(s, 5 * MS);
+    assert_int_equal(sim_write_code(s, w), BATON_NAME_OK);
+    /* Cut a and c both ways; the links stay open, as a cut cable. */
+    sim_block(s, 0, 2);
+    sim_block(s, 2, 0);
+    c = sim_call(s, 0, 4, true);
+    sim_run_for(s, baton_node_down_after_ms(a) * MS / 2);
+    assert_int_equal(sim_call_code(s, c), -1); /* c still alive to a */
+    sim_run_for(s, (baton_node_down_after_ms(a) / 2 + 10) * MS);
+    assert_false(sim_node(s, 0)->peers[2].alive);
+    assert_int_equal(sim_call_code(s, c), BATON_NAME_UNREACHABLE);
+    assert_false(sim_failed(s));
+    sim_destroy(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -210,6 +236,7 @@ int main(void)
         cmocka_unit_test(test_clash_random_notify),
         cmocka_unit_test(test_clash_notify_all),
         cmocka_unit_test(test_calls_across_repoint),
+        cmocka_unit_test(test_call_to_lost_node),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
