@@ -122,9 +122,14 @@ static void tell_lost(struct baton_node *n, const struct baton_name *e,
      * that write's DONE: the DONE would tell it the name again. The
      * notice waits for it and is given after it if the registration
      * the write left is gone or is the one lost (check_applied;
-     * docs/design/names.md §3). */
+     * docs/design/names.md §3). That registration is no longer ours
+     * meanwhile: a JOIN must not bring it back. */
     p = pending_reg(n, e->endpoint, e->name);
     if (p != NULL) {
+        const struct baton_name *o = baton_names_find(&n->own, e->name);
+        if (o != NULL && o->endpoint == e->endpoint && o->epoch == e->epoch) {
+            baton_names_del(&n->own, e->name);
+        }
         p->lost_reason = (uint8_t)reason;
         p->lost_epoch = e->epoch;
         return;
