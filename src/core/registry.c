@@ -1075,10 +1075,6 @@ static bool watch_lost(const struct baton_node *n,
  * step's sends within BATON_FX_SEND_MAX; the rest go next step. */
 #define BATON_CALLS_FAIL_STEP (16)
 
-static void send_call_reply(struct baton_node *n, unsigned to, baton_inc inc,
-                            uint64_t id, unsigned code, const uint8_t *data,
-                            uint32_t len);
-
 /* Fails every watched call whose node was lost: ours with `unreachable`,
  * forwarded ones by telling their caller so. A forwarded call's reply
  * goes to its caller without passing here, so its entry stays until its
