@@ -471,7 +471,16 @@ static void on_receive(struct baton_node *n, const struct baton_msg *m)
     if (m->from_inc > n->peers[p].inc) {
         baton__peer_new_life(n, p, m->from_inc);
     }
-    baton__peer_heard(n, p);
+    /* Only a message newer than every one heard is news that its sender
+     * is alive: one overtaken on the way (a network that reorders) was
+     * sent before what we know already, and must neither restart the
+     * detection window nor bring a peer declared down back up. From a
+     * peer declared down it is void: what it says was superseded. */
+    if (m->seq > n->peers[p].last_seq) {
+        baton__peer_heard(n, p);
+    } else if (!n->peers[p].alive) {
+        return;
+    }
     baton__peer_status(n, p, m);
     switch (m->type) {
     case BATON_MSG_JOIN:

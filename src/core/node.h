@@ -281,6 +281,10 @@ struct baton_trace {
  * BATON_NAME_WINDOW of them are sent to the coordinator. */
 #define BATON_NAME_PENDING_MAX (256)
 #define BATON_NAME_WINDOW (64)
+/* Calls this node sent on (its own, and forwarded ones) that wait for a
+ * reply, watched so that losing the node they went to fails them
+ * (docs/design/names.md §5); the oldest is forgotten beyond this. */
+#define BATON_CALLS_WATCHED (256)
 
 /* What the driver must do after a step. Valid until the next
  * baton_node_step() on the same node. */
@@ -381,6 +385,17 @@ struct baton_name_results {
     } r[BATON_NAME_WINDOW];
 };
 
+/* A call sent on to another node, waiting for its reply. */
+struct baton_call_watch {
+    uint64_t id;          /* the caller's call id */
+    baton_inc caller_inc; /* the caller's life */
+    baton_inc to_inc;     /* the life of the node it went to */
+    uint8_t caller;       /* the caller's node (self for our own) */
+    uint8_t to;           /* the node it went to */
+    uint8_t used;
+    uint8_t reserved[5];
+};
+
 /* Losses this node told its endpoints about lately (so a clash's
  * message and the snapshot that follows it tell once). */
 #define BATON_NAME_TOLD_MAX (64)
@@ -469,6 +484,9 @@ struct baton_node {
     struct { uint64_t endpoint, epoch; uint8_t owner; } beaten[BATON_NAME_TOLD_MAX];
     unsigned n_told;
     struct { uint64_t endpoint, epoch, hash; } told[BATON_NAME_TOLD_MAX];
+    unsigned n_watched;  /* used entries of watch */
+    unsigned watch_next; /* the slot the next call takes */
+    struct baton_call_watch watch[BATON_CALLS_WATCHED];
     struct baton_counters counters;
     struct baton_effects *fx; /* during a step only */
 };

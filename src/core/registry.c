@@ -110,7 +110,6 @@ static void tell_lost(struct baton_node *n, const struct baton_name *e,
                       unsigned reason)
 {
     uint64_t hash = baton_name_hash(e->name);
-    const struct baton_name *o;
     struct baton_name_pending *p;
     struct baton_name_effect *fx;
     unsigned k;
@@ -119,18 +118,21 @@ static void tell_lost(struct baton_node *n, const struct baton_name *e,
         (e->epoch != 0 && told_before(n, e->endpoint, e->epoch, hash))) {
         return;
     }
-    /* A loss that is not of a registration the endpoint was told it
-     * holds may be of one it is still waiting to hear about: the notice
-     * must not overtake that write's DONE, so it waits for it
-     * (check_applied; docs/design/names.md §3). */
-    o = baton_names_find(&n->own, e->name);
-    if (o == NULL || o->endpoint != e->endpoint || o->epoch != e->epoch) {
-        p = pending_reg(n, e->endpoint, e->name);
-        if (p != NULL) {
-            p->lost_reason = (uint8_t)reason;
-            p->lost_epoch = e->epoch;
-            return;
+    /* While the endpoint writes this name, a notice must not overtake
+     * that write's DONE: the DONE would tell it the name again. The
+     * notice waits for it and is given after it if the registration
+     * the write left is gone or is the one lost (check_applied;
+     * docs/design/names.md §3). That registration is no longer ours
+     * meanwhile: a JOIN must not bring it back. */
+    p = pending_reg(n, e->endpoint, e->name);
+    if (p != NULL) {
+        const struct baton_name *o = baton_names_find(&n->own, e->name);
+        if (o != NULL && o->endpoint == e->endpoint && o->epoch == e->epoch) {
+            baton_names_del(&n->own, e->name);
         }
+        p->lost_reason = (uint8_t)reason;
+        p->lost_epoch = e->epoch;
+        return;
     }
     own_forget(n, e->name, e->endpoint);
     k = n->n_told % BATON_NAME_TOLD_MAX;
@@ -321,6 +323,18 @@ static void own_update(struct baton_node *n,
     }
 }
 
+/* Does p's endpoint hold p's name in replica entry e, as far as this
+ * node knows? Not if a later op took it, nor if the coordinator said
+ * that very registration was lost (a held-back notice: our replica may
+ * not have applied the op that removes it yet). */
+static bool still_held(const struct baton_node *n,
+                       const struct baton_name_pending *p,
+                       const struct baton_name *e)
+{
+    return e != NULL && same_owner(e, n->cfg.self, n->inc, p->name.endpoint) &&
+           !(p->lost_reason != 0 && e->epoch == p->lost_epoch);
+}
+
 /* Answered writes complete in the order they were made (the coordinator
  * decided them in that order), an OK one once this replica has applied
  * its op (read-your-writes). */
@@ -347,8 +361,7 @@ static void check_applied(struct baton_node *n)
              * given, by a later op we applied already: it was ours, and
              * is no longer. */
             e = baton_names_find(&n->names, p->name.name);
-            gone = e == NULL ||
-                   !same_owner(e, n->cfg.self, n->inc, p->name.endpoint);
+            gone = !still_held(n, p, e);
         }
         lost = p->name;
         if (p->code == BATON_NAME_OK) {
@@ -362,9 +375,8 @@ static void check_applied(struct baton_node *n)
             /* A notice held back for this DONE is still true if the
              * endpoint does not hold the name now; after an OK, gone
              * says just that. */
-            e = baton_names_find(&n->names, p->name.name);
-            gone = e == NULL ||
-                   !same_owner(e, n->cfg.self, n->inc, p->name.endpoint);
+            gone = !still_held(n, p,
+                               baton_names_find(&n->names, p->name.name));
         }
         finish(n, p, p->code);
         if (gone) {
@@ -404,6 +416,18 @@ static void order_del(struct baton_node *n, const struct baton_name *e,
     baton__submit(n, &op);
 }
 
+/* Registrations this coordinator took away from a live holder (a
+ * clash's loser, a re-point), so a JOIN sent before the holder heard
+ * cannot bring one back (baton__names_absorb). */
+static void remember_beaten(struct baton_node *n, const struct baton_name *e)
+{
+    unsigned k = n->n_beaten++ % BATON_NAME_TOLD_MAX;
+
+    n->beaten[k].endpoint = e->endpoint;
+    n->beaten[k].epoch = e->epoch;
+    n->beaten[k].owner = e->owner;
+}
+
 /* Decides one write of (origin, inc); orders its ops. Returns the result
  * code; *index is the last op's index, 0 if none was needed. */
 static unsigned decide(struct baton_node *n, unsigned origin, baton_inc inc,
@@ -435,6 +459,13 @@ static unsigned decide(struct baton_node *n, unsigned origin, baton_inc inc,
         if (e == NULL &&
             n->names.count >= baton_names_limit(n->names.cap)) {
             return BATON_NAME_FULL;
+        }
+        if (e != NULL && visible(n, e) &&
+            !same_owner(e, origin, inc, want->endpoint)) {
+            /* A re-point away from a live holder: a JOIN it sent before
+             * it heard must not bring the registration back (names.md
+             * §4), as for a clash's loser. */
+            remember_beaten(n, e);
         }
         entry = *want;
         entry.owner = (uint8_t)origin;
@@ -826,12 +857,8 @@ static void notify_loser(struct baton_node *n, const struct baton_name *e,
                          unsigned reason)
 {
     struct baton_msg m;
-    unsigned k = n->n_beaten++ % BATON_NAME_TOLD_MAX;
 
-    n->beaten[k].endpoint = e->endpoint;
-    n->beaten[k].epoch = e->epoch;
-    n->beaten[k].owner = e->owner;
-
+    remember_beaten(n, e);
     if (e->owner == n->cfg.self) {
         tell_lost(n, e, reason);
         return;
@@ -995,6 +1022,90 @@ static void send_call_reply(struct baton_node *n, unsigned to, baton_inc inc,
     baton__send(n, to, &m);
 }
 
+/* ---- calls watched until answered ------------------------------------ */
+
+/* A call sent on to node `to` (that life) waits for its reply: watched
+ * so that losing `to` fails it, as OTP's call monitors its server
+ * (docs/design/names.md §5). */
+static void watch_call(struct baton_node *n, uint64_t id, unsigned caller,
+                       baton_inc caller_inc, unsigned to, baton_inc to_inc)
+{
+    struct baton_call_watch *w =
+        &n->watch[n->watch_next++ % BATON_CALLS_WATCHED];
+
+    if (!w->used) {
+        n->n_watched++;
+    }
+    /* Overwriting the oldest when full: that call then has only the
+     * driver's deadline. */
+    w->id = id;
+    w->caller = (uint8_t)caller;
+    w->caller_inc = caller_inc;
+    w->to = (uint8_t)to;
+    w->to_inc = to_inc;
+    w->used = 1;
+}
+
+static void unwatch(struct baton_node *n, struct baton_call_watch *w)
+{
+    w->used = 0;
+    n->n_watched--;
+}
+
+/* Our call `id` was answered: it needs no watching any more. */
+static void watch_answered(struct baton_node *n, uint64_t id)
+{
+    for (unsigned i = 0; i < BATON_CALLS_WATCHED && n->n_watched != 0; i++) {
+        struct baton_call_watch *w = &n->watch[i];
+        if (w->used && w->id == id && w->caller == n->cfg.self) {
+            unwatch(n, w);
+        }
+    }
+}
+
+static bool watch_lost(const struct baton_node *n,
+                       const struct baton_call_watch *w)
+{
+    const struct baton_peer *to = &n->peers[w->to];
+
+    return w->used && !(to->alive && to->inc == w->to_inc);
+}
+
+/* At most this many forwarded calls are failed per step, which keeps a
+ * step's sends within BATON_FX_SEND_MAX; the rest go next step. */
+#define BATON_CALLS_FAIL_STEP (16)
+
+/* Fails every watched call whose node was lost: ours with `unreachable`,
+ * forwarded ones by telling their caller so. A forwarded call's reply
+ * goes to its caller without passing here, so its entry stays until its
+ * node is lost or it is overwritten; a late `unreachable` for a call
+ * answered long ago is dropped by the caller's driver. */
+static void watch_check(struct baton_node *n)
+{
+    unsigned sent = 0;
+
+    for (unsigned i = 0; i < BATON_CALLS_WATCHED && n->n_watched != 0; i++) {
+        struct baton_call_watch *w = &n->watch[i];
+        if (!watch_lost(n, w)) {
+            continue;
+        }
+        if (w->caller == n->cfg.self) {
+            if (n->fx->n_call == BATON_FX_CALL_MAX) {
+                continue; /* next step (baton__names_deadline) */
+            }
+            call_done(n, w->id, BATON_NAME_UNREACHABLE, NULL, 0);
+        } else {
+            if (sent == BATON_CALLS_FAIL_STEP) {
+                continue;
+            }
+            sent++;
+            send_call_reply(n, w->caller, w->caller_inc, w->id,
+                            BATON_NAME_UNREACHABLE, NULL, 0);
+        }
+        unwatch(n, w);
+    }
+}
+
 /* Routes a call to where its name lives now: delivered here, or sent
  * (forwarded, for a name that moved on) to the owner's node. */
 static void route(struct baton_node *n, const char *name, unsigned caller,
@@ -1034,6 +1145,9 @@ static void route(struct baton_node *n, const char *name, unsigned caller,
         n->counters.calls_forwarded++;
     }
     baton__send(n, e->owner, &m);
+    if (flags & BATON_CALL_WANTS_REPLY) {
+        watch_call(n, id, caller, caller_inc, e->owner, e->owner_inc);
+    }
     if (caller == n->cfg.self && !(flags & BATON_CALL_WANTS_REPLY)) {
         call_done(n, id, BATON_NAME_OK, NULL, 0); /* a send is on its way */
     }
@@ -1097,6 +1211,7 @@ void baton__names_on_msg(struct baton_node *n, const struct baton_msg *m)
               m->u.call.data, m->u.call.len);
         break;
     case BATON_MSG_REPLY:
+        watch_answered(n, m->u.reply.id);
         call_done(n, m->u.reply.id, m->u.reply.code, m->u.reply.data,
                   m->u.reply.len);
         break;
@@ -1112,12 +1227,18 @@ void baton__names_step(struct baton_node *n)
     }
     pump(n);
     check_applied(n);
+    watch_check(n);
 }
 
 uint64_t baton__names_deadline(const struct baton_node *n)
 {
     uint64_t d = UINT64_MAX;
 
+    for (unsigned i = 0; i < BATON_CALLS_WATCHED && n->n_watched != 0; i++) {
+        if (watch_lost(n, &n->watch[i])) {
+            return n->now_ms + 1; /* failures left over from a full step */
+        }
+    }
     if (n->role != BATON_ROLE_FOLLOWER) {
         return d;
     }

@@ -534,11 +534,16 @@ static int on_entry(void *user, const char *section, const char *key,
             }
             cfg->io.sync_window_ms = x;
         } else if (strcmp(key, "names_cap") == 0) {
-            if (!parse_u64(value, 16, BATOND_NAMES_CAP_MAX, &x) ||
-                (x & (x - 1)) != 0) {
+            if (!parse_u64(value, 16, UINT32_MAX, &x) || (x & (x - 1)) != 0) {
                 return fail(p, "[cluster] names_cap: \"%s\" is not a power "
                                "of two in 16..%u", value,
                             BATOND_NAMES_CAP_MAX);
+            }
+            if (x > BATOND_NAMES_CAP_MAX) {
+                return fail(p, "[cluster] names_cap: %s is above %u: a full "
+                               "table's snapshot would not fit in a frame, "
+                               "so a node could not rejoin",
+                            value, BATOND_NAMES_CAP_MAX);
             }
             cfg->io.names_cap = (uint32_t)x;
         } else {

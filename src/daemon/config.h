@@ -3,6 +3,7 @@
 #define BATON_DAEMON_CONFIG_H
 
 #include "../io/io.h"
+#include "../wire/codec.h"
 
 #define BATON_PATH_MAX (4096)
 
@@ -10,8 +11,9 @@
 #define BATOND_PHASES_MAX (8)
 #define BATOND_ENV_MAX (32)
 /* [cluster] names_cap: name table slots (each about 420 bytes, held
- * twice: the table and a snapshot's scratch). */
-#define BATOND_NAMES_CAP_MAX (1u << 20)
+ * three times: the replica, the node's own names and a snapshot's
+ * scratch); at most what one frame carries (wire.md §2.4). */
+#define BATOND_NAMES_CAP_MAX BATON_MSG_NAMES_CAP_MAX
 
 enum batond_ready { BATOND_READY_SPAWN = 0, BATOND_READY_NOTIFY,
                     BATOND_READY_COMMAND };

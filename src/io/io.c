@@ -36,7 +36,11 @@ enum conn_state { CONN_HELLO = 1, CONN_PROOF, CONN_READY, CONN_CLOSING };
 #define HELLO_MAX (512) /* the largest HELLO encodes in 343 bytes */
 #define PROOF_MAX (64)  /* a PROOF encodes in 35 */
 #define NAMES_CAP_MIN (16u)
-#define NAMES_CAP_MAX (1u << 20)
+/* Every full table fits a frame, and the next size up would not. */
+#define NAMES_CAP_MAX BATON_MSG_NAMES_CAP_MAX
+_Static_assert(BATON_MSG_TABLE_BYTES_MAX(NAMES_CAP_MAX) <= PLAIN_MAX &&
+                   BATON_MSG_TABLE_BYTES_MAX(2 * NAMES_CAP_MAX) > PLAIN_MAX,
+               "BATON_MSG_NAMES_CAP_MAX is the largest table a frame holds");
 /* A connection's output buffer is allocated at OUT_INIT bytes when a
  * frame is first queued, doubles on demand, and is given back once
  * written if it grew past OUT_KEEP. It holds at most the write bound
@@ -1173,21 +1177,15 @@ static int names_init(struct baton_io *io, struct baton_node_config *nc)
     uint32_t cap = names_cap(&io->cfg);
     struct baton_name *rx;
 
+    /* A JOIN or SNAPSHOT carries a whole table in one frame: with a
+     * larger cap, a node could not rejoin once the table filled up
+     * (docs/design/wire.md §2.4). */
     if (cap < NAMES_CAP_MIN || cap > NAMES_CAP_MAX || (cap & (cap - 1)) != 0) {
         logf_(io, BATON_LOG_ERROR,
-              "names_cap %" PRIu32 ": must be a power of two from %u to %u",
+              "names_cap %" PRIu32 ": must be a power of two from %u to %u "
+              "(a larger table's snapshot would not fit in a frame)",
               cap, NAMES_CAP_MIN, NAMES_CAP_MAX);
         return BATON_EINVAL;
-    }
-    /* A SNAPSHOT carries the whole table in one frame. */
-    if ((uint64_t)baton_names_limit(cap) * BATON_NAME_ENTRY_WIRE_MAX +
-            BATON_MSG_BASE_MAX >
-        PLAIN_MAX) {
-        logf_(io, BATON_LOG_WARN,
-              "names_cap %" PRIu32 ": a full table (%" PRIu32
-              " names) with long names and metadata exceeds a frame (%u "
-              "bytes); snapshots of it could not be sent",
-              cap, baton_names_limit(cap), PLAIN_MAX);
     }
     io->names_slots = calloc(2 * (size_t)cap, sizeof(*io->names_slots));
     rx = calloc(cap, sizeof(*rx));

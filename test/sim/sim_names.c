@@ -206,6 +206,11 @@ uint64_t sim_call(struct sim *s, unsigned i, unsigned name,
     c.name = nm;
     c.data = (const uint8_t *)data;
     c.len = (uint32_t)strlen(data);
+    if (s->cfg.print_trace) {
+        printf("%6" PRIu64 " %s: [sim] %s %" PRIu64 " %s\n",
+               s->now_us / SIM_MS, sim_names[i],
+               wants_reply ? "call" : "send", k->id, nm);
+    }
     ev.type = BATON_EVENT_CALL;
     ev.call = &c;
     sim__step(s, i, &ev);
@@ -214,6 +219,10 @@ uint64_t sim_call(struct sim *s, unsigned i, unsigned name,
 
 void sim_names_must_finish(struct sim *s, bool on)
 {
+    if (on && !s->names->must_finish && s->cfg.print_trace) {
+        printf("%6" PRIu64 " [sim] calls made from now on must finish\n",
+               s->now_us / SIM_MS);
+    }
     s->names->must_finish = on;
 }
 
@@ -345,7 +354,10 @@ static void on_call_done(struct sim *s, unsigned i,
     k->code = e->code;
     m->calls_done++;
     if (e->code != BATON_NAME_OK) {
-        if (e->code != BATON_NAME_NOT_FOUND) {
+        /* unreachable: the node the call went to was lost before it
+         * answered (names.md §5). */
+        if (e->code != BATON_NAME_NOT_FOUND &&
+            e->code != BATON_NAME_UNREACHABLE) {
             sim__fail(s, "%s: call %" PRIu64 " failed: %s", sim_names[i],
                       e->id, baton_name_code_text(e->code));
         }
@@ -471,6 +483,15 @@ void sim__names_effects(struct sim *s, unsigned i)
         }
     }
     for (unsigned k = 0; k < fx->n_call; k++) {
+        if (s->cfg.print_trace) {
+            printf("%6" PRIu64 " %s: [sim] call %" PRIu64 " %s%s\n",
+                   s->now_us / SIM_MS, sim_names[i], fx->call[k].id,
+                   fx->call[k].action == BATON_CALLFX_DONE ? "done "
+                                                           : "delivered",
+                   fx->call[k].action == BATON_CALLFX_DONE
+                       ? baton_name_code_name(fx->call[k].code)
+                       : "");
+        }
         if (fx->call[k].action == BATON_CALLFX_DONE) {
             on_call_done(s, i, &fx->call[k]);
         } else {
@@ -480,11 +501,51 @@ void sim__names_effects(struct sim *s, unsigned i)
     check_visible(s, i);
 }
 
+/* One holder per name in a group: every node that follows the same
+ * coordinator answers whereis alike (issue 11 item 7). The convergence
+ * check compares table digests; this says it in whereis's terms. */
+static void check_one_holder(struct sim *s)
+{
+    for (unsigned i = 0; i < s->cfg.n_nodes; i++) {
+        const struct baton_node *a = &s->nodes[i].core;
+        unsigned c = baton_node_coordinator(a);
+        if (!sim_up(s, i) || c == BATON_NODE_NONE) {
+            continue;
+        }
+        for (unsigned j = i + 1; j < s->cfg.n_nodes; j++) {
+            const struct baton_node *b = &s->nodes[j].core;
+            if (!sim_up(s, j) || baton_node_coordinator(b) != c) {
+                continue;
+            }
+            for (unsigned k = 0; k < SN_NAMES; k++) {
+                char nm[8];
+                const struct baton_name *x, *y;
+                snprintf(nm, sizeof(nm), "n%u", k);
+                x = baton_node_whereis(a, nm);
+                y = baton_node_whereis(b, nm);
+                if ((x == NULL) != (y == NULL) ||
+                    (x != NULL && !baton_name_equal(x, y))) {
+                    sim__fail(s, "%s and %s (one group) see two holders "
+                                 "of %s",
+                              sim_names[i], sim_names[j], nm);
+                    return;
+                }
+            }
+        }
+    }
+}
+
 /* At the end of a converged run: every write and call of the quiet
- * phase finished, and each endpoint holds exactly what it was told. */
+ * phase finished, each endpoint holds exactly what it was told, and
+ * every group agrees on one holder per name. */
 void sim_names_final(struct sim *s)
 {
     struct sim_names *m = s->names;
+
+    check_one_holder(s);
+    if (sim_failed(s)) {
+        return;
+    }
 
     for (size_t k = 0; k < m->n_reqs; k++) {
         const struct sn_req *r = &m->reqs[k];

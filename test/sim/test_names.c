@@ -200,6 +200,87 @@ static void test_calls_across_repoint(void **state)
     sim_destroy(s);
 }
 
+/* §5: a call whose node is lost before it answers fails with
+ * `unreachable` once the caller declares that node down: a cut link
+ * drops it silently, and nothing else would ever answer it. */
+static void test_call_to_lost_node(void **state)
+{
+    struct sim *s = cluster(3);
+    const struct baton_node *a = sim_node(s, 0);
+    uint64_t w, c;
+
+    (void)state;
+    w = sim_name_write(s, 2, BATON_NAME_REGISTER, 0, 4, 0);
+    sim_run_for(s, 5 * MS);
+    assert_int_equal(sim_write_code(s, w), BATON_NAME_OK);
+    /* Cut a and c both ways; the links stay open, as a cut cable. */
+    sim_block(s, 0, 2);
+    sim_block(s, 2, 0);
+    c = sim_call(s, 0, 4, true);
+    sim_run_for(s, baton_node_down_after_ms(a) * MS / 2);
+    assert_int_equal(sim_call_code(s, c), -1); /* c still alive to a */
+    sim_run_for(s, (baton_node_down_after_ms(a) / 2 + 10) * MS);
+    assert_false(sim_node(s, 0)->peers[2].alive);
+    assert_int_equal(sim_call_code(s, c), BATON_NAME_UNREACHABLE);
+    assert_false(sim_failed(s));
+    sim_destroy(s);
+}
+
+/* §4, §7 (seed 79596): b comes back from a partition holding n3 and
+ * joins a; a takes its names in, but the snapshot back to b is lost.
+ * c then re-points n3 to itself, and b, still joining, sends its JOIN
+ * again with n3 in it. That stale JOIN must not undo the re-point (a
+ * clash's keep_incumbent would give n3 back to b's older registration):
+ * n3 stays c's and b is told it lost n3. */
+static void test_repoint_survives_stale_join(void **state)
+{
+    struct sim *s = cluster(3);
+    const struct baton_node *b = sim_node(s, 1);
+    uint64_t w;
+    unsigned waited = 0;
+
+    (void)state;
+    for (unsigned x = 0; x < 3; x += 2) {
+        sim_block(s, 1, x);
+        sim_block(s, x, 1);
+    }
+    sim_run_for(s, 3000 * MS); /* b coordinates itself alone */
+    assert_true(baton_node_is_coordinator(b));
+    w = sim_name_write(s, 1, BATON_NAME_REGISTER, 0, 3, 0);
+    sim_run_for(s, 1 * MS);
+    assert_int_equal(sim_write_code(s, w), BATON_NAME_OK);
+    sim_heal(s);
+    /* Once b asks to join a (within a heartbeat: the links stayed
+     * open), what a sends b is lost. */
+    while (b->role != BATON_ROLE_JOINING && waited++ < 2400) {
+        sim_run_for(s, MS / 4);
+    }
+    assert_int_equal(b->role, BATON_ROLE_JOINING);
+    sim_block(s, 0, 1);
+    sim_run_for(s, 3 * MS);
+    assert_true(sim_node(s, 0)->state.nodes[1].member);
+    assert_int_equal(where(s, 0, "n3")->owner, 1); /* b's names came */
+    w = sim_name_write(s, 2, BATON_NAME_REREGISTER, 1, 3, 0);
+    sim_run_for(s, 5 * MS);
+    assert_int_equal(sim_write_code(s, w), BATON_NAME_OK);
+    assert_int_equal(where(s, 0, "n3")->owner, 2);
+    /* b's JOIN again (a heartbeat interval and jitter later). */
+    sim_run_for(s, 400 * MS);
+    assert_int_equal(where(s, 0, "n3")->owner, 2);
+    sim_unblock(s, 0, 1);
+    sim_run_for(s, 2000 * MS);
+    assert_false(sim_failed(s));
+    for (unsigned i = 0; i < 3; i++) {
+        assert_non_null(where(s, i, "n3"));
+        assert_int_equal(where(s, i, "n3")->owner, 2);
+    }
+    assert_int_equal(sim_names_lost(s, 1, 3, BATON_LOST_REMOVED) +
+                         sim_names_lost(s, 1, 3, BATON_LOST_REPLACED),
+                     1);
+    assert_int_equal(sim_names_lost(s, 2, 3, BATON_LOST_CONFLICT_KEEP), 0);
+    sim_destroy(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -210,6 +291,8 @@ int main(void)
         cmocka_unit_test(test_clash_random_notify),
         cmocka_unit_test(test_clash_notify_all),
         cmocka_unit_test(test_calls_across_repoint),
+        cmocka_unit_test(test_call_to_lost_node),
+        cmocka_unit_test(test_repoint_survives_stale_join),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

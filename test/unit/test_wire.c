@@ -2112,6 +2112,18 @@ static void test_names_roundtrip(void **state)
     }
 }
 
+/* The longest name, the most metadata, every field at its widest. */
+static void widest_entry(struct baton_name *e)
+{
+    memset(e, 0, sizeof(*e));
+    memset(e->name, '~', BATON_GNAME_MAX);
+    e->owner = BATON_NODES_MAX - 1;
+    e->resolver = BATON_RESOLVE__COUNT - 1;
+    e->owner_inc = e->endpoint = e->epoch = UINT64_MAX;
+    e->meta_len = BATON_GNAME_META_MAX;
+    memset(e->meta, 0xff, sizeof(e->meta));
+}
+
 /* The widest entry takes BATON_NAME_ENTRY_WIRE_MAX bytes, and the
  * largest message without a table or payload under BATON_MSG_BASE_MAX. */
 static void test_names_sizes(void **state)
@@ -2137,13 +2149,7 @@ static void test_names_sizes(void **state)
     m.u.snapshot.names = &src_tab;
     assert_int_equal(baton_msg_encode(&m, buf, sizeof(buf), &one), 0);
     assert_true(one < BATON_MSG_BASE_MAX);
-    memset(&e, 0, sizeof(e));
-    memset(e.name, '~', BATON_GNAME_MAX);
-    e.owner = BATON_NODES_MAX - 1;
-    e.resolver = BATON_RESOLVE__COUNT - 1;
-    e.owner_inc = e.endpoint = e.epoch = UINT64_MAX;
-    e.meta_len = BATON_GNAME_META_MAX;
-    memset(e.meta, 0xff, sizeof(e.meta));
+    widest_entry(&e);
     assert_int_equal(baton_names_put(&src_tab, &e), 0);
     assert_int_equal(baton_msg_encode(&m, buf, sizeof(buf), &two), 0);
     assert_int_equal(two - one, BATON_NAME_ENTRY_WIRE_MAX);
@@ -2160,6 +2166,51 @@ static void test_names_sizes(void **state)
     fill_msg(&m, BATON_MSG_OP, UINT64_MAX, BATON_NODES_MAX);
     assert_int_equal(baton_msg_encode(&m, buf, sizeof(buf), &one), 0);
     assert_true(one < BATON_MSG_BASE_MAX);
+}
+
+/* The largest table drivers accept (BATON_MSG_NAMES_CAP_MAX), full of
+ * the widest entries, fits BATON_MSG_TABLE_BYTES_MAX and so one frame, in
+ * a JOIN and in a SNAPSHOT, and decodes whole (issue 11 item 10: a table
+ * too large for a frame kept a node from ever rejoining). */
+static void test_names_largest_table(void **state)
+{
+    static struct baton_name big_slots[BATON_MSG_NAMES_CAP_MAX];
+    static struct baton_name back_slots[BATON_MSG_NAMES_CAP_MAX];
+    static struct baton_msg m;
+    static struct baton_msg out;
+    static uint8_t buf[BATON_FRAME_BODY_MAX];
+    struct baton_names big, back;
+    uint32_t n = baton_names_limit(BATON_MSG_NAMES_CAP_MAX);
+    size_t len = 0;
+
+    BATON_UNUSED(state);
+    assert_true(BATON_MSG_TABLE_BYTES_MAX(BATON_MSG_NAMES_CAP_MAX) <
+                BATON_FRAME_BODY_MAX);
+    baton_names_init(&big, big_slots, BATON_MSG_NAMES_CAP_MAX);
+    baton_names_init(&back, back_slots, BATON_MSG_NAMES_CAP_MAX);
+    for (uint32_t i = 0; i < n; i++) {
+        struct baton_name e;
+        widest_entry(&e);
+        for (uint32_t k = 0, v = i; k < 4; k++, v /= 64) {
+            e.name[k] = (char)('!' + v % 64); /* distinct, printable */
+        }
+        assert_int_equal(baton_names_put(&big, &e), 0);
+    }
+    assert_int_equal(big.count, n);
+    for (unsigned t = 0; t < 2; t++) {
+        unsigned type = t == 0 ? BATON_MSG_JOIN : BATON_MSG_SNAPSHOT;
+        fill_msg(&m, type, UINT64_MAX, BATON_NODES_MAX);
+        if (type == BATON_MSG_JOIN) {
+            m.u.join.names = &big;
+        } else {
+            m.u.snapshot.names = &big;
+        }
+        assert_int_equal(baton_msg_encode(&m, buf, sizeof(buf), &len), 0);
+        assert_true(len <= BATON_MSG_TABLE_BYTES_MAX(BATON_MSG_NAMES_CAP_MAX));
+        assert_int_equal(baton_msg_decode(buf, len, &out, &back), 0);
+        assert_int_equal(back.count, n);
+        assert_true(back.digest == big.digest);
+    }
 }
 
 /* The decoder's table: filled for JOIN and SNAPSHOT only, and refused
@@ -2554,6 +2605,7 @@ int main(void)
         cmocka_unit_test(test_flips),
         cmocka_unit_test(test_names_roundtrip),
         cmocka_unit_test(test_names_sizes),
+        cmocka_unit_test(test_names_largest_table),
         cmocka_unit_test(test_names_table),
         cmocka_unit_test(test_names_invalid_decode),
         cmocka_unit_test(test_names_invalid_encode),
