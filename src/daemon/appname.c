@@ -32,7 +32,7 @@ int batond__app_of_endpoint(const struct batond_control *c, uint64_t endpoint)
 {
     uint64_t k = endpoint - BATOND_APP_ENDPOINT_BASE;
 
-    if (endpoint <= BATOND_APP_ENDPOINT_BASE || k > c->cfg->io.n_apps ||
+    if (endpoint <= BATOND_APP_ENDPOINT_BASE || k > c->cfg->node.io.n_apps ||
         c->cfg->apps[k - 1].gname[0] == '\0') {
         return -1;
     }
@@ -43,7 +43,7 @@ void batond_control_app_effect(struct batond_control *c,
                                const struct baton_app_effect *e)
 {
     c->depth++;
-    if (e->action == BATON_APP_START && e->app < c->cfg->io.n_apps &&
+    if (e->action == BATON_APP_START && e->app < c->cfg->node.io.n_apps &&
         c->cfg->apps[e->app].gname[0] != '\0' &&
         (c->sup == NULL || !c->sup->draining)) {
         c->apps[e->app].active = true;
@@ -131,7 +131,7 @@ const char *batond__app_serve(struct batond_session *s, const char *name)
 {
     struct batond_control *c = s->ctl;
 
-    for (unsigned i = 0; i < c->cfg->io.n_apps; i++) {
+    for (unsigned i = 0; i < c->cfg->node.io.n_apps; i++) {
         struct batond_appname *a = &c->apps[i];
         if (strcmp(c->cfg->apps[i].gname, name) != 0) {
             continue;
@@ -161,7 +161,7 @@ void batond__app_flush(struct batond_session *s)
 {
     struct batond_control *c = s->ctl;
 
-    for (unsigned i = 0; i < c->cfg->io.n_apps; i++) {
+    for (unsigned i = 0; i < c->cfg->node.io.n_apps; i++) {
         if ((s->serving & (1u << i)) != 0 && c->apps[i].head != NULL) {
             unqueue_all(&c->apps[i], s, c->cfg->apps[i].gname);
         }
@@ -172,7 +172,7 @@ void batond__app_unserve(struct batond_session *s)
 {
     struct batond_control *c = s->ctl;
 
-    for (unsigned i = 0; i < c->cfg->io.n_apps && s->serving != 0; i++) {
+    for (unsigned i = 0; i < c->cfg->node.io.n_apps && s->serving != 0; i++) {
         if ((s->serving & (1u << i)) != 0) {
             s->serving &= ~(1u << i);
             if (c->apps[i].server == s) {
@@ -200,7 +200,7 @@ static void sweep_app(struct batond_control *c, unsigned app, uint64_t now)
     if (!a->active) {
         e = baton_node_whereis(&c->io->node, name);
     }
-    moved = e != NULL && !(e->owner == c->cfg->io.self &&
+    moved = e != NULL && !(e->owner == c->cfg->node.io.self &&
                            e->endpoint == BATOND_APP_ENDPOINT(app));
     while (*pp != NULL) {
         struct batond_queued *q = *pp;
@@ -236,7 +236,7 @@ void batond__app_sweep(struct batond_control *c)
 {
     uint64_t now = uv_now(c->io->loop);
 
-    for (unsigned i = 0; i < c->cfg->io.n_apps; i++) {
+    for (unsigned i = 0; i < c->cfg->node.io.n_apps; i++) {
         if (c->apps[i].head != NULL) {
             sweep_app(c, i, now);
         }

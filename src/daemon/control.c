@@ -718,7 +718,7 @@ void batond__session_send_ok(struct batond_session *s, const cJSON *cid,
     }
     if (with_data && !plain_text(data, len)) {
         cJSON *o = batond__answer(cid, true);
-        batond__add_data(o, "data", "data64", data, len);
+        lib_json_add_data(o, "data", "data64", data, len);
         batond__session_send(s, o);
         return;
     }
@@ -752,7 +752,7 @@ void batond__session_send_event(struct batond_session *s, uint64_t call,
         }
         cJSON_AddStringToObject(o, "name", name);
         cJSON_AddStringToObject(o, "from", from);
-        batond__add_data(o, "data", "data64", data, len);
+        lib_json_add_data(o, "data", "data64", data, len);
         batond__session_send(s, o);
         return;
     }
@@ -862,7 +862,7 @@ static bool become_session(struct batond_session *s)
 
     s->json = true;
     s->endpoint = ++c->next_endpoint;
-    if (batond_idmap_put(&c->endpoints, s->endpoint, s) != 0) {
+    if (lib_idmap_put(&c->endpoints, s->endpoint, s) != 0) {
         s->endpoint = 0;
         s->json = false;
         batond__session_end(s, false, "out of memory");

@@ -5,7 +5,7 @@
 #define BATON_DAEMON_CONTROL_H
 
 #include "../io/io.h"
-#include "idmap.h"
+#include "../lib/idmap.h"
 #include "supervise.h"
 
 struct batond_session; /* session.h */
@@ -33,10 +33,10 @@ struct batond_control {
     struct batond_session *sessions; /* every connection, a list */
     uint64_t next_endpoint;          /* from 1, per batond life */
     uint64_t next_id;                /* name writes and calls, from 1 */
-    struct batond_idmap endpoints;   /* endpoint -> session */
-    struct batond_idmap writes;      /* name write id -> pending write */
-    struct batond_idmap calls;       /* call id -> pending call */
-    struct batond_idmap incoming;    /* delivered call -> incoming */
+    struct lib_idmap endpoints;   /* endpoint -> session */
+    struct lib_idmap writes;      /* name write id -> pending write */
+    struct lib_idmap calls;       /* call id -> pending call */
+    struct lib_idmap incoming;    /* delivered call -> incoming */
     /* Work for the core found while inside one of its callbacks (an
      * app's name write, then its start; a DROP; a reply): done from
      * `idle` right after the step, in order, so that an app's name is

@@ -43,7 +43,7 @@ static void log_line(void *data, int level, const char *text)
     struct tm tm;
     char when[32];
 
-    if (d != NULL && level < d->cfg.log_level) {
+    if (d != NULL && level < d->cfg.node.log_level) {
         return;
     }
     clock_gettime(CLOCK_REALTIME, &ts);
@@ -68,7 +68,7 @@ static void on_drained(struct batond_sup *sup)
     uv_close((uv_handle_t *)&d->sigint, on_closed);
     uv_close((uv_handle_t *)&d->sighup, on_closed);
     uv_close((uv_handle_t *)&d->sync_timer, on_closed);
-    for (unsigned i = 0; i < d->cfg.io.n_apps; i++) {
+    for (unsigned i = 0; i < d->cfg.node.io.n_apps; i++) {
         uv_close((uv_handle_t *)&d->sup.procs[i].timer, on_closed);
         uv_close((uv_handle_t *)&d->sup.procs[i].export_timer, on_closed);
     }
@@ -90,7 +90,7 @@ static void shutdown_(struct batond *d, const char *why, int code)
     /* This node no longer takes apps (the coordinator moves them to the
      * next node), and its instances stop first (stop command or SIGTERM,
      * then SIGKILL), so none outlives its batond. */
-    for (unsigned i = 0; i < d->cfg.io.n_apps; i++) {
+    for (unsigned i = 0; i < d->cfg.node.io.n_apps; i++) {
         baton_io_request(&d->io, i, BATON_REQ_PERMIT, 0);
     }
     batond_sup_drain(&d->sup, on_drained);
@@ -135,7 +135,7 @@ static void on_app_idle(struct batond_sup *sup, unsigned app)
 static void on_sync_timer(uv_timer_t *t)
 {
     struct batond *d = t->data;
-    const struct batond_config *c = &d->cfg;
+    const struct lib_config *c = &d->cfg.node;
     uint64_t waited = uv_now(d->loop) - d->sync_started_ms;
     bool all = true;
     char missing[1024] = "";
@@ -240,16 +240,16 @@ int main(int argc, char **argv)
     }
     if (check) {
         printf("%s: OK: node %s, %u nodes, %u apps, control socket %s\n",
-               file, d.cfg.self_name, d.cfg.io.n_nodes, d.cfg.io.n_apps,
-               d.cfg.control_socket);
+               file, d.cfg.node.self_name, d.cfg.node.io.n_nodes, d.cfg.node.io.n_apps,
+               d.cfg.node.control_socket);
         return 0;
     }
     signal(SIGPIPE, SIG_IGN);
     d.loop = uv_default_loop();
-    d.cfg.io.inc = incarnation();
-    d.syncing = d.cfg.sync_timeout_set;
-    d.cfg.io.apps_held = d.syncing;
-    if (baton_io_init(&d.io, d.loop, &d.cfg.io, log_line, &d) != 0) {
+    d.cfg.node.io.inc = incarnation();
+    d.syncing = d.cfg.node.sync_timeout_set;
+    d.cfg.node.io.apps_held = d.syncing;
+    if (baton_io_init(&d.io, d.loop, &d.cfg.node.io, log_line, &d) != 0) {
         return 1;
     }
     d.io.data = &d;
@@ -263,7 +263,7 @@ int main(int argc, char **argv)
     d.sup.idle = on_app_idle;
     d.control.sup = &d.sup;
     d.control.cfg = &d.cfg;
-    if (batond_control_start(&d.control, &d.io, d.cfg.control_socket, err,
+    if (batond_control_start(&d.control, &d.io, d.cfg.node.control_socket, err,
                              sizeof(err)) != 0) {
         log_line(&d, BATON_LOG_ERROR, err);
         return 1;
@@ -273,8 +273,8 @@ int main(int argc, char **argv)
         return 1;
     }
     snprintf(err, sizeof(err), "batond %s started (incarnation %llu, %u nodes)",
-             d.cfg.self_name, (unsigned long long)d.cfg.io.inc,
-             d.cfg.io.n_nodes);
+             d.cfg.node.self_name, (unsigned long long)d.cfg.node.io.inc,
+             d.cfg.node.io.n_nodes);
     log_line(&d, BATON_LOG_INFO, err);
     uv_signal_init(d.loop, &d.sigterm);
     uv_signal_init(d.loop, &d.sigint);

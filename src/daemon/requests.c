@@ -11,88 +11,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../lib/json.h"
 #include "session.h"
 
 static const char *const name_error =
     "name must be 1-127 printable ASCII bytes without spaces";
 
 /* ---- data: text or base64 ------------------------------------------- */
-
-/* Valid UTF-8 without control characters other than \n and \t: such
- * bytes travel as a JSON string ("data"); others as base64 ("data64"). */
-static bool is_text(const uint8_t *d, size_t n)
-{
-    size_t i = 0;
-
-    while (i < n) {
-        uint8_t b = d[i];
-        size_t more;
-        uint32_t cp;
-        if (b < 0x80) {
-            if ((b < 0x20 && b != '\n' && b != '\t') || b == 0x7f) {
-                return false;
-            }
-            i++;
-            continue;
-        }
-        if ((b & 0xe0) == 0xc0) {
-            more = 1;
-            cp = b & 0x1fu;
-        } else if ((b & 0xf0) == 0xe0) {
-            more = 2;
-            cp = b & 0x0fu;
-        } else if ((b & 0xf8) == 0xf0) {
-            more = 3;
-            cp = b & 0x07u;
-        } else {
-            return false;
-        }
-        if (i + more >= n) {
-            return false; /* cut short */
-        }
-        for (size_t k = 1; k <= more; k++) {
-            if ((d[i + k] & 0xc0) != 0x80) {
-                return false;
-            }
-            cp = (cp << 6) | (d[i + k] & 0x3fu);
-        }
-        /* Overlong forms, surrogates and beyond U+10FFFF are not UTF-8;
-         * C1 controls are control characters. */
-        if ((more == 1 && cp < 0x80) || (more == 2 && cp < 0x800) ||
-            (more == 3 && cp < 0x10000) || cp > 0x10ffff ||
-            (cp >= 0xd800 && cp <= 0xdfff) || (cp >= 0x80 && cp < 0xa0)) {
-            return false;
-        }
-        i += more + 1;
-    }
-    return true;
-}
-
-void batond__add_data(cJSON *o, const char *key, const char *key64,
-                      const uint8_t *data, size_t len)
-{
-    size_t n64;
-    char *buf;
-
-    if (is_text(data, len)) {
-        buf = malloc(len + 1);
-        if (buf != NULL) {
-            memcpy(buf, data, len);
-            buf[len] = '\0';
-            cJSON_AddStringToObject(o, key, buf);
-        }
-        free(buf);
-        return;
-    }
-    n64 = sodium_base64_ENCODED_LEN(len, sodium_base64_VARIANT_ORIGINAL);
-    buf = malloc(n64);
-    if (buf != NULL) {
-        sodium_bin2base64(buf, n64, data, len,
-                          sodium_base64_VARIANT_ORIGINAL);
-        cJSON_AddStringToObject(o, key64, buf);
-    }
-    free(buf);
-}
 
 /* Reads "key" (text) or "key64" (base64) of req into *out (owned,
  * free with free(); NULL and 0 when neither is there). Returns NULL, or
@@ -308,7 +233,7 @@ static void op_write(struct batond_session *s, const cJSON *req,
     w->kind = (uint8_t)kind;
     w->cid = cid != NULL ? cJSON_Duplicate(cid, true) : NULL;
     snprintf(w->name, sizeof(w->name), "%s", name);
-    if (batond_idmap_put(&c->writes, w->id, w) != 0) {
+    if (lib_idmap_put(&c->writes, w->id, w) != 0) {
         cJSON_Delete(w->cid);
         free(w);
         batond__send_error(s, cid, "busy", "out of memory");
@@ -333,14 +258,14 @@ static cJSON *entry_json(const struct batond_control *c,
     char num[32];
 
     cJSON_AddStringToObject(o, "name", e->name);
-    cJSON_AddStringToObject(o, "node", e->owner < c->cfg->io.n_nodes
+    cJSON_AddStringToObject(o, "node", e->owner < c->cfg->node.io.n_nodes
                                            ? c->io->names[e->owner]
                                            : "?");
     snprintf(num, sizeof(num), "%" PRIu64, e->endpoint);
     cJSON_AddRawToObject(o, "endpoint", num);
     snprintf(num, sizeof(num), "%" PRIu64, e->epoch);
     cJSON_AddStringToObject(o, "epoch", num);
-    batond__add_data(o, "meta", "meta64", e->meta,
+    lib_json_add_data(o, "meta", "meta64", e->meta,
                      BATON_MIN(e->meta_len, BATON_GNAME_META_MAX));
     cJSON_AddStringToObject(o, "resolver", baton_resolver_name(e->resolver));
     return o;
@@ -460,7 +385,7 @@ static void op_reply(struct batond_session *s, const cJSON *req,
     cJSON *o;
 
     if (cJSON_IsNumber(call) && call->valuedouble >= 1) {
-        in = batond_idmap_get(&c->incoming, (uint64_t)call->valuedouble);
+        in = lib_idmap_get(&c->incoming, (uint64_t)call->valuedouble);
     }
     if (in == NULL || in->s != s) {
         why = "no such call waits for a reply here (answered, given up "

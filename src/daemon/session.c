@@ -234,7 +234,7 @@ static void call_forget(struct batond_pending_call *pc)
 {
     struct batond_control *c = pc->ctl;
 
-    batond_idmap_del(&c->calls, pc->id);
+    lib_idmap_del(&c->calls, pc->id);
     if (pc->s != NULL) {
         if (pc->prev != NULL) {
             pc->prev->next = pc->next;
@@ -288,7 +288,7 @@ static void call_finish(struct batond_pending_call *pc, unsigned code,
 static void on_call_done(struct batond_control *c, uint64_t id,
                          unsigned code, const uint8_t *data, uint32_t len)
 {
-    struct batond_pending_call *pc = batond_idmap_get(&c->calls, id);
+    struct batond_pending_call *pc = lib_idmap_get(&c->calls, id);
 
     if (pc != NULL) {
         call_finish(pc, code, data, len);
@@ -321,7 +321,7 @@ struct batond_pending_call *batond__call_new(struct batond_control *c,
     pc->ctl = c;
     pc->id = ++c->next_id;
     pc->timeout_ms = timeout_ms;
-    if (batond_idmap_put(&c->calls, pc->id, pc) != 0) {
+    if (lib_idmap_put(&c->calls, pc->id, pc) != 0) {
         free(pc);
         return NULL;
     }
@@ -381,10 +381,10 @@ void batond__session_close_all(struct batond_control *c)
         free(d);
     }
     c->defer_tail = NULL;
-    batond_idmap_free(&c->writes);
-    batond_idmap_free(&c->calls);
-    batond_idmap_free(&c->endpoints);
-    batond_idmap_free(&c->incoming);
+    lib_idmap_free(&c->writes);
+    lib_idmap_free(&c->calls);
+    lib_idmap_free(&c->endpoints);
+    lib_idmap_free(&c->incoming);
 }
 
 /* ---- names held ------------------------------------------------------ */
@@ -436,7 +436,7 @@ static void held_del(struct batond_session *s, const char *name)
 static void on_name_done(struct batond_control *c, uint64_t id,
                          unsigned code)
 {
-    struct batond_pending_write *w = batond_idmap_del(&c->writes, id);
+    struct batond_pending_write *w = lib_idmap_del(&c->writes, id);
     struct batond_session *s;
     char tok[32];
 
@@ -446,12 +446,12 @@ static void on_name_done(struct batond_control *c, uint64_t id,
     if (w->app >= 0) {
         if (code != BATON_NAME_OK) {
             batond__log(c, BATON_LOG_WARN, "app %s: name %s: %s: %s",
-                        c->cfg->io.apps[w->app].name,
+                        c->cfg->node.io.apps[w->app].name,
                         w->kind == BATON_NAME_DROP ? "(drop)" : w->name,
                         batond__code_token(code, tok, sizeof(tok)),
                         baton_name_code_text(code));
         }
-    } else if ((s = batond_idmap_get(&c->endpoints, w->endpoint)) != NULL &&
+    } else if ((s = lib_idmap_get(&c->endpoints, w->endpoint)) != NULL &&
                !s->closing) {
         s->n_writes--;
         if (w->kind == BATON_NAME_REGISTER ||
@@ -476,14 +476,14 @@ static void on_name_done(struct batond_control *c, uint64_t id,
 
 static void on_lost(struct batond_control *c, const struct baton_name_effect *e)
 {
-    struct batond_session *s = batond_idmap_get(&c->endpoints, e->endpoint);
+    struct batond_session *s = lib_idmap_get(&c->endpoints, e->endpoint);
     int app = batond__app_of_endpoint(c, e->endpoint);
     const char *reason = baton_lost_reason_name(e->code);
     cJSON *o;
 
     if (app >= 0) {
         batond__log(c, BATON_LOG_INFO, "app %s: name %s lost here (%s)",
-                    c->cfg->io.apps[app].name, e->name, reason);
+                    c->cfg->node.io.apps[app].name, e->name, reason);
         s = c->apps[app].server;
     } else if (s != NULL) {
         held_del(s, e->name);
@@ -524,7 +524,7 @@ void batond_control_call_effect(struct batond_control *c,
     if (e->action == BATON_CALLFX_DONE) {
         on_call_done(c, e->id, e->code, e->data, e->len);
     } else if (e->action == BATON_CALLFX_DELIVER) {
-        s = batond_idmap_get(&c->endpoints, e->endpoint);
+        s = lib_idmap_get(&c->endpoints, e->endpoint);
         app = batond__app_of_endpoint(c, e->endpoint);
         if (s != NULL && !s->closing) {
             batond__session_deliver(s, e->name, e->from, e->from_inc, e->id,
@@ -561,7 +561,7 @@ void batond__incoming_unlink(struct batond_incoming *in)
         s->in_tail = in->prev;
     }
     s->n_in--;
-    batond_idmap_del(&s->ctl->incoming, in->cid);
+    lib_idmap_del(&s->ctl->incoming, in->cid);
 }
 
 void batond__session_deliver(struct batond_session *s, const char *name,
@@ -570,7 +570,7 @@ void batond__session_deliver(struct batond_session *s, const char *name,
                              uint32_t len)
 {
     struct batond_control *c = s->ctl;
-    const char *who = from < c->cfg->io.n_nodes ? c->io->names[from] : "?";
+    const char *who = from < c->cfg->node.io.n_nodes ? c->io->names[from] : "?";
     uint64_t cid = 0; /* a message's event has no "call" */
 
     if ((flags & BATON_CALL_WANTS_REPLY) != 0) {
@@ -583,7 +583,7 @@ void batond__session_deliver(struct batond_session *s, const char *name,
         in->from = (uint8_t)from;
         in->from_inc = from_inc;
         in->s = s;
-        if (batond_idmap_put(&c->incoming, in->cid, in) != 0) {
+        if (lib_idmap_put(&c->incoming, in->cid, in) != 0) {
             free(in);
             return;
         }
@@ -612,7 +612,7 @@ void batond__session_detach(struct batond_session *s)
 {
     struct batond_control *c = s->ctl;
 
-    batond_idmap_del(&c->endpoints, s->endpoint);
+    lib_idmap_del(&c->endpoints, s->endpoint);
     while (s->calls != NULL) {
         call_forget(s->calls);
     }
@@ -634,7 +634,7 @@ void batond__session_detach(struct batond_session *s)
         w->endpoint = s->endpoint;
         w->app = -1;
         w->kind = BATON_NAME_DROP;
-        if (batond_idmap_put(&c->writes, w->id, w) != 0) {
+        if (lib_idmap_put(&c->writes, w->id, w) != 0) {
             free(w);
             return;
         }
@@ -659,7 +659,7 @@ void batond__app_write(struct batond_control *c, unsigned app, unsigned kind)
     w->app = (int)app;
     w->kind = (uint8_t)kind;
     snprintf(w->name, sizeof(w->name), "%s", gname);
-    if (batond_idmap_put(&c->writes, w->id, w) != 0) {
+    if (lib_idmap_put(&c->writes, w->id, w) != 0) {
         free(w);
         return;
     }
@@ -671,7 +671,7 @@ void batond__app_write(struct batond_control *c, unsigned app, unsigned kind)
         snprintf(req.name, sizeof(req.name), "%s", gname);
         req.meta_len = (uint16_t)snprintf((char *)req.meta, sizeof(req.meta),
                                           "app=%s",
-                                          c->cfg->io.apps[app].name);
+                                          c->cfg->node.io.apps[app].name);
     }
     batond__io_name(c, &req);
 }

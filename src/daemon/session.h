@@ -6,6 +6,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "../lib/json.h"
 #include "control.h"
 
 /* Bounds (docs/control.md "Limits"). */
@@ -188,8 +189,5 @@ void batond__send_code(struct batond_session *s, const cJSON *cid,
                        unsigned code);
 /* "taken", "not_found": the code's name in lower case, in buf. */
 const char *batond__code_token(unsigned code, char *buf, size_t len);
-/* Adds data as key (a string, if it is text) or key64 (base64). */
-void batond__add_data(cJSON *o, const char *key, const char *key64,
-                      const uint8_t *data, size_t len);
 
 #endif /* BATON_DAEMON_SESSION_H */

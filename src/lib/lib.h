@@ -5,8 +5,8 @@
 #include <baton/baton.h>
 #include <uv.h>
 
-#include "../daemon/config.h"
-#include "../daemon/idmap.h"
+#include "config.h"
+#include "idmap.h"
 #include "../io/io.h"
 
 /* A registration: the core's endpoint. */
@@ -122,7 +122,7 @@ struct baton {
     uv_loop_t own_loop;
     uv_loop_t *loop;
     bool own;
-    struct batond_config cfg;
+    struct lib_config cfg;
     struct baton_io io;
     uv_check_t check;
     uv_idle_t idle;
@@ -143,9 +143,9 @@ struct baton {
     struct baton_group *groups[BATON_APPS_MAX];
     unsigned n_groups;
 
-    struct batond_idmap eps;   /* endpoint id -> struct lib_ep */
-    struct batond_idmap ops;   /* name write id -> struct lib_op */
-    struct batond_idmap calls; /* call id -> struct lib_call */
+    struct lib_idmap eps;   /* endpoint id -> struct lib_ep */
+    struct lib_idmap ops;   /* name write id -> struct lib_op */
+    struct lib_idmap calls; /* call id -> struct lib_call */
     struct lib_call **heap; /* calls by deadline */
     uint32_t heap_len, heap_cap;
     uint64_t next_id;

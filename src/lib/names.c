@@ -59,7 +59,7 @@ static struct lib_ep *ep_by_name(const struct baton *b, const char *name)
 
 static void ep_free(struct baton *b, struct lib_ep *ep)
 {
-    batond_idmap_del(&b->eps, ep->id);
+    lib_idmap_del(&b->eps, ep->id);
     free(ep);
 }
 
@@ -115,9 +115,9 @@ int lib_register(struct baton *b, const char *name, bool re,
     op->kind = re ? BATON_NAME_REREGISTER : BATON_NAME_REGISTER;
     op->cb = cb;
     op->cb_data = cb_data;
-    if (batond_idmap_put(&b->eps, ep->id, ep) != 0 ||
-        batond_idmap_put(&b->ops, op->id, op) != 0) {
-        batond_idmap_del(&b->eps, ep->id);
+    if (lib_idmap_put(&b->eps, ep->id, ep) != 0 ||
+        lib_idmap_put(&b->ops, op->id, op) != 0) {
+        lib_idmap_del(&b->eps, ep->id);
         free(ep);
         free(op);
         return BATON_ENOMEM;
@@ -129,7 +129,7 @@ int lib_register(struct baton *b, const char *name, bool re,
     snprintf(req.name, sizeof(req.name), "%s", name);
     rv = baton_io_name(&b->io, &req);
     if (rv != 0) {
-        batond_idmap_del(&b->ops, op->id);
+        lib_idmap_del(&b->ops, op->id);
         ep_free(b, ep);
         free(op);
         return lib_fail(b, rv == BATON_EFULL ? BATON_EBUSY : rv,
@@ -169,7 +169,7 @@ int baton_unregister(struct baton *b, const char *name, baton_done_cb cb,
                         "unregister %s: this node does not hold it", name);
     }
     op = calloc(1, sizeof(*op));
-    if (op == NULL || batond_idmap_put(&b->ops, (op->id = new_id(b)), op) != 0) {
+    if (op == NULL || lib_idmap_put(&b->ops, (op->id = new_id(b)), op) != 0) {
         free(op);
         return BATON_ENOMEM;
     }
@@ -186,7 +186,7 @@ int baton_unregister(struct baton *b, const char *name, baton_done_cb cb,
     snprintf(req.name, sizeof(req.name), "%s", name);
     rv = baton_io_name(&b->io, &req);
     if (rv != 0) {
-        batond_idmap_del(&b->ops, op->id);
+        lib_idmap_del(&b->ops, op->id);
         free(op);
         ep->held = true;
         ep->leaving = false;
@@ -223,7 +223,7 @@ void lib_on_name(struct baton_io *io, const struct baton_name_effect *e)
     struct baton *b = io->data;
 
     if (e->action == BATON_NAMEFX_DONE) {
-        struct lib_op *op = batond_idmap_del(&b->ops, e->id);
+        struct lib_op *op = lib_idmap_del(&b->ops, e->id);
         int status = status_of(e->code);
         struct lib_ep *ep;
         if (op == NULL) {
@@ -242,12 +242,12 @@ void lib_on_name(struct baton_io *io, const struct baton_name_effect *e)
         }
         free(op);
     } else if (e->action == BATON_NAMEFX_LOST) {
-        struct lib_ep *ep = batond_idmap_get(&b->eps, e->endpoint);
+        struct lib_ep *ep = lib_idmap_get(&b->eps, e->endpoint);
         if (ep == NULL) {
             return;
         }
         ep->held = false;
-        batond_idmap_del(&b->eps, ep->id);
+        lib_idmap_del(&b->eps, ep->id);
         if (ep->h->lost != NULL) {
             ep->h->lost(ep->data, ep->name, e->code);
         }
@@ -363,7 +363,7 @@ struct lib_call *lib_call_new(struct baton *b, uint8_t kind,
     if (c->deadline_ms < timeout_ms) {
         c->deadline_ms = UINT64_MAX; /* no deadline */
     }
-    if (batond_idmap_put(&b->calls, c->id, c) != 0) {
+    if (lib_idmap_put(&b->calls, c->id, c) != 0) {
         free(c);
         return NULL;
     }
@@ -394,7 +394,7 @@ int lib_call_send(struct baton *b, struct lib_call *c, const char *name,
 void lib_call_finish(struct baton *b, struct lib_call *c, int status,
                      const void *reply, size_t len)
 {
-    batond_idmap_del(&b->calls, c->id);
+    lib_idmap_del(&b->calls, c->id);
     heap_remove(b, c);
     if (c->group != NULL) {
         struct baton_group *g = c->group;
@@ -456,7 +456,7 @@ int baton_call(struct baton *b, const char *name, const void *msg,
     rv = lib_call_send(b, c, name, msg, len);
     if (rv != 0) {
         /* No callback for a call that failed to start. */
-        c = batond_idmap_get(&b->calls, id);
+        c = lib_idmap_get(&b->calls, id);
         if (c != NULL) {
             c->cb = NULL;
             lib_call_finish(b, c, rv, NULL, 0);
@@ -541,7 +541,7 @@ int baton_reply(struct baton_request *req, const void *data, size_t len)
                         len, (unsigned)BATON_CALL_DATA_MAX - 1);
     }
     if (req->kind == LIB_REQ_LOCAL) {
-        struct lib_call *c = batond_idmap_get(&b->calls, req->id);
+        struct lib_call *c = lib_idmap_get(&b->calls, req->id);
         if (c != NULL) {
             lib_call_finish(b, c, 0, data, len);
         }
@@ -565,7 +565,7 @@ void lib_on_call(struct baton_io *io, const struct baton_call_effect *e)
     struct baton *b = io->data;
 
     if (e->action == BATON_CALLFX_DONE) {
-        struct lib_call *c = batond_idmap_get(&b->calls, e->id);
+        struct lib_call *c = lib_idmap_get(&b->calls, e->id);
         if (c == NULL || e->id == 0) {
             return; /* a send, or a call we stopped waiting for */
         }
@@ -576,7 +576,7 @@ void lib_on_call(struct baton_io *io, const struct baton_call_effect *e)
         }
         arm(b);
     } else if (e->action == BATON_CALLFX_DELIVER) {
-        struct lib_ep *ep = batond_idmap_get(&b->eps, e->endpoint);
+        struct lib_ep *ep = lib_idmap_get(&b->eps, e->endpoint);
         if (!(e->flags & BATON_CALL_WANTS_REPLY)) {
             if (ep != NULL && !ep->leaving && ep->h->message != NULL) {
                 ep->h->message(ep->data, e->name, e->data, e->len);
@@ -620,9 +620,9 @@ void lib_names_close(struct baton *b)
             free(b->eps.vals[i]);
         }
     }
-    batond_idmap_free(&b->ops);
-    batond_idmap_free(&b->eps);
-    batond_idmap_free(&b->calls);
+    lib_idmap_free(&b->ops);
+    lib_idmap_free(&b->eps);
+    lib_idmap_free(&b->calls);
     free(b->heap);
     b->heap = NULL;
     b->heap_len = b->heap_cap = 0;

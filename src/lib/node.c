@@ -161,14 +161,8 @@ int baton_new(struct baton **out, const struct baton_options *opt,
             signal(SIGPIPE, SIG_IGN);
         }
     }
-    rv = batond_config_load(&b->cfg, opt->config_file, err, sizeof(err));
-    if (rv == 0 && b->cfg.io.n_apps > 0) {
-        snprintf(err, sizeof(err),
-                 "%s: [app %s]: [app] sections are batond's; a program "
-                 "declares its apps with baton_app_add()",
-                 opt->config_file, b->cfg.io.apps[0].name);
-        rv = BATON_EINVAL;
-    }
+    rv = lib_config_load(&b->cfg, opt->config_file, NULL, NULL, err,
+                         sizeof(err));
     if (rv != 0) {
         if (errmsg != NULL) {
             snprintf(errmsg, errmsg_len, "%s", err);
