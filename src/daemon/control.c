@@ -1028,6 +1028,8 @@ static bool someone_listens(const char *path)
     return yes;
 }
 
+static void on_watch_check(uv_check_t *h);
+
 int batond_control_start(struct batond_control *c, struct baton_io *io,
                          const char *path, char *err, size_t err_len)
 {
@@ -1057,6 +1059,10 @@ int batond_control_start(struct batond_control *c, struct baton_io *io,
     c->flush_idle.data = c;
     uv_check_init(io->loop, &c->flush_check);
     c->flush_check.data = c;
+    uv_check_init(io->loop, &c->watch_check);
+    c->watch_check.data = c;
+    uv_check_start(&c->watch_check, on_watch_check);
+    uv_unref((uv_handle_t *)&c->watch_check);
     uv_timer_init(io->loop, &c->sweep);
     c->sweep.data = c;
     uv_timer_start(&c->sweep, on_sweep, BATOND_SWEEP_MS, BATOND_SWEEP_MS);
@@ -1075,6 +1081,15 @@ int batond_control_start(struct batond_control *c, struct baton_io *io,
         return BATON_EIO;
     }
     return 0;
+}
+
+static void on_watch_check(uv_check_t *h)
+{
+    struct batond_control *c = h->data;
+
+    if (lib_watch_lost(&c->watch, &c->io->node) && c->calls.count > 0) {
+        batond__calls_unreachable(c);
+    }
 }
 
 static void on_helper_closed(uv_handle_t *h)
@@ -1100,6 +1115,7 @@ void batond_control_close(struct batond_control *c, uv_close_cb cb)
     c->flush_armed = false;
     c->flush_head = NULL;
     uv_close((uv_handle_t *)&c->sweep, on_helper_closed);
+    uv_close((uv_handle_t *)&c->watch_check, on_helper_closed);
     uv_close((uv_handle_t *)&c->pipe, cb);
     unlink(c->path);
 }

@@ -6,6 +6,7 @@
 
 #include "../io/io.h"
 #include "../lib/idmap.h"
+#include "../lib/watch.h"
 #include "supervise.h"
 
 struct batond_session; /* session.h */
@@ -46,6 +47,10 @@ struct batond_control {
     unsigned depth; /* > 0 while inside an io callback */
     uv_idle_t idle;
     uv_timer_t sweep; /* expires queued calls of app names */
+    /* After every loop turn: calls whose holder's node was lost fail
+     * with "unreachable" (src/lib/watch.h, the library's rule). */
+    uv_check_t watch_check;
+    struct lib_watch watch;
     /* Sessions with output to write, written once per loop iteration:
      * the check handle runs after the I/O callbacks, the idle handle
      * before the loop polls (docs/control.md "Limits"). */

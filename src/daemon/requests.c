@@ -360,6 +360,7 @@ static void op_call(struct batond_session *s, const cJSON *req,
     }
     s->calls = pc;
     s->n_calls++;
+    pc->holder = lib_target_of(&c->io->node, name);
     call.id = pc->id;
     call.flags = is_call ? BATON_CALL_WANTS_REPLY : 0;
     call.name = name;

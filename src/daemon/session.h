@@ -96,6 +96,7 @@ struct batond_pending_call {
     baton_inc orig_inc;
     uint8_t orig_from;
     uint8_t orig_flags;
+    struct lib_target holder; /* the holder's node it went to */
 };
 
 /* A call delivered to a session, until it replies. */
@@ -154,6 +155,8 @@ void batond__proxy_call(struct batond_control *c, const char *name,
                         unsigned flags, const uint8_t *data, uint32_t len,
                         uint64_t timeout_ms);
 void batond__session_start_idle(struct batond_control *c);
+/* Fails every call whose holder's node was lost with "unreachable". */
+void batond__calls_unreachable(struct batond_control *c);
 void batond__session_close_all(struct batond_control *c);
 
 /* appname.c */

@@ -7,6 +7,7 @@
 
 #include "config.h"
 #include "idmap.h"
+#include "watch.h"
 #include "../io/io.h"
 
 /* A registration: the core's endpoint. */
@@ -41,6 +42,7 @@ struct lib_call {
     uint64_t epoch;        /* JOIN: the leader's epoch asked about */
     uint8_t *msg;          /* LEADER: 'C' + message, kept for a retry */
     size_t len;
+    struct lib_target holder; /* USER: the holder's node it went to */
 };
 
 enum lib_req_kind {
@@ -147,6 +149,7 @@ struct baton {
     struct lib_idmap ops;   /* name write id -> struct lib_op */
     struct lib_idmap calls; /* call id -> struct lib_call */
     struct lib_call **heap; /* calls by deadline */
+    struct lib_watch watch; /* peers, for calls whose holder is lost */
     uint32_t heap_len, heap_cap;
     uint64_t next_id;
 
@@ -180,6 +183,9 @@ int lib_call_send(struct baton *b, struct lib_call *c, const char *name,
 void lib_call_finish(struct baton *b, struct lib_call *c, int status,
                      const void *reply, size_t len);
 void lib_calls_expire(struct baton *b);
+/* After every loop turn: a user call whose holder's node was lost fails
+ * with BATON_EUNREACHABLE (its deadline is not waited for). */
+void lib_calls_watch(struct baton *b);
 void lib_calls_fail_all(struct baton *b, int status);
 struct baton_request *lib_request_new(struct baton *b, uint8_t kind,
                                       uint64_t id);

@@ -10,6 +10,8 @@
  *   baton-names-client refuse SOCKET NAME
  *       registers NAME, prints "registered", then refuses every call
  *       with the error "nope" until killed.
+ *   baton-names-client mute SOCKET NAME
+ *       as refuse, but prints "call" for every call and never answers.
  *   baton-names-client flood SOCKET
  *       sends whereis requests without ever reading the answers; exit 0
  *       once batond disconnects it (within 30 s), 1 otherwise.
@@ -156,7 +158,7 @@ static int flood(const char *path)
     return 1;
 }
 
-static int refuse(const char *path, const char *name)
+static int refuse(const char *path, const char *name, bool mute)
 {
     int fd = connect_to(path);
     char line[512];
@@ -181,7 +183,11 @@ static int refuse(const char *path, const char *name)
                 fflush(stdout);
             }
             call = strstr(buf, "\"call\":");
-            if (strstr(buf, "\"event\":\"call\"") != NULL && call != NULL) {
+            if (strstr(buf, "\"event\":\"call\"") != NULL && mute) {
+                printf("call\n");
+                fflush(stdout);
+            } else if (strstr(buf, "\"event\":\"call\"") != NULL &&
+                       call != NULL) {
                 snprintf(line, sizeof(line),
                          "{\"op\":\"reply\",\"call\":%lu,\"error\":\"nope\"}"
                          "\n",
@@ -197,7 +203,10 @@ static int refuse(const char *path, const char *name)
 int main(int argc, char **argv)
 {
     if (argc == 4 && strcmp(argv[1], "refuse") == 0) {
-        return refuse(argv[2], argv[3]);
+        return refuse(argv[2], argv[3], false);
+    }
+    if (argc == 4 && strcmp(argv[1], "mute") == 0) {
+        return refuse(argv[2], argv[3], true);
     }
     if (argc >= 4 && strcmp(argv[1], "lines") == 0) {
         return lines(argv[2], atoi(argv[3]), argc - 4, argv + 4);

@@ -184,9 +184,23 @@ pass "takeover svc to c: svc.name points to c everywhere, all 60 calls made duri
 # --- kill -9 of the holder's node -----------------------------------------
 hold victim a victim
 wait_for 5 sees victim b a@local || fail "b does not see victim"
+# A call in flight to a holder that never answers: its node's loss must
+# fail it with "unreachable", not leave it to its (long) deadline.
+"$NC" mute "$T/a.sock" mute > "$T/mute.out" &
+PIDS[mute]=$!
+wait_for 5 grep -q registered "$T/mute.out" || fail "mute did not register"
+wait_for 5 sees mute b a@local || fail "b does not see mute"
+"$CTL" -c "$T/b.ini" call mute x --timeout 600000 > "$T/inflight.out" 2>&1 &
+PIDS[inflight]=$!
+wait_for 5 grep -q call "$T/mute.out" || fail "the call did not reach mute"
 t0=$(now_ms)
 stop9 a
 wait_for 5 sees victim b none || fail "victim still on b 5 s after a was killed"
 t1=$(now_ms)
 wait_for 5 sees victim c none || fail "victim still on c"
 pass "kill -9 of a: victim gone on b within $((t1 - t0)) ms (polled by batonctl)"
+rc=0
+wait "${PIDS[inflight]}" || rc=$?
+unset "PIDS[inflight]"
+[ $rc -ne 0 ] && grep -q "(unreachable)" "$T/inflight.out" || fail "the call in flight to a's mute: rc $rc, $(cat "$T/inflight.out")"
+pass "a call in flight when the holder's node died failed with unreachable"
