@@ -211,6 +211,8 @@ static void on_session_closed(uv_handle_t *h)
         s->next->prev = s->prev;
     }
     flush_unqueue(s);
+    c->n_sessions--;
+    c->in_bytes -= s->cap;
     for (unsigned i = 0; i < s->n_held; i++) {
         free(s->held[i]);
     }
@@ -879,15 +881,51 @@ static size_t line_max(const struct batond_session *s)
                                                        : BATOND_TEXT_LINE_MAX;
 }
 
+/* Counts one bite of a limit; logs it at most once a second, with how
+ * often it bit since the last line. */
+static void limit_bit(struct batond_control *c, struct batond_limit_log *l,
+                      const char *what)
+{
+    uint64_t now = uv_now(c->io->loop);
+
+    l->count++;
+    if (l->last_ms != 0 && now - l->last_ms < BATOND_WARN_EVERY_MS) {
+        return;
+    }
+    batond__log(c, BATON_LOG_WARN, "control socket: %s (%u time%s since "
+                "the last such warning)", what, l->count,
+                l->count == 1 ? "" : "s");
+    l->last_ms = now;
+    l->count = 0;
+}
+
+/* Ends s after a last error line (docs/control.md "Limits"). */
+static void refuse(struct batond_session *s, const char *error,
+                   const char *message)
+{
+    char line[320];
+    int n = snprintf(line, sizeof(line),
+                     "{\"ok\":false,\"error\":\"%s\",\"message\":\"%s\"}\n",
+                     error, message);
+
+    write_text(s, line, BATON_MIN((size_t)n, sizeof(line) - 1));
+    batond__session_end(s, true, message);
+}
+
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
     struct batond_session *s = h->data;
+    struct batond_control *c = s->ctl;
     size_t want = BATON_MIN(BATOND_LINE_MAX + 1, s->len + 65536);
 
     (void)suggested;
-    if (s->cap < want) {
+    /* Unfinished lines of every session share one budget: past it, a
+     * session that needs more gets none (UV_ENOBUFS in on_read). */
+    if (s->cap < want &&
+        c->in_bytes - s->cap + want <= BATOND_IN_TOTAL_MAX) {
         char *nb = realloc(s->buf, want);
         if (nb != NULL) {
+            c->in_bytes += want - s->cap;
             s->buf = nb;
             s->cap = want;
         }
@@ -953,9 +991,16 @@ static void take_lines(struct batond_session *s)
 static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
 {
     struct batond_session *s = st->data;
+    bool ended;
 
     (void)buf;
     if (s->closing) {
+        return;
+    }
+    if (nread == UV_ENOBUFS) {
+        limit_bit(s->ctl, &s->ctl->in_log,
+                  "unfinished requests fill 64 MiB: a session disconnected");
+        refuse(s, "busy", "the control socket's input buffers are full");
         return;
     }
     if (nread < 0) {
@@ -964,8 +1009,29 @@ static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
                                             : uv_strerror((int)nread));
         return;
     }
+    if (nread == 0) {
+        return; /* EAGAIN: nothing read */
+    }
+    ended = memchr(s->buf + s->len, '\n', (size_t)nread) != NULL;
     s->len += (size_t)nread;
     take_lines(s);
+    if (s->closing) {
+        return;
+    }
+    if (ended) { /* what is left began with this read */
+        s->waiting_since_ms = s->len > 0 ? uv_now(st->loop) : 0;
+    }
+    if (s->len == 0 && s->json) {
+        s->waiting_since_ms = 0;
+        if (s->cap > 65536) { /* a long line's buffer is not kept */
+            s->ctl->in_bytes -= s->cap;
+            free(s->buf);
+            s->buf = NULL;
+            s->cap = 0;
+        }
+    } else if (s->waiting_since_ms == 0) {
+        s->waiting_since_ms = uv_now(st->loop);
+    }
 }
 
 static void on_connection(uv_stream_t *server, int status)
@@ -973,14 +1039,26 @@ static void on_connection(uv_stream_t *server, int status)
     struct batond_control *c = server->data;
     struct batond_session *s;
 
-    if (status != 0 || c->closing) {
+    if (c->closing) {
+        return;
+    }
+    if (status != 0) {
+        /* Out of fds (EMFILE): libuv sheds the connection itself. */
+        char what[128];
+        snprintf(what, sizeof(what), "cannot accept a connection: %s",
+                 uv_strerror(status));
+        limit_bit(c, &c->accept_log, what);
         return;
     }
     s = calloc(1, sizeof(*s));
     if (s == NULL) {
+        limit_bit(c, &c->accept_log, "cannot accept a connection: out of "
+                                     "memory");
         return;
     }
     s->ctl = c;
+    s->waiting_since_ms = uv_now(server->loop);
+    c->n_sessions++;
     uv_pipe_init(server->loop, &s->pipe, 0);
     s->pipe.data = s;
     s->wreq.data = s;
@@ -993,6 +1071,12 @@ static void on_connection(uv_stream_t *server, int status)
         uv_read_start((uv_stream_t *)&s->pipe, on_alloc, on_read) != 0) {
         s->closing = true;
         close_handle(s);
+        return;
+    }
+    if (c->n_sessions > BATOND_SESSIONS_MAX) {
+        limit_bit(c, &c->refused_log,
+                  "512 connections open: a new one refused");
+        refuse(s, "busy", "too many control connections (512)");
     }
 }
 
@@ -1006,6 +1090,11 @@ static void on_sweep(uv_timer_t *t)
         if (s->closing && !s->handle_closing &&
             now - s->closing_ms >= BATOND_CLOSING_MS) {
             close_handle(s);
+        } else if (!s->closing && s->waiting_since_ms != 0 &&
+                   now - s->waiting_since_ms >= BATOND_LINE_IDLE_MS) {
+            limit_bit(c, &c->idle_log, "a request line unfinished after "
+                                       "10 s: its connection closed");
+            refuse(s, "invalid", "a request line unfinished after 10 s");
         }
     }
     batond__app_sweep(c);

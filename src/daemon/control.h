@@ -32,6 +32,14 @@ struct batond_control {
     bool closing;
     /* Sessions (docs/control.md "Sessions"). */
     struct batond_session *sessions; /* every connection, a list */
+    unsigned n_sessions;             /* of them not closing */
+    size_t in_bytes;                 /* sessions' input buffers, in all */
+    /* A limit that bites is logged, at most once a second per limit,
+     * with how often it bit since (docs/control.md "Limits"). */
+    struct batond_limit_log {
+        uint64_t last_ms;
+        unsigned count;
+    } refused_log, accept_log, in_log, idle_log;
     uint64_t next_endpoint;          /* from 1, per batond life */
     uint64_t next_id;                /* name writes and calls, from 1 */
     struct lib_idmap endpoints;   /* endpoint -> session */

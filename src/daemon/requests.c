@@ -5,7 +5,6 @@
 
 #include <ctype.h>
 #include <inttypes.h>
-#include <math.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -322,16 +321,12 @@ static void op_call(struct batond_session *s, const cJSON *req,
     if (name == NULL) {
         return;
     }
-    if (tmo != NULL) {
-        double v = cJSON_GetNumberValue(tmo);
-        if (!cJSON_IsNumber(tmo) || !(v >= 1) ||
-            v > BATOND_CALL_TIMEOUT_MAX_MS || floor(v) != v) {
-            batond__send_error(s, cid, "invalid",
-                               "timeout_ms must be a whole number of ms in "
-                               "1..600000");
-            return;
-        }
-        timeout_ms = (uint64_t)v;
+    if (tmo != NULL &&
+        !lib_json_whole(tmo, 1, BATOND_CALL_TIMEOUT_MAX_MS, &timeout_ms)) {
+        batond__send_error(s, cid, "invalid",
+                           "timeout_ms must be a whole number of ms in "
+                           "1..600000");
+        return;
     }
     why = get_data(req, "data", "data64", BATON_CALL_DATA_MAX, &data, &len,
                    buf, sizeof(buf));
@@ -379,16 +374,17 @@ static void op_reply(struct batond_session *s, const cJSON *req,
     const cJSON *err = cJSON_GetObjectItemCaseSensitive(req, "error");
     struct batond_incoming *in = NULL;
     struct baton_call r = {0};
+    uint64_t call_id = 0;
     uint8_t *data = NULL;
     size_t len = 0;
     const char *why = NULL;
     char buf[128];
     cJSON *o;
 
-    if (cJSON_IsNumber(call) && call->valuedouble >= 1) {
-        in = lib_idmap_get(&c->incoming, (uint64_t)call->valuedouble);
-    }
-    if (in == NULL || in->s != s) {
+    if (!lib_json_whole(call, 1, BATON_JSON_ID_MAX, &call_id)) {
+        why = "call must be a whole number in 1..2^53 (the call event's)";
+    } else if ((in = lib_idmap_get(&c->incoming, call_id)) == NULL ||
+               in->s != s) {
         why = "no such call waits for a reply here (answered, given up "
               "after 4096 newer ones, or not this session's)";
     } else if (err != NULL) {

@@ -23,6 +23,10 @@
 #define BATOND_QUEUE_MS (30000u)       /* and how long each may wait */
 #define BATOND_CLOSING_MS (5000u)      /* to flush a last event */
 #define BATOND_SWEEP_MS (250u)
+#define BATOND_SESSIONS_MAX (512u)     /* connections at once */
+#define BATOND_IN_TOTAL_MAX (64u << 20) /* input buffers, all sessions */
+#define BATOND_LINE_IDLE_MS (10000u)   /* an unfinished line may wait */
+#define BATOND_WARN_EVERY_MS (1000u)   /* a limit's warning, at most */
 
 /* Endpoints of app names: one per app, above every session's endpoint
  * (those count from 1) and below 2^53, so JSON numbers carry them
@@ -58,6 +62,9 @@ struct batond_session {
     bool closing;          /* detached; closes once its output is out */
     bool handle_closing;   /* uv_close() called */
     bool named;            /* asked for a name once: DROP on close */
+    /* When the unfinished line in buf (or, before the first request,
+     * the connection) began: it must end within BATOND_LINE_IDLE_MS. */
+    uint64_t waiting_since_ms;
     uint64_t closing_ms;
     char **held;           /* the names it holds, as the core confirmed */
     unsigned n_held, cap_held;

@@ -3,6 +3,7 @@
  * and batonctl. */
 #include "../util/setup.h"
 
+#include <math.h>
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
@@ -81,4 +82,20 @@ void lib_json_add_data(cJSON *o, const char *key, const char *key64,
         cJSON_AddStringToObject(o, key64, buf);
     }
     free(buf);
+}
+
+bool lib_json_whole(const cJSON *v, uint64_t lo, uint64_t hi, uint64_t *out)
+{
+    double d;
+
+    if (!cJSON_IsNumber(v)) {
+        return false;
+    }
+    d = v->valuedouble;
+    /* NaN fails both comparisons. */
+    if (!(d >= (double)lo && d <= (double)hi) || floor(d) != d) {
+        return false;
+    }
+    *out = (uint64_t)d;
+    return true;
 }
