@@ -6,6 +6,7 @@
 #include <uv.h>
 
 #include "config.h"
+#include "control.h"
 #include "idmap.h"
 #include "watch.h"
 #include "../io/io.h"
@@ -150,6 +151,9 @@ struct baton {
     struct lib_idmap calls; /* call id -> struct lib_call */
     struct lib_call **heap; /* calls by deadline */
     struct lib_watch watch; /* peers, for calls whose holder is lost */
+    /* The control socket (docs/control.md), when control_socket is set:
+     * its sessions' endpoints, writes and calls take ids from next_id. */
+    struct lib_control *control;
     uint32_t heap_len, heap_cap;
     uint64_t next_id;
 

@@ -227,6 +227,9 @@ void lib_on_name(struct baton_io *io, const struct baton_name_effect *e)
         int status = status_of(e->code);
         struct lib_ep *ep;
         if (op == NULL) {
+            if (b->control != NULL) { /* a control session's write */
+                lib_control_name_effect(b->control, e);
+            }
             return;
         }
         ep = op->ep;
@@ -244,6 +247,9 @@ void lib_on_name(struct baton_io *io, const struct baton_name_effect *e)
     } else if (e->action == BATON_NAMEFX_LOST) {
         struct lib_ep *ep = lib_idmap_get(&b->eps, e->endpoint);
         if (ep == NULL) {
+            if (b->control != NULL) { /* a control session's name */
+                lib_control_name_effect(b->control, e);
+            }
             return;
         }
         ep->held = false;
@@ -597,6 +603,10 @@ void lib_on_call(struct baton_io *io, const struct baton_call_effect *e)
 
     if (e->action == BATON_CALLFX_DONE) {
         struct lib_call *c = lib_idmap_get(&b->calls, e->id);
+        if (c == NULL && e->id != 0 && b->control != NULL) {
+            lib_control_call_effect(b->control, e); /* a session's */
+            return;
+        }
         if (c == NULL || e->id == 0) {
             return; /* a send, or a call we stopped waiting for */
         }
@@ -608,6 +618,11 @@ void lib_on_call(struct baton_io *io, const struct baton_call_effect *e)
         arm(b);
     } else if (e->action == BATON_CALLFX_DELIVER) {
         struct lib_ep *ep = lib_idmap_get(&b->eps, e->endpoint);
+        if (ep == NULL && b->control != NULL &&
+            lib_control_owns_endpoint(b->control, e->endpoint)) {
+            lib_control_call_effect(b->control, e); /* a session's */
+            return;
+        }
         if (!(e->flags & BATON_CALL_WANTS_REPLY)) {
             if (ep != NULL && !ep->leaving && ep->h->message != NULL) {
                 ep->h->message(ep->data, e->name, e->data, e->len);

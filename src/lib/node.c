@@ -198,8 +198,31 @@ int baton_new(struct baton **out, const struct baton_options *opt,
 
 static void on_io_failed(struct baton_io *io);
 
+/* The control socket, if the config names one: served by this node as
+ * batond serves its own (docs/control.md). Errors: BATON_ENOMEM,
+ * BATON_EIO (errmsg says why). */
+static int start_control(struct baton *b)
+{
+    char err[256];
+
+    if (b->cfg.control_socket[0] == '\0') {
+        return 0;
+    }
+    b->control = calloc(1, sizeof(*b->control));
+    if (b->control == NULL) {
+        return lib_fail(b, BATON_ENOMEM, "baton_start: out of memory");
+    }
+    b->control->ids = &b->next_id;
+    if (lib_control_start(b->control, &b->io, b->cfg.control_socket, err,
+                          sizeof(err)) != 0) {
+        return lib_fail(b, BATON_EIO, "baton_start: %s", err);
+    }
+    return 0;
+}
+
 int baton_start(struct baton *b)
 {
+    bool control_failed;
     int rv;
 
     if (b->started || b->closing || b->io_closing) {
@@ -222,12 +245,22 @@ int baton_start(struct baton *b)
     b->io.on_app = lib_on_app;
     b->io.on_name = lib_on_name;
     b->io.on_call = lib_on_call;
-    rv = baton_io_start(&b->io);
+    rv = start_control(b);
+    control_failed = rv != 0;
+    if (rv == 0) {
+        rv = baton_io_start(&b->io);
+    }
     if (rv != 0) {
         /* The driver's handles close asynchronously: baton_close waits
          * for them before it frees b. */
         b->io_closing = true;
+        if (b->control != NULL && b->control->open) {
+            lib_control_close(b->control, NULL);
+        }
         baton_io_close(&b->io, on_io_failed);
+        if (control_failed) {
+            return rv; /* errmsg says why */
+        }
         return lib_fail(b, rv, "baton_start: cannot listen on %s:%u",
                         b->cfg.io.hosts[b->cfg.io.self],
                         b->cfg.io.ports[b->cfg.io.self]);
@@ -247,6 +280,9 @@ static void finish_close(struct baton *b)
     void *data = b->close_data;
 
     lib_names_close(b);
+    /* Every handle of the control socket closed before b's own. */
+    free(b->control);
+    b->control = NULL;
     for (unsigned i = 0; i < b->n_apps; i++) {
         free(b->apps[i].state);
     }
@@ -311,6 +347,9 @@ void baton_close(struct baton *b, void (*cb)(void *data), void *data)
         lib_groups_shutdown(b);
     }
     lib_calls_fail_all(b, BATON_ECLOSED);
+    if (b->control != NULL && b->control->open) {
+        lib_control_close(b->control, NULL);
+    }
     if (b->started) {
         baton_io_close(&b->io, on_io_closed);
     } else if (!b->io_closing) {

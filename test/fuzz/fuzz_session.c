@@ -17,7 +17,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "../../src/daemon/control.h"
+#include "../../src/daemon/supervise.h"
+#include "../../src/lib/control.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -27,7 +28,7 @@ static struct {
     struct batond_config cfg;
     struct baton_io io;
     struct batond_sup sup;
-    struct batond_control control;
+    struct lib_control control;
     char path[108];
 } F;
 
@@ -46,25 +47,37 @@ static void quiet(void *data, int level, const char *text)
 static void on_app(struct baton_io *io, const struct baton_app_effect *e)
 {
     (void)io;
-    batond_control_app_effect(&F.control, e);
+    lib_control_app_effect(&F.control, e);
 }
 
 static void on_name(struct baton_io *io, const struct baton_name_effect *e)
 {
     (void)io;
-    batond_control_name_effect(&F.control, e);
+    lib_control_name_effect(&F.control, e);
 }
 
 static void on_call(struct baton_io *io, const struct baton_call_effect *e)
 {
     (void)io;
-    batond_control_call_effect(&F.control, e);
+    lib_control_call_effect(&F.control, e);
+}
+
+static void prog_app_effect(void *data, const struct baton_app_effect *e)
+{
+    (void)data;
+    batond_sup_effect(&F.sup, e);
+}
+
+static int prog_ready(void *data, unsigned app)
+{
+    (void)data;
+    return batond_sup_ready(&F.sup, app);
 }
 
 static void on_idle(struct batond_sup *sup, unsigned app)
 {
     (void)sup;
-    batond_control_app_idle(&F.control, app);
+    lib_control_app_idle(&F.control, app);
 }
 
 static void remove_socket(void)
@@ -101,9 +114,10 @@ static void setup(void)
     F.io.on_call = on_call;
     check(batond_sup_init(&F.sup, &F.loop, &F.cfg, &F.io, quiet, NULL) == 0);
     F.sup.idle = on_idle;
-    F.control.sup = &F.sup;
-    F.control.cfg = &F.cfg;
-    check(batond_control_start(&F.control, &F.io, F.path, err,
+    F.control.prog.app_effect = prog_app_effect;
+    F.control.prog.ready = prog_ready;
+    F.control.gname[0] = F.cfg.apps[0].gname;
+    check(lib_control_start(&F.control, &F.io, F.path, err,
                                sizeof(err)) == 0);
     atexit(remove_socket);
     check(baton_io_start(&F.io) == 0);

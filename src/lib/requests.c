@@ -10,7 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../lib/json.h"
 #include "session.h"
 
 static const char *const name_error =
@@ -83,7 +82,7 @@ static const char *get_data(const cJSON *req, const char *key,
 
 /* ---- answers ------------------------------------------------------- */
 
-cJSON *batond__answer(const cJSON *cid, bool ok)
+cJSON *lib_ctl_answer(const cJSON *cid, bool ok)
 {
     cJSON *o = cJSON_CreateObject();
 
@@ -94,25 +93,25 @@ cJSON *batond__answer(const cJSON *cid, bool ok)
     return o;
 }
 
-void batond__send_ok(struct batond_session *s, const cJSON *cid)
+void lib_ctl_send_ok(struct lib_session *s, const cJSON *cid)
 {
-    batond__session_send(s, batond__answer(cid, true));
+    lib_ctl_session_send(s, lib_ctl_answer(cid, true));
 }
 
-void batond__send_error(struct batond_session *s, const cJSON *cid,
+void lib_ctl_send_error(struct lib_session *s, const cJSON *cid,
                         const char *error, const char *message)
 {
-    cJSON *o = batond__answer(cid, false);
+    cJSON *o = lib_ctl_answer(cid, false);
 
     cJSON_AddStringToObject(o, "error", error);
     if (message != NULL) {
         cJSON_AddStringToObject(o, "message", message);
     }
-    batond__session_send(s, o);
+    lib_ctl_session_send(s, o);
 }
 
 /* The code's token, lower case: "taken", "not_found". */
-const char *batond__code_token(unsigned code, char *buf, size_t len)
+const char *lib_ctl_code_token(unsigned code, char *buf, size_t len)
 {
     const char *n = baton_name_code_name(code);
     size_t i;
@@ -124,15 +123,15 @@ const char *batond__code_token(unsigned code, char *buf, size_t len)
     return buf;
 }
 
-void batond__send_code(struct batond_session *s, const cJSON *cid,
+void lib_ctl_send_code(struct lib_session *s, const cJSON *cid,
                        unsigned code)
 {
     char tok[32];
 
     if (code == BATON_NAME_OK) {
-        batond__send_ok(s, cid);
+        lib_ctl_send_ok(s, cid);
     } else {
-        batond__send_error(s, cid, batond__code_token(code, tok, sizeof(tok)),
+        lib_ctl_send_error(s, cid, lib_ctl_code_token(code, tok, sizeof(tok)),
                            baton_name_code_text(code));
     }
 }
@@ -140,14 +139,14 @@ void batond__send_code(struct batond_session *s, const cJSON *cid,
 /* ---- requests --------------------------------------------------------- */
 
 /* The "name" member, checked. Returns NULL after answering s. */
-static const char *req_name(struct batond_session *s, const cJSON *req,
+static const char *req_name(struct lib_session *s, const cJSON *req,
                             const cJSON *cid)
 {
     const cJSON *n = cJSON_GetObjectItemCaseSensitive(req, "name");
 
     if (!cJSON_IsString(n) ||
         baton_name_check(n->valuestring, strlen(n->valuestring)) != 0) {
-        batond__send_error(s, cid, "invalid", name_error);
+        lib_ctl_send_error(s, cid, "invalid", name_error);
         return NULL;
     }
     return n->valuestring;
@@ -155,7 +154,7 @@ static const char *req_name(struct batond_session *s, const cJSON *req,
 
 /* Checks register/reregister's fields into nr (meta, resolver, the
  * one-name rule). Returns false after answering s. */
-static bool check_write(struct batond_session *s, const cJSON *req,
+static bool check_write(struct lib_session *s, const cJSON *req,
                         const cJSON *cid, const char *name,
                         struct baton_name_req *nr)
 {
@@ -169,7 +168,7 @@ static bool check_write(struct batond_session *s, const cJSON *req,
     int r = BATON_RESOLVE_KEEP_INCUMBENT;
 
     if (why != NULL) {
-        batond__send_error(s, cid, "invalid", why);
+        lib_ctl_send_error(s, cid, "invalid", why);
         return false;
     }
     if (meta_len > 0) {
@@ -179,54 +178,54 @@ static bool check_write(struct batond_session *s, const cJSON *req,
     free(meta);
     if (res != NULL && (!cJSON_IsString(res) ||
                         (r = baton_resolver_parse(res->valuestring)) < 0)) {
-        batond__send_error(s, cid, "invalid",
+        lib_ctl_send_error(s, cid, "invalid",
                            "resolver must be keep_incumbent, random_exit, "
                            "random_notify or notify_all");
         return false;
     }
     nr->resolver = (uint8_t)r;
     if (multi != NULL && !cJSON_IsBool(multi)) {
-        batond__send_error(s, cid, "invalid", "multi must be true or false");
+        lib_ctl_send_error(s, cid, "invalid", "multi must be true or false");
         return false;
     }
     /* One name per endpoint unless it asks for more (issue: "one name
      * per owner unless the owner asks for more"). */
     if (!cJSON_IsTrue(multi) &&
         s->n_held + s->n_registering >
-            (batond__held_find(s, name) >= 0 ? 1u : 0u)) {
-        batond__send_code(s, cid, BATON_NAME_HAS_NAME);
+            (lib_ctl_held_find(s, name) >= 0 ? 1u : 0u)) {
+        lib_ctl_send_code(s, cid, BATON_NAME_HAS_NAME);
         return false;
     }
-    if (s->n_held + s->n_registering >= BATOND_HELD_MAX) {
-        batond__send_error(s, cid, "full",
+    if (s->n_held + s->n_registering >= LIB_CTL_HELD_MAX) {
+        lib_ctl_send_error(s, cid, "full",
                            "a session holds at most 4096 names");
         return false;
     }
     return true;
 }
 
-static void op_write(struct batond_session *s, const cJSON *req,
+static void op_write(struct lib_session *s, const cJSON *req,
                      const cJSON *cid, unsigned kind)
 {
-    struct batond_control *c = s->ctl;
+    struct lib_control *c = s->ctl;
     const char *name = req_name(s, req, cid);
     struct baton_name_req nr = {0};
-    struct batond_pending_write *w;
+    struct lib_pending_write *w;
 
     if (name == NULL || (kind != BATON_NAME_UNREGISTER &&
                          !check_write(s, req, cid, name, &nr))) {
         return;
     }
-    w = s->n_writes < BATOND_WRITES_MAX ? calloc(1, sizeof(*w)) : NULL;
+    w = s->n_writes < LIB_CTL_WRITES_MAX ? calloc(1, sizeof(*w)) : NULL;
     if (w == NULL) {
-        batond__send_error(s, cid, "busy",
-                           s->n_writes < BATOND_WRITES_MAX
+        lib_ctl_send_error(s, cid, "busy",
+                           s->n_writes < LIB_CTL_WRITES_MAX
                                ? "out of memory"
                                : "1024 name writes in flight on this "
                                  "session");
         return;
     }
-    w->id = ++c->next_id;
+    w->id = lib_ctl_new_id(c);
     w->endpoint = s->endpoint;
     w->app = -1;
     w->kind = (uint8_t)kind;
@@ -235,7 +234,7 @@ static void op_write(struct batond_session *s, const cJSON *req,
     if (lib_idmap_put(&c->writes, w->id, w) != 0) {
         cJSON_Delete(w->cid);
         free(w);
-        batond__send_error(s, cid, "busy", "out of memory");
+        lib_ctl_send_error(s, cid, "busy", "out of memory");
         return;
     }
     nr.id = w->id;
@@ -248,16 +247,16 @@ static void op_write(struct batond_session *s, const cJSON *req,
         s->named = true;
     }
     /* The answer may come during this very call. */
-    batond__io_name(c, &nr);
+    lib_ctl_io_name(c, &nr);
 }
 
-static cJSON *entry_json(const struct batond_control *c,
+static cJSON *entry_json(const struct lib_control *c,
                          const struct baton_name *e, cJSON *o)
 {
     char num[32];
 
     cJSON_AddStringToObject(o, "name", e->name);
-    cJSON_AddStringToObject(o, "node", e->owner < c->cfg->node.io.n_nodes
+    cJSON_AddStringToObject(o, "node", e->owner < c->io->cfg.n_nodes
                                            ? c->io->names[e->owner]
                                            : "?");
     snprintf(num, sizeof(num), "%" PRIu64, e->endpoint);
@@ -270,7 +269,7 @@ static cJSON *entry_json(const struct batond_control *c,
     return o;
 }
 
-static void op_whereis(struct batond_session *s, const cJSON *req,
+static void op_whereis(struct lib_session *s, const cJSON *req,
                        const cJSON *cid)
 {
     const char *name = req_name(s, req, cid);
@@ -281,16 +280,16 @@ static void op_whereis(struct batond_session *s, const cJSON *req,
     }
     e = baton_node_whereis(&s->ctl->io->node, name);
     if (e == NULL) {
-        batond__send_code(s, cid, BATON_NAME_NOT_FOUND);
+        lib_ctl_send_code(s, cid, BATON_NAME_NOT_FOUND);
         return;
     }
-    batond__session_send(s, entry_json(s->ctl, e, batond__answer(cid, true)));
+    lib_ctl_session_send(s, entry_json(s->ctl, e, lib_ctl_answer(cid, true)));
 }
 
-static void op_names(struct batond_session *s, const cJSON *cid)
+static void op_names(struct lib_session *s, const cJSON *cid)
 {
     const struct baton_node *n = &s->ctl->io->node;
-    cJSON *o = batond__answer(cid, true);
+    cJSON *o = lib_ctl_answer(cid, true);
     cJSON *arr = cJSON_AddArrayToObject(o, "names");
 
     for (uint32_t i = 0; i < n->names.cap; i++) {
@@ -301,17 +300,17 @@ static void op_names(struct batond_session *s, const cJSON *cid)
                                                  cJSON_CreateObject()));
         }
     }
-    batond__session_send(s, o);
+    lib_ctl_session_send(s, o);
 }
 
-static void op_call(struct batond_session *s, const cJSON *req,
+static void op_call(struct lib_session *s, const cJSON *req,
                     const cJSON *cid, bool is_call)
 {
-    struct batond_control *c = s->ctl;
+    struct lib_control *c = s->ctl;
     const char *name = req_name(s, req, cid);
     const cJSON *tmo = cJSON_GetObjectItemCaseSensitive(req, "timeout_ms");
-    uint64_t timeout_ms = BATOND_CALL_TIMEOUT_MS;
-    struct batond_pending_call *pc;
+    uint64_t timeout_ms = LIB_CTL_CALL_TIMEOUT_MS;
+    struct lib_pending_call *pc;
     struct baton_call call = {0};
     uint8_t *data;
     size_t len;
@@ -322,8 +321,8 @@ static void op_call(struct batond_session *s, const cJSON *req,
         return;
     }
     if (tmo != NULL &&
-        !lib_json_whole(tmo, 1, BATOND_CALL_TIMEOUT_MAX_MS, &timeout_ms)) {
-        batond__send_error(s, cid, "invalid",
+        !lib_json_whole(tmo, 1, LIB_CTL_CALL_TIMEOUT_MAX_MS, &timeout_ms)) {
+        lib_ctl_send_error(s, cid, "invalid",
                            "timeout_ms must be a whole number of ms in "
                            "1..600000");
         return;
@@ -331,19 +330,19 @@ static void op_call(struct batond_session *s, const cJSON *req,
     why = get_data(req, "data", "data64", BATON_CALL_DATA_MAX, &data, &len,
                    buf, sizeof(buf));
     if (why != NULL) {
-        batond__send_error(s, cid, "invalid", why);
+        lib_ctl_send_error(s, cid, "invalid", why);
         return;
     }
-    if (s->n_calls >= BATOND_CALLS_MAX) {
+    if (s->n_calls >= LIB_CTL_CALLS_MAX) {
         free(data);
-        batond__send_error(s, cid, "busy",
+        lib_ctl_send_error(s, cid, "busy",
                            "4096 calls and sends in flight on this session");
         return;
     }
-    pc = batond__call_new(c, timeout_ms);
+    pc = lib_ctl_call_new(c, timeout_ms);
     if (pc == NULL) {
         free(data);
-        batond__send_error(s, cid, "busy", "out of memory");
+        lib_ctl_send_error(s, cid, "busy", "out of memory");
         return;
     }
     pc->s = s;
@@ -362,17 +361,17 @@ static void op_call(struct batond_session *s, const cJSON *req,
     call.data = data;
     call.len = (uint32_t)len;
     /* The answer may come during this very call (a local name). */
-    batond__io_call(c, &call);
+    lib_ctl_io_call(c, &call);
     free(data);
 }
 
-static void op_reply(struct batond_session *s, const cJSON *req,
+static void op_reply(struct lib_session *s, const cJSON *req,
                      const cJSON *cid)
 {
-    struct batond_control *c = s->ctl;
+    struct lib_control *c = s->ctl;
     const cJSON *call = cJSON_GetObjectItemCaseSensitive(req, "call");
     const cJSON *err = cJSON_GetObjectItemCaseSensitive(req, "error");
-    struct batond_incoming *in = NULL;
+    struct lib_incoming *in = NULL;
     struct baton_call r = {0};
     uint64_t call_id = 0;
     uint8_t *data = NULL;
@@ -399,13 +398,13 @@ static void op_reply(struct batond_session *s, const cJSON *req,
     if (why != NULL) {
         /* Replies are answered only when they fail: a server can stream
          * them. The answer names the call. */
-        o = batond__answer(cid, false);
+        o = lib_ctl_answer(cid, false);
         cJSON_AddStringToObject(o, "error", "invalid");
         cJSON_AddStringToObject(o, "message", why);
         if (call != NULL) {
             cJSON_AddItemToObject(o, "call", cJSON_Duplicate(call, true));
         }
-        batond__session_send(s, o);
+        lib_ctl_session_send(s, o);
         return;
     }
     r.id = in->id;
@@ -424,13 +423,13 @@ static void op_reply(struct batond_session *s, const cJSON *req,
         r.data = data;
         r.len = (uint32_t)len;
     }
-    batond__incoming_unlink(in);
+    lib_ctl_incoming_unlink(in);
     free(in);
-    batond__io_reply(c, &r);
+    lib_ctl_io_reply(c, &r);
     free(data);
 }
 
-static void op_serve(struct batond_session *s, const cJSON *req,
+static void op_serve(struct lib_session *s, const cJSON *req,
                      const cJSON *cid)
 {
     const char *name = req_name(s, req, cid);
@@ -439,16 +438,16 @@ static void op_serve(struct batond_session *s, const cJSON *req,
     if (name == NULL) {
         return;
     }
-    why = batond__app_serve(s, name);
+    why = lib_ctl_app_serve(s, name);
     if (why != NULL) {
-        batond__send_error(s, cid, "invalid", why);
+        lib_ctl_send_error(s, cid, "invalid", why);
         return;
     }
-    batond__send_ok(s, cid);
-    batond__app_flush(s);
+    lib_ctl_send_ok(s, cid);
+    lib_ctl_app_flush(s);
 }
 
-void batond__session_request(struct batond_session *s, const char *line,
+void lib_ctl_session_request(struct lib_session *s, const char *line,
                              size_t len)
 {
     cJSON *req = cJSON_ParseWithLength(line, len);
@@ -458,7 +457,7 @@ void batond__session_request(struct batond_session *s, const char *line,
     char msg[256];
 
     if (req == NULL || !cJSON_IsObject(req)) {
-        batond__send_error(s, NULL, "invalid",
+        lib_ctl_send_error(s, NULL, "invalid",
                            req == NULL ? "malformed JSON"
                            : "a request must be a JSON object");
         cJSON_Delete(req);
@@ -468,7 +467,7 @@ void batond__session_request(struct batond_session *s, const char *line,
     opj = cJSON_GetObjectItemCaseSensitive(req, "op");
     op = cJSON_IsString(opj) ? opj->valuestring : NULL;
     if (op == NULL) {
-        batond__send_error(s, cid, "invalid", "op missing (a string)");
+        lib_ctl_send_error(s, cid, "invalid", "op missing (a string)");
     } else if (strcmp(op, "register") == 0) {
         op_write(s, req, cid, BATON_NAME_REGISTER);
     } else if (strcmp(op, "reregister") == 0) {
@@ -490,7 +489,7 @@ void batond__session_request(struct batond_session *s, const char *line,
                  "unknown op \"%.64s\" (known: register, reregister, "
                  "unregister, whereis, names, send, call, reply, serve)",
                  op);
-        batond__send_error(s, cid, "invalid", msg);
+        lib_ctl_send_error(s, cid, "invalid", msg);
     }
     cJSON_Delete(req);
 }

@@ -52,7 +52,7 @@ static const char *status_text(const struct baton_status *st,
     return baton_role_name(st->role);
 }
 
-char *batond_status_json(const struct baton_io *io)
+char *lib_status_json(const struct baton_io *io)
 {
     const struct baton_node *n = &io->node;
     cJSON *root = cJSON_CreateObject();
@@ -116,19 +116,18 @@ char *batond_status_json(const struct baton_io *io)
     return out;
 }
 
-char *batond_apps_json(const struct baton_io *io, const struct batond_sup *sup)
+char *lib_apps_json(const struct lib_control *c)
 {
+    const struct baton_io *io = c->io;
     const struct baton_node *n = &io->node;
     cJSON *root = cJSON_CreateObject();
     cJSON *apps = cJSON_AddArrayToObject(root, "apps");
-    uint64_t now = uv_now(io->loop);
     char *out;
 
     for (unsigned i = 0; i < io->cfg.n_apps; i++) {
         const char *name = io->cfg.apps[i].name;
         int k = baton_state_app_find(&n->state, name);
         const struct baton_state_app *e = k >= 0 ? &n->state.apps[k] : NULL;
-        const struct batond_proc *p = sup != NULL ? &sup->procs[i] : NULL;
         cJSON *o = cJSON_CreateObject();
         cJSON_AddStringToObject(o, "name", name);
         cJSON_AddStringToObject(o, "status",
@@ -147,11 +146,8 @@ char *batond_apps_json(const struct baton_io *io, const struct batond_sup *sup)
         } else {
             cJSON_AddNullToObject(o, "from");
         }
-        if (p != NULL) {
-            cJSON_AddStringToObject(o, "here", batond_proc_state_name(p->state));
-            cJSON_AddNumberToObject(o, "pid", p->pid);
-            cJSON_AddNumberToObject(o, "since_ms",
-                                    (double)(now - p->since_ms));
+        if (c->prog.app_json != NULL) {
+            c->prog.app_json(c->prog.data, i, o);
         }
         cJSON_AddBoolToObject(o, "permitted_here", n->local[i].permit);
         cJSON_AddItemToArray(apps, o);
@@ -179,14 +175,14 @@ static int find_app(const struct baton_io *io, const char *name)
 #define OUT_INIT (4u << 10)
 #define OUT_KEEP (64u << 10)
 
-static void flush_unqueue(struct batond_session *s)
+static void flush_unqueue(struct lib_session *s)
 {
-    struct batond_control *c = s->ctl;
+    struct lib_control *c = s->ctl;
 
     if (!s->flush_queued) {
         return;
     }
-    for (struct batond_session **pp = &c->flush_head; *pp != NULL;
+    for (struct lib_session **pp = &c->flush_head; *pp != NULL;
          pp = &(*pp)->flush_next) {
         if (*pp == s) {
             *pp = s->flush_next;
@@ -199,8 +195,8 @@ static void flush_unqueue(struct batond_session *s)
 
 static void on_session_closed(uv_handle_t *h)
 {
-    struct batond_session *s = h->data;
-    struct batond_control *c = s->ctl;
+    struct lib_session *s = h->data;
+    struct lib_control *c = s->ctl;
 
     if (s->prev != NULL) {
         s->prev->next = s->next;
@@ -223,7 +219,7 @@ static void on_session_closed(uv_handle_t *h)
     free(s);
 }
 
-static void close_handle(struct batond_session *s)
+static void close_handle(struct lib_session *s)
 {
     if (!s->handle_closing) {
         /* Lines gathered before the close are not taken back: they go
@@ -239,7 +235,7 @@ static void close_handle(struct batond_session *s)
     }
 }
 
-void batond__session_end(struct batond_session *s, bool graceful,
+void lib_ctl_session_end(struct lib_session *s, bool graceful,
                          const char *why)
 {
     if (!s->closing) {
@@ -247,12 +243,12 @@ void batond__session_end(struct batond_session *s, bool graceful,
         s->closing_ms = uv_now(s->ctl->io->loop);
         uv_read_stop((uv_stream_t *)&s->pipe);
         if (why != NULL && s->endpoint != 0) {
-            batond__log(s->ctl, BATON_LOG_DEBUG,
+            lib_ctl_log(s->ctl, BATON_LOG_DEBUG,
                         "control session %" PRIu64 " closed: %s",
                         s->endpoint, why);
         }
         if (s->json) {
-            batond__session_detach(s);
+            lib_ctl_session_detach(s);
         }
     }
     /* A last message (an error, "name_lost") goes out before the close;
@@ -268,9 +264,9 @@ static void on_flush_idle(uv_idle_t *h);
 static void on_flush_check(uv_check_t *h);
 
 /* Queues s to be flushed at the end of this loop iteration. */
-static void flush_queue(struct batond_session *s)
+static void flush_queue(struct lib_session *s)
 {
-    struct batond_control *c = s->ctl;
+    struct lib_control *c = s->ctl;
 
     if (s->flush_queued || c->closing) {
         return;
@@ -296,7 +292,7 @@ static void drop_large(char **buf, size_t *cap)
 
 static void on_written(uv_write_t *req, int status)
 {
-    struct batond_session *s = req->data;
+    struct lib_session *s = req->data;
 
     s->writing = false;
     s->out_bytes -= s->wlen;
@@ -306,7 +302,7 @@ static void on_written(uv_write_t *req, int status)
         return; /* cancelled by the close */
     }
     if (status != 0 && !s->closing) {
-        batond__session_end(s, false, uv_strerror(status));
+        lib_ctl_session_end(s, false, uv_strerror(status));
     } else if (s->out_len > 0) {
         flush_queue(s); /* lines that gathered meanwhile */
     } else if (s->closing && s->out_bytes == 0) {
@@ -317,7 +313,7 @@ static void on_written(uv_write_t *req, int status)
 /* Hands s's gathered lines to the socket: what it takes at once is done
  * (uv_try_write), the rest is written from wbuf by one queued write, and
  * lines gathered meanwhile wait for that write to finish. */
-static void session_flush(struct batond_session *s)
+static void session_flush(struct lib_session *s)
 {
     char *spare = s->wbuf;
     size_t spare_cap = s->wbuf_cap;
@@ -333,7 +329,7 @@ static void session_flush(struct batond_session *s)
     if (n < 0 && n != UV_EAGAIN) {
         s->out_bytes -= len;
         s->out_len = 0;
-        batond__session_end(s, false, uv_strerror(n));
+        lib_ctl_session_end(s, false, uv_strerror(n));
         return;
     }
     s->out_len = 0;
@@ -358,7 +354,7 @@ static void session_flush(struct batond_session *s)
     if (uv_write(&s->wreq, (uv_stream_t *)&s->pipe, &buf, 1, on_written) !=
         0) {
         s->out_bytes = s->wlen = 0;
-        batond__session_end(s, false, "write failed");
+        lib_ctl_session_end(s, false, "write failed");
         return;
     }
     s->writing = true;
@@ -367,13 +363,13 @@ static void session_flush(struct batond_session *s)
 /* Flushes every session queued. One whose write fails ends, which may
  * queue output for others (its names' DROP is stepped at once): those
  * wait for the next flush, before the loop blocks. */
-static void flush_sessions(struct batond_control *c)
+static void flush_sessions(struct lib_control *c)
 {
-    struct batond_session *s = c->flush_head;
+    struct lib_session *s = c->flush_head;
 
     c->flush_head = NULL;
     while (s != NULL) {
-        struct batond_session *next = s->flush_next;
+        struct lib_session *next = s->flush_next;
         s->flush_next = NULL;
         s->flush_queued = false;
         session_flush(s);
@@ -398,7 +394,7 @@ static void on_flush_check(uv_check_t *h)
 
 /* Makes room for more bytes after s's output. Errors: BATON_ENOMEM
  * (the output is unchanged). */
-static int out_room(struct batond_session *s, size_t more)
+static int out_room(struct lib_session *s, size_t more)
 {
     size_t cap = s->out_cap > 0 ? s->out_cap : OUT_INIT;
     char *p;
@@ -421,16 +417,16 @@ static int out_room(struct batond_session *s, size_t more)
 /* The line of len bytes (its newline included) just written at
  * s->out + s->out_len goes out with the rest, unless the client leaves
  * too much unread: then it is dropped and the session ends. */
-static void line_commit(struct batond_session *s, size_t len)
+static void line_commit(struct lib_session *s, size_t len)
 {
     /* One message may be large (a long "names"); a client that leaves a
      * whole buffer of them unread is not reading at all. */
-    if (s->out_bytes > 0 && s->out_bytes + len > BATOND_OUT_MAX) {
-        batond__log(s->ctl, BATON_LOG_WARN,
+    if (s->out_bytes > 0 && s->out_bytes + len > LIB_CTL_OUT_MAX) {
+        lib_ctl_log(s->ctl, BATON_LOG_WARN,
                     "control session %" PRIu64 ": the client leaves %zu "
                     "bytes unread (limit %u): disconnected",
-                    s->endpoint, s->out_bytes, BATOND_OUT_MAX);
-        batond__session_end(s, false, NULL);
+                    s->endpoint, s->out_bytes, LIB_CTL_OUT_MAX);
+        lib_ctl_session_end(s, false, NULL);
         return;
     }
     s->out_len += len;
@@ -440,14 +436,14 @@ static void line_commit(struct batond_session *s, size_t len)
 
 /* Appends text (len bytes, its newline included) to s's output.
  * Borrows text. */
-static void write_text(struct batond_session *s, const char *text,
+static void write_text(struct lib_session *s, const char *text,
                        size_t len)
 {
     if (s->handle_closing) {
         return;
     }
     if (out_room(s, len) != 0) {
-        batond__session_end(s, false, "out of memory");
+        lib_ctl_session_end(s, false, "out of memory");
         return;
     }
     memcpy(s->out + s->out_len, text, len);
@@ -455,12 +451,12 @@ static void write_text(struct batond_session *s, const char *text,
 }
 
 /* Takes ownership of text; adds the newline. */
-static void write_line(struct batond_session *s, char *text)
+static void write_line(struct lib_session *s, char *text)
 {
     size_t n;
 
     if (text == NULL) {
-        batond__session_end(s, false, "out of memory");
+        lib_ctl_session_end(s, false, "out of memory");
         return;
     }
     n = strlen(text);
@@ -475,7 +471,7 @@ static void write_line(struct batond_session *s, char *text)
  * sprintf/sscanf: every answer carries one (its id, a call's handle). */
 
 struct jw {
-    struct batond_session *s;
+    struct lib_session *s;
     size_t len; /* bytes written after s->out_len */
     bool failed;
 };
@@ -639,7 +635,7 @@ static void jw_value(struct jw *w, const cJSON *item)
     jw_put(w, &close, 1);
 }
 
-void batond__session_send(struct batond_session *s, cJSON *doc)
+void lib_ctl_session_send(struct lib_session *s, cJSON *doc)
 {
     struct jw w = {s, 0, doc == NULL};
 
@@ -649,7 +645,7 @@ void batond__session_send(struct batond_session *s, cJSON *doc)
             jw_put(&w, "\n", 1);
         }
         if (w.failed) {
-            batond__session_end(s, false, "out of memory");
+            lib_ctl_session_end(s, false, "out of memory");
         } else {
             line_commit(s, w.len);
         }
@@ -703,13 +699,13 @@ static void jw_end(struct jw *w)
 {
     jw_put(w, "}\n", 2);
     if (w->failed) {
-        batond__session_end(w->s, false, "out of memory");
+        lib_ctl_session_end(w->s, false, "out of memory");
         return;
     }
     line_commit(w->s, w->len);
 }
 
-void batond__session_send_ok(struct batond_session *s, const cJSON *cid,
+void lib_ctl_session_send_ok(struct lib_session *s, const cJSON *cid,
                              bool with_data, const uint8_t *data,
                              size_t len)
 {
@@ -719,9 +715,9 @@ void batond__session_send_ok(struct batond_session *s, const cJSON *cid,
         return;
     }
     if (with_data && !plain_text(data, len)) {
-        cJSON *o = batond__answer(cid, true);
+        cJSON *o = lib_ctl_answer(cid, true);
         lib_json_add_data(o, "data", "data64", data, len);
-        batond__session_send(s, o);
+        lib_ctl_session_send(s, o);
         return;
     }
     if (cid != NULL) {
@@ -737,7 +733,7 @@ void batond__session_send_ok(struct batond_session *s, const cJSON *cid,
     jw_end(&w);
 }
 
-void batond__session_send_event(struct batond_session *s, uint64_t call,
+void lib_ctl_session_send_event(struct lib_session *s, uint64_t call,
                                 const char *name, const char *from,
                                 const uint8_t *data, size_t len)
 {
@@ -755,7 +751,7 @@ void batond__session_send_event(struct batond_session *s, uint64_t call,
         cJSON_AddStringToObject(o, "name", name);
         cJSON_AddStringToObject(o, "from", from);
         lib_json_add_data(o, "data", "data64", data, len);
-        batond__session_send(s, o);
+        lib_ctl_session_send(s, o);
         return;
     }
     if (call != 0) {
@@ -773,10 +769,10 @@ void batond__session_send_event(struct batond_session *s, uint64_t call,
 }
 
 /* A one-shot text request: one answer, then the connection closes. */
-static void reply(struct batond_session *s, char *text)
+static void reply(struct lib_session *s, char *text)
 {
     write_line(s, text);
-    batond__session_end(s, true, NULL);
+    lib_ctl_session_end(s, true, NULL);
 }
 
 static char *error_json(const char *msg)
@@ -803,7 +799,7 @@ static char *ok_json(void)
 
 /* Text requests: status | apps | permit APP true|false | takeover APP |
  * ready APP (docs/control.md). */
-static void handle(struct batond_session *cl, const char *line)
+static void handle(struct lib_session *cl, const char *line)
 {
     struct baton_io *io = cl->ctl->io;
     char cmd[32] = "";
@@ -817,11 +813,11 @@ static void handle(struct batond_session *cl, const char *line)
         return;
     }
     if (strcmp(cmd, "status") == 0) {
-        reply(cl, batond_status_json(io));
+        reply(cl, lib_status_json(io));
         return;
     }
     if (strcmp(cmd, "apps") == 0) {
-        reply(cl, batond_apps_json(io, cl->ctl->sup));
+        reply(cl, lib_apps_json(cl->ctl));
         return;
     }
     if (strcmp(cmd, "permit") != 0 && strcmp(cmd, "takeover") != 0 &&
@@ -846,8 +842,8 @@ static void handle(struct batond_session *cl, const char *line)
                          strcmp(val, "true") == 0);
     } else if (strcmp(cmd, "takeover") == 0) {
         baton_io_request(io, (unsigned)app, BATON_REQ_TAKEOVER, 0);
-    } else if (cl->ctl->sup == NULL ||
-               batond_sup_ready(cl->ctl->sup, (unsigned)app) != 0) {
+    } else if (cl->ctl->prog.ready == NULL ||
+               cl->ctl->prog.ready(cl->ctl->prog.data, (unsigned)app) != 0) {
         snprintf(err, sizeof(err),
                  "app %s is not waiting for batonctl ready here", arg);
         reply(cl, error_json(err));
@@ -858,41 +854,41 @@ static void handle(struct batond_session *cl, const char *line)
 
 /* The first line decides what the connection is: a JSON session gets an
  * endpoint and its table entry. */
-static bool become_session(struct batond_session *s)
+static bool become_session(struct lib_session *s)
 {
-    struct batond_control *c = s->ctl;
+    struct lib_control *c = s->ctl;
 
     s->json = true;
-    s->endpoint = ++c->next_endpoint;
+    s->endpoint = lib_ctl_new_id(c);
     if (lib_idmap_put(&c->endpoints, s->endpoint, s) != 0) {
         s->endpoint = 0;
         s->json = false;
-        batond__session_end(s, false, "out of memory");
+        lib_ctl_session_end(s, false, "out of memory");
         return false;
     }
-    batond__log(c, BATON_LOG_DEBUG, "control session %" PRIu64 " opened",
+    lib_ctl_log(c, BATON_LOG_DEBUG, "control session %" PRIu64 " opened",
                 s->endpoint);
     return true;
 }
 
-static size_t line_max(const struct batond_session *s)
+static size_t line_max(const struct lib_session *s)
 {
-    return s->json || (s->len > 0 && s->buf[0] == '{') ? BATOND_LINE_MAX
-                                                       : BATOND_TEXT_LINE_MAX;
+    return s->json || (s->len > 0 && s->buf[0] == '{') ? LIB_CTL_LINE_MAX
+                                                       : LIB_CTL_TEXT_LINE_MAX;
 }
 
 /* Counts one bite of a limit; logs it at most once a second, with how
  * often it bit since the last line. */
-static void limit_bit(struct batond_control *c, struct batond_limit_log *l,
+static void limit_bit(struct lib_control *c, struct lib_limit_log *l,
                       const char *what)
 {
     uint64_t now = uv_now(c->io->loop);
 
     l->count++;
-    if (l->last_ms != 0 && now - l->last_ms < BATOND_WARN_EVERY_MS) {
+    if (l->last_ms != 0 && now - l->last_ms < LIB_CTL_WARN_EVERY_MS) {
         return;
     }
-    batond__log(c, BATON_LOG_WARN, "control socket: %s (%u time%s since "
+    lib_ctl_log(c, BATON_LOG_WARN, "control socket: %s (%u time%s since "
                 "the last such warning)", what, l->count,
                 l->count == 1 ? "" : "s");
     l->last_ms = now;
@@ -900,7 +896,7 @@ static void limit_bit(struct batond_control *c, struct batond_limit_log *l,
 }
 
 /* Ends s after a last error line (docs/control.md "Limits"). */
-static void refuse(struct batond_session *s, const char *error,
+static void refuse(struct lib_session *s, const char *error,
                    const char *message)
 {
     char line[320];
@@ -909,20 +905,20 @@ static void refuse(struct batond_session *s, const char *error,
                      error, message);
 
     write_text(s, line, BATON_MIN((size_t)n, sizeof(line) - 1));
-    batond__session_end(s, true, message);
+    lib_ctl_session_end(s, true, message);
 }
 
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
-    struct batond_session *s = h->data;
-    struct batond_control *c = s->ctl;
-    size_t want = BATON_MIN(BATOND_LINE_MAX + 1, s->len + 65536);
+    struct lib_session *s = h->data;
+    struct lib_control *c = s->ctl;
+    size_t want = BATON_MIN(LIB_CTL_LINE_MAX + 1, s->len + 65536);
 
     (void)suggested;
     /* Unfinished lines of every session share one budget: past it, a
      * session that needs more gets none (UV_ENOBUFS in on_read). */
     if (s->cap < want &&
-        c->in_bytes - s->cap + want <= BATOND_IN_TOTAL_MAX) {
+        c->in_bytes - s->cap + want <= LIB_CTL_IN_TOTAL_MAX) {
         char *nb = realloc(s->buf, want);
         if (nb != NULL) {
             c->in_bytes += want - s->cap;
@@ -934,7 +930,7 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 }
 
 /* Handles every complete line in the buffer, keeps the rest. */
-static void take_lines(struct batond_session *s)
+static void take_lines(struct lib_session *s)
 {
     size_t start = 0;
     char *nl;
@@ -960,7 +956,7 @@ static void take_lines(struct batond_session *s)
             return;
         }
         if (n > 0) {
-            batond__session_request(s, line, n);
+            lib_ctl_session_request(s, line, n);
         }
     }
     if (s->closing) {
@@ -982,15 +978,15 @@ static void take_lines(struct batond_session *s)
         snprintf(msg, sizeof(msg),
                  "{\"ok\":false,\"error\":\"invalid\",\"message\":\"request "
                  "line longer than %u bytes\"}",
-                 BATOND_LINE_MAX);
+                 LIB_CTL_LINE_MAX);
         write_line(s, strdup(msg));
-        batond__session_end(s, true, "request line too long");
+        lib_ctl_session_end(s, true, "request line too long");
     }
 }
 
 static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
 {
-    struct batond_session *s = st->data;
+    struct lib_session *s = st->data;
     bool ended;
 
     (void)buf;
@@ -1004,7 +1000,7 @@ static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
         return;
     }
     if (nread < 0) {
-        batond__session_end(s, false,
+        lib_ctl_session_end(s, false,
                             nread == UV_EOF ? "closed by the client"
                                             : uv_strerror((int)nread));
         return;
@@ -1036,8 +1032,8 @@ static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
 
 static void on_connection(uv_stream_t *server, int status)
 {
-    struct batond_control *c = server->data;
-    struct batond_session *s;
+    struct lib_control *c = server->data;
+    struct lib_session *s;
 
     if (c->closing) {
         return;
@@ -1073,7 +1069,7 @@ static void on_connection(uv_stream_t *server, int status)
         close_handle(s);
         return;
     }
-    if (c->n_sessions > BATOND_SESSIONS_MAX) {
+    if (c->n_sessions > LIB_CTL_SESSIONS_MAX) {
         limit_bit(c, &c->refused_log,
                   "512 connections open: a new one refused");
         refuse(s, "busy", "too many control connections (512)");
@@ -1083,21 +1079,21 @@ static void on_connection(uv_stream_t *server, int status)
 
 static void on_sweep(uv_timer_t *t)
 {
-    struct batond_control *c = t->data;
+    struct lib_control *c = t->data;
     uint64_t now = uv_now(c->io->loop);
 
-    for (struct batond_session *s = c->sessions; s != NULL; s = s->next) {
+    for (struct lib_session *s = c->sessions; s != NULL; s = s->next) {
         if (s->closing && !s->handle_closing &&
-            now - s->closing_ms >= BATOND_CLOSING_MS) {
+            now - s->closing_ms >= LIB_CTL_CLOSING_MS) {
             close_handle(s);
         } else if (!s->closing && s->waiting_since_ms != 0 &&
-                   now - s->waiting_since_ms >= BATOND_LINE_IDLE_MS) {
+                   now - s->waiting_since_ms >= LIB_CTL_LINE_IDLE_MS) {
             limit_bit(c, &c->idle_log, "a request line unfinished after "
                                        "10 s: its connection closed");
             refuse(s, "invalid", "a request line unfinished after 10 s");
         }
     }
-    batond__app_sweep(c);
+    lib_ctl_app_sweep(c);
 }
 
 /* Is a live batond answering at path? */
@@ -1119,26 +1115,30 @@ static bool someone_listens(const char *path)
 
 static void on_watch_check(uv_check_t *h);
 
-int batond_control_start(struct batond_control *c, struct baton_io *io,
-                         const char *path, char *err, size_t err_len)
+int lib_control_start(struct lib_control *c, struct baton_io *io,
+                      const char *path, char *err, size_t err_len)
 {
+    /* set by the caller beforehand */
+    struct lib_control_program prog = c->prog;
+    const char *gname[BATON_APPS_MAX];
+    uint64_t *ids = c->ids;
     mode_t old;
     int rv;
-    /* set by the caller beforehand */
-    struct batond_sup *sup = c->sup;
-    const struct batond_config *cfg = c->cfg;
 
+    memcpy(gname, c->gname, sizeof(gname));
     memset(c, 0, sizeof(*c));
     c->io = io;
-    c->sup = sup;
-    c->cfg = cfg;
+    c->prog = prog;
+    memcpy(c->gname, gname, sizeof(gname));
+    c->own_ids = 1;
+    c->ids = ids != NULL ? ids : &c->own_ids;
     snprintf(c->path, sizeof(c->path), "%s", path);
     if (someone_listens(path)) {
         snprintf(err, err_len,
-                 "control socket %s: another batond is running there", path);
+                 "control socket %s: another node is running there", path);
         return BATON_EIO;
     }
-    unlink(path); /* a stale file left by a killed batond */
+    unlink(path); /* a stale file left by a killed node */
     uv_pipe_init(io->loop, &c->pipe, 0);
     c->pipe.data = c;
     c->open = true;
@@ -1154,7 +1154,7 @@ int batond_control_start(struct batond_control *c, struct baton_io *io,
     uv_unref((uv_handle_t *)&c->watch_check);
     uv_timer_init(io->loop, &c->sweep);
     c->sweep.data = c;
-    uv_timer_start(&c->sweep, on_sweep, BATOND_SWEEP_MS, BATOND_SWEEP_MS);
+    uv_timer_start(&c->sweep, on_sweep, LIB_CTL_SWEEP_MS, LIB_CTL_SWEEP_MS);
     /* The sweep alone must not keep a stopping batond's loop alive. */
     uv_unref((uv_handle_t *)&c->sweep);
     old = umask(0177); /* the socket is created 0600: owner only */
@@ -1174,10 +1174,10 @@ int batond_control_start(struct batond_control *c, struct baton_io *io,
 
 static void on_watch_check(uv_check_t *h)
 {
-    struct batond_control *c = h->data;
+    struct lib_control *c = h->data;
 
     if (lib_watch_lost(&c->watch, &c->io->node) && c->calls.count > 0) {
-        batond__calls_unreachable(c);
+        lib_ctl_calls_unreachable(c);
     }
 }
 
@@ -1186,18 +1186,18 @@ static void on_helper_closed(uv_handle_t *h)
     (void)h;
 }
 
-void batond_control_close(struct batond_control *c, uv_close_cb cb)
+void lib_control_close(struct lib_control *c, uv_close_cb cb)
 {
     if (!c->open) {
         return;
     }
     c->open = false;
     c->closing = true;
-    for (struct batond_session *s = c->sessions; s != NULL; s = s->next) {
-        batond__session_end(s, false, "batond is stopping");
+    for (struct lib_session *s = c->sessions; s != NULL; s = s->next) {
+        lib_ctl_session_end(s, false, "the node is stopping");
     }
-    batond__session_close_all(c);
-    batond__app_free(c);
+    lib_ctl_session_close_all(c);
+    lib_ctl_app_free(c);
     uv_close((uv_handle_t *)&c->idle, on_helper_closed);
     uv_close((uv_handle_t *)&c->flush_idle, on_helper_closed);
     uv_close((uv_handle_t *)&c->flush_check, on_helper_closed);
@@ -1207,4 +1207,11 @@ void batond_control_close(struct batond_control *c, uv_close_cb cb)
     uv_close((uv_handle_t *)&c->watch_check, on_helper_closed);
     uv_close((uv_handle_t *)&c->pipe, cb);
     unlink(c->path);
+}
+
+bool lib_control_owns_endpoint(const struct lib_control *c,
+                               uint64_t endpoint)
+{
+    return lib_idmap_get(&c->endpoints, endpoint) != NULL ||
+           lib_ctl_app_of_endpoint(c, endpoint) >= 0;
 }
