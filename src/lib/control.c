@@ -1122,6 +1122,7 @@ int lib_control_start(struct lib_control *c, struct baton_io *io,
     struct lib_control_program prog = c->prog;
     const char *gname[BATON_APPS_MAX];
     uint64_t *ids = c->ids;
+    struct lib_deadlines *deadlines = c->deadlines;
     mode_t old;
     int rv;
 
@@ -1132,6 +1133,7 @@ int lib_control_start(struct lib_control *c, struct baton_io *io,
     memcpy(c->gname, gname, sizeof(gname));
     c->own_ids = 1;
     c->ids = ids != NULL ? ids : &c->own_ids;
+    c->deadlines = deadlines;
     snprintf(c->path, sizeof(c->path), "%s", path);
     if (someone_listens(path)) {
         snprintf(err, err_len,
@@ -1142,6 +1144,10 @@ int lib_control_start(struct lib_control *c, struct baton_io *io,
     uv_pipe_init(io->loop, &c->pipe, 0);
     c->pipe.data = c;
     c->open = true;
+    if (c->deadlines == NULL) {
+        lib_deadlines_init(&c->own_deadlines, io->loop);
+        c->deadlines = &c->own_deadlines;
+    }
     uv_idle_init(io->loop, &c->idle);
     c->idle.data = c;
     uv_idle_init(io->loop, &c->flush_idle);
@@ -1205,6 +1211,10 @@ void lib_control_close(struct lib_control *c, uv_close_cb cb)
     c->flush_head = NULL;
     uv_close((uv_handle_t *)&c->sweep, on_helper_closed);
     uv_close((uv_handle_t *)&c->watch_check, on_helper_closed);
+    if (c->deadlines == &c->own_deadlines) {
+        lib_deadlines_close(&c->own_deadlines, on_helper_closed);
+        lib_deadlines_free(&c->own_deadlines);
+    }
     uv_close((uv_handle_t *)&c->pipe, cb);
     unlink(c->path);
 }

@@ -8,6 +8,7 @@
 #include <cjson/cJSON.h>
 
 #include "../io/io.h"
+#include "deadline.h"
 #include "idmap.h"
 #include "watch.h"
 
@@ -48,6 +49,10 @@ struct lib_control {
      * node shares with its other endpoints (one id space in the core). */
     uint64_t *ids;
     uint64_t own_ids;
+    /* Calls in flight wait in *deadlines: the node's one deadline heap
+     * (a libbaton node's), or own_deadlines (batond's). */
+    struct lib_deadlines *deadlines;
+    struct lib_deadlines own_deadlines;
     char path[108];
     bool open;
     bool closing;
@@ -89,8 +94,8 @@ struct lib_control {
 };
 
 /* Binds and listens at path (replacing a stale socket file, refusing if
- * another node answers there). c->prog, c->gname and c->ids (NULL: its
- * own counter) must be set beforehand; the caller routes io's on_app,
+ * another node answers there). c->prog, c->gname, c->ids and
+ * c->deadlines (NULL: its own) must be set beforehand; the caller routes io's on_app,
  * on_name and on_call to the functions below. Errors: BATON_EIO, with a
  * message in err. */
 int lib_control_start(struct lib_control *c, struct baton_io *io,

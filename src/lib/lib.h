@@ -7,6 +7,7 @@
 
 #include "config.h"
 #include "control.h"
+#include "deadline.h"
 #include "idmap.h"
 #include "watch.h"
 #include "../io/io.h"
@@ -31,8 +32,8 @@ enum lib_call_kind {
 /* A call this node made, waiting for its answer or its deadline. */
 struct lib_call {
     uint64_t id;
-    uint64_t deadline_ms;
-    uint32_t heap_at;
+    struct lib_deadline dl; /* in b->deadlines */
+    struct baton *b;
     uint8_t kind;
     uint8_t buffered;      /* LEADER: waiting for a leader */
     uint8_t target;        /* LEADER, JOIN: the leader it went to */
@@ -129,7 +130,6 @@ struct baton {
     struct baton_io io;
     uv_check_t check;
     uv_idle_t idle;
-    uv_timer_t deadline; /* the earliest call deadline */
     uv_timer_t tick;     /* groups: retries */
     baton_log_cb log;
     void *log_data;
@@ -149,12 +149,13 @@ struct baton {
     struct lib_idmap eps;   /* endpoint id -> struct lib_ep */
     struct lib_idmap ops;   /* name write id -> struct lib_op */
     struct lib_idmap calls; /* call id -> struct lib_call */
-    struct lib_call **heap; /* calls by deadline */
+    /* Calls in flight by deadline: the node's one deadline mechanism,
+     * shared with the control socket's sessions. */
+    struct lib_deadlines deadlines;
     struct lib_watch watch; /* peers, for calls whose holder is lost */
     /* The control socket (docs/control.md), when control_socket is set:
      * its sessions' endpoints, writes and calls take ids from next_id. */
     struct lib_control *control;
-    uint32_t heap_len, heap_cap;
     uint64_t next_id;
 
     struct lib_deferred deferred[LIB_DEFERRED_MAX];
@@ -186,7 +187,6 @@ int lib_call_send(struct baton *b, struct lib_call *c, const char *name,
                   const void *msg, size_t len);
 void lib_call_finish(struct baton *b, struct lib_call *c, int status,
                      const void *reply, size_t len);
-void lib_calls_expire(struct baton *b);
 /* After every loop turn: a user call whose holder's node was lost fails
  * with BATON_EUNREACHABLE (its deadline is not waited for). */
 void lib_calls_watch(struct baton *b);

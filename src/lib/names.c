@@ -263,121 +263,37 @@ void lib_on_name(struct baton_io *io, const struct baton_name_effect *e)
 
 /* ---- calls ------------------------------------------------------------ */
 
-static bool heap_less(const struct lib_call *a, const struct lib_call *c)
+/* Its deadline passed: the call fails. */
+static void call_fire(struct lib_deadline *e)
 {
-    return a->deadline_ms < c->deadline_ms;
-}
+    struct lib_call *c = LIB_CONTAINER_OF(e, struct lib_call, dl);
 
-static void heap_set(struct baton *b, uint32_t i, struct lib_call *c)
-{
-    b->heap[i] = c;
-    c->heap_at = i;
-}
-
-static void heap_up(struct baton *b, uint32_t i)
-{
-    struct lib_call *c = b->heap[i];
-
-    while (i > 0 && heap_less(c, b->heap[(i - 1) / 2])) {
-        heap_set(b, i, b->heap[(i - 1) / 2]);
-        i = (i - 1) / 2;
-    }
-    heap_set(b, i, c);
-}
-
-static void heap_down(struct baton *b, uint32_t i)
-{
-    struct lib_call *c = b->heap[i];
-
-    for (;;) {
-        uint32_t k = 2 * i + 1;
-        if (k >= b->heap_len) {
-            break;
-        }
-        if (k + 1 < b->heap_len && heap_less(b->heap[k + 1], b->heap[k])) {
-            k++;
-        }
-        if (!heap_less(b->heap[k], c)) {
-            break;
-        }
-        heap_set(b, i, b->heap[k]);
-        i = k;
-    }
-    heap_set(b, i, c);
-}
-
-static void heap_remove(struct baton *b, struct lib_call *c)
-{
-    uint32_t i = c->heap_at;
-    struct lib_call *last = b->heap[--b->heap_len];
-
-    if (i == b->heap_len) {
-        return;
-    }
-    heap_set(b, i, last);
-    heap_up(b, i);
-    heap_down(b, last->heap_at);
-}
-
-static void on_deadline(uv_timer_t *t)
-{
-    lib_calls_expire(t->data);
-}
-
-/* The deadline timer follows the earliest call. */
-static void arm(struct baton *b)
-{
-    uint64_t now = lib_now(b);
-    uint64_t d;
-
-    if (b->heap_len == 0 || b->closing) {
-        uv_timer_stop(&b->deadline);
-        return;
-    }
-    d = b->heap[0]->deadline_ms;
-    if (d == UINT64_MAX) {
-        uv_timer_stop(&b->deadline);
-        return;
-    }
-    uv_timer_start(&b->deadline, on_deadline, d > now ? d - now : 0, 0);
+    lib_call_finish(c->b, c, BATON_ETIMEDOUT, NULL, 0);
 }
 
 struct lib_call *lib_call_new(struct baton *b, uint8_t kind,
                               uint64_t timeout_ms, baton_reply_cb cb,
                               void *cb_data)
 {
-    struct lib_call *c;
+    struct lib_call *c = calloc(1, sizeof(*c));
 
-    if (b->heap_len == b->heap_cap) {
-        uint32_t cap = b->heap_cap ? 2 * b->heap_cap : 64;
-        struct lib_call **h = realloc(b->heap, cap * sizeof(*h));
-        if (h == NULL) {
-            return NULL;
-        }
-        b->heap = h;
-        b->heap_cap = cap;
-    }
-    c = calloc(1, sizeof(*c));
     if (c == NULL) {
         return NULL;
     }
     c->id = new_id(b);
+    c->b = b;
     c->kind = kind;
     c->cb = cb;
     c->cb_data = cb_data;
-    c->deadline_ms = lib_now(b) + (timeout_ms == 0 ? 1 : timeout_ms);
-    if (c->deadline_ms < timeout_ms) {
-        c->deadline_ms = UINT64_MAX; /* no deadline */
-    }
+    c->dl.fire = call_fire;
     if (lib_idmap_put(&b->calls, c->id, c) != 0) {
         free(c);
         return NULL;
     }
-    b->heap[b->heap_len] = c;
-    c->heap_at = b->heap_len++;
-    heap_up(b, c->heap_at);
-    if (b->heap[0] == c) {
-        arm(b);
+    if (lib_deadline_add(&b->deadlines, &c->dl, timeout_ms) != 0) {
+        lib_idmap_del(&b->calls, c->id);
+        free(c);
+        return NULL;
     }
     return c;
 }
@@ -401,7 +317,7 @@ void lib_call_finish(struct baton *b, struct lib_call *c, int status,
                      const void *reply, size_t len)
 {
     lib_idmap_del(&b->calls, c->id);
-    heap_remove(b, c);
+    lib_deadline_remove(&b->deadlines, &c->dl);
     if (c->group != NULL) {
         struct baton_group *g = c->group;
         if (c->prev != NULL) {
@@ -421,32 +337,22 @@ void lib_call_finish(struct baton *b, struct lib_call *c, int status,
     free(c);
 }
 
-void lib_calls_expire(struct baton *b)
-{
-    uint64_t now = lib_now(b);
-
-    while (b->heap_len > 0 && b->heap[0]->deadline_ms <= now) {
-        lib_call_finish(b, b->heap[0], BATON_ETIMEDOUT, NULL, 0);
-    }
-    arm(b);
-}
-
 void lib_calls_watch(struct baton *b)
 {
     uint64_t *ids;
     uint32_t n = 0;
 
-    if (!lib_watch_lost(&b->watch, &b->io.node) || b->heap_len == 0) {
+    if (!lib_watch_lost(&b->watch, &b->io.node) || b->calls.count == 0) {
         return;
     }
     /* Ids first: a callback may make or finish other calls. */
-    ids = malloc(b->heap_len * sizeof(*ids));
+    ids = malloc(b->calls.count * sizeof(*ids));
     if (ids == NULL) {
         return; /* their deadlines fail them */
     }
-    for (uint32_t i = 0; i < b->heap_len; i++) {
-        const struct lib_call *c = b->heap[i];
-        if (c->kind == LIB_CALL_USER &&
+    for (size_t i = 0; i < b->calls.cap; i++) {
+        const struct lib_call *c = b->calls.vals[i];
+        if (b->calls.keys[i] != 0 && c->kind == LIB_CALL_USER &&
             lib_target_lost(&b->io.node, c->holder)) {
             ids[n++] = c->id;
         }
@@ -458,15 +364,19 @@ void lib_calls_watch(struct baton *b)
         }
     }
     free(ids);
-    arm(b);
 }
 
 void lib_calls_fail_all(struct baton *b, int status)
 {
-    while (b->heap_len > 0) {
-        lib_call_finish(b, b->heap[0], status, NULL, 0);
+    while (b->calls.count > 0) {
+        /* Finishing deletes entries, shifting others back: pass again
+         * until none is left. */
+        for (size_t i = 0; i < b->calls.cap; i++) {
+            if (b->calls.keys[i] != 0) {
+                lib_call_finish(b, b->calls.vals[i], status, NULL, 0);
+            }
+        }
     }
-    arm(b);
 }
 
 int baton_call(struct baton *b, const char *name, const void *msg,
@@ -501,7 +411,6 @@ int baton_call(struct baton *b, const char *name, const void *msg,
         return lib_fail(b, rv == BATON_EFULL ? BATON_EBUSY : rv,
                         "call %s: %s", name, baton_strerror(rv));
     }
-    arm(b);
     return 0;
 }
 
@@ -615,7 +524,6 @@ void lib_on_call(struct baton_io *io, const struct baton_call_effect *e)
         } else {
             lib_group_call_done(b, c, status_of(e->code), e->data, e->len);
         }
-        arm(b);
     } else if (e->action == BATON_CALLFX_DELIVER) {
         struct lib_ep *ep = lib_idmap_get(&b->eps, e->endpoint);
         if (ep == NULL && b->control != NULL &&
@@ -669,7 +577,5 @@ void lib_names_close(struct baton *b)
     lib_idmap_free(&b->ops);
     lib_idmap_free(&b->eps);
     lib_idmap_free(&b->calls);
-    free(b->heap);
-    b->heap = NULL;
-    b->heap_len = b->heap_cap = 0;
+    lib_deadlines_free(&b->deadlines);
 }

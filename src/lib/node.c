@@ -187,9 +187,9 @@ int baton_new(struct baton **out, const struct baton_options *opt,
     b->next_id = 1;
     uv_check_init(b->loop, &b->check);
     uv_idle_init(b->loop, &b->idle);
-    uv_timer_init(b->loop, &b->deadline);
+    lib_deadlines_init(&b->deadlines, b->loop);
     uv_timer_init(b->loop, &b->tick);
-    b->check.data = b->idle.data = b->deadline.data = b->tick.data = b;
+    b->check.data = b->idle.data = b->tick.data = b;
     uv_unref((uv_handle_t *)&b->tick);
     b->handles = 4;
     *out = b;
@@ -213,6 +213,7 @@ static int start_control(struct baton *b)
         return lib_fail(b, BATON_ENOMEM, "baton_start: out of memory");
     }
     b->control->ids = &b->next_id;
+    b->control->deadlines = &b->deadlines;
     if (lib_control_start(b->control, &b->io, b->cfg.control_socket, err,
                           sizeof(err)) != 0) {
         return lib_fail(b, BATON_EIO, "baton_start: %s", err);
@@ -305,13 +306,23 @@ static void finish_close(struct baton *b)
      * the loop has nothing left. */
 }
 
-static void on_handle_closed(uv_handle_t *h)
+static void handle_gone(struct baton *b)
 {
-    struct baton *b = h->data;
-
     if (--b->handles == 0) {
         finish_close(b);
     }
+}
+
+static void on_handle_closed(uv_handle_t *h)
+{
+    handle_gone(h->data);
+}
+
+static void on_deadlines_closed(uv_handle_t *h)
+{
+    struct lib_deadlines *d = h->data;
+
+    handle_gone(LIB_CONTAINER_OF(d, struct baton, deadlines));
 }
 
 static void on_io_closed(struct baton_io *io)
@@ -320,7 +331,7 @@ static void on_io_closed(struct baton_io *io)
 
     uv_close((uv_handle_t *)&b->check, on_handle_closed);
     uv_close((uv_handle_t *)&b->idle, on_handle_closed);
-    uv_close((uv_handle_t *)&b->deadline, on_handle_closed);
+    lib_deadlines_close(&b->deadlines, on_deadlines_closed);
     uv_close((uv_handle_t *)&b->tick, on_handle_closed);
 }
 

@@ -7,7 +7,7 @@
  * and it answers calls with {"op":"reply"}.
  * Failure modes: malformed JSON, unknown ops and bad fields get an
  * "invalid" error and the session goes on; calls without an answer time
- * out on their own uv timer; more than LIB_CTL_CALLS_MAX in flight are
+ * out in the node's deadline heap (deadline.h); more than LIB_CTL_CALLS_MAX in flight are
  * refused ("busy"); when the session closes, one DROP name write removes
  * all its names, and its calls in flight are forgotten. The protocol is
  * in docs/control.md. */
@@ -220,16 +220,8 @@ void lib_ctl_session_start_idle(struct lib_control *c)
 
 /* ---- calls in flight ------------------------------------------------- */
 
-static void on_call_closed(uv_handle_t *h)
-{
-    struct lib_pending_call *pc = h->data;
-
-    cJSON_Delete(pc->cid);
-    free(pc);
-}
-
-/* Forgets pc: out of the map and its session's list; freed once its
- * timer handle is closed. */
+/* Forgets pc: out of the map, its session's list and the deadlines, and
+ * frees it. */
 static void call_forget(struct lib_pending_call *pc)
 {
     struct lib_control *c = pc->ctl;
@@ -247,8 +239,9 @@ static void call_forget(struct lib_pending_call *pc)
         pc->s->n_calls--;
         pc->s = NULL;
     }
-    uv_timer_stop(&pc->timer);
-    uv_close((uv_handle_t *)&pc->timer, on_call_closed);
+    lib_deadline_remove(c->deadlines, &pc->dl);
+    cJSON_Delete(pc->cid);
+    free(pc);
 }
 
 /* The end of a call: to its session, or, for a proxy, to the caller it
@@ -295,9 +288,10 @@ static void on_call_done(struct lib_control *c, uint64_t id,
     }
 }
 
-static void on_call_timeout(uv_timer_t *t)
+static void on_call_timeout(struct lib_deadline *e)
 {
-    struct lib_pending_call *pc = t->data;
+    struct lib_pending_call *pc = LIB_CONTAINER_OF(e, struct lib_pending_call,
+                                                   dl);
     char msg[64];
 
     if (pc->s != NULL) {
@@ -321,13 +315,16 @@ struct lib_pending_call *lib_ctl_call_new(struct lib_control *c,
     pc->ctl = c;
     pc->id = lib_ctl_new_id(c);
     pc->timeout_ms = timeout_ms;
+    pc->dl.fire = on_call_timeout;
     if (lib_idmap_put(&c->calls, pc->id, pc) != 0) {
         free(pc);
         return NULL;
     }
-    uv_timer_init(c->io->loop, &pc->timer);
-    pc->timer.data = pc;
-    uv_timer_start(&pc->timer, on_call_timeout, timeout_ms, 0);
+    if (lib_deadline_add(c->deadlines, &pc->dl, timeout_ms) != 0) {
+        lib_idmap_del(&c->calls, pc->id);
+        free(pc);
+        return NULL;
+    }
     return pc;
 }
 
@@ -362,7 +359,7 @@ void lib_ctl_calls_unreachable(struct lib_control *c)
     size_t n = 0;
 
     if (ids == NULL) {
-        return; /* their timers fail them */
+        return; /* their deadlines fail them */
     }
     /* Ids first: finishing a call changes the map. */
     for (size_t i = 0; i < c->calls.cap; i++) {

@@ -107,7 +107,7 @@ struct lib_pending_write {
 /* A call or send in flight, for a session or as a proxy for a call that
  * waited for an app's name which then moved (appname.c). */
 struct lib_pending_call {
-    uv_timer_t timer;
+    struct lib_deadline dl; /* in ctl->deadlines */
     struct lib_control *ctl;
     uint64_t id;
     struct lib_session *s; /* NULL: a proxy */
@@ -198,7 +198,7 @@ void lib_ctl_app_free(struct lib_control *c);
 /* session.c: the bookkeeping requests.c shares. */
 void lib_ctl_log(struct lib_control *c, int level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-/* A call in flight, in c->calls, its timer started; the caller fills in
+/* A call in flight, in c->calls and c->deadlines; the caller fills in
  * the rest. NULL when out of memory. */
 struct lib_pending_call *lib_ctl_call_new(struct lib_control *c,
                                              uint64_t timeout_ms);

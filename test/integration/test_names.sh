@@ -100,6 +100,17 @@ grep -q "nope (refused)" <<< "$out" || fail "refusal not passed on: $out"
 if out=$(ctl b call greeter slow --timeout 0 2>&1); then fail "--timeout 0 accepted"; fi
 pass "a call the endpoint refuses fails with its message (refused)"
 
+# A holder that never answers: the call fails at its deadline (the
+# node's deadline heap, docs/design/lib.md §4), the session goes on.
+"$NC" mute "$T/c.sock" silent > "$T/silent.out" &
+PIDS[silent]=$!
+wait_for 5 grep -q registered "$T/silent.out" || fail "silent did not register"
+wait_for 5 sees silent b c@local || fail "b does not see silent"
+if out=$(ctl b call silent x --timeout 200 2>&1); then fail "a call nobody answers succeeded"; fi
+grep -q "no answer within 200 ms (timeout)" <<< "$out" || fail "a call past its deadline: $out"
+kill -TERM "${PIDS[silent]}"; wait "${PIDS[silent]}" 2>/dev/null || true; unset "PIDS[silent]"
+pass "a call its holder never answers fails at its deadline (timeout)"
+
 # --- names die with their session ----------------------------------------
 unhold greeter
 for n in a b c; do
@@ -154,8 +165,6 @@ pass "a client that never reads its answers is disconnected (warning logged); b 
 
 # Limits (docs/control.md): an unfinished line for 10 s, 512 connections,
 # 64 MiB of unfinished lines across sessions; each logged when it bites.
-"$NC" conns "$T/b.sock" 1 10 20 > "$T/idle.out" &
-PIDS[idle]=$!
 "$NC" conns "$T/b.sock" 600 0 3 > "$T/many.out"
 busy=$(awk '/^busy/ {print $2}' "$T/many.out")
 [ "${busy:-0}" -ge 88 ] || fail "600 connections: $(cat "$T/many.out")"
@@ -164,8 +173,7 @@ grep -q "WARN control socket: 512 connections open: a new one refused" "$T/b.log
 busy=$(awk '/^busy/ {print $2}' "$T/fill.out")
 [ "${busy:-0}" -ge 1 ] || fail "300 unfinished 250 kB lines: $(cat "$T/fill.out")"
 grep -q "WARN control socket: unfinished requests fill 64 MiB" "$T/b.log" || fail "the input budget was not logged"
-wait "${PIDS[idle]}"
-unset "PIDS[idle]"
+"$NC" conns "$T/b.sock" 1 10 20 > "$T/idle.out"
 grep -q "^invalid 1" "$T/idle.out" && grep -q "^closed 1" "$T/idle.out" || fail "an unfinished line: $(cat "$T/idle.out")"
 grep -q "WARN control socket: a request line unfinished after 10 s" "$T/b.log" || fail "the idle timeout was not logged"
 ctl b status > /dev/null || fail "b stopped serving after the limits bit"
