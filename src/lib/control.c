@@ -908,6 +908,8 @@ static void refuse(struct lib_session *s, const char *error,
     lib_ctl_session_end(s, true, message);
 }
 
+#define IN_KEEP (2u * 65536)
+
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
     struct lib_session *s = h->data;
@@ -1019,7 +1021,10 @@ static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
     }
     if (s->len == 0 && s->json) {
         s->waiting_since_ms = 0;
-        if (s->cap > 65536) { /* a long line's buffer is not kept */
+        /* A long line's buffer is not kept; the usual one (64 KiB plus
+         * a partial line, on_alloc) is, or pipelined requests would
+         * free and allocate it on every read. */
+        if (s->cap > IN_KEEP) {
             s->ctl->in_bytes -= s->cap;
             free(s->buf);
             s->buf = NULL;
