@@ -275,7 +275,8 @@ BATON_API int baton_whereis(const struct baton *b, const char *name,
 BATON_API int baton_send(struct baton *b, const char *name, const void *msg,
                          size_t len);
 /* Calls name's holder; cb fires exactly once, by timeout_ms at the
- * latest. A call made while the name moves is forwarded to the new
+ * latest, or with BATON_EUNREACHABLE as soon as the holder's node is
+ * declared down. A call made while the name moves is forwarded to the new
  * holder. Errors (no callback): BATON_EINVAL, BATON_EBUSY, BATON_ENOMEM,
  * BATON_ESTATE (not started), BATON_ECLOSED. */
 BATON_API int baton_call(struct baton *b, const char *name, const void *msg,

@@ -14,7 +14,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "../daemon/config.h"
+#include "../lib/config.h"
 #include "cli.h"
 
 static void usage(FILE *f)
@@ -142,9 +142,20 @@ cJSON *cli_request(const struct cli *c, const char *line)
     return doc;
 }
 
+/* -c CONFIG: batonctl needs the node's control_socket only, so it reads
+ * the node's sections and passes over the program's ([app] of batond). */
+static int other_section(void *user, struct lib_config *cfg,
+                         const char *section, const char *key,
+                         const char *value, char *err, size_t err_len)
+{
+    (void)user, (void)cfg, (void)section, (void)key, (void)value;
+    (void)err, (void)err_len;
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
-    static struct batond_config cfg;
+    static struct lib_config cfg;
     struct cli c = {0};
     const char *config = NULL;
     char err[1024];
@@ -167,7 +178,9 @@ int main(int argc, char **argv)
         }
     }
     if (c.socket == NULL && config != NULL) {
-        if (batond_config_load(&cfg, config, err, sizeof(err)) != 0) {
+        if (lib_config_load(&cfg, config, other_section, NULL, err,
+                            sizeof(err)) != 0 ||
+            lib_config_default_socket(&cfg, err, sizeof(err)) != 0) {
             fprintf(stderr, "batonctl: %s\n", err);
             return 1;
         }

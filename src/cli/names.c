@@ -9,7 +9,8 @@
 #include <string.h>
 #include <sodium.h>
 
-#include "../daemon/session.h"
+#include "../core/names.h"
+#include "../lib/json.h"
 #include "cli.h"
 
 /* Options shared by the subcommands; positional words in word[]. */
@@ -290,7 +291,7 @@ static int send_or_call(const struct cli *c, int argc, char **argv,
     }
     timeout_ms = o.timeout_ms > 0 ? o.timeout_ms : 5000;
     req = op(call ? "call" : "send", o.word[0]);
-    batond__add_data(req, "data", "data64", data, len);
+    lib_json_add_data(req, "data", "data64", data, len);
     free(data);
     cJSON_AddNumberToObject(req, "timeout_ms", (double)timeout_ms);
     /* batond answers by the timeout at the latest. */
@@ -358,7 +359,7 @@ static void answer_call(struct cli_session *s, const cJSON *ev,
     if (data != NULL && out != NULL) {
         memcpy(out, prefix != NULL ? prefix : "", plen);
         memcpy(out + plen, data, len);
-        batond__add_data(r, "data", "data64", out,
+        lib_json_add_data(r, "data", "data64", out,
                          BATON_MIN(plen + len, (size_t)BATON_CALL_DATA_MAX));
     } else {
         cJSON_AddStringToObject(r, "error", "cannot read the call's data");
@@ -460,7 +461,7 @@ int cli_register(const struct cli *c, int argc, char **argv)
     }
     req = op("register", o.word[0]);
     if (o.meta != NULL) {
-        batond__add_data(req, "meta", "meta64", (const uint8_t *)o.meta,
+        lib_json_add_data(req, "meta", "meta64", (const uint8_t *)o.meta,
                          strlen(o.meta));
     }
     if (o.resolver != NULL) {

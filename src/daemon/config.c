@@ -1,284 +1,41 @@
-/* Config loading: inih parses, this file checks every key and value and
- * names file:line on the first problem. The cookie file is refused if
- * group or others can read it, as ssh refuses such keys. */
+/* batond's [app] sections: the node's config reader (src/lib/config.c)
+ * hands this file every key of a section it does not know. */
 #include "../util/setup.h"
 
-#include <errno.h>
-#include <fcntl.h>
-#include <ini.h>
 #include <stdarg.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
+#include "../util/assert.h"
 #include "../util/error.h"
 #include "config.h"
 
-struct parse {
-    struct batond_config *cfg;
-    char *err;
-    size_t err_len;
-    bool failed;
-    bool have_hb_ms, have_hb_miss, have_window;
-};
+static int fail(char *err, size_t err_len, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
-static int fail(struct parse *p, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static int fail(struct parse *p, const char *fmt, ...)
+static int fail(char *err, size_t err_len, const char *fmt, ...)
 {
     va_list ap;
-    int k;
 
-    /* inih stops at the first handler failure and returns its line
-     * number; batond_config_load() puts "file:line: " in front. */
-    if (!p->failed) {
-        va_start(ap, fmt);
-        k = vsnprintf(p->err, p->err_len, fmt, ap);
-        va_end(ap);
-        (void)k;
-        p->failed = true;
-    }
-    return 0;
+    va_start(ap, fmt);
+    vsnprintf(err, err_len, fmt, ap);
+    va_end(ap);
+    return BATON_EINVAL;
 }
 
-static bool parse_u64(const char *v, uint64_t lo, uint64_t hi, uint64_t *out)
+static int on_app_entry(struct batond_config *cfg, const char *app,
+                        const char *key, const char *value, char *err,
+                        size_t err_len)
 {
-    char *end;
-    unsigned long long x;
-
-    errno = 0;
-    x = strtoull(v, &end, 10);
-    if (errno != 0 || end == v || *end != '\0' || v[0] == '-' || x < lo ||
-        x > hi) {
-        return false;
-    }
-    *out = (uint64_t)x;
-    return true;
-}
-
-/* "host:port" or "[v6]:port". */
-static bool parse_addr(const char *v, char *host, size_t host_len,
-                       uint16_t *port)
-{
-    const char *colon = strrchr(v, ':');
-    uint64_t p;
-    size_t n;
-
-    if (colon == NULL || !parse_u64(colon + 1, 1, 65535, &p)) {
-        return false;
-    }
-    n = (size_t)(colon - v);
-    if (n >= 2 && v[0] == '[' && v[n - 1] == ']') {
-        v++;
-        n -= 2;
-    }
-    if (n == 0 || n >= host_len) {
-        return false;
-    }
-    memcpy(host, v, n);
-    host[n] = '\0';
-    *port = (uint16_t)p;
-    return true;
-}
-
-static int on_node_entry(struct parse *p, const char *name, const char *value)
-{
-    struct baton_io_config *io = &p->cfg->io;
-    char addr[BATON_ADDR_MAX + 16];
-    const char *role;
-    unsigned i = io->n_nodes;
-
-    if (i == BATON_NODES_MAX) {
-        return fail(p, "[nodes]: more than %d nodes", BATON_NODES_MAX);
-    }
-    if (strlen(name) > BATON_NAME_MAX || strchr(name, '@') == NULL) {
-        return fail(p, "[nodes]: \"%s\" is not a node name (name@host)",
-                    name);
-    }
-    for (unsigned k = 0; k < i; k++) {
-        if (strcmp(io->names[k], name) == 0) {
-            return fail(p, "[nodes]: %s is listed twice", name);
-        }
-    }
-    snprintf(addr, sizeof(addr), "%s", value);
-    role = strchr(addr, ',');
-    io->candidate[i] = 1;
-    if (role != NULL) {
-        addr[role - addr] = '\0';
-        role++;
-        while (*role == ' ') {
-            role++;
-        }
-        if (strcmp(role, "worker") == 0) {
-            io->candidate[i] = 0;
-        } else if (strcmp(role, "candidate") != 0) {
-            return fail(p, "[nodes] %s: role \"%s\" is neither candidate "
-                           "nor worker", name, role);
-        }
-    }
-    for (char *e = addr + strlen(addr); e > addr && e[-1] == ' '; e--) {
-        e[-1] = '\0';
-    }
-    if (!parse_addr(addr, io->hosts[i], sizeof(io->hosts[i]),
-                    &io->ports[i])) {
-        return fail(p, "[nodes] %s: \"%s\" is not host:port", name, addr);
-    }
-    snprintf(io->names[i], sizeof(io->names[i]), "%s", name);
-    io->n_nodes++;
-    return 1;
-}
-
-int batond_split(const char *cmd, char *buf, size_t buf_len, char **argv,
-                 int max)
-{
-    size_t o = 0;
-    int n = 0;
-    const char *c = cmd;
-
-    for (;;) {
-        char quote = 0;
-        bool word = false;
-        while (*c == ' ' || *c == '\t') {
-            c++;
-        }
-        if (*c == '\0') {
-            break;
-        }
-        if (n == max - 1) {
-            return -1;
-        }
-        argv[n++] = buf + o;
-        for (; *c != '\0' && (quote || (*c != ' ' && *c != '\t')); c++) {
-            char ch = *c;
-            if (quote && ch == quote) {
-                quote = 0;
-                continue;
-            }
-            if (!quote && (ch == '\'' || ch == '"')) {
-                quote = ch;
-                word = true;
-                continue;
-            }
-            if (ch == '\\' && quote != '\'' && c[1] != '\0') {
-                ch = *++c;
-            }
-            if (o + 2 > buf_len) {
-                return -1;
-            }
-            buf[o++] = ch;
-            word = true;
-        }
-        (void)word;
-        if (quote) {
-            return -1; /* unterminated quote */
-        }
-        buf[o++] = '\0';
-    }
-    argv[n] = NULL;
-    return n;
-}
-
-static int find_node_name(const struct batond_config *cfg, const char *name)
-{
-    for (unsigned i = 0; i < cfg->io.n_nodes; i++) {
-        if (strcmp(cfg->io.names[i], name) == 0) {
-            return (int)i;
-        }
-    }
-    return -1;
-}
-
-/* "a@h1, {b@h2 c@h3}" -> rank per node. */
-static int parse_priority(struct parse *p, const char *app, const char *v,
-                          uint8_t *rank)
-{
-    char name[BATON_NAME_MAX + 1];
-    uint8_t r = 1;
-    bool group = false;
-    bool any = false;
-    const char *c = v;
-
-    memset(rank, 0, BATON_NODES_MAX);
-    while (*c) {
-        size_t len;
-        int id;
-        if (*c == ' ' || *c == ',' || *c == '\t') {
-            c++;
-            continue;
-        }
-        if (*c == '{') {
-            if (group) {
-                return fail(p, "[app %s] nodes: nested braces", app);
-            }
-            group = true;
-            c++;
-            continue;
-        }
-        if (*c == '}') {
-            if (!group) {
-                return fail(p, "[app %s] nodes: unmatched }", app);
-            }
-            group = false;
-            r++;
-            c++;
-            continue;
-        }
-        len = strcspn(c, " ,\t{}");
-        if (len > BATON_NAME_MAX) {
-            return fail(p, "[app %s] nodes: name too long", app);
-        }
-        memcpy(name, c, len);
-        name[len] = '\0';
-        c += len;
-        id = find_node_name(p->cfg, name);
-        if (id < 0) {
-            return fail(p, "[app %s] nodes: %s is not listed in [nodes] "
-                           "(list [nodes] before the apps)", app, name);
-        }
-        if (rank[id] != 0) {
-            return fail(p, "[app %s] nodes: %s is listed twice", app, name);
-        }
-        rank[id] = r;
-        any = true;
-        if (!group) {
-            r++;
-        }
-    }
-    if (group) {
-        return fail(p, "[app %s] nodes: unmatched {", app);
-    }
-    if (!any) {
-        return fail(p, "[app %s] nodes: no node listed", app);
-    }
-    return 1;
-}
-
-static bool parse_ms_or_infinity(const char *v, uint64_t *out)
-{
-    if (strcmp(v, "infinity") == 0) {
-        *out = BATON_TIMEOUT_INFINITY;
-        return true;
-    }
-    return parse_u64(v, 0, 86400000, out);
-}
-
-static int on_app_entry(struct parse *p, const char *app, const char *key,
-                        const char *value)
-{
-    struct batond_config *cfg = p->cfg;
     struct baton_app_config *ac = NULL;
     struct batond_app *da = NULL;
     char argv_buf[BATOND_CMD_MAX];
     char *argv[64];
     uint64_t x;
 
-    for (unsigned i = 0; i < cfg->io.n_apps; i++) {
-        if (strcmp(cfg->io.apps[i].name, app) == 0) {
-            ac = &cfg->io.apps[i];
+    for (unsigned i = 0; i < cfg->node.io.n_apps; i++) {
+        if (strcmp(cfg->node.io.apps[i].name, app) == 0) {
+            ac = &cfg->node.io.apps[i];
             da = &cfg->apps[i];
         }
     }
@@ -287,16 +44,16 @@ static int on_app_entry(struct parse *p, const char *app, const char *key,
             strspn(app, "abcdefghijklmnopqrstuvwxyz"
                         "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") !=
                 strlen(app)) {
-            return fail(p, "[app %s]: an app name is 1-31 letters, digits, "
+            return fail(err, err_len, "[app %s]: an app name is 1-31 letters, digits, "
                            "'_', '.' or '-'", app);
         }
-        if (cfg->io.n_apps == BATON_APPS_MAX) {
-            return fail(p, "[app %s]: more than %d apps", app,
+        if (cfg->node.io.n_apps == BATON_APPS_MAX) {
+            return fail(err, err_len, "[app %s]: more than %d apps", app,
                         BATON_APPS_MAX);
         }
-        ac = &cfg->io.apps[cfg->io.n_apps];
-        da = &cfg->apps[cfg->io.n_apps];
-        cfg->io.n_apps++;
+        ac = &cfg->node.io.apps[cfg->node.io.n_apps];
+        da = &cfg->apps[cfg->node.io.n_apps];
+        cfg->node.io.n_apps++;
         snprintf(ac->name, sizeof(ac->name), "%s", app);
         da->stop_timeout_ms = 5000;
         da->ready_timeout_ms = 30000;
@@ -305,27 +62,28 @@ static int on_app_entry(struct parse *p, const char *app, const char *key,
         da->export_timeout_ms = 5000;
     }
     if (strlen(value) >= BATOND_CMD_MAX) {
-        return fail(p, "[app %s] %s: longer than %d bytes", app, key,
+        return fail(err, err_len, "[app %s] %s: longer than %d bytes", app, key,
                     BATOND_CMD_MAX - 1);
     }
     if (strcmp(key, "nodes") == 0) {
-        return parse_priority(p, app, value, ac->rank);
+        return lib_config_priority(&cfg->node, app, value, ac->rank, err,
+                                   err_len);
     } else if (strcmp(key, "failover_timeout") == 0) {
-        if (!parse_ms_or_infinity(value, &ac->failover_timeout_ms)) {
-            return fail(p, "[app %s] failover_timeout: \"%s\" is not ms, 0 "
+        if (!lib_config_ms(value, &ac->failover_timeout_ms)) {
+            return fail(err, err_len, "[app %s] failover_timeout: \"%s\" is not ms, 0 "
                            "or infinity", app, value);
         }
     } else if (strcmp(key, "start") == 0 || strcmp(key, "stop") == 0 ||
                strcmp(key, "phase") == 0 ||
                strcmp(key, "state_export") == 0) {
-        if (batond_split(value, argv_buf, sizeof(argv_buf), argv, 64) <= 0) {
-            return fail(p, "[app %s] %s: \"%s\" is not a command (empty, "
+        if (lib_split(value, argv_buf, sizeof(argv_buf), argv, 64) <= 0) {
+            return fail(err, err_len, "[app %s] %s: \"%s\" is not a command (empty, "
                            "an unterminated quote or too many words)",
                         app, key, value);
         }
         if (strcmp(key, "phase") == 0) {
             if (da->n_phases == BATOND_PHASES_MAX) {
-                return fail(p, "[app %s]: more than %d phases", app,
+                return fail(err, err_len, "[app %s]: more than %d phases", app,
                             BATOND_PHASES_MAX);
             }
             snprintf(da->phases[da->n_phases++], BATOND_CMD_MAX, "%s", value);
@@ -341,12 +99,12 @@ static int on_app_entry(struct parse *p, const char *app, const char *key,
         } else if (strcmp(value, "notify") == 0) {
             da->ready = BATOND_READY_NOTIFY;
         } else if (strncmp(value, "command ", 8) == 0 &&
-                   batond_split(value + 8, argv_buf, sizeof(argv_buf), argv,
+                   lib_split(value + 8, argv_buf, sizeof(argv_buf), argv,
                                 64) > 0) {
             da->ready = BATOND_READY_COMMAND;
             snprintf(da->ready_cmd, sizeof(da->ready_cmd), "%s", value + 8);
         } else {
-            return fail(p, "[app %s] ready: \"%s\" is not spawn, notify or "
+            return fail(err, err_len, "[app %s] ready: \"%s\" is not spawn, notify or "
                            "command CMD", app, value);
         }
     } else if (strcmp(key, "restart") == 0) {
@@ -357,12 +115,12 @@ static int on_app_entry(struct parse *p, const char *app, const char *key,
         } else if (strcmp(value, "temporary") == 0) {
             da->restart = BATOND_RESTART_TEMPORARY;
         } else {
-            return fail(p, "[app %s] restart: \"%s\" is not permanent, "
+            return fail(err, err_len, "[app %s] restart: \"%s\" is not permanent, "
                            "transient or temporary", app, value);
         }
     } else if (strcmp(key, "max_restarts") == 0) {
-        if (!parse_u64(value, 0, 1000, &x)) {
-            return fail(p, "[app %s] max_restarts: \"%s\" is not 0..1000",
+        if (!lib_config_u64(value, 0, 1000, &x)) {
+            return fail(err, err_len, "[app %s] max_restarts: \"%s\" is not 0..1000",
                         app, value);
         }
         da->max_restarts = (unsigned)x;
@@ -370,8 +128,8 @@ static int on_app_entry(struct parse *p, const char *app, const char *key,
                strcmp(key, "stop_timeout") == 0 ||
                strcmp(key, "ready_timeout") == 0 ||
                strcmp(key, "export_timeout") == 0) {
-        if (!parse_u64(value, 1, 86400000, &x)) {
-            return fail(p, "[app %s] %s: \"%s\" is not a number of ms",
+        if (!lib_config_u64(value, 1, 86400000, &x)) {
+            return fail(err, err_len, "[app %s] %s: \"%s\" is not a number of ms",
                         app, key, value);
         }
         *(strcmp(key, "restart_window") == 0  ? &da->restart_window_ms
@@ -382,7 +140,7 @@ static int on_app_entry(struct parse *p, const char *app, const char *key,
         if (strchr(value, '=') == NULL || value[0] == '=' ||
             strlen(value) >= sizeof(da->env[0]) ||
             da->n_env == BATOND_ENV_MAX) {
-            return fail(p, "[app %s] env: \"%s\" is not KEY=VALUE (or too "
+            return fail(err, err_len, "[app %s] env: \"%s\" is not KEY=VALUE (or too "
                            "many, or too long)", app, value);
         }
         snprintf(da->env[da->n_env++], sizeof(da->env[0]), "%s", value);
@@ -390,331 +148,72 @@ static int on_app_entry(struct parse *p, const char *app, const char *key,
         snprintf(da->cwd, sizeof(da->cwd), "%s", value);
     } else if (strcmp(key, "name") == 0) {
         if (baton_name_check(value, strlen(value)) != 0) {
-            return fail(p, "[app %s] name: \"%s\" is not a name (1-127 "
+            return fail(err, err_len, "[app %s] name: \"%s\" is not a name (1-127 "
                            "printable ASCII bytes without spaces)",
                         app, value);
         }
-        for (unsigned i = 0; i < cfg->io.n_apps; i++) {
+        for (unsigned i = 0; i < cfg->node.io.n_apps; i++) {
             if (&cfg->apps[i] != da && strcmp(cfg->apps[i].gname, value) == 0) {
-                return fail(p, "[app %s] name: %s is already the name of "
-                               "app %s", app, value, cfg->io.apps[i].name);
+                return fail(err, err_len, "[app %s] name: %s is already the name of "
+                               "app %s", app, value, cfg->node.io.apps[i].name);
             }
         }
         snprintf(da->gname, sizeof(da->gname), "%s", value);
     } else {
-        return fail(p, "[app %s]: unknown key \"%s\"", app, key);
+        return fail(err, err_len, "[app %s]: unknown key \"%s\"", app, key);
     }
-    return 1;
-}
-
-static int parse_node_list(struct parse *p, const char *key, const char *v,
-                           uint8_t *out)
-{
-    char buf[BATOND_CMD_MAX];
-    char *argv[BATON_NODES_MAX + 2];
-    int n;
-
-    snprintf(buf, sizeof(buf), "%s", v);
-    for (char *c = buf; *c; c++) {
-        if (*c == ',') {
-            *c = ' ';
-        }
-    }
-    {
-        char split[BATOND_CMD_MAX];
-        n = batond_split(buf, split, sizeof(split), argv, BATON_NODES_MAX + 1);
-        if (n < 0) {
-            return fail(p, "[node] %s: too many nodes", key);
-        }
-        for (int i = 0; i < n; i++) {
-            int id = find_node_name(p->cfg, argv[i]);
-            if (id < 0) {
-                return fail(p, "[node] %s: %s is not listed in [nodes]", key,
-                            argv[i]);
-            }
-            out[id] = 1;
-        }
-    }
-    return 1;
-}
-
-static int on_entry(void *user, const char *section, const char *key,
-                    const char *value)
-{
-    struct parse *p = user;
-    struct batond_config *cfg = p->cfg;
-    uint64_t x;
-
-    if (p->failed) {
-        return 0;
-    }
-    if (section[0] == '\0') {
-        /* inih goes on after a malformed line; what follows it then
-         * lands outside any section. Report the first problem. */
-        return fail(p, "syntax error, or a key outside any [section]");
-    }
-    if (strcmp(section, "nodes") == 0) {
-        return on_node_entry(p, key, value);
-    }
-    if (strncmp(section, "app ", 4) == 0) {
-        return on_app_entry(p, section + 4, key, value);
-    }
-    if (strcmp(section, "node") == 0) {
-        if (strcmp(key, "name") == 0) {
-            if (strlen(value) > BATON_NAME_MAX || value[0] == '\0') {
-                return fail(p, "[node] name: too long or empty");
-            }
-            snprintf(cfg->self_name, sizeof(cfg->self_name), "%s", value);
-        } else if (strcmp(key, "cookie_file") == 0) {
-            snprintf(cfg->cookie_file, sizeof(cfg->cookie_file), "%s", value);
-        } else if (strcmp(key, "control_socket") == 0) {
-            if (strlen(value) >= 108) { /* sun_path */
-                return fail(p, "[node] control_socket: path longer than "
-                               "107 bytes");
-            }
-            snprintf(cfg->control_socket, sizeof(cfg->control_socket), "%s",
-                     value);
-        } else if (strcmp(key, "listen") == 0) {
-            if (!parse_addr(value, cfg->listen_host, sizeof(cfg->listen_host),
-                            &cfg->listen_port)) {
-                return fail(p, "[node] listen: \"%s\" is not host:port",
-                            value);
-            }
-        } else if (strcmp(key, "sync_nodes_mandatory") == 0 ||
-                   strcmp(key, "sync_nodes_optional") == 0) {
-            /* [nodes] usually comes later: resolved at the end. */
-            if (strlen(value) >= BATOND_CMD_MAX) {
-                return fail(p, "[node] %s: too long", key);
-            }
-            snprintf(cfg->sync_lists[key[11] == 'm' ? 0 : 1], BATOND_CMD_MAX,
-                     "%s", value);
-        } else if (strcmp(key, "sync_nodes_timeout") == 0) {
-            /* reference §1.3: > 0 ms or infinity; 0 is an error there */
-            if (!parse_ms_or_infinity(value, &cfg->sync_timeout_ms) ||
-                cfg->sync_timeout_ms == 0) {
-                return fail(p, "[node] sync_nodes_timeout: \"%s\" is not a "
-                               "number of ms > 0 or infinity", value);
-            }
-            cfg->sync_timeout_set = true;
-        } else if (strcmp(key, "log_level") == 0) {
-            static const char *const levels[] = {"debug", "info", "warn",
-                                                 "error"};
-            cfg->log_level = -1;
-            for (int i = 0; i < 4; i++) {
-                if (strcasecmp(value, levels[i]) == 0) {
-                    cfg->log_level = i;
-                }
-            }
-            if (cfg->log_level < 0) {
-                return fail(p, "[node] log_level: \"%s\" is not one of "
-                               "debug, info, warn, error", value);
-            }
-        } else {
-            return fail(p, "[node]: unknown key \"%s\"", key);
-        }
-        return 1;
-    }
-    if (strcmp(section, "cluster") == 0) {
-        if (strcmp(key, "heartbeat_ms") == 0) {
-            if (!parse_u64(value, 10, 60000, &x)) {
-                return fail(p, "[cluster] heartbeat_ms: \"%s\" is not a "
-                               "number of ms in 10..60000", value);
-            }
-            cfg->io.heartbeat_ms = x;
-        } else if (strcmp(key, "heartbeat_miss") == 0) {
-            if (!parse_u64(value, 2, 100, &x)) {
-                return fail(p, "[cluster] heartbeat_miss: \"%s\" is not in "
-                               "2..100", value);
-            }
-            cfg->io.heartbeat_miss = x;
-        } else if (strcmp(key, "sync_window_ms") == 0) {
-            if (!parse_u64(value, 1, 3600000, &x)) {
-                return fail(p, "[cluster] sync_window_ms: \"%s\" is not a "
-                               "number of ms in 1..3600000", value);
-            }
-            cfg->io.sync_window_ms = x;
-        } else if (strcmp(key, "names_cap") == 0) {
-            if (!parse_u64(value, 16, UINT32_MAX, &x) || (x & (x - 1)) != 0) {
-                return fail(p, "[cluster] names_cap: \"%s\" is not a power "
-                               "of two in 16..%u", value,
-                            BATOND_NAMES_CAP_MAX);
-            }
-            if (x > BATOND_NAMES_CAP_MAX) {
-                return fail(p, "[cluster] names_cap: %s is above %u: a full "
-                               "table's snapshot would not fit in a frame, "
-                               "so a node could not rejoin",
-                            value, BATOND_NAMES_CAP_MAX);
-            }
-            cfg->io.names_cap = (uint32_t)x;
-        } else {
-            return fail(p, "[cluster]: unknown key \"%s\"", key);
-        }
-        return 1;
-    }
-    return fail(p, "unknown section [%s]", section);
-}
-
-/* A relative cookie path is relative to the config file's directory. */
-static void resolve_path(const char *config_path, char *path, size_t len)
-{
-    char buf[BATON_PATH_MAX];
-    const char *slash = strrchr(config_path, '/');
-    size_t dir = slash ? (size_t)(slash - config_path) + 1 : 0;
-    size_t rest = strlen(path);
-
-    if (path[0] == '/' || slash == NULL || dir + rest + 1 > sizeof(buf) ||
-        dir + rest + 1 > len) {
-        return; /* absolute, or too long: open() will say so */
-    }
-    memcpy(buf, config_path, dir);
-    memcpy(buf + dir, path, rest + 1);
-    memcpy(path, buf, dir + rest + 1);
-}
-
-static int load_cookie(struct batond_config *cfg, char *err, size_t err_len)
-{
-    struct stat st;
-    ssize_t n;
-    int fd;
-
-    fd = open(cfg->cookie_file, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-    if (fd < 0) {
-        snprintf(err, err_len, "cookie file %s: %s", cfg->cookie_file,
-                 strerror(errno));
-        return BATON_EINVAL;
-    }
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        snprintf(err, err_len, "cookie file %s: not a regular file",
-                 cfg->cookie_file);
-        close(fd);
-        return BATON_EINVAL;
-    }
-    if ((st.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
-        snprintf(err, err_len,
-                 "cookie file %s is accessible by group or others (mode "
-                 "%03o): refusing it; run chmod 600 %s",
-                 cfg->cookie_file, (unsigned)(st.st_mode & 0777),
-                 cfg->cookie_file);
-        close(fd);
-        return BATON_EINVAL;
-    }
-    n = read(fd, cfg->io.cookie, sizeof(cfg->io.cookie));
-    close(fd);
-    while (n > 0 && (cfg->io.cookie[n - 1] == '\n' ||
-                     cfg->io.cookie[n - 1] == '\r')) {
-        n--;
-    }
-    if (n <= 0 || (size_t)n == sizeof(cfg->io.cookie)) {
-        snprintf(err, err_len, "cookie file %s: %s", cfg->cookie_file,
-                 n <= 0 ? "empty" : "longer than 1023 bytes");
-        return BATON_EINVAL;
-    }
-    cfg->io.cookie_len = (size_t)n;
     return 0;
 }
 
-int batond_config_load(struct batond_config *cfg, const char *file, char *err,
-                       size_t err_len)
-{
-    struct parse p = {0};
-    struct baton_io_config *io = &cfg->io;
-    int self = -1;
-    int rv;
 
-    memset(cfg, 0, sizeof(*cfg));
-    cfg->log_level = BATON_LOG_INFO;
-    snprintf(cfg->path, sizeof(cfg->path), "%s", file);
-    p.cfg = cfg;
-    p.err = err;
-    p.err_len = err_len;
-    rv = ini_parse(file, on_entry, &p);
-    if (rv < 0) {
-        snprintf(err, err_len, "%s: cannot read: %s", file,
-                 rv == -1 ? strerror(errno) : "out of memory");
-        return BATON_EINVAL;
-    }
-    if (p.failed) {
-        char msg[512];
-        snprintf(msg, sizeof(msg), "%s", err);
-        snprintf(err, err_len, "%s:%d: %s", file, rv, msg);
-        return BATON_EINVAL;
-    }
-    if (rv > 0) {
-        snprintf(err, err_len, "%s:%d: syntax error", file, rv);
-        return BATON_EINVAL;
-    }
-    if (cfg->self_name[0] == '\0') {
-        snprintf(err, err_len, "%s: [node] name is missing", file);
-        return BATON_EINVAL;
-    }
-    if (io->n_nodes == 0) {
-        snprintf(err, err_len, "%s: [nodes] lists no node", file);
-        return BATON_EINVAL;
-    }
-    for (unsigned i = 0; i < io->n_nodes; i++) {
-        if (strcmp(io->names[i], cfg->self_name) == 0) {
-            self = (int)i;
-        }
-    }
-    if (self < 0) {
-        snprintf(err, err_len, "%s: [node] name %s is not listed in [nodes]",
-                 file, cfg->self_name);
-        return BATON_EINVAL;
-    }
-    io->self = (unsigned)self;
-    if (cfg->listen_host[0] != '\0') {
-        snprintf(io->hosts[self], sizeof(io->hosts[self]), "%s",
-                 cfg->listen_host);
-        io->ports[self] = cfg->listen_port;
-    }
-    for (int l = 0; l < 2; l++) {
-        struct parse q = {0};
-        q.cfg = cfg;
-        q.err = err;
-        q.err_len = err_len;
-        parse_node_list(&q, l == 0 ? "sync_nodes_mandatory"
-                                   : "sync_nodes_optional",
-                        cfg->sync_lists[l],
-                        l == 0 ? cfg->sync_mandatory : cfg->sync_optional);
-        if (q.failed) {
-            char msg[512];
-            snprintf(msg, sizeof(msg), "%s", err);
-            snprintf(err, err_len, "%s: %s", file, msg);
-            return BATON_EINVAL;
-        }
-    }
+/* Once the file is read: every app needs nodes and a start command. */
+static int check_apps(struct batond_config *cfg, char *err, size_t err_len)
+{
+    const struct baton_io_config *io = &cfg->node.io;
+
     for (unsigned i = 0; i < io->n_apps; i++) {
         bool listed = false;
         for (unsigned x = 0; x < io->n_nodes; x++) {
             listed = listed || io->apps[i].rank[x] != 0;
         }
         if (!listed || cfg->apps[i].start[0] == '\0') {
-            snprintf(err, err_len, "%s: [app %s] needs %s", file,
-                     io->apps[i].name, listed ? "a start command" : "nodes");
-            return BATON_EINVAL;
+            return fail(err, err_len, "[app %s] needs %s", io->apps[i].name,
+                        listed ? "a start command" : "nodes");
         }
     }
-    if (cfg->cookie_file[0] == '\0') {
-        snprintf(err, err_len, "%s: [node] cookie_file is missing", file);
-        return BATON_EINVAL;
-    }
-    resolve_path(file, cfg->cookie_file, sizeof(cfg->cookie_file));
-    if (cfg->control_socket[0] == '\0') {
-        snprintf(cfg->control_socket, sizeof(cfg->control_socket),
-                 "/tmp/baton-%s.sock", cfg->self_name);
-    }
-    return load_cookie(cfg, err, err_len);
+    return 0;
 }
 
-int batond_parse_priority(struct batond_config *cfg, const char *what,
-                          const char *list, uint8_t *rank, char *err,
-                          size_t err_len)
+static int on_section(void *user, struct lib_config *node,
+                      const char *section, const char *key,
+                      const char *value, char *err, size_t err_len)
 {
-    struct parse p = {0};
+    struct batond_config *cfg = user;
 
-    p.cfg = cfg;
-    p.err = err;
-    p.err_len = err_len;
-    parse_priority(&p, what, list, rank);
-    return p.failed ? BATON_EINVAL : 0;
+    BATON_ASSERT(node == &cfg->node);
+    if (section == NULL) {
+        return check_apps(cfg, err, err_len);
+    }
+    if (strncmp(section, "app ", 4) != 0) {
+        return fail(err, err_len, "unknown section [%s]", section);
+    }
+    return on_app_entry(cfg, section + 4, key, value, err, err_len);
+}
+
+int batond_config_load(struct batond_config *cfg, const char *file,
+                       char *err, size_t err_len)
+{
+    int rv;
+
+    memset(cfg->apps, 0, sizeof(cfg->apps));
+    rv = lib_config_load(&cfg->node, file, on_section, cfg, err, err_len);
+    return rv != 0 ? rv : lib_config_default_socket(&cfg->node, err, err_len);
+}
+
+int batond_config_parse(struct batond_config *cfg, const char *text,
+                        char *err, size_t err_len)
+{
+    memset(cfg->apps, 0, sizeof(cfg->apps));
+    return lib_config_parse(&cfg->node, "config", text, on_section, cfg, err,
+                            err_len);
 }

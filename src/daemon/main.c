@@ -17,7 +17,7 @@
 
 #include "../util/error.h"
 #include "config.h"
-#include "control.h"
+#include "../lib/control.h"
 #include "supervise.h"
 
 struct batond {
@@ -25,7 +25,7 @@ struct batond {
     struct batond_config cfg;
     struct baton_io io;
     struct batond_sup sup;
-    struct batond_control control;
+    struct lib_control control;
     uv_signal_t sigterm, sigint, sighup;
     uv_timer_t sync_timer;
     uint64_t sync_started_ms;
@@ -43,7 +43,7 @@ static void log_line(void *data, int level, const char *text)
     struct tm tm;
     char when[32];
 
-    if (d != NULL && level < d->cfg.log_level) {
+    if (d != NULL && level < d->cfg.node.log_level) {
         return;
     }
     clock_gettime(CLOCK_REALTIME, &ts);
@@ -68,11 +68,11 @@ static void on_drained(struct batond_sup *sup)
     uv_close((uv_handle_t *)&d->sigint, on_closed);
     uv_close((uv_handle_t *)&d->sighup, on_closed);
     uv_close((uv_handle_t *)&d->sync_timer, on_closed);
-    for (unsigned i = 0; i < d->cfg.io.n_apps; i++) {
+    for (unsigned i = 0; i < d->cfg.node.io.n_apps; i++) {
         uv_close((uv_handle_t *)&d->sup.procs[i].timer, on_closed);
         uv_close((uv_handle_t *)&d->sup.procs[i].export_timer, on_closed);
     }
-    batond_control_close(&d->control, on_closed);
+    lib_control_close(&d->control, on_closed);
     baton_io_close(&d->io, NULL);
 }
 
@@ -90,7 +90,7 @@ static void shutdown_(struct batond *d, const char *why, int code)
     /* This node no longer takes apps (the coordinator moves them to the
      * next node), and its instances stop first (stop command or SIGTERM,
      * then SIGKILL), so none outlives its batond. */
-    for (unsigned i = 0; i < d->cfg.io.n_apps; i++) {
+    for (unsigned i = 0; i < d->cfg.node.io.n_apps; i++) {
         baton_io_request(&d->io, i, BATON_REQ_PERMIT, 0);
     }
     batond_sup_drain(&d->sup, on_drained);
@@ -103,7 +103,7 @@ static void on_app_effect(struct baton_io *io, const struct baton_app_effect *e)
 {
     struct batond *d = io->data;
 
-    batond_control_app_effect(&d->control, e);
+    lib_control_app_effect(&d->control, e);
 }
 
 static void on_name_effect(struct baton_io *io,
@@ -111,7 +111,7 @@ static void on_name_effect(struct baton_io *io,
 {
     struct batond *d = io->data;
 
-    batond_control_name_effect(&d->control, e);
+    lib_control_name_effect(&d->control, e);
 }
 
 static void on_call_effect(struct baton_io *io,
@@ -119,14 +119,47 @@ static void on_call_effect(struct baton_io *io,
 {
     struct batond *d = io->data;
 
-    batond_control_call_effect(&d->control, e);
+    lib_control_call_effect(&d->control, e);
 }
 
 static void on_app_idle(struct batond_sup *sup, unsigned app)
 {
     struct batond *d = sup->data;
 
-    batond_control_app_idle(&d->control, app);
+    lib_control_app_idle(&d->control, app);
+}
+
+/* The supervisor, as the control socket's program (src/lib/control.h). */
+static void prog_app_effect(void *data, const struct baton_app_effect *e)
+{
+    struct batond *d = data;
+
+    batond_sup_effect(&d->sup, e);
+}
+
+static int prog_ready(void *data, unsigned app)
+{
+    struct batond *d = data;
+
+    return batond_sup_ready(&d->sup, app);
+}
+
+static void prog_app_json(void *data, unsigned app, cJSON *o)
+{
+    struct batond *d = data;
+    const struct batond_proc *p = &d->sup.procs[app];
+
+    cJSON_AddStringToObject(o, "here", batond_proc_state_name(p->state));
+    cJSON_AddNumberToObject(o, "pid", p->pid);
+    cJSON_AddNumberToObject(o, "since_ms",
+                            (double)(uv_now(d->loop) - p->since_ms));
+}
+
+static bool prog_draining(void *data)
+{
+    struct batond *d = data;
+
+    return d->sup.draining;
 }
 
 /* Boot-time sync (reference §1.3): wait until every listed node is
@@ -135,7 +168,7 @@ static void on_app_idle(struct batond_sup *sup, unsigned app)
 static void on_sync_timer(uv_timer_t *t)
 {
     struct batond *d = t->data;
-    const struct batond_config *c = &d->cfg;
+    const struct lib_config *c = &d->cfg.node;
     uint64_t waited = uv_now(d->loop) - d->sync_started_ms;
     bool all = true;
     char missing[1024] = "";
@@ -240,16 +273,16 @@ int main(int argc, char **argv)
     }
     if (check) {
         printf("%s: OK: node %s, %u nodes, %u apps, control socket %s\n",
-               file, d.cfg.self_name, d.cfg.io.n_nodes, d.cfg.io.n_apps,
-               d.cfg.control_socket);
+               file, d.cfg.node.self_name, d.cfg.node.io.n_nodes, d.cfg.node.io.n_apps,
+               d.cfg.node.control_socket);
         return 0;
     }
     signal(SIGPIPE, SIG_IGN);
     d.loop = uv_default_loop();
-    d.cfg.io.inc = incarnation();
-    d.syncing = d.cfg.sync_timeout_set;
-    d.cfg.io.apps_held = d.syncing;
-    if (baton_io_init(&d.io, d.loop, &d.cfg.io, log_line, &d) != 0) {
+    d.cfg.node.io.inc = incarnation();
+    d.syncing = d.cfg.node.sync_timeout_set;
+    d.cfg.node.io.apps_held = d.syncing;
+    if (baton_io_init(&d.io, d.loop, &d.cfg.node.io, log_line, &d) != 0) {
         return 1;
     }
     d.io.data = &d;
@@ -261,20 +294,26 @@ int main(int argc, char **argv)
     }
     d.sup.data = &d;
     d.sup.idle = on_app_idle;
-    d.control.sup = &d.sup;
-    d.control.cfg = &d.cfg;
-    if (batond_control_start(&d.control, &d.io, d.cfg.control_socket, err,
+    d.control.prog.data = &d;
+    d.control.prog.app_effect = prog_app_effect;
+    d.control.prog.ready = prog_ready;
+    d.control.prog.app_json = prog_app_json;
+    d.control.prog.draining = prog_draining;
+    for (unsigned i = 0; i < d.cfg.node.io.n_apps; i++) {
+        d.control.gname[i] = d.cfg.apps[i].gname;
+    }
+    if (lib_control_start(&d.control, &d.io, d.cfg.node.control_socket, err,
                              sizeof(err)) != 0) {
         log_line(&d, BATON_LOG_ERROR, err);
         return 1;
     }
     if (baton_io_start(&d.io) != 0) {
-        batond_control_close(&d.control, on_closed);
+        lib_control_close(&d.control, on_closed);
         return 1;
     }
     snprintf(err, sizeof(err), "batond %s started (incarnation %llu, %u nodes)",
-             d.cfg.self_name, (unsigned long long)d.cfg.io.inc,
-             d.cfg.io.n_nodes);
+             d.cfg.node.self_name, (unsigned long long)d.cfg.node.io.inc,
+             d.cfg.node.io.n_nodes);
     log_line(&d, BATON_LOG_INFO, err);
     uv_signal_init(d.loop, &d.sigterm);
     uv_signal_init(d.loop, &d.sigint);

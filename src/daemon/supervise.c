@@ -70,7 +70,7 @@ const char *batond_proc_state_name(int state)
 
 static const char *app_name(const struct batond_proc *p)
 {
-    return p->sup->cfg->io.apps[p->app].name;
+    return p->sup->cfg->node.io.apps[p->app].name;
 }
 
 static const struct batond_app *app_def(const struct batond_proc *p)
@@ -114,7 +114,7 @@ static char **build_env(const struct batond_proc *p, char *store,
     size_t used = 0;
     char **env;
     size_t k = 0;
-    const char *self = sup->io->names[sup->cfg->io.self];
+    const char *self = sup->io->names[sup->cfg->node.io.self];
     const char *from = p->from == BATON_NODE_NONE ? "" : sup->io->names[p->from];
     char line[512];
 
@@ -142,7 +142,7 @@ static char **build_env(const struct batond_proc *p, char *store,
     ADD("BATON_START_TYPE=%s", baton_start_type_name(p->type));
     ADD("BATON_FROM_NODE=%s", from);
     ADD("BATON_EPOCH=%" PRIu64, p->epoch);
-    ADD("BATON_SOCKET=%s", sup->cfg->control_socket);
+    ADD("BATON_SOCKET=%s", sup->cfg->node.control_socket);
     if (a->gname[0] != '\0') {
         ADD("BATON_NAME=%s", a->gname); /* to serve: batonctl serve */
     }
@@ -180,7 +180,7 @@ static struct batond_child *spawn(struct batond_proc *p, const char *cmd,
     if (c == NULL) {
         return NULL;
     }
-    n = batond_split(cmd, words, sizeof(words), argv, 64);
+    n = lib_split(cmd, words, sizeof(words), argv, 64);
     env = build_env(p, store, sizeof(store), extra_env);
     if (n <= 0 || env == NULL) {
         free(env);
@@ -326,7 +326,7 @@ static void start_export(struct batond_proc *p, uint64_t epoch)
     c = calloc(1, sizeof(*c));
     env = build_env(p, store, sizeof(store), NULL);
     if (p->export_buf == NULL || c == NULL || env == NULL ||
-        batond_split(a->state_export, words, sizeof(words), argv, 64) <= 0) {
+        lib_split(a->state_export, words, sizeof(words), argv, 64) <= 0) {
         free(c);
         free(env);
         export_done(p, false, "could not be run");
@@ -390,7 +390,7 @@ static void keep_state(struct batond_proc *p, const struct baton_app_effect *e)
     char dir[300];
     FILE *f;
 
-    snprintf(dir, sizeof(dir), "/tmp/baton-state-%s", cfg->self_name);
+    snprintf(dir, sizeof(dir), "/tmp/baton-state-%s", cfg->node.self_name);
     mkdir(dir, 0700);
     snprintf(p->state_file, sizeof(p->state_file), "%s/%s.%" PRIu64, dir,
              app_name(p), e->epoch);
@@ -671,7 +671,7 @@ static void on_exit_cb(uv_process_t *proc, int64_t status, int term_signal)
         report(p, BATON_APP_EV_STOPPED);
         if (p->sup->draining) {
             bool any = false;
-            for (unsigned i = 0; i < p->sup->cfg->io.n_apps; i++) {
+            for (unsigned i = 0; i < p->sup->cfg->node.io.n_apps; i++) {
                 any = any || p->sup->procs[i].state != BATOND_PROC_IDLE;
             }
             if (!any && p->sup->drained != NULL) {
@@ -732,7 +732,7 @@ void batond_sup_effect(struct batond_sup *sup, const struct baton_app_effect *e)
 {
     struct batond_proc *p;
 
-    if (e->app >= sup->cfg->io.n_apps) {
+    if (e->app >= sup->cfg->node.io.n_apps) {
         return;
     }
     p = &sup->procs[e->app];
@@ -751,7 +751,7 @@ int batond_sup_ready(struct batond_sup *sup, unsigned app)
 {
     struct batond_proc *p;
 
-    if (app >= sup->cfg->io.n_apps) {
+    if (app >= sup->cfg->node.io.n_apps) {
         return BATON_EINVAL;
     }
     p = &sup->procs[app];
@@ -770,7 +770,7 @@ void batond_sup_drain(struct batond_sup *sup,
 
     sup->draining = true;
     sup->drained = cb;
-    for (unsigned i = 0; i < sup->cfg->io.n_apps; i++) {
+    for (unsigned i = 0; i < sup->cfg->node.io.n_apps; i++) {
         stop(&sup->procs[i]);
         any = any || sup->procs[i].state != BATOND_PROC_IDLE;
     }
@@ -798,7 +798,7 @@ int batond_sup_init(struct batond_sup *sup, uv_loop_t *loop,
         return BATON_EIO;
     }
     sup->exe[n] = '\0';
-    for (unsigned i = 0; i < cfg->io.n_apps; i++) {
+    for (unsigned i = 0; i < cfg->node.io.n_apps; i++) {
         struct batond_proc *p = &sup->procs[i];
         p->sup = sup;
         p->app = i;

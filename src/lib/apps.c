@@ -71,7 +71,7 @@ int baton_app_add(struct baton *b, const char *name,
         return lib_fail(b, BATON_EINVAL, "app %s: needs nodes and the "
                         "start and stop callbacks", name ? name : "(null)");
     }
-    if (batond_parse_priority(&b->cfg, name ? name : "?", opt->nodes, rank,
+    if (lib_config_priority(&b->cfg, name ? name : "?", opt->nodes, rank,
                               err, sizeof(err)) != 0) {
         return lib_fail(b, BATON_EINVAL, "%s", err);
     }

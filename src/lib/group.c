@@ -229,7 +229,7 @@ static int parse_list(struct baton *b, const char *group, const char *what,
     char label[64];
 
     snprintf(label, sizeof(label), "%s %s", group, what);
-    if (batond_parse_priority(&b->cfg, label, list, rank, err,
+    if (lib_config_priority(&b->cfg, label, list, rank, err,
                               sizeof(err)) != 0) {
         return lib_fail(b, BATON_EINVAL, "group %s", err);
     }
@@ -398,7 +398,7 @@ static void flush_waiting(struct baton_group *g, unsigned leader)
         c->buffered = 0;
         c->target = (uint8_t)leader;
         rv = lib_call_send(b, c, g->leader_name, c->msg, c->len);
-        if (rv != 0 && batond_idmap_get(&b->calls, id) == c) {
+        if (rv != 0 && lib_idmap_get(&b->calls, id) == c) {
             c->buffered = 1; /* try again on the next turn */
         }
     }
@@ -501,7 +501,7 @@ void lib_groups_observe(struct baton *b)
                 g->joining = true;
                 if (lib_call_send(b, c, g->leader_name, msg, sizeof(msg)) !=
                         0 &&
-                    (c = batond_idmap_get(&b->calls, id)) != NULL) {
+                    (c = lib_idmap_get(&b->calls, id)) != NULL) {
                     join_done(b, c, BATON_EBUSY, NULL, 0);
                 }
             }

@@ -5,8 +5,11 @@
 #include <baton/baton.h>
 #include <uv.h>
 
-#include "../daemon/config.h"
-#include "../daemon/idmap.h"
+#include "config.h"
+#include "control.h"
+#include "deadline.h"
+#include "idmap.h"
+#include "watch.h"
 #include "../io/io.h"
 
 /* A registration: the core's endpoint. */
@@ -29,8 +32,8 @@ enum lib_call_kind {
 /* A call this node made, waiting for its answer or its deadline. */
 struct lib_call {
     uint64_t id;
-    uint64_t deadline_ms;
-    uint32_t heap_at;
+    struct lib_deadline dl; /* in b->deadlines */
+    struct baton *b;
     uint8_t kind;
     uint8_t buffered;      /* LEADER: waiting for a leader */
     uint8_t target;        /* LEADER, JOIN: the leader it went to */
@@ -41,6 +44,7 @@ struct lib_call {
     uint64_t epoch;        /* JOIN: the leader's epoch asked about */
     uint8_t *msg;          /* LEADER: 'C' + message, kept for a retry */
     size_t len;
+    struct lib_target holder; /* USER: the holder's node it went to */
 };
 
 enum lib_req_kind {
@@ -122,11 +126,10 @@ struct baton {
     uv_loop_t own_loop;
     uv_loop_t *loop;
     bool own;
-    struct batond_config cfg;
+    struct lib_config cfg;
     struct baton_io io;
     uv_check_t check;
     uv_idle_t idle;
-    uv_timer_t deadline; /* the earliest call deadline */
     uv_timer_t tick;     /* groups: retries */
     baton_log_cb log;
     void *log_data;
@@ -143,11 +146,16 @@ struct baton {
     struct baton_group *groups[BATON_APPS_MAX];
     unsigned n_groups;
 
-    struct batond_idmap eps;   /* endpoint id -> struct lib_ep */
-    struct batond_idmap ops;   /* name write id -> struct lib_op */
-    struct batond_idmap calls; /* call id -> struct lib_call */
-    struct lib_call **heap; /* calls by deadline */
-    uint32_t heap_len, heap_cap;
+    struct lib_idmap eps;   /* endpoint id -> struct lib_ep */
+    struct lib_idmap ops;   /* name write id -> struct lib_op */
+    struct lib_idmap calls; /* call id -> struct lib_call */
+    /* Calls in flight by deadline: the node's one deadline mechanism,
+     * shared with the control socket's sessions. */
+    struct lib_deadlines deadlines;
+    struct lib_watch watch; /* peers, for calls whose holder is lost */
+    /* The control socket (docs/control.md), when control_socket is set:
+     * its sessions' endpoints, writes and calls take ids from next_id. */
+    struct lib_control *control;
     uint64_t next_id;
 
     struct lib_deferred deferred[LIB_DEFERRED_MAX];
@@ -179,7 +187,9 @@ int lib_call_send(struct baton *b, struct lib_call *c, const char *name,
                   const void *msg, size_t len);
 void lib_call_finish(struct baton *b, struct lib_call *c, int status,
                      const void *reply, size_t len);
-void lib_calls_expire(struct baton *b);
+/* After every loop turn: a user call whose holder's node was lost fails
+ * with BATON_EUNREACHABLE (its deadline is not waited for). */
+void lib_calls_watch(struct baton *b);
 void lib_calls_fail_all(struct baton *b, int status);
 struct baton_request *lib_request_new(struct baton *b, uint8_t kind,
                                       uint64_t id);

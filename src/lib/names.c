@@ -59,7 +59,7 @@ static struct lib_ep *ep_by_name(const struct baton *b, const char *name)
 
 static void ep_free(struct baton *b, struct lib_ep *ep)
 {
-    batond_idmap_del(&b->eps, ep->id);
+    lib_idmap_del(&b->eps, ep->id);
     free(ep);
 }
 
@@ -115,9 +115,9 @@ int lib_register(struct baton *b, const char *name, bool re,
     op->kind = re ? BATON_NAME_REREGISTER : BATON_NAME_REGISTER;
     op->cb = cb;
     op->cb_data = cb_data;
-    if (batond_idmap_put(&b->eps, ep->id, ep) != 0 ||
-        batond_idmap_put(&b->ops, op->id, op) != 0) {
-        batond_idmap_del(&b->eps, ep->id);
+    if (lib_idmap_put(&b->eps, ep->id, ep) != 0 ||
+        lib_idmap_put(&b->ops, op->id, op) != 0) {
+        lib_idmap_del(&b->eps, ep->id);
         free(ep);
         free(op);
         return BATON_ENOMEM;
@@ -129,7 +129,7 @@ int lib_register(struct baton *b, const char *name, bool re,
     snprintf(req.name, sizeof(req.name), "%s", name);
     rv = baton_io_name(&b->io, &req);
     if (rv != 0) {
-        batond_idmap_del(&b->ops, op->id);
+        lib_idmap_del(&b->ops, op->id);
         ep_free(b, ep);
         free(op);
         return lib_fail(b, rv == BATON_EFULL ? BATON_EBUSY : rv,
@@ -169,7 +169,7 @@ int baton_unregister(struct baton *b, const char *name, baton_done_cb cb,
                         "unregister %s: this node does not hold it", name);
     }
     op = calloc(1, sizeof(*op));
-    if (op == NULL || batond_idmap_put(&b->ops, (op->id = new_id(b)), op) != 0) {
+    if (op == NULL || lib_idmap_put(&b->ops, (op->id = new_id(b)), op) != 0) {
         free(op);
         return BATON_ENOMEM;
     }
@@ -186,7 +186,7 @@ int baton_unregister(struct baton *b, const char *name, baton_done_cb cb,
     snprintf(req.name, sizeof(req.name), "%s", name);
     rv = baton_io_name(&b->io, &req);
     if (rv != 0) {
-        batond_idmap_del(&b->ops, op->id);
+        lib_idmap_del(&b->ops, op->id);
         free(op);
         ep->held = true;
         ep->leaving = false;
@@ -223,10 +223,13 @@ void lib_on_name(struct baton_io *io, const struct baton_name_effect *e)
     struct baton *b = io->data;
 
     if (e->action == BATON_NAMEFX_DONE) {
-        struct lib_op *op = batond_idmap_del(&b->ops, e->id);
+        struct lib_op *op = lib_idmap_del(&b->ops, e->id);
         int status = status_of(e->code);
         struct lib_ep *ep;
         if (op == NULL) {
+            if (b->control != NULL) { /* a control session's write */
+                lib_control_name_effect(b->control, e);
+            }
             return;
         }
         ep = op->ep;
@@ -242,12 +245,15 @@ void lib_on_name(struct baton_io *io, const struct baton_name_effect *e)
         }
         free(op);
     } else if (e->action == BATON_NAMEFX_LOST) {
-        struct lib_ep *ep = batond_idmap_get(&b->eps, e->endpoint);
+        struct lib_ep *ep = lib_idmap_get(&b->eps, e->endpoint);
         if (ep == NULL) {
+            if (b->control != NULL) { /* a control session's name */
+                lib_control_name_effect(b->control, e);
+            }
             return;
         }
         ep->held = false;
-        batond_idmap_del(&b->eps, ep->id);
+        lib_idmap_del(&b->eps, ep->id);
         if (ep->h->lost != NULL) {
             ep->h->lost(ep->data, ep->name, e->code);
         }
@@ -257,121 +263,37 @@ void lib_on_name(struct baton_io *io, const struct baton_name_effect *e)
 
 /* ---- calls ------------------------------------------------------------ */
 
-static bool heap_less(const struct lib_call *a, const struct lib_call *c)
+/* Its deadline passed: the call fails. */
+static void call_fire(struct lib_deadline *e)
 {
-    return a->deadline_ms < c->deadline_ms;
-}
+    struct lib_call *c = LIB_CONTAINER_OF(e, struct lib_call, dl);
 
-static void heap_set(struct baton *b, uint32_t i, struct lib_call *c)
-{
-    b->heap[i] = c;
-    c->heap_at = i;
-}
-
-static void heap_up(struct baton *b, uint32_t i)
-{
-    struct lib_call *c = b->heap[i];
-
-    while (i > 0 && heap_less(c, b->heap[(i - 1) / 2])) {
-        heap_set(b, i, b->heap[(i - 1) / 2]);
-        i = (i - 1) / 2;
-    }
-    heap_set(b, i, c);
-}
-
-static void heap_down(struct baton *b, uint32_t i)
-{
-    struct lib_call *c = b->heap[i];
-
-    for (;;) {
-        uint32_t k = 2 * i + 1;
-        if (k >= b->heap_len) {
-            break;
-        }
-        if (k + 1 < b->heap_len && heap_less(b->heap[k + 1], b->heap[k])) {
-            k++;
-        }
-        if (!heap_less(b->heap[k], c)) {
-            break;
-        }
-        heap_set(b, i, b->heap[k]);
-        i = k;
-    }
-    heap_set(b, i, c);
-}
-
-static void heap_remove(struct baton *b, struct lib_call *c)
-{
-    uint32_t i = c->heap_at;
-    struct lib_call *last = b->heap[--b->heap_len];
-
-    if (i == b->heap_len) {
-        return;
-    }
-    heap_set(b, i, last);
-    heap_up(b, i);
-    heap_down(b, last->heap_at);
-}
-
-static void on_deadline(uv_timer_t *t)
-{
-    lib_calls_expire(t->data);
-}
-
-/* The deadline timer follows the earliest call. */
-static void arm(struct baton *b)
-{
-    uint64_t now = lib_now(b);
-    uint64_t d;
-
-    if (b->heap_len == 0 || b->closing) {
-        uv_timer_stop(&b->deadline);
-        return;
-    }
-    d = b->heap[0]->deadline_ms;
-    if (d == UINT64_MAX) {
-        uv_timer_stop(&b->deadline);
-        return;
-    }
-    uv_timer_start(&b->deadline, on_deadline, d > now ? d - now : 0, 0);
+    lib_call_finish(c->b, c, BATON_ETIMEDOUT, NULL, 0);
 }
 
 struct lib_call *lib_call_new(struct baton *b, uint8_t kind,
                               uint64_t timeout_ms, baton_reply_cb cb,
                               void *cb_data)
 {
-    struct lib_call *c;
+    struct lib_call *c = calloc(1, sizeof(*c));
 
-    if (b->heap_len == b->heap_cap) {
-        uint32_t cap = b->heap_cap ? 2 * b->heap_cap : 64;
-        struct lib_call **h = realloc(b->heap, cap * sizeof(*h));
-        if (h == NULL) {
-            return NULL;
-        }
-        b->heap = h;
-        b->heap_cap = cap;
-    }
-    c = calloc(1, sizeof(*c));
     if (c == NULL) {
         return NULL;
     }
     c->id = new_id(b);
+    c->b = b;
     c->kind = kind;
     c->cb = cb;
     c->cb_data = cb_data;
-    c->deadline_ms = lib_now(b) + (timeout_ms == 0 ? 1 : timeout_ms);
-    if (c->deadline_ms < timeout_ms) {
-        c->deadline_ms = UINT64_MAX; /* no deadline */
-    }
-    if (batond_idmap_put(&b->calls, c->id, c) != 0) {
+    c->dl.fire = call_fire;
+    if (lib_idmap_put(&b->calls, c->id, c) != 0) {
         free(c);
         return NULL;
     }
-    b->heap[b->heap_len] = c;
-    c->heap_at = b->heap_len++;
-    heap_up(b, c->heap_at);
-    if (b->heap[0] == c) {
-        arm(b);
+    if (lib_deadline_add(&b->deadlines, &c->dl, timeout_ms) != 0) {
+        lib_idmap_del(&b->calls, c->id);
+        free(c);
+        return NULL;
     }
     return c;
 }
@@ -394,8 +316,8 @@ int lib_call_send(struct baton *b, struct lib_call *c, const char *name,
 void lib_call_finish(struct baton *b, struct lib_call *c, int status,
                      const void *reply, size_t len)
 {
-    batond_idmap_del(&b->calls, c->id);
-    heap_remove(b, c);
+    lib_idmap_del(&b->calls, c->id);
+    lib_deadline_remove(&b->deadlines, &c->dl);
     if (c->group != NULL) {
         struct baton_group *g = c->group;
         if (c->prev != NULL) {
@@ -415,22 +337,46 @@ void lib_call_finish(struct baton *b, struct lib_call *c, int status,
     free(c);
 }
 
-void lib_calls_expire(struct baton *b)
+void lib_calls_watch(struct baton *b)
 {
-    uint64_t now = lib_now(b);
+    uint64_t *ids;
+    uint32_t n = 0;
 
-    while (b->heap_len > 0 && b->heap[0]->deadline_ms <= now) {
-        lib_call_finish(b, b->heap[0], BATON_ETIMEDOUT, NULL, 0);
+    if (!lib_watch_lost(&b->watch, &b->io.node) || b->calls.count == 0) {
+        return;
     }
-    arm(b);
+    /* Ids first: a callback may make or finish other calls. */
+    ids = malloc(b->calls.count * sizeof(*ids));
+    if (ids == NULL) {
+        return; /* their deadlines fail them */
+    }
+    for (size_t i = 0; i < b->calls.cap; i++) {
+        const struct lib_call *c = b->calls.vals[i];
+        if (b->calls.keys[i] != 0 && c->kind == LIB_CALL_USER &&
+            lib_target_lost(&b->io.node, c->holder)) {
+            ids[n++] = c->id;
+        }
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        struct lib_call *c = lib_idmap_get(&b->calls, ids[i]);
+        if (c != NULL) {
+            lib_call_finish(b, c, BATON_EUNREACHABLE, NULL, 0);
+        }
+    }
+    free(ids);
 }
 
 void lib_calls_fail_all(struct baton *b, int status)
 {
-    while (b->heap_len > 0) {
-        lib_call_finish(b, b->heap[0], status, NULL, 0);
+    while (b->calls.count > 0) {
+        /* Finishing deletes entries, shifting others back: pass again
+         * until none is left. */
+        for (size_t i = 0; i < b->calls.cap; i++) {
+            if (b->calls.keys[i] != 0) {
+                lib_call_finish(b, b->calls.vals[i], status, NULL, 0);
+            }
+        }
     }
-    arm(b);
 }
 
 int baton_call(struct baton *b, const char *name, const void *msg,
@@ -453,10 +399,11 @@ int baton_call(struct baton *b, const char *name, const void *msg,
         return BATON_ENOMEM;
     }
     id = c->id;
+    c->holder = lib_target_of(&b->io.node, name);
     rv = lib_call_send(b, c, name, msg, len);
     if (rv != 0) {
         /* No callback for a call that failed to start. */
-        c = batond_idmap_get(&b->calls, id);
+        c = lib_idmap_get(&b->calls, id);
         if (c != NULL) {
             c->cb = NULL;
             lib_call_finish(b, c, rv, NULL, 0);
@@ -464,7 +411,6 @@ int baton_call(struct baton *b, const char *name, const void *msg,
         return lib_fail(b, rv == BATON_EFULL ? BATON_EBUSY : rv,
                         "call %s: %s", name, baton_strerror(rv));
     }
-    arm(b);
     return 0;
 }
 
@@ -541,7 +487,7 @@ int baton_reply(struct baton_request *req, const void *data, size_t len)
                         len, (unsigned)BATON_CALL_DATA_MAX - 1);
     }
     if (req->kind == LIB_REQ_LOCAL) {
-        struct lib_call *c = batond_idmap_get(&b->calls, req->id);
+        struct lib_call *c = lib_idmap_get(&b->calls, req->id);
         if (c != NULL) {
             lib_call_finish(b, c, 0, data, len);
         }
@@ -565,7 +511,11 @@ void lib_on_call(struct baton_io *io, const struct baton_call_effect *e)
     struct baton *b = io->data;
 
     if (e->action == BATON_CALLFX_DONE) {
-        struct lib_call *c = batond_idmap_get(&b->calls, e->id);
+        struct lib_call *c = lib_idmap_get(&b->calls, e->id);
+        if (c == NULL && e->id != 0 && b->control != NULL) {
+            lib_control_call_effect(b->control, e); /* a session's */
+            return;
+        }
         if (c == NULL || e->id == 0) {
             return; /* a send, or a call we stopped waiting for */
         }
@@ -574,9 +524,13 @@ void lib_on_call(struct baton_io *io, const struct baton_call_effect *e)
         } else {
             lib_group_call_done(b, c, status_of(e->code), e->data, e->len);
         }
-        arm(b);
     } else if (e->action == BATON_CALLFX_DELIVER) {
-        struct lib_ep *ep = batond_idmap_get(&b->eps, e->endpoint);
+        struct lib_ep *ep = lib_idmap_get(&b->eps, e->endpoint);
+        if (ep == NULL && b->control != NULL &&
+            lib_control_owns_endpoint(b->control, e->endpoint)) {
+            lib_control_call_effect(b->control, e); /* a session's */
+            return;
+        }
         if (!(e->flags & BATON_CALL_WANTS_REPLY)) {
             if (ep != NULL && !ep->leaving && ep->h->message != NULL) {
                 ep->h->message(ep->data, e->name, e->data, e->len);
@@ -620,10 +574,8 @@ void lib_names_close(struct baton *b)
             free(b->eps.vals[i]);
         }
     }
-    batond_idmap_free(&b->ops);
-    batond_idmap_free(&b->eps);
-    batond_idmap_free(&b->calls);
-    free(b->heap);
-    b->heap = NULL;
-    b->heap_len = b->heap_cap = 0;
+    lib_idmap_free(&b->ops);
+    lib_idmap_free(&b->eps);
+    lib_idmap_free(&b->calls);
+    lib_deadlines_free(&b->deadlines);
 }

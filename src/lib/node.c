@@ -94,13 +94,14 @@ bool lib_alive(const struct baton *b, unsigned id)
 /* ---- the loop's hooks ------------------------------------------------- */
 
 /* After every loop turn: groups look at what changed (a new leader, a
- * lost node) and expired calls fail. */
+ * lost node), and calls whose holder's node was lost fail. */
 static void on_check(uv_check_t *h)
 {
     struct baton *b = h->data;
 
     if (b->started && !b->closing) {
         lib_groups_observe(b);
+        lib_calls_watch(b);
     }
 }
 
@@ -161,14 +162,8 @@ int baton_new(struct baton **out, const struct baton_options *opt,
             signal(SIGPIPE, SIG_IGN);
         }
     }
-    rv = batond_config_load(&b->cfg, opt->config_file, err, sizeof(err));
-    if (rv == 0 && b->cfg.io.n_apps > 0) {
-        snprintf(err, sizeof(err),
-                 "%s: [app %s]: [app] sections are batond's; a program "
-                 "declares its apps with baton_app_add()",
-                 opt->config_file, b->cfg.io.apps[0].name);
-        rv = BATON_EINVAL;
-    }
+    rv = lib_config_load(&b->cfg, opt->config_file, NULL, NULL, err,
+                         sizeof(err));
     if (rv != 0) {
         if (errmsg != NULL) {
             snprintf(errmsg, errmsg_len, "%s", err);
@@ -192,9 +187,9 @@ int baton_new(struct baton **out, const struct baton_options *opt,
     b->next_id = 1;
     uv_check_init(b->loop, &b->check);
     uv_idle_init(b->loop, &b->idle);
-    uv_timer_init(b->loop, &b->deadline);
+    lib_deadlines_init(&b->deadlines, b->loop);
     uv_timer_init(b->loop, &b->tick);
-    b->check.data = b->idle.data = b->deadline.data = b->tick.data = b;
+    b->check.data = b->idle.data = b->tick.data = b;
     uv_unref((uv_handle_t *)&b->tick);
     b->handles = 4;
     *out = b;
@@ -203,8 +198,32 @@ int baton_new(struct baton **out, const struct baton_options *opt,
 
 static void on_io_failed(struct baton_io *io);
 
+/* The control socket, if the config names one: served by this node as
+ * batond serves its own (docs/control.md). Errors: BATON_ENOMEM,
+ * BATON_EIO (errmsg says why). */
+static int start_control(struct baton *b)
+{
+    char err[256];
+
+    if (b->cfg.control_socket[0] == '\0') {
+        return 0;
+    }
+    b->control = calloc(1, sizeof(*b->control));
+    if (b->control == NULL) {
+        return lib_fail(b, BATON_ENOMEM, "baton_start: out of memory");
+    }
+    b->control->ids = &b->next_id;
+    b->control->deadlines = &b->deadlines;
+    if (lib_control_start(b->control, &b->io, b->cfg.control_socket, err,
+                          sizeof(err)) != 0) {
+        return lib_fail(b, BATON_EIO, "baton_start: %s", err);
+    }
+    return 0;
+}
+
 int baton_start(struct baton *b)
 {
+    bool control_failed;
     int rv;
 
     if (b->started || b->closing || b->io_closing) {
@@ -227,12 +246,22 @@ int baton_start(struct baton *b)
     b->io.on_app = lib_on_app;
     b->io.on_name = lib_on_name;
     b->io.on_call = lib_on_call;
-    rv = baton_io_start(&b->io);
+    rv = start_control(b);
+    control_failed = rv != 0;
+    if (rv == 0) {
+        rv = baton_io_start(&b->io);
+    }
     if (rv != 0) {
         /* The driver's handles close asynchronously: baton_close waits
          * for them before it frees b. */
         b->io_closing = true;
+        if (b->control != NULL && b->control->open) {
+            lib_control_close(b->control, NULL);
+        }
         baton_io_close(&b->io, on_io_failed);
+        if (control_failed) {
+            return rv; /* errmsg says why */
+        }
         return lib_fail(b, rv, "baton_start: cannot listen on %s:%u",
                         b->cfg.io.hosts[b->cfg.io.self],
                         b->cfg.io.ports[b->cfg.io.self]);
@@ -252,6 +281,9 @@ static void finish_close(struct baton *b)
     void *data = b->close_data;
 
     lib_names_close(b);
+    /* Every handle of the control socket closed before b's own. */
+    free(b->control);
+    b->control = NULL;
     for (unsigned i = 0; i < b->n_apps; i++) {
         free(b->apps[i].state);
     }
@@ -274,13 +306,23 @@ static void finish_close(struct baton *b)
      * the loop has nothing left. */
 }
 
-static void on_handle_closed(uv_handle_t *h)
+static void handle_gone(struct baton *b)
 {
-    struct baton *b = h->data;
-
     if (--b->handles == 0) {
         finish_close(b);
     }
+}
+
+static void on_handle_closed(uv_handle_t *h)
+{
+    handle_gone(h->data);
+}
+
+static void on_deadlines_closed(uv_handle_t *h)
+{
+    struct lib_deadlines *d = h->data;
+
+    handle_gone(LIB_CONTAINER_OF(d, struct baton, deadlines));
 }
 
 static void on_io_closed(struct baton_io *io)
@@ -289,7 +331,7 @@ static void on_io_closed(struct baton_io *io)
 
     uv_close((uv_handle_t *)&b->check, on_handle_closed);
     uv_close((uv_handle_t *)&b->idle, on_handle_closed);
-    uv_close((uv_handle_t *)&b->deadline, on_handle_closed);
+    lib_deadlines_close(&b->deadlines, on_deadlines_closed);
     uv_close((uv_handle_t *)&b->tick, on_handle_closed);
 }
 
@@ -316,6 +358,9 @@ void baton_close(struct baton *b, void (*cb)(void *data), void *data)
         lib_groups_shutdown(b);
     }
     lib_calls_fail_all(b, BATON_ECLOSED);
+    if (b->control != NULL && b->control->open) {
+        lib_control_close(b->control, NULL);
+    }
     if (b->started) {
         baton_io_close(&b->io, on_io_closed);
     } else if (!b->io_closing) {

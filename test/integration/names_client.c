@@ -10,6 +10,12 @@
  *   baton-names-client refuse SOCKET NAME
  *       registers NAME, prints "registered", then refuses every call
  *       with the error "nope" until killed.
+ *   baton-names-client mute SOCKET NAME
+ *       as refuse, but prints "call" for every call and never answers.
+ *   baton-names-client conns SOCKET N BYTES SECONDS
+ *       opens N connections, sends BYTES of an unfinished line on each
+ *       (none if 0), then reads for SECONDS and prints how many got a
+ *       "busy" line, an "invalid" line, and were closed by batond.
  *   baton-names-client flood SOCKET
  *       sends whereis requests without ever reading the answers; exit 0
  *       once batond disconnects it (within 30 s), 1 otherwise.
@@ -17,6 +23,7 @@
 #include "../../src/util/setup.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -136,6 +143,72 @@ static int long_line(const char *path, size_t bytes)
     return 0;
 }
 
+/* Sends what the socket takes of len bytes now (best effort). */
+static void put_some(int fd, const char *p, size_t len)
+{
+    while (len > 0) {
+        struct pollfd pf = {fd, POLLOUT, 0};
+        ssize_t k = send(fd, p, len, MSG_NOSIGNAL);
+        if (k > 0) {
+            p += k;
+            len -= (size_t)k;
+        } else if (k < 0 && errno == EAGAIN && poll(&pf, 1, 200) == 1 &&
+                   (pf.revents & POLLOUT) != 0) {
+            continue;
+        } else {
+            return; /* refused, or batond stopped reading */
+        }
+    }
+}
+
+static int conns(const char *path, int n, size_t bytes, int secs)
+{
+    struct pollfd *pf = calloc((size_t)n, sizeof(*pf));
+    char *junk = malloc(bytes + 1);
+    int busy = 0, invalid = 0, closed = 0, open = n;
+    uint64_t end;
+
+    if (pf == NULL || junk == NULL || n <= 0) {
+        return 2;
+    }
+    memset(junk, 'x', bytes);
+    junk[0] = '{';
+    for (int i = 0; i < n; i++) {
+        pf[i].fd = connect_to(path);
+        pf[i].events = POLLIN;
+        fcntl(pf[i].fd, F_SETFL, O_NONBLOCK);
+        put_some(pf[i].fd, junk, bytes);
+    }
+    end = now_ms() + (uint64_t)secs * 1000;
+    while (open > 0 && now_ms() < end) {
+        if (poll(pf, (nfds_t)n, 100) <= 0) {
+            continue;
+        }
+        for (int i = 0; i < n; i++) {
+            char buf[4096];
+            ssize_t k;
+            if (pf[i].fd < 0 || pf[i].revents == 0) {
+                continue;
+            }
+            k = read(pf[i].fd, buf, sizeof(buf) - 1);
+            if (k > 0) {
+                buf[k] = '\0';
+                busy += strstr(buf, "\"error\":\"busy\"") != NULL;
+                invalid += strstr(buf, "\"error\":\"invalid\"") != NULL;
+            } else if (k == 0 || errno != EAGAIN) {
+                closed++;
+                open--;
+                close(pf[i].fd);
+                pf[i].fd = -1;
+            }
+        }
+    }
+    printf("busy %d\ninvalid %d\nclosed %d\n", busy, invalid, closed);
+    free(junk);
+    free(pf);
+    return 0;
+}
+
 static int flood(const char *path)
 {
     int fd = connect_to(path);
@@ -156,7 +229,7 @@ static int flood(const char *path)
     return 1;
 }
 
-static int refuse(const char *path, const char *name)
+static int refuse(const char *path, const char *name, bool mute)
 {
     int fd = connect_to(path);
     char line[512];
@@ -181,7 +254,11 @@ static int refuse(const char *path, const char *name)
                 fflush(stdout);
             }
             call = strstr(buf, "\"call\":");
-            if (strstr(buf, "\"event\":\"call\"") != NULL && call != NULL) {
+            if (strstr(buf, "\"event\":\"call\"") != NULL && mute) {
+                printf("call\n");
+                fflush(stdout);
+            } else if (strstr(buf, "\"event\":\"call\"") != NULL &&
+                       call != NULL) {
                 snprintf(line, sizeof(line),
                          "{\"op\":\"reply\",\"call\":%lu,\"error\":\"nope\"}"
                          "\n",
@@ -197,13 +274,20 @@ static int refuse(const char *path, const char *name)
 int main(int argc, char **argv)
 {
     if (argc == 4 && strcmp(argv[1], "refuse") == 0) {
-        return refuse(argv[2], argv[3]);
+        return refuse(argv[2], argv[3], false);
+    }
+    if (argc == 4 && strcmp(argv[1], "mute") == 0) {
+        return refuse(argv[2], argv[3], true);
     }
     if (argc >= 4 && strcmp(argv[1], "lines") == 0) {
         return lines(argv[2], atoi(argv[3]), argc - 4, argv + 4);
     }
     if (argc == 4 && strcmp(argv[1], "long") == 0) {
         return long_line(argv[2], (size_t)strtoul(argv[3], NULL, 10));
+    }
+    if (argc == 6 && strcmp(argv[1], "conns") == 0) {
+        return conns(argv[2], atoi(argv[3]),
+                     (size_t)strtoul(argv[4], NULL, 10), atoi(argv[5]));
     }
     if (argc == 3 && strcmp(argv[1], "flood") == 0) {
         return flood(argv[2]);

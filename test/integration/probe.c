@@ -37,8 +37,9 @@ static int connect_to(unsigned target)
     int fd = socket(AF_INET, SOCK_STREAM, 0);
 
     sa.sin_family = AF_INET;
-    sa.sin_port = htons(cfg.io.ports[target]);
-    if (fd < 0 || inet_pton(AF_INET, cfg.io.hosts[target], &sa.sin_addr) != 1 ||
+    sa.sin_port = htons(cfg.node.io.ports[target]);
+    if (fd < 0 ||
+        inet_pton(AF_INET, cfg.node.io.hosts[target], &sa.sin_addr) != 1 ||
         connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
         perror("baton-probe: connect");
         exit(2);
@@ -76,8 +77,8 @@ static size_t get_frame(int fd, unsigned type, uint8_t *body, size_t cap)
         }
         got += (size_t)n;
     }
-    if (baton_frame_header_decode(h, sizeof(h), &fh) != 0 ||
-        fh.type != type || fh.length > cap) {
+    if (baton_frame_header_decode(h, sizeof(h), &fh) != 0 || fh.type != type ||
+        fh.length > cap) {
         fprintf(stderr, "baton-probe: unexpected frame\n");
         exit(2);
     }
@@ -123,33 +124,34 @@ static void handshake(int fd, struct baton_seal *send, struct baton_seal *recv)
     size_t n;
 
     mine.version = BATON_WIRE_VERSION;
-    snprintf(mine.name, sizeof(mine.name), "%s", cfg.self_name);
+    snprintf(mine.name, sizeof(mine.name), "%s", cfg.node.self_name);
     mine.inc = (baton_inc)time(NULL) * 1000 + 999;
     baton_random(mine.nonce, sizeof(mine.nonce));
-    baton_io_config_digest(&cfg.io, mine.config);
+    baton_io_config_digest(&cfg.node.io, mine.config);
     baton_hello_encode(&mine, buf, sizeof(buf), &n);
     put_frame(fd, BATON_FRAME_HELLO, buf, n);
     n = get_frame(fd, BATON_FRAME_HELLO, buf, sizeof(buf));
     if (baton_hello_decode(buf, n, &theirs) != 0) {
         exit(2);
     }
-    baton_proof_compute(cfg.io.cookie, cfg.io.cookie_len, &t, true,
+    baton_proof_compute(cfg.node.io.cookie, cfg.node.io.cookie_len, &t, true,
                         proof.mac);
     baton_proof_encode(&proof, buf, sizeof(buf), &n);
     put_frame(fd, BATON_FRAME_PROOF, buf, n);
     n = get_frame(fd, BATON_FRAME_PROOF, buf, sizeof(buf));
     if (baton_proof_decode(buf, n, &proof) != 0 ||
-        baton_proof_check(cfg.io.cookie, cfg.io.cookie_len, &t, false,
+        baton_proof_check(cfg.node.io.cookie, cfg.node.io.cookie_len, &t, false,
                           proof.mac) != 0) {
         fprintf(stderr, "baton-probe: target's proof is wrong\n");
         exit(2);
     }
-    baton_keys_derive(cfg.io.cookie, cfg.io.cookie_len, &t, true, send,
-                      recv);
+    baton_keys_derive(cfg.node.io.cookie, cfg.node.io.cookie_len, &t, true,
+                      send, recv);
 }
 
 /* One sealed heartbeat from this node to target, as bytes on the wire. */
-static size_t sealed_heartbeat(struct baton_seal *s, unsigned target,
+static size_t sealed_heartbeat(struct baton_seal *s,
+                               unsigned target,
                                uint8_t *out)
 {
     struct baton_msg m = {0};
@@ -157,7 +159,7 @@ static size_t sealed_heartbeat(struct baton_seal *s, unsigned target,
     size_t n;
 
     m.type = BATON_MSG_HEARTBEAT;
-    m.from = (uint8_t)cfg.io.self;
+    m.from = (uint8_t)cfg.node.io.self;
     m.to = (uint8_t)target;
     m.from_inc = (baton_inc)time(NULL) * 1000 + 999;
     m.seq = 1;
@@ -188,8 +190,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "baton-probe: %s\n", err);
         return 2;
     }
-    for (unsigned i = 0; i < cfg.io.n_nodes; i++) {
-        if (strcmp(cfg.io.names[i], argv[3]) == 0) {
+    for (unsigned i = 0; i < cfg.node.io.n_nodes; i++) {
+        if (strcmp(cfg.node.io.names[i], argv[3]) == 0) {
             target = (int)i;
         }
     }
@@ -206,7 +208,10 @@ int main(int argc, char **argv)
         uint8_t h[BATON_FRAME_HEADER_LEN];
         baton_frame_header_encode(h, BATON_FRAME_HELLO, 100);
         put(fd, h, sizeof(h));
-        put(fd, "\x96\xa5" "baton", 7); /* then nothing more */
+        put(fd,
+            "\x96\xa5"
+            "baton",
+            7); /* then nothing more */
     } else if (strcmp(mode, "bighello") == 0) {
         /* Within the frame maximum, far beyond what a HELLO needs: an
          * unauthenticated peer must not make the node buffer it. */
@@ -214,9 +219,9 @@ int main(int argc, char **argv)
         baton_frame_header_encode(h, BATON_FRAME_HELLO, 100000);
         put(fd, h, sizeof(h));
     } else if (strcmp(mode, "oversized") == 0) {
-        uint8_t h[BATON_FRAME_HEADER_LEN] = {0x42, 0x54, BATON_WIRE_VERSION,
-                                            BATON_FRAME_HELLO, 0x7f, 0xff,
-                                            0xff, 0xff};
+        uint8_t h[BATON_FRAME_HEADER_LEN] = {
+            0x42, 0x54, BATON_WIRE_VERSION, BATON_FRAME_HELLO, 0x7f, 0xff,
+            0xff, 0xff};
         put(fd, h, sizeof(h));
     } else {
         struct baton_seal send, recv;
@@ -241,8 +246,8 @@ int main(int argc, char **argv)
     /* A truncated handshake is only closed when it times out (5 s). */
     if (closed(fd, strcmp(mode, "truncated") == 0 ? 8000 : 1500) !=
         want_closed) {
-        fprintf(stderr, "baton-probe: %s: the target %s the connection\n",
-                mode, want_closed ? "kept" : "closed");
+        fprintf(stderr, "baton-probe: %s: the target %s the connection\n", mode,
+                want_closed ? "kept" : "closed");
         close(fd);
         return 1;
     }

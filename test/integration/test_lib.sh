@@ -5,7 +5,7 @@
 source "$(dirname "$0")/lib.sh"
 
 EX="$BIN/examples"
-cluster 3 # a.ini b.ini c.ini; the library ignores control_socket
+cluster 3 # a.ini b.ini c.ini; each embedded node serves control_socket
 
 # On failure: every example's output (stdout) first, then lib.sh's logs.
 fail() {
@@ -94,6 +94,19 @@ for n in a b c; do
     ask g$n "fetch k" "^fetch k: v$" || fail "fetch k on $n"
 done
 pass "gdict: store k v on c, fetch k on a, b and c: v"
+
+# batonctl against embedded nodes: the control socket is the runtime's.
+CTL="$BIN/batonctl"
+[ "$(coord c)" = a@local ] || fail "batonctl status of c: $(ctl c status 2>&1)"
+ctl a --json apps | grep -q '"name":"gdict","status":"[a-z]*","owner":"a@local"' ||
+    fail "batonctl apps of a: $(ctl a --json apps 2>&1)"
+ctl b names | grep -q "^gdict  *a@local" || fail "batonctl names of b: $(ctl b names 2>&1)"
+"$CTL" -c "$T/b.ini" register probe --hold > "$T/probe.out" 2>&1 &
+PIDS[probe]=$!
+wait_for 5 grep -q "holding it" "$T/probe.out" || fail "register on b: $(cat "$T/probe.out")"
+wait_for 5 test "$(ctl c call probe hi 2>/dev/null)" = hi || fail "call probe from c: $(ctl c call probe hi 2>&1)"
+kill -TERM "${PIDS[probe]}"; wait "${PIDS[probe]}" 2>/dev/null || true; unset "PIDS[probe]"
+pass "batonctl status, apps and names of embedded nodes; a session on b holds a name that c calls"
 
 kill9 ga
 wait_for 15 has gb "^elected (1 keys)" || fail "b did not take the lead when a died"

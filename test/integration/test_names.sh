@@ -107,6 +107,17 @@ grep -q "nope (refused)" <<< "$out" || fail "refusal not passed on: $out"
 if out=$(ctl b call greeter slow --timeout 0 2>&1); then fail "--timeout 0 accepted"; fi
 pass "a call the endpoint refuses fails with its message (refused)"
 
+# A holder that never answers: the call fails at its deadline (the
+# node's deadline heap, docs/design/lib.md §4), the session goes on.
+"$NC" mute "$T/c.sock" silent > "$T/silent.out" &
+PIDS[silent]=$!
+wait_for 5 grep -q registered "$T/silent.out" || fail "silent did not register"
+wait_for 5 sees silent b c@local || fail "b does not see silent"
+if out=$(ctl b call silent x --timeout 200 2>&1); then fail "a call nobody answers succeeded"; fi
+grep -q "no answer within 200 ms (timeout)" <<< "$out" || fail "a call past its deadline: $out"
+kill -TERM "${PIDS[silent]}"; wait "${PIDS[silent]}" 2>/dev/null || true; unset "PIDS[silent]"
+pass "a call its holder never answers fails at its deadline (timeout)"
+
 # --- names die with their session ----------------------------------------
 unhold greeter
 for n in a b c; do
@@ -117,7 +128,7 @@ pass "the holder's session closed: greeter gone on a, b and c"
 # --- bad input -----------------------------------------------------------
 long=$(printf 'n%.0s' $(seq 128))
 meta=$(printf 'm%.0s' $(seq 257))
-"$NC" lines "$T/b.sock" 9 \
+"$NC" lines "$T/b.sock" 11 \
     '{"op":"register","name":"","id":1}' \
     "{\"op\":\"register\",\"name\":\"$long\",\"id\":2}" \
     '{"op":"register","name":"with space","id":3}' \
@@ -126,7 +137,9 @@ meta=$(printf 'm%.0s' $(seq 257))
     '{"op":"frobnicate","id":6}' \
     '{"op":"register","name":"r","resolver":"coin_toss","id":7}' \
     '{"op":"call","name":"x","data64":"!!!","id":8}' \
-    '{"op":"whereis","name":"no.such","id":9}' > "$T/bad.out" || fail "bad input: too few answers: $(cat "$T/bad.out")"
+    '{"op":"whereis","name":"no.such","id":9}' \
+    '{"op":"reply","call":1e30,"id":10}' \
+    '{"op":"call","name":"x","timeout_ms":-1e300,"id":11}' > "$T/bad.out" || fail "bad input: too few answers: $(cat "$T/bad.out")"
 msg="name must be 1-127 printable ASCII bytes without spaces"
 for id in 1 2 3; do
     grep -q "^{\"id\":$id,\"ok\":false,\"error\":\"invalid\",\"message\":\"$msg\"}" "$T/bad.out" || fail "bad name $id: $(cat "$T/bad.out")"
@@ -137,6 +150,8 @@ grep -q '"id":6,.*unknown op \\"frobnicate\\"' "$T/bad.out" || fail "unknown op"
 grep -q '"id":7,.*resolver must be' "$T/bad.out" || fail "bad resolver"
 grep -q '"id":8,.*data64 must be base64' "$T/bad.out" || fail "bad base64"
 grep -q '"id":9,"ok":false,"error":"not_found"' "$T/bad.out" || fail "the session did not go on after errors"
+grep -q '"id":10,"ok":false,"error":"invalid","message":"call must be a whole number' "$T/bad.out" || fail "call 1e30: $(cat "$T/bad.out")"
+grep -q '"id":11,"ok":false,"error":"invalid","message":"timeout_ms must be' "$T/bad.out" || fail "timeout_ms -1e300"
 "$NC" long "$T/b.sock" 300000 > "$T/long.out"
 grep -q "request line longer than" "$T/long.out" && grep -q closed "$T/long.out" || fail "an over-long line: $(cat "$T/long.out")"
 "$NC" lines "$T/a.sock" 3 \
@@ -147,13 +162,29 @@ grep -q '"id":3,"ok":true' "$T/multi.out" || fail "a second name with multi"
 ctl b status > /dev/null || fail "b stopped serving after bad input"
 if out=$(ctl b serve greeter 2>&1); then fail "serve of a name that is no app's"; fi
 grep -q "not the name of an app" <<< "$out" || fail "serve: $out"
-pass "bad names, meta too large, malformed JSON, unknown op, long line, a second name without multi, serve of no app: clear errors, batond goes on"
+pass "bad names, meta too large, malformed JSON, unknown op, numbers out of range, long line, a second name without multi, serve of no app: clear errors, batond goes on"
 
 "$NC" flood "$T/b.sock" > "$T/flood.out" || fail "a client that never reads was not disconnected: $(cat "$T/flood.out")"
 grep -q "WARN control session [0-9]*: the client leaves .* unread" "$T/b.log" || fail "no warning naming the session"
 ctl b status > /dev/null || fail "b stopped serving after the flood"
 [ "$(ctl b call refuser x 2>&1 | grep -c refused)" = 1 ] || fail "b cannot call after the flood"
 pass "a client that never reads its answers is disconnected (warning logged); b goes on"
+
+# Limits (docs/control.md): an unfinished line for 10 s, 512 connections,
+# 64 MiB of unfinished lines across sessions; each logged when it bites.
+"$NC" conns "$T/b.sock" 600 0 3 > "$T/many.out"
+busy=$(awk '/^busy/ {print $2}' "$T/many.out")
+[ "${busy:-0}" -ge 88 ] || fail "600 connections: $(cat "$T/many.out")"
+grep -q "WARN control socket: 512 connections open: a new one refused" "$T/b.log" || fail "the session cap was not logged"
+"$NC" conns "$T/b.sock" 300 250000 5 > "$T/fill.out"
+busy=$(awk '/^busy/ {print $2}' "$T/fill.out")
+[ "${busy:-0}" -ge 1 ] || fail "300 unfinished 250 kB lines: $(cat "$T/fill.out")"
+grep -q "WARN control socket: unfinished requests fill 64 MiB" "$T/b.log" || fail "the input budget was not logged"
+"$NC" conns "$T/b.sock" 1 10 20 > "$T/idle.out"
+grep -q "^invalid 1" "$T/idle.out" && grep -q "^closed 1" "$T/idle.out" || fail "an unfinished line: $(cat "$T/idle.out")"
+grep -q "WARN control socket: a request line unfinished after 10 s" "$T/b.log" || fail "the idle timeout was not logged"
+ctl b status > /dev/null || fail "b stopped serving after the limits bit"
+pass "an unfinished line is cut after 10 s, the 513th connection and unfinished lines past 64 MiB get busy; each logged; b goes on"
 
 # --- an app's name follows a takeover ------------------------------------
 wait_for 10 runs_on svc a a b c || fail "svc never ran on a"
@@ -191,9 +222,23 @@ pass "takeover svc to c: svc.name points to c everywhere, all 60 calls made duri
 # --- kill -9 of the holder's node -----------------------------------------
 hold victim a victim
 wait_for 5 sees victim b a@local || fail "b does not see victim"
+# A call in flight to a holder that never answers: its node's loss must
+# fail it with "unreachable", not leave it to its (long) deadline.
+"$NC" mute "$T/a.sock" mute > "$T/mute.out" &
+PIDS[mute]=$!
+wait_for 5 grep -q registered "$T/mute.out" || fail "mute did not register"
+wait_for 5 sees mute b a@local || fail "b does not see mute"
+"$CTL" -c "$T/b.ini" call mute x --timeout 600000 > "$T/inflight.out" 2>&1 &
+PIDS[inflight]=$!
+wait_for 5 grep -q call "$T/mute.out" || fail "the call did not reach mute"
 t0=$(now_ms)
 stop9 a
 wait_for 5 sees victim b none || fail "victim still on b 5 s after a was killed"
 t1=$(now_ms)
 wait_for 5 sees victim c none || fail "victim still on c"
 pass "kill -9 of a: victim gone on b within $((t1 - t0)) ms (polled by batonctl)"
+rc=0
+wait "${PIDS[inflight]}" || rc=$?
+unset "PIDS[inflight]"
+[ $rc -ne 0 ] && grep -q "(unreachable)" "$T/inflight.out" || fail "the call in flight to a's mute: rc $rc, $(cat "$T/inflight.out")"
+pass "a call in flight when the holder's node died failed with unreachable"

@@ -10,7 +10,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -562,6 +566,159 @@ static void test_own_loop(void **state)
     assert_int_equal(baton_run(b), 0); /* runs the close out, frees b */
 }
 
+/* ---- a holder's node killed under a call (issue 12) ------------------- */
+
+/* Runs the node's own loop for up to ms, or until *flag is set; with
+ * extra_fd >= 0, also until it is readable. */
+static void pump(struct baton *b, const bool *flag, int extra_fd, int ms)
+{
+    struct timespec t0, t;
+
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (;;) {
+        struct pollfd pf[2] = {{baton_fd(b), POLLIN, 0},
+                               {extra_fd, POLLIN, 0}};
+        int wait = baton_timeout_ms(b);
+        clock_gettime(CLOCK_MONOTONIC, &t);
+        if ((flag != NULL && *flag) ||
+            (t.tv_sec - t0.tv_sec) * 1000 +
+                    (t.tv_nsec - t0.tv_nsec) / 1000000 >= ms) {
+            return;
+        }
+        (void)poll(pf, extra_fd >= 0 ? 2 : 1, wait < 0 || wait > 20 ? 20 : wait);
+        assert_int_equal(baton_process(b), 0);
+        if (extra_fd >= 0 && (pf[1].revents & POLLIN)) {
+            return;
+        }
+    }
+}
+
+/* The holder (a child process, node b): registers "mute", tells the
+ * parent "r", and on every call tells it "c" and never answers. */
+static int holder_fd = -1;
+static bool holder_registered, holder_registering;
+
+static void holder_call(void *data, const char *name,
+                        struct baton_request *req, const void *msg,
+                        size_t len)
+{
+    (void)data, (void)name, (void)req, (void)msg, (void)len;
+    if (write(holder_fd, "c", 1) != 1) {
+        _exit(3);
+    }
+}
+
+static void holder_done(void *data, int status)
+{
+    (void)data;
+    holder_registering = false;
+    if (status == 0) {
+        holder_registered = true;
+        if (write(holder_fd, "r", 1) != 1) {
+            _exit(3);
+        }
+    }
+}
+
+static void run_holder(const char *ini)
+{
+    static const struct baton_handler h = {.call = holder_call};
+    struct baton_options o;
+    struct baton *b = NULL;
+
+    memset(&o, 0, sizeof(o));
+    o.config_file = ini;
+    o.log = quiet;
+    if (baton_new(&b, &o, NULL, 0) != 0 || baton_start(b) != 0) {
+        _exit(2);
+    }
+    for (;;) { /* until the parent kills it */
+        if (!holder_registered && !holder_registering &&
+            baton_node_up(b, "a@local")) {
+            holder_registering =
+                baton_register(b, "mute", &h, NULL, holder_done, NULL) == 0;
+        }
+        pump(b, NULL, -1, 20);
+    }
+}
+
+struct answer {
+    bool done;
+    int status;
+};
+
+static void on_answer(void *data, int status, const void *reply, size_t len)
+{
+    struct answer *a = data;
+
+    (void)reply, (void)len;
+    a->done = true;
+    a->status = status;
+}
+
+/* A call in flight when the holder's node dies (kill -9) fails with
+ * BATON_EUNREACHABLE, not with its deadline (docs/api.md). */
+static void test_holder_killed(void **state)
+{
+    struct baton_options o;
+    struct answer ans = {false, 0};
+    struct baton *a = NULL;
+    char b_ini[160], text[1024], got = 0;
+    const char *node;
+    uint64_t epoch;
+    int p[2], port = 40000 + (int)(getpid() % 20000);
+    pid_t pid;
+
+    (void)state;
+    make_config("");
+    snprintf(b_ini, sizeof(b_ini), "%s/b.ini", dir);
+    snprintf(text, sizeof(text),
+             "[node]\nname = b@local\ncookie_file = cookie\n"
+             "[cluster]\nheartbeat_ms = 20\n"
+             "[nodes]\na@local = 127.0.0.1:%d\nb@local = 127.0.0.1:%d\n",
+             port, port + 1);
+    write_file(b_ini, text, 0600);
+    assert_int_equal(pipe(p), 0);
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        close(p[0]);
+        holder_fd = p[1];
+        run_holder(b_ini);
+    }
+    close(p[1]);
+    memset(&o, 0, sizeof(o));
+    o.config_file = cfg_path;
+    o.log = quiet;
+    assert_int_equal(baton_new(&a, &o, NULL, 0), 0);
+    assert_int_equal(baton_start(a), 0);
+    /* "r": b holds the name; then a's replica must show it. */
+    pump(a, NULL, p[0], 30000);
+    assert_int_equal(read(p[0], &got, 1), 1);
+    assert_int_equal(got, 'r');
+    for (int i = 0; i < 1500 && baton_whereis(a, "mute", &node, &epoch) != 0;
+         i++) {
+        pump(a, NULL, -1, 20);
+    }
+    assert_int_equal(baton_whereis(a, "mute", &node, &epoch), 0);
+    assert_string_equal(node, "b@local");
+    /* A long deadline: only the holder's loss can end the call soon. */
+    assert_int_equal(baton_call(a, "mute", "x", 1, 60000, on_answer, &ans),
+                     0);
+    pump(a, NULL, p[0], 30000);
+    assert_int_equal(read(p[0], &got, 1), 1);
+    assert_int_equal(got, 'c');
+    assert_false(ans.done);
+    kill(pid, SIGKILL);
+    assert_int_equal(waitpid(pid, NULL, 0), pid);
+    close(p[0]);
+    pump(a, &ans.done, -1, 120000);
+    assert_true(ans.done);
+    assert_int_equal(ans.status, BATON_EUNREACHABLE);
+    baton_close(a, NULL, NULL);
+    assert_int_equal(baton_run(a), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -570,6 +727,7 @@ int main(void)
         cmocka_unit_test(test_one_node),
         cmocka_unit_test(test_own_loop),
         cmocka_unit_test(test_start_fails),
+        cmocka_unit_test(test_holder_killed),
     };
     assert_int_equal(strcmp(baton_strerror(BATON_ELEADERDOWN),
                             "the leader was lost during the call"),

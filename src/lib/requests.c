@@ -5,7 +5,6 @@
 
 #include <ctype.h>
 #include <inttypes.h>
-#include <math.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,82 +16,6 @@ static const char *const name_error =
     "name must be 1-127 printable ASCII bytes without spaces";
 
 /* ---- data: text or base64 ------------------------------------------- */
-
-/* Valid UTF-8 without control characters other than \n and \t: such
- * bytes travel as a JSON string ("data"); others as base64 ("data64"). */
-static bool is_text(const uint8_t *d, size_t n)
-{
-    size_t i = 0;
-
-    while (i < n) {
-        uint8_t b = d[i];
-        size_t more;
-        uint32_t cp;
-        if (b < 0x80) {
-            if ((b < 0x20 && b != '\n' && b != '\t') || b == 0x7f) {
-                return false;
-            }
-            i++;
-            continue;
-        }
-        if ((b & 0xe0) == 0xc0) {
-            more = 1;
-            cp = b & 0x1fu;
-        } else if ((b & 0xf0) == 0xe0) {
-            more = 2;
-            cp = b & 0x0fu;
-        } else if ((b & 0xf8) == 0xf0) {
-            more = 3;
-            cp = b & 0x07u;
-        } else {
-            return false;
-        }
-        if (i + more >= n) {
-            return false; /* cut short */
-        }
-        for (size_t k = 1; k <= more; k++) {
-            if ((d[i + k] & 0xc0) != 0x80) {
-                return false;
-            }
-            cp = (cp << 6) | (d[i + k] & 0x3fu);
-        }
-        /* Overlong forms, surrogates and beyond U+10FFFF are not UTF-8;
-         * C1 controls are control characters. */
-        if ((more == 1 && cp < 0x80) || (more == 2 && cp < 0x800) ||
-            (more == 3 && cp < 0x10000) || cp > 0x10ffff ||
-            (cp >= 0xd800 && cp <= 0xdfff) || (cp >= 0x80 && cp < 0xa0)) {
-            return false;
-        }
-        i += more + 1;
-    }
-    return true;
-}
-
-void batond__add_data(cJSON *o, const char *key, const char *key64,
-                      const uint8_t *data, size_t len)
-{
-    size_t n64;
-    char *buf;
-
-    if (is_text(data, len)) {
-        buf = malloc(len + 1);
-        if (buf != NULL) {
-            memcpy(buf, data, len);
-            buf[len] = '\0';
-            cJSON_AddStringToObject(o, key, buf);
-        }
-        free(buf);
-        return;
-    }
-    n64 = sodium_base64_ENCODED_LEN(len, sodium_base64_VARIANT_ORIGINAL);
-    buf = malloc(n64);
-    if (buf != NULL) {
-        sodium_bin2base64(buf, n64, data, len,
-                          sodium_base64_VARIANT_ORIGINAL);
-        cJSON_AddStringToObject(o, key64, buf);
-    }
-    free(buf);
-}
 
 /* Reads "key" (text) or "key64" (base64) of req into *out (owned,
  * free with free(); NULL and 0 when neither is there). Returns NULL, or
@@ -159,7 +82,7 @@ static const char *get_data(const cJSON *req, const char *key,
 
 /* ---- answers ------------------------------------------------------- */
 
-cJSON *batond__answer(const cJSON *cid, bool ok)
+cJSON *lib_ctl_answer(const cJSON *cid, bool ok)
 {
     cJSON *o = cJSON_CreateObject();
 
@@ -170,25 +93,25 @@ cJSON *batond__answer(const cJSON *cid, bool ok)
     return o;
 }
 
-void batond__send_ok(struct batond_session *s, const cJSON *cid)
+void lib_ctl_send_ok(struct lib_session *s, const cJSON *cid)
 {
-    batond__session_send(s, batond__answer(cid, true));
+    lib_ctl_session_send(s, lib_ctl_answer(cid, true));
 }
 
-void batond__send_error(struct batond_session *s, const cJSON *cid,
+void lib_ctl_send_error(struct lib_session *s, const cJSON *cid,
                         const char *error, const char *message)
 {
-    cJSON *o = batond__answer(cid, false);
+    cJSON *o = lib_ctl_answer(cid, false);
 
     cJSON_AddStringToObject(o, "error", error);
     if (message != NULL) {
         cJSON_AddStringToObject(o, "message", message);
     }
-    batond__session_send(s, o);
+    lib_ctl_session_send(s, o);
 }
 
 /* The code's token, lower case: "taken", "not_found". */
-const char *batond__code_token(unsigned code, char *buf, size_t len)
+const char *lib_ctl_code_token(unsigned code, char *buf, size_t len)
 {
     const char *n = baton_name_code_name(code);
     size_t i;
@@ -200,15 +123,15 @@ const char *batond__code_token(unsigned code, char *buf, size_t len)
     return buf;
 }
 
-void batond__send_code(struct batond_session *s, const cJSON *cid,
+void lib_ctl_send_code(struct lib_session *s, const cJSON *cid,
                        unsigned code)
 {
     char tok[32];
 
     if (code == BATON_NAME_OK) {
-        batond__send_ok(s, cid);
+        lib_ctl_send_ok(s, cid);
     } else {
-        batond__send_error(s, cid, batond__code_token(code, tok, sizeof(tok)),
+        lib_ctl_send_error(s, cid, lib_ctl_code_token(code, tok, sizeof(tok)),
                            baton_name_code_text(code));
     }
 }
@@ -216,14 +139,14 @@ void batond__send_code(struct batond_session *s, const cJSON *cid,
 /* ---- requests --------------------------------------------------------- */
 
 /* The "name" member, checked. Returns NULL after answering s. */
-static const char *req_name(struct batond_session *s, const cJSON *req,
+static const char *req_name(struct lib_session *s, const cJSON *req,
                             const cJSON *cid)
 {
     const cJSON *n = cJSON_GetObjectItemCaseSensitive(req, "name");
 
     if (!cJSON_IsString(n) ||
         baton_name_check(n->valuestring, strlen(n->valuestring)) != 0) {
-        batond__send_error(s, cid, "invalid", name_error);
+        lib_ctl_send_error(s, cid, "invalid", name_error);
         return NULL;
     }
     return n->valuestring;
@@ -231,7 +154,7 @@ static const char *req_name(struct batond_session *s, const cJSON *req,
 
 /* Checks register/reregister's fields into nr (meta, resolver, the
  * one-name rule). Returns false after answering s. */
-static bool check_write(struct batond_session *s, const cJSON *req,
+static bool check_write(struct lib_session *s, const cJSON *req,
                         const cJSON *cid, const char *name,
                         struct baton_name_req *nr)
 {
@@ -245,7 +168,7 @@ static bool check_write(struct batond_session *s, const cJSON *req,
     int r = BATON_RESOLVE_KEEP_INCUMBENT;
 
     if (why != NULL) {
-        batond__send_error(s, cid, "invalid", why);
+        lib_ctl_send_error(s, cid, "invalid", why);
         return false;
     }
     if (meta_len > 0) {
@@ -255,63 +178,63 @@ static bool check_write(struct batond_session *s, const cJSON *req,
     free(meta);
     if (res != NULL && (!cJSON_IsString(res) ||
                         (r = baton_resolver_parse(res->valuestring)) < 0)) {
-        batond__send_error(s, cid, "invalid",
+        lib_ctl_send_error(s, cid, "invalid",
                            "resolver must be keep_incumbent, random_exit, "
                            "random_notify or notify_all");
         return false;
     }
     nr->resolver = (uint8_t)r;
     if (multi != NULL && !cJSON_IsBool(multi)) {
-        batond__send_error(s, cid, "invalid", "multi must be true or false");
+        lib_ctl_send_error(s, cid, "invalid", "multi must be true or false");
         return false;
     }
     /* One name per endpoint unless it asks for more (issue: "one name
      * per owner unless the owner asks for more"). */
     if (!cJSON_IsTrue(multi) &&
         s->n_held + s->n_registering >
-            (batond__held_find(s, name) >= 0 ? 1u : 0u)) {
-        batond__send_code(s, cid, BATON_NAME_HAS_NAME);
+            (lib_ctl_held_find(s, name) >= 0 ? 1u : 0u)) {
+        lib_ctl_send_code(s, cid, BATON_NAME_HAS_NAME);
         return false;
     }
-    if (s->n_held + s->n_registering >= BATOND_HELD_MAX) {
-        batond__send_error(s, cid, "full",
+    if (s->n_held + s->n_registering >= LIB_CTL_HELD_MAX) {
+        lib_ctl_send_error(s, cid, "full",
                            "a session holds at most 4096 names");
         return false;
     }
     return true;
 }
 
-static void op_write(struct batond_session *s, const cJSON *req,
+static void op_write(struct lib_session *s, const cJSON *req,
                      const cJSON *cid, unsigned kind)
 {
-    struct batond_control *c = s->ctl;
+    struct lib_control *c = s->ctl;
     const char *name = req_name(s, req, cid);
     struct baton_name_req nr = {0};
-    struct batond_pending_write *w;
+    struct lib_pending_write *w;
 
     if (name == NULL || (kind != BATON_NAME_UNREGISTER &&
                          !check_write(s, req, cid, name, &nr))) {
         return;
     }
-    w = s->n_writes < BATOND_WRITES_MAX ? calloc(1, sizeof(*w)) : NULL;
+    w = s->n_writes < LIB_CTL_WRITES_MAX ? calloc(1, sizeof(*w)) : NULL;
     if (w == NULL) {
-        batond__send_error(s, cid, "busy",
-                           s->n_writes < BATOND_WRITES_MAX
+        lib_ctl_send_error(s, cid, "busy",
+                           s->n_writes < LIB_CTL_WRITES_MAX
                                ? "out of memory"
                                : "1024 name writes in flight on this "
                                  "session");
         return;
     }
-    w->id = ++c->next_id;
+    w->id = lib_ctl_new_id(c);
     w->endpoint = s->endpoint;
     w->app = -1;
     w->kind = (uint8_t)kind;
     w->cid = cid != NULL ? cJSON_Duplicate(cid, true) : NULL;
     snprintf(w->name, sizeof(w->name), "%s", name);
-    if (batond_idmap_put(&c->writes, w->id, w) != 0) {
+    if (lib_idmap_put(&c->writes, w->id, w) != 0) {
         cJSON_Delete(w->cid);
         free(w);
-        batond__send_error(s, cid, "busy", "out of memory");
+        lib_ctl_send_error(s, cid, "busy", "out of memory");
         return;
     }
     nr.id = w->id;
@@ -324,29 +247,29 @@ static void op_write(struct batond_session *s, const cJSON *req,
         s->named = true;
     }
     /* The answer may come during this very call. */
-    batond__io_name(c, &nr);
+    lib_ctl_io_name(c, &nr);
 }
 
-static cJSON *entry_json(const struct batond_control *c,
+static cJSON *entry_json(const struct lib_control *c,
                          const struct baton_name *e, cJSON *o)
 {
     char num[32];
 
     cJSON_AddStringToObject(o, "name", e->name);
-    cJSON_AddStringToObject(o, "node", e->owner < c->cfg->io.n_nodes
+    cJSON_AddStringToObject(o, "node", e->owner < c->io->cfg.n_nodes
                                            ? c->io->names[e->owner]
                                            : "?");
     snprintf(num, sizeof(num), "%" PRIu64, e->endpoint);
     cJSON_AddRawToObject(o, "endpoint", num);
     snprintf(num, sizeof(num), "%" PRIu64, e->epoch);
     cJSON_AddStringToObject(o, "epoch", num);
-    batond__add_data(o, "meta", "meta64", e->meta,
+    lib_json_add_data(o, "meta", "meta64", e->meta,
                      BATON_MIN(e->meta_len, BATON_GNAME_META_MAX));
     cJSON_AddStringToObject(o, "resolver", baton_resolver_name(e->resolver));
     return o;
 }
 
-static void op_whereis(struct batond_session *s, const cJSON *req,
+static void op_whereis(struct lib_session *s, const cJSON *req,
                        const cJSON *cid)
 {
     const char *name = req_name(s, req, cid);
@@ -357,16 +280,16 @@ static void op_whereis(struct batond_session *s, const cJSON *req,
     }
     e = baton_node_whereis(&s->ctl->io->node, name);
     if (e == NULL) {
-        batond__send_code(s, cid, BATON_NAME_NOT_FOUND);
+        lib_ctl_send_code(s, cid, BATON_NAME_NOT_FOUND);
         return;
     }
-    batond__session_send(s, entry_json(s->ctl, e, batond__answer(cid, true)));
+    lib_ctl_session_send(s, entry_json(s->ctl, e, lib_ctl_answer(cid, true)));
 }
 
-static void op_names(struct batond_session *s, const cJSON *cid)
+static void op_names(struct lib_session *s, const cJSON *cid)
 {
     const struct baton_node *n = &s->ctl->io->node;
-    cJSON *o = batond__answer(cid, true);
+    cJSON *o = lib_ctl_answer(cid, true);
     cJSON *arr = cJSON_AddArrayToObject(o, "names");
 
     for (uint32_t i = 0; i < n->names.cap; i++) {
@@ -377,17 +300,17 @@ static void op_names(struct batond_session *s, const cJSON *cid)
                                                  cJSON_CreateObject()));
         }
     }
-    batond__session_send(s, o);
+    lib_ctl_session_send(s, o);
 }
 
-static void op_call(struct batond_session *s, const cJSON *req,
+static void op_call(struct lib_session *s, const cJSON *req,
                     const cJSON *cid, bool is_call)
 {
-    struct batond_control *c = s->ctl;
+    struct lib_control *c = s->ctl;
     const char *name = req_name(s, req, cid);
     const cJSON *tmo = cJSON_GetObjectItemCaseSensitive(req, "timeout_ms");
-    uint64_t timeout_ms = BATOND_CALL_TIMEOUT_MS;
-    struct batond_pending_call *pc;
+    uint64_t timeout_ms = LIB_CTL_CALL_TIMEOUT_MS;
+    struct lib_pending_call *pc;
     struct baton_call call = {0};
     uint8_t *data;
     size_t len;
@@ -397,33 +320,29 @@ static void op_call(struct batond_session *s, const cJSON *req,
     if (name == NULL) {
         return;
     }
-    if (tmo != NULL) {
-        double v = cJSON_GetNumberValue(tmo);
-        if (!cJSON_IsNumber(tmo) || !(v >= 1) ||
-            v > BATOND_CALL_TIMEOUT_MAX_MS || floor(v) != v) {
-            batond__send_error(s, cid, "invalid",
-                               "timeout_ms must be a whole number of ms in "
-                               "1..600000");
-            return;
-        }
-        timeout_ms = (uint64_t)v;
+    if (tmo != NULL &&
+        !lib_json_whole(tmo, 1, LIB_CTL_CALL_TIMEOUT_MAX_MS, &timeout_ms)) {
+        lib_ctl_send_error(s, cid, "invalid",
+                           "timeout_ms must be a whole number of ms in "
+                           "1..600000");
+        return;
     }
     why = get_data(req, "data", "data64", BATON_CALL_DATA_MAX, &data, &len,
                    buf, sizeof(buf));
     if (why != NULL) {
-        batond__send_error(s, cid, "invalid", why);
+        lib_ctl_send_error(s, cid, "invalid", why);
         return;
     }
-    if (s->n_calls >= BATOND_CALLS_MAX) {
+    if (s->n_calls >= LIB_CTL_CALLS_MAX) {
         free(data);
-        batond__send_error(s, cid, "busy",
+        lib_ctl_send_error(s, cid, "busy",
                            "4096 calls and sends in flight on this session");
         return;
     }
-    pc = batond__call_new(c, timeout_ms);
+    pc = lib_ctl_call_new(c, timeout_ms);
     if (pc == NULL) {
         free(data);
-        batond__send_error(s, cid, "busy", "out of memory");
+        lib_ctl_send_error(s, cid, "busy", "out of memory");
         return;
     }
     pc->s = s;
@@ -435,34 +354,36 @@ static void op_call(struct batond_session *s, const cJSON *req,
     }
     s->calls = pc;
     s->n_calls++;
+    pc->holder = lib_target_of(&c->io->node, name);
     call.id = pc->id;
     call.flags = is_call ? BATON_CALL_WANTS_REPLY : 0;
     call.name = name;
     call.data = data;
     call.len = (uint32_t)len;
     /* The answer may come during this very call (a local name). */
-    batond__io_call(c, &call);
+    lib_ctl_io_call(c, &call);
     free(data);
 }
 
-static void op_reply(struct batond_session *s, const cJSON *req,
+static void op_reply(struct lib_session *s, const cJSON *req,
                      const cJSON *cid)
 {
-    struct batond_control *c = s->ctl;
+    struct lib_control *c = s->ctl;
     const cJSON *call = cJSON_GetObjectItemCaseSensitive(req, "call");
     const cJSON *err = cJSON_GetObjectItemCaseSensitive(req, "error");
-    struct batond_incoming *in = NULL;
+    struct lib_incoming *in = NULL;
     struct baton_call r = {0};
+    uint64_t call_id = 0;
     uint8_t *data = NULL;
     size_t len = 0;
     const char *why = NULL;
     char buf[128];
     cJSON *o;
 
-    if (cJSON_IsNumber(call) && call->valuedouble >= 1) {
-        in = batond_idmap_get(&c->incoming, (uint64_t)call->valuedouble);
-    }
-    if (in == NULL || in->s != s) {
+    if (!lib_json_whole(call, 1, BATON_JSON_ID_MAX, &call_id)) {
+        why = "call must be a whole number in 1..2^53 (the call event's)";
+    } else if ((in = lib_idmap_get(&c->incoming, call_id)) == NULL ||
+               in->s != s) {
         why = "no such call waits for a reply here (answered, given up "
               "after 4096 newer ones, or not this session's)";
     } else if (err != NULL) {
@@ -477,13 +398,13 @@ static void op_reply(struct batond_session *s, const cJSON *req,
     if (why != NULL) {
         /* Replies are answered only when they fail: a server can stream
          * them. The answer names the call. */
-        o = batond__answer(cid, false);
+        o = lib_ctl_answer(cid, false);
         cJSON_AddStringToObject(o, "error", "invalid");
         cJSON_AddStringToObject(o, "message", why);
         if (call != NULL) {
             cJSON_AddItemToObject(o, "call", cJSON_Duplicate(call, true));
         }
-        batond__session_send(s, o);
+        lib_ctl_session_send(s, o);
         return;
     }
     r.id = in->id;
@@ -502,13 +423,13 @@ static void op_reply(struct batond_session *s, const cJSON *req,
         r.data = data;
         r.len = (uint32_t)len;
     }
-    batond__incoming_unlink(in);
+    lib_ctl_incoming_unlink(in);
     free(in);
-    batond__io_reply(c, &r);
+    lib_ctl_io_reply(c, &r);
     free(data);
 }
 
-static void op_serve(struct batond_session *s, const cJSON *req,
+static void op_serve(struct lib_session *s, const cJSON *req,
                      const cJSON *cid)
 {
     const char *name = req_name(s, req, cid);
@@ -517,16 +438,16 @@ static void op_serve(struct batond_session *s, const cJSON *req,
     if (name == NULL) {
         return;
     }
-    why = batond__app_serve(s, name);
+    why = lib_ctl_app_serve(s, name);
     if (why != NULL) {
-        batond__send_error(s, cid, "invalid", why);
+        lib_ctl_send_error(s, cid, "invalid", why);
         return;
     }
-    batond__send_ok(s, cid);
-    batond__app_flush(s);
+    lib_ctl_send_ok(s, cid);
+    lib_ctl_app_flush(s);
 }
 
-void batond__session_request(struct batond_session *s, const char *line,
+void lib_ctl_session_request(struct lib_session *s, const char *line,
                              size_t len)
 {
     cJSON *req = cJSON_ParseWithLength(line, len);
@@ -536,7 +457,7 @@ void batond__session_request(struct batond_session *s, const char *line,
     char msg[256];
 
     if (req == NULL || !cJSON_IsObject(req)) {
-        batond__send_error(s, NULL, "invalid",
+        lib_ctl_send_error(s, NULL, "invalid",
                            req == NULL ? "malformed JSON"
                            : "a request must be a JSON object");
         cJSON_Delete(req);
@@ -546,7 +467,7 @@ void batond__session_request(struct batond_session *s, const char *line,
     opj = cJSON_GetObjectItemCaseSensitive(req, "op");
     op = cJSON_IsString(opj) ? opj->valuestring : NULL;
     if (op == NULL) {
-        batond__send_error(s, cid, "invalid", "op missing (a string)");
+        lib_ctl_send_error(s, cid, "invalid", "op missing (a string)");
     } else if (strcmp(op, "register") == 0) {
         op_write(s, req, cid, BATON_NAME_REGISTER);
     } else if (strcmp(op, "reregister") == 0) {
@@ -568,7 +489,7 @@ void batond__session_request(struct batond_session *s, const char *line,
                  "unknown op \"%.64s\" (known: register, reregister, "
                  "unregister, whereis, names, send, call, reply, serve)",
                  op);
-        batond__send_error(s, cid, "invalid", msg);
+        lib_ctl_send_error(s, cid, "invalid", msg);
     }
     cJSON_Delete(req);
 }

@@ -1,41 +1,62 @@
-/* batond's control connections and JSON sessions: the internals shared by
- * control.c (the socket), session.c (the requests and the core's name and
- * call effects) and appname.c (names of apps). See docs/control.md. */
-#ifndef BATON_DAEMON_SESSION_H
-#define BATON_DAEMON_SESSION_H
+/* The control socket's connections and JSON sessions: the internals
+ * shared by control.c (the socket), session.c (the requests and the
+ * core's name and call effects), requests.c and appname.c (names of
+ * apps). See docs/control.md. */
+#ifndef BATON_LIB_SESSION_H
+#define BATON_LIB_SESSION_H
 
 #include <cjson/cJSON.h>
 
 #include "control.h"
+#include "json.h"
+
+/* App app's global name, "" if it has none. */
+static inline const char *lib_ctl_gname(const struct lib_control *c,
+                                        unsigned app)
+{
+    return app < BATON_APPS_MAX && c->gname[app] != NULL ? c->gname[app]
+                                                         : "";
+}
+
+/* A new id for an endpoint, a name write or a call: from the node's one
+ * counter, as its other endpoints take them (post-increment). */
+static inline uint64_t lib_ctl_new_id(struct lib_control *c)
+{
+    return (*c->ids)++;
+}
 
 /* Bounds (docs/control.md "Limits"). */
-#define BATOND_LINE_MAX (256u * 1024)  /* a JSON request line */
-#define BATOND_TEXT_LINE_MAX (1024u)   /* a one-shot text request */
-#define BATOND_OUT_MAX (4u << 20)      /* output a client leaves unread */
-#define BATOND_CALLS_MAX (4096u)       /* own calls and sends in flight */
-#define BATOND_INCOMING_MAX (4096u)    /* calls delivered, not answered */
-#define BATOND_HELD_MAX (4096u)        /* names one session holds */
-#define BATOND_WRITES_MAX (1024u)      /* name writes in flight */
-#define BATOND_CALL_TIMEOUT_MS (5000u)
-#define BATOND_CALL_TIMEOUT_MAX_MS (600000u)
-#define BATOND_QUEUE_MAX (1024u)       /* calls queued for an app's name */
-#define BATOND_QUEUE_MS (30000u)       /* and how long each may wait */
-#define BATOND_CLOSING_MS (5000u)      /* to flush a last event */
-#define BATOND_SWEEP_MS (250u)
+#define LIB_CTL_LINE_MAX (256u * 1024)  /* a JSON request line */
+#define LIB_CTL_TEXT_LINE_MAX (1024u)   /* a one-shot text request */
+#define LIB_CTL_OUT_MAX (4u << 20)      /* output a client leaves unread */
+#define LIB_CTL_CALLS_MAX (4096u)       /* own calls and sends in flight */
+#define LIB_CTL_INCOMING_MAX (4096u)    /* calls delivered, not answered */
+#define LIB_CTL_HELD_MAX (4096u)        /* names one session holds */
+#define LIB_CTL_WRITES_MAX (1024u)      /* name writes in flight */
+#define LIB_CTL_CALL_TIMEOUT_MS (5000u)
+#define LIB_CTL_CALL_TIMEOUT_MAX_MS (600000u)
+#define LIB_CTL_QUEUE_MAX (1024u)       /* calls queued for an app's name */
+#define LIB_CTL_QUEUE_MS (30000u)       /* and how long each may wait */
+#define LIB_CTL_CLOSING_MS (5000u)      /* to flush a last event */
+#define LIB_CTL_SWEEP_MS (250u)
+#define LIB_CTL_SESSIONS_MAX (512u)     /* connections at once */
+#define LIB_CTL_IN_TOTAL_MAX (64u << 20) /* input buffers, all sessions */
+#define LIB_CTL_LINE_IDLE_MS (10000u)   /* an unfinished line may wait */
+#define LIB_CTL_WARN_EVERY_MS (1000u)   /* a limit's warning, at most */
 
 /* Endpoints of app names: one per app, above every session's endpoint
  * (those count from 1) and below 2^53, so JSON numbers carry them
  * exactly. */
-#define BATOND_APP_ENDPOINT_BASE (1ull << 52)
-#define BATOND_APP_ENDPOINT(app) (BATOND_APP_ENDPOINT_BASE + (app) + 1u)
+#define LIB_CTL_APP_ENDPOINT_BASE (1ull << 52)
+#define LIB_CTL_APP_ENDPOINT(app) (LIB_CTL_APP_ENDPOINT_BASE + (app) + 1u)
 
 
 /* One control connection: a one-shot text request, or a JSON session,
  * which is a name endpoint (its names go when it closes). */
-struct batond_session {
+struct lib_session {
     uv_pipe_t pipe;
-    struct batond_control *ctl;
-    struct batond_session *prev, *next; /* ctl->sessions */
+    struct lib_control *ctl;
+    struct lib_session *prev, *next; /* ctl->sessions */
     uint64_t endpoint; /* JSON sessions: from 1; 0 for one-shots */
     char *buf;         /* request bytes not yet handled */
     size_t len, cap;
@@ -52,26 +73,29 @@ struct batond_session {
     uv_write_t wreq;
     bool writing;      /* wreq is in flight */
     bool flush_queued; /* in ctl->flush_head */
-    struct batond_session *flush_next;
+    struct lib_session *flush_next;
     bool json;
     bool closing;          /* detached; closes once its output is out */
     bool handle_closing;   /* uv_close() called */
     bool named;            /* asked for a name once: DROP on close */
+    /* When the unfinished line in buf (or, before the first request,
+     * the connection) began: it must end within LIB_CTL_LINE_IDLE_MS. */
+    uint64_t waiting_since_ms;
     uint64_t closing_ms;
     char **held;           /* the names it holds, as the core confirmed */
     unsigned n_held, cap_held;
     unsigned n_registering; /* register/reregister in flight */
     unsigned n_writes;      /* every name write in flight */
     unsigned n_calls;       /* own calls and sends in flight */
-    struct batond_pending_call *calls;          /* those, a list */
-    struct batond_incoming *in_head, *in_tail;  /* calls to answer */
+    struct lib_pending_call *calls;          /* those, a list */
+    struct lib_incoming *in_head, *in_tail;  /* calls to answer */
     unsigned n_in;
     uint32_t serving; /* bit per app whose name it serves */
 };
 
 /* A name write in flight: its answer goes to the endpoint's session if it
  * is still open (looked up by endpoint), or to the log for an app. */
-struct batond_pending_write {
+struct lib_pending_write {
     uint64_t id;
     uint64_t endpoint;
     int app; /* -1: a session's */
@@ -82,12 +106,12 @@ struct batond_pending_write {
 
 /* A call or send in flight, for a session or as a proxy for a call that
  * waited for an app's name which then moved (appname.c). */
-struct batond_pending_call {
-    uv_timer_t timer;
-    struct batond_control *ctl;
+struct lib_pending_call {
+    struct lib_deadline dl; /* in ctl->deadlines */
+    struct lib_control *ctl;
     uint64_t id;
-    struct batond_session *s; /* NULL: a proxy */
-    struct batond_pending_call *prev, *next; /* s->calls */
+    struct lib_session *s; /* NULL: a proxy */
+    struct lib_pending_call *prev, *next; /* s->calls */
     cJSON *cid;
     bool is_call;
     uint64_t timeout_ms;
@@ -95,101 +119,101 @@ struct batond_pending_call {
     baton_inc orig_inc;
     uint8_t orig_from;
     uint8_t orig_flags;
+    struct lib_target holder; /* the holder's node it went to */
 };
 
 /* A call delivered to a session, until it replies. */
-struct batond_incoming {
+struct lib_incoming {
     uint64_t cid; /* the session's handle for it ("call") */
     uint64_t id;  /* the caller's call id */
     baton_inc from_inc;
     uint8_t from;
-    struct batond_session *s;
-    struct batond_incoming *prev, *next; /* s->in_head, oldest first */
+    struct lib_session *s;
+    struct lib_incoming *prev, *next; /* s->in_head, oldest first */
 };
 
 /* control.c: queues doc as one line to s (takes ownership of doc). A
- * client that leaves more than BATOND_OUT_MAX unread is disconnected. */
-void batond__session_send(struct batond_session *s, cJSON *doc);
+ * client that leaves more than LIB_CTL_OUT_MAX unread is disconnected. */
+void lib_ctl_session_send(struct lib_session *s, cJSON *doc);
 /* control.c: the answer {"id":cid,"ok":true}, with "data" if with_data,
  * and the event "call" (call > 0) or "message" of a delivery, queued to
  * s as the cJSON documents of requests.c would print them. Borrow cid,
  * name, from and data. */
-void batond__session_send_ok(struct batond_session *s, const cJSON *cid,
+void lib_ctl_session_send_ok(struct lib_session *s, const cJSON *cid,
                              bool with_data, const uint8_t *data,
                              size_t len);
-void batond__session_send_event(struct batond_session *s, uint64_t call,
+void lib_ctl_session_send_event(struct lib_session *s, uint64_t call,
                                 const char *name, const char *from,
                                 const uint8_t *data, size_t len);
 /* Ends s: detaches it at once (its names dropped, its calls forgotten);
  * graceful lets queued output reach the client first. */
-void batond__session_end(struct batond_session *s, bool graceful,
+void lib_ctl_session_end(struct lib_session *s, bool graceful,
                          const char *why);
 
 /* session.c */
-void batond__session_request(struct batond_session *s, const char *line,
+void lib_ctl_session_request(struct lib_session *s, const char *line,
                              size_t len);
-void batond__session_detach(struct batond_session *s);
+void lib_ctl_session_detach(struct lib_session *s);
 /* Gives a delivered message or call to s (data borrowed). */
-void batond__session_deliver(struct batond_session *s, const char *name,
+void lib_ctl_session_deliver(struct lib_session *s, const char *name,
                              unsigned from, baton_inc from_inc, uint64_t id,
                              unsigned flags, const uint8_t *data,
                              uint32_t len);
 /* The core, carefully: outside the core's callbacks these step it at
  * once; inside, they queue the work for right after (in order). A write
  * or call the core refuses finishes as INVALID through the usual path. */
-void batond__io_name(struct batond_control *c,
+void lib_ctl_io_name(struct lib_control *c,
                      const struct baton_name_req *req);
-void batond__io_call(struct batond_control *c, const struct baton_call *call);
-void batond__io_reply(struct batond_control *c,
+void lib_ctl_io_call(struct lib_control *c, const struct baton_call *call);
+void lib_ctl_io_reply(struct lib_control *c,
                       const struct baton_call *reply);
-void batond__defer_app(struct batond_control *c,
+void lib_ctl_defer_app(struct lib_control *c,
                        const struct baton_app_effect *e);
 /* A name write of app's name (never a session's): DONE is logged. */
-void batond__app_write(struct batond_control *c, unsigned app, unsigned kind);
+void lib_ctl_app_write(struct lib_control *c, unsigned app, unsigned kind);
 /* Calls app's queued call (id, from, from_inc, flags, data) from here
  * at its name's current place and answers the caller with the result. */
-void batond__proxy_call(struct batond_control *c, const char *name,
+void lib_ctl_proxy_call(struct lib_control *c, const char *name,
                         uint64_t id, unsigned from, baton_inc from_inc,
                         unsigned flags, const uint8_t *data, uint32_t len,
                         uint64_t timeout_ms);
-void batond__session_start_idle(struct batond_control *c);
-void batond__session_close_all(struct batond_control *c);
+void lib_ctl_session_start_idle(struct lib_control *c);
+/* Fails every call whose holder's node was lost with "unreachable". */
+void lib_ctl_calls_unreachable(struct lib_control *c);
+void lib_ctl_session_close_all(struct lib_control *c);
 
 /* appname.c */
-int batond__app_of_endpoint(const struct batond_control *c,
+int lib_ctl_app_of_endpoint(const struct lib_control *c,
                             uint64_t endpoint);
-void batond__app_deliver(struct batond_control *c, unsigned app,
+void lib_ctl_app_deliver(struct lib_control *c, unsigned app,
                          const struct baton_call_effect *e);
 /* {"op":"serve"}: NULL on success, else the error message. */
-const char *batond__app_serve(struct batond_session *s, const char *name);
+const char *lib_ctl_app_serve(struct lib_session *s, const char *name);
 /* After serve's answer: the calls that waited go to s, in order. */
-void batond__app_flush(struct batond_session *s);
-void batond__app_unserve(struct batond_session *s);
-void batond__app_sweep(struct batond_control *c);
-void batond__app_free(struct batond_control *c);
+void lib_ctl_app_flush(struct lib_session *s);
+void lib_ctl_app_unserve(struct lib_session *s);
+void lib_ctl_app_sweep(struct lib_control *c);
+void lib_ctl_app_free(struct lib_control *c);
 
 /* session.c: the bookkeeping requests.c shares. */
-void batond__log(struct batond_control *c, int level, const char *fmt, ...)
+void lib_ctl_log(struct lib_control *c, int level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-/* A call in flight, in c->calls, its timer started; the caller fills in
+/* A call in flight, in c->calls and c->deadlines; the caller fills in
  * the rest. NULL when out of memory. */
-struct batond_pending_call *batond__call_new(struct batond_control *c,
+struct lib_pending_call *lib_ctl_call_new(struct lib_control *c,
                                              uint64_t timeout_ms);
-void batond__incoming_unlink(struct batond_incoming *in);
-int batond__held_find(const struct batond_session *s, const char *name);
+void lib_ctl_incoming_unlink(struct lib_incoming *in);
+int lib_ctl_held_find(const struct lib_session *s, const char *name);
 
 /* requests.c: answers and data. */
-cJSON *batond__answer(const cJSON *cid, bool ok); /* {"id":..,"ok":..} */
-void batond__send_ok(struct batond_session *s, const cJSON *cid);
-void batond__send_error(struct batond_session *s, const cJSON *cid,
+cJSON *lib_ctl_answer(const cJSON *cid, bool ok); /* {"id":..,"ok":..} */
+void lib_ctl_send_ok(struct lib_session *s, const cJSON *cid);
+void lib_ctl_send_error(struct lib_session *s, const cJSON *cid,
                         const char *error, const char *message);
 /* OK, or the code's error token ("taken") and text. */
-void batond__send_code(struct batond_session *s, const cJSON *cid,
+void lib_ctl_send_code(struct lib_session *s, const cJSON *cid,
                        unsigned code);
 /* "taken", "not_found": the code's name in lower case, in buf. */
-const char *batond__code_token(unsigned code, char *buf, size_t len);
-/* Adds data as key (a string, if it is text) or key64 (base64). */
-void batond__add_data(cJSON *o, const char *key, const char *key64,
-                      const uint8_t *data, size_t len);
+const char *lib_ctl_code_token(unsigned code, char *buf, size_t len);
 
-#endif /* BATON_DAEMON_SESSION_H */
+#endif /* BATON_LIB_SESSION_H */

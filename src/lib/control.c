@@ -52,7 +52,7 @@ static const char *status_text(const struct baton_status *st,
     return baton_role_name(st->role);
 }
 
-char *batond_status_json(const struct baton_io *io)
+char *lib_status_json(const struct baton_io *io)
 {
     const struct baton_node *n = &io->node;
     cJSON *root = cJSON_CreateObject();
@@ -116,19 +116,18 @@ char *batond_status_json(const struct baton_io *io)
     return out;
 }
 
-char *batond_apps_json(const struct baton_io *io, const struct batond_sup *sup)
+char *lib_apps_json(const struct lib_control *c)
 {
+    const struct baton_io *io = c->io;
     const struct baton_node *n = &io->node;
     cJSON *root = cJSON_CreateObject();
     cJSON *apps = cJSON_AddArrayToObject(root, "apps");
-    uint64_t now = uv_now(io->loop);
     char *out;
 
     for (unsigned i = 0; i < io->cfg.n_apps; i++) {
         const char *name = io->cfg.apps[i].name;
         int k = baton_state_app_find(&n->state, name);
         const struct baton_state_app *e = k >= 0 ? &n->state.apps[k] : NULL;
-        const struct batond_proc *p = sup != NULL ? &sup->procs[i] : NULL;
         cJSON *o = cJSON_CreateObject();
         cJSON_AddStringToObject(o, "name", name);
         cJSON_AddStringToObject(o, "status",
@@ -147,11 +146,8 @@ char *batond_apps_json(const struct baton_io *io, const struct batond_sup *sup)
         } else {
             cJSON_AddNullToObject(o, "from");
         }
-        if (p != NULL) {
-            cJSON_AddStringToObject(o, "here", batond_proc_state_name(p->state));
-            cJSON_AddNumberToObject(o, "pid", p->pid);
-            cJSON_AddNumberToObject(o, "since_ms",
-                                    (double)(now - p->since_ms));
+        if (c->prog.app_json != NULL) {
+            c->prog.app_json(c->prog.data, i, o);
         }
         cJSON_AddBoolToObject(o, "permitted_here", n->local[i].permit);
         cJSON_AddItemToArray(apps, o);
@@ -179,14 +175,14 @@ static int find_app(const struct baton_io *io, const char *name)
 #define OUT_INIT (4u << 10)
 #define OUT_KEEP (64u << 10)
 
-static void flush_unqueue(struct batond_session *s)
+static void flush_unqueue(struct lib_session *s)
 {
-    struct batond_control *c = s->ctl;
+    struct lib_control *c = s->ctl;
 
     if (!s->flush_queued) {
         return;
     }
-    for (struct batond_session **pp = &c->flush_head; *pp != NULL;
+    for (struct lib_session **pp = &c->flush_head; *pp != NULL;
          pp = &(*pp)->flush_next) {
         if (*pp == s) {
             *pp = s->flush_next;
@@ -199,8 +195,8 @@ static void flush_unqueue(struct batond_session *s)
 
 static void on_session_closed(uv_handle_t *h)
 {
-    struct batond_session *s = h->data;
-    struct batond_control *c = s->ctl;
+    struct lib_session *s = h->data;
+    struct lib_control *c = s->ctl;
 
     if (s->prev != NULL) {
         s->prev->next = s->next;
@@ -211,6 +207,8 @@ static void on_session_closed(uv_handle_t *h)
         s->next->prev = s->prev;
     }
     flush_unqueue(s);
+    c->n_sessions--;
+    c->in_bytes -= s->cap;
     for (unsigned i = 0; i < s->n_held; i++) {
         free(s->held[i]);
     }
@@ -221,7 +219,7 @@ static void on_session_closed(uv_handle_t *h)
     free(s);
 }
 
-static void close_handle(struct batond_session *s)
+static void close_handle(struct lib_session *s)
 {
     if (!s->handle_closing) {
         /* Lines gathered before the close are not taken back: they go
@@ -237,7 +235,7 @@ static void close_handle(struct batond_session *s)
     }
 }
 
-void batond__session_end(struct batond_session *s, bool graceful,
+void lib_ctl_session_end(struct lib_session *s, bool graceful,
                          const char *why)
 {
     if (!s->closing) {
@@ -245,12 +243,12 @@ void batond__session_end(struct batond_session *s, bool graceful,
         s->closing_ms = uv_now(s->ctl->io->loop);
         uv_read_stop((uv_stream_t *)&s->pipe);
         if (why != NULL && s->endpoint != 0) {
-            batond__log(s->ctl, BATON_LOG_DEBUG,
+            lib_ctl_log(s->ctl, BATON_LOG_DEBUG,
                         "control session %" PRIu64 " closed: %s",
                         s->endpoint, why);
         }
         if (s->json) {
-            batond__session_detach(s);
+            lib_ctl_session_detach(s);
         }
     }
     /* A last message (an error, "name_lost") goes out before the close;
@@ -266,9 +264,9 @@ static void on_flush_idle(uv_idle_t *h);
 static void on_flush_check(uv_check_t *h);
 
 /* Queues s to be flushed at the end of this loop iteration. */
-static void flush_queue(struct batond_session *s)
+static void flush_queue(struct lib_session *s)
 {
-    struct batond_control *c = s->ctl;
+    struct lib_control *c = s->ctl;
 
     if (s->flush_queued || c->closing) {
         return;
@@ -294,7 +292,7 @@ static void drop_large(char **buf, size_t *cap)
 
 static void on_written(uv_write_t *req, int status)
 {
-    struct batond_session *s = req->data;
+    struct lib_session *s = req->data;
 
     s->writing = false;
     s->out_bytes -= s->wlen;
@@ -304,7 +302,7 @@ static void on_written(uv_write_t *req, int status)
         return; /* cancelled by the close */
     }
     if (status != 0 && !s->closing) {
-        batond__session_end(s, false, uv_strerror(status));
+        lib_ctl_session_end(s, false, uv_strerror(status));
     } else if (s->out_len > 0) {
         flush_queue(s); /* lines that gathered meanwhile */
     } else if (s->closing && s->out_bytes == 0) {
@@ -315,7 +313,7 @@ static void on_written(uv_write_t *req, int status)
 /* Hands s's gathered lines to the socket: what it takes at once is done
  * (uv_try_write), the rest is written from wbuf by one queued write, and
  * lines gathered meanwhile wait for that write to finish. */
-static void session_flush(struct batond_session *s)
+static void session_flush(struct lib_session *s)
 {
     char *spare = s->wbuf;
     size_t spare_cap = s->wbuf_cap;
@@ -331,7 +329,7 @@ static void session_flush(struct batond_session *s)
     if (n < 0 && n != UV_EAGAIN) {
         s->out_bytes -= len;
         s->out_len = 0;
-        batond__session_end(s, false, uv_strerror(n));
+        lib_ctl_session_end(s, false, uv_strerror(n));
         return;
     }
     s->out_len = 0;
@@ -356,7 +354,7 @@ static void session_flush(struct batond_session *s)
     if (uv_write(&s->wreq, (uv_stream_t *)&s->pipe, &buf, 1, on_written) !=
         0) {
         s->out_bytes = s->wlen = 0;
-        batond__session_end(s, false, "write failed");
+        lib_ctl_session_end(s, false, "write failed");
         return;
     }
     s->writing = true;
@@ -365,13 +363,13 @@ static void session_flush(struct batond_session *s)
 /* Flushes every session queued. One whose write fails ends, which may
  * queue output for others (its names' DROP is stepped at once): those
  * wait for the next flush, before the loop blocks. */
-static void flush_sessions(struct batond_control *c)
+static void flush_sessions(struct lib_control *c)
 {
-    struct batond_session *s = c->flush_head;
+    struct lib_session *s = c->flush_head;
 
     c->flush_head = NULL;
     while (s != NULL) {
-        struct batond_session *next = s->flush_next;
+        struct lib_session *next = s->flush_next;
         s->flush_next = NULL;
         s->flush_queued = false;
         session_flush(s);
@@ -396,7 +394,7 @@ static void on_flush_check(uv_check_t *h)
 
 /* Makes room for more bytes after s's output. Errors: BATON_ENOMEM
  * (the output is unchanged). */
-static int out_room(struct batond_session *s, size_t more)
+static int out_room(struct lib_session *s, size_t more)
 {
     size_t cap = s->out_cap > 0 ? s->out_cap : OUT_INIT;
     char *p;
@@ -419,16 +417,16 @@ static int out_room(struct batond_session *s, size_t more)
 /* The line of len bytes (its newline included) just written at
  * s->out + s->out_len goes out with the rest, unless the client leaves
  * too much unread: then it is dropped and the session ends. */
-static void line_commit(struct batond_session *s, size_t len)
+static void line_commit(struct lib_session *s, size_t len)
 {
     /* One message may be large (a long "names"); a client that leaves a
      * whole buffer of them unread is not reading at all. */
-    if (s->out_bytes > 0 && s->out_bytes + len > BATOND_OUT_MAX) {
-        batond__log(s->ctl, BATON_LOG_WARN,
+    if (s->out_bytes > 0 && s->out_bytes + len > LIB_CTL_OUT_MAX) {
+        lib_ctl_log(s->ctl, BATON_LOG_WARN,
                     "control session %" PRIu64 ": the client leaves %zu "
                     "bytes unread (limit %u): disconnected",
-                    s->endpoint, s->out_bytes, BATOND_OUT_MAX);
-        batond__session_end(s, false, NULL);
+                    s->endpoint, s->out_bytes, LIB_CTL_OUT_MAX);
+        lib_ctl_session_end(s, false, NULL);
         return;
     }
     s->out_len += len;
@@ -438,14 +436,14 @@ static void line_commit(struct batond_session *s, size_t len)
 
 /* Appends text (len bytes, its newline included) to s's output.
  * Borrows text. */
-static void write_text(struct batond_session *s, const char *text,
+static void write_text(struct lib_session *s, const char *text,
                        size_t len)
 {
     if (s->handle_closing) {
         return;
     }
     if (out_room(s, len) != 0) {
-        batond__session_end(s, false, "out of memory");
+        lib_ctl_session_end(s, false, "out of memory");
         return;
     }
     memcpy(s->out + s->out_len, text, len);
@@ -453,12 +451,12 @@ static void write_text(struct batond_session *s, const char *text,
 }
 
 /* Takes ownership of text; adds the newline. */
-static void write_line(struct batond_session *s, char *text)
+static void write_line(struct lib_session *s, char *text)
 {
     size_t n;
 
     if (text == NULL) {
-        batond__session_end(s, false, "out of memory");
+        lib_ctl_session_end(s, false, "out of memory");
         return;
     }
     n = strlen(text);
@@ -473,7 +471,7 @@ static void write_line(struct batond_session *s, char *text)
  * sprintf/sscanf: every answer carries one (its id, a call's handle). */
 
 struct jw {
-    struct batond_session *s;
+    struct lib_session *s;
     size_t len; /* bytes written after s->out_len */
     bool failed;
 };
@@ -637,7 +635,7 @@ static void jw_value(struct jw *w, const cJSON *item)
     jw_put(w, &close, 1);
 }
 
-void batond__session_send(struct batond_session *s, cJSON *doc)
+void lib_ctl_session_send(struct lib_session *s, cJSON *doc)
 {
     struct jw w = {s, 0, doc == NULL};
 
@@ -647,7 +645,7 @@ void batond__session_send(struct batond_session *s, cJSON *doc)
             jw_put(&w, "\n", 1);
         }
         if (w.failed) {
-            batond__session_end(s, false, "out of memory");
+            lib_ctl_session_end(s, false, "out of memory");
         } else {
             line_commit(s, w.len);
         }
@@ -701,13 +699,13 @@ static void jw_end(struct jw *w)
 {
     jw_put(w, "}\n", 2);
     if (w->failed) {
-        batond__session_end(w->s, false, "out of memory");
+        lib_ctl_session_end(w->s, false, "out of memory");
         return;
     }
     line_commit(w->s, w->len);
 }
 
-void batond__session_send_ok(struct batond_session *s, const cJSON *cid,
+void lib_ctl_session_send_ok(struct lib_session *s, const cJSON *cid,
                              bool with_data, const uint8_t *data,
                              size_t len)
 {
@@ -717,9 +715,9 @@ void batond__session_send_ok(struct batond_session *s, const cJSON *cid,
         return;
     }
     if (with_data && !plain_text(data, len)) {
-        cJSON *o = batond__answer(cid, true);
-        batond__add_data(o, "data", "data64", data, len);
-        batond__session_send(s, o);
+        cJSON *o = lib_ctl_answer(cid, true);
+        lib_json_add_data(o, "data", "data64", data, len);
+        lib_ctl_session_send(s, o);
         return;
     }
     if (cid != NULL) {
@@ -735,7 +733,7 @@ void batond__session_send_ok(struct batond_session *s, const cJSON *cid,
     jw_end(&w);
 }
 
-void batond__session_send_event(struct batond_session *s, uint64_t call,
+void lib_ctl_session_send_event(struct lib_session *s, uint64_t call,
                                 const char *name, const char *from,
                                 const uint8_t *data, size_t len)
 {
@@ -752,8 +750,8 @@ void batond__session_send_event(struct batond_session *s, uint64_t call,
         }
         cJSON_AddStringToObject(o, "name", name);
         cJSON_AddStringToObject(o, "from", from);
-        batond__add_data(o, "data", "data64", data, len);
-        batond__session_send(s, o);
+        lib_json_add_data(o, "data", "data64", data, len);
+        lib_ctl_session_send(s, o);
         return;
     }
     if (call != 0) {
@@ -771,10 +769,10 @@ void batond__session_send_event(struct batond_session *s, uint64_t call,
 }
 
 /* A one-shot text request: one answer, then the connection closes. */
-static void reply(struct batond_session *s, char *text)
+static void reply(struct lib_session *s, char *text)
 {
     write_line(s, text);
-    batond__session_end(s, true, NULL);
+    lib_ctl_session_end(s, true, NULL);
 }
 
 static char *error_json(const char *msg)
@@ -801,7 +799,7 @@ static char *ok_json(void)
 
 /* Text requests: status | apps | permit APP true|false | takeover APP |
  * ready APP (docs/control.md). */
-static void handle(struct batond_session *cl, const char *line)
+static void handle(struct lib_session *cl, const char *line)
 {
     struct baton_io *io = cl->ctl->io;
     char cmd[32] = "";
@@ -815,11 +813,11 @@ static void handle(struct batond_session *cl, const char *line)
         return;
     }
     if (strcmp(cmd, "status") == 0) {
-        reply(cl, batond_status_json(io));
+        reply(cl, lib_status_json(io));
         return;
     }
     if (strcmp(cmd, "apps") == 0) {
-        reply(cl, batond_apps_json(io, cl->ctl->sup));
+        reply(cl, lib_apps_json(cl->ctl));
         return;
     }
     if (strcmp(cmd, "permit") != 0 && strcmp(cmd, "takeover") != 0 &&
@@ -844,8 +842,8 @@ static void handle(struct batond_session *cl, const char *line)
                          strcmp(val, "true") == 0);
     } else if (strcmp(cmd, "takeover") == 0) {
         baton_io_request(io, (unsigned)app, BATON_REQ_TAKEOVER, 0);
-    } else if (cl->ctl->sup == NULL ||
-               batond_sup_ready(cl->ctl->sup, (unsigned)app) != 0) {
+    } else if (cl->ctl->prog.ready == NULL ||
+               cl->ctl->prog.ready(cl->ctl->prog.data, (unsigned)app) != 0) {
         snprintf(err, sizeof(err),
                  "app %s is not waiting for batonctl ready here", arg);
         reply(cl, error_json(err));
@@ -856,38 +854,76 @@ static void handle(struct batond_session *cl, const char *line)
 
 /* The first line decides what the connection is: a JSON session gets an
  * endpoint and its table entry. */
-static bool become_session(struct batond_session *s)
+static bool become_session(struct lib_session *s)
 {
-    struct batond_control *c = s->ctl;
+    struct lib_control *c = s->ctl;
 
     s->json = true;
-    s->endpoint = ++c->next_endpoint;
-    if (batond_idmap_put(&c->endpoints, s->endpoint, s) != 0) {
+    s->endpoint = lib_ctl_new_id(c);
+    if (lib_idmap_put(&c->endpoints, s->endpoint, s) != 0) {
         s->endpoint = 0;
         s->json = false;
-        batond__session_end(s, false, "out of memory");
+        lib_ctl_session_end(s, false, "out of memory");
         return false;
     }
-    batond__log(c, BATON_LOG_DEBUG, "control session %" PRIu64 " opened",
+    lib_ctl_log(c, BATON_LOG_DEBUG, "control session %" PRIu64 " opened",
                 s->endpoint);
     return true;
 }
 
-static size_t line_max(const struct batond_session *s)
+static size_t line_max(const struct lib_session *s)
 {
-    return s->json || (s->len > 0 && s->buf[0] == '{') ? BATOND_LINE_MAX
-                                                       : BATOND_TEXT_LINE_MAX;
+    return s->json || (s->len > 0 && s->buf[0] == '{') ? LIB_CTL_LINE_MAX
+                                                       : LIB_CTL_TEXT_LINE_MAX;
 }
+
+/* Counts one bite of a limit; logs it at most once a second, with how
+ * often it bit since the last line. */
+static void limit_bit(struct lib_control *c, struct lib_limit_log *l,
+                      const char *what)
+{
+    uint64_t now = uv_now(c->io->loop);
+
+    l->count++;
+    if (l->last_ms != 0 && now - l->last_ms < LIB_CTL_WARN_EVERY_MS) {
+        return;
+    }
+    lib_ctl_log(c, BATON_LOG_WARN, "control socket: %s (%u time%s since "
+                "the last such warning)", what, l->count,
+                l->count == 1 ? "" : "s");
+    l->last_ms = now;
+    l->count = 0;
+}
+
+/* Ends s after a last error line (docs/control.md "Limits"). */
+static void refuse(struct lib_session *s, const char *error,
+                   const char *message)
+{
+    char line[320];
+    int n = snprintf(line, sizeof(line),
+                     "{\"ok\":false,\"error\":\"%s\",\"message\":\"%s\"}\n",
+                     error, message);
+
+    write_text(s, line, BATON_MIN((size_t)n, sizeof(line) - 1));
+    lib_ctl_session_end(s, true, message);
+}
+
+#define IN_KEEP (2u * 65536)
 
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
-    struct batond_session *s = h->data;
-    size_t want = BATON_MIN(BATOND_LINE_MAX + 1, s->len + 65536);
+    struct lib_session *s = h->data;
+    struct lib_control *c = s->ctl;
+    size_t want = BATON_MIN(LIB_CTL_LINE_MAX + 1, s->len + 65536);
 
     (void)suggested;
-    if (s->cap < want) {
+    /* Unfinished lines of every session share one budget: past it, a
+     * session that needs more gets none (UV_ENOBUFS in on_read). */
+    if (s->cap < want &&
+        c->in_bytes - s->cap + want <= LIB_CTL_IN_TOTAL_MAX) {
         char *nb = realloc(s->buf, want);
         if (nb != NULL) {
+            c->in_bytes += want - s->cap;
             s->buf = nb;
             s->cap = want;
         }
@@ -896,7 +932,7 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 }
 
 /* Handles every complete line in the buffer, keeps the rest. */
-static void take_lines(struct batond_session *s)
+static void take_lines(struct lib_session *s)
 {
     size_t start = 0;
     char *nl;
@@ -922,7 +958,7 @@ static void take_lines(struct batond_session *s)
             return;
         }
         if (n > 0) {
-            batond__session_request(s, line, n);
+            lib_ctl_session_request(s, line, n);
         }
     }
     if (s->closing) {
@@ -944,43 +980,86 @@ static void take_lines(struct batond_session *s)
         snprintf(msg, sizeof(msg),
                  "{\"ok\":false,\"error\":\"invalid\",\"message\":\"request "
                  "line longer than %u bytes\"}",
-                 BATOND_LINE_MAX);
+                 LIB_CTL_LINE_MAX);
         write_line(s, strdup(msg));
-        batond__session_end(s, true, "request line too long");
+        lib_ctl_session_end(s, true, "request line too long");
     }
 }
 
 static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
 {
-    struct batond_session *s = st->data;
+    struct lib_session *s = st->data;
+    bool ended;
 
     (void)buf;
     if (s->closing) {
         return;
     }
+    if (nread == UV_ENOBUFS) {
+        limit_bit(s->ctl, &s->ctl->in_log,
+                  "unfinished requests fill 64 MiB: a session disconnected");
+        refuse(s, "busy", "the control socket's input buffers are full");
+        return;
+    }
     if (nread < 0) {
-        batond__session_end(s, false,
+        lib_ctl_session_end(s, false,
                             nread == UV_EOF ? "closed by the client"
                                             : uv_strerror((int)nread));
         return;
     }
+    if (nread == 0) {
+        return; /* EAGAIN: nothing read */
+    }
+    ended = memchr(s->buf + s->len, '\n', (size_t)nread) != NULL;
     s->len += (size_t)nread;
     take_lines(s);
+    if (s->closing) {
+        return;
+    }
+    if (ended) { /* what is left began with this read */
+        s->waiting_since_ms = s->len > 0 ? uv_now(st->loop) : 0;
+    }
+    if (s->len == 0 && s->json) {
+        s->waiting_since_ms = 0;
+        /* A long line's buffer is not kept; the usual one (64 KiB plus
+         * a partial line, on_alloc) is, or pipelined requests would
+         * free and allocate it on every read. */
+        if (s->cap > IN_KEEP) {
+            s->ctl->in_bytes -= s->cap;
+            free(s->buf);
+            s->buf = NULL;
+            s->cap = 0;
+        }
+    } else if (s->waiting_since_ms == 0) {
+        s->waiting_since_ms = uv_now(st->loop);
+    }
 }
 
 static void on_connection(uv_stream_t *server, int status)
 {
-    struct batond_control *c = server->data;
-    struct batond_session *s;
+    struct lib_control *c = server->data;
+    struct lib_session *s;
 
-    if (status != 0 || c->closing) {
+    if (c->closing) {
+        return;
+    }
+    if (status != 0) {
+        /* Out of fds (EMFILE): libuv sheds the connection itself. */
+        char what[128];
+        snprintf(what, sizeof(what), "cannot accept a connection: %s",
+                 uv_strerror(status));
+        limit_bit(c, &c->accept_log, what);
         return;
     }
     s = calloc(1, sizeof(*s));
     if (s == NULL) {
+        limit_bit(c, &c->accept_log, "cannot accept a connection: out of "
+                                     "memory");
         return;
     }
     s->ctl = c;
+    s->waiting_since_ms = uv_now(server->loop);
+    c->n_sessions++;
     uv_pipe_init(server->loop, &s->pipe, 0);
     s->pipe.data = s;
     s->wreq.data = s;
@@ -993,22 +1072,33 @@ static void on_connection(uv_stream_t *server, int status)
         uv_read_start((uv_stream_t *)&s->pipe, on_alloc, on_read) != 0) {
         s->closing = true;
         close_handle(s);
+        return;
+    }
+    if (c->n_sessions > LIB_CTL_SESSIONS_MAX) {
+        limit_bit(c, &c->refused_log,
+                  "512 connections open: a new one refused");
+        refuse(s, "busy", "too many control connections (512)");
     }
 }
 
 
 static void on_sweep(uv_timer_t *t)
 {
-    struct batond_control *c = t->data;
+    struct lib_control *c = t->data;
     uint64_t now = uv_now(c->io->loop);
 
-    for (struct batond_session *s = c->sessions; s != NULL; s = s->next) {
+    for (struct lib_session *s = c->sessions; s != NULL; s = s->next) {
         if (s->closing && !s->handle_closing &&
-            now - s->closing_ms >= BATOND_CLOSING_MS) {
+            now - s->closing_ms >= LIB_CTL_CLOSING_MS) {
             close_handle(s);
+        } else if (!s->closing && s->waiting_since_ms != 0 &&
+                   now - s->waiting_since_ms >= LIB_CTL_LINE_IDLE_MS) {
+            limit_bit(c, &c->idle_log, "a request line unfinished after "
+                                       "10 s: its connection closed");
+            refuse(s, "invalid", "a request line unfinished after 10 s");
         }
     }
-    batond__app_sweep(c);
+    lib_ctl_app_sweep(c);
 }
 
 /* Is a live batond answering at path? */
@@ -1028,38 +1118,54 @@ static bool someone_listens(const char *path)
     return yes;
 }
 
-int batond_control_start(struct batond_control *c, struct baton_io *io,
-                         const char *path, char *err, size_t err_len)
+static void on_watch_check(uv_check_t *h);
+
+int lib_control_start(struct lib_control *c, struct baton_io *io,
+                      const char *path, char *err, size_t err_len)
 {
+    /* set by the caller beforehand */
+    struct lib_control_program prog = c->prog;
+    const char *gname[BATON_APPS_MAX];
+    uint64_t *ids = c->ids;
+    struct lib_deadlines *deadlines = c->deadlines;
     mode_t old;
     int rv;
-    /* set by the caller beforehand */
-    struct batond_sup *sup = c->sup;
-    const struct batond_config *cfg = c->cfg;
 
+    memcpy(gname, c->gname, sizeof(gname));
     memset(c, 0, sizeof(*c));
     c->io = io;
-    c->sup = sup;
-    c->cfg = cfg;
+    c->prog = prog;
+    memcpy(c->gname, gname, sizeof(gname));
+    c->own_ids = 1;
+    c->ids = ids != NULL ? ids : &c->own_ids;
+    c->deadlines = deadlines;
     snprintf(c->path, sizeof(c->path), "%s", path);
     if (someone_listens(path)) {
         snprintf(err, err_len,
-                 "control socket %s: another batond is running there", path);
+                 "control socket %s: another node is running there", path);
         return BATON_EIO;
     }
-    unlink(path); /* a stale file left by a killed batond */
+    unlink(path); /* a stale file left by a killed node */
     uv_pipe_init(io->loop, &c->pipe, 0);
     c->pipe.data = c;
     c->open = true;
+    if (c->deadlines == NULL) {
+        lib_deadlines_init(&c->own_deadlines, io->loop);
+        c->deadlines = &c->own_deadlines;
+    }
     uv_idle_init(io->loop, &c->idle);
     c->idle.data = c;
     uv_idle_init(io->loop, &c->flush_idle);
     c->flush_idle.data = c;
     uv_check_init(io->loop, &c->flush_check);
     c->flush_check.data = c;
+    uv_check_init(io->loop, &c->watch_check);
+    c->watch_check.data = c;
+    uv_check_start(&c->watch_check, on_watch_check);
+    uv_unref((uv_handle_t *)&c->watch_check);
     uv_timer_init(io->loop, &c->sweep);
     c->sweep.data = c;
-    uv_timer_start(&c->sweep, on_sweep, BATOND_SWEEP_MS, BATOND_SWEEP_MS);
+    uv_timer_start(&c->sweep, on_sweep, LIB_CTL_SWEEP_MS, LIB_CTL_SWEEP_MS);
     /* The sweep alone must not keep a stopping batond's loop alive. */
     uv_unref((uv_handle_t *)&c->sweep);
     old = umask(0177); /* the socket is created 0600: owner only */
@@ -1077,29 +1183,50 @@ int batond_control_start(struct batond_control *c, struct baton_io *io,
     return 0;
 }
 
+static void on_watch_check(uv_check_t *h)
+{
+    struct lib_control *c = h->data;
+
+    if (lib_watch_lost(&c->watch, &c->io->node) && c->calls.count > 0) {
+        lib_ctl_calls_unreachable(c);
+    }
+}
+
 static void on_helper_closed(uv_handle_t *h)
 {
     (void)h;
 }
 
-void batond_control_close(struct batond_control *c, uv_close_cb cb)
+void lib_control_close(struct lib_control *c, uv_close_cb cb)
 {
     if (!c->open) {
         return;
     }
     c->open = false;
     c->closing = true;
-    for (struct batond_session *s = c->sessions; s != NULL; s = s->next) {
-        batond__session_end(s, false, "batond is stopping");
+    for (struct lib_session *s = c->sessions; s != NULL; s = s->next) {
+        lib_ctl_session_end(s, false, "the node is stopping");
     }
-    batond__session_close_all(c);
-    batond__app_free(c);
+    lib_ctl_session_close_all(c);
+    lib_ctl_app_free(c);
     uv_close((uv_handle_t *)&c->idle, on_helper_closed);
     uv_close((uv_handle_t *)&c->flush_idle, on_helper_closed);
     uv_close((uv_handle_t *)&c->flush_check, on_helper_closed);
     c->flush_armed = false;
     c->flush_head = NULL;
     uv_close((uv_handle_t *)&c->sweep, on_helper_closed);
+    uv_close((uv_handle_t *)&c->watch_check, on_helper_closed);
+    if (c->deadlines == &c->own_deadlines) {
+        lib_deadlines_close(&c->own_deadlines, on_helper_closed);
+        lib_deadlines_free(&c->own_deadlines);
+    }
     uv_close((uv_handle_t *)&c->pipe, cb);
     unlink(c->path);
+}
+
+bool lib_control_owns_endpoint(const struct lib_control *c,
+                               uint64_t endpoint)
+{
+    return lib_idmap_get(&c->endpoints, endpoint) != NULL ||
+           lib_ctl_app_of_endpoint(c, endpoint) >= 0;
 }

@@ -17,8 +17,8 @@
 
 #include "session.h"
 
-struct batond_queued {
-    struct batond_queued *next;
+struct lib_queued {
+    struct lib_queued *next;
     uint64_t id;
     baton_inc from_inc;
     uint64_t expires_ms;
@@ -28,51 +28,51 @@ struct batond_queued {
     uint8_t data[];
 };
 
-int batond__app_of_endpoint(const struct batond_control *c, uint64_t endpoint)
+int lib_ctl_app_of_endpoint(const struct lib_control *c, uint64_t endpoint)
 {
-    uint64_t k = endpoint - BATOND_APP_ENDPOINT_BASE;
+    uint64_t k = endpoint - LIB_CTL_APP_ENDPOINT_BASE;
 
-    if (endpoint <= BATOND_APP_ENDPOINT_BASE || k > c->cfg->io.n_apps ||
-        c->cfg->apps[k - 1].gname[0] == '\0') {
+    if (endpoint <= LIB_CTL_APP_ENDPOINT_BASE || k > c->io->cfg.n_apps ||
+        lib_ctl_gname(c, (unsigned)(k - 1))[0] == '\0') {
         return -1;
     }
     return (int)(k - 1);
 }
 
-void batond_control_app_effect(struct batond_control *c,
+void lib_control_app_effect(struct lib_control *c,
                                const struct baton_app_effect *e)
 {
     c->depth++;
-    if (e->action == BATON_APP_START && e->app < c->cfg->io.n_apps &&
-        c->cfg->apps[e->app].gname[0] != '\0' &&
-        (c->sup == NULL || !c->sup->draining)) {
+    if (e->action == BATON_APP_START && e->app < c->io->cfg.n_apps &&
+        lib_ctl_gname(c, e->app)[0] != '\0' &&
+        (c->prog.draining == NULL || !c->prog.draining(c->prog.data))) {
         c->apps[e->app].active = true;
-        batond__app_write(c, e->app, BATON_NAME_REREGISTER);
+        lib_ctl_app_write(c, e->app, BATON_NAME_REREGISTER);
     }
     /* After the name write: the start (and its READY report, at once for
      * ready = spawn) reaches the coordinator after the re-point, so the
      * old owner stops only once callers are sent here. */
-    batond__defer_app(c, e);
+    lib_ctl_defer_app(c, e);
     c->depth--;
 }
 
-static void unqueue_all(struct batond_appname *a, struct batond_session *s,
+static void unqueue_all(struct lib_appname *a, struct lib_session *s,
                         const char *name)
 {
     while (a->head != NULL) {
-        struct batond_queued *q = a->head;
+        struct lib_queued *q = a->head;
         a->head = q->next;
         a->n_queued--;
-        batond__session_deliver(s, name, q->from, q->from_inc, q->id,
+        lib_ctl_session_deliver(s, name, q->from, q->from_inc, q->id,
                                 q->flags, q->data, q->len);
         free(q);
     }
     a->tail = NULL;
 }
 
-void batond_control_app_idle(struct batond_control *c, unsigned app)
+void lib_control_app_idle(struct lib_control *c, unsigned app)
 {
-    struct batond_appname *a = &c->apps[app];
+    struct lib_appname *a = &c->apps[app];
 
     if (!a->active) {
         return;
@@ -84,21 +84,21 @@ void batond_control_app_idle(struct batond_control *c, unsigned app)
     }
     /* Only entries of this endpoint go: a name taken over meanwhile
      * stays with its new owner. */
-    batond__app_write(c, app, BATON_NAME_DROP);
+    lib_ctl_app_write(c, app, BATON_NAME_DROP);
 }
 
-void batond__app_deliver(struct batond_control *c, unsigned app,
+void lib_ctl_app_deliver(struct lib_control *c, unsigned app,
                          const struct baton_call_effect *e)
 {
-    struct batond_appname *a = &c->apps[app];
-    struct batond_queued *q;
+    struct lib_appname *a = &c->apps[app];
+    struct lib_queued *q;
 
     if (a->server != NULL && !a->server->closing) {
-        batond__session_deliver(a->server, e->name, e->from, e->from_inc,
+        lib_ctl_session_deliver(a->server, e->name, e->from, e->from_inc,
                                 e->id, e->flags, e->data, e->len);
         return;
     }
-    q = a->n_queued < BATOND_QUEUE_MAX ? malloc(sizeof(*q) + e->len) : NULL;
+    q = a->n_queued < LIB_CTL_QUEUE_MAX ? malloc(sizeof(*q) + e->len) : NULL;
     if (q == NULL) {
         if ((e->flags & BATON_CALL_WANTS_REPLY) != 0) {
             struct baton_call r = {0};
@@ -106,7 +106,7 @@ void batond__app_deliver(struct batond_control *c, unsigned app,
             r.to = e->from;
             r.to_inc = e->from_inc;
             r.code = BATON_NAME_BUSY;
-            batond__io_reply(c, &r);
+            lib_ctl_io_reply(c, &r);
         }
         return;
     }
@@ -115,7 +115,7 @@ void batond__app_deliver(struct batond_control *c, unsigned app,
     q->from = e->from;
     q->from_inc = e->from_inc;
     q->flags = e->flags;
-    q->expires_ms = uv_now(c->io->loop) + BATOND_QUEUE_MS;
+    q->expires_ms = uv_now(c->io->loop) + LIB_CTL_QUEUE_MS;
     q->len = e->len;
     memcpy(q->data, e->data, e->len);
     if (a->tail != NULL) {
@@ -127,13 +127,13 @@ void batond__app_deliver(struct batond_control *c, unsigned app,
     a->n_queued++;
 }
 
-const char *batond__app_serve(struct batond_session *s, const char *name)
+const char *lib_ctl_app_serve(struct lib_session *s, const char *name)
 {
-    struct batond_control *c = s->ctl;
+    struct lib_control *c = s->ctl;
 
-    for (unsigned i = 0; i < c->cfg->io.n_apps; i++) {
-        struct batond_appname *a = &c->apps[i];
-        if (strcmp(c->cfg->apps[i].gname, name) != 0) {
+    for (unsigned i = 0; i < c->io->cfg.n_apps; i++) {
+        struct lib_appname *a = &c->apps[i];
+        if (strcmp(lib_ctl_gname(c, i), name) != 0) {
             continue;
         }
         if (!a->active) {
@@ -147,7 +147,7 @@ const char *batond__app_serve(struct batond_session *s, const char *name)
             cJSON_AddStringToObject(o, "name", name);
             cJSON_AddStringToObject(o, "reason", "served_elsewhere");
             a->server->serving &= ~(1u << i);
-            batond__session_send(a->server, o);
+            lib_ctl_session_send(a->server, o);
         }
         a->server = s;
         s->serving |= 1u << i;
@@ -157,22 +157,22 @@ const char *batond__app_serve(struct batond_session *s, const char *name)
 }
 
 /* After the "ok" of serve: what waited goes out, in order. */
-void batond__app_flush(struct batond_session *s)
+void lib_ctl_app_flush(struct lib_session *s)
 {
-    struct batond_control *c = s->ctl;
+    struct lib_control *c = s->ctl;
 
-    for (unsigned i = 0; i < c->cfg->io.n_apps; i++) {
+    for (unsigned i = 0; i < c->io->cfg.n_apps; i++) {
         if ((s->serving & (1u << i)) != 0 && c->apps[i].head != NULL) {
-            unqueue_all(&c->apps[i], s, c->cfg->apps[i].gname);
+            unqueue_all(&c->apps[i], s, lib_ctl_gname(c, i));
         }
     }
 }
 
-void batond__app_unserve(struct batond_session *s)
+void lib_ctl_app_unserve(struct lib_session *s)
 {
-    struct batond_control *c = s->ctl;
+    struct lib_control *c = s->ctl;
 
-    for (unsigned i = 0; i < c->cfg->io.n_apps && s->serving != 0; i++) {
+    for (unsigned i = 0; i < c->io->cfg.n_apps && s->serving != 0; i++) {
         if ((s->serving & (1u << i)) != 0) {
             s->serving &= ~(1u << i);
             if (c->apps[i].server == s) {
@@ -185,13 +185,13 @@ void batond__app_unserve(struct batond_session *s)
 /* An app's queue, every sweep: a live server takes it; calls for an
  * instance gone from here follow the name to its new place; calls that
  * waited too long time out. */
-static void sweep_app(struct batond_control *c, unsigned app, uint64_t now)
+static void sweep_app(struct lib_control *c, unsigned app, uint64_t now)
 {
-    struct batond_appname *a = &c->apps[app];
-    const char *name = c->cfg->apps[app].gname;
+    struct lib_appname *a = &c->apps[app];
+    const char *name = lib_ctl_gname(c, app);
     const struct baton_name *e = NULL;
     bool moved;
-    struct batond_queued **pp = &a->head;
+    struct lib_queued **pp = &a->head;
 
     if (a->server != NULL && !a->server->closing) {
         unqueue_all(a, a->server, name);
@@ -200,10 +200,10 @@ static void sweep_app(struct batond_control *c, unsigned app, uint64_t now)
     if (!a->active) {
         e = baton_node_whereis(&c->io->node, name);
     }
-    moved = e != NULL && !(e->owner == c->cfg->io.self &&
-                           e->endpoint == BATOND_APP_ENDPOINT(app));
+    moved = e != NULL && !(e->owner == c->io->cfg.self &&
+                           e->endpoint == LIB_CTL_APP_ENDPOINT(app));
     while (*pp != NULL) {
-        struct batond_queued *q = *pp;
+        struct lib_queued *q = *pp;
         if (!moved && now < q->expires_ms) {
             pp = &q->next;
             continue;
@@ -211,7 +211,7 @@ static void sweep_app(struct batond_control *c, unsigned app, uint64_t now)
         *pp = q->next;
         a->n_queued--;
         if (moved) {
-            batond__proxy_call(c, name, q->id, q->from, q->from_inc,
+            lib_ctl_proxy_call(c, name, q->id, q->from, q->from_inc,
                                q->flags, q->data, q->len,
                                q->expires_ms > now + 1000
                                    ? q->expires_ms - now
@@ -222,33 +222,33 @@ static void sweep_app(struct batond_control *c, unsigned app, uint64_t now)
             r.to = q->from;
             r.to_inc = q->from_inc;
             r.code = BATON_NAME_TIMEOUT;
-            batond__io_reply(c, &r);
+            lib_ctl_io_reply(c, &r);
         }
         free(q);
     }
     a->tail = NULL;
-    for (struct batond_queued *q = a->head; q != NULL; q = q->next) {
+    for (struct lib_queued *q = a->head; q != NULL; q = q->next) {
         a->tail = q;
     }
 }
 
-void batond__app_sweep(struct batond_control *c)
+void lib_ctl_app_sweep(struct lib_control *c)
 {
     uint64_t now = uv_now(c->io->loop);
 
-    for (unsigned i = 0; i < c->cfg->io.n_apps; i++) {
+    for (unsigned i = 0; i < c->io->cfg.n_apps; i++) {
         if (c->apps[i].head != NULL) {
             sweep_app(c, i, now);
         }
     }
 }
 
-void batond__app_free(struct batond_control *c)
+void lib_ctl_app_free(struct lib_control *c)
 {
     for (unsigned i = 0; i < BATON_APPS_MAX; i++) {
-        struct batond_appname *a = &c->apps[i];
+        struct lib_appname *a = &c->apps[i];
         while (a->head != NULL) {
-            struct batond_queued *q = a->head;
+            struct lib_queued *q = a->head;
             a->head = q->next;
             free(q);
         }

@@ -33,7 +33,7 @@ static void insert(uint64_t *keys, void **vals, size_t cap, uint64_t key,
     vals[i] = val;
 }
 
-static int grow(struct batond_idmap *m)
+static int grow(struct lib_idmap *m)
 {
     size_t cap = m->cap == 0 ? IDMAP_CAP_MIN : m->cap * 2;
     uint64_t *keys = calloc(cap, sizeof(*keys));
@@ -57,21 +57,21 @@ static int grow(struct batond_idmap *m)
     return 0;
 }
 
-int batond_idmap_put(struct batond_idmap *m, uint64_t key, void *val)
+int lib_idmap_put(struct lib_idmap *m, uint64_t key, void *val)
 {
     BATON_ASSERT(key != 0);
     BATON_ASSERT(val != NULL);
     if ((m->count + 1) * 2 > m->cap && grow(m) != 0) {
         return BATON_ENOMEM;
     }
-    if (batond_idmap_get(m, key) == NULL) {
+    if (lib_idmap_get(m, key) == NULL) {
         m->count++;
     }
     insert(m->keys, m->vals, m->cap, key, val);
     return 0;
 }
 
-void *batond_idmap_get(const struct batond_idmap *m, uint64_t key)
+void *lib_idmap_get(const struct lib_idmap *m, uint64_t key)
 {
     size_t i;
 
@@ -87,7 +87,7 @@ void *batond_idmap_get(const struct batond_idmap *m, uint64_t key)
     return NULL;
 }
 
-void *batond_idmap_del(struct batond_idmap *m, uint64_t key)
+void *lib_idmap_del(struct lib_idmap *m, uint64_t key)
 {
     size_t i;
     size_t j;
@@ -120,7 +120,7 @@ void *batond_idmap_del(struct batond_idmap *m, uint64_t key)
     return val;
 }
 
-void batond_idmap_free(struct batond_idmap *m)
+void lib_idmap_free(struct lib_idmap *m)
 {
     free(m->keys);
     free(m->vals);

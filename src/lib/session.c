@@ -7,7 +7,7 @@
  * and it answers calls with {"op":"reply"}.
  * Failure modes: malformed JSON, unknown ops and bad fields get an
  * "invalid" error and the session goes on; calls without an answer time
- * out on their own uv timer; more than BATOND_CALLS_MAX in flight are
+ * out in the node's deadline heap (deadline.h); more than LIB_CTL_CALLS_MAX in flight are
  * refused ("busy"); when the session closes, one DROP name write removes
  * all its names, and its calls in flight are forgotten. The protocol is
  * in docs/control.md. */
@@ -24,8 +24,8 @@
 
 enum defer_kind { DEFER_NAME = 1, DEFER_CALL, DEFER_REPLY, DEFER_APP };
 
-struct batond_defer {
-    struct batond_defer *next;
+struct lib_ctl_defer {
+    struct lib_ctl_defer *next;
     int kind;
     struct baton_name_req req;  /* NAME */
     struct baton_call call;     /* CALL, REPLY (data below) */
@@ -37,7 +37,7 @@ struct batond_defer {
 
 #define DEFER_BATCH (4096)
 
-void batond__log(struct batond_control *c, int level, const char *fmt, ...)
+void lib_ctl_log(struct lib_control *c, int level, const char *fmt, ...)
 {
     char text[600];
     va_list ap;
@@ -50,17 +50,17 @@ void batond__log(struct batond_control *c, int level, const char *fmt, ...)
 
 /* ---- the core, carefully -------------------------------------------- */
 
-static void on_name_done(struct batond_control *c, uint64_t id,
+static void on_name_done(struct lib_control *c, uint64_t id,
                          unsigned code);
-static void on_call_done(struct batond_control *c, uint64_t id,
+static void on_call_done(struct lib_control *c, uint64_t id,
                          unsigned code, const uint8_t *data, uint32_t len);
 
-static bool must_defer(const struct batond_control *c)
+static bool must_defer(const struct lib_control *c)
 {
     return c->depth > 0 || c->defer_head != NULL;
 }
 
-static void defer_push(struct batond_control *c, struct batond_defer *d)
+static void defer_push(struct lib_control *c, struct lib_ctl_defer *d)
 {
     d->next = NULL;
     if (c->defer_tail != NULL) {
@@ -69,13 +69,13 @@ static void defer_push(struct batond_control *c, struct batond_defer *d)
         c->defer_head = d;
     }
     c->defer_tail = d;
-    batond__session_start_idle(c);
+    lib_ctl_session_start_idle(c);
 }
 
-static struct batond_defer *defer_new(int kind, const uint8_t *data,
+static struct lib_ctl_defer *defer_new(int kind, const uint8_t *data,
                                       uint32_t len)
 {
-    struct batond_defer *d = calloc(1, sizeof(*d) + len);
+    struct lib_ctl_defer *d = calloc(1, sizeof(*d) + len);
 
     if (d != NULL) {
         d->kind = kind;
@@ -87,7 +87,7 @@ static struct batond_defer *defer_new(int kind, const uint8_t *data,
     return d;
 }
 
-static void name_now(struct batond_control *c,
+static void name_now(struct lib_control *c,
                      const struct baton_name_req *req)
 {
     if (baton_io_name(c->io, req) != 0) {
@@ -95,17 +95,17 @@ static void name_now(struct batond_control *c,
     }
 }
 
-static void call_now(struct batond_control *c, const struct baton_call *call)
+static void call_now(struct lib_control *c, const struct baton_call *call)
 {
     if (baton_io_call(c->io, call) != 0) {
         on_call_done(c, call->id, BATON_NAME_INVALID, NULL, 0);
     }
 }
 
-void batond__io_name(struct batond_control *c,
+void lib_ctl_io_name(struct lib_control *c,
                      const struct baton_name_req *req)
 {
-    struct batond_defer *d;
+    struct lib_ctl_defer *d;
 
     if (!must_defer(c)) {
         name_now(c, req);
@@ -120,9 +120,9 @@ void batond__io_name(struct batond_control *c,
     defer_push(c, d);
 }
 
-void batond__io_call(struct batond_control *c, const struct baton_call *call)
+void lib_ctl_io_call(struct lib_control *c, const struct baton_call *call)
 {
-    struct batond_defer *d;
+    struct lib_ctl_defer *d;
 
     if (!must_defer(c)) {
         call_now(c, call);
@@ -138,10 +138,10 @@ void batond__io_call(struct batond_control *c, const struct baton_call *call)
     defer_push(c, d);
 }
 
-void batond__io_reply(struct batond_control *c,
+void lib_ctl_io_reply(struct lib_control *c,
                       const struct baton_call *reply)
 {
-    struct batond_defer *d;
+    struct lib_ctl_defer *d;
 
     if (!must_defer(c)) {
         baton_io_reply(c->io, reply);
@@ -154,20 +154,20 @@ void batond__io_reply(struct batond_control *c,
     }
 }
 
-void batond__defer_app(struct batond_control *c,
+void lib_ctl_defer_app(struct lib_control *c,
                        const struct baton_app_effect *e)
 {
-    struct batond_defer *d = defer_new(DEFER_APP, e->data, e->len);
+    struct lib_ctl_defer *d = defer_new(DEFER_APP, e->data, e->len);
 
     if (d == NULL) {
-        batond__log(c, BATON_LOG_ERROR, "out of memory: app effect lost");
+        lib_ctl_log(c, BATON_LOG_ERROR, "out of memory: app effect lost");
         return;
     }
     d->app = *e;
     defer_push(c, d);
 }
 
-static void run_deferred(struct batond_control *c, struct batond_defer *d)
+static void run_deferred(struct lib_control *c, struct lib_ctl_defer *d)
 {
     switch (d->kind) {
     case DEFER_NAME:
@@ -184,8 +184,8 @@ static void run_deferred(struct batond_control *c, struct batond_defer *d)
         break;
     default:
         d->app.data = d->data;
-        if (c->sup != NULL) {
-            batond_sup_effect(c->sup, &d->app);
+        if (c->prog.app_effect != NULL) {
+            c->prog.app_effect(c->prog.data, &d->app);
         }
         break;
     }
@@ -193,10 +193,10 @@ static void run_deferred(struct batond_control *c, struct batond_defer *d)
 
 static void on_idle(uv_idle_t *h)
 {
-    struct batond_control *c = h->data;
+    struct lib_control *c = h->data;
 
     for (int k = 0; k < DEFER_BATCH && c->defer_head != NULL; k++) {
-        struct batond_defer *d = c->defer_head;
+        struct lib_ctl_defer *d = c->defer_head;
         c->defer_head = d->next;
         if (c->defer_head == NULL) {
             c->defer_tail = NULL;
@@ -211,7 +211,7 @@ static void on_idle(uv_idle_t *h)
     }
 }
 
-void batond__session_start_idle(struct batond_control *c)
+void lib_ctl_session_start_idle(struct lib_control *c)
 {
     if (!c->closing) {
         uv_idle_start(&c->idle, on_idle);
@@ -220,21 +220,13 @@ void batond__session_start_idle(struct batond_control *c)
 
 /* ---- calls in flight ------------------------------------------------- */
 
-static void on_call_closed(uv_handle_t *h)
+/* Forgets pc: out of the map, its session's list and the deadlines, and
+ * frees it. */
+static void call_forget(struct lib_pending_call *pc)
 {
-    struct batond_pending_call *pc = h->data;
+    struct lib_control *c = pc->ctl;
 
-    cJSON_Delete(pc->cid);
-    free(pc);
-}
-
-/* Forgets pc: out of the map and its session's list; freed once its
- * timer handle is closed. */
-static void call_forget(struct batond_pending_call *pc)
-{
-    struct batond_control *c = pc->ctl;
-
-    batond_idmap_del(&c->calls, pc->id);
+    lib_idmap_del(&c->calls, pc->id);
     if (pc->s != NULL) {
         if (pc->prev != NULL) {
             pc->prev->next = pc->next;
@@ -247,17 +239,18 @@ static void call_forget(struct batond_pending_call *pc)
         pc->s->n_calls--;
         pc->s = NULL;
     }
-    uv_timer_stop(&pc->timer);
-    uv_close((uv_handle_t *)&pc->timer, on_call_closed);
+    lib_deadline_remove(c->deadlines, &pc->dl);
+    cJSON_Delete(pc->cid);
+    free(pc);
 }
 
 /* The end of a call: to its session, or, for a proxy, to the caller it
  * stands in for. */
-static void call_finish(struct batond_pending_call *pc, unsigned code,
+static void call_finish(struct lib_pending_call *pc, unsigned code,
                         const uint8_t *data, uint32_t len)
 {
-    struct batond_control *c = pc->ctl;
-    struct batond_session *s = pc->s;
+    struct lib_control *c = pc->ctl;
+    struct lib_session *s = pc->s;
 
     if (s == NULL) {
         if ((pc->orig_flags & BATON_CALL_WANTS_REPLY) != 0) {
@@ -268,75 +261,79 @@ static void call_finish(struct batond_pending_call *pc, unsigned code,
             r.code = (uint8_t)code;
             r.data = data;
             r.len = len;
-            batond__io_reply(c, &r);
+            lib_ctl_io_reply(c, &r);
         }
     } else if (code == BATON_NAME_OK) {
-        batond__session_send_ok(s, pc->cid, pc->is_call, data, len);
+        lib_ctl_session_send_ok(s, pc->cid, pc->is_call, data, len);
     } else if (code == BATON_NAME_INVALID && len > 0) {
         /* The endpoint answered {"op":"reply","error":...}: carried as
          * INVALID with the message as data (see docs/control.md). */
         char msg[1024];
         snprintf(msg, sizeof(msg), "%.*s", (int)BATON_MIN(len, 1000u),
                  (const char *)data);
-        batond__send_error(s, pc->cid, "refused", msg);
+        lib_ctl_send_error(s, pc->cid, "refused", msg);
     } else {
-        batond__send_code(s, pc->cid, code);
+        lib_ctl_send_code(s, pc->cid, code);
     }
     call_forget(pc);
 }
 
-static void on_call_done(struct batond_control *c, uint64_t id,
+static void on_call_done(struct lib_control *c, uint64_t id,
                          unsigned code, const uint8_t *data, uint32_t len)
 {
-    struct batond_pending_call *pc = batond_idmap_get(&c->calls, id);
+    struct lib_pending_call *pc = lib_idmap_get(&c->calls, id);
 
     if (pc != NULL) {
         call_finish(pc, code, data, len);
     }
 }
 
-static void on_call_timeout(uv_timer_t *t)
+static void on_call_timeout(struct lib_deadline *e)
 {
-    struct batond_pending_call *pc = t->data;
+    struct lib_pending_call *pc = LIB_CONTAINER_OF(e, struct lib_pending_call,
+                                                   dl);
     char msg[64];
 
     if (pc->s != NULL) {
         snprintf(msg, sizeof(msg), "no answer within %" PRIu64 " ms",
                  pc->timeout_ms);
-        batond__send_error(pc->s, pc->cid, "timeout", msg);
+        lib_ctl_send_error(pc->s, pc->cid, "timeout", msg);
         call_forget(pc);
         return;
     }
     call_finish(pc, BATON_NAME_TIMEOUT, NULL, 0);
 }
 
-struct batond_pending_call *batond__call_new(struct batond_control *c,
+struct lib_pending_call *lib_ctl_call_new(struct lib_control *c,
                                              uint64_t timeout_ms)
 {
-    struct batond_pending_call *pc = calloc(1, sizeof(*pc));
+    struct lib_pending_call *pc = calloc(1, sizeof(*pc));
 
     if (pc == NULL) {
         return NULL;
     }
     pc->ctl = c;
-    pc->id = ++c->next_id;
+    pc->id = lib_ctl_new_id(c);
     pc->timeout_ms = timeout_ms;
-    if (batond_idmap_put(&c->calls, pc->id, pc) != 0) {
+    pc->dl.fire = on_call_timeout;
+    if (lib_idmap_put(&c->calls, pc->id, pc) != 0) {
         free(pc);
         return NULL;
     }
-    uv_timer_init(c->io->loop, &pc->timer);
-    pc->timer.data = pc;
-    uv_timer_start(&pc->timer, on_call_timeout, timeout_ms, 0);
+    if (lib_deadline_add(c->deadlines, &pc->dl, timeout_ms) != 0) {
+        lib_idmap_del(&c->calls, pc->id);
+        free(pc);
+        return NULL;
+    }
     return pc;
 }
 
-void batond__proxy_call(struct batond_control *c, const char *name,
+void lib_ctl_proxy_call(struct lib_control *c, const char *name,
                         uint64_t id, unsigned from, baton_inc from_inc,
                         unsigned flags, const uint8_t *data, uint32_t len,
                         uint64_t timeout_ms)
 {
-    struct batond_pending_call *pc = batond__call_new(c, timeout_ms);
+    struct lib_pending_call *pc = lib_ctl_call_new(c, timeout_ms);
     struct baton_call call = {0};
 
     if (pc == NULL) {
@@ -347,18 +344,41 @@ void batond__proxy_call(struct batond_control *c, const char *name,
     pc->orig_inc = from_inc;
     pc->orig_flags = (uint8_t)flags;
     pc->is_call = (flags & BATON_CALL_WANTS_REPLY) != 0;
+    pc->holder = lib_target_of(&c->io->node, name);
     call.id = pc->id;
     call.flags = (uint8_t)(flags & BATON_CALL_WANTS_REPLY);
     call.name = name;
     call.data = data;
     call.len = len;
-    batond__io_call(c, &call);
+    lib_ctl_io_call(c, &call);
 }
 
-void batond__session_close_all(struct batond_control *c)
+void lib_ctl_calls_unreachable(struct lib_control *c)
+{
+    uint64_t *ids = malloc(c->calls.count * sizeof(*ids));
+    size_t n = 0;
+
+    if (ids == NULL) {
+        return; /* their deadlines fail them */
+    }
+    /* Ids first: finishing a call changes the map. */
+    for (size_t i = 0; i < c->calls.cap; i++) {
+        const struct lib_pending_call *pc = c->calls.vals[i];
+        if (c->calls.keys[i] != 0 &&
+            lib_target_lost(&c->io->node, pc->holder)) {
+            ids[n++] = c->calls.keys[i];
+        }
+    }
+    for (size_t i = 0; i < n; i++) {
+        on_call_done(c, ids[i], BATON_NAME_UNREACHABLE, NULL, 0);
+    }
+    free(ids);
+}
+
+void lib_ctl_session_close_all(struct lib_control *c)
 {
     /* Proxies have no session: close what is left of them. Sessions'
-     * calls went with batond__session_detach(). */
+     * calls went with lib_ctl_session_detach(). */
     while (c->calls.count > 0) {
         /* Deleting shifts entries back, possibly past the cursor: pass
          * again until none is left. */
@@ -370,26 +390,26 @@ void batond__session_close_all(struct batond_control *c)
     }
     for (size_t i = 0; i < c->writes.cap; i++) {
         if (c->writes.keys[i] != 0) {
-            struct batond_pending_write *w = c->writes.vals[i];
+            struct lib_pending_write *w = c->writes.vals[i];
             cJSON_Delete(w->cid);
             free(w);
         }
     }
     while (c->defer_head != NULL) {
-        struct batond_defer *d = c->defer_head;
+        struct lib_ctl_defer *d = c->defer_head;
         c->defer_head = d->next;
         free(d);
     }
     c->defer_tail = NULL;
-    batond_idmap_free(&c->writes);
-    batond_idmap_free(&c->calls);
-    batond_idmap_free(&c->endpoints);
-    batond_idmap_free(&c->incoming);
+    lib_idmap_free(&c->writes);
+    lib_idmap_free(&c->calls);
+    lib_idmap_free(&c->endpoints);
+    lib_idmap_free(&c->incoming);
 }
 
 /* ---- names held ------------------------------------------------------ */
 
-int batond__held_find(const struct batond_session *s, const char *name)
+int lib_ctl_held_find(const struct lib_session *s, const char *name)
 {
     for (unsigned i = 0; i < s->n_held; i++) {
         if (strcmp(s->held[i], name) == 0) {
@@ -399,11 +419,11 @@ int batond__held_find(const struct batond_session *s, const char *name)
     return -1;
 }
 
-static void held_add(struct batond_session *s, const char *name)
+static void held_add(struct lib_session *s, const char *name)
 {
     char *copy;
 
-    if (batond__held_find(s, name) >= 0) {
+    if (lib_ctl_held_find(s, name) >= 0) {
         return;
     }
     if (s->n_held == s->cap_held) {
@@ -421,9 +441,9 @@ static void held_add(struct batond_session *s, const char *name)
     }
 }
 
-static void held_del(struct batond_session *s, const char *name)
+static void held_del(struct lib_session *s, const char *name)
 {
-    int i = batond__held_find(s, name);
+    int i = lib_ctl_held_find(s, name);
 
     if (i >= 0) {
         free(s->held[i]);
@@ -433,11 +453,11 @@ static void held_del(struct batond_session *s, const char *name)
 
 /* ---- effects ---------------------------------------------------------- */
 
-static void on_name_done(struct batond_control *c, uint64_t id,
+static void on_name_done(struct lib_control *c, uint64_t id,
                          unsigned code)
 {
-    struct batond_pending_write *w = batond_idmap_del(&c->writes, id);
-    struct batond_session *s;
+    struct lib_pending_write *w = lib_idmap_del(&c->writes, id);
+    struct lib_session *s;
     char tok[32];
 
     if (w == NULL) {
@@ -445,13 +465,13 @@ static void on_name_done(struct batond_control *c, uint64_t id,
     }
     if (w->app >= 0) {
         if (code != BATON_NAME_OK) {
-            batond__log(c, BATON_LOG_WARN, "app %s: name %s: %s: %s",
-                        c->cfg->io.apps[w->app].name,
+            lib_ctl_log(c, BATON_LOG_WARN, "app %s: name %s: %s: %s",
+                        c->io->cfg.apps[w->app].name,
                         w->kind == BATON_NAME_DROP ? "(drop)" : w->name,
-                        batond__code_token(code, tok, sizeof(tok)),
+                        lib_ctl_code_token(code, tok, sizeof(tok)),
                         baton_name_code_text(code));
         }
-    } else if ((s = batond_idmap_get(&c->endpoints, w->endpoint)) != NULL &&
+    } else if ((s = lib_idmap_get(&c->endpoints, w->endpoint)) != NULL &&
                !s->closing) {
         s->n_writes--;
         if (w->kind == BATON_NAME_REGISTER ||
@@ -465,25 +485,25 @@ static void on_name_done(struct batond_control *c, uint64_t id,
             held_del(s, w->name);
         }
         if (code == BATON_NAME_OK) {
-            batond__session_send_ok(s, w->cid, false, NULL, 0);
+            lib_ctl_session_send_ok(s, w->cid, false, NULL, 0);
         } else {
-            batond__send_code(s, w->cid, code);
+            lib_ctl_send_code(s, w->cid, code);
         }
     }
     cJSON_Delete(w->cid);
     free(w);
 }
 
-static void on_lost(struct batond_control *c, const struct baton_name_effect *e)
+static void on_lost(struct lib_control *c, const struct baton_name_effect *e)
 {
-    struct batond_session *s = batond_idmap_get(&c->endpoints, e->endpoint);
-    int app = batond__app_of_endpoint(c, e->endpoint);
+    struct lib_session *s = lib_idmap_get(&c->endpoints, e->endpoint);
+    int app = lib_ctl_app_of_endpoint(c, e->endpoint);
     const char *reason = baton_lost_reason_name(e->code);
     cJSON *o;
 
     if (app >= 0) {
-        batond__log(c, BATON_LOG_INFO, "app %s: name %s lost here (%s)",
-                    c->cfg->io.apps[app].name, e->name, reason);
+        lib_ctl_log(c, BATON_LOG_INFO, "app %s: name %s lost here (%s)",
+                    c->io->cfg.apps[app].name, e->name, reason);
         s = c->apps[app].server;
     } else if (s != NULL) {
         held_del(s, e->name);
@@ -495,14 +515,14 @@ static void on_lost(struct batond_control *c, const struct baton_name_effect *e)
     cJSON_AddStringToObject(o, "event", "name_lost");
     cJSON_AddStringToObject(o, "name", e->name);
     cJSON_AddStringToObject(o, "reason", reason != NULL ? reason : "?");
-    batond__session_send(s, o);
+    lib_ctl_session_send(s, o);
     if (app < 0 && e->code == BATON_LOST_CONFLICT_EXIT) {
         /* random_exit: OTP kills the loser; its session ends. */
-        batond__session_end(s, true, "lost its name (conflict_random_exit)");
+        lib_ctl_session_end(s, true, "lost its name (conflict_random_exit)");
     }
 }
 
-void batond_control_name_effect(struct batond_control *c,
+void lib_control_name_effect(struct lib_control *c,
                                 const struct baton_name_effect *e)
 {
     c->depth++;
@@ -514,23 +534,23 @@ void batond_control_name_effect(struct batond_control *c,
     c->depth--;
 }
 
-void batond_control_call_effect(struct batond_control *c,
+void lib_control_call_effect(struct lib_control *c,
                                 const struct baton_call_effect *e)
 {
-    struct batond_session *s;
+    struct lib_session *s;
     int app;
 
     c->depth++;
     if (e->action == BATON_CALLFX_DONE) {
         on_call_done(c, e->id, e->code, e->data, e->len);
     } else if (e->action == BATON_CALLFX_DELIVER) {
-        s = batond_idmap_get(&c->endpoints, e->endpoint);
-        app = batond__app_of_endpoint(c, e->endpoint);
+        s = lib_idmap_get(&c->endpoints, e->endpoint);
+        app = lib_ctl_app_of_endpoint(c, e->endpoint);
         if (s != NULL && !s->closing) {
-            batond__session_deliver(s, e->name, e->from, e->from_inc, e->id,
+            lib_ctl_session_deliver(s, e->name, e->from, e->from_inc, e->id,
                                     e->flags, e->data, e->len);
         } else if (app >= 0) {
-            batond__app_deliver(c, (unsigned)app, e);
+            lib_ctl_app_deliver(c, (unsigned)app, e);
         } else if ((e->flags & BATON_CALL_WANTS_REPLY) != 0) {
             /* The endpoint closed; its DROP is on its way. */
             struct baton_call r = {0};
@@ -538,7 +558,7 @@ void batond_control_call_effect(struct batond_control *c,
             r.to = e->from;
             r.to_inc = e->from_inc;
             r.code = BATON_NAME_NOT_FOUND;
-            batond__io_reply(c, &r);
+            lib_ctl_io_reply(c, &r);
         }
     }
     c->depth--;
@@ -546,9 +566,9 @@ void batond_control_call_effect(struct batond_control *c,
 
 /* ---- delivery to a session ------------------------------------------- */
 
-void batond__incoming_unlink(struct batond_incoming *in)
+void lib_ctl_incoming_unlink(struct lib_incoming *in)
 {
-    struct batond_session *s = in->s;
+    struct lib_session *s = in->s;
 
     if (in->prev != NULL) {
         in->prev->next = in->next;
@@ -561,29 +581,29 @@ void batond__incoming_unlink(struct batond_incoming *in)
         s->in_tail = in->prev;
     }
     s->n_in--;
-    batond_idmap_del(&s->ctl->incoming, in->cid);
+    lib_idmap_del(&s->ctl->incoming, in->cid);
 }
 
-void batond__session_deliver(struct batond_session *s, const char *name,
+void lib_ctl_session_deliver(struct lib_session *s, const char *name,
                              unsigned from, baton_inc from_inc, uint64_t id,
                              unsigned flags, const uint8_t *data,
                              uint32_t len)
 {
-    struct batond_control *c = s->ctl;
-    const char *who = from < c->cfg->io.n_nodes ? c->io->names[from] : "?";
+    struct lib_control *c = s->ctl;
+    const char *who = from < c->io->cfg.n_nodes ? c->io->names[from] : "?";
     uint64_t cid = 0; /* a message's event has no "call" */
 
     if ((flags & BATON_CALL_WANTS_REPLY) != 0) {
-        struct batond_incoming *in = calloc(1, sizeof(*in));
+        struct lib_incoming *in = calloc(1, sizeof(*in));
         if (in == NULL) {
             return; /* the caller times out */
         }
-        in->cid = ++c->next_id;
+        in->cid = lib_ctl_new_id(c);
         in->id = id;
         in->from = (uint8_t)from;
         in->from_inc = from_inc;
         in->s = s;
-        if (batond_idmap_put(&c->incoming, in->cid, in) != 0) {
+        if (lib_idmap_put(&c->incoming, in->cid, in) != 0) {
             free(in);
             return;
         }
@@ -597,69 +617,69 @@ void batond__session_deliver(struct batond_session *s, const char *name,
         s->n_in++;
         /* An endpoint that never answers: its oldest calls are given up
          * (their callers time out); late replies to them are refused. */
-        if (s->n_in > BATOND_INCOMING_MAX) {
-            struct batond_incoming *old = s->in_head;
-            batond__incoming_unlink(old);
+        if (s->n_in > LIB_CTL_INCOMING_MAX) {
+            struct lib_incoming *old = s->in_head;
+            lib_ctl_incoming_unlink(old);
             free(old);
         }
         cid = in->cid;
     }
-    batond__session_send_event(s, cid, name != NULL ? name : "", who, data,
+    lib_ctl_session_send_event(s, cid, name != NULL ? name : "", who, data,
                                len);
 }
 
-void batond__session_detach(struct batond_session *s)
+void lib_ctl_session_detach(struct lib_session *s)
 {
-    struct batond_control *c = s->ctl;
+    struct lib_control *c = s->ctl;
 
-    batond_idmap_del(&c->endpoints, s->endpoint);
+    lib_idmap_del(&c->endpoints, s->endpoint);
     while (s->calls != NULL) {
         call_forget(s->calls);
     }
     while (s->in_head != NULL) {
-        struct batond_incoming *in = s->in_head;
-        batond__incoming_unlink(in);
+        struct lib_incoming *in = s->in_head;
+        lib_ctl_incoming_unlink(in);
         free(in);
     }
-    batond__app_unserve(s);
+    lib_ctl_app_unserve(s);
     if (s->named && !c->closing) {
         struct baton_name_req req = {0};
-        struct batond_pending_write *w = calloc(1, sizeof(*w));
+        struct lib_pending_write *w = calloc(1, sizeof(*w));
         /* One write removes every name of the endpoint; its answer goes
          * nowhere (the session is gone) but is awaited like any other. */
         if (w == NULL) {
             return;
         }
-        w->id = ++c->next_id;
+        w->id = lib_ctl_new_id(c);
         w->endpoint = s->endpoint;
         w->app = -1;
         w->kind = BATON_NAME_DROP;
-        if (batond_idmap_put(&c->writes, w->id, w) != 0) {
+        if (lib_idmap_put(&c->writes, w->id, w) != 0) {
             free(w);
             return;
         }
         req.id = w->id;
         req.kind = BATON_NAME_DROP;
         req.endpoint = s->endpoint;
-        batond__io_name(c, &req);
+        lib_ctl_io_name(c, &req);
     }
 }
 
-void batond__app_write(struct batond_control *c, unsigned app, unsigned kind)
+void lib_ctl_app_write(struct lib_control *c, unsigned app, unsigned kind)
 {
     struct baton_name_req req = {0};
-    struct batond_pending_write *w = calloc(1, sizeof(*w));
-    const char *gname = c->cfg->apps[app].gname;
+    struct lib_pending_write *w = calloc(1, sizeof(*w));
+    const char *gname = lib_ctl_gname(c, app);
 
     if (w == NULL) {
         return;
     }
-    w->id = ++c->next_id;
-    w->endpoint = BATOND_APP_ENDPOINT(app);
+    w->id = lib_ctl_new_id(c);
+    w->endpoint = LIB_CTL_APP_ENDPOINT(app);
     w->app = (int)app;
     w->kind = (uint8_t)kind;
     snprintf(w->name, sizeof(w->name), "%s", gname);
-    if (batond_idmap_put(&c->writes, w->id, w) != 0) {
+    if (lib_idmap_put(&c->writes, w->id, w) != 0) {
         free(w);
         return;
     }
@@ -671,8 +691,8 @@ void batond__app_write(struct batond_control *c, unsigned app, unsigned kind)
         snprintf(req.name, sizeof(req.name), "%s", gname);
         req.meta_len = (uint16_t)snprintf((char *)req.meta, sizeof(req.meta),
                                           "app=%s",
-                                          c->cfg->io.apps[app].name);
+                                          c->io->cfg.apps[app].name);
     }
-    batond__io_name(c, &req);
+    lib_ctl_io_name(c, &req);
 }
 

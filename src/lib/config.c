@@ -1,0 +1,654 @@
+/* The node's config file: inih parses, this file checks every key and
+ * value of [node], [cluster] and [nodes] and names file:line on the first
+ * problem; other sections go to the program's hook. The cookie file is
+ * refused if group or others can read it, as ssh refuses such keys. */
+#include "../util/setup.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <ini.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../util/error.h"
+#include "config.h"
+
+struct parse {
+    struct lib_config *cfg;
+    lib_config_section_fn section;
+    void *user;
+    char *err;
+    size_t err_len;
+    bool failed;
+    bool have_hb_ms, have_hb_miss, have_window;
+};
+
+static int fail(struct parse *p, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static int fail(struct parse *p, const char *fmt, ...)
+{
+    va_list ap;
+    int k;
+
+    /* inih stops at the first handler failure and returns its line
+     * number; batond_config_load() puts "file:line: " in front. */
+    if (!p->failed) {
+        va_start(ap, fmt);
+        k = vsnprintf(p->err, p->err_len, fmt, ap);
+        va_end(ap);
+        (void)k;
+        p->failed = true;
+    }
+    return 0;
+}
+
+bool lib_config_u64(const char *v, uint64_t lo, uint64_t hi, uint64_t *out)
+{
+    char *end;
+    unsigned long long x;
+
+    errno = 0;
+    x = strtoull(v, &end, 10);
+    if (errno != 0 || end == v || *end != '\0' || v[0] == '-' || x < lo ||
+        x > hi) {
+        return false;
+    }
+    *out = (uint64_t)x;
+    return true;
+}
+
+/* "host:port" or "[v6]:port". */
+static bool parse_addr(const char *v, char *host, size_t host_len,
+                       uint16_t *port)
+{
+    const char *colon = strrchr(v, ':');
+    uint64_t p;
+    size_t n;
+
+    if (colon == NULL || !lib_config_u64(colon + 1, 1, 65535, &p)) {
+        return false;
+    }
+    n = (size_t)(colon - v);
+    if (n >= 2 && v[0] == '[' && v[n - 1] == ']') {
+        v++;
+        n -= 2;
+    }
+    if (n == 0 || n >= host_len) {
+        return false;
+    }
+    memcpy(host, v, n);
+    host[n] = '\0';
+    *port = (uint16_t)p;
+    return true;
+}
+
+static int on_node_entry(struct parse *p, const char *name, const char *value)
+{
+    struct baton_io_config *io = &p->cfg->io;
+    char addr[BATON_ADDR_MAX + 16];
+    const char *role;
+    unsigned i = io->n_nodes;
+
+    if (i == BATON_NODES_MAX) {
+        return fail(p, "[nodes]: more than %d nodes", BATON_NODES_MAX);
+    }
+    if (strlen(name) > BATON_NAME_MAX || strchr(name, '@') == NULL) {
+        return fail(p, "[nodes]: \"%s\" is not a node name (name@host)",
+                    name);
+    }
+    for (unsigned k = 0; k < i; k++) {
+        if (strcmp(io->names[k], name) == 0) {
+            return fail(p, "[nodes]: %s is listed twice", name);
+        }
+    }
+    snprintf(addr, sizeof(addr), "%s", value);
+    role = strchr(addr, ',');
+    io->candidate[i] = 1;
+    if (role != NULL) {
+        addr[role - addr] = '\0';
+        role++;
+        while (*role == ' ') {
+            role++;
+        }
+        if (strcmp(role, "worker") == 0) {
+            io->candidate[i] = 0;
+        } else if (strcmp(role, "candidate") != 0) {
+            return fail(p, "[nodes] %s: role \"%s\" is neither candidate "
+                           "nor worker", name, role);
+        }
+    }
+    for (char *e = addr + strlen(addr); e > addr && e[-1] == ' '; e--) {
+        e[-1] = '\0';
+    }
+    if (!parse_addr(addr, io->hosts[i], sizeof(io->hosts[i]),
+                    &io->ports[i])) {
+        return fail(p, "[nodes] %s: \"%s\" is not host:port", name, addr);
+    }
+    snprintf(io->names[i], sizeof(io->names[i]), "%s", name);
+    io->n_nodes++;
+    return 1;
+}
+
+int lib_split(const char *cmd, char *buf, size_t buf_len, char **argv,
+                 int max)
+{
+    size_t o = 0;
+    int n = 0;
+    const char *c = cmd;
+
+    for (;;) {
+        char quote = 0;
+        bool word = false;
+        while (*c == ' ' || *c == '\t') {
+            c++;
+        }
+        if (*c == '\0') {
+            break;
+        }
+        if (n == max - 1) {
+            return -1;
+        }
+        argv[n++] = buf + o;
+        for (; *c != '\0' && (quote || (*c != ' ' && *c != '\t')); c++) {
+            char ch = *c;
+            if (quote && ch == quote) {
+                quote = 0;
+                continue;
+            }
+            if (!quote && (ch == '\'' || ch == '"')) {
+                quote = ch;
+                word = true;
+                continue;
+            }
+            if (ch == '\\' && quote != '\'' && c[1] != '\0') {
+                ch = *++c;
+            }
+            if (o + 2 > buf_len) {
+                return -1;
+            }
+            buf[o++] = ch;
+            word = true;
+        }
+        (void)word;
+        if (quote) {
+            return -1; /* unterminated quote */
+        }
+        buf[o++] = '\0';
+    }
+    argv[n] = NULL;
+    return n;
+}
+
+static int find_node_name(const struct lib_config *cfg, const char *name)
+{
+    for (unsigned i = 0; i < cfg->io.n_nodes; i++) {
+        if (strcmp(cfg->io.names[i], name) == 0) {
+            return (int)i;
+        }
+    }
+    return -1;
+}
+
+/* "a@h1, {b@h2 c@h3}" -> rank per node. */
+static int parse_priority(struct parse *p, const struct lib_config *cfg,
+                          const char *app, const char *v, uint8_t *rank)
+{
+    char name[BATON_NAME_MAX + 1];
+    uint8_t r = 1;
+    bool group = false;
+    bool any = false;
+    const char *c = v;
+
+    memset(rank, 0, BATON_NODES_MAX);
+    while (*c) {
+        size_t len;
+        int id;
+        if (*c == ' ' || *c == ',' || *c == '\t') {
+            c++;
+            continue;
+        }
+        if (*c == '{') {
+            if (group) {
+                return fail(p, "[app %s] nodes: nested braces", app);
+            }
+            group = true;
+            c++;
+            continue;
+        }
+        if (*c == '}') {
+            if (!group) {
+                return fail(p, "[app %s] nodes: unmatched }", app);
+            }
+            group = false;
+            r++;
+            c++;
+            continue;
+        }
+        len = strcspn(c, " ,\t{}");
+        if (len > BATON_NAME_MAX) {
+            return fail(p, "[app %s] nodes: name too long", app);
+        }
+        memcpy(name, c, len);
+        name[len] = '\0';
+        c += len;
+        id = find_node_name(cfg, name);
+        if (id < 0) {
+            return fail(p, "[app %s] nodes: %s is not listed in [nodes] "
+                           "(list [nodes] before the apps)", app, name);
+        }
+        if (rank[id] != 0) {
+            return fail(p, "[app %s] nodes: %s is listed twice", app, name);
+        }
+        rank[id] = r;
+        any = true;
+        if (!group) {
+            r++;
+        }
+    }
+    if (group) {
+        return fail(p, "[app %s] nodes: unmatched {", app);
+    }
+    if (!any) {
+        return fail(p, "[app %s] nodes: no node listed", app);
+    }
+    return 1;
+}
+
+bool lib_config_ms(const char *v, uint64_t *out)
+{
+    if (strcmp(v, "infinity") == 0) {
+        *out = BATON_TIMEOUT_INFINITY;
+        return true;
+    }
+    return lib_config_u64(v, 0, 86400000, out);
+}
+
+static int parse_node_list(struct parse *p, const char *key, const char *v,
+                           uint8_t *out)
+{
+    char buf[LIB_LIST_MAX];
+    char *argv[BATON_NODES_MAX + 2];
+    int n;
+
+    snprintf(buf, sizeof(buf), "%s", v);
+    for (char *c = buf; *c; c++) {
+        if (*c == ',') {
+            *c = ' ';
+        }
+    }
+    {
+        char split[LIB_LIST_MAX];
+        n = lib_split(buf, split, sizeof(split), argv, BATON_NODES_MAX + 1);
+        if (n < 0) {
+            return fail(p, "[node] %s: too many nodes", key);
+        }
+        for (int i = 0; i < n; i++) {
+            int id = find_node_name(p->cfg, argv[i]);
+            if (id < 0) {
+                return fail(p, "[node] %s: %s is not listed in [nodes]", key,
+                            argv[i]);
+            }
+            out[id] = 1;
+        }
+    }
+    return 1;
+}
+
+/* [app NAME] and the like: the program's hook's, else an error. */
+static int other_section(struct parse *p, const char *section,
+                         const char *key, const char *value)
+{
+    if (p->section != NULL) {
+        if (p->section(p->user, p->cfg, section, key, value, p->err,
+                       p->err_len) != 0) {
+            p->failed = true;
+            return 0;
+        }
+        return 1;
+    }
+    if (strncmp(section, "app ", 4) == 0) {
+        return fail(p, "[%s]: [app] sections are batond's; a program "
+                       "declares its apps with baton_app_add()", section);
+    }
+    return fail(p, "unknown section [%s]", section);
+}
+
+static int on_entry(void *user, const char *section, const char *key,
+                    const char *value)
+{
+    struct parse *p = user;
+    struct lib_config *cfg = p->cfg;
+    uint64_t x;
+
+    if (p->failed) {
+        return 0;
+    }
+    if (section[0] == '\0') {
+        /* inih goes on after a malformed line; what follows it then
+         * lands outside any section. Report the first problem. */
+        return fail(p, "syntax error, or a key outside any [section]");
+    }
+    if (strcmp(section, "nodes") == 0) {
+        return on_node_entry(p, key, value);
+    }
+    if (strcmp(section, "node") == 0) {
+        if (strcmp(key, "name") == 0) {
+            if (strlen(value) > BATON_NAME_MAX || value[0] == '\0') {
+                return fail(p, "[node] name: too long or empty");
+            }
+            snprintf(cfg->self_name, sizeof(cfg->self_name), "%s", value);
+        } else if (strcmp(key, "cookie_file") == 0) {
+            snprintf(cfg->cookie_file, sizeof(cfg->cookie_file), "%s", value);
+        } else if (strcmp(key, "control_socket") == 0) {
+            if (strlen(value) >= LIB_SOCKET_PATH_MAX) {
+                return fail(p, "[node] control_socket: path longer than "
+                               "107 bytes");
+            }
+            snprintf(cfg->control_socket, sizeof(cfg->control_socket), "%s",
+                     value);
+        } else if (strcmp(key, "listen") == 0) {
+            if (!parse_addr(value, cfg->listen_host, sizeof(cfg->listen_host),
+                            &cfg->listen_port)) {
+                return fail(p, "[node] listen: \"%s\" is not host:port",
+                            value);
+            }
+        } else if (strcmp(key, "sync_nodes_mandatory") == 0 ||
+                   strcmp(key, "sync_nodes_optional") == 0) {
+            /* [nodes] usually comes later: resolved at the end. */
+            if (strlen(value) >= LIB_LIST_MAX) {
+                return fail(p, "[node] %s: too long", key);
+            }
+            snprintf(cfg->sync_lists[key[11] == 'm' ? 0 : 1], LIB_LIST_MAX,
+                     "%s", value);
+        } else if (strcmp(key, "sync_nodes_timeout") == 0) {
+            /* reference §1.3: > 0 ms or infinity; 0 is an error there */
+            if (!lib_config_ms(value, &cfg->sync_timeout_ms) ||
+                cfg->sync_timeout_ms == 0) {
+                return fail(p, "[node] sync_nodes_timeout: \"%s\" is not a "
+                               "number of ms > 0 or infinity", value);
+            }
+            cfg->sync_timeout_set = true;
+        } else if (strcmp(key, "log_level") == 0) {
+            static const char *const levels[] = {"debug", "info", "warn",
+                                                 "error"};
+            cfg->log_level = -1;
+            for (int i = 0; i < 4; i++) {
+                if (strcasecmp(value, levels[i]) == 0) {
+                    cfg->log_level = i;
+                }
+            }
+            if (cfg->log_level < 0) {
+                return fail(p, "[node] log_level: \"%s\" is not one of "
+                               "debug, info, warn, error", value);
+            }
+        } else {
+            return fail(p, "[node]: unknown key \"%s\"", key);
+        }
+        return 1;
+    }
+    if (strcmp(section, "cluster") == 0) {
+        if (strcmp(key, "heartbeat_ms") == 0) {
+            if (!lib_config_u64(value, 10, 60000, &x)) {
+                return fail(p, "[cluster] heartbeat_ms: \"%s\" is not a "
+                               "number of ms in 10..60000", value);
+            }
+            cfg->io.heartbeat_ms = x;
+        } else if (strcmp(key, "heartbeat_miss") == 0) {
+            if (!lib_config_u64(value, 2, 100, &x)) {
+                return fail(p, "[cluster] heartbeat_miss: \"%s\" is not in "
+                               "2..100", value);
+            }
+            cfg->io.heartbeat_miss = x;
+        } else if (strcmp(key, "sync_window_ms") == 0) {
+            if (!lib_config_u64(value, 1, 3600000, &x)) {
+                return fail(p, "[cluster] sync_window_ms: \"%s\" is not a "
+                               "number of ms in 1..3600000", value);
+            }
+            cfg->io.sync_window_ms = x;
+        } else if (strcmp(key, "names_cap") == 0) {
+            if (!lib_config_u64(value, 16, UINT32_MAX, &x) ||
+                (x & (x - 1)) != 0) {
+                return fail(p, "[cluster] names_cap: \"%s\" is not a power "
+                               "of two in 16..%u", value,
+                            LIB_NAMES_CAP_MAX);
+            }
+            if (x > LIB_NAMES_CAP_MAX) {
+                return fail(p, "[cluster] names_cap: %s is above %u: a full "
+                               "table's snapshot would not fit in a frame, "
+                               "so a node could not rejoin",
+                            value, LIB_NAMES_CAP_MAX);
+            }
+            cfg->io.names_cap = (uint32_t)x;
+        } else {
+            return fail(p, "[cluster]: unknown key \"%s\"", key);
+        }
+        return 1;
+    }
+    return other_section(p, section, key, value);
+}
+
+/* A relative cookie path is relative to the config file's directory. */
+static void resolve_path(const char *config_path, char *path, size_t len)
+{
+    char buf[BATON_PATH_MAX];
+    const char *slash = strrchr(config_path, '/');
+    size_t dir = slash ? (size_t)(slash - config_path) + 1 : 0;
+    size_t rest = strlen(path);
+
+    if (path[0] == '/' || slash == NULL || dir + rest + 1 > sizeof(buf) ||
+        dir + rest + 1 > len) {
+        return; /* absolute, or too long: open() will say so */
+    }
+    memcpy(buf, config_path, dir);
+    memcpy(buf + dir, path, rest + 1);
+    memcpy(path, buf, dir + rest + 1);
+}
+
+static int load_cookie(struct lib_config *cfg, char *err, size_t err_len)
+{
+    struct stat st;
+    ssize_t n;
+    int fd;
+
+    fd = open(cfg->cookie_file, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0) {
+        snprintf(err, err_len, "cookie file %s: %s", cfg->cookie_file,
+                 strerror(errno));
+        return BATON_EINVAL;
+    }
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        snprintf(err, err_len, "cookie file %s: not a regular file",
+                 cfg->cookie_file);
+        close(fd);
+        return BATON_EINVAL;
+    }
+    if ((st.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
+        snprintf(err, err_len,
+                 "cookie file %s is accessible by group or others (mode "
+                 "%03o): refusing it; run chmod 600 %s",
+                 cfg->cookie_file, (unsigned)(st.st_mode & 0777),
+                 cfg->cookie_file);
+        close(fd);
+        return BATON_EINVAL;
+    }
+    n = read(fd, cfg->io.cookie, sizeof(cfg->io.cookie));
+    close(fd);
+    while (n > 0 && (cfg->io.cookie[n - 1] == '\n' ||
+                     cfg->io.cookie[n - 1] == '\r')) {
+        n--;
+    }
+    if (n <= 0 || (size_t)n == sizeof(cfg->io.cookie)) {
+        snprintf(err, err_len, "cookie file %s: %s", cfg->cookie_file,
+                 n <= 0 ? "empty" : "longer than 1023 bytes");
+        return BATON_EINVAL;
+    }
+    cfg->io.cookie_len = (size_t)n;
+    return 0;
+}
+
+static int prefix_err(struct parse *p, const char *name, int line);
+
+/* What every file needs once it is read; name is the file's, for the
+ * messages. */
+static int finish(struct parse *p, const char *name)
+{
+    struct lib_config *cfg = p->cfg;
+    struct baton_io_config *io = &cfg->io;
+    int self = -1;
+
+    if (cfg->self_name[0] == '\0') {
+        snprintf(p->err, p->err_len, "%s: [node] name is missing", name);
+        return BATON_EINVAL;
+    }
+    if (io->n_nodes == 0) {
+        snprintf(p->err, p->err_len, "%s: [nodes] lists no node", name);
+        return BATON_EINVAL;
+    }
+    for (unsigned i = 0; i < io->n_nodes; i++) {
+        if (strcmp(io->names[i], cfg->self_name) == 0) {
+            self = (int)i;
+        }
+    }
+    if (self < 0) {
+        snprintf(p->err, p->err_len,
+                 "%s: [node] name %s is not listed in [nodes]", name,
+                 cfg->self_name);
+        return BATON_EINVAL;
+    }
+    io->self = (unsigned)self;
+    if (cfg->listen_host[0] != '\0') {
+        snprintf(io->hosts[self], sizeof(io->hosts[self]), "%s",
+                 cfg->listen_host);
+        io->ports[self] = cfg->listen_port;
+    }
+    for (int l = 0; l < 2; l++) {
+        parse_node_list(p, l == 0 ? "sync_nodes_mandatory"
+                                  : "sync_nodes_optional",
+                        cfg->sync_lists[l],
+                        l == 0 ? cfg->sync_mandatory : cfg->sync_optional);
+        if (p->failed) {
+            return prefix_err(p, name, 0);
+        }
+    }
+    if (p->section != NULL &&
+        p->section(p->user, cfg, NULL, NULL, NULL, p->err, p->err_len) != 0) {
+        return prefix_err(p, name, 0);
+    }
+    if (cfg->cookie_file[0] == '\0') {
+        snprintf(p->err, p->err_len, "%s: [node] cookie_file is missing",
+                 name);
+        return BATON_EINVAL;
+    }
+    return 0;
+}
+
+/* The parser's verdict: 0 or BATON_EINVAL with "name:line: " put before
+ * the message (line 0: "name: "). */
+static int prefix_err(struct parse *p, const char *name, int line)
+{
+    char msg[512];
+
+    snprintf(msg, sizeof(msg), "%s", p->err);
+    if (line > 0) {
+        snprintf(p->err, p->err_len, "%s:%d: %s", name, line, msg);
+    } else {
+        snprintf(p->err, p->err_len, "%s: %s", name, msg);
+    }
+    return BATON_EINVAL;
+}
+
+static void parse_init(struct parse *p, struct lib_config *cfg,
+                       lib_config_section_fn section, void *user, char *err,
+                       size_t err_len)
+{
+    memset(p, 0, sizeof(*p));
+    memset(cfg, 0, sizeof(*cfg));
+    cfg->log_level = BATON_LOG_INFO;
+    p->cfg = cfg;
+    p->section = section;
+    p->user = user;
+    p->err = err;
+    p->err_len = err_len;
+}
+
+/* ini_parse*'s result: < 0 it could not read, > 0 the first bad line. */
+static int parsed(struct parse *p, const char *name, int rv)
+{
+    if (rv < 0) {
+        snprintf(p->err, p->err_len, "%s: cannot read: %s", name,
+                 rv == -1 ? strerror(errno) : "out of memory");
+        return BATON_EINVAL;
+    }
+    if (p->failed) {
+        return prefix_err(p, name, rv);
+    }
+    if (rv > 0) {
+        snprintf(p->err, p->err_len, "%s:%d: syntax error", name, rv);
+        return BATON_EINVAL;
+    }
+    return finish(p, name);
+}
+
+int lib_config_parse(struct lib_config *cfg, const char *name,
+                     const char *text, lib_config_section_fn section,
+                     void *user, char *err, size_t err_len)
+{
+    struct parse p;
+
+    parse_init(&p, cfg, section, user, err, err_len);
+    return parsed(&p, name, ini_parse_string(text, on_entry, &p));
+}
+
+int lib_config_load(struct lib_config *cfg, const char *file,
+                    lib_config_section_fn section, void *user, char *err,
+                    size_t err_len)
+{
+    struct parse p;
+    int rv;
+
+    parse_init(&p, cfg, section, user, err, err_len);
+    rv = parsed(&p, file, ini_parse(file, on_entry, &p));
+    if (rv != 0) {
+        return rv;
+    }
+    resolve_path(file, cfg->cookie_file, sizeof(cfg->cookie_file));
+    return load_cookie(cfg, err, err_len);
+}
+
+int lib_config_priority(const struct lib_config *cfg, const char *what,
+                        const char *list, uint8_t *rank, char *err,
+                        size_t err_len)
+{
+    struct parse p = {0};
+
+    p.err = err;
+    p.err_len = err_len;
+    parse_priority(&p, cfg, what, list, rank);
+    return p.failed ? BATON_EINVAL : 0;
+}
+
+int lib_config_default_socket(struct lib_config *cfg, char *err,
+                              size_t err_len)
+{
+    int n;
+
+    if (cfg->control_socket[0] != '\0') {
+        return 0;
+    }
+    n = snprintf(cfg->control_socket, sizeof(cfg->control_socket),
+                 "/tmp/baton-%s.sock", cfg->self_name);
+    if (n < 0 || (size_t)n >= sizeof(cfg->control_socket)) {
+        cfg->control_socket[0] = '\0';
+        snprintf(err, err_len, "[node] control_socket: the default, "
+                 "/tmp/baton-%s.sock, is longer than %d bytes: set one",
+                 cfg->self_name, LIB_SOCKET_PATH_MAX - 1);
+        return BATON_EINVAL;
+    }
+    return 0;
+}

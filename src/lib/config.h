@@ -1,0 +1,85 @@
+/* The node's configuration file (INI): [node], [cluster] and [nodes], read
+ * by every node, a libbaton program or batond (docs/config.md). Sections
+ * the runtime does not know go to the program's hook: batond's [app]. */
+#ifndef BATON_LIB_CONFIG_H
+#define BATON_LIB_CONFIG_H
+
+#include "../io/io.h"
+#include "../wire/codec.h"
+
+#define BATON_PATH_MAX (4096)
+/* sun_path's size: a control socket's path is shorter. */
+#define LIB_SOCKET_PATH_MAX (108)
+/* A raw list value ([node] sync_nodes_*), and a command ([app] start). */
+#define LIB_LIST_MAX (1024)
+/* [cluster] names_cap: name table slots (each about 420 bytes, held
+ * three times: the replica, the node's own names and a snapshot's
+ * scratch); at most what one frame carries (wire.md §2.4). */
+#define LIB_NAMES_CAP_MAX BATON_MSG_NAMES_CAP_MAX
+
+struct lib_config {
+    struct baton_io_config io; /* nodes, self, heartbeat, cookie, apps */
+    /* "" = none: a library node serves no control socket unless the file
+     * names one; batond puts its default here (docs/config.md). */
+    char control_socket[LIB_SOCKET_PATH_MAX];
+    char cookie_file[BATON_PATH_MAX];
+    char listen_host[BATON_ADDR_MAX]; /* "" = this node's own address */
+    uint16_t listen_port;
+    char self_name[BATON_NAME_MAX + 1];
+    int log_level; /* enum baton_log_level */
+    /* Boot-time sync (reference §1.3): unset timeout = no wait. */
+    uint8_t sync_mandatory[BATON_NODES_MAX];
+    uint8_t sync_optional[BATON_NODES_MAX];
+    char sync_lists[2][LIB_LIST_MAX]; /* raw: resolved after [nodes] */
+    bool sync_timeout_set;
+    uint64_t sync_timeout_ms; /* BATON_TIMEOUT_INFINITY = forever */
+};
+
+/* A key of a section the runtime does not know (section is its whole
+ * name, "app web"). Returns 0, or BATON_EINVAL with what is wrong in err
+ * (file:line is put in front). */
+typedef int (*lib_config_section_fn)(void *user, struct lib_config *cfg,
+                                     const char *section, const char *key,
+                                     const char *value, char *err,
+                                     size_t err_len);
+
+/* Reads and validates FILE, including the cookie file it names. section
+ * (may be NULL: such a section is an error) gets the other sections'
+ * keys, in file order. On error writes a message naming file:line and
+ * the key (or the cookie file and what is wrong with it) into err, and
+ * returns BATON_EINVAL. */
+int lib_config_load(struct lib_config *cfg, const char *file,
+                    lib_config_section_fn section, void *user, char *err,
+                    size_t err_len);
+
+/* The same checks on text (named name in messages), without the cookie
+ * file: for the fuzz target (test/fuzz/fuzz_config.c). */
+int lib_config_parse(struct lib_config *cfg, const char *name,
+                     const char *text, lib_config_section_fn section,
+                     void *user, char *err, size_t err_len);
+
+/* batond's control socket when the file names none: /tmp/baton-NAME.sock
+ * (docs/config.md); batonctl -c finds it the same way. Errors:
+ * BATON_EINVAL (that path is too long; err says so). */
+int lib_config_default_socket(struct lib_config *cfg, char *err,
+                              size_t err_len);
+
+/* Parses a priority list "a@h1, {b@h2 c@h3}" into rank[BATON_NODES_MAX]
+ * (0 = not listed, 1 = first, ...) against cfg's [nodes]. On error
+ * writes "[app WHAT] nodes: ..." into err and returns BATON_EINVAL. */
+int lib_config_priority(const struct lib_config *cfg, const char *what,
+                        const char *list, uint8_t *rank, char *err,
+                        size_t err_len);
+
+/* Values: an integer in lo..hi; milliseconds up to a day or "infinity"
+ * (BATON_TIMEOUT_INFINITY). */
+bool lib_config_u64(const char *v, uint64_t lo, uint64_t hi, uint64_t *out);
+bool lib_config_ms(const char *v, uint64_t *out);
+
+/* Splits a command line into argv (quotes '...' and "...", backslash
+ * escapes; no shell). Returns the count, or -1 if it is malformed or has
+ * more than max - 1 words. argv points into buf. */
+int lib_split(const char *cmd, char *buf, size_t buf_len, char **argv,
+              int max);
+
+#endif /* BATON_LIB_CONFIG_H */

@@ -1,0 +1,131 @@
+/* The node's control socket: a Unix stream socket (mode 0600) that
+ * serves batonctl and programs: one-shot text commands, and JSON
+ * sessions that are name endpoints. Any node serves it, batond or a
+ * libbaton program with control_socket set. See docs/control.md. */
+#ifndef BATON_LIB_CONTROL_H
+#define BATON_LIB_CONTROL_H
+
+#include <cjson/cJSON.h>
+
+#include "../io/io.h"
+#include "deadline.h"
+#include "idmap.h"
+#include "watch.h"
+
+struct lib_session; /* session.h */
+struct lib_ctl_defer;   /* session.c */
+struct lib_queued;  /* appname.c */
+
+/* An app's name (`name =` in its section) as this node serves it
+ * (docs/control.md "Apps with names"). */
+struct lib_appname {
+    bool active; /* started here: the name is (being) pointed here */
+    struct lib_session *server; /* the session serving it, or NULL */
+    struct lib_queued *head, *tail; /* calls waiting for a server */
+    unsigned n_queued;
+};
+
+/* What the program running the node adds (batond: its supervisor). Every
+ * member may be NULL. */
+struct lib_control_program {
+    void *data;
+    /* Carries out an app effect, after an app's name was re-pointed. */
+    void (*app_effect)(void *data, const struct baton_app_effect *e);
+    /* batonctl ready APP: 0, or the app waits for no ready here. */
+    int (*ready)(void *data, unsigned app);
+    /* Adds the local instance's fields to app's entry of "apps". */
+    void (*app_json)(void *data, unsigned app, cJSON *o);
+    /* The node is stopping: started apps no longer take their names. */
+    bool (*draining)(void *data);
+};
+
+struct lib_control {
+    uv_pipe_t pipe;
+    struct baton_io *io;
+    struct lib_control_program prog;
+    /* App i's global name ("name =" of [app]; NULL or "" for none). */
+    const char *gname[BATON_APPS_MAX];
+    /* Ids of endpoints, name writes and calls come from *ids, which the
+     * node shares with its other endpoints (one id space in the core). */
+    uint64_t *ids;
+    uint64_t own_ids;
+    /* Calls in flight wait in *deadlines: the node's one deadline heap
+     * (a libbaton node's), or own_deadlines (batond's). */
+    struct lib_deadlines *deadlines;
+    struct lib_deadlines own_deadlines;
+    char path[108];
+    bool open;
+    bool closing;
+    /* Sessions (docs/control.md "Sessions"). */
+    struct lib_session *sessions; /* every connection, a list */
+    unsigned n_sessions;             /* of them not closing */
+    size_t in_bytes;                 /* sessions' input buffers, in all */
+    /* A limit that bites is logged, at most once a second per limit,
+     * with how often it bit since (docs/control.md "Limits"). */
+    struct lib_limit_log {
+        uint64_t last_ms;
+        unsigned count;
+    } refused_log, accept_log, in_log, idle_log;
+    struct lib_idmap endpoints;   /* endpoint -> session */
+    struct lib_idmap writes;      /* name write id -> pending write */
+    struct lib_idmap calls;       /* call id -> pending call */
+    struct lib_idmap incoming;    /* delivered call -> incoming */
+    /* Work for the core found while inside one of its callbacks (an
+     * app's name write, then its start; a DROP; a reply): done from
+     * `idle` right after the step, in order, so that an app's name is
+     * re-pointed before its start is reported, and no effect handler
+     * steps the core in the middle of another step's effects. */
+    struct lib_ctl_defer *defer_head, *defer_tail;
+    unsigned depth; /* > 0 while inside an io callback */
+    uv_idle_t idle;
+    uv_timer_t sweep; /* expires queued calls of app names */
+    /* After every loop turn: calls whose holder's node was lost fail
+     * with "unreachable" (src/lib/watch.h, the library's rule). */
+    uv_check_t watch_check;
+    struct lib_watch watch;
+    /* Sessions with output to write, written once per loop iteration:
+     * the check handle runs after the I/O callbacks, the idle handle
+     * before the loop polls (docs/control.md "Limits"). */
+    struct lib_session *flush_head;
+    uv_idle_t flush_idle;
+    uv_check_t flush_check;
+    bool flush_armed;
+    struct lib_appname apps[BATON_APPS_MAX];
+};
+
+/* Binds and listens at path (replacing a stale socket file, refusing if
+ * another node answers there). c->prog, c->gname, c->ids and
+ * c->deadlines (NULL: its own) must be set beforehand; the caller routes io's on_app,
+ * on_name and on_call to the functions below. Errors: BATON_EIO, with a
+ * message in err. */
+int lib_control_start(struct lib_control *c, struct baton_io *io,
+                         const char *path, char *err, size_t err_len);
+/* Closes the listener, every session and the timers; cb runs for the
+ * listener (the loop ends once every handle is closed). */
+void lib_control_close(struct lib_control *c, uv_close_cb cb);
+
+/* An app effect from the core: names of apps started here are pointed
+ * at this node first, then the supervisor carries the effect out, both
+ * after the core's step has returned. Borrows e for the call. */
+void lib_control_app_effect(struct lib_control *c,
+                               const struct baton_app_effect *e);
+/* The program's instance of app went idle here: its name goes. */
+void lib_control_app_idle(struct lib_control *c, unsigned app);
+/* The core's name and call effects (io's on_name and on_call). Borrow e
+ * for the call. */
+void lib_control_name_effect(struct lib_control *c,
+                                const struct baton_name_effect *e);
+void lib_control_call_effect(struct lib_control *c,
+                                const struct baton_call_effect *e);
+
+/* The JSON status document (returns owned, free with free()). */
+char *lib_status_json(const struct baton_io *io);
+/* The JSON apps document: every app, cluster-wide and local. */
+char *lib_apps_json(const struct lib_control *c);
+
+/* Is endpoint one of the control socket's (a session's or an app
+ * name's)? The node's other endpoints are not. */
+bool lib_control_owns_endpoint(const struct lib_control *c,
+                               uint64_t endpoint);
+
+#endif /* BATON_LIB_CONTROL_H */
