@@ -144,24 +144,30 @@ def count_timeline(insts, t0, t1):
     return [(t, sum(1 for i in insts if i.live_at(t))) for t in sorted(points)]
 
 
-def settled_after(timeline, t0, t1, good):
-    """The time from t0 until good(value) holds from then on up to t1, and
-    the time within [t0, t1] it does not hold; None if it does not hold
-    at t1."""
+def settled_after(timeline, t0, good):
+    """The time from t0 until good(value) holds from then on, to the end
+    of the timeline [(t, value)]; None if it does not hold at the end."""
     if not timeline or not good(timeline[-1][1]):
-        return None, None
+        return None
     since = t0
     for (t, v) in timeline:
         if not good(v):
             since = None
         elif since is None:
             since = t
-    bad = 0.0
+    return since - t0
+
+
+def time_where(timeline, t_from, t_end, pred):
+    """Seconds within [t_from, t_end] in which pred(value) holds; each
+    value of the timeline [(t, value)] holds until the next one."""
+    total = 0.0
     for k, (t, v) in enumerate(timeline):
-        nxt = timeline[k + 1][0] if k + 1 < len(timeline) else t1
-        if not good(v):
-            bad += nxt - t
-    return since - t0, bad
+        nxt = timeline[k + 1][0] if k + 1 < len(timeline) else t_end
+        lo = max(t, t_from)
+        if pred(v) and nxt > lo:
+            total += nxt - lo
+    return total
 
 
 def sample_timeline(samples, t0, t1, value):
@@ -179,6 +185,7 @@ class Verdict:
     def __init__(self):
         self.results = []  # (check, ok, text)
         self.figures = {}  # figure name -> list of seconds
+        self.totals = {}   # total name -> seconds, over the whole run
 
     def check(self, name, ok, text):
         self.results.append((name, ok, text))
@@ -187,6 +194,9 @@ class Verdict:
 
     def figure(self, name, value):
         self.figures.setdefault(name, []).append(value)
+
+    def total(self, name, seconds):
+        self.totals[name] = self.totals.get(name, 0.0) + seconds
 
     def failed(self):
         return [r for r in self.results if not r[1]]
@@ -204,6 +214,10 @@ class Verdict:
             if never:
                 line += f", {never} never settled"
             print(f"  {name}: {line}")
+        if self.totals:
+            print("totals over the run, beyond the bound after each heal:")
+            for name, secs in sorted(self.totals.items()):
+                print(f"  {name}: {secs * 1000:.0f} ms")
         bad = {}
         for name, ok, _ in self.results:
             bad.setdefault(name, [0, 0])[0 if ok else 1] += 1
@@ -216,17 +230,15 @@ def check_heal(v, cluster, t_heal, t_end, label):
     """Every check made after a heal at t_heal, on what happened up to
     t_end (the end of the quiet window)."""
     insts = cluster.instances
-    nodes = cluster.nodes
-    for app, spec in cluster.apps.items():
+    failed_before = len(v.failed())
+    for app in cluster.apps:
         bound = cluster.bound(app)
         mine = insts.of(app)
         line = count_timeline(mine, t_heal, t_end)
-        took, bad = settled_after(line, t_heal, t_end, lambda c: c == 1)
+        took = settled_after(line, t_heal, lambda c: c == 1)
         v.figure(f"heal->one {app} ({label})", took)
-        beyond = sum(
-            (line[k + 1][0] if k + 1 < len(line) else t_end) - max(t, t_heal + bound)
-            for k, (t, c) in enumerate(line)
-            if c != 1 and (line[k + 1][0] if k + 1 < len(line) else t_end) > t_heal + bound)
+        beyond = time_where(line, t_heal + bound, t_end, lambda c: c != 1)
+        v.total(f"{app} not running exactly once", beyond)
         v.check("exactly-one", took is not None and took <= bound,
                 f"{label}: {app} ran exactly once {ms(took)} after the heal"
                 f" (bound {bound * 1000:.0f} ms; {beyond * 1000:.0f} ms of other counts"
@@ -253,6 +265,23 @@ def check_heal(v, cluster, t_heal, t_end, label):
                     f" (started with {survivor.epoch}); {len(higher)} earlier token(s) above it")
     check_group(v, cluster, t_heal, t_end, label)
     check_names(v, cluster, t_heal, t_end, label)
+    if len(v.failed()) > failed_before:
+        print_timeline(insts.all, t_heal, t_end)
+
+
+def print_timeline(insts, t_heal, t_end):
+    """Starts and ends of instances around the heal, for the reader."""
+    events = []
+    for i in insts:
+        if i.end is None or i.end >= t_heal - 15:
+            if i.start >= t_heal - 15:
+                events.append((i.start, f"start {i!r}"))
+            if i.end is not None and i.end <= t_end:
+                how = "stop" if i.stop is not None else "killed"
+                events.append((i.end, f"{how}  {i!r}"))
+    print("    instances (seconds from the heal):")
+    for t, text in sorted(events):
+        print(f"    {t - t_heal:+8.3f} {text}")
 
 
 def current_epoch(cluster, app, node):
@@ -276,7 +305,7 @@ def check_group(v, cluster, t_heal, t_end, label):
         return (len(coords) == 1 and None not in coords
                 and all(len(view[n]["alive"]) == len(view) - 1 for n in view))
     line = sample_timeline(cluster.monitor.samples, t_heal, t_end, one_group)
-    took, _ = settled_after(line, t_heal, t_end, bool)
+    took = settled_after(line, t_heal, bool)
     bound = cluster.bound(None)
     v.figure(f"heal->one group ({label})", took)
     v.check("one-group", took is not None and took <= bound,
@@ -298,7 +327,16 @@ def check_names(v, cluster, t_heal, t_end, label):
         node = next(iter(seen))[0].split("@")[0]
         return holders == [node]
     line = sample_timeline(samples, t_heal, t_end, one_holder)
-    took, bad = settled_after(line, t_heal, t_end, bool)
+    took = settled_after(line, t_heal, bool)
+
+    # Two different holders visible at once (on different nodes), beyond
+    # the bound: the time between samples that show it.
+    def two_holders(view, holders):
+        return len({view[n]["names"]["contested"][:3] for n in view
+                    if view[n] and "contested" in view[n]["names"]}) > 1
+    two = sample_timeline(samples, t_heal, t_end, two_holders)
+    v.total("two holders of 'contested' visible",
+            time_where(two, t_heal + bound, t_end, bool))
     v.figure(f"heal->one holder ({label})", took)
     v.check("one-holder", took is not None and took <= bound,
             f"{label}: one holder of 'contested' on every node {ms(took)} after the heal"
@@ -313,23 +351,15 @@ def check_names(v, cluster, t_heal, t_end, label):
         bound = cluster.bound(app)
         insts = cluster.instances.of(app)
 
-        def bound_ok(view, holders, name=name, insts=insts):
-            t = view["__t"]
+        def at_app(t, view, name=name, insts=insts):
             live = [i.node for i in insts if i.live_at(t)]
-            if len(live) != 1:
-                return False
-            for n in view:
-                if n == "__t":
-                    continue
-                if view[n] is None:
-                    return False
-                held = view[n]["names"].get(name)
-                if held is None or held[0].split("@")[0] != live[0]:
-                    return False
-            return True
-        line = [(t, bound_ok(dict(view, __t=t), holders)) for (t, view, holders) in samples
-                if t_heal <= t <= t_end]
-        took, _ = settled_after(line, t_heal, t_end, bool)
+            held = {view[n]["names"].get(name, ("?",))[0].split("@")[0] if view[n] else "?"
+                    for n in view}
+            return len(live) == 1 and held == {live[0]}
+        line = [(t, at_app(t, view)) for (t, view, _) in samples if t_heal <= t <= t_end]
+        took = settled_after(line, t_heal, bool)
+        v.total(f"'{name}' missing or not at its app",
+                time_where(line, t_heal + bound, t_end, lambda ok: not ok))
         v.figure(f"heal->{name} at its app ({label})", took)
         v.check("app-name", took is not None and took <= bound,
                 f"{label}: '{name}' on every node points at {app}'s node {ms(took)}"
@@ -341,7 +371,6 @@ def check_no_dup(v, cluster, t0, t1, label):
     app should fail over: never two instances (issue 11, item 5)."""
     for app in cluster.apps:
         line = count_timeline(cluster.instances.of(app), t0, t1)
-        dup = sum((line[k + 1][0] if k + 1 < len(line) else t1) - t
-                  for k, (t, c) in enumerate(line) if c > 1)
+        dup = time_where(line, t0, t1, lambda c: c > 1)
         v.check("bridge-no-dup", dup == 0,
                 f"{label}: {app} ran twice for {dup * 1000:.0f} ms during the bridge")

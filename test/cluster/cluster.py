@@ -52,8 +52,8 @@ def app_specs(n):
 class Cluster:
     def __init__(self, n, bin_dir, app_bin, netw):
         self.dir = tempfile.mkdtemp(prefix="baton-cluster.")
-        self.batond = os.path.join(bin_dir, "batond")
-        self.app_bin = app_bin
+        self.batond = os.path.abspath(os.path.join(bin_dir, "batond"))
+        self.app_bin = os.path.abspath(app_bin)
         self.net = netw
         self.apps = app_specs(n)
         self.records = os.path.join(self.dir, "records")
@@ -62,9 +62,9 @@ class Cluster:
         self.contenders = []
         self.monitor = None
         self.stop_event = threading.Event()
-        with open(os.path.join(self.dir, "cookie"), "w") as f:
+        fd = os.open(os.path.join(self.dir, "cookie"), os.O_WRONLY | os.O_CREAT, 0o600)
+        with os.fdopen(fd, "w") as f:
             f.write(os.urandom(18).hex() + "\n")
-        os.chmod(os.path.join(self.dir, "cookie"), 0o600)
         for node in self.nodes.values():
             with open(node.ini, "w") as f:
                 f.write(self.config(node))
@@ -338,8 +338,9 @@ def main():
 
     netw = net.Net(NAMES[:args.nodes])
     if not netw.probe():
+        netw.down()
         print("SKIP: the cluster suite needs root and network namespaces"
-              " (ip netns add failed or not root); see docs/design/cluster.md")
+              " (not root, or ip netns add/exec refused); see docs/design/cluster.md")
         return SKIP
 
     def on_signal(sig, frame):

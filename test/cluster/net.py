@@ -45,6 +45,10 @@ class Net:
         except (RuntimeError, FileNotFoundError):
             return False
         self.made.append(self.bridge_ns)
+        try:
+            run("ip", "netns", "exec", self.bridge_ns, "true")
+        except RuntimeError:
+            return False  # made, but not entered: no mount namespace here
         return True
 
     def up(self):

@@ -213,7 +213,9 @@ class Monitor(threading.Thread):
                 sessions[node.name] = Session(node.sock)
             ans = sessions[node.name].request(op="names")
         except (OSError, ValueError, ConnectionError):
-            sessions.pop(node.name, None)
+            broken = sessions.pop(node.name, None)
+            if broken is not None:
+                broken.close()
             return None
         if not ans.get("ok"):
             return None
