@@ -257,7 +257,7 @@ def run_kill9(c, v):
     time.sleep(c.window())
     t_end = now()
     time.sleep(0.3)
-    checks.check_heal(v, c, t_kill, t_end, "kill9")
+    checks.check_heal(v, c, t_kill, t_end, "kill9", killed=victim)
     print(f"- restart {victim}", flush=True)
     t_start = now()
     c.nodes[victim].start()
@@ -381,11 +381,21 @@ def main():
                 v.check("settled", False, "did not settle between repeats")
                 break
     finally:
-        if c is not None:
-            finish(c, v, args.shutdown)
-        errors = netw.down()
-        for e in errors:
-            print(f"cleanup: {e}")
+        # A signal during the cleanup hurries it (every batond SIGKILLed,
+        # their shims take the apps along) but never cuts it short.
+        def hurry(sig, frame):
+            print(f"cleanup: {signal.Signals(sig).name}: SIGKILL to every batond")
+            for node in (c.nodes.values() if c else []):
+                node.signal(signal.SIGKILL)
+        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+            signal.signal(sig, hurry)
+        try:
+            if c is not None:
+                finish(c, v, args.shutdown)
+        finally:
+            errors = netw.down()
+            for e in errors:
+                print(f"cleanup: {e}")
     v.summary()
     failed = v.failed() or errors
     if c is not None:
