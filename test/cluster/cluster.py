@@ -50,7 +50,9 @@ def app_specs(n):
 
 
 class Cluster:
-    def __init__(self, n, bin_dir, app_bin, netw):
+    def __init__(self, n, bin_dir, app_bin, netw, seconds):
+        self.seconds = seconds  # how long a scenario's partition lasts
+        self.schedule = []      # the nemesis's episodes
         self.dir = tempfile.mkdtemp(prefix="baton-cluster.")
         self.batond = os.path.abspath(os.path.join(bin_dir, "batond"))
         self.app_bin = os.path.abspath(app_bin)
@@ -145,27 +147,27 @@ def sc_symmetric(c, rng):
     side = minority(c)
     rest = [x for x in c.nodes if x not in side]
     yield (f"symmetric {''.join(side)}|{''.join(rest)}", "symmetric",
-           [(net.symmetric(side, rest), 10.0)])
+           [(net.symmetric(side, rest), c.seconds)])
 
 
 def sc_one_way(c, rng):
     src = c.owner("web")
     dst = others(c, src)[0]
-    yield f"one-way {src}->{dst}", "one-way", [(net.one_way(src, dst), 10.0)]
+    yield f"one-way {src}->{dst}", "one-way", [(net.one_way(src, dst), c.seconds)]
 
 
 def sc_bridge(c, rng):
     x = c.owner("web")
     y = others(c, x)[0]
     mid = "".join(others(c, x)[1:])
-    yield f"bridge {x}-{mid}-{y}", "bridge", [(net.bridge(x, y), 10.0)]
+    yield f"bridge {x}-{mid}-{y}", "bridge", [(net.bridge(x, y), c.seconds)]
 
 
 def sc_flapping(c, rng):
     side = minority(c)
     rest = [x for x in c.nodes if x not in side]
     steps, total, cut = [], 0.0, True
-    while total < 10.0:
+    while total < c.seconds:
         d = round(rng.uniform(0.3, 1.5), 2)
         steps.append((net.symmetric(side, rest) if cut else set(), d))
         total += d
@@ -331,6 +333,8 @@ def main():
     ap.add_argument("--repeat", type=int, default=1, help="episodes in a row")
     ap.add_argument("--seed", type=int, default=None, help="nemesis: the schedule's seed")
     ap.add_argument("--minutes", type=float, default=5.0, help="nemesis: how long")
+    ap.add_argument("--seconds", type=float, default=10.0,
+                    help="symmetric, one-way, bridge, flapping: how long the partition lasts")
     ap.add_argument("--keep", action="store_true", help="keep logs and records")
     ap.add_argument("--shutdown", choices=["rolling", "all"], default="rolling",
                     help="the end: SIGTERM one node at a time, or all at once")
@@ -354,7 +358,7 @@ def main():
     c = None
     try:
         netw.up()
-        c = Cluster(args.nodes, args.bin, args.app, netw)
+        c = Cluster(args.nodes, args.bin, args.app, netw, args.seconds)
         print(f"cluster: {args.scenario}, {args.nodes} nodes, seed {seed}"
               f" (replay: --seed {seed}), namespaces {netw.prefix}-*, files {c.dir}",
               flush=True)

@@ -94,7 +94,6 @@ class Node:
         self.sock = os.path.join(cluster.dir, f"{name}.sock")
         self.log = os.path.join(cluster.dir, f"{name}.log")
         self.proc = None
-        self.lives = []  # (pid, started, ended or None, exit status, how)
 
     def start(self):
         logf = open(self.log, "a")
@@ -104,8 +103,6 @@ class Node:
              self.cluster.batond, "-c", self.ini],
             stdout=logf, stderr=logf, stdin=subprocess.DEVNULL)
         logf.close()
-        self.lives.append({"pid": self.proc.pid, "started": now(), "ended": None,
-                           "status": None, "how": None})
 
     def alive(self):
         return self.proc is not None and self.proc.poll() is None
@@ -114,7 +111,6 @@ class Node:
         """Sends sig to this batond (SIGTERM: a clean shutdown; SIGKILL: a
         crash we cause)."""
         if self.alive():
-            self.lives[-1]["how"] = signal.Signals(sig).name
             self.proc.send_signal(sig)
 
     def wait(self, timeout=15.0):
@@ -123,17 +119,14 @@ class Node:
         its exit status."""
         if self.proc is None:
             return None
-        life = self.lives[-1]
         try:
             self.proc.wait(timeout)
         except subprocess.TimeoutExpired:
-            life["how"] = (life["how"] or "") + ", then SIGKILL after a timeout"
             self.proc.kill()
             self.proc.wait()
-        life["ended"] = now()
-        life["status"] = self.proc.returncode
+        status = self.proc.returncode
         self.proc = None
-        return life["status"]
+        return status
 
     def rss_kib(self):
         if not self.alive():
