@@ -315,6 +315,13 @@ def finish(c, v, shutdown):
         os.kill(inst.pid, signal.SIGKILL)
     v.check("no-orphan", not orphans, f"{len(orphans)} app process(es) left after every"
             f" batond stopped{': ' + str(orphans) if orphans else ''}")
+    lost = {}
+    for ct in c.contenders:
+        for _, what in ct.history:
+            if what.startswith("lost:"):
+                lost[what[5:]] = lost.get(what[5:], 0) + 1
+    print(f"contested: won {sum(what == 'won' for ct in c.contenders for _, what in ct.history)}"
+          f" times, lost " + (", ".join(f"{n} ({r})" for r, n in sorted(lost.items())) or "0"))
     if c.monitor and c.monitor.rss:
         print("batond RSS (KiB) over time:")
         t0 = c.monitor.rss[0][0]

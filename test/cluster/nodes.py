@@ -3,7 +3,6 @@ contenders of the global name and the monitor that samples everything
 (docs/design/cluster.md §3)."""
 import json
 import os
-import signal
 import socket
 import subprocess
 import threading
@@ -172,7 +171,7 @@ class Contender(threading.Thread):
                         self.history.append((now(), "won"))
                 session.poll_events(1.0)
             except (OSError, ValueError, ConnectionError):
-                if self.holds:
+                if self.holds and not self.stop_event.is_set():
                     self.history.append((now(), "lost:session"))
                 self.holds = False
                 if session is not None:
