@@ -7,7 +7,7 @@ SEEDS      ?= 1000
 JOBS       ?= $(shell nproc)
 CMAKE_GEN  := -G Ninja
 
-.PHONY: all setup build build-asan test sim bench demo clean
+.PHONY: all setup build build-asan test sim cluster bench demo clean
 
 all: build
 
@@ -38,6 +38,15 @@ test: build build-asan
 # line reads "N passed, M failed".
 sim: build
 	@$(BUILD)/test/sim/baton-sim --names --seeds $(SEEDS) --jobs $(JOBS)
+
+# The cluster suite's long nemesis, as root (docs/design/cluster.md): 5
+# batond in network namespaces, random partitions of every kind for
+# MINUTES; SEED=S replays a schedule (the run prints its seed).
+MINUTES ?= 5
+SEED    ?=
+cluster: build
+	@BUILD=$(BUILD) test/cluster/run.sh nemesis --nodes 5 --minutes $(MINUTES) \
+	    $(if $(SEED),--seed $(SEED))
 
 # A 3-node cluster on loopback telling the seed story: failover and
 # takeover with the state handed over (README).

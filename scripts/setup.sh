@@ -17,6 +17,9 @@ packages=(
     libuv1-dev       # event loop, TCP, timers, signals, Unix sockets
     libinih-dev      # INI config files
     libcjson-dev     # JSON on the control socket, --json output
+    iproute2         # ip netns, veth, bridge: the cluster suite (test/cluster)
+    nftables         # partitions inside those namespaces (test/cluster)
+    python3          # the cluster suite's orchestrator and checks (stdlib only)
 )
 
 missing=()
