@@ -22,6 +22,15 @@ wait_owner() { # NODE OWNER
     for _ in $(seq 100); do [ "$(owner "$1")" = "$2@local" ] && return 0; sleep 0.05; done
     echo "demo: $2 never became the owner" >&2; return 1
 }
+# logline TEXT: the last log line with TEXT, once one is there (the app
+# logs it just after batond counts it started, so it may lag by a little).
+logline() {
+    for _ in $(seq 100); do
+        grep -h "$1" "$T"/*.log | tail -1 | grep . && return 0
+        sleep 0.05
+    done
+    echo "demo: no log line \"$1\"" >&2; return 1
+}
 start() { COUNTER_DIR="$T" "$BIN/batond" -c "$T/$1.ini" 2>> "$T/$1.log" & PIDS[$1]=$!; disown; }
 
 head -c 24 /dev/urandom | base64 > "$T/cookie"
@@ -58,7 +67,7 @@ say "2. kill -9 the owner's batond: the counter fails over (b, c have equal prio
 kill -KILL "${PIDS[a]}"; unset "PIDS[a]"
 wait_owner b b
 apps b
-grep -h "counter: started on b" "$T"/*.log | tail -1
+logline "counter: started on b"
 echo "(a kill -9 leaves nothing to hand over: the count starts again)"
 sleep 1.5
 echo "count on b: $(count b)"
@@ -69,8 +78,8 @@ start a
 wait_owner b a
 sleep 0.3
 apps b
-grep -h "counter: started on a" "$T"/*.log | tail -1
-grep -h "counter: stopped on b" "$T"/*.log | tail -1
+logline "counter: started on a"
+logline "counter: stopped on b"
 echo "b had counted to $before when a took over; a goes on from there: $(count a)"
 
 say "Done: failover in milliseconds, takeover with the state handed over, no orphans. Cleaning up."

@@ -104,7 +104,8 @@ ctl b names | grep -q "^gdict  *a@local" || fail "batonctl names of b: $(ctl b n
 "$CTL" -c "$T/b.ini" register probe --hold > "$T/probe.out" 2>&1 &
 PIDS[probe]=$!
 wait_for 5 grep -q "holding it" "$T/probe.out" || fail "register on b: $(cat "$T/probe.out")"
-wait_for 5 test "$(ctl c call probe hi 2>/dev/null)" = hi || fail "call probe from c: $(ctl c call probe hi 2>&1)"
+answers() { [ "$(ctl c call probe hi 2>/dev/null)" = hi ]; } # re-run by wait_for
+wait_for 5 answers || fail "call probe from c: $(ctl c call probe hi 2>&1)"
 kill -TERM "${PIDS[probe]}"; wait "${PIDS[probe]}" 2>/dev/null || true; unset "PIDS[probe]"
 pass "batonctl status, apps and names of embedded nodes; a session on b holds a name that c calls"
 
