@@ -990,11 +990,22 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
             break;
         }
         if (rv != 0) {
+            unsigned theirs =
+                baton_frame_other_version(c->rbuf + off, c->rlen - off);
             c->io->stats.bad_frames++;
-            logf_(c->io, BATON_LOG_WARN,
-                  "malformed or oversized frame from %s (%s): closing the "
-                  "link",
-                  peer_name(c), c->addr);
+            if (theirs != 0) {
+                /* docs/design/wire.md §1.1: no mixed-version clusters. */
+                logf_(c->io, BATON_LOG_ERROR,
+                      "wire version mismatch with %s (%s): peer speaks %u, "
+                      "this node %u; closing the link (upgrade every node)",
+                      peer_name(c), c->addr, theirs,
+                      (unsigned)BATON_WIRE_VERSION);
+            } else {
+                logf_(c->io, BATON_LOG_WARN,
+                      "malformed or oversized frame from %s (%s): closing "
+                      "the link",
+                      peer_name(c), c->addr);
+            }
             conn_close(c, NULL);
             return;
         }

@@ -43,3 +43,12 @@ int baton_frame_header_decode(const uint8_t *buf, size_t len,
     h->length = length;
     return 0;
 }
+
+unsigned baton_frame_other_version(const uint8_t *buf, size_t len)
+{
+    if (len < BATON_FRAME_HEADER_LEN || buf[0] != magic[0] ||
+        buf[1] != magic[1] || buf[2] == BATON_WIRE_VERSION) {
+        return 0;
+    }
+    return buf[2];
+}

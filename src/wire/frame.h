@@ -5,7 +5,9 @@
 
 #include "../util/setup.h"
 
-#define BATON_WIRE_VERSION (1)
+/* 2: every message's status carries `heard` (docs/design/wire.md §1.1).
+ * Nodes of different versions refuse to link at the first frame. */
+#define BATON_WIRE_VERSION (2)
 #define BATON_FRAME_HEADER_LEN (8)
 /* The largest body (a SEALED frame's: a names snapshot may take 1.5 MB).
  * HELLO and PROOF frames are held to far less before authentication
@@ -37,5 +39,11 @@ void baton_frame_header_encode(uint8_t out[BATON_FRAME_HEADER_LEN],
  * BATON_EBADMSG (wrong magic, version or type; length too large). */
 int baton_frame_header_decode(const uint8_t *buf, size_t len,
                               struct baton_frame_header *h);
+
+/* The version a peer speaks, when the first len bytes of buf hold a
+ * header with the right magic but another version than this build's
+ * (so that the driver can name both versions in its log); 0 otherwise:
+ * fewer than 8 bytes, not a baton frame, or this build's version. */
+unsigned baton_frame_other_version(const uint8_t *buf, size_t len);
 
 #endif /* BATON_WIRE_FRAME_H */

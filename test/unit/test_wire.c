@@ -724,6 +724,39 @@ static void check_bad_header(const uint8_t good[BATON_FRAME_HEADER_LEN],
                      BATON_EBADMSG);
 }
 
+/* Version 2 added `heard` to every status: a version-1 peer's first
+ * header is refused, and the driver learns which version it speaks, so
+ * that it logs both (docs/design/wire.md §1.1). */
+static void test_frame_version(void **state)
+{
+    uint8_t buf[BATON_FRAME_HEADER_LEN];
+    struct baton_frame_header h;
+
+    BATON_UNUSED(state);
+    assert_int_equal(BATON_WIRE_VERSION, 2);
+    baton_frame_header_encode(buf, BATON_FRAME_HELLO, 88);
+    assert_int_equal(buf[2], 2);
+    assert_int_equal(baton_frame_other_version(buf, sizeof(buf)), 0);
+    for (unsigned v = 0; v <= 0xff; v++) {
+        if (v == BATON_WIRE_VERSION) {
+            continue;
+        }
+        buf[2] = (uint8_t)v;
+        assert_int_equal(baton_frame_header_decode(buf, sizeof(buf), &h),
+                         BATON_EBADMSG);
+        assert_int_equal(baton_frame_other_version(buf, sizeof(buf)), v);
+        /* Not a whole header yet: the reader waits, nothing to name. */
+        assert_int_equal(baton_frame_other_version(buf, sizeof(buf) - 1), 0);
+    }
+    /* A version-1 header that is not a baton frame is just garbage. */
+    buf[2] = 1;
+    buf[0] = 0x43;
+    assert_int_equal(baton_frame_other_version(buf, sizeof(buf)), 0);
+    buf[0] = 0x42;
+    buf[1] = 0x00;
+    assert_int_equal(baton_frame_other_version(buf, sizeof(buf)), 0);
+}
+
 static void test_frame_bad(void **state)
 {
     uint8_t good[BATON_FRAME_HEADER_LEN];
@@ -2584,6 +2617,7 @@ int main(void)
         cmocka_unit_test(test_frame_roundtrip),
         cmocka_unit_test(test_frame_short),
         cmocka_unit_test(test_frame_bad),
+        cmocka_unit_test(test_frame_version),
         cmocka_unit_test(test_msg_roundtrip_random),
         cmocka_unit_test(test_msg_roundtrip_node_counts),
         cmocka_unit_test(test_msg_roundtrip_extremes),
