@@ -9,6 +9,7 @@
  *   oversized  a frame header announcing a body beyond the maximum
  *   bighello   a HELLO announcing 100,000 bytes (legal frame size, but
  *              beyond what an unauthenticated peer may send)
+ *   oldversion a HELLO frame header of the previous wire version
  *   replay     a full handshake, one valid sealed heartbeat, then the
  *              same frame again
  *   tamper     a full handshake, then a sealed frame with one bit flipped
@@ -217,6 +218,12 @@ int main(int argc, char **argv)
          * unauthenticated peer must not make the node buffer it. */
         uint8_t h[BATON_FRAME_HEADER_LEN];
         baton_frame_header_encode(h, BATON_FRAME_HELLO, 100000);
+        put(fd, h, sizeof(h));
+    } else if (strcmp(mode, "oldversion") == 0) {
+        /* A node of the previous build: refused at its first header. */
+        uint8_t h[BATON_FRAME_HEADER_LEN];
+        baton_frame_header_encode(h, BATON_FRAME_HELLO, 88);
+        h[2] = BATON_WIRE_VERSION - 1;
         put(fd, h, sizeof(h));
     } else if (strcmp(mode, "oversized") == 0) {
         uint8_t h[BATON_FRAME_HEADER_LEN] = {

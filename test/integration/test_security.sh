@@ -24,12 +24,14 @@ stop9 c
 # The probe speaks as c, with the right cookie.
 cp "$T/c.ini" "$T/probe.ini"
 sed -i "s|^cookie_file = .*|cookie_file = cookie|" "$T/probe.ini"
-for mode in garbage truncated oversized bighello replay tamper; do
+for mode in garbage truncated oversized bighello oldversion replay tamper; do
     "$PROBE" $mode "$T/probe.ini" a@local > /dev/null || fail "probe $mode: link not closed"
     agree a a b || fail "a stopped serving b after probe $mode"
     pass "probe $mode: link closed, a still serves b"
 done
 grep -q "malformed or oversized frame" "$T/a.log" || fail "no log line for the malformed frame"
+grep -q "wire version mismatch with an unidentified peer (127.0.0.1:[0-9]*): peer speaks [0-9]*, this node [0-9]*" "$T/a.log" ||
+    fail "no log line naming both wire versions"
 grep -q "failed authentication (tampered, replayed or reordered)" "$T/a.log" || fail "no log line for the replayed frame"
 "$PROBE" valid "$T/probe.ini" a@local > /dev/null || fail "a valid peer was disconnected"
 pass "a well-behaved peer keeps its link"
