@@ -2,7 +2,8 @@
  *
  * Its instance is a "process" made of a uv timer that prints "tick" every
  * 100 ms. start prints "started TYPE from FROM epoch E"; stop prints
- * "stopped REASON". Commands: crash (the instance fails: the singleton
+ * "stopped REASON"; a token raised after a heal prints "token E" (fence
+ * with the latest). Commands: crash (the instance fails: the singleton
  * starts elsewhere), where (where it runs). */
 #define _POSIX_C_SOURCE 200809L
 
@@ -47,9 +48,18 @@ static void stop(struct baton_app *app, int reason, const char *to)
            to ? to : "");
 }
 
+/* After a heal the surviving instance gets a token above every token
+ * either side issued: a store that fences on tokens keeps accepting it. */
+static void token(struct baton_app *app, uint64_t epoch)
+{
+    (void)app;
+    ex_say("token %llu", (unsigned long long)epoch);
+}
+
 static const struct baton_app_callbacks cbs = {
     .start = start,
     .stop = stop,
+    .token = token,
 };
 
 static void on_line(struct ex *ex, char *line)

@@ -192,6 +192,11 @@ struct baton_app_callbacks {
      * Optional. */
     void (*import_state)(struct baton_app *app, const void *data,
                          size_t len);
+    /* The running instance's fencing token rose to epoch without a
+     * restart: a partition healed and the other side had issued higher
+     * tokens meanwhile (docs/design/apps.md §4). Fence with this one from
+     * now on. Optional. */
+    void (*token)(struct baton_app *app, uint64_t epoch);
 };
 
 struct baton_app_options {

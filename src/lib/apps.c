@@ -179,6 +179,9 @@ static int stop_reason(const struct baton *b, const struct baton_app_effect *e)
     if (e->ok) {
         return BATON_STOP_MOVED; /* the core says: moved on purpose */
     }
+    if (e->why == BATON_STOPFX_CONFLICT) {
+        return BATON_STOP_CONFLICT; /* the other side's instance stays */
+    }
     switch (e->type) {
     case BATON_APP_TAKEOVER:
         return BATON_STOP_MOVED;
@@ -300,8 +303,14 @@ void lib_on_app(struct baton_io *io, const struct baton_app_effect *e)
     case BATON_APP_TOKEN:
         /* The instance goes on under a higher token (apps.md §4); the
          * core still takes our events under its start token. */
+        if (!app->running || e->epoch <= app->epoch) {
+            break;
+        }
+        app->epoch = e->epoch;
         if (app->group != NULL) {
             lib_group_token(app->group, e->epoch);
+        } else if (app->cbs->token != NULL) {
+            app->cbs->token(app, e->epoch);
         }
         break;
     case BATON_APP_STATE:

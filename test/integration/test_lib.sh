@@ -251,6 +251,23 @@ healed() {
 wait_for 15 healed || fail "after the heal: runners '$(running "${H2[@]}" | tr '\n' ' ')', no conflict stop"
 sleep 2
 healed || fail "not settled 2 s after the heal: runners '$(running "${H2[@]}" | tr '\n' ' ')'"
+# Tokens only grow for the instance that runs (issue 11 item 6): the
+# survivor's latest token ("started … epoch E", or "token E" after the
+# heal) is above every token any instance was started with.
+token_of() {
+    grep -E "^(started .* epoch|token) [0-9]+" "$T/$1.out" | tail -1 |
+        awk '{print $NF}'
+}
+top=0
+for k in "${H2[@]}"; do
+    for e in $(grep -E "^started .* epoch [0-9]+" "$T/$k.out" | awk '{print $NF}'); do
+        [ "$e" -gt "$top" ] && top=$e
+    done
+done
+cur=$(token_of "$survivor")
+if [ "$cur" -lt "$top" ] || { [ "$cur" = "$top" ] && ! grep -q "^started .* epoch $cur\$" "$T/$survivor.out"; }; then
+    fail "the survivor $survivor fences with $cur, below the highest token issued ($top)"
+fi
 n0=$(count "$survivor" "^tick")
 sleep 0.5
 [ "$(count "$survivor" "^tick")" -gt "$n0" ] || fail "the survivor $survivor does not tick"
