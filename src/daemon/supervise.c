@@ -707,11 +707,15 @@ static void stop(struct batond_proc *p)
 {
     const struct batond_app *a = app_def(p);
 
-    kill_helper(p);
-    uv_timer_stop(&p->timer);
+    /* A second stop (the core's STOP after batond's own drain) changes
+     * nothing: it must not cancel the stop command nor the SIGKILL that
+     * stop_timeout has armed, or an app that missed its SIGTERM runs on
+     * and batond never exits. */
     if (p->state == BATOND_PROC_IDLE || p->state == BATOND_PROC_STOPPING) {
         return;
     }
+    kill_helper(p);
+    uv_timer_stop(&p->timer);
     if (p->child == NULL) { /* between restarts */
         set_state(p, BATOND_PROC_IDLE);
         report(p, BATON_APP_EV_STOPPED);
