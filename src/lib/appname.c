@@ -103,7 +103,9 @@ static void keep_name(struct lib_control *c, unsigned app, uint64_t now)
                     "re-registering it",
                     c->io->cfg.apps[app].name, name,
                     e == NULL ? "is gone" : "points to ",
-                    e == NULL ? "" : c->io->names[e->owner]);
+                    e == NULL || e->owner >= c->io->cfg.n_nodes
+                        ? ""
+                        : c->io->names[e->owner]);
         lib_ctl_app_write(c, app, BATON_NAME_REREGISTER);
     } else {
         lib_ctl_app_write(c, app, BATON_NAME_DROP);
