@@ -1,12 +1,13 @@
 # An app-bound name (name = X in [app]) exists whenever its app runs: taken
 # by a session's reregister, or dropped with that session, it comes back
-# to the app while the app runs here; it goes when the app stops
-# (docs/design/names.md §5).
+# to the app while the app runs here; after a heal where both sides ran
+# the app it ends on the surviving instance's node; it goes when the app
+# stops (docs/design/names.md §5).
 source "$(dirname "$0")/lib.sh"
 NC="$(dirname "$PROBE")/baton-names-client"
 
 APP_SECTIONS="[app svc]
-nodes = a@local
+nodes = a@local, b@local
 failover_timeout = 0
 name = svc.name
 start = sh -c 'trap \"exit 0\" TERM; while :; do sleep 0.05; done'"
@@ -47,8 +48,33 @@ wait_for 10 grep -q "app svc: name svc.name is gone while the app runs here: re-
 wait_for 10 sees svc.name b a@local || fail "svc.name not back on a after its stealer's session closed"
 pass "svc.name dropped with a session's end: a registers it again"
 
-# The app stops (a no longer permitted, no other node): the name goes.
+# After a heal where both sides ran svc (a frozen while b failed it
+# over): the app conflict picks one instance; svc.name must end up on the
+# survivor's node, as both nodes see it, whichever registration won the
+# names clash. (On loopback the clash already resolves to the survivor
+# without the re-registration; this guards the rule, the session cases
+# above are the ones that failed before it.)
+kill -STOP "${PIDS[a]}"
+wait_for 10 runs_on svc b b || { kill -CONT "${PIDS[a]}"; fail "b did not fail svc over while a was frozen"; }
+wait_for 10 sees svc.name b b@local || { kill -CONT "${PIDS[a]}"; fail "svc.name not on b after the failover"; }
+kill -CONT "${PIDS[a]}"
+survivor() {
+    local n
+    for n in a b; do
+        if runs_on svc $n a b && sees svc.name a $n@local && sees svc.name b $n@local; then
+            return 0
+        fi
+    done
+    return 1
+}
+wait_for 15 survivor || fail "after the heal svc.name is not on svc's surviving node: a sees $(ctl a whereis svc.name 2>&1 | tail -1), b sees $(ctl b whereis svc.name 2>&1 | tail -1); owner $(owner svc a)"
+sleep 1.5
+survivor || fail "svc.name left svc's surviving node"
+pass "heal after a double run: svc.name follows the surviving instance"
+
+# The app stops (permitted nowhere): the name goes.
 ctl a permit svc false > /dev/null || fail "permit false"
+ctl b permit svc false > /dev/null || fail "permit false"
 wait_for 10 sees svc.name b none || fail "svc.name stays after svc stopped"
 sleep 1.5 # past the first retry: nothing brings it back
 sees svc.name b none || fail "svc.name came back while svc runs nowhere"
