@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <stdbool.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,12 +47,32 @@ static void on_chld(int sig)
     errno = saved;
 }
 
+static bool term_pending(void)
+{
+    sigset_t pending;
+
+    return sigpending(&pending) == 0 && sigismember(&pending, SIGTERM) == 1;
+}
+
+/* Ends the shim as an app killed by SIGTERM would have ended it. */
+static _Noreturn void exit_by_sigterm(void)
+{
+    sigset_t term;
+
+    signal(SIGTERM, SIG_DFL);
+    sigemptyset(&term);
+    sigaddset(&term, SIGTERM);
+    sigprocmask(SIG_UNBLOCK, &term, NULL); /* the pending one kills us */
+    _exit(128 + SIGTERM);
+}
+
 _Noreturn void batond_shim_main(int argc, char **argv)
 {
     pid_t child;
     int status;
     int first = 2;
     struct sigaction sa;
+    sigset_t term;
 
     if (argc > 2 && strcmp(argv[2], "--") == 0) {
         first = 3;
@@ -61,8 +82,14 @@ _Noreturn void batond_shim_main(int argc, char **argv)
         _exit(2);
     }
     /* batond sends SIGTERM to the whole group to stop the app; the shim
-     * stays until the app is gone, then reports how it ended. */
-    signal(SIGTERM, SIG_IGN);
+     * stays until the app is gone, then reports how it ended. A SIGTERM
+     * that comes before the app exists (an app started just before
+     * batond stops) must still reach it: the shim holds SIGTERM blocked
+     * instead of ignoring it until the fork, so one that came meanwhile
+     * is still pending and seen below. */
+    sigemptyset(&term);
+    sigaddset(&term, SIGTERM);
+    sigprocmask(SIG_BLOCK, &term, NULL);
     signal(SIGINT, SIG_IGN);
     signal(SIGHUP, SIG_IGN);
     if (pipe(chld_pipe) != 0) {
@@ -77,6 +104,10 @@ _Noreturn void batond_shim_main(int argc, char **argv)
     sa.sa_handler = on_chld;
     sa.sa_flags = SA_RESTART | SA_NOCLDSTOP;
     sigaction(SIGCHLD, &sa, NULL);
+    if (term_pending()) {
+        /* Stopped before it started: the app never runs. */
+        exit_by_sigterm();
+    }
     child = fork();
     if (child < 0) {
         fprintf(stderr, "baton-shim: fork: %s\n", strerror(errno));
@@ -84,9 +115,11 @@ _Noreturn void batond_shim_main(int argc, char **argv)
     }
     if (child == 0) {
         int devnull = open("/dev/null", O_RDONLY);
-        signal(SIGTERM, SIG_DFL);
         signal(SIGINT, SIG_DFL);
         signal(SIGHUP, SIG_DFL);
+        /* A group SIGTERM sent since the fork is pending here, and
+         * kills the app now. */
+        sigprocmask(SIG_UNBLOCK, &term, NULL);
         if (devnull >= 0) {
             dup2(devnull, 0); /* the app does not get batond's pipe */
             close(devnull);
@@ -96,6 +129,14 @@ _Noreturn void batond_shim_main(int argc, char **argv)
                 strerror(errno));
         _exit(127);
     }
+    /* One that came between the check above and the fork did not reach
+     * the child (pending signals are not inherited): pass it on. Later
+     * ones reach the child through the group; the shim drops its copy. */
+    if (term_pending()) {
+        kill(child, SIGTERM);
+    }
+    signal(SIGTERM, SIG_IGN); /* discards a pending one */
+    sigprocmask(SIG_UNBLOCK, &term, NULL);
     for (;;) {
         struct pollfd p[2] = {{.fd = 0, .events = POLLIN},
                               {.fd = chld_pipe[0], .events = POLLIN}};

@@ -13,6 +13,7 @@
 #include "../util/setup.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -382,30 +383,76 @@ static void on_exporter_exit(struct batond_proc *p, struct batond_child *c)
     }
 }
 
+/* Writes all of data to fd: 0, or -1 with errno set. */
+static int write_all(int fd, const uint8_t *data, size_t len)
+{
+    while (len > 0) {
+        ssize_t n = write(fd, data, len);
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n <= 0) {
+            if (n == 0) {
+                errno = EIO;
+            }
+            return -1;
+        }
+        data += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
 /* The new owner got the old owner's state: keep it in a private file for
- * the start (BATON_STATE_FILE). */
+ * the start (BATON_STATE_FILE). Written to a temporary file in the same
+ * directory, synced, then renamed: the app finds the whole state or no
+ * file. If that fails (a full disk, say), nothing is left behind and the
+ * app starts without state, and the log says so (the core's "start here
+ * (..., with its state)" only says that the state arrived). */
 static void keep_state(struct batond_proc *p, const struct baton_app_effect *e)
 {
     const struct batond_config *cfg = p->sup->cfg;
     char dir[300];
-    FILE *f;
+    char tmp[sizeof(p->state_file) + 8];
+    const char *what = p->state_file;
+    int fd;
 
     snprintf(dir, sizeof(dir), "/tmp/baton-state-%s", cfg->node.self_name);
-    mkdir(dir, 0700);
     snprintf(p->state_file, sizeof(p->state_file), "%s/%s.%" PRIu64, dir,
              app_name(p), e->epoch);
     p->state_epoch = 0;
     if (!e->ok) {
         return;
     }
-    f = fopen(p->state_file, "wb");
-    if (f == NULL || fchmod(fileno(f), 0600) != 0 ||
-        fwrite(e->data, 1, e->len, f) != e->len || fclose(f) != 0) {
-        logf_(p->sup, BATON_LOG_ERROR, "app %s: cannot write %s: %s",
-              app_name(p), p->state_file, strerror(errno));
-        return;
+    snprintf(tmp, sizeof(tmp), "%s.tmp", p->state_file);
+    if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+        what = dir;
+        goto failed;
+    }
+    what = tmp;
+    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0) {
+        goto failed;
+    }
+    if (write_all(fd, e->data, e->len) != 0 || fsync(fd) != 0) {
+        int saved = errno;
+        close(fd);
+        unlink(tmp);
+        errno = saved;
+        goto failed;
+    }
+    if (close(fd) != 0 || rename(tmp, p->state_file) != 0) {
+        int saved = errno;
+        unlink(tmp);
+        errno = saved;
+        goto failed;
     }
     p->state_epoch = e->epoch;
+    return;
+failed:
+    logf_(p->sup, BATON_LOG_ERROR,
+          "app %s: cannot write %s: %s: it starts without state", app_name(p),
+          what, strerror(errno));
 }
 
 static void signal_group(struct batond_proc *p, int sig)
@@ -707,11 +754,15 @@ static void stop(struct batond_proc *p)
 {
     const struct batond_app *a = app_def(p);
 
-    kill_helper(p);
-    uv_timer_stop(&p->timer);
+    /* A second stop (the core's STOP after batond's own drain) changes
+     * nothing: it must not cancel the stop command nor the SIGKILL that
+     * stop_timeout has armed, or an app that missed its SIGTERM runs on
+     * and batond never exits. */
     if (p->state == BATOND_PROC_IDLE || p->state == BATOND_PROC_STOPPING) {
         return;
     }
+    kill_helper(p);
+    uv_timer_stop(&p->timer);
     if (p->child == NULL) { /* between restarts */
         set_state(p, BATOND_PROC_IDLE);
         report(p, BATON_APP_EV_STOPPED);

@@ -9,7 +9,13 @@
  * call waits more than 30 s -> "timeout"; the serving session closes ->
  * calls queue again; calls still queued when the instance stopped go on
  * to wherever X points now (a takeover moved it), from this node, and
- * their answers go back to their callers. See docs/control.md. */
+ * their answers go back to their callers. See docs/control.md.
+ * The name follows the app, not the registration race: while the shared
+ * state places the app here and its instance runs, a lost X (a clash
+ * after a heal, replaced, removed, purged) is re-pointed here again, and
+ * a failed write is retried with backoff; an X still pointing here after
+ * the instance stopped is dropped the same way (docs/design/names.md
+ * §5). */
 #include "../util/setup.h"
 
 #include <stdlib.h>
@@ -39,6 +45,74 @@ int lib_ctl_app_of_endpoint(const struct lib_control *c, uint64_t endpoint)
     return (int)(k - 1);
 }
 
+/* The first check of a write comes after NAME_FIRST_CHECK_MS; each retry
+ * doubles the wait, up to NAME_BACKOFF_MAX_MS. */
+#define NAME_FIRST_CHECK_MS (1000u)
+#define NAME_BACKOFF_MAX_MS (8000u)
+
+static void name_written(struct lib_control *c, unsigned app)
+{
+    struct lib_appname *a = &c->apps[app];
+
+    a->backoff_ms =
+        a->backoff_ms == 0 ? NAME_FIRST_CHECK_MS : a->backoff_ms * 2;
+    if (a->backoff_ms > NAME_BACKOFF_MAX_MS) {
+        a->backoff_ms = NAME_BACKOFF_MAX_MS;
+    }
+    a->retry_ms = uv_now(c->io->loop) + a->backoff_ms;
+}
+
+/* Does the shared state place app here, starting or running? A loser of
+ * an app conflict after a heal is not placed here (its instance is being
+ * stopped), so it never takes the name back from the survivor. */
+static bool placed_here(const struct lib_control *c, unsigned app)
+{
+    const struct baton_state *st = &c->io->node.state;
+    int k = baton_state_app_find(st, c->io->cfg.apps[app].name);
+
+    return k >= 0 && st->apps[k].owner == c->io->cfg.self &&
+           (st->apps[k].status == BATON_APP_RUNNING ||
+            st->apps[k].status == BATON_APP_STARTING ||
+            st->apps[k].status == BATON_APP_TAKEOVER);
+}
+
+/* Every sweep: the app's name points here exactly while its instance
+ * runs here and the cluster agrees it should. */
+static void keep_name(struct lib_control *c, unsigned app, uint64_t now)
+{
+    struct lib_appname *a = &c->apps[app];
+    const char *name = lib_ctl_gname(c, app);
+    const struct baton_name *e = baton_node_whereis(&c->io->node, name);
+    bool mine = e != NULL && e->owner == c->io->cfg.self &&
+                e->endpoint == LIB_CTL_APP_ENDPOINT(app);
+    bool want = a->active && placed_here(c, app) &&
+                (c->prog.draining == NULL || !c->prog.draining(c->prog.data));
+
+    if (want == mine || (!want && a->active)) {
+        /* Right; or not placed here yet/any more: the core's START or
+         * STOP decides, not this check. */
+        a->backoff_ms = 0;
+        return;
+    }
+    if (now < a->retry_ms) {
+        return;
+    }
+    if (want) {
+        lib_ctl_log(c, BATON_LOG_INFO,
+                    "app %s: name %s %s%s while the app runs here: "
+                    "re-registering it",
+                    c->io->cfg.apps[app].name, name,
+                    e == NULL ? "is gone" : "points to ",
+                    e == NULL || e->owner >= c->io->cfg.n_nodes
+                        ? ""
+                        : c->io->names[e->owner]);
+        lib_ctl_app_write(c, app, BATON_NAME_REREGISTER);
+    } else {
+        lib_ctl_app_write(c, app, BATON_NAME_DROP);
+    }
+    name_written(c, app);
+}
+
 void lib_control_app_effect(struct lib_control *c,
                                const struct baton_app_effect *e)
 {
@@ -48,6 +122,7 @@ void lib_control_app_effect(struct lib_control *c,
         (c->prog.draining == NULL || !c->prog.draining(c->prog.data))) {
         c->apps[e->app].active = true;
         lib_ctl_app_write(c, e->app, BATON_NAME_REREGISTER);
+        name_written(c, e->app);
     }
     /* After the name write: the start (and its READY report, at once for
      * ready = spawn) reaches the coordinator after the re-point, so the
@@ -85,6 +160,7 @@ void lib_control_app_idle(struct lib_control *c, unsigned app)
     /* Only entries of this endpoint go: a name taken over meanwhile
      * stays with its new owner. */
     lib_ctl_app_write(c, app, BATON_NAME_DROP);
+    name_written(c, app);
 }
 
 void lib_ctl_app_deliver(struct lib_control *c, unsigned app,
@@ -239,6 +315,9 @@ void lib_ctl_app_sweep(struct lib_control *c)
     for (unsigned i = 0; i < c->io->cfg.n_apps; i++) {
         if (c->apps[i].head != NULL) {
             sweep_app(c, i, now);
+        }
+        if (lib_ctl_gname(c, i)[0] != '\0') {
+            keep_name(c, i, now);
         }
     }
 }

@@ -23,6 +23,11 @@ struct lib_appname {
     struct lib_session *server; /* the session serving it, or NULL */
     struct lib_queued *head, *tail; /* calls waiting for a server */
     unsigned n_queued;
+    /* Keeping the name where the app runs (appname.c): the next write
+     * may go at retry_ms; backoff_ms is the wait after it (0: none
+     * needed since the name was last seen right). */
+    uint64_t retry_ms;
+    uint32_t backoff_ms;
 };
 
 /* What the program running the node adds (batond: its supervisor). Every
