@@ -142,7 +142,8 @@ static char **build_env(const struct batond_proc *p, char *store,
     ADD("BATON_NODE=%s", self);
     ADD("BATON_START_TYPE=%s", baton_start_type_name(p->type));
     ADD("BATON_FROM_NODE=%s", from);
-    ADD("BATON_EPOCH=%" PRIu64, p->epoch);
+    ADD("BATON_EPOCH=%" PRIu64, p->token);
+    ADD("BATON_EPOCH_FILE=%s", p->token_file);
     ADD("BATON_SOCKET=%s", sup->cfg->node.control_socket);
     if (a->gname[0] != '\0') {
         ADD("BATON_NAME=%s", a->gname); /* to serve: batonctl serve */
@@ -409,50 +410,90 @@ static int write_all(int fd, const uint8_t *data, size_t len)
  * file. If that fails (a full disk, say), nothing is left behind and the
  * app starts without state, and the log says so (the core's "start here
  * (..., with its state)" only says that the state arrived). */
-static void keep_state(struct batond_proc *p, const struct baton_app_effect *e)
+/* The node's private directory for the files it hands its apps. */
+static void app_dir(const struct batond_proc *p, char *dir, size_t len)
 {
-    const struct batond_config *cfg = p->sup->cfg;
-    char dir[300];
-    char tmp[sizeof(p->state_file) + 8];
-    const char *what = p->state_file;
+    snprintf(dir, len, "/tmp/baton-state-%s", p->sup->cfg->node.self_name);
+}
+
+/* Writes data to path in dir (made if missing) through a temporary file
+ * in the same directory, synced, then renamed: a reader finds the whole
+ * file or the previous one. Returns 0, or -1 with errno set and *what
+ * naming the file that failed; nothing is left behind. */
+static int write_atomic(const char *dir, const char *path,
+                        const uint8_t *data, size_t len, const char **what)
+{
+    char tmp[600];
     int fd;
 
-    snprintf(dir, sizeof(dir), "/tmp/baton-state-%s", cfg->node.self_name);
+    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+    *what = dir;
+    if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+        return -1;
+    }
+    *what = tmp;
+    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0) {
+        return -1;
+    }
+    if (write_all(fd, data, len) != 0 || fsync(fd) != 0) {
+        int saved = errno;
+        close(fd);
+        unlink(tmp);
+        errno = saved;
+        return -1;
+    }
+    if (close(fd) != 0 || rename(tmp, path) != 0) {
+        int saved = errno;
+        unlink(tmp);
+        errno = saved;
+        return -1;
+    }
+    return 0;
+}
+
+static void keep_state(struct batond_proc *p, const struct baton_app_effect *e)
+{
+    char dir[300];
+    const char *what = p->state_file;
+
+    app_dir(p, dir, sizeof(dir));
     snprintf(p->state_file, sizeof(p->state_file), "%s/%s.%" PRIu64, dir,
              app_name(p), e->epoch);
     p->state_epoch = 0;
     if (!e->ok) {
         return;
     }
-    snprintf(tmp, sizeof(tmp), "%s.tmp", p->state_file);
-    if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
-        what = dir;
-        goto failed;
-    }
-    what = tmp;
-    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-    if (fd < 0) {
-        goto failed;
-    }
-    if (write_all(fd, e->data, e->len) != 0 || fsync(fd) != 0) {
-        int saved = errno;
-        close(fd);
-        unlink(tmp);
-        errno = saved;
-        goto failed;
-    }
-    if (close(fd) != 0 || rename(tmp, p->state_file) != 0) {
-        int saved = errno;
-        unlink(tmp);
-        errno = saved;
-        goto failed;
+    if (write_atomic(dir, p->state_file, e->data, e->len, &what) != 0) {
+        logf_(p->sup, BATON_LOG_ERROR,
+              "app %s: cannot write %s: %s: it starts without state",
+              app_name(p), what, strerror(errno));
+        return;
     }
     p->state_epoch = e->epoch;
-    return;
-failed:
-    logf_(p->sup, BATON_LOG_ERROR,
-          "app %s: cannot write %s: %s: it starts without state", app_name(p),
-          what, strerror(errno));
+}
+
+/* The instance's fencing token, in a file it can re-read at any time
+ * (BATON_EPOCH_FILE; docs/design/supervision.md §3): after a heal the
+ * surviving instance goes on under a token above every token either side
+ * issued, and a store that fences on tokens must see that one. A failed
+ * write is logged; the app's BATON_EPOCH is still its start token. */
+static void keep_token(struct batond_proc *p, uint64_t token)
+{
+    char dir[300];
+    char text[32];
+    const char *what = p->token_file;
+    int n = snprintf(text, sizeof(text), "%" PRIu64 "\n", token);
+
+    p->token = token;
+    app_dir(p, dir, sizeof(dir));
+    snprintf(p->token_file, sizeof(p->token_file), "%s/%s.epoch", dir,
+             app_name(p));
+    if (write_atomic(dir, p->token_file, (const uint8_t *)text, (size_t)n,
+                     &what) != 0) {
+        logf_(p->sup, BATON_LOG_ERROR, "app %s: cannot write %s: %s",
+              app_name(p), what, strerror(errno));
+    }
 }
 
 static void signal_group(struct batond_proc *p, int sig)
@@ -747,6 +788,7 @@ static void start(struct batond_proc *p, const struct baton_app_effect *e)
     p->type = e->type;
     p->from = e->from;
     p->n_restarts = 0;
+    keep_token(p, e->epoch);
     spawn_app(p);
 }
 
@@ -795,6 +837,12 @@ void batond_sup_effect(struct batond_sup *sup, const struct baton_app_effect *e)
         start_export(p, e->epoch);
     } else if (e->action == BATON_APP_STATE) {
         keep_state(p, e);
+    } else if (e->action == BATON_APP_TOKEN && p->state != BATOND_PROC_IDLE &&
+               e->epoch > p->token) {
+        logf_(sup, BATON_LOG_INFO,
+              "app %s: token now %" PRIu64 " (was %" PRIu64 "): %s",
+              app_name(p), e->epoch, p->token, p->token_file);
+        keep_token(p, e->epoch);
     }
 }
 

@@ -42,6 +42,11 @@ struct batond_proc {
     bool export_too_big;
     char state_file[512]; /* the state of the coming takeover start */
     uint64_t state_epoch;
+    /* The instance's fencing token now: its start epoch, raised without a
+     * restart after a heal (BATON_APP_TOKEN); kept in token_file for the
+     * app to re-read (BATON_EPOCH_FILE). */
+    uint64_t token;
+    char token_file[512];
 };
 
 struct batond_sup {

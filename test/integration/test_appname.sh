@@ -10,7 +10,7 @@ APP_SECTIONS="[app svc]
 nodes = a@local, b@local
 failover_timeout = 0
 name = svc.name
-start = sh -c 'trap \"exit 0\" TERM; while :; do sleep 0.05; done'"
+start = sh -c 'echo \"\$BATON_NODE \$BATON_EPOCH \$BATON_EPOCH_FILE\" >> $T/svc.starts; trap \"exit 0\" TERM; while :; do sleep 0.05; done'"
 cluster 2
 start a
 start b
@@ -71,6 +71,20 @@ wait_for 15 survivor || fail "after the heal svc.name is not on svc's surviving 
 sleep 1.5
 survivor || fail "svc.name left svc's surviving node"
 pass "heal after a double run: svc.name follows the surviving instance"
+
+# Tokens only grow for the instance that runs (issue 11 item 6): the
+# survivor's BATON_EPOCH_FILE holds a token above every token the other
+# node's instances started with.
+for n in a b; do
+    runs_on svc $n a b && surv=$n
+done
+file=$(awk -v n="$surv@local" '$1 == n {f = $3} END {print f}' "$T/svc.starts")
+[ -n "$file" ] && [ -s "$file" ] || fail "no BATON_EPOCH_FILE for $surv: $(cat "$T/svc.starts")"
+cur=$(cat "$file")
+other=$(awk -v n="$surv@local" '$1 != n && $2 > m {m = $2} END {printf "%.0f\n", m}' "$T/svc.starts")
+[ "$cur" -gt "$other" ] ||
+    fail "$surv's instance fences with $cur, not above the other side's $other ($(cat "$T/svc.starts"))"
+pass "heal: the survivor's token ($cur, $file) is above the other side's ($other)"
 
 # The app stops (permitted nowhere): the name goes.
 ctl a permit svc false > /dev/null || fail "permit false"
