@@ -1118,8 +1118,6 @@ static bool someone_listens(const char *path)
     return yes;
 }
 
-static void on_watch_check(uv_check_t *h);
-
 int lib_control_start(struct lib_control *c, struct baton_io *io,
                       const char *path, char *err, size_t err_len)
 {
@@ -1159,10 +1157,6 @@ int lib_control_start(struct lib_control *c, struct baton_io *io,
     c->flush_idle.data = c;
     uv_check_init(io->loop, &c->flush_check);
     c->flush_check.data = c;
-    uv_check_init(io->loop, &c->watch_check);
-    c->watch_check.data = c;
-    uv_check_start(&c->watch_check, on_watch_check);
-    uv_unref((uv_handle_t *)&c->watch_check);
     uv_timer_init(io->loop, &c->sweep);
     c->sweep.data = c;
     uv_timer_start(&c->sweep, on_sweep, LIB_CTL_SWEEP_MS, LIB_CTL_SWEEP_MS);
@@ -1181,15 +1175,6 @@ int lib_control_start(struct lib_control *c, struct baton_io *io,
         return BATON_EIO;
     }
     return 0;
-}
-
-static void on_watch_check(uv_check_t *h)
-{
-    struct lib_control *c = h->data;
-
-    if (lib_watch_lost(&c->watch, &c->io->node) && c->calls.count > 0) {
-        lib_ctl_calls_unreachable(c);
-    }
 }
 
 static void on_helper_closed(uv_handle_t *h)
@@ -1215,7 +1200,6 @@ void lib_control_close(struct lib_control *c, uv_close_cb cb)
     c->flush_armed = false;
     c->flush_head = NULL;
     uv_close((uv_handle_t *)&c->sweep, on_helper_closed);
-    uv_close((uv_handle_t *)&c->watch_check, on_helper_closed);
     if (c->deadlines == &c->own_deadlines) {
         lib_deadlines_close(&c->own_deadlines, on_helper_closed);
         lib_deadlines_free(&c->own_deadlines);

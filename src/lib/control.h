@@ -10,7 +10,6 @@
 #include "../io/io.h"
 #include "deadline.h"
 #include "idmap.h"
-#include "watch.h"
 
 struct lib_session; /* session.h */
 struct lib_ctl_defer;   /* session.c */
@@ -79,10 +78,6 @@ struct lib_control {
     unsigned depth; /* > 0 while inside an io callback */
     uv_idle_t idle;
     uv_timer_t sweep; /* expires queued calls of app names */
-    /* After every loop turn: calls whose holder's node was lost fail
-     * with "unreachable" (src/lib/watch.h, the library's rule). */
-    uv_check_t watch_check;
-    struct lib_watch watch;
     /* Sessions with output to write, written once per loop iteration:
      * the check handle runs after the I/O callbacks, the idle handle
      * before the loop polls (docs/control.md "Limits"). */

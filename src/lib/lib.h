@@ -9,7 +9,6 @@
 #include "control.h"
 #include "deadline.h"
 #include "idmap.h"
-#include "watch.h"
 #include "../io/io.h"
 
 /* A registration: the core's endpoint. */
@@ -44,7 +43,6 @@ struct lib_call {
     uint64_t epoch;        /* JOIN: the leader's epoch asked about */
     uint8_t *msg;          /* LEADER: 'C' + message, kept for a retry */
     size_t len;
-    struct lib_target holder; /* USER: the holder's node it went to */
 };
 
 enum lib_req_kind {
@@ -152,7 +150,6 @@ struct baton {
     /* Calls in flight by deadline: the node's one deadline mechanism,
      * shared with the control socket's sessions. */
     struct lib_deadlines deadlines;
-    struct lib_watch watch; /* peers, for calls whose holder is lost */
     /* The control socket (docs/control.md), when control_socket is set:
      * its sessions' endpoints, writes and calls take ids from next_id. */
     struct lib_control *control;
@@ -187,9 +184,6 @@ int lib_call_send(struct baton *b, struct lib_call *c, const char *name,
                   const void *msg, size_t len);
 void lib_call_finish(struct baton *b, struct lib_call *c, int status,
                      const void *reply, size_t len);
-/* After every loop turn: a user call whose holder's node was lost fails
- * with BATON_EUNREACHABLE (its deadline is not waited for). */
-void lib_calls_watch(struct baton *b);
 void lib_calls_fail_all(struct baton *b, int status);
 struct baton_request *lib_request_new(struct baton *b, uint8_t kind,
                                       uint64_t id);

@@ -337,35 +337,6 @@ void lib_call_finish(struct baton *b, struct lib_call *c, int status,
     free(c);
 }
 
-void lib_calls_watch(struct baton *b)
-{
-    uint64_t *ids;
-    uint32_t n = 0;
-
-    if (!lib_watch_lost(&b->watch, &b->io.node) || b->calls.count == 0) {
-        return;
-    }
-    /* Ids first: a callback may make or finish other calls. */
-    ids = malloc(b->calls.count * sizeof(*ids));
-    if (ids == NULL) {
-        return; /* their deadlines fail them */
-    }
-    for (size_t i = 0; i < b->calls.cap; i++) {
-        const struct lib_call *c = b->calls.vals[i];
-        if (b->calls.keys[i] != 0 && c->kind == LIB_CALL_USER &&
-            lib_target_lost(&b->io.node, c->holder)) {
-            ids[n++] = c->id;
-        }
-    }
-    for (uint32_t i = 0; i < n; i++) {
-        struct lib_call *c = lib_idmap_get(&b->calls, ids[i]);
-        if (c != NULL) {
-            lib_call_finish(b, c, BATON_EUNREACHABLE, NULL, 0);
-        }
-    }
-    free(ids);
-}
-
 void lib_calls_fail_all(struct baton *b, int status)
 {
     while (b->calls.count > 0) {
@@ -399,7 +370,6 @@ int baton_call(struct baton *b, const char *name, const void *msg,
         return BATON_ENOMEM;
     }
     id = c->id;
-    c->holder = lib_target_of(&b->io.node, name);
     rv = lib_call_send(b, c, name, msg, len);
     if (rv != 0) {
         /* No callback for a call that failed to start. */

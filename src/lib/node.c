@@ -94,14 +94,15 @@ bool lib_alive(const struct baton *b, unsigned id)
 /* ---- the loop's hooks ------------------------------------------------- */
 
 /* After every loop turn: groups look at what changed (a new leader, a
- * lost node), and calls whose holder's node was lost fail. */
+ * lost node). Calls whose holder's node was lost are failed by the core
+ * (docs/design/names.md §5): BATON_EUNREACHABLE reaches the caller as
+ * any answer does. */
 static void on_check(uv_check_t *h)
 {
     struct baton *b = h->data;
 
     if (b->started && !b->closing) {
         lib_groups_observe(b);
-        lib_calls_watch(b);
     }
 }
 

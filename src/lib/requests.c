@@ -354,7 +354,6 @@ static void op_call(struct lib_session *s, const cJSON *req,
     }
     s->calls = pc;
     s->n_calls++;
-    pc->holder = lib_target_of(&c->io->node, name);
     call.id = pc->id;
     call.flags = is_call ? BATON_CALL_WANTS_REPLY : 0;
     call.name = name;

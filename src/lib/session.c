@@ -344,35 +344,12 @@ void lib_ctl_proxy_call(struct lib_control *c, const char *name,
     pc->orig_inc = from_inc;
     pc->orig_flags = (uint8_t)flags;
     pc->is_call = (flags & BATON_CALL_WANTS_REPLY) != 0;
-    pc->holder = lib_target_of(&c->io->node, name);
     call.id = pc->id;
     call.flags = (uint8_t)(flags & BATON_CALL_WANTS_REPLY);
     call.name = name;
     call.data = data;
     call.len = len;
     lib_ctl_io_call(c, &call);
-}
-
-void lib_ctl_calls_unreachable(struct lib_control *c)
-{
-    uint64_t *ids = malloc(c->calls.count * sizeof(*ids));
-    size_t n = 0;
-
-    if (ids == NULL) {
-        return; /* their deadlines fail them */
-    }
-    /* Ids first: finishing a call changes the map. */
-    for (size_t i = 0; i < c->calls.cap; i++) {
-        const struct lib_pending_call *pc = c->calls.vals[i];
-        if (c->calls.keys[i] != 0 &&
-            lib_target_lost(&c->io->node, pc->holder)) {
-            ids[n++] = c->calls.keys[i];
-        }
-    }
-    for (size_t i = 0; i < n; i++) {
-        on_call_done(c, ids[i], BATON_NAME_UNREACHABLE, NULL, 0);
-    }
-    free(ids);
 }
 
 void lib_ctl_session_close_all(struct lib_control *c)

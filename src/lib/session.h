@@ -119,7 +119,6 @@ struct lib_pending_call {
     baton_inc orig_inc;
     uint8_t orig_from;
     uint8_t orig_flags;
-    struct lib_target holder; /* the holder's node it went to */
 };
 
 /* A call delivered to a session, until it replies. */
@@ -178,8 +177,6 @@ void lib_ctl_proxy_call(struct lib_control *c, const char *name,
                         unsigned flags, const uint8_t *data, uint32_t len,
                         uint64_t timeout_ms);
 void lib_ctl_session_start_idle(struct lib_control *c);
-/* Fails every call whose holder's node was lost with "unreachable". */
-void lib_ctl_calls_unreachable(struct lib_control *c);
 void lib_ctl_session_close_all(struct lib_control *c);
 
 /* appname.c */
