@@ -1126,6 +1126,7 @@ int lib_control_start(struct lib_control *c, struct baton_io *io,
     const char *gname[BATON_APPS_MAX];
     uint64_t *ids = c->ids;
     struct lib_deadlines *deadlines = c->deadlines;
+    struct lib_idmap *calls = c->calls;
     mode_t old;
     int rv;
 
@@ -1137,6 +1138,7 @@ int lib_control_start(struct lib_control *c, struct baton_io *io,
     c->own_ids = 1;
     c->ids = ids != NULL ? ids : &c->own_ids;
     c->deadlines = deadlines;
+    c->calls = calls != NULL ? calls : &c->own_calls;
     snprintf(c->path, sizeof(c->path), "%s", path);
     if (someone_listens(path)) {
         snprintf(err, err_len,

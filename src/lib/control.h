@@ -8,6 +8,7 @@
 #include <cjson/cJSON.h>
 
 #include "../io/io.h"
+#include "call.h"
 #include "deadline.h"
 #include "idmap.h"
 
@@ -67,7 +68,11 @@ struct lib_control {
     } refused_log, accept_log, in_log, idle_log;
     struct lib_idmap endpoints;   /* endpoint -> session */
     struct lib_idmap writes;      /* name write id -> pending write */
-    struct lib_idmap calls;       /* call id -> pending call */
+    /* Call id -> struct lib_call: the node's one call table (a libbaton
+     * node's `calls`, where the sessions' are LIB_CALL_SESSION entries
+     * beside the library's), or own_calls (batond's). */
+    struct lib_idmap *calls;
+    struct lib_idmap own_calls;
     struct lib_idmap incoming;    /* delivered call -> incoming */
     /* Work for the core found while inside one of its callbacks (an
      * app's name write, then its start; a DROP; a reply): done from
@@ -89,8 +94,8 @@ struct lib_control {
 };
 
 /* Binds and listens at path (replacing a stale socket file, refusing if
- * another node answers there). c->prog, c->gname, c->ids and
- * c->deadlines (NULL: its own) must be set beforehand; the caller routes io's on_app,
+ * another node answers there). c->prog, c->gname, c->ids,
+ * c->deadlines and c->calls (NULL: its own) must be set beforehand; the caller routes io's on_app,
  * on_name and on_call to the functions below. Errors: BATON_EIO, with a
  * message in err. */
 int lib_control_start(struct lib_control *c, struct baton_io *io,

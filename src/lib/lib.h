@@ -21,30 +21,6 @@ struct lib_ep {
     bool leaving; /* unregister under way: deliver nothing more */
 };
 
-enum lib_call_kind {
-    LIB_CALL_USER = 1,  /* baton_call: the reply as it comes */
-    LIB_CALL_LEADER,    /* baton_leader_call: 'R' + reply, or retry */
-    LIB_CALL_JOIN,      /* a member asks the leader for its sync */
-    LIB_CALL_LOCAL,     /* baton_group_call: answered in process */
-};
-
-/* A call this node made, waiting for its answer or its deadline. */
-struct lib_call {
-    uint64_t id;
-    struct lib_deadline dl; /* in b->deadlines */
-    struct baton *b;
-    uint8_t kind;
-    uint8_t buffered;      /* LEADER: waiting for a leader */
-    uint8_t target;        /* LEADER, JOIN: the leader it went to */
-    baton_reply_cb cb;
-    void *cb_data;
-    struct baton_group *group;
-    struct lib_call *next, *prev; /* LEADER: the group's list */
-    uint64_t epoch;        /* JOIN: the leader's epoch asked about */
-    uint8_t *msg;          /* LEADER: 'C' + message, kept for a retry */
-    size_t len;
-};
-
 enum lib_req_kind {
     LIB_REQ_REMOTE = 1, /* answer over the mesh */
     LIB_REQ_LOCAL,      /* answer call `call_id` of this node */
@@ -146,7 +122,9 @@ struct baton {
 
     struct lib_idmap eps;   /* endpoint id -> struct lib_ep */
     struct lib_idmap ops;   /* name write id -> struct lib_op */
-    struct lib_idmap calls; /* call id -> struct lib_call */
+    /* Call id -> struct lib_call: the node's one call table, with the
+     * control sessions' calls (LIB_CALL_SESSION) beside its own. */
+    struct lib_idmap calls;
     /* Calls in flight by deadline: the node's one deadline mechanism,
      * shared with the control socket's sessions. */
     struct lib_deadlines deadlines;

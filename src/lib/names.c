@@ -482,14 +482,12 @@ void lib_on_call(struct baton_io *io, const struct baton_call_effect *e)
 
     if (e->action == BATON_CALLFX_DONE) {
         struct lib_call *c = lib_idmap_get(&b->calls, e->id);
-        if (c == NULL && e->id != 0 && b->control != NULL) {
-            lib_control_call_effect(b->control, e); /* a session's */
-            return;
-        }
         if (c == NULL || e->id == 0) {
             return; /* a send, or a call we stopped waiting for */
         }
-        if (c->kind == LIB_CALL_USER) {
+        if (c->kind == LIB_CALL_SESSION) {
+            lib_control_call_effect(b->control, e); /* a session's */
+        } else if (c->kind == LIB_CALL_USER) {
             lib_call_finish(b, c, status_of(e->code), e->data, e->len);
         } else {
             lib_group_call_done(b, c, status_of(e->code), e->data, e->len);

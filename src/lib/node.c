@@ -215,6 +215,7 @@ static int start_control(struct baton *b)
     }
     b->control->ids = &b->next_id;
     b->control->deadlines = &b->deadlines;
+    b->control->calls = &b->calls; /* the sessions' calls: node's table */
     if (lib_control_start(b->control, &b->io, b->cfg.control_socket, err,
                           sizeof(err)) != 0) {
         return lib_fail(b, BATON_EIO, "baton_start: %s", err);
@@ -358,10 +359,12 @@ void baton_close(struct baton *b, void (*cb)(void *data), void *data)
         lib_apps_shutdown(b);
         lib_groups_shutdown(b);
     }
-    lib_calls_fail_all(b, BATON_ECLOSED);
+    /* The sessions' calls first (they go quietly with their sessions),
+     * then the node's own, which fail with BATON_ECLOSED. */
     if (b->control != NULL && b->control->open) {
         lib_control_close(b->control, NULL);
     }
+    lib_calls_fail_all(b, BATON_ECLOSED);
     if (b->started) {
         baton_io_close(&b->io, on_io_closed);
     } else if (!b->io_closing) {

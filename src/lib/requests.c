@@ -354,7 +354,7 @@ static void op_call(struct lib_session *s, const cJSON *req,
     }
     s->calls = pc;
     s->n_calls++;
-    call.id = pc->id;
+    call.id = pc->call.id;
     call.flags = is_call ? BATON_CALL_WANTS_REPLY : 0;
     call.name = name;
     call.data = data;

@@ -226,7 +226,7 @@ static void call_forget(struct lib_pending_call *pc)
 {
     struct lib_control *c = pc->ctl;
 
-    lib_idmap_del(&c->calls, pc->id);
+    lib_idmap_del(c->calls, pc->call.id);
     if (pc->s != NULL) {
         if (pc->prev != NULL) {
             pc->prev->next = pc->next;
@@ -239,7 +239,7 @@ static void call_forget(struct lib_pending_call *pc)
         pc->s->n_calls--;
         pc->s = NULL;
     }
-    lib_deadline_remove(c->deadlines, &pc->dl);
+    lib_deadline_remove(c->deadlines, &pc->call.dl);
     cJSON_Delete(pc->cid);
     free(pc);
 }
@@ -281,9 +281,10 @@ static void call_finish(struct lib_pending_call *pc, unsigned code,
 static void on_call_done(struct lib_control *c, uint64_t id,
                          unsigned code, const uint8_t *data, uint32_t len)
 {
-    struct lib_pending_call *pc = lib_idmap_get(&c->calls, id);
+    struct lib_call *call = lib_idmap_get(c->calls, id);
 
-    if (pc != NULL) {
+    if (call != NULL && call->kind == LIB_CALL_SESSION) {
+        struct lib_pending_call *pc = (struct lib_pending_call *)call;
         call_finish(pc, code, data, len);
     }
 }
@@ -291,7 +292,7 @@ static void on_call_done(struct lib_control *c, uint64_t id,
 static void on_call_timeout(struct lib_deadline *e)
 {
     struct lib_pending_call *pc = LIB_CONTAINER_OF(e, struct lib_pending_call,
-                                                   dl);
+                                                   call.dl);
     char msg[64];
 
     if (pc->s != NULL) {
@@ -313,15 +314,16 @@ struct lib_pending_call *lib_ctl_call_new(struct lib_control *c,
         return NULL;
     }
     pc->ctl = c;
-    pc->id = lib_ctl_new_id(c);
+    pc->call.id = lib_ctl_new_id(c);
+    pc->call.kind = LIB_CALL_SESSION;
     pc->timeout_ms = timeout_ms;
-    pc->dl.fire = on_call_timeout;
-    if (lib_idmap_put(&c->calls, pc->id, pc) != 0) {
+    pc->call.dl.fire = on_call_timeout;
+    if (lib_idmap_put(c->calls, pc->call.id, pc) != 0) {
         free(pc);
         return NULL;
     }
-    if (lib_deadline_add(c->deadlines, &pc->dl, timeout_ms) != 0) {
-        lib_idmap_del(&c->calls, pc->id);
+    if (lib_deadline_add(c->deadlines, &pc->call.dl, timeout_ms) != 0) {
+        lib_idmap_del(c->calls, pc->call.id);
         free(pc);
         return NULL;
     }
@@ -344,7 +346,7 @@ void lib_ctl_proxy_call(struct lib_control *c, const char *name,
     pc->orig_inc = from_inc;
     pc->orig_flags = (uint8_t)flags;
     pc->is_call = (flags & BATON_CALL_WANTS_REPLY) != 0;
-    call.id = pc->id;
+    call.id = pc->call.id;
     call.flags = (uint8_t)(flags & BATON_CALL_WANTS_REPLY);
     call.name = name;
     call.data = data;
@@ -354,14 +356,18 @@ void lib_ctl_proxy_call(struct lib_control *c, const char *name,
 
 void lib_ctl_session_close_all(struct lib_control *c)
 {
-    /* Proxies have no session: close what is left of them. Sessions'
-     * calls went with lib_ctl_session_detach(). */
-    while (c->calls.count > 0) {
+    /* Proxies have no session: close what is left of them (the node's
+     * own calls in the table are the node's to end). Sessions' calls
+     * went with lib_ctl_session_detach(). */
+    for (bool found = true; found;) {
         /* Deleting shifts entries back, possibly past the cursor: pass
          * again until none is left. */
-        for (size_t i = 0; i < c->calls.cap; i++) {
-            if (c->calls.keys[i] != 0) {
-                call_forget(c->calls.vals[i]);
+        found = false;
+        for (size_t i = 0; i < c->calls->cap; i++) {
+            const struct lib_call *call = c->calls->vals[i];
+            if (c->calls->keys[i] != 0 && call->kind == LIB_CALL_SESSION) {
+                call_forget(c->calls->vals[i]);
+                found = true;
             }
         }
     }
@@ -379,7 +385,9 @@ void lib_ctl_session_close_all(struct lib_control *c)
     }
     c->defer_tail = NULL;
     lib_idmap_free(&c->writes);
-    lib_idmap_free(&c->calls);
+    if (c->calls == &c->own_calls) {
+        lib_idmap_free(&c->own_calls);
+    }
     lib_idmap_free(&c->endpoints);
     lib_idmap_free(&c->incoming);
 }

@@ -107,9 +107,10 @@ struct lib_pending_write {
 /* A call or send in flight, for a session or as a proxy for a call that
  * waited for an app's name which then moved (appname.c). */
 struct lib_pending_call {
-    struct lib_deadline dl; /* in ctl->deadlines */
+    /* First: its entry in the node's call table (ctl->calls), kind
+     * LIB_CALL_SESSION, with its id and deadline. */
+    struct lib_call call;
     struct lib_control *ctl;
-    uint64_t id;
     struct lib_session *s; /* NULL: a proxy */
     struct lib_pending_call *prev, *next; /* s->calls */
     cJSON *cid;
