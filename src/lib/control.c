@@ -242,10 +242,10 @@ void lib_ctl_session_end(struct lib_session *s, bool graceful,
         s->closing = true;
         s->closing_ms = uv_now(s->ctl->io->loop);
         uv_read_stop((uv_stream_t *)&s->pipe);
-        if (why != NULL && s->endpoint != 0) {
+        if (why != NULL && s->ep.id != 0) {
             lib_ctl_log(s->ctl, BATON_LOG_DEBUG,
                         "control session %" PRIu64 " closed: %s",
-                        s->endpoint, why);
+                        s->ep.id, why);
         }
         if (s->json) {
             lib_ctl_session_detach(s);
@@ -425,7 +425,7 @@ static void line_commit(struct lib_session *s, size_t len)
         lib_ctl_log(s->ctl, BATON_LOG_WARN,
                     "control session %" PRIu64 ": the client leaves %zu "
                     "bytes unread (limit %u): disconnected",
-                    s->endpoint, s->out_bytes, LIB_CTL_OUT_MAX);
+                    s->ep.id, s->out_bytes, LIB_CTL_OUT_MAX);
         lib_ctl_session_end(s, false, NULL);
         return;
     }
@@ -859,15 +859,16 @@ static bool become_session(struct lib_session *s)
     struct lib_control *c = s->ctl;
 
     s->json = true;
-    s->endpoint = lib_ctl_new_id(c);
-    if (lib_idmap_put(&c->endpoints, s->endpoint, s) != 0) {
-        s->endpoint = 0;
+    s->ep.id = lib_ctl_new_id(c);
+    s->ep.owner = LIB_OWNER_SESSION;
+    if (lib_idmap_put(c->endpoints, s->ep.id, &s->ep) != 0) {
+        s->ep.id = 0;
         s->json = false;
         lib_ctl_session_end(s, false, "out of memory");
         return false;
     }
     lib_ctl_log(c, BATON_LOG_DEBUG, "control session %" PRIu64 " opened",
-                s->endpoint);
+                s->ep.id);
     return true;
 }
 
@@ -1127,6 +1128,8 @@ int lib_control_start(struct lib_control *c, struct baton_io *io,
     uint64_t *ids = c->ids;
     struct lib_deadlines *deadlines = c->deadlines;
     struct lib_idmap *calls = c->calls;
+    struct lib_idmap *endpoints = c->endpoints;
+    struct lib_idmap *writes = c->writes;
     mode_t old;
     int rv;
 
@@ -1139,6 +1142,8 @@ int lib_control_start(struct lib_control *c, struct baton_io *io,
     c->ids = ids != NULL ? ids : &c->own_ids;
     c->deadlines = deadlines;
     c->calls = calls != NULL ? calls : &c->own_calls;
+    c->endpoints = endpoints != NULL ? endpoints : &c->own_endpoints;
+    c->writes = writes != NULL ? writes : &c->own_writes;
     snprintf(c->path, sizeof(c->path), "%s", path);
     if (someone_listens(path)) {
         snprintf(err, err_len,
@@ -1213,6 +1218,6 @@ void lib_control_close(struct lib_control *c, uv_close_cb cb)
 bool lib_control_owns_endpoint(const struct lib_control *c,
                                uint64_t endpoint)
 {
-    return lib_idmap_get(&c->endpoints, endpoint) != NULL ||
+    return lib_ctl_session_of(c, endpoint) != NULL ||
            lib_ctl_app_of_endpoint(c, endpoint) >= 0;
 }

@@ -8,7 +8,7 @@
 #include <cjson/cJSON.h>
 
 #include "../io/io.h"
-#include "call.h"
+#include "table.h"
 #include "deadline.h"
 #include "idmap.h"
 
@@ -66,8 +66,13 @@ struct lib_control {
         uint64_t last_ms;
         unsigned count;
     } refused_log, accept_log, in_log, idle_log;
-    struct lib_idmap endpoints;   /* endpoint -> session */
-    struct lib_idmap writes;      /* name write id -> pending write */
+    /* Endpoint -> struct lib_ep and name write id -> struct lib_op: the
+     * node's tables (a libbaton node's `eps` and `ops`, where the
+     * sessions' are LIB_OWNER_SESSION entries beside the library's), or
+     * own_endpoints and own_writes (batond's). */
+    struct lib_idmap *endpoints;
+    struct lib_idmap *writes;
+    struct lib_idmap own_endpoints, own_writes;
     /* Call id -> struct lib_call: the node's one call table (a libbaton
      * node's `calls`, where the sessions' are LIB_CALL_SESSION entries
      * beside the library's), or own_calls (batond's). */
@@ -95,7 +100,8 @@ struct lib_control {
 
 /* Binds and listens at path (replacing a stale socket file, refusing if
  * another node answers there). c->prog, c->gname, c->ids,
- * c->deadlines and c->calls (NULL: its own) must be set beforehand; the caller routes io's on_app,
+ * c->deadlines, c->calls, c->endpoints and c->writes (NULL: its own)
+ * must be set beforehand; the caller routes io's on_app,
  * on_name and on_call to the functions below. Errors: BATON_EIO, with a
  * message in err. */
 int lib_control_start(struct lib_control *c, struct baton_io *io,

@@ -11,16 +11,6 @@
 #include "idmap.h"
 #include "../io/io.h"
 
-/* A registration: the core's endpoint. */
-struct lib_ep {
-    uint64_t id;
-    char name[BATON_GNAME_MAX + 1];
-    const struct baton_handler *h;
-    void *data;
-    bool held; /* the register answered OK and no loss since */
-    bool leaving; /* unregister under way: deliver nothing more */
-};
-
 enum lib_req_kind {
     LIB_REQ_REMOTE = 1, /* answer over the mesh */
     LIB_REQ_LOCAL,      /* answer call `call_id` of this node */
@@ -120,6 +110,8 @@ struct baton {
     struct baton_group *groups[BATON_APPS_MAX];
     unsigned n_groups;
 
+    /* The node's endpoints and name writes in flight, the control
+     * sessions' beside the library's (owner LIB_OWNER_SESSION). */
     struct lib_idmap eps;   /* endpoint id -> struct lib_ep */
     struct lib_idmap ops;   /* name write id -> struct lib_op */
     /* Call id -> struct lib_call: the node's one call table, with the

@@ -6,15 +6,6 @@
 
 #include "lib.h"
 
-/* A name write under way. */
-struct lib_op {
-    uint64_t id;
-    struct lib_ep *ep;
-    uint8_t kind;
-    baton_done_cb cb;
-    void *cb_data;
-};
-
 /* The core's codes, as the library's errors. */
 static int status_of(unsigned code)
 {
@@ -50,7 +41,8 @@ static struct lib_ep *ep_by_name(const struct baton *b, const char *name)
 {
     for (uint32_t i = 0; i < b->eps.cap; i++) {
         struct lib_ep *ep = b->eps.vals[i];
-        if (b->eps.keys[i] != 0 && strcmp(ep->name, name) == 0) {
+        if (b->eps.keys[i] != 0 && ep->owner == LIB_OWNER_LIB &&
+            strcmp(ep->name, name) == 0) {
             return ep;
         }
     }
@@ -223,15 +215,17 @@ void lib_on_name(struct baton_io *io, const struct baton_name_effect *e)
     struct baton *b = io->data;
 
     if (e->action == BATON_NAMEFX_DONE) {
-        struct lib_op *op = lib_idmap_del(&b->ops, e->id);
+        struct lib_op *op = lib_idmap_get(&b->ops, e->id);
         int status = status_of(e->code);
         struct lib_ep *ep;
         if (op == NULL) {
-            if (b->control != NULL) { /* a control session's write */
-                lib_control_name_effect(b->control, e);
-            }
             return;
         }
+        if (op->owner == LIB_OWNER_SESSION) { /* a control socket's */
+            lib_control_name_effect(b->control, e);
+            return;
+        }
+        lib_idmap_del(&b->ops, op->id);
         ep = op->ep;
         if (op->kind == BATON_NAME_UNREGISTER) {
             ep_free(b, ep);
@@ -246,8 +240,8 @@ void lib_on_name(struct baton_io *io, const struct baton_name_effect *e)
         free(op);
     } else if (e->action == BATON_NAMEFX_LOST) {
         struct lib_ep *ep = lib_idmap_get(&b->eps, e->endpoint);
-        if (ep == NULL) {
-            if (b->control != NULL) { /* a control session's name */
+        if (ep == NULL || ep->owner == LIB_OWNER_SESSION) {
+            if (b->control != NULL) { /* a session's or an app's name */
                 lib_control_name_effect(b->control, e);
             }
             return;
@@ -494,7 +488,7 @@ void lib_on_call(struct baton_io *io, const struct baton_call_effect *e)
         }
     } else if (e->action == BATON_CALLFX_DELIVER) {
         struct lib_ep *ep = lib_idmap_get(&b->eps, e->endpoint);
-        if (ep == NULL && b->control != NULL &&
+        if (b->control != NULL && (ep == NULL || ep->owner != LIB_OWNER_LIB) &&
             lib_control_owns_endpoint(b->control, e->endpoint)) {
             lib_control_call_effect(b->control, e); /* a session's */
             return;
@@ -532,13 +526,16 @@ void lib_on_call(struct baton_io *io, const struct baton_call_effect *e)
 
 void lib_names_close(struct baton *b)
 {
+    /* The control socket, closed before, took its entries out. */
     for (uint32_t i = 0; i < b->ops.cap; i++) {
-        if (b->ops.keys[i] != 0) {
+        const struct lib_op *op = b->ops.vals[i];
+        if (b->ops.keys[i] != 0 && op->owner == LIB_OWNER_LIB) {
             free(b->ops.vals[i]);
         }
     }
     for (uint32_t i = 0; i < b->eps.cap; i++) {
-        if (b->eps.keys[i] != 0) {
+        const struct lib_ep *ep = b->eps.vals[i];
+        if (b->eps.keys[i] != 0 && ep->owner == LIB_OWNER_LIB) {
             free(b->eps.vals[i]);
         }
     }

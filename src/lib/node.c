@@ -215,7 +215,10 @@ static int start_control(struct baton *b)
     }
     b->control->ids = &b->next_id;
     b->control->deadlines = &b->deadlines;
-    b->control->calls = &b->calls; /* the sessions' calls: node's table */
+    /* The sessions' endpoints, name writes and calls: the node's tables. */
+    b->control->calls = &b->calls;
+    b->control->endpoints = &b->eps;
+    b->control->writes = &b->ops;
     if (lib_control_start(b->control, &b->io, b->cfg.control_socket, err,
                           sizeof(err)) != 0) {
         return lib_fail(b, BATON_EIO, "baton_start: %s", err);

@@ -371,11 +371,19 @@ void lib_ctl_session_close_all(struct lib_control *c)
             }
         }
     }
-    for (size_t i = 0; i < c->writes.cap; i++) {
-        if (c->writes.keys[i] != 0) {
-            struct lib_pending_write *w = c->writes.vals[i];
+    /* The writes in flight are forgotten (their answers will find
+     * nothing); the node's own entries in the tables are the node's. */
+    for (bool found = true; found;) {
+        found = false;
+        for (size_t i = 0; i < c->writes->cap; i++) {
+            struct lib_pending_write *w = c->writes->vals[i];
+            if (c->writes->keys[i] == 0 || w->op.owner != LIB_OWNER_SESSION) {
+                continue;
+            }
+            lib_idmap_del(c->writes, w->op.id);
             cJSON_Delete(w->cid);
             free(w);
+            found = true;
         }
     }
     while (c->defer_head != NULL) {
@@ -384,15 +392,27 @@ void lib_ctl_session_close_all(struct lib_control *c)
         free(d);
     }
     c->defer_tail = NULL;
-    lib_idmap_free(&c->writes);
+    /* batond's own tables; a libbaton node frees its own. */
     if (c->calls == &c->own_calls) {
         lib_idmap_free(&c->own_calls);
+        lib_idmap_free(&c->own_writes);
+        lib_idmap_free(&c->own_endpoints);
     }
-    lib_idmap_free(&c->endpoints);
     lib_idmap_free(&c->incoming);
 }
 
 /* ---- names held ------------------------------------------------------ */
+
+struct lib_session *lib_ctl_session_of(const struct lib_control *c,
+                                       uint64_t endpoint)
+{
+    struct lib_ep *ep = lib_idmap_get(c->endpoints, endpoint);
+
+    if (ep == NULL || ep->owner != LIB_OWNER_SESSION) {
+        return NULL;
+    }
+    return LIB_CONTAINER_OF(ep, struct lib_session, ep);
+}
 
 int lib_ctl_held_find(const struct lib_session *s, const char *name)
 {
@@ -441,31 +461,32 @@ static void held_del(struct lib_session *s, const char *name)
 static void on_name_done(struct lib_control *c, uint64_t id,
                          unsigned code)
 {
-    struct lib_pending_write *w = lib_idmap_del(&c->writes, id);
+    struct lib_pending_write *w = lib_idmap_get(c->writes, id);
     struct lib_session *s;
     char tok[32];
 
-    if (w == NULL) {
+    if (w == NULL || w->op.owner != LIB_OWNER_SESSION) {
         return;
     }
+    lib_idmap_del(c->writes, id);
     if (w->app >= 0) {
         if (code != BATON_NAME_OK) {
             lib_ctl_log(c, BATON_LOG_WARN, "app %s: name %s: %s: %s",
                         c->io->cfg.apps[w->app].name,
-                        w->kind == BATON_NAME_DROP ? "(drop)" : w->name,
+                        w->op.kind == BATON_NAME_DROP ? "(drop)" : w->name,
                         lib_ctl_code_token(code, tok, sizeof(tok)),
                         baton_name_code_text(code));
         }
-    } else if ((s = lib_idmap_get(&c->endpoints, w->endpoint)) != NULL &&
+    } else if ((s = lib_ctl_session_of(c, w->endpoint)) != NULL &&
                !s->closing) {
         s->n_writes--;
-        if (w->kind == BATON_NAME_REGISTER ||
-            w->kind == BATON_NAME_REREGISTER) {
+        if (w->op.kind == BATON_NAME_REGISTER ||
+            w->op.kind == BATON_NAME_REREGISTER) {
             s->n_registering--;
             if (code == BATON_NAME_OK) {
                 held_add(s, w->name);
             }
-        } else if (w->kind == BATON_NAME_UNREGISTER &&
+        } else if (w->op.kind == BATON_NAME_UNREGISTER &&
                    code == BATON_NAME_OK) {
             held_del(s, w->name);
         }
@@ -481,7 +502,7 @@ static void on_name_done(struct lib_control *c, uint64_t id,
 
 static void on_lost(struct lib_control *c, const struct baton_name_effect *e)
 {
-    struct lib_session *s = lib_idmap_get(&c->endpoints, e->endpoint);
+    struct lib_session *s = lib_ctl_session_of(c, e->endpoint);
     int app = lib_ctl_app_of_endpoint(c, e->endpoint);
     const char *reason = baton_lost_reason_name(e->code);
     cJSON *o;
@@ -529,7 +550,7 @@ void lib_control_call_effect(struct lib_control *c,
     if (e->action == BATON_CALLFX_DONE) {
         on_call_done(c, e->id, e->code, e->data, e->len);
     } else if (e->action == BATON_CALLFX_DELIVER) {
-        s = lib_idmap_get(&c->endpoints, e->endpoint);
+        s = lib_ctl_session_of(c, e->endpoint);
         app = lib_ctl_app_of_endpoint(c, e->endpoint);
         if (s != NULL && !s->closing) {
             lib_ctl_session_deliver(s, e->name, e->from, e->from_inc, e->id,
@@ -617,7 +638,9 @@ void lib_ctl_session_detach(struct lib_session *s)
 {
     struct lib_control *c = s->ctl;
 
-    lib_idmap_del(&c->endpoints, s->endpoint);
+    if (s->ep.id != 0) {
+        lib_idmap_del(c->endpoints, s->ep.id);
+    }
     while (s->calls != NULL) {
         call_forget(s->calls);
     }
@@ -635,17 +658,18 @@ void lib_ctl_session_detach(struct lib_session *s)
         if (w == NULL) {
             return;
         }
-        w->id = lib_ctl_new_id(c);
-        w->endpoint = s->endpoint;
+        w->op.id = lib_ctl_new_id(c);
+        w->op.owner = LIB_OWNER_SESSION;
+        w->op.kind = BATON_NAME_DROP;
+        w->endpoint = s->ep.id;
         w->app = -1;
-        w->kind = BATON_NAME_DROP;
-        if (lib_idmap_put(&c->writes, w->id, w) != 0) {
+        if (lib_idmap_put(c->writes, w->op.id, w) != 0) {
             free(w);
             return;
         }
-        req.id = w->id;
+        req.id = w->op.id;
         req.kind = BATON_NAME_DROP;
-        req.endpoint = s->endpoint;
+        req.endpoint = s->ep.id;
         lib_ctl_io_name(c, &req);
     }
 }
@@ -659,16 +683,17 @@ void lib_ctl_app_write(struct lib_control *c, unsigned app, unsigned kind)
     if (w == NULL) {
         return;
     }
-    w->id = lib_ctl_new_id(c);
+    w->op.id = lib_ctl_new_id(c);
+    w->op.owner = LIB_OWNER_SESSION;
+    w->op.kind = (uint8_t)kind;
     w->endpoint = LIB_CTL_APP_ENDPOINT(app);
     w->app = (int)app;
-    w->kind = (uint8_t)kind;
     snprintf(w->name, sizeof(w->name), "%s", gname);
-    if (lib_idmap_put(&c->writes, w->id, w) != 0) {
+    if (lib_idmap_put(c->writes, w->op.id, w) != 0) {
         free(w);
         return;
     }
-    req.id = w->id;
+    req.id = w->op.id;
     req.kind = (uint8_t)kind;
     req.endpoint = w->endpoint;
     req.resolver = BATON_RESOLVE_KEEP_INCUMBENT;

@@ -1,14 +1,45 @@
-/* A call in flight: one entry type for the node's one call table
- * (docs/design/lib.md §4). */
-#ifndef BATON_LIB_CALL_H
-#define BATON_LIB_CALL_H
+/* The entries of the node's tables: endpoints, name writes and calls in
+ * flight, one type each, shared by the library and the control socket's
+ * sessions (docs/design/lib.md §4). */
+#ifndef BATON_LIB_TABLE_H
+#define BATON_LIB_TABLE_H
 
 #include <baton/baton.h>
 
 #include "deadline.h"
+#include "../core/node.h"
 
 struct baton;
 struct baton_group;
+
+enum lib_owner {
+    LIB_OWNER_LIB = 0,  /* the library's (a baton_register, ...) */
+    LIB_OWNER_SESSION,  /* the control socket's (session.h) */
+};
+
+/* An endpoint of the core. The library's hold one name each (name, h);
+ * a control session's is embedded in its struct lib_session and holds
+ * many names (its `held`), all dropped at once when it closes. */
+struct lib_ep {
+    uint64_t id;
+    uint8_t owner; /* enum lib_owner */
+    char name[BATON_GNAME_MAX + 1];
+    const struct baton_handler *h;
+    void *data;
+    bool held; /* the register answered OK and no loss since */
+    bool leaving; /* unregister under way: deliver nothing more */
+};
+
+/* A name write under way. A control socket's is embedded first in its
+ * struct lib_pending_write (owner LIB_OWNER_SESSION, ep and cb unused). */
+struct lib_op {
+    uint64_t id;
+    uint8_t owner; /* enum lib_owner */
+    uint8_t kind;  /* BATON_NAME_REGISTER, ... */
+    struct lib_ep *ep;
+    baton_done_cb cb;
+    void *cb_data;
+};
 
 enum lib_call_kind {
     LIB_CALL_USER = 1,  /* baton_call: the reply as it comes */
@@ -38,4 +69,4 @@ struct lib_call {
     size_t len;
 };
 
-#endif /* BATON_LIB_CALL_H */
+#endif /* BATON_LIB_TABLE_H */
