@@ -107,6 +107,44 @@ struct baton *baton_app_node(const struct baton_app *app)
     return app->b;
 }
 
+/* A deferred app event or export reaches the core. */
+static void run_deferred(void *ctx, struct lib_defer *w)
+{
+    struct baton *b = ctx;
+    const struct lib_deferred *d = (const struct lib_deferred *)w;
+
+    if (b->closing || !b->started) {
+        return;
+    }
+    if (d->kind == 1) {
+        (void)baton_io_app_event(&b->io, d->app, d->what, d->epoch);
+    } else {
+        (void)baton_io_exported(&b->io, d->app, d->epoch, d->ok,
+                                d->d.len > 0 ? d->d.bytes : NULL, d->d.len);
+    }
+}
+
+/* Queues d's work for the core (defer.h); a copy of data goes with it. */
+static void defer_app(struct baton *b, const struct lib_deferred *d,
+                      const void *data, uint32_t len)
+{
+    struct lib_deferred *w = (struct lib_deferred *)lib_defer_new(
+        run_deferred, b, sizeof(*w), data, len);
+
+    if (w == NULL) {
+        lib_logf(b, BATON_LOG_ERROR, "app %s: out of memory: its %s is "
+                 "lost", b->cfg.io.apps[d->app].name,
+                 d->kind == 1 ? "event" : "exported state");
+        return;
+    }
+    w->kind = d->kind;
+    w->app = d->app;
+    w->what = d->what;
+    w->ok = d->ok;
+    w->epoch = d->epoch;
+    lib_defer_push(&b->defers, &w->d);
+}
+
 static void report(struct baton *b, struct baton_app *app, unsigned what,
                    uint64_t epoch)
 {
@@ -117,7 +155,7 @@ static void report(struct baton *b, struct baton_app *app, unsigned what,
     d.app = (uint8_t)app->idx;
     d.what = (uint8_t)what;
     d.epoch = epoch;
-    lib_defer(b, &d);
+    defer_app(b, &d, NULL, 0);
 }
 
 int baton_app_exit(struct baton_app *app, bool failed)
@@ -265,13 +303,8 @@ static void export_state(struct baton *b, struct baton_app *app,
         rv = BATON_ERANGE;
     }
     d.ok = rv == 0;
-    if (rv == 0) {
-        d.data = data;
-        d.len = (uint32_t)len;
-    } else {
-        free(data);
-    }
-    lib_defer(b, &d);
+    defer_app(b, &d, data, rv == 0 ? (uint32_t)len : 0);
+    free(data);
 }
 
 void lib_on_app(struct baton_io *io, const struct baton_app_effect *e)
@@ -319,28 +352,6 @@ void lib_on_app(struct baton_io *io, const struct baton_app_effect *e)
         break;
     default:
         break;
-    }
-}
-
-void lib_run_deferred(struct baton *b)
-{
-    struct lib_deferred now[LIB_DEFERRED_MAX];
-    unsigned n = b->n_deferred;
-
-    /* Reports may make effects that defer more: take this batch. */
-    memcpy(now, b->deferred, n * sizeof(now[0]));
-    b->n_deferred = 0;
-    for (unsigned i = 0; i < n; i++) {
-        struct lib_deferred *d = &now[i];
-        if (!b->closing && b->started) {
-            if (d->kind == 1) {
-                (void)baton_io_app_event(&b->io, d->app, d->what, d->epoch);
-            } else {
-                (void)baton_io_exported(&b->io, d->app, d->epoch, d->ok,
-                                        d->data, d->len);
-            }
-        }
-        free(d->data);
     }
 }
 

@@ -1130,6 +1130,7 @@ int lib_control_start(struct lib_control *c, struct baton_io *io,
     struct lib_idmap *calls = c->calls;
     struct lib_idmap *endpoints = c->endpoints;
     struct lib_idmap *writes = c->writes;
+    struct lib_defers *defers = c->defers;
     mode_t old;
     int rv;
 
@@ -1144,6 +1145,7 @@ int lib_control_start(struct lib_control *c, struct baton_io *io,
     c->calls = calls != NULL ? calls : &c->own_calls;
     c->endpoints = endpoints != NULL ? endpoints : &c->own_endpoints;
     c->writes = writes != NULL ? writes : &c->own_writes;
+    c->defers = defers;
     snprintf(c->path, sizeof(c->path), "%s", path);
     if (someone_listens(path)) {
         snprintf(err, err_len,
@@ -1158,8 +1160,10 @@ int lib_control_start(struct lib_control *c, struct baton_io *io,
         lib_deadlines_init(&c->own_deadlines, io->loop);
         c->deadlines = &c->own_deadlines;
     }
-    uv_idle_init(io->loop, &c->idle);
-    c->idle.data = c;
+    if (c->defers == NULL) {
+        lib_defers_init(&c->own_defers, io->loop);
+        c->defers = &c->own_defers;
+    }
     uv_idle_init(io->loop, &c->flush_idle);
     c->flush_idle.data = c;
     uv_check_init(io->loop, &c->flush_check);
@@ -1201,7 +1205,9 @@ void lib_control_close(struct lib_control *c, uv_close_cb cb)
     }
     lib_ctl_session_close_all(c);
     lib_ctl_app_free(c);
-    uv_close((uv_handle_t *)&c->idle, on_helper_closed);
+    if (c->defers == &c->own_defers) {
+        lib_defers_close(&c->own_defers, on_helper_closed);
+    }
     uv_close((uv_handle_t *)&c->flush_idle, on_helper_closed);
     uv_close((uv_handle_t *)&c->flush_check, on_helper_closed);
     c->flush_armed = false;

@@ -10,6 +10,7 @@
 #include "../io/io.h"
 #include "table.h"
 #include "deadline.h"
+#include "defer.h"
 #include "idmap.h"
 
 struct lib_session; /* session.h */
@@ -80,13 +81,12 @@ struct lib_control {
     struct lib_idmap own_calls;
     struct lib_idmap incoming;    /* delivered call -> incoming */
     /* Work for the core found while inside one of its callbacks (an
-     * app's name write, then its start; a DROP; a reply): done from
-     * `idle` right after the step, in order, so that an app's name is
-     * re-pointed before its start is reported, and no effect handler
-     * steps the core in the middle of another step's effects. */
-    struct lib_ctl_defer *defer_head, *defer_tail;
+     * app's name write, then its start; a DROP; a reply) waits in the
+     * node's one deferral queue (defer.h: a libbaton node's `defers`),
+     * or own_defers (batond's). */
+    struct lib_defers *defers;
+    struct lib_defers own_defers;
     unsigned depth; /* > 0 while inside an io callback */
-    uv_idle_t idle;
     uv_timer_t sweep; /* expires queued calls of app names */
     /* Sessions with output to write, written once per loop iteration:
      * the check handle runs after the I/O callbacks, the idle handle
@@ -100,7 +100,8 @@ struct lib_control {
 
 /* Binds and listens at path (replacing a stale socket file, refusing if
  * another node answers there). c->prog, c->gname, c->ids,
- * c->deadlines, c->calls, c->endpoints and c->writes (NULL: its own)
+ * c->deadlines, c->calls, c->endpoints, c->writes and c->defers (NULL:
+ * its own)
  * must be set beforehand; the caller routes io's on_app,
  * on_name and on_call to the functions below. Errors: BATON_EIO, with a
  * message in err. */

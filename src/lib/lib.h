@@ -8,6 +8,7 @@
 #include "config.h"
 #include "control.h"
 #include "deadline.h"
+#include "defer.h"
 #include "idmap.h"
 #include "../io/io.h"
 
@@ -43,17 +44,15 @@ struct baton_app {
 };
 
 /* An app event or export result for the core, made in an effect
- * callback and given at the next idle turn (no nested step). */
+ * callback and given at the next idle turn (defer.h: no nested step). */
 struct lib_deferred {
+    struct lib_defer d; /* first; an export's bytes in d.bytes */
     uint8_t kind; /* 1 = app event, 2 = exported */
     uint8_t app;
     uint8_t what;
     uint8_t ok;
     uint64_t epoch;
-    uint8_t *data;
-    uint32_t len;
 };
-#define LIB_DEFERRED_MAX (4 * BATON_APPS_MAX)
 
 struct baton_group {
     struct baton *b;
@@ -93,7 +92,6 @@ struct baton {
     struct lib_config cfg;
     struct baton_io io;
     uv_check_t check;
-    uv_idle_t idle;
     uv_timer_t tick;     /* groups: retries */
     baton_log_cb log;
     void *log_data;
@@ -125,8 +123,9 @@ struct baton {
     struct lib_control *control;
     uint64_t next_id;
 
-    struct lib_deferred deferred[LIB_DEFERRED_MAX];
-    unsigned n_deferred;
+    /* Work for the core made in its callbacks: the node's one
+     * re-entrancy rule, shared with the control socket (defer.h). */
+    struct lib_defers defers;
     uint8_t scratch[BATON_CALL_DATA_MAX + 1];
 };
 
@@ -161,8 +160,6 @@ void lib_names_close(struct baton *b);
 
 /* apps.c */
 void lib_on_app(struct baton_io *io, const struct baton_app_effect *e);
-void lib_defer(struct baton *b, const struct lib_deferred *d);
-void lib_run_deferred(struct baton *b);
 int lib_app_declare(struct baton *b, const char *name, const uint8_t *rank,
                     uint64_t failover_timeout_ms, uint8_t kind,
                     const struct baton_app_callbacks *cbs, void *data,

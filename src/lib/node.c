@@ -106,16 +106,6 @@ static void on_check(uv_check_t *h)
     }
 }
 
-static void on_idle(uv_idle_t *h)
-{
-    struct baton *b = h->data;
-
-    lib_run_deferred(b);
-    if (b->n_deferred == 0) {
-        uv_idle_stop(h);
-    }
-}
-
 static void on_tick(uv_timer_t *t)
 {
     struct baton *b = t->data;
@@ -123,13 +113,6 @@ static void on_tick(uv_timer_t *t)
     if (b->started && !b->closing) {
         lib_groups_observe(b);
     }
-}
-
-void lib_defer(struct baton *b, const struct lib_deferred *d)
-{
-    BATON_ASSERT(b->n_deferred < LIB_DEFERRED_MAX);
-    b->deferred[b->n_deferred++] = *d;
-    uv_idle_start(&b->idle, on_idle);
 }
 
 /* ---- public: life ----------------------------------------------------- */
@@ -187,10 +170,10 @@ int baton_new(struct baton **out, const struct baton_options *opt,
     }
     b->next_id = 1;
     uv_check_init(b->loop, &b->check);
-    uv_idle_init(b->loop, &b->idle);
+    lib_defers_init(&b->defers, b->loop);
     lib_deadlines_init(&b->deadlines, b->loop);
     uv_timer_init(b->loop, &b->tick);
-    b->check.data = b->idle.data = b->tick.data = b;
+    b->check.data = b->tick.data = b;
     uv_unref((uv_handle_t *)&b->tick);
     b->handles = 4;
     *out = b;
@@ -219,6 +202,7 @@ static int start_control(struct baton *b)
     b->control->calls = &b->calls;
     b->control->endpoints = &b->eps;
     b->control->writes = &b->ops;
+    b->control->defers = &b->defers; /* and one re-entrancy rule */
     if (lib_control_start(b->control, &b->io, b->cfg.control_socket, err,
                           sizeof(err)) != 0) {
         return lib_fail(b, BATON_EIO, "baton_start: %s", err);
@@ -297,9 +281,6 @@ static void finish_close(struct baton *b)
         free(b->groups[i]->handover);
         free(b->groups[i]);
     }
-    for (unsigned i = 0; i < b->n_deferred; i++) {
-        free(b->deferred[i].data);
-    }
     b->closed = true;
     if (cb != NULL) {
         cb(data);
@@ -330,12 +311,19 @@ static void on_deadlines_closed(uv_handle_t *h)
     handle_gone(LIB_CONTAINER_OF(d, struct baton, deadlines));
 }
 
+static void on_defers_closed(uv_handle_t *h)
+{
+    struct lib_defers *q = h->data;
+
+    handle_gone(LIB_CONTAINER_OF(q, struct baton, defers));
+}
+
 static void on_io_closed(struct baton_io *io)
 {
     struct baton *b = io->data;
 
     uv_close((uv_handle_t *)&b->check, on_handle_closed);
-    uv_close((uv_handle_t *)&b->idle, on_handle_closed);
+    lib_defers_close(&b->defers, on_defers_closed);
     lib_deadlines_close(&b->deadlines, on_deadlines_closed);
     uv_close((uv_handle_t *)&b->tick, on_handle_closed);
 }

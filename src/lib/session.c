@@ -24,18 +24,15 @@
 
 enum defer_kind { DEFER_NAME = 1, DEFER_CALL, DEFER_REPLY, DEFER_APP };
 
+/* Work for the core found inside one of its callbacks (defer.h). */
 struct lib_ctl_defer {
-    struct lib_ctl_defer *next;
+    struct lib_defer d; /* first; a call's, reply's or effect's bytes */
     int kind;
     struct baton_name_req req;  /* NAME */
-    struct baton_call call;     /* CALL, REPLY (data below) */
-    struct baton_app_effect app; /* APP (data below) */
+    struct baton_call call;     /* CALL, REPLY */
+    struct baton_app_effect app; /* APP */
     char name[BATON_GNAME_MAX + 1];
-    uint32_t len;
-    uint8_t data[];
 };
-
-#define DEFER_BATCH (4096)
 
 void lib_ctl_log(struct lib_control *c, int level, const char *fmt, ...)
 {
@@ -57,32 +54,19 @@ static void on_call_done(struct lib_control *c, uint64_t id,
 
 static bool must_defer(const struct lib_control *c)
 {
-    return c->depth > 0 || c->defer_head != NULL;
+    return c->depth > 0 || lib_defers_pending(c->defers);
 }
 
-static void defer_push(struct lib_control *c, struct lib_ctl_defer *d)
-{
-    d->next = NULL;
-    if (c->defer_tail != NULL) {
-        c->defer_tail->next = d;
-    } else {
-        c->defer_head = d;
-    }
-    c->defer_tail = d;
-    lib_ctl_session_start_idle(c);
-}
+static void run_deferred(void *ctx, struct lib_defer *w);
 
-static struct lib_ctl_defer *defer_new(int kind, const uint8_t *data,
-                                      uint32_t len)
+static struct lib_ctl_defer *defer_new(struct lib_control *c, int kind,
+                                       const uint8_t *data, uint32_t len)
 {
-    struct lib_ctl_defer *d = calloc(1, sizeof(*d) + len);
+    struct lib_ctl_defer *d = (struct lib_ctl_defer *)lib_defer_new(
+        run_deferred, c, sizeof(*d), data, len);
 
     if (d != NULL) {
         d->kind = kind;
-        d->len = len;
-        if (len > 0) {
-            memcpy(d->data, data, len);
-        }
     }
     return d;
 }
@@ -111,13 +95,13 @@ void lib_ctl_io_name(struct lib_control *c,
         name_now(c, req);
         return;
     }
-    d = defer_new(DEFER_NAME, NULL, 0);
+    d = defer_new(c, DEFER_NAME, NULL, 0);
     if (d == NULL) {
         on_name_done(c, req->id, BATON_NAME_BUSY);
         return;
     }
     d->req = *req;
-    defer_push(c, d);
+    lib_defer_push(c->defers, &d->d);
 }
 
 void lib_ctl_io_call(struct lib_control *c, const struct baton_call *call)
@@ -128,14 +112,14 @@ void lib_ctl_io_call(struct lib_control *c, const struct baton_call *call)
         call_now(c, call);
         return;
     }
-    d = defer_new(DEFER_CALL, call->data, call->len);
+    d = defer_new(c, DEFER_CALL, call->data, call->len);
     if (d == NULL) {
         on_call_done(c, call->id, BATON_NAME_BUSY, NULL, 0);
         return;
     }
     d->call = *call;
     snprintf(d->name, sizeof(d->name), "%s", call->name);
-    defer_push(c, d);
+    lib_defer_push(c->defers, &d->d);
 }
 
 void lib_ctl_io_reply(struct lib_control *c,
@@ -147,74 +131,53 @@ void lib_ctl_io_reply(struct lib_control *c,
         baton_io_reply(c->io, reply);
         return;
     }
-    d = defer_new(DEFER_REPLY, reply->data, reply->len);
+    d = defer_new(c, DEFER_REPLY, reply->data, reply->len);
     if (d != NULL) {
         d->call = *reply;
-        defer_push(c, d);
+        lib_defer_push(c->defers, &d->d);
     }
 }
 
 void lib_ctl_defer_app(struct lib_control *c,
                        const struct baton_app_effect *e)
 {
-    struct lib_ctl_defer *d = defer_new(DEFER_APP, e->data, e->len);
+    struct lib_ctl_defer *d = defer_new(c, DEFER_APP, e->data, e->len);
 
     if (d == NULL) {
         lib_ctl_log(c, BATON_LOG_ERROR, "out of memory: app effect lost");
         return;
     }
     d->app = *e;
-    defer_push(c, d);
+    lib_defer_push(c->defers, &d->d);
 }
 
-static void run_deferred(struct lib_control *c, struct lib_ctl_defer *d)
+static void run_deferred(void *ctx, struct lib_defer *w)
 {
+    struct lib_control *c = ctx;
+    struct lib_ctl_defer *d = (struct lib_ctl_defer *)w;
+
+    if (c->closing) {
+        return;
+    }
     switch (d->kind) {
     case DEFER_NAME:
         name_now(c, &d->req);
         break;
     case DEFER_CALL:
         d->call.name = d->name;
-        d->call.data = d->data;
+        d->call.data = d->d.bytes;
         call_now(c, &d->call);
         break;
     case DEFER_REPLY:
-        d->call.data = d->data;
+        d->call.data = d->d.bytes;
         baton_io_reply(c->io, &d->call);
         break;
     default:
-        d->app.data = d->data;
+        d->app.data = d->d.bytes;
         if (c->prog.app_effect != NULL) {
             c->prog.app_effect(c->prog.data, &d->app);
         }
         break;
-    }
-}
-
-static void on_idle(uv_idle_t *h)
-{
-    struct lib_control *c = h->data;
-
-    for (int k = 0; k < DEFER_BATCH && c->defer_head != NULL; k++) {
-        struct lib_ctl_defer *d = c->defer_head;
-        c->defer_head = d->next;
-        if (c->defer_head == NULL) {
-            c->defer_tail = NULL;
-        }
-        if (!c->closing) {
-            run_deferred(c, d);
-        }
-        free(d);
-    }
-    if (c->defer_head == NULL) {
-        uv_idle_stop(&c->idle);
-    }
-}
-
-void lib_ctl_session_start_idle(struct lib_control *c)
-{
-    if (!c->closing) {
-        uv_idle_start(&c->idle, on_idle);
     }
 }
 
@@ -386,12 +349,7 @@ void lib_ctl_session_close_all(struct lib_control *c)
             found = true;
         }
     }
-    while (c->defer_head != NULL) {
-        struct lib_ctl_defer *d = c->defer_head;
-        c->defer_head = d->next;
-        free(d);
-    }
-    c->defer_tail = NULL;
+    lib_defers_drop(c->defers, c);
     /* batond's own tables; a libbaton node frees its own. */
     if (c->calls == &c->own_calls) {
         lib_idmap_free(&c->own_calls);

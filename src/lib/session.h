@@ -181,7 +181,6 @@ void lib_ctl_proxy_call(struct lib_control *c, const char *name,
                         uint64_t id, unsigned from, baton_inc from_inc,
                         unsigned flags, const uint8_t *data, uint32_t len,
                         uint64_t timeout_ms);
-void lib_ctl_session_start_idle(struct lib_control *c);
 void lib_ctl_session_close_all(struct lib_control *c);
 
 /* appname.c */
