@@ -186,7 +186,8 @@ struct baton_app_callbacks {
     void (*stop)(struct baton_app *app, int reason, const char *to_node);
     /* Takeover: the state for the new instance. Set *data to memory from
      * malloc() (the library takes ownership) and *len; return 0, or an
-     * error to start the new instance without state. Optional. */
+     * error to start the new instance without state, or BATON_EAGAIN to
+     * give it later with baton_app_exported(). Optional. */
     int (*export_state)(struct baton_app *app, void **data, size_t *len);
     /* The old instance's exported state, just before start(TAKEOVER).
      * Optional. */
@@ -214,6 +215,12 @@ BATON_API struct baton *baton_app_node(const struct baton_app *app);
 /* The running instance crashed or ended: failed = place it elsewhere;
  * otherwise it ended normally and runs nowhere. */
 BATON_API int baton_app_exit(struct baton_app *app, bool failed);
+/* The answer to an export_state that returned BATON_EAGAIN: status 0
+ * with the state (data copied, at most 64 KiB), or an error to start the
+ * new instance without state. Errors: BATON_ESTATE (no export waits),
+ * BATON_EINVAL. */
+BATON_API int baton_app_exported(struct baton_app *app, int status,
+                                 const void *data, size_t len);
 /* Ask the cluster to move app here now (OTP's takeover). */
 BATON_API int baton_app_takeover(struct baton_app *app);
 /* Where it runs ("" if nowhere) and its epoch; a local read. */

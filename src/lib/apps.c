@@ -280,6 +280,22 @@ static void stop(struct baton *b, struct baton_app *app, int reason,
     }
 }
 
+/* The export's result (status 0 with data, or an error) to the core. */
+static void exported(struct baton *b, struct baton_app *app,
+                     struct lib_deferred *d, int status, const void *data,
+                     size_t len)
+{
+    if (status == 0 && len > BATON_CALL_DATA_MAX) {
+        lib_logf(b, BATON_LOG_WARN, "app %s: exported state of %zu bytes "
+                 "is over %u: starting the new instance without it",
+                 b->cfg.io.apps[app->idx].name, len,
+                 (unsigned)BATON_CALL_DATA_MAX);
+        status = BATON_ERANGE;
+    }
+    d->ok = status == 0;
+    defer_app(b, d, data, status == 0 ? (uint32_t)len : 0);
+}
+
 static void export_state(struct baton *b, struct baton_app *app,
                          const struct baton_app_effect *e)
 {
@@ -295,16 +311,37 @@ static void export_state(struct baton *b, struct baton_app *app,
     if (app->running && app->cbs->export_state != NULL) {
         rv = app->cbs->export_state(app, &data, &len);
     }
-    if (rv == 0 && len > BATON_CALL_DATA_MAX) {
-        lib_logf(b, BATON_LOG_WARN, "app %s: exported state of %zu bytes "
-                 "is over %u: starting the new instance without it",
-                 b->cfg.io.apps[app->idx].name, len,
-                 (unsigned)BATON_CALL_DATA_MAX);
-        rv = BATON_ERANGE;
+    if (rv == BATON_EAGAIN) { /* baton_app_exported() gives it later */
+        free(data);
+        app->export_pending = true;
+        app->export_epoch = e->epoch;
+        return;
     }
-    d.ok = rv == 0;
-    defer_app(b, &d, data, rv == 0 ? (uint32_t)len : 0);
+    exported(b, app, &d, rv, data, len);
     free(data);
+}
+
+int baton_app_exported(struct baton_app *app, int status, const void *data,
+                       size_t len)
+{
+    struct baton *b = app->b;
+    struct lib_deferred d;
+
+    if (!app->export_pending) {
+        return lib_fail(b, BATON_ESTATE, "%s: no export asked for",
+                        b->cfg.io.apps[app->idx].name);
+    }
+    if (status == 0 && data == NULL && len != 0) {
+        return lib_fail(b, BATON_EINVAL, "%s: exported: no data",
+                        b->cfg.io.apps[app->idx].name);
+    }
+    app->export_pending = false;
+    memset(&d, 0, sizeof(d));
+    d.kind = 2;
+    d.app = (uint8_t)app->idx;
+    d.epoch = app->export_epoch;
+    exported(b, app, &d, status, data, len);
+    return 0;
 }
 
 void lib_on_app(struct baton_io *io, const struct baton_app_effect *e)

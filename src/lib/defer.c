@@ -14,7 +14,9 @@ void lib_defers_init(struct lib_defers *q, uv_loop_t *loop)
 }
 
 struct lib_defer *lib_defer_new(void (*run)(void *ctx, struct lib_defer *d),
-                                void *ctx, size_t size, const void *data,
+                                void *ctx,
+                                size_t size,
+                                const void *data,
                                 uint32_t len)
 {
     struct lib_defer *d;

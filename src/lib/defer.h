@@ -35,7 +35,9 @@ void lib_defers_init(struct lib_defers *q, uv_loop_t *loop);
  * with a copy of data[0..len) in d->bytes; NULL when out of memory. The
  * caller fills in its fields, then pushes it. */
 struct lib_defer *lib_defer_new(void (*run)(void *ctx, struct lib_defer *d),
-                                void *ctx, size_t size, const void *data,
+                                void *ctx,
+                                size_t size,
+                                const void *data,
                                 uint32_t len);
 void lib_defer_push(struct lib_defers *q, struct lib_defer *d);
 /* Does work wait? (Then new work must wait behind it, to keep order.) */

@@ -41,6 +41,10 @@ struct baton_app {
     uint8_t *state; /* the takeover state received, malloc'd */
     size_t state_len;
     uint64_t state_epoch;
+    /* export_state answered BATON_EAGAIN: baton_app_exported() gives the
+     * state of the instance of epoch export_epoch. */
+    bool export_pending;
+    uint64_t export_epoch;
 };
 
 /* An app event or export result for the core, made in an effect
