@@ -171,9 +171,10 @@ struct baton_app;
 
 struct baton_app_callbacks {
     /* Start the instance: return 0 once it serves (or an error: the app
-     * is failed here and placed elsewhere). from_node: failover or
-     * takeover's source, else NULL; epoch: the instance's fencing token,
-     * larger than any before it. Required. */
+     * is failed here and placed elsewhere), or BATON_EAGAIN to say so
+     * later with baton_app_started(). from_node: failover or takeover's
+     * source, else NULL; epoch: the instance's fencing token, larger
+     * than any before it. Required. */
     int (*start)(struct baton_app *app, int type, const char *from_node,
                  uint64_t epoch);
     /* Start phase k of n_phases, after start (OTP's start phases);
@@ -215,6 +216,10 @@ BATON_API struct baton *baton_app_node(const struct baton_app *app);
 /* The running instance crashed or ended: failed = place it elsewhere;
  * otherwise it ended normally and runs nowhere. */
 BATON_API int baton_app_exit(struct baton_app *app, bool failed);
+/* The end of a start that returned BATON_EAGAIN: status 0 once the
+ * instance serves (its start phases run now), or an error (it failed
+ * here). Errors: BATON_ESTATE (no start waits). */
+BATON_API int baton_app_started(struct baton_app *app, int status);
 /* The answer to an export_state that returned BATON_EAGAIN: status 0
  * with the state (data copied, at most 64 KiB), or an error to start the
  * new instance without state. Errors: BATON_ESTATE (no export waits),

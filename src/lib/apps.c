@@ -233,6 +233,25 @@ static int stop_reason(const struct baton *b, const struct baton_app_effect *e)
     }
 }
 
+/* The instance of app->epoch started (status 0) or not: its start
+ * phases, then READY or FAILED to the core. */
+static void started(struct baton *b, struct baton_app *app, int status)
+{
+    for (unsigned k = 0; status == 0 && k < app->n_phases; k++) {
+        if (app->cbs->start_phase != NULL) {
+            status = app->cbs->start_phase(app, k);
+        }
+    }
+    if (status != 0) {
+        lib_logf(b, BATON_LOG_WARN, "app %s: start failed: %s",
+                 b->cfg.io.apps[app->idx].name, baton_strerror(status));
+        report(b, app, BATON_APP_EV_FAILED, app->epoch);
+        return;
+    }
+    app->running = true;
+    report(b, app, BATON_APP_EV_READY, app->epoch);
+}
+
 static void start(struct baton *b, struct baton_app *app,
                   const struct baton_app_effect *e)
 {
@@ -249,27 +268,36 @@ static void start(struct baton *b, struct baton_app *app,
     app->state = NULL;
     app->state_len = 0;
     app->epoch = e->epoch;
+    app->start_pending = false;
     rv = cbs->start(app, e->type, from, e->epoch);
-    for (unsigned k = 0; rv == 0 && k < app->n_phases; k++) {
-        if (cbs->start_phase != NULL) {
-            rv = cbs->start_phase(app, k);
-        }
-    }
-    if (rv != 0) {
-        lib_logf(b, BATON_LOG_WARN, "app %s: start failed: %s",
-                 b->cfg.io.apps[app->idx].name, baton_strerror(rv));
-        report(b, app, BATON_APP_EV_FAILED, e->epoch);
+    if (rv == BATON_EAGAIN) { /* baton_app_started() finishes it */
+        app->start_pending = true;
         return;
     }
-    app->running = true;
-    report(b, app, BATON_APP_EV_READY, e->epoch);
+    started(b, app, rv);
+}
+
+int baton_app_started(struct baton_app *app, int status)
+{
+    struct baton *b = app->b;
+
+    if (!app->start_pending || b->closing) {
+        return lib_fail(b, BATON_ESTATE, "%s: no start waits",
+                        b->cfg.io.apps[app->idx].name);
+    }
+    app->start_pending = false;
+    started(b, app, status);
+    return 0;
 }
 
 static void stop(struct baton *b, struct baton_app *app, int reason,
                  const char *to)
 {
-    if (app->running) {
+    /* A start still under way (BATON_EAGAIN) is stopped too: its late
+     * baton_app_started() then gets BATON_ESTATE. */
+    if (app->running || app->start_pending) {
         app->running = false;
+        app->start_pending = false;
         if (app->cbs->prep_stop != NULL) {
             app->cbs->prep_stop(app, reason);
         }

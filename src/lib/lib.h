@@ -45,6 +45,8 @@ struct baton_app {
      * state of the instance of epoch export_epoch. */
     bool export_pending;
     uint64_t export_epoch;
+    /* start answered BATON_EAGAIN: baton_app_started() finishes it. */
+    bool start_pending;
 };
 
 /* An app event or export result for the core, made in an effect

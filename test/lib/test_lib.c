@@ -733,6 +733,65 @@ static void test_holder_killed(void **state)
     assert_int_equal(baton_run(a), 0);
 }
 
+/* ---- a start finished later (baton_app_started) ------------------------ */
+
+static bool later_asked, later_phase;
+
+static int later_start(struct baton_app *app, int type, const char *from,
+                       uint64_t epoch)
+{
+    (void)app, (void)type, (void)from, (void)epoch;
+    later_asked = true;
+    return BATON_EAGAIN;
+}
+
+static int later_start_phase(struct baton_app *app, unsigned k)
+{
+    (void)app, (void)k;
+    later_phase = true;
+    return 0;
+}
+
+static void later_stop(struct baton_app *app, int reason, const char *to)
+{
+    (void)app, (void)reason, (void)to;
+}
+
+/* start returns BATON_EAGAIN: the instance is not running (no start
+ * phase, baton_app_exit refused) until baton_app_started(app, 0). */
+static void test_start_later(void **state)
+{
+    static const struct baton_app_callbacks cbs = {
+        .start = later_start,
+        .start_phase = later_start_phase,
+        .stop = later_stop};
+    struct baton_app_options ao;
+    struct baton_app *app = NULL;
+    struct baton *b = NULL;
+
+    (void)state;
+    make_config("");
+    b = new_node(NULL); /* its own loop */
+    memset(&ao, 0, sizeof(ao));
+    ao.nodes = "a@local, b@local";
+    ao.n_phases = 1;
+    assert_int_equal(baton_app_add(b, "slow", &ao, &cbs, NULL, &app), 0);
+    assert_int_equal(baton_start(b), 0);
+    assert_int_equal(baton_app_started(app, 0), BATON_ESTATE);
+    pump(b, &later_asked, -1, 30000);
+    assert_true(later_asked);
+    pump(b, NULL, -1, 100);
+    assert_false(later_phase);
+    assert_int_equal(baton_app_exit(app, false), BATON_ESTATE);
+    assert_int_equal(baton_app_started(app, 0), 0);
+    assert_true(later_phase);
+    assert_int_equal(baton_app_started(app, 0), BATON_ESTATE);
+    assert_int_equal(baton_app_exit(app, false), 0);
+    pump(b, NULL, -1, 100);
+    baton_close(b, NULL, NULL);
+    assert_int_equal(baton_run(b), 0);
+}
+
 /* ---- an export answered later (baton_app_exported) -------------------- */
 
 /* The old owner (a child process, node b): runs app "st" (nodes a, b),
@@ -830,7 +889,6 @@ static void test_export_later(void **state)
     static const struct baton_app_callbacks cbs = {
         .start = imp_start, .stop = st_stop, .import_state = imp_import};
     struct baton_app_options ao;
-    struct baton_options o;
     struct imported im;
     struct baton *a = NULL;
     char got = 0;
@@ -847,10 +905,7 @@ static void test_export_later(void **state)
     }
     assert_int_equal(read(p[0], &got, 1), 1);
     assert_int_equal(got, 's');
-    memset(&o, 0, sizeof(o));
-    o.config_file = cfg_path;
-    o.log = quiet;
-    assert_int_equal(baton_new(&a, &o, NULL, 0), 0);
+    a = new_node(NULL); /* its own loop */
     memset(&ao, 0, sizeof(ao));
     ao.nodes = "a@local, b@local";
     assert_int_equal(baton_app_add(a, "st", &ao, &cbs, &im, NULL), 0);
@@ -877,6 +932,7 @@ int main(void)
         cmocka_unit_test(test_start_fails),
         cmocka_unit_test(test_holder_killed),
         cmocka_unit_test(test_export_later),
+        cmocka_unit_test(test_start_later),
     };
     assert_int_equal(strcmp(baton_strerror(BATON_ELEADERDOWN),
                             "the leader was lost during the call"),
