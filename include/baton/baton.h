@@ -226,6 +226,10 @@ BATON_API int baton_app_started(struct baton_app *app, int status);
  * BATON_EINVAL. */
 BATON_API int baton_app_exported(struct baton_app *app, int status,
                                  const void *data, size_t len);
+/* Let app run on this node (permit) or not: false moves a running
+ * instance away, as OTP's application:permit/2 (batonctl permit).
+ * Errors: BATON_ESTATE (not started). */
+BATON_API int baton_app_permit(struct baton_app *app, bool permit);
 /* Ask the cluster to move app here now (OTP's takeover). */
 BATON_API int baton_app_takeover(struct baton_app *app);
 /* Where it runs ("" if nowhere) and its epoch; a local read. */

@@ -182,6 +182,16 @@ int baton_app_takeover(struct baton_app *app)
     return baton_io_request(&b->io, app->idx, BATON_REQ_TAKEOVER, 0);
 }
 
+int baton_app_permit(struct baton_app *app, bool permit)
+{
+    struct baton *b = app->b;
+
+    if (!b->started || b->closing) {
+        return BATON_ESTATE;
+    }
+    return baton_io_request(&b->io, app->idx, BATON_REQ_PERMIT, permit);
+}
+
 const char *baton_app_where(const struct baton_app *app, uint64_t *epoch)
 {
     const struct baton *b = app->b;

@@ -792,6 +792,71 @@ static void test_start_later(void **state)
     assert_int_equal(baton_run(b), 0);
 }
 
+/* ---- permit ------------------------------------------------------------ */
+
+struct permit_seen {
+    unsigned starts, stops;
+};
+
+static int permit_start(struct baton_app *app, int type, const char *from,
+                        uint64_t epoch)
+{
+    struct permit_seen *ps = baton_app_data(app);
+
+    (void)type, (void)from, (void)epoch;
+    ps->starts++;
+    return 0;
+}
+
+static void permit_stop(struct baton_app *app, int reason, const char *to)
+{
+    struct permit_seen *ps = baton_app_data(app);
+
+    (void)reason, (void)to;
+    ps->stops++;
+}
+
+/* Runs b's loop until *count reaches n (at most ms). */
+static void pump_until(struct baton *b, const unsigned *count, unsigned n,
+                       int ms)
+{
+    for (int i = 0; i < ms / 20 && *count < n; i++) {
+        pump(b, NULL, -1, 20);
+    }
+}
+
+/* baton_app_permit(app, false) stops the only instance (it may run on
+ * no other node here); true starts it again. */
+static void test_permit(void **state)
+{
+    static const struct baton_app_callbacks cbs = {.start = permit_start,
+                                                   .stop = permit_stop};
+    struct baton_app_options ao;
+    struct permit_seen ps = {0, 0};
+    struct baton_app *app = NULL;
+    struct baton *b;
+
+    (void)state;
+    make_config("");
+    b = new_node(NULL); /* its own loop */
+    memset(&ao, 0, sizeof(ao));
+    ao.nodes = "a@local, b@local";
+    assert_int_equal(baton_app_add(b, "p", &ao, &cbs, &ps, &app), 0);
+    assert_int_equal(baton_app_permit(app, false), BATON_ESTATE);
+    assert_int_equal(baton_start(b), 0);
+    pump_until(b, &ps.starts, 1, 30000);
+    assert_int_equal(ps.starts, 1);
+    assert_int_equal(baton_app_permit(app, false), 0);
+    pump_until(b, &ps.stops, 1, 30000);
+    assert_int_equal(ps.stops, 1);
+    assert_string_equal(baton_app_where(app, NULL), "");
+    assert_int_equal(baton_app_permit(app, true), 0);
+    pump_until(b, &ps.starts, 2, 30000);
+    assert_int_equal(ps.starts, 2);
+    baton_close(b, NULL, NULL);
+    assert_int_equal(baton_run(b), 0);
+}
+
 /* ---- an export answered later (baton_app_exported) -------------------- */
 
 /* The old owner (a child process, node b): runs app "st" (nodes a, b),
@@ -933,6 +998,7 @@ int main(void)
         cmocka_unit_test(test_holder_killed),
         cmocka_unit_test(test_export_later),
         cmocka_unit_test(test_start_later),
+        cmocka_unit_test(test_permit),
     };
     assert_int_equal(strcmp(baton_strerror(BATON_ELEADERDOWN),
                             "the leader was lost during the call"),
