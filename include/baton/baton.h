@@ -142,6 +142,13 @@ BATON_API int baton_new(struct baton **out, const struct baton_options *opt,
  * Errors: BATON_EIO (cannot listen), BATON_ESTATE (started already). */
 BATON_API int baton_start(struct baton *b);
 
+/* A boot hold, as batond's sync_nodes_*: called before baton_start, the
+ * node links and serves names but is placed no app (it reports none)
+ * until baton_release_apps(), e.g. once the nodes it waits for are up
+ * (baton_node_up). Errors: BATON_ESTATE (started already; no hold). */
+BATON_API int baton_hold_apps(struct baton *b);
+BATON_API int baton_release_apps(struct baton *b);
+
 /* Stops every local instance (stop callbacks with BATON_STOP_SHUTDOWN,
  * terminate for groups), closes the links, then calls cb (may be NULL)
  * and frees b. Pending calls fail with BATON_ECLOSED. */

@@ -105,6 +105,7 @@ struct baton {
     char errmsg[256];
     bool started, closing, closed;
     bool io_closing; /* a failed start's driver is still closing */
+    bool hold_apps;  /* baton_hold_apps() and no release yet */
     unsigned handles;
     void (*close_cb)(void *data);
     void *close_data;

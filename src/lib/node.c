@@ -117,6 +117,29 @@ static void on_tick(uv_timer_t *t)
 
 /* ---- public: life ----------------------------------------------------- */
 
+int baton_hold_apps(struct baton *b)
+{
+    if (b->started || b->closing) {
+        return lib_fail(b, BATON_ESTATE, "baton_hold_apps: after start");
+    }
+    b->hold_apps = true;
+    return 0;
+}
+
+int baton_release_apps(struct baton *b)
+{
+    int rv;
+
+    if (!b->started || b->closing || !b->hold_apps) {
+        return lib_fail(b, BATON_ESTATE, "baton_release_apps: no hold");
+    }
+    rv = baton_io_request(&b->io, 0, BATON_REQ_RELEASE, 0);
+    if (rv == 0) {
+        b->hold_apps = false;
+    }
+    return rv;
+}
+
 int baton_new(struct baton **out, const struct baton_options *opt,
               char *errmsg, size_t errmsg_len)
 {
@@ -218,9 +241,10 @@ int baton_start(struct baton *b)
     if (b->started || b->closing || b->io_closing) {
         return lib_fail(b, BATON_ESTATE, "baton_start: started already");
     }
-    /* Every app here is the program's: no boot hold for OS processes.
-     * The life: wall-clock milliseconds, as batond (docs/config.md). */
-    b->cfg.io.apps_held = false;
+    /* A boot hold (baton_hold_apps): this node is placed no app until
+     * baton_release_apps(). The life: wall-clock milliseconds, as batond
+     * (docs/config.md). */
+    b->cfg.io.apps_held = b->hold_apps;
     {
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);

@@ -825,23 +825,34 @@ static void pump_until(struct baton *b, const unsigned *count, unsigned n,
     }
 }
 
-/* baton_app_permit(app, false) stops the only instance (it may run on
- * no other node here); true starts it again. */
-static void test_permit(void **state)
+/* Node a (its own loop, not started) with app "p" (nodes a, b) that
+ * counts its starts and stops in *ps. */
+static struct baton *counted_app_node(struct permit_seen *ps,
+                                      struct baton_app **app)
 {
     static const struct baton_app_callbacks cbs = {.start = permit_start,
                                                    .stop = permit_stop};
     struct baton_app_options ao;
+    struct baton *b;
+
+    make_config("");
+    b = new_node(NULL);
+    memset(&ao, 0, sizeof(ao));
+    ao.nodes = "a@local, b@local";
+    assert_int_equal(baton_app_add(b, "p", &ao, &cbs, ps, app), 0);
+    return b;
+}
+
+/* baton_app_permit(app, false) stops the only instance (it may run on
+ * no other node here); true starts it again. */
+static void test_permit(void **state)
+{
     struct permit_seen ps = {0, 0};
     struct baton_app *app = NULL;
     struct baton *b;
 
     (void)state;
-    make_config("");
-    b = new_node(NULL); /* its own loop */
-    memset(&ao, 0, sizeof(ao));
-    ao.nodes = "a@local, b@local";
-    assert_int_equal(baton_app_add(b, "p", &ao, &cbs, &ps, &app), 0);
+    b = counted_app_node(&ps, &app);
     assert_int_equal(baton_app_permit(app, false), BATON_ESTATE);
     assert_int_equal(baton_start(b), 0);
     pump_until(b, &ps.starts, 1, 30000);
@@ -853,6 +864,29 @@ static void test_permit(void **state)
     assert_int_equal(baton_app_permit(app, true), 0);
     pump_until(b, &ps.starts, 2, 30000);
     assert_int_equal(ps.starts, 2);
+    baton_close(b, NULL, NULL);
+    assert_int_equal(baton_run(b), 0);
+}
+
+/* A boot hold: the app is not started here until baton_release_apps. */
+static void test_hold_apps(void **state)
+{
+    struct permit_seen ps = {0, 0};
+    struct baton *b;
+
+    (void)state;
+    b = counted_app_node(&ps, NULL);
+    assert_int_equal(baton_release_apps(b), BATON_ESTATE);
+    assert_int_equal(baton_hold_apps(b), 0);
+    assert_int_equal(baton_start(b), 0);
+    assert_int_equal(baton_hold_apps(b), BATON_ESTATE);
+    /* Long enough for an unheld node to start it (test_permit). */
+    pump_until(b, &ps.starts, 1, 1000);
+    assert_int_equal(ps.starts, 0);
+    assert_int_equal(baton_release_apps(b), 0);
+    assert_int_equal(baton_release_apps(b), BATON_ESTATE);
+    pump_until(b, &ps.starts, 1, 30000);
+    assert_int_equal(ps.starts, 1);
     baton_close(b, NULL, NULL);
     assert_int_equal(baton_run(b), 0);
 }
@@ -999,6 +1033,7 @@ int main(void)
         cmocka_unit_test(test_export_later),
         cmocka_unit_test(test_start_later),
         cmocka_unit_test(test_permit),
+        cmocka_unit_test(test_hold_apps),
     };
     assert_int_equal(strcmp(baton_strerror(BATON_ELEADERDOWN),
                             "the leader was lost during the call"),
