@@ -142,6 +142,13 @@ BATON_API int baton_new(struct baton **out, const struct baton_options *opt,
  * Errors: BATON_EIO (cannot listen), BATON_ESTATE (started already). */
 BATON_API int baton_start(struct baton *b);
 
+/* A boot hold, as batond's sync_nodes_*: called before baton_start, the
+ * node links and serves names but is placed no app (it reports none)
+ * until baton_release_apps(), e.g. once the nodes it waits for are up
+ * (baton_node_up). Errors: BATON_ESTATE (started already; no hold). */
+BATON_API int baton_hold_apps(struct baton *b);
+BATON_API int baton_release_apps(struct baton *b);
+
 /* Stops every local instance (stop callbacks with BATON_STOP_SHUTDOWN,
  * terminate for groups), closes the links, then calls cb (may be NULL)
  * and frees b. Pending calls fail with BATON_ECLOSED. */
@@ -171,9 +178,10 @@ struct baton_app;
 
 struct baton_app_callbacks {
     /* Start the instance: return 0 once it serves (or an error: the app
-     * is failed here and placed elsewhere). from_node: failover or
-     * takeover's source, else NULL; epoch: the instance's fencing token,
-     * larger than any before it. Required. */
+     * is failed here and placed elsewhere), or BATON_EAGAIN to say so
+     * later with baton_app_started(). from_node: failover or takeover's
+     * source, else NULL; epoch: the instance's fencing token, larger
+     * than any before it. Required. */
     int (*start)(struct baton_app *app, int type, const char *from_node,
                  uint64_t epoch);
     /* Start phase k of n_phases, after start (OTP's start phases);
@@ -186,7 +194,8 @@ struct baton_app_callbacks {
     void (*stop)(struct baton_app *app, int reason, const char *to_node);
     /* Takeover: the state for the new instance. Set *data to memory from
      * malloc() (the library takes ownership) and *len; return 0, or an
-     * error to start the new instance without state. Optional. */
+     * error to start the new instance without state, or BATON_EAGAIN to
+     * give it later with baton_app_exported(). Optional. */
     int (*export_state)(struct baton_app *app, void **data, size_t *len);
     /* The old instance's exported state, just before start(TAKEOVER).
      * Optional. */
@@ -219,6 +228,20 @@ BATON_API struct baton *baton_app_node(const struct baton_app *app);
 /* The running instance crashed or ended: failed = place it elsewhere;
  * otherwise it ended normally and runs nowhere. */
 BATON_API int baton_app_exit(struct baton_app *app, bool failed);
+/* The end of a start that returned BATON_EAGAIN: status 0 once the
+ * instance serves (its start phases run now), or an error (it failed
+ * here). Errors: BATON_ESTATE (no start waits). */
+BATON_API int baton_app_started(struct baton_app *app, int status);
+/* The answer to an export_state that returned BATON_EAGAIN: status 0
+ * with the state (data copied, at most 64 KiB), or an error to start the
+ * new instance without state. Errors: BATON_ESTATE (no export waits),
+ * BATON_EINVAL. */
+BATON_API int baton_app_exported(struct baton_app *app, int status,
+                                 const void *data, size_t len);
+/* Let app run on this node (permit) or not: false moves a running
+ * instance away, as OTP's application:permit/2 (batonctl permit).
+ * Errors: BATON_ESTATE (not started). */
+BATON_API int baton_app_permit(struct baton_app *app, bool permit);
 /* Ask the cluster to move app here now (OTP's takeover). */
 BATON_API int baton_app_takeover(struct baton_app *app);
 /* Where it runs ("" if nowhere) and its epoch; a local read. */

@@ -107,6 +107,44 @@ struct baton *baton_app_node(const struct baton_app *app)
     return app->b;
 }
 
+/* A deferred app event or export reaches the core. */
+static void run_deferred(void *ctx, struct lib_defer *w)
+{
+    struct baton *b = ctx;
+    const struct lib_deferred *d = (const struct lib_deferred *)w;
+
+    if (b->closing || !b->started) {
+        return;
+    }
+    if (d->kind == 1) {
+        (void)baton_io_app_event(&b->io, d->app, d->what, d->epoch);
+    } else {
+        (void)baton_io_exported(&b->io, d->app, d->epoch, d->ok,
+                                d->d.len > 0 ? d->d.bytes : NULL, d->d.len);
+    }
+}
+
+/* Queues d's work for the core (defer.h); a copy of data goes with it. */
+static void defer_app(struct baton *b, const struct lib_deferred *d,
+                      const void *data, uint32_t len)
+{
+    struct lib_deferred *w = (struct lib_deferred *)lib_defer_new(
+        run_deferred, b, sizeof(*w), data, len);
+
+    if (w == NULL) {
+        lib_logf(b, BATON_LOG_ERROR, "app %s: out of memory: its %s is "
+                 "lost", b->cfg.io.apps[d->app].name,
+                 d->kind == 1 ? "event" : "exported state");
+        return;
+    }
+    w->kind = d->kind;
+    w->app = d->app;
+    w->what = d->what;
+    w->ok = d->ok;
+    w->epoch = d->epoch;
+    lib_defer_push(&b->defers, &w->d);
+}
+
 static void report(struct baton *b, struct baton_app *app, unsigned what,
                    uint64_t epoch)
 {
@@ -117,7 +155,7 @@ static void report(struct baton *b, struct baton_app *app, unsigned what,
     d.app = (uint8_t)app->idx;
     d.what = (uint8_t)what;
     d.epoch = epoch;
-    lib_defer(b, &d);
+    defer_app(b, &d, NULL, 0);
 }
 
 int baton_app_exit(struct baton_app *app, bool failed)
@@ -142,6 +180,16 @@ int baton_app_takeover(struct baton_app *app)
         return BATON_ESTATE;
     }
     return baton_io_request(&b->io, app->idx, BATON_REQ_TAKEOVER, 0);
+}
+
+int baton_app_permit(struct baton_app *app, bool permit)
+{
+    struct baton *b = app->b;
+
+    if (!b->started || b->closing) {
+        return BATON_ESTATE;
+    }
+    return baton_io_request(&b->io, app->idx, BATON_REQ_PERMIT, permit);
 }
 
 const char *baton_app_where(const struct baton_app *app, uint64_t *epoch)
@@ -198,6 +246,25 @@ static int stop_reason(const struct baton *b, const struct baton_app_effect *e)
     }
 }
 
+/* The instance of app->epoch started (status 0) or not: its start
+ * phases, then READY or FAILED to the core. */
+static void started(struct baton *b, struct baton_app *app, int status)
+{
+    for (unsigned k = 0; status == 0 && k < app->n_phases; k++) {
+        if (app->cbs->start_phase != NULL) {
+            status = app->cbs->start_phase(app, k);
+        }
+    }
+    if (status != 0) {
+        lib_logf(b, BATON_LOG_WARN, "app %s: start failed: %s",
+                 b->cfg.io.apps[app->idx].name, baton_strerror(status));
+        report(b, app, BATON_APP_EV_FAILED, app->epoch);
+        return;
+    }
+    app->running = true;
+    report(b, app, BATON_APP_EV_READY, app->epoch);
+}
+
 static void start(struct baton *b, struct baton_app *app,
                   const struct baton_app_effect *e)
 {
@@ -214,27 +281,36 @@ static void start(struct baton *b, struct baton_app *app,
     app->state = NULL;
     app->state_len = 0;
     app->epoch = e->epoch;
+    app->start_pending = false;
     rv = cbs->start(app, e->type, from, e->epoch);
-    for (unsigned k = 0; rv == 0 && k < app->n_phases; k++) {
-        if (cbs->start_phase != NULL) {
-            rv = cbs->start_phase(app, k);
-        }
-    }
-    if (rv != 0) {
-        lib_logf(b, BATON_LOG_WARN, "app %s: start failed: %s",
-                 b->cfg.io.apps[app->idx].name, baton_strerror(rv));
-        report(b, app, BATON_APP_EV_FAILED, e->epoch);
+    if (rv == BATON_EAGAIN) { /* baton_app_started() finishes it */
+        app->start_pending = true;
         return;
     }
-    app->running = true;
-    report(b, app, BATON_APP_EV_READY, e->epoch);
+    started(b, app, rv);
+}
+
+int baton_app_started(struct baton_app *app, int status)
+{
+    struct baton *b = app->b;
+
+    if (!app->start_pending || b->closing) {
+        return lib_fail(b, BATON_ESTATE, "%s: no start waits",
+                        b->cfg.io.apps[app->idx].name);
+    }
+    app->start_pending = false;
+    started(b, app, status);
+    return 0;
 }
 
 static void stop(struct baton *b, struct baton_app *app, int reason,
                  const char *to)
 {
-    if (app->running) {
+    /* A start still under way (BATON_EAGAIN) is stopped too: its late
+     * baton_app_started() then gets BATON_ESTATE. */
+    if (app->running || app->start_pending) {
         app->running = false;
+        app->start_pending = false;
         if (app->cbs->prep_stop != NULL) {
             app->cbs->prep_stop(app, reason);
         }
@@ -243,6 +319,22 @@ static void stop(struct baton *b, struct baton_app *app, int reason,
     if (!b->closing) {
         report(b, app, BATON_APP_EV_STOPPED, app->epoch);
     }
+}
+
+/* The export's result (status 0 with data, or an error) to the core. */
+static void exported(struct baton *b, struct baton_app *app,
+                     struct lib_deferred *d, int status, const void *data,
+                     size_t len)
+{
+    if (status == 0 && len > BATON_CALL_DATA_MAX) {
+        lib_logf(b, BATON_LOG_WARN, "app %s: exported state of %zu bytes "
+                 "is over %u: starting the new instance without it",
+                 b->cfg.io.apps[app->idx].name, len,
+                 (unsigned)BATON_CALL_DATA_MAX);
+        status = BATON_ERANGE;
+    }
+    d->ok = status == 0;
+    defer_app(b, d, data, status == 0 ? (uint32_t)len : 0);
 }
 
 static void export_state(struct baton *b, struct baton_app *app,
@@ -260,21 +352,37 @@ static void export_state(struct baton *b, struct baton_app *app,
     if (app->running && app->cbs->export_state != NULL) {
         rv = app->cbs->export_state(app, &data, &len);
     }
-    if (rv == 0 && len > BATON_CALL_DATA_MAX) {
-        lib_logf(b, BATON_LOG_WARN, "app %s: exported state of %zu bytes "
-                 "is over %u: starting the new instance without it",
-                 b->cfg.io.apps[app->idx].name, len,
-                 (unsigned)BATON_CALL_DATA_MAX);
-        rv = BATON_ERANGE;
-    }
-    d.ok = rv == 0;
-    if (rv == 0) {
-        d.data = data;
-        d.len = (uint32_t)len;
-    } else {
+    if (rv == BATON_EAGAIN) { /* baton_app_exported() gives it later */
         free(data);
+        app->export_pending = true;
+        app->export_epoch = e->epoch;
+        return;
     }
-    lib_defer(b, &d);
+    exported(b, app, &d, rv, data, len);
+    free(data);
+}
+
+int baton_app_exported(struct baton_app *app, int status, const void *data,
+                       size_t len)
+{
+    struct baton *b = app->b;
+    struct lib_deferred d;
+
+    if (!app->export_pending) {
+        return lib_fail(b, BATON_ESTATE, "%s: no export asked for",
+                        b->cfg.io.apps[app->idx].name);
+    }
+    if (status == 0 && data == NULL && len != 0) {
+        return lib_fail(b, BATON_EINVAL, "%s: exported: no data",
+                        b->cfg.io.apps[app->idx].name);
+    }
+    app->export_pending = false;
+    memset(&d, 0, sizeof(d));
+    d.kind = 2;
+    d.app = (uint8_t)app->idx;
+    d.epoch = app->export_epoch;
+    exported(b, app, &d, status, data, len);
+    return 0;
 }
 
 void lib_on_app(struct baton_io *io, const struct baton_app_effect *e)
@@ -328,28 +436,6 @@ void lib_on_app(struct baton_io *io, const struct baton_app_effect *e)
         break;
     default:
         break;
-    }
-}
-
-void lib_run_deferred(struct baton *b)
-{
-    struct lib_deferred now[LIB_DEFERRED_MAX];
-    unsigned n = b->n_deferred;
-
-    /* Reports may make effects that defer more: take this batch. */
-    memcpy(now, b->deferred, n * sizeof(now[0]));
-    b->n_deferred = 0;
-    for (unsigned i = 0; i < n; i++) {
-        struct lib_deferred *d = &now[i];
-        if (!b->closing && b->started) {
-            if (d->kind == 1) {
-                (void)baton_io_app_event(&b->io, d->app, d->what, d->epoch);
-            } else {
-                (void)baton_io_exported(&b->io, d->app, d->epoch, d->ok,
-                                        d->data, d->len);
-            }
-        }
-        free(d->data);
     }
 }
 

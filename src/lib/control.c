@@ -242,10 +242,10 @@ void lib_ctl_session_end(struct lib_session *s, bool graceful,
         s->closing = true;
         s->closing_ms = uv_now(s->ctl->io->loop);
         uv_read_stop((uv_stream_t *)&s->pipe);
-        if (why != NULL && s->endpoint != 0) {
+        if (why != NULL && s->ep.id != 0) {
             lib_ctl_log(s->ctl, BATON_LOG_DEBUG,
                         "control session %" PRIu64 " closed: %s",
-                        s->endpoint, why);
+                        s->ep.id, why);
         }
         if (s->json) {
             lib_ctl_session_detach(s);
@@ -425,7 +425,7 @@ static void line_commit(struct lib_session *s, size_t len)
         lib_ctl_log(s->ctl, BATON_LOG_WARN,
                     "control session %" PRIu64 ": the client leaves %zu "
                     "bytes unread (limit %u): disconnected",
-                    s->endpoint, s->out_bytes, LIB_CTL_OUT_MAX);
+                    s->ep.id, s->out_bytes, LIB_CTL_OUT_MAX);
         lib_ctl_session_end(s, false, NULL);
         return;
     }
@@ -859,15 +859,16 @@ static bool become_session(struct lib_session *s)
     struct lib_control *c = s->ctl;
 
     s->json = true;
-    s->endpoint = lib_ctl_new_id(c);
-    if (lib_idmap_put(&c->endpoints, s->endpoint, s) != 0) {
-        s->endpoint = 0;
+    s->ep.id = lib_ctl_new_id(c);
+    s->ep.owner = LIB_OWNER_SESSION;
+    if (lib_idmap_put(c->endpoints, s->ep.id, &s->ep) != 0) {
+        s->ep.id = 0;
         s->json = false;
         lib_ctl_session_end(s, false, "out of memory");
         return false;
     }
     lib_ctl_log(c, BATON_LOG_DEBUG, "control session %" PRIu64 " opened",
-                s->endpoint);
+                s->ep.id);
     return true;
 }
 
@@ -1118,8 +1119,6 @@ static bool someone_listens(const char *path)
     return yes;
 }
 
-static void on_watch_check(uv_check_t *h);
-
 int lib_control_start(struct lib_control *c, struct baton_io *io,
                       const char *path, char *err, size_t err_len)
 {
@@ -1128,6 +1127,10 @@ int lib_control_start(struct lib_control *c, struct baton_io *io,
     const char *gname[BATON_APPS_MAX];
     uint64_t *ids = c->ids;
     struct lib_deadlines *deadlines = c->deadlines;
+    struct lib_idmap *calls = c->calls;
+    struct lib_idmap *endpoints = c->endpoints;
+    struct lib_idmap *writes = c->writes;
+    struct lib_defers *defers = c->defers;
     mode_t old;
     int rv;
 
@@ -1139,6 +1142,10 @@ int lib_control_start(struct lib_control *c, struct baton_io *io,
     c->own_ids = 1;
     c->ids = ids != NULL ? ids : &c->own_ids;
     c->deadlines = deadlines;
+    c->calls = calls != NULL ? calls : &c->own_calls;
+    c->endpoints = endpoints != NULL ? endpoints : &c->own_endpoints;
+    c->writes = writes != NULL ? writes : &c->own_writes;
+    c->defers = defers;
     snprintf(c->path, sizeof(c->path), "%s", path);
     if (someone_listens(path)) {
         snprintf(err, err_len,
@@ -1153,16 +1160,14 @@ int lib_control_start(struct lib_control *c, struct baton_io *io,
         lib_deadlines_init(&c->own_deadlines, io->loop);
         c->deadlines = &c->own_deadlines;
     }
-    uv_idle_init(io->loop, &c->idle);
-    c->idle.data = c;
+    if (c->defers == NULL) {
+        lib_defers_init(&c->own_defers, io->loop);
+        c->defers = &c->own_defers;
+    }
     uv_idle_init(io->loop, &c->flush_idle);
     c->flush_idle.data = c;
     uv_check_init(io->loop, &c->flush_check);
     c->flush_check.data = c;
-    uv_check_init(io->loop, &c->watch_check);
-    c->watch_check.data = c;
-    uv_check_start(&c->watch_check, on_watch_check);
-    uv_unref((uv_handle_t *)&c->watch_check);
     uv_timer_init(io->loop, &c->sweep);
     c->sweep.data = c;
     uv_timer_start(&c->sweep, on_sweep, LIB_CTL_SWEEP_MS, LIB_CTL_SWEEP_MS);
@@ -1183,15 +1188,6 @@ int lib_control_start(struct lib_control *c, struct baton_io *io,
     return 0;
 }
 
-static void on_watch_check(uv_check_t *h)
-{
-    struct lib_control *c = h->data;
-
-    if (lib_watch_lost(&c->watch, &c->io->node) && c->calls.count > 0) {
-        lib_ctl_calls_unreachable(c);
-    }
-}
-
 static void on_helper_closed(uv_handle_t *h)
 {
     (void)h;
@@ -1209,13 +1205,14 @@ void lib_control_close(struct lib_control *c, uv_close_cb cb)
     }
     lib_ctl_session_close_all(c);
     lib_ctl_app_free(c);
-    uv_close((uv_handle_t *)&c->idle, on_helper_closed);
+    if (c->defers == &c->own_defers) {
+        lib_defers_close(&c->own_defers, on_helper_closed);
+    }
     uv_close((uv_handle_t *)&c->flush_idle, on_helper_closed);
     uv_close((uv_handle_t *)&c->flush_check, on_helper_closed);
     c->flush_armed = false;
     c->flush_head = NULL;
     uv_close((uv_handle_t *)&c->sweep, on_helper_closed);
-    uv_close((uv_handle_t *)&c->watch_check, on_helper_closed);
     if (c->deadlines == &c->own_deadlines) {
         lib_deadlines_close(&c->own_deadlines, on_helper_closed);
         lib_deadlines_free(&c->own_deadlines);
@@ -1227,6 +1224,6 @@ void lib_control_close(struct lib_control *c, uv_close_cb cb)
 bool lib_control_owns_endpoint(const struct lib_control *c,
                                uint64_t endpoint)
 {
-    return lib_idmap_get(&c->endpoints, endpoint) != NULL ||
+    return lib_ctl_session_of(c, endpoint) != NULL ||
            lib_ctl_app_of_endpoint(c, endpoint) >= 0;
 }

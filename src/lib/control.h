@@ -8,9 +8,10 @@
 #include <cjson/cJSON.h>
 
 #include "../io/io.h"
+#include "table.h"
 #include "deadline.h"
+#include "defer.h"
 #include "idmap.h"
-#include "watch.h"
 
 struct lib_session; /* session.h */
 struct lib_ctl_defer;   /* session.c */
@@ -71,23 +72,27 @@ struct lib_control {
         uint64_t last_ms;
         unsigned count;
     } refused_log, accept_log, in_log, idle_log;
-    struct lib_idmap endpoints;   /* endpoint -> session */
-    struct lib_idmap writes;      /* name write id -> pending write */
-    struct lib_idmap calls;       /* call id -> pending call */
+    /* Endpoint -> struct lib_ep and name write id -> struct lib_op: the
+     * node's tables (a libbaton node's `eps` and `ops`, where the
+     * sessions' are LIB_OWNER_SESSION entries beside the library's), or
+     * own_endpoints and own_writes (batond's). */
+    struct lib_idmap *endpoints;
+    struct lib_idmap *writes;
+    struct lib_idmap own_endpoints, own_writes;
+    /* Call id -> struct lib_call: the node's one call table (a libbaton
+     * node's `calls`, where the sessions' are LIB_CALL_SESSION entries
+     * beside the library's), or own_calls (batond's). */
+    struct lib_idmap *calls;
+    struct lib_idmap own_calls;
     struct lib_idmap incoming;    /* delivered call -> incoming */
     /* Work for the core found while inside one of its callbacks (an
-     * app's name write, then its start; a DROP; a reply): done from
-     * `idle` right after the step, in order, so that an app's name is
-     * re-pointed before its start is reported, and no effect handler
-     * steps the core in the middle of another step's effects. */
-    struct lib_ctl_defer *defer_head, *defer_tail;
+     * app's name write, then its start; a DROP; a reply) waits in the
+     * node's one deferral queue (defer.h: a libbaton node's `defers`),
+     * or own_defers (batond's). */
+    struct lib_defers *defers;
+    struct lib_defers own_defers;
     unsigned depth; /* > 0 while inside an io callback */
-    uv_idle_t idle;
     uv_timer_t sweep; /* expires queued calls of app names */
-    /* After every loop turn: calls whose holder's node was lost fail
-     * with "unreachable" (src/lib/watch.h, the library's rule). */
-    uv_check_t watch_check;
-    struct lib_watch watch;
     /* Sessions with output to write, written once per loop iteration:
      * the check handle runs after the I/O callbacks, the idle handle
      * before the loop polls (docs/control.md "Limits"). */
@@ -99,8 +104,10 @@ struct lib_control {
 };
 
 /* Binds and listens at path (replacing a stale socket file, refusing if
- * another node answers there). c->prog, c->gname, c->ids and
- * c->deadlines (NULL: its own) must be set beforehand; the caller routes io's on_app,
+ * another node answers there). c->prog, c->gname, c->ids,
+ * c->deadlines, c->calls, c->endpoints, c->writes and c->defers (NULL:
+ * its own)
+ * must be set beforehand; the caller routes io's on_app,
  * on_name and on_call to the functions below. Errors: BATON_EIO, with a
  * message in err. */
 int lib_control_start(struct lib_control *c, struct baton_io *io,

@@ -8,44 +8,9 @@
 #include "config.h"
 #include "control.h"
 #include "deadline.h"
+#include "defer.h"
 #include "idmap.h"
-#include "watch.h"
 #include "../io/io.h"
-
-/* A registration: the core's endpoint. */
-struct lib_ep {
-    uint64_t id;
-    char name[BATON_GNAME_MAX + 1];
-    const struct baton_handler *h;
-    void *data;
-    bool held; /* the register answered OK and no loss since */
-    bool leaving; /* unregister under way: deliver nothing more */
-};
-
-enum lib_call_kind {
-    LIB_CALL_USER = 1,  /* baton_call: the reply as it comes */
-    LIB_CALL_LEADER,    /* baton_leader_call: 'R' + reply, or retry */
-    LIB_CALL_JOIN,      /* a member asks the leader for its sync */
-    LIB_CALL_LOCAL,     /* baton_group_call: answered in process */
-};
-
-/* A call this node made, waiting for its answer or its deadline. */
-struct lib_call {
-    uint64_t id;
-    struct lib_deadline dl; /* in b->deadlines */
-    struct baton *b;
-    uint8_t kind;
-    uint8_t buffered;      /* LEADER: waiting for a leader */
-    uint8_t target;        /* LEADER, JOIN: the leader it went to */
-    baton_reply_cb cb;
-    void *cb_data;
-    struct baton_group *group;
-    struct lib_call *next, *prev; /* LEADER: the group's list */
-    uint64_t epoch;        /* JOIN: the leader's epoch asked about */
-    uint8_t *msg;          /* LEADER: 'C' + message, kept for a retry */
-    size_t len;
-    struct lib_target holder; /* USER: the holder's node it went to */
-};
 
 enum lib_req_kind {
     LIB_REQ_REMOTE = 1, /* answer over the mesh */
@@ -76,20 +41,24 @@ struct baton_app {
     uint8_t *state; /* the takeover state received, malloc'd */
     size_t state_len;
     uint64_t state_epoch;
+    /* export_state answered BATON_EAGAIN: baton_app_exported() gives the
+     * state of the instance of epoch export_epoch. */
+    bool export_pending;
+    uint64_t export_epoch;
+    /* start answered BATON_EAGAIN: baton_app_started() finishes it. */
+    bool start_pending;
 };
 
 /* An app event or export result for the core, made in an effect
- * callback and given at the next idle turn (no nested step). */
+ * callback and given at the next idle turn (defer.h: no nested step). */
 struct lib_deferred {
+    struct lib_defer d; /* first; an export's bytes in d.bytes */
     uint8_t kind; /* 1 = app event, 2 = exported */
     uint8_t app;
     uint8_t what;
     uint8_t ok;
     uint64_t epoch;
-    uint8_t *data;
-    uint32_t len;
 };
-#define LIB_DEFERRED_MAX (4 * BATON_APPS_MAX)
 
 struct baton_group {
     struct baton *b;
@@ -129,7 +98,6 @@ struct baton {
     struct lib_config cfg;
     struct baton_io io;
     uv_check_t check;
-    uv_idle_t idle;
     uv_timer_t tick;     /* groups: retries */
     baton_log_cb log;
     void *log_data;
@@ -137,6 +105,7 @@ struct baton {
     char errmsg[256];
     bool started, closing, closed;
     bool io_closing; /* a failed start's driver is still closing */
+    bool hold_apps;  /* baton_hold_apps() and no release yet */
     unsigned handles;
     void (*close_cb)(void *data);
     void *close_data;
@@ -146,20 +115,24 @@ struct baton {
     struct baton_group *groups[BATON_APPS_MAX];
     unsigned n_groups;
 
+    /* The node's endpoints and name writes in flight, the control
+     * sessions' beside the library's (owner LIB_OWNER_SESSION). */
     struct lib_idmap eps;   /* endpoint id -> struct lib_ep */
     struct lib_idmap ops;   /* name write id -> struct lib_op */
-    struct lib_idmap calls; /* call id -> struct lib_call */
+    /* Call id -> struct lib_call: the node's one call table, with the
+     * control sessions' calls (LIB_CALL_SESSION) beside its own. */
+    struct lib_idmap calls;
     /* Calls in flight by deadline: the node's one deadline mechanism,
      * shared with the control socket's sessions. */
     struct lib_deadlines deadlines;
-    struct lib_watch watch; /* peers, for calls whose holder is lost */
     /* The control socket (docs/control.md), when control_socket is set:
      * its sessions' endpoints, writes and calls take ids from next_id. */
     struct lib_control *control;
     uint64_t next_id;
 
-    struct lib_deferred deferred[LIB_DEFERRED_MAX];
-    unsigned n_deferred;
+    /* Work for the core made in its callbacks: the node's one
+     * re-entrancy rule, shared with the control socket (defer.h). */
+    struct lib_defers defers;
     uint8_t scratch[BATON_CALL_DATA_MAX + 1];
 };
 
@@ -187,9 +160,6 @@ int lib_call_send(struct baton *b, struct lib_call *c, const char *name,
                   const void *msg, size_t len);
 void lib_call_finish(struct baton *b, struct lib_call *c, int status,
                      const void *reply, size_t len);
-/* After every loop turn: a user call whose holder's node was lost fails
- * with BATON_EUNREACHABLE (its deadline is not waited for). */
-void lib_calls_watch(struct baton *b);
 void lib_calls_fail_all(struct baton *b, int status);
 struct baton_request *lib_request_new(struct baton *b, uint8_t kind,
                                       uint64_t id);
@@ -197,8 +167,6 @@ void lib_names_close(struct baton *b);
 
 /* apps.c */
 void lib_on_app(struct baton_io *io, const struct baton_app_effect *e);
-void lib_defer(struct baton *b, const struct lib_deferred *d);
-void lib_run_deferred(struct baton *b);
 int lib_app_declare(struct baton *b, const char *name, const uint8_t *rank,
                     uint64_t failover_timeout_ms, uint8_t kind,
                     const struct baton_app_callbacks *cbs, void *data,

@@ -6,15 +6,6 @@
 
 #include "lib.h"
 
-/* A name write under way. */
-struct lib_op {
-    uint64_t id;
-    struct lib_ep *ep;
-    uint8_t kind;
-    baton_done_cb cb;
-    void *cb_data;
-};
-
 /* The core's codes, as the library's errors. */
 static int status_of(unsigned code)
 {
@@ -50,7 +41,8 @@ static struct lib_ep *ep_by_name(const struct baton *b, const char *name)
 {
     for (uint32_t i = 0; i < b->eps.cap; i++) {
         struct lib_ep *ep = b->eps.vals[i];
-        if (b->eps.keys[i] != 0 && strcmp(ep->name, name) == 0) {
+        if (b->eps.keys[i] != 0 && ep->owner == LIB_OWNER_LIB &&
+            strcmp(ep->name, name) == 0) {
             return ep;
         }
     }
@@ -223,15 +215,17 @@ void lib_on_name(struct baton_io *io, const struct baton_name_effect *e)
     struct baton *b = io->data;
 
     if (e->action == BATON_NAMEFX_DONE) {
-        struct lib_op *op = lib_idmap_del(&b->ops, e->id);
+        struct lib_op *op = lib_idmap_get(&b->ops, e->id);
         int status = status_of(e->code);
         struct lib_ep *ep;
         if (op == NULL) {
-            if (b->control != NULL) { /* a control session's write */
-                lib_control_name_effect(b->control, e);
-            }
             return;
         }
+        if (op->owner == LIB_OWNER_SESSION) { /* a control socket's */
+            lib_control_name_effect(b->control, e);
+            return;
+        }
+        lib_idmap_del(&b->ops, op->id);
         ep = op->ep;
         if (op->kind == BATON_NAME_UNREGISTER) {
             ep_free(b, ep);
@@ -246,8 +240,8 @@ void lib_on_name(struct baton_io *io, const struct baton_name_effect *e)
         free(op);
     } else if (e->action == BATON_NAMEFX_LOST) {
         struct lib_ep *ep = lib_idmap_get(&b->eps, e->endpoint);
-        if (ep == NULL) {
-            if (b->control != NULL) { /* a control session's name */
+        if (ep == NULL || ep->owner == LIB_OWNER_SESSION) {
+            if (b->control != NULL) { /* a session's or an app's name */
                 lib_control_name_effect(b->control, e);
             }
             return;
@@ -337,35 +331,6 @@ void lib_call_finish(struct baton *b, struct lib_call *c, int status,
     free(c);
 }
 
-void lib_calls_watch(struct baton *b)
-{
-    uint64_t *ids;
-    uint32_t n = 0;
-
-    if (!lib_watch_lost(&b->watch, &b->io.node) || b->calls.count == 0) {
-        return;
-    }
-    /* Ids first: a callback may make or finish other calls. */
-    ids = malloc(b->calls.count * sizeof(*ids));
-    if (ids == NULL) {
-        return; /* their deadlines fail them */
-    }
-    for (size_t i = 0; i < b->calls.cap; i++) {
-        const struct lib_call *c = b->calls.vals[i];
-        if (b->calls.keys[i] != 0 && c->kind == LIB_CALL_USER &&
-            lib_target_lost(&b->io.node, c->holder)) {
-            ids[n++] = c->id;
-        }
-    }
-    for (uint32_t i = 0; i < n; i++) {
-        struct lib_call *c = lib_idmap_get(&b->calls, ids[i]);
-        if (c != NULL) {
-            lib_call_finish(b, c, BATON_EUNREACHABLE, NULL, 0);
-        }
-    }
-    free(ids);
-}
-
 void lib_calls_fail_all(struct baton *b, int status)
 {
     while (b->calls.count > 0) {
@@ -399,7 +364,6 @@ int baton_call(struct baton *b, const char *name, const void *msg,
         return BATON_ENOMEM;
     }
     id = c->id;
-    c->holder = lib_target_of(&b->io.node, name);
     rv = lib_call_send(b, c, name, msg, len);
     if (rv != 0) {
         /* No callback for a call that failed to start. */
@@ -512,21 +476,19 @@ void lib_on_call(struct baton_io *io, const struct baton_call_effect *e)
 
     if (e->action == BATON_CALLFX_DONE) {
         struct lib_call *c = lib_idmap_get(&b->calls, e->id);
-        if (c == NULL && e->id != 0 && b->control != NULL) {
-            lib_control_call_effect(b->control, e); /* a session's */
-            return;
-        }
         if (c == NULL || e->id == 0) {
             return; /* a send, or a call we stopped waiting for */
         }
-        if (c->kind == LIB_CALL_USER) {
+        if (c->kind == LIB_CALL_SESSION) {
+            lib_control_call_effect(b->control, e); /* a session's */
+        } else if (c->kind == LIB_CALL_USER) {
             lib_call_finish(b, c, status_of(e->code), e->data, e->len);
         } else {
             lib_group_call_done(b, c, status_of(e->code), e->data, e->len);
         }
     } else if (e->action == BATON_CALLFX_DELIVER) {
         struct lib_ep *ep = lib_idmap_get(&b->eps, e->endpoint);
-        if (ep == NULL && b->control != NULL &&
+        if (b->control != NULL && (ep == NULL || ep->owner != LIB_OWNER_LIB) &&
             lib_control_owns_endpoint(b->control, e->endpoint)) {
             lib_control_call_effect(b->control, e); /* a session's */
             return;
@@ -564,13 +526,16 @@ void lib_on_call(struct baton_io *io, const struct baton_call_effect *e)
 
 void lib_names_close(struct baton *b)
 {
+    /* The control socket, closed before, took its entries out. */
     for (uint32_t i = 0; i < b->ops.cap; i++) {
-        if (b->ops.keys[i] != 0) {
+        const struct lib_op *op = b->ops.vals[i];
+        if (b->ops.keys[i] != 0 && op->owner == LIB_OWNER_LIB) {
             free(b->ops.vals[i]);
         }
     }
     for (uint32_t i = 0; i < b->eps.cap; i++) {
-        if (b->eps.keys[i] != 0) {
+        const struct lib_ep *ep = b->eps.vals[i];
+        if (b->eps.keys[i] != 0 && ep->owner == LIB_OWNER_LIB) {
             free(b->eps.vals[i]);
         }
     }

@@ -94,24 +94,15 @@ bool lib_alive(const struct baton *b, unsigned id)
 /* ---- the loop's hooks ------------------------------------------------- */
 
 /* After every loop turn: groups look at what changed (a new leader, a
- * lost node), and calls whose holder's node was lost fail. */
+ * lost node). Calls whose holder's node was lost are failed by the core
+ * (docs/design/names.md §5): BATON_EUNREACHABLE reaches the caller as
+ * any answer does. */
 static void on_check(uv_check_t *h)
 {
     struct baton *b = h->data;
 
     if (b->started && !b->closing) {
         lib_groups_observe(b);
-        lib_calls_watch(b);
-    }
-}
-
-static void on_idle(uv_idle_t *h)
-{
-    struct baton *b = h->data;
-
-    lib_run_deferred(b);
-    if (b->n_deferred == 0) {
-        uv_idle_stop(h);
     }
 }
 
@@ -124,14 +115,30 @@ static void on_tick(uv_timer_t *t)
     }
 }
 
-void lib_defer(struct baton *b, const struct lib_deferred *d)
+/* ---- public: life ----------------------------------------------------- */
+
+int baton_hold_apps(struct baton *b)
 {
-    BATON_ASSERT(b->n_deferred < LIB_DEFERRED_MAX);
-    b->deferred[b->n_deferred++] = *d;
-    uv_idle_start(&b->idle, on_idle);
+    if (b->started || b->closing) {
+        return lib_fail(b, BATON_ESTATE, "baton_hold_apps: after start");
+    }
+    b->hold_apps = true;
+    return 0;
 }
 
-/* ---- public: life ----------------------------------------------------- */
+int baton_release_apps(struct baton *b)
+{
+    int rv;
+
+    if (!b->started || b->closing || !b->hold_apps) {
+        return lib_fail(b, BATON_ESTATE, "baton_release_apps: no hold");
+    }
+    rv = baton_io_request(&b->io, 0, BATON_REQ_RELEASE, 0);
+    if (rv == 0) {
+        b->hold_apps = false;
+    }
+    return rv;
+}
 
 int baton_new(struct baton **out, const struct baton_options *opt,
               char *errmsg, size_t errmsg_len)
@@ -186,10 +193,10 @@ int baton_new(struct baton **out, const struct baton_options *opt,
     }
     b->next_id = 1;
     uv_check_init(b->loop, &b->check);
-    uv_idle_init(b->loop, &b->idle);
+    lib_defers_init(&b->defers, b->loop);
     lib_deadlines_init(&b->deadlines, b->loop);
     uv_timer_init(b->loop, &b->tick);
-    b->check.data = b->idle.data = b->tick.data = b;
+    b->check.data = b->tick.data = b;
     uv_unref((uv_handle_t *)&b->tick);
     b->handles = 4;
     *out = b;
@@ -214,6 +221,11 @@ static int start_control(struct baton *b)
     }
     b->control->ids = &b->next_id;
     b->control->deadlines = &b->deadlines;
+    /* The sessions' endpoints, name writes and calls: the node's tables. */
+    b->control->calls = &b->calls;
+    b->control->endpoints = &b->eps;
+    b->control->writes = &b->ops;
+    b->control->defers = &b->defers; /* and one re-entrancy rule */
     if (lib_control_start(b->control, &b->io, b->cfg.control_socket, err,
                           sizeof(err)) != 0) {
         return lib_fail(b, BATON_EIO, "baton_start: %s", err);
@@ -229,9 +241,10 @@ int baton_start(struct baton *b)
     if (b->started || b->closing || b->io_closing) {
         return lib_fail(b, BATON_ESTATE, "baton_start: started already");
     }
-    /* Every app here is the program's: no boot hold for OS processes.
-     * The life: wall-clock milliseconds, as batond (docs/config.md). */
-    b->cfg.io.apps_held = false;
+    /* A boot hold (baton_hold_apps): this node is placed no app until
+     * baton_release_apps(). The life: wall-clock milliseconds, as batond
+     * (docs/config.md). */
+    b->cfg.io.apps_held = b->hold_apps;
     {
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);
@@ -292,9 +305,6 @@ static void finish_close(struct baton *b)
         free(b->groups[i]->handover);
         free(b->groups[i]);
     }
-    for (unsigned i = 0; i < b->n_deferred; i++) {
-        free(b->deferred[i].data);
-    }
     b->closed = true;
     if (cb != NULL) {
         cb(data);
@@ -325,12 +335,19 @@ static void on_deadlines_closed(uv_handle_t *h)
     handle_gone(LIB_CONTAINER_OF(d, struct baton, deadlines));
 }
 
+static void on_defers_closed(uv_handle_t *h)
+{
+    struct lib_defers *q = h->data;
+
+    handle_gone(LIB_CONTAINER_OF(q, struct baton, defers));
+}
+
 static void on_io_closed(struct baton_io *io)
 {
     struct baton *b = io->data;
 
     uv_close((uv_handle_t *)&b->check, on_handle_closed);
-    uv_close((uv_handle_t *)&b->idle, on_handle_closed);
+    lib_defers_close(&b->defers, on_defers_closed);
     lib_deadlines_close(&b->deadlines, on_deadlines_closed);
     uv_close((uv_handle_t *)&b->tick, on_handle_closed);
 }
@@ -357,10 +374,12 @@ void baton_close(struct baton *b, void (*cb)(void *data), void *data)
         lib_apps_shutdown(b);
         lib_groups_shutdown(b);
     }
-    lib_calls_fail_all(b, BATON_ECLOSED);
+    /* The sessions' calls first (they go quietly with their sessions),
+     * then the node's own, which fail with BATON_ECLOSED. */
     if (b->control != NULL && b->control->open) {
         lib_control_close(b->control, NULL);
     }
+    lib_calls_fail_all(b, BATON_ECLOSED);
     if (b->started) {
         baton_io_close(&b->io, on_io_closed);
     } else if (!b->io_closing) {

@@ -225,21 +225,22 @@ static void op_write(struct lib_session *s, const cJSON *req,
                                  "session");
         return;
     }
-    w->id = lib_ctl_new_id(c);
-    w->endpoint = s->endpoint;
+    w->op.id = lib_ctl_new_id(c);
+    w->op.owner = LIB_OWNER_SESSION;
+    w->op.kind = (uint8_t)kind;
+    w->endpoint = s->ep.id;
     w->app = -1;
-    w->kind = (uint8_t)kind;
     w->cid = cid != NULL ? cJSON_Duplicate(cid, true) : NULL;
     snprintf(w->name, sizeof(w->name), "%s", name);
-    if (lib_idmap_put(&c->writes, w->id, w) != 0) {
+    if (lib_idmap_put(c->writes, w->op.id, w) != 0) {
         cJSON_Delete(w->cid);
         free(w);
         lib_ctl_send_error(s, cid, "busy", "out of memory");
         return;
     }
-    nr.id = w->id;
+    nr.id = w->op.id;
     nr.kind = (uint8_t)kind;
-    nr.endpoint = s->endpoint;
+    nr.endpoint = s->ep.id;
     snprintf(nr.name, sizeof(nr.name), "%s", name);
     s->n_writes++;
     if (kind != BATON_NAME_UNREGISTER) {
@@ -354,8 +355,7 @@ static void op_call(struct lib_session *s, const cJSON *req,
     }
     s->calls = pc;
     s->n_calls++;
-    pc->holder = lib_target_of(&c->io->node, name);
-    call.id = pc->id;
+    call.id = pc->call.id;
     call.flags = is_call ? BATON_CALL_WANTS_REPLY : 0;
     call.name = name;
     call.data = data;

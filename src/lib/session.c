@@ -24,18 +24,15 @@
 
 enum defer_kind { DEFER_NAME = 1, DEFER_CALL, DEFER_REPLY, DEFER_APP };
 
+/* Work for the core found inside one of its callbacks (defer.h). */
 struct lib_ctl_defer {
-    struct lib_ctl_defer *next;
+    struct lib_defer d; /* first; a call's, reply's or effect's bytes */
     int kind;
     struct baton_name_req req;  /* NAME */
-    struct baton_call call;     /* CALL, REPLY (data below) */
-    struct baton_app_effect app; /* APP (data below) */
+    struct baton_call call;     /* CALL, REPLY */
+    struct baton_app_effect app; /* APP */
     char name[BATON_GNAME_MAX + 1];
-    uint32_t len;
-    uint8_t data[];
 };
-
-#define DEFER_BATCH (4096)
 
 void lib_ctl_log(struct lib_control *c, int level, const char *fmt, ...)
 {
@@ -57,32 +54,19 @@ static void on_call_done(struct lib_control *c, uint64_t id,
 
 static bool must_defer(const struct lib_control *c)
 {
-    return c->depth > 0 || c->defer_head != NULL;
+    return c->depth > 0 || lib_defers_pending(c->defers);
 }
 
-static void defer_push(struct lib_control *c, struct lib_ctl_defer *d)
-{
-    d->next = NULL;
-    if (c->defer_tail != NULL) {
-        c->defer_tail->next = d;
-    } else {
-        c->defer_head = d;
-    }
-    c->defer_tail = d;
-    lib_ctl_session_start_idle(c);
-}
+static void run_deferred(void *ctx, struct lib_defer *w);
 
-static struct lib_ctl_defer *defer_new(int kind, const uint8_t *data,
-                                      uint32_t len)
+static struct lib_ctl_defer *defer_new(struct lib_control *c, int kind,
+                                       const uint8_t *data, uint32_t len)
 {
-    struct lib_ctl_defer *d = calloc(1, sizeof(*d) + len);
+    struct lib_ctl_defer *d = (struct lib_ctl_defer *)lib_defer_new(
+        run_deferred, c, sizeof(*d), data, len);
 
     if (d != NULL) {
         d->kind = kind;
-        d->len = len;
-        if (len > 0) {
-            memcpy(d->data, data, len);
-        }
     }
     return d;
 }
@@ -111,13 +95,13 @@ void lib_ctl_io_name(struct lib_control *c,
         name_now(c, req);
         return;
     }
-    d = defer_new(DEFER_NAME, NULL, 0);
+    d = defer_new(c, DEFER_NAME, NULL, 0);
     if (d == NULL) {
         on_name_done(c, req->id, BATON_NAME_BUSY);
         return;
     }
     d->req = *req;
-    defer_push(c, d);
+    lib_defer_push(c->defers, &d->d);
 }
 
 void lib_ctl_io_call(struct lib_control *c, const struct baton_call *call)
@@ -128,14 +112,14 @@ void lib_ctl_io_call(struct lib_control *c, const struct baton_call *call)
         call_now(c, call);
         return;
     }
-    d = defer_new(DEFER_CALL, call->data, call->len);
+    d = defer_new(c, DEFER_CALL, call->data, call->len);
     if (d == NULL) {
         on_call_done(c, call->id, BATON_NAME_BUSY, NULL, 0);
         return;
     }
     d->call = *call;
     snprintf(d->name, sizeof(d->name), "%s", call->name);
-    defer_push(c, d);
+    lib_defer_push(c->defers, &d->d);
 }
 
 void lib_ctl_io_reply(struct lib_control *c,
@@ -147,74 +131,53 @@ void lib_ctl_io_reply(struct lib_control *c,
         baton_io_reply(c->io, reply);
         return;
     }
-    d = defer_new(DEFER_REPLY, reply->data, reply->len);
+    d = defer_new(c, DEFER_REPLY, reply->data, reply->len);
     if (d != NULL) {
         d->call = *reply;
-        defer_push(c, d);
+        lib_defer_push(c->defers, &d->d);
     }
 }
 
 void lib_ctl_defer_app(struct lib_control *c,
                        const struct baton_app_effect *e)
 {
-    struct lib_ctl_defer *d = defer_new(DEFER_APP, e->data, e->len);
+    struct lib_ctl_defer *d = defer_new(c, DEFER_APP, e->data, e->len);
 
     if (d == NULL) {
         lib_ctl_log(c, BATON_LOG_ERROR, "out of memory: app effect lost");
         return;
     }
     d->app = *e;
-    defer_push(c, d);
+    lib_defer_push(c->defers, &d->d);
 }
 
-static void run_deferred(struct lib_control *c, struct lib_ctl_defer *d)
+static void run_deferred(void *ctx, struct lib_defer *w)
 {
+    struct lib_control *c = ctx;
+    struct lib_ctl_defer *d = (struct lib_ctl_defer *)w;
+
+    if (c->closing) {
+        return;
+    }
     switch (d->kind) {
     case DEFER_NAME:
         name_now(c, &d->req);
         break;
     case DEFER_CALL:
         d->call.name = d->name;
-        d->call.data = d->data;
+        d->call.data = d->d.bytes;
         call_now(c, &d->call);
         break;
     case DEFER_REPLY:
-        d->call.data = d->data;
+        d->call.data = d->d.bytes;
         baton_io_reply(c->io, &d->call);
         break;
     default:
-        d->app.data = d->data;
+        d->app.data = d->d.bytes;
         if (c->prog.app_effect != NULL) {
             c->prog.app_effect(c->prog.data, &d->app);
         }
         break;
-    }
-}
-
-static void on_idle(uv_idle_t *h)
-{
-    struct lib_control *c = h->data;
-
-    for (int k = 0; k < DEFER_BATCH && c->defer_head != NULL; k++) {
-        struct lib_ctl_defer *d = c->defer_head;
-        c->defer_head = d->next;
-        if (c->defer_head == NULL) {
-            c->defer_tail = NULL;
-        }
-        if (!c->closing) {
-            run_deferred(c, d);
-        }
-        free(d);
-    }
-    if (c->defer_head == NULL) {
-        uv_idle_stop(&c->idle);
-    }
-}
-
-void lib_ctl_session_start_idle(struct lib_control *c)
-{
-    if (!c->closing) {
-        uv_idle_start(&c->idle, on_idle);
     }
 }
 
@@ -226,7 +189,7 @@ static void call_forget(struct lib_pending_call *pc)
 {
     struct lib_control *c = pc->ctl;
 
-    lib_idmap_del(&c->calls, pc->id);
+    lib_idmap_del(c->calls, pc->call.id);
     if (pc->s != NULL) {
         if (pc->prev != NULL) {
             pc->prev->next = pc->next;
@@ -239,7 +202,7 @@ static void call_forget(struct lib_pending_call *pc)
         pc->s->n_calls--;
         pc->s = NULL;
     }
-    lib_deadline_remove(c->deadlines, &pc->dl);
+    lib_deadline_remove(c->deadlines, &pc->call.dl);
     cJSON_Delete(pc->cid);
     free(pc);
 }
@@ -281,9 +244,10 @@ static void call_finish(struct lib_pending_call *pc, unsigned code,
 static void on_call_done(struct lib_control *c, uint64_t id,
                          unsigned code, const uint8_t *data, uint32_t len)
 {
-    struct lib_pending_call *pc = lib_idmap_get(&c->calls, id);
+    struct lib_call *call = lib_idmap_get(c->calls, id);
 
-    if (pc != NULL) {
+    if (call != NULL && call->kind == LIB_CALL_SESSION) {
+        struct lib_pending_call *pc = (struct lib_pending_call *)call;
         call_finish(pc, code, data, len);
     }
 }
@@ -291,7 +255,7 @@ static void on_call_done(struct lib_control *c, uint64_t id,
 static void on_call_timeout(struct lib_deadline *e)
 {
     struct lib_pending_call *pc = LIB_CONTAINER_OF(e, struct lib_pending_call,
-                                                   dl);
+                                                   call.dl);
     char msg[64];
 
     if (pc->s != NULL) {
@@ -313,15 +277,16 @@ struct lib_pending_call *lib_ctl_call_new(struct lib_control *c,
         return NULL;
     }
     pc->ctl = c;
-    pc->id = lib_ctl_new_id(c);
+    pc->call.id = lib_ctl_new_id(c);
+    pc->call.kind = LIB_CALL_SESSION;
     pc->timeout_ms = timeout_ms;
-    pc->dl.fire = on_call_timeout;
-    if (lib_idmap_put(&c->calls, pc->id, pc) != 0) {
+    pc->call.dl.fire = on_call_timeout;
+    if (lib_idmap_put(c->calls, pc->call.id, pc) != 0) {
         free(pc);
         return NULL;
     }
-    if (lib_deadline_add(c->deadlines, &pc->dl, timeout_ms) != 0) {
-        lib_idmap_del(&c->calls, pc->id);
+    if (lib_deadline_add(c->deadlines, &pc->call.dl, timeout_ms) != 0) {
+        lib_idmap_del(c->calls, pc->call.id);
         free(pc);
         return NULL;
     }
@@ -344,8 +309,7 @@ void lib_ctl_proxy_call(struct lib_control *c, const char *name,
     pc->orig_inc = from_inc;
     pc->orig_flags = (uint8_t)flags;
     pc->is_call = (flags & BATON_CALL_WANTS_REPLY) != 0;
-    pc->holder = lib_target_of(&c->io->node, name);
-    call.id = pc->id;
+    call.id = pc->call.id;
     call.flags = (uint8_t)(flags & BATON_CALL_WANTS_REPLY);
     call.name = name;
     call.data = data;
@@ -353,61 +317,60 @@ void lib_ctl_proxy_call(struct lib_control *c, const char *name,
     lib_ctl_io_call(c, &call);
 }
 
-void lib_ctl_calls_unreachable(struct lib_control *c)
-{
-    uint64_t *ids = malloc(c->calls.count * sizeof(*ids));
-    size_t n = 0;
-
-    if (ids == NULL) {
-        return; /* their deadlines fail them */
-    }
-    /* Ids first: finishing a call changes the map. */
-    for (size_t i = 0; i < c->calls.cap; i++) {
-        const struct lib_pending_call *pc = c->calls.vals[i];
-        if (c->calls.keys[i] != 0 &&
-            lib_target_lost(&c->io->node, pc->holder)) {
-            ids[n++] = c->calls.keys[i];
-        }
-    }
-    for (size_t i = 0; i < n; i++) {
-        on_call_done(c, ids[i], BATON_NAME_UNREACHABLE, NULL, 0);
-    }
-    free(ids);
-}
-
 void lib_ctl_session_close_all(struct lib_control *c)
 {
-    /* Proxies have no session: close what is left of them. Sessions'
-     * calls went with lib_ctl_session_detach(). */
-    while (c->calls.count > 0) {
+    /* Proxies have no session: close what is left of them (the node's
+     * own calls in the table are the node's to end). Sessions' calls
+     * went with lib_ctl_session_detach(). */
+    for (bool found = true; found;) {
         /* Deleting shifts entries back, possibly past the cursor: pass
          * again until none is left. */
-        for (size_t i = 0; i < c->calls.cap; i++) {
-            if (c->calls.keys[i] != 0) {
-                call_forget(c->calls.vals[i]);
+        found = false;
+        for (size_t i = 0; i < c->calls->cap; i++) {
+            const struct lib_call *call = c->calls->vals[i];
+            if (c->calls->keys[i] != 0 && call->kind == LIB_CALL_SESSION) {
+                call_forget(c->calls->vals[i]);
+                found = true;
             }
         }
     }
-    for (size_t i = 0; i < c->writes.cap; i++) {
-        if (c->writes.keys[i] != 0) {
-            struct lib_pending_write *w = c->writes.vals[i];
+    /* The writes in flight are forgotten (their answers will find
+     * nothing); the node's own entries in the tables are the node's. */
+    for (bool found = true; found;) {
+        found = false;
+        for (size_t i = 0; i < c->writes->cap; i++) {
+            struct lib_pending_write *w = c->writes->vals[i];
+            if (c->writes->keys[i] == 0 || w->op.owner != LIB_OWNER_SESSION) {
+                continue;
+            }
+            lib_idmap_del(c->writes, w->op.id);
             cJSON_Delete(w->cid);
             free(w);
+            found = true;
         }
     }
-    while (c->defer_head != NULL) {
-        struct lib_ctl_defer *d = c->defer_head;
-        c->defer_head = d->next;
-        free(d);
+    lib_defers_drop(c->defers, c);
+    /* batond's own tables; a libbaton node frees its own. */
+    if (c->calls == &c->own_calls) {
+        lib_idmap_free(&c->own_calls);
+        lib_idmap_free(&c->own_writes);
+        lib_idmap_free(&c->own_endpoints);
     }
-    c->defer_tail = NULL;
-    lib_idmap_free(&c->writes);
-    lib_idmap_free(&c->calls);
-    lib_idmap_free(&c->endpoints);
     lib_idmap_free(&c->incoming);
 }
 
 /* ---- names held ------------------------------------------------------ */
+
+struct lib_session *lib_ctl_session_of(const struct lib_control *c,
+                                       uint64_t endpoint)
+{
+    struct lib_ep *ep = lib_idmap_get(c->endpoints, endpoint);
+
+    if (ep == NULL || ep->owner != LIB_OWNER_SESSION) {
+        return NULL;
+    }
+    return LIB_CONTAINER_OF(ep, struct lib_session, ep);
+}
 
 int lib_ctl_held_find(const struct lib_session *s, const char *name)
 {
@@ -456,31 +419,32 @@ static void held_del(struct lib_session *s, const char *name)
 static void on_name_done(struct lib_control *c, uint64_t id,
                          unsigned code)
 {
-    struct lib_pending_write *w = lib_idmap_del(&c->writes, id);
+    struct lib_pending_write *w = lib_idmap_get(c->writes, id);
     struct lib_session *s;
     char tok[32];
 
-    if (w == NULL) {
+    if (w == NULL || w->op.owner != LIB_OWNER_SESSION) {
         return;
     }
+    lib_idmap_del(c->writes, id);
     if (w->app >= 0) {
         if (code != BATON_NAME_OK) {
             lib_ctl_log(c, BATON_LOG_WARN, "app %s: name %s: %s: %s",
                         c->io->cfg.apps[w->app].name,
-                        w->kind == BATON_NAME_DROP ? "(drop)" : w->name,
+                        w->op.kind == BATON_NAME_DROP ? "(drop)" : w->name,
                         lib_ctl_code_token(code, tok, sizeof(tok)),
                         baton_name_code_text(code));
         }
-    } else if ((s = lib_idmap_get(&c->endpoints, w->endpoint)) != NULL &&
+    } else if ((s = lib_ctl_session_of(c, w->endpoint)) != NULL &&
                !s->closing) {
         s->n_writes--;
-        if (w->kind == BATON_NAME_REGISTER ||
-            w->kind == BATON_NAME_REREGISTER) {
+        if (w->op.kind == BATON_NAME_REGISTER ||
+            w->op.kind == BATON_NAME_REREGISTER) {
             s->n_registering--;
             if (code == BATON_NAME_OK) {
                 held_add(s, w->name);
             }
-        } else if (w->kind == BATON_NAME_UNREGISTER &&
+        } else if (w->op.kind == BATON_NAME_UNREGISTER &&
                    code == BATON_NAME_OK) {
             held_del(s, w->name);
         }
@@ -496,7 +460,7 @@ static void on_name_done(struct lib_control *c, uint64_t id,
 
 static void on_lost(struct lib_control *c, const struct baton_name_effect *e)
 {
-    struct lib_session *s = lib_idmap_get(&c->endpoints, e->endpoint);
+    struct lib_session *s = lib_ctl_session_of(c, e->endpoint);
     int app = lib_ctl_app_of_endpoint(c, e->endpoint);
     const char *reason = baton_lost_reason_name(e->code);
     cJSON *o;
@@ -544,7 +508,7 @@ void lib_control_call_effect(struct lib_control *c,
     if (e->action == BATON_CALLFX_DONE) {
         on_call_done(c, e->id, e->code, e->data, e->len);
     } else if (e->action == BATON_CALLFX_DELIVER) {
-        s = lib_idmap_get(&c->endpoints, e->endpoint);
+        s = lib_ctl_session_of(c, e->endpoint);
         app = lib_ctl_app_of_endpoint(c, e->endpoint);
         if (s != NULL && !s->closing) {
             lib_ctl_session_deliver(s, e->name, e->from, e->from_inc, e->id,
@@ -632,7 +596,9 @@ void lib_ctl_session_detach(struct lib_session *s)
 {
     struct lib_control *c = s->ctl;
 
-    lib_idmap_del(&c->endpoints, s->endpoint);
+    if (s->ep.id != 0) {
+        lib_idmap_del(c->endpoints, s->ep.id);
+    }
     while (s->calls != NULL) {
         call_forget(s->calls);
     }
@@ -650,17 +616,18 @@ void lib_ctl_session_detach(struct lib_session *s)
         if (w == NULL) {
             return;
         }
-        w->id = lib_ctl_new_id(c);
-        w->endpoint = s->endpoint;
+        w->op.id = lib_ctl_new_id(c);
+        w->op.owner = LIB_OWNER_SESSION;
+        w->op.kind = BATON_NAME_DROP;
+        w->endpoint = s->ep.id;
         w->app = -1;
-        w->kind = BATON_NAME_DROP;
-        if (lib_idmap_put(&c->writes, w->id, w) != 0) {
+        if (lib_idmap_put(c->writes, w->op.id, w) != 0) {
             free(w);
             return;
         }
-        req.id = w->id;
+        req.id = w->op.id;
         req.kind = BATON_NAME_DROP;
-        req.endpoint = s->endpoint;
+        req.endpoint = s->ep.id;
         lib_ctl_io_name(c, &req);
     }
 }
@@ -674,16 +641,17 @@ void lib_ctl_app_write(struct lib_control *c, unsigned app, unsigned kind)
     if (w == NULL) {
         return;
     }
-    w->id = lib_ctl_new_id(c);
+    w->op.id = lib_ctl_new_id(c);
+    w->op.owner = LIB_OWNER_SESSION;
+    w->op.kind = (uint8_t)kind;
     w->endpoint = LIB_CTL_APP_ENDPOINT(app);
     w->app = (int)app;
-    w->kind = (uint8_t)kind;
     snprintf(w->name, sizeof(w->name), "%s", gname);
-    if (lib_idmap_put(&c->writes, w->id, w) != 0) {
+    if (lib_idmap_put(c->writes, w->op.id, w) != 0) {
         free(w);
         return;
     }
-    req.id = w->id;
+    req.id = w->op.id;
     req.kind = (uint8_t)kind;
     req.endpoint = w->endpoint;
     req.resolver = BATON_RESOLVE_KEEP_INCUMBENT;

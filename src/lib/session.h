@@ -57,7 +57,10 @@ struct lib_session {
     uv_pipe_t pipe;
     struct lib_control *ctl;
     struct lib_session *prev, *next; /* ctl->sessions */
-    uint64_t endpoint; /* JSON sessions: from 1; 0 for one-shots */
+    /* JSON sessions: the endpoint (ep.id from 1, owner
+     * LIB_OWNER_SESSION) in the node's endpoint table; ep.id is 0 for
+     * one-shots. */
+    struct lib_ep ep;
     char *buf;         /* request bytes not yet handled */
     size_t len, cap;
     /* Output (docs/control.md "Limits"): lines are appended to out and
@@ -96,10 +99,11 @@ struct lib_session {
 /* A name write in flight: its answer goes to the endpoint's session if it
  * is still open (looked up by endpoint), or to the log for an app. */
 struct lib_pending_write {
-    uint64_t id;
+    /* First: its entry in the node's name write table (ctl->writes),
+     * owner LIB_OWNER_SESSION, with its id and kind. */
+    struct lib_op op;
     uint64_t endpoint;
     int app; /* -1: a session's */
-    uint8_t kind;
     cJSON *cid; /* the request's "id", echoed */
     char name[BATON_GNAME_MAX + 1];
 };
@@ -107,9 +111,10 @@ struct lib_pending_write {
 /* A call or send in flight, for a session or as a proxy for a call that
  * waited for an app's name which then moved (appname.c). */
 struct lib_pending_call {
-    struct lib_deadline dl; /* in ctl->deadlines */
+    /* First: its entry in the node's call table (ctl->calls), kind
+     * LIB_CALL_SESSION, with its id and deadline. */
+    struct lib_call call;
     struct lib_control *ctl;
-    uint64_t id;
     struct lib_session *s; /* NULL: a proxy */
     struct lib_pending_call *prev, *next; /* s->calls */
     cJSON *cid;
@@ -119,7 +124,6 @@ struct lib_pending_call {
     baton_inc orig_inc;
     uint8_t orig_from;
     uint8_t orig_flags;
-    struct lib_target holder; /* the holder's node it went to */
 };
 
 /* A call delivered to a session, until it replies. */
@@ -177,9 +181,6 @@ void lib_ctl_proxy_call(struct lib_control *c, const char *name,
                         uint64_t id, unsigned from, baton_inc from_inc,
                         unsigned flags, const uint8_t *data, uint32_t len,
                         uint64_t timeout_ms);
-void lib_ctl_session_start_idle(struct lib_control *c);
-/* Fails every call whose holder's node was lost with "unreachable". */
-void lib_ctl_calls_unreachable(struct lib_control *c);
 void lib_ctl_session_close_all(struct lib_control *c);
 
 /* appname.c */
@@ -196,6 +197,10 @@ void lib_ctl_app_sweep(struct lib_control *c);
 void lib_ctl_app_free(struct lib_control *c);
 
 /* session.c: the bookkeeping requests.c shares. */
+/* The JSON session whose endpoint this is, or NULL (the library's, an
+ * app's, or none). */
+struct lib_session *lib_ctl_session_of(const struct lib_control *c,
+                                       uint64_t endpoint);
 void lib_ctl_log(struct lib_control *c, int level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* A call in flight, in c->calls and c->deadlines; the caller fills in

@@ -107,7 +107,10 @@ wait_for 5 grep -q "holding it" "$T/probe.out" || fail "register on b: $(cat "$T
 answers() { [ "$(ctl c call probe hi 2>/dev/null)" = hi ]; } # re-run by wait_for
 wait_for 5 answers || fail "call probe from c: $(ctl c call probe hi 2>&1)"
 kill -TERM "${PIDS[probe]}"; wait "${PIDS[probe]}" 2>/dev/null || true; unset "PIDS[probe]"
-pass "batonctl status, apps and names of embedded nodes; a session on b holds a name that c calls"
+# The session's end drops its names (one DROP through the node's tables).
+gone() { ! ctl c names 2>/dev/null | grep -q "^probe "; } # re-run by wait_for
+wait_for 5 gone || fail "probe still registered after its session ended: $(ctl c names 2>&1)"
+pass "batonctl status, apps and names of embedded nodes; a session on b holds a name that c calls, and loses it when it ends"
 
 kill9 ga
 wait_for 15 has gb "^elected (1 keys)" || fail "b did not take the lead when a died"

@@ -620,12 +620,13 @@ static void holder_done(void *data, int status)
     }
 }
 
-static void run_holder(const char *ini)
+static void run_holder(const char *ini, int fd)
 {
     static const struct baton_handler h = {.call = holder_call};
     struct baton_options o;
     struct baton *b = NULL;
 
+    holder_fd = fd;
     memset(&o, 0, sizeof(o));
     o.config_file = ini;
     o.log = quiet;
@@ -656,20 +657,15 @@ static void on_answer(void *data, int status, const void *reply, size_t len)
     a->status = status;
 }
 
-/* A call in flight when the holder's node dies (kill -9) fails with
- * BATON_EUNREACHABLE, not with its deadline (docs/api.md). */
-static void test_holder_killed(void **state)
+/* Node b as a child process: writes a.ini (make_config) and b.ini, forks
+ * child(b.ini, fd), which never returns and talks to the parent through a
+ * pipe; *rfd gets the parent's end. */
+static pid_t fork_node_b(void (*child)(const char *ini, int fd), int *rfd)
 {
-    struct baton_options o;
-    struct answer ans = {false, 0};
-    struct baton *a = NULL;
-    char b_ini[160], text[1024], got = 0;
-    const char *node;
-    uint64_t epoch;
+    char b_ini[160], text[1024];
     int p[2], port = 40000 + (int)(getpid() % 20000);
     pid_t pid;
 
-    (void)state;
     make_config("");
     snprintf(b_ini, sizeof(b_ini), "%s/b.ini", dir);
     snprintf(text, sizeof(text),
@@ -683,10 +679,28 @@ static void test_holder_killed(void **state)
     assert_true(pid >= 0);
     if (pid == 0) {
         close(p[0]);
-        holder_fd = p[1];
-        run_holder(b_ini);
+        child(b_ini, p[1]);
     }
     close(p[1]);
+    *rfd = p[0];
+    return pid;
+}
+
+/* A call in flight when the holder's node dies (kill -9) fails with
+ * BATON_EUNREACHABLE, not with its deadline (docs/api.md). */
+static void test_holder_killed(void **state)
+{
+    struct baton_options o;
+    struct answer ans = {false, 0};
+    struct baton *a = NULL;
+    char got = 0;
+    const char *node;
+    uint64_t epoch;
+    int p[2];
+    pid_t pid;
+
+    (void)state;
+    pid = fork_node_b(run_holder, &p[0]);
     memset(&o, 0, sizeof(o));
     o.config_file = cfg_path;
     o.log = quiet;
@@ -719,6 +733,294 @@ static void test_holder_killed(void **state)
     assert_int_equal(baton_run(a), 0);
 }
 
+/* ---- a start finished later (baton_app_started) ------------------------ */
+
+static bool later_asked, later_phase;
+
+static int later_start(struct baton_app *app, int type, const char *from,
+                       uint64_t epoch)
+{
+    (void)app, (void)type, (void)from, (void)epoch;
+    later_asked = true;
+    return BATON_EAGAIN;
+}
+
+static int later_start_phase(struct baton_app *app, unsigned k)
+{
+    (void)app, (void)k;
+    later_phase = true;
+    return 0;
+}
+
+static void later_stop(struct baton_app *app, int reason, const char *to)
+{
+    (void)app, (void)reason, (void)to;
+}
+
+/* start returns BATON_EAGAIN: the instance is not running (no start
+ * phase, baton_app_exit refused) until baton_app_started(app, 0). */
+static void test_start_later(void **state)
+{
+    static const struct baton_app_callbacks cbs = {
+        .start = later_start,
+        .start_phase = later_start_phase,
+        .stop = later_stop};
+    struct baton_app_options ao;
+    struct baton_app *app = NULL;
+    struct baton *b = NULL;
+
+    (void)state;
+    make_config("");
+    b = new_node(NULL); /* its own loop */
+    memset(&ao, 0, sizeof(ao));
+    ao.nodes = "a@local, b@local";
+    ao.n_phases = 1;
+    assert_int_equal(baton_app_add(b, "slow", &ao, &cbs, NULL, &app), 0);
+    assert_int_equal(baton_start(b), 0);
+    assert_int_equal(baton_app_started(app, 0), BATON_ESTATE);
+    pump(b, &later_asked, -1, 30000);
+    assert_true(later_asked);
+    pump(b, NULL, -1, 100);
+    assert_false(later_phase);
+    assert_int_equal(baton_app_exit(app, false), BATON_ESTATE);
+    assert_int_equal(baton_app_started(app, 0), 0);
+    assert_true(later_phase);
+    assert_int_equal(baton_app_started(app, 0), BATON_ESTATE);
+    assert_int_equal(baton_app_exit(app, false), 0);
+    pump(b, NULL, -1, 100);
+    baton_close(b, NULL, NULL);
+    assert_int_equal(baton_run(b), 0);
+}
+
+/* ---- permit ------------------------------------------------------------ */
+
+struct permit_seen {
+    unsigned starts, stops;
+};
+
+static int permit_start(struct baton_app *app, int type, const char *from,
+                        uint64_t epoch)
+{
+    struct permit_seen *ps = baton_app_data(app);
+
+    (void)type, (void)from, (void)epoch;
+    ps->starts++;
+    return 0;
+}
+
+static void permit_stop(struct baton_app *app, int reason, const char *to)
+{
+    struct permit_seen *ps = baton_app_data(app);
+
+    (void)reason, (void)to;
+    ps->stops++;
+}
+
+/* Runs b's loop until *count reaches n (at most ms). */
+static void pump_until(struct baton *b, const unsigned *count, unsigned n,
+                       int ms)
+{
+    for (int i = 0; i < ms / 20 && *count < n; i++) {
+        pump(b, NULL, -1, 20);
+    }
+}
+
+/* Node a (its own loop, not started) with app "p" (nodes a, b) that
+ * counts its starts and stops in *ps. */
+static struct baton *counted_app_node(struct permit_seen *ps,
+                                      struct baton_app **app)
+{
+    static const struct baton_app_callbacks cbs = {.start = permit_start,
+                                                   .stop = permit_stop};
+    struct baton_app_options ao;
+    struct baton *b;
+
+    make_config("");
+    b = new_node(NULL);
+    memset(&ao, 0, sizeof(ao));
+    ao.nodes = "a@local, b@local";
+    assert_int_equal(baton_app_add(b, "p", &ao, &cbs, ps, app), 0);
+    return b;
+}
+
+/* baton_app_permit(app, false) stops the only instance (it may run on
+ * no other node here); true starts it again. */
+static void test_permit(void **state)
+{
+    struct permit_seen ps = {0, 0};
+    struct baton_app *app = NULL;
+    struct baton *b;
+
+    (void)state;
+    b = counted_app_node(&ps, &app);
+    assert_int_equal(baton_app_permit(app, false), BATON_ESTATE);
+    assert_int_equal(baton_start(b), 0);
+    pump_until(b, &ps.starts, 1, 30000);
+    assert_int_equal(ps.starts, 1);
+    assert_int_equal(baton_app_permit(app, false), 0);
+    pump_until(b, &ps.stops, 1, 30000);
+    assert_int_equal(ps.stops, 1);
+    assert_string_equal(baton_app_where(app, NULL), "");
+    assert_int_equal(baton_app_permit(app, true), 0);
+    pump_until(b, &ps.starts, 2, 30000);
+    assert_int_equal(ps.starts, 2);
+    baton_close(b, NULL, NULL);
+    assert_int_equal(baton_run(b), 0);
+}
+
+/* A boot hold: the app is not started here until baton_release_apps. */
+static void test_hold_apps(void **state)
+{
+    struct permit_seen ps = {0, 0};
+    struct baton *b;
+
+    (void)state;
+    b = counted_app_node(&ps, NULL);
+    assert_int_equal(baton_release_apps(b), BATON_ESTATE);
+    assert_int_equal(baton_hold_apps(b), 0);
+    assert_int_equal(baton_start(b), 0);
+    assert_int_equal(baton_hold_apps(b), BATON_ESTATE);
+    /* Long enough for an unheld node to start it (test_permit). */
+    pump_until(b, &ps.starts, 1, 1000);
+    assert_int_equal(ps.starts, 0);
+    assert_int_equal(baton_release_apps(b), 0);
+    assert_int_equal(baton_release_apps(b), BATON_ESTATE);
+    pump_until(b, &ps.starts, 1, 30000);
+    assert_int_equal(ps.starts, 1);
+    baton_close(b, NULL, NULL);
+    assert_int_equal(baton_run(b), 0);
+}
+
+/* ---- an export answered later (baton_app_exported) -------------------- */
+
+/* The old owner (a child process, node b): runs app "st" (nodes a, b),
+ * tells the parent "s" when it started, and answers export_state with
+ * BATON_EAGAIN, giving the state from its loop afterwards. */
+static int st_fd = -1;
+static bool st_export_asked;
+
+static int st_start(struct baton_app *app, int type, const char *from,
+                    uint64_t epoch)
+{
+    (void)app, (void)type, (void)from, (void)epoch;
+    if (st_fd >= 0 && write(st_fd, "s", 1) != 1) {
+        _exit(3);
+    }
+    return 0;
+}
+
+static void st_stop(struct baton_app *app, int reason, const char *to)
+{
+    (void)app, (void)reason, (void)to;
+}
+
+static int st_export(struct baton_app *app, void **data, size_t *len)
+{
+    (void)app, (void)data, (void)len;
+    st_export_asked = true;
+    return BATON_EAGAIN;
+}
+
+static const struct baton_app_callbacks st_cbs = {
+    .start = st_start, .stop = st_stop, .export_state = st_export};
+
+static void run_old_owner(const char *ini, int fd)
+{
+    struct baton_app_options ao;
+    struct baton_options o;
+    struct baton_app *app = NULL;
+    struct baton *b = NULL;
+
+    st_fd = fd;
+    memset(&o, 0, sizeof(o));
+    o.config_file = ini;
+    o.log = quiet;
+    memset(&ao, 0, sizeof(ao));
+    ao.nodes = "a@local, b@local";
+    ao.failover_timeout_ms = 0;
+    if (baton_new(&b, &o, NULL, 0) != 0 ||
+        baton_app_add(b, "st", &ao, &st_cbs, NULL, &app) != 0 ||
+        baton_start(b) != 0) {
+        _exit(2);
+    }
+    for (;;) { /* until the parent kills it */
+        pump(b, NULL, -1, 20);
+        if (st_export_asked) {
+            st_export_asked = false;
+            if (baton_app_exported(app, 0, "later-7", 7) != 0) {
+                _exit(4);
+            }
+        }
+    }
+}
+
+struct imported {
+    bool started;
+    int type;
+    char data[16];
+    size_t len;
+};
+
+static int imp_start(struct baton_app *app, int type, const char *from,
+                     uint64_t epoch)
+{
+    struct imported *im = baton_app_data(app);
+
+    (void)from, (void)epoch;
+    im->started = true;
+    im->type = type;
+    return 0;
+}
+
+static void imp_import(struct baton_app *app, const void *data, size_t len)
+{
+    struct imported *im = baton_app_data(app);
+
+    im->len = len < sizeof(im->data) ? len : sizeof(im->data) - 1;
+    memcpy(im->data, data, im->len);
+}
+
+/* A takeover whose old instance answers export_state with BATON_EAGAIN
+ * and then baton_app_exported(): the new instance imports that state
+ * (docs/api.md "State on takeover"). */
+static void test_export_later(void **state)
+{
+    static const struct baton_app_callbacks cbs = {
+        .start = imp_start, .stop = st_stop, .import_state = imp_import};
+    struct baton_app_options ao;
+    struct imported im;
+    struct baton *a = NULL;
+    char got = 0;
+    int p[2];
+    pid_t pid;
+
+    (void)state;
+    memset(&im, 0, sizeof(im));
+    pid = fork_node_b(run_old_owner, &p[0]);
+    /* "s": the app runs on b, alone; then a, first in its list, comes. */
+    {
+        struct pollfd pf = {p[0], POLLIN, 0};
+        assert_int_equal(poll(&pf, 1, 60000), 1);
+    }
+    assert_int_equal(read(p[0], &got, 1), 1);
+    assert_int_equal(got, 's');
+    a = new_node(NULL); /* its own loop */
+    memset(&ao, 0, sizeof(ao));
+    ao.nodes = "a@local, b@local";
+    assert_int_equal(baton_app_add(a, "st", &ao, &cbs, &im, NULL), 0);
+    assert_int_equal(baton_start(a), 0);
+    pump(a, &im.started, -1, 60000);
+    assert_true(im.started);
+    assert_int_equal(im.type, BATON_START_TAKEOVER);
+    assert_int_equal(im.len, 7);
+    assert_memory_equal(im.data, "later-7", 7);
+    kill(pid, SIGKILL);
+    assert_int_equal(waitpid(pid, NULL, 0), pid);
+    close(p[0]);
+    baton_close(a, NULL, NULL);
+    assert_int_equal(baton_run(a), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -728,6 +1030,10 @@ int main(void)
         cmocka_unit_test(test_own_loop),
         cmocka_unit_test(test_start_fails),
         cmocka_unit_test(test_holder_killed),
+        cmocka_unit_test(test_export_later),
+        cmocka_unit_test(test_start_later),
+        cmocka_unit_test(test_permit),
+        cmocka_unit_test(test_hold_apps),
     };
     assert_int_equal(strcmp(baton_strerror(BATON_ELEADERDOWN),
                             "the leader was lost during the call"),
