@@ -491,8 +491,12 @@ static void keep_token(struct batond_proc *p, uint64_t token)
              app_name(p));
     if (write_atomic(dir, p->token_file, (const uint8_t *)text, (size_t)n,
                      &what) != 0) {
-        logf_(p->sup, BATON_LOG_ERROR, "app %s: cannot write %s: %s",
+        /* A stale file would name an older instance's token: better none,
+         * and the app falls back on BATON_EPOCH. */
+        logf_(p->sup, BATON_LOG_ERROR,
+              "app %s: cannot write %s: %s (removed: BATON_EPOCH holds)",
               app_name(p), what, strerror(errno));
+        unlink(p->token_file);
     }
 }
 
