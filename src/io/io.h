@@ -13,9 +13,6 @@
 /* Name table slots (a power of two; part of the config digest, so every
  * node of a cluster uses the same): 4096 slots hold 3072 names. */
 #define BATON_NAMES_CAP_DEFAULT (4096u)
-#define BATON_HANDSHAKE_MS (5000)
-#define BATON_BACKOFF_MIN_MS (50)
-#define BATON_BACKOFF_MAX_MS (2000)
 /* Steps that may be under way at once: a step, and steps that on_app,
  * on_name or on_call callbacks start while its effects are carried out
  * (docs/design/transport.md §1). */
