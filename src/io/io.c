@@ -1185,8 +1185,8 @@ static void dial(struct baton_io *io, unsigned p)
     peer->dialing = true;
     peer->dialer = c;
     /* Connect and handshake must finish within the dial timeout
-     * (docs/design/transport.md §1); the retry timer keeps it. */
-    c->deadline_ms = uv_now(io->loop) + baton_node_dial_timeout_ms(&io->node);
+     * (docs/design/transport.md §1); the retry timer keeps it, and the
+     * handshake sweep stays a backstop. */
     uv_timer_start(&peer->retry, on_retry,
                    baton_node_dial_timeout_ms(&io->node), 0);
     req->data = c;
