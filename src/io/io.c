@@ -406,6 +406,18 @@ static void reset_link(struct baton_io *io, unsigned p)
     if (c == NULL) {
         return;
     }
+    /* Bytes that arrived within the window mean a busy link, not a
+     * stalled one: a large frame (a snapshot over a slow network) holds
+     * the peer's messages behind it. Aborting it would only start the
+     * frame over. The core asks again after another window if the peer
+     * is still unheard (docs/design/core.md §2). */
+    if (uv_now(io->loop) - c->rx_ms < baton_node_down_after_ms(&io->node)) {
+        logf_(io, BATON_LOG_DEBUG,
+              "link to %s (%s) not reset: bytes arrived %" PRIu64
+              " ms ago (a large frame under way)",
+              io->names[p], c->addr, uv_now(io->loop) - c->rx_ms);
+        return;
+    }
     io->stats.resets++;
     logf_(io, BATON_LOG_WARN,
           "link to %s (%s) reset: nothing heard for %" PRIu64
