@@ -71,6 +71,7 @@ struct simdial {
     uint32_t core_gen;   /* the connection the core holds as LINK_UP */
     uint32_t core_life;  /* the peer life on it */
     bool reset;          /* the last close was a reset: report heal time */
+    uint32_t rst_gen;    /* the connection it last closed with a RST */
     uint64_t down_us;    /* when the core's link last went down */
 };
 

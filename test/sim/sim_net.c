@@ -234,6 +234,9 @@ static void close_end(struct sim *s,
         return;
     }
     end_drop(e);
+    if (rst) {
+        s->dial[i][p].rst_gen = gen;
+    }
     if (rst && path(s, i, p)) {
         push(s, EV_RST, p, i, gen, 0, 0,
              BATON_MAX(s->now_us + sim__link_delay(s, 200, 1000), e->last_us));
@@ -270,6 +273,13 @@ static void establish(struct sim *s, unsigned i, unsigned p)
 {
     struct simend *o = &s->end[p][i];
     uint32_t gen;
+
+    /* i closed that very connection with a RST, which travels ahead of
+     * this dial on the same path: p's end is closed by the time the
+     * SYN arrives. */
+    if (o->open && o->gen == s->dial[i][p].rst_gen) {
+        close_end(s, p, i, false, false);
+    }
 
     if (o->open && o->peer_life == s->nodes[i].life) {
         uint64_t hb_us = s->nodes[p].core.cfg.heartbeat_ms * SIM_MS;
