@@ -259,7 +259,11 @@ void run_seed(uint64_t seed, const struct seed_opts *o, struct seed_result *r)
     /* Names: writes early in the quiet phase; calls throughout, and
      * those made once lost nodes are detected must all be answered. */
     t_writes_end = t_faults_end + r->bound_us / 3;
-    t_calls_checked = t_faults_end + (hb * miss + 3 * hb) * SIM_MS;
+    /* A cut lets data through one way for one retransmission timeout
+     * (its ACKs are lost), so a silence, and its detection, may begin
+     * that much after the faults end. */
+    t_calls_checked =
+        t_faults_end + (hb * miss + 3 * hb) * SIM_MS + SIM_RTO_MIN_US;
     while (!sim_failed(s) && sim_now(s) < t_end) {
         bool ok;
         if (!linked_all(s, cfg.n_nodes)) {

@@ -9,6 +9,14 @@
 #define SIM_NODES_MAX (9)
 #define SIM_MS ((uint64_t)1000) /* virtual time is in microseconds */
 
+/* The link model's TCP constants (docs/design/simulator.md §1), Linux's:
+ * the first retransmission timeout on a LAN (TCP_RTO_MIN: srtt is tiny),
+ * its cap (TCP_RTO_MAX) and the first SYN retransmission
+ * (TCP_TIMEOUT_INIT). Each retransmission doubles the timeout. */
+#define SIM_RTO_MIN_US (200 * SIM_MS)
+#define SIM_RTO_MAX_US (120000 * SIM_MS)
+#define SIM_SYN_RTO_US (1000 * SIM_MS)
+
 struct sim_config {
     unsigned n_nodes;                /* 1..SIM_NODES_MAX */
     uint8_t candidate[SIM_NODES_MAX];

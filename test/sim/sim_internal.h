@@ -7,13 +7,6 @@
 enum { EV_DELIVER = 1, EV_LINK_UP, EV_LINK_DOWN, EV_APP, EV_EXPORT,
        EV_REPLY, EV_RST, EV_RETX, EV_DIAL };
 
-/* The link model's TCP constants (docs/design/simulator.md §1), Linux's:
- * the first retransmission timeout on a LAN (TCP_RTO_MIN: srtt is tiny),
- * its cap (TCP_RTO_MAX) and the first SYN retransmission
- * (TCP_TIMEOUT_INIT). Each retransmission doubles the timeout. */
-#define SIM_RTO_MIN_US (200 * SIM_MS)
-#define SIM_RTO_MAX_US (120000 * SIM_MS)
-#define SIM_SYN_RTO_US (1000 * SIM_MS)
 
 struct event {
     uint64_t t;
