@@ -85,8 +85,11 @@ static void fault(struct sim *s, struct baton_prng *p, unsigned nn,
         sim_heal(s);
     } else if (r < 81) {
         if (lossy) {
-            sim_set_loss(s, (uint32_t)rnd(p, 0, 300000),
-                         (uint32_t)rnd(p, 0, 100000));
+            /* One draw per statement: argument order is unspecified,
+             * and a run must not depend on the compiler. */
+            uint32_t dup = (uint32_t)rnd(p, 0, 100000);
+            uint32_t drop = (uint32_t)rnd(p, 0, 300000);
+            sim_set_loss(s, drop, dup);
         } else if (i != j) {
             sim_reset_link(s, i, j); /* TCP's only loss: a closed link */
         }
@@ -107,7 +110,8 @@ static void fault(struct sim *s, struct baton_prng *p, unsigned nn,
     } else {
         unsigned count = 1 + pick(p, 5);
         for (unsigned g = 0; g < count; g++) {
-            sim_inject_garbage(s, pick(p, nn), pick(p, 64));
+            unsigned kind = pick(p, 64);
+            sim_inject_garbage(s, pick(p, nn), kind);
         }
     }
 }
@@ -126,9 +130,12 @@ static void names_load(struct sim *s, struct baton_prng *p, unsigned nn,
                             : r < 36 ? BATON_NAME_REREGISTER
                             : r < 51 ? BATON_NAME_UNREGISTER
                                      : BATON_NAME_DROP;
-            sim_name_write(s, i, kind, pick(p, 3), pick(p, 10), pick(p, 4));
+            unsigned resolver = pick(p, 4);
+            unsigned name = pick(p, 10);
+            sim_name_write(s, i, kind, pick(p, 3), name, resolver);
         } else {
-            sim_call(s, i, pick(p, 10), pick(p, 5) != 0);
+            bool wants_reply = pick(p, 5) != 0;
+            sim_call(s, i, pick(p, 10), wants_reply);
         }
     }
 }

@@ -514,17 +514,21 @@ static void apps_run(struct sim *s, unsigned i)
             check_start(s, i, a, e->epoch);
             sn->inst[a].st = 1;
             sn->inst[a].epoch = e->epoch;
+            /* One draw per statement: argument order is unspecified,
+             * and a run must not depend on the compiler. */
+            uint64_t delay = rnd(s, 1000, 10000);
             app_event_later(s, i, a,
                             baton_prng_chance(&s->prng, s->cfg.app_fail_ppm)
                                 ? BATON_APP_EV_FAILED
                                 : BATON_APP_EV_READY,
-                            e->epoch, rnd(s, 1000, 10000));
+                            e->epoch, delay);
         } else if (e->action == BATON_APP_EXPORT) {
             /* The export's output names the app and the takeover's
              * token, so its arrival can be checked; 10% fail. */
+            uint64_t delay = rnd(s, 1000, 5000);
             app_event_later(s, i, a,
                             baton_prng_chance(&s->prng, 100000) ? 0 : 1,
-                            e->epoch, rnd(s, 1000, 5000));
+                            e->epoch, delay);
             retag_export(s, i, a, e->epoch);
         } else if (e->action == BATON_APP_STATE) {
             char want[64];
