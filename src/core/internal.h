@@ -23,6 +23,8 @@ void baton__peer_new_life(struct baton_node *n, unsigned p, baton_inc inc);
 void baton__peer_status(struct baton_node *n, unsigned p,
                         const struct baton_msg *m);
 void baton__detect_failures(struct baton_node *n);
+/* The earliest time detect_failures has something to do after d. */
+uint64_t baton__detect_deadline(const struct baton_node *n, uint64_t d);
 
 /* Election (election.c). */
 void baton__set_role(struct baton_node *n, unsigned role, unsigned target);

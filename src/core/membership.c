@@ -34,10 +34,20 @@ void baton__peer_down(struct baton_node *n, unsigned p, unsigned reason)
     }
     peer->alive = false;
     peer->down_ms = n->now_ms;
+    peer->linked_ms = n->now_ms; /* an unheard link's window starts */
     t = baton__trace(n, BATON_TRACE_PEER_DOWN, p);
     t->reason = (uint8_t)reason;
     t->a = peer->inc;
     t->b = n->now_ms - peer->last_heard_ms;
+    /* A link that carries nothing for a detection window is stalled
+     * (a cut network: TCP retransmits with exponential backoff, for
+     * minutes) or its peer is frozen. Waiting on it would make recovery
+     * after a heal wait on the kernel's next retransmission, seconds
+     * later: the driver closes it and redials at once instead
+     * (docs/design/core.md §2). */
+    if (reason == BATON_DOWN_SILENT) {
+        n->fx->reset |= UINT32_C(1) << p;
+    }
     baton__names_changed(n); /* its names go (docs/design/names.md §2) */
     baton__member_gone(n, p);
     if ((n->role == BATON_ROLE_JOINING || n->role == BATON_ROLE_FOLLOWER) &&
@@ -119,6 +129,34 @@ void baton__detect_failures(struct baton_node *n)
         struct baton_peer *peer = &n->peers[p];
         if (peer->alive && n->now_ms - peer->last_heard_ms >= down_after) {
             baton__peer_down(n, p, BATON_DOWN_SILENT);
+        } else if (!peer->alive && peer->link_up &&
+                   n->now_ms - peer->linked_ms >= down_after) {
+            /* A link that came up but carried nothing for a whole
+             * window stalled as soon as it was made (a cut right after
+             * the handshake): the peer is already down, but its link
+             * needs the same reset, once per window. */
+            n->fx->reset |= UINT32_C(1) << p;
+            peer->linked_ms = n->now_ms;
         }
     }
+}
+
+uint64_t baton__detect_deadline(const struct baton_node *n, uint64_t d)
+{
+    uint64_t down_after = baton_node_down_after_ms(n);
+
+    for (unsigned p = 0; p < n->cfg.n_nodes; p++) {
+        const struct baton_peer *peer = &n->peers[p];
+        if (peer->alive) {
+            d = BATON_MIN(d, peer->last_heard_ms + down_after);
+        } else if (peer->link_up) {
+            d = BATON_MIN(d, peer->linked_ms + down_after);
+        }
+    }
+    return d;
+}
+
+uint64_t baton_node_dial_timeout_ms(const struct baton_node *n)
+{
+    return baton_node_down_after_ms(n) / 2;
 }

@@ -534,6 +534,7 @@ static void tilt_check(struct baton_node *n)
         if (n->peers[p].alive) {
             n->peers[p].last_heard_ms = n->now_ms;
         }
+        n->peers[p].linked_ms = n->now_ms;
     }
 }
 
@@ -547,14 +548,7 @@ static void timers(struct baton_node *n)
 
 static uint64_t next_deadline(const struct baton_node *n)
 {
-    uint64_t d = n->hb_next_ms;
-    uint64_t down_after = baton_node_down_after_ms(n);
-
-    for (unsigned p = 0; p < n->cfg.n_nodes; p++) {
-        if (n->peers[p].alive) {
-            d = BATON_MIN(d, n->peers[p].last_heard_ms + down_after);
-        }
-    }
+    uint64_t d = baton__detect_deadline(n, n->hb_next_ms);
     if (n->role == BATON_ROLE_JOINING) {
         d = BATON_MIN(d, n->join_next_ms);
     }
@@ -576,6 +570,7 @@ int baton_node_step(struct baton_node *n, const struct baton_event *ev,
     fx->n_name = 0;
     fx->name_dropped = 0;
     fx->n_call = 0;
+    fx->reset = 0;
     fx->trace_dropped = 0;
     fx->deadline_ms = 0;
     if (ev->now_ms < n->now_ms) {
@@ -609,6 +604,7 @@ int baton_node_step(struct baton_node *n, const struct baton_event *ev,
     switch (ev->type) {
     case BATON_EVENT_LINK_UP:
         n->peers[ev->peer].link_up = true;
+        n->peers[ev->peer].linked_ms = n->now_ms;
         /* Tell the new peer who we are at once, not a heartbeat later. */
         baton__send_heartbeat(n, ev->peer);
         break;

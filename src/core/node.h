@@ -14,6 +14,17 @@
 #define BATON_HEARTBEAT_MS_DEFAULT (250)
 #define BATON_HEARTBEAT_MISS_DEFAULT (4)
 
+/* The transport's link policy (docs/design/transport.md §1), here so that
+ * the driver (src/io) and the simulator's model of it (test/sim) are one
+ * decision: a closed or refused dial is retried after BACKOFF_MIN ms,
+ * doubling to BACKOFF_MAX, each delay jittered by +-25%; a dial that has
+ * not completed its handshake within baton_node_dial_timeout_ms() is
+ * abandoned and redialed at once; an accepted connection has
+ * BATON_HANDSHAKE_MS to authenticate. */
+#define BATON_HANDSHAKE_MS (5000)
+#define BATON_BACKOFF_MIN_MS (50)
+#define BATON_BACKOFF_MAX_MS (2000)
+
 /* One distributed app as this node's config defines it. The definition
  * that must agree cluster-wide is name, rank and failover timeout
  * (docs/design/apps.md §1); the driver keeps the rest (commands). */
@@ -301,8 +312,15 @@ struct baton_effects {
     struct baton_name_effect name[BATON_FX_NAME_MAX];
     unsigned n_call;
     struct baton_call_effect call[BATON_FX_CALL_MAX];
+    /* Bit p: close the link to peer p (abortively) and redial it at once.
+     * Set when p is declared down for silence: its connection is stalled
+     * in the kernel's retransmission backoff, and a new one is the
+     * fastest way back once the network heals (docs/design/core.md §2,
+     * docs/design/transport.md §1). */
+    uint32_t reset;
     uint64_t deadline_ms; /* deliver a TICK at this time at the latest */
 };
+_Static_assert(BATON_NODES_MAX <= 32, "baton_effects.reset has a bit per node");
 
 /* This node's local app instances (node-local truth, reported to the
  * coordinator: docs/design/apps.md §3). */
@@ -347,6 +365,9 @@ struct baton_peer {
     uint64_t status_ms;     /* when `status` last changed */
     uint64_t coord_since_ms; /* when status.coord last changed */
     uint64_t down_ms;       /* when last declared down */
+    /* When the link came up, or the last reset was asked for while the
+     * peer stayed unheard on it (docs/design/core.md §2). */
+    uint64_t linked_ms;
     bool link_up;           /* per the transport */
     bool alive;             /* link up and heard within the timeout */
     bool heard;             /* has spoken since we booted */
@@ -518,6 +539,12 @@ unsigned baton_node_coordinator(const struct baton_node *n); /* or NONE */
 bool baton_node_is_coordinator(const struct baton_node *n);
 bool baton_node_candidate(const struct baton_node *n, unsigned id);
 uint64_t baton_node_down_after_ms(const struct baton_node *n);
+/* How long a dial may take to complete its handshake: half a detection
+ * window (500 ms at defaults). A SYN lost to a cut is retransmitted by
+ * the kernel only after 1 s, 3 s, 7 s...: a fresh dial is faster, and
+ * keeps heal -> linked within half a window (docs/design/transport.md
+ * §1). */
+uint64_t baton_node_dial_timeout_ms(const struct baton_node *n);
 
 /* The entry called name as this node sees it now: NULL when there is
  * none or when its owner's node is down or gone to a new life in this

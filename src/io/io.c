@@ -60,8 +60,11 @@ struct baton_io_conn {
     int state;
     bool initiator;
     bool silent;  /* closed by a swap: the core is not told */
+    bool abort;   /* close with a RST: the peer is silent (a reset) */
+    bool redial_now; /* its close is followed by a dial at once */
     int peer;     /* -1 until the HELLO names it */
     uint64_t deadline_ms;
+    uint64_t rx_ms; /* when bytes last arrived */
     char addr[BATON_ADDR_MAX + 8];
     struct baton_hello mine;
     struct baton_hello theirs;
@@ -392,6 +395,44 @@ static struct baton_effects *fx_at(struct baton_io *io, unsigned d)
     return *fx;
 }
 
+/* The core declared peer p down for silence: its connection, if any, is
+ * stalled (a cut network, where TCP retransmits with backoff for
+ * minutes) or its peer frozen. Abort it with a RST, which also closes
+ * the peer's end if the network lets it through, and dial again at once:
+ * once the network heals, the next dial links within a dial timeout
+ * instead of waiting for the kernel's next retransmission
+ * (docs/design/transport.md §1). */
+static void reset_link(struct baton_io *io, unsigned p)
+{
+    struct baton_io_peer *peer = &io->peers[p];
+    struct baton_io_conn *c = peer->ready;
+
+    if (c == NULL) {
+        return;
+    }
+    /* Bytes that arrived within the window mean a busy link, not a
+     * stalled one: a large frame (a snapshot over a slow network) holds
+     * the peer's messages behind it. Aborting it would only start the
+     * frame over. The core asks again after another window if the peer
+     * is still unheard (docs/design/core.md §2). */
+    if (uv_now(io->loop) - c->rx_ms < baton_node_down_after_ms(&io->node)) {
+        logf_(io, BATON_LOG_DEBUG,
+              "link to %s (%s) not reset: bytes arrived %" PRIu64
+              " ms ago (a large frame under way)",
+              io->names[p], c->addr, uv_now(io->loop) - c->rx_ms);
+        return;
+    }
+    io->stats.resets++;
+    logf_(io, BATON_LOG_WARN,
+          "link to %s (%s) reset: nothing heard for %" PRIu64
+          " ms (a cut network or a frozen peer); redialing",
+          io->names[p], c->addr, baton_node_down_after_ms(&io->node));
+    peer->was_reset = true;
+    c->abort = true;
+    c->redial_now = true;
+    conn_close(c, NULL);
+}
+
 static void carry_out(struct baton_io *io, const struct baton_effects *fx)
 {
     for (unsigned k = 0; k < fx->n_trace; k++) {
@@ -403,6 +444,13 @@ static void carry_out(struct baton_io *io, const struct baton_effects *fx)
         logf_(io, BATON_LOG_WARN,
               "%u name loss notices dropped: more than a step holds",
               fx->name_dropped);
+    }
+    /* Resets first: nothing is written into a connection about to be
+     * aborted. */
+    for (unsigned p = 0; p < io->cfg.n_nodes && fx->reset != 0; p++) {
+        if (fx->reset & (UINT32_C(1) << p)) {
+            reset_link(io, p);
+        }
     }
     /* A link lost while sending is reported to the core only once this
      * step's effects are all out (link_event): the sends are never
@@ -625,16 +673,31 @@ static void on_retry(uv_timer_t *t)
     struct baton_io_peer *peer = t->data;
     struct baton_io *io = peer->io;
 
+    if (peer->dialing && peer->dialer != NULL) {
+        /* A SYN lost to a cut is retransmitted only after 1 s, 3 s,
+         * 7 s...: a fresh dial is the faster way through once the
+         * network heals. */
+        io->stats.dial_timeouts++;
+        peer->dialer->redial_now = true;
+        conn_close(peer->dialer, "dial timed out");
+        return;
+    }
     dial(io, (unsigned)(peer - io->peers));
 }
 
-static void schedule_dial(struct baton_io *io, unsigned p)
+static void schedule_dial(struct baton_io *io, unsigned p, bool now)
 {
     struct baton_io_peer *peer = &io->peers[p];
     uint64_t base = peer->backoff_ms;
     uint64_t delay;
 
     if (io->closing || peer->ready != NULL || peer->dialing) {
+        return;
+    }
+    /* A reset or a timed-out dial redials at once: the silence or the
+     * timeout already waited, and one dial per dial timeout is cheap. */
+    if (now) {
+        uv_timer_start(&peer->retry, on_retry, 0, 0);
         return;
     }
     /* Jitter of +-25% so that restarted nodes do not dial in lockstep. */
@@ -666,6 +729,7 @@ static struct baton_io_conn *conn_new(struct baton_io *io, bool initiator,
     c->peer = peer;
     c->state = CONN_HELLO;
     c->deadline_ms = uv_now(io->loop) + BATON_HANDSHAKE_MS;
+    c->rx_ms = uv_now(io->loop);
     c->next = io->conns;
     io->conns = c;
     io->open_handles++;
@@ -699,11 +763,12 @@ static void conn_close(struct baton_io_conn *c, const char *why)
         return;
     }
     was_ready = p >= 0 && io->peers[p].ready == c;
-    was_dial = c->initiator && c->state != CONN_READY;
+    was_dial = p >= 0 && io->peers[p].dialer == c;
     /* What was sent before the close is not taken back (a PERMIT on
      * shutdown, a PROOF before a duplicate is dropped): frames still
-     * gathered go to the socket if it takes them at once. */
-    if (c->out_len > 0 && !c->writing) {
+     * gathered go to the socket if it takes them at once. An aborted
+     * link sends nothing more: its peer is not listening. */
+    if (c->out_len > 0 && !c->writing && !c->abort) {
         uv_buf_t buf = uv_buf_init((char *)c->out, (unsigned)c->out_len);
         (void)uv_try_write((uv_stream_t *)&c->tcp, &buf, 1);
         c->out_len = 0;
@@ -711,7 +776,13 @@ static void conn_close(struct baton_io_conn *c, const char *why)
     c->state = CONN_CLOSING;
     unlink_conn(io, c);
     uv_read_stop((uv_stream_t *)&c->tcp);
-    uv_close((uv_handle_t *)&c->tcp, on_conn_closed);
+    /* A RST (SO_LINGER 0) discards the stalled send queue, where a FIN
+     * would wait behind it, and closes the peer's end as soon as the
+     * network carries it. */
+    if (!c->abort ||
+        uv_tcp_close_reset(&c->tcp, on_conn_closed) != 0) {
+        uv_close((uv_handle_t *)&c->tcp, on_conn_closed);
+    }
     if (why != NULL && !io->closing) {
         logf_(io, was_ready ? BATON_LOG_INFO : BATON_LOG_DEBUG,
               "link %s %s (%s): %s", was_ready ? "down with" : "closed to",
@@ -722,15 +793,18 @@ static void conn_close(struct baton_io_conn *c, const char *why)
     }
     if (was_dial) {
         io->peers[p].dialing = false;
+        io->peers[p].dialer = NULL;
+        uv_timer_stop(&io->peers[p].retry);
     }
     if (was_ready) {
         io->peers[p].ready = NULL;
         io->peers[p].up_since_ms = 0;
         if (!c->silent) {
+            io->peers[p].down_since_ms = uv_now(io->loop);
             link_event(io, (unsigned)p, BATON_EVENT_LINK_DOWN);
         }
     }
-    schedule_dial(io, (unsigned)p);
+    schedule_dial(io, (unsigned)p, c->redial_now);
 }
 
 /* One connection per node pair (docs/design/transport.md §1). */
@@ -746,6 +820,22 @@ static void adopt(struct baton_io_conn *c)
     if (old != NULL && c->theirs.inc == old->theirs.inc) {
         bool old_preferred =
             (old->initiator ? io->cfg.self : p) == preferred;
+        uint64_t quiet_ms = uv_now(io->loop) - old->rx_ms;
+        /* The peer dials only when it holds no link to us: if ours has
+         * carried nothing for a heartbeat, the peer reset it (its RST
+         * lost to a cut) and this is its way back. A dial that crossed
+         * ours comes while ours is fresh, and the tie-break applies. */
+        if (!c->initiator && quiet_ms >= io->node.cfg.heartbeat_ms) {
+            peer->ready = c;
+            old->silent = true;
+            old->abort = true;
+            logf_(io, BATON_LOG_INFO,
+                  "link with %s (%s) replaced: the peer redialed, the old "
+                  "link was quiet for %" PRIu64 " ms",
+                  io->names[p], c->addr, quiet_ms);
+            conn_close(old, NULL);
+            return;
+        }
         if (old_preferred || !mine_preferred) {
             conn_close(c, "duplicate link");
             return;
@@ -768,8 +858,22 @@ static void adopt(struct baton_io_conn *c)
     peer->inc = c->theirs.inc;
     peer->backoff_ms = BATON_BACKOFF_MIN_MS;
     peer->up_since_ms = uv_now(io->loop);
-    uv_timer_stop(&peer->retry);
-    logf_(io, BATON_LOG_INFO, "link up with %s (%s)", io->names[p], c->addr);
+    if (!peer->dialing) {
+        uv_timer_stop(&peer->retry);
+    }
+    /* How long the link was down (from a reset: how long recovery took
+     * after the cut, which the cluster suite reads). */
+    if (peer->down_since_ms != 0) {
+        logf_(io, BATON_LOG_INFO, "link up with %s (%s) after %s (%" PRIu64
+              " ms down)", io->names[p], c->addr,
+              peer->was_reset ? "reset" : "close",
+              peer->up_since_ms - peer->down_since_ms);
+    } else {
+        logf_(io, BATON_LOG_INFO, "link up with %s (%s)", io->names[p],
+              c->addr);
+    }
+    peer->down_since_ms = 0;
+    peer->was_reset = false;
     link_event(io, p, BATON_EVENT_LINK_UP);
 }
 
@@ -867,6 +971,13 @@ static void on_proof(struct baton_io_conn *c, const uint8_t *body,
                       &c->send, &c->recv);
     c->state = CONN_READY;
     io->stats.handshakes++;
+    /* The dial is over: whether its link is kept or not, the next one
+     * is due only when the link closes. */
+    if (c->initiator && io->peers[c->peer].dialer == c) {
+        io->peers[c->peer].dialing = false;
+        io->peers[c->peer].dialer = NULL;
+        uv_timer_stop(&io->peers[c->peer].retry);
+    }
     adopt(c);
 }
 
@@ -970,6 +1081,9 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
         return;
     }
     c->rlen += (size_t)nread;
+    if (nread > 0) {
+        c->rx_ms = uv_now(c->io->loop);
+    }
     while (c->state != CONN_CLOSING) {
         struct baton_frame_header h;
         int rv = baton_frame_header_decode(c->rbuf + off, c->rlen - off, &h);
@@ -1096,6 +1210,12 @@ static void dial(struct baton_io *io, unsigned p)
     snprintf(c->addr, sizeof(c->addr), "%s:%u", io->cfg.hosts[p],
              io->cfg.ports[p]);
     peer->dialing = true;
+    peer->dialer = c;
+    /* Connect and handshake must finish within the dial timeout
+     * (docs/design/transport.md §1); the retry timer keeps it, and the
+     * handshake sweep stays a backstop. */
+    uv_timer_start(&peer->retry, on_retry,
+                   baton_node_dial_timeout_ms(&io->node), 0);
     req->data = c;
     rv = uv_tcp_connect(req, &c->tcp, (const struct sockaddr *)&peer->addr,
                         on_connect);

@@ -13,9 +13,6 @@
 /* Name table slots (a power of two; part of the config digest, so every
  * node of a cluster uses the same): 4096 slots hold 3072 names. */
 #define BATON_NAMES_CAP_DEFAULT (4096u)
-#define BATON_HANDSHAKE_MS (5000)
-#define BATON_BACKOFF_MIN_MS (50)
-#define BATON_BACKOFF_MAX_MS (2000)
 /* Steps that may be under way at once: a step, and steps that on_app,
  * on_name or on_call callbacks start while its effects are carried out
  * (docs/design/transport.md §1). */
@@ -65,15 +62,21 @@ struct baton_io_peer {
     struct baton_io_conn *ready; /* the adopted, authenticated connection */
     baton_inc inc;               /* that connection's peer life */
     bool dialing;
+    struct baton_io_conn *dialer; /* the dial under way, while dialing */
+    /* Waits out the redial delay, or while dialing, the dial timeout. */
     uv_timer_t retry;
     uint64_t backoff_ms;
     uint64_t up_since_ms;
+    uint64_t down_since_ms; /* when the last adopted link closed, or 0 */
+    bool was_reset;         /* it closed because the core asked */
     struct sockaddr_storage addr;
 };
 
 struct baton_io_stats {
     uint64_t frames_in, frames_out;
     uint64_t auth_failures, bad_frames, handshakes, undrained;
+    uint64_t resets;        /* links closed because the peer went silent */
+    uint64_t dial_timeouts; /* dials abandoned after the dial timeout */
 };
 
 struct baton_io {

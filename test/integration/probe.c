@@ -13,7 +13,8 @@
  *   replay     a full handshake, one valid sealed heartbeat, then the
  *              same frame again
  *   tamper     a full handshake, then a sealed frame with one bit flipped
- *   valid      a full handshake and one valid heartbeat (the control)
+ *   valid      a full handshake, then a heartbeat every 250 ms for 1.5 s
+ *              (the control: a well-behaved peer)
  * Exit status 0 if the target closed the connection (for "valid": if it
  * kept it open), 1 otherwise, 2 on usage or setup errors. */
 #include "../../src/util/setup.h"
@@ -155,15 +156,20 @@ static size_t sealed_heartbeat(struct baton_seal *s,
                                unsigned target,
                                uint8_t *out)
 {
+    static baton_inc inc;
+    static uint64_t seq;
     struct baton_msg m = {0};
     uint8_t plain[1024];
     size_t n;
 
+    if (inc == 0) {
+        inc = (baton_inc)time(NULL) * 1000 + 999; /* one life per probe */
+    }
     m.type = BATON_MSG_HEARTBEAT;
     m.from = (uint8_t)cfg.node.io.self;
     m.to = (uint8_t)target;
-    m.from_inc = (baton_inc)time(NULL) * 1000 + 999;
-    m.seq = 1;
+    m.from_inc = inc;
+    m.seq = ++seq;
     m.status.role = BATON_ROLE_SEEKING;
     m.status.coord = BATON_NODE_NONE;
     baton_msg_encode(&m, plain, sizeof(plain), &n);
@@ -244,7 +250,21 @@ int main(int argc, char **argv)
             frame[n - 1] ^= 0x01;
             put(fd, frame, n);
         } else if (strcmp(mode, "valid") == 0) {
-            want_closed = false;
+            /* A well-behaved peer heartbeats: one silent for a detection
+             * window has its link reset (docs/design/transport.md §1). */
+            for (int k = 0; k < 6; k++) {
+                if (closed(fd, 250)) {
+                    fprintf(stderr, "baton-probe: valid: the target "
+                                    "closed the connection\n");
+                    close(fd);
+                    return 1;
+                }
+                n = sealed_heartbeat(&send, (unsigned)target, frame);
+                put(fd, frame, n);
+            }
+            close(fd);
+            printf("baton-probe: valid: ok\n");
+            return 0;
         } else {
             fprintf(stderr, "baton-probe: unknown mode %s\n", mode);
             return 2;

@@ -3,6 +3,8 @@
  *   baton-sim --seeds N [--first S] [--jobs J] [--max-nodes M]
  *   baton-sim --seed S [--trace] [--max-nodes M]   replay one run
  *   --names adds the global-names workload and its checks (names.md §7)
+ *   --legacy-transport models the driver before issue 11 (no link reset
+ *   on silence, 5 s dials): it misses the liveness bound
  *   baton-sim --measure [--runs R]                 detection figures
  *
  * The last line of a multi-seed run is "N passed, M failed". */
@@ -40,7 +42,7 @@ static void usage(void)
 {
     fprintf(stderr,
             "usage: baton-sim --seeds N [--first S] [--jobs J] "
-            "[--max-nodes M] [--names]\n"
+            "[--max-nodes M] [--names] [--legacy-transport]\n"
             "       baton-sim --seed S [--trace] [--max-nodes M] [--names]\n"
             "       baton-sim --measure [--runs R]\n");
     exit(2);
@@ -99,6 +101,8 @@ static void parse(int argc, char **argv, struct opts *o)
             o->so.trace = true;
         } else if (strcmp(a, "--names") == 0) {
             o->so.names = true;
+        } else if (strcmp(a, "--legacy-transport") == 0) {
+            o->so.legacy = true;
         } else if (strcmp(a, "--measure") == 0) {
             o->measure = true;
         } else {
@@ -119,13 +123,17 @@ static void parse(int argc, char **argv, struct opts *o)
 static void emit(FILE *out, uint64_t seed, const struct seed_result *r)
 {
     fprintf(out, "%" PRIu64 " %d %u %" PRIu64 " %" PRIu64 " %" PRIu64
-                 " %" PRIu64 " %s\n",
+                 " %" PRIu64 " %" PRIu64 " %" PRIu64 " %d %s\n",
             seed, r->ok, r->n_nodes, r->steps, r->converge_us, r->bound_us,
-            r->garbage, r->ok ? "-" : r->failure);
+            r->garbage, r->resets, r->heal_link_us, r->default_hb,
+            r->ok ? "-" : r->failure);
 }
 
 struct totals {
-    uint64_t passed, failed, steps, garbage;
+    uint64_t passed, failed, steps, garbage, resets;
+    /* heal -> every link up, at any and at default heartbeat settings */
+    uint64_t heal_link_us, heal_link_seed;
+    uint64_t heal_link_default_us, heal_link_default_seed;
     uint64_t worst_us, worst_seed, worst_bound_us;
     uint64_t worst_default_us, worst_default_seed; /* default settings */
 };
@@ -133,22 +141,31 @@ struct totals {
 static void absorb(struct totals *t, const char *line, const char *self,
                    const struct opts *o)
 {
-    uint64_t seed, steps, conv, bound, garbage;
-    int ok;
+    uint64_t seed, steps, conv, bound, garbage, resets, heal_link;
+    int ok, default_hb;
     unsigned nn;
     int used = 0;
 
     if (sscanf(line,
                "%" SCNu64 " %d %u %" SCNu64 " %" SCNu64 " %" SCNu64
-               " %" SCNu64 " %n",
-               &seed, &ok, &nn, &steps, &conv, &bound, &garbage,
-               &used) < 7) {
+               " %" SCNu64 " %" SCNu64 " %" SCNu64 " %d %n",
+               &seed, &ok, &nn, &steps, &conv, &bound, &garbage, &resets,
+               &heal_link, &default_hb, &used) < 10) {
         fprintf(stderr, "baton-sim: bad worker line: %s", line);
         t->failed++;
         return;
     }
     t->steps += steps;
     t->garbage += garbage;
+    t->resets += resets;
+    if (default_hb && heal_link > t->heal_link_default_us) {
+        t->heal_link_default_us = heal_link;
+        t->heal_link_default_seed = seed;
+    }
+    if (heal_link > t->heal_link_us) {
+        t->heal_link_us = heal_link;
+        t->heal_link_seed = seed;
+    }
     if (ok) {
         t->passed++;
         if (bound == liveness_bound_ms(BATON_HEARTBEAT_MS_DEFAULT,
@@ -169,8 +186,9 @@ static void absorb(struct totals *t, const char *line, const char *self,
     }
     t->failed++;
     printf("FAIL seed %" PRIu64 " (%u nodes): %s", seed, nn, line + used);
-    printf("  replay: %s --seed %" PRIu64 " --max-nodes %u%s --trace\n", self,
-           seed, o->so.max_nodes, o->so.names ? " --names" : "");
+    printf("  replay: %s --seed %" PRIu64 " --max-nodes %u%s%s --trace\n",
+           self, seed, o->so.max_nodes, o->so.names ? " --names" : "",
+           o->so.legacy ? " --legacy-transport" : "");
 }
 
 static int run_many(const struct opts *o, const char *self)
@@ -239,6 +257,11 @@ static int run_many(const struct opts *o, const char *self)
                              BATON_HEARTBEAT_MISS_DEFAULT,
                              BATON_HEARTBEAT_MS_DEFAULT *
                                  BATON_HEARTBEAT_MISS_DEFAULT));
+    printf("links reset on silence: %" PRIu64 "; slowest heal -> linked: %"
+           PRIu64 " ms (seed %" PRIu64 "), with default settings %" PRIu64
+           " ms (seed %" PRIu64 ")\n",
+           t.resets, t.heal_link_us / SIM_MS, t.heal_link_seed,
+           t.heal_link_default_us / SIM_MS, t.heal_link_default_seed);
     printf("%" PRIu64 " passed, %" PRIu64 " failed\n", t.passed, t.failed);
     return t.failed == 0 ? 0 : 1;
 }
@@ -256,10 +279,11 @@ static int run_one(const struct opts *o, const char *self)
                r.converge_us / SIM_MS, r.bound_us / SIM_MS);
         return 0;
     }
-    printf("FAILED: %s\n  replay: %s --seed %" PRIu64 " --max-nodes %u%s "
+    printf("FAILED: %s\n  replay: %s --seed %" PRIu64 " --max-nodes %u%s%s "
            "--trace\n0 passed, 1 failed\n",
            r.failure, self, o->first, o->so.max_nodes,
-           o->so.names ? " --names" : "");
+           o->so.names ? " --names" : "",
+           o->so.legacy ? " --legacy-transport" : "");
     return 1;
 }
 

@@ -45,8 +45,12 @@ static void split(struct sim *s, struct baton_prng *p, unsigned nn)
     }
 }
 
-/* One fault, chosen by weight. */
-static void fault(struct sim *s, struct baton_prng *p, unsigned nn)
+/* One fault, chosen by weight. A lossy run (one in eight) also loses,
+ * duplicates and reorders messages, which TCP never does within a
+ * connection: it keeps exercising the core's tolerance of what a driver
+ * bug or a connection swap could do (docs/design/simulator.md §4). */
+static void fault(struct sim *s, struct baton_prng *p, unsigned nn,
+                  bool lossy)
 {
     unsigned i = pick(p, nn);
     unsigned j = pick(p, nn);
@@ -80,11 +84,15 @@ static void fault(struct sim *s, struct baton_prng *p, unsigned nn)
     } else if (r < 73) {
         sim_heal(s);
     } else if (r < 81) {
-        /* Drawn one after the other (in the order gcc evaluated the
-         * arguments): the argument order is unspecified in C. */
-        uint32_t dup_ppm = (uint32_t)rnd(p, 0, 100000);
-        uint32_t drop_ppm = (uint32_t)rnd(p, 0, 300000);
-        sim_set_loss(s, drop_ppm, dup_ppm);
+        if (lossy) {
+            /* One draw per statement: argument order is unspecified,
+             * and a run must not depend on the compiler. */
+            uint32_t dup = (uint32_t)rnd(p, 0, 100000);
+            uint32_t drop = (uint32_t)rnd(p, 0, 300000);
+            sim_set_loss(s, drop, dup);
+        } else if (i != j) {
+            sim_reset_link(s, i, j); /* TCP's only loss: a closed link */
+        }
     } else if (r < 86) {
         uint64_t hi = pick(p, 4) == 0 ? 300000 : rnd(p, 1000, 20000);
         sim_set_delay(s, 100, hi);
@@ -102,7 +110,7 @@ static void fault(struct sim *s, struct baton_prng *p, unsigned nn)
     } else {
         unsigned count = 1 + pick(p, 5);
         for (unsigned g = 0; g < count; g++) {
-            unsigned kind = pick(p, 64); /* order: as above */
+            unsigned kind = pick(p, 64);
             sim_inject_garbage(s, pick(p, nn), kind);
         }
     }
@@ -122,16 +130,12 @@ static void names_load(struct sim *s, struct baton_prng *p, unsigned nn,
                             : r < 36 ? BATON_NAME_REREGISTER
                             : r < 51 ? BATON_NAME_UNREGISTER
                                      : BATON_NAME_DROP;
-            /* One draw at a time, in the order gcc evaluated them (C
-             * leaves argument order open). */
             unsigned resolver = pick(p, 4);
             unsigned name = pick(p, 10);
-            unsigned ep = pick(p, 3);
-            sim_name_write(s, i, kind, ep, name, resolver);
+            sim_name_write(s, i, kind, pick(p, 3), name, resolver);
         } else {
             bool wants_reply = pick(p, 5) != 0;
-            unsigned name = pick(p, 10);
-            sim_call(s, i, name, wants_reply);
+            sim_call(s, i, pick(p, 10), wants_reply);
         }
     }
 }
@@ -156,6 +160,7 @@ static void config(uint64_t seed, const struct seed_opts *o,
     }
     cfg->delay_min_us = 100;
     cfg->delay_max_us = 2000;
+    cfg->legacy_transport = o->legacy;
     cfg->print_trace = o->trace;
     /* Up to 3 apps with random priority lists: rank 0 = not listed,
      * equal ranks = equal priority (braces). */
@@ -174,6 +179,22 @@ static void config(uint64_t seed, const struct seed_opts *o,
     cfg->state_wait_ms = 200;
 }
 
+/* Every pair of running nodes the network connects has its link up at
+ * both ends. */
+static bool linked_all(const struct sim *s, unsigned nn)
+{
+    for (unsigned a = 0; a < nn; a++) {
+        for (unsigned b = 0; b < nn; b++) {
+            if (a != b && sim_up(s, a) && sim_up(s, b) &&
+                sim_connected(s, a, b) &&
+                !sim_node(s, a)->peers[b].link_up) {
+                return false;
+            }
+        }
+    }
+    return true;
+}
+
 void run_seed(uint64_t seed, const struct seed_opts *o, struct seed_result *r)
 {
     struct baton_prng p;
@@ -184,10 +205,12 @@ void run_seed(uint64_t seed, const struct seed_opts *o, struct seed_result *r)
     uint64_t hb, miss, window;
     uint64_t converged_at = UINT64_MAX;
     char why[256] = "";
+    bool lossy;
 
     memset(r, 0, sizeof(*r));
     baton_prng_seed(&p, seed ^ 0x5eed5eed5eedull);
     config(seed, o, &p, &cfg);
+    lossy = pick(&p, 8) == 0;
     r->n_nodes = cfg.n_nodes;
     hb = cfg.heartbeat_ms ? cfg.heartbeat_ms : BATON_HEARTBEAT_MS_DEFAULT;
     miss = cfg.heartbeat_miss ? cfg.heartbeat_miss
@@ -208,13 +231,14 @@ void run_seed(uint64_t seed, const struct seed_opts *o, struct seed_result *r)
         snprintf(r->failure, sizeof(r->failure), "out of memory");
         return;
     }
+    sim_set_reorder(s, lossy);
 
     /* Fault phase. */
     t_faults_end = rnd(&p, 2000, 30000) * SIM_MS;
     for (uint64_t t = rnd(&p, 0, 500) * SIM_MS; t < t_faults_end;
          t += rnd(&p, 20, 1500) * SIM_MS) {
         sim_run_until(s, t);
-        fault(s, &p, cfg.n_nodes);
+        fault(s, &p, cfg.n_nodes, lossy);
         if (o->names) {
             names_load(s, &p, cfg.n_nodes, true);
         }
@@ -224,6 +248,7 @@ void run_seed(uint64_t seed, const struct seed_opts *o, struct seed_result *r)
     /* Quiet phase: a clean network; most stopped nodes come back; the
      * partition heals or settles into two clean groups. */
     sim_set_loss(s, 0, 0);
+    sim_set_reorder(s, false);
     sim_set_delay(s, 100, 2000);
     sim_set_app_fail(s, 0);
     for (unsigned i = 0; i < cfg.n_nodes; i++) {
@@ -241,9 +266,16 @@ void run_seed(uint64_t seed, const struct seed_opts *o, struct seed_result *r)
     /* Names: writes early in the quiet phase; calls throughout, and
      * those made once lost nodes are detected must all be answered. */
     t_writes_end = t_faults_end + r->bound_us / 3;
-    t_calls_checked = t_faults_end + (hb * miss + 3 * hb) * SIM_MS;
+    /* A cut lets data through one way for one retransmission timeout
+     * (its ACKs are lost), so a silence, and its detection, may begin
+     * that much after the faults end. */
+    t_calls_checked =
+        t_faults_end + (hb * miss + 3 * hb) * SIM_MS + SIM_RTO_MIN_US;
     while (!sim_failed(s) && sim_now(s) < t_end) {
         bool ok;
+        if (!linked_all(s, cfg.n_nodes)) {
+            r->heal_link_us = sim_now(s) + 5 * SIM_MS - t_faults_end;
+        }
         sim_run_for(s, 5 * SIM_MS);
         if (o->names && sim_now(s) < t_end - 300 * SIM_MS &&
             pick(&p, 8) == 0) {
@@ -261,6 +293,8 @@ void run_seed(uint64_t seed, const struct seed_opts *o, struct seed_result *r)
         sim_names_final(s);
     }
     r->steps = sim_steps(s);
+    r->resets = sim_resets(s);
+    r->default_hb = cfg.heartbeat_ms == 0;
     r->garbage = sim_rejected(s);
     if (sim_failed(s)) {
         snprintf(r->failure, sizeof(r->failure), "%s", sim_failure(s));

@@ -8,6 +8,7 @@ struct seed_opts {
     unsigned max_nodes; /* cluster size is 1 + seed % max_nodes */
     bool trace;         /* print the run's trace */
     bool names;         /* run the names workload and its checks */
+    bool legacy;        /* the driver before issue 11 (sim_config) */
 };
 
 struct seed_result {
@@ -17,6 +18,12 @@ struct seed_result {
     uint64_t bound_us;    /* the liveness bound for this run's settings */
     uint64_t app_extra_us; /* the part of it the apps add */
     uint64_t garbage;     /* invalid messages injected (all rejected) */
+    uint64_t resets;      /* links reset on the cores' requests */
+    /* The quiet phase's slowest link: from the end of the faults (the
+     * heal) until both ends of a pair the network connects hold it up,
+     * for pairs that did not at that moment (5 ms resolution). */
+    uint64_t heal_link_us;
+    bool default_hb; /* default heartbeat settings */
     unsigned n_nodes;
     char failure[600];
 };

@@ -110,6 +110,11 @@ static uint64_t rnd(struct sim *s, uint64_t lo, uint64_t hi)
     return lo + baton_prng_below(&s->prng, hi - lo + 1);
 }
 
+uint64_t sim__rnd(struct sim *s, uint64_t lo, uint64_t hi)
+{
+    return rnd(s, lo, hi);
+}
+
 /* ---- checker maps ---------------------------------------------------- */
 
 static uint64_t stream_hash(const struct baton_stream *st, uint64_t index)
@@ -330,6 +335,12 @@ static void check_node(struct sim *s, unsigned i)
 
 static void keep_line(struct sim *s, const char *line)
 {
+    if (s->cfg.print_trace) {
+        printf("%s\n", line);
+    }
+    if (!s->cfg.keep_trace) {
+        return;
+    }
     if (s->n_lines == s->cap_lines) {
         s->cap_lines = s->cap_lines ? s->cap_lines * 2 : 256;
         s->lines = xrealloc(s->lines, (size_t)s->cap_lines * sizeof(char *));
@@ -338,9 +349,21 @@ static void keep_line(struct sim *s, const char *line)
     strcpy(s->lines[s->n_lines++], line);
 }
 
+/* A driver's line in the trace (link resets), formatted as the core's. */
+void sim__keep_line(struct sim *s, unsigned i, const char *text)
+{
+    char line[256];
+
+    if (s->cfg.print_trace || s->cfg.keep_trace) {
+        snprintf(line, sizeof(line), "%6" PRIu64 " %s: %s",
+                 s->now_us / SIM_MS, sim_names[i], text);
+        keep_line(s, line);
+    }
+}
+
 /* The network's copy of a message: what it borrows (a state, a name
  * table, call data) is copied right behind it. */
-static struct baton_msg *copy_msg(const struct baton_msg *m)
+struct baton_msg *sim__copy_msg(const struct baton_msg *m)
 {
     const struct baton_names *t = NULL;
     const uint8_t *data = NULL;
@@ -401,33 +424,6 @@ static struct baton_msg *copy_msg(const struct baton_msg *m)
         }
     }
     return c;
-}
-
-static void send_all(struct sim *s, unsigned from)
-{
-    for (unsigned k = 0; k < s->fx->n_send; k++) {
-        const struct baton_msg *m = &s->fx->send[k];
-        unsigned to = m->to;
-        unsigned copies = 1;
-
-        if (!s->link[from][to] || s->blocked[from][to] ||
-            baton_prng_chance(&s->prng, s->drop_ppm)) {
-            continue;
-        }
-        if (baton_prng_chance(&s->prng, s->dup_ppm)) {
-            copies = 2;
-        }
-        for (unsigned c = 0; c < copies; c++) {
-            struct event ev = {0};
-            ev.t = s->now_us + rnd(s, s->delay_min_us, s->delay_max_us);
-            ev.kind = EV_DELIVER;
-            ev.node = (uint8_t)to;
-            ev.life = s->nodes[to].life;
-            ev.from_life = s->nodes[from].life;
-            ev.msg = copy_msg(m);
-            heap_push(s, ev);
-        }
-    }
 }
 
 /* Records a start's (or a new token's) token; a token used twice for
@@ -592,12 +588,7 @@ void sim__step(struct sim *s, unsigned i, struct baton_event *ev)
             baton_trace_format(text, sizeof(text), t, sim_names);
             snprintf(line, sizeof(line), "%6" PRIu64 " %s: %s",
                      s->now_us / SIM_MS, sim_names[i], text);
-            if (s->cfg.print_trace) {
-                printf("%s\n", line);
-            }
-            if (s->cfg.keep_trace) {
-                keep_line(s, line);
-            }
+            keep_line(s, line);
         }
         check_trace(s, i, t);
     }
@@ -607,7 +598,12 @@ void sim__step(struct sim *s, unsigned i, struct baton_event *ev)
         sim__fail(s, "%s asked for a deadline in the past", sim_names[i]);
         sn->deadline_us = s->now_us + SIM_MS;
     }
-    send_all(s, i);
+    /* The driver: resets first (nothing is written into a connection
+     * about to be aborted), then the messages. */
+    sim__net_reset(s, i, s->fx->reset);
+    for (unsigned k = 0; k < s->fx->n_send; k++) {
+        sim__net_send(s, i, &s->fx->send[k]);
+    }
     apps_run(s, i);
     sim__names_effects(s, i);
 }
@@ -659,31 +655,9 @@ static void boot(struct sim *s, unsigned i)
     tick(s, i);
 }
 
-static uint64_t link_delay(struct sim *s, uint64_t lo, uint64_t hi)
+uint64_t sim__link_delay(struct sim *s, uint64_t lo, uint64_t hi)
 {
     return s->cfg.link_delay_us ? s->cfg.link_delay_us : rnd(s, lo, hi);
-}
-
-static void connect_pair(struct sim *s, unsigned a, unsigned b)
-{
-    struct event ev = {0};
-
-    if (s->link[a][b] || !s->nodes[a].up || !s->nodes[b].up ||
-        s->blocked[a][b] || s->blocked[b][a]) {
-        return;
-    }
-    s->link[a][b] = s->link[b][a] = true;
-    ev.kind = EV_LINK_UP;
-    ev.t = s->now_us + link_delay(s, 1000, 3000);
-    ev.node = (uint8_t)a;
-    ev.peer = (uint8_t)b;
-    ev.life = s->nodes[a].life;
-    heap_push(s, ev);
-    ev.t = s->now_us + link_delay(s, 1000, 3000);
-    ev.node = (uint8_t)b;
-    ev.peer = (uint8_t)a;
-    ev.life = s->nodes[b].life;
-    heap_push(s, ev);
 }
 
 static void hold(struct simnode *sn, const struct event *ev)
@@ -701,7 +675,15 @@ static void handle(struct sim *s, struct event *ev)
     struct baton_event bev = {0};
 
     if (!sn->up || ev->life != sn->life) {
-        free(ev->msg); /* the connection it travelled on is gone */
+        if (ev->kind == EV_DELIVER) {
+            sim__net_orphan(s, ev); /* its host answers with a RST */
+        }
+        return;
+    }
+    /* The kernel retransmits and takes RSTs while the process is
+     * frozen; everything else waits for it. */
+    if (ev->kind == EV_RST || ev->kind == EV_RETX) {
+        sim__net_event(s, ev);
         return;
     }
     if (sn->paused) {
@@ -710,23 +692,10 @@ static void handle(struct sim *s, struct event *ev)
     }
     switch (ev->kind) {
     case EV_DELIVER:
-        if (s->nodes[ev->msg->from].life != ev->from_life) {
-            /* Its sender's life ended (a crash closed the connection it
-             * travelled on): TCP never delivers it on a later one. */
-            free(ev->msg);
-            break;
-        }
-        bev.type = BATON_EVENT_RECEIVE;
-        bev.msg = ev->msg;
-        sim__step(s, ev->node, &bev);
-        free(ev->msg);
-        break;
     case EV_LINK_UP:
     case EV_LINK_DOWN:
-        bev.type = ev->kind == EV_LINK_UP ? BATON_EVENT_LINK_UP
-                                          : BATON_EVENT_LINK_DOWN;
-        bev.peer = ev->peer;
-        sim__step(s, ev->node, &bev);
+    case EV_DIAL:
+        sim__net_deliver(s, ev);
         break;
     case EV_REPLY:
         sim__names_reply(s, ev);
@@ -783,6 +752,11 @@ struct sim *sim_create(const struct sim_config *cfg)
     }
     s->cfg = *cfg;
     baton_prng_seed(&s->prng, cfg->seed);
+    for (unsigned i = 0; i < SIM_NODES_MAX; i++) {
+        for (unsigned p = 0; p < SIM_NODES_MAX; p++) {
+            s->dial[i][p].backoff_ms = BATON_BACKOFF_MIN_MS;
+        }
+    }
     s->delay_min_us = cfg->delay_min_us ? cfg->delay_min_us : 100;
     s->delay_max_us = BATON_MAX(cfg->delay_max_us, s->delay_min_us);
     for (unsigned i = 0; i < cfg->n_nodes; i++) {
@@ -790,7 +764,7 @@ struct sim *sim_create(const struct sim_config *cfg)
     }
     for (unsigned a = 0; a < cfg->n_nodes; a++) {
         for (unsigned b = a + 1; b < cfg->n_nodes; b++) {
-            connect_pair(s, a, b);
+            sim__net_connect(s, a, b);
         }
     }
     return s;
@@ -804,6 +778,7 @@ void sim_destroy(struct sim *s)
     for (size_t k = 0; k < s->n_heap; k++) {
         free(s->heap[k].msg);
     }
+    sim__net_free(s);
     for (unsigned i = 0; i < SIM_NODES_MAX; i++) {
         for (size_t k = 0; k < s->nodes[i].n_held; k++) {
             free(s->nodes[i].held[k].msg);
@@ -881,19 +856,7 @@ void sim_crash(struct sim *s, unsigned i)
         free(sn->held[k].msg);
     }
     sn->n_held = 0;
-    /* The kernel closes its sockets: every peer sees its link drop. */
-    for (unsigned p = 0; p < s->cfg.n_nodes; p++) {
-        if (s->link[i][p]) {
-            struct event ev = {0};
-            s->link[i][p] = s->link[p][i] = false;
-            ev.kind = EV_LINK_DOWN;
-            ev.t = s->now_us + link_delay(s, 200, 1000);
-            ev.node = (uint8_t)p;
-            ev.peer = (uint8_t)i;
-            ev.life = s->nodes[p].life;
-            heap_push(s, ev);
-        }
-    }
+    sim__net_crash(s, i);
 }
 
 void sim_restart(struct sim *s, unsigned i)
@@ -902,11 +865,7 @@ void sim_restart(struct sim *s, unsigned i)
         return;
     }
     boot(s, i);
-    for (unsigned p = 0; p < s->cfg.n_nodes; p++) {
-        if (p != i) {
-            connect_pair(s, i, p);
-        }
-    }
+    sim__net_restart(s, i);
 }
 
 void sim_pause(struct sim *s, unsigned i)
@@ -944,17 +903,16 @@ void sim_block(struct sim *s, unsigned from, unsigned to)
 void sim_unblock(struct sim *s, unsigned from, unsigned to)
 {
     s->blocked[from][to] = false;
-    connect_pair(s, from, to);
 }
 
 void sim_heal(struct sim *s)
 {
     memset(s->blocked, 0, sizeof(s->blocked));
-    for (unsigned a = 0; a < s->cfg.n_nodes; a++) {
-        for (unsigned b = a + 1; b < s->cfg.n_nodes; b++) {
-            connect_pair(s, a, b);
-        }
-    }
+}
+
+void sim_set_reorder(struct sim *s, bool on)
+{
+    s->reorder = on;
 }
 
 void sim_set_loss(struct sim *s, uint32_t drop_ppm, uint32_t dup_ppm)
@@ -1052,6 +1010,16 @@ uint64_t sim_steps(const struct sim *s)
 uint64_t sim_rejected(const struct sim *s)
 {
     return s->rejected;
+}
+
+uint64_t sim_resets(const struct sim *s)
+{
+    return s->resets;
+}
+
+bool sim_connected(const struct sim *s, unsigned a, unsigned b)
+{
+    return !s->blocked[a][b] && !s->blocked[b][a];
 }
 
 int sim_trace_find(const struct sim *s, int from, const char *needle)

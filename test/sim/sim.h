@@ -9,6 +9,14 @@
 #define SIM_NODES_MAX (9)
 #define SIM_MS ((uint64_t)1000) /* virtual time is in microseconds */
 
+/* The link model's TCP constants (docs/design/simulator.md §1), Linux's:
+ * the first retransmission timeout on a LAN (TCP_RTO_MIN: srtt is tiny),
+ * its cap (TCP_RTO_MAX) and the first SYN retransmission
+ * (TCP_TIMEOUT_INIT). Each retransmission doubles the timeout. */
+#define SIM_RTO_MIN_US (200 * SIM_MS)
+#define SIM_RTO_MAX_US (120000 * SIM_MS)
+#define SIM_SYN_RTO_US (1000 * SIM_MS)
+
 struct sim_config {
     unsigned n_nodes;                /* 1..SIM_NODES_MAX */
     uint8_t candidate[SIM_NODES_MAX];
@@ -21,6 +29,10 @@ struct sim_config {
     /* Link connect/close delay; 0 = random 1-3 ms / 0.2-1 ms. Scenarios
      * fix it (with the message delay) to get exact times. */
     uint64_t link_delay_us;
+    /* The driver as it was before issue 11: it ignores the core's link
+     * resets and gives a dial the 5 s handshake timeout. Only to show
+     * that the link model catches what that driver got wrong. */
+    bool legacy_transport;
     /* Apps, identical on every node (docs/design/apps.md). Instances
      * become ready 1-10 ms after their start; app_fail_ppm of starts
      * fail instead. */
@@ -56,8 +68,19 @@ void sim_pause(struct sim *s, unsigned i);   /* frozen; mail queues up */
 void sim_resume(struct sim *s, unsigned i);
 void sim_block(struct sim *s, unsigned from, unsigned to); /* one way */
 void sim_unblock(struct sim *s, unsigned from, unsigned to);
-void sim_heal(struct sim *s); /* every block lifted, links reconnect */
+/* Every block lifted. Stalled connections resume at their next
+ * retransmission; closed links wait for their next dial. */
+void sim_heal(struct sim *s);
+/* a closes its connection to b (as a driver does when b stops draining):
+ * a RST goes to b, a redials after its backoff. TCP's only way to lose
+ * data. */
+void sim_reset_link(struct sim *s, unsigned a, unsigned b);
+/* Unfaithful knobs, off by default (docs/design/simulator.md §1): TCP
+ * never loses, duplicates or reorders within a connection. */
 void sim_set_loss(struct sim *s, uint32_t drop_ppm, uint32_t dup_ppm);
+void sim_set_reorder(struct sim *s, bool on);
+/* The one-way delay range of each message (in order unless reordering
+ * is on). */
 void sim_set_delay(struct sim *s, uint64_t min_us, uint64_t max_us);
 void sim_set_app_fail(struct sim *s, uint32_t ppm);
 /* Delivers an invalid message to node i (kind picks which field is
@@ -105,6 +128,10 @@ bool sim_failed(const struct sim *s);
 const char *sim_failure(const struct sim *s);
 uint64_t sim_steps(const struct sim *s);
 uint64_t sim_rejected(const struct sim *s); /* garbage rejected so far */
+/* Links closed on the cores' requests. */
+uint64_t sim_resets(const struct sim *s);
+/* The network lets a and b talk (no block either way). */
+bool sim_connected(const struct sim *s, unsigned a, unsigned b);
 
 /* Liveness: every fully connected group of live nodes has exactly one
  * coordinator, its highest-priority candidate, every other member

@@ -5,21 +5,22 @@
 #include "sim.h"
 
 enum { EV_DELIVER = 1, EV_LINK_UP, EV_LINK_DOWN, EV_APP, EV_EXPORT,
-       EV_REPLY };
+       EV_REPLY, EV_RST, EV_RETX, EV_DIAL };
+
 
 struct event {
     uint64_t t;
     uint64_t order; /* FIFO among equal times: determinism */
     uint8_t kind;
     uint8_t node; /* receiver */
-    uint8_t peer; /* LINK_*: the peer */
+    uint8_t peer; /* LINK_*, RST, RETX, DIAL: the peer; DELIVER: sender */
+    uint32_t gen;  /* DELIVER, LINK_*, RST, RETX: the connection */
     uint32_t life; /* receiver's life when sent: older lives get nothing */
     uint8_t app;   /* EV_APP: app index, what happened, which instance */
     uint8_t what;
     uint64_t epoch; /* EV_REPLY: the caller's life */
-    uint64_t id;    /* EV_REPLY: the call answered */
+    uint64_t id;    /* EV_REPLY: the call answered; RETX, DIAL: which */
     struct baton_msg *msg; /* DELIVER: owned by the event */
-    uint32_t from_life; /* DELIVER: the sender's life when sent */
 };
 
 /* Name table slots per simulated node: small, so tables fill up too. */
@@ -34,6 +35,37 @@ struct shadow {
     baton_inc state_inc[SIM_NODES_MAX];
     struct baton_stream stream;
     uint64_t applied;
+};
+
+/* One end of a TCP connection, with its sending side as the kernel runs
+ * it (sim_net.c). */
+struct simend {
+    bool open;
+    uint32_t gen;       /* the connection's id */
+    uint32_t peer_life; /* the peer life at the other end */
+    uint64_t rx_us;     /* when data last arrived on it */
+    /* Sending side. */
+    struct baton_msg **q; /* not yet received by the peer, oldest first */
+    size_t n_q, cap_q;
+    uint64_t last_us;   /* in order: no delivery is due before this */
+    uint64_t rto_us;    /* retransmission timer armed with this, or 0 */
+    uint64_t timer_id;  /* the armed EV_RETX */
+    bool stalled;       /* an RTO fired: new data waits in q */
+    bool lost;          /* q's head was sent and lost (not ACK-starved) */
+};
+
+/* A node's driver, as the link model sees it: its dial loop and what its
+ * core was told about each peer's link. */
+struct simdial {
+    uint64_t id;         /* the pending EV_DIAL; bumped to cancel it */
+    uint64_t t0_us;      /* when the attempt began */
+    uint64_t syn_rto_us; /* the next SYN retransmission's delay */
+    uint64_t backoff_ms; /* the next redial delay after a failure */
+    uint32_t core_gen;   /* the connection the core holds as LINK_UP */
+    uint32_t core_life;  /* the peer life on it */
+    bool reset;          /* the last close was a reset: report heal time */
+    uint32_t rst_gen;    /* the connection it last closed with a RST */
+    uint64_t down_us;    /* when the core's link last went down */
 };
 
 struct simnode {
@@ -84,9 +116,15 @@ struct sim {
     uint64_t now_us;
     uint64_t order;
     struct simnode nodes[SIM_NODES_MAX];
-    bool link[SIM_NODES_MAX][SIM_NODES_MAX];
+    /* end[i][p]: node i's end of its connection to p. */
+    struct simend end[SIM_NODES_MAX][SIM_NODES_MAX];
+    struct simdial dial[SIM_NODES_MAX][SIM_NODES_MAX];
+    uint32_t gen_next;
+    uint64_t id_next;
     bool blocked[SIM_NODES_MAX][SIM_NODES_MAX];
     uint32_t drop_ppm, dup_ppm;
+    bool reorder;
+    uint64_t resets;       /* links closed on the core's request */
     uint64_t delay_min_us, delay_max_us;
 
     struct event *heap;
@@ -116,6 +154,22 @@ void sim__fail(struct sim *s, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 void sim__step(struct sim *s, unsigned i, struct baton_event *ev);
 void sim__heap_push(struct sim *s, struct event ev);
+struct baton_msg *sim__copy_msg(const struct baton_msg *m);
+uint64_t sim__rnd(struct sim *s, uint64_t lo, uint64_t hi);
+uint64_t sim__link_delay(struct sim *s, uint64_t lo, uint64_t hi);
+void sim__keep_line(struct sim *s, unsigned i, const char *text);
+
+/* sim_net.c: the link model. */
+void sim__net_send(struct sim *s, unsigned from, const struct baton_msg *m);
+void sim__net_event(struct sim *s, struct event *ev); /* RST, RETX */
+void sim__net_deliver(struct sim *s, struct event *ev); /* DELIVER, LINK_*, DIAL */
+/* DELIVER to a crashed node: its host answers with a RST. */
+void sim__net_orphan(struct sim *s, struct event *ev);
+void sim__net_connect(struct sim *s, unsigned a, unsigned b);
+void sim__net_crash(struct sim *s, unsigned i);
+void sim__net_restart(struct sim *s, unsigned i);
+void sim__net_reset(struct sim *s, unsigned i, uint32_t peers);
+void sim__net_free(struct sim *s);
 
 /* sim_apps.c */
 bool sim__apps_tokens_ok(const struct sim *s, unsigned mask, unsigned a,

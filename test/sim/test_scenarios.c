@@ -199,9 +199,10 @@ static void coordinator_partitioned_then_healed(void **state)
 }
 
 /* A frozen coordinator (SIGSTOP) is declared down after the detection
- * window; when it resumes, it does not mistake its own pause for its
- * peers' silence (tilt), and as the highest-priority candidate it takes
- * its group back. */
+ * window, and its peers reset their links to it (its kernel takes the
+ * RSTs while it is frozen). When it resumes, it does not mistake its own
+ * pause for its peers' silence (tilt): it hears its links closed, redials
+ * at once, and as the highest-priority candidate takes its group back. */
 static void coordinator_frozen_then_resumed(void **state)
 {
     struct sim *s = cluster("ccc");
@@ -220,7 +221,9 @@ static void coordinator_frozen_then_resumed(void **state)
     sim_resume(s, 0);
     sim_run_until(s, 4500 * MS);
     expect_at(s, &k, 4000, "a: tilt (no step for");
-    expect_none(s, k, "a: peer-down");
+    expect_none(s, k, "a: peer-down b (silent");
+    expect_at(s, &k, 4000, "a: peer-down b (link closed");
+    expect_at(s, &k, 4001, "b: link up with a after reset");
     expect(s, &k, "b: joining a");
     assert_converged(s);
     assert_int_equal(baton_node_coordinator(sim_node(s, 2)), 0);
