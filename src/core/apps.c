@@ -192,17 +192,21 @@ static uint64_t unknown_until(const struct baton_node *n)
     return boot_ms(n) + baton_node_down_after_ms(n);
 }
 
-/* Does a member of this group that this node hears say, in its latest
- * status, that it hears node? Then node is alive behind a link this node
- * lacks (a bridge: docs/design/core.md §4.4, SWIM's indirect probes), in
- * a group of its own or none, and keeps its instances: starting another
- * here would run the app twice for as long as the bridge lasts. */
+/* Does a peer this node hears say, in its latest status, that it hears
+ * node? Then node is alive behind a link this node lacks (a bridge:
+ * docs/design/core.md §4.4, SWIM's indirect probes), in a group of its
+ * own or none, and keeps its instances: starting another here would run
+ * the app twice for as long as the bridge lasts. The peer need not be a
+ * member: at the far end of a bridge this node leads a group of its own,
+ * and the node in the middle follows the other side (scenario
+ * bridge_owner_vouched_for_by_non_member). Its status is as fresh as its
+ * last heartbeat, and a peer it stops hearing leaves its heard set within
+ * one detection window. */
 static bool vouched(const struct baton_node *n, unsigned node)
 {
     for (unsigned m = 0; m < n->cfg.n_nodes; m++) {
         const struct baton_peer *peer = &n->peers[m];
         if (m != n->cfg.self && m != node && peer->alive &&
-            n->state.nodes[m].member && n->state.nodes[m].inc == peer->inc &&
             (peer->status.heard >> node & 1u)) {
             return true;
         }

@@ -551,6 +551,40 @@ static void bridge_owner_vouched_for(void **state)
     sim_destroy(s);
 }
 
+/* The same bridge with the owner at the cut end and coordinating: a runs
+ * x and leads a and b; a-c is cut, so c, which hears b but not a, forms
+ * a group of its own. b is no member of c's group, but c hears it, and b
+ * says it hears a: c must not start x (the cluster suite's bridge, issue
+ * 11 finding 2). */
+static void bridge_owner_vouched_for_by_non_member(void **state)
+{
+    struct baton_app_config app;
+    struct sim *s;
+    uint64_t epoch = 0;
+    int k;
+
+    (void)state;
+    define(&app, "x", "a,{bc}", 0);
+    s = cluster(3, 1, &app, NULL, 0);
+    sim_run_until(s, 1000 * MS);
+    runs_only_on(s, 3, 0, 0);
+    k = sim_trace_count(s);
+    sim_block(s, 0, 2);
+    sim_block(s, 2, 0);
+    sim_run_until(s, 3000 * MS);
+    expect(s, &k, "c: coordinator"); /* the far end's own group */
+    sim_run_until(s, 10000 * MS);
+    expect_none(s, k, "app x: start here");
+    runs_only_on(s, 3, 0, 0);
+    sim_heal(s);
+    sim_run_until(s, 13000 * MS);
+    expect_none(s, k, "app x: start here");
+    runs_only_on(s, 3, 0, 0);
+    sim_instance(s, 0, 0, &epoch);
+    assert_converged(s);
+    sim_destroy(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -567,6 +601,7 @@ int main(void)
         cmocka_unit_test(frozen_owner_not_failed_over),
         cmocka_unit_test(no_claim_during_merge),
         cmocka_unit_test(bridge_owner_vouched_for),
+        cmocka_unit_test(bridge_owner_vouched_for_by_non_member),
         cmocka_unit_test(heal_survivor_token_grows),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
