@@ -32,7 +32,7 @@ max_restarts = 1"
 cluster 3
 for n in a b c; do start $n; done
 wait_for 10 runs_on web a a b c || fail "web never ran on a"
-grep -q "a@local normal from= epoch=" "$T/web.starts" || fail "no normal start on a"
+wait_for 5 grep -q "a@local normal from= epoch=" "$T/web.starts" || fail "no normal start on a"
 pass "web runs on a (normal), all nodes agree"
 
 wait_for 10 grep -q "app crashy: .*no restarts left: failing it over" "$T/c.log" || fail "crashy was not failed over by c"
@@ -45,7 +45,7 @@ pid=$(awk '/^a@local/ {sub("pid=","",$NF); print $NF}' "$T/web.starts" | tail -1
 kill -0 "$pid" || fail "web's process is not running"
 stop9 a
 wait_for 5 runs_on web b b c || fail "web did not fail over to b"
-grep -q "b@local failover from=a@local" "$T/web.starts" || fail "no failover start type"
+wait_for 5 grep -q "b@local failover from=a@local" "$T/web.starts" || fail "no failover start type"
 sleep 0.3
 if kill -0 "$pid" 2>/dev/null && ! grep -q zombie "/proc/$pid/status" 2>/dev/null; then
     state=$(awk '/State/ {print $2}' "/proc/$pid/status" 2>/dev/null || true)
@@ -55,7 +55,7 @@ pass "kill -9 of a's batond: web failed over to b; a's instance died with it"
 
 start a
 wait_for 10 runs_on web a a b c || fail "a did not take web back"
-grep -q "a@local takeover from=b@local .* state=handed-over-by-b@local" "$T/web.starts" || fail "no takeover with b's exported state"
+wait_for 5 grep -q "a@local takeover from=b@local .* state=handed-over-by-b@local" "$T/web.starts" || fail "no takeover with b's exported state"
 grep -q "app web: stop here (now running on a@local)" "$T/b.log" || fail "b did not stop its instance"
 pass "a back: web taken over (takeover from b) with b's state in BATON_STATE_FILE; b's instance stopped"
 
