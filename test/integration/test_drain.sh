@@ -98,3 +98,28 @@ unset "PIDS[$B]"
 ! kill -0 "$app" 2>/dev/null || { kill -KILL "$app"; fail "web (pid $app) outlived the last batond"; }
 grep -q "apps not handed over" "$T/$B.log" && fail "$B waited for a hand-over to nobody"
 pass "the last node stops web at once and exits"
+
+# A hand-over that does not finish (the new instance on B never reports
+# ready): a second SIGTERM stops the instance on A at once and batond
+# exits, logging that it did not wait.
+echo "ready = notify" >> "$T/$B.ini"
+echo "ready_timeout = 600000" >> "$T/$B.ini"
+start $A
+wait_for 10 runs_on web $A $A || fail "web never ran on $A"
+start $B
+wait_for 10 runs_on web $A $A $B || fail "$B does not see web on $A"
+starts_before=$(grep -c "^$B@local " "$T/web.starts" || true)
+starts_on_b() { [ "$(grep -c "^$B@local " "$T/web.starts")" -gt "$starts_before" ]; }
+pid=${PIDS[$A]}
+kill -TERM "$pid"
+wait_for 10 starts_on_b || fail "web did not start on $B after SIGTERM of $A"
+kill -0 "$pid" 2>/dev/null || fail "batond on $A exited before the new instance on $B was ready"
+kill -TERM "$pid"
+wait_for 30 gone || fail "batond on $A did not exit after a second SIGTERM"
+rc=0
+wait "$pid" || rc=$?
+unset "PIDS[$A]"
+[ "$rc" -eq 0 ] || fail "batond on $A exited with $rc"
+grep -q "second signal: stopping the apps here without waiting" "$T/$A.log" ||
+    fail "$A did not log the second signal"
+pass "a second SIGTERM ends a hand-over that does not finish"
