@@ -4,7 +4,9 @@
  *   batond --check -c FILE    validate FILE (and its cookie file), exit
  *
  * Logs go to stderr, one line per event: "<UTC time> <LEVEL> <text>".
- * SIGTERM/SIGINT: clean shutdown (peers see the links close at once).
+ * SIGTERM/SIGINT: clean shutdown: the apps here are handed over
+ * (takeovers, with their state), then the links close (peers see them
+ * go at once).
  * SIGHUP: logged and otherwise ignored; the configuration is read at
  * start only (docs/config.md). */
 #include "../util/setup.h"
@@ -68,6 +70,7 @@ static void on_drained(struct batond_sup *sup)
     uv_close((uv_handle_t *)&d->sigint, on_closed);
     uv_close((uv_handle_t *)&d->sighup, on_closed);
     uv_close((uv_handle_t *)&d->sync_timer, on_closed);
+    uv_close((uv_handle_t *)&d->sup.drain_timer, on_closed);
     for (unsigned i = 0; i < d->cfg.node.io.n_apps; i++) {
         uv_close((uv_handle_t *)&d->sup.procs[i].timer, on_closed);
         uv_close((uv_handle_t *)&d->sup.procs[i].export_timer, on_closed);
@@ -87,9 +90,10 @@ static void shutdown_(struct batond *d, const char *why, int code)
     d->exit_code = code;
     snprintf(text, sizeof(text), "shutting down (%s)", why);
     log_line(d, BATON_LOG_INFO, text);
-    /* This node no longer takes apps (the coordinator moves them to the
-     * next node), and its instances stop first (stop command or SIGTERM,
-     * then SIGKILL), so none outlives its batond. */
+    /* This node no longer takes apps: the coordinator moves them to the
+     * next node as a takeover (the state exported here first), and the
+     * instances here stop once moved, or past the hand-over's bound, so
+     * none outlives its batond. */
     for (unsigned i = 0; i < d->cfg.node.io.n_apps; i++) {
         baton_io_request(&d->io, i, BATON_REQ_PERMIT, 0);
     }
@@ -217,6 +221,13 @@ static void on_signal(uv_signal_t *s, int signum)
         log_line(d, BATON_LOG_INFO,
                  "SIGHUP ignored: the configuration is read at start only; "
                  "restart batond to apply a new one");
+        return;
+    }
+    if (d->shutting_down) {
+        /* A second signal: the operator will not wait for the hand-over. */
+        log_line(d, BATON_LOG_INFO,
+                 "second signal: stopping the apps here without waiting");
+        batond_sup_stop_all(&d->sup);
         return;
     }
     shutdown_(d, signum == SIGTERM ? "SIGTERM" : "SIGINT", 0);

@@ -233,6 +233,8 @@ static struct batond_child *spawn(struct batond_proc *p, const char *cmd,
     return c;
 }
 
+static void check_drained(struct batond_sup *sup);
+
 /* ---- takeover state: export on the old owner, file on the new ---- */
 
 static void export_done(struct batond_proc *p, bool ok, const char *why)
@@ -253,6 +255,7 @@ static void export_done(struct batond_proc *p, bool ok, const char *why)
     free(p->export_buf);
     p->export_buf = NULL;
     p->export_len = 0;
+    check_drained(sup);
 }
 
 static void on_export_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
@@ -315,11 +318,16 @@ static void start_export(struct batond_proc *p, uint64_t epoch)
     int rv;
 
     p->export_epoch = epoch;
-    if (a->state_export[0] == '\0' || p->exporter != NULL) {
+    if (a->state_export[0] == '\0' || p->exporter != NULL ||
+        p->state == BATOND_PROC_IDLE) {
+        /* No instance here any more: whatever an export printed now
+         * would not be its state, so the new owner hears there is none. */
         p->export_buf = NULL;
         export_done(p, false, a->state_export[0] == '\0'
                                   ? "is not configured"
-                                  : "is already running");
+                              : p->exporter != NULL
+                                  ? "is already running"
+                                  : "has no instance to export from");
         return;
     }
     p->export_buf = malloc(BATON_STATE_MAX);
@@ -525,9 +533,32 @@ static void arm(struct batond_proc *p, uint64_t ms, uv_timer_cb cb)
     uv_timer_start(&p->timer, cb, ms, 0);
 }
 
+/* While draining: once every instance here is gone, batond may exit. */
+static void check_drained(struct batond_sup *sup)
+{
+    void (*cb)(struct batond_sup *sup) = sup->drained;
+
+    if (!sup->draining || cb == NULL) {
+        return;
+    }
+    for (unsigned i = 0; i < sup->cfg->node.io.n_apps; i++) {
+        /* An export still under way must reach the new owner first. */
+        if (sup->procs[i].state != BATOND_PROC_IDLE ||
+            sup->procs[i].exporter != NULL) {
+            return;
+        }
+    }
+    sup->drained = NULL; /* once */
+    uv_timer_stop(&sup->drain_timer);
+    cb(sup);
+}
+
 static void report(struct batond_proc *p, unsigned what)
 {
     baton_io_app_event(p->sup->io, p->app, what, p->epoch);
+    if (p->state == BATOND_PROC_IDLE) {
+        check_drained(p->sup);
+    }
 }
 
 static void spawn_app(struct batond_proc *p);
@@ -761,15 +792,6 @@ static void on_exit_cb(uv_process_t *proc, int64_t status, int term_signal)
               "(the overlap, if it moved)",
               app_name(p), uv_now(p->sup->loop) - p->stop_ms);
         report(p, BATON_APP_EV_STOPPED);
-        if (p->sup->draining) {
-            bool any = false;
-            for (unsigned i = 0; i < p->sup->cfg->node.io.n_apps; i++) {
-                any = any || p->sup->procs[i].state != BATOND_PROC_IDLE;
-            }
-            if (!any && p->sup->drained != NULL) {
-                p->sup->drained(p->sup);
-            }
-        }
         return;
     }
     if (term_signal != 0) {
@@ -866,20 +888,55 @@ int batond_sup_ready(struct batond_sup *sup, unsigned app)
     return 0;
 }
 
+void batond_sup_stop_all(struct batond_sup *sup)
+{
+    for (unsigned i = 0; i < sup->cfg->node.io.n_apps; i++) {
+        stop(&sup->procs[i]);
+    }
+}
+
+static void on_drain_deadline(uv_timer_t *t)
+{
+    struct batond_sup *sup = t->data;
+
+    logf_(sup, BATON_LOG_WARN,
+          "apps not handed over after %" PRIu64 " ms: stopping them here",
+          sup->handover_ms);
+    batond_sup_stop_all(sup);
+}
+
 void batond_sup_drain(struct batond_sup *sup,
                       void (*cb)(struct batond_sup *sup))
 {
-    bool any = false;
+    const struct batond_config *cfg = sup->cfg;
 
     sup->draining = true;
     sup->drained = cb;
-    for (unsigned i = 0; i < sup->cfg->node.io.n_apps; i++) {
-        stop(&sup->procs[i]);
-        any = any || sup->procs[i].state != BATOND_PROC_IDLE;
+    /* The instances stay until the core stops them: its takeover exports
+     * each one's state while it still runs, and the new owner starts
+     * with it (docs/design/supervision.md, Shutdown). The bound covers
+     * the export and the new instance's readiness, plus a second for
+     * the decisions; past it they stop here anyway. */
+    sup->handover_ms = 0;
+    for (unsigned i = 0; i < cfg->node.io.n_apps; i++) {
+        const struct batond_app *a = &cfg->apps[i];
+        if (sup->procs[i].state != BATOND_PROC_IDLE) {
+            sup->handover_ms =
+                BATON_MAX(sup->handover_ms,
+                          a->export_timeout_ms + a->ready_timeout_ms + 1000);
+        }
     }
-    if (!any) {
-        cb(sup);
+    for (unsigned i = 0; i < cfg->node.io.n_apps; i++) {
+        struct batond_proc *p = &sup->procs[i];
+        if (p->state == BATOND_PROC_RESTARTING) {
+            stop(p); /* between restarts: nothing to hand over */
+        }
     }
+    if (sup->drained != NULL) {
+        uv_timer_start(&sup->drain_timer, on_drain_deadline,
+                       sup->handover_ms, 0);
+    }
+    check_drained(sup);
 }
 
 int batond_sup_init(struct batond_sup *sup, uv_loop_t *loop,
@@ -901,6 +958,8 @@ int batond_sup_init(struct batond_sup *sup, uv_loop_t *loop,
         return BATON_EIO;
     }
     sup->exe[n] = '\0';
+    uv_timer_init(loop, &sup->drain_timer);
+    sup->drain_timer.data = sup;
     for (unsigned i = 0; i < cfg->node.io.n_apps; i++) {
         struct batond_proc *p = &sup->procs[i];
         p->sup = sup;

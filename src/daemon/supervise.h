@@ -60,6 +60,8 @@ struct batond_sup {
     unsigned open_handles;
     bool draining;
     void (*drained)(struct batond_sup *sup);
+    uv_timer_t drain_timer; /* the hand-over's bound */
+    uint64_t handover_ms;
     /* Called when an instance goes idle (stopped, ended, failed). */
     void (*idle)(struct batond_sup *sup, unsigned app);
     void *data; /* the caller's */
@@ -77,10 +79,17 @@ void batond_sup_effect(struct batond_sup *sup,
 /* batonctl ready APP (ready = notify). Errors: BATON_EINVAL. */
 int batond_sup_ready(struct batond_sup *sup, unsigned app);
 
-/* Stops every local instance (stop command or SIGTERM, then SIGKILL
- * after stop_timeout), then calls cb once they are all gone. */
+/* Shutdown: the caller has withdrawn this node's permits, so the core
+ * hands each app over (export while running, new owner starts, then the
+ * core's STOP here). cb runs once every local instance is gone; past a
+ * bound (export_timeout + ready_timeout + 1 s) the rest are stopped
+ * here (stop command or SIGTERM, then SIGKILL after stop_timeout). */
 void batond_sup_drain(struct batond_sup *sup,
                       void (*cb)(struct batond_sup *sup));
+
+/* Stops every local instance now (a second SIGTERM, or the drain's
+ * bound). */
+void batond_sup_stop_all(struct batond_sup *sup);
 
 const char *batond_proc_state_name(int state);
 

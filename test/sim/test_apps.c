@@ -567,6 +567,41 @@ static void bridge_owner_vouched_for_by_non_member(void **state)
     bridge_keeps_owner("a,{bc}", 0);
 }
 
+/* Issue 12: a graceful stop of the owner's batond withdraws its permits
+ * and leaves its instance running until the core stops it (supervision.md
+ * §2). The core then moves the app as a takeover: the instance on a
+ * exports while it runs, b starts with that state, a stops only once b
+ * is ready; then a leaves, and x stays on b. */
+static void graceful_leave_hands_state_over(void **state)
+{
+    struct baton_app_config app;
+    struct sim *s;
+    int k;
+    uint64_t ready;
+    uint64_t stop;
+
+    (void)state;
+    define(&app, "x", "a,b,c", 0);
+    s = cluster(3, 1, &app, NULL, 0);
+    sim_run_until(s, 1000 * MS);
+    runs_only_on(s, 3, 0, 0);
+    k = sim_trace_count(s);
+    sim_request(s, 0, 0, BATON_REQ_PERMIT, 0); /* batond's SIGTERM */
+    sim_run_until(s, 1100 * MS);
+    expect(s, &k, "app x: takeover on b (takeover from a)");
+    expect(s, &k, "b: app x: start here (takeover from a, with its state)");
+    ready = expect(s, &k, "b: app x: running here");
+    stop = expect(s, &k, "a: app x: stop here (now running on b)");
+    assert_true(stop >= ready);
+    expect_none(s, 0, "without state");
+    runs_only_on(s, 3, 0, 1);
+    sim_crash(s, 0); /* batond exits once its instance is gone */
+    sim_run_until(s, 2000 * MS);
+    runs_only_on(s, 3, 0, 1);
+    expect_none(s, k, "app x: start here");
+    sim_destroy(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -585,6 +620,7 @@ int main(void)
         cmocka_unit_test(bridge_owner_vouched_for),
         cmocka_unit_test(bridge_owner_vouched_for_by_non_member),
         cmocka_unit_test(heal_survivor_token_grows),
+        cmocka_unit_test(graceful_leave_hands_state_over),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
