@@ -412,12 +412,6 @@ static int write_all(int fd, const uint8_t *data, size_t len)
     return 0;
 }
 
-/* The new owner got the old owner's state: keep it in a private file for
- * the start (BATON_STATE_FILE). Written to a temporary file in the same
- * directory, synced, then renamed: the app finds the whole state or no
- * file. If that fails (a full disk, say), nothing is left behind and the
- * app starts without state, and the log says so (the core's "start here
- * (..., with its state)" only says that the state arrived). */
 /* The node's private directory for the files it hands its apps. */
 static void app_dir(const struct batond_proc *p, char *dir, size_t len)
 {
@@ -460,6 +454,12 @@ static int write_atomic(const char *dir, const char *path,
     return 0;
 }
 
+/* The new owner got the old owner's state: keep it in a private file for
+ * the start (BATON_STATE_FILE). Written to a temporary file in the same
+ * directory, synced, then renamed: the app finds the whole state or no
+ * file. If that fails (a full disk, say), nothing is left behind and the
+ * app starts without state, and the log says so (the core's "start here
+ * (..., with its state)" only says that the state arrived). */
 static void keep_state(struct batond_proc *p, const struct baton_app_effect *e)
 {
     char dir[300];
