@@ -1188,8 +1188,9 @@ int baton__apps_event(struct baton_node *n, const struct baton_event *ev)
         exported(n, ev);
         return 0;
     }
-    if (ev->type == BATON_EVENT_REQUEST && ev->what == BATON_REQ_RELEASE) {
-        n->cfg.apps_held = false;
+    if (ev->type == BATON_EVENT_REQUEST &&
+        (ev->what == BATON_REQ_RELEASE || ev->what == BATON_REQ_HOLD)) {
+        n->cfg.apps_held = ev->what == BATON_REQ_HOLD;
         n->report_dirty = true;
         return 0;
     }

@@ -119,6 +119,9 @@ enum baton_request_kind {
     BATON_REQ_PERMIT = 1, /* permit app here: value 0 moves it away */
     BATON_REQ_TAKEOVER,   /* move app to this node */
     BATON_REQ_RELEASE,    /* boot sync done: take part in apps (app 0) */
+    /* Hold apps again, as before a boot sync (app 0): the driver saw an
+     * older peer whose config differs (docs/design/transport.md §2). */
+    BATON_REQ_HOLD,
 };
 
 struct baton_event {

@@ -23,7 +23,15 @@
 #include "../wire/codec.h"
 #include "io.h"
 
-enum conn_state { CONN_HELLO = 1, CONN_PROOF, CONN_READY, CONN_CLOSING };
+/* CONN_MISMATCH: authenticated, but the configs differ: kept open as
+ * proof that the peer lives, carrying nothing (transport.md §2). */
+enum conn_state {
+    CONN_HELLO = 1,
+    CONN_PROOF,
+    CONN_READY,
+    CONN_MISMATCH,
+    CONN_CLOSING
+};
 
 /* A connection's read buffer starts at READ_INIT bytes and grows to
  * hold the frame being read, up to READ_MAX; an io's plaintext and
@@ -62,6 +70,7 @@ struct baton_io_conn {
     bool silent;  /* closed by a swap: the core is not told */
     bool abort;   /* close with a RST: the peer is silent (a reset) */
     bool redial_now; /* its close is followed by a dial at once */
+    bool mismatch;   /* the peer's config digest differs from ours */
     int peer;     /* -1 until the HELLO names it */
     uint64_t deadline_ms;
     uint64_t rx_ms; /* when bytes last arrived */
@@ -102,6 +111,7 @@ static void logf_(struct baton_io *io, int level, const char *fmt, ...)
 
 static void conn_close(struct baton_io_conn *c, const char *why);
 static int core_step(struct baton_io *io, struct baton_event *ev);
+static void mismatch_update(struct baton_io *io);
 static void flush_link_downs(struct baton_io *io);
 static void io_free(struct baton_io *io);
 static void dial(struct baton_io *io, unsigned p);
@@ -557,6 +567,14 @@ int baton_io_request(struct baton_io *io, unsigned app, unsigned what,
 {
     struct baton_event ev = {0};
 
+    if (what == BATON_REQ_RELEASE) {
+        io->driver_held = false;
+        if (io->mismatch_held) {
+            return 0; /* released when the mismatch is */
+        }
+    } else if (what == BATON_REQ_HOLD) {
+        return BATON_EINVAL; /* the driver's own, from mismatch_update */
+    }
     ev.type = BATON_EVENT_REQUEST;
     ev.app = (uint8_t)app;
     ev.what = (uint8_t)what;
@@ -758,12 +776,14 @@ static void conn_close(struct baton_io_conn *c, const char *why)
     int p = c->peer;
     bool was_ready;
     bool was_dial;
+    bool was_mismatch;
 
     if (c->state == CONN_CLOSING) {
         return;
     }
     was_ready = p >= 0 && io->peers[p].ready == c;
     was_dial = p >= 0 && io->peers[p].dialer == c;
+    was_mismatch = c->state == CONN_MISMATCH;
     /* What was sent before the close is not taken back (a PERMIT on
      * shutdown, a PROOF before a duplicate is dropped): frames still
      * gathered go to the socket if it takes them at once. An aborted
@@ -787,6 +807,9 @@ static void conn_close(struct baton_io_conn *c, const char *why)
         logf_(io, was_ready ? BATON_LOG_INFO : BATON_LOG_DEBUG,
               "link %s %s (%s): %s", was_ready ? "down with" : "closed to",
               peer_name(c), c->addr, why);
+    }
+    if (was_mismatch) {
+        mismatch_update(io);
     }
     if (p < 0) {
         return;
@@ -877,6 +900,55 @@ static void adopt(struct baton_io_conn *c)
     link_event(io, p, BATON_EVENT_LINK_UP);
 }
 
+/* Holds this node's apps while a link to an OLDER peer whose config
+ * differs is open, and releases them (unless the boot sync still holds
+ * them) when the last such link closes: of two nodes whose configs
+ * differ, the one started later runs nothing, so an app never runs on
+ * both (docs/design/transport.md §2). The older one sees the newer as
+ * down and may fail its apps over: they do not run there. */
+static void mismatch_update(struct baton_io *io)
+{
+    struct baton_event ev = {0};
+    bool held = false;
+
+    for (struct baton_io_conn *c = io->conns; c != NULL; c = c->next) {
+        /* Equal lives (improbable) hold on both sides: safe. */
+        if (c->state == CONN_MISMATCH && c->theirs.inc <= io->cfg.inc) {
+            held = true;
+        }
+    }
+    if (held == io->mismatch_held || io->closing) {
+        return;
+    }
+    io->mismatch_held = held;
+    if (!held && io->driver_held) {
+        return; /* the boot sync's RELEASE will release them */
+    }
+    ev.type = BATON_EVENT_REQUEST;
+    ev.what = (uint8_t)(held ? BATON_REQ_HOLD : BATON_REQ_RELEASE);
+    logf_(io, held ? BATON_LOG_WARN : BATON_LOG_INFO,
+          held ? "running no apps until the config mismatch is resolved"
+               : "config mismatch resolved: taking part in apps again");
+    (void)core_step(io, &ev);
+}
+
+/* An authenticated link to a peer whose config differs: kept, carrying
+ * nothing, while it stays open. Both ends say so, and which of them
+ * runs no apps. */
+static void mismatched(struct baton_io_conn *c)
+{
+    struct baton_io *io = c->io;
+    bool older = c->theirs.inc <= io->cfg.inc;
+
+    logf_(io, BATON_LOG_ERROR,
+          "config mismatch with %s (%s): both nodes must list the same "
+          "nodes, roles, heartbeat settings and names_cap; %s",
+          io->names[c->peer], c->addr,
+          older ? "this node started later and runs no apps until resolved"
+                : "it started later and runs no apps until resolved");
+    mismatch_update(io);
+}
+
 static int find_node(const struct baton_io *io, const char *name)
 {
     for (unsigned i = 0; i < io->cfg.n_nodes; i++) {
@@ -923,14 +995,10 @@ static void on_hello(struct baton_io_conn *c, const uint8_t *body,
         return;
     }
     c->peer = who;
-    if (memcmp(c->theirs.config, io->digest, BATON_DIGEST_LEN) != 0) {
-        logf_(io, BATON_LOG_ERROR,
-              "config mismatch with %s (%s): both nodes must list the "
-              "same nodes, roles, heartbeat settings and names_cap",
-              io->names[who], c->addr);
-        conn_close(c, NULL);
-        return;
-    }
+    /* A differing config is told once the peer has proved the cookie
+     * (on_proof): an unauthenticated HELLO must not hold our apps. */
+    c->mismatch =
+        memcmp(c->theirs.config, io->digest, BATON_DIGEST_LEN) != 0;
     t.initiator = c->initiator ? &c->mine : &c->theirs;
     t.responder = c->initiator ? &c->theirs : &c->mine;
     baton_proof_compute(io->cfg.cookie, io->cfg.cookie_len, &t, c->initiator,
@@ -977,6 +1045,11 @@ static void on_proof(struct baton_io_conn *c, const uint8_t *body,
         io->peers[c->peer].dialing = false;
         io->peers[c->peer].dialer = NULL;
         uv_timer_stop(&io->peers[c->peer].retry);
+    }
+    if (c->mismatch) {
+        c->state = CONN_MISMATCH;
+        mismatched(c);
+        return;
     }
     adopt(c);
 }
@@ -1254,7 +1327,8 @@ static void on_sweep(uv_timer_t *t)
 
     while (c != NULL) {
         struct baton_io_conn *next = c->next;
-        if (c->state != CONN_READY && now >= c->deadline_ms) {
+        if (c->state != CONN_READY && c->state != CONN_MISMATCH &&
+            now >= c->deadline_ms) {
             conn_close(c, "handshake timed out");
         }
         c = next;
@@ -1398,6 +1472,7 @@ int baton_io_init(struct baton_io *io, uv_loop_t *loop,
         return rv;
     }
     baton_io_config_digest(cfg, io->digest);
+    io->driver_held = cfg->apps_held;
     return 0;
 }
 

@@ -101,6 +101,10 @@ struct baton_io {
     void *log_data;
     unsigned open_handles;
     bool closing;
+    /* Apps held: the driver's boot sync (held until its RELEASE), and
+     * a link to an older peer whose config differs (transport.md §2). */
+    bool driver_held;
+    bool mismatch_held;
     void (*close_cb)(struct baton_io *io);
     baton_app_fn on_app;
     baton_name_fn on_name;

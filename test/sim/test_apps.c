@@ -374,6 +374,59 @@ static void heal_survivor_token_grows(void **state)
     sim_destroy(s);
 }
 
+/* Issue 11 finding 6: a node restarted with a config that differs from
+ * its peers' is cut from them (the transport adopts no link: it keeps
+ * only an authenticated, silent one) and, started later than they, held
+ * (BATON_REQ_HOLD, docs/design/transport.md §2). It starts nothing while
+ * held, even alone, as coordinator of its own side, while its peers fail
+ * its app over; a node held while it runs the app stops it. Released and
+ * linked again, one instance runs. */
+static void mismatch_holds_later_node(void **state)
+{
+    struct baton_app_config app;
+    struct sim *s;
+    int k;
+
+    (void)state;
+    define(&app, "x", "a,b,c", 0);
+    s = cluster(3, 1, &app, NULL, 0);
+    sim_run_until(s, 1000 * MS);
+    runs_only_on(s, 3, 0, 0);
+    sim_crash(s, 0);
+    sim_run_until(s, 1500 * MS);
+    runs_only_on(s, 3, 0, 1);
+    k = sim_trace_count(s);
+    for (unsigned i = 1; i < 3; i++) {
+        sim_block(s, 0, i);
+        sim_block(s, i, 0);
+    }
+    sim_restart(s, 0);
+    sim_request(s, 0, 0, BATON_REQ_HOLD, 0);
+    sim_run_until(s, 5000 * MS);
+    expect(s, &k, "a: coordinator");
+    expect_none(s, k, "a: app x: start here");
+    runs_only_on(s, 3, 0, 1);
+    /* Resolved: a released and linked again; a takes x back, once. */
+    sim_request(s, 0, 0, BATON_REQ_RELEASE, 0);
+    sim_heal(s);
+    sim_run_until(s, 8000 * MS);
+    runs_only_on(s, 3, 0, 0);
+    assert_converged(s);
+    /* Held while running it (the mismatched link formed only after the
+     * node had started the app alone): it stops it; b runs it. */
+    for (unsigned i = 1; i < 3; i++) {
+        sim_block(s, 0, i);
+        sim_block(s, i, 0);
+    }
+    sim_run_until(s, 10000 * MS);
+    k = sim_trace_count(s);
+    sim_request(s, 0, 0, BATON_REQ_HOLD, 0);
+    sim_run_until(s, 12000 * MS);
+    expect(s, &k, "a: app x: stop");
+    assert_int_equal(sim_instance(s, 0, 0, NULL), 0);
+    sim_destroy(s);
+}
+
 /* batonctl permit APP false moves the app away; true lets it back
  * (reference §1.7). batonctl takeover APP moves it here and keeps it
  * here, even from a higher-priority node. */
@@ -614,6 +667,7 @@ int main(void)
         cmocka_unit_test(crash_fails_over),
         cmocka_unit_test(duplicates_after_heal),
         cmocka_unit_test(permit_and_takeover),
+        cmocka_unit_test(mismatch_holds_later_node),
         cmocka_unit_test(differing_definitions_refused),
         cmocka_unit_test(frozen_owner_not_failed_over),
         cmocka_unit_test(no_claim_during_merge),
