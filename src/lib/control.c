@@ -797,8 +797,17 @@ static char *ok_json(void)
     return s;
 }
 
-/* Text requests: status | apps | permit APP true|false | takeover APP |
- * ready APP (docs/control.md). */
+int lib_control_group_json(const struct lib_control *c, const char *name,
+                           cJSON *o)
+{
+    if (c->group_json == NULL) {
+        return BATON_ENOTFOUND;
+    }
+    return c->group_json(c->node, name, o);
+}
+
+/* Text requests: status | apps | leader GROUP | permit APP true|false |
+ * takeover APP | ready APP (docs/control.md). */
 static void handle(struct lib_session *cl, const char *line)
 {
     struct baton_io *io = cl->ctl->io;
@@ -820,11 +829,23 @@ static void handle(struct lib_session *cl, const char *line)
         reply(cl, lib_apps_json(cl->ctl));
         return;
     }
+    if (strcmp(cmd, "leader") == 0) {
+        cJSON *o = cJSON_CreateObject();
+        if (o == NULL || lib_control_group_json(cl->ctl, arg, o) != 0) {
+            cJSON_Delete(o);
+            snprintf(err, sizeof(err), "no leader group \"%s\" here", arg);
+            reply(cl, error_json(err));
+            return;
+        }
+        reply(cl, cJSON_PrintUnformatted(o));
+        cJSON_Delete(o);
+        return;
+    }
     if (strcmp(cmd, "permit") != 0 && strcmp(cmd, "takeover") != 0 &&
         strcmp(cmd, "ready") != 0) {
-        reply(cl, error_json("unknown command (known: status, apps, permit, "
-                             "takeover, ready; a line starting with { is a "
-                             "JSON request)"));
+        reply(cl, error_json("unknown command (known: status, apps, leader, "
+                             "permit, takeover, ready; a line starting with "
+                             "{ is a JSON request)"));
         return;
     }
     app = find_app(io, arg);
@@ -1131,6 +1152,8 @@ int lib_control_start(struct lib_control *c, struct baton_io *io,
     struct lib_idmap *endpoints = c->endpoints;
     struct lib_idmap *writes = c->writes;
     struct lib_defers *defers = c->defers;
+    struct baton *node = c->node;
+    int (*group_json)(struct baton *, const char *, cJSON *) = c->group_json;
     mode_t old;
     int rv;
 
@@ -1146,6 +1169,8 @@ int lib_control_start(struct lib_control *c, struct baton_io *io,
     c->endpoints = endpoints != NULL ? endpoints : &c->own_endpoints;
     c->writes = writes != NULL ? writes : &c->own_writes;
     c->defers = defers;
+    c->node = node;
+    c->group_json = group_json;
     snprintf(c->path, sizeof(c->path), "%s", path);
     if (someone_listens(path)) {
         snprintf(err, err_len,

@@ -12,9 +12,13 @@
  *   answers:       'R' + reply, 'S' + sync, 'N' not the leader (retry). */
 #include "../util/setup.h"
 
+#include <cjson/cJSON.h>
+#include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "control.h"
 #include "lib.h"
 
 #define JOIN_TIMEOUT_MS (2000)
@@ -867,4 +871,54 @@ unsigned baton_group_down(const struct baton_group *g, const char **names,
                           unsigned max)
 {
     return list(g, names, max, 3);
+}
+
+/* The group's state for the control socket (docs/control.md "Leader
+ * groups"): added to o. The epoch is the group app's, as this node's
+ * replica says; it grows with every election. */
+static void add_list(cJSON *o, const char *key, const struct baton_group *g,
+                     int which)
+{
+    const char *names[BATON_NODES_MAX];
+    unsigned n = list(g, names, BATON_NODES_MAX, which);
+    cJSON *arr = cJSON_AddArrayToObject(o, key);
+
+    for (unsigned i = 0; i < n && i < BATON_NODES_MAX; i++) {
+        cJSON_AddItemToArray(arr, cJSON_CreateString(names[i]));
+    }
+}
+
+int lib_group_json(struct baton *b, const char *name, cJSON *o)
+{
+    const struct baton_group *g = NULL;
+    char num[24];
+    uint64_t epoch = 0;
+    unsigned l = BATON_NODE_NONE;
+
+    for (unsigned i = 0; b != NULL && i < b->n_groups; i++) {
+        if (strcmp(b->groups[i]->name, name) == 0) {
+            g = b->groups[i];
+        }
+    }
+    if (g == NULL) {
+        return BATON_ENOTFOUND;
+    }
+    if (b->started) {
+        l = leader_of(g, &epoch);
+    }
+    cJSON_AddStringToObject(o, "group", g->name);
+    if (l == BATON_NODE_NONE) {
+        cJSON_AddNullToObject(o, "leader");
+        cJSON_AddNullToObject(o, "epoch");
+    } else {
+        cJSON_AddStringToObject(o, "leader", lib_node_name(b, l));
+        snprintf(num, sizeof(num), "%" PRIu64, epoch);
+        cJSON_AddStringToObject(o, "epoch", num);
+    }
+    cJSON_AddBoolToObject(o, "leading", g->leading);
+    add_list(o, "candidates", g, 0);
+    add_list(o, "workers", g, 1);
+    add_list(o, "alive", g, 2);
+    add_list(o, "down", g, 3);
+    return 0;
 }
