@@ -130,9 +130,13 @@ static void dict_encode(const struct dict *d, void **out, size_t *len)
 
 static void dict_decode(struct dict *d, const char *s, size_t len)
 {
-    const char *end = s + len;
+    const char *end;
 
     dict_clear(d);
+    if (len == 0) { /* an empty dict's sync may be NULL */
+        return;
+    }
+    end = s + len;
     while (s < end) {
         const char *nl = memchr(s, '\n', (size_t)(end - s));
         size_t n = nl ? (size_t)(nl - s) : (size_t)(end - s);

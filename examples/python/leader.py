@@ -10,6 +10,11 @@ group (baton_group_add) and serves control_socket; a session asks
                                            an epoch above E is known
                                            (or --wait seconds pass: exit 1)
     leader.py SOCKET GROUP --none          asks again until no member leads
+    leader.py SOCKET GROUP --join          joins the group ({"op":"join"}):
+                                           prints the answer, then every
+                                           event (elected, surrendered,
+                                           deposed) as a line, until the
+                                           node closes the session
 """
 import argparse
 import json
@@ -46,6 +51,15 @@ class Session:
     def leader(self, group):
         return self.request("leader", group=group)
 
+    def events_forever(self):
+        """Events already read, then each one as it comes."""
+        while self.events:
+            yield self.events.pop(0)
+        for raw in self.file:
+            msg = json.loads(raw)
+            if "event" in msg:
+                yield msg
+
     def close(self):
         self.file.close()
         self.sock.close()
@@ -57,11 +71,28 @@ def main():
     ap.add_argument("group")
     ap.add_argument("--newer-than", type=int, default=None, metavar="EPOCH")
     ap.add_argument("--none", action="store_true")
+    ap.add_argument("--join", action="store_true")
     ap.add_argument("--wait", type=float, default=30.0, metavar="SECONDS")
     args = ap.parse_args()
 
-    s = Session(args.socket)
     deadline = time.monotonic() + args.wait
+    while True:
+        try:
+            s = Session(args.socket)
+            break
+        except (FileNotFoundError, ConnectionRefusedError):
+            # A node (re)starting: its socket is not (yet) served.
+            if args.join or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+    if args.join:
+        ans = s.request("join", group=args.group)
+        print(json.dumps(ans, separators=(",", ":")), flush=True)
+        if not ans.get("ok"):
+            return 1
+        for ev in s.events_forever():
+            print(json.dumps(ev, separators=(",", ":")), flush=True)
+        return 0
     while True:
         ans = s.leader(args.group)
         if not ans.get("ok"):

@@ -806,6 +806,37 @@ int lib_control_group_json(const struct lib_control *c, const char *name,
     return c->group_json(c->node, name, o);
 }
 
+void lib_control_group_event(struct lib_control *c, const char *group,
+                             const char *event, const char *leader,
+                             uint64_t epoch, const void *data, size_t len)
+{
+    char num[24];
+
+    if (c == NULL) {
+        return;
+    }
+    for (struct lib_session *s = c->sessions; s != NULL; s = s->next) {
+        cJSON *o;
+        if (!s->json || s->closing || strcmp(s->group, group) != 0) {
+            continue;
+        }
+        o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "event", event);
+        cJSON_AddStringToObject(o, "group", group);
+        if (leader != NULL) {
+            cJSON_AddStringToObject(o, "leader", leader);
+        }
+        if (epoch != 0) {
+            snprintf(num, sizeof(num), "%" PRIu64, epoch);
+            cJSON_AddStringToObject(o, "epoch", num);
+        }
+        if (data != NULL) {
+            lib_json_add_data(o, "data", "data64", data, len);
+        }
+        lib_ctl_session_send(s, o);
+    }
+}
+
 /* Text requests: status | apps | leader GROUP | permit APP true|false |
  * takeover APP | ready APP (docs/control.md). */
 static void handle(struct lib_session *cl, const char *line)

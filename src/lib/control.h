@@ -144,6 +144,13 @@ int lib_group_json(struct baton *node, const char *name, cJSON *o);
 int lib_control_group_json(const struct lib_control *c, const char *name,
                            cJSON *o);
 
+/* A leader group's event ("elected", "surrendered", "deposed") to every
+ * session that joined it: leader (may be NULL), epoch (0: none) and data
+ * (the sync; NULL: none) as its fields. In libbaton's group.c. */
+void lib_control_group_event(struct lib_control *c, const char *group,
+                             const char *event, const char *leader,
+                             uint64_t epoch, const void *data, size_t len);
+
 /* The JSON status document (returns owned, free with free()). */
 char *lib_status_json(const struct baton_io *io);
 /* The JSON apps document: every app, cluster-wide and local. */

@@ -149,6 +149,10 @@ static int group_start(struct baton_app *app, int type, const char *from,
     g->sync0_len = sync != NULL ? len : 0;
     lib_logf(b, BATON_LOG_INFO, "group %s: elected leader (epoch %llu)",
              g->name, (unsigned long long)epoch);
+    lib_control_group_event(b->control, g->name, "elected",
+                            lib_node_name(b, b->cfg.io.self), epoch,
+                            g->sync0 != NULL ? g->sync0 : (const void *)"",
+                            g->sync0_len);
     register_leader(g);
     return 0;
 }
@@ -172,6 +176,8 @@ static void group_stop(struct baton_app *app, int reason, const char *to)
     g->sync0_len = 0;
     lib_logf(g->b, BATON_LOG_INFO, "group %s: no longer leader (%d)",
              g->name, reason);
+    lib_control_group_event(g->b->control, g->name, "deposed", to,
+                            g->lead_epoch, NULL, 0);
     /* The new leader re-points the name; a member now answers 'N' to
      * whatever still reaches it, and the caller retries. */
 }
@@ -536,6 +542,9 @@ static void join_done(struct baton *b, struct lib_call *c, int status,
     if (status == 0 && len >= 1 && reply[0] == 'S' && !g->leading) {
         g->surrendered_epoch = epoch;
         g->cbs->surrendered(g, lib_node_name(b, asked), reply + 1, len - 1);
+        lib_control_group_event(b->control, g->name, "surrendered",
+                                lib_node_name(b, asked), epoch, reply + 1,
+                                len - 1);
         return;
     }
     g->join_after_ms = lib_now(b) + JOIN_RETRY_MS;

@@ -1,7 +1,9 @@
 # A leader group over the control socket: examples/python/leader.py asks
 # embedded gdict nodes (libbaton, no batond) who leads. a and b are
 # candidates, c a worker: a leads; kill -9 of a: b leads at a higher
-# epoch; kill -9 of b: nobody leads, and the worker c never did.
+# epoch; a restarted takes the lead back (b is deposed); kill -9 of a
+# and b: nobody leads, and the worker c never did. Sessions that joined
+# the group get elected, surrendered and deposed.
 source "$(dirname "$0")/lib.sh"
 
 EX="$BIN/examples"
@@ -35,6 +37,14 @@ field() { python3 -c 'import json,sys; print(json.dumps(json.loads(sys.argv[1])[
 py() { python3 "$PY" "$T/$1.sock" gdict "${@:2}"; }
 
 for n in a b c; do run g$n $n; done
+# A session on each member joins the group and writes its events in
+# $T/wN.out (--join: one JSON line each).
+for n in a b c; do
+    until [ -S "$T/$n.sock" ]; do sleep 0.02; done
+    python3 "$PY" "$T/$n.sock" gdict --join > "$T/w$n.out" 2>> "$T/w$n.log" &
+    PIDS[w$n]=$!
+done
+has() { grep -q -- "$2" "$T/$1.out"; }
 
 # Election: every member names a, at one epoch; only a leads.
 A=$(py a --newer-than 0) || fail "a: no leader"
@@ -62,12 +72,27 @@ E2=$(field "$B" epoch | tr -d '"')
 C=$(py c --newer-than "$E1") || fail "c: no leader above epoch $E1"
 [ "$(field "$C" leader)" = '"b@local"' ] || fail "c says: $C"
 [ "$(field "$C" epoch)" = "\"$E2\"" ] || fail "c: another epoch than b's $E2: $C"
-pass "kill -9 of a: b leads at epoch $E2 > $E1"
+wait_for 10 has wb "\"event\":\"elected\",\"group\":\"gdict\",\"leader\":\"b@local\",\"epoch\":\"$E2\"" ||
+    fail "b's session did not get elected at $E2: $(cat "$T/wb.out")"
+wait_for 10 has wc "\"event\":\"surrendered\",\"group\":\"gdict\",\"leader\":\"b@local\",\"epoch\":\"$E2\"" ||
+    fail "c's session did not get surrendered to b at $E2: $(cat "$T/wc.out")"
+pass "kill -9 of a: b leads at epoch $E2 > $E1; the joined sessions of b and c got elected and surrendered"
 
-# kill -9 b: the worker c is the last member and never leads.
+# a comes back: it takes the lead over from b (it is first in the
+# list); b's session gets deposed.
+run ga2 a
+A=$(py a --newer-than "$E2") || fail "a: no leader above epoch $E2"
+[ "$(field "$A" leader)" = '"a@local"' ] || fail "restarted a says: $A"
+wait_for 10 has wb '"event":"deposed","group":"gdict"' ||
+    fail "b's session did not get deposed: $(cat "$T/wb.out")"
+pass "a restarted leads again at $(field "$A" epoch); b's session got deposed"
+
+# kill -9 a and b: the worker c is the last member and never leads.
+kill9 ga2
 kill9 gb
 C=$(py c --none) || fail "c still sees a leader"
 [ "$(field "$C" leading)" = false ] || fail "the worker c leads: $C"
 [ "$(field "$C" alive)" = '["c@local"]' ] || fail "c's alive list: $C"
 grep -q "^elected" "$T/gc.out" && fail "the worker c was elected: $(cat "$T/gc.out")"
-pass "kill -9 of b: nobody leads; the worker c was never elected"
+grep -q '"event":"elected"' "$T/wc.out" && fail "c's session got elected: $(cat "$T/wc.out")"
+pass "kill -9 of a and b: nobody leads; the worker c was never elected"
