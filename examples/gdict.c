@@ -130,9 +130,13 @@ static void dict_encode(const struct dict *d, void **out, size_t *len)
 
 static void dict_decode(struct dict *d, const char *s, size_t len)
 {
-    const char *end = s + len;
+    const char *end;
 
     dict_clear(d);
+    if (len == 0) { /* an empty dict's sync may be NULL */
+        return;
+    }
+    end = s + len;
     while (s < end) {
         const char *nl = memchr(s, '\n', (size_t)(end - s));
         size_t n = nl ? (size_t)(nl - s) : (size_t)(end - s);
@@ -321,13 +325,14 @@ static void on_close(struct ex *ex)
 int main(int argc, char **argv)
 {
     static struct gdict gd;
-    const char *candidates = NULL, *slow = NULL;
+    const char *candidates = NULL, *workers = NULL, *slow = NULL;
     const struct ex_flag flags[] = {{"--candidates", &candidates},
+                                    {"--workers", &workers},
                                     {"--slow-ms", &slow},
                                     {NULL, NULL}};
     int rv;
 
-    ex_args(&gd.ex, argc, argv, "--candidates \"a@h, b@h\" [--slow-ms N]",
+    ex_args(&gd.ex, argc, argv, "--candidates \"a@h, b@h\" [--workers \"c@h\"] [--slow-ms N]",
             flags);
     if (candidates == NULL || (slow && ex_num(slow, 600000) < 0)) {
         fprintf(stderr, "gdict: --candidates LIST is required; --slow-ms "
@@ -338,7 +343,7 @@ int main(int argc, char **argv)
     gd.ex.data = &gd;
     gd.ex.on_close = on_close;
     ex_open(&gd.ex);
-    rv = baton_group_add(gd.ex.b, "gdict", candidates, NULL, &cbs, &gd,
+    rv = baton_group_add(gd.ex.b, "gdict", candidates, workers, &cbs, &gd,
                          &gd.g);
     if (rv != 0) {
         fprintf(stderr, "gdict: %s: %s\n", baton_strerror(rv),

@@ -47,6 +47,7 @@ int cli_answer_failed(const char *what, const cJSON *doc);
 
 int cli_status(const struct cli *c, int argc, char **argv);
 int cli_apps(const struct cli *c, int argc, char **argv);
+int cli_leader(const struct cli *c, int argc, char **argv);
 int cli_steer(const struct cli *c, int argc, char **argv);
 int cli_names(const struct cli *c, int argc, char **argv);
 int cli_whereis(const struct cli *c, int argc, char **argv);

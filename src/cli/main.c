@@ -29,6 +29,9 @@ static void usage(FILE *f)
             "  permit APP true|false   let APP run here / move it away\n"
             "  takeover APP            move APP here and keep it here\n"
             "  ready APP               APP (ready = notify) is ready\n"
+            "  leader GROUP            leader group GROUP of a libbaton "
+            "node: its leader,\n"
+            "                          epoch and members\n"
             "names (docs/control.md):\n"
             "  names                   every name this node sees: NAME NODE "
             "EPOCH META\n"
@@ -202,6 +205,9 @@ int main(int argc, char **argv)
     }
     if (strcmp(argv[i], "apps") == 0) {
         return cli_apps(&c, argc - i, argv + i);
+    }
+    if (strcmp(argv[i], "leader") == 0) {
+        return cli_leader(&c, argc - i, argv + i);
     }
     if (strcmp(argv[i], "permit") == 0 || strcmp(argv[i], "takeover") == 0 ||
         strcmp(argv[i], "ready") == 0) {

@@ -797,8 +797,48 @@ static char *ok_json(void)
     return s;
 }
 
-/* Text requests: status | apps | permit APP true|false | takeover APP |
- * ready APP (docs/control.md). */
+int lib_control_group_json(const struct lib_control *c, const char *name,
+                           cJSON *o)
+{
+    if (c->group_json == NULL) {
+        return BATON_ENOTFOUND;
+    }
+    return c->group_json(c->node, name, o);
+}
+
+void lib_control_group_event(struct lib_control *c, const char *group,
+                             const char *event, const char *leader,
+                             uint64_t epoch, const void *data, size_t len)
+{
+    char num[24];
+
+    if (c == NULL) {
+        return;
+    }
+    for (struct lib_session *s = c->sessions; s != NULL; s = s->next) {
+        cJSON *o;
+        if (!s->json || s->closing || strcmp(s->group, group) != 0) {
+            continue;
+        }
+        o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "event", event);
+        cJSON_AddStringToObject(o, "group", group);
+        if (leader != NULL) {
+            cJSON_AddStringToObject(o, "leader", leader);
+        }
+        if (epoch != 0) {
+            snprintf(num, sizeof(num), "%" PRIu64, epoch);
+            cJSON_AddStringToObject(o, "epoch", num);
+        }
+        if (data != NULL) {
+            lib_json_add_data(o, "data", "data64", data, len);
+        }
+        lib_ctl_session_send(s, o);
+    }
+}
+
+/* Text requests: status | apps | leader GROUP | permit APP true|false |
+ * takeover APP | ready APP (docs/control.md). */
 static void handle(struct lib_session *cl, const char *line)
 {
     struct baton_io *io = cl->ctl->io;
@@ -820,11 +860,23 @@ static void handle(struct lib_session *cl, const char *line)
         reply(cl, lib_apps_json(cl->ctl));
         return;
     }
+    if (strcmp(cmd, "leader") == 0) {
+        cJSON *o = cJSON_CreateObject();
+        if (o == NULL || lib_control_group_json(cl->ctl, arg, o) != 0) {
+            cJSON_Delete(o);
+            snprintf(err, sizeof(err), "no leader group \"%s\" here", arg);
+            reply(cl, error_json(err));
+            return;
+        }
+        reply(cl, cJSON_PrintUnformatted(o));
+        cJSON_Delete(o);
+        return;
+    }
     if (strcmp(cmd, "permit") != 0 && strcmp(cmd, "takeover") != 0 &&
         strcmp(cmd, "ready") != 0) {
-        reply(cl, error_json("unknown command (known: status, apps, permit, "
-                             "takeover, ready; a line starting with { is a "
-                             "JSON request)"));
+        reply(cl, error_json("unknown command (known: status, apps, leader, "
+                             "permit, takeover, ready; a line starting with "
+                             "{ is a JSON request)"));
         return;
     }
     app = find_app(io, arg);
@@ -1131,6 +1183,8 @@ int lib_control_start(struct lib_control *c, struct baton_io *io,
     struct lib_idmap *endpoints = c->endpoints;
     struct lib_idmap *writes = c->writes;
     struct lib_defers *defers = c->defers;
+    struct baton *node = c->node;
+    int (*group_json)(struct baton *, const char *, cJSON *) = c->group_json;
     mode_t old;
     int rv;
 
@@ -1146,6 +1200,8 @@ int lib_control_start(struct lib_control *c, struct baton_io *io,
     c->endpoints = endpoints != NULL ? endpoints : &c->own_endpoints;
     c->writes = writes != NULL ? writes : &c->own_writes;
     c->defers = defers;
+    c->node = node;
+    c->group_json = group_json;
     snprintf(c->path, sizeof(c->path), "%s", path);
     if (someone_listens(path)) {
         snprintf(err, err_len,

@@ -48,6 +48,10 @@ struct lib_control_program {
 struct lib_control {
     uv_pipe_t pipe;
     struct baton_io *io;
+    /* The libbaton node serving the socket and lib_group_json, for its
+     * leader groups; NULL on batond, which has none (nor group.c). */
+    struct baton *node;
+    int (*group_json)(struct baton *node, const char *name, cJSON *o);
     struct lib_control_program prog;
     /* App i's global name ("name =" of [app]; NULL or "" for none). */
     const char *gname[BATON_APPS_MAX];
@@ -104,7 +108,8 @@ struct lib_control {
 };
 
 /* Binds and listens at path (replacing a stale socket file, refusing if
- * another node answers there). c->prog, c->gname, c->ids,
+ * another node answers there). c->prog, c->gname, c->node,
+ * c->group_json, c->ids,
  * c->deadlines, c->calls, c->endpoints, c->writes and c->defers (NULL:
  * its own)
  * must be set beforehand; the caller routes io's on_app,
@@ -129,6 +134,22 @@ void lib_control_name_effect(struct lib_control *c,
                                 const struct baton_name_effect *e);
 void lib_control_call_effect(struct lib_control *c,
                                 const struct baton_call_effect *e);
+
+/* Adds leader group name's state to o (docs/control.md "Leader
+ * groups"): 0, or BATON_ENOTFOUND if node has no such group. In group.c
+ * (libbaton only: the control socket calls it through c->group_json). */
+int lib_group_json(struct baton *node, const char *name, cJSON *o);
+
+/* c->group_json(c->node, name, o), or BATON_ENOTFOUND without groups. */
+int lib_control_group_json(const struct lib_control *c, const char *name,
+                           cJSON *o);
+
+/* A leader group's event ("elected", "surrendered", "deposed") to every
+ * session that joined it: leader (may be NULL), epoch (0: none) and data
+ * (the sync; NULL: none) as its fields. In libbaton's group.c. */
+void lib_control_group_event(struct lib_control *c, const char *group,
+                             const char *event, const char *leader,
+                             uint64_t epoch, const void *data, size_t len);
 
 /* The JSON status document (returns owned, free with free()). */
 char *lib_status_json(const struct baton_io *io);

@@ -12,9 +12,13 @@
  *   answers:       'R' + reply, 'S' + sync, 'N' not the leader (retry). */
 #include "../util/setup.h"
 
+#include <cjson/cJSON.h>
+#include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "control.h"
 #include "lib.h"
 
 #define JOIN_TIMEOUT_MS (2000)
@@ -145,6 +149,10 @@ static int group_start(struct baton_app *app, int type, const char *from,
     g->sync0_len = sync != NULL ? len : 0;
     lib_logf(b, BATON_LOG_INFO, "group %s: elected leader (epoch %llu)",
              g->name, (unsigned long long)epoch);
+    lib_control_group_event(b->control, g->name, "elected",
+                            lib_node_name(b, b->cfg.io.self), epoch,
+                            g->sync0 != NULL ? g->sync0 : (const void *)"",
+                            g->sync0_len);
     register_leader(g);
     return 0;
 }
@@ -168,6 +176,8 @@ static void group_stop(struct baton_app *app, int reason, const char *to)
     g->sync0_len = 0;
     lib_logf(g->b, BATON_LOG_INFO, "group %s: no longer leader (%d)",
              g->name, reason);
+    lib_control_group_event(g->b->control, g->name, "deposed", to,
+                            g->lead_epoch, NULL, 0);
     /* The new leader re-points the name; a member now answers 'N' to
      * whatever still reaches it, and the caller retries. */
 }
@@ -532,6 +542,9 @@ static void join_done(struct baton *b, struct lib_call *c, int status,
     if (status == 0 && len >= 1 && reply[0] == 'S' && !g->leading) {
         g->surrendered_epoch = epoch;
         g->cbs->surrendered(g, lib_node_name(b, asked), reply + 1, len - 1);
+        lib_control_group_event(b->control, g->name, "surrendered",
+                                lib_node_name(b, asked), epoch, reply + 1,
+                                len - 1);
         return;
     }
     g->join_after_ms = lib_now(b) + JOIN_RETRY_MS;
@@ -867,4 +880,54 @@ unsigned baton_group_down(const struct baton_group *g, const char **names,
                           unsigned max)
 {
     return list(g, names, max, 3);
+}
+
+/* The group's state for the control socket (docs/control.md "Leader
+ * groups"): added to o. The epoch is the group app's, as this node's
+ * replica says; it grows with every election. */
+static void add_list(cJSON *o, const char *key, const struct baton_group *g,
+                     int which)
+{
+    const char *names[BATON_NODES_MAX];
+    unsigned n = list(g, names, BATON_NODES_MAX, which);
+    cJSON *arr = cJSON_AddArrayToObject(o, key);
+
+    for (unsigned i = 0; i < n && i < BATON_NODES_MAX; i++) {
+        cJSON_AddItemToArray(arr, cJSON_CreateString(names[i]));
+    }
+}
+
+int lib_group_json(struct baton *b, const char *name, cJSON *o)
+{
+    const struct baton_group *g = NULL;
+    char num[24];
+    uint64_t epoch = 0;
+    unsigned l = BATON_NODE_NONE;
+
+    for (unsigned i = 0; b != NULL && i < b->n_groups; i++) {
+        if (strcmp(b->groups[i]->name, name) == 0) {
+            g = b->groups[i];
+        }
+    }
+    if (g == NULL) {
+        return BATON_ENOTFOUND;
+    }
+    if (b->started) {
+        l = leader_of(g, &epoch);
+    }
+    cJSON_AddStringToObject(o, "group", g->name);
+    if (l == BATON_NODE_NONE) {
+        cJSON_AddNullToObject(o, "leader");
+        cJSON_AddNullToObject(o, "epoch");
+    } else {
+        cJSON_AddStringToObject(o, "leader", lib_node_name(b, l));
+        snprintf(num, sizeof(num), "%" PRIu64, epoch);
+        cJSON_AddStringToObject(o, "epoch", num);
+    }
+    cJSON_AddBoolToObject(o, "leading", g->leading);
+    add_list(o, "candidates", g, 0);
+    add_list(o, "workers", g, 1);
+    add_list(o, "alive", g, 2);
+    add_list(o, "down", g, 3);
+    return 0;
 }

@@ -219,6 +219,8 @@ static int start_control(struct baton *b)
     if (b->control == NULL) {
         return lib_fail(b, BATON_ENOMEM, "baton_start: out of memory");
     }
+    b->control->node = b; /* its leader groups */
+    b->control->group_json = lib_group_json;
     b->control->ids = &b->next_id;
     b->control->deadlines = &b->deadlines;
     /* The sessions' endpoints, name writes and calls: the node's tables. */

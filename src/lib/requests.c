@@ -304,6 +304,37 @@ static void op_names(struct lib_session *s, const cJSON *cid)
     lib_ctl_session_send(s, o);
 }
 
+/* leader: a leader group's state, a local read; join: the same, and
+ * from then on this session gets the group's local member's events
+ * (docs/control.md "Leader groups"). */
+static void op_leader(struct lib_session *s, const cJSON *req,
+                      const cJSON *cid, bool join)
+{
+    const cJSON *gj = cJSON_GetObjectItemCaseSensitive(req, "group");
+    cJSON *o;
+
+    if (!cJSON_IsString(gj)) {
+        lib_ctl_send_error(s, cid, "invalid", "group missing (a string)");
+        return;
+    }
+    if (join && s->group[0] != '\0' &&
+        strcmp(s->group, gj->valuestring) != 0) {
+        lib_ctl_send_error(s, cid, "invalid",
+                           "this session joined another group already");
+        return;
+    }
+    o = lib_ctl_answer(cid, true);
+    if (lib_control_group_json(s->ctl, gj->valuestring, o) != 0) {
+        cJSON_Delete(o);
+        lib_ctl_send_error(s, cid, "not_found", "no such leader group here");
+        return;
+    }
+    if (join) {
+        snprintf(s->group, sizeof(s->group), "%s", gj->valuestring);
+    }
+    lib_ctl_session_send(s, o);
+}
+
 static void op_call(struct lib_session *s, const cJSON *req,
                     const cJSON *cid, bool is_call)
 {
@@ -484,10 +515,13 @@ void lib_ctl_session_request(struct lib_session *s, const char *line,
         op_reply(s, req, cid);
     } else if (strcmp(op, "serve") == 0) {
         op_serve(s, req, cid);
+    } else if (strcmp(op, "leader") == 0 || strcmp(op, "join") == 0) {
+        op_leader(s, req, cid, op[0] == 'j');
     } else {
         snprintf(msg, sizeof(msg),
                  "unknown op \"%.64s\" (known: register, reregister, "
-                 "unregister, whereis, names, send, call, reply, serve)",
+                 "unregister, whereis, names, send, call, reply, serve, "
+                 "leader, join)",
                  op);
         lib_ctl_send_error(s, cid, "invalid", msg);
     }

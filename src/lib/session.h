@@ -81,6 +81,9 @@ struct lib_session {
     bool closing;          /* detached; closes once its output is out */
     bool handle_closing;   /* uv_close() called */
     bool named;            /* asked for a name once: DROP on close */
+    /* The leader group it joined ("": none), whose local member's
+     * events it gets (docs/control.md "Leader groups"). */
+    char group[BATON_APP_NAME_MAX + 1];
     /* When the unfinished line in buf (or, before the first request,
      * the connection) began: it must end within LIB_CTL_LINE_IDLE_MS. */
     uint64_t waiting_since_ms;
