@@ -981,6 +981,12 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
             s->cap = want;
         }
     }
+    if (s->buf == NULL) {
+        /* Over the budget before this session had any buffer: no room
+         * (libuv then reports UV_ENOBUFS), and no offset from NULL. */
+        *buf = uv_buf_init(NULL, 0);
+        return;
+    }
     *buf = uv_buf_init(s->buf + s->len, (unsigned)(s->cap - s->len));
 }
 
