@@ -343,7 +343,7 @@ static struct conn *hold(const char *asock,
 static int cmd_local(int argc, char **argv)
 {
     unsigned long lookups = argc > 2 ? arg_num(argv[2], "LOOKUPS") : 20000000ul;
-    struct baton_name *slots = calloc(2 * LOCAL_CAP, sizeof(*slots));
+    struct baton_name *slots = calloc(3 * LOCAL_CAP, sizeof(*slots));
     struct baton_name *tslots = calloc(LOCAL_CAP, sizeof(*tslots));
     struct baton_node *node = calloc(1, sizeof(*node));
     struct baton_node_config cfg;

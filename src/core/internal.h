@@ -32,6 +32,10 @@ void baton__evaluate(struct baton_node *n);
 void baton__join_retry(struct baton_node *n);
 
 /* Replication (replication.c). */
+static inline uint32_t baton__names_part(const struct baton_node_config *c)
+{
+    return c->names_part != 0 ? c->names_part : BATON_SNAPSHOT_PART_NAMES;
+}
 void baton__submit(struct baton_node *n, const struct baton_op *op);
 void baton__flush(struct baton_node *n);
 void baton__send_snapshots(struct baton_node *n);

@@ -118,6 +118,18 @@ enum baton_name_code {
 /* The largest exported app state carried by a takeover. */
 #define BATON_STATE_MAX (65536)
 
+/* A snapshot goes out in parts of at most BATON_SNAPSHOT_PART_NAMES
+ * entries (one frame each: wire.md §2.4; a node config may ask for
+ * smaller parts) and at most BATON_SNAPSHOT_PARTS_MAX parts, which
+ * bounds a step's sends. The receiver applies it only once every part
+ * came, in order (docs/design/names.md §1). */
+#define BATON_SNAPSHOT_PART_NAMES (8192)
+#define BATON_SNAPSHOT_PARTS_MAX (8)
+/* A JOIN is one frame: it carries the joiner's own names, so a node's
+ * endpoints hold at most this many names (a write beyond it fails with
+ * FULL; docs/design/names.md §1). */
+#define BATON_JOIN_NAMES_MAX (BATON_SNAPSHOT_PART_NAMES)
+
 struct baton_msg {
     uint8_t type; /* enum baton_msg_type */
     uint8_t from; /* sender id */
@@ -141,6 +153,19 @@ struct baton_msg {
             struct baton_stream stream;
             uint64_t index;
             struct baton_state state;
+            /* Parts: every part repeats the fields above and carries a
+             * slice of the table. `snap` names the transfer (the seq of
+             * its first part), `part` counts from 0, `more` is 1 on
+             * every part but the last. All 0: a whole table at once. */
+            uint64_t snap;
+            uint32_t part;
+            uint8_t more;
+            uint8_t reserved[3];
+            /* The slots of names this part carries: [slot_first,
+             * slot_end), or the whole table when slot_end is 0 (as
+             * decoded: the decoder's table holds just this part). */
+            uint32_t slot_first;
+            uint32_t slot_end;
             const struct baton_names *names; /* the table; borrowed */
         } snapshot;
         struct {

@@ -40,11 +40,23 @@ int baton_node_init(struct baton_node *n, const struct baton_node_config *cfg,
          (cfg->names_cap & (cfg->names_cap - 1)) != 0)) {
         return BATON_EINVAL;
     }
+    /* A full table must go out in at most BATON_SNAPSHOT_PARTS_MAX
+     * parts (the bound on a step's sends). */
+    if (baton_names_limit(cfg->names_cap) >
+        (uint64_t)BATON_SNAPSHOT_PARTS_MAX * baton__names_part(cfg)) {
+        return BATON_EINVAL;
+    }
     baton_names_init(&n->names, cfg->names_slots, cfg->names_cap);
     baton_names_init(&n->own,
                      cfg->names_slots != NULL ? cfg->names_slots + cfg->names_cap
                                               : NULL,
                      cfg->names_cap);
+    baton_names_init(&n->snap_names,
+                     cfg->names_slots != NULL
+                         ? cfg->names_slots + 2 * (size_t)cfg->names_cap
+                         : NULL,
+                     cfg->names_cap);
+    n->snap_next = BATON_SNAP_NONE;
     n->pend_target = BATON_NODE_NONE;
     if (cfg->n_apps > BATON_APPS_MAX) {
         return BATON_EINVAL;

@@ -56,14 +56,18 @@ struct baton_node_config {
     /* Boot-time sync (reference §1.3): while held, this node reports no
      * apps (so it is placed nothing) until BATON_REQ_RELEASE. */
     bool apps_held;
-    /* The name tables' storage (docs/design/names.md §1): 2 x names_cap
-     * slots (the replica and this node's own names), names_cap a power of
-     * two (0 = this node holds no names and refuses every write). Every
-     * node of a cluster must use the same size. The slots must be zeroed
-     * when the node is initialised.
+    /* The name tables' storage (docs/design/names.md §1): 3 x names_cap
+     * slots (the replica, this node's own names, and a snapshot arriving
+     * in parts), names_cap a power of two (0 = this node holds no names
+     * and refuses every write). Every node of a cluster must use the
+     * same size. The slots must be zeroed when the node is initialised.
      * Borrowed for the node's lifetime; the core never allocates. */
     struct baton_name *names_slots;
     uint32_t names_cap;
+    /* Entries per snapshot part: 0 = BATON_SNAPSHOT_PART_NAMES. A full
+     * table must fit BATON_SNAPSHOT_PARTS_MAX parts. The simulator uses
+     * small parts to cut small tables into many. */
+    uint32_t names_part;
 };
 
 enum baton_event_type {
@@ -284,8 +288,10 @@ struct baton_trace {
 
 /* Upper bounds of one step's output. A coordinator sends at most
  * BATON_STEP_OPS_MAX ops per follower per step and a snapshot beyond
- * that, which keeps one step's sends below BATON_FX_SEND_MAX. */
-#define BATON_FX_SEND_MAX (384)
+ * that (of at most BATON_SNAPSHOT_PARTS_MAX parts), which keeps one
+ * step's sends below BATON_FX_SEND_MAX. */
+#define BATON_FX_SEND_MAX \
+    (384 + (BATON_SNAPSHOT_PARTS_MAX - 1) * BATON_NODES_MAX)
 #define BATON_FX_TRACE_MAX (256)
 #define BATON_FX_APP_MAX (2 * BATON_APPS_MAX)
 #define BATON_STEP_OPS_MAX (4)
@@ -430,6 +436,8 @@ struct baton_counters {
     uint64_t sent;
     uint64_t ops_applied;
     uint64_t snapshots_installed;
+    uint64_t snapshot_parts;         /* parts of a snapshot received */
+    uint64_t snapshot_parts_dropped; /* out of order: transfer restarts */
     uint64_t replica_mismatches; /* valid ops our replica could not apply */
     uint64_t claims; /* times this node became coordinator */
     uint64_t tilts;
@@ -438,6 +446,9 @@ struct baton_counters {
     uint64_t name_lost_told; /* LOST effects given */
     uint64_t calls_forwarded;
 };
+
+/* snap_next while no snapshot is arriving in parts. */
+#define BATON_SNAP_NONE (UINT32_MAX)
 
 /* The node. The caller allocates it; every field is internal. */
 struct baton_node {
@@ -473,6 +484,14 @@ struct baton_node {
     unsigned step_ops; /* COORDINATOR: ops ordered during this step */
     uint64_t snap_want[BATON_NODES_MAX]; /* snapshot due: join_seq + 1 */
     struct baton_stream snap_stream;     /* the stream they are of */
+    /* A snapshot arriving in parts: whose (from, life, snap), the next
+     * part expected (SNAP_NONE: wait for a part 0), and its entries so
+     * far, applied only once the last part came. */
+    uint8_t snap_from;
+    baton_inc snap_from_inc;
+    uint64_t snap_id;
+    uint32_t snap_next; /* or BATON_SNAP_NONE */
+    struct baton_names snap_names;
     uint64_t step_first_index;
     struct baton_op step_op[BATON_STEP_OPS_MAX];
 

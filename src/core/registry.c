@@ -714,7 +714,14 @@ static void on_name_event(struct baton_node *n, const struct baton_name_req *q)
         done(n, q->id, code);
         return;
     }
-    if (n->names.cap == 0) {
+    /* A JOIN carries this node's own names in one frame: they stay
+     * within what one holds (docs/design/names.md §1). Writes under way
+     * count as if each added one. */
+    if (n->names.cap == 0 ||
+        ((q->kind == BATON_NAME_REGISTER ||
+          q->kind == BATON_NAME_REREGISTER) &&
+         baton_names_find(&n->own, q->name) == NULL &&
+         n->own.count + n->n_pending >= BATON_JOIN_NAMES_MAX)) {
         done(n, q->id, BATON_NAME_FULL);
         return;
     }

@@ -64,6 +64,38 @@ static void send_snapshot(struct baton_node *n, unsigned to,
     n->snap_want[to] = BATON_MAX(n->snap_want[to], join_seq + 1);
 }
 
+/* Sends snapshot m to `to` in parts of at most names_part entries, each
+ * a slice of slots, all in this step: the table does not change between
+ * them, so their union is one consistent table (docs/design/names.md
+ * §1). The transfer is named by its first part's seq. */
+static void send_parts(struct baton_node *n, unsigned to, struct baton_msg *m)
+{
+    uint32_t per = baton__names_part(&n->cfg);
+    uint32_t cap = n->names.cap;
+    uint32_t left = n->names.count;
+    uint32_t start = 0;
+
+    m->u.snapshot.snap = n->seq + 1;
+    for (uint32_t part = 0;; part++) {
+        uint32_t end = start;
+        uint32_t k = 0;
+        while (end < cap && k < per) {
+            k += n->names.slot[end++].used != 0;
+        }
+        left -= k;
+        BATON_ASSERT(part < BATON_SNAPSHOT_PARTS_MAX); /* checked at init */
+        m->u.snapshot.part = part;
+        m->u.snapshot.more = left != 0;
+        m->u.snapshot.slot_first = start;
+        m->u.snapshot.slot_end = left != 0 ? end : cap;
+        baton__send(n, to, m);
+        if (left == 0) {
+            break;
+        }
+        start = end;
+    }
+}
+
 void baton__send_snapshots(struct baton_node *n)
 {
     for (unsigned to = 0; to < n->cfg.n_nodes; to++) {
@@ -84,7 +116,7 @@ void baton__send_snapshots(struct baton_node *n)
         m.u.snapshot.index = n->applied;
         m.u.snapshot.state = n->state;
         m.u.snapshot.names = &n->names;
-        baton__send(n, to, &m);
+        send_parts(n, to, &m);
     }
 }
 
@@ -221,12 +253,13 @@ void baton__on_join(struct baton_node *n, const struct baton_msg *m)
     send_snapshot(n, p, m->seq);
 }
 
-static void install(struct baton_node *n, const struct baton_msg *m)
+static void install(struct baton_node *n, const struct baton_msg *m,
+                    const struct baton_names *names)
 {
     struct baton_trace *t;
 
     n->state = m->u.snapshot.state;
-    baton__names_install(n, m->u.snapshot.names);
+    baton__names_install(n, names);
     n->stream = m->u.snapshot.stream;
     n->applied = m->u.snapshot.index;
     n->epoch = n->state.epoch;
@@ -237,10 +270,71 @@ static void install(struct baton_node *n, const struct baton_msg *m)
     t->stream = n->stream;
 }
 
+/* Collects snapshot parts (docs/design/names.md §1). True, with the
+ * whole table in *out (NULL: empty), once m is the last part of a
+ * transfer whose every part came in order. A part of another transfer,
+ * or out of order (the link lost one), drops what came so far: the
+ * transfer starts again with the next part 0, which the joiner's JOIN
+ * or the follower's RESYNC asks for. Nothing is applied before the
+ * last part. */
+static bool take_part(struct baton_node *n, const struct baton_msg *m,
+                      const struct baton_names **out)
+{
+    const struct baton_names *t = m->u.snapshot.names;
+    uint32_t end = 0;
+
+    n->counters.snapshot_parts++;
+    if (m->u.snapshot.part == 0 && !m->u.snapshot.more) {
+        n->snap_next = BATON_SNAP_NONE;
+        *out = t; /* the whole table at once: nothing to collect */
+        return true;
+    }
+    if (m->u.snapshot.part == 0) {
+        baton_names_clear(&n->snap_names);
+        n->snap_from = m->from;
+        n->snap_from_inc = m->from_inc;
+        n->snap_id = m->u.snapshot.snap;
+        n->snap_next = 0;
+    } else if (n->snap_next != m->u.snapshot.part ||
+               n->snap_from != m->from ||
+               n->snap_from_inc != m->from_inc ||
+               n->snap_id != m->u.snapshot.snap) {
+        if (n->snap_next != BATON_SNAP_NONE) {
+            n->counters.snapshot_parts_dropped++;
+        }
+        n->snap_next = BATON_SNAP_NONE;
+        return false;
+    }
+    if (t != NULL) {
+        end = m->u.snapshot.slot_end != 0
+                  ? BATON_MIN(m->u.snapshot.slot_end, t->cap)
+                  : t->cap;
+    }
+    for (uint32_t i = m->u.snapshot.slot_first; i < end; i++) {
+        const struct baton_name *e = &t->slot[i];
+        /* Parts are disjoint slices of one table: a name twice, or
+         * more than the table holds, is a bad transfer. */
+        if (e->used && (baton_names_find(&n->snap_names, e->name) != NULL ||
+                        baton_names_put(&n->snap_names, e) != 0)) {
+            n->counters.snapshot_parts_dropped++;
+            n->snap_next = BATON_SNAP_NONE;
+            return false;
+        }
+    }
+    if (m->u.snapshot.more) {
+        n->snap_next++;
+        return false;
+    }
+    n->snap_next = BATON_SNAP_NONE;
+    *out = &n->snap_names;
+    return true;
+}
+
 void baton__on_snapshot(struct baton_node *n, const struct baton_msg *m)
 {
     unsigned c = m->from;
     const struct baton_state *s = &m->u.snapshot.state;
+    const struct baton_names *names;
     bool welcome = n->role == BATON_ROLE_JOINING && n->target == c &&
                    n->target_inc == m->from_inc &&
                    m->u.snapshot.join_seq != 0 &&
@@ -265,13 +359,16 @@ void baton__on_snapshot(struct baton_node *n, const struct baton_msg *m)
         s->nodes[n->cfg.self].inc != n->inc) {
         return;
     }
+    if (!take_part(n, m, &names)) {
+        return; /* more parts to come, or this transfer failed */
+    }
     /* Rejoining the stream we already follow: we hold that state or a
      * later one of the same stream already, so there is nothing to
      * install (applying the same point twice is what the order rule
      * forbids). */
     if (!baton_stream_equal(&m->u.snapshot.stream, &n->stream) ||
         m->u.snapshot.index > n->applied) {
-        install(n, m);
+        install(n, m, names);
     }
     if (welcome) {
         baton__set_role(n, BATON_ROLE_FOLLOWER, c);

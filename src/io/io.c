@@ -44,11 +44,21 @@ enum conn_state {
 #define HELLO_MAX (512) /* the largest HELLO encodes in 343 bytes */
 #define PROOF_MAX (64)  /* a PROOF encodes in 35 */
 #define NAMES_CAP_MIN (16u)
-/* Every full table fits a frame, and the next size up would not. */
+/* A snapshot part and a JOIN fit a frame; a whole snapshot of the
+ * largest table fits the link's write bound, and the next size up
+ * would not (docs/design/wire.md §2.4). */
 #define NAMES_CAP_MAX BATON_MSG_NAMES_CAP_MAX
-_Static_assert(BATON_MSG_TABLE_BYTES_MAX(NAMES_CAP_MAX) <= PLAIN_MAX &&
-                   BATON_MSG_TABLE_BYTES_MAX(2 * NAMES_CAP_MAX) > PLAIN_MAX,
-               "BATON_MSG_NAMES_CAP_MAX is the largest table a frame holds");
+_Static_assert(BATON_MSG_NAMES_BYTES_MAX(BATON_SNAPSHOT_PART_NAMES) <=
+                   PLAIN_MAX,
+               "a snapshot part or a JOIN fits a frame");
+_Static_assert(BATON_MSG_SNAPSHOT_BYTES_MAX(NAMES_CAP_MAX) <=
+                       BATON_WRITE_QUEUE_MAX &&
+                   BATON_MSG_SNAPSHOT_BYTES_MAX(2 * NAMES_CAP_MAX) >
+                       BATON_WRITE_QUEUE_MAX,
+               "BATON_MSG_NAMES_CAP_MAX: the largest snapshot a link queues");
+_Static_assert(NAMES_CAP_MAX - NAMES_CAP_MAX / 4 <=
+                   BATON_SNAPSHOT_PARTS_MAX * BATON_SNAPSHOT_PART_NAMES,
+               "the largest table goes out in BATON_SNAPSHOT_PARTS_MAX parts");
 /* A connection's output buffer is allocated at OUT_INIT bytes when a
  * frame is first queued, doubles on demand, and is given back once
  * written if it grew past OUT_KEEP. It holds at most the write bound
@@ -342,8 +352,8 @@ static void send_msg(struct baton_io *io, const struct baton_msg *m)
     }
     rv = encode_msg(io, m, &len);
     if (rv != 0) {
-        /* Dropped like a lost message; the core tolerates loss, but a
-         * table too large for a frame never gets through (names_cap). */
+        /* Dropped like a lost message: the core sends nothing larger
+         * than a frame (snapshots go in parts), so this is a bug. */
         logf_(io, BATON_LOG_ERROR, "message type %u to %s not sent: %s",
               m->type, io->names[m->to],
               rv == BATON_EFULL ? "larger than a frame" : baton_strerror(rv));
@@ -1374,25 +1384,27 @@ static void io_free(struct baton_io *io)
     io->enc_cap = 0;
 }
 
-/* The core's name tables (2 x names_cap slots: its replica and its
- * own names) and the decoding scratch table (names_cap slots).
+/* The core's name tables (3 x names_cap slots: its replica, its own
+ * names and a snapshot arriving in parts) and the decoding scratch
+ * table (names_cap slots).
  * See docs/design/transport.md §1. */
 static int names_init(struct baton_io *io, struct baton_node_config *nc)
 {
     uint32_t cap = names_cap(&io->cfg);
     struct baton_name *rx;
 
-    /* A JOIN or SNAPSHOT carries a whole table in one frame: with a
-     * larger cap, a node could not rejoin once the table filled up
-     * (docs/design/wire.md §2.4). */
+    /* A snapshot's parts are queued on the link at once: a larger
+     * table's would pass the write bound, and a node could not rejoin
+     * once the table filled up (docs/design/wire.md §2.4). */
     if (cap < NAMES_CAP_MIN || cap > NAMES_CAP_MAX || (cap & (cap - 1)) != 0) {
         logf_(io, BATON_LOG_ERROR,
               "names_cap %" PRIu32 ": must be a power of two from %u to %u "
-              "(a larger table's snapshot would not fit in a frame)",
+              "(a larger table's snapshot would not fit a link's write "
+              "queue)",
               cap, NAMES_CAP_MIN, NAMES_CAP_MAX);
         return BATON_EINVAL;
     }
-    io->names_slots = calloc(2 * (size_t)cap, sizeof(*io->names_slots));
+    io->names_slots = calloc(3 * (size_t)cap, sizeof(*io->names_slots));
     rx = calloc(cap, sizeof(*rx));
     if (io->names_slots == NULL || rx == NULL) {
         free(io->names_slots);

@@ -109,7 +109,7 @@ struct baton_io {
     baton_app_fn on_app;
     baton_name_fn on_name;
     baton_call_fn on_call;
-    struct baton_name *names_slots; /* the core's: 2 x names_cap slots */
+    struct baton_name *names_slots; /* the core's: 3 x names_cap slots */
     struct baton_names rx_names;    /* decoding scratch for snapshots */
     void *data;
 
@@ -155,7 +155,7 @@ int baton_io_reply(struct baton_io *io, const struct baton_call *reply);
 
 /* Validates cfg and prepares the driver on loop. Borrows cfg (the cookie
  * is copied and wiped on close). Allocates the core's name tables
- * (io->names_slots, 2 x names_cap slots) and a decoding table
+ * (io->names_slots, 3 x names_cap slots) and a decoding table
  * (io->rx_names, names_cap slots), freed on close. Errors: BATON_EINVAL (naming the problem
  * through log, e.g. a names_cap that is not a power of two from 16 to
  * 1<<20), BATON_ENOMEM, BATON_EIO. */

@@ -420,8 +420,9 @@ static int on_entry(void *user, const char *section, const char *key,
             }
             if (x > LIB_NAMES_CAP_MAX) {
                 return fail(p, "[cluster] names_cap: %s is above %u: a full "
-                               "table's snapshot would not fit in a frame, "
-                               "so a node could not rejoin",
+                               "table's snapshot would not fit a link's "
+                               "16 MiB write queue, so a node could not "
+                               "rejoin",
                             value, LIB_NAMES_CAP_MAX);
             }
             cfg->io.names_cap = (uint32_t)x;

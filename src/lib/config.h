@@ -13,8 +13,9 @@
 /* A raw list value ([node] sync_nodes_*), and a command ([app] start). */
 #define LIB_LIST_MAX (1024)
 /* [cluster] names_cap: name table slots (each about 420 bytes, held
- * three times: the replica, the node's own names and a snapshot's
- * scratch); at most what one frame carries (wire.md §2.4). */
+ * four times: the replica, the node's own names, a snapshot arriving in
+ * parts and the decoder's scratch); at most what a link's write queue
+ * holds as one snapshot (wire.md §2.4). */
 #define LIB_NAMES_CAP_MAX BATON_MSG_NAMES_CAP_MAX
 
 struct lib_config {

@@ -255,16 +255,22 @@ static void put_entry(struct enc *e, const struct baton_name *n,
 }
 
 /* [entry * used slots] of a table (NULL: no entries). */
+/* The used slots of t in [first, end) (end 0: to the table's end). */
 static void put_names(struct enc *e, const struct baton_names *t,
-                      unsigned n_nodes)
+                      unsigned n_nodes, uint32_t first, uint32_t end)
 {
     uint32_t used = 0;
 
-    for (uint32_t i = 0; t != NULL && i < t->cap; i++) {
+    if (t == NULL) {
+        first = end = 0;
+    } else if (end == 0 || end > t->cap) {
+        end = t->cap;
+    }
+    for (uint32_t i = first; i < end; i++) {
         used += t->slot[i].used != 0;
     }
     put_array(e, used);
-    for (uint32_t i = 0; t != NULL && i < t->cap; i++) {
+    for (uint32_t i = first; i < end; i++) {
         if (t->slot[i].used) {
             put_entry(e, &t->slot[i], ENTRY_TABLE, false, n_nodes);
         }
@@ -442,15 +448,24 @@ static void put_body(struct enc *e, const struct baton_msg *m)
         put_array(e, 3);
         put_stream(e, &m->u.join.stream);
         put_state(e, &m->u.join.replica);
-        put_names(e, m->u.join.names, m->u.join.replica.n_nodes);
+        put_names(e, m->u.join.names, m->u.join.replica.n_nodes, 0, 0);
         break;
     case BATON_MSG_SNAPSHOT:
-        put_array(e, 5);
+        if (m->u.snapshot.part >= BATON_SNAPSHOT_PARTS_MAX ||
+            m->u.snapshot.more > 1) {
+            enc_invalid(e);
+            break;
+        }
+        put_array(e, 8);
         put_u64(e, m->u.snapshot.join_seq);
         put_stream(e, &m->u.snapshot.stream);
         put_u64(e, m->u.snapshot.index);
         put_state(e, &m->u.snapshot.state);
-        put_names(e, m->u.snapshot.names, m->u.snapshot.state.n_nodes);
+        put_u64(e, m->u.snapshot.snap);
+        put_u64(e, m->u.snapshot.part);
+        put_u8(e, m->u.snapshot.more);
+        put_names(e, m->u.snapshot.names, m->u.snapshot.state.n_nodes,
+                  m->u.snapshot.slot_first, m->u.snapshot.slot_end);
         break;
     case BATON_MSG_OP:
         put_array(e, 3);
@@ -1012,14 +1027,22 @@ static bool read_body(const msgpack_object *o, struct baton_msg *m,
                read_state(&a[1], &m->u.join.replica) &&
                read_names(&a[2], names, m->u.join.replica.n_nodes,
                           &m->u.join.names);
-    case BATON_MSG_SNAPSHOT:
-        return get_array(o, 5, &a) &&
-               read_u64(&a[0], &m->u.snapshot.join_seq) &&
-               read_stream(&a[1], &m->u.snapshot.stream) &&
-               read_u64(&a[2], &m->u.snapshot.index) &&
-               read_state(&a[3], &m->u.snapshot.state) &&
-               read_names(&a[4], names, m->u.snapshot.state.n_nodes,
+    case BATON_MSG_SNAPSHOT: {
+        uint64_t part;
+        if (!get_array(o, 8, &a) ||
+            !read_u64(&a[0], &m->u.snapshot.join_seq) ||
+            !read_stream(&a[1], &m->u.snapshot.stream) ||
+            !read_u64(&a[2], &m->u.snapshot.index) ||
+            !read_state(&a[3], &m->u.snapshot.state) ||
+            !read_u64(&a[4], &m->u.snapshot.snap) || !read_u64(&a[5], &part) ||
+            part >= BATON_SNAPSHOT_PARTS_MAX ||
+            !read_u8(&a[6], &m->u.snapshot.more) || m->u.snapshot.more > 1) {
+            return false;
+        }
+        m->u.snapshot.part = (uint32_t)part;
+        return read_names(&a[7], names, m->u.snapshot.state.n_nodes,
                           &m->u.snapshot.names);
+    }
 
     case BATON_MSG_OP:
         return get_array(o, 3, &a) && read_stream(&a[0], &m->u.op.stream) &&

@@ -58,16 +58,21 @@ int baton_msg_decode(const uint8_t *buf, size_t len, struct baton_msg *out,
 /* A bound on any message without its table, CALL, REPLY or STATE
  * payload (a MERGE op of a 32-node state with 16 apps is under 3 KiB). */
 #define BATON_MSG_BASE_MAX (8192)
-/* The most bytes a JOIN or SNAPSHOT takes whose table of cap slots is
- * full (baton_names_limit(): 3/4 of cap), every entry at its widest. */
-#define BATON_MSG_TABLE_BYTES_MAX(cap)                                    \
+/* The most bytes a JOIN or a SNAPSHOT part of n entries takes, every
+ * entry at its widest. */
+#define BATON_MSG_NAMES_BYTES_MAX(n)                                      \
+    ((uint64_t)(n) * BATON_NAME_ENTRY_WIRE_MAX + BATON_MSG_BASE_MAX)
+/* The most bytes a whole snapshot of a full table of cap slots
+ * (baton_names_limit(): 3/4 of cap) takes, in parts of
+ * BATON_SNAPSHOT_PART_NAMES entries. */
+#define BATON_MSG_SNAPSHOT_BYTES_MAX(cap)                                 \
     (((uint64_t)(cap) - (uint64_t)(cap) / 4) * BATON_NAME_ENTRY_WIRE_MAX + \
-     BATON_MSG_BASE_MAX)
-/* The largest names_cap whose full table a JOIN or SNAPSHOT carries in
- * one sealed frame (6,144 names; twice that would need 5 MB). A JOIN or
- * SNAPSHOT is one frame, so a larger table could stop a node from ever
- * rejoining once it filled up: drivers refuse a larger names_cap at
- * start (docs/design/wire.md §2.4). */
-#define BATON_MSG_NAMES_CAP_MAX (8192u)
+     BATON_SNAPSHOT_PARTS_MAX * (uint64_t)BATON_MSG_BASE_MAX)
+/* The largest names_cap drivers accept (24,576 names). A snapshot goes
+ * out in parts of one frame each, all queued on the link at once: a
+ * full table of twice this would pass the link's 16 MiB write bound and
+ * the link would be closed as not draining, so drivers refuse a larger
+ * names_cap at start (docs/design/wire.md §2.4). */
+#define BATON_MSG_NAMES_CAP_MAX (32768u)
 
 #endif /* BATON_WIRE_CODEC_H */

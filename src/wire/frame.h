@@ -5,11 +5,13 @@
 
 #include "../util/setup.h"
 
-/* 2: every message's status carries `heard` (docs/design/wire.md §1.1).
- * Nodes of different versions refuse to link at the first frame. */
-#define BATON_WIRE_VERSION (2)
+/* 2: every message's status carries `heard`; 3: a SNAPSHOT comes in
+ * parts (docs/design/wire.md §1.1). Nodes of different versions refuse
+ * to link at the first frame. */
+#define BATON_WIRE_VERSION (3)
 #define BATON_FRAME_HEADER_LEN (8)
-/* The largest body (a SEALED frame's: a names snapshot may take 1.5 MB).
+/* The largest body (a SEALED frame's: a names snapshot part may take
+ * 3.4 MB).
  * HELLO and PROOF frames are held to far less before authentication
  * (src/io/io.c, docs/design/transport.md §1). */
 #define BATON_FRAME_BODY_MAX (4194304)

@@ -248,6 +248,11 @@ static void msg_seeds(void)
     real_state(&m.u.snapshot.state);
     m.u.snapshot.names = real_table();
     put_msg("snapshot-names-3", &m);
+    /* The second of three parts of a transfer (wire version 3). */
+    m.u.snapshot.snap = 57;
+    m.u.snapshot.part = 1;
+    m.u.snapshot.more = 1;
+    put_msg("snapshot-part-1", &m);
 
     small_op(&m, BATON_OP_COORD);
     m.u.op.op.node = 0;

@@ -366,6 +366,9 @@ void sim__keep_line(struct sim *s, unsigned i, const char *text)
 struct baton_msg *sim__copy_msg(const struct baton_msg *m)
 {
     const struct baton_names *t = NULL;
+    uint32_t first = 0;
+    uint32_t end = 0;
+    uint32_t count = 0;
     const uint8_t *data = NULL;
     uint32_t len = 0;
     uint32_t cap = 0;
@@ -388,8 +391,18 @@ struct baton_msg *sim__copy_msg(const struct baton_msg *m)
         len = m->u.reply.len;
     }
     if (t != NULL) {
+        /* A snapshot part carries only its slice of slots, as on the
+         * wire. */
+        end = t->cap;
+        if (m->type == BATON_MSG_SNAPSHOT && m->u.snapshot.slot_end != 0) {
+            first = m->u.snapshot.slot_first;
+            end = BATON_MIN(m->u.snapshot.slot_end, t->cap);
+        }
+        for (uint32_t i = first; i < end; i++) {
+            count += t->slot[i].used != 0;
+        }
         cap = 4;
-        while (baton_names_limit(cap) < t->count) {
+        while (baton_names_limit(cap) < count) {
             cap *= 2;
         }
         size += sizeof(struct baton_names) + cap * sizeof(struct baton_name);
@@ -403,13 +416,16 @@ struct baton_msg *sim__copy_msg(const struct baton_msg *m)
             (struct baton_name *)(void *)(tail + sizeof(*ct));
         memset(slots, 0, cap * sizeof(struct baton_name));
         baton_names_init(ct, slots, cap);
-        if (baton_names_copy(ct, t) != 0) {
-            abort();
+        for (uint32_t i = first; i < end; i++) {
+            if (t->slot[i].used && baton_names_put(ct, &t->slot[i]) != 0) {
+                abort();
+            }
         }
         if (m->type == BATON_MSG_JOIN) {
             c->u.join.names = ct;
         } else {
             c->u.snapshot.names = ct;
+            c->u.snapshot.slot_first = c->u.snapshot.slot_end = 0;
         }
         tail += sizeof(*ct) + cap * sizeof(struct baton_name);
     }
@@ -632,6 +648,7 @@ static void boot(struct sim *s, unsigned i)
     memset(sn->name_slots, 0, sizeof(sn->name_slots)); /* a new life */
     cfg.names_slots = sn->name_slots;
     cfg.names_cap = SIM_NAMES_CAP;
+    cfg.names_part = s->cfg.names_part;
     if (s->cfg.override_set && s->cfg.override_node == i) {
         cfg.apps[0] = s->cfg.override_app;
     }

@@ -45,6 +45,9 @@ struct sim_config {
     bool override_set;
     unsigned override_node;
     struct baton_app_config override_app;
+    /* Entries per snapshot part (0: the core's default, far above the
+     * simulator's table): small parts cut a snapshot into many. */
+    uint32_t names_part;
     bool print_trace;                /* print every trace line as it happens */
     bool keep_trace;                 /* keep lines for sim_trace_find() */
 };

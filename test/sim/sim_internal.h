@@ -70,7 +70,7 @@ struct simdial {
 
 struct simnode {
     struct baton_node core;
-    struct baton_name name_slots[2 * SIM_NAMES_CAP];
+    struct baton_name name_slots[3 * SIM_NAMES_CAP];
     bool up;
     bool paused;
     baton_inc inc;

@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -1823,6 +1824,81 @@ static void test_strerror(void **state)
 #define NODE_TEST(fn) cmocka_unit_test_setup_teardown(fn, fixture_setup, \
                                                       fixture_teardown)
 
+/* One name write of endpoint 1 on a lone node; returns its DONE code. */
+static unsigned own_write(struct baton_node *n, struct baton_effects *fx,
+                          unsigned kind, unsigned i)
+{
+    struct baton_name_req q;
+    struct baton_event ev;
+
+    memset(&q, 0, sizeof(q));
+    memset(&ev, 0, sizeof(ev));
+    q.id = i + 1u;
+    q.kind = (uint8_t)kind;
+    q.endpoint = 1;
+    snprintf(q.name, sizeof(q.name), "own.%u", i);
+    ev.type = BATON_EVENT_NAME;
+    ev.now_ms = n->now_ms;
+    ev.name_req = &q;
+    assert_int_equal(baton_node_step(n, &ev, fx), 0);
+    for (unsigned k = 0; k < fx->n_name; k++) {
+        if (fx->name[k].action == BATON_NAMEFX_DONE && fx->name[k].id == q.id) {
+            return fx->name[k].code;
+        }
+    }
+    fail_msg("write %u not answered in its step", i);
+    return BATON_NAME_CODE__COUNT;
+}
+
+/* A JOIN carries a node's own names in one frame, so a node's endpoints
+ * hold at most BATON_JOIN_NAMES_MAX names even when the table holds more
+ * (docs/design/names.md §1); re-pointing one it holds is still fine. */
+static void test_own_names_limit(void **state)
+{
+    const uint32_t cap = 16384;
+    struct baton_name *slots = calloc(3 * (size_t)cap, sizeof(*slots));
+    struct baton_node *n = calloc(1, sizeof(*n));
+    struct baton_effects *fx = calloc(1, sizeof(*fx));
+    struct baton_node_config cfg;
+    struct baton_event ev;
+
+    BATON_UNUSED(state);
+    assert_non_null(slots);
+    assert_non_null(n);
+    assert_non_null(fx);
+    assert_true(baton_names_limit(cap) > BATON_JOIN_NAMES_MAX);
+    memset(&cfg, 0, sizeof(cfg));
+    cfg.n_nodes = 1;
+    cfg.candidate[0] = 1;
+    cfg.names_slots = slots;
+    cfg.names_cap = cap;
+    assert_int_equal(baton_node_init(n, &cfg, 1, 7, 0), 0);
+    memset(&ev, 0, sizeof(ev));
+    ev.type = BATON_EVENT_TICK;
+    assert_int_equal(baton_node_step(n, &ev, fx), 0);
+    assert_int_equal(n->role, BATON_ROLE_COORDINATOR);
+    for (unsigned i = 0; i < BATON_JOIN_NAMES_MAX; i++) {
+        assert_int_equal(own_write(n, fx, BATON_NAME_REGISTER, i),
+                         BATON_NAME_OK);
+    }
+    assert_int_equal(n->own.count, BATON_JOIN_NAMES_MAX);
+    assert_int_equal(
+        own_write(n, fx, BATON_NAME_REGISTER, BATON_JOIN_NAMES_MAX),
+        BATON_NAME_FULL);
+    assert_int_equal(own_write(n, fx, BATON_NAME_REREGISTER, 0),
+                     BATON_NAME_OK);
+    assert_int_equal(n->names.count, BATON_JOIN_NAMES_MAX);
+    /* A table too large for BATON_SNAPSHOT_PARTS_MAX parts is refused. */
+    memset(slots, 0, 3 * (size_t)cap * sizeof(*slots));
+    cfg.names_part = baton_names_limit(cap) / BATON_SNAPSHOT_PARTS_MAX - 1;
+    assert_int_equal(baton_node_init(n, &cfg, 1, 7, 0), BATON_EINVAL);
+    cfg.names_part += 1;
+    assert_int_equal(baton_node_init(n, &cfg, 1, 7, 0), 0);
+    free(fx);
+    free(n);
+    free(slots);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1868,6 +1944,7 @@ int main(void)
         cmocka_unit_test(test_trace_format),
         cmocka_unit_test(test_trace_format_more),
         cmocka_unit_test(test_names),
+        cmocka_unit_test(test_own_names_limit),
         cmocka_unit_test(test_strerror),
     };
 

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "../../src/core/prng.h"
+#include "../../src/io/secure.h"
 #include "../../src/util/error.h"
 #include "../../src/wire/codec.h"
 #include "../../src/wire/frame.h"
@@ -346,6 +347,11 @@ static void rand_msg(struct baton_prng *p, struct baton_msg *m, unsigned type,
         m->u.snapshot.index = rand_u64(p);
         rand_state(p, &m->u.snapshot.state, n_nodes);
         m->u.snapshot.names = rand_table(p, m->u.snapshot.state.n_nodes);
+        /* Derived, not drawn, as heard above. */
+        m->u.snapshot.snap = m->u.snapshot.index ^ m->u.snapshot.join_seq;
+        m->u.snapshot.part =
+            (uint32_t)(m->u.snapshot.join_seq % BATON_SNAPSHOT_PARTS_MAX);
+        m->u.snapshot.more = (uint8_t)(m->u.snapshot.index & 1);
         break;
     case BATON_MSG_OP:
         rand_stream(p, &m->u.op.stream);
@@ -724,18 +730,18 @@ static void check_bad_header(const uint8_t good[BATON_FRAME_HEADER_LEN],
                      BATON_EBADMSG);
 }
 
-/* Version 2 added `heard` to every status: a version-1 peer's first
- * header is refused, and the driver learns which version it speaks, so
- * that it logs both (docs/design/wire.md §1.1). */
+/* Version 2 added `heard` to every status, version 3 snapshot parts:
+ * an older peer's first header is refused, and the driver learns which
+ * version it speaks, so that it logs both (docs/design/wire.md §1.1). */
 static void test_frame_version(void **state)
 {
     uint8_t buf[BATON_FRAME_HEADER_LEN];
     struct baton_frame_header h;
 
     BATON_UNUSED(state);
-    assert_int_equal(BATON_WIRE_VERSION, 2);
+    assert_int_equal(BATON_WIRE_VERSION, 3);
     baton_frame_header_encode(buf, BATON_FRAME_HELLO, 88);
-    assert_int_equal(buf[2], 2);
+    assert_int_equal(buf[2], 3);
     assert_int_equal(baton_frame_other_version(buf, sizeof(buf)), 0);
     for (unsigned v = 0; v <= 0xff; v++) {
         if (v == BATON_WIRE_VERSION) {
@@ -2202,25 +2208,31 @@ static void test_names_sizes(void **state)
 }
 
 /* The largest table drivers accept (BATON_MSG_NAMES_CAP_MAX), full of
- * the widest entries, fits BATON_MSG_TABLE_BYTES_MAX and so one frame, in
- * a JOIN and in a SNAPSHOT, and decodes whole (issue 11 item 10: a table
- * too large for a frame kept a node from ever rejoining). */
+ * the widest entries, goes out as a SNAPSHOT in parts of
+ * BATON_SNAPSHOT_PART_NAMES entries, each of which fits a frame and
+ * decodes to just its slice; the parts together are the table and stay
+ * within BATON_MSG_SNAPSHOT_BYTES_MAX. A JOIN of BATON_JOIN_NAMES_MAX
+ * entries fits a frame too (issue 11 item 10: a table too large for a
+ * frame kept a node from ever rejoining). */
 static void test_names_largest_table(void **state)
 {
     static struct baton_name big_slots[BATON_MSG_NAMES_CAP_MAX];
     static struct baton_name back_slots[BATON_MSG_NAMES_CAP_MAX];
+    static struct baton_name all_slots[BATON_MSG_NAMES_CAP_MAX];
     static struct baton_msg m;
     static struct baton_msg out;
     static uint8_t buf[BATON_FRAME_BODY_MAX];
-    struct baton_names big, back;
+    struct baton_names big, back, all;
     uint32_t n = baton_names_limit(BATON_MSG_NAMES_CAP_MAX);
+    uint64_t total = 0;
+    uint32_t start = 0;
+    unsigned parts = 0;
     size_t len = 0;
 
     BATON_UNUSED(state);
-    assert_true(BATON_MSG_TABLE_BYTES_MAX(BATON_MSG_NAMES_CAP_MAX) <
-                BATON_FRAME_BODY_MAX);
     baton_names_init(&big, big_slots, BATON_MSG_NAMES_CAP_MAX);
     baton_names_init(&back, back_slots, BATON_MSG_NAMES_CAP_MAX);
+    baton_names_init(&all, all_slots, BATON_MSG_NAMES_CAP_MAX);
     for (uint32_t i = 0; i < n; i++) {
         struct baton_name e;
         widest_entry(&e);
@@ -2230,20 +2242,62 @@ static void test_names_largest_table(void **state)
         assert_int_equal(baton_names_put(&big, &e), 0);
     }
     assert_int_equal(big.count, n);
-    for (unsigned t = 0; t < 2; t++) {
-        unsigned type = t == 0 ? BATON_MSG_JOIN : BATON_MSG_SNAPSHOT;
-        fill_msg(&m, type, UINT64_MAX, BATON_NODES_MAX);
-        if (type == BATON_MSG_JOIN) {
-            m.u.join.names = &big;
-        } else {
-            m.u.snapshot.names = &big;
+    fill_msg(&m, BATON_MSG_SNAPSHOT, UINT64_MAX, BATON_NODES_MAX);
+    m.u.snapshot.names = &big;
+    /* Slices as the core cuts them (replication.c send_parts). */
+    while (start < big.cap) {
+        uint32_t end = start;
+        uint32_t k = 0;
+        while (end < big.cap && k < BATON_SNAPSHOT_PART_NAMES) {
+            k += big.slot[end++].used != 0;
         }
+        m.u.snapshot.part = parts++;
+        m.u.snapshot.more = end < big.cap;
+        m.u.snapshot.slot_first = start;
+        m.u.snapshot.slot_end = end;
         assert_int_equal(baton_msg_encode(&m, buf, sizeof(buf), &len), 0);
-        assert_true(len <= BATON_MSG_TABLE_BYTES_MAX(BATON_MSG_NAMES_CAP_MAX));
+        assert_true(len <= BATON_MSG_NAMES_BYTES_MAX(k));
+        assert_true(len <= BATON_FRAME_BODY_MAX - BATON_SEAL_OVERHEAD);
+        total += len;
         assert_int_equal(baton_msg_decode(buf, len, &out, &back), 0);
-        assert_int_equal(back.count, n);
-        assert_true(back.digest == big.digest);
+        assert_int_equal(back.count, k);
+        assert_int_equal(out.u.snapshot.part, m.u.snapshot.part);
+        assert_int_equal(out.u.snapshot.more, m.u.snapshot.more);
+        for (uint32_t i = 0; i < back.cap; i++) {
+            if (back.slot[i].used) {
+                assert_null(baton_names_find(&all, back.slot[i].name));
+                assert_int_equal(baton_names_put(&all, &back.slot[i]), 0);
+            }
+        }
+        start = end;
     }
+    assert_true(parts > 1 && parts <= BATON_SNAPSHOT_PARTS_MAX);
+    assert_int_equal(all.count, n);
+    assert_true(all.digest == big.digest);
+    assert_true(total <= BATON_MSG_SNAPSHOT_BYTES_MAX(BATON_MSG_NAMES_CAP_MAX));
+    /* A JOIN of as many own names as a node may hold. */
+    baton_names_clear(&all);
+    for (uint32_t i = 0; all.count < BATON_JOIN_NAMES_MAX; i++) {
+        if (big.slot[i].used) {
+            assert_int_equal(baton_names_put(&all, &big.slot[i]), 0);
+        }
+    }
+    fill_msg(&m, BATON_MSG_JOIN, UINT64_MAX, BATON_NODES_MAX);
+    m.u.join.names = &all;
+    assert_int_equal(baton_msg_encode(&m, buf, sizeof(buf), &len), 0);
+    assert_true(len <= BATON_MSG_NAMES_BYTES_MAX(BATON_JOIN_NAMES_MAX));
+    assert_true(len <= BATON_FRAME_BODY_MAX - BATON_SEAL_OVERHEAD);
+    assert_int_equal(baton_msg_decode(buf, len, &out, &back), 0);
+    assert_true(back.digest == all.digest);
+    /* The format carries no part beyond the last possible one. */
+    fill_msg(&m, BATON_MSG_SNAPSHOT, 1, 3);
+    m.u.snapshot.part = BATON_SNAPSHOT_PARTS_MAX;
+    assert_int_equal(baton_msg_encode(&m, buf, sizeof(buf), &len),
+                     BATON_EINVAL);
+    m.u.snapshot.part = 0;
+    m.u.snapshot.more = 2;
+    assert_int_equal(baton_msg_encode(&m, buf, sizeof(buf), &len),
+                     BATON_EINVAL);
 }
 
 /* The decoder's table: filled for JOIN and SNAPSHOT only, and refused
@@ -2310,7 +2364,9 @@ static void test_names_table(void **state)
 /* Values of entries, names and payloads the format refuses. */
 static void test_names_invalid_decode(void **state)
 {
-    static const uint32_t snap_entry[] = {7, 4, 1, 0};
+    static const uint32_t snap_entry[] = {7, 7, 1, 0};
+    static const uint32_t snap_part[] = {7, 5};
+    static const uint32_t snap_more[] = {7, 6};
     static const uint32_t join_entry[] = {7, 2, 0, 0};
     static const uint32_t req_entry[] = {7, 3, 0};
     static const uint32_t req_kind[] = {7, 2};
@@ -2360,6 +2416,14 @@ static void test_names_invalid_decode(void **state)
         mutate(&m, 4, path, obj_bin(big, BATON_GNAME_META_MAX + 1)),
         BATON_EBADMSG);
     assert_int_equal(mutate(&m, 4, path, obj_str("m", 1)), BATON_EBADMSG);
+    /* A snapshot part: part < BATON_SNAPSHOT_PARTS_MAX, more 0 or 1. */
+    assert_int_equal(
+        mutate(&m, 2, snap_part, obj_uint(BATON_SNAPSHOT_PARTS_MAX - 1)), 0);
+    assert_int_equal(
+        mutate(&m, 2, snap_part, obj_uint(BATON_SNAPSHOT_PARTS_MAX)),
+        BATON_EBADMSG);
+    assert_int_equal(mutate(&m, 2, snap_more, obj_uint(1)), 0);
+    assert_int_equal(mutate(&m, 2, snap_more, obj_uint(2)), BATON_EBADMSG);
     names_msg(&m, BATON_MSG_JOIN, 2);
     assert_int_equal(mutate(&m, 4, join_entry, obj_str(" x", 2)),
                      BATON_EBADMSG);
