@@ -19,6 +19,12 @@
  *   baton-names-client flood SOCKET
  *       sends whereis requests without ever reading the answers; exit 0
  *       once batond disconnects it (within 30 s), 1 otherwise.
+ *   baton-names-client hold SOCKET PREFIX FIRST N
+ *       registers N names (multi) in one session, PREFIX.<i> for i from
+ *       FIRST, each padded to 110 bytes with 250 bytes of metadata,
+ *       at most 128 in flight; prints "registered K failed F" once every
+ *       answer came (exit 1 if one does not within 60 s), then holds the
+ *       names until killed or batond closes the session.
  * Exit status 2 on usage or connection errors. */
 #include "../../src/util/setup.h"
 
@@ -271,6 +277,82 @@ static int refuse(const char *path, const char *name, bool mute)
     }
 }
 
+/* Reads answer lines until *left is 0 or ms pass; counts the ok ones.
+ * False on timeout or a closed session. */
+static bool answers(int fd, unsigned *left, unsigned *ok, uint64_t ms)
+{
+    static char buf[1 << 16];
+    static size_t len;
+    uint64_t end = now_ms() + ms;
+
+    while (*left > 0) {
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        uint64_t now = now_ms();
+        ssize_t n;
+        char *nl;
+        if (now >= end || poll(&p, 1, (int)(end - now)) <= 0) {
+            return false;
+        }
+        n = read(fd, buf + len, sizeof(buf) - len - 1);
+        if (n <= 0) {
+            return false;
+        }
+        len += (size_t)n;
+        buf[len] = '\0';
+        while (*left > 0 && (nl = memchr(buf, '\n', len)) != NULL) {
+            *nl = '\0';
+            if (strstr(buf, "\"id\":") != NULL) { /* not an event */
+                *ok += strstr(buf, "\"ok\":true") != NULL;
+                (*left)--;
+            }
+            len -= (size_t)(nl - buf) + 1;
+            memmove(buf, nl + 1, len);
+        }
+    }
+    return true;
+}
+
+static int hold(const char *path, const char *prefix, unsigned first,
+                unsigned n)
+{
+    int fd = connect_to(path);
+    unsigned ok = 0;
+    unsigned sent = 0;
+    char meta[251];
+    char name[111];
+    char line[1024];
+    char c;
+
+    memset(meta, 'm', sizeof(meta) - 1);
+    meta[sizeof(meta) - 1] = '\0';
+    while (sent < n) {
+        unsigned left = 0;
+        for (; sent < n && left < 128; sent++, left++) {
+            int len = snprintf(name, sizeof(name), "%s.%u.", prefix,
+                               first + sent);
+            /* Padded to 110 bytes, as in finding 7. */
+            memset(name + len, 'p', sizeof(name) - 1 - (size_t)len);
+            name[sizeof(name) - 1] = '\0';
+            len = snprintf(line, sizeof(line),
+                           "{\"op\":\"register\",\"name\":\"%s\","
+                           "\"meta\":\"%s\",\"multi\":true,\"id\":%u}\n",
+                           name, meta, sent);
+            if (!put(fd, line, (size_t)len)) {
+                return 2;
+            }
+        }
+        if (!answers(fd, &left, &ok, 60000)) {
+            fprintf(stderr, "baton-names-client: answers missing\n");
+            return 1;
+        }
+    }
+    printf("registered %u failed %u\n", ok, n - ok);
+    fflush(stdout);
+    while (read(fd, &c, 1) > 0) {
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc == 4 && strcmp(argv[1], "refuse") == 0) {
@@ -292,8 +374,12 @@ int main(int argc, char **argv)
     if (argc == 3 && strcmp(argv[1], "flood") == 0) {
         return flood(argv[2]);
     }
+    if (argc == 6 && strcmp(argv[1], "hold") == 0) {
+        return hold(argv[2], argv[3], (unsigned)strtoul(argv[4], NULL, 10),
+                    (unsigned)strtoul(argv[5], NULL, 10));
+    }
     fprintf(stderr, "usage: baton-names-client lines SOCKET N LINE... | "
                     "long SOCKET BYTES | refuse SOCKET NAME | flood "
-                    "SOCKET\n");
+                    "SOCKET | hold SOCKET PREFIX FIRST N\n");
     return 2;
 }
