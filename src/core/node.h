@@ -436,6 +436,7 @@ struct baton_counters {
     uint64_t sent;
     uint64_t ops_applied;
     uint64_t snapshots_installed;
+    uint64_t snapshots_sent;         /* whole snapshots, in any parts */
     uint64_t snapshot_parts;         /* parts of a snapshot received */
     uint64_t snapshot_parts_dropped; /* out of order: transfer restarts */
     uint64_t replica_mismatches; /* valid ops our replica could not apply */
@@ -486,11 +487,13 @@ struct baton_node {
     struct baton_stream snap_stream;     /* the stream they are of */
     /* A snapshot arriving in parts: whose (from, life, snap), the next
      * part expected (SNAP_NONE: wait for a part 0), and its entries so
-     * far, applied only once the last part came. */
+     * far, applied only once the last part came. While parts keep
+     * coming, JOIN and RESYNC are not repeated. */
     uint8_t snap_from;
     baton_inc snap_from_inc;
     uint64_t snap_id;
     uint32_t snap_next; /* or BATON_SNAP_NONE */
+    uint64_t snap_last_ms; /* when the last part came */
     struct baton_names snap_names;
     uint64_t step_first_index;
     struct baton_op step_op[BATON_STEP_OPS_MAX];

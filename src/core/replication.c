@@ -76,6 +76,7 @@ static void send_parts(struct baton_node *n, unsigned to, struct baton_msg *m)
     uint32_t start = 0;
 
     m->u.snapshot.snap = n->seq + 1;
+    n->counters.snapshots_sent++;
     for (uint32_t part = 0;; part++) {
         uint32_t end = start;
         uint32_t k = 0;
@@ -165,11 +166,34 @@ void baton__member_gone(struct baton_node *n, unsigned p)
     baton__submit(n, &op);
 }
 
+/* Is a snapshot in parts from our coordinator under way: a part came on
+ * the current link within a detection window? Asking again meanwhile
+ * would only queue another whole snapshot behind it, and a large
+ * table's parts can take a while on a slow link (whose write queue
+ * holds few of them: docs/design/names.md §1). A transfer whose tail
+ * was lost (the link closed) or that stalled is not under way. */
+static bool parts_coming(const struct baton_node *n)
+{
+    const struct baton_peer *peer;
+
+    if (n->snap_next == BATON_SNAP_NONE || n->snap_from != n->target ||
+        n->snap_from_inc != n->target_inc) {
+        return false;
+    }
+    peer = &n->peers[n->target];
+    return peer->link_up && peer->linked_ms <= n->snap_last_ms &&
+           n->now_ms < n->snap_last_ms + baton_node_down_after_ms(n);
+}
+
 void baton__send_join(struct baton_node *n)
 {
     struct baton_msg m;
 
     BATON_ASSERT(n->role == BATON_ROLE_JOINING);
+    if (n->join_first_seq != 0 && parts_coming(n)) {
+        n->join_next_ms = n->now_ms + n->cfg.heartbeat_ms;
+        return; /* a retry: the answer to an earlier JOIN is coming */
+    }
     memset(&m, 0, sizeof(m));
     m.type = BATON_MSG_JOIN;
     m.u.join.stream = n->stream;
@@ -323,6 +347,7 @@ static bool take_part(struct baton_node *n, const struct baton_msg *m,
     }
     if (m->u.snapshot.more) {
         n->snap_next++;
+        n->snap_last_ms = n->now_ms;
         return false;
     }
     n->snap_next = BATON_SNAP_NONE;
@@ -379,7 +404,7 @@ static void request_resync(struct baton_node *n)
 {
     struct baton_msg m;
 
-    if (n->now_ms < n->resync_next_ms) {
+    if (n->now_ms < n->resync_next_ms || parts_coming(n)) {
         return;
     }
     n->resync_next_ms = n->now_ms + n->cfg.heartbeat_ms / 2;

@@ -5,6 +5,9 @@
  *   --names adds the global-names workload and its checks (names.md §7)
  *   --legacy-transport models the driver before issue 11 (no link reset
  *   on silence, 5 s dials): it misses the liveness bound
+ *   --names-part P cuts snapshots in parts of P names (3..24: the
+ *   simulator's table holds 24), so that runs exercise transfers in
+ *   parts under faults (names.md §1)
  *   baton-sim --measure [--runs R]                 detection figures
  *
  * The last line of a multi-seed run is "N passed, M failed". */
@@ -42,8 +45,10 @@ static void usage(void)
 {
     fprintf(stderr,
             "usage: baton-sim --seeds N [--first S] [--jobs J] "
-            "[--max-nodes M] [--names] [--legacy-transport]\n"
-            "       baton-sim --seed S [--trace] [--max-nodes M] [--names]\n"
+            "[--max-nodes M] [--names] [--names-part P] "
+            "[--legacy-transport]\n"
+            "       baton-sim --seed S [--trace] [--max-nodes M] [--names] "
+            "[--names-part P]\n"
             "       baton-sim --measure [--runs R]\n");
     exit(2);
 }
@@ -101,6 +106,9 @@ static void parse(int argc, char **argv, struct opts *o)
             o->so.trace = true;
         } else if (strcmp(a, "--names") == 0) {
             o->so.names = true;
+        } else if (strcmp(a, "--names-part") == 0) {
+            o->so.names_part = (uint32_t)num(a, v);
+            i++;
         } else if (strcmp(a, "--legacy-transport") == 0) {
             o->so.legacy = true;
         } else if (strcmp(a, "--measure") == 0) {
@@ -114,9 +122,26 @@ static void parse(int argc, char **argv, struct opts *o)
                 SIM_NODES_MAX);
         exit(2);
     }
+    if (o->so.names_part != 0 &&
+        (o->so.names_part < 3 || o->so.names_part > 24)) {
+        fprintf(stderr, "baton-sim: --names-part must be 3..24\n");
+        exit(2);
+    }
     if (o->jobs < 1) {
         o->jobs = 1;
     }
+}
+
+/* " --names-part P" for replay lines, or "". */
+static const char *part_flag(const struct opts *o)
+{
+    static char buf[32];
+
+    if (o->so.names_part == 0) {
+        return "";
+    }
+    snprintf(buf, sizeof(buf), " --names-part %u", (unsigned)o->so.names_part);
+    return buf;
 }
 
 /* Results travel from workers to the parent as one line per seed. */
@@ -186,9 +211,9 @@ static void absorb(struct totals *t, const char *line, const char *self,
     }
     t->failed++;
     printf("FAIL seed %" PRIu64 " (%u nodes): %s", seed, nn, line + used);
-    printf("  replay: %s --seed %" PRIu64 " --max-nodes %u%s%s --trace\n",
+    printf("  replay: %s --seed %" PRIu64 " --max-nodes %u%s%s%s --trace\n",
            self, seed, o->so.max_nodes, o->so.names ? " --names" : "",
-           o->so.legacy ? " --legacy-transport" : "");
+           o->so.legacy ? " --legacy-transport" : "", part_flag(o));
 }
 
 static int run_many(const struct opts *o, const char *self)
@@ -279,11 +304,11 @@ static int run_one(const struct opts *o, const char *self)
                r.converge_us / SIM_MS, r.bound_us / SIM_MS);
         return 0;
     }
-    printf("FAILED: %s\n  replay: %s --seed %" PRIu64 " --max-nodes %u%s%s "
+    printf("FAILED: %s\n  replay: %s --seed %" PRIu64 " --max-nodes %u%s%s%s "
            "--trace\n0 passed, 1 failed\n",
            r.failure, self, o->first, o->so.max_nodes,
            o->so.names ? " --names" : "",
-           o->so.legacy ? " --legacy-transport" : "");
+           o->so.legacy ? " --legacy-transport" : "", part_flag(o));
     return 1;
 }
 

@@ -161,6 +161,7 @@ static void config(uint64_t seed, const struct seed_opts *o,
     cfg->delay_min_us = 100;
     cfg->delay_max_us = 2000;
     cfg->legacy_transport = o->legacy;
+    cfg->names_part = o->names_part;
     cfg->print_trace = o->trace;
     /* Up to 3 apps with random priority lists: rank 0 = not listed,
      * equal ranks = equal priority (braces). */

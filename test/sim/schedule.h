@@ -9,6 +9,7 @@ struct seed_opts {
     bool trace;         /* print the run's trace */
     bool names;         /* run the names workload and its checks */
     bool legacy;        /* the driver before issue 11 (sim_config) */
+    uint32_t names_part; /* entries per snapshot part, 0 = default */
 };
 
 struct seed_result {

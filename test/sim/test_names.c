@@ -298,6 +298,7 @@ static void test_snapshot_in_parts(void **state)
 {
     struct sim *s = cluster_parts(3, 3);
     const struct baton_node *c;
+    uint64_t sent;
     unsigned waited = 0;
 
     (void)state;
@@ -310,6 +311,7 @@ static void test_snapshot_in_parts(void **state)
     sim_run_for(s, 2000 * MS);
     /* Parts now arrive 1-20 ms apart (in order, as TCP delivers). */
     sim_set_delay(s, 1 * MS, 20 * MS);
+    sent = sim_node(s, 0)->counters.snapshots_sent;
     sim_restart(s, 2);
     c = sim_node(s, 2);
     while (!(c->snap_next != BATON_SNAP_NONE && c->snap_next >= 1) &&
@@ -339,6 +341,8 @@ static void test_snapshot_in_parts(void **state)
         assert_int_equal(where(s, 2, nm)->owner, k % 2);
     }
     assert_true(c->counters.snapshot_parts > 4); /* the cut one too */
+    /* The cut transfer, then at least one whole one. */
+    assert_true(sim_node(s, 0)->counters.snapshots_sent - sent >= 2);
 
     /* Again with a network that reorders: a part out of order drops
      * the transfer (counted), and the next one starts clean. */

@@ -696,6 +696,83 @@ static void become_follower(struct fixture *f)
     assert_int_equal(f->node.role, BATON_ROLE_FOLLOWER);
 }
 
+/* Part `part` of node 0's welcome at index 2, in a transfer of `parts`
+ * parts named `snap`. */
+static void welcome_part(struct fixture *f, struct baton_msg *m,
+                         uint64_t join_seq, uint64_t snap, uint32_t part,
+                         uint32_t parts)
+{
+    heartbeat_from(f, m, 0);
+    coordinator_status(m, 1);
+    m->type = BATON_MSG_SNAPSHOT;
+    m->status.index = 2;
+    m->u.snapshot.join_seq = join_seq;
+    m->u.snapshot.stream = m->status.stream;
+    m->u.snapshot.index = 2;
+    welcome_state(&m->u.snapshot.state);
+    m->u.snapshot.snap = snap;
+    m->u.snapshot.part = part;
+    m->u.snapshot.more = part + 1 < parts;
+}
+
+/* A snapshot in parts is installed with its last part only; while its
+ * parts keep coming the joiner holds back its JOIN retries (another
+ * whole snapshot would queue behind it), and once they stop for a
+ * detection window it asks again. A part out of order drops the
+ * transfer (docs/design/names.md §1). */
+static void test_snapshot_parts(void **state)
+{
+    struct fixture *f = *state;
+    struct baton_node *n = &f->node;
+    struct baton_msg m;
+    uint64_t join_seq = lower_priority_joins(f);
+    uint64_t t = T0 + 30;
+    uint64_t snap;
+
+    welcome_part(f, &m, join_seq, 0, 0, 3);
+    snap = m.u.snapshot.snap = m.seq;
+    deliver(f, &m, t);
+    assert_int_equal(n->role, BATON_ROLE_JOINING);
+    assert_int_equal(n->snap_next, 1);
+    /* JOIN retries fall due every heartbeat: held back while parts come
+     * within a detection window (1 s), the peer heard meanwhile. */
+    for (unsigned k = 1; k <= 3; k++) {
+        heartbeat_from(f, &m, 0);
+        coordinator_status(&m, 1);
+        deliver(f, &m, t + 300 * k - 10);
+        assert_true(send_index(&f->fx, BATON_MSG_JOIN, 0) < 0);
+        tick(f, t + 300 * k);
+        assert_true(send_index(&f->fx, BATON_MSG_JOIN, 0) < 0);
+    }
+    /* Part 2 before part 1: the transfer is dropped, nothing applied. */
+    welcome_part(f, &m, join_seq, snap, 2, 3);
+    deliver(f, &m, t + 950);
+    assert_int_equal(n->role, BATON_ROLE_JOINING);
+    assert_int_equal(n->snap_next, BATON_SNAP_NONE);
+    assert_int_equal(n->counters.snapshot_parts_dropped, 1);
+    assert_int_equal(n->counters.snapshots_installed, 0);
+    /* No transfer under way: the next retry goes out. */
+    tick(f, t + 1300);
+    assert_true(send_index(&f->fx, BATON_MSG_JOIN, 0) >= 0);
+    /* A new transfer, whole and in order: installed with its last part. */
+    welcome_part(f, &m, join_seq, 0, 0, 2);
+    snap = m.u.snapshot.snap = m.seq;
+    deliver(f, &m, t + 1310);
+    assert_int_equal(n->role, BATON_ROLE_JOINING);
+    /* It stalls: a detection window after its last part, JOIN again. */
+    heartbeat_from(f, &m, 0);
+    coordinator_status(&m, 1);
+    deliver(f, &m, t + 1900);
+    tick(f, t + 2320);
+    assert_true(send_index(&f->fx, BATON_MSG_JOIN, 0) >= 0);
+    /* Its last part still completes it. */
+    welcome_part(f, &m, join_seq, snap, 1, 2);
+    deliver(f, &m, t + 2330);
+    assert_int_equal(n->role, BATON_ROLE_FOLLOWER);
+    assert_int_equal(n->counters.snapshots_installed, 1);
+    assert_int_equal(n->snap_next, BATON_SNAP_NONE);
+}
+
 /* The next op of node 0's stream, at `index`. */
 static void op_from_node0(struct fixture *f, struct baton_msg *m,
                           uint64_t index, const struct baton_op *op)
@@ -1916,6 +1993,7 @@ int main(void)
         NODE_TEST(test_waits_to_hear_every_peer),
         NODE_TEST(test_sync_window_passes),
         NODE_TEST(test_lower_priority_defers_then_joins),
+        NODE_TEST(test_snapshot_parts),
         NODE_TEST(test_follower_installs_and_applies),
         NODE_TEST(test_follower_loses_coordinator),
         NODE_TEST(test_peer_down_after_silence),
