@@ -158,7 +158,7 @@ int baton_io_reply(struct baton_io *io, const struct baton_call *reply);
  * (io->names_slots, 3 x names_cap slots) and a decoding table
  * (io->rx_names, names_cap slots), freed on close. Errors: BATON_EINVAL (naming the problem
  * through log, e.g. a names_cap that is not a power of two from 16 to
- * 1<<20), BATON_ENOMEM, BATON_EIO. */
+ * 32768), BATON_ENOMEM, BATON_EIO. */
 int baton_io_init(struct baton_io *io, uv_loop_t *loop,
                   const struct baton_io_config *cfg, baton_log_fn log,
                   void *log_data);
