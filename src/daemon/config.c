@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "../util/assert.h"
 #include "../util/error.h"
 #include "config.h"
 
@@ -33,9 +32,9 @@ static int on_app_entry(struct batond_config *cfg, const char *app,
     char *argv[64];
     uint64_t x;
 
-    for (unsigned i = 0; i < cfg->node.io.n_apps; i++) {
-        if (strcmp(cfg->node.io.apps[i].name, app) == 0) {
-            ac = &cfg->node.io.apps[i];
+    for (unsigned i = 0; i < cfg->node->io.n_apps; i++) {
+        if (strcmp(cfg->node->io.apps[i].name, app) == 0) {
+            ac = &cfg->node->io.apps[i];
             da = &cfg->apps[i];
         }
     }
@@ -47,13 +46,13 @@ static int on_app_entry(struct batond_config *cfg, const char *app,
             return fail(err, err_len, "[app %s]: an app name is 1-31 letters, digits, "
                            "'_', '.' or '-'", app);
         }
-        if (cfg->node.io.n_apps == BATON_APPS_MAX) {
+        if (cfg->node->io.n_apps == BATON_APPS_MAX) {
             return fail(err, err_len, "[app %s]: more than %d apps", app,
                         BATON_APPS_MAX);
         }
-        ac = &cfg->node.io.apps[cfg->node.io.n_apps];
-        da = &cfg->apps[cfg->node.io.n_apps];
-        cfg->node.io.n_apps++;
+        ac = &cfg->node->io.apps[cfg->node->io.n_apps];
+        da = &cfg->apps[cfg->node->io.n_apps];
+        cfg->node->io.n_apps++;
         snprintf(ac->name, sizeof(ac->name), "%s", app);
         da->stop_timeout_ms = 5000;
         da->ready_timeout_ms = 30000;
@@ -66,7 +65,7 @@ static int on_app_entry(struct batond_config *cfg, const char *app,
                     BATOND_CMD_MAX - 1);
     }
     if (strcmp(key, "nodes") == 0) {
-        return lib_config_priority(&cfg->node, app, value, ac->rank, err,
+        return lib_config_priority(cfg->node, app, value, ac->rank, err,
                                    err_len);
     } else if (strcmp(key, "failover_timeout") == 0) {
         if (!lib_config_ms(value, &ac->failover_timeout_ms)) {
@@ -152,10 +151,10 @@ static int on_app_entry(struct batond_config *cfg, const char *app,
                            "printable ASCII bytes without spaces)",
                         app, value);
         }
-        for (unsigned i = 0; i < cfg->node.io.n_apps; i++) {
+        for (unsigned i = 0; i < cfg->node->io.n_apps; i++) {
             if (&cfg->apps[i] != da && strcmp(cfg->apps[i].gname, value) == 0) {
                 return fail(err, err_len, "[app %s] name: %s is already the name of "
-                               "app %s", app, value, cfg->node.io.apps[i].name);
+                               "app %s", app, value, cfg->node->io.apps[i].name);
             }
         }
         snprintf(da->gname, sizeof(da->gname), "%s", value);
@@ -169,7 +168,7 @@ static int on_app_entry(struct batond_config *cfg, const char *app,
 /* Once the file is read: every app needs nodes and a start command. */
 static int check_apps(struct batond_config *cfg, char *err, size_t err_len)
 {
-    const struct baton_io_config *io = &cfg->node.io;
+    const struct baton_io_config *io = &cfg->node->io;
 
     for (unsigned i = 0; i < io->n_apps; i++) {
         bool listed = false;
@@ -184,13 +183,13 @@ static int check_apps(struct batond_config *cfg, char *err, size_t err_len)
     return 0;
 }
 
-static int on_section(void *user, struct lib_config *node,
-                      const char *section, const char *key,
-                      const char *value, char *err, size_t err_len)
+int batond_config_section(void *user, struct lib_config *node,
+                          const char *section, const char *key,
+                          const char *value, char *err, size_t err_len)
 {
     struct batond_config *cfg = user;
 
-    BATON_ASSERT(node == &cfg->node);
+    cfg->node = node;
     if (section == NULL) {
         return check_apps(cfg, err, err_len);
     }
@@ -200,20 +199,23 @@ static int on_section(void *user, struct lib_config *node,
     return on_app_entry(cfg, section + 4, key, value, err, err_len);
 }
 
-int batond_config_load(struct batond_config *cfg, const char *file,
-                       char *err, size_t err_len)
+int batond_config_load(struct batond_config *cfg, struct lib_config *node,
+                       const char *file, char *err, size_t err_len)
 {
     int rv;
 
     memset(cfg->apps, 0, sizeof(cfg->apps));
-    rv = lib_config_load(&cfg->node, file, on_section, cfg, err, err_len);
-    return rv != 0 ? rv : lib_config_default_socket(&cfg->node, err, err_len);
+    cfg->node = node;
+    rv = lib_config_load(node, file, batond_config_section, cfg, err,
+                         err_len);
+    return rv != 0 ? rv : lib_config_default_socket(node, err, err_len);
 }
 
-int batond_config_parse(struct batond_config *cfg, const char *text,
-                        char *err, size_t err_len)
+int batond_config_parse(struct batond_config *cfg, struct lib_config *node,
+                        const char *text, char *err, size_t err_len)
 {
     memset(cfg->apps, 0, sizeof(cfg->apps));
-    return lib_config_parse(&cfg->node, "config", text, on_section, cfg, err,
-                            err_len);
+    cfg->node = node;
+    return lib_config_parse(node, "config", text, batond_config_section, cfg,
+                            err, err_len);
 }
