@@ -26,53 +26,30 @@ static int on_app_entry(struct batond_config *cfg, const char *app,
                         const char *key, const char *value, char *err,
                         size_t err_len)
 {
-    struct baton_app_config *ac = NULL;
-    struct batond_app *da = NULL;
+    struct batond_app *da;
     char argv_buf[BATOND_CMD_MAX];
     char *argv[64];
     uint64_t x;
+    unsigned idx;
+    bool added;
+    int rv = lib_config_app_key(cfg->node, app, key, value, &idx, &added, err,
+                                err_len);
 
-    for (unsigned i = 0; i < cfg->node->io.n_apps; i++) {
-        if (strcmp(cfg->node->io.apps[i].name, app) == 0) {
-            ac = &cfg->node->io.apps[i];
-            da = &cfg->apps[i];
-        }
+    if (rv == BATON_EINVAL) {
+        return rv;
     }
-    if (ac == NULL) {
-        if (strlen(app) == 0 || strlen(app) > BATON_APP_NAME_MAX ||
-            strspn(app, "abcdefghijklmnopqrstuvwxyz"
-                        "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") !=
-                strlen(app)) {
-            return fail(err, err_len, "[app %s]: an app name is 1-31 letters, digits, "
-                           "'_', '.' or '-'", app);
-        }
-        if (cfg->node->io.n_apps == BATON_APPS_MAX) {
-            return fail(err, err_len, "[app %s]: more than %d apps", app,
-                        BATON_APPS_MAX);
-        }
-        ac = &cfg->node->io.apps[cfg->node->io.n_apps];
-        da = &cfg->apps[cfg->node->io.n_apps];
-        cfg->node->io.n_apps++;
-        snprintf(ac->name, sizeof(ac->name), "%s", app);
+    da = &cfg->apps[idx];
+    if (added) {
         da->stop_timeout_ms = 5000;
         da->ready_timeout_ms = 30000;
         da->max_restarts = 3;
         da->restart_window_ms = 5000;
         da->export_timeout_ms = 5000;
     }
-    if (strlen(value) >= BATOND_CMD_MAX) {
-        return fail(err, err_len, "[app %s] %s: longer than %d bytes", app, key,
-                    BATOND_CMD_MAX - 1);
+    if (rv == 0) { /* the node's: nodes, failover_timeout */
+        return 0;
     }
-    if (strcmp(key, "nodes") == 0) {
-        return lib_config_priority(cfg->node, app, value, ac->rank, err,
-                                   err_len);
-    } else if (strcmp(key, "failover_timeout") == 0) {
-        if (!lib_config_ms(value, &ac->failover_timeout_ms)) {
-            return fail(err, err_len, "[app %s] failover_timeout: \"%s\" is not ms, 0 "
-                           "or infinity", app, value);
-        }
-    } else if (strcmp(key, "start") == 0 || strcmp(key, "stop") == 0 ||
+    if (strcmp(key, "start") == 0 || strcmp(key, "stop") == 0 ||
                strcmp(key, "phase") == 0 ||
                strcmp(key, "state_export") == 0) {
         if (lib_split(value, argv_buf, sizeof(argv_buf), argv, 64) <= 0) {

@@ -5,7 +5,7 @@
 
 #include "../lib/config.h"
 
-#define BATOND_CMD_MAX (1024)
+#define BATOND_CMD_MAX LIB_LIST_MAX
 #define BATOND_PHASES_MAX (8)
 #define BATOND_ENV_MAX (32)
 

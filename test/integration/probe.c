@@ -29,10 +29,32 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../../src/daemon/config.h"
+#include "../../src/lib/config.h"
 
-static struct batond_config cfg;
 static struct lib_config node;
+
+/* [app] sections: the probe needs what goes into the config digest
+ * (names, nodes, failover_timeout) and ignores batond's own keys. */
+static int app_keys(void *user, struct lib_config *cfg, const char *section,
+                    const char *key, const char *value, char *err,
+                    size_t err_len)
+{
+    unsigned idx;
+    bool added;
+    int rv;
+
+    (void)user;
+    if (section == NULL) {
+        return 0;
+    }
+    if (strncmp(section, "app ", 4) != 0) {
+        snprintf(err, err_len, "unknown section [%s]", section);
+        return BATON_EINVAL;
+    }
+    rv = lib_config_app_key(cfg, section + 4, key, value, &idx, &added, err,
+                            err_len);
+    return rv == 1 ? 0 : rv;
+}
 
 static int connect_to(unsigned target)
 {
@@ -193,7 +215,7 @@ int main(int argc, char **argv)
         return 2;
     }
     mode = argv[1];
-    if (batond_config_load(&cfg, &node, argv[2], err, sizeof(err)) != 0 ||
+    if (lib_config_load(&node, argv[2], app_keys, NULL, err, sizeof(err)) != 0 ||
         baton_secure_init() != 0) {
         fprintf(stderr, "baton-probe: %s\n", err);
         return 2;
