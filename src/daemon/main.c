@@ -15,7 +15,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "../lib/lib.h"
 #include "../util/error.h"
@@ -39,23 +38,14 @@ struct batond {
     int exit_code;
 };
 
-static const char *const level_names[] = {"DEBUG", "INFO", "WARN", "ERROR"};
-
 static void log_line(void *data, int level, const char *text)
 {
     const struct batond *d = data;
-    struct timespec ts;
-    struct tm tm;
-    char when[32];
 
     if (d != NULL && d->cfg.node != NULL && level < d->cfg.node->log_level) {
         return;
     }
-    clock_gettime(CLOCK_REALTIME, &ts);
-    gmtime_r(&ts.tv_sec, &tm);
-    strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
-    fprintf(stderr, "%s.%06ldZ %s %s\n", when, ts.tv_nsec / 1000,
-            level_names[level & 3], text);
+    lib_log_stderr(NULL, level, text);
 }
 
 static void on_closed(uv_handle_t *h)

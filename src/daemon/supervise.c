@@ -471,30 +471,23 @@ static int write_atomic(const char *dir, const char *path,
  * file. If that fails (a full disk, say), nothing is left behind and the
  * app starts without state, and the log says so (the core's "start here
  * (..., with its state)" only says that the state arrived). */
-static void keep_state(struct batond_proc *p, uint64_t epoch)
+static void keep_state(struct batond_proc *p, uint64_t epoch,
+                       const void *data, size_t len)
 {
     char dir[300];
     const char *what = p->state_file;
-    bool has = p->has_import;
 
     app_dir(p, dir, sizeof(dir));
     snprintf(p->state_file, sizeof(p->state_file), "%s/%s.%" PRIu64, dir,
              app_name(p), epoch);
     p->state_epoch = 0;
-    p->has_import = false;
-    if (has && write_atomic(dir, p->state_file, p->import, p->import_len,
-                            &what) != 0) {
+    if (write_atomic(dir, p->state_file, data, len, &what) != 0) {
         logf_(p->sup, BATON_LOG_ERROR,
               "app %s: cannot write %s: %s: it starts without state",
               app_name(p), what, strerror(errno));
-        has = false;
+        return;
     }
-    free(p->import);
-    p->import = NULL;
-    p->import_len = 0;
-    if (has) {
-        p->state_epoch = epoch;
-    }
+    p->state_epoch = epoch;
 }
 
 /* The instance's fencing token, in a file it can re-read at any time
@@ -836,7 +829,6 @@ static void start(struct batond_proc *p, uint64_t epoch, uint8_t type,
     p->type = type;
     p->from = from;
     p->n_restarts = 0;
-    keep_state(p, epoch);
     keep_token(p, epoch);
     spawn_app(p);
 }
@@ -872,25 +864,16 @@ static void stop(struct batond_proc *p)
 
 /* ---- the node's app callbacks ----------------------------------------- */
 
-static uint8_t node_id(const struct batond_sup *sup, const char *name)
-{
-    for (unsigned i = 0; name != NULL && i < sup->cfg->node->io.n_nodes;
-         i++) {
-        if (strcmp(sup->cfg->node->io.names[i], name) == 0) {
-            return (uint8_t)i;
-        }
-    }
-    return BATON_NODE_NONE;
-}
-
 static int cb_start(struct baton_app *app, int type, const char *from_node,
                     uint64_t epoch)
 {
     struct batond_proc *p = baton_app_data(app);
+    int from = from_node != NULL ? lib_node_id(app->b, from_node) : -1;
 
     /* A draining node starts nothing (it gave its permits up). */
     if (!p->sup->draining) {
-        start(p, epoch, (uint8_t)type, node_id(p->sup, from_node));
+        start(p, epoch, (uint8_t)type,
+              from < 0 ? BATON_NODE_NONE : (uint8_t)from);
     }
     return BATON_EAGAIN; /* report() says READY once it is ready */
 }
@@ -907,18 +890,11 @@ static int cb_export(struct baton_app *app, void **data, size_t *len)
     return start_export(baton_app_data(app));
 }
 
-/* Just before cb_start of a takeover: its start writes the file. */
+/* Just before cb_start of a takeover, under its epoch: the state goes
+ * to the file its start names (BATON_STATE_FILE). */
 static void cb_import(struct baton_app *app, const void *data, size_t len)
 {
-    struct batond_proc *p = baton_app_data(app);
-
-    free(p->import);
-    p->import = malloc(len > 0 ? len : 1);
-    p->import_len = len;
-    p->has_import = p->import != NULL;
-    if (p->import != NULL && len > 0) {
-        memcpy(p->import, data, len);
-    }
+    keep_state(baton_app_data(app), app->epoch, data, len);
 }
 
 static void cb_token(struct baton_app *app, uint64_t epoch)

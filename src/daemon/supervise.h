@@ -44,10 +44,7 @@ struct batond_proc {
     uint8_t *export_buf;
     size_t export_len;
     bool export_too_big;
-    uint8_t *import; /* the state for the coming takeover start */
-    size_t import_len;
-    bool has_import;
-    char state_file[512]; /* where the start finds it */
+    char state_file[512]; /* the state of the coming takeover start */
     uint64_t state_epoch;
     /* The instance's fencing token now: its start epoch, raised without a
      * restart after a heal (BATON_APP_TOKEN); kept in token_file for the

@@ -273,6 +273,7 @@ static void start(struct baton *b, struct baton_app *app,
                                                    : lib_node_name(b, e->from);
     int rv;
 
+    app->epoch = e->epoch; /* the import's too (batond names its file) */
     if (e->with_state && app->state_epoch == e->epoch &&
         cbs->import_state != NULL) {
         cbs->import_state(app, app->state, app->state_len);
@@ -280,7 +281,6 @@ static void start(struct baton *b, struct baton_app *app,
     free(app->state);
     app->state = NULL;
     app->state_len = 0;
-    app->epoch = e->epoch;
     app->start_pending = false;
     rv = cbs->start(app, e->type, from, e->epoch);
     if (rv == BATON_EAGAIN) { /* baton_app_started() finishes it */

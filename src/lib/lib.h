@@ -155,6 +155,9 @@ struct baton {
     uint8_t scratch[BATON_CALL_DATA_MAX + 1];
 };
 
+/* The default log: "<UTC time> <LEVEL> <text>" lines on stderr (batond's
+ * format, which its tests read). */
+void lib_log_stderr(void *data, int level, const char *text);
 void lib_logf(struct baton *b, int level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 int lib_fail(struct baton *b, int rv, const char *fmt, ...)

@@ -15,7 +15,7 @@
 
 static const char *const level_names[] = {"DEBUG", "INFO", "WARN", "ERROR"};
 
-static void log_stderr(void *data, int level, const char *text)
+void lib_log_stderr(void *data, int level, const char *text)
 {
     struct timespec ts;
     struct tm tm;
@@ -188,7 +188,7 @@ int lib_node_new(struct baton **out, const struct baton_options *opt,
         free(b);
         return rv;
     }
-    b->log = opt->log != NULL ? opt->log : log_stderr;
+    b->log = opt->log != NULL ? opt->log : lib_log_stderr;
     b->log_data = opt->log_data;
     b->log_level = opt->log_level != 0 ? opt->log_level : b->cfg.log_level;
     if (opt->loop != NULL) {
