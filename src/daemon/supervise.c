@@ -563,8 +563,9 @@ static void check_drained(struct batond_sup *sup)
 }
 
 /* The instance's news for the core, through the node: READY finishes
- * the start (baton_app_started; a restarted instance's READY again),
- * the rest end it. */
+ * the start (baton_app_started, also from inside cb_start for ready =
+ * spawn; a restarted instance's READY again is lib_app_event's), the
+ * rest end it. */
 static void report(struct batond_proc *p, unsigned what)
 {
     if (what != BATON_APP_EV_READY || baton_app_started(p->lib, 0) != 0) {

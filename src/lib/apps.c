@@ -281,12 +281,15 @@ static void start(struct baton *b, struct baton_app *app,
     free(app->state);
     app->state = NULL;
     app->state_len = 0;
-    app->start_pending = false;
+    /* Pending already inside start: an instance that is ready before
+     * start returns BATON_EAGAIN may say so from there (batond's
+     * ready = spawn). */
+    app->start_pending = true;
     rv = cbs->start(app, e->type, from, e->epoch);
     if (rv == BATON_EAGAIN) { /* baton_app_started() finishes it */
-        app->start_pending = true;
         return;
     }
+    app->start_pending = false;
     started(b, app, rv);
 }
 
@@ -483,7 +486,7 @@ void lib_apps_adopt(struct baton *b, const struct baton_app_callbacks *cbs,
 
 void lib_app_event(struct baton_app *app, unsigned what, uint64_t epoch)
 {
-    app->running = false;
+    app->running = what == BATON_APP_EV_READY;
     app->start_pending = false;
     report(app->b, app, what, epoch);
 }

@@ -203,8 +203,10 @@ void lib_apps_shutdown(struct baton *b);
  * apps with cbs, app i's data being data[i]. Before baton_start. */
 void lib_apps_adopt(struct baton *b, const struct baton_app_callbacks *cbs,
                     void *const *data);
-/* A supervised instance of epoch ended (BATON_APP_EV_STOPPED, _EXITED
- * or _FAILED): reported to the core at the next idle turn. */
+/* News of a supervised instance of epoch for the core, at the next idle
+ * turn: it ended (BATON_APP_EV_STOPPED, _EXITED, _FAILED), or it is
+ * ready again after a restart (_READY; the first READY of a start is
+ * baton_app_started()). */
 void lib_app_event(struct baton_app *app, unsigned what, uint64_t epoch);
 
 /* group.c */
