@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "../util/assert.h"
 #include "../util/error.h"
 #include "config.h"
 
@@ -27,53 +26,30 @@ static int on_app_entry(struct batond_config *cfg, const char *app,
                         const char *key, const char *value, char *err,
                         size_t err_len)
 {
-    struct baton_app_config *ac = NULL;
-    struct batond_app *da = NULL;
+    struct batond_app *da;
     char argv_buf[BATOND_CMD_MAX];
     char *argv[64];
     uint64_t x;
+    unsigned idx;
+    bool added;
+    int rv = lib_config_app_key(cfg->node, app, key, value, &idx, &added, err,
+                                err_len);
 
-    for (unsigned i = 0; i < cfg->node.io.n_apps; i++) {
-        if (strcmp(cfg->node.io.apps[i].name, app) == 0) {
-            ac = &cfg->node.io.apps[i];
-            da = &cfg->apps[i];
-        }
+    if (rv == BATON_EINVAL) {
+        return rv;
     }
-    if (ac == NULL) {
-        if (strlen(app) == 0 || strlen(app) > BATON_APP_NAME_MAX ||
-            strspn(app, "abcdefghijklmnopqrstuvwxyz"
-                        "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") !=
-                strlen(app)) {
-            return fail(err, err_len, "[app %s]: an app name is 1-31 letters, digits, "
-                           "'_', '.' or '-'", app);
-        }
-        if (cfg->node.io.n_apps == BATON_APPS_MAX) {
-            return fail(err, err_len, "[app %s]: more than %d apps", app,
-                        BATON_APPS_MAX);
-        }
-        ac = &cfg->node.io.apps[cfg->node.io.n_apps];
-        da = &cfg->apps[cfg->node.io.n_apps];
-        cfg->node.io.n_apps++;
-        snprintf(ac->name, sizeof(ac->name), "%s", app);
+    da = &cfg->apps[idx];
+    if (added) {
         da->stop_timeout_ms = 5000;
         da->ready_timeout_ms = 30000;
         da->max_restarts = 3;
         da->restart_window_ms = 5000;
         da->export_timeout_ms = 5000;
     }
-    if (strlen(value) >= BATOND_CMD_MAX) {
-        return fail(err, err_len, "[app %s] %s: longer than %d bytes", app, key,
-                    BATOND_CMD_MAX - 1);
+    if (rv == 0) { /* the node's: nodes, failover_timeout */
+        return 0;
     }
-    if (strcmp(key, "nodes") == 0) {
-        return lib_config_priority(&cfg->node, app, value, ac->rank, err,
-                                   err_len);
-    } else if (strcmp(key, "failover_timeout") == 0) {
-        if (!lib_config_ms(value, &ac->failover_timeout_ms)) {
-            return fail(err, err_len, "[app %s] failover_timeout: \"%s\" is not ms, 0 "
-                           "or infinity", app, value);
-        }
-    } else if (strcmp(key, "start") == 0 || strcmp(key, "stop") == 0 ||
+    if (strcmp(key, "start") == 0 || strcmp(key, "stop") == 0 ||
                strcmp(key, "phase") == 0 ||
                strcmp(key, "state_export") == 0) {
         if (lib_split(value, argv_buf, sizeof(argv_buf), argv, 64) <= 0) {
@@ -152,10 +128,10 @@ static int on_app_entry(struct batond_config *cfg, const char *app,
                            "printable ASCII bytes without spaces)",
                         app, value);
         }
-        for (unsigned i = 0; i < cfg->node.io.n_apps; i++) {
+        for (unsigned i = 0; i < cfg->node->io.n_apps; i++) {
             if (&cfg->apps[i] != da && strcmp(cfg->apps[i].gname, value) == 0) {
                 return fail(err, err_len, "[app %s] name: %s is already the name of "
-                               "app %s", app, value, cfg->node.io.apps[i].name);
+                               "app %s", app, value, cfg->node->io.apps[i].name);
             }
         }
         snprintf(da->gname, sizeof(da->gname), "%s", value);
@@ -169,7 +145,7 @@ static int on_app_entry(struct batond_config *cfg, const char *app,
 /* Once the file is read: every app needs nodes and a start command. */
 static int check_apps(struct batond_config *cfg, char *err, size_t err_len)
 {
-    const struct baton_io_config *io = &cfg->node.io;
+    const struct baton_io_config *io = &cfg->node->io;
 
     for (unsigned i = 0; i < io->n_apps; i++) {
         bool listed = false;
@@ -184,13 +160,13 @@ static int check_apps(struct batond_config *cfg, char *err, size_t err_len)
     return 0;
 }
 
-static int on_section(void *user, struct lib_config *node,
-                      const char *section, const char *key,
-                      const char *value, char *err, size_t err_len)
+int batond_config_section(void *user, struct lib_config *node,
+                          const char *section, const char *key,
+                          const char *value, char *err, size_t err_len)
 {
     struct batond_config *cfg = user;
 
-    BATON_ASSERT(node == &cfg->node);
+    cfg->node = node;
     if (section == NULL) {
         return check_apps(cfg, err, err_len);
     }
@@ -200,20 +176,23 @@ static int on_section(void *user, struct lib_config *node,
     return on_app_entry(cfg, section + 4, key, value, err, err_len);
 }
 
-int batond_config_load(struct batond_config *cfg, const char *file,
-                       char *err, size_t err_len)
+int batond_config_load(struct batond_config *cfg, struct lib_config *node,
+                       const char *file, char *err, size_t err_len)
 {
     int rv;
 
     memset(cfg->apps, 0, sizeof(cfg->apps));
-    rv = lib_config_load(&cfg->node, file, on_section, cfg, err, err_len);
-    return rv != 0 ? rv : lib_config_default_socket(&cfg->node, err, err_len);
+    cfg->node = node;
+    rv = lib_config_load(node, file, batond_config_section, cfg, err,
+                         err_len);
+    return rv != 0 ? rv : lib_config_default_socket(node, err, err_len);
 }
 
-int batond_config_parse(struct batond_config *cfg, const char *text,
-                        char *err, size_t err_len)
+int batond_config_parse(struct batond_config *cfg, struct lib_config *node,
+                        const char *text, char *err, size_t err_len)
 {
     memset(cfg->apps, 0, sizeof(cfg->apps));
-    return lib_config_parse(&cfg->node, "config", text, on_section, cfg, err,
-                            err_len);
+    cfg->node = node;
+    return lib_config_parse(node, "config", text, batond_config_section, cfg,
+                            err, err_len);
 }

@@ -5,7 +5,7 @@
 
 #include "../lib/config.h"
 
-#define BATOND_CMD_MAX (1024)
+#define BATOND_CMD_MAX LIB_LIST_MAX
 #define BATOND_PHASES_MAX (8)
 #define BATOND_ENV_MAX (32)
 
@@ -37,19 +37,27 @@ struct batond_app {
 };
 
 struct batond_config {
-    struct lib_config node; /* [node], [cluster], [nodes] */
-    struct batond_app apps[BATON_APPS_MAX]; /* parallel to node.io.apps */
+    /* [node], [cluster], [nodes]: the node's (struct baton's cfg), or
+     * the caller's for --check */
+    struct lib_config *node;
+    struct batond_app apps[BATON_APPS_MAX]; /* parallel to node->io.apps */
 };
 
-/* Reads and validates FILE: the node's sections and the [app] sections.
- * control_socket defaults to /tmp/baton-NAME.sock. On error writes a
- * message naming file:line and the key into err, and returns
- * BATON_EINVAL. */
-int batond_config_load(struct batond_config *cfg, const char *file,
-                       char *err, size_t err_len);
+/* The node's config hook (lib_config_section_fn; user = cfg): [app]
+ * sections, and at the end the check that each has nodes and start. */
+int batond_config_section(void *user, struct lib_config *node,
+                          const char *section, const char *key,
+                          const char *value, char *err, size_t err_len);
 
-/* The [app] hook alone, on text (test/fuzz/fuzz_config.c). */
-int batond_config_parse(struct batond_config *cfg, const char *text,
-                        char *err, size_t err_len);
+/* Reads and validates FILE into node (the node's sections) and cfg (the
+ * [app] sections). control_socket defaults to /tmp/baton-NAME.sock. On
+ * error writes a message naming file:line and the key into err, and
+ * returns BATON_EINVAL. */
+int batond_config_load(struct batond_config *cfg, struct lib_config *node,
+                       const char *file, char *err, size_t err_len);
+
+/* The same on text (without the default socket). */
+int batond_config_parse(struct batond_config *cfg, struct lib_config *node,
+                        const char *text, char *err, size_t err_len);
 
 #endif /* BATON_DAEMON_CONFIG_H */

@@ -15,19 +15,21 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "../lib/lib.h"
 #include "../util/error.h"
 #include "config.h"
-#include "../lib/control.h"
 #include "supervise.h"
 
+/* batond is main() over one libbaton node (docs/design/lib.md §4): its
+ * [app] sections come in through the config hook and become the node's
+ * apps, whose callbacks are the supervisor. */
 struct batond {
     uv_loop_t *loop;
+    struct baton *node;
     struct batond_config cfg;
-    struct baton_io io;
+    struct lib_program prog;
     struct batond_sup sup;
-    struct lib_control control;
     uv_signal_t sigterm, sigint, sighup;
     uv_timer_t sync_timer;
     uint64_t sync_started_ms;
@@ -36,23 +38,14 @@ struct batond {
     int exit_code;
 };
 
-static const char *const level_names[] = {"DEBUG", "INFO", "WARN", "ERROR"};
-
 static void log_line(void *data, int level, const char *text)
 {
     const struct batond *d = data;
-    struct timespec ts;
-    struct tm tm;
-    char when[32];
 
-    if (d != NULL && level < d->cfg.node.log_level) {
+    if (d != NULL && d->cfg.node != NULL && level < d->cfg.node->log_level) {
         return;
     }
-    clock_gettime(CLOCK_REALTIME, &ts);
-    gmtime_r(&ts.tv_sec, &tm);
-    strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
-    fprintf(stderr, "%s.%06ldZ %s %s\n", when, ts.tv_nsec / 1000,
-            level_names[level & 3], text);
+    lib_log_stderr(NULL, level, text);
 }
 
 static void on_closed(uv_handle_t *h)
@@ -60,23 +53,38 @@ static void on_closed(uv_handle_t *h)
     (void)h;
 }
 
-/* Once every local app has stopped: close the links (peers see them go at
- * once) and let the loop end. */
+/* Behind the node's last app reports and exported state (one queue,
+ * defer.h): then the node closes its links (peers see them go at once)
+ * and the loop ends. */
+static void close_node(void *ctx, struct lib_defer *w)
+{
+    struct batond *d = ctx;
+
+    (void)w;
+    baton_close(d->node, NULL, NULL);
+}
+
+/* Once every local app has stopped. */
 static void on_drained(struct batond_sup *sup)
 {
     struct batond *d = sup->data;
+    struct lib_defer *w;
 
     uv_close((uv_handle_t *)&d->sigterm, on_closed);
     uv_close((uv_handle_t *)&d->sigint, on_closed);
     uv_close((uv_handle_t *)&d->sighup, on_closed);
     uv_close((uv_handle_t *)&d->sync_timer, on_closed);
     uv_close((uv_handle_t *)&d->sup.drain_timer, on_closed);
-    for (unsigned i = 0; i < d->cfg.node.io.n_apps; i++) {
+    for (unsigned i = 0; i < d->node->n_apps; i++) {
         uv_close((uv_handle_t *)&d->sup.procs[i].timer, on_closed);
         uv_close((uv_handle_t *)&d->sup.procs[i].export_timer, on_closed);
     }
-    lib_control_close(&d->control, on_closed);
-    baton_io_close(&d->io, NULL);
+    w = lib_defer_new(close_node, d, sizeof(*w), NULL, 0);
+    if (w == NULL) {
+        close_node(d, NULL);
+        return;
+    }
+    lib_defer_push(&d->node->defers, w);
 }
 
 static void shutdown_(struct batond *d, const char *why, int code)
@@ -94,51 +102,29 @@ static void shutdown_(struct batond *d, const char *why, int code)
      * next node as a takeover (the state exported here first), and the
      * instances here stop once moved, or past the hand-over's bound, so
      * none outlives its batond. */
-    for (unsigned i = 0; i < d->cfg.node.io.n_apps; i++) {
-        baton_io_request(&d->io, i, BATON_REQ_PERMIT, 0);
+    for (unsigned i = 0; i < d->node->n_apps; i++) {
+        (void)baton_app_permit(&d->node->apps[i], false);
     }
     batond_sup_drain(&d->sup, on_drained);
-}
-
-/* The core's effects. App effects go through the control socket's side
- * first (an app's name is pointed here before its start) and reach the
- * supervisor right after the step. */
-static void on_app_effect(struct baton_io *io, const struct baton_app_effect *e)
-{
-    struct batond *d = io->data;
-
-    lib_control_app_effect(&d->control, e);
-}
-
-static void on_name_effect(struct baton_io *io,
-                           const struct baton_name_effect *e)
-{
-    struct batond *d = io->data;
-
-    lib_control_name_effect(&d->control, e);
-}
-
-static void on_call_effect(struct baton_io *io,
-                           const struct baton_call_effect *e)
-{
-    struct batond *d = io->data;
-
-    lib_control_call_effect(&d->control, e);
 }
 
 static void on_app_idle(struct batond_sup *sup, unsigned app)
 {
     struct batond *d = sup->data;
 
-    lib_control_app_idle(&d->control, app);
+    if (d->node->control != NULL) {
+        lib_control_app_idle(d->node->control, app);
+    }
 }
 
-/* The supervisor, as the control socket's program (src/lib/control.h). */
+/* The program's side of the control socket (src/lib/control.h). An app
+ * effect, after its name was re-pointed, goes to the node's apps: the
+ * supervisor's callbacks. */
 static void prog_app_effect(void *data, const struct baton_app_effect *e)
 {
     struct batond *d = data;
 
-    batond_sup_effect(&d->sup, e);
+    lib_on_app(&d->node->io, e);
 }
 
 static int prog_ready(void *data, unsigned app)
@@ -172,7 +158,7 @@ static bool prog_draining(void *data)
 static void on_sync_timer(uv_timer_t *t)
 {
     struct batond *d = t->data;
-    const struct lib_config *c = &d->cfg.node;
+    const struct lib_config *c = d->cfg.node;
     uint64_t waited = uv_now(d->loop) - d->sync_started_ms;
     bool all = true;
     char missing[1024] = "";
@@ -182,7 +168,7 @@ static void on_sync_timer(uv_timer_t *t)
             !(c->sync_mandatory[i] || c->sync_optional[i])) {
             continue;
         }
-        if (!baton_io_link_up(&d->io, i)) {
+        if (!baton_io_link_up(&d->node->io, i)) {
             all = false;
             if (c->sync_mandatory[i]) {
                 size_t used = strlen(missing);
@@ -209,7 +195,7 @@ static void on_sync_timer(uv_timer_t *t)
                  (unsigned long long)waited,
                  all ? "" : " (optional nodes missing)");
         log_line(d, BATON_LOG_INFO, text);
-        baton_io_request(&d->io, 0, BATON_REQ_RELEASE, 0);
+        (void)baton_release_apps(d->node);
     }
 }
 
@@ -231,17 +217,6 @@ static void on_signal(uv_signal_t *s, int signum)
         return;
     }
     shutdown_(d, signum == SIGTERM ? "SIGTERM" : "SIGINT", 0);
-}
-
-/* The incarnation tells this life from earlier ones under the same name:
- * the wall clock in milliseconds at start, which grows across restarts
- * unless the clock is set back by more than the time between them. */
-static baton_inc incarnation(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (baton_inc)ts.tv_sec * 1000 + (baton_inc)(ts.tv_nsec / 1000000);
 }
 
 static void usage(FILE *f)
@@ -278,53 +253,69 @@ int main(int argc, char **argv)
         usage(stderr);
         return 2;
     }
-    if (batond_config_load(&d.cfg, file, err, sizeof(err)) != 0) {
+    if (check) {
+        static struct lib_config node;
+        if (batond_config_load(&d.cfg, &node, file, err, sizeof(err)) != 0) {
+            fprintf(stderr, "batond: %s\n", err);
+            return 1;
+        }
+        printf("%s: OK: node %s, %u nodes, %u apps, control socket %s\n",
+               file, node.self_name, node.io.n_nodes, node.io.n_apps,
+               node.control_socket);
+        return 0;
+    }
+    d.loop = uv_default_loop();
+    d.prog.section = batond_config_section;
+    d.prog.section_data = &d.cfg;
+    {
+        struct baton_options opt = {
+            .config_file = file,
+            .loop = d.loop,
+            .log = log_line,
+            .log_data = &d,
+        };
+        if (lib_node_new(&d.node, &opt, &d.prog, err, sizeof(err)) != 0) {
+            fprintf(stderr, "batond: %s\n", err);
+            return 1;
+        }
+    }
+    d.cfg.node = &d.node->cfg;
+    if (lib_config_default_socket(d.cfg.node, err, sizeof(err)) != 0) {
         fprintf(stderr, "batond: %s\n", err);
         return 1;
     }
-    if (check) {
-        printf("%s: OK: node %s, %u nodes, %u apps, control socket %s\n",
-               file, d.cfg.node.self_name, d.cfg.node.io.n_nodes, d.cfg.node.io.n_apps,
-               d.cfg.node.control_socket);
-        return 0;
-    }
     signal(SIGPIPE, SIG_IGN);
-    d.loop = uv_default_loop();
-    d.cfg.node.io.inc = incarnation();
-    d.syncing = d.cfg.node.sync_timeout_set;
-    d.cfg.node.io.apps_held = d.syncing;
-    if (baton_io_init(&d.io, d.loop, &d.cfg.node.io, log_line, &d) != 0) {
-        return 1;
-    }
-    d.io.data = &d;
-    d.io.on_app = on_app_effect;
-    d.io.on_name = on_name_effect;
-    d.io.on_call = on_call_effect;
-    if (batond_sup_init(&d.sup, d.loop, &d.cfg, &d.io, log_line, &d) != 0) {
+    if (batond_sup_init(&d.sup, d.loop, &d.cfg, log_line, &d) != 0) {
         return 1;
     }
     d.sup.data = &d;
     d.sup.idle = on_app_idle;
-    d.control.prog.data = &d;
-    d.control.prog.app_effect = prog_app_effect;
-    d.control.prog.ready = prog_ready;
-    d.control.prog.app_json = prog_app_json;
-    d.control.prog.draining = prog_draining;
-    for (unsigned i = 0; i < d.cfg.node.io.n_apps; i++) {
-        d.control.gname[i] = d.cfg.apps[i].gname;
+    batond_sup_attach(&d.sup, d.node);
+    d.prog.control.data = &d;
+    d.prog.control.app_effect = prog_app_effect;
+    d.prog.control.ready = prog_ready;
+    d.prog.control.app_json = prog_app_json;
+    d.prog.control.draining = prog_draining;
+    for (unsigned i = 0; i < d.node->n_apps; i++) {
+        d.prog.gname[i] = d.cfg.apps[i].gname;
     }
-    if (lib_control_start(&d.control, &d.io, d.cfg.node.control_socket, err,
-                             sizeof(err)) != 0) {
-        log_line(&d, BATON_LOG_ERROR, err);
-        return 1;
+    /* Boot sync (sync_nodes_*): no app is placed here until on_sync_timer
+     * releases them. */
+    d.syncing = d.cfg.node->sync_timeout_set;
+    if (d.syncing) {
+        (void)baton_hold_apps(d.node);
     }
-    if (baton_io_start(&d.io) != 0) {
-        lib_control_close(&d.control, on_closed);
+    if (baton_start(d.node) != 0) {
+        const char *why = baton_errmsg(d.node);
+        if (strncmp(why, "baton_start: ", 13) == 0) {
+            why += 13; /* batond's own words */
+        }
+        log_line(&d, BATON_LOG_ERROR, why);
         return 1;
     }
     snprintf(err, sizeof(err), "batond %s started (incarnation %llu, %u nodes)",
-             d.cfg.node.self_name, (unsigned long long)d.cfg.node.io.inc,
-             d.cfg.node.io.n_nodes);
+             d.cfg.node->self_name, (unsigned long long)d.cfg.node->io.inc,
+             d.cfg.node->io.n_nodes);
     log_line(&d, BATON_LOG_INFO, err);
     uv_signal_init(d.loop, &d.sigterm);
     uv_signal_init(d.loop, &d.sigint);

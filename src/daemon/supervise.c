@@ -23,6 +23,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../lib/lib.h"
 #include "../util/error.h"
 #include "supervise.h"
 
@@ -71,7 +72,7 @@ const char *batond_proc_state_name(int state)
 
 static const char *app_name(const struct batond_proc *p)
 {
-    return p->sup->cfg->node.io.apps[p->app].name;
+    return p->sup->cfg->node->io.apps[p->app].name;
 }
 
 static const struct batond_app *app_def(const struct batond_proc *p)
@@ -115,8 +116,8 @@ static char **build_env(const struct batond_proc *p, char *store,
     size_t used = 0;
     char **env;
     size_t k = 0;
-    const char *self = sup->io->names[sup->cfg->node.io.self];
-    const char *from = p->from == BATON_NODE_NONE ? "" : sup->io->names[p->from];
+    const char *self = sup->cfg->node->io.names[sup->cfg->node->io.self];
+    const char *from = p->from == BATON_NODE_NONE ? "" : sup->cfg->node->io.names[p->from];
     char line[512];
 
     while (environ[n_environ] != NULL) {
@@ -144,7 +145,7 @@ static char **build_env(const struct batond_proc *p, char *store,
     ADD("BATON_FROM_NODE=%s", from);
     ADD("BATON_EPOCH=%" PRIu64, p->token);
     ADD("BATON_EPOCH_FILE=%s", p->token_file);
-    ADD("BATON_SOCKET=%s", sup->cfg->node.control_socket);
+    ADD("BATON_SOCKET=%s", sup->cfg->node->control_socket);
     if (a->gname[0] != '\0') {
         ADD("BATON_NAME=%s", a->gname); /* to serve: batonctl serve */
     }
@@ -237,21 +238,31 @@ static void check_drained(struct batond_sup *sup);
 
 /* ---- takeover state: export on the old owner, file on the new ---- */
 
+static void export_failed(struct batond_proc *p, const char *why)
+{
+    logf_(p->sup, BATON_LOG_WARN,
+          "app %s: state_export %s: the takeover goes on without state",
+          app_name(p), why);
+}
+
+/* The exporter is done: its output (or the failure) goes to the node,
+ * which hands it to the new owner. */
 static void export_done(struct batond_proc *p, bool ok, const char *why)
 {
     struct batond_sup *sup = p->sup;
 
     uv_timer_stop(&p->export_timer);
     if (!ok) {
-        logf_(sup, BATON_LOG_WARN,
-              "app %s: state_export %s: the takeover goes on without state",
-              app_name(p), why);
+        export_failed(p, why);
     } else {
         logf_(sup, BATON_LOG_INFO, "app %s: exported %zu bytes of state",
               app_name(p), p->export_len);
     }
-    baton_io_exported(sup->io, p->app, p->export_epoch, ok, p->export_buf,
-                      (uint32_t)p->export_len);
+    if (p->export_async) {
+        p->export_async = false;
+        (void)baton_app_exported(p->lib, ok ? 0 : BATON_EIO, p->export_buf,
+                                 ok ? p->export_len : 0);
+    }
     free(p->export_buf);
     p->export_buf = NULL;
     p->export_len = 0;
@@ -305,7 +316,9 @@ static void on_export_timeout(uv_timer_t *t)
     export_done(p, false, why);
 }
 
-static void start_export(struct batond_proc *p, uint64_t epoch)
+/* Runs state_export: BATON_EAGAIN (export_done answers), or an error
+ * at once (logged). */
+static int start_export(struct batond_proc *p)
 {
     const struct batond_app *a = app_def(p);
     struct batond_child *c;
@@ -317,18 +330,14 @@ static void start_export(struct batond_proc *p, uint64_t epoch)
     uv_stdio_container_t io[3];
     int rv;
 
-    p->export_epoch = epoch;
     if (a->state_export[0] == '\0' || p->exporter != NULL ||
         p->state == BATOND_PROC_IDLE) {
         /* No instance here any more: whatever an export printed now
          * would not be its state, so the new owner hears there is none. */
-        p->export_buf = NULL;
-        export_done(p, false, a->state_export[0] == '\0'
-                                  ? "is not configured"
-                              : p->exporter != NULL
-                                  ? "is already running"
-                                  : "has no instance to export from");
-        return;
+        export_failed(p, a->state_export[0] == '\0' ? "is not configured"
+                         : p->exporter != NULL       ? "is already running"
+                                              : "has no instance to export from");
+        return BATON_EINVAL;
     }
     p->export_buf = malloc(BATON_STATE_MAX);
     p->export_len = 0;
@@ -340,7 +349,7 @@ static void start_export(struct batond_proc *p, uint64_t epoch)
         free(c);
         free(env);
         export_done(p, false, "could not be run");
-        return;
+        return BATON_EIO;
     }
     c->owner = p;
     c->is_helper = true;
@@ -368,12 +377,14 @@ static void start_export(struct batond_proc *p, uint64_t epoch)
         c->owner = NULL;
         child_close(c);
         export_done(p, false, uv_strerror(rv));
-        return;
+        return BATON_EIO;
     }
     p->exporter = c;
+    p->export_async = true;
     uv_read_start((uv_stream_t *)&c->out, on_export_alloc, on_export_read);
     uv_timer_start(&p->export_timer, on_export_timeout, a->export_timeout_ms,
                    0);
+    return BATON_EAGAIN;
 }
 
 static void on_exporter_exit(struct batond_proc *p, struct batond_child *c)
@@ -415,7 +426,7 @@ static int write_all(int fd, const uint8_t *data, size_t len)
 /* The node's private directory for the files it hands its apps. */
 static void app_dir(const struct batond_proc *p, char *dir, size_t len)
 {
-    snprintf(dir, len, "/tmp/baton-state-%s", p->sup->cfg->node.self_name);
+    snprintf(dir, len, "/tmp/baton-state-%s", p->sup->cfg->node->self_name);
 }
 
 /* Writes data to path in dir (made if missing) through a temporary file
@@ -460,25 +471,23 @@ static int write_atomic(const char *dir, const char *path,
  * file. If that fails (a full disk, say), nothing is left behind and the
  * app starts without state, and the log says so (the core's "start here
  * (..., with its state)" only says that the state arrived). */
-static void keep_state(struct batond_proc *p, const struct baton_app_effect *e)
+static void keep_state(struct batond_proc *p, uint64_t epoch,
+                       const void *data, size_t len)
 {
     char dir[300];
     const char *what = p->state_file;
 
     app_dir(p, dir, sizeof(dir));
     snprintf(p->state_file, sizeof(p->state_file), "%s/%s.%" PRIu64, dir,
-             app_name(p), e->epoch);
+             app_name(p), epoch);
     p->state_epoch = 0;
-    if (!e->ok) {
-        return;
-    }
-    if (write_atomic(dir, p->state_file, e->data, e->len, &what) != 0) {
+    if (write_atomic(dir, p->state_file, data, len, &what) != 0) {
         logf_(p->sup, BATON_LOG_ERROR,
               "app %s: cannot write %s: %s: it starts without state",
               app_name(p), what, strerror(errno));
         return;
     }
-    p->state_epoch = e->epoch;
+    p->state_epoch = epoch;
 }
 
 /* The instance's fencing token, in a file it can re-read at any time
@@ -541,7 +550,7 @@ static void check_drained(struct batond_sup *sup)
     if (!sup->draining || cb == NULL) {
         return;
     }
-    for (unsigned i = 0; i < sup->cfg->node.io.n_apps; i++) {
+    for (unsigned i = 0; i < sup->cfg->node->io.n_apps; i++) {
         /* An export still under way must reach the new owner first. */
         if (sup->procs[i].state != BATOND_PROC_IDLE ||
             sup->procs[i].exporter != NULL) {
@@ -553,9 +562,15 @@ static void check_drained(struct batond_sup *sup)
     cb(sup);
 }
 
+/* The instance's news for the core, through the node: READY finishes
+ * the start (baton_app_started, also from inside cb_start for ready =
+ * spawn; a restarted instance's READY again is lib_app_event's), the
+ * rest end it. */
 static void report(struct batond_proc *p, unsigned what)
 {
-    baton_io_app_event(p->sup->io, p->app, what, p->epoch);
+    if (what != BATON_APP_EV_READY || baton_app_started(p->lib, 0) != 0) {
+        lib_app_event(p->lib, what, p->epoch);
+    }
     if (p->state == BATOND_PROC_IDLE) {
         check_drained(p->sup);
     }
@@ -715,7 +730,7 @@ static void spawn_app(struct batond_proc *p)
           "app %s: started (pid %d, epoch %" PRIu64 ", %s%s%s)", app_name(p),
           p->pid, p->epoch, baton_start_type_name(p->type),
           p->from == BATON_NODE_NONE ? "" : " from ",
-          p->from == BATON_NODE_NONE ? "" : p->sup->io->names[p->from]);
+          p->from == BATON_NODE_NONE ? "" : p->sup->cfg->node->io.names[p->from]);
     switch (a->ready) {
     case BATOND_READY_SPAWN:
         became_ready(p);
@@ -802,7 +817,8 @@ static void on_exit_cb(uv_process_t *proc, int64_t status, int term_signal)
     crashed(p, term_signal == 0 && status == 0, why);
 }
 
-static void start(struct batond_proc *p, const struct baton_app_effect *e)
+static void start(struct batond_proc *p, uint64_t epoch, uint8_t type,
+                  uint8_t from)
 {
     if (p->state != BATOND_PROC_IDLE) {
         logf_(p->sup, BATON_LOG_ERROR,
@@ -810,11 +826,11 @@ static void start(struct batond_proc *p, const struct baton_app_effect *e)
               batond_proc_state_name(p->state));
         return;
     }
-    p->epoch = e->epoch;
-    p->type = e->type;
-    p->from = e->from;
+    p->epoch = epoch;
+    p->type = type;
+    p->from = from;
     p->n_restarts = 0;
-    keep_token(p, e->epoch);
+    keep_token(p, epoch);
     spawn_app(p);
 }
 
@@ -847,28 +863,71 @@ static void stop(struct batond_proc *p)
     arm(p, a->stop_timeout_ms, on_deadline);
 }
 
-void batond_sup_effect(struct batond_sup *sup, const struct baton_app_effect *e)
-{
-    struct batond_proc *p;
+/* ---- the node's app callbacks ----------------------------------------- */
 
-    if (e->app >= sup->cfg->node.io.n_apps) {
-        return;
+static int cb_start(struct baton_app *app, int type, const char *from_node,
+                    uint64_t epoch)
+{
+    struct batond_proc *p = baton_app_data(app);
+    int from = from_node != NULL ? lib_node_id(app->b, from_node) : -1;
+
+    /* A draining node starts nothing (it gave its permits up). */
+    if (!p->sup->draining) {
+        start(p, epoch, (uint8_t)type,
+              from < 0 ? BATON_NODE_NONE : (uint8_t)from);
     }
-    p = &sup->procs[e->app];
-    if (e->action == BATON_APP_START && !sup->draining) {
-        start(p, e);
-    } else if (e->action == BATON_APP_STOP) {
-        stop(p);
-    } else if (e->action == BATON_APP_EXPORT) {
-        start_export(p, e->epoch);
-    } else if (e->action == BATON_APP_STATE) {
-        keep_state(p, e);
-    } else if (e->action == BATON_APP_TOKEN && p->state != BATOND_PROC_IDLE &&
-               e->epoch > p->token) {
-        logf_(sup, BATON_LOG_INFO,
+    return BATON_EAGAIN; /* report() says READY once it is ready */
+}
+
+static void cb_stop(struct baton_app *app, int reason, const char *to_node)
+{
+    (void)reason, (void)to_node;
+    stop(baton_app_data(app));
+}
+
+static int cb_export(struct baton_app *app, void **data, size_t *len)
+{
+    (void)data, (void)len;
+    return start_export(baton_app_data(app));
+}
+
+/* Just before cb_start of a takeover, under its epoch: the state goes
+ * to the file its start names (BATON_STATE_FILE). */
+static void cb_import(struct baton_app *app, const void *data, size_t len)
+{
+    keep_state(baton_app_data(app), app->epoch, data, len);
+}
+
+static void cb_token(struct baton_app *app, uint64_t epoch)
+{
+    struct batond_proc *p = baton_app_data(app);
+
+    if (p->state != BATOND_PROC_IDLE && epoch > p->token) {
+        logf_(p->sup, BATON_LOG_INFO,
               "app %s: token now %" PRIu64 " (was %" PRIu64 "): %s",
-              app_name(p), e->epoch, p->token, p->token_file);
-        keep_token(p, e->epoch);
+              app_name(p), epoch, p->token, p->token_file);
+        keep_token(p, epoch);
+    }
+}
+
+static const struct baton_app_callbacks sup_callbacks = {
+    .start = cb_start,
+    .stop = cb_stop,
+    .export_state = cb_export,
+    .import_state = cb_import,
+    .token = cb_token,
+};
+
+void batond_sup_attach(struct batond_sup *sup, struct baton *node)
+{
+    void *data[BATON_APPS_MAX];
+
+    for (unsigned i = 0; i < BATON_APPS_MAX; i++) {
+        data[i] = &sup->procs[i];
+    }
+    lib_apps_adopt(node, &sup_callbacks, data);
+    for (unsigned i = 0; i < node->n_apps; i++) {
+        sup->procs[i].lib = &node->apps[i];
     }
 }
 
@@ -876,7 +935,7 @@ int batond_sup_ready(struct batond_sup *sup, unsigned app)
 {
     struct batond_proc *p;
 
-    if (app >= sup->cfg->node.io.n_apps) {
+    if (app >= sup->cfg->node->io.n_apps) {
         return BATON_EINVAL;
     }
     p = &sup->procs[app];
@@ -890,7 +949,7 @@ int batond_sup_ready(struct batond_sup *sup, unsigned app)
 
 void batond_sup_stop_all(struct batond_sup *sup)
 {
-    for (unsigned i = 0; i < sup->cfg->node.io.n_apps; i++) {
+    for (unsigned i = 0; i < sup->cfg->node->io.n_apps; i++) {
         stop(&sup->procs[i]);
     }
 }
@@ -918,7 +977,7 @@ void batond_sup_drain(struct batond_sup *sup,
      * the export and the new instance's readiness, plus a second for
      * the decisions; past it they stop here anyway. */
     sup->handover_ms = 0;
-    for (unsigned i = 0; i < cfg->node.io.n_apps; i++) {
+    for (unsigned i = 0; i < cfg->node->io.n_apps; i++) {
         const struct batond_app *a = &cfg->apps[i];
         if (sup->procs[i].state != BATOND_PROC_IDLE) {
             sup->handover_ms =
@@ -926,7 +985,7 @@ void batond_sup_drain(struct batond_sup *sup,
                           a->export_timeout_ms + a->ready_timeout_ms + 1000);
         }
     }
-    for (unsigned i = 0; i < cfg->node.io.n_apps; i++) {
+    for (unsigned i = 0; i < cfg->node->io.n_apps; i++) {
         struct batond_proc *p = &sup->procs[i];
         if (p->state == BATOND_PROC_RESTARTING) {
             stop(p); /* between restarts: nothing to hand over */
@@ -940,15 +999,14 @@ void batond_sup_drain(struct batond_sup *sup,
 }
 
 int batond_sup_init(struct batond_sup *sup, uv_loop_t *loop,
-                    const struct batond_config *cfg, struct baton_io *io,
-                    baton_log_fn log, void *log_data)
+                    const struct batond_config *cfg, baton_log_fn log,
+                    void *log_data)
 {
     ssize_t n;
 
     memset(sup, 0, sizeof(*sup));
     sup->loop = loop;
     sup->cfg = cfg;
-    sup->io = io;
     sup->log = log;
     sup->log_data = log_data;
     n = readlink("/proc/self/exe", sup->exe, sizeof(sup->exe) - 1);
@@ -960,7 +1018,7 @@ int batond_sup_init(struct batond_sup *sup, uv_loop_t *loop,
     sup->exe[n] = '\0';
     uv_timer_init(loop, &sup->drain_timer);
     sup->drain_timer.data = sup;
-    for (unsigned i = 0; i < cfg->node.io.n_apps; i++) {
+    for (unsigned i = 0; i < cfg->node->io.n_apps; i++) {
         struct batond_proc *p = &sup->procs[i];
         p->sup = sup;
         p->app = i;

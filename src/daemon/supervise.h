@@ -5,6 +5,9 @@
 
 #include "config.h"
 
+struct baton;
+struct baton_app;
+
 enum batond_proc_state {
     BATOND_PROC_IDLE = 0,
     BATOND_PROC_STARTING,   /* spawned; waiting until it is ready */
@@ -19,6 +22,7 @@ struct batond_child; /* supervise.c */
 struct batond_proc {
     struct batond_sup *sup;
     unsigned app;
+    struct baton_app *lib; /* the node's app, whose callbacks we are */
     int state; /* enum batond_proc_state */
     uint64_t epoch;
     uint8_t type;
@@ -35,7 +39,7 @@ struct batond_proc {
     uint64_t stop_ms; /* when the stop was ordered */
     bool notified;
     struct batond_child *exporter; /* state_export, during a takeover */
-    uint64_t export_epoch;
+    bool export_async; /* the node waits for baton_app_exported() */
     uv_timer_t export_timer;
     uint8_t *export_buf;
     size_t export_len;
@@ -52,7 +56,6 @@ struct batond_proc {
 struct batond_sup {
     uv_loop_t *loop;
     const struct batond_config *cfg;
-    struct baton_io *io;
     char exe[4096]; /* this batond, re-executed as the shim */
     struct batond_proc procs[BATON_APPS_MAX];
     baton_log_fn log;
@@ -69,12 +72,17 @@ struct batond_sup {
 
 /* Errors: BATON_EIO (cannot find this executable). */
 int batond_sup_init(struct batond_sup *sup, uv_loop_t *loop,
-                    const struct batond_config *cfg, struct baton_io *io,
-                    baton_log_fn log, void *log_data);
+                    const struct batond_config *cfg, baton_log_fn log,
+                    void *log_data);
 
-/* Carries out one core effect (start or stop a local instance). */
-void batond_sup_effect(struct batond_sup *sup,
-                       const struct baton_app_effect *e);
+/* Every app of node's config ([app] sections) becomes one of node's
+ * apps whose callbacks are this supervisor (lib_apps_adopt): start
+ * spawns (BATON_EAGAIN, then baton_app_started once ready), stop stops
+ * the process (the end reported once it is gone), export_state runs
+ * state_export (BATON_EAGAIN, then baton_app_exported), import_state
+ * keeps the state for BATON_STATE_FILE, token rewrites
+ * BATON_EPOCH_FILE. Before baton_start. */
+void batond_sup_attach(struct batond_sup *sup, struct baton *node);
 
 /* batonctl ready APP (ready = notify). Errors: BATON_EINVAL. */
 int batond_sup_ready(struct batond_sup *sup, unsigned app);

@@ -273,6 +273,7 @@ static void start(struct baton *b, struct baton_app *app,
                                                    : lib_node_name(b, e->from);
     int rv;
 
+    app->epoch = e->epoch; /* the import's too (batond names its file) */
     if (e->with_state && app->state_epoch == e->epoch &&
         cbs->import_state != NULL) {
         cbs->import_state(app, app->state, app->state_len);
@@ -280,13 +281,15 @@ static void start(struct baton *b, struct baton_app *app,
     free(app->state);
     app->state = NULL;
     app->state_len = 0;
-    app->epoch = e->epoch;
-    app->start_pending = false;
+    /* Pending already inside start: an instance that is ready before
+     * start returns BATON_EAGAIN may say so from there (batond's
+     * ready = spawn). */
+    app->start_pending = true;
     rv = cbs->start(app, e->type, from, e->epoch);
     if (rv == BATON_EAGAIN) { /* baton_app_started() finishes it */
-        app->start_pending = true;
         return;
     }
+    app->start_pending = false;
     started(b, app, rv);
 }
 
@@ -306,6 +309,15 @@ int baton_app_started(struct baton_app *app, int status)
 static void stop(struct baton *b, struct baton_app *app, int reason,
                  const char *to)
 {
+    if (app->supervised) {
+        /* Its supervisor stops the process and reports when it is gone
+         * (lib_app_event): the core must not start the next instance
+         * while this one still runs. */
+        app->running = false;
+        app->start_pending = false;
+        app->cbs->stop(app, reason, to);
+        return;
+    }
     /* A start still under way (BATON_EAGAIN) is stopped too: its late
      * baton_app_started() then gets BATON_ESTATE. */
     if (app->running || app->start_pending) {
@@ -349,7 +361,8 @@ static void export_state(struct baton *b, struct baton_app *app,
     d.kind = 2;
     d.app = (uint8_t)app->idx;
     d.epoch = e->epoch;
-    if (app->running && app->cbs->export_state != NULL) {
+    if ((app->running || app->supervised) &&
+        app->cbs->export_state != NULL) {
         rv = app->cbs->export_state(app, &data, &len);
     }
     if (rv == BATON_EAGAIN) { /* baton_app_exported() gives it later */
@@ -409,6 +422,12 @@ void lib_on_app(struct baton_io *io, const struct baton_app_effect *e)
         export_state(b, app, e);
         break;
     case BATON_APP_TOKEN:
+        if (app->supervised) { /* its supervisor knows its instance */
+            if (app->cbs->token != NULL) {
+                app->cbs->token(app, e->epoch);
+            }
+            break;
+        }
         /* The instance goes on under a higher token (apps.md §4); the
          * core still takes our events under its start token. */
         if (!app->running || e->epoch <= app->epoch) {
@@ -447,4 +466,27 @@ void lib_apps_shutdown(struct baton *b)
             stop(b, app, BATON_STOP_SHUTDOWN, NULL);
         }
     }
+}
+
+void lib_apps_adopt(struct baton *b, const struct baton_app_callbacks *cbs,
+                    void *const *data)
+{
+    for (unsigned i = 0; i < b->cfg.io.n_apps; i++) {
+        struct baton_app *app = &b->apps[i];
+        memset(app, 0, sizeof(*app));
+        app->b = b;
+        app->idx = i;
+        app->kind = LIB_APP;
+        app->cbs = cbs;
+        app->data = data[i];
+        app->supervised = true;
+    }
+    b->n_apps = b->cfg.io.n_apps;
+}
+
+void lib_app_event(struct baton_app *app, unsigned what, uint64_t epoch)
+{
+    app->running = what == BATON_APP_EV_READY;
+    app->start_pending = false;
+    report(app->b, app, what, epoch);
 }

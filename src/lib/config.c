@@ -634,6 +634,58 @@ int lib_config_priority(const struct lib_config *cfg, const char *what,
     return p.failed ? BATON_EINVAL : 0;
 }
 
+int lib_config_app_key(struct lib_config *cfg, const char *app,
+                       const char *key, const char *value, unsigned *idx,
+                       bool *added, char *err, size_t err_len)
+{
+    struct baton_io_config *io = &cfg->io;
+    struct baton_app_config *ac = NULL;
+    size_t len = strlen(app);
+
+    *added = false;
+    for (unsigned i = 0; i < io->n_apps; i++) {
+        if (strcmp(io->apps[i].name, app) == 0) {
+            ac = &io->apps[i];
+            *idx = i;
+        }
+    }
+    if (ac == NULL) {
+        if (len == 0 || len > BATON_APP_NAME_MAX ||
+            strspn(app, "abcdefghijklmnopqrstuvwxyz"
+                        "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") != len) {
+            snprintf(err, err_len, "[app %s]: an app name is 1-31 letters, "
+                     "digits, '_', '.' or '-'", app);
+            return BATON_EINVAL;
+        }
+        if (io->n_apps == BATON_APPS_MAX) {
+            snprintf(err, err_len, "[app %s]: more than %d apps", app,
+                     BATON_APPS_MAX);
+            return BATON_EINVAL;
+        }
+        *idx = io->n_apps++;
+        *added = true;
+        ac = &io->apps[*idx];
+        snprintf(ac->name, sizeof(ac->name), "%s", app);
+    }
+    if (strlen(value) >= LIB_LIST_MAX) {
+        snprintf(err, err_len, "[app %s] %s: longer than %d bytes", app, key,
+                 LIB_LIST_MAX - 1);
+        return BATON_EINVAL;
+    }
+    if (strcmp(key, "nodes") == 0) {
+        return lib_config_priority(cfg, app, value, ac->rank, err, err_len);
+    }
+    if (strcmp(key, "failover_timeout") == 0) {
+        if (!lib_config_ms(value, &ac->failover_timeout_ms)) {
+            snprintf(err, err_len, "[app %s] failover_timeout: \"%s\" is not "
+                     "ms, 0 or infinity", app, value);
+            return BATON_EINVAL;
+        }
+        return 0;
+    }
+    return 1;
+}
+
 int lib_config_default_socket(struct lib_config *cfg, char *err,
                               size_t err_len)
 {

@@ -72,6 +72,17 @@ int lib_config_priority(const struct lib_config *cfg, const char *what,
                         const char *list, uint8_t *rank, char *err,
                         size_t err_len);
 
+/* A key of [app NAME] that the node itself needs: the app's entry in
+ * cfg->io.apps (the core's app table, part of the config digest), added
+ * at its first key (*added) if NAME is 1-31 letters, digits, _ . - and
+ * there is room; nodes and failover_timeout. For a program's hook (every
+ * [app] reader shares it: batond, test/integration/probe.c). Returns 0
+ * (taken), 1 (another key: the program's, for app *idx) or BATON_EINVAL
+ * (err says why; values of LIB_LIST_MAX bytes or more are refused). */
+int lib_config_app_key(struct lib_config *cfg, const char *app,
+                       const char *key, const char *value, unsigned *idx,
+                       bool *added, char *err, size_t err_len);
+
 /* Values: an integer in lo..hi; milliseconds up to a day or "infinity"
  * (BATON_TIMEOUT_INFINITY). */
 bool lib_config_u64(const char *v, uint64_t lo, uint64_t hi, uint64_t *out);

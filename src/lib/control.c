@@ -1199,12 +1199,11 @@ int lib_control_start(struct lib_control *c, struct baton_io *io,
     c->io = io;
     c->prog = prog;
     memcpy(c->gname, gname, sizeof(gname));
-    c->own_ids = 1;
-    c->ids = ids != NULL ? ids : &c->own_ids;
+    c->ids = ids;
     c->deadlines = deadlines;
-    c->calls = calls != NULL ? calls : &c->own_calls;
-    c->endpoints = endpoints != NULL ? endpoints : &c->own_endpoints;
-    c->writes = writes != NULL ? writes : &c->own_writes;
+    c->calls = calls;
+    c->endpoints = endpoints;
+    c->writes = writes;
     c->defers = defers;
     c->node = node;
     c->group_json = group_json;
@@ -1218,14 +1217,6 @@ int lib_control_start(struct lib_control *c, struct baton_io *io,
     uv_pipe_init(io->loop, &c->pipe, 0);
     c->pipe.data = c;
     c->open = true;
-    if (c->deadlines == NULL) {
-        lib_deadlines_init(&c->own_deadlines, io->loop);
-        c->deadlines = &c->own_deadlines;
-    }
-    if (c->defers == NULL) {
-        lib_defers_init(&c->own_defers, io->loop);
-        c->defers = &c->own_defers;
-    }
     uv_idle_init(io->loop, &c->flush_idle);
     c->flush_idle.data = c;
     uv_check_init(io->loop, &c->flush_check);
@@ -1267,18 +1258,11 @@ void lib_control_close(struct lib_control *c, uv_close_cb cb)
     }
     lib_ctl_session_close_all(c);
     lib_ctl_app_free(c);
-    if (c->defers == &c->own_defers) {
-        lib_defers_close(&c->own_defers, on_helper_closed);
-    }
     uv_close((uv_handle_t *)&c->flush_idle, on_helper_closed);
     uv_close((uv_handle_t *)&c->flush_check, on_helper_closed);
     c->flush_armed = false;
     c->flush_head = NULL;
     uv_close((uv_handle_t *)&c->sweep, on_helper_closed);
-    if (c->deadlines == &c->own_deadlines) {
-        lib_deadlines_close(&c->own_deadlines, on_helper_closed);
-        lib_deadlines_free(&c->own_deadlines);
-    }
     uv_close((uv_handle_t *)&c->pipe, cb);
     unlink(c->path);
 }

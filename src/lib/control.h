@@ -48,8 +48,8 @@ struct lib_control_program {
 struct lib_control {
     uv_pipe_t pipe;
     struct baton_io *io;
-    /* The libbaton node serving the socket and lib_group_json, for its
-     * leader groups; NULL on batond, which has none (nor group.c). */
+    /* The node serving the socket and lib_group_json, for its leader
+     * groups. */
     struct baton *node;
     int (*group_json)(struct baton *node, const char *name, cJSON *o);
     struct lib_control_program prog;
@@ -58,11 +58,8 @@ struct lib_control {
     /* Ids of endpoints, name writes and calls come from *ids, which the
      * node shares with its other endpoints (one id space in the core). */
     uint64_t *ids;
-    uint64_t own_ids;
-    /* Calls in flight wait in *deadlines: the node's one deadline heap
-     * (a libbaton node's), or own_deadlines (batond's). */
+    /* Calls in flight wait in *deadlines: the node's one deadline heap. */
     struct lib_deadlines *deadlines;
-    struct lib_deadlines own_deadlines;
     char path[108];
     bool open;
     bool closing;
@@ -77,24 +74,19 @@ struct lib_control {
         unsigned count;
     } refused_log, accept_log, in_log, idle_log;
     /* Endpoint -> struct lib_ep and name write id -> struct lib_op: the
-     * node's tables (a libbaton node's `eps` and `ops`, where the
-     * sessions' are LIB_OWNER_SESSION entries beside the library's), or
-     * own_endpoints and own_writes (batond's). */
+     * node's tables (`eps` and `ops`, where the sessions' are
+     * LIB_OWNER_SESSION entries beside the library's). */
     struct lib_idmap *endpoints;
     struct lib_idmap *writes;
-    struct lib_idmap own_endpoints, own_writes;
-    /* Call id -> struct lib_call: the node's one call table (a libbaton
-     * node's `calls`, where the sessions' are LIB_CALL_SESSION entries
-     * beside the library's), or own_calls (batond's). */
+    /* Call id -> struct lib_call: the node's one call table (`calls`,
+     * where the sessions' are LIB_CALL_SESSION entries beside the
+     * library's). */
     struct lib_idmap *calls;
-    struct lib_idmap own_calls;
     struct lib_idmap incoming;    /* delivered call -> incoming */
     /* Work for the core found while inside one of its callbacks (an
      * app's name write, then its start; a DROP; a reply) waits in the
-     * node's one deferral queue (defer.h: a libbaton node's `defers`),
-     * or own_defers (batond's). */
+     * node's one deferral queue (defer.h: the node's `defers`). */
     struct lib_defers *defers;
-    struct lib_defers own_defers;
     unsigned depth; /* > 0 while inside an io callback */
     uv_timer_t sweep; /* expires queued calls of app names */
     /* Sessions with output to write, written once per loop iteration:
@@ -109,12 +101,10 @@ struct lib_control {
 
 /* Binds and listens at path (replacing a stale socket file, refusing if
  * another node answers there). c->prog, c->gname, c->node,
- * c->group_json, c->ids,
- * c->deadlines, c->calls, c->endpoints, c->writes and c->defers (NULL:
- * its own)
- * must be set beforehand; the caller routes io's on_app,
- * on_name and on_call to the functions below. Errors: BATON_EIO, with a
- * message in err. */
+ * c->group_json, c->ids, c->deadlines, c->calls, c->endpoints, c->writes
+ * and c->defers (the node's) must be set beforehand; the node routes
+ * io's effects for the socket to the functions below. Errors: BATON_EIO,
+ * with a message in err. */
 int lib_control_start(struct lib_control *c, struct baton_io *io,
                          const char *path, char *err, size_t err_len);
 /* Closes the listener, every session and the timers; cb runs for the

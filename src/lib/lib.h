@@ -47,6 +47,11 @@ struct baton_app {
     uint64_t export_epoch;
     /* start answered BATON_EAGAIN: baton_app_started() finishes it. */
     bool start_pending;
+    /* The program supervises the instance itself (batond's OS
+     * processes, lib_apps_adopt): every STOP, EXPORT and TOKEN reaches
+     * its callbacks, and it reports the instance's end with
+     * lib_app_event() once the process is gone. */
+    bool supervised;
 };
 
 /* An app event or export result for the core, made in an effect
@@ -91,6 +96,19 @@ struct baton_group {
 };
 #define LIB_LEADER_CALLS_MAX (1024)
 
+/* What a program running the node adds beyond the public API (batond:
+ * its [app] sections and their names, `batonctl ready`, its instances
+ * in `batonctl apps`, its drain). Borrowed until the node is freed. */
+struct lib_program {
+    lib_config_section_fn section; /* the config's other sections */
+    void *section_data;
+    /* The control socket's hooks; app_effect gets every app effect
+     * after an app's name was re-pointed (it hands them to the node's
+     * apps: lib_on_app). */
+    struct lib_control_program control;
+    const char *gname[BATON_APPS_MAX]; /* app i's name ("" = none) */
+};
+
 struct baton {
     uv_loop_t own_loop;
     uv_loop_t *loop;
@@ -109,6 +127,7 @@ struct baton {
     unsigned handles;
     void (*close_cb)(void *data);
     void *close_data;
+    const struct lib_program *program; /* NULL for a libbaton program */
 
     struct baton_app apps[BATON_APPS_MAX];
     unsigned n_apps;
@@ -136,6 +155,9 @@ struct baton {
     uint8_t scratch[BATON_CALL_DATA_MAX + 1];
 };
 
+/* The default log: "<UTC time> <LEVEL> <text>" lines on stderr (batond's
+ * format, which its tests read). */
+void lib_log_stderr(void *data, int level, const char *text);
 void lib_logf(struct baton *b, int level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 int lib_fail(struct baton *b, int rv, const char *fmt, ...)
@@ -144,6 +166,11 @@ uint64_t lib_now(const struct baton *b);
 const char *lib_node_name(const struct baton *b, unsigned id);
 int lib_node_id(const struct baton *b, const char *name);
 bool lib_alive(const struct baton *b, unsigned id);
+
+/* baton_new with a program's hooks (batond). */
+int lib_node_new(struct baton **out, const struct baton_options *opt,
+                 const struct lib_program *program, char *errmsg,
+                 size_t errmsg_len);
 
 /* names.c */
 void lib_on_name(struct baton_io *io, const struct baton_name_effect *e);
@@ -172,6 +199,15 @@ int lib_app_declare(struct baton *b, const char *name, const uint8_t *rank,
                     const struct baton_app_callbacks *cbs, void *data,
                     unsigned n_phases, struct baton_app **out);
 void lib_apps_shutdown(struct baton *b);
+/* The apps the config hook declared ([app] sections) become supervised
+ * apps with cbs, app i's data being data[i]. Before baton_start. */
+void lib_apps_adopt(struct baton *b, const struct baton_app_callbacks *cbs,
+                    void *const *data);
+/* News of a supervised instance of epoch for the core, at the next idle
+ * turn: it ended (BATON_APP_EV_STOPPED, _EXITED, _FAILED), or it is
+ * ready again after a restart (_READY; the first READY of a start is
+ * baton_app_started()). */
+void lib_app_event(struct baton_app *app, unsigned what, uint64_t epoch);
 
 /* group.c */
 void lib_groups_start(struct baton *b);

@@ -15,7 +15,7 @@
 
 static const char *const level_names[] = {"DEBUG", "INFO", "WARN", "ERROR"};
 
-static void log_stderr(void *data, int level, const char *text)
+void lib_log_stderr(void *data, int level, const char *text)
 {
     struct timespec ts;
     struct tm tm;
@@ -143,6 +143,13 @@ int baton_release_apps(struct baton *b)
 int baton_new(struct baton **out, const struct baton_options *opt,
               char *errmsg, size_t errmsg_len)
 {
+    return lib_node_new(out, opt, NULL, errmsg, errmsg_len);
+}
+
+int lib_node_new(struct baton **out, const struct baton_options *opt,
+                 const struct lib_program *program, char *errmsg,
+                 size_t errmsg_len)
+{
     char err[512];
     struct baton *b;
     int rv;
@@ -169,8 +176,11 @@ int baton_new(struct baton **out, const struct baton_options *opt,
             signal(SIGPIPE, SIG_IGN);
         }
     }
-    rv = lib_config_load(&b->cfg, opt->config_file, NULL, NULL, err,
-                         sizeof(err));
+    b->program = program;
+    rv = lib_config_load(&b->cfg, opt->config_file,
+                         program != NULL ? program->section : NULL,
+                         program != NULL ? program->section_data : NULL,
+                         err, sizeof(err));
     if (rv != 0) {
         if (errmsg != NULL) {
             snprintf(errmsg, errmsg_len, "%s", err);
@@ -178,7 +188,7 @@ int baton_new(struct baton **out, const struct baton_options *opt,
         free(b);
         return rv;
     }
-    b->log = opt->log != NULL ? opt->log : log_stderr;
+    b->log = opt->log != NULL ? opt->log : lib_log_stderr;
     b->log_data = opt->log_data;
     b->log_level = opt->log_level != 0 ? opt->log_level : b->cfg.log_level;
     if (opt->loop != NULL) {
@@ -205,6 +215,17 @@ int baton_new(struct baton **out, const struct baton_options *opt,
 
 static void on_io_failed(struct baton_io *io);
 
+/* A program's app effects go through the control socket, which points
+ * an app's name here first, then hands them to program->control's
+ * app_effect (lib_on_app) after the step. */
+static void on_app_named(struct baton_io *io,
+                         const struct baton_app_effect *e)
+{
+    struct baton *b = io->data;
+
+    lib_control_app_effect(b->control, e);
+}
+
 /* The control socket, if the config names one: served by this node as
  * batond serves its own (docs/control.md). Errors: BATON_ENOMEM,
  * BATON_EIO (errmsg says why). */
@@ -228,6 +249,11 @@ static int start_control(struct baton *b)
     b->control->endpoints = &b->eps;
     b->control->writes = &b->ops;
     b->control->defers = &b->defers; /* and one re-entrancy rule */
+    if (b->program != NULL) { /* batond: its apps' names and hooks */
+        b->control->prog = b->program->control;
+        memcpy(b->control->gname, b->program->gname,
+               sizeof(b->control->gname));
+    }
     if (lib_control_start(b->control, &b->io, b->cfg.control_socket, err,
                           sizeof(err)) != 0) {
         return lib_fail(b, BATON_EIO, "baton_start: %s", err);
@@ -263,6 +289,10 @@ int baton_start(struct baton *b)
     b->io.on_call = lib_on_call;
     rv = start_control(b);
     control_failed = rv != 0;
+    if (b->control != NULL && b->program != NULL) {
+        /* An app's name is pointed here before its start. */
+        b->io.on_app = on_app_named;
+    }
     if (rv == 0) {
         rv = baton_io_start(&b->io);
     }

@@ -350,12 +350,6 @@ void lib_ctl_session_close_all(struct lib_control *c)
         }
     }
     lib_defers_drop(c->defers, c);
-    /* batond's own tables; a libbaton node frees its own. */
-    if (c->calls == &c->own_calls) {
-        lib_idmap_free(&c->own_calls);
-        lib_idmap_free(&c->own_writes);
-        lib_idmap_free(&c->own_endpoints);
-    }
     lib_idmap_free(&c->incoming);
 }
 

@@ -23,11 +23,11 @@ static void check(bool ok)
 
 static void check_parsed(const struct batond_config *cfg)
 {
-    const struct baton_io_config *io = &cfg->node.io;
+    const struct baton_io_config *io = &cfg->node->io;
 
     check(io->n_nodes >= 1 && io->n_nodes <= BATON_NODES_MAX);
     check(io->self < io->n_nodes);
-    check(strcmp(io->names[io->self], cfg->node.self_name) == 0);
+    check(strcmp(io->names[io->self], cfg->node->self_name) == 0);
     check(io->n_apps <= BATON_APPS_MAX);
     for (unsigned a = 0; a < io->n_apps; a++) {
         for (unsigned n = io->n_nodes; n < BATON_NODES_MAX; n++) {
@@ -40,6 +40,7 @@ static void check_parsed(const struct batond_config *cfg)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static struct batond_config cfg;
+    static struct lib_config node;
     static char text[TEXT_MAX + 1];
     char err[512];
 
@@ -49,17 +50,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memcpy(text, data, size);
     text[size] = '\0';
     err[0] = '\0';
-    if (batond_config_parse(&cfg, text, err, sizeof(err)) == 0) {
+    if (batond_config_parse(&cfg, &node, text, err, sizeof(err)) == 0) {
         check_parsed(&cfg);
     } else {
         check(err[0] != '\0'); /* every refusal says why */
     }
     err[0] = '\0';
-    if (lib_config_parse(&cfg.node, "fuzz.ini", text, NULL, NULL, err,
+    if (lib_config_parse(&node, "fuzz.ini", text, NULL, NULL, err,
                          sizeof(err)) != 0) {
         check(err[0] != '\0');
     } else {
-        check(cfg.node.io.n_apps == 0);
+        check(node.io.n_apps == 0);
     }
     return 0;
 }

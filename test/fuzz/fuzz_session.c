@@ -14,22 +14,21 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "../../src/daemon/supervise.h"
-#include "../../src/lib/control.h"
+#include "../../src/lib/lib.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static struct {
     bool ready;
     uv_loop_t loop;
-    struct batond_config cfg;
-    struct baton_io io;
-    struct batond_sup sup;
-    struct lib_control control;
+    struct baton *node;
+    struct lib_program prog;
     char path[108];
+    char dir[64];
 } F;
 
 static void check(bool ok)
@@ -44,83 +43,91 @@ static void quiet(void *data, int level, const char *text)
     (void)data, (void)level, (void)text;
 }
 
-static void on_app(struct baton_io *io, const struct baton_app_effect *e)
+/* The app is held (never started), as batond holds its apps before its
+ * boot sync: these callbacks never run. */
+static int app_start(struct baton_app *app, int type, const char *from,
+                     uint64_t epoch)
 {
-    (void)io;
-    lib_control_app_effect(&F.control, e);
+    (void)app, (void)type, (void)from, (void)epoch;
+    return 0;
 }
 
-static void on_name(struct baton_io *io, const struct baton_name_effect *e)
+static void app_stop(struct baton_app *app, int reason, const char *to)
 {
-    (void)io;
-    lib_control_name_effect(&F.control, e);
+    (void)app, (void)reason, (void)to;
 }
 
-static void on_call(struct baton_io *io, const struct baton_call_effect *e)
-{
-    (void)io;
-    lib_control_call_effect(&F.control, e);
-}
+static const struct baton_app_callbacks app_cbs = {
+    .start = app_start,
+    .stop = app_stop,
+};
 
+/* The program's side, as batond's: app effects go to the node's apps. */
 static void prog_app_effect(void *data, const struct baton_app_effect *e)
 {
     (void)data;
-    batond_sup_effect(&F.sup, e);
+    lib_on_app(&F.node->io, e);
 }
 
-static int prog_ready(void *data, unsigned app)
+static void remove_files(void)
 {
-    (void)data;
-    return batond_sup_ready(&F.sup, app);
-}
+    char file[128];
 
-static void on_idle(struct batond_sup *sup, unsigned app)
-{
-    (void)sup;
-    lib_control_app_idle(&F.control, app);
-}
-
-static void remove_socket(void)
-{
     unlink(F.path);
+    snprintf(file, sizeof(file), "%s/cookie", F.dir);
+    unlink(file);
+    snprintf(file, sizeof(file), "%s/node.ini", F.dir);
+    unlink(file);
+    rmdir(F.dir);
 }
 
-/* Listens on port 45000 + pid % 5000 (the node must listen to run). */
+static void write_file(const char *name, const char *text)
+{
+    char file[128];
+    FILE *f;
+
+    snprintf(file, sizeof(file), "%s/%s", F.dir, name);
+    f = fopen(file, "w");
+    check(f != NULL);
+    check(fputs(text, f) >= 0 && fclose(f) == 0);
+    check(chmod(file, 0600) == 0);
+}
+
+/* A libbaton node serving the control socket as batond does, with an app
+ * that has a name. Listens on port 45000 + pid % 5000 (the node must
+ * listen to run); not linked to b@local, so no coordinator: name writes
+ * wait and apps stay put. */
 static void setup(void)
 {
     char text[1024], err[512];
     int port = 45000 + (int)(getpid() % 5000);
+    struct baton_options opt = {0};
+    struct baton_app_options ao = {0};
 
     snprintf(F.path, sizeof(F.path), "/tmp/baton-fuzz-%d.sock",
              (int)getpid());
+    snprintf(F.dir, sizeof(F.dir), "/tmp/baton-fuzz-%d", (int)getpid());
+    check(mkdir(F.dir, 0700) == 0 || errno == EEXIST);
+    atexit(remove_files);
+    write_file("cookie", "fuzz\n");
     snprintf(text, sizeof(text),
              "[node]\nname = a@local\ncookie_file = cookie\n"
              "control_socket = %s\n"
-             "[nodes]\na@local = 127.0.0.1:%d\nb@local = 127.0.0.1:2\n"
-             "[app web]\nnodes = a@local, b@local\nstart = /bin/true\n"
-             "name = web.name\nready = notify\n",
+             "[nodes]\na@local = 127.0.0.1:%d\nb@local = 127.0.0.1:2\n",
              F.path, port);
-    check(batond_config_parse(&F.cfg, text, err, sizeof(err)) == 0);
-    memcpy(F.cfg.node.io.cookie, "fuzz", 4);
-    F.cfg.node.io.cookie_len = 4;
-    F.cfg.node.io.inc = 1;
-    /* Held as batond holds them before its boot sync: the app is never
-     * started (its shim would be this program). */
-    F.cfg.node.io.apps_held = true;
+    write_file("node.ini", text);
+    snprintf(text, sizeof(text), "%s/node.ini", F.dir);
     check(uv_loop_init(&F.loop) == 0);
-    check(baton_io_init(&F.io, &F.loop, &F.cfg.node.io, quiet, NULL) == 0);
-    F.io.on_app = on_app;
-    F.io.on_name = on_name;
-    F.io.on_call = on_call;
-    check(batond_sup_init(&F.sup, &F.loop, &F.cfg, &F.io, quiet, NULL) == 0);
-    F.sup.idle = on_idle;
-    F.control.prog.app_effect = prog_app_effect;
-    F.control.prog.ready = prog_ready;
-    F.control.gname[0] = F.cfg.apps[0].gname;
-    check(lib_control_start(&F.control, &F.io, F.path, err,
-                               sizeof(err)) == 0);
-    atexit(remove_socket);
-    check(baton_io_start(&F.io) == 0);
+    opt.config_file = text;
+    opt.loop = &F.loop;
+    opt.log = quiet;
+    F.prog.control.app_effect = prog_app_effect;
+    F.prog.gname[0] = "web.name";
+    check(lib_node_new(&F.node, &opt, &F.prog, err, sizeof(err)) == 0);
+    ao.nodes = "a@local, b@local";
+    check(baton_app_add(F.node, "web", &ao, &app_cbs, NULL, NULL) == 0);
+    check(baton_hold_apps(F.node) == 0);
+    check(baton_start(F.node) == 0);
     F.ready = true;
 }
 

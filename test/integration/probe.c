@@ -29,9 +29,32 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../../src/daemon/config.h"
+#include "../../src/lib/config.h"
 
-static struct batond_config cfg;
+static struct lib_config node;
+
+/* [app] sections: the probe needs what goes into the config digest
+ * (names, nodes, failover_timeout) and ignores batond's own keys. */
+static int app_keys(void *user, struct lib_config *cfg, const char *section,
+                    const char *key, const char *value, char *err,
+                    size_t err_len)
+{
+    unsigned idx;
+    bool added;
+    int rv;
+
+    (void)user;
+    if (section == NULL) {
+        return 0;
+    }
+    if (strncmp(section, "app ", 4) != 0) {
+        snprintf(err, err_len, "unknown section [%s]", section);
+        return BATON_EINVAL;
+    }
+    rv = lib_config_app_key(cfg, section + 4, key, value, &idx, &added, err,
+                            err_len);
+    return rv == 1 ? 0 : rv;
+}
 
 static int connect_to(unsigned target)
 {
@@ -39,9 +62,9 @@ static int connect_to(unsigned target)
     int fd = socket(AF_INET, SOCK_STREAM, 0);
 
     sa.sin_family = AF_INET;
-    sa.sin_port = htons(cfg.node.io.ports[target]);
+    sa.sin_port = htons(node.io.ports[target]);
     if (fd < 0 ||
-        inet_pton(AF_INET, cfg.node.io.hosts[target], &sa.sin_addr) != 1 ||
+        inet_pton(AF_INET, node.io.hosts[target], &sa.sin_addr) != 1 ||
         connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
         perror("baton-probe: connect");
         exit(2);
@@ -126,28 +149,28 @@ static void handshake(int fd, struct baton_seal *send, struct baton_seal *recv)
     size_t n;
 
     mine.version = BATON_WIRE_VERSION;
-    snprintf(mine.name, sizeof(mine.name), "%s", cfg.node.self_name);
+    snprintf(mine.name, sizeof(mine.name), "%s", node.self_name);
     mine.inc = (baton_inc)time(NULL) * 1000 + 999;
     baton_random(mine.nonce, sizeof(mine.nonce));
-    baton_io_config_digest(&cfg.node.io, mine.config);
+    baton_io_config_digest(&node.io, mine.config);
     baton_hello_encode(&mine, buf, sizeof(buf), &n);
     put_frame(fd, BATON_FRAME_HELLO, buf, n);
     n = get_frame(fd, BATON_FRAME_HELLO, buf, sizeof(buf));
     if (baton_hello_decode(buf, n, &theirs) != 0) {
         exit(2);
     }
-    baton_proof_compute(cfg.node.io.cookie, cfg.node.io.cookie_len, &t, true,
+    baton_proof_compute(node.io.cookie, node.io.cookie_len, &t, true,
                         proof.mac);
     baton_proof_encode(&proof, buf, sizeof(buf), &n);
     put_frame(fd, BATON_FRAME_PROOF, buf, n);
     n = get_frame(fd, BATON_FRAME_PROOF, buf, sizeof(buf));
     if (baton_proof_decode(buf, n, &proof) != 0 ||
-        baton_proof_check(cfg.node.io.cookie, cfg.node.io.cookie_len, &t, false,
+        baton_proof_check(node.io.cookie, node.io.cookie_len, &t, false,
                           proof.mac) != 0) {
         fprintf(stderr, "baton-probe: target's proof is wrong\n");
         exit(2);
     }
-    baton_keys_derive(cfg.node.io.cookie, cfg.node.io.cookie_len, &t, true,
+    baton_keys_derive(node.io.cookie, node.io.cookie_len, &t, true,
                       send, recv);
 }
 
@@ -166,7 +189,7 @@ static size_t sealed_heartbeat(struct baton_seal *s,
         inc = (baton_inc)time(NULL) * 1000 + 999; /* one life per probe */
     }
     m.type = BATON_MSG_HEARTBEAT;
-    m.from = (uint8_t)cfg.node.io.self;
+    m.from = (uint8_t)node.io.self;
     m.to = (uint8_t)target;
     m.from_inc = inc;
     m.seq = ++seq;
@@ -192,13 +215,13 @@ int main(int argc, char **argv)
         return 2;
     }
     mode = argv[1];
-    if (batond_config_load(&cfg, argv[2], err, sizeof(err)) != 0 ||
+    if (lib_config_load(&node, argv[2], app_keys, NULL, err, sizeof(err)) != 0 ||
         baton_secure_init() != 0) {
         fprintf(stderr, "baton-probe: %s\n", err);
         return 2;
     }
-    for (unsigned i = 0; i < cfg.node.io.n_nodes; i++) {
-        if (strcmp(cfg.node.io.names[i], argv[3]) == 0) {
+    for (unsigned i = 0; i < node.io.n_nodes; i++) {
+        if (strcmp(node.io.names[i], argv[3]) == 0) {
             target = (int)i;
         }
     }

@@ -792,6 +792,46 @@ static void test_start_later(void **state)
     assert_int_equal(baton_run(b), 0);
 }
 
+/* start says ready from inside itself, then returns BATON_EAGAIN (as
+ * batond does for ready = spawn): the instance runs, once. */
+static int inside_rv;
+
+static int inside_start(struct baton_app *app, int type, const char *from,
+                        uint64_t epoch)
+{
+    (void)type, (void)from, (void)epoch;
+    later_asked = true;
+    inside_rv = baton_app_started(app, 0);
+    return BATON_EAGAIN;
+}
+
+static void test_start_inside(void **state)
+{
+    static const struct baton_app_callbacks cbs = {.start = inside_start,
+                                                   .stop = later_stop};
+    struct baton_app_options ao;
+    struct baton_app *app = NULL;
+    struct baton *b = NULL;
+
+    (void)state;
+    later_asked = false;
+    inside_rv = -1;
+    make_config("");
+    b = new_node(NULL);
+    memset(&ao, 0, sizeof(ao));
+    ao.nodes = "a@local, b@local";
+    assert_int_equal(baton_app_add(b, "quick", &ao, &cbs, NULL, &app), 0);
+    assert_int_equal(baton_start(b), 0);
+    pump(b, &later_asked, -1, 30000);
+    assert_true(later_asked);
+    assert_int_equal(inside_rv, 0);
+    assert_int_equal(baton_app_started(app, 0), BATON_ESTATE);
+    assert_int_equal(baton_app_exit(app, false), 0);
+    pump(b, NULL, -1, 100);
+    baton_close(b, NULL, NULL);
+    assert_int_equal(baton_run(b), 0);
+}
+
 /* ---- permit ------------------------------------------------------------ */
 
 struct permit_seen {
@@ -1032,6 +1072,7 @@ int main(void)
         cmocka_unit_test(test_holder_killed),
         cmocka_unit_test(test_export_later),
         cmocka_unit_test(test_start_later),
+        cmocka_unit_test(test_start_inside),
         cmocka_unit_test(test_permit),
         cmocka_unit_test(test_hold_apps),
     };
