@@ -133,6 +133,20 @@ static void on_app_idle(struct batond_sup *sup, unsigned app)
     lib_control_app_idle(&d->control, app);
 }
 
+static void on_app_hold(struct batond_sup *sup, unsigned app, int pgid)
+{
+    struct batond *d = sup->data;
+
+    lib_control_app_hold(&d->control, app, pgid);
+}
+
+static unsigned on_app_unanswered(struct batond_sup *sup, unsigned app)
+{
+    struct batond *d = sup->data;
+
+    return lib_control_app_unanswered(&d->control, app);
+}
+
 /* The supervisor, as the control socket's program (src/lib/control.h). */
 static void prog_app_effect(void *data, const struct baton_app_effect *e)
 {
@@ -305,6 +319,8 @@ int main(int argc, char **argv)
     }
     d.sup.data = &d;
     d.sup.idle = on_app_idle;
+    d.sup.hold = on_app_hold;
+    d.sup.unanswered = on_app_unanswered;
     d.control.prog.data = &d;
     d.control.prog.app_effect = prog_app_effect;
     d.control.prog.ready = prog_ready;

@@ -305,7 +305,57 @@ static void on_export_timeout(uv_timer_t *t)
     export_done(p, false, why);
 }
 
+static void run_export(struct batond_proc *p);
+
+/* How long an export waits for calls already given to be answered: half
+ * its timeout, at most 1 s (the new owner waits state_wait, 6 s, for
+ * the state: export_timeout 5 s + 1 s). */
+static uint64_t quiet_max(const struct batond_proc *p)
+{
+    return BATON_MIN(app_def(p)->export_timeout_ms / 2, 1000);
+}
+
+/* Seed 000's order (docs/control.md "Takeover order"): the old instance
+ * exports only once it has stopped serving. New calls for it queue in
+ * the runtime from now on; the export waits (quiet_max)
+ * for the calls it was already given to be answered. */
+static void on_quiet_check(uv_timer_t *t)
+{
+    struct batond_proc *p = t->data;
+    struct batond_sup *sup = p->sup;
+    unsigned left = sup->unanswered != NULL ? sup->unanswered(sup, p->app)
+                                            : 0;
+
+    if (left > 0 && uv_now(sup->loop) < p->quiet_until_ms &&
+        p->state != BATOND_PROC_IDLE) {
+        return;
+    }
+    uv_timer_stop(t);
+    if (left > 0) {
+        logf_(sup, BATON_LOG_WARN,
+              "app %s: %u calls still unanswered after %" PRIu64
+              " ms: exporting without them",
+              app_name(p), left, quiet_max(p));
+    }
+    run_export(p);
+}
+
 static void start_export(struct batond_proc *p, uint64_t epoch)
+{
+    struct batond_sup *sup = p->sup;
+
+    p->export_epoch = epoch;
+    if (app_def(p)->state_export[0] != '\0' && p->exporter == NULL &&
+        p->state != BATOND_PROC_IDLE && sup->hold != NULL) {
+        sup->hold(sup, p->app, p->pid);
+        p->quiet_until_ms = uv_now(sup->loop) + quiet_max(p);
+        uv_timer_start(&p->export_timer, on_quiet_check, 0, 1);
+        return;
+    }
+    run_export(p);
+}
+
+static void run_export(struct batond_proc *p)
 {
     const struct batond_app *a = app_def(p);
     struct batond_child *c;
@@ -317,7 +367,6 @@ static void start_export(struct batond_proc *p, uint64_t epoch)
     uv_stdio_container_t io[3];
     int rv;
 
-    p->export_epoch = epoch;
     if (a->state_export[0] == '\0' || p->exporter != NULL ||
         p->state == BATOND_PROC_IDLE) {
         /* No instance here any more: whatever an export printed now
