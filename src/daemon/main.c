@@ -173,6 +173,11 @@ static void prog_app_json(void *data, unsigned app, cJSON *o)
                             (double)(uv_now(d->loop) - p->since_ms));
 }
 
+static void prog_drain(void *data)
+{
+    shutdown_(data, "batonctl drain", 0);
+}
+
 static bool prog_draining(void *data)
 {
     struct batond *d = data;
@@ -324,6 +329,7 @@ int main(int argc, char **argv)
     d.control.prog.data = &d;
     d.control.prog.app_effect = prog_app_effect;
     d.control.prog.ready = prog_ready;
+    d.control.prog.drain = prog_drain;
     d.control.prog.app_json = prog_app_json;
     d.control.prog.draining = prog_draining;
     for (unsigned i = 0; i < d.cfg.node.io.n_apps; i++) {

@@ -874,11 +874,22 @@ static void handle(struct lib_session *cl, const char *line)
         cJSON_Delete(o);
         return;
     }
+    if (strcmp(cmd, "drain") == 0) {
+        if (cl->ctl->prog.drain == NULL) {
+            reply(cl, error_json("this node's program does not stop on "
+                                 "request (drain is batond's)"));
+            return;
+        }
+        /* Answered first: the node closes this session as it stops. */
+        reply(cl, ok_json());
+        cl->ctl->prog.drain(cl->ctl->prog.data);
+        return;
+    }
     if (strcmp(cmd, "permit") != 0 && strcmp(cmd, "takeover") != 0 &&
         strcmp(cmd, "ready") != 0) {
         reply(cl, error_json("unknown command (known: status, apps, leader, "
-                             "permit, takeover, ready; a line starting with "
-                             "{ is a JSON request)"));
+                             "permit, takeover, ready, drain; a line "
+                             "starting with { is a JSON request)"));
         return;
     }
     app = find_app(io, arg);

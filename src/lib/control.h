@@ -47,6 +47,9 @@ struct lib_control_program {
     void (*app_json)(void *data, unsigned app, cJSON *o);
     /* The node is stopping: started apps no longer take their names. */
     bool (*draining)(void *data);
+    /* batonctl drain: hand every app here over, then stop the node, as
+     * SIGTERM does. NULL: the program does not stop on request. */
+    void (*drain)(void *data);
 };
 
 struct lib_control {

@@ -85,6 +85,26 @@ stp=$(grep -n "app web: stopped" "$T/$A.log" | tail -n 1 | cut -d: -f1)
 [ -n "$stp" ] && [ "$exp" -lt "$stp" ] || fail "on $A the export (line $exp) did not come before the stop (line $stp)"
 pass "on $A: export, then stop"
 
+# batonctl drain does what SIGTERM does: the same hand-over, then exit.
+start $A
+wait_for 10 runs_on web $A $A $B || fail "$A did not take web over again"
+pid=${PIDS[$A]}
+out=$(ctl $A drain) || fail "batonctl drain: $out"
+[ "$out" = ok ] || fail "batonctl drain printed '$out'"
+wait_for 30 gone || fail "batond on $A did not exit after batonctl drain"
+rc=0
+wait "$pid" || rc=$?
+unset "PIDS[$A]"
+[ "$rc" -eq 0 ] || fail "batond on $A exited with $rc after batonctl drain"
+wait_for 10 runs_on web $B $B || fail "web does not run on $B after $A drained"
+last=$(tail -n 1 "$T/web.starts")
+case $last in
+"$B@local takeover [from $A@local count "[0-9]*" running yes]") ;;
+*) fail "after batonctl drain the new instance on $B did not start with $A's state: '$last'" ;;
+esac
+grep -q "shutting down (batonctl drain)" "$T/$A.log" || fail "$A did not log the drain"
+pass "batonctl drain: $A handed web over with its state and exited"
+
 # The last node: web may run nowhere else, so it stops at once and
 # batond exits (nothing waits for a hand-over that cannot happen).
 app=$(cat "$T/web.$B@local.pid")
