@@ -29,6 +29,9 @@ static void usage(FILE *f)
             "  permit APP true|false   let APP run here / move it away\n"
             "  takeover APP            move APP here and keep it here\n"
             "  ready APP               APP (ready = notify) is ready\n"
+            "  drain                   hand every app here over (with its "
+            "state), then\n"
+            "                          stop this batond, as SIGTERM does\n"
             "  leader GROUP            leader group GROUP of a libbaton "
             "node: its leader,\n"
             "                          epoch and members\n"
@@ -210,7 +213,7 @@ int main(int argc, char **argv)
         return cli_leader(&c, argc - i, argv + i);
     }
     if (strcmp(argv[i], "permit") == 0 || strcmp(argv[i], "takeover") == 0 ||
-        strcmp(argv[i], "ready") == 0) {
+        strcmp(argv[i], "ready") == 0 || strcmp(argv[i], "drain") == 0) {
         return cli_steer(&c, argc - i, argv + i);
     }
     {

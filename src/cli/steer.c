@@ -1,5 +1,6 @@
 /* batonctl permit APP true|false, takeover APP, ready APP: steer an app
- * from this node (reference §1.7). */
+ * from this node (reference §1.7); drain: hand this node's apps over and
+ * stop its batond. */
 #include "../util/setup.h"
 
 #include <stdio.h>
@@ -20,6 +21,12 @@ int cli_steer(const struct cli *c, int argc, char **argv)
             return 2;
         }
         snprintf(line, sizeof(line), "permit %.64s %s", argv[1], argv[2]);
+    } else if (strcmp(argv[0], "drain") == 0) {
+        if (argc != 1) {
+            fprintf(stderr, "usage: batonctl drain\n");
+            return 2;
+        }
+        snprintf(line, sizeof(line), "drain");
     } else {
         if (argc != 2) {
             fprintf(stderr, "usage: batonctl %s APP\n", argv[0]);

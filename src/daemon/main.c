@@ -145,6 +145,29 @@ static void prog_app_json(void *data, unsigned app, cJSON *o)
                             (double)(uv_now(d->loop) - p->since_ms));
 }
 
+static void on_app_hold(struct batond_sup *sup, unsigned app, int pgid)
+{
+    struct batond *d = sup->data;
+
+    if (d->node->control != NULL) {
+        lib_control_app_hold(d->node->control, app, pgid);
+    }
+}
+
+static unsigned on_app_unanswered(struct batond_sup *sup, unsigned app)
+{
+    struct batond *d = sup->data;
+
+    return d->node->control != NULL
+               ? lib_control_app_unanswered(d->node->control, app)
+               : 0;
+}
+
+static void prog_drain(void *data)
+{
+    shutdown_(data, "batonctl drain", 0);
+}
+
 static bool prog_draining(void *data)
 {
     struct batond *d = data;
@@ -290,10 +313,13 @@ int main(int argc, char **argv)
     }
     d.sup.data = &d;
     d.sup.idle = on_app_idle;
+    d.sup.hold = on_app_hold;
+    d.sup.unanswered = on_app_unanswered;
     batond_sup_attach(&d.sup, d.node);
     d.prog.control.data = &d;
     d.prog.control.app_effect = prog_app_effect;
     d.prog.control.ready = prog_ready;
+    d.prog.control.drain = prog_drain;
     d.prog.control.app_json = prog_app_json;
     d.prog.control.draining = prog_draining;
     for (unsigned i = 0; i < d.node->n_apps; i++) {

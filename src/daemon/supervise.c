@@ -316,9 +316,69 @@ static void on_export_timeout(uv_timer_t *t)
     export_done(p, false, why);
 }
 
-/* Runs state_export: BATON_EAGAIN (export_done answers), or an error
- * at once (logged). */
+static void run_export(struct batond_proc *p);
+
+/* How long an export waits for calls already given to be answered: half
+ * its timeout, at most 1 s (the new owner waits state_wait, 6 s, for
+ * the state: export_timeout 5 s + 1 s). */
+static uint64_t quiet_max(const struct batond_proc *p)
+{
+    return BATON_MIN(app_def(p)->export_timeout_ms / 2, 1000);
+}
+
+/* Seed 000's order (docs/control.md "Takeover order"): the old instance
+ * exports only once it has stopped serving. New calls for it queue in
+ * the runtime from now on; the export waits (quiet_max) for the calls it
+ * was already given to be answered. */
+static void on_quiet_check(uv_timer_t *t)
+{
+    struct batond_proc *p = t->data;
+    struct batond_sup *sup = p->sup;
+    unsigned left =
+        sup->unanswered != NULL ? sup->unanswered(sup, p->app) : 0;
+
+    if (left > 0 && uv_now(sup->loop) < p->quiet_until_ms &&
+        p->state != BATOND_PROC_IDLE) {
+        return;
+    }
+    uv_timer_stop(t);
+    if (left > 0) {
+        logf_(sup, BATON_LOG_WARN,
+              "app %s: %u calls still unanswered after %" PRIu64
+              " ms: exporting without them",
+              app_name(p), left, quiet_max(p));
+    }
+    run_export(p);
+}
+
+/* Runs state_export once the instance stopped serving: BATON_EAGAIN
+ * (export_done answers), or an error at once (logged). */
 static int start_export(struct batond_proc *p)
+{
+    const struct batond_app *a = app_def(p);
+    struct batond_sup *sup = p->sup;
+
+    if (a->state_export[0] == '\0' || p->exporter != NULL ||
+        p->state == BATOND_PROC_IDLE) {
+        /* No instance here any more: whatever an export printed now
+         * would not be its state, so the new owner hears there is none. */
+        export_failed(p, a->state_export[0] == '\0' ? "is not configured"
+                         : p->exporter != NULL       ? "is already running"
+                                              : "has no instance to export from");
+        return BATON_EINVAL;
+    }
+    p->export_async = true;
+    if (sup->hold != NULL) {
+        sup->hold(sup, p->app, p->pid);
+        p->quiet_until_ms = uv_now(sup->loop) + quiet_max(p);
+        uv_timer_start(&p->export_timer, on_quiet_check, 0, 1);
+    } else {
+        run_export(p);
+    }
+    return BATON_EAGAIN;
+}
+
+static void run_export(struct batond_proc *p)
 {
     const struct batond_app *a = app_def(p);
     struct batond_child *c;
@@ -330,14 +390,9 @@ static int start_export(struct batond_proc *p)
     uv_stdio_container_t io[3];
     int rv;
 
-    if (a->state_export[0] == '\0' || p->exporter != NULL ||
-        p->state == BATOND_PROC_IDLE) {
-        /* No instance here any more: whatever an export printed now
-         * would not be its state, so the new owner hears there is none. */
-        export_failed(p, a->state_export[0] == '\0' ? "is not configured"
-                         : p->exporter != NULL       ? "is already running"
-                                              : "has no instance to export from");
-        return BATON_EINVAL;
+    if (p->state == BATOND_PROC_IDLE) {
+        export_done(p, false, "has no instance to export from");
+        return;
     }
     p->export_buf = malloc(BATON_STATE_MAX);
     p->export_len = 0;
@@ -349,7 +404,7 @@ static int start_export(struct batond_proc *p)
         free(c);
         free(env);
         export_done(p, false, "could not be run");
-        return BATON_EIO;
+        return;
     }
     c->owner = p;
     c->is_helper = true;
@@ -377,14 +432,12 @@ static int start_export(struct batond_proc *p)
         c->owner = NULL;
         child_close(c);
         export_done(p, false, uv_strerror(rv));
-        return BATON_EIO;
+        return;
     }
     p->exporter = c;
-    p->export_async = true;
     uv_read_start((uv_stream_t *)&c->out, on_export_alloc, on_export_read);
     uv_timer_start(&p->export_timer, on_export_timeout, a->export_timeout_ms,
                    0);
-    return BATON_EAGAIN;
 }
 
 static void on_exporter_exit(struct batond_proc *p, struct batond_child *c)

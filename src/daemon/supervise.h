@@ -40,7 +40,8 @@ struct batond_proc {
     bool notified;
     struct batond_child *exporter; /* state_export, during a takeover */
     bool export_async; /* the node waits for baton_app_exported() */
-    uv_timer_t export_timer;
+    uv_timer_t export_timer; /* waiting for quiet, then the export's bound */
+    uint64_t quiet_until_ms;
     uint8_t *export_buf;
     size_t export_len;
     bool export_too_big;
@@ -67,6 +68,11 @@ struct batond_sup {
     uint64_t handover_ms;
     /* Called when an instance goes idle (stopped, ended, failed). */
     void (*idle)(struct batond_sup *sup, unsigned app);
+    /* A takeover's export is due: hold the instance (process group pgid)
+     * from new calls (lib_control_app_hold); unanswered: the calls it
+     * was given and has not answered yet. Both may be NULL. */
+    void (*hold)(struct batond_sup *sup, unsigned app, int pgid);
+    unsigned (*unanswered)(struct batond_sup *sup, unsigned app);
     void *data; /* the caller's */
 };
 

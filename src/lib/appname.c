@@ -15,8 +15,20 @@
  * after a heal, replaced, removed, purged) is re-pointed here again, and
  * a failed write is retried with backoff; an X still pointing here after
  * the instance stopped is dropped the same way (docs/design/names.md
- * §5). */
+ * §5).
+ *
+ * A takeover's export waits until the old instance has stopped serving
+ * (docs/control.md "Takeover order"): lib_control_app_hold() holds the
+ * app's name and every session of its process group (its own
+ * registrations too); calls for them queue here, and once every call
+ * already delivered to them is answered (lib_control_app_quiet) the
+ * export runs. Held calls then follow their name to wherever it points
+ * (the new instance's name, or its own re-registration); the hold ends
+ * when the instance stops here, or when the cluster gives the app back
+ * to this node (the takeover was abandoned). */
 #include "../util/setup.h"
+
+#include <unistd.h>
 
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +37,10 @@
 
 struct lib_queued {
     struct lib_queued *next;
+    /* NULL: a call to the app's name; else one to a name a held session
+     * of the app registered itself, at that session's endpoint. */
+    const char *name;
+    uint64_t endpoint;
     uint64_t id;
     baton_inc from_inc;
     uint64_t expires_ms;
@@ -131,24 +147,40 @@ void lib_control_app_effect(struct lib_control *c,
     c->depth--;
 }
 
-static void unqueue_all(struct lib_appname *a, struct lib_session *s,
-                        const char *name)
+static void queue(struct lib_control *c, unsigned app,
+                  const struct baton_call_effect *e, uint64_t endpoint);
+static void sweep_app(struct lib_control *c, unsigned app, uint64_t now);
+
+/* The sessions of app's process group (and its name's server): held or
+ * let go. */
+static void hold_sessions(struct lib_control *c, unsigned app, bool hold)
 {
-    while (a->head != NULL) {
-        struct lib_queued *q = a->head;
-        a->head = q->next;
-        a->n_queued--;
-        lib_ctl_session_deliver(s, name, q->from, q->from_inc, q->id,
-                                q->flags, q->data, q->len);
-        free(q);
+    struct lib_appname *a = &c->apps[app];
+
+    for (struct lib_session *s = c->sessions; s != NULL; s = s->next) {
+        if (hold && (s == a->server ||
+                     (s->peer_pid > 0 && getpgid(s->peer_pid) == a->pgid))) {
+            s->on_hold = true;
+            s->held_app = (uint8_t)app;
+        } else if (!hold && s->on_hold && s->held_app == app) {
+            s->on_hold = false;
+        }
     }
-    a->tail = NULL;
+}
+
+static void unhold(struct lib_control *c, unsigned app)
+{
+    if (c->apps[app].held) {
+        c->apps[app].held = false;
+        hold_sessions(c, app, false);
+    }
 }
 
 void lib_control_app_idle(struct lib_control *c, unsigned app)
 {
     struct lib_appname *a = &c->apps[app];
 
+    unhold(c, app);
     if (!a->active) {
         return;
     }
@@ -167,14 +199,74 @@ void lib_ctl_app_deliver(struct lib_control *c, unsigned app,
                          const struct baton_call_effect *e)
 {
     struct lib_appname *a = &c->apps[app];
-    struct lib_queued *q;
 
-    if (a->server != NULL && !a->server->closing) {
+    if (a->server != NULL && !a->server->closing && !a->held) {
         lib_ctl_session_deliver(a->server, e->name, e->from, e->from_inc,
                                 e->id, e->flags, e->data, e->len);
         return;
     }
-    q = a->n_queued < LIB_CTL_QUEUE_MAX ? malloc(sizeof(*q) + e->len) : NULL;
+    queue(c, app, e, 0);
+}
+
+void lib_control_app_hold(struct lib_control *c, unsigned app, int pgid)
+{
+    struct lib_appname *a = &c->apps[app];
+
+    a->held = true;
+    a->pgid = pgid;
+    hold_sessions(c, app, true);
+    lib_ctl_sweep_soon(c);
+}
+
+void lib_ctl_app_hold_new(struct lib_session *s)
+{
+    struct lib_control *c = s->ctl;
+    int pgid = -1;
+
+    for (unsigned i = 0; i < c->io->cfg.n_apps; i++) {
+        if (c->apps[i].held && s->peer_pid > 0) {
+            if (pgid < 0) {
+                pgid = getpgid(s->peer_pid);
+            }
+            if (pgid == c->apps[i].pgid) {
+                s->on_hold = true;
+                s->held_app = (uint8_t)i;
+            }
+        }
+    }
+}
+
+unsigned lib_control_app_unanswered(const struct lib_control *c,
+                                    unsigned app)
+{
+    unsigned n = 0;
+
+    for (const struct lib_session *s = c->sessions; s != NULL; s = s->next) {
+        if (s->on_hold && s->held_app == app) {
+            n += s->n_in;
+        }
+    }
+    return n;
+}
+
+void lib_ctl_app_held_deliver(struct lib_session *s,
+                              const struct baton_call_effect *e)
+{
+    queue(s->ctl, s->held_app, e, s->ep.id);
+}
+
+/* Queues e at app: for its name (endpoint 0), or for e->name at a held
+ * session's endpoint. A full queue answers "busy". */
+static void queue(struct lib_control *c, unsigned app,
+                  const struct baton_call_effect *e, uint64_t endpoint)
+{
+    struct lib_appname *a = &c->apps[app];
+    size_t name_len = endpoint != 0 ? strlen(e->name) + 1 : 0;
+    struct lib_queued *q;
+
+    q = a->n_queued < LIB_CTL_QUEUE_MAX
+            ? malloc(sizeof(*q) + e->len + name_len)
+            : NULL;
     if (q == NULL) {
         if ((e->flags & BATON_CALL_WANTS_REPLY) != 0) {
             struct baton_call r = {0};
@@ -187,6 +279,12 @@ void lib_ctl_app_deliver(struct lib_control *c, unsigned app,
         return;
     }
     q->next = NULL;
+    q->name = NULL;
+    q->endpoint = endpoint;
+    if (endpoint != 0) {
+        memcpy(q->data + e->len, e->name, name_len);
+        q->name = (const char *)q->data + e->len;
+    }
     q->id = e->id;
     q->from = e->from;
     q->from_inc = e->from_inc;
@@ -239,7 +337,7 @@ void lib_ctl_app_flush(struct lib_session *s)
 
     for (unsigned i = 0; i < c->io->cfg.n_apps; i++) {
         if ((s->serving & (1u << i)) != 0 && c->apps[i].head != NULL) {
-            unqueue_all(&c->apps[i], s, lib_ctl_gname(c, i));
+            sweep_app(c, i, uv_now(c->io->loop));
         }
     }
 }
@@ -258,35 +356,66 @@ void lib_ctl_app_unserve(struct lib_session *s)
     }
 }
 
-/* An app's queue, every sweep: a live server takes it; calls for an
- * instance gone from here follow the name to its new place; calls that
- * waited too long time out. */
+/* Taken over from here, then given back: the takeover was abandoned. */
+static bool given_back(const struct lib_control *c, unsigned app)
+{
+    const struct baton_state *st = &c->io->node.state;
+    int k = baton_state_app_find(st, c->io->cfg.apps[app].name);
+
+    return k >= 0 && st->apps[k].owner == c->io->cfg.self &&
+           st->apps[k].status == BATON_APP_RUNNING;
+}
+
+/* An app's queue, every sweep: a live server takes what waits for it (in
+ * order); calls for an instance gone from here, or for a name that has
+ * moved from a held session, follow the name to its new place; calls
+ * that waited too long time out. */
 static void sweep_app(struct lib_control *c, unsigned app, uint64_t now)
 {
     struct lib_appname *a = &c->apps[app];
-    const char *name = lib_ctl_gname(c, app);
-    const struct baton_name *e = NULL;
-    bool moved;
+    const char *gname = lib_ctl_gname(c, app);
+    struct lib_session *server;
+    bool app_moved = false;
     struct lib_queued **pp = &a->head;
 
-    if (a->server != NULL && !a->server->closing) {
-        unqueue_all(a, a->server, name);
-        return;
+    if (a->held && given_back(c, app)) {
+        lib_ctl_log(c, BATON_LOG_INFO,
+                    "app %s: the takeover was abandoned: it serves here again",
+                    c->io->cfg.apps[app].name);
+        unhold(c, app);
     }
-    if (!a->active) {
-        e = baton_node_whereis(&c->io->node, name);
+    server = a->server != NULL && !a->server->closing && !a->held
+                 ? a->server
+                 : NULL;
+    if (gname[0] != '\0' && !a->active) {
+        const struct baton_name *e = baton_node_whereis(&c->io->node, gname);
+        app_moved = e != NULL && !(e->owner == c->io->cfg.self &&
+                                   e->endpoint == LIB_CTL_APP_ENDPOINT(app));
     }
-    moved = e != NULL && !(e->owner == c->io->cfg.self &&
-                           e->endpoint == LIB_CTL_APP_ENDPOINT(app));
     while (*pp != NULL) {
         struct lib_queued *q = *pp;
-        if (!moved && now < q->expires_ms) {
+        const char *name = q->name != NULL ? q->name : gname;
+        struct lib_session *to = server;
+        bool moved = app_moved;
+
+        if (q->name != NULL) {
+            const struct baton_name *e =
+                baton_node_whereis(&c->io->node, q->name);
+            struct lib_session *s = lib_ctl_session_of(c, q->endpoint);
+            moved = e != NULL && !(e->owner == c->io->cfg.self &&
+                                   e->endpoint == q->endpoint);
+            to = s != NULL && !s->closing && !s->on_hold ? s : NULL;
+        }
+        if (to == NULL && !moved && now < q->expires_ms) {
             pp = &q->next;
             continue;
         }
         *pp = q->next;
         a->n_queued--;
-        if (moved) {
+        if (to != NULL) {
+            lib_ctl_session_deliver(to, name, q->from, q->from_inc, q->id,
+                                    q->flags, q->data, q->len);
+        } else if (moved) {
             lib_ctl_proxy_call(c, name, q->id, q->from, q->from_inc,
                                q->flags, q->data, q->len,
                                q->expires_ms > now + 1000
@@ -308,18 +437,21 @@ static void sweep_app(struct lib_control *c, unsigned app, uint64_t now)
     }
 }
 
-void lib_ctl_app_sweep(struct lib_control *c)
+bool lib_ctl_app_sweep(struct lib_control *c)
 {
     uint64_t now = uv_now(c->io->loop);
+    bool soon = false;
 
     for (unsigned i = 0; i < c->io->cfg.n_apps; i++) {
-        if (c->apps[i].head != NULL) {
+        if (c->apps[i].head != NULL || c->apps[i].held) {
             sweep_app(c, i, now);
         }
         if (lib_ctl_gname(c, i)[0] != '\0') {
             keep_name(c, i, now);
         }
+        soon = soon || c->apps[i].head != NULL || c->apps[i].held;
     }
+    return soon;
 }
 
 void lib_ctl_app_free(struct lib_control *c)

@@ -9,6 +9,8 @@
  * 4 MiB of output unread is disconnected, with a warning naming its
  * endpoint. A session's output lines are gathered and written once per
  * loop iteration. */
+/* struct ucred (SO_PEERCRED): who connects. */
+#define _GNU_SOURCE
 #include "../util/setup.h"
 
 #include <cjson/cJSON.h>
@@ -872,11 +874,22 @@ static void handle(struct lib_session *cl, const char *line)
         cJSON_Delete(o);
         return;
     }
+    if (strcmp(cmd, "drain") == 0) {
+        if (cl->ctl->prog.drain == NULL) {
+            reply(cl, error_json("this node's program does not stop on "
+                                 "request (drain is batond's)"));
+            return;
+        }
+        /* Answered first: the node closes this session as it stops. */
+        reply(cl, ok_json());
+        cl->ctl->prog.drain(cl->ctl->prog.data);
+        return;
+    }
     if (strcmp(cmd, "permit") != 0 && strcmp(cmd, "takeover") != 0 &&
         strcmp(cmd, "ready") != 0) {
         reply(cl, error_json("unknown command (known: status, apps, leader, "
-                             "permit, takeover, ready; a line starting with "
-                             "{ is a JSON request)"));
+                             "permit, takeover, ready, drain; a line "
+                             "starting with { is a JSON request)"));
         return;
     }
     app = find_app(io, arg);
@@ -1133,6 +1146,18 @@ static void on_connection(uv_stream_t *server, int status)
         close_handle(s);
         return;
     }
+    {
+        /* Who connects: a session of an app's instance is held with it
+         * while its takeover exports (appname.c). */
+        struct ucred cred;
+        socklen_t cred_len = sizeof(cred);
+        uv_os_fd_t fd;
+        if (uv_fileno((uv_handle_t *)&s->pipe, &fd) == 0 &&
+            getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &cred_len) == 0) {
+            s->peer_pid = cred.pid;
+            lib_ctl_app_hold_new(s);
+        }
+    }
     if (c->n_sessions > LIB_CTL_SESSIONS_MAX) {
         limit_bit(c, &c->refused_log,
                   "512 connections open: a new one refused");
@@ -1157,7 +1182,17 @@ static void on_sweep(uv_timer_t *t)
             refuse(s, "invalid", "a request line unfinished after 10 s");
         }
     }
-    lib_ctl_app_sweep(c);
+    if (lib_ctl_app_sweep(c)) {
+        lib_ctl_sweep_soon(c);
+    }
+}
+
+void lib_ctl_sweep_soon(struct lib_control *c)
+{
+    if (!c->closing) {
+        uv_timer_start(&c->sweep, on_sweep, LIB_CTL_SWEEP_SOON_MS,
+                       LIB_CTL_SWEEP_MS);
+    }
 }
 
 /* Is a live batond answering at path? */

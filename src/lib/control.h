@@ -29,6 +29,10 @@ struct lib_appname {
      * needed since the name was last seen right). */
     uint64_t retry_ms;
     uint32_t backoff_ms;
+    /* A takeover's export is due (lib_control_app_hold): calls for the
+     * app's name and for the sessions of process group pgid queue. */
+    bool held;
+    int pgid;
 };
 
 /* What the program running the node adds (batond: its supervisor). Every
@@ -43,6 +47,9 @@ struct lib_control_program {
     void (*app_json)(void *data, unsigned app, cJSON *o);
     /* The node is stopping: started apps no longer take their names. */
     bool (*draining)(void *data);
+    /* batonctl drain: hand every app here over, then stop the node, as
+     * SIGTERM does. NULL: the program does not stop on request. */
+    void (*drain)(void *data);
 };
 
 struct lib_control {
@@ -118,6 +125,17 @@ void lib_control_app_effect(struct lib_control *c,
                                const struct baton_app_effect *e);
 /* The program's instance of app went idle here: its name goes. */
 void lib_control_app_idle(struct lib_control *c, unsigned app);
+/* A takeover is about to export app's state (docs/control.md "Takeover
+ * order"): from now on calls for its name, and for names held by
+ * sessions of process group pgid (the instance's), queue here instead
+ * of reaching it; they follow their names once those move. The hold
+ * ends when the instance stops (lib_control_app_idle) or the cluster
+ * gives the app back to this node. */
+void lib_control_app_hold(struct lib_control *c, unsigned app, int pgid);
+/* Calls the held instance was given and has not answered yet: its
+ * export waits for 0. */
+unsigned lib_control_app_unanswered(const struct lib_control *c,
+                                    unsigned app);
 /* The core's name and call effects (io's on_name and on_call). Borrow e
  * for the call. */
 void lib_control_name_effect(struct lib_control *c,

@@ -504,7 +504,9 @@ void lib_control_call_effect(struct lib_control *c,
     } else if (e->action == BATON_CALLFX_DELIVER) {
         s = lib_ctl_session_of(c, e->endpoint);
         app = lib_ctl_app_of_endpoint(c, e->endpoint);
-        if (s != NULL && !s->closing) {
+        if (s != NULL && !s->closing && s->on_hold) {
+            lib_ctl_app_held_deliver(s, e);
+        } else if (s != NULL && !s->closing) {
             lib_ctl_session_deliver(s, e->name, e->from, e->from_inc, e->id,
                                     e->flags, e->data, e->len);
         } else if (app >= 0) {

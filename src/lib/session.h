@@ -39,6 +39,7 @@ static inline uint64_t lib_ctl_new_id(struct lib_control *c)
 #define LIB_CTL_QUEUE_MS (30000u)       /* and how long each may wait */
 #define LIB_CTL_CLOSING_MS (5000u)      /* to flush a last event */
 #define LIB_CTL_SWEEP_MS (250u)
+#define LIB_CTL_SWEEP_SOON_MS (5u)
 #define LIB_CTL_SESSIONS_MAX (512u)     /* connections at once */
 #define LIB_CTL_IN_TOTAL_MAX (64u << 20) /* input buffers, all sessions */
 #define LIB_CTL_LINE_IDLE_MS (10000u)   /* an unfinished line may wait */
@@ -97,6 +98,9 @@ struct lib_session {
     struct lib_incoming *in_head, *in_tail;  /* calls to answer */
     unsigned n_in;
     uint32_t serving; /* bit per app whose name it serves */
+    int peer_pid;     /* the connecting process (SO_PEERCRED), or 0 */
+    bool on_hold;     /* a session of app held_app, held for its export */
+    uint8_t held_app;
 };
 
 /* A name write in flight: its answer goes to the endpoint's session if it
@@ -195,8 +199,16 @@ void lib_ctl_app_deliver(struct lib_control *c, unsigned app,
 const char *lib_ctl_app_serve(struct lib_session *s, const char *name);
 /* After serve's answer: the calls that waited go to s, in order. */
 void lib_ctl_app_flush(struct lib_session *s);
+/* A new session of a held app's process group is held too. */
+void lib_ctl_app_hold_new(struct lib_session *s);
+/* A call for a held session: queued at its app. */
+void lib_ctl_app_held_deliver(struct lib_session *s,
+                              const struct baton_call_effect *e);
 void lib_ctl_app_unserve(struct lib_session *s);
-void lib_ctl_app_sweep(struct lib_control *c);
+/* Every sweep: true while calls wait at an app or an app is held (they
+ * may move any moment: the next sweep comes in LIB_CTL_SWEEP_SOON_MS). */
+bool lib_ctl_app_sweep(struct lib_control *c);
+void lib_ctl_sweep_soon(struct lib_control *c);
 void lib_ctl_app_free(struct lib_control *c);
 
 /* session.c: the bookkeeping requests.c shares. */

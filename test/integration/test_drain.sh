@@ -58,22 +58,27 @@ start $A
 wait_for 10 runs_on web $A $A $B || fail "$A did not take web over"
 pass "web taken over by $A (the higher-ranked node)"
 
+gone() { ! kill -0 "$pid" 2>/dev/null; }
+# handed_over HOW: batond on A exits with 0 after HOW, and web runs on B,
+# started with the state A exported while its instance still ran.
+handed_over() {
+    wait_for 30 gone || fail "batond on $A did not exit after $1"
+    rc=0
+    wait "$pid" || rc=$?
+    unset "PIDS[$A]"
+    [ "$rc" -eq 0 ] || fail "batond on $A exited with $rc after $1"
+    wait_for 10 runs_on web $B $B || fail "web does not run on $B after $1 of $A"
+    last=$(tail -n 1 "$T/web.starts")
+    case $last in
+    "$B@local takeover [from $A@local count "[0-9]*" running yes]") ;;
+    *) fail "after $1 the new instance on $B did not start with the state $A exported while running: '$last' (all starts: $(cat "$T/web.starts"))" ;;
+    esac
+}
+
 pid=${PIDS[$A]}
 kill -TERM "$pid"
-gone() { ! kill -0 "$pid" 2>/dev/null; }
-wait_for 30 gone || fail "batond on $A did not exit after SIGTERM"
-rc=0
-wait "$pid" || rc=$?
-unset "PIDS[$A]"
-[ "$rc" -eq 0 ] || fail "batond on $A exited with $rc"
+handed_over SIGTERM
 pass "batond on $A exited (status 0) after SIGTERM"
-
-wait_for 10 runs_on web $B $B || fail "web does not run on $B after $A left"
-last=$(tail -n 1 "$T/web.starts")
-case $last in
-"$B@local takeover [from $A@local count "[0-9]*" running yes]") ;;
-*) fail "the new instance on $B did not start with the state $A exported while running: '$last' (all starts: $(cat "$T/web.starts"))" ;;
-esac
 grep -q "app web: exported [0-9]* bytes of state" "$T/$A.log" || fail "$A logged no export"
 grep -q "app web: start here (takeover from $A@local, with its state)" "$T/$B.log" ||
     fail "$B did not log a start with the state"
@@ -84,6 +89,20 @@ exp=$(grep -n "app web: exported" "$T/$A.log" | tail -n 1 | cut -d: -f1)
 stp=$(grep -n "app web: stopped" "$T/$A.log" | tail -n 1 | cut -d: -f1)
 [ -n "$stp" ] && [ "$exp" -lt "$stp" ] || fail "on $A the export (line $exp) did not come before the stop (line $stp)"
 pass "on $A: export, then stop"
+
+# batonctl drain does what SIGTERM does: the same hand-over, then exit.
+rm -f "$T/web.$A@local.count" "$T/web.$A@local.pid"
+start $A
+wait_for 10 runs_on web $A $A $B || fail "$A did not take web over again"
+# (ready = spawn: the instance may not have counted yet.)
+counted() { [ -s "$T/web.$A@local.count" ] && [ -s "$T/web.$A@local.pid" ]; }
+wait_for 10 counted || fail "web on $A never counted"
+pid=${PIDS[$A]}
+out=$(ctl $A drain) || fail "batonctl drain: $out"
+[ "$out" = ok ] || fail "batonctl drain printed '$out'"
+handed_over "batonctl drain"
+grep -q "shutting down (batonctl drain)" "$T/$A.log" || fail "$A did not log the drain"
+pass "batonctl drain: $A handed web over with its state and exited"
 
 # The last node: web may run nowhere else, so it stops at once and
 # batond exits (nothing waits for a hand-over that cannot happen).
