@@ -10,6 +10,11 @@
  *                  any program costs here)
  *   ports BASE K   exit 0 if 127.0.0.1:BASE..BASE+K-1 can all be bound,
  *                  else print the first taken one and exit 1
+ *   app FILE       an app for bench/apps.sh: appends the epoch µs at
+ *                  which it began to run and its node ($BATON_NODE) to
+ *                  FILE, then waits for a
+ *                  signal (its first moment, its exec and loading
+ *                  included, as any app's)
  *
  * Errors go to stderr and exit 2. */
 #include "util/setup.h"
@@ -228,6 +233,24 @@ static int cmd_ports(unsigned long base, unsigned long k)
     return 0;
 }
 
+static int cmd_app(const char *file)
+{
+    struct timespec ts;
+    FILE *f;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    f = fopen(file, "a");
+    if (f == NULL) {
+        die("%s: %s", file, strerror(errno));
+    }
+    fprintf(f, "%lld %s\n", (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000,
+            getenv("BATON_NODE") != NULL ? getenv("BATON_NODE") : "-");
+    fclose(f);
+    for (;;) {
+        pause();
+    }
+}
+
 int main(int argc, char **argv)
 {
     if (argc >= 3 && strcmp(argv[1], "tcp") == 0) {
@@ -243,8 +266,11 @@ int main(int argc, char **argv)
         unsigned long base = arg_num(argv[2], 1, 65535);
         return cmd_ports(base, arg_num(argv[3], 1, 65536 - base));
     }
+    if (argc == 3 && strcmp(argv[1], "app") == 0) {
+        return cmd_app(argv[2]);
+    }
     fprintf(stderr,
             "usage: baton-bench-probe tcp N | unix N | "
-            "spawn N CMD [ARGS...] | ports BASE COUNT\n");
+            "spawn N CMD [ARGS...] | ports BASE COUNT | app FILE\n");
     return 2;
 }

@@ -305,6 +305,7 @@ int main(int argc, char **argv)
     }
     d.sup.data = &d;
     d.sup.idle = on_app_idle;
+    d.sup.prefork = true; /* a spare shim: apps start without a fork */
     d.control.prog.data = &d;
     d.control.prog.app_effect = prog_app_effect;
     d.control.prog.ready = prog_ready;
