@@ -181,6 +181,19 @@ static void spare_arm(struct batond_sup *sup, uint64_t ms)
     }
 }
 
+/* Does some app list this node? Else it never starts one: no spare. */
+static bool apps_may_run_here(const struct batond_sup *sup)
+{
+    const struct baton_io_config *io = &sup->cfg->node.io;
+
+    for (unsigned i = 0; i < io->n_apps; i++) {
+        if (io->apps[i].rank[io->self] != 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
 static void on_spare_timer(uv_timer_t *t)
 {
     struct batond_sup *sup = t->data;
@@ -191,7 +204,7 @@ static void on_spare_timer(uv_timer_t *t)
     int rv;
 
     if (!sup->prefork || sup->draining || sup->spare != NULL ||
-        (c = calloc(1, sizeof(*c))) == NULL) {
+        !apps_may_run_here(sup) || (c = calloc(1, sizeof(*c))) == NULL) {
         return;
     }
     c->proc.data = c;

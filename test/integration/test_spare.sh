@@ -3,7 +3,7 @@
 # arguments, environment (env =, BATON_*), working directory (cwd =) and
 # PATH lookup. A start whose command does not fit the spare's pipe, or
 # whose directory cannot be entered, goes the usual way; the spare goes
-# when its batond stops.
+# when its batond stops; a batond that no app lists keeps none.
 source "$(dirname "$0")/lib.sh"
 
 mkdir "$T/work dir"
@@ -72,3 +72,14 @@ case $parent in
 *) fail "web (large environment) was not started through a shim of its own (its parent: $parent)" ;;
 esac
 pass "a start too large for the spare goes the usual way, the same for the app"
+
+# 5. A batond that no app lists has no spare to keep.
+stop9 a
+APP_SECTIONS=""
+cluster 1
+rm -f "$T/a.log"
+start a
+wait_for 10 grep -q "coordinator epoch" "$T/a.log" || fail "a did not come up without apps"
+sleep 0.3 # the first loop turns, when a spare would be forked
+[ -z "$(spare_of "${PIDS[a]}" || true)" ] || fail "a batond without apps keeps a spare shim"
+pass "a batond that no app lists keeps no spare"
