@@ -11,7 +11,8 @@ med() { printf '%s\n' "$@" | median; }
 PIN=() # a command to run every process under (taskset)
 
 configs() { # BASE_PORT: a.ini, b.ini, c.ini with a shared cookie
-    local n m i j names=(a b c)
+    local n m i j base names=(a b c)
+    base=$(free_base "$1" 3)
     printf '%s\n' "$(head -c 24 /dev/urandom | base64)" > "$T/cookie"
     chmod 600 "$T/cookie"
     for i in 0 1 2; do
@@ -21,7 +22,7 @@ configs() { # BASE_PORT: a.ini, b.ini, c.ini with a shared cookie
             echo "[nodes]"
             for j in 0 1 2; do
                 m=${names[$j]}
-                echo "$m@local = 127.0.0.1:$(($1 + j))"
+                echo "$m@local = 127.0.0.1:$((base + j))"
             done
         } > "$T/$n.ini"
     done

@@ -6,7 +6,7 @@ RUNS=${RUNS:-15}
 samples=()
 for r in $(seq "$RUNS"); do
     setup_cluster 3 $((24000 + r * 10))
-    t0=$(now_us)
+    stamp t0
     for n in a b c; do start $n; done
     for n in b c; do wait_log "$T/$n.log" "follower of a@local" 10; done
     t=$(log_us "$T/a.log" "coordinator epoch")
@@ -16,8 +16,7 @@ for r in $(seq "$RUNS"); do
     samples+=($(( t - t0 )))
     stop_all
 done
-v=$(printf '%s\n' "${samples[@]}" | median)
-result boot_to_agreement_3_nodes "$(awk -v v="$v" 'BEGIN{printf "%.2f", v/1000}')" ms "<= 20 ms"
+result_ms boot_to_agreement_3_nodes "<= 20 ms" "${samples[@]}"
 
 # 2. kill -9 of a node -> link down seen by a peer.
 samples=()
@@ -26,13 +25,12 @@ for r in $(seq "$RUNS"); do
     for n in a b c; do start $n; done
     wait_log "$T/c.log" "follower of a@local" 10
     sleep 0.3
-    t0=$(now_us); kill -KILL "${PIDS[a]}"
+    stamp t0; kill -KILL "${PIDS[a]}"
     wait_log "$T/b.log" "link down with a@local" 5
     samples+=($(( $(log_us "$T/b.log" "link down with a@local") - t0 )))
     stop_all
 done
-v=$(printf '%s\n' "${samples[@]}" | median)
-result kill9_to_link_down "$(awk -v v="$v" 'BEGIN{printf "%.3f", v/1000}')" ms "<= 1 ms (Erlang 2.5 ms)"
+result_ms kill9_to_link_down "<= 1 ms (Erlang 2.5 ms)" "${samples[@]}"
 
 # 3. SIGSTOP of a node -> declared down, default settings (250 ms x 4).
 samples=()
@@ -41,14 +39,13 @@ for r in $(seq "$RUNS"); do
     for n in a b c; do start $n; done
     wait_log "$T/c.log" "follower of a@local" 10
     sleep 0.$((RANDOM % 250 + 100))
-    t0=$(now_us); kill -STOP "${PIDS[a]}"
+    stamp t0; kill -STOP "${PIDS[a]}"
     wait_log "$T/b.log" "peer-down a@local (silent" 5
     samples+=($(( $(log_us "$T/b.log" "peer-down a@local (silent") - t0 )))
     kill -CONT "${PIDS[a]}"
     stop_all
 done
-v=$(printf '%s\n' "${samples[@]}" | median)
-result sigstop_to_declared_down "$(awk -v v="$v" 'BEGIN{printf "%.1f", v/1000}')" ms "<= 1100 ms (Erlang default 68.7 s)"
+result_ms sigstop_to_declared_down "<= 1100 ms (Erlang default 68.7 s)" "${samples[@]}"
 
 # 4. Idle resident memory of one batond in a linked 3-node cluster.
 setup_cluster 3 27000

@@ -315,6 +315,7 @@ int main(int argc, char **argv)
     d.sup.idle = on_app_idle;
     d.sup.hold = on_app_hold;
     d.sup.unanswered = on_app_unanswered;
+    d.sup.prefork = true; /* a spare shim: apps start without a fork */
     batond_sup_attach(&d.sup, d.node);
     d.prog.control.data = &d;
     d.prog.control.app_effect = prog_app_effect;

@@ -5,7 +5,9 @@
  * runs the app in the same group and waits for it. If the pipe closes -
  * batond died, even by kill -9 - the shim kills the whole group with
  * SIGKILL: nothing keeps running on a node the app has moved away from.
- * The shim exits the way the app did (same code, or same signal). */
+ * The shim exits the way the app did (same code, or same signal).
+ * A spare shim (batond --shim --spare) is started ahead, before there is
+ * an app, and reads the app's command from that pipe first. */
 #include "../util/setup.h"
 
 #include <errno.h>
@@ -20,6 +22,8 @@
 #include <unistd.h>
 
 #include "supervise.h"
+
+extern char **environ;
 
 static _Noreturn void exit_like(int status)
 {
@@ -66,6 +70,93 @@ static _Noreturn void exit_by_sigterm(void)
     _exit(128 + SIGTERM);
 }
 
+/* Reads exactly len bytes from stdin, waiting for them: false at its end
+ * (batond is gone) or on an error. */
+static bool read_in(void *buf, size_t len)
+{
+    size_t done = 0;
+
+    while (done < len) {
+        ssize_t n = read(0, (char *)buf + done, len - done);
+        if (n > 0) {
+            done += (size_t)n;
+        } else if (n < 0 && errno == EAGAIN) {
+            struct pollfd p = {.fd = 0, .events = POLLIN};
+            (void)poll(&p, 1, -1);
+        } else if (n == 0 || errno != EINTR) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* The next NUL-terminated string at *at in buf[0..len), or NULL. */
+static char *next_string(char *buf, size_t len, size_t *at)
+{
+    char *s = buf + *at;
+    char *end;
+
+    if (*at >= len || (end = memchr(s, '\0', len - *at)) == NULL) {
+        return NULL;
+    }
+    *at += (size_t)(end - s) + 1;
+    return s;
+}
+
+/* A spare shim (supervise.h): waits for its command, takes its
+ * environment and working directory, and returns its argv. Ends quietly
+ * if batond goes before it sends one: nothing was started. */
+static char **spare_request(void)
+{
+    uint32_t size;
+    uint32_t counts[2];
+    size_t at = 0;
+    char *buf;
+    char **argv;
+    char **envp;
+    const char *cwd;
+
+    if (!read_in(&size, sizeof(size))) {
+        _exit(0);
+    }
+    if (size < sizeof(counts) || size > BATOND_SPARE_REQ_MAX ||
+        (buf = malloc(size)) == NULL || !read_in(buf, size)) {
+        fprintf(stderr, "baton-shim: bad request from batond\n");
+        _exit(126);
+    }
+    memcpy(counts, buf, sizeof(counts));
+    at = sizeof(counts);
+    argv = calloc((size_t)counts[0] + 1, sizeof(*argv));
+    envp = calloc((size_t)counts[1] + 1, sizeof(*envp));
+    cwd = next_string(buf, size, &at);
+    if (argv == NULL || envp == NULL || cwd == NULL || counts[0] == 0 ||
+        counts[0] > size || counts[1] > size) {
+        fprintf(stderr, "baton-shim: bad request from batond\n");
+        _exit(126);
+    }
+    for (uint32_t i = 0; i < counts[0] + counts[1]; i++) {
+        char *w = next_string(buf, size, &at);
+        if (w == NULL) {
+            fprintf(stderr, "baton-shim: bad request from batond\n");
+            _exit(126);
+        }
+        if (i < counts[0]) {
+            argv[i] = w;
+        } else {
+            envp[i - counts[0]] = w;
+        }
+    }
+    /* execvp() looks the command up in the app's PATH, as uv_spawn does
+     * when it starts the shim with the app's environment. */
+    environ = envp;
+    if (cwd[0] != '\0' && chdir(cwd) != 0) {
+        fprintf(stderr, "baton-shim: cannot run \"%s\": %s: %s\n", argv[0], cwd,
+                strerror(errno));
+        _exit(127);
+    }
+    return argv;
+}
+
 _Noreturn void batond_shim_main(int argc, char **argv)
 {
     pid_t child;
@@ -73,11 +164,12 @@ _Noreturn void batond_shim_main(int argc, char **argv)
     int first = 2;
     struct sigaction sa;
     sigset_t term;
+    bool spare = argc == 3 && strcmp(argv[2], BATOND_SHIM_SPARE) == 0;
 
     if (argc > 2 && strcmp(argv[2], "--") == 0) {
         first = 3;
     }
-    if (first >= argc) {
+    if (!spare && first >= argc) {
         fprintf(stderr, "baton-shim: no command\n");
         _exit(2);
     }
@@ -92,6 +184,10 @@ _Noreturn void batond_shim_main(int argc, char **argv)
     sigprocmask(SIG_BLOCK, &term, NULL);
     signal(SIGINT, SIG_IGN);
     signal(SIGHUP, SIG_IGN);
+    if (spare) {
+        argv = spare_request();
+        first = 0;
+    }
     if (pipe(chld_pipe) != 0) {
         fprintf(stderr, "baton-shim: pipe: %s\n", strerror(errno));
         _exit(126);

@@ -42,6 +42,7 @@ struct batond_child {
     bool is_helper;
     bool exited;
     bool with_keep;
+    struct batond_sup *spare_of; /* while it is sup's spare shim */
     int open; /* handles not yet closed */
     int64_t status;
     int term_signal;
@@ -162,8 +163,168 @@ static char **build_env(const struct batond_proc *p, char *store,
     return env;
 }
 
+/* ---- the spare shim -------------------------------------------------
+ * Forked ahead, so that an app start (a failover above all) costs a write
+ * to a pipe instead of a fork and an exec of batond: the spare is a shim
+ * already running in its own session, waiting on its stdin for the
+ * command (supervise.h). It gets batond's environment; the app gets its
+ * own, as with a shim started for it. */
+
+#define SPARE_AGAIN_MS (50)   /* a new spare after one is taken */
+#define SPARE_RETRY_MS (1000) /* after one failed or died */
+
+static void on_spare_timer(uv_timer_t *t);
+
+static void spare_arm(struct batond_sup *sup, uint64_t ms)
+{
+    if (sup->prefork && !sup->draining && sup->spare == NULL) {
+        uv_timer_start(&sup->spare_timer, on_spare_timer, ms, 0);
+    }
+}
+
+/* Does some app list this node? Else it never starts one: no spare. */
+static bool apps_may_run_here(const struct batond_sup *sup)
+{
+    const struct baton_io_config *io = &sup->cfg->node->io;
+
+    for (unsigned i = 0; i < io->n_apps; i++) {
+        if (io->apps[i].rank[io->self] != 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static void on_spare_timer(uv_timer_t *t)
+{
+    struct batond_sup *sup = t->data;
+    char *args[] = {"batond", "--shim", BATOND_SHIM_SPARE, NULL};
+    uv_process_options_t o = {0};
+    uv_stdio_container_t io[3];
+    struct batond_child *c;
+    int rv;
+
+    if (!sup->prefork || sup->draining || sup->spare != NULL ||
+        !apps_may_run_here(sup) || (c = calloc(1, sizeof(*c))) == NULL) {
+        return;
+    }
+    c->proc.data = c;
+    uv_pipe_init(sup->loop, &c->keep, 0);
+    c->keep.data = c;
+    c->with_keep = true;
+    io[0].flags = UV_CREATE_PIPE | UV_READABLE_PIPE;
+    io[0].data.stream = (uv_stream_t *)&c->keep;
+    io[1].flags = UV_INHERIT_FD;
+    io[1].data.fd = 1;
+    io[2].flags = UV_INHERIT_FD;
+    io[2].data.fd = 2;
+    o.file = sup->exe;
+    o.args = args;
+    o.flags = UV_PROCESS_DETACHED; /* as a shim started for its app */
+    o.stdio = io;
+    o.stdio_count = 3;
+    o.exit_cb = on_exit_cb;
+    rv = uv_spawn(sup->loop, &c->proc, &o);
+    c->open = 2;
+    if (rv != 0) {
+        logf_(sup, BATON_LOG_WARN,
+              "cannot start a spare shim: %s (apps start without one)",
+              uv_strerror(rv));
+        c->exited = true;
+        child_close(c);
+        uv_timer_start(&sup->spare_timer, on_spare_timer, SPARE_RETRY_MS, 0);
+        return;
+    }
+    c->spare_of = sup;
+    sup->spare = c;
+}
+
+/* A spare that ended before it was used (killed by someone). */
+static void spare_ended(struct batond_child *c)
+{
+    struct batond_sup *sup = c->spare_of;
+
+    c->spare_of = NULL;
+    sup->spare = NULL;
+    logf_(sup, BATON_LOG_WARN,
+          "the spare shim ended (status %" PRId64 ", signal %d)", c->status,
+          c->term_signal);
+    spare_arm(sup, SPARE_RETRY_MS);
+}
+
+/* Gives the spare the app's command: the spare, now the app's shim, or
+ * NULL (no spare, or it could not take it: then started the usual way). */
+static struct batond_child *spare_take(struct batond_sup *sup,
+                                       char **argv,
+                                       char **env,
+                                       const char *cwd)
+{
+    struct batond_child *c = sup->spare;
+    uint32_t counts[2] = {0, 0};
+    size_t size = sizeof(counts);
+    char *buf;
+    char *at;
+    uv_buf_t b;
+    int n;
+
+    /* A directory it cannot enter fails the usual way, with uv_spawn's
+     * error in the log. */
+    if (c == NULL || (cwd != NULL && access(cwd, X_OK) != 0)) {
+        return NULL;
+    }
+    size += strlen(cwd != NULL ? cwd : "") + 1;
+    for (; argv[counts[0]] != NULL; counts[0]++) {
+        size += strlen(argv[counts[0]]) + 1;
+    }
+    for (; env[counts[1]] != NULL; counts[1]++) {
+        size += strlen(env[counts[1]]) + 1;
+    }
+    if (size > BATOND_SPARE_REQ_MAX ||
+        (buf = malloc(sizeof(uint32_t) + size)) == NULL) {
+        return NULL;
+    }
+    memcpy(buf, &(uint32_t){(uint32_t)size}, sizeof(uint32_t));
+    memcpy(buf + sizeof(uint32_t), counts, sizeof(counts));
+    at = buf + sizeof(uint32_t) + sizeof(counts);
+    at = stpcpy(at, cwd != NULL ? cwd : "") + 1;
+    for (uint32_t i = 0; i < counts[0]; i++) {
+        at = stpcpy(at, argv[i]) + 1;
+    }
+    for (uint32_t i = 0; i < counts[1]; i++) {
+        at = stpcpy(at, env[i]) + 1;
+    }
+    b = uv_buf_init(buf, (unsigned)(sizeof(uint32_t) + size));
+    n = uv_try_write((uv_stream_t *)&c->keep, &b, 1);
+    free(buf);
+    c->spare_of = NULL;
+    sup->spare = NULL;
+    spare_arm(sup, SPARE_AGAIN_MS);
+    if (n != (int)b.len) {
+        /* Not all of it (a full pipe): this spare is of no use. */
+        uv_process_kill(&c->proc, SIGKILL);
+        return NULL;
+    }
+    return c;
+}
+
+/* Shutdown: the spare goes with its timer (the loop is to end). */
+static void spare_close(struct batond_sup *sup)
+{
+    struct batond_child *c = sup->spare;
+
+    sup->prefork = false;
+    uv_close((uv_handle_t *)&sup->spare_timer, NULL);
+    if (c != NULL) {
+        c->spare_of = NULL;
+        sup->spare = NULL;
+        uv_process_kill(&c->proc, SIGKILL);
+        child_close(c);
+    }
+}
+
 /* Spawns cmd (a config command line). As the app, through the shim in a
- * new process group; as a helper, directly. */
+ * new process group (the spare one if there is one); as a helper,
+ * directly. */
 static struct batond_child *spawn(struct batond_proc *p, const char *cmd,
                                   bool app, const char *extra_env)
 {
@@ -189,6 +350,16 @@ static struct batond_child *spawn(struct batond_proc *p, const char *cmd,
         free(env);
         free(c);
         return NULL;
+    }
+    if (app) {
+        struct batond_child *spare =
+            spare_take(sup, argv, env, a->cwd[0] != '\0' ? a->cwd : NULL);
+        if (spare != NULL) {
+            free(env);
+            free(c);
+            spare->owner = p;
+            return spare;
+        }
     }
     c->owner = p;
     c->is_helper = !app;
@@ -483,11 +654,15 @@ static void app_dir(const struct batond_proc *p, char *dir, size_t len)
 }
 
 /* Writes data to path in dir (made if missing) through a temporary file
- * in the same directory, synced, then renamed: a reader finds the whole
- * file or the previous one. Returns 0, or -1 with errno set and *what
- * naming the file that failed; nothing is left behind. */
-static int write_atomic(const char *dir, const char *path,
-                        const uint8_t *data, size_t len, const char **what)
+ * in the same directory, synced if `synced`, then renamed: a reader finds
+ * the whole file or the previous one. Returns 0, or -1 with errno set and
+ * *what naming the file that failed; nothing is left behind. */
+static int write_atomic(const char *dir,
+                        const char *path,
+                        const uint8_t *data,
+                        size_t len,
+                        bool synced,
+                        const char **what)
 {
     char tmp[600];
     int fd;
@@ -502,7 +677,7 @@ static int write_atomic(const char *dir, const char *path,
     if (fd < 0) {
         return -1;
     }
-    if (write_all(fd, data, len) != 0 || fsync(fd) != 0) {
+    if (write_all(fd, data, len) != 0 || (synced && fsync(fd) != 0)) {
         int saved = errno;
         close(fd);
         unlink(tmp);
@@ -534,7 +709,7 @@ static void keep_state(struct batond_proc *p, uint64_t epoch,
     snprintf(p->state_file, sizeof(p->state_file), "%s/%s.%" PRIu64, dir,
              app_name(p), epoch);
     p->state_epoch = 0;
-    if (write_atomic(dir, p->state_file, data, len, &what) != 0) {
+    if (write_atomic(dir, p->state_file, data, len, true, &what) != 0) {
         logf_(p->sup, BATON_LOG_ERROR,
               "app %s: cannot write %s: %s: it starts without state",
               app_name(p), what, strerror(errno));
@@ -559,8 +734,12 @@ static void keep_token(struct batond_proc *p, uint64_t token)
     app_dir(p, dir, sizeof(dir));
     snprintf(p->token_file, sizeof(p->token_file), "%s/%s.epoch", dir,
              app_name(p));
+    /* Not synced: it is on every start's way (a failover's too), where a
+     * sync costs a disk flush, and it only has to outlive this node's
+     * processes, which read it from the page cache: after a crash of the
+     * machine the app starts again, with a new token. */
     if (write_atomic(dir, p->token_file, (const uint8_t *)text, (size_t)n,
-                     &what) != 0) {
+                     false, &what) != 0) {
         /* A stale file would name an older instance's token: better none,
          * and the app falls back on BATON_EPOCH. */
         logf_(p->sup, BATON_LOG_ERROR,
@@ -612,6 +791,7 @@ static void check_drained(struct batond_sup *sup)
     }
     sup->drained = NULL; /* once */
     uv_timer_stop(&sup->drain_timer);
+    spare_close(sup);
     cb(sup);
 }
 
@@ -833,6 +1013,10 @@ static void on_exit_cb(uv_process_t *proc, int64_t status, int term_signal)
     c->status = status;
     c->term_signal = term_signal;
     child_close(c);
+    if (c->spare_of != NULL) {
+        spare_ended(c);
+        return;
+    }
     if (p == NULL) {
         return;
     }
@@ -1071,6 +1255,11 @@ int batond_sup_init(struct batond_sup *sup, uv_loop_t *loop,
     sup->exe[n] = '\0';
     uv_timer_init(loop, &sup->drain_timer);
     sup->drain_timer.data = sup;
+    uv_timer_init(loop, &sup->spare_timer);
+    sup->spare_timer.data = sup;
+    /* The first spare once the loop runs (and the caller has said if it
+     * wants one): before the first start, as a rule. */
+    uv_timer_start(&sup->spare_timer, on_spare_timer, 0, 0);
     for (unsigned i = 0; i < cfg->node->io.n_apps; i++) {
         struct batond_proc *p = &sup->procs[i];
         p->sup = sup;

@@ -74,6 +74,13 @@ struct batond_sup {
     void (*hold)(struct batond_sup *sup, unsigned app, int pgid);
     unsigned (*unanswered)(struct batond_sup *sup, unsigned app);
     void *data; /* the caller's */
+    /* A shim forked ahead (docs/design/supervision.md §2): the next app
+     * start hands it its command instead of forking and re-executing
+     * batond then. Only if the caller sets prefork (batond does; a
+     * program that merely embeds the supervisor is not batond). */
+    bool prefork;
+    struct batond_child *spare;
+    uv_timer_t spare_timer;
 };
 
 /* Errors: BATON_EIO (cannot find this executable). */
@@ -108,7 +115,13 @@ void batond_sup_stop_all(struct batond_sup *sup);
 const char *batond_proc_state_name(int state);
 
 /* The shim: batond --shim -- CMD ARGS... (docs/design/supervision.md
- * §2). Never returns. */
+ * §2), or a spare one, batond --shim --spare, which reads its command
+ * from its stdin first: a native uint32 with the size of the rest, then
+ * uint32 argc and uint32 envc, then NUL-terminated strings: the working
+ * directory ("": batond's), the argc words of the command, the envc
+ * "NAME=value" of its environment. Never returns. */
+#define BATOND_SHIM_SPARE "--spare"
+#define BATOND_SPARE_REQ_MAX (60u << 10) /* fits a pipe's buffer */
 _Noreturn void batond_shim_main(int argc, char **argv);
 
 #endif /* BATON_DAEMON_SUPERVISE_H */

@@ -3,6 +3,7 @@
  * and batonctl. */
 #include "../util/setup.h"
 
+#include <limits.h>
 #include <math.h>
 #include <sodium.h>
 #include <stdlib.h>
@@ -98,4 +99,124 @@ bool lib_json_whole(const cJSON *v, uint64_t lo, uint64_t hi, uint64_t *out)
     }
     *out = (uint64_t)d;
     return true;
+}
+
+/* As cJSON skips whitespace: every byte up to the space. */
+static size_t skip_ws(const char *t, size_t i, size_t n)
+{
+    while (i < n && (unsigned char)t[i] <= 32) {
+        i++;
+    }
+    return i;
+}
+
+/* A string without escapes or control bytes at t[i] (its opening
+ * quote): NUL-terminated in place, *end after its closing quote. */
+static char *flat_string(char *t, size_t i, size_t n, size_t *end)
+{
+    size_t k = i + 1;
+
+    if (i >= n || t[i] != '"') {
+        return NULL;
+    }
+    while (k < n && t[k] != '"') {
+        if ((unsigned char)t[k] < 32 || t[k] == '\\') {
+            return NULL;
+        }
+        k++;
+    }
+    if (k >= n) {
+        return NULL;
+    }
+    t[k] = '\0';
+    *end = k + 1;
+    return t + i + 1;
+}
+
+const cJSON *lib_json_flat(struct lib_json_flat *f,
+                           const char *line,
+                           size_t len)
+{
+    char *t = f->text;
+    size_t i;
+    unsigned n_items = 0;
+
+    if (len >= sizeof(f->text)) {
+        return NULL;
+    }
+    memcpy(t, line, len);
+    t[len] = '\0';
+    memset(&f->root, 0, sizeof(f->root));
+    f->root.type = cJSON_Object;
+    i = skip_ws(t, 0, len);
+    if (i >= len || t[i] != '{') {
+        return NULL;
+    }
+    i = skip_ws(t, i + 1, len);
+    if (i < len && t[i] == '}') {
+        return &f->root; /* {} */
+    }
+    for (;;) {
+        cJSON *item;
+        char *key;
+
+        if (n_items == LIB_JSON_FLAT_ITEMS) {
+            return NULL;
+        }
+        item = &f->items[n_items];
+        memset(item, 0, sizeof(*item));
+        key = flat_string(t, i, len, &i);
+        if (key == NULL) {
+            return NULL;
+        }
+        i = skip_ws(t, i, len);
+        if (i >= len || t[i] != ':') {
+            return NULL;
+        }
+        i = skip_ws(t, i + 1, len);
+        if (i < len && t[i] == '"') {
+            item->valuestring = flat_string(t, i, len, &i);
+            if (item->valuestring == NULL) {
+                return NULL;
+            }
+            item->type = cJSON_String;
+        } else {
+            /* A whole number below 10^15, as strtod reads it exactly;
+             * cJSON's leading zeros and the rest go to cJSON. */
+            uint64_t v = 0;
+            size_t start = i;
+            while (i < len && t[i] >= '0' && t[i] <= '9' && i - start < 15) {
+                v = v * 10 + (uint64_t)(t[i] - '0');
+                i++;
+            }
+            if (i == start || (t[start] == '0' && i - start > 1) ||
+                (i < len && strchr("0123456789.eE+-", t[i]) != NULL)) {
+                return NULL;
+            }
+            item->type = cJSON_Number;
+            item->valuedouble = (double)v;
+            item->valueint = v >= (uint64_t)INT_MAX ? INT_MAX : (int)v;
+        }
+        item->string = key;
+        if (n_items > 0) {
+            f->items[n_items - 1].next = item;
+            item->prev = &f->items[n_items - 1];
+        }
+        n_items++;
+        i = skip_ws(t, i, len);
+        if (i < len && t[i] == ',') {
+            i = skip_ws(t, i + 1, len);
+            continue;
+        }
+        if (i < len && t[i] == '}') {
+            break;
+        }
+        return NULL;
+    }
+    /* As cJSON links a parent's children: the first one's prev is the
+     * last one. What follows the object is not looked at, as cJSON does
+     * not (cJSON_ParseWithLength). */
+    f->root.child = &f->items[0];
+    f->items[0].prev = &f->items[n_items - 1];
+    return &f->root;
 }

@@ -481,17 +481,22 @@ static void op_serve(struct lib_session *s, const cJSON *req,
 void lib_ctl_session_request(struct lib_session *s, const char *line,
                              size_t len)
 {
-    cJSON *req = cJSON_ParseWithLength(line, len);
+    struct lib_json_flat flat;
+    const cJSON *req = lib_json_flat(&flat, line, len);
+    cJSON *parsed = NULL; /* cJSON's tree, if the flat parse passed */
     const cJSON *cid;
     const cJSON *opj;
     const char *op;
     char msg[256];
 
+    if (req == NULL) {
+        req = parsed = cJSON_ParseWithLength(line, len);
+    }
     if (req == NULL || !cJSON_IsObject(req)) {
         lib_ctl_send_error(s, NULL, "invalid",
                            req == NULL ? "malformed JSON"
                            : "a request must be a JSON object");
-        cJSON_Delete(req);
+        cJSON_Delete(parsed);
         return;
     }
     cid = cJSON_GetObjectItemCaseSensitive(req, "id");
@@ -525,5 +530,5 @@ void lib_ctl_session_request(struct lib_session *s, const char *line,
                  op);
         lib_ctl_send_error(s, cid, "invalid", msg);
     }
-    cJSON_Delete(req);
+    cJSON_Delete(parsed);
 }

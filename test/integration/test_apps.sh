@@ -43,6 +43,11 @@ pass "ghost: a missing command is a clear error and a failed start"
 
 pid=$(awk '/^a@local/ {sub("pid=","",$NF); print $NF}' "$T/web.starts" | tail -1)
 kill -0 "$pid" || fail "web's process is not running"
+# Every batond keeps a spare shim, forked ahead (docs/design/supervision.md
+# §2); it must not outlive its batond either.
+gone_or_zombie() { ! kill -0 "$1" 2>/dev/null || grep -q '^State:.*Z' "/proc/$1/status" 2>/dev/null; }
+spare_a=$(pgrep -P "${PIDS[a]}" -f -- "--shim --spare" | head -1 || true)
+[ -n "$spare_a" ] || fail "a's batond has no spare shim"
 stop9 a
 wait_for 5 runs_on web b b c || fail "web did not fail over to b"
 wait_for 5 grep -q "b@local failover from=a@local" "$T/web.starts" || fail "no failover start type"
@@ -51,7 +56,17 @@ if kill -0 "$pid" 2>/dev/null && ! grep -q zombie "/proc/$pid/status" 2>/dev/nul
     state=$(awk '/State/ {print $2}' "/proc/$pid/status" 2>/dev/null || true)
     [ "$state" = "Z" ] || fail "orphan: web (pid $pid) still runs after its batond was killed"
 fi
-pass "kill -9 of a's batond: web failed over to b; a's instance died with it"
+wait_for 5 gone_or_zombie "$spare_a" || fail "a's spare shim (pid $spare_a) outlived its batond"
+pass "kill -9 of a's batond: web failed over to b; a's instance and spare shim died with it"
+# b had a spare shim when web failed over: web's process is its child,
+# with its own environment (BATON_* above) and no fork of batond then.
+bpid=$(awk '/^b@local failover/ {sub("pid=","",$NF); print $NF}' "$T/web.starts" | tail -1)
+shim=$(awk '{print $4}' "/proc/$bpid/stat")
+tr '\0' ' ' < "/proc/$shim/cmdline" | grep -q -- "--shim --spare" ||
+    fail "b's failover start did not go through its spare shim"
+wait_for 5 pgrep -P "${PIDS[b]}" -f -- "--shim --spare" > /dev/null ||
+    fail "b forked no new spare shim after the failover"
+pass "the failover start on b went through b's spare shim, and b forked a new one"
 
 start a
 wait_for 10 runs_on web a a b c || fail "a did not take web back"

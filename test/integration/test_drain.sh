@@ -18,13 +18,18 @@ trap cleanup_state EXIT
 
 # The app counts in a file of its node's; its start records the state it
 # was handed (the file's content), its export prints its count and
-# whether the instance was still running then.
+# whether the instance was still running then. The count is there before
+# the pid file and renamed into place: an export that finds the instance
+# running finds a whole count (the instance may be "ready" before its
+# first line ran: ready = spawn).
 cat > "$T/app.sh" <<APP
 echo "\$BATON_NODE \$BATON_START_TYPE [\$(cat "\$BATON_STATE_FILE" 2>/dev/null)]" >> "$T/web.starts"
+count="$T/web.\$BATON_NODE.count"
+n=1
+echo \$n > "\$count.tmp" && mv "\$count.tmp" "\$count"
 echo \$\$ > "$T/web.\$BATON_NODE.pid"
 trap 'exit 0' TERM
-n=0
-while :; do n=\$((n + 1)); echo \$n > "$T/web.\$BATON_NODE.count"; sleep 0.05; done
+while :; do n=\$((n + 1)); echo \$n > "\$count.tmp" && mv "\$count.tmp" "\$count"; sleep 0.05; done
 APP
 cat > "$T/export.sh" <<EXP
 pid=\$(cat "$T/web.\$BATON_NODE.pid")
