@@ -9,7 +9,8 @@
  *   to "<group>":  'C' leader_call, 'J' join (a member asks for its
  *                  sync), 'K' leader_cast;
  *   to members:    'B' broadcast (from_leader);
- *   answers:       'R' + reply, 'S' + sync, 'N' not the leader (retry). */
+ *   answers:       'R' + reply, 'S' + election epoch (8 bytes) + sync,
+ *                  'N' not the leader (retry). */
 #include "../util/setup.h"
 
 #include <cjson/cJSON.h>
@@ -23,6 +24,8 @@
 
 #define JOIN_TIMEOUT_MS (2000)
 #define JOIN_RETRY_MS (50)
+/* A sync travels as 'S', the leadership's election epoch, the bytes. */
+#define SYNC_MAX (BATON_CALL_DATA_MAX - 9)
 
 static void member_message(void *data, const char *name, const void *msg,
                            size_t len);
@@ -67,8 +70,24 @@ static unsigned leader_of(const struct baton_group *g, uint64_t *epoch)
          st->apps[k].status != BATON_APP_TAKEOVER)) {
         return BATON_NODE_NONE;
     }
+    if (st->apps[k].owner != g->b->cfg.io.self &&
+        !lib_alive(g->b, st->apps[k].owner)) {
+        /* The replica keeps a lost owner while no candidate is left to
+         * start it: that node leads nothing (issue 12 item 5). */
+        return BATON_NODE_NONE;
+    }
     *epoch = st->apps[k].epoch;
     return st->apps[k].owner;
+}
+
+/* The highest token issued for the group's app: an owner below it is
+ * about to get a new one (or to be replaced), so nobody joins it yet. */
+static uint64_t epoch_max(const struct baton_group *g)
+{
+    const struct baton_state *st = &g->b->io.node.state;
+    int k = baton_state_app_find(st, g->name);
+
+    return k >= 0 ? st->apps[k].epoch_max : 0;
 }
 
 static bool app_refused(const struct baton_group *g)
@@ -109,17 +128,19 @@ static void register_leader(struct baton_group *g)
     }
 }
 
-static int group_start(struct baton_app *app, int type, const char *from,
-                       uint64_t epoch)
+/* This node leads from epoch on: elected(NULL) makes the sync that
+ * the members alive now get; the name follows. */
+static void elect(struct baton_group *g, uint64_t epoch)
 {
-    struct baton_group *g = app->group;
     struct baton *b = g->b;
     void *sync = NULL;
     size_t len = 0;
 
     g->leading = true;
     g->lead_epoch = epoch;
+    g->elect_epoch = epoch;
     g->surrendered_epoch = epoch;
+    g->followed = 0;
     for (unsigned i = 0; i < b->cfg.io.n_nodes; i++) {
         g->alive_at_election[i] = is_member(g, i) && lib_alive(b, i);
         g->alive[i] = lib_alive(b, i);
@@ -127,20 +148,11 @@ static int group_start(struct baton_app *app, int type, const char *from,
     free(g->sync0);
     g->sync0 = NULL;
     g->sync0_len = 0;
-    if (type == BATON_START_TAKEOVER && from != NULL && g->has_handover) {
-        /* As if this node had joined the old leader before it took over:
-         * its elected() then sends the group's state, not a blank one. */
-        g->cbs->surrendered(g, from, g->handover, g->handover_len);
-    }
-    free(g->handover);
-    g->handover = NULL;
-    g->handover_len = 0;
-    g->has_handover = false;
     g->cbs->elected(g, NULL, &sync, &len);
-    if (len > BATON_CALL_DATA_MAX - 1) {
+    if (len > SYNC_MAX) {
         lib_logf(b, BATON_LOG_ERROR, "group %s: elected's sync of %zu "
                  "bytes is over %u: sending none", g->name, len,
-                 (unsigned)BATON_CALL_DATA_MAX - 1);
+                 (unsigned)SYNC_MAX);
         free(sync);
         sync = NULL;
         len = 0;
@@ -154,32 +166,105 @@ static int group_start(struct baton_app *app, int type, const char *from,
                             g->sync0 != NULL ? g->sync0 : (const void *)"",
                             g->sync0_len);
     register_leader(g);
+}
+
+/* This node no longer leads (to: the node that does, NULL if unknown).
+ * Once per leadership, before anything else is handled as leader. */
+static void depose(struct baton_group *g, const char *to)
+{
+    if (!g->leading) {
+        return;
+    }
+    g->leading = false;
+    free(g->sync0);
+    g->sync0 = NULL;
+    g->sync0_len = 0;
+    lib_logf(g->b, BATON_LOG_INFO, "group %s: deposed (epoch %llu)%s%s",
+             g->name, (unsigned long long)g->lead_epoch,
+             to != NULL ? ", leader now " : "", to != NULL ? to : "");
+    if (g->cbs->deposed != NULL) {
+        g->cbs->deposed(g, to, g->lead_epoch);
+    }
+    lib_control_group_event(g->b->control, g->name, "deposed", to,
+                            g->lead_epoch, NULL, 0);
+    /* The new leader re-points the name; a member now answers 'N' to
+     * whatever still reaches it, and the caller retries. */
+}
+
+/* Does this node still lead? Asked before anything is handled as
+ * leader: a leader that was frozen (SIGSTOP) or cut off learns from its
+ * replica that another node took over, and is deposed at once, before
+ * it answers a single call as leader. */
+static bool still_leading(struct baton_group *g)
+{
+    const struct baton_state *st = &g->b->io.node.state;
+    int k;
+
+    if (!g->leading) {
+        return false;
+    }
+    k = baton_state_app_find(st, g->name);
+    if (k < 0) {
+        return true;
+    }
+    if (st->apps[k].owner != g->b->cfg.io.self &&
+        st->apps[k].owner != BATON_NODE_NONE) {
+        depose(g, lib_node_name(g->b, st->apps[k].owner));
+        return false;
+    }
+    if (st->apps[k].epoch_max > g->lead_epoch) {
+        /* A token above ours was issued: another node led meanwhile (a
+         * heal merged its history), or a takeover began. This
+         * leadership is over; a TOKEN (apps.md §4) elects this node
+         * again if it keeps the app. */
+        depose(g, NULL);
+        return false;
+    }
+    return true;
+}
+
+static int group_start(struct baton_app *app, int type, const char *from,
+                       uint64_t epoch)
+{
+    struct baton_group *g = app->group;
+    int from_id = from != NULL ? lib_node_id(g->b, from) : -1;
+
+    if (type == BATON_START_TAKEOVER && from != NULL && g->has_handover &&
+        !(from_id >= 0 && g->followed == (unsigned)from_id + 1)) {
+        /* As if this node had joined the old leader before it took over:
+         * its elected() then sends the group's state, not a blank one.
+         * A member that surrendered to that leader already is kept up to
+         * date by its broadcasts: one surrendered per leader change. */
+        g->cbs->surrendered(g, from, g->handover, g->handover_len);
+    }
+    free(g->handover);
+    g->handover = NULL;
+    g->handover_len = 0;
+    g->has_handover = false;
+    elect(g, epoch);
     return 0;
 }
 
 void lib_group_token(struct baton_group *g, uint64_t epoch)
 {
-    if (g->leading) {
-        g->lead_epoch = epoch;
-        g->surrendered_epoch = epoch;
-    }
+    /* A higher token for the running instance means another one was
+     * started meanwhile (a heal merged a history in which another node
+     * led, or a takeover was abandoned; apps.md §4): the leadership
+     * under the old token is over (deposed, if still_leading has not
+     * found so yet), and this node is elected again, so members get a
+     * fresh sync (not one made before the other leader's time) and
+     * surrender once to it. */
+    depose(g, NULL);
+    elect(g, epoch);
 }
 
 static void group_stop(struct baton_app *app, int reason, const char *to)
 {
     struct baton_group *g = app->group;
 
-    (void)to;
-    g->leading = false;
-    free(g->sync0);
-    g->sync0 = NULL;
-    g->sync0_len = 0;
     lib_logf(g->b, BATON_LOG_INFO, "group %s: no longer leader (%d)",
              g->name, reason);
-    lib_control_group_event(g->b->control, g->name, "deposed", to,
-                            g->lead_epoch, NULL, 0);
-    /* The new leader re-points the name; a member now answers 'N' to
-     * whatever still reaches it, and the caller retries. */
+    depose(g, to);
 }
 
 /* A better candidate came back and takes the lead over: the old leader
@@ -193,7 +278,7 @@ static int group_export(struct baton_app *app, void **data, size_t *len)
     const struct baton_state *st = &g->b->io.node.state;
     int k = baton_state_app_find(st, g->name);
 
-    if (!g->leading || k < 0 || st->apps[k].owner == BATON_NODE_NONE ||
+    if (g->lead_epoch == 0 || k < 0 || st->apps[k].owner == BATON_NODE_NONE ||
         st->apps[k].owner == g->b->cfg.io.self) {
         return BATON_ESTATE;
     }
@@ -468,7 +553,7 @@ void lib_groups_observe(struct baton *b)
                     }
                     c = c->next;
                 }
-                if (g->leading && g->cbs->handle_down != NULL) {
+                if (still_leading(g) && g->cbs->handle_down != NULL) {
                     g->cbs->handle_down(g, lib_node_name(b, p));
                 }
             }
@@ -486,7 +571,7 @@ void lib_groups_observe(struct baton *b)
             }
             continue;
         }
-        if (g->leading && leader == b->cfg.io.self) {
+        if (still_leading(g) && leader == b->cfg.io.self) {
             const char *holder = NULL;
             if (baton_whereis(b, g->leader_name, &holder, NULL) != 0 ||
                 holder == NULL || strcmp(holder, b->cfg.self_name) != 0) {
@@ -494,7 +579,8 @@ void lib_groups_observe(struct baton *b)
             }
         }
         if (leader != BATON_NODE_NONE && leader != b->cfg.io.self &&
-            epoch != g->surrendered_epoch && !g->joining &&
+            epoch != g->surrendered_epoch && epoch >= epoch_max(g) &&
+            !g->joining &&
             now >= g->join_after_ms && g->member_registered) {
             /* A new leader: ask it for our sync (gen_leader's ldr). */
             struct lib_call *c = lib_call_new(b, LIB_CALL_JOIN,
@@ -522,7 +608,8 @@ void lib_groups_observe(struct baton *b)
             if (baton_whereis(b, g->leader_name, &holder, NULL) == 0) {
                 l = lib_node_id(b, holder);
             }
-            if (l == (int)leader && (leader != b->cfg.io.self || g->leading)) {
+            if (l == (int)leader &&
+                (leader != b->cfg.io.self || still_leading(g))) {
                 flush_waiting(g, leader);
             }
         }
@@ -533,24 +620,50 @@ static void join_done(struct baton *b, struct lib_call *c, int status,
                       const uint8_t *reply, size_t len)
 {
     struct baton_group *g = c->cb_data;
-    uint64_t epoch = c->epoch;
+    uint64_t epoch = c->epoch, elected;
     unsigned asked = c->target; /* the leader that answers, not today's */
 
     c->cb = NULL;
     lib_call_finish(b, c, status, NULL, 0);
     g->joining = false;
-    if (status == 0 && len >= 1 && reply[0] == 'S' && !g->leading) {
+    if (status == 0 && len >= 9 && reply[0] == 'S' && !g->leading) {
+        memcpy(&elected, reply + 1, 8);
         g->surrendered_epoch = epoch;
-        g->cbs->surrendered(g, lib_node_name(b, asked), reply + 1, len - 1);
+        if (g->followed == asked + 1 && g->followed_elect == elected) {
+            /* The same leadership under a new token: surrendered once
+             * per leader change, not once per token. */
+            return;
+        }
+        g->followed = asked + 1;
+        g->followed_elect = elected;
+        g->cbs->surrendered(g, lib_node_name(b, asked), reply + 9, len - 9);
         lib_control_group_event(b->control, g->name, "surrendered",
-                                lib_node_name(b, asked), epoch, reply + 1,
-                                len - 1);
+                                lib_node_name(b, asked), epoch, reply + 9,
+                                len - 9);
         return;
     }
     g->join_after_ms = lib_now(b) + JOIN_RETRY_MS;
 }
 
 /* ---- the leader side -------------------------------------------------- */
+
+/* 'S' (the prefix), the election epoch, then the sync. */
+static void sync_reply(struct baton_group *g, struct baton_request *req,
+                       const void *sync, size_t len)
+{
+    uint8_t *buf = malloc(8 + len);
+
+    if (buf == NULL) {
+        (void)baton_reply(req, NULL, 0); /* the member asks again */
+        return;
+    }
+    memcpy(buf, &g->elect_epoch, 8);
+    if (len > 0) {
+        memcpy(buf + 8, sync, len);
+    }
+    (void)baton_reply(req, buf, 8 + len);
+    free(buf);
+}
 
 static void leader_call(void *data, const char *name,
                         struct baton_request *req, const void *msg,
@@ -561,7 +674,7 @@ static void leader_call(void *data, const char *name,
     static const uint8_t not_leader = 'N';
 
     (void)name;
-    if (len < 1 || !g->leading) {
+    if (len < 1 || !still_leading(g)) {
         req->prefix = 0;
         (void)baton_reply(req, &not_leader, 1);
         return;
@@ -578,15 +691,15 @@ static void leader_call(void *data, const char *name,
             req->prefix = 0;
             (void)baton_reply(req, &not_leader, 1);
         } else if (g->alive_at_election[node]) {
-            (void)baton_reply(req, g->sync0, g->sync0_len);
+            sync_reply(g, req, g->sync0, g->sync0_len);
         } else {
             void *sync = NULL;
             size_t slen = 0;
             g->cbs->elected(g, lib_node_name(g->b, node), &sync, &slen);
-            if (slen > BATON_CALL_DATA_MAX - 1) {
+            if (slen > SYNC_MAX) {
                 slen = 0;
             }
-            (void)baton_reply(req, sync, sync != NULL ? slen : 0);
+            sync_reply(g, req, sync, sync != NULL ? slen : 0);
             free(sync);
         }
     } else {
@@ -602,7 +715,7 @@ static void leader_message(void *data, const char *name, const void *msg,
     const uint8_t *m = msg;
 
     (void)name;
-    if (len >= 1 && m[0] == 'K' && g->leading &&
+    if (len >= 1 && m[0] == 'K' && still_leading(g) &&
         g->cbs->handle_leader_cast != NULL) {
         g->cbs->handle_leader_cast(g, m + 1, len - 1);
     }
@@ -708,7 +821,7 @@ int baton_leader_cast(struct baton_group *g, const void *msg, size_t len)
     if ((rv = group_usable(g)) != 0) {
         return rv;
     }
-    if (g->leading) {
+    if (still_leading(g)) {
         if (g->cbs->handle_leader_cast != NULL) {
             g->cbs->handle_leader_cast(g, msg, len);
         }
@@ -726,7 +839,7 @@ int baton_group_broadcast(struct baton_group *g, const void *msg, size_t len)
     if ((rv = group_usable(g)) != 0) {
         return rv;
     }
-    if (!g->leading) {
+    if (!still_leading(g)) {
         return lib_fail(b, BATON_ESTATE, "broadcast %s: not the leader",
                         g->name);
     }
@@ -826,6 +939,14 @@ const char *baton_group_leader(const struct baton_group *g)
 bool baton_group_is_leader(const struct baton_group *g)
 {
     return g->leading;
+}
+
+uint64_t baton_group_epoch(const struct baton_group *g)
+{
+    if (g->leading) {
+        return g->lead_epoch;
+    }
+    return g->followed != 0 ? g->surrendered_epoch : 0;
 }
 
 static unsigned list(const struct baton_group *g, const char **names,
