@@ -21,6 +21,7 @@
 
 #include "control.h"
 #include "lib.h"
+#include "session.h"
 
 #define JOIN_TIMEOUT_MS (2000)
 #define JOIN_RETRY_MS (50)
@@ -30,6 +31,9 @@
 static void member_message(void *data, const char *name, const void *msg,
                            size_t len);
 static void member_lost(void *data, const char *name, int reason);
+static void member_call(void *data, const char *name,
+                        struct baton_request *req, const void *msg,
+                        size_t len);
 static void leader_message(void *data, const char *name, const void *msg,
                            size_t len);
 static void leader_call(void *data, const char *name,
@@ -161,7 +165,7 @@ static void elect(struct baton_group *g, uint64_t epoch)
     g->sync0_len = sync != NULL ? len : 0;
     lib_logf(b, BATON_LOG_INFO, "group %s: elected leader (epoch %llu)",
              g->name, (unsigned long long)epoch);
-    lib_control_group_event(b->control, g->name, "elected",
+    lib_control_group_event(b->control, g->name, "elected", "leader",
                             lib_node_name(b, b->cfg.io.self), epoch,
                             g->sync0 != NULL ? g->sync0 : (const void *)"",
                             g->sync0_len);
@@ -185,8 +189,8 @@ static void depose(struct baton_group *g, const char *to)
     if (g->cbs->deposed != NULL) {
         g->cbs->deposed(g, to, g->lead_epoch);
     }
-    lib_control_group_event(g->b->control, g->name, "deposed", to,
-                            g->lead_epoch, NULL, 0);
+    lib_control_group_event(g->b->control, g->name, "deposed", "leader",
+                            to, g->lead_epoch, NULL, 0);
     /* The new leader re-points the name; a member now answers 'N' to
      * whatever still reaches it, and the caller retries. */
 }
@@ -412,6 +416,7 @@ int baton_group_add(struct baton *b, const char *name,
     member_name(g->member_name, name, b->cfg.self_name);
     g->member_h.message = member_message;
     g->member_h.lost = member_lost;
+    g->member_h.call = member_call;
     g->leader_h.message = leader_message;
     g->leader_h.call = leader_call;
     g->leader_h.lost = leader_lost;
@@ -449,9 +454,12 @@ static void member_message(void *data, const char *name, const void *msg,
     const uint8_t *m = msg;
 
     (void)name;
-    if (len >= 1 && m[0] == 'B' && !g->leading &&
-        g->cbs->from_leader != NULL) {
-        g->cbs->from_leader(g, m + 1, len - 1);
+    if (len >= 1 && m[0] == 'B' && !g->leading) {
+        if (g->cbs->from_leader != NULL) {
+            g->cbs->from_leader(g, m + 1, len - 1);
+        }
+        lib_control_group_event(g->b->control, g->name, "from_leader",
+                                NULL, NULL, 0, m + 1, len - 1);
     }
 }
 
@@ -556,6 +564,9 @@ void lib_groups_observe(struct baton *b)
                 if (still_leading(g) && g->cbs->handle_down != NULL) {
                     g->cbs->handle_down(g, lib_node_name(b, p));
                 }
+                lib_control_group_event(b->control, g->name, "down",
+                                        "node", lib_node_name(b, p), 0,
+                                        NULL, 0);
             }
         }
         if (app_refused(g)) {
@@ -638,8 +649,8 @@ static void join_done(struct baton *b, struct lib_call *c, int status,
         g->followed_elect = elected;
         g->cbs->surrendered(g, lib_node_name(b, asked), reply + 9, len - 9);
         lib_control_group_event(b->control, g->name, "surrendered",
-                                lib_node_name(b, asked), epoch, reply + 9,
-                                len - 9);
+                                "leader", lib_node_name(b, asked), epoch,
+                                reply + 9, len - 9);
         return;
     }
     g->join_after_ms = lib_now(b) + JOIN_RETRY_MS;
@@ -1050,5 +1061,240 @@ int lib_group_json(struct baton *b, const char *name, cJSON *o)
     add_list(o, "workers", g, 1);
     add_list(o, "alive", g, 2);
     add_list(o, "down", g, 3);
+    return 0;
+}
+
+/* ---- the control socket: a session on this node's member --------------
+ * (docs/control.md "Leader groups"). A session is one more endpoint of
+ * this node: its ops are the C API's on the group the program declared,
+ * and the answers to its calls come back to it, if it is still open. */
+
+/* A session's call in flight (leader_call, group_call). */
+struct sess_call {
+    struct baton *b;
+    uint64_t endpoint; /* the session, looked up again: it may close */
+    cJSON *cid;
+};
+
+/* The error token of a group op's status (docs/control.md "Errors"). */
+static const char *status_token(int status)
+{
+    switch (status) {
+    case BATON_ETIMEDOUT:
+        return "timeout";
+    case BATON_ELEADERDOWN:
+        return "leader_down";
+    case BATON_EBUSY:
+    case BATON_EFULL:
+    case BATON_ENOMEM:
+        return "busy";
+    case BATON_EREFUSED:
+        return "refused";
+    case BATON_ENOTFOUND:
+        return "not_found";
+    case BATON_EUNREACHABLE:
+        return "unreachable";
+    case BATON_ESTATE:
+        return "not_leader";
+    case BATON_ECLOSED:
+        return "closed";
+    default:
+        return "invalid";
+    }
+}
+
+static void send_status(struct lib_session *s, const cJSON *cid,
+                        int status, const char *what)
+{
+    char msg[160];
+
+    if (status == 0) {
+        lib_ctl_send_ok(s, cid);
+        return;
+    }
+    snprintf(msg, sizeof(msg), "%s: %s", what, baton_strerror(status));
+    lib_ctl_send_error(s, cid, status_token(status), msg);
+}
+
+static void sess_call_done(void *data, int status, const void *reply,
+                           size_t len)
+{
+    struct sess_call *sc = data;
+    struct lib_session *s = NULL;
+
+    /* A closing node has no sessions left to answer. */
+    if (!sc->b->closing && sc->b->control != NULL) {
+        s = lib_ctl_session_of(sc->b->control, sc->endpoint);
+    }
+    if (s != NULL && !s->closing) {
+        if (status == 0) {
+            lib_ctl_session_send_ok(s, sc->cid, true, reply, len);
+        } else {
+            send_status(s, sc->cid, status, "call");
+        }
+    }
+    cJSON_Delete(sc->cid);
+    free(sc);
+}
+
+static struct sess_call *sess_call_new(struct baton *b,
+                                       struct lib_session *s,
+                                       const cJSON *cid)
+{
+    struct sess_call *sc = calloc(1, sizeof(*sc));
+
+    if (sc == NULL) {
+        return NULL;
+    }
+    sc->b = b;
+    sc->endpoint = s->ep.id;
+    sc->cid = cid != NULL ? cJSON_Duplicate(cid, true) : NULL;
+    return sc;
+}
+
+/* A member's instance answers a call to "<group>/<node>" (group_call
+ * with a node): its handle_call, as baton_group_call locally. */
+static void member_call(void *data, const char *name,
+                        struct baton_request *req, const void *msg,
+                        size_t len)
+{
+    struct baton_group *g = data;
+
+    (void)name;
+    if (g->cbs->handle_call == NULL) {
+        (void)baton_reply(req, NULL, 0);
+        return;
+    }
+    g->cbs->handle_call(g, req, msg, len);
+}
+
+static void add_names(cJSON *o, const char *key, const char **names,
+                      unsigned n)
+{
+    cJSON *arr = cJSON_AddArrayToObject(o, key);
+
+    for (unsigned i = 0; i < n && i < BATON_NODES_MAX; i++) {
+        cJSON_AddItemToArray(arr, cJSON_CreateString(names[i]));
+    }
+}
+
+/* group_call: to node's instance ("node" absent or this node: the local
+ * one, in process). */
+static void op_group_call(struct baton_group *g, struct lib_session *s,
+                          const cJSON *req, const cJSON *cid,
+                          const uint8_t *data, size_t len,
+                          uint64_t timeout_ms)
+{
+    const cJSON *nj = cJSON_GetObjectItemCaseSensitive(req, "node");
+    struct sess_call *sc;
+    char name[BATON_GNAME_MAX + 1];
+    int node = -1, rv;
+
+    if (nj != NULL && (!cJSON_IsString(nj) ||
+                       (node = lib_node_id(g->b, nj->valuestring)) < 0 ||
+                       !is_member(g, (unsigned)node))) {
+        lib_ctl_send_error(s, cid, "invalid",
+                           "node must name a member of the group");
+        return;
+    }
+    if ((sc = sess_call_new(g->b, s, cid)) == NULL) {
+        lib_ctl_send_error(s, cid, "busy", "out of memory");
+        return;
+    }
+    if (node < 0 || (unsigned)node == g->b->cfg.io.self) {
+        rv = baton_group_call(g, data, len, timeout_ms, sess_call_done, sc);
+    } else {
+        member_name(name, g->name, lib_node_name(g->b, (unsigned)node));
+        rv = baton_call(g->b, name, data, len, timeout_ms, sess_call_done,
+                        sc);
+    }
+    if (rv != 0) {
+        cJSON_Delete(sc->cid);
+        free(sc);
+        send_status(s, cid, rv, "group_call");
+    }
+}
+
+int lib_group_op(struct baton *b, struct lib_session *s, const char *op,
+                 const cJSON *req, const cJSON *cid)
+{
+    static const char *const lists[] = {"candidates", "workers", "alive",
+                                        "down"};
+    const cJSON *gj = cJSON_GetObjectItemCaseSensitive(req, "group");
+    const cJSON *tmo = cJSON_GetObjectItemCaseSensitive(req, "timeout_ms");
+    const char *group = s->group;
+    struct baton_group *g = NULL;
+    uint64_t timeout_ms = LIB_CTL_CALL_TIMEOUT_MS;
+    int which = -1, rv = 0;
+    uint8_t *data = NULL;
+    size_t len = 0;
+    const char *why;
+    char buf[128];
+
+    for (int i = 0; i < 4; i++) {
+        which = strcmp(op, lists[i]) == 0 ? i : which;
+    }
+    if (which < 0 && strcmp(op, "leader_call") != 0 &&
+        strcmp(op, "leader_cast") != 0 && strcmp(op, "broadcast") != 0 &&
+        strcmp(op, "group_call") != 0) {
+        return BATON_ENOTFOUND;
+    }
+    if (gj != NULL) {
+        group = cJSON_IsString(gj) ? gj->valuestring : "";
+    }
+    for (unsigned i = 0; i < b->n_groups && group[0] != '\0'; i++) {
+        g = strcmp(b->groups[i]->name, group) == 0 ? b->groups[i] : g;
+    }
+    if (g == NULL) {
+        lib_ctl_send_error(s, cid, group[0] == '\0' ? "invalid" : "not_found",
+                           group[0] == '\0'
+                               ? "join a group first, or name it (group)"
+                               : "no such leader group here");
+        return 0;
+    }
+    if (which >= 0) {
+        const char *names[BATON_NODES_MAX];
+        cJSON *o = lib_ctl_answer(cid, true);
+        cJSON_AddStringToObject(o, "group", g->name);
+        add_names(o, "nodes", names,
+                  list(g, names, BATON_NODES_MAX, which));
+        lib_ctl_session_send(s, o);
+        return 0;
+    }
+    if (tmo != NULL &&
+        !lib_json_whole(tmo, 1, LIB_CTL_CALL_TIMEOUT_MAX_MS, &timeout_ms)) {
+        lib_ctl_send_error(s, cid, "invalid",
+                           "timeout_ms must be a whole number of ms in "
+                           "1..600000");
+        return 0;
+    }
+    /* One byte routes a group's payloads (docs/api.md). */
+    why = lib_ctl_get_data(req, "data", "data64", BATON_CALL_DATA_MAX - 1,
+                           &data, &len, buf, sizeof(buf));
+    if (why != NULL) {
+        lib_ctl_send_error(s, cid, "invalid", why);
+        return 0;
+    }
+    if (strcmp(op, "leader_call") == 0) {
+        struct sess_call *sc = sess_call_new(b, s, cid);
+        rv = sc == NULL ? BATON_ENOMEM
+                        : baton_leader_call(g, data, len, timeout_ms,
+                                            sess_call_done, sc);
+        if (rv != 0 && sc != NULL) {
+            cJSON_Delete(sc->cid);
+            free(sc);
+        }
+        if (rv != 0) {
+            send_status(s, cid, rv, "leader_call");
+        }
+    } else if (strcmp(op, "group_call") == 0) {
+        op_group_call(g, s, req, cid, data, len, timeout_ms);
+    } else if (strcmp(op, "leader_cast") == 0) {
+        send_status(s, cid, baton_leader_cast(g, data, len), "leader_cast");
+    } else {
+        send_status(s, cid, baton_group_broadcast(g, data, len),
+                    "broadcast");
+    }
+    free(data);
     return 0;
 }

@@ -20,9 +20,9 @@ static const char *const name_error =
 /* Reads "key" (text) or "key64" (base64) of req into *out (owned,
  * free with free(); NULL and 0 when neither is there). Returns NULL, or
  * what is wrong. */
-static const char *get_data(const cJSON *req, const char *key,
-                            const char *key64, size_t max, uint8_t **out,
-                            size_t *len, char *why, size_t why_len)
+const char *lib_ctl_get_data(const cJSON *req, const char *key,
+                             const char *key64, size_t max, uint8_t **out,
+                             size_t *len, char *why, size_t why_len)
 {
     const cJSON *t = cJSON_GetObjectItemCaseSensitive(req, key);
     const cJSON *b = cJSON_GetObjectItemCaseSensitive(req, key64);
@@ -163,7 +163,7 @@ static bool check_write(struct lib_session *s, const cJSON *req,
     uint8_t *meta = NULL;
     size_t meta_len = 0;
     char buf[128];
-    const char *why = get_data(req, "meta", "meta64", BATON_GNAME_META_MAX,
+    const char *why = lib_ctl_get_data(req, "meta", "meta64", BATON_GNAME_META_MAX,
                                &meta, &meta_len, buf, sizeof(buf));
     int r = BATON_RESOLVE_KEEP_INCUMBENT;
 
@@ -359,7 +359,7 @@ static void op_call(struct lib_session *s, const cJSON *req,
                            "1..600000");
         return;
     }
-    why = get_data(req, "data", "data64", BATON_CALL_DATA_MAX, &data, &len,
+    why = lib_ctl_get_data(req, "data", "data64", BATON_CALL_DATA_MAX, &data, &len,
                    buf, sizeof(buf));
     if (why != NULL) {
         lib_ctl_send_error(s, cid, "invalid", why);
@@ -423,7 +423,7 @@ static void op_reply(struct lib_session *s, const cJSON *req,
             why = "error must be a string of at most 65536 bytes";
         }
     } else {
-        why = get_data(req, "data", "data64", BATON_CALL_DATA_MAX, &data,
+        why = lib_ctl_get_data(req, "data", "data64", BATON_CALL_DATA_MAX, &data,
                        &len, buf, sizeof(buf));
     }
     if (why != NULL) {
@@ -485,7 +485,7 @@ void lib_ctl_session_request(struct lib_session *s, const char *line,
     const cJSON *cid;
     const cJSON *opj;
     const char *op;
-    char msg[256];
+    char msg[384];
 
     if (req == NULL || !cJSON_IsObject(req)) {
         lib_ctl_send_error(s, NULL, "invalid",
@@ -517,11 +517,15 @@ void lib_ctl_session_request(struct lib_session *s, const char *line,
         op_serve(s, req, cid);
     } else if (strcmp(op, "leader") == 0 || strcmp(op, "join") == 0) {
         op_leader(s, req, cid, op[0] == 'j');
+    } else if (lib_control_group_op(s, op, req, cid) == 0) {
+        /* leader_call, leader_cast, broadcast, group_call, alive, down,
+         * candidates, workers: the leader group's (group.c) */
     } else {
         snprintf(msg, sizeof(msg),
                  "unknown op \"%.64s\" (known: register, reregister, "
                  "unregister, whereis, names, send, call, reply, serve, "
-                 "leader, join)",
+                 "leader, join, leader_call, leader_cast, broadcast, "
+                 "group_call, alive, down, candidates, workers)",
                  op);
         lib_ctl_send_error(s, cid, "invalid", msg);
     }
