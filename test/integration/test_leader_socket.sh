@@ -112,6 +112,16 @@ wait_for 30 has wc '"event":"from_leader","group":"gdict","data":"k2 v2"' ||
     fail "c's session got no from_leader for a's session's broadcast: $(cat "$T/wc.out")"
 py c --op group_call --node b@local --data "q" > /dev/null || fail "group_call to b"
 pass "alive, down, candidates, workers, leader_cast, broadcast (from the leader only), group_call"
+ctl c group gdict | grep -q "^leader: *a@local$" || fail "batonctl group: $(ctl c group gdict 2>&1)"
+"$BIN/batonctl" -c "$T/c.ini" watch gdict > "$T/watch.out" 2>> "$T/watch.log" &
+PIDS[watch]=$!
+wait_for 30 has watch "^joined gdict$" || fail "batonctl watch: $(cat "$T/watch.out" "$T/watch.log")"
+[ "$(ctl c leader-call gdict "k4 v4" --timeout 60000)" = ok ] || fail "batonctl leader-call"
+wait_for 30 has watch "^from_leader k4 v4$" || fail "batonctl watch saw no from_leader: $(cat "$T/watch.out")"
+kill -TERM "${PIDS[watch]}"
+wait "${PIDS[watch]}" || fail "batonctl watch did not end cleanly on SIGTERM"
+unset "PIDS[watch]"
+pass "batonctl group, leader-call, watch"
 
 # ---- a frozen, then thawed: deposed before it leads again ------------------
 NA=$(lines a)
