@@ -1074,6 +1074,8 @@ struct sess_call {
     struct baton *b;
     uint64_t endpoint; /* the session, looked up again: it may close */
     cJSON *cid;
+    const char *what; /* "leader_call", "group_call" */
+    uint64_t timeout_ms;
 };
 
 /* The error token of a group op's status (docs/control.md "Errors"). */
@@ -1129,8 +1131,16 @@ static void sess_call_done(void *data, int status, const void *reply,
     if (s != NULL && !s->closing) {
         if (status == 0) {
             lib_ctl_session_send_ok(s, sc->cid, true, reply, len);
+        } else if (status == BATON_ETIMEDOUT) {
+            char msg[160];
+            snprintf(msg, sizeof(msg), "%s: no answer within %" PRIu64
+                     " ms%s", sc->what, sc->timeout_ms,
+                     sc->what[0] == 'l' ? " (no leader elected meanwhile, "
+                                          "or it did not reply)"
+                                        : "");
+            lib_ctl_send_error(s, sc->cid, "timeout", msg);
         } else {
-            send_status(s, sc->cid, status, "call");
+            send_status(s, sc->cid, status, sc->what);
         }
     }
     cJSON_Delete(sc->cid);
@@ -1139,7 +1149,8 @@ static void sess_call_done(void *data, int status, const void *reply,
 
 static struct sess_call *sess_call_new(struct baton *b,
                                        struct lib_session *s,
-                                       const cJSON *cid)
+                                       const cJSON *cid, const char *what,
+                                       uint64_t timeout_ms)
 {
     struct sess_call *sc = calloc(1, sizeof(*sc));
 
@@ -1149,6 +1160,8 @@ static struct sess_call *sess_call_new(struct baton *b,
     sc->b = b;
     sc->endpoint = s->ep.id;
     sc->cid = cid != NULL ? cJSON_Duplicate(cid, true) : NULL;
+    sc->what = what;
+    sc->timeout_ms = timeout_ms;
     return sc;
 }
 
@@ -1197,7 +1210,8 @@ static void op_group_call(struct baton_group *g, struct lib_session *s,
                            "node must name a member of the group");
         return;
     }
-    if ((sc = sess_call_new(g->b, s, cid)) == NULL) {
+    if ((sc = sess_call_new(g->b, s, cid, "group_call", timeout_ms)) ==
+        NULL) {
         lib_ctl_send_error(s, cid, "busy", "out of memory");
         return;
     }
@@ -1276,7 +1290,8 @@ int lib_group_op(struct baton *b, struct lib_session *s, const char *op,
         return 0;
     }
     if (strcmp(op, "leader_call") == 0) {
-        struct sess_call *sc = sess_call_new(b, s, cid);
+        struct sess_call *sc = sess_call_new(b, s, cid, "leader_call",
+                                             timeout_ms);
         rv = sc == NULL ? BATON_ENOMEM
                         : baton_leader_call(g, data, len, timeout_ms,
                                             sess_call_done, sc);

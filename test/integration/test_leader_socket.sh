@@ -10,7 +10,8 @@
 #   is deposed before it leads again;
 # - kill -9 of the leader's node: b leads at a higher epoch;
 # - a restarted takes the lead back (b is deposed; a surrenders once);
-# - kill -9 of a and b: nobody leads, and the worker c never did.
+# - kill -9 of a and b: nobody leads, and the worker c never did; a
+#   leader_call then fails at its timeout with a clear error.
 # No timing is asserted: every wait is generous.
 source "$(dirname "$0")/lib.sh"
 
@@ -190,3 +191,13 @@ C=$(py c --none) || fail "c still sees a leader"
 grep -q "^elected" "$T/gc.out" && fail "the worker c was elected: $(cat "$T/gc.out")"
 grep -q '"event":"elected"' "$T/wc.out" && fail "c's session got elected: $(cat "$T/wc.out")"
 pass "kill -9 of a and b: nobody leads; the worker c was never elected"
+
+# With no candidate alive a leader_call waits for its whole timeout, then
+# fails with a clear error.
+X=$(py c --call "k9 v9" --timeout-ms 300) && fail "a leader_call with no candidate alive: $X"
+X=$(tail -1 <<< "$X")
+[ "$(field "$X" error)" = '"timeout"' ] || fail "leader_call with nobody to lead: $X"
+field "$X" message | grep -q "leader_call: no answer within 300 ms" || fail "its message: $X"
+X=$(ctl c leader-call gdict "k9 v9" --timeout 300 2>&1) && fail "batonctl leader-call with no leader: $X"
+grep -q "(timeout)$" <<< "$X" || fail "batonctl leader-call with no leader: $X"
+pass "a leader_call with no candidate alive fails at its timeout: $X"
