@@ -356,8 +356,7 @@ struct baton_group_callbacks {
      * off or frozen (it may be elected again at once, under a higher
      * epoch). epoch: the leadership lost. Fires once per leadership,
      * before anything else is handled as leader. Optional. */
-    void (*deposed)(struct baton_group *g, const char *leader,
-                    uint64_t epoch);
+    void (*deposed)(struct baton_group *g, const char *leader, uint64_t epoch);
 };
 
 /* Declares leader group name before baton_start. candidates: priority

@@ -53,8 +53,7 @@ int cli_leader(const struct cli *c, int argc, char **argv)
 }
 
 /* Joins GROUP on a new session: 0, or 1 after saying why. */
-static int join(const struct cli *c, struct cli_session *s,
-                const char *group)
+static int join(const struct cli *c, struct cli_session *s, const char *group)
 {
     cJSON *req = cJSON_CreateObject();
     cJSON *doc;
@@ -151,7 +150,8 @@ int cli_watch(const struct cli *c, int argc, char **argv)
     sa.sa_handler = on_watch_signal; /* no SA_RESTART: poll() returns */
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
-    while (!watch_stop && (ev = cli_session_recv(&s, -1, &watch_stop)) != NULL) {
+    while (!watch_stop &&
+           (ev = cli_session_recv(&s, -1, &watch_stop)) != NULL) {
         if (c->json) {
             char *line = cJSON_PrintUnformatted(ev);
             printf("%s\n", line != NULL ? line : "null");

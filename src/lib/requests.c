@@ -20,9 +20,9 @@ static const char *const name_error =
 /* Reads "key" (text) or "key64" (base64) of req into *out (owned,
  * free with free(); NULL and 0 when neither is there). Returns NULL, or
  * what is wrong. */
-const char *lib_ctl_get_data(const cJSON *req, const char *key,
-                             const char *key64, size_t max, uint8_t **out,
-                             size_t *len, char *why, size_t why_len)
+static const char *get_data(const cJSON *req, const char *key,
+                            const char *key64, size_t max, uint8_t **out,
+                            size_t *len, char *why, size_t why_len)
 {
     const cJSON *t = cJSON_GetObjectItemCaseSensitive(req, key);
     const cJSON *b = cJSON_GetObjectItemCaseSensitive(req, key64);
@@ -78,6 +78,13 @@ const char *lib_ctl_get_data(const cJSON *req, const char *key,
         }
     }
     return NULL;
+}
+
+const char *lib_ctl_get_data(const cJSON *req, const char *key,
+                             const char *key64, size_t max, uint8_t **out,
+                             size_t *len, char *why, size_t why_len)
+{
+    return get_data(req, key, key64, max, out, len, why, why_len);
 }
 
 /* ---- answers ------------------------------------------------------- */
@@ -163,7 +170,7 @@ static bool check_write(struct lib_session *s, const cJSON *req,
     uint8_t *meta = NULL;
     size_t meta_len = 0;
     char buf[128];
-    const char *why = lib_ctl_get_data(req, "meta", "meta64", BATON_GNAME_META_MAX,
+    const char *why = get_data(req, "meta", "meta64", BATON_GNAME_META_MAX,
                                &meta, &meta_len, buf, sizeof(buf));
     int r = BATON_RESOLVE_KEEP_INCUMBENT;
 
@@ -359,7 +366,7 @@ static void op_call(struct lib_session *s, const cJSON *req,
                            "1..600000");
         return;
     }
-    why = lib_ctl_get_data(req, "data", "data64", BATON_CALL_DATA_MAX, &data, &len,
+    why = get_data(req, "data", "data64", BATON_CALL_DATA_MAX, &data, &len,
                    buf, sizeof(buf));
     if (why != NULL) {
         lib_ctl_send_error(s, cid, "invalid", why);
@@ -423,7 +430,7 @@ static void op_reply(struct lib_session *s, const cJSON *req,
             why = "error must be a string of at most 65536 bytes";
         }
     } else {
-        why = lib_ctl_get_data(req, "data", "data64", BATON_CALL_DATA_MAX, &data,
+        why = get_data(req, "data", "data64", BATON_CALL_DATA_MAX, &data,
                        &len, buf, sizeof(buf));
     }
     if (why != NULL) {

@@ -44,7 +44,7 @@ kill9() {
 # field JSON KEY: a top-level member of a JSON line, as JSON.
 field() { python3 -c 'import json,sys; print(json.dumps(json.loads(sys.argv[1])[sys.argv[2]]))' "$1" "$2"; }
 py() { python3 "$PY" "$T/$1.sock" gdict "${@:2}"; }
-has() { grep -q -- "$2" "$T/$1.out"; }
+has() { grep -qs -- "$2" "$T/$1.out"; }
 # watch NODE: a session on NODE joins the group; its events in $T/wNODE.out.
 watch() {
     until [ -S "$T/$1.sock" ]; do sleep 0.02; done
