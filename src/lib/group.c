@@ -582,6 +582,14 @@ void lib_groups_observe(struct baton *b)
             }
             continue;
         }
+        if (!g->leading && g->app->running && g->lead_epoch != 0 &&
+            leader == b->cfg.io.self && epoch >= epoch_max(g)) {
+            /* Deposed (the replica showed another owner, or a higher
+             * token, for a while), yet the core kept this node's
+             * instance without a new token (a heal resolved for it):
+             * it leads again, elected with a fresh sync. */
+            elect(g, epoch);
+        }
         if (still_leading(g) && leader == b->cfg.io.self) {
             const char *holder = NULL;
             if (baton_whereis(b, g->leader_name, &holder, NULL) != 0 ||
