@@ -1,9 +1,22 @@
 #!/usr/bin/env python3
-"""Who leads a baton leader group, asked over a node's control socket.
+"""gen_leader from Python: a baton leader group over a node's control socket.
 
 Standard library only. The node is a libbaton program that declared the
-group (baton_group_add) and serves control_socket; a session asks
-{"op":"leader","group":G} (docs/control.md "Leader groups").
+group (baton_group_add, e.g. examples/gdict) and serves control_socket.
+A session asks {"op":"leader","group":G}, or joins this node's member
+({"op":"join"}) and then makes its leader calls and gets its events
+(docs/control.md "Leader groups").
+
+test/integration/test_leader_socket.sh runs it against gdict nodes a, b
+(candidates) and c (a worker):
+  - `--call "k v"` on c while nobody leads: the call waits (the leader
+    query made right after it says "leader": null), and is answered
+    "ok" once a is elected; c's `--join` session sees it as from_leader;
+  - kill -9 of the leader's node: `--newer-than E` sees b lead at a
+    higher epoch, and b's `--join` session gets elected;
+  - kill -STOP of a until b leads, then kill -CONT: a's `--join` session
+    gets deposed before a leads again (elected, at a higher epoch);
+  - the worker's session never gets elected.
 
     leader.py SOCKET GROUP                 one answer, as a JSON line
     leader.py SOCKET GROUP --newer-than E  asks again until a leader with
