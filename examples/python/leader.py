@@ -1,9 +1,22 @@
 #!/usr/bin/env python3
-"""Who leads a baton leader group, asked over a node's control socket.
+"""gen_leader from Python: a baton leader group over a node's control socket.
 
 Standard library only. The node is a libbaton program that declared the
-group (baton_group_add) and serves control_socket; a session asks
-{"op":"leader","group":G} (docs/control.md "Leader groups").
+group (baton_group_add, e.g. examples/gdict) and serves control_socket.
+A session asks {"op":"leader","group":G}, or joins this node's member
+({"op":"join"}) and then makes its leader calls and gets its events
+(docs/control.md "Leader groups").
+
+test/integration/test_leader_socket.sh runs it against gdict nodes a, b
+(candidates) and c (a worker):
+  - `--call "k v"` on c while nobody leads: the call waits (the leader
+    query made right after it says "leader": null), and is answered
+    "ok" once a is elected; c's `--join` session sees it as from_leader;
+  - kill -9 of the leader's node: `--newer-than E` sees b lead at a
+    higher epoch, and b's `--join` session gets elected;
+  - kill -STOP of a until b leads, then kill -CONT: a's `--join` session
+    gets deposed before a leads again (elected, at a higher epoch);
+  - the worker's session never gets elected.
 
     leader.py SOCKET GROUP                 one answer, as a JSON line
     leader.py SOCKET GROUP --newer-than E  asks again until a leader with
@@ -13,8 +26,18 @@ group (baton_group_add) and serves control_socket; a session asks
     leader.py SOCKET GROUP --join          joins the group ({"op":"join"}):
                                            prints the answer, then every
                                            event (elected, surrendered,
-                                           deposed) as a line, until the
-                                           node closes the session
+                                           deposed, from_leader, down) as
+                                           a line, until the node closes
+                                           the session
+    leader.py SOCKET GROUP --call DATA     a leader_call: waits while the
+                                           group has no leader (up to
+                                           --timeout-ms), prints the answer
+                                           (exit 1 if it failed)
+    leader.py SOCKET GROUP --op OP [--data DATA]
+                                           any other group op (leader_cast,
+                                           broadcast, group_call [--node N],
+                                           alive, down, candidates, workers):
+                                           prints the answer
 """
 import argparse
 import json
@@ -32,24 +55,48 @@ class Session:
         self.file = self.sock.makefile("rb")
         self.next_id = 1
         self.events = []  # events that came while waiting for an answer
+        self.answers = {}  # answers that came while waiting for another
 
-    def request(self, op, **fields):
+    def send(self, op, **fields):
+        """Sends a request; returns its id (answer() waits for it)."""
         rid = self.next_id
         self.next_id += 1
         line = json.dumps(dict(fields, op=op, id=rid), separators=(",", ":"))
         self.sock.sendall(line.encode() + b"\n")
-        while True:
+        return rid
+
+    def answer(self, rid):
+        """The answer to request rid: answers may come in another order
+        than their requests (a leader_call waits for a leader)."""
+        while rid not in self.answers:
             raw = self.file.readline()
             if not raw:
                 raise ConnectionError("the node closed the session")
             msg = json.loads(raw)
             if "event" in msg:
                 self.events.append(msg)
-            elif msg.get("id") == rid:
-                return msg
+            else:
+                self.answers[msg.get("id")] = msg
+        return self.answers.pop(rid)
+
+    def request(self, op, **fields):
+        return self.answer(self.send(op, **fields))
 
     def leader(self, group):
         return self.request("leader", group=group)
+
+    def join(self, group):
+        """Attach to this node's member of group: its events come."""
+        return self.request("join", group=group)
+
+    def leader_call(self, data, timeout_ms=5000):
+        """To the leader, wherever it is; held while there is none."""
+        return self.request("leader_call", data=data, timeout_ms=timeout_ms)
+
+    def op(self, op, **fields):
+        """leader_cast, broadcast, group_call, alive, down, candidates,
+        workers: on the group this session joined."""
+        return self.request(op, **fields)
 
     def events_forever(self):
         """Events already read, then each one as it comes."""
@@ -73,6 +120,11 @@ def main():
     ap.add_argument("--none", action="store_true")
     ap.add_argument("--join", action="store_true")
     ap.add_argument("--wait", type=float, default=30.0, metavar="SECONDS")
+    ap.add_argument("--call", metavar="DATA")
+    ap.add_argument("--timeout-ms", type=int, default=60000)
+    ap.add_argument("--op", metavar="OP")
+    ap.add_argument("--data", metavar="DATA")
+    ap.add_argument("--node", metavar="NODE")
     args = ap.parse_args()
 
     deadline = time.monotonic() + args.wait
@@ -85,8 +137,32 @@ def main():
             if args.join or time.monotonic() > deadline:
                 raise
             time.sleep(0.05)
+    if args.call is not None or args.op is not None:
+        ans = s.join(args.group)
+        if ans.get("ok"):
+            if args.call is not None:
+                # The node handles a session's requests in order: the
+                # leader query after the call says who led when the call
+                # was taken (null: it waits for a leader).
+                rid = s.send("leader_call", data=args.call,
+                             timeout_ms=args.timeout_ms)
+                then = s.leader(args.group)
+                print(json.dumps({"when_called": then}, separators=(",", ":")),
+                      flush=True)
+                ans = s.answer(rid)
+            else:
+                fields = {}
+                if args.data is not None:
+                    fields["data"] = args.data
+                if args.node is not None:
+                    fields["node"] = args.node
+                if args.op in ("leader_call", "group_call"):
+                    fields["timeout_ms"] = args.timeout_ms
+                ans = s.op(args.op, **fields)
+        print(json.dumps(ans, separators=(",", ":")), flush=True)
+        return 0 if ans.get("ok") else 1
     if args.join:
-        ans = s.request("join", group=args.group)
+        ans = s.join(args.group)
         print(json.dumps(ans, separators=(",", ":")), flush=True)
         if not ans.get("ok"):
             return 1

@@ -351,6 +351,12 @@ struct baton_group_callbacks {
     void (*handle_info)(struct baton_group *g, const void *msg, size_t len);
     /* The local instance ends (baton_close). */
     void (*terminate)(struct baton_group *g, int reason);
+    /* This node no longer leads: another one took over (leader, NULL if
+     * not known yet) or its leadership was replaced while it was cut
+     * off or frozen (it may be elected again at once, under a higher
+     * epoch). epoch: the leadership lost. Fires once per leadership,
+     * before anything else is handled as leader. Optional. */
+    void (*deposed)(struct baton_group *g, const char *leader, uint64_t epoch);
 };
 
 /* Declares leader group name before baton_start. candidates: priority
@@ -393,6 +399,10 @@ BATON_API int baton_group_broadcast(struct baton_group *g, const void *msg,
  * many there are (which may exceed max). */
 BATON_API const char *baton_group_leader(const struct baton_group *g);
 BATON_API bool baton_group_is_leader(const struct baton_group *g);
+/* The epoch (fencing token) of this node's leadership while it leads
+ * (in elected(): the new one; it grows with every election), else of
+ * the leadership this node last surrendered to; 0 if none. */
+BATON_API uint64_t baton_group_epoch(const struct baton_group *g);
 BATON_API unsigned baton_group_candidates(const struct baton_group *g,
                                           const char **names, unsigned max);
 BATON_API unsigned baton_group_workers(const struct baton_group *g,

@@ -42,12 +42,18 @@ cJSON *cli_session_recv(struct cli_session *s, int timeout_ms,
 /* Sends req and returns the answer: the next line that is no event. */
 cJSON *cli_session_request(struct cli_session *s, cJSON *req,
                            int timeout_ms);
+/* The "data" or "data64" of doc, decoded (owned), or NULL. */
+uint8_t *cli_data_of(const cJSON *doc, size_t *len);
+/* Writes doc's data to stdout (text: with a newline). */
+void cli_print_data(const cJSON *doc);
 /* Prints "batonctl: WHAT: message (error)"; returns 1. */
 int cli_answer_failed(const char *what, const cJSON *doc);
 
 int cli_status(const struct cli *c, int argc, char **argv);
 int cli_apps(const struct cli *c, int argc, char **argv);
 int cli_leader(const struct cli *c, int argc, char **argv);
+int cli_leader_call(const struct cli *c, int argc, char **argv);
+int cli_watch(const struct cli *c, int argc, char **argv);
 int cli_steer(const struct cli *c, int argc, char **argv);
 int cli_names(const struct cli *c, int argc, char **argv);
 int cli_whereis(const struct cli *c, int argc, char **argv);

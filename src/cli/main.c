@@ -34,7 +34,17 @@ static void usage(FILE *f)
             "                          stop this batond, as SIGTERM does\n"
             "  leader GROUP            leader group GROUP of a libbaton "
             "node: its leader,\n"
-            "                          epoch and members\n"
+            "                          epoch and members (also: group "
+            "GROUP)\n"
+            "  leader-call GROUP DATA [--timeout MS]\n"
+            "                          a leader_call from this node's "
+            "member: waits for a\n"
+            "                          leader; prints the reply (exit 1 "
+            "and why on failure)\n"
+            "  watch GROUP             the group's events on this node "
+            "(elected, surrendered,\n"
+            "                          deposed, from_leader, down), a line "
+            "each, until SIGINT\n"
             "names (docs/control.md):\n"
             "  names                   every name this node sees: NAME NODE "
             "EPOCH META\n"
@@ -209,8 +219,14 @@ int main(int argc, char **argv)
     if (strcmp(argv[i], "apps") == 0) {
         return cli_apps(&c, argc - i, argv + i);
     }
-    if (strcmp(argv[i], "leader") == 0) {
+    if (strcmp(argv[i], "leader") == 0 || strcmp(argv[i], "group") == 0) {
         return cli_leader(&c, argc - i, argv + i);
+    }
+    if (strcmp(argv[i], "leader-call") == 0) {
+        return cli_leader_call(&c, argc - i, argv + i);
+    }
+    if (strcmp(argv[i], "watch") == 0) {
+        return cli_watch(&c, argc - i, argv + i);
     }
     if (strcmp(argv[i], "permit") == 0 || strcmp(argv[i], "takeover") == 0 ||
         strcmp(argv[i], "ready") == 0 || strcmp(argv[i], "drain") == 0) {

@@ -237,8 +237,7 @@ static uint8_t *read_data(const char *arg, size_t *len)
     return buf;
 }
 
-/* The "data" or "data64" of doc, decoded (owned), or NULL. */
-static uint8_t *data_of(const cJSON *doc, size_t *len)
+uint8_t *cli_data_of(const cJSON *doc, size_t *len)
 {
     const char *t = cli_str(doc, "data", NULL);
     const char *b = cli_str(doc, "data64", NULL);
@@ -264,6 +263,20 @@ static uint8_t *data_of(const cJSON *doc, size_t *len)
         return NULL;
     }
     return out;
+}
+
+void cli_print_data(const cJSON *doc)
+{
+    size_t len;
+    uint8_t *data = cli_data_of(doc, &len);
+
+    if (data != NULL) {
+        fwrite(data, 1, len, stdout);
+        if (cJSON_GetObjectItem(doc, "data") != NULL) {
+            putchar('\n'); /* text; base64's bytes come as they are */
+        }
+        free(data);
+    }
 }
 
 /* ---- send, call --------------------------------------------------------- */
@@ -310,12 +323,8 @@ static int send_or_call(const struct cli *c, int argc, char **argv,
     }
     if (!call) {
         printf("ok\n");
-    } else if ((data = data_of(doc, &len)) != NULL) {
-        fwrite(data, 1, len, stdout);
-        if (cJSON_GetObjectItem(doc, "data") != NULL) {
-            putchar('\n');
-        }
-        free(data);
+    } else {
+        cli_print_data(doc);
     }
     cJSON_Delete(doc);
     return 0;
@@ -347,7 +356,7 @@ static void answer_call(struct cli_session *s, const cJSON *ev,
 {
     size_t plen = prefix != NULL ? strlen(prefix) : 0;
     size_t len;
-    uint8_t *data = data_of(ev, &len);
+    uint8_t *data = cli_data_of(ev, &len);
     uint8_t *out;
     cJSON *r = cJSON_CreateObject();
 
@@ -395,7 +404,7 @@ static int hold(struct cli_session *s, const struct opts *o)
         } else if (strcmp(kind, "name_lost") == 0) {
             printf("lost %s: %s\n", cli_str(ev, "name", "?"),
                    cli_str(ev, "reason", "?"));
-        } else if ((data = data_of(ev, &len)) != NULL) {
+        } else if ((data = cli_data_of(ev, &len)) != NULL) {
             printf("%s %s from %s: %.*s\n", kind, cli_str(ev, "name", "?"),
                    cli_str(ev, "from", "?"), (int)len, (const char *)data);
             free(data);

@@ -808,9 +808,21 @@ int lib_control_group_json(const struct lib_control *c, const char *name,
     return c->group_json(c->node, name, o);
 }
 
+int lib_control_group_op(struct lib_session *s, const char *op,
+                         const cJSON *req, const cJSON *cid)
+{
+    struct lib_control *c = s->ctl;
+
+    if (c->group_op == NULL) {
+        return BATON_ENOTFOUND;
+    }
+    return c->group_op(c->node, s, op, req, cid);
+}
+
 void lib_control_group_event(struct lib_control *c, const char *group,
-                             const char *event, const char *leader,
-                             uint64_t epoch, const void *data, size_t len)
+                             const char *event, const char *key,
+                             const char *who, uint64_t epoch,
+                             const void *data, size_t len)
 {
     char num[24];
 
@@ -825,8 +837,8 @@ void lib_control_group_event(struct lib_control *c, const char *group,
         o = cJSON_CreateObject();
         cJSON_AddStringToObject(o, "event", event);
         cJSON_AddStringToObject(o, "group", group);
-        if (leader != NULL) {
-            cJSON_AddStringToObject(o, "leader", leader);
+        if (key != NULL && who != NULL) {
+            cJSON_AddStringToObject(o, key, who);
         }
         if (epoch != 0) {
             snprintf(num, sizeof(num), "%" PRIu64, epoch);
@@ -1226,6 +1238,8 @@ int lib_control_start(struct lib_control *c, struct baton_io *io,
     struct lib_defers *defers = c->defers;
     struct baton *node = c->node;
     int (*group_json)(struct baton *, const char *, cJSON *) = c->group_json;
+    int (*group_op)(struct baton *, struct lib_session *, const char *,
+                    const cJSON *, const cJSON *) = c->group_op;
     mode_t old;
     int rv;
 
@@ -1242,6 +1256,7 @@ int lib_control_start(struct lib_control *c, struct baton_io *io,
     c->defers = defers;
     c->node = node;
     c->group_json = group_json;
+    c->group_op = group_op;
     snprintf(c->path, sizeof(c->path), "%s", path);
     if (someone_listens(path)) {
         snprintf(err, err_len,

@@ -59,6 +59,9 @@ struct lib_control {
      * groups. */
     struct baton *node;
     int (*group_json)(struct baton *node, const char *name, cJSON *o);
+    /* A session's group op (leader_call, ...): lib_group_op. */
+    int (*group_op)(struct baton *node, struct lib_session *s,
+                    const char *op, const cJSON *req, const cJSON *cid);
     struct lib_control_program prog;
     /* App i's global name ("name =" of [app]; NULL or "" for none). */
     const char *gname[BATON_APPS_MAX];
@@ -108,10 +111,10 @@ struct lib_control {
 
 /* Binds and listens at path (replacing a stale socket file, refusing if
  * another node answers there). c->prog, c->gname, c->node,
- * c->group_json, c->ids, c->deadlines, c->calls, c->endpoints, c->writes
- * and c->defers (the node's) must be set beforehand; the node routes
- * io's effects for the socket to the functions below. Errors: BATON_EIO,
- * with a message in err. */
+ * c->group_json, c->group_op, c->ids, c->deadlines, c->calls,
+ * c->endpoints, c->writes and c->defers (the node's) must be set
+ * beforehand; the node routes io's effects for the socket to the
+ * functions below. Errors: BATON_EIO, with a message in err. */
 int lib_control_start(struct lib_control *c, struct baton_io *io,
                          const char *path, char *err, size_t err_len);
 /* Closes the listener, every session and the timers; cb runs for the
@@ -152,12 +155,22 @@ int lib_group_json(struct baton *node, const char *name, cJSON *o);
 int lib_control_group_json(const struct lib_control *c, const char *name,
                            cJSON *o);
 
-/* A leader group's event ("elected", "surrendered", "deposed") to every
- * session that joined it: leader (may be NULL), epoch (0: none) and data
- * (the sync; NULL: none) as its fields. In libbaton's group.c. */
+/* A session's op on a leader group (docs/control.md "Leader groups"):
+ * 0 if op is one (answered, now or later), BATON_ENOTFOUND if not. In
+ * group.c, through c->group_op. */
+int lib_group_op(struct baton *node, struct lib_session *s, const char *op,
+                 const cJSON *req, const cJSON *cid);
+int lib_control_group_op(struct lib_session *s, const char *op,
+                         const cJSON *req, const cJSON *cid);
+
+/* A leader group's event ("elected", "surrendered", "deposed",
+ * "from_leader", "down") to every session that joined it: key: who
+ * (either may be NULL: none), epoch (0: none) and data (NULL: none) as
+ * its fields. */
 void lib_control_group_event(struct lib_control *c, const char *group,
-                             const char *event, const char *leader,
-                             uint64_t epoch, const void *data, size_t len);
+                             const char *event, const char *key,
+                             const char *who, uint64_t epoch,
+                             const void *data, size_t len);
 
 /* The JSON status document (returns owned, free with free()). */
 char *lib_status_json(const struct baton_io *io);

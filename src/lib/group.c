@@ -9,7 +9,8 @@
  *   to "<group>":  'C' leader_call, 'J' join (a member asks for its
  *                  sync), 'K' leader_cast;
  *   to members:    'B' broadcast (from_leader);
- *   answers:       'R' + reply, 'S' + sync, 'N' not the leader (retry). */
+ *   answers:       'R' + reply, 'S' + election epoch (8 bytes) + sync,
+ *                  'N' not the leader (retry). */
 #include "../util/setup.h"
 
 #include <cjson/cJSON.h>
@@ -20,13 +21,19 @@
 
 #include "control.h"
 #include "lib.h"
+#include "session.h"
 
 #define JOIN_TIMEOUT_MS (2000)
 #define JOIN_RETRY_MS (50)
+/* A sync travels as 'S', the leadership's election epoch, the bytes. */
+#define SYNC_MAX (BATON_CALL_DATA_MAX - 9)
 
 static void member_message(void *data, const char *name, const void *msg,
                            size_t len);
 static void member_lost(void *data, const char *name, int reason);
+static void member_call(void *data, const char *name,
+                        struct baton_request *req, const void *msg,
+                        size_t len);
 static void leader_message(void *data, const char *name, const void *msg,
                            size_t len);
 static void leader_call(void *data, const char *name,
@@ -67,8 +74,24 @@ static unsigned leader_of(const struct baton_group *g, uint64_t *epoch)
          st->apps[k].status != BATON_APP_TAKEOVER)) {
         return BATON_NODE_NONE;
     }
+    if (st->apps[k].owner != g->b->cfg.io.self &&
+        !lib_alive(g->b, st->apps[k].owner)) {
+        /* The replica keeps a lost owner while no candidate is left to
+         * start it: that node leads nothing (issue 12 item 5). */
+        return BATON_NODE_NONE;
+    }
     *epoch = st->apps[k].epoch;
     return st->apps[k].owner;
+}
+
+/* The highest token issued for the group's app: an owner below it is
+ * about to get a new one (or to be replaced), so nobody joins it yet. */
+static uint64_t epoch_max(const struct baton_group *g)
+{
+    const struct baton_state *st = &g->b->io.node.state;
+    int k = baton_state_app_find(st, g->name);
+
+    return k >= 0 ? st->apps[k].epoch_max : 0;
 }
 
 static bool app_refused(const struct baton_group *g)
@@ -109,17 +132,19 @@ static void register_leader(struct baton_group *g)
     }
 }
 
-static int group_start(struct baton_app *app, int type, const char *from,
-                       uint64_t epoch)
+/* This node leads from epoch on: elected(NULL) makes the sync that
+ * the members alive now get; the name follows. */
+static void elect(struct baton_group *g, uint64_t epoch)
 {
-    struct baton_group *g = app->group;
     struct baton *b = g->b;
     void *sync = NULL;
     size_t len = 0;
 
     g->leading = true;
     g->lead_epoch = epoch;
+    g->elect_epoch = epoch;
     g->surrendered_epoch = epoch;
+    g->followed = 0;
     for (unsigned i = 0; i < b->cfg.io.n_nodes; i++) {
         g->alive_at_election[i] = is_member(g, i) && lib_alive(b, i);
         g->alive[i] = lib_alive(b, i);
@@ -127,20 +152,11 @@ static int group_start(struct baton_app *app, int type, const char *from,
     free(g->sync0);
     g->sync0 = NULL;
     g->sync0_len = 0;
-    if (type == BATON_START_TAKEOVER && from != NULL && g->has_handover) {
-        /* As if this node had joined the old leader before it took over:
-         * its elected() then sends the group's state, not a blank one. */
-        g->cbs->surrendered(g, from, g->handover, g->handover_len);
-    }
-    free(g->handover);
-    g->handover = NULL;
-    g->handover_len = 0;
-    g->has_handover = false;
     g->cbs->elected(g, NULL, &sync, &len);
-    if (len > BATON_CALL_DATA_MAX - 1) {
+    if (len > SYNC_MAX) {
         lib_logf(b, BATON_LOG_ERROR, "group %s: elected's sync of %zu "
                  "bytes is over %u: sending none", g->name, len,
-                 (unsigned)BATON_CALL_DATA_MAX - 1);
+                 (unsigned)SYNC_MAX);
         free(sync);
         sync = NULL;
         len = 0;
@@ -149,37 +165,110 @@ static int group_start(struct baton_app *app, int type, const char *from,
     g->sync0_len = sync != NULL ? len : 0;
     lib_logf(b, BATON_LOG_INFO, "group %s: elected leader (epoch %llu)",
              g->name, (unsigned long long)epoch);
-    lib_control_group_event(b->control, g->name, "elected",
+    lib_control_group_event(b->control, g->name, "elected", "leader",
                             lib_node_name(b, b->cfg.io.self), epoch,
                             g->sync0 != NULL ? g->sync0 : (const void *)"",
                             g->sync0_len);
     register_leader(g);
+}
+
+/* This node no longer leads (to: the node that does, NULL if unknown).
+ * Once per leadership, before anything else is handled as leader. */
+static void depose(struct baton_group *g, const char *to)
+{
+    if (!g->leading) {
+        return;
+    }
+    g->leading = false;
+    free(g->sync0);
+    g->sync0 = NULL;
+    g->sync0_len = 0;
+    lib_logf(g->b, BATON_LOG_INFO, "group %s: deposed (epoch %llu)%s%s",
+             g->name, (unsigned long long)g->lead_epoch,
+             to != NULL ? ", leader now " : "", to != NULL ? to : "");
+    if (g->cbs->deposed != NULL) {
+        g->cbs->deposed(g, to, g->lead_epoch);
+    }
+    lib_control_group_event(g->b->control, g->name, "deposed", "leader",
+                            to, g->lead_epoch, NULL, 0);
+    /* The new leader re-points the name; a member now answers 'N' to
+     * whatever still reaches it, and the caller retries. */
+}
+
+/* Does this node still lead? Asked before anything is handled as
+ * leader: a leader that was frozen (SIGSTOP) or cut off learns from its
+ * replica that another node took over, and is deposed at once, before
+ * it answers a single call as leader. */
+static bool still_leading(struct baton_group *g)
+{
+    const struct baton_state *st = &g->b->io.node.state;
+    int k;
+
+    if (!g->leading) {
+        return false;
+    }
+    k = baton_state_app_find(st, g->name);
+    if (k < 0) {
+        return true;
+    }
+    if (st->apps[k].owner != g->b->cfg.io.self &&
+        st->apps[k].owner != BATON_NODE_NONE) {
+        depose(g, lib_node_name(g->b, st->apps[k].owner));
+        return false;
+    }
+    if (st->apps[k].epoch_max > g->lead_epoch) {
+        /* A token above ours was issued: another node led meanwhile (a
+         * heal merged its history), or a takeover began. This
+         * leadership is over; a TOKEN (apps.md §4) elects this node
+         * again if it keeps the app. */
+        depose(g, NULL);
+        return false;
+    }
+    return true;
+}
+
+static int group_start(struct baton_app *app, int type, const char *from,
+                       uint64_t epoch)
+{
+    struct baton_group *g = app->group;
+    int from_id = from != NULL ? lib_node_id(g->b, from) : -1;
+
+    if (type == BATON_START_TAKEOVER && from != NULL && g->has_handover &&
+        !(from_id >= 0 && g->followed == (unsigned)from_id + 1)) {
+        /* As if this node had joined the old leader before it took over:
+         * its elected() then sends the group's state, not a blank one.
+         * A member that surrendered to that leader already is kept up to
+         * date by its broadcasts: one surrendered per leader change. */
+        g->cbs->surrendered(g, from, g->handover, g->handover_len);
+    }
+    free(g->handover);
+    g->handover = NULL;
+    g->handover_len = 0;
+    g->has_handover = false;
+    elect(g, epoch);
     return 0;
 }
 
 void lib_group_token(struct baton_group *g, uint64_t epoch)
 {
-    if (g->leading) {
-        g->lead_epoch = epoch;
-        g->surrendered_epoch = epoch;
-    }
+    /* A higher token for the running instance means another one was
+     * started meanwhile (a heal merged a history in which another node
+     * led, or a takeover was abandoned; apps.md §4): the leadership
+     * under the old token is over (deposed, if still_leading has not
+     * found so yet), and this node is elected again, so members get a
+     * fresh sync (not one made before the other leader's time) and
+     * surrender once to it. */
+    depose(g, NULL);
+    elect(g, epoch);
 }
 
 static void group_stop(struct baton_app *app, int reason, const char *to)
 {
     struct baton_group *g = app->group;
 
-    (void)to;
-    g->leading = false;
-    free(g->sync0);
-    g->sync0 = NULL;
-    g->sync0_len = 0;
     lib_logf(g->b, BATON_LOG_INFO, "group %s: no longer leader (%d)",
              g->name, reason);
-    lib_control_group_event(g->b->control, g->name, "deposed", to,
-                            g->lead_epoch, NULL, 0);
-    /* The new leader re-points the name; a member now answers 'N' to
-     * whatever still reaches it, and the caller retries. */
+    depose(g, to);
 }
 
 /* A better candidate came back and takes the lead over: the old leader
@@ -193,7 +282,7 @@ static int group_export(struct baton_app *app, void **data, size_t *len)
     const struct baton_state *st = &g->b->io.node.state;
     int k = baton_state_app_find(st, g->name);
 
-    if (!g->leading || k < 0 || st->apps[k].owner == BATON_NODE_NONE ||
+    if (g->lead_epoch == 0 || k < 0 || st->apps[k].owner == BATON_NODE_NONE ||
         st->apps[k].owner == g->b->cfg.io.self) {
         return BATON_ESTATE;
     }
@@ -327,6 +416,7 @@ int baton_group_add(struct baton *b, const char *name,
     member_name(g->member_name, name, b->cfg.self_name);
     g->member_h.message = member_message;
     g->member_h.lost = member_lost;
+    g->member_h.call = member_call;
     g->leader_h.message = leader_message;
     g->leader_h.call = leader_call;
     g->leader_h.lost = leader_lost;
@@ -364,9 +454,12 @@ static void member_message(void *data, const char *name, const void *msg,
     const uint8_t *m = msg;
 
     (void)name;
-    if (len >= 1 && m[0] == 'B' && !g->leading &&
-        g->cbs->from_leader != NULL) {
-        g->cbs->from_leader(g, m + 1, len - 1);
+    if (len >= 1 && m[0] == 'B' && !g->leading) {
+        if (g->cbs->from_leader != NULL) {
+            g->cbs->from_leader(g, m + 1, len - 1);
+        }
+        lib_control_group_event(g->b->control, g->name, "from_leader",
+                                NULL, NULL, 0, m + 1, len - 1);
     }
 }
 
@@ -468,9 +561,12 @@ void lib_groups_observe(struct baton *b)
                     }
                     c = c->next;
                 }
-                if (g->leading && g->cbs->handle_down != NULL) {
+                if (still_leading(g) && g->cbs->handle_down != NULL) {
                     g->cbs->handle_down(g, lib_node_name(b, p));
                 }
+                lib_control_group_event(b->control, g->name, "down",
+                                        "node", lib_node_name(b, p), 0,
+                                        NULL, 0);
             }
         }
         if (app_refused(g)) {
@@ -486,7 +582,15 @@ void lib_groups_observe(struct baton *b)
             }
             continue;
         }
-        if (g->leading && leader == b->cfg.io.self) {
+        if (!g->leading && g->app->running && g->lead_epoch != 0 &&
+            leader == b->cfg.io.self && epoch >= epoch_max(g)) {
+            /* Deposed (the replica showed another owner, or a higher
+             * token, for a while), yet the core kept this node's
+             * instance without a new token (a heal resolved for it):
+             * it leads again, elected with a fresh sync. */
+            elect(g, epoch);
+        }
+        if (still_leading(g) && leader == b->cfg.io.self) {
             const char *holder = NULL;
             if (baton_whereis(b, g->leader_name, &holder, NULL) != 0 ||
                 holder == NULL || strcmp(holder, b->cfg.self_name) != 0) {
@@ -494,7 +598,8 @@ void lib_groups_observe(struct baton *b)
             }
         }
         if (leader != BATON_NODE_NONE && leader != b->cfg.io.self &&
-            epoch != g->surrendered_epoch && !g->joining &&
+            epoch != g->surrendered_epoch && epoch >= epoch_max(g) &&
+            !g->joining &&
             now >= g->join_after_ms && g->member_registered) {
             /* A new leader: ask it for our sync (gen_leader's ldr). */
             struct lib_call *c = lib_call_new(b, LIB_CALL_JOIN,
@@ -522,7 +627,8 @@ void lib_groups_observe(struct baton *b)
             if (baton_whereis(b, g->leader_name, &holder, NULL) == 0) {
                 l = lib_node_id(b, holder);
             }
-            if (l == (int)leader && (leader != b->cfg.io.self || g->leading)) {
+            if (l == (int)leader &&
+                (leader != b->cfg.io.self || still_leading(g))) {
                 flush_waiting(g, leader);
             }
         }
@@ -533,24 +639,50 @@ static void join_done(struct baton *b, struct lib_call *c, int status,
                       const uint8_t *reply, size_t len)
 {
     struct baton_group *g = c->cb_data;
-    uint64_t epoch = c->epoch;
+    uint64_t epoch = c->epoch, elected;
     unsigned asked = c->target; /* the leader that answers, not today's */
 
     c->cb = NULL;
     lib_call_finish(b, c, status, NULL, 0);
     g->joining = false;
-    if (status == 0 && len >= 1 && reply[0] == 'S' && !g->leading) {
+    if (status == 0 && len >= 9 && reply[0] == 'S' && !g->leading) {
+        memcpy(&elected, reply + 1, 8);
         g->surrendered_epoch = epoch;
-        g->cbs->surrendered(g, lib_node_name(b, asked), reply + 1, len - 1);
+        if (g->followed == asked + 1 && g->followed_elect == elected) {
+            /* The same leadership under a new token: surrendered once
+             * per leader change, not once per token. */
+            return;
+        }
+        g->followed = asked + 1;
+        g->followed_elect = elected;
+        g->cbs->surrendered(g, lib_node_name(b, asked), reply + 9, len - 9);
         lib_control_group_event(b->control, g->name, "surrendered",
-                                lib_node_name(b, asked), epoch, reply + 1,
-                                len - 1);
+                                "leader", lib_node_name(b, asked), epoch,
+                                reply + 9, len - 9);
         return;
     }
     g->join_after_ms = lib_now(b) + JOIN_RETRY_MS;
 }
 
 /* ---- the leader side -------------------------------------------------- */
+
+/* 'S' (the prefix), the election epoch, then the sync. */
+static void sync_reply(struct baton_group *g, struct baton_request *req,
+                       const void *sync, size_t len)
+{
+    uint8_t *buf = malloc(8 + len);
+
+    if (buf == NULL) {
+        (void)baton_reply(req, NULL, 0); /* the member asks again */
+        return;
+    }
+    memcpy(buf, &g->elect_epoch, 8);
+    if (len > 0) {
+        memcpy(buf + 8, sync, len);
+    }
+    (void)baton_reply(req, buf, 8 + len);
+    free(buf);
+}
 
 static void leader_call(void *data, const char *name,
                         struct baton_request *req, const void *msg,
@@ -561,7 +693,7 @@ static void leader_call(void *data, const char *name,
     static const uint8_t not_leader = 'N';
 
     (void)name;
-    if (len < 1 || !g->leading) {
+    if (len < 1 || !still_leading(g)) {
         req->prefix = 0;
         (void)baton_reply(req, &not_leader, 1);
         return;
@@ -578,15 +710,15 @@ static void leader_call(void *data, const char *name,
             req->prefix = 0;
             (void)baton_reply(req, &not_leader, 1);
         } else if (g->alive_at_election[node]) {
-            (void)baton_reply(req, g->sync0, g->sync0_len);
+            sync_reply(g, req, g->sync0, g->sync0_len);
         } else {
             void *sync = NULL;
             size_t slen = 0;
             g->cbs->elected(g, lib_node_name(g->b, node), &sync, &slen);
-            if (slen > BATON_CALL_DATA_MAX - 1) {
+            if (slen > SYNC_MAX) {
                 slen = 0;
             }
-            (void)baton_reply(req, sync, sync != NULL ? slen : 0);
+            sync_reply(g, req, sync, sync != NULL ? slen : 0);
             free(sync);
         }
     } else {
@@ -602,7 +734,7 @@ static void leader_message(void *data, const char *name, const void *msg,
     const uint8_t *m = msg;
 
     (void)name;
-    if (len >= 1 && m[0] == 'K' && g->leading &&
+    if (len >= 1 && m[0] == 'K' && still_leading(g) &&
         g->cbs->handle_leader_cast != NULL) {
         g->cbs->handle_leader_cast(g, m + 1, len - 1);
     }
@@ -708,7 +840,7 @@ int baton_leader_cast(struct baton_group *g, const void *msg, size_t len)
     if ((rv = group_usable(g)) != 0) {
         return rv;
     }
-    if (g->leading) {
+    if (still_leading(g)) {
         if (g->cbs->handle_leader_cast != NULL) {
             g->cbs->handle_leader_cast(g, msg, len);
         }
@@ -726,7 +858,7 @@ int baton_group_broadcast(struct baton_group *g, const void *msg, size_t len)
     if ((rv = group_usable(g)) != 0) {
         return rv;
     }
-    if (!g->leading) {
+    if (!still_leading(g)) {
         return lib_fail(b, BATON_ESTATE, "broadcast %s: not the leader",
                         g->name);
     }
@@ -826,6 +958,14 @@ const char *baton_group_leader(const struct baton_group *g)
 bool baton_group_is_leader(const struct baton_group *g)
 {
     return g->leading;
+}
+
+uint64_t baton_group_epoch(const struct baton_group *g)
+{
+    if (g->leading) {
+        return g->lead_epoch;
+    }
+    return g->followed != 0 ? g->surrendered_epoch : 0;
 }
 
 static unsigned list(const struct baton_group *g, const char **names,
@@ -929,5 +1069,255 @@ int lib_group_json(struct baton *b, const char *name, cJSON *o)
     add_list(o, "workers", g, 1);
     add_list(o, "alive", g, 2);
     add_list(o, "down", g, 3);
+    return 0;
+}
+
+/* ---- the control socket: a session on this node's member --------------
+ * (docs/control.md "Leader groups"). A session is one more endpoint of
+ * this node: its ops are the C API's on the group the program declared,
+ * and the answers to its calls come back to it, if it is still open. */
+
+/* A session's call in flight (leader_call, group_call). */
+struct sess_call {
+    struct baton *b;
+    uint64_t endpoint; /* the session, looked up again: it may close */
+    cJSON *cid;
+    const char *what; /* "leader_call", "group_call" */
+    uint64_t timeout_ms;
+};
+
+/* The error token of a group op's status (docs/control.md "Errors"). */
+static const char *status_token(int status)
+{
+    switch (status) {
+    case BATON_ETIMEDOUT:
+        return "timeout";
+    case BATON_ELEADERDOWN:
+        return "leader_down";
+    case BATON_EBUSY:
+    case BATON_EFULL:
+    case BATON_ENOMEM:
+        return "busy";
+    case BATON_EREFUSED:
+        return "refused";
+    case BATON_ENOTFOUND:
+        return "not_found";
+    case BATON_EUNREACHABLE:
+        return "unreachable";
+    case BATON_ESTATE:
+        return "not_leader";
+    case BATON_ECLOSED:
+        return "closed";
+    default:
+        return "invalid";
+    }
+}
+
+static void send_status(struct lib_session *s, const cJSON *cid,
+                        int status, const char *what)
+{
+    char msg[160];
+
+    if (status == 0) {
+        lib_ctl_send_ok(s, cid);
+        return;
+    }
+    snprintf(msg, sizeof(msg), "%s: %s", what, baton_strerror(status));
+    lib_ctl_send_error(s, cid, status_token(status), msg);
+}
+
+static void sess_call_done(void *data, int status, const void *reply,
+                           size_t len)
+{
+    struct sess_call *sc = data;
+    struct lib_session *s = NULL;
+
+    /* A closing node has no sessions left to answer. */
+    if (!sc->b->closing && sc->b->control != NULL) {
+        s = lib_ctl_session_of(sc->b->control, sc->endpoint);
+    }
+    if (s != NULL && !s->closing) {
+        if (status == 0) {
+            lib_ctl_session_send_ok(s, sc->cid, true, reply, len);
+        } else if (status == BATON_ETIMEDOUT) {
+            char msg[160];
+            snprintf(msg, sizeof(msg), "%s: no answer within %" PRIu64
+                     " ms%s", sc->what, sc->timeout_ms,
+                     sc->what[0] == 'l' ? " (no leader elected meanwhile, "
+                                          "or it did not reply)"
+                                        : "");
+            lib_ctl_send_error(s, sc->cid, "timeout", msg);
+        } else {
+            send_status(s, sc->cid, status, sc->what);
+        }
+    }
+    cJSON_Delete(sc->cid);
+    free(sc);
+}
+
+static struct sess_call *sess_call_new(struct baton *b,
+                                       struct lib_session *s,
+                                       const cJSON *cid, const char *what,
+                                       uint64_t timeout_ms)
+{
+    struct sess_call *sc = calloc(1, sizeof(*sc));
+
+    if (sc == NULL) {
+        return NULL;
+    }
+    sc->b = b;
+    sc->endpoint = s->ep.id;
+    sc->cid = cid != NULL ? cJSON_Duplicate(cid, true) : NULL;
+    sc->what = what;
+    sc->timeout_ms = timeout_ms;
+    return sc;
+}
+
+/* A member's instance answers a call to "<group>/<node>" (group_call
+ * with a node): its handle_call, as baton_group_call locally. */
+static void member_call(void *data, const char *name,
+                        struct baton_request *req, const void *msg,
+                        size_t len)
+{
+    struct baton_group *g = data;
+
+    (void)name;
+    if (g->cbs->handle_call == NULL) {
+        (void)baton_reply(req, NULL, 0);
+        return;
+    }
+    g->cbs->handle_call(g, req, msg, len);
+}
+
+static void add_names(cJSON *o, const char *key, const char **names,
+                      unsigned n)
+{
+    cJSON *arr = cJSON_AddArrayToObject(o, key);
+
+    for (unsigned i = 0; i < n && i < BATON_NODES_MAX; i++) {
+        cJSON_AddItemToArray(arr, cJSON_CreateString(names[i]));
+    }
+}
+
+/* group_call: to node's instance ("node" absent or this node: the local
+ * one, in process). */
+static void op_group_call(struct baton_group *g, struct lib_session *s,
+                          const cJSON *req, const cJSON *cid,
+                          const uint8_t *data, size_t len,
+                          uint64_t timeout_ms)
+{
+    const cJSON *nj = cJSON_GetObjectItemCaseSensitive(req, "node");
+    struct sess_call *sc;
+    char name[BATON_GNAME_MAX + 1];
+    int node = -1, rv;
+
+    if (nj != NULL && (!cJSON_IsString(nj) ||
+                       (node = lib_node_id(g->b, nj->valuestring)) < 0 ||
+                       !is_member(g, (unsigned)node))) {
+        lib_ctl_send_error(s, cid, "invalid",
+                           "node must name a member of the group");
+        return;
+    }
+    if ((sc = sess_call_new(g->b, s, cid, "group_call", timeout_ms)) ==
+        NULL) {
+        lib_ctl_send_error(s, cid, "busy", "out of memory");
+        return;
+    }
+    if (node < 0 || (unsigned)node == g->b->cfg.io.self) {
+        rv = baton_group_call(g, data, len, timeout_ms, sess_call_done, sc);
+    } else {
+        member_name(name, g->name, lib_node_name(g->b, (unsigned)node));
+        rv = baton_call(g->b, name, data, len, timeout_ms, sess_call_done,
+                        sc);
+    }
+    if (rv != 0) {
+        cJSON_Delete(sc->cid);
+        free(sc);
+        send_status(s, cid, rv, "group_call");
+    }
+}
+
+int lib_group_op(struct baton *b, struct lib_session *s, const char *op,
+                 const cJSON *req, const cJSON *cid)
+{
+    static const char *const lists[] = {"candidates", "workers", "alive",
+                                        "down"};
+    const cJSON *gj = cJSON_GetObjectItemCaseSensitive(req, "group");
+    const cJSON *tmo = cJSON_GetObjectItemCaseSensitive(req, "timeout_ms");
+    const char *group = s->group;
+    struct baton_group *g = NULL;
+    uint64_t timeout_ms = LIB_CTL_CALL_TIMEOUT_MS;
+    int which = -1, rv = 0;
+    uint8_t *data = NULL;
+    size_t len = 0;
+    const char *why;
+    char buf[128];
+
+    for (int i = 0; i < 4; i++) {
+        which = strcmp(op, lists[i]) == 0 ? i : which;
+    }
+    if (which < 0 && strcmp(op, "leader_call") != 0 &&
+        strcmp(op, "leader_cast") != 0 && strcmp(op, "broadcast") != 0 &&
+        strcmp(op, "group_call") != 0) {
+        return BATON_ENOTFOUND;
+    }
+    if (gj != NULL) {
+        group = cJSON_IsString(gj) ? gj->valuestring : "";
+    }
+    for (unsigned i = 0; i < b->n_groups && group[0] != '\0'; i++) {
+        g = strcmp(b->groups[i]->name, group) == 0 ? b->groups[i] : g;
+    }
+    if (g == NULL) {
+        lib_ctl_send_error(s, cid, group[0] == '\0' ? "invalid" : "not_found",
+                           group[0] == '\0'
+                               ? "join a group first, or name it (group)"
+                               : "no such leader group here");
+        return 0;
+    }
+    if (which >= 0) {
+        const char *names[BATON_NODES_MAX];
+        cJSON *o = lib_ctl_answer(cid, true);
+        cJSON_AddStringToObject(o, "group", g->name);
+        add_names(o, "nodes", names,
+                  list(g, names, BATON_NODES_MAX, which));
+        lib_ctl_session_send(s, o);
+        return 0;
+    }
+    if (tmo != NULL &&
+        !lib_json_whole(tmo, 1, LIB_CTL_CALL_TIMEOUT_MAX_MS, &timeout_ms)) {
+        lib_ctl_send_error(s, cid, "invalid",
+                           "timeout_ms must be a whole number of ms in "
+                           "1..600000");
+        return 0;
+    }
+    /* One byte routes a group's payloads (docs/api.md). */
+    why = lib_ctl_get_data(req, "data", "data64", BATON_CALL_DATA_MAX - 1,
+                           &data, &len, buf, sizeof(buf));
+    if (why != NULL) {
+        lib_ctl_send_error(s, cid, "invalid", why);
+        return 0;
+    }
+    if (strcmp(op, "leader_call") == 0) {
+        struct sess_call *sc = sess_call_new(b, s, cid, "leader_call",
+                                             timeout_ms);
+        rv = sc == NULL ? BATON_ENOMEM
+                        : baton_leader_call(g, data, len, timeout_ms,
+                                            sess_call_done, sc);
+        if (rv != 0 && sc != NULL) {
+            cJSON_Delete(sc->cid);
+            free(sc);
+        }
+        if (rv != 0) {
+            send_status(s, cid, rv, "leader_call");
+        }
+    } else if (strcmp(op, "group_call") == 0) {
+        op_group_call(g, s, req, cid, data, len, timeout_ms);
+    } else if (strcmp(op, "leader_cast") == 0) {
+        send_status(s, cid, baton_leader_cast(g, data, len), "leader_cast");
+    } else {
+        send_status(s, cid, baton_group_broadcast(g, data, len),
+                    "broadcast");
+    }
+    free(data);
     return 0;
 }

@@ -78,12 +78,15 @@ struct baton_group {
     struct baton_handler leader_h, member_h;
     bool member_registered, member_registering;
     bool leading, leader_registering;
-    uint64_t lead_epoch;
+    uint64_t lead_epoch;  /* the leadership's token (grows with TOKEN) */
+    uint64_t elect_epoch; /* the token it was elected at (0: never led) */
     uint8_t *sync0; /* elected(NULL)'s sync, for members alive then */
     size_t sync0_len;
     bool alive_at_election[BATON_NODES_MAX];
     bool alive[BATON_NODES_MAX]; /* as last seen, for handle_down */
     uint64_t surrendered_epoch;
+    unsigned followed;       /* the leader surrendered to, + 1 (0: none) */
+    uint64_t followed_elect; /* and its election epoch */
     bool joining;
     uint64_t join_after_ms;
     bool initialized;

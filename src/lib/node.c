@@ -242,6 +242,7 @@ static int start_control(struct baton *b)
     }
     b->control->node = b; /* its leader groups */
     b->control->group_json = lib_group_json;
+    b->control->group_op = lib_group_op;
     b->control->ids = &b->next_id;
     b->control->deadlines = &b->deadlines;
     /* The sessions' endpoints, name writes and calls: the node's tables. */

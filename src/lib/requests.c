@@ -80,6 +80,13 @@ static const char *get_data(const cJSON *req, const char *key,
     return NULL;
 }
 
+const char *lib_ctl_get_data(const cJSON *req, const char *key,
+                             const char *key64, size_t max, uint8_t **out,
+                             size_t *len, char *why, size_t why_len)
+{
+    return get_data(req, key, key64, max, out, len, why, why_len);
+}
+
 /* ---- answers ------------------------------------------------------- */
 
 cJSON *lib_ctl_answer(const cJSON *cid, bool ok)
@@ -487,7 +494,7 @@ void lib_ctl_session_request(struct lib_session *s, const char *line,
     const cJSON *cid;
     const cJSON *opj;
     const char *op;
-    char msg[256];
+    char msg[384];
 
     if (req == NULL) {
         req = parsed = cJSON_ParseWithLength(line, len);
@@ -522,11 +529,15 @@ void lib_ctl_session_request(struct lib_session *s, const char *line,
         op_serve(s, req, cid);
     } else if (strcmp(op, "leader") == 0 || strcmp(op, "join") == 0) {
         op_leader(s, req, cid, op[0] == 'j');
+    } else if (lib_control_group_op(s, op, req, cid) == 0) {
+        /* leader_call, leader_cast, broadcast, group_call, alive, down,
+         * candidates, workers: the leader group's (group.c) */
     } else {
         snprintf(msg, sizeof(msg),
                  "unknown op \"%.64s\" (known: register, reregister, "
                  "unregister, whereis, names, send, call, reply, serve, "
-                 "leader, join)",
+                 "leader, join, leader_call, leader_cast, broadcast, "
+                 "group_call, alive, down, candidates, workers)",
                  op);
         lib_ctl_send_error(s, cid, "invalid", msg);
     }

@@ -226,6 +226,12 @@ void lib_ctl_incoming_unlink(struct lib_incoming *in);
 int lib_ctl_held_find(const struct lib_session *s, const char *name);
 
 /* requests.c: answers and data. */
+/* Reads "key" (text) or "key64" (base64) of req into *out (owned, free
+ * with free(); NULL and 0 when neither is there). Returns NULL, or what
+ * is wrong (in why, or a constant). */
+const char *lib_ctl_get_data(const cJSON *req, const char *key,
+                             const char *key64, size_t max, uint8_t **out,
+                             size_t *len, char *why, size_t why_len);
 cJSON *lib_ctl_answer(const cJSON *cid, bool ok); /* {"id":..,"ok":..} */
 void lib_ctl_send_ok(struct lib_session *s, const cJSON *cid);
 void lib_ctl_send_error(struct lib_session *s, const cJSON *cid,

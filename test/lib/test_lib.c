@@ -24,6 +24,10 @@
 
 static char dir[64];
 static char cfg_path[128];
+/* ", worker": node a never coordinates (b does, while it lives). */
+static const char *a_role = "";
+static pid_t kid_pid = -1; /* a child node: killed by teardown if a test
+                            * fails before it does */
 
 static void write_file(const char *path, const char *text, int mode)
 {
@@ -45,8 +49,8 @@ static void make_config(const char *extra)
     snprintf(text, sizeof(text),
              "[node]\nname = a@local\ncookie_file = cookie\n"
              "[cluster]\nheartbeat_ms = 20\n"
-             "[nodes]\na@local = 127.0.0.1:%d\nb@local = 127.0.0.1:%d\n%s",
-             port, port + 1, extra);
+             "[nodes]\na@local = 127.0.0.1:%d%s\nb@local = 127.0.0.1:%d\n%s",
+             port, a_role, port + 1, extra);
     write_file(cfg_path, text, 0600);
 }
 
@@ -63,6 +67,10 @@ static int teardown(void **state)
 {
     char cmd[128];
     (void)state;
+    if (kid_pid > 0) {
+        kill(kid_pid, SIGKILL);
+        (void)waitpid(kid_pid, NULL, 0);
+    }
     snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
     return system(cmd) == 0 ? 0 : -1;
 }
@@ -671,8 +679,8 @@ static pid_t fork_node_b(void (*child)(const char *ini, int fd), int *rfd)
     snprintf(text, sizeof(text),
              "[node]\nname = b@local\ncookie_file = cookie\n"
              "[cluster]\nheartbeat_ms = 20\n"
-             "[nodes]\na@local = 127.0.0.1:%d\nb@local = 127.0.0.1:%d\n",
-             port, port + 1);
+             "[nodes]\na@local = 127.0.0.1:%d%s\nb@local = 127.0.0.1:%d\n",
+             port, a_role, port + 1);
     write_file(b_ini, text, 0600);
     assert_int_equal(pipe(p), 0);
     pid = fork();
@@ -1061,6 +1069,291 @@ static void test_export_later(void **state)
     assert_int_equal(baton_run(a), 0);
 }
 
+/* ---- leader groups on two nodes (gen_leader's fixes, issue 12) ---------- */
+
+/* Node b's member (a child process): candidates and workers from the
+ * child's globals; it tells the parent 'E' (elected), 'D' (deposed) and
+ * 'S' (surrendered). Its elected sync is "b<n>", n counting elections,
+ * so the parent sees whether a sync is fresh. */
+static const char *kid_candidates, *kid_workers;
+static int kid_fd = -1, kid_elections;
+
+static void kid_say(char c)
+{
+    if (write(kid_fd, &c, 1) != 1) {
+        _exit(3);
+    }
+}
+
+static void kid_elected(struct baton_group *g, const char *joined,
+                        void **sync, size_t *len)
+{
+    char buf[16];
+
+    (void)g;
+    if (joined == NULL) {
+        kid_elections++;
+        kid_say('E');
+    }
+    snprintf(buf, sizeof(buf), "b%d", kid_elections);
+    *sync = strdup(buf);
+    *len = strlen(buf);
+}
+
+static void kid_surrendered(struct baton_group *g, const char *leader,
+                            const void *sync, size_t len)
+{
+    (void)g, (void)leader, (void)sync, (void)len;
+    kid_say('S');
+}
+
+static void kid_deposed(struct baton_group *g, const char *leader,
+                        uint64_t epoch)
+{
+    (void)g, (void)leader, (void)epoch;
+    kid_say('D');
+}
+
+static void kid_leader_call(struct baton_group *g, struct baton_request *req,
+                            const void *msg, size_t len)
+{
+    (void)g;
+    (void)baton_reply(req, msg, len);
+}
+
+static void run_member(const char *ini, int fd)
+{
+    static const struct baton_group_callbacks cbs = {
+        .elected = kid_elected,
+        .surrendered = kid_surrendered,
+        .handle_leader_call = kid_leader_call,
+        .deposed = kid_deposed,
+    };
+    struct baton_options o;
+    struct baton *b = NULL;
+
+    kid_fd = fd;
+    memset(&o, 0, sizeof(o));
+    o.config_file = ini;
+    o.log = quiet;
+    if (baton_new(&b, &o, NULL, 0) != 0 ||
+        baton_group_add(b, "g", kid_candidates, kid_workers, &cbs, NULL,
+                        NULL) != 0 ||
+        baton_start(b) != 0) {
+        _exit(2);
+    }
+    for (;;) { /* until the parent kills it */
+        pump(b, NULL, -1, 20);
+    }
+}
+
+/* Node a's member, in this process. */
+struct member {
+    int elected, surrendered, deposed;
+    uint64_t elected_epoch, surrendered_epoch, deposed_epoch;
+    char sync[16]; /* the last surrendered's */
+    char leader[32];
+    char trace[512]; /* what happened, for a failure's message */
+};
+static struct member M;
+
+static void m_elected(struct baton_group *g, const char *joined, void **sync,
+                      size_t *len)
+{
+    if (joined == NULL) {
+        M.elected++;
+        M.elected_epoch = baton_group_epoch(g);
+        snprintf(M.trace + strlen(M.trace), sizeof(M.trace) - strlen(M.trace),
+                 " elected@%llu", (unsigned long long)M.elected_epoch);
+    }
+    *sync = strdup("a");
+    *len = 1;
+}
+
+static void m_surrendered(struct baton_group *g, const char *leader,
+                          const void *sync, size_t len)
+{
+    M.surrendered++;
+    M.surrendered_epoch = baton_group_epoch(g);
+    snprintf(M.sync, sizeof(M.sync), "%.*s", (int)len, (const char *)sync);
+    snprintf(M.leader, sizeof(M.leader), "%s", leader);
+    snprintf(M.trace + strlen(M.trace), sizeof(M.trace) - strlen(M.trace),
+             " surrendered(%s,%s)@%llu", leader, M.sync,
+             (unsigned long long)M.surrendered_epoch);
+}
+
+static void m_deposed(struct baton_group *g, const char *leader,
+                      uint64_t epoch)
+{
+    (void)g, (void)leader;
+    M.deposed++;
+    M.deposed_epoch = epoch;
+    snprintf(M.trace + strlen(M.trace), sizeof(M.trace) - strlen(M.trace),
+             " deposed(%s)@%llu", leader ? leader : "?",
+             (unsigned long long)epoch);
+}
+
+static const struct baton_group_callbacks m_cbs = {
+    .elected = m_elected,
+    .surrendered = m_surrendered,
+    .handle_leader_call = kid_leader_call,
+    .deposed = m_deposed,
+};
+
+/* Pumps a until cond(g) holds (at most ms). */
+static bool pump_for(struct baton *b, struct baton_group *g,
+                     bool (*cond)(struct baton_group *g), int ms)
+{
+    for (int i = 0; i < ms / 20 && !cond(g); i++) {
+        pump(b, NULL, -1, 20);
+    }
+    return cond(g);
+}
+
+static bool follows_b(struct baton_group *g)
+{
+    const char *l = baton_group_leader(g);
+    return M.surrendered > 0 && l != NULL && strcmp(l, "b@local") == 0;
+}
+
+static bool b_down_seen(struct baton_group *g)
+{
+    return !baton_node_up(baton_group_node(g), "b@local");
+}
+
+static bool a_leads(struct baton_group *g)
+{
+    return M.elected > 0 && baton_group_is_leader(g);
+}
+
+static bool a_follows_again(struct baton_group *g)
+{
+    return M.surrendered >= 2 && !baton_group_is_leader(g);
+}
+
+/* Reads what the child said so far (non-blocking) into out. */
+static void drain(int fd, char *out, size_t cap)
+{
+    size_t n = strlen(out);
+    struct pollfd pf = {fd, POLLIN, 0};
+
+    while (n + 1 < cap && poll(&pf, 1, 0) == 1 && (pf.revents & POLLIN)) {
+        if (read(fd, out + n, 1) != 1) {
+            break;
+        }
+        out[++n] = '\0';
+    }
+}
+
+static struct baton *member_a(const char *candidates, const char *workers,
+                              struct baton_group **g)
+{
+    struct baton_options o;
+    struct baton *a = NULL;
+
+    memset(&o, 0, sizeof(o));
+    o.config_file = cfg_path;
+    o.log = quiet;
+    assert_int_equal(baton_new(&a, &o, NULL, 0), 0);
+    assert_int_equal(baton_group_add(a, "g", candidates, workers, &m_cbs,
+                                     NULL, g),
+                     0);
+    assert_int_equal(baton_start(a), 0);
+    return a;
+}
+
+/* The leader's node killed and no candidate left (b was the only
+ * candidate, for the group and to coordinate): a's replica keeps b as
+ * the owner, yet the leader query names nobody (it named the dead node)
+ * and the worker never leads. */
+static void test_group_leader_down(void **state)
+{
+    struct baton_group *g;
+    struct baton *a;
+    int fd;
+    pid_t pid;
+
+    (void)state;
+    memset(&M, 0, sizeof(M));
+    kid_candidates = "b@local";
+    kid_workers = "a@local";
+    a_role = ", worker"; /* b coordinates: its death leaves no one to */
+    pid = fork_node_b(run_member, &fd);
+    kid_pid = pid;
+    a = member_a("b@local", "a@local", &g);
+    assert_true(pump_for(a, g, follows_b, 30000));
+    assert_int_equal(M.surrendered, 1);
+    assert_string_equal(M.sync, "b1");
+    assert_true(M.surrendered_epoch > 0);
+    kill(pid, SIGKILL);
+    assert_int_equal(waitpid(pid, NULL, 0), pid);
+    kid_pid = -1;
+    close(fd);
+    /* At once: the replica may still name b until a new state. */
+    assert_true(pump_for(a, g, b_down_seen, 30000));
+    assert_null(baton_group_leader(g));
+    pump(a, NULL, -1, 200);
+    assert_null(baton_group_leader(g));
+    assert_false(baton_group_is_leader(g));
+    assert_int_equal(M.elected, 0);
+    a_role = "";
+    baton_close(a, NULL, NULL);
+    assert_int_equal(baton_run(a), 0);
+}
+
+/* The leader b frozen (SIGSTOP) long enough for a to take over, then
+ * thawed: b is deposed before it leads again, and a surrenders to b once
+ * more with b's fresh sync ("b2", not the "b1" made before a's time),
+ * exactly once. elected and surrendered see the epochs grow. */
+static void test_group_frozen_leader(void **state)
+{
+    struct baton_group *g;
+    struct baton *a;
+    char said[64] = "";
+    int fd, surrendered;
+    pid_t pid;
+
+    (void)state;
+    memset(&M, 0, sizeof(M));
+    kid_candidates = "b@local, a@local";
+    kid_workers = NULL;
+    pid = fork_node_b(run_member, &fd);
+    kid_pid = pid;
+    a = member_a("b@local, a@local", NULL, &g);
+    assert_true(pump_for(a, g, follows_b, 30000));
+    assert_int_equal(M.surrendered, 1);
+    assert_string_equal(M.sync, "b1");
+    kill(pid, SIGSTOP);
+    assert_true(pump_for(a, g, a_leads, 30000));
+    assert_int_equal(M.elected, 1);
+    assert_true(M.elected_epoch > M.surrendered_epoch);
+    assert_int_equal(baton_group_epoch(g), M.elected_epoch);
+    kill(pid, SIGCONT);
+    assert_true(pump_for(a, g, a_follows_again, 30000));
+    assert_true(pump_for(a, g, follows_b, 30000));
+    /* Settle: no second surrendered for this leader change. */
+    surrendered = M.surrendered;
+    pump(a, NULL, -1, 1000);
+    drain(fd, said, sizeof(said));
+    print_message("a:%s; b said %s\n", M.trace, said);
+    assert_int_equal(M.surrendered, surrendered);
+    assert_int_equal(M.surrendered, 2);
+    assert_string_equal(M.leader, "b@local");
+    assert_string_equal(M.sync, "b2");
+    assert_int_equal(M.deposed, 1);
+    assert_int_equal(M.deposed_epoch, M.elected_epoch);
+    assert_true(M.surrendered_epoch > M.elected_epoch);
+    drain(fd, said, sizeof(said));
+    /* b: elected, deposed once it learnt of a's leadership, elected. */
+    assert_string_equal(said, "EDE");
+    kid_pid = -1;
+    kill(pid, SIGKILL);
+    assert_int_equal(waitpid(pid, NULL, 0), pid);
+    close(fd);
+    baton_close(a, NULL, NULL);
+    assert_int_equal(baton_run(a), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1075,6 +1368,8 @@ int main(void)
         cmocka_unit_test(test_start_inside),
         cmocka_unit_test(test_permit),
         cmocka_unit_test(test_hold_apps),
+        cmocka_unit_test(test_group_leader_down),
+        cmocka_unit_test(test_group_frozen_leader),
     };
     assert_int_equal(strcmp(baton_strerror(BATON_ELEADERDOWN),
                             "the leader was lost during the call"),
