@@ -44,6 +44,12 @@ static void put_hello(crypto_auth_hmacsha256_state *st,
                                   strlen(h->name) + 1);
     put_u64(st, h->inc);
     crypto_auth_hmacsha256_update(st, h->nonce, sizeof(h->nonce));
+    /* Both sides' digests: a mismatch is acted on and logged by part, so
+     * none of them may be altered on the way. */
+    crypto_auth_hmacsha256_update(st, h->config, sizeof(h->config));
+    put_u64(st, h->n_parts);
+    crypto_auth_hmacsha256_update(st, h->parts[0],
+                                  (size_t)h->n_parts * BATON_CONFIG_PART_LEN);
 }
 
 static void transcript_mac(const uint8_t *cookie, size_t cookie_len,
@@ -59,8 +65,6 @@ static void transcript_mac(const uint8_t *cookie, size_t cookie_len,
     put_u64(&st, BATON_WIRE_VERSION);
     put_hello(&st, t->initiator);
     put_hello(&st, t->responder);
-    crypto_auth_hmacsha256_update(&st, t->initiator->config,
-                                  sizeof(t->initiator->config));
     crypto_auth_hmacsha256_update(&st, (const uint8_t *)label,
                                   strlen(label) + 1);
     crypto_auth_hmacsha256_final(&st, out);

@@ -7,7 +7,7 @@
 
 /* 2: every message's status carries `heard` (docs/design/wire.md §1.1).
  * Nodes of different versions refuse to link at the first frame. */
-#define BATON_WIRE_VERSION (2)
+#define BATON_WIRE_VERSION (3)
 #define BATON_FRAME_HEADER_LEN (8)
 /* The largest body (a SEALED frame's: a names snapshot may take 1.5 MB).
  * HELLO and PROOF frames are held to far less before authentication
