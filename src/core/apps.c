@@ -725,6 +725,14 @@ static void decide_takeover(struct baton_node *n, unsigned k)
         set_app(n, k, &next);
         return;
     }
+    if (!prev_alive &&
+        instance_elsewhere(n, e, e->owner, false) != BATON_NODE_NONE) {
+        /* The old owner is gone, but another member still runs an
+         * instance (a heal's merge kept this takeover over that member's
+         * own, which is now told to stop): the new owner starts once it
+         * has, as in assign (seed 115302). */
+        return;
+    }
     if (!prev_alive) {
         next.status = BATON_APP_STARTING; /* nothing left to hand over */
         next.prev = BATON_NODE_NONE;
