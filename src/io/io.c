@@ -1549,21 +1549,17 @@ void baton_io_config_parts(
     uint8_t out[BATON_CONFIG_PARTS][BATON_CONFIG_PART_LEN])
 {
     struct baton_node_config nc = timings(cfg);
-    crypto_hash_sha256_state st;
-    uint8_t full[crypto_hash_sha256_BYTES];
+    const char *names[BATON_NODES_MAX];
+    uint8_t full[BATON_DIGEST_LEN];
     char line[32];
     const uint64_t values[] = {nc.heartbeat_ms, nc.heartbeat_miss,
                                nc.sync_window_ms, names_cap(cfg)};
 
     /* [nodes]: the lines the whole digest starts with (wire.md §3). */
-    crypto_hash_sha256_init(&st);
     for (unsigned i = 0; i < cfg->n_nodes; i++) {
-        crypto_hash_sha256_update(&st, (const uint8_t *)cfg->names[i],
-                                  strlen(cfg->names[i]));
-        crypto_hash_sha256_update(
-            &st, (const uint8_t *)(cfg->candidate[i] ? " c\n" : " w\n"), 3);
+        names[i] = cfg->names[i];
     }
-    crypto_hash_sha256_final(&st, full);
+    baton_config_nodes_digest(names, cfg->candidate, cfg->n_nodes, full);
     memcpy(out[BATON_PART_NODES], full, BATON_CONFIG_PART_LEN);
     for (unsigned p = BATON_PART_HEARTBEAT_MS; p < BATON_CONFIG_PARTS; p++) {
         int n = snprintf(line, sizeof(line), "%" PRIu64 "\n",

@@ -93,6 +93,7 @@ enum baton_config_part {
 };
 _Static_assert(BATON_CONFIG_PARTS <= BATON_CONFIG_PARTS_MAX,
                "a HELLO carries at most BATON_CONFIG_PARTS_MAX parts");
+
 struct baton_io {
     uv_loop_t *loop;
     struct baton_io_config cfg;
