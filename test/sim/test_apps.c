@@ -623,6 +623,37 @@ static void failover_cancelled_when_owner_heard(void **state)
     sim_destroy(s);
 }
 
+/* The other side of the last-moment rule: an owner that restarted is
+ * heard again in a new life, whose instance is gone, so the failover
+ * from its old life stands. d runs x (timeout 0) and crashes; a fails x
+ * over to e at once, and d's new life links up with e while that start
+ * is on its way: e starts x all the same, and nothing cancels it. */
+static void failover_stands_when_owner_restarted(void **state)
+{
+    struct baton_app_config app;
+    struct sim *s;
+    int k;
+
+    (void)state;
+    define(&app, "x", "e,d,{abc}", 0);
+    s = cluster(5, 1, &app, NULL, 0);
+    sim_run_until(s, 500 * MS);
+    sim_request(s, 3, 0, BATON_REQ_TAKEOVER, 0); /* pinned on d */
+    sim_run_until(s, 1000 * MS);
+    runs_only_on(s, 5, 0, 3);
+    k = sim_trace_count(s);
+    sim_crash(s, 3);
+    sim_run_for(s, 1 * MS);
+    sim_restart(s, 3);
+    sim_run_until(s, 3000 * MS);
+    expect(s, &k, "a: app x: starting on e (failover from d)");
+    expect(s, &k, "e: app x: start here (failover from d)");
+    expect_none(s, k, "app x: waiting on d");
+    runs_only_on(s, 5, 0, 4);
+    assert_converged(s);
+    sim_destroy(s);
+}
+
 /* A bridge: a-b and b-c up, a-c down, with the app's owner at one cut
  * end. c, which cannot reach a, forms a group of its own; a keeps b. b
  * hears both and says so in its status, so neither coordinator may fail
@@ -727,6 +758,7 @@ int main(void)
         cmocka_unit_test(no_claim_during_merge),
         cmocka_unit_test(bridge_owner_vouched_for),
         cmocka_unit_test(failover_cancelled_when_owner_heard),
+        cmocka_unit_test(failover_stands_when_owner_restarted),
         cmocka_unit_test(bridge_owner_vouched_for_by_non_member),
         cmocka_unit_test(heal_survivor_token_grows),
         cmocka_unit_test(graceful_leave_hands_state_over),
