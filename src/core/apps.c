@@ -242,6 +242,27 @@ static bool away(const struct baton_node *n, unsigned node, baton_inc inc)
     return n->now_ms < unknown_until(n);
 }
 
+/* A failover start from a lost node (prev_inc: the life lost), not yet
+ * carried out: is that life heard again, here directly or through a
+ * peer (vouched)? Then its instance may well still run, and the start
+ * must not happen: the decision was taken while nobody heard it, and
+ * reached this node after a heal (the long nemesis's one start while
+ * another ran, docs/design/cluster.md §7). A newer life of it known here
+ * means that instance is gone: the failover stands. */
+static bool lost_heard_again(const struct baton_node *n,
+                             const struct baton_state_app *e)
+{
+    unsigned f = e->from;
+
+    if (e->status != BATON_APP_STARTING || e->type != BATON_START_FAILOVER ||
+        e->prev_inc == 0 || f >= n->cfg.n_nodes || f == n->cfg.self ||
+        n->peers[f].inc > e->prev_inc || n->state.nodes[f].inc > e->prev_inc) {
+        return false;
+    }
+    return (n->peers[f].inc == e->prev_inc && n->peers[f].alive) ||
+           vouched(n, f);
+}
+
 /* May app e be placed on node x (reference §1.4 step 1: loaded and
  * permitted), and has it not failed there? */
 static bool eligible(const struct baton_node *n,
@@ -373,9 +394,12 @@ static unsigned instance_elsewhere(const struct baton_node *n,
 /* A new start: the fencing token moves up, cluster-wide. A node that
  * already has an instance (back from a partition, or from a history a
  * heal merged) keeps it: the app is adopted there under that instance's
- * token rather than started a second time. */
+ * token rather than started a second time. A failover from a lost node
+ * names the life it was lost in (lost_inc, kept in prev_inc while the
+ * start is under way): if that life is heard again before the new owner
+ * starts, the failover is cancelled (core.md §4.4). */
 static void assign(struct baton_node *n, unsigned k, unsigned owner,
-                   unsigned type, unsigned from)
+                   unsigned type, unsigned from, baton_inc lost_inc)
 {
     struct baton_state_app e = n->state.apps[k];
     const struct baton_app_report *r = report_of(n, owner, e.name);
@@ -418,7 +442,7 @@ static void assign(struct baton_node *n, unsigned k, unsigned owner,
     e.type = (uint8_t)type;
     e.from = (uint8_t)from;
     e.prev = BATON_NODE_NONE;
-    e.prev_inc = 0;
+    e.prev_inc = type == BATON_START_FAILOVER ? lost_inc : 0;
     e.epoch = next_epoch(n, &e, owner);
     e.epoch_max = e.epoch;
     set_app(n, k, &e);
@@ -508,6 +532,27 @@ static void decide_running(struct baton_node *n, unsigned k)
     const struct baton_app_report *r = report_of(n, e->owner, e->name);
     unsigned t;
 
+    if (e->status == BATON_APP_STARTING && e->type == BATON_START_FAILOVER &&
+        e->prev_inc != 0 &&
+        (r == NULL || (r->run == BATON_LOCAL_IDLE && r->last < e->epoch)) &&
+        (owner_alive(n, e->from, e->prev_inc) ||
+         away(n, e->from, e->prev_inc))) {
+        /* A failover from a lost node that has not started yet, and
+         * that node's life is heard again (in the group, or alive to
+         * this node or a peer): it is not lost, so the failover is
+         * cancelled and the app waits on it again, as if the decision
+         * had been taken a moment later (core.md §4.4). The new owner
+         * does not start meanwhile: it checks the same (carry_out). */
+        struct baton_state_app next = *e;
+        next.status = BATON_APP_WAITING;
+        next.owner = e->from;
+        next.owner_inc = e->prev_inc;
+        next.type = BATON_START_NORMAL;
+        next.prev_inc = 0;
+        n->app_deadline_ms[k] = 0; /* decide_waiting starts the timer over */
+        set_app(n, k, &next);
+        return;
+    }
     if (away(n, e->owner, e->owner_inc)) {
         return; /* alive, not in the group yet: it joins or goes down */
     }
@@ -526,7 +571,7 @@ static void decide_running(struct baton_node *n, unsigned k)
         if (t == BATON_NODE_NONE) {
             set_status(n, k, BATON_APP_FAILED);
         } else {
-            assign(n, k, t, BATON_START_FAILOVER, e->owner);
+            assign(n, k, t, BATON_START_FAILOVER, e->owner, 0);
         }
         return;
     }
@@ -582,7 +627,7 @@ static void decide_running(struct baton_node *n, unsigned k)
         if (t == BATON_NODE_NONE) {
             set_status(n, k, BATON_APP_FAILED);
         } else {
-            assign(n, k, t, BATON_START_NORMAL, BATON_NODE_NONE);
+            assign(n, k, t, BATON_START_NORMAL, BATON_NODE_NONE, 0);
         }
         return;
     }
@@ -680,6 +725,14 @@ static void decide_takeover(struct baton_node *n, unsigned k)
         set_app(n, k, &next);
         return;
     }
+    if (!prev_alive &&
+        instance_elsewhere(n, e, e->owner, false) != BATON_NODE_NONE) {
+        /* The old owner is gone, but another member still runs an
+         * instance (a heal's merge kept this takeover over that member's
+         * own, which is now told to stop): the new owner starts once it
+         * has, as in assign (seed 115302). */
+        return;
+    }
     if (!prev_alive) {
         next.status = BATON_APP_STARTING; /* nothing left to hand over */
         next.prev = BATON_NODE_NONE;
@@ -742,7 +795,7 @@ static void decide_waiting(struct baton_node *n, unsigned k)
         } else {
             /* Back within the timeout after a restart: it starts the app
              * again as normal, and nobody else does (reference §1.6). */
-            assign(n, k, f, BATON_START_NORMAL, BATON_NODE_NONE);
+            assign(n, k, f, BATON_START_NORMAL, BATON_NODE_NONE, 0);
         }
         return;
     }
@@ -752,7 +805,7 @@ static void decide_waiting(struct baton_node *n, unsigned k)
     }
     t = place(n, e, BATON_NODE_NONE);
     if (t != BATON_NODE_NONE) {
-        assign(n, k, t, BATON_START_FAILOVER, f);
+        assign(n, k, t, BATON_START_FAILOVER, f, e->owner_inc);
     }
 }
 
@@ -847,7 +900,7 @@ static void decide(struct baton_node *n, unsigned k)
         }
         t = place(n, e, BATON_NODE_NONE);
         if (t != BATON_NODE_NONE) {
-            assign(n, k, t, BATON_START_NORMAL, BATON_NODE_NONE);
+            assign(n, k, t, BATON_START_NORMAL, BATON_NODE_NONE, 0);
         } else if (e->status == BATON_APP_REFUSED) {
             set_status(n, k, BATON_APP_IDLE);
         }
@@ -1084,7 +1137,7 @@ static void carry_out(struct baton_node *n)
         }
         if (start && l->run == BATON_LOCAL_IDLE && !l->failed &&
             l->exited != e->epoch && e->epoch > l->last &&
-            state_settled(n, i, e)) {
+            !lost_heard_again(n, e) && state_settled(n, i, e)) {
             bool with_state = l->state_for == e->epoch && l->state_ok;
             l->run = BATON_LOCAL_STARTING;
             l->epoch = e->epoch;

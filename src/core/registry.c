@@ -1037,14 +1037,29 @@ static void send_call_reply(struct baton_node *n, unsigned to, baton_inc inc,
 static void watch_call(struct baton_node *n, uint64_t id, unsigned caller,
                        baton_inc caller_inc, unsigned to, baton_inc to_inc)
 {
-    struct baton_call_watch *w =
-        &n->watch[n->watch_next++ % BATON_CALLS_WATCHED];
+    struct baton_call_watch *w = NULL;
 
+    /* The next free slot in ring order: a slot still watching a call is
+     * never taken while another is free (a long call outlived 256 quick
+     * ones and lost its watch, test_call_watch_survives_ring_reuse). */
+    for (unsigned k = 0; k < BATON_CALLS_WATCHED && w == NULL; k++) {
+        struct baton_call_watch *f =
+            &n->watch[(n->watch_next + k) % BATON_CALLS_WATCHED];
+        if (!f->used) {
+            w = f;
+            n->watch_next += k;
+        }
+    }
+    if (w == NULL) {
+        w = &n->watch[n->watch_next % BATON_CALLS_WATCHED];
+    }
+    n->watch_next = (n->watch_next + 1) % BATON_CALLS_WATCHED;
     if (!w->used) {
         n->n_watched++;
     }
-    /* Overwriting the oldest when full: that call then has only the
-     * driver's deadline. */
+    /* Every slot in use: the one written longest ago in ring order is
+     * overwritten, and that call then has only the driver's deadline
+     * (every driver gives each call one). */
     w->id = id;
     w->caller = (uint8_t)caller;
     w->caller_inc = caller_inc;

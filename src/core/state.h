@@ -43,6 +43,8 @@ struct baton_state_app {
     uint8_t prev;   /* TAKEOVER: the old owner, still running it */
     uint8_t reserved[3];
     baton_inc owner_inc;
+    /* TAKEOVER: prev's life; STARTING as a failover from a lost node:
+     * the life it was lost in (core.md §4.4, the last moment). */
     baton_inc prev_inc;
     uint64_t epoch; /* the owner's instance's fencing token */
     /* The highest token issued for this app in any history merged into

@@ -41,7 +41,7 @@ enum conn_state {
 #define READ_MAX (BATON_FRAME_HEADER_LEN + BATON_FRAME_BODY_MAX)
 #define BUF_INIT (64u << 10)
 #define PLAIN_MAX (BATON_FRAME_BODY_MAX - BATON_SEAL_OVERHEAD)
-#define HELLO_MAX (512) /* the largest HELLO encodes in 343 bytes */
+#define HELLO_MAX (512) /* the largest HELLO encodes in 473 bytes */
 #define PROOF_MAX (64)  /* a PROOF encodes in 35 */
 #define NAMES_CAP_MIN (16u)
 /* A snapshot part and a JOIN fit a frame; a whole snapshot of the
@@ -949,11 +949,30 @@ static void mismatched(struct baton_io_conn *c)
 {
     struct baton_io *io = c->io;
     bool older = c->theirs.inc <= io->cfg.inc;
+    char what[160] = "";
+    size_t len = 0;
+    unsigned differ = 0;
 
+    /* Name every part whose digest differs (the peer's HELLO, proved by
+     * its PROOF); a part one side does not know counts as differing. */
+    for (unsigned p = 0; p < BATON_CONFIG_PARTS; p++) {
+        if (p < c->theirs.n_parts && memcmp(c->theirs.parts[p], io->parts[p],
+                                            BATON_CONFIG_PART_LEN) == 0) {
+            continue;
+        }
+        len += (size_t)snprintf(what + len, sizeof(what) - len, "%s%s",
+                                differ > 0 ? ", " : "",
+                                baton_io_config_part_name(p));
+        differ++;
+        BATON_ASSERT(len < sizeof(what));
+    }
+    if (differ == 0) {
+        snprintf(what, sizeof(what), "a setting this version cannot name");
+    }
     logf_(io, BATON_LOG_ERROR,
-          "config mismatch with %s (%s): both nodes must list the same "
+          "config mismatch with %s (%s): %s %s; both nodes must list the same "
           "nodes, roles, heartbeat settings and names_cap; %s",
-          io->names[c->peer], c->addr,
+          io->names[c->peer], c->addr, what, differ > 1 ? "differ" : "differs",
           older ? "this node started later and runs no apps until resolved"
                 : "it started later and runs no apps until resolved");
     mismatch_update(io);
@@ -1248,6 +1267,8 @@ static void conn_begin(struct baton_io_conn *c)
     c->mine.inc = io->cfg.inc;
     baton_random(c->mine.nonce, sizeof(c->mine.nonce));
     memcpy(c->mine.config, io->digest, sizeof(c->mine.config));
+    c->mine.n_parts = BATON_CONFIG_PARTS;
+    memcpy(c->mine.parts, io->parts, sizeof(io->parts));
     if (uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) != 0 ||
         baton_hello_encode(&c->mine, buf, sizeof(buf), &n) != 0) {
         conn_close(c, "cannot start the handshake");
@@ -1484,23 +1505,33 @@ int baton_io_init(struct baton_io *io, uv_loop_t *loop,
         return rv;
     }
     baton_io_config_digest(cfg, io->digest);
+    baton_io_config_parts(cfg, io->parts);
     io->driver_held = cfg->apps_held;
     return 0;
 }
 
-void baton_io_config_digest(const struct baton_io_config *cfg,
-                            uint8_t out[BATON_DIGEST_LEN])
+/* The timings as every node applies them: the core's defaults for the
+ * unset ones. */
+static struct baton_node_config timings(const struct baton_io_config *cfg)
 {
     struct baton_node_config nc = {0};
-    const char *names[BATON_NODES_MAX];
-    uint8_t base[BATON_DIGEST_LEN];
-    crypto_hash_sha256_state st;
-    char line[32];
 
     nc.heartbeat_ms = cfg->heartbeat_ms;
     nc.heartbeat_miss = cfg->heartbeat_miss;
     nc.sync_window_ms = cfg->sync_window_ms;
     baton_node_config_defaults(&nc);
+    return nc;
+}
+
+void baton_io_config_digest(const struct baton_io_config *cfg,
+                            uint8_t out[BATON_DIGEST_LEN])
+{
+    struct baton_node_config nc = timings(cfg);
+    const char *names[BATON_NODES_MAX];
+    uint8_t base[BATON_DIGEST_LEN];
+    crypto_hash_sha256_state st;
+    char line[32];
+
     for (unsigned i = 0; i < cfg->n_nodes; i++) {
         names[i] = cfg->names[i];
     }
@@ -1513,6 +1544,49 @@ void baton_io_config_digest(const struct baton_io_config *cfg,
     crypto_hash_sha256_update(&st, base, sizeof(base));
     crypto_hash_sha256_update(&st, (const uint8_t *)line, strlen(line));
     crypto_hash_sha256_final(&st, out);
+}
+
+/* One part's digest: the first bytes of SHA-256 over its text. */
+static void part_digest(uint8_t out[BATON_CONFIG_PART_LEN], const char *text,
+                        size_t len)
+{
+    uint8_t full[crypto_hash_sha256_BYTES];
+
+    crypto_hash_sha256(full, (const uint8_t *)text, len);
+    memcpy(out, full, BATON_CONFIG_PART_LEN);
+}
+
+void baton_io_config_parts(
+    const struct baton_io_config *cfg,
+    uint8_t out[BATON_CONFIG_PARTS][BATON_CONFIG_PART_LEN])
+{
+    struct baton_node_config nc = timings(cfg);
+    const char *names[BATON_NODES_MAX];
+    uint8_t full[BATON_DIGEST_LEN];
+    char line[32];
+    const uint64_t values[] = {nc.heartbeat_ms, nc.heartbeat_miss,
+                               nc.sync_window_ms, names_cap(cfg)};
+
+    /* [nodes]: the lines the whole digest starts with (wire.md §3). */
+    for (unsigned i = 0; i < cfg->n_nodes; i++) {
+        names[i] = cfg->names[i];
+    }
+    baton_config_nodes_digest(names, cfg->candidate, cfg->n_nodes, full);
+    memcpy(out[BATON_PART_NODES], full, BATON_CONFIG_PART_LEN);
+    for (unsigned p = BATON_PART_HEARTBEAT_MS; p < BATON_CONFIG_PARTS; p++) {
+        int n = snprintf(line, sizeof(line), "%" PRIu64 "\n",
+                         values[p - BATON_PART_HEARTBEAT_MS]);
+        part_digest(out[p], line, (size_t)n);
+    }
+}
+
+const char *baton_io_config_part_name(unsigned part)
+{
+    static const char *const names[BATON_CONFIG_PARTS] = {
+        "[nodes]", "[cluster] heartbeat_ms", "[cluster] heartbeat_miss",
+        "[cluster] sync_window_ms", "[cluster] names_cap"};
+
+    return part < BATON_CONFIG_PARTS ? names[part] : "a setting";
 }
 
 int baton_io_start(struct baton_io *io)

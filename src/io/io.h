@@ -6,6 +6,7 @@
 #include <uv.h>
 
 #include "../core/node.h"
+#include "../wire/codec.h"
 #include "secure.h"
 
 #define BATON_ADDR_MAX (64)
@@ -79,12 +80,27 @@ struct baton_io_stats {
     uint64_t dial_timeouts; /* dials abandoned after the dial timeout */
 };
 
+/* The config digest's inputs, part by part, as the HELLO carries them
+ * so that a mismatch names the setting that differs (wire.md §3). The
+ * order is the wire's: a later version may only append parts. */
+enum baton_config_part {
+    BATON_PART_NODES,          /* [nodes]: names, order and roles */
+    BATON_PART_HEARTBEAT_MS,   /* [cluster] heartbeat_ms */
+    BATON_PART_HEARTBEAT_MISS, /* [cluster] heartbeat_miss */
+    BATON_PART_SYNC_WINDOW_MS, /* [cluster] sync_window_ms */
+    BATON_PART_NAMES_CAP,      /* [cluster] names_cap */
+    BATON_CONFIG_PARTS
+};
+_Static_assert(BATON_CONFIG_PARTS <= BATON_CONFIG_PARTS_MAX,
+               "a HELLO carries at most BATON_CONFIG_PARTS_MAX parts");
+
 struct baton_io {
     uv_loop_t *loop;
     struct baton_io_config cfg;
     struct baton_node node;
     struct baton_effects *fx;
     uint8_t digest[BATON_DIGEST_LEN];
+    uint8_t parts[BATON_CONFIG_PARTS][BATON_CONFIG_PART_LEN];
     const char *names[BATON_NODES_MAX];
     uv_tcp_t listener;
     uv_timer_t core_timer;
@@ -167,6 +183,13 @@ int baton_io_init(struct baton_io *io, uv_loop_t *loop,
  * with the core's defaults applied to unset timings and names_cap. */
 void baton_io_config_digest(const struct baton_io_config *cfg,
                             uint8_t out[BATON_DIGEST_LEN]);
+
+/* The parts of the config digest (enum baton_config_part above). */
+void baton_io_config_parts(
+    const struct baton_io_config *cfg,
+    uint8_t out[BATON_CONFIG_PARTS][BATON_CONFIG_PART_LEN]);
+/* The setting a part stands for, as the config file spells it. */
+const char *baton_io_config_part_name(unsigned part);
 
 /* Listens, dials every peer and boots the core.
  * Errors: BATON_EIO (cannot listen: logged with the address). */

@@ -44,6 +44,12 @@ static void put_hello(crypto_auth_hmacsha256_state *st,
                                   strlen(h->name) + 1);
     put_u64(st, h->inc);
     crypto_auth_hmacsha256_update(st, h->nonce, sizeof(h->nonce));
+    /* Both sides' digests: a mismatch is acted on and logged by part, so
+     * none of them may be altered on the way. */
+    crypto_auth_hmacsha256_update(st, h->config, sizeof(h->config));
+    put_u64(st, h->n_parts);
+    crypto_auth_hmacsha256_update(st, h->parts[0],
+                                  (size_t)h->n_parts * BATON_CONFIG_PART_LEN);
 }
 
 static void transcript_mac(const uint8_t *cookie, size_t cookie_len,
@@ -59,8 +65,6 @@ static void transcript_mac(const uint8_t *cookie, size_t cookie_len,
     put_u64(&st, BATON_WIRE_VERSION);
     put_hello(&st, t->initiator);
     put_hello(&st, t->responder);
-    crypto_auth_hmacsha256_update(&st, t->initiator->config,
-                                  sizeof(t->initiator->config));
     crypto_auth_hmacsha256_update(&st, (const uint8_t *)label,
                                   strlen(label) + 1);
     crypto_auth_hmacsha256_final(&st, out);
@@ -149,6 +153,21 @@ int baton_open(struct baton_seal *s,
     return 0;
 }
 
+/* The node lines of the config digest (docs/design/wire.md §3). */
+static void nodes_update(crypto_hash_sha256_state *st,
+                         const char *const *names, const uint8_t *candidate,
+                         unsigned n)
+{
+    for (unsigned i = 0; i < n; i++) {
+        crypto_hash_sha256_update(st, (const uint8_t *)names[i],
+                                  strlen(names[i]));
+        crypto_hash_sha256_update(st,
+                                  (const uint8_t *)(candidate[i] ? " c\n"
+                                                                 : " w\n"),
+                                  3);
+    }
+}
+
 void baton_config_digest(const char *const *names, const uint8_t *candidate,
                          unsigned n, uint64_t heartbeat_ms,
                          uint64_t heartbeat_miss, uint64_t sync_window_ms,
@@ -158,16 +177,20 @@ void baton_config_digest(const char *const *names, const uint8_t *candidate,
     char line[64];
 
     crypto_hash_sha256_init(&st);
-    for (unsigned i = 0; i < n; i++) {
-        crypto_hash_sha256_update(&st, (const uint8_t *)names[i],
-                                  strlen(names[i]));
-        crypto_hash_sha256_update(&st,
-                                  (const uint8_t *)(candidate[i] ? " c\n"
-                                                                 : " w\n"),
-                                  3);
-    }
+    nodes_update(&st, names, candidate, n);
     snprintf(line, sizeof(line), "%" PRIu64 "\n%" PRIu64 "\n%" PRIu64 "\n",
              heartbeat_ms, heartbeat_miss, sync_window_ms);
     crypto_hash_sha256_update(&st, (const uint8_t *)line, strlen(line));
+    crypto_hash_sha256_final(&st, out);
+}
+
+void baton_config_nodes_digest(const char *const *names,
+                               const uint8_t *candidate, unsigned n,
+                               uint8_t out[BATON_DIGEST_LEN])
+{
+    crypto_hash_sha256_state st;
+
+    crypto_hash_sha256_init(&st);
+    nodes_update(&st, names, candidate, n);
     crypto_hash_sha256_final(&st, out);
 }

@@ -69,6 +69,12 @@ void baton_config_digest(const char *const *names, const uint8_t *candidate,
                          uint64_t heartbeat_miss, uint64_t sync_window_ms,
                          uint8_t out[BATON_DIGEST_LEN]);
 
+/* SHA-256 over the node lines alone (the config digest's first lines):
+ * the [nodes] part digest is its first bytes (wire.md §3). */
+void baton_config_nodes_digest(const char *const *names,
+                               const uint8_t *candidate, unsigned n,
+                               uint8_t out[BATON_DIGEST_LEN]);
+
 /* Wipes secrets (cookie, keys) from memory. */
 void baton_wipe(void *buf, size_t n);
 

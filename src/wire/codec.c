@@ -534,17 +534,19 @@ int baton_hello_encode(const struct baton_hello *h, uint8_t *buf, size_t cap,
     /* No terminator within the array means a name longer than
      * BATON_NAME_MAX. */
     name_len = strnlen(h->name, sizeof(h->name));
-    if (name_len < 1 || name_len > BATON_NAME_MAX || h->inc == 0) {
+    if (name_len < 1 || name_len > BATON_NAME_MAX || h->inc == 0 ||
+        h->n_parts > BATON_CONFIG_PARTS_MAX) {
         enc_invalid(&e);
         return enc_finish(&e, len);
     }
-    put_array(&e, 6);
+    put_array(&e, 7);
     put_str(&e, hello_magic, sizeof(hello_magic) - 1);
     put_u8(&e, h->version);
     put_str(&e, h->name, name_len);
     put_u64(&e, h->inc);
     put_bin(&e, h->nonce, sizeof(h->nonce));
     put_bin(&e, h->config, sizeof(h->config));
+    put_bin(&e, h->parts[0], (size_t)h->n_parts * BATON_CONFIG_PART_LEN);
     return enc_finish(&e, len);
 }
 
@@ -1108,15 +1110,24 @@ static bool read_hello(const msgpack_object *o, void *out)
     struct baton_hello *h = out;
     const msgpack_object *a;
 
-    if (!get_array(o, 6, &a) || a[0].type != MSGPACK_OBJECT_STR ||
+    if (!get_array(o, 7, &a) || a[0].type != MSGPACK_OBJECT_STR ||
         a[0].via.str.size != sizeof(hello_magic) - 1 ||
         memcmp(a[0].via.str.ptr, hello_magic, sizeof(hello_magic) - 1) != 0) {
         return false;
     }
+    /* The part digests: whole ones, as many as the sender knows (a later
+     * version may add parts; the receiver compares those it knows). */
+    if (a[6].type != MSGPACK_OBJECT_BIN ||
+        a[6].via.bin.size % BATON_CONFIG_PART_LEN != 0 ||
+        a[6].via.bin.size > sizeof(h->parts)) {
+        return false;
+    }
+    h->n_parts = (uint8_t)(a[6].via.bin.size / BATON_CONFIG_PART_LEN);
     return read_u8(&a[1], &h->version) && read_name(&a[2], h->name) &&
            read_u64(&a[3], &h->inc) && h->inc != 0 &&
            read_bin(&a[4], h->nonce, sizeof(h->nonce)) &&
-           read_bin(&a[5], h->config, sizeof(h->config));
+           read_bin(&a[5], h->config, sizeof(h->config)) &&
+           read_bin(&a[6], h->parts[0], a[6].via.bin.size);
 }
 
 static bool read_proof(const msgpack_object *o, void *out)

@@ -7,12 +7,20 @@
 #include "../core/msg.h"
 #include "frame.h"
 
+/* A HELLO's part digests (docs/design/wire.md §3): the first bytes of
+ * SHA-256 over each part of the config digest's inputs, so that a
+ * mismatch can name the setting that differs. */
+#define BATON_CONFIG_PART_LEN (8)
+#define BATON_CONFIG_PARTS_MAX (16)
+
 struct baton_hello {
     uint8_t version;
     char name[BATON_NAME_MAX + 1]; /* NUL-terminated */
     baton_inc inc;
     uint8_t nonce[BATON_NONCE_LEN];
     uint8_t config[BATON_DIGEST_LEN];
+    uint8_t n_parts; /* 0..BATON_CONFIG_PARTS_MAX */
+    uint8_t parts[BATON_CONFIG_PARTS_MAX][BATON_CONFIG_PART_LEN];
 };
 
 struct baton_proof {

@@ -6,8 +6,8 @@
 #include "../util/setup.h"
 
 /* 2: every message's status carries `heard`; 3: a SNAPSHOT comes in
- * parts (docs/design/wire.md §1.1). Nodes of different versions refuse
- * to link at the first frame. */
+ * parts, and the HELLO carries part digests (docs/design/wire.md §1.1).
+ * Nodes of different versions refuse to link at the first frame. */
 #define BATON_WIRE_VERSION (3)
 #define BATON_FRAME_HEADER_LEN (8)
 /* The largest body (a SEALED frame's: a names snapshot part may take

@@ -369,6 +369,13 @@ static void hello(struct baton_hello *h, const char *name, baton_inc inc,
         h->nonce[i] = (uint8_t)(nonce_byte + 37 * i);
     }
     baton_config_digest(nodes, candidate, 3, 1000, 3, 5000, h->config);
+    /* Part digests as a node of this version sends them (five). */
+    h->n_parts = 5;
+    for (unsigned i = 0; i < h->n_parts; i++) {
+        for (unsigned j = 0; j < BATON_CONFIG_PART_LEN; j++) {
+            h->parts[i][j] = (uint8_t)(nonce_byte ^ (8 * i + j));
+        }
+    }
 }
 
 static void put_hello(const char *name, const struct baton_hello *h)

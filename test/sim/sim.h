@@ -111,6 +111,9 @@ uint64_t sim_call(struct sim *s, unsigned i, unsigned name,
 /* A write's or a call's result code, -1 while under way. */
 int sim_write_code(const struct sim *s, uint64_t id);
 int sim_call_code(const struct sim *s, uint64_t id);
+/* How many answers came for calls already answered (dropped, as a
+ * driver drops them). */
+uint64_t sim_calls_answered_again(const struct sim *s);
 /* How many times node i told an endpoint it lost "n<name>" for reason. */
 unsigned sim_names_lost(const struct sim *s, unsigned i, unsigned name,
                         unsigned reason);

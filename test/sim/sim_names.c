@@ -50,6 +50,7 @@ struct sim_names {
     uint64_t n_lost;
     bool must_finish; /* quiet phase: what is issued now must finish */
     uint64_t writes_done, calls_done, calls_ok;
+    uint64_t calls_again; /* answers to calls already answered */
 };
 
 static void *grow(void *p, size_t *cap, size_t size)
@@ -346,8 +347,9 @@ static void on_call_done(struct sim *s, unsigned i,
     }
     if (!k->used) {
         /* The network duplicated the call or its reply (the simulator
-         * does; TCP does not): drivers drop answers they no longer
-         * wait for. */
+         * does; TCP does not), or a forwarder's late `unreachable`:
+         * drivers drop answers they no longer wait for. */
+        m->calls_again++;
         return;
     }
     k->used = false;
@@ -621,6 +623,11 @@ int sim_write_code(const struct sim *s, uint64_t id)
     const struct sn_req *r = req_find(s->names, id);
 
     return r != NULL ? r->code : -2;
+}
+
+uint64_t sim_calls_answered_again(const struct sim *s)
+{
+    return s->names->calls_again;
 }
 
 int sim_call_code(const struct sim *s, uint64_t id)

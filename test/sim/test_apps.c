@@ -569,6 +569,91 @@ static void no_claim_during_merge(void **state)
     sim_destroy(s);
 }
 
+/* The long nemesis's finding (docs/design/cluster.md §7): d runs x and
+ * is cut from everyone; the majority's coordinator a fails x over to e
+ * when its timeout runs out. Just before that, d and e hear each other
+ * again (the heal reaches e first), but a has not heard from e since, so
+ * it still decides the failover: the start reaches e after e heard d,
+ * which still runs x. e must not act on it (core.md §4.4, the last
+ * moment), and a, once e vouches for d, cancels it: x keeps running on
+ * d only, under a token above the cancelled one. */
+static void failover_cancelled_when_owner_heard(void **state)
+{
+    struct baton_app_config app;
+    struct sim *s;
+    uint64_t epoch = 0;
+    uint64_t failover;
+    uint64_t deadline;
+    int j;
+    int k;
+
+    (void)state;
+    define(&app, "x", "d,e,{abc}", 1500);
+    s = cluster(5, 1, &app, NULL, 0);
+    sim_run_until(s, 1000 * MS);
+    runs_only_on(s, 5, 0, 3);
+    k = sim_trace_count(s);
+    for (unsigned i = 0; i < 5; i++) {
+        if (i != 3) {
+            sim_block(s, 3, i);
+            sim_block(s, i, 3);
+        }
+    }
+    sim_run_until(s, 2500 * MS);
+    deadline = expect(s, &k, "a: app x: waiting on d") + 1500;
+    /* e and d hear each other again (at 3258 ms, their redial) after
+     * e's last heartbeat to a before the deadline (3256 ms): a learns it
+     * only with e's next one, at the deadline itself. */
+    sim_run_until(s, (deadline - 300) * MS);
+    sim_unblock(s, 3, 4);
+    sim_unblock(s, 4, 3);
+    sim_run_until(s, (deadline + 200) * MS);
+    j = k;
+    expect(s, &j, "a: app x: starting on e (failover from d)");
+    failover =
+        strtoull(strstr(sim_trace_line(s, j - 1), "epoch=") + 6, NULL, 10);
+    expect(s, &j, "a: app x: waiting on d"); /* cancelled */
+    sim_heal(s);
+    sim_run_until(s, 8000 * MS);
+    expect_none(s, k, "app x: start here");
+    runs_only_on(s, 5, 0, 3);
+    sim_instance(s, 3, 0, &epoch);
+    assert_true(epoch > failover);
+    assert_converged(s);
+    sim_destroy(s);
+}
+
+/* The other side of the last-moment rule: an owner that restarted is
+ * heard again in a new life, whose instance is gone, so the failover
+ * from its old life stands. d runs x (timeout 0) and crashes; a fails x
+ * over to e at once, and d's new life links up with e while that start
+ * is on its way: e starts x all the same, and nothing cancels it. */
+static void failover_stands_when_owner_restarted(void **state)
+{
+    struct baton_app_config app;
+    struct sim *s;
+    int k;
+
+    (void)state;
+    define(&app, "x", "e,d,{abc}", 0);
+    s = cluster(5, 1, &app, NULL, 0);
+    sim_run_until(s, 500 * MS);
+    sim_request(s, 3, 0, BATON_REQ_TAKEOVER, 0); /* pinned on d */
+    sim_run_until(s, 1000 * MS);
+    runs_only_on(s, 5, 0, 3);
+    k = sim_trace_count(s);
+    sim_crash(s, 3);
+    sim_run_for(s, 1 * MS);
+    sim_restart(s, 3);
+    sim_run_until(s, 3000 * MS);
+    expect(s, &k, "a: app x: starting on e (failover from d)");
+    expect(s, &k, "e: app x: start here (failover from d)");
+    expect_none(s, k, "app x: waiting on d");
+    runs_only_on(s, 5, 0, 4);
+    assert_converged(s);
+    sim_destroy(s);
+}
+
 /* A bridge: a-b and b-c up, a-c down, with the app's owner at one cut
  * end. c, which cannot reach a, forms a group of its own; a keeps b. b
  * hears both and says so in its status, so neither coordinator may fail
@@ -672,6 +757,8 @@ int main(void)
         cmocka_unit_test(frozen_owner_not_failed_over),
         cmocka_unit_test(no_claim_during_merge),
         cmocka_unit_test(bridge_owner_vouched_for),
+        cmocka_unit_test(failover_cancelled_when_owner_heard),
+        cmocka_unit_test(failover_stands_when_owner_restarted),
         cmocka_unit_test(bridge_owner_vouched_for_by_non_member),
         cmocka_unit_test(heal_survivor_token_grows),
         cmocka_unit_test(graceful_leave_hands_state_over),

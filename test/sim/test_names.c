@@ -207,6 +207,22 @@ static void test_calls_across_repoint(void **state)
     sim_destroy(s);
 }
 
+/* Node `node` registers "n<name>" (endpoint 0) and the write succeeds. */
+static void registered(struct sim *s, unsigned node, unsigned name)
+{
+    uint64_t w = sim_name_write(s, node, BATON_NAME_REGISTER, 0, name, 0);
+
+    sim_run_for(s, 5 * MS);
+    assert_int_equal(sim_write_code(s, w), BATON_NAME_OK);
+}
+
+/* Cuts a and c both ways; the links stay open, as a cut cable. */
+static void cut_a_c(struct sim *s)
+{
+    sim_block(s, 0, 2);
+    sim_block(s, 2, 0);
+}
+
 /* §5: a call whose node is lost before it answers fails with
  * `unreachable` once the caller declares that node down: a cut link
  * drops it silently, and nothing else would ever answer it. */
@@ -214,21 +230,87 @@ static void test_call_to_lost_node(void **state)
 {
     struct sim *s = cluster(3);
     const struct baton_node *a = sim_node(s, 0);
-    uint64_t w, c;
+    uint64_t c;
 
     (void)state;
-    w = sim_name_write(s, 2, BATON_NAME_REGISTER, 0, 4, 0);
-    sim_run_for(s, 5 * MS);
-    assert_int_equal(sim_write_code(s, w), BATON_NAME_OK);
-    /* Cut a and c both ways; the links stay open, as a cut cable. */
-    sim_block(s, 0, 2);
-    sim_block(s, 2, 0);
+    registered(s, 2, 4);
+    cut_a_c(s);
     c = sim_call(s, 0, 4, true);
     sim_run_for(s, baton_node_down_after_ms(a) * MS / 2);
     assert_int_equal(sim_call_code(s, c), -1); /* c still alive to a */
     sim_run_for(s, (baton_node_down_after_ms(a) / 2 + 10) * MS);
     assert_false(sim_node(s, 0)->peers[2].alive);
     assert_int_equal(sim_call_code(s, c), BATON_NAME_UNREACHABLE);
+    assert_false(sim_failed(s));
+    sim_destroy(s);
+}
+
+/* §5: the watch ring reuses a slot only when it is free. One call from a
+ * to n4 on c hangs (a and c cut, links open); meanwhile a makes more
+ * calls than the ring has slots to n5 on b, each answered. The hanging
+ * call's watch must survive them: it still fails with `unreachable` when
+ * a declares c down, and every other call is answered once. (With
+ * BATON_CALLS_WATCHED calls truly in flight the oldest watch is
+ * overwritten, and that call has only the driver's deadline.) */
+static void test_call_watch_survives_ring_reuse(void **state)
+{
+    struct sim *s = cluster(3);
+    const struct baton_node *a = sim_node(s, 0);
+    uint64_t ids[BATON_CALLS_WATCHED + 8];
+    uint64_t c;
+
+    (void)state;
+    registered(s, 2, 4);
+    registered(s, 1, 5);
+    cut_a_c(s);
+    c = sim_call(s, 0, 4, true);
+    for (unsigned k = 0; k < BATON_ARRAY_LEN(ids); k++) {
+        ids[k] = sim_call(s, 0, 5, true);
+        sim_run_for(s, MS / 4);
+    }
+    sim_run_for(s, 10 * MS);
+    for (unsigned k = 0; k < BATON_ARRAY_LEN(ids); k++) {
+        assert_int_equal(sim_call_code(s, ids[k]), BATON_NAME_OK);
+    }
+    assert_int_equal(sim_call_code(s, c), -1);
+    assert_int_equal(a->n_watched, 1); /* the hanging call alone */
+    sim_run_for(s, (baton_node_down_after_ms(a) + 10) * MS);
+    assert_false(a->peers[2].alive);
+    assert_int_equal(sim_call_code(s, c), BATON_NAME_UNREACHABLE);
+    assert_int_equal(a->n_watched, 0);
+    assert_int_equal(sim_calls_answered_again(s), 0);
+    assert_false(sim_failed(s));
+    sim_destroy(s);
+}
+
+/* §5: more calls in flight than the ring has slots, all to a node that
+ * is then lost. Each watched call fails with `unreachable` exactly once;
+ * only the oldest, whose watch the last call took, gets no answer from
+ * the core (its driver's deadline answers it), and nothing is answered
+ * twice. */
+static void test_call_watch_ring_full(void **state)
+{
+    struct sim *s = cluster(3);
+    const struct baton_node *a = sim_node(s, 0);
+    uint64_t ids[BATON_CALLS_WATCHED + 1];
+
+    (void)state;
+    registered(s, 2, 4);
+    cut_a_c(s);
+    for (unsigned k = 0; k < BATON_ARRAY_LEN(ids); k++) {
+        ids[k] = sim_call(s, 0, 4, true);
+    }
+    assert_int_equal(a->n_watched, BATON_CALLS_WATCHED);
+    /* BATON_FX_CALL_MAX failures a step, a step a ms: 64 ms for all. */
+    sim_run_for(s, (baton_node_down_after_ms(a) + 100) * MS);
+    assert_false(a->peers[2].alive);
+    assert_int_equal(sim_call_code(s, ids[0]), -1);
+    for (unsigned k = 1; k < BATON_ARRAY_LEN(ids); k++) {
+        assert_int_equal(sim_call_code(s, ids[k]), BATON_NAME_UNREACHABLE);
+    }
+    assert_int_equal(a->n_watched, 0);
+    sim_run_for(s, 3000 * MS);
+    assert_int_equal(sim_calls_answered_again(s), 0);
     assert_false(sim_failed(s));
     sim_destroy(s);
 }
@@ -380,6 +462,8 @@ int main(void)
         cmocka_unit_test(test_clash_notify_all),
         cmocka_unit_test(test_calls_across_repoint),
         cmocka_unit_test(test_call_to_lost_node),
+        cmocka_unit_test(test_call_watch_survives_ring_reuse),
+        cmocka_unit_test(test_call_watch_ring_full),
         cmocka_unit_test(test_repoint_survives_stale_join),
         cmocka_unit_test(test_snapshot_in_parts),
     };

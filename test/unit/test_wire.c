@@ -391,6 +391,8 @@ static void rand_hello(struct baton_prng *p, struct baton_hello *h,
     h->inc = 1 + baton_prng_below(p, UINT64_MAX);
     rand_bytes(p, h->nonce, sizeof(h->nonce));
     rand_bytes(p, h->config, sizeof(h->config));
+    h->n_parts = (uint8_t)baton_prng_below(p, BATON_CONFIG_PARTS_MAX + 1);
+    rand_bytes(p, h->parts[0], (size_t)h->n_parts * BATON_CONFIG_PART_LEN);
 }
 
 /* Samples: one valid encoding of every shape */
@@ -730,9 +732,10 @@ static void check_bad_header(const uint8_t good[BATON_FRAME_HEADER_LEN],
                      BATON_EBADMSG);
 }
 
-/* Version 2 added `heard` to every status, version 3 snapshot parts:
- * an older peer's first header is refused, and the driver learns which
- * version it speaks, so that it logs both (docs/design/wire.md §1.1). */
+/* Version 2 added `heard` to every status, version 3 snapshot parts and
+ * the HELLO's part digests: an older peer's first header is refused, and
+ * the driver learns which version it speaks, so that it logs both
+ * (docs/design/wire.md §1.1). */
 static void test_frame_version(void **state)
 {
     uint8_t buf[BATON_FRAME_HEADER_LEN];
@@ -1170,6 +1173,11 @@ static void check_hello_roundtrip(const struct baton_hello *h)
     assert_int_equal(out.inc, h->inc);
     assert_memory_equal(out.nonce, h->nonce, sizeof(out.nonce));
     assert_memory_equal(out.config, h->config, sizeof(out.config));
+    assert_int_equal(out.n_parts, h->n_parts);
+    if (h->n_parts > 0) {
+        assert_memory_equal(out.parts, h->parts,
+                            (size_t)h->n_parts * BATON_CONFIG_PART_LEN);
+    }
 }
 
 static void test_hello_roundtrip(void **state)
@@ -1384,6 +1392,52 @@ static void test_encode_invalid(void **state)
     assert_int_equal(baton_hello_encode(&h, buf, sizeof(buf), &len),
                      BATON_EINVAL);
     assert_int_equal(baton_hello_encode(&h, buf, 0, &len), BATON_EINVAL);
+    rand_hello(&p, &h, 10);
+    h.n_parts = BATON_CONFIG_PARTS_MAX + 1;
+    assert_int_equal(baton_hello_encode(&h, buf, sizeof(buf), &len),
+                     BATON_EINVAL);
+}
+
+/* A HELLO's part digests are whole (8 bytes each) and at most
+ * BATON_CONFIG_PARTS_MAX: the last field is rewritten by hand into a
+ * well-formed bin of a wrong size, which only the codec's own check
+ * refuses. */
+static void test_hello_parts_checked(void **state)
+{
+    struct baton_hello h;
+    struct baton_hello out;
+    uint8_t buf[BUF_CAP];
+    size_t len = 0;
+
+    BATON_UNUSED(state);
+    memset(&h, 0, sizeof(h));
+    strcpy(h.name, "a@localhost");
+    h.inc = 1;
+    h.n_parts = 1;
+    memset(h.parts, 0x5a, sizeof(h.parts));
+    assert_int_equal(baton_hello_encode(&h, buf, sizeof(buf), &len), 0);
+    assert_int_equal(baton_hello_decode(buf, len, &out), 0);
+    /* bin8 header of the last field: 0xc4, 8; then its 8 bytes. */
+    assert_int_equal(buf[len - 10], 0xc4);
+    assert_int_equal(buf[len - 9], 8);
+    buf[len - 9] = 7; /* 7 bytes: not a whole part */
+    assert_int_equal(baton_hello_decode(buf, len - 1, &out), BATON_EBADMSG);
+
+    h.n_parts = BATON_CONFIG_PARTS_MAX;
+    assert_int_equal(baton_hello_encode(&h, buf, sizeof(buf), &len), 0);
+    assert_int_equal(baton_hello_decode(buf, len, &out), 0);
+    assert_int_equal(out.n_parts, BATON_CONFIG_PARTS_MAX);
+    /* One part more than any HELLO may carry. */
+    assert_int_equal(buf[len - BATON_CONFIG_PARTS_MAX * 8 - 2], 0xc4);
+    buf[len - BATON_CONFIG_PARTS_MAX * 8 - 1] =
+        (uint8_t)((BATON_CONFIG_PARTS_MAX + 1) * 8);
+    memset(buf + len, 0x5a, 8);
+    assert_int_equal(baton_hello_decode(buf, len + 8, &out), BATON_EBADMSG);
+
+    h.n_parts = 0; /* none: a HELLO that names no part still decodes */
+    assert_int_equal(baton_hello_encode(&h, buf, sizeof(buf), &len), 0);
+    assert_int_equal(baton_hello_decode(buf, len, &out), 0);
+    assert_int_equal(out.n_parts, 0);
 }
 
 /* Malformed input built by editing a decoded msgpack tree */
@@ -1549,7 +1603,9 @@ static bool variable_list(const msgpack_object *o)
  * field set to 256 and every bin of 31 or 33 bytes. */
 static void test_mutations(void **state)
 {
-    static const uint8_t bytes[BATON_MAC_LEN + 1];
+    /* Room for the largest bin plus one: a HELLO's part digests. */
+    static const uint8_t
+        bytes[BATON_CONFIG_PARTS_MAX * BATON_CONFIG_PART_LEN + 1];
     struct sample *s = malloc(SAMPLES_N * sizeof(*s));
     msgpack_object wrong[9];
     size_t n_wrong = wrong_values(wrong);
@@ -1592,12 +1648,14 @@ static void test_mutations(void **state)
                 break;
             case MSGPACK_OBJECT_BIN: {
                 /* Every bin has an exact size: 32 bytes (nonce, digest,
-                 * MAC, a report's ranks) or n_nodes (an app's ranks). */
+                 * MAC, a report's ranks) or n_nodes (an app's ranks),
+                 * or whole 8-byte parts (a HELLO's part digests). */
                 uint32_t size = o->via.bin.size;
                 if (size == 0) {
                     break; /* a STATE's bytes: any length up to 64 KiB */
                 }
-                assert_true(size <= BATON_MAC_LEN);
+                assert_true(size <=
+                            BATON_CONFIG_PARTS_MAX * BATON_CONFIG_PART_LEN);
                 assert_int_equal(
                     try_replace(t, s[i].kind, o, obj_bin(bytes, size - 1)),
                     BATON_EBADMSG);
@@ -1820,13 +1878,14 @@ static int decode_hello_shape(const char *magic, size_t magic_len,
 
     msgpack_sbuffer_init(&sb);
     msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    msgpack_pack_array(&pk, 6);
+    msgpack_pack_array(&pk, 7);
     msgpack_pack_str_with_body(&pk, magic, magic_len);
     msgpack_pack_uint8(&pk, BATON_WIRE_VERSION);
     msgpack_pack_str_with_body(&pk, name, name_len);
     msgpack_pack_uint64(&pk, 42);
     msgpack_pack_bin_with_body(&pk, bytes, sizeof(bytes));
     msgpack_pack_bin_with_body(&pk, bytes, sizeof(bytes));
+    msgpack_pack_bin_with_body(&pk, bytes, BATON_CONFIG_PART_LEN);
     memset(&h, 0xa5, sizeof(h));
     rv = baton_hello_decode((const uint8_t *)sb.data, sb.size, &h);
     if (rv == 0) {
@@ -1904,7 +1963,7 @@ static void test_integer_encodings(void **state)
     for (unsigned variant = 0; variant < 8; variant++) {
         msgpack_sbuffer_init(&sb);
         msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-        msgpack_pack_array(&pk, 6);
+        msgpack_pack_array(&pk, 7);
         msgpack_pack_str_with_body(&pk, "baton", 5);
         switch (variant) {
         case 0:
@@ -1936,6 +1995,7 @@ static void test_integer_encodings(void **state)
         msgpack_pack_fix_int32(&pk, 5);
         msgpack_pack_bin_with_body(&pk, mac, sizeof(mac));
         msgpack_pack_bin_with_body(&pk, mac, sizeof(mac));
+        msgpack_pack_bin_with_body(&pk, mac, 0); /* no part digests */
         rv = baton_hello_decode((const uint8_t *)sb.data, sb.size, &h);
         if (variant < 4) {
             assert_int_equal(rv, 0);
@@ -2687,6 +2747,7 @@ int main(void)
         cmocka_unit_test(test_msg_roundtrip_extremes),
         cmocka_unit_test(test_msg_decode_zeroes),
         cmocka_unit_test(test_hello_roundtrip),
+        cmocka_unit_test(test_hello_parts_checked),
         cmocka_unit_test(test_proof_roundtrip),
         cmocka_unit_test(test_truncated),
         cmocka_unit_test(test_trailing),
