@@ -385,7 +385,7 @@ static int rewrite(struct lib_raftlog *l)
         l->next_seq = seq++;
         len = encode(l, l->term, l->vote,
                      l->n > 0 ? l->first + done : l->snap_index + 1,
-                     l->ents + done, k);
+                     k > 0 ? l->ents + done : NULL, k);
         if (write_all(l, fd, l->buf, len, off) != 0) {
             goto err_write;
         }
