@@ -356,6 +356,17 @@ static int write_all(struct lib_raftlog *l,
     return 0;
 }
 
+/* A rewrite that failed: its file goes, the store is failed. */
+static int abandon(struct lib_raftlog *l, int fd)
+{
+    int e = errno;
+
+    close(fd);
+    unlink(l->path_new);
+    errno = e;
+    return fail(l, "write", l->path_new);
+}
+
 /* Writes raft.log anew (raft.log.new, synced, renamed, the directory
  * synced): a fresh key, then the state as records. */
 static int rewrite(struct lib_raftlog *l)
@@ -411,13 +422,8 @@ static int rewrite(struct lib_raftlog *l)
     l->st.records = seq - 1;
     return 0;
 
-err_write : {
-    int e = errno;
-    close(fd);
-    unlink(l->path_new);
-    errno = e;
-}
-    return fail(l, "write", l->path_new);
+err_write:
+    return abandon(l, fd);
 }
 
 int lib_raftlog_compact(struct lib_raftlog *l)

@@ -110,7 +110,9 @@ void lib_raftlog_snapshot_data(const struct lib_raftlog *l,
  * Then the caller calls baton_raft_persisted(w->seq).
  * Errors: BATON_EINVAL (w->n > BATON_RAFT_LOG_MAX, an entry longer than
  * BATON_RAFT_DATA_MAX), BATON_EIO (errmsg says why; the store is failed,
- * see above). */
+ * see above; the write may be on disk all the same, e.g. when the
+ * compaction after it failed: a restart recovers it, which is safe, as
+ * it was never confirmed). */
 int lib_raftlog_write(struct lib_raftlog *l, const struct baton_raft_write *w);
 
 /* Replaces the snapshot with the embedding's state as of index (whose
