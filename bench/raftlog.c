@@ -6,8 +6,8 @@
  *   baton-bench-raftlog DIR MODE N
  *
  * MODE is `floor`, `write1` or `write16`; N writes. Prints one line,
- * "min median max p99 per_s" in µs and writes per second (entries per
- * second: multiply by the batch). DIR is made and left for the caller to
+ * "min median max p99 per_s": µs, and N over the sum of the latencies
+ * (entries per second: multiply by the batch). DIR is made and left for the caller to
  * remove. */
 #include "../src/util/setup.h"
 
