@@ -937,6 +937,10 @@ int lib_raftlog_open(struct lib_raftlog **out,
         return BATON_ENOMEM;
     }
     snprintf(l->dir, sizeof(l->dir), "%s", opt->dir);
+    /* "dir/" is dir: its parent is what a new directory syncs. */
+    for (size_t n = strlen(l->dir); n > 1 && l->dir[n - 1] == '/'; n--) {
+        l->dir[n - 1] = '\0';
+    }
     snprintf(l->path, sizeof(l->path), "%s/" LIB_RAFTLOG_FILE, l->dir);
     snprintf(l->path_new, sizeof(l->path_new), "%s/" LIB_RAFTLOG_FILE ".new",
              l->dir);
