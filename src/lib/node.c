@@ -103,6 +103,7 @@ static void on_check(uv_check_t *h)
 
     if (b->started && !b->closing) {
         lib_groups_observe(b);
+        lib_events_observe(b);
     }
 }
 
@@ -289,6 +290,9 @@ int baton_start(struct baton *b)
     b->io.on_name = lib_on_name;
     b->io.on_call = lib_on_call;
     rv = start_control(b);
+    if (rv == 0) {
+        rv = lib_http_start(b); /* metrics_listen, if set */
+    }
     control_failed = rv != 0;
     if (b->control != NULL && b->program != NULL) {
         /* An app's name is pointed here before its start. */
@@ -327,6 +331,7 @@ static void finish_close(struct baton *b)
     void *data = b->close_data;
 
     lib_names_close(b);
+    lib_events_free(b);
     /* Every handle of the control socket closed before b's own. */
     free(b->control);
     b->control = NULL;
@@ -349,7 +354,7 @@ static void finish_close(struct baton *b)
      * the loop has nothing left. */
 }
 
-static void handle_gone(struct baton *b)
+void lib_handle_gone(struct baton *b)
 {
     if (--b->handles == 0) {
         finish_close(b);
@@ -358,21 +363,21 @@ static void handle_gone(struct baton *b)
 
 static void on_handle_closed(uv_handle_t *h)
 {
-    handle_gone(h->data);
+    lib_handle_gone(h->data);
 }
 
 static void on_deadlines_closed(uv_handle_t *h)
 {
     struct lib_deadlines *d = h->data;
 
-    handle_gone(LIB_CONTAINER_OF(d, struct baton, deadlines));
+    lib_handle_gone(LIB_CONTAINER_OF(d, struct baton, deadlines));
 }
 
 static void on_defers_closed(uv_handle_t *h)
 {
     struct lib_defers *q = h->data;
 
-    handle_gone(LIB_CONTAINER_OF(q, struct baton, defers));
+    lib_handle_gone(LIB_CONTAINER_OF(q, struct baton, defers));
 }
 
 static void on_io_closed(struct baton_io *io)
@@ -380,6 +385,7 @@ static void on_io_closed(struct baton_io *io)
     struct baton *b = io->data;
 
     uv_close((uv_handle_t *)&b->check, on_handle_closed);
+    lib_http_close(b);
     lib_defers_close(&b->defers, on_defers_closed);
     lib_deadlines_close(&b->deadlines, on_deadlines_closed);
     uv_close((uv_handle_t *)&b->tick, on_handle_closed);
