@@ -102,3 +102,74 @@ kill -INT "${PIDS[watch_c]}"
 wait "${PIDS[watch_c]}" || fail "watch did not exit 0 on SIGINT"
 unset "PIDS[watch_c]"
 pass "watch exits 0 on SIGINT"
+
+# A subscriber that does not read: once 1 MiB waits for it, it gets one
+# "overflow" event and no more events, and its session stays open. 3,000
+# long names registered and dropped on c, twice, make about 2.5 MB of
+# events.
+python3 - "$T/c.sock" <<'PY' || fail "overflow"
+import json, socket, sys, time
+path = sys.argv[1]
+def session():
+    s = socket.socket(socket.AF_UNIX)
+    s.connect(path)
+    return s, s.makefile("rw")
+slow, sf = session()
+sf.write(json.dumps({"op": "subscribe", "id": 1, "events": ["name"]}) + "\n")
+sf.flush()
+assert json.loads(sf.readline())["ok"] is True
+# The flood, twice: register N names, 200 in flight at a time, then
+# close the session (which drops them all).
+N = 3000
+def flood_once():
+    flood = socket.socket(socket.AF_UNIX)
+    flood.connect(path)
+    sent = answered = 0
+    pending = b""
+    while answered < N:
+        batch = b""
+        while sent < N and sent - answered < 200:
+            name = "overflow-%05d-" % sent + "x" * 100
+            batch += (json.dumps({"op": "register", "id": sent, "name": name,
+                                  "multi": True}) + "\n").encode()
+            sent += 1
+        flood.sendall(batch)
+        pending += flood.recv(1 << 16)
+        *done, pending = pending.split(b"\n")
+        for line in done:
+            a = json.loads(line)
+            assert a.get("ok") is True, a
+            answered += 1
+    flood.close()
+    time.sleep(0.5)  # the drop applied before the next round registers
+flood_once()
+flood_once()
+time.sleep(1.0)
+# Now read everything the slow subscriber was sent.
+slow.settimeout(2.0)
+buf = b""
+try:
+    while True:
+        chunk = slow.recv(1 << 20)
+        if not chunk:
+            sys.exit("the slow subscriber was disconnected")
+        buf += chunk
+except socket.timeout:
+    pass
+lines = [json.loads(l) for l in buf.decode().splitlines()]
+kinds = [l.get("event") for l in lines]
+if "overflow" not in kinds:
+    sys.exit("no overflow event in %d lines (%d bytes)" % (len(lines), len(buf)))
+at = kinds.index("overflow")
+if at != len(kinds) - 1 or kinds.count("overflow") != 1:
+    sys.exit("events after the overflow: %s" % kinds[at:at + 5])
+if at < 3000:
+    sys.exit("overflow after only %d events" % at)
+# The session goes on: it answers, and may subscribe again.
+slow.sendall(b'{"op":"subscribe","id":2,"events":["node"]}\n')
+slow.settimeout(5.0)
+ans = json.loads(slow.recv(65536).decode().splitlines()[0])
+assert ans.get("id") == 2 and ans.get("ok") is True, ans
+print("overflow after %d events (%d bytes read); session still open" % (at, len(buf)))
+PY
+pass "a subscriber that does not read: one overflow event, then none; the session goes on"
