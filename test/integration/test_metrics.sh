@@ -147,3 +147,14 @@ epoch1=$(value "$T/m.txt" 'baton_app_owner_epoch{app="web"}')
 changes1=$(value "$T/m.txt" baton_coordinator_changes_total)
 [ "$changes1" -gt "$changes0" ] || fail "coordinator changes did not grow"
 pass "kill -9 a: peers_up 1, failovers_total 1, owner moved, epoch $epoch0 -> $epoch1, coordinator changes $changes0 -> $changes1"
+
+# a comes back: web moves home (nodes = a first), b counts a takeover.
+start a
+taken_over() {
+    scrape 1 "$T/m.txt" && [ "$(value "$T/m.txt" 'baton_app_takeovers_total{app="web"}')" = 1 ] &&
+        [ "$(value "$T/m.txt" 'baton_app_owner{app="web",node="a@local"}' 2>/dev/null)" = 1 ] &&
+        [ "$(value "$T/m.txt" baton_peers_up)" = 2 ]
+}
+wait_for 15 taken_over || fail "b: no takeover counted when a came back"
+[ "$(value "$T/m.txt" 'baton_app_failovers_total{app="web"}')" = 1 ] || fail "failovers_total changed"
+pass "a back: peers_up 2, takeovers_total 1, web owned by a again"

@@ -98,6 +98,24 @@ wait "${PIDS[names_only]}" || fail "names-only session: $(cat "$T/names_only.out
 unset "PIDS[names_only]"
 pass "a names-only subscriber got only name events; a bad kind was refused"
 
+# a comes back: web moves home (a takeover), seen as the old instance's
+# stop (moved), then takeover, placed and started on a.
+start a
+wait_for 15 grep -q '"change":"started","app":"web","node":"a@local"' "$T/b.events" || fail "b: web never started on a again"
+moved=$(line b '"change":"stopped","app":"web","node":"b@local","epoch":"'"$new_epoch"'","reason":"moved"')
+takeover=$(line b '"change":"takeover","app":"web","node":"a@local"')
+placed_a=$(line b '"change":"placed","app":"web","node":"a@local"')
+started_a=$(line b '"change":"started","app":"web","node":"a@local"')
+up=$(line b '"event":"node","change":"up","node":"a@local"')
+for v in up moved takeover placed_a started_a; do
+    [ -n "${!v}" ] || fail "b: no $v event in: $(cat "$T/b.events")"
+done
+[ "$started" -lt "$up" ] && [ "$up" -lt "$moved" ] && [ "$moved" -lt "$takeover" ] &&
+    [ "$takeover" -lt "$placed_a" ] && [ "$placed_a" -lt "$started_a" ] ||
+    fail "b: takeover events out of order"
+grep '"change":"takeover"' "$T/b.events" | grep -q '"from":"b@local"' || fail "takeover without from b"
+pass "a back: b saw node up, web stopped on b (moved), takeover from b, placed and started on a, in order"
+
 kill -INT "${PIDS[watch_c]}"
 wait "${PIDS[watch_c]}" || fail "watch did not exit 0 on SIGINT"
 unset "PIDS[watch_c]"
