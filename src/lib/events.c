@@ -232,6 +232,11 @@ static void observe_apps(struct baton *b, bool quiet)
 {
     const struct baton_state *st = &b->io.node.state;
 
+    if (!quiet &&
+        memcmp(b->events.state_apps, st->apps, sizeof(st->apps)) == 0) {
+        return;
+    }
+    memcpy(b->events.state_apps, st->apps, sizeof(st->apps));
     for (unsigned i = 0; i < b->cfg.io.n_apps; i++) {
         int k = baton_state_app_find(st, b->cfg.io.apps[i].name);
         struct lib_ev_app now = {0};

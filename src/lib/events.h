@@ -42,6 +42,9 @@ struct lib_events {
     uint8_t coord;
     bool alive[BATON_NODES_MAX];
     struct lib_ev_app apps[BATON_APPS_MAX];
+    /* The replica's app table at the last look: one memcmp tells that
+     * nothing changed, the usual case of a loop turn (about 1.8 KB). */
+    struct baton_state_app state_apps[BATON_APPS_MAX];
     /* The name table as last seen, kept only while a session wants name
      * events (it costs a copy of the table): allocated at the first
      * such subscription, retaken silently when it went stale. */
