@@ -35,6 +35,23 @@ sed "s/^metrics_listen = .*/metrics_listen = [::1]:9100/" "$T/a.ini" > "$T/v6.in
 "$BIN/batond" --check -c "$T/v6.ini" > /dev/null || fail "[::1]:9100 refused"
 pass "malformed metrics_listen refused with a clear error; [::1]:port accepted"
 
+# The checker itself refuses what Prometheus would.
+expfmt_refuses() { # TEXT WHY
+    printf '%b' "$1" > "$T/bad.txt"
+    ! python3 "$EXPFMT" "$T/bad.txt" 2> /dev/null || fail "expfmt.py accepted $2"
+}
+printf '# HELP x_total A.\n# TYPE x_total counter\nx_total{a="1"} 2\nx_total{a="2"} 3\n' > "$T/good.txt"
+python3 "$EXPFMT" "$T/good.txt" > /dev/null || fail "expfmt.py refused good text"
+expfmt_refuses '# TYPE x counter\nx 1\n' "a counter without _total"
+expfmt_refuses '# TYPE x gauge\nx{a="1"} 1\nx{a="1"} 2\n' "a duplicate series"
+expfmt_refuses '# TYPE x gauge\nx one\n' "a bad value"
+expfmt_refuses '# TYPE x gauge\nx{a=1} 1\n' "an unquoted label value"
+expfmt_refuses '# TYPE 1x gauge\n' "a bad metric name"
+expfmt_refuses '# TYPE x gauge\nx 1\n# TYPE y gauge\ny 1\nx{a="b"} 1\n' "interleaved families"
+expfmt_refuses '# TYPE x gauge\nx 1\n# TYPE x gauge\n' "a second TYPE"
+expfmt_refuses '# TYPE x gauge\nx 1' "no final newline"
+pass "expfmt.py refuses bad exposition text"
+
 for n in a b c; do start $n; done
 wait_for 10 runs_on web a a b c || fail "web never ran on a"
 
