@@ -33,7 +33,8 @@ struct lib_http {
     struct MHD_Daemon *d;
     uv_poll_t poll;
     uv_timer_t timer;
-    unsigned conns; /* open now */
+    unsigned conns;  /* open now */
+    unsigned closed; /* handles closed, of poll and timer */
 };
 
 static enum MHD_Result on_accept(void *cls,
@@ -224,13 +225,15 @@ int lib_http_start(struct baton *b)
 static void on_closed(uv_handle_t *handle)
 {
     struct lib_http *h = handle->data;
+    struct baton *b = h->b;
 
-    /* The node's handle count goes down once per handle: the timer
-     * closes last (uv_close calls back in order). */
-    lib_handle_gone(h->b);
-    if (handle == (uv_handle_t *)&h->timer) {
+    /* h goes with the second of its two handles, whichever it is:
+     * libuv calls close callbacks in no promised order (in fact the
+     * reverse of uv_close's). Then the node's count, which may free b. */
+    if (++h->closed == 2) {
         free(h);
     }
+    lib_handle_gone(b);
 }
 
 void lib_http_close(struct baton *b)

@@ -265,7 +265,7 @@ static int start_control(struct baton *b)
 
 int baton_start(struct baton *b)
 {
-    bool control_failed;
+    bool errmsg_set;
     int rv;
 
     if (b->started || b->closing || b->io_closing) {
@@ -290,16 +290,18 @@ int baton_start(struct baton *b)
     b->io.on_name = lib_on_name;
     b->io.on_call = lib_on_call;
     rv = start_control(b);
-    if (rv == 0) {
-        rv = lib_http_start(b); /* metrics_listen, if set */
-    }
-    control_failed = rv != 0;
+    errmsg_set = rv != 0;
     if (b->control != NULL && b->program != NULL) {
         /* An app's name is pointed here before its start. */
         b->io.on_app = on_app_named;
     }
     if (rv == 0) {
         rv = baton_io_start(&b->io);
+        /* After the driver's start: the failure path below closes its
+         * handles, which only its start makes. */
+        if (rv == 0 && (rv = lib_http_start(b)) != 0) {
+            errmsg_set = true; /* errmsg says why (metrics_listen) */
+        }
     }
     if (rv != 0) {
         /* The driver's handles close asynchronously: baton_close waits
@@ -309,7 +311,7 @@ int baton_start(struct baton *b)
             lib_control_close(b->control, NULL);
         }
         baton_io_close(&b->io, on_io_failed);
-        if (control_failed) {
+        if (errmsg_set) {
             return rv; /* errmsg says why */
         }
         return lib_fail(b, rv, "baton_start: cannot listen on %s:%u",
