@@ -20,6 +20,8 @@ packages=(
     iproute2         # ip netns, veth, bridge: the cluster suite (test/cluster)
     nftables         # partitions inside those namespaces (test/cluster)
     python3          # the cluster suite's orchestrator and checks (stdlib only)
+    libmicrohttpd-dev  # the Prometheus endpoint (metrics_listen, docs/metrics.md)
+    curl             # test_metrics.sh scrapes that endpoint as Prometheus would
 )
 
 missing=()

@@ -54,6 +54,7 @@ int cli_apps(const struct cli *c, int argc, char **argv);
 int cli_leader(const struct cli *c, int argc, char **argv);
 int cli_leader_call(const struct cli *c, int argc, char **argv);
 int cli_watch(const struct cli *c, int argc, char **argv);
+int cli_events(const struct cli *c, int argc, char **argv); /* watch.c */
 int cli_steer(const struct cli *c, int argc, char **argv);
 int cli_names(const struct cli *c, int argc, char **argv);
 int cli_whereis(const struct cli *c, int argc, char **argv);

@@ -41,6 +41,8 @@ static void usage(FILE *f)
             "member: waits for a\n"
             "                          leader; prints the reply (exit 1 "
             "and why on failure)\n"
+            "  watch                   the cluster's app, node and name "
+            "events, a line each\n"
             "  watch GROUP             the group's events on this node "
             "(elected, surrendered,\n"
             "                          deposed, from_leader, down), a line "
@@ -225,8 +227,8 @@ int main(int argc, char **argv)
     if (strcmp(argv[i], "leader-call") == 0) {
         return cli_leader_call(&c, argc - i, argv + i);
     }
-    if (strcmp(argv[i], "watch") == 0) {
-        return cli_watch(&c, argc - i, argv + i);
+    if (strcmp(argv[i], "watch") == 0) { /* watch.c without a GROUP */
+        return (argc - i == 1 ? cli_events : cli_watch)(&c, argc - i, argv + i);
     }
     if (strcmp(argv[i], "permit") == 0 || strcmp(argv[i], "takeover") == 0 ||
         strcmp(argv[i], "ready") == 0 || strcmp(argv[i], "drain") == 0) {

@@ -1681,3 +1681,8 @@ bool baton_io_link_up(const struct baton_io *io, unsigned peer)
 {
     return peer < io->cfg.n_nodes && io->peers[peer].ready != NULL;
 }
+
+const uv_tcp_t *baton_io_link_tcp(const struct baton_io *io, unsigned peer)
+{
+    return baton_io_link_up(io, peer) ? &io->peers[peer].ready->tcp : NULL;
+}

@@ -201,5 +201,8 @@ void baton_io_close(struct baton_io *io, void (*cb)(struct baton_io *io));
 
 /* Milliseconds since the peer's link came up, or 0 if it is down. */
 bool baton_io_link_up(const struct baton_io *io, unsigned peer);
+/* The adopted link's TCP handle (for its kernel statistics: the
+ * metrics' link RTT), or NULL when the link is down. Borrowed. */
+const uv_tcp_t *baton_io_link_tcp(const struct baton_io *io, unsigned peer);
 
 #endif /* BATON_IO_IO_H */

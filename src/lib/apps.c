@@ -487,6 +487,7 @@ void lib_apps_adopt(struct baton *b, const struct baton_app_callbacks *cbs,
 void lib_app_event(struct baton_app *app, unsigned what, uint64_t epoch)
 {
     app->running = what == BATON_APP_EV_READY;
+    lib_metrics_app_event(app->b, app->idx, what); /* READY: a restart */
     app->start_pending = false;
     report(app->b, app, what, epoch);
 }

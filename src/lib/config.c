@@ -4,6 +4,7 @@
  * refused if group or others can read it, as ssh refuses such keys. */
 #include "../util/setup.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ini.h>
@@ -86,6 +87,15 @@ static bool parse_addr(const char *v, char *host, size_t host_len,
     host[n] = '\0';
     *port = (uint16_t)p;
     return true;
+}
+
+/* An IPv4 or IPv6 literal (the metrics endpoint binds no name). */
+static bool is_ip(const char *host)
+{
+    unsigned char buf[sizeof(struct in6_addr)];
+
+    return inet_pton(AF_INET, host, buf) == 1 ||
+           inet_pton(AF_INET6, host, buf) == 1;
 }
 
 static int on_node_entry(struct parse *p, const char *name, const char *value)
@@ -357,6 +367,15 @@ static int on_entry(void *user, const char *section, const char *key,
                             &cfg->listen_port)) {
                 return fail(p, "[node] listen: \"%s\" is not host:port",
                             value);
+            }
+        } else if (strcmp(key, "metrics_listen") == 0) {
+            if (!parse_addr(value, cfg->metrics_host,
+                            sizeof(cfg->metrics_host), &cfg->metrics_port) ||
+                !is_ip(cfg->metrics_host)) {
+                cfg->metrics_host[0] = '\0';
+                return fail(p, "[node] metrics_listen: \"%s\" is not "
+                               "address:port (an IPv4 or [IPv6] address, a "
+                               "port 1-65535)", value);
             }
         } else if (strcmp(key, "sync_nodes_mandatory") == 0 ||
                    strcmp(key, "sync_nodes_optional") == 0) {

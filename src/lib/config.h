@@ -26,6 +26,10 @@ struct lib_config {
     char cookie_file[BATON_PATH_MAX];
     char listen_host[BATON_ADDR_MAX]; /* "" = this node's own address */
     uint16_t listen_port;
+    /* [node] metrics_listen: the Prometheus endpoint (docs/metrics.md);
+     * "" = none. An IPv4 or IPv6 literal. */
+    char metrics_host[BATON_ADDR_MAX];
+    uint16_t metrics_port;
     char self_name[BATON_NAME_MAX + 1];
     int log_level; /* enum baton_log_level */
     /* Boot-time sync (reference §1.3): unset timeout = no wait. */

@@ -9,6 +9,9 @@
 #include "control.h"
 #include "deadline.h"
 #include "defer.h"
+#include "events.h"
+#include "http.h"
+#include "metrics.h"
 #include "idmap.h"
 #include "../io/io.h"
 
@@ -155,6 +158,12 @@ struct baton {
     /* Work for the core made in its callbacks: the node's one
      * re-entrancy rule, shared with the control socket (defer.h). */
     struct lib_defers defers;
+    /* Observability (docs/metrics.md, docs/control.md "Cluster
+     * events"): the counters, the last look at the replica, and the
+     * Prometheus endpoint when metrics_listen is set. */
+    struct lib_metrics metrics;
+    struct lib_events events;
+    struct lib_http *http;
     uint8_t scratch[BATON_CALL_DATA_MAX + 1];
 };
 
@@ -169,6 +178,8 @@ uint64_t lib_now(const struct baton *b);
 const char *lib_node_name(const struct baton *b, unsigned id);
 int lib_node_id(const struct baton *b, const char *name);
 bool lib_alive(const struct baton *b, unsigned id);
+/* One of the node's handles closed (b->handles): the last frees it. */
+void lib_handle_gone(struct baton *b);
 
 /* baton_new with a program's hooks (batond). */
 int lib_node_new(struct baton **out, const struct baton_options *opt,

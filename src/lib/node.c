@@ -103,6 +103,7 @@ static void on_check(uv_check_t *h)
 
     if (b->started && !b->closing) {
         lib_groups_observe(b);
+        lib_events_observe(b);
     }
 }
 
@@ -264,7 +265,7 @@ static int start_control(struct baton *b)
 
 int baton_start(struct baton *b)
 {
-    bool control_failed;
+    bool errmsg_set;
     int rv;
 
     if (b->started || b->closing || b->io_closing) {
@@ -289,13 +290,18 @@ int baton_start(struct baton *b)
     b->io.on_name = lib_on_name;
     b->io.on_call = lib_on_call;
     rv = start_control(b);
-    control_failed = rv != 0;
+    errmsg_set = rv != 0;
     if (b->control != NULL && b->program != NULL) {
         /* An app's name is pointed here before its start. */
         b->io.on_app = on_app_named;
     }
     if (rv == 0) {
         rv = baton_io_start(&b->io);
+        /* After the driver's start: the failure path below closes its
+         * handles, which only its start makes. */
+        if (rv == 0 && (rv = lib_http_start(b)) != 0) {
+            errmsg_set = true; /* errmsg says why (metrics_listen) */
+        }
     }
     if (rv != 0) {
         /* The driver's handles close asynchronously: baton_close waits
@@ -305,7 +311,7 @@ int baton_start(struct baton *b)
             lib_control_close(b->control, NULL);
         }
         baton_io_close(&b->io, on_io_failed);
-        if (control_failed) {
+        if (errmsg_set) {
             return rv; /* errmsg says why */
         }
         return lib_fail(b, rv, "baton_start: cannot listen on %s:%u",
@@ -327,6 +333,7 @@ static void finish_close(struct baton *b)
     void *data = b->close_data;
 
     lib_names_close(b);
+    lib_events_free(b);
     /* Every handle of the control socket closed before b's own. */
     free(b->control);
     b->control = NULL;
@@ -349,7 +356,7 @@ static void finish_close(struct baton *b)
      * the loop has nothing left. */
 }
 
-static void handle_gone(struct baton *b)
+void lib_handle_gone(struct baton *b)
 {
     if (--b->handles == 0) {
         finish_close(b);
@@ -358,21 +365,21 @@ static void handle_gone(struct baton *b)
 
 static void on_handle_closed(uv_handle_t *h)
 {
-    handle_gone(h->data);
+    lib_handle_gone(h->data);
 }
 
 static void on_deadlines_closed(uv_handle_t *h)
 {
     struct lib_deadlines *d = h->data;
 
-    handle_gone(LIB_CONTAINER_OF(d, struct baton, deadlines));
+    lib_handle_gone(LIB_CONTAINER_OF(d, struct baton, deadlines));
 }
 
 static void on_defers_closed(uv_handle_t *h)
 {
     struct lib_defers *q = h->data;
 
-    handle_gone(LIB_CONTAINER_OF(q, struct baton, defers));
+    lib_handle_gone(LIB_CONTAINER_OF(q, struct baton, defers));
 }
 
 static void on_io_closed(struct baton_io *io)
@@ -380,6 +387,7 @@ static void on_io_closed(struct baton_io *io)
     struct baton *b = io->data;
 
     uv_close((uv_handle_t *)&b->check, on_handle_closed);
+    lib_http_close(b);
     lib_defers_close(&b->defers, on_defers_closed);
     lib_deadlines_close(&b->deadlines, on_deadlines_closed);
     uv_close((uv_handle_t *)&b->tick, on_handle_closed);

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "events.h"
 #include "session.h"
 
 static const char *const name_error =
@@ -529,6 +530,8 @@ void lib_ctl_session_request(struct lib_session *s, const char *line,
         op_serve(s, req, cid);
     } else if (strcmp(op, "leader") == 0 || strcmp(op, "join") == 0) {
         op_leader(s, req, cid, op[0] == 'j');
+    } else if (strcmp(op, "subscribe") == 0) {
+        lib_events_subscribe(s, req, cid); /* events.c */
     } else if (lib_control_group_op(s, op, req, cid) == 0) {
         /* leader_call, leader_cast, broadcast, group_call, alive, down,
          * candidates, workers: the leader group's (group.c) */
@@ -537,7 +540,7 @@ void lib_ctl_session_request(struct lib_session *s, const char *line,
                  "unknown op \"%.64s\" (known: register, reregister, "
                  "unregister, whereis, names, send, call, reply, serve, "
                  "leader, join, leader_call, leader_cast, broadcast, "
-                 "group_call, alive, down, candidates, workers)",
+                 "group_call, alive, down, candidates, workers, subscribe)",
                  op);
         lib_ctl_send_error(s, cid, "invalid", msg);
     }

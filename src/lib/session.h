@@ -100,6 +100,7 @@ struct lib_session {
     uint32_t serving; /* bit per app whose name it serves */
     int peer_pid;     /* the connecting process (SO_PEERCRED), or 0 */
     bool on_hold;     /* a session of app held_app, held for its export */
+    uint8_t events;   /* cluster events it subscribed to (LIB_EV_*) */
     uint8_t held_app;
 };
 
