@@ -1654,6 +1654,16 @@ void baton_io_close(struct baton_io *io, void (*cb)(struct baton_io *io))
 {
     io->closing = true;
     io->close_cb = cb;
+    if (io->open_handles == 0) {
+        /* Never started (the program's start failed before ours): no
+         * handle to close, nothing to wait for. */
+        baton_wipe(io->cfg.cookie, sizeof(io->cfg.cookie));
+        io_free(io);
+        if (cb != NULL) {
+            cb(io);
+        }
+        return;
+    }
     while (io->conns != NULL) {
         conn_close(io->conns, NULL);
     }

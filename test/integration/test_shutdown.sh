@@ -49,3 +49,21 @@ unset "PIDS[a]"
 gone "$app" || { kill -KILL "$app"; fail "stubborn (pid $app) outlived its batond"; }
 grep -q "app stubborn: still running 300 ms after the stop: SIGKILL" "$T/a.log" || fail "no SIGKILL after stop_timeout logged"
 pass "batond exits on SIGTERM: an app that ignores SIGTERM is SIGKILLed after stop_timeout"
+
+# 3. A second batond on a running node's config (its control socket and
+# port are taken) is refused with a reason and exits 1 (it used to abort
+# in uv_close, closing driver handles it had never opened); the running
+# node is untouched.
+start a
+wait_for 10 runs_on stubborn a a || fail "stubborn never ran on a (second start)"
+rc=0; "$BIN/batond" -c "$T/a.ini" 2> "$T/second.err" || rc=$?
+[ "$rc" -eq 1 ] || fail "a second batond on a.ini ended with $rc, not 1: $(cat "$T/second.err")"
+grep -q "control socket $T/a.sock: another node is running there" "$T/second.err" ||
+    fail "unclear refusal: $(cat "$T/second.err")"
+sed "s|$T/a.sock|$T/other.sock|" "$T/a.ini" > "$T/other.ini"
+rc=0; "$BIN/batond" -c "$T/other.ini" 2> "$T/other.err" || rc=$?
+[ "$rc" -eq 1 ] || fail "a second batond on a's port ended with $rc, not 1: $(cat "$T/other.err")"
+grep -q "cannot listen on 127.0.0.1:" "$T/other.err" || fail "unclear refusal: $(cat "$T/other.err")"
+kill -0 "${PIDS[a]}" || fail "the running batond died"
+[ "$(coord a)" = "a@local" ] || fail "the running node lost its coordinator role"
+pass "a second batond on a running node's socket or port exits 1 with the reason; the first runs on"
