@@ -64,20 +64,9 @@ struct lib_session {
     struct lib_ep ep;
     char *buf;         /* request bytes not yet handled */
     size_t len, cap;
-    /* Output (docs/control.md "Limits"): lines are appended to out and
-     * handed to the socket once per loop iteration (control.c); what
-     * the socket does not take at once is written from wbuf by wreq,
-     * one write at a time, while the next lines gather in out. */
-    char *out;
-    size_t out_len, out_cap;
-    char *wbuf;        /* the write in flight's bytes, or a spare */
-    size_t wbuf_cap;
-    size_t wlen;       /* bytes of the write in flight */
-    size_t out_bytes;  /* out_len + wlen: not yet taken by the socket */
-    uv_write_t wreq;
-    bool writing;      /* wreq is in flight */
-    bool flush_queued; /* in ctl->flush_head */
-    struct lib_session *flush_next;
+    /* Output (docs/control.md "Limits"): lines are appended to it and
+     * handed to the socket once per loop iteration (src/io/wbuf.h). */
+    struct baton_wbuf wb;
     bool json;
     bool closing;          /* detached; closes once its output is out */
     bool handle_closing;   /* uv_close() called */
