@@ -113,7 +113,8 @@ struct lib_pending_call {
     struct lib_control *ctl;
     struct lib_session *s; /* NULL: a proxy */
     struct lib_pending_call *prev, *next; /* s->calls */
-    cJSON *cid;
+    cJSON *cid; /* lib_ctl_cid_keep(), maybe &cid_inline */
+    cJSON cid_inline;
     bool is_call;
     uint64_t timeout_ms;
     uint64_t orig_id; /* proxy: the call to answer */
@@ -222,6 +223,12 @@ const char *lib_ctl_get_data(const cJSON *req, const char *key,
                              const char *key64, size_t max, uint8_t **out,
                              size_t *len, char *why, size_t why_len);
 cJSON *lib_ctl_answer(const cJSON *cid, bool ok); /* {"id":..,"ok":..} */
+/* A copy of a request's id (borrowed) to answer with later, or NULL for
+ * none: a number, the usual id, is copied into *slot without an
+ * allocation; any other id is duplicated. Free it with
+ * lib_ctl_cid_free(cid, slot). */
+cJSON *lib_ctl_cid_keep(const cJSON *cid, cJSON *slot);
+void lib_ctl_cid_free(cJSON *cid, cJSON *slot);
 void lib_ctl_send_ok(struct lib_session *s, const cJSON *cid);
 void lib_ctl_send_error(struct lib_session *s, const cJSON *cid,
                         const char *error, const char *message);
