@@ -41,64 +41,71 @@ static const char *epoch_text(uint64_t e, const char *const *names,
     return buf;
 }
 
-static const char *status_text(const struct baton_status *st,
-                               const char *const *names, char *buf,
+static char *error_json(const char *msg);
+
+/* A peer's status as it last told it: "follower of X", "joining X", or
+ * its role. */
+static const char *status_text(const struct baton_peer_info *pi, char *buf,
                                size_t len)
 {
-    if (st->role == BATON_ROLE_JOINING || st->role == BATON_ROLE_FOLLOWER) {
-        snprintf(buf, len, "%s %s",
-                 st->role == BATON_ROLE_JOINING ? "joining" : "follower of",
-                 st->coord < BATON_NODES_MAX ? names[st->coord] : "?");
+    bool joining = strcmp(pi->role, "joining") == 0;
+
+    if (joining || strcmp(pi->role, "follower") == 0) {
+        snprintf(buf, len, "%s %s", joining ? "joining" : "follower of",
+                 pi->coordinator != NULL ? pi->coordinator : "?");
         return buf;
     }
-    return baton_role_name(st->role);
+    return pi->role;
 }
 
-char *lib_status_json(const struct baton_io *io)
+/* The public status queries (status.c) as the control socket's
+ * "status" document, with the core's rejection counters. */
+char *lib_status_json(const struct lib_control *c)
 {
-    const struct baton_node *n = &io->node;
+    const struct baton_node *n = &c->io->node;
+    struct baton_status_info st;
     cJSON *root = cJSON_CreateObject();
     cJSON *peers = cJSON_AddArrayToObject(root, "peers");
     cJSON *rej = cJSON_AddObjectToObject(root, "rejected");
-    unsigned coord = baton_node_coordinator(n);
     char eb[300];
     char *out;
 
-    cJSON_AddStringToObject(root, "node", io->names[io->cfg.self]);
-    cJSON_AddNumberToObject(root, "incarnation", (double)n->inc);
-    cJSON_AddStringToObject(root, "role", baton_role_name(n->role));
-    cJSON_AddBoolToObject(root, "synced", n->synced);
-    if (coord == BATON_NODE_NONE) {
+    if (baton_status_get(c->node, &st) != 0) {
+        cJSON_Delete(root);
+        return error_json("the node has not started");
+    }
+    cJSON_AddStringToObject(root, "node", st.node);
+    cJSON_AddNumberToObject(root, "incarnation", (double)st.incarnation);
+    cJSON_AddStringToObject(root, "role", st.role);
+    cJSON_AddBoolToObject(root, "synced", st.synced);
+    if (st.coordinator == NULL) {
         cJSON_AddNullToObject(root, "coordinator");
     } else {
-        cJSON_AddStringToObject(root, "coordinator", io->names[coord]);
+        cJSON_AddStringToObject(root, "coordinator", st.coordinator);
     }
-    cJSON_AddStringToObject(root, "epoch",
-                            epoch_text(n->epoch, io->names, eb, sizeof(eb)));
-    cJSON_AddNumberToObject(root, "members", baton_state_members(&n->state));
-    for (unsigned p = 0; p < io->cfg.n_nodes; p++) {
-        const struct baton_peer *peer = &n->peers[p];
+    cJSON_AddStringToObject(
+        root, "epoch", epoch_text(st.epoch, c->io->names, eb, sizeof(eb)));
+    cJSON_AddNumberToObject(root, "members", st.members);
+    for (unsigned p = 0; p < st.n_nodes; p++) {
+        struct baton_peer_info pi;
         cJSON *o;
         char addr[BATON_ADDR_MAX + 8];
-        if (p == io->cfg.self) {
+        if (baton_peer_get(c->node, p, &pi) != 0 || pi.self) {
             continue;
         }
         o = cJSON_CreateObject();
-        cJSON_AddStringToObject(o, "name", io->names[p]);
-        snprintf(addr, sizeof(addr), "%s:%u", io->cfg.hosts[p],
-                 io->cfg.ports[p]);
+        cJSON_AddStringToObject(o, "name", pi.name);
+        snprintf(addr, sizeof(addr), "%s:%u", pi.host, pi.port);
         cJSON_AddStringToObject(o, "address", addr);
-        cJSON_AddStringToObject(o, "link",
-                                baton_io_link_up(io, p) ? "up" : "down");
-        cJSON_AddBoolToObject(o, "alive", peer->alive);
-        cJSON_AddBoolToObject(o, "candidate", io->cfg.candidate[p] != 0);
-        if (peer->heard) {
+        cJSON_AddStringToObject(o, "link", pi.linked ? "up" : "down");
+        cJSON_AddBoolToObject(o, "alive", pi.alive);
+        cJSON_AddBoolToObject(o, "candidate", pi.candidate);
+        if (pi.heard) {
             cJSON_AddNumberToObject(o, "last_seen_ms",
-                                    (double)(n->now_ms - peer->last_heard_ms));
-            cJSON_AddNumberToObject(o, "incarnation", (double)peer->inc);
-            cJSON_AddStringToObject(
-                o, "status", status_text(&peer->status, io->names, eb,
-                                         sizeof(eb)));
+                                    (double)pi.last_seen_ms);
+            cJSON_AddNumberToObject(o, "incarnation", (double)pi.incarnation);
+            cJSON_AddStringToObject(o, "status",
+                                    status_text(&pi, eb, sizeof(eb)));
         } else {
             cJSON_AddNullToObject(o, "last_seen_ms");
         }
@@ -110,9 +117,8 @@ char *lib_status_json(const struct baton_io *io)
                                     (double)n->counters.rejected[r]);
         }
     }
-    cJSON_AddNumberToObject(root, "auth_failures",
-                            (double)io->stats.auth_failures);
-    cJSON_AddNumberToObject(root, "bad_frames", (double)io->stats.bad_frames);
+    cJSON_AddNumberToObject(root, "auth_failures", (double)st.auth_failures);
+    cJSON_AddNumberToObject(root, "bad_frames", (double)st.bad_frames);
     out = cJSON_PrintUnformatted(root);
     cJSON_Delete(root);
     return out;
@@ -712,7 +718,7 @@ static void handle(struct lib_session *cl, const char *line)
         return;
     }
     if (strcmp(cmd, "status") == 0) {
-        reply(cl, lib_status_json(io));
+        reply(cl, lib_status_json(cl->ctl));
         return;
     }
     if (strcmp(cmd, "apps") == 0) {

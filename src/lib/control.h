@@ -166,7 +166,7 @@ void lib_control_group_event(struct lib_control *c, const char *group,
                              const void *data, size_t len);
 
 /* The JSON status document (returns owned, free with free()). */
-char *lib_status_json(const struct baton_io *io);
+char *lib_status_json(const struct lib_control *c);
 /* The JSON apps document: every app, cluster-wide and local. */
 char *lib_apps_json(const struct lib_control *c);
 
