@@ -7,7 +7,6 @@ source "$(dirname "$0")/lib.sh"
 RUNS=${RUNS:-5}
 LB="$BIN/baton-bench-leader"
 [ -x "$LB" ] || { echo "leader.sh: $LB missing (build first)" >&2; exit 1; }
-med() { printf '%s\n' "$@" | median; }
 PIN=() # a command to run every process under (taskset)
 
 configs() { # BASE_PORT: a.ini, b.ini, c.ini with a shared cookie
@@ -86,10 +85,10 @@ calls_runs() {
 boot 32000
 rtt_runs
 calls_runs
-result leader.call_rtt_p50_us "$(med "${p50[@]}")" us "<= 44.5 (Erlang 89)"
-result leader.call_rtt_p99_us "$(med "${p99[@]}")" us "<= 71.5 (Erlang 143)"
-result leader.calls_per_s_1 "$(med "${c1[@]}")" calls/s ">= 22358 (Erlang 11179)"
-result leader.calls_per_s_8 "$(med "${c8[@]}")" calls/s ">= 133872 (Erlang 66936)"
+result_runs leader.call_rtt_p50_us us "<= 44.5 (Erlang 89)" "${p50[@]}"
+result_runs leader.call_rtt_p99_us us "<= 71.5 (Erlang 143)" "${p99[@]}"
+result_runs leader.calls_per_s_1 calls/s ">= 22358 (Erlang 11179)" "${c1[@]}"
+result_runs leader.calls_per_s_8 calls/s ">= 133872 (Erlang 66936)" "${c8[@]}"
 
 # 3. 8 callers split over two worker processes, 4 on b and 4 on c, with
 #    the same windows (wall-clock slots); a run's figure is their sum.
@@ -104,7 +103,7 @@ reap b
 reap c
 mapfile -t split < <(paste "$T/b.out" "$T/c.out" | awk '{print $1 + $2}')
 [ ${#split[@]} -eq "$RUNS" ] || { echo "leader.sh: split: ${#split[@]} runs" >&2; exit 1; }
-result leader.calls_per_s_8_two_workers "$(med "${split[@]}")" calls/s "report (4 callers on b + 4 on c)"
+result_runs leader.calls_per_s_8_two_workers calls/s "report (4 callers on b + 4 on c)" "${split[@]}"
 halt a
 
 # 1b.-2b. Again with the three processes on one CPU (as names.sh): every
@@ -115,10 +114,10 @@ if command -v taskset > /dev/null && [ "$(nproc)" -gt 1 ]; then
     boot 32100
     rtt_runs
     calls_runs
-    result leader.call_rtt_p50_us_one_cpu "$(med "${p50[@]}")" us "report (all on one CPU)"
-    result leader.call_rtt_p99_us_one_cpu "$(med "${p99[@]}")" us "report (all on one CPU)"
-    result leader.calls_per_s_1_one_cpu "$(med "${c1[@]}")" calls/s "report (all on one CPU)"
-    result leader.calls_per_s_8_one_cpu "$(med "${c8[@]}")" calls/s "report (all on one CPU)"
+    result_runs leader.call_rtt_p50_us_one_cpu us "report (all on one CPU)" "${p50[@]}"
+    result_runs leader.call_rtt_p99_us_one_cpu us "report (all on one CPU)" "${p99[@]}"
+    result_runs leader.calls_per_s_1_one_cpu calls/s "report (all on one CPU)" "${c1[@]}"
+    result_runs leader.calls_per_s_8_one_cpu calls/s "report (all on one CPU)" "${c8[@]}"
     halt c
     halt a
     PIN=()

@@ -111,3 +111,11 @@ result_ms() {
     result "$name" "$(ms "$mid")" ms "$target" "$(ms "$lo")" "$(ms "$hi")"
 }
 ms() { awk -v v="$1" 'BEGIN{printf "%.2f", v/1000}'; }
+# result_runs NAME UNIT TARGET SAMPLES...: the median of one figure's
+# runs, with their min and max.
+result_runs() {
+    local name=$1 unit=$2 target=$3 lo mid hi
+    shift 3
+    read -r lo mid hi < <(printf '%s\n' "$@" | spread)
+    result "$name" "$mid" "$unit" "$target" "$lo" "$hi"
+}

@@ -5,7 +5,6 @@ source "$(dirname "$0")/lib.sh"
 RUNS=${RUNS:-5}
 NB="$BIN/baton-bench-names"
 [ -x "$NB" ] || { echo "names.sh: $NB missing (build first)" >&2; exit 1; }
-med() { printf '%s\n' "$@" | median; }
 
 boot() { # BASE_PORT: a, b, c linked, b and c following a
     setup_cluster 3 "$1"
@@ -26,9 +25,9 @@ for r in $(seq "$RUNS"); do
         out=$("$NB" pingpong 5000 0 1); cross+=("${out%% *}")
     fi
 done
-result names.baseline_unix_rtt_same_cpu_us "$(med "${same[@]}")" us "report (p50, 2 processes, no batond)"
+result_runs names.baseline_unix_rtt_same_cpu_us us "report (p50, 2 processes, no batond)" "${same[@]}"
 [ ${#cross[@]} -eq 0 ] ||
-    result names.baseline_unix_rtt_two_cpus_us "$(med "${cross[@]}")" us "report (p50, 2 processes, no batond)"
+    result_runs names.baseline_unix_rtt_two_cpus_us us "report (p50, 2 processes, no batond)" "${cross[@]}"
 
 # 1. Local reads in process: the core's table, and through a node.
 find=() node=()
@@ -37,8 +36,8 @@ for r in $(seq "$RUNS"); do
     read -r f n <<< "$out"
     find+=("$f") node+=("$n")
 done
-result names.whereis_per_s_local "$(med "${find[@]}")" lookups/s ">= 20000000 (Erlang 3950000)"
-result names.whereis_per_s_local_node "$(med "${node[@]}")" lookups/s "report (baton_node_whereis)"
+result_runs names.whereis_per_s_local lookups/s ">= 20000000 (Erlang 3950000)" "${find[@]}"
+result_runs names.whereis_per_s_local_node lookups/s "report (baton_node_whereis)" "${node[@]}"
 
 boot 31000
 A=$T/a.sock B=$T/b.sock
@@ -49,15 +48,15 @@ for r in $(seq "$RUNS"); do
     out=$("$NB" regunreg "$B" 20000 64); piped+=("$out")
     out=$("$NB" regunreg "$B" 3000 1); seq1+=("$out")
 done
-result names.reg_unreg_pairs_per_s "$(med "${piped[@]}")" pairs/s ">= 50000 (Erlang 1029)"
-result names.reg_unreg_pairs_per_s_sequential "$(med "${seq1[@]}")" pairs/s "report (one request at a time)"
+result_runs names.reg_unreg_pairs_per_s pairs/s ">= 50000 (Erlang 1029)" "${piped[@]}"
+result_runs names.reg_unreg_pairs_per_s_sequential pairs/s "report (one request at a time)" "${seq1[@]}"
 
 # 3. whereis through b's socket, 64 in flight, for a name held on a.
 w=()
 for r in $(seq "$RUNS"); do
     out=$("$NB" whereis "$A" "$B" 200000 64); w+=("$out")
 done
-result names.whereis_per_s_socket "$(med "${w[@]}")" whereis/s "report (control socket, 64 in flight)"
+result_runs names.whereis_per_s_socket whereis/s "report (control socket, 64 in flight)" "${w[@]}"
 
 # 4. Call round trip b -> a -> b, one caller, sequential 16-byte calls;
 #    and the CPU time a and b spent per call meanwhile (the kernel's
@@ -74,10 +73,10 @@ for r in $(seq "$RUNS"); do
     cpua+=("$(awk -v d=$((a1 - a0)) 'BEGIN{printf "%.2f", d/10200/1000}')")
     cpub+=("$(awk -v d=$((b1 - b0)) 'BEGIN{printf "%.2f", d/10200/1000}')")
 done
-result names.call_rtt_p50_us "$(med "${p50[@]}")" us "<= 20 (Erlang 27 on issue 12's machine)"
-result names.call_rtt_p99_us "$(med "${p99[@]}")" us "<= 80 (Erlang 143)"
-result names.call_cpu_us_a "$(med "${cpua[@]}")" us "report (CPU per call in the holder's batond)"
-result names.call_cpu_us_b "$(med "${cpub[@]}")" us "report (CPU per call in the caller's batond)"
+result_runs names.call_rtt_p50_us us "<= 20 (Erlang 27 on issue 12's machine)" "${p50[@]}"
+result_runs names.call_rtt_p99_us us "<= 80 (Erlang 143)" "${p99[@]}"
+result_runs names.call_cpu_us_a us "report (CPU per call in the holder's batond)" "${cpua[@]}"
+result_runs names.call_cpu_us_b us "report (CPU per call in the caller's batond)" "${cpub[@]}"
 
 # 5. Calls per second: 8 caller sessions on b, 1 (then 16) in flight each.
 c1=() c16=()
@@ -85,8 +84,8 @@ for r in $(seq "$RUNS"); do
     out=$("$NB" calls "$A" "$B" 8 1 2000); c1+=("$out")
     out=$("$NB" calls "$A" "$B" 8 16 1500); c16+=("$out")
 done
-result names.calls_per_s_8 "$(med "${c1[@]}")" calls/s ">= 120000 (Erlang 41400 on issue 12's machine)"
-result names.calls_per_s_8x16 "$(med "${c16[@]}")" calls/s "report (8 callers x 16 in flight)"
+result_runs names.calls_per_s_8 calls/s ">= 120000 (Erlang 41400 on issue 12's machine)" "${c1[@]}"
+result_runs names.calls_per_s_8x16 calls/s "report (8 callers x 16 in flight)" "${c16[@]}"
 
 # 4b./5b. The same with the three batond and the client on one CPU: a
 #    wake-up on another CPU is what a hop costs most on a VM (see the
@@ -101,9 +100,9 @@ if command -v taskset > /dev/null && [ "$(nproc)" -gt 1 ]; then
         p50+=("$x") p99+=("$y")
         out=$(taskset -c "$cpu" "$NB" calls "$A" "$B" 8 1 2000); c1+=("$out")
     done
-    result names.call_rtt_p50_us_one_cpu "$(med "${p50[@]}")" us "report (all on one CPU)"
-    result names.call_rtt_p99_us_one_cpu "$(med "${p99[@]}")" us "report (all on one CPU)"
-    result names.calls_per_s_8_one_cpu "$(med "${c1[@]}")" calls/s "report (all on one CPU)"
+    result_runs names.call_rtt_p50_us_one_cpu us "report (all on one CPU)" "${p50[@]}"
+    result_runs names.call_rtt_p99_us_one_cpu us "report (all on one CPU)" "${p99[@]}"
+    result_runs names.calls_per_s_8_one_cpu calls/s "report (all on one CPU)" "${c1[@]}"
 fi
 stop_all
 
@@ -117,4 +116,4 @@ for r in $(seq "$RUNS"); do
     k+=("$ms")
     stop_all
 done
-result names.kill9_whereis_none_ms "$(med "${k[@]}")" ms "<= 1.5 (Erlang 2.36)"
+result_runs names.kill9_whereis_none_ms ms "<= 1.5 (Erlang 2.36)" "${k[@]}"

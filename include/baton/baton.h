@@ -172,6 +172,53 @@ BATON_API const char *baton_errmsg(const struct baton *b);
 /* Is node (a name from [nodes]) up, as this node sees it? */
 BATON_API bool baton_node_up(const struct baton *b, const char *node);
 
+/* ---- status (docs/control.md "status") ------------------------------- */
+
+/* What the node knows of itself and the cluster: the control socket's
+ * "status" is printed from it. Strings are the node's or constants,
+ * valid until baton_close(). */
+struct baton_status_info {
+    const char *node;        /* this node, "a@host" */
+    const char *role;        /* "joining", "follower", "coordinator", ... */
+    const char *coordinator; /* the coordinator it follows, or NULL */
+    uint64_t incarnation;    /* this life of the node */
+    uint64_t epoch;          /* the cluster state's epoch, 0 before any */
+    unsigned members;        /* nodes in the cluster state */
+    unsigned n_nodes;        /* nodes in [nodes], this one included */
+    bool synced;             /* synced with its cluster since it booted */
+    uint64_t auth_failures;  /* handshakes whose cookie proof failed */
+    uint64_t bad_frames;     /* malformed or tampered frames (link closed) */
+    uint8_t reserved[64];
+};
+
+/* What the node knows of the i-th node of [nodes] (itself included). */
+struct baton_peer_info {
+    const char *name;     /* "b@host" */
+    const char *host;     /* its address in [nodes] */
+    unsigned port;
+    bool self;            /* this node */
+    bool linked;          /* an authenticated link to it is up */
+    bool alive;           /* the node counts it alive */
+    bool candidate;       /* it may coordinate */
+    bool heard;           /* heard from since this node booted */
+    /* When heard: ms since it was last heard, its life, and its role and
+     * coordinator as it last told them (NULL if none or unknown). */
+    uint64_t last_seen_ms;
+    uint64_t incarnation;
+    const char *role;
+    const char *coordinator;
+    uint8_t reserved[32];
+};
+
+/* Fills *out. Errors: BATON_ESTATE (not started: nothing known yet). */
+BATON_API int baton_status_get(const struct baton *b,
+                               struct baton_status_info *out);
+/* Fills *out for node i, 0 <= i < baton_status_info.n_nodes, in the
+ * order of [nodes]. Errors: BATON_ERANGE (no node i), BATON_ESTATE (not
+ * started). */
+BATON_API int baton_peer_get(const struct baton *b, unsigned i,
+                             struct baton_peer_info *out);
+
 /* ---- apps (dist_ac) --------------------------------------------------- */
 
 struct baton_app;

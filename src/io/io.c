@@ -93,16 +93,9 @@ struct baton_io_conn {
     size_t rcap;
     uint8_t *rbuf; /* rcap bytes, READ_INIT..READ_MAX */
     /* Output (docs/design/transport.md §1, "Writes"): frames are
-     * appended to out as they are sealed and handed to the socket once
-     * per loop iteration (flush_all). What the socket does not take at
-     * once is written from wbuf by wreq, one write at a time, while the
-     * next frames gather in out; wbuf is kept as the spare. */
-    uint8_t *out;
-    size_t out_len, out_cap;
-    uint8_t *wbuf;
-    size_t wbuf_cap;
-    bool writing; /* wreq is in flight */
-    uv_write_t wreq;
+     * sealed straight into it and handed to the socket once per loop
+     * iteration (wbuf.h). */
+    struct baton_wbuf wb;
 };
 
 static void logf_(struct baton_io *io, int level, const char *fmt, ...)
@@ -125,8 +118,6 @@ static void mismatch_update(struct baton_io *io);
 static void flush_link_downs(struct baton_io *io);
 static void io_free(struct baton_io *io);
 static void dial(struct baton_io *io, unsigned p);
-static void on_flush_idle(uv_idle_t *h);
-static void on_flush_check(uv_check_t *h);
 
 /* ---- writing -------------------------------------------------------- */
 
@@ -155,155 +146,42 @@ static int grow(uint8_t **buf, size_t *cap, size_t need, size_t max,
     return 0;
 }
 
-/* Gives a large output buffer back once it is empty, so that only links
- * that carry large frames hold large buffers, and only while they do. */
-static void drop_large(uint8_t **buf, size_t *cap)
+/* The socket refused a write: the link closes. */
+static void on_written(struct baton_wbuf *wb, int status)
 {
-    if (*cap > OUT_KEEP) {
-        free(*buf);
-        *buf = NULL;
-        *cap = 0;
+    if (status != 0) {
+        conn_close(wb->data, uv_strerror(status));
     }
-}
-
-/* Arms the flush for the end of this loop iteration: the check handle
- * runs after the I/O callbacks, the idle handle before the loop polls
- * (for frames queued by timers, or outside the loop by a program that
- * embeds it: an active idle handle makes uv_backend_timeout() 0, so the
- * frames do not wait for the next event). */
-static void flush_arm(struct baton_io *io)
-{
-    if (!io->flush_armed && !io->closing) {
-        io->flush_armed = true;
-        uv_idle_start(&io->flush_idle, on_flush_idle);
-        uv_check_start(&io->flush_check, on_flush_check);
-    }
-}
-
-static void on_write(uv_write_t *req, int status)
-{
-    struct baton_io_conn *c = req->data;
-
-    (void)status; /* a failed write shows up as a read error/close */
-    c->writing = false;
-    drop_large(&c->wbuf, &c->wbuf_cap);
-    if (c->state != CONN_CLOSING && c->out_len > 0) {
-        flush_arm(c->io);
-    }
-}
-
-/* Hands c's queued frames to the socket: what it takes at once is done
- * (uv_try_write), the rest is written from wbuf by one queued write, and
- * frames queued meanwhile wait for that write to finish.
- * Errors: a libuv code (the socket refused the write: the caller closes
- * the link). */
-static int conn_flush(struct baton_io_conn *c)
-{
-    uv_buf_t buf;
-    uint8_t *spare = c->wbuf;
-    size_t spare_cap = c->wbuf_cap;
-    size_t len = c->out_len;
-    int n;
-
-    if (c->state == CONN_CLOSING || c->writing || len == 0) {
-        return 0;
-    }
-    BATON_ASSERT(len <= OUT_MAX);
-    buf = uv_buf_init((char *)c->out, (unsigned)len);
-    n = uv_try_write((uv_stream_t *)&c->tcp, &buf, 1);
-    c->out_len = 0;
-    if (n < 0 && n != UV_EAGAIN) {
-        return n;
-    }
-    if (n >= 0 && (size_t)n == len) {
-        drop_large(&c->out, &c->out_cap);
-        return 0;
-    }
-    n = BATON_MAX(n, 0);
-    /* The rest is written from the buffer it is in; the spare becomes
-     * the buffer the next frames gather in. */
-    c->wbuf = c->out;
-    c->wbuf_cap = c->out_cap;
-    c->out = spare;
-    c->out_cap = spare_cap;
-    buf = uv_buf_init((char *)c->wbuf + n, (unsigned)(len - (size_t)n));
-    n = uv_write(&c->wreq, (uv_stream_t *)&c->tcp, &buf, 1, on_write);
-    if (n != 0) {
-        return n;
-    }
-    c->writing = true;
-    return 0;
-}
-
-/* Flushes every connection. Closing one steps the core (LINK_DOWN),
- * which may queue frames on connections already passed: the walk then
- * starts again, and ends with nothing left to flush but writes in
- * flight, whose completion re-arms the flush (on_write). */
-static void flush_all(struct baton_io *io)
-{
-    struct baton_io_conn *c = io->conns;
-
-    while (c != NULL) {
-        int rv = conn_flush(c);
-        if (rv != 0) {
-            conn_close(c, uv_strerror(rv));
-            c = io->conns;
-            continue;
-        }
-        c = c->next;
-    }
-    if (io->flush_armed && !io->closing) {
-        io->flush_armed = false;
-        uv_idle_stop(&io->flush_idle);
-        uv_check_stop(&io->flush_check);
-    }
-}
-
-static void on_flush_idle(uv_idle_t *h)
-{
-    flush_all(h->data);
-}
-
-static void on_flush_check(uv_check_t *h)
-{
-    flush_all(h->data);
-}
-
-/* Bytes queued to c and not yet taken by the socket. */
-static size_t conn_backlog(struct baton_io_conn *c)
-{
-    return c->out_len + uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp);
 }
 
 /* Queues one frame with a body of body_len bytes to c, its header
  * written, and returns it; the caller fills the body at + 8 before
- * queuing anything else (the buffer may move). A peer whose backlog is
- * over BATON_WRITE_QUEUE_MAX is not draining: it is disconnected.
- * Returns NULL (the link closed, or closing already) on failure. */
+ * queuing anything else (the buffer may move). A peer whose backlog
+ * would pass OUT_MAX (the write bound plus one frame) is not draining:
+ * it is disconnected. Returns NULL (the link closed, or closing
+ * already) on failure. */
 static uint8_t *frame_new(struct baton_io_conn *c, unsigned type,
                           size_t body_len)
 {
     size_t len = BATON_FRAME_HEADER_LEN + body_len;
     uint8_t *f;
+    int rv;
 
     if (c->state == CONN_CLOSING) {
         return NULL;
     }
-    if (conn_backlog(c) > BATON_WRITE_QUEUE_MAX) {
+    rv = baton__wbuf_claim(&c->wb, len, &f);
+    if (rv == BATON_EFULL) {
         c->io->stats.undrained++;
         conn_close(c, "peer is not draining its link");
         return NULL;
     }
-    if (grow(&c->out, &c->out_cap, c->out_len + len, OUT_MAX, OUT_INIT) !=
-        0) {
+    if (rv != 0) {
         conn_close(c, "out of memory");
         return NULL;
     }
-    f = c->out + c->out_len;
-    c->out_len += len;
     baton_frame_header_encode(f, type, (uint32_t)body_len);
     c->io->stats.frames_out++;
-    flush_arm(c->io);
     return f;
 }
 
@@ -687,8 +565,7 @@ static void on_conn_closed(uv_handle_t *h)
     baton_wipe(&c->send, sizeof(c->send));
     baton_wipe(&c->recv, sizeof(c->recv));
     free(c->rbuf);
-    free(c->out);
-    free(c->wbuf);
+    baton__wbuf_free(&c->wb);
     free(c);
     io->open_handles--;
     if (io->closing && io->open_handles == 0 && io->close_cb != NULL) {
@@ -751,7 +628,8 @@ static struct baton_io_conn *conn_new(struct baton_io *io, bool initiator,
         return NULL;
     }
     c->tcp.data = c;
-    c->wreq.data = c;
+    baton__wbuf_init(&c->wb, &io->wflush, (uv_stream_t *)&c->tcp, OUT_INIT,
+                     OUT_KEEP, OUT_MAX, on_written, c);
     c->io = io;
     c->initiator = initiator;
     c->peer = peer;
@@ -798,11 +676,7 @@ static void conn_close(struct baton_io_conn *c, const char *why)
      * shutdown, a PROOF before a duplicate is dropped): frames still
      * gathered go to the socket if it takes them at once. An aborted
      * link sends nothing more: its peer is not listening. */
-    if (c->out_len > 0 && !c->writing && !c->abort) {
-        uv_buf_t buf = uv_buf_init((char *)c->out, (unsigned)c->out_len);
-        (void)uv_try_write((uv_stream_t *)&c->tcp, &buf, 1);
-        c->out_len = 0;
-    }
+    baton__wbuf_close(&c->wb, !c->abort);
     c->state = CONN_CLOSING;
     unlink_conn(io, c);
     uv_read_stop((uv_stream_t *)&c->tcp);
@@ -1602,10 +1476,7 @@ int baton_io_start(struct baton_io *io)
     io->sweep.data = io;
     uv_tcp_init(io->loop, &io->listener);
     io->listener.data = io;
-    uv_idle_init(io->loop, &io->flush_idle);
-    io->flush_idle.data = io;
-    uv_check_init(io->loop, &io->flush_check);
-    io->flush_check.data = io;
+    baton__wflush_init(&io->wflush, io->loop, io);
     io->open_handles += 5;
     for (unsigned p = 0; p < io->cfg.n_nodes; p++) {
         if (p != self) {
@@ -1676,9 +1547,7 @@ void baton_io_close(struct baton_io *io, void (*cb)(struct baton_io *io))
     uv_close((uv_handle_t *)&io->core_timer, on_handle_closed);
     uv_close((uv_handle_t *)&io->sweep, on_handle_closed);
     uv_close((uv_handle_t *)&io->listener, on_handle_closed);
-    uv_close((uv_handle_t *)&io->flush_idle, on_handle_closed);
-    uv_close((uv_handle_t *)&io->flush_check, on_handle_closed);
-    io->flush_armed = false;
+    baton__wflush_close(&io->wflush, on_handle_closed);
     baton_wipe(io->cfg.cookie, sizeof(io->cfg.cookie));
     /* Closed from a callback, the step under way still reads its
      * effects: core_step frees everything once it is out. */

@@ -8,6 +8,7 @@
 #include "../core/node.h"
 #include "../wire/codec.h"
 #include "secure.h"
+#include "wbuf.h"
 
 #define BATON_ADDR_MAX (64)
 #define BATON_WRITE_QUEUE_MAX (16u << 20)
@@ -105,11 +106,10 @@ struct baton_io {
     uv_tcp_t listener;
     uv_timer_t core_timer;
     uv_timer_t sweep;
-    /* Write every connection's queued frames once per loop iteration
-     * (docs/design/transport.md §1, "Writes"); armed while frames wait. */
-    uv_idle_t flush_idle;
-    uv_check_t flush_check;
-    bool flush_armed;
+    /* Writes every stream's gathered bytes once per loop iteration: the
+     * links' frames and the control sessions' lines (wbuf.h, docs/design/
+     * transport.md §1, "Writes"). */
+    struct baton_wflush wflush;
     struct baton_io_peer peers[BATON_NODES_MAX];
     struct baton_io_conn *conns; /* every open connection */
     struct baton_io_stats stats;

@@ -41,64 +41,71 @@ static const char *epoch_text(uint64_t e, const char *const *names,
     return buf;
 }
 
-static const char *status_text(const struct baton_status *st,
-                               const char *const *names, char *buf,
+static char *error_json(const char *msg);
+
+/* A peer's status as it last told it: "follower of X", "joining X", or
+ * its role. */
+static const char *status_text(const struct baton_peer_info *pi, char *buf,
                                size_t len)
 {
-    if (st->role == BATON_ROLE_JOINING || st->role == BATON_ROLE_FOLLOWER) {
-        snprintf(buf, len, "%s %s",
-                 st->role == BATON_ROLE_JOINING ? "joining" : "follower of",
-                 st->coord < BATON_NODES_MAX ? names[st->coord] : "?");
+    bool joining = strcmp(pi->role, "joining") == 0;
+
+    if (joining || strcmp(pi->role, "follower") == 0) {
+        snprintf(buf, len, "%s %s", joining ? "joining" : "follower of",
+                 pi->coordinator != NULL ? pi->coordinator : "?");
         return buf;
     }
-    return baton_role_name(st->role);
+    return pi->role;
 }
 
-char *lib_status_json(const struct baton_io *io)
+/* The public status queries (status.c) as the control socket's
+ * "status" document, with the core's rejection counters. */
+char *lib_status_json(const struct lib_control *c)
 {
-    const struct baton_node *n = &io->node;
+    const struct baton_node *n = &c->io->node;
+    struct baton_status_info st;
     cJSON *root = cJSON_CreateObject();
     cJSON *peers = cJSON_AddArrayToObject(root, "peers");
     cJSON *rej = cJSON_AddObjectToObject(root, "rejected");
-    unsigned coord = baton_node_coordinator(n);
     char eb[300];
     char *out;
 
-    cJSON_AddStringToObject(root, "node", io->names[io->cfg.self]);
-    cJSON_AddNumberToObject(root, "incarnation", (double)n->inc);
-    cJSON_AddStringToObject(root, "role", baton_role_name(n->role));
-    cJSON_AddBoolToObject(root, "synced", n->synced);
-    if (coord == BATON_NODE_NONE) {
+    if (baton_status_get(c->node, &st) != 0) {
+        cJSON_Delete(root);
+        return error_json("the node has not started");
+    }
+    cJSON_AddStringToObject(root, "node", st.node);
+    cJSON_AddNumberToObject(root, "incarnation", (double)st.incarnation);
+    cJSON_AddStringToObject(root, "role", st.role);
+    cJSON_AddBoolToObject(root, "synced", st.synced);
+    if (st.coordinator == NULL) {
         cJSON_AddNullToObject(root, "coordinator");
     } else {
-        cJSON_AddStringToObject(root, "coordinator", io->names[coord]);
+        cJSON_AddStringToObject(root, "coordinator", st.coordinator);
     }
-    cJSON_AddStringToObject(root, "epoch",
-                            epoch_text(n->epoch, io->names, eb, sizeof(eb)));
-    cJSON_AddNumberToObject(root, "members", baton_state_members(&n->state));
-    for (unsigned p = 0; p < io->cfg.n_nodes; p++) {
-        const struct baton_peer *peer = &n->peers[p];
+    cJSON_AddStringToObject(
+        root, "epoch", epoch_text(st.epoch, c->io->names, eb, sizeof(eb)));
+    cJSON_AddNumberToObject(root, "members", st.members);
+    for (unsigned p = 0; p < st.n_nodes; p++) {
+        struct baton_peer_info pi;
         cJSON *o;
         char addr[BATON_ADDR_MAX + 8];
-        if (p == io->cfg.self) {
+        if (baton_peer_get(c->node, p, &pi) != 0 || pi.self) {
             continue;
         }
         o = cJSON_CreateObject();
-        cJSON_AddStringToObject(o, "name", io->names[p]);
-        snprintf(addr, sizeof(addr), "%s:%u", io->cfg.hosts[p],
-                 io->cfg.ports[p]);
+        cJSON_AddStringToObject(o, "name", pi.name);
+        snprintf(addr, sizeof(addr), "%s:%u", pi.host, pi.port);
         cJSON_AddStringToObject(o, "address", addr);
-        cJSON_AddStringToObject(o, "link",
-                                baton_io_link_up(io, p) ? "up" : "down");
-        cJSON_AddBoolToObject(o, "alive", peer->alive);
-        cJSON_AddBoolToObject(o, "candidate", io->cfg.candidate[p] != 0);
-        if (peer->heard) {
+        cJSON_AddStringToObject(o, "link", pi.linked ? "up" : "down");
+        cJSON_AddBoolToObject(o, "alive", pi.alive);
+        cJSON_AddBoolToObject(o, "candidate", pi.candidate);
+        if (pi.heard) {
             cJSON_AddNumberToObject(o, "last_seen_ms",
-                                    (double)(n->now_ms - peer->last_heard_ms));
-            cJSON_AddNumberToObject(o, "incarnation", (double)peer->inc);
-            cJSON_AddStringToObject(
-                o, "status", status_text(&peer->status, io->names, eb,
-                                         sizeof(eb)));
+                                    (double)pi.last_seen_ms);
+            cJSON_AddNumberToObject(o, "incarnation", (double)pi.incarnation);
+            cJSON_AddStringToObject(o, "status",
+                                    status_text(&pi, eb, sizeof(eb)));
         } else {
             cJSON_AddNullToObject(o, "last_seen_ms");
         }
@@ -110,9 +117,8 @@ char *lib_status_json(const struct baton_io *io)
                                     (double)n->counters.rejected[r]);
         }
     }
-    cJSON_AddNumberToObject(root, "auth_failures",
-                            (double)io->stats.auth_failures);
-    cJSON_AddNumberToObject(root, "bad_frames", (double)io->stats.bad_frames);
+    cJSON_AddNumberToObject(root, "auth_failures", (double)st.auth_failures);
+    cJSON_AddNumberToObject(root, "bad_frames", (double)st.bad_frames);
     out = cJSON_PrintUnformatted(root);
     cJSON_Delete(root);
     return out;
@@ -172,28 +178,11 @@ static int find_app(const struct baton_io *io, const char *name)
 
 /* ---- connections ------------------------------------------------------ */
 
-/* A session's output buffer starts at OUT_INIT bytes, doubles on
- * demand, and is given back once written if it grew past OUT_KEEP. */
+/* A session's output buffer (the loop's gathered writer, src/io/wbuf.h)
+ * starts at OUT_INIT bytes, doubles on demand, and is given back once
+ * written if it grew past OUT_KEEP. */
 #define OUT_INIT (4u << 10)
 #define OUT_KEEP (64u << 10)
-
-static void flush_unqueue(struct lib_session *s)
-{
-    struct lib_control *c = s->ctl;
-
-    if (!s->flush_queued) {
-        return;
-    }
-    for (struct lib_session **pp = &c->flush_head; *pp != NULL;
-         pp = &(*pp)->flush_next) {
-        if (*pp == s) {
-            *pp = s->flush_next;
-            break;
-        }
-    }
-    s->flush_queued = false;
-    s->flush_next = NULL;
-}
 
 static void on_session_closed(uv_handle_t *h)
 {
@@ -208,7 +197,6 @@ static void on_session_closed(uv_handle_t *h)
     if (s->next != NULL) {
         s->next->prev = s->prev;
     }
-    flush_unqueue(s);
     c->n_sessions--;
     c->in_bytes -= s->cap;
     for (unsigned i = 0; i < s->n_held; i++) {
@@ -216,8 +204,7 @@ static void on_session_closed(uv_handle_t *h)
     }
     free(s->held);
     free(s->buf);
-    free(s->out);
-    free(s->wbuf);
+    baton__wbuf_free(&s->wb);
     free(s);
 }
 
@@ -226,12 +213,7 @@ static void close_handle(struct lib_session *s)
     if (!s->handle_closing) {
         /* Lines gathered before the close are not taken back: they go
          * to the socket if it takes them at once. */
-        if (s->out_len > 0 && !s->writing) {
-            uv_buf_t buf = uv_buf_init(s->out, (unsigned)s->out_len);
-            (void)uv_try_write((uv_stream_t *)&s->pipe, &buf, 1);
-            s->out_bytes -= s->out_len;
-            s->out_len = 0;
-        }
+        baton__wbuf_close(&s->wb, true);
         s->handle_closing = true;
         uv_close((uv_handle_t *)&s->pipe, on_session_closed);
     }
@@ -255,185 +237,49 @@ void lib_ctl_session_end(struct lib_session *s, bool graceful,
     }
     /* A last message (an error, "name_lost") goes out before the close;
      * the sweep closes a session whose client does not take it. */
-    if (!graceful || s->out_bytes == 0) {
+    if (!graceful || baton__wbuf_backlog(&s->wb) == 0) {
         close_handle(s);
     }
 }
 
 /* ---- output: gathered per session, written once per loop iteration -- */
 
-static void on_flush_idle(uv_idle_t *h);
-static void on_flush_check(uv_check_t *h);
-
-/* Queues s to be flushed at the end of this loop iteration. */
-static void flush_queue(struct lib_session *s)
+/* The socket took all of s's output (status 0), or refused it. */
+static void on_written(struct baton_wbuf *wb, int status)
 {
-    struct lib_control *c = s->ctl;
+    struct lib_session *s = wb->data;
 
-    if (s->flush_queued || c->closing) {
-        return;
-    }
-    s->flush_queued = true;
-    s->flush_next = c->flush_head;
-    c->flush_head = s;
-    if (!c->flush_armed) {
-        c->flush_armed = true;
-        uv_idle_start(&c->flush_idle, on_flush_idle);
-        uv_check_start(&c->flush_check, on_flush_check);
-    }
-}
-
-static void drop_large(char **buf, size_t *cap)
-{
-    if (*cap > OUT_KEEP) {
-        free(*buf);
-        *buf = NULL;
-        *cap = 0;
-    }
-}
-
-static void on_written(uv_write_t *req, int status)
-{
-    struct lib_session *s = req->data;
-
-    s->writing = false;
-    s->out_bytes -= s->wlen;
-    s->wlen = 0;
-    drop_large(&s->wbuf, &s->wbuf_cap);
-    if (s->handle_closing) {
-        return; /* cancelled by the close */
-    }
-    if (status != 0 && !s->closing) {
+    if (status != 0) {
         lib_ctl_session_end(s, false, uv_strerror(status));
-    } else if (s->out_len > 0) {
-        flush_queue(s); /* lines that gathered meanwhile */
-    } else if (s->closing && s->out_bytes == 0) {
-        close_handle(s);
+    } else if (s->closing) {
+        close_handle(s); /* its last lines are out */
     }
 }
 
-/* Hands s's gathered lines to the socket: what it takes at once is done
- * (uv_try_write), the rest is written from wbuf by one queued write, and
- * lines gathered meanwhile wait for that write to finish. */
-static void session_flush(struct lib_session *s)
+/* Logs and ends s when its output cannot be committed: out of memory,
+ * or a client that leaves more than LIB_CTL_OUT_MAX unread. */
+static void out_failed(struct lib_session *s, int rv)
 {
-    char *spare = s->wbuf;
-    size_t spare_cap = s->wbuf_cap;
-    size_t len = s->out_len;
-    uv_buf_t buf;
-    int n;
-
-    if (s->handle_closing || s->writing || len == 0) {
-        return;
-    }
-    buf = uv_buf_init(s->out, (unsigned)len);
-    n = uv_try_write((uv_stream_t *)&s->pipe, &buf, 1);
-    if (n < 0 && n != UV_EAGAIN) {
-        s->out_bytes -= len;
-        s->out_len = 0;
-        lib_ctl_session_end(s, false, uv_strerror(n));
-        return;
-    }
-    s->out_len = 0;
-    if (n >= 0 && (size_t)n == len) {
-        s->out_bytes -= len;
-        drop_large(&s->out, &s->out_cap);
-        if (s->closing) {
-            close_handle(s); /* its last lines are out */
-        }
-        return;
-    }
-    n = BATON_MAX(n, 0);
-    /* The rest is written from the buffer it is in; the spare becomes
-     * the buffer the next lines gather in. */
-    s->wbuf = s->out;
-    s->wbuf_cap = s->out_cap;
-    s->out = spare;
-    s->out_cap = spare_cap;
-    s->wlen = len - (size_t)n;
-    s->out_bytes = s->wlen;
-    buf = uv_buf_init(s->wbuf + n, (unsigned)s->wlen);
-    if (uv_write(&s->wreq, (uv_stream_t *)&s->pipe, &buf, 1, on_written) !=
-        0) {
-        s->out_bytes = s->wlen = 0;
-        lib_ctl_session_end(s, false, "write failed");
-        return;
-    }
-    s->writing = true;
-}
-
-/* Flushes every session queued. One whose write fails ends, which may
- * queue output for others (its names' DROP is stepped at once): those
- * wait for the next flush, before the loop blocks. */
-static void flush_sessions(struct lib_control *c)
-{
-    struct lib_session *s = c->flush_head;
-
-    c->flush_head = NULL;
-    while (s != NULL) {
-        struct lib_session *next = s->flush_next;
-        s->flush_next = NULL;
-        s->flush_queued = false;
-        session_flush(s);
-        s = next;
-    }
-    if (c->flush_head == NULL && c->flush_armed) {
-        c->flush_armed = false;
-        uv_idle_stop(&c->flush_idle);
-        uv_check_stop(&c->flush_check);
-    }
-}
-
-static void on_flush_idle(uv_idle_t *h)
-{
-    flush_sessions(h->data);
-}
-
-static void on_flush_check(uv_check_t *h)
-{
-    flush_sessions(h->data);
-}
-
-/* Makes room for more bytes after s's output. Errors: BATON_ENOMEM
- * (the output is unchanged). */
-static int out_room(struct lib_session *s, size_t more)
-{
-    size_t cap = s->out_cap > 0 ? s->out_cap : OUT_INIT;
-    char *p;
-
-    if (s->out_len + more <= s->out_cap) {
-        return 0;
-    }
-    while (cap < s->out_len + more) {
-        cap *= 2;
-    }
-    p = realloc(s->out, cap);
-    if (p == NULL) {
-        return BATON_ENOMEM;
-    }
-    s->out = p;
-    s->out_cap = cap;
-    return 0;
-}
-
-/* The line of len bytes (its newline included) just written at
- * s->out + s->out_len goes out with the rest, unless the client leaves
- * too much unread: then it is dropped and the session ends. */
-static void line_commit(struct lib_session *s, size_t len)
-{
-    /* One message may be large (a long "names"); a client that leaves a
-     * whole buffer of them unread is not reading at all. */
-    if (s->out_bytes > 0 && s->out_bytes + len > LIB_CTL_OUT_MAX) {
+    if (rv == BATON_EFULL) {
         lib_ctl_log(s->ctl, BATON_LOG_WARN,
                     "control session %" PRIu64 ": the client leaves %zu "
                     "bytes unread (limit %u): disconnected",
-                    s->ep.id, s->out_bytes, LIB_CTL_OUT_MAX);
+                    s->ep.id, baton__wbuf_backlog(&s->wb), LIB_CTL_OUT_MAX);
         lib_ctl_session_end(s, false, NULL);
-        return;
+    } else if (rv != BATON_ESTATE) {
+        lib_ctl_session_end(s, false, "out of memory");
     }
-    s->out_len += len;
-    s->out_bytes += len;
-    flush_queue(s);
+}
+
+/* The line of len bytes (its newline included) just written at the
+ * room of s's output goes out with the rest. */
+static void line_commit(struct lib_session *s, size_t len)
+{
+    int rv = baton__wbuf_commit(&s->wb, len);
+
+    if (rv != 0) {
+        out_failed(s, rv);
+    }
 }
 
 /* Appends text (len bytes, its newline included) to s's output.
@@ -441,15 +287,15 @@ static void line_commit(struct lib_session *s, size_t len)
 static void write_text(struct lib_session *s, const char *text,
                        size_t len)
 {
+    int rv;
+
     if (s->handle_closing) {
         return;
     }
-    if (out_room(s, len) != 0) {
-        lib_ctl_session_end(s, false, "out of memory");
-        return;
+    rv = baton__wbuf_append(&s->wb, text, len);
+    if (rv != 0) {
+        out_failed(s, rv);
     }
-    memcpy(s->out + s->out_len, text, len);
-    line_commit(s, len);
 }
 
 /* Takes ownership of text; adds the newline. */
@@ -474,17 +320,22 @@ static void write_line(struct lib_session *s, char *text)
 
 struct jw {
     struct lib_session *s;
-    size_t len; /* bytes written after s->out_len */
+    size_t len; /* bytes written in the room of s's output */
     bool failed;
 };
 
 static char *jw_room(struct jw *w, size_t more)
 {
-    if (w->failed || out_room(w->s, w->len + more) != 0) {
+    char *p = NULL;
+
+    if (!w->failed) {
+        p = (char *)baton__wbuf_room(&w->s->wb, w->len + more);
+    }
+    if (p == NULL) {
         w->failed = true;
         return NULL;
     }
-    return w->s->out + w->s->out_len + w->len;
+    return p + w->len;
 }
 
 static void jw_put(struct jw *w, const char *p, size_t n)
@@ -867,7 +718,7 @@ static void handle(struct lib_session *cl, const char *line)
         return;
     }
     if (strcmp(cmd, "status") == 0) {
-        reply(cl, lib_status_json(io));
+        reply(cl, lib_status_json(cl->ctl));
         return;
     }
     if (strcmp(cmd, "apps") == 0) {
@@ -1146,7 +997,8 @@ static void on_connection(uv_stream_t *server, int status)
     c->n_sessions++;
     uv_pipe_init(server->loop, &s->pipe, 0);
     s->pipe.data = s;
-    s->wreq.data = s;
+    baton__wbuf_init(&s->wb, &c->io->wflush, (uv_stream_t *)&s->pipe, OUT_INIT,
+                     OUT_KEEP, LIB_CTL_OUT_MAX, on_written, s);
     s->next = c->sessions;
     if (c->sessions != NULL) {
         c->sessions->prev = s;
@@ -1267,10 +1119,6 @@ int lib_control_start(struct lib_control *c, struct baton_io *io,
     uv_pipe_init(io->loop, &c->pipe, 0);
     c->pipe.data = c;
     c->open = true;
-    uv_idle_init(io->loop, &c->flush_idle);
-    c->flush_idle.data = c;
-    uv_check_init(io->loop, &c->flush_check);
-    c->flush_check.data = c;
     uv_timer_init(io->loop, &c->sweep);
     c->sweep.data = c;
     uv_timer_start(&c->sweep, on_sweep, LIB_CTL_SWEEP_MS, LIB_CTL_SWEEP_MS);
@@ -1308,10 +1156,6 @@ void lib_control_close(struct lib_control *c, uv_close_cb cb)
     }
     lib_ctl_session_close_all(c);
     lib_ctl_app_free(c);
-    uv_close((uv_handle_t *)&c->flush_idle, on_helper_closed);
-    uv_close((uv_handle_t *)&c->flush_check, on_helper_closed);
-    c->flush_armed = false;
-    c->flush_head = NULL;
     uv_close((uv_handle_t *)&c->sweep, on_helper_closed);
     uv_close((uv_handle_t *)&c->pipe, cb);
     unlink(c->path);

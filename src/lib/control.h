@@ -99,13 +99,6 @@ struct lib_control {
     struct lib_defers *defers;
     unsigned depth; /* > 0 while inside an io callback */
     uv_timer_t sweep; /* expires queued calls of app names */
-    /* Sessions with output to write, written once per loop iteration:
-     * the check handle runs after the I/O callbacks, the idle handle
-     * before the loop polls (docs/control.md "Limits"). */
-    struct lib_session *flush_head;
-    uv_idle_t flush_idle;
-    uv_check_t flush_check;
-    bool flush_armed;
     struct lib_appname apps[BATON_APPS_MAX];
 };
 
@@ -173,7 +166,7 @@ void lib_control_group_event(struct lib_control *c, const char *group,
                              const void *data, size_t len);
 
 /* The JSON status document (returns owned, free with free()). */
-char *lib_status_json(const struct baton_io *io);
+char *lib_status_json(const struct lib_control *c);
 /* The JSON apps document: every app, cluster-wide and local. */
 char *lib_apps_json(const struct lib_control *c);
 

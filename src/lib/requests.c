@@ -18,24 +18,29 @@ static const char *const name_error =
 
 /* ---- data: text or base64 ------------------------------------------- */
 
-/* Reads "key" (text) or "key64" (base64) of req into *out (owned,
- * free with free(); NULL and 0 when neither is there). Returns NULL, or
- * what is wrong. */
-static const char *get_data(const cJSON *req, const char *key,
-                            const char *key64, size_t max, uint8_t **out,
-                            size_t *len, char *why, size_t why_len)
+/* Reads "key" (text) or "key64" (base64) of req: *data is the bytes
+ * (NULL and 0 when neither is there), borrowed from req for text and
+ * owned for base64, in which case *owned is set to them too (free with
+ * free(); NULL otherwise). A call's text data is thus not copied on its
+ * way from the request line to the frame. Returns NULL, or what is
+ * wrong. */
+static const char *data_view(const cJSON *req, const char *key,
+                             const char *key64, size_t max,
+                             const uint8_t **data, size_t *len,
+                             uint8_t **owned, char *why, size_t why_len)
 {
     const cJSON *t = cJSON_GetObjectItemCaseSensitive(req, key);
     const cJSON *b = cJSON_GetObjectItemCaseSensitive(req, key64);
+    const char *end = NULL;
+    size_t n;
 
-    *out = NULL;
+    *data = *owned = NULL;
     *len = 0;
     if (t != NULL && b != NULL) {
         snprintf(why, why_len, "give %s or %s, not both", key, key64);
         return why;
     }
     if (t != NULL) {
-        size_t n;
         if (!cJSON_IsString(t)) {
             snprintf(why, why_len, "%s must be a string", key);
             return why;
@@ -46,38 +51,56 @@ static const char *get_data(const cJSON *req, const char *key,
                      max);
             return why;
         }
-        *out = malloc(n + 1);
-        if (*out == NULL) {
-            return "out of memory";
-        }
-        memcpy(*out, t->valuestring, n + 1);
+        *data = (const uint8_t *)t->valuestring;
         *len = n;
-    } else if (b != NULL) {
-        const char *end = NULL;
-        size_t n;
-        if (!cJSON_IsString(b)) {
-            snprintf(why, why_len, "%s must be a base64 string", key64);
-            return why;
-        }
-        n = strlen(b->valuestring);
-        *out = malloc(n / 4 * 3 + 3);
-        if (*out == NULL) {
-            return "out of memory";
-        }
-        if (sodium_base642bin(*out, n / 4 * 3 + 3, b->valuestring, n, NULL,
-                              len, &end,
-                              sodium_base64_VARIANT_ORIGINAL) != 0 ||
-            end != b->valuestring + n || *len > max) {
-            free(*out);
-            *out = NULL;
-            *len = 0;
-            snprintf(why, why_len,
-                     "%s must be base64 (with padding) of at most %zu "
-                     "bytes",
-                     key64, max);
-            return why;
-        }
+        return NULL;
     }
+    if (b == NULL) {
+        return NULL;
+    }
+    if (!cJSON_IsString(b)) {
+        snprintf(why, why_len, "%s must be a base64 string", key64);
+        return why;
+    }
+    n = strlen(b->valuestring);
+    *owned = malloc(n / 4 * 3 + 3);
+    if (*owned == NULL) {
+        return "out of memory";
+    }
+    if (sodium_base642bin(*owned, n / 4 * 3 + 3, b->valuestring, n, NULL, len,
+                          &end, sodium_base64_VARIANT_ORIGINAL) != 0 ||
+        end != b->valuestring + n || *len > max) {
+        free(*owned);
+        *owned = NULL;
+        *len = 0;
+        snprintf(why, why_len,
+                 "%s must be base64 (with padding) of at most %zu "
+                 "bytes",
+                 key64, max);
+        return why;
+    }
+    *data = *owned;
+    return NULL;
+}
+
+/* data_view() into bytes the caller owns (free with free()). */
+static const char *get_data(const cJSON *req, const char *key,
+                            const char *key64, size_t max, uint8_t **out,
+                            size_t *len, char *why, size_t why_len)
+{
+    const uint8_t *data;
+    const char *err = data_view(req, key, key64, max, &data, len, out, why,
+                                why_len);
+
+    if (err != NULL || data == NULL || *out != NULL) {
+        return err;
+    }
+    *out = malloc(*len + 1);
+    if (*out == NULL) {
+        *len = 0;
+        return "out of memory";
+    }
+    memcpy(*out, data, *len + 1); /* text: its NUL too */
     return NULL;
 }
 
@@ -89,6 +112,28 @@ const char *lib_ctl_get_data(const cJSON *req, const char *key,
 }
 
 /* ---- answers ------------------------------------------------------- */
+
+cJSON *lib_ctl_cid_keep(const cJSON *cid, cJSON *slot)
+{
+    if (cid == NULL) {
+        return NULL;
+    }
+    if (!cJSON_IsNumber(cid)) {
+        return cJSON_Duplicate(cid, true);
+    }
+    memset(slot, 0, sizeof(*slot));
+    slot->type = cJSON_Number;
+    slot->valuedouble = cid->valuedouble;
+    slot->valueint = cid->valueint;
+    return slot;
+}
+
+void lib_ctl_cid_free(cJSON *cid, cJSON *slot)
+{
+    if (cid != slot) {
+        cJSON_Delete(cid);
+    }
+}
 
 cJSON *lib_ctl_answer(const cJSON *cid, bool ok)
 {
@@ -352,7 +397,8 @@ static void op_call(struct lib_session *s, const cJSON *req,
     uint64_t timeout_ms = LIB_CTL_CALL_TIMEOUT_MS;
     struct lib_pending_call *pc;
     struct baton_call call = {0};
-    uint8_t *data;
+    const uint8_t *data;
+    uint8_t *owned;
     size_t len;
     const char *why;
     char buf[128];
@@ -367,27 +413,27 @@ static void op_call(struct lib_session *s, const cJSON *req,
                            "1..600000");
         return;
     }
-    why = get_data(req, "data", "data64", BATON_CALL_DATA_MAX, &data, &len,
-                   buf, sizeof(buf));
+    why = data_view(req, "data", "data64", BATON_CALL_DATA_MAX, &data, &len,
+                    &owned, buf, sizeof(buf));
     if (why != NULL) {
         lib_ctl_send_error(s, cid, "invalid", why);
         return;
     }
     if (s->n_calls >= LIB_CTL_CALLS_MAX) {
-        free(data);
+        free(owned);
         lib_ctl_send_error(s, cid, "busy",
                            "4096 calls and sends in flight on this session");
         return;
     }
     pc = lib_ctl_call_new(c, timeout_ms);
     if (pc == NULL) {
-        free(data);
+        free(owned);
         lib_ctl_send_error(s, cid, "busy", "out of memory");
         return;
     }
     pc->s = s;
     pc->is_call = is_call;
-    pc->cid = cid != NULL ? cJSON_Duplicate(cid, true) : NULL;
+    pc->cid = lib_ctl_cid_keep(cid, &pc->cid_inline);
     pc->next = s->calls;
     if (s->calls != NULL) {
         s->calls->prev = pc;
@@ -401,7 +447,7 @@ static void op_call(struct lib_session *s, const cJSON *req,
     call.len = (uint32_t)len;
     /* The answer may come during this very call (a local name). */
     lib_ctl_io_call(c, &call);
-    free(data);
+    free(owned);
 }
 
 static void op_reply(struct lib_session *s, const cJSON *req,
@@ -413,7 +459,8 @@ static void op_reply(struct lib_session *s, const cJSON *req,
     struct lib_incoming *in = NULL;
     struct baton_call r = {0};
     uint64_t call_id = 0;
-    uint8_t *data = NULL;
+    const uint8_t *data = NULL;
+    uint8_t *owned = NULL;
     size_t len = 0;
     const char *why = NULL;
     char buf[128];
@@ -431,8 +478,8 @@ static void op_reply(struct lib_session *s, const cJSON *req,
             why = "error must be a string of at most 65536 bytes";
         }
     } else {
-        why = get_data(req, "data", "data64", BATON_CALL_DATA_MAX, &data,
-                       &len, buf, sizeof(buf));
+        why = data_view(req, "data", "data64", BATON_CALL_DATA_MAX, &data,
+                        &len, &owned, buf, sizeof(buf));
     }
     if (why != NULL) {
         /* Replies are answered only when they fail: a server can stream
@@ -465,7 +512,7 @@ static void op_reply(struct lib_session *s, const cJSON *req,
     lib_ctl_incoming_unlink(in);
     free(in);
     lib_ctl_io_reply(c, &r);
-    free(data);
+    free(owned);
 }
 
 static void op_serve(struct lib_session *s, const cJSON *req,

@@ -203,7 +203,7 @@ static void call_forget(struct lib_pending_call *pc)
         pc->s = NULL;
     }
     lib_deadline_remove(c->deadlines, &pc->call.dl);
-    cJSON_Delete(pc->cid);
+    lib_ctl_cid_free(pc->cid, &pc->cid_inline);
     free(pc);
 }
 

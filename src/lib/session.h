@@ -64,20 +64,9 @@ struct lib_session {
     struct lib_ep ep;
     char *buf;         /* request bytes not yet handled */
     size_t len, cap;
-    /* Output (docs/control.md "Limits"): lines are appended to out and
-     * handed to the socket once per loop iteration (control.c); what
-     * the socket does not take at once is written from wbuf by wreq,
-     * one write at a time, while the next lines gather in out. */
-    char *out;
-    size_t out_len, out_cap;
-    char *wbuf;        /* the write in flight's bytes, or a spare */
-    size_t wbuf_cap;
-    size_t wlen;       /* bytes of the write in flight */
-    size_t out_bytes;  /* out_len + wlen: not yet taken by the socket */
-    uv_write_t wreq;
-    bool writing;      /* wreq is in flight */
-    bool flush_queued; /* in ctl->flush_head */
-    struct lib_session *flush_next;
+    /* Output (docs/control.md "Limits"): lines are appended to it and
+     * handed to the socket once per loop iteration (src/io/wbuf.h). */
+    struct baton_wbuf wb;
     bool json;
     bool closing;          /* detached; closes once its output is out */
     bool handle_closing;   /* uv_close() called */
@@ -125,7 +114,8 @@ struct lib_pending_call {
     struct lib_control *ctl;
     struct lib_session *s; /* NULL: a proxy */
     struct lib_pending_call *prev, *next; /* s->calls */
-    cJSON *cid;
+    cJSON *cid; /* lib_ctl_cid_keep(), maybe &cid_inline */
+    cJSON cid_inline;
     bool is_call;
     uint64_t timeout_ms;
     uint64_t orig_id; /* proxy: the call to answer */
@@ -234,6 +224,12 @@ const char *lib_ctl_get_data(const cJSON *req, const char *key,
                              const char *key64, size_t max, uint8_t **out,
                              size_t *len, char *why, size_t why_len);
 cJSON *lib_ctl_answer(const cJSON *cid, bool ok); /* {"id":..,"ok":..} */
+/* A copy of a request's id (borrowed) to answer with later, or NULL for
+ * none: a number, the usual id, is copied into *slot without an
+ * allocation; any other id is duplicated. Free it with
+ * lib_ctl_cid_free(cid, slot). */
+cJSON *lib_ctl_cid_keep(const cJSON *cid, cJSON *slot);
+void lib_ctl_cid_free(cJSON *cid, cJSON *slot);
 void lib_ctl_send_ok(struct lib_session *s, const cJSON *cid);
 void lib_ctl_send_error(struct lib_session *s, const cJSON *cid,
                         const char *error, const char *message);

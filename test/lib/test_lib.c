@@ -507,6 +507,13 @@ static void test_one_node(void **state)
         assert_string_equal(names[1], "b@local");
         assert_int_equal(baton_group_workers(W.g, names, 4), 0);
     }
+    {
+        struct baton_status_info si;
+        struct baton_peer_info pi;
+        /* Nothing is known before the start. */
+        assert_int_equal(baton_status_get(W.b, &si), BATON_ESTATE);
+        assert_int_equal(baton_peer_get(W.b, 0, &pi), BATON_ESTATE);
+    }
     assert_int_equal(baton_start(W.b), 0);
     assert_int_equal(baton_start(W.b), BATON_ESTATE);
     assert_int_equal(baton_app_add(W.b, "late", &ao, &w_app_cbs, NULL, NULL),
@@ -696,6 +703,44 @@ static pid_t fork_node_b(void (*child)(const char *ini, int fd), int *rfd)
 
 /* A call in flight when the holder's node dies (kill -9) fails with
  * BATON_EUNREACHABLE, not with its deadline (docs/api.md). */
+/* The status queries on a (baton_status_get, baton_peer_get) with b up
+ * (it holds a name a sees) or declared down (its call failed). */
+static void check_status(struct baton *a, bool b_up)
+{
+    struct baton_status_info si;
+    struct baton_peer_info pi;
+    bool self_seen = false, b_seen = false;
+
+    assert_int_equal(baton_status_get(a, &si), 0);
+    assert_string_equal(si.node, "a@local");
+    assert_true(si.n_nodes >= 2);
+    assert_non_null(si.role);
+    assert_true(si.incarnation != 0);
+    assert_int_equal(baton_peer_get(a, si.n_nodes, &pi), BATON_ERANGE);
+    for (unsigned i = 0; i < si.n_nodes; i++) {
+        assert_int_equal(baton_peer_get(a, i, &pi), 0);
+        assert_non_null(pi.name);
+        assert_true(pi.port != 0);
+        if (pi.self) {
+            assert_string_equal(pi.name, "a@local");
+            assert_true(pi.alive);
+            self_seen = true;
+        } else if (strcmp(pi.name, "b@local") == 0) {
+            assert_int_equal(pi.alive, b_up);
+            assert_int_equal(pi.linked, b_up);
+            assert_true(pi.heard); /* in both cases: it was heard once */
+            assert_true(pi.incarnation != 0);
+            assert_non_null(pi.role);
+            b_seen = true;
+        }
+    }
+    assert_true(self_seen && b_seen);
+    if (b_up) {
+        assert_true(si.members >= 2);
+        assert_non_null(si.coordinator);
+    }
+}
+
 static void test_holder_killed(void **state)
 {
     struct baton_options o;
@@ -724,6 +769,7 @@ static void test_holder_killed(void **state)
     }
     assert_int_equal(baton_whereis(a, "mute", &node, &epoch), 0);
     assert_string_equal(node, "b@local");
+    check_status(a, true);
     /* A long deadline: only the holder's loss can end the call soon. */
     assert_int_equal(baton_call(a, "mute", "x", 1, 60000, on_answer, &ans),
                      0);
@@ -737,6 +783,7 @@ static void test_holder_killed(void **state)
     pump(a, &ans.done, -1, 120000);
     assert_true(ans.done);
     assert_int_equal(ans.status, BATON_EUNREACHABLE);
+    check_status(a, false);
     baton_close(a, NULL, NULL);
     assert_int_equal(baton_run(a), 0);
 }
