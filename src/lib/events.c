@@ -39,7 +39,7 @@ static void emit(struct baton *b, unsigned kind, cJSON *ev)
         if (!wants(s, kind)) {
             continue;
         }
-        if (s->out_bytes > LIB_EV_OUT_MAX) {
+        if (baton__wbuf_backlog(&s->wb) > LIB_EV_OUT_MAX) {
             cJSON *o = cJSON_CreateObject();
             cJSON_AddStringToObject(o, "event", "overflow");
             cJSON_AddStringToObject(o, "message",
