@@ -20,6 +20,7 @@ packages=(
     iproute2         # ip netns, veth, bridge: the cluster suite (test/cluster)
     nftables         # partitions inside those namespaces (test/cluster)
     python3          # the cluster suite's orchestrator and checks (stdlib only)
+    groff-base       # formats the man pages: their test (test/package)
 )
 
 missing=()
