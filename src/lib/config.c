@@ -54,6 +54,9 @@ struct parse {
  * Outside a file (lib_config_priority on a program's list) the message
  * alone, the first only. */
 static void vreport(struct parse *p, int line, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
+
+static void vreport(struct parse *p, int line, const char *fmt, va_list ap)
 {
     char msg[768];
 
