@@ -32,6 +32,8 @@ static void usage(FILE *f)
             "commands:\n"
             "  status                  this node, its coordinator and every "
             "peer's link\n"
+            "  nodes                   every node: address, up/down, role, "
+            "coordinator, RTT\n"
 
             "  apps                    every app: status, owner, epoch, and "
             "here\n"
@@ -283,6 +285,9 @@ int main(int argc, char **argv)
     }
     if (strcmp(argv[i], "status") == 0) {
         return cli_status(&c, argc - i, argv + i);
+    }
+    if (strcmp(argv[i], "nodes") == 0) {
+        return cli_nodes(&c, argc - i, argv + i);
     }
     if (strcmp(argv[i], "apps") == 0) {
         return cli_apps(&c, argc - i, argv + i);

@@ -65,6 +65,12 @@ char *lib_status_json(const struct baton_io *io)
     char *out;
 
     cJSON_AddStringToObject(root, "node", io->names[io->cfg.self]);
+    {
+        char addr[BATON_ADDR_MAX + 8];
+        snprintf(addr, sizeof(addr), "%s:%u", io->cfg.hosts[io->cfg.self],
+                 io->cfg.ports[io->cfg.self]);
+        cJSON_AddStringToObject(root, "address", addr);
+    }
     cJSON_AddNumberToObject(root, "incarnation", (double)n->inc);
     cJSON_AddStringToObject(root, "role", baton_role_name(n->role));
     cJSON_AddBoolToObject(root, "synced", n->synced);
@@ -92,15 +98,25 @@ char *lib_status_json(const struct baton_io *io)
                                 baton_io_link_up(io, p) ? "up" : "down");
         cJSON_AddBoolToObject(o, "alive", peer->alive);
         cJSON_AddBoolToObject(o, "candidate", io->cfg.candidate[p] != 0);
+        cJSON_AddBoolToObject(o, "coordinator", p == coord);
+        /* What a peer that is down does now is not known: its last
+         * status stays apart, as last_status, not shown as current. */
+        cJSON_AddStringToObject(o, "role",
+                                peer->alive && peer->heard
+                                    ? baton_role_name(peer->status.role)
+                                    : "unknown");
         if (peer->heard) {
             cJSON_AddNumberToObject(o, "last_seen_ms",
                                     (double)(n->now_ms - peer->last_heard_ms));
             cJSON_AddNumberToObject(o, "incarnation", (double)peer->inc);
             cJSON_AddStringToObject(
-                o, "status", status_text(&peer->status, io->names, eb,
-                                         sizeof(eb)));
+                o, peer->alive ? "status" : "last_status",
+                status_text(&peer->status, io->names, eb, sizeof(eb)));
         } else {
             cJSON_AddNullToObject(o, "last_seen_ms");
+        }
+        if (!(peer->alive && peer->heard)) {
+            cJSON_AddStringToObject(o, "status", "unknown");
         }
         cJSON_AddItemToArray(peers, o);
     }
@@ -140,7 +156,13 @@ char *lib_apps_json(const struct lib_control *c)
         } else {
             cJSON_AddNullToObject(o, "owner");
         }
-        cJSON_AddNumberToObject(o, "epoch", e ? (double)e->epoch : 0);
+        {
+            /* A decimal string, as every epoch on the socket: a 64-bit
+             * token is beyond what a JSON number carries exactly. */
+            char num[24];
+            snprintf(num, sizeof(num), "%" PRIu64, e ? e->epoch : 0);
+            cJSON_AddStringToObject(o, "epoch", num);
+        }
         cJSON_AddStringToObject(o, "start_type",
                                 e ? baton_start_type_name(e->type) : "normal");
         if (e != NULL && e->from < io->cfg.n_nodes) {

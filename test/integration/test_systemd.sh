@@ -26,6 +26,10 @@ wait_for 5 test -s "$T/web.env" || fail "web did not start"
 grep -qE "^(NOTIFY_SOCKET|WATCHDOG_USEC|WATCHDOG_PID|JOURNAL_STREAM)=" "$T/web.env" &&
     fail "an app inherited batond's notify variables"
 pass "STATUS follows the apps; the app has no NOTIFY_SOCKET"
+ctl a --json apps | grep -qE '"name":"web",[^}]*"epoch":"[1-9][0-9]*"' ||
+    fail "an app's epoch is not a decimal string: $(ctl a --json apps)"
+ctl a apps | grep -qE "^web +running +a@local +[1-9][0-9]* " || fail "apps: $(ctl a apps)"
+pass "app epochs are strings in JSON"
 start b
 wait_for 10 runs_on web b a b || fail "web did not move to b"
 wait_for 10 grep -q "STATUS=.*0 apps running here" "$T/notify.out" ||
