@@ -21,6 +21,7 @@ packages=(
     nftables         # partitions inside those namespaces (test/cluster)
     python3          # the cluster suite's orchestrator and checks (stdlib only)
     groff-base       # formats the man pages: their test (test/package)
+    file             # cpack -G DEB's dependency scan (dpkg-shlibdeps) needs it
 )
 
 missing=()

@@ -19,7 +19,7 @@ if [ "$(id -u)" -ne 0 ]; then
     echo "skip: the package test needs root (dpkg); run it as root, as CI does"
     exit 77
 fi
-for tool in cpack dpkg dpkg-deb dpkg-shlibdeps apt-get python3; do
+for tool in cpack dpkg dpkg-deb dpkg-shlibdeps file readelf apt-get python3; do
     command -v "$tool" > /dev/null || fail "$tool is missing (scripts/setup.sh)"
 done
 T=$(mktemp -d /tmp/baton-deb.XXXXXX)
