@@ -137,7 +137,7 @@ kill -TERM "${PIDS[a]}" "${PIDS[b]}"
 wait "${PIDS[a]}" || fail "a did not exit 0 on SIGTERM"
 wait "${PIDS[b]}" || fail "b did not exit 0 on SIGTERM"
 unset "PIDS[a]" "PIDS[b]"
-grep -q "^STOPPING=1" "$T/notify.out" || fail "no STOPPING=1"
+wait_for 5 grep -q "^STOPPING=1" "$T/notify.out" || fail "no STOPPING=1"
 
 dpkg --root="$root" --force-script-chrootless --purge baton > "$T/dpkg.log" 2>&1 ||
     fail "dpkg --purge: $(tail -5 "$T/dpkg.log")"
