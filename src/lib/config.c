@@ -96,6 +96,9 @@ void lib_config_error(struct lib_config *cfg, int line, const char *fmt, ...)
 {
     va_list ap;
 
+    if (cfg->parsing == NULL) {
+        return; /* not while a file is read: nowhere to report */
+    }
     va_start(ap, fmt);
     vreport(cfg->parsing, line, fmt, ap);
     va_end(ap);
