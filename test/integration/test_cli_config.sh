@@ -74,6 +74,15 @@ done
 grep -q "app far\|app db\] start\|\[app web\] stop" <<< "$msg" && fail "a good or foreign program refused: $msg"
 pass "--check reported all ${#want[@]} errors, each with file:line"
 
+# The example /etc/baton/baton.conf of the package is a valid config
+# once its cookie exists.
+mkdir "$T/etc"
+cp "$(dirname "$0")/../../packaging/baton.conf" "$T/etc/baton.conf"
+cookie "$T/etc/cookie"
+"$BIN/batond" --check -c "$T/etc/baton.conf" | grep -q "OK: node a@host1, 3 nodes, 0 apps, control socket /run/baton/baton.sock" ||
+    fail "the example config: $("$BIN/batond" --check -c "$T/etc/baton.conf" 2>&1)"
+pass "packaging/baton.conf passes --check"
+
 # Options anywhere; --version on both programs.
 "$BIN/batond" -c "$T/a.ini" --check > /dev/null || fail "batond -c FILE --check"
 "$BIN/batond" --config="$T/a.ini" --check > /dev/null || fail "batond --config=FILE"
