@@ -53,7 +53,6 @@ bool batond_notify_init(struct batond_notify *n)
     unsetenv("NOTIFY_SOCKET");
     unsetenv("WATCHDOG_USEC");
     unsetenv("WATCHDOG_PID");
-    unsetenv("JOURNAL_STREAM");
     if (n->fd < 0) {
         n->watchdog_usec = 0; /* nobody to ping */
     }

@@ -21,9 +21,11 @@ struct batond_notify {
 };
 
 /* Reads $NOTIFY_SOCKET and $WATCHDOG_USEC (for this process only, as
- * $WATCHDOG_PID says), and removes them and $JOURNAL_STREAM from the
+ * $WATCHDOG_PID says), and removes them (and $WATCHDOG_PID) from the
  * environment, so that apps batond starts do not notify in its name.
- * Returns true if a notify socket is there. */
+ * $JOURNAL_STREAM stays: it names a stream, not batond, and an app
+ * whose stderr is that stream may use it the same way. Returns true if
+ * a notify socket is there. */
 bool batond_notify_init(struct batond_notify *n);
 
 /* Sends text ("READY=1\nSTATUS=...") if there is a socket; errors are
