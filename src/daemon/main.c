@@ -127,6 +127,19 @@ static void shutdown_(struct batond *d, const char *why, int code)
         (void)baton_app_permit(&d->node->apps[i], false);
     }
     batond_sup_drain(&d->sup, on_drained);
+    if (d->notify.fd >= 0) {
+        /* systemd's stop timeout must cover the hand-over's bound and
+         * then the slowest stop (stop_timeout, then SIGKILL), plus a
+         * margin; past it systemd would SIGKILL everything. */
+        uint64_t ms = d->sup.handover_ms + 5000;
+        uint64_t slowest = 0;
+        for (unsigned i = 0; i < d->node->n_apps; i++) {
+            slowest = BATON_MAX(slowest, d->cfg.apps[i].stop_timeout_ms);
+        }
+        snprintf(text, sizeof(text), "EXTEND_TIMEOUT_USEC=%llu",
+                 (unsigned long long)((ms + slowest) * 1000));
+        batond_notify_send(&d->notify, text);
+    }
 }
 
 static void on_app_idle(struct batond_sup *sup, unsigned app)

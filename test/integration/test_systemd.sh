@@ -42,7 +42,10 @@ wait "${PIDS[a]}" || fail "a did not exit 0"
 unset "PIDS[a]"
 # The listener may not have written the last datagram yet.
 wait_for 5 grep -q "STOPPING=1" "$T/notify.out" || fail "no STOPPING=1"
-pass "STOPPING=1 on SIGTERM"
+# No app here then: 0 to hand over, web's stop_timeout 5000, 5000 margin.
+wait_for 5 grep -q "^EXTEND_TIMEOUT_USEC=10000000$" "$T/notify.out" ||
+    fail "no EXTEND_TIMEOUT_USEC=10000000: $(grep EXTEND "$T/notify.out")"
+pass "STOPPING=1 and EXTEND_TIMEOUT_USEC on SIGTERM"
 
 # Journal: stderr's own dev:ino in JOURNAL_STREAM -> "<N>" lines.
 js=$(stat -c '%d:%i' "$T/journal.log" 2> /dev/null || { : > "$T/journal.log"; stat -c '%d:%i' "$T/journal.log"; })
