@@ -53,7 +53,7 @@ JOURNAL_STREAM=$js "$BIN/batond" -c "$T/a.ini" 2>> "$T/journal.log" &
 PIDS[a]=$!
 wait_for 10 grep -q "^<6>batond a@local started" "$T/journal.log" ||
     fail "no <6> line: $(head -3 "$T/journal.log")"
-grep -q "^<7>" "$T/journal.log" || fail "no <7> debug line"
+wait_for 5 grep -q "^<7>" "$T/journal.log" || fail "no <7> debug line"
 grep -qvE "^<[0-7]>" "$T/journal.log" && fail "a line without a level: $(grep -vE '^<[0-7]>' "$T/journal.log" | head -1)"
 pass "journal: $(head -1 "$T/journal.log")"
 # Another stream's JOURNAL_STREAM (stderr is not the journal): as before.
