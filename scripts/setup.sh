@@ -22,6 +22,8 @@ packages=(
     python3          # the cluster suite's orchestrator and checks (stdlib only)
     libmicrohttpd-dev  # the Prometheus endpoint (metrics_listen, docs/metrics.md)
     curl             # test_metrics.sh scrapes that endpoint as Prometheus would
+    groff-base       # formats the man pages: their test (test/package)
+    file             # cpack -G DEB's dependency scan (dpkg-shlibdeps) needs it
 )
 
 missing=()

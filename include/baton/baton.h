@@ -131,7 +131,8 @@ struct baton_options {
  * has its default action it is set to be ignored: a write to a peer
  * that just died must not end the program (batond does the same).
  * Errors: BATON_EINVAL (the config file: errmsg names file:line and the
- * key), BATON_ENOMEM, BATON_EIO. errmsg (may be NULL) gets the reason. */
+ * key of every problem, a line each, as much as fits), BATON_ENOMEM,
+ * BATON_EIO. errmsg (may be NULL) gets the reason. */
 BATON_API int baton_new(struct baton **out, const struct baton_options *opt,
                         char *errmsg, size_t errmsg_len);
 

@@ -32,10 +32,10 @@ int cli_apps(const struct cli *c, int argc, char **argv)
         snprintf(here, sizeof(here), "%s (%.1f s)", cli_str(app, "here", "?"),
                  cJSON_GetNumberValue(cJSON_GetObjectItem(app, "since_ms")) /
                      1000.0);
-        printf("%-16s %-9s %-20s %-20.0f %-9s %s\n", cli_str(app, "name", "?"),
+        printf("%-16s %-9s %-20s %-20s %-9s %s\n", cli_str(app, "name", "?"),
                cli_str(app, "status", "?"), cli_str(app, "owner", "-"),
-               cJSON_GetNumberValue(cJSON_GetObjectItem(app, "epoch")),
-               cli_str(app, "start_type", "?"), here);
+               cli_str(app, "epoch", "-"), cli_str(app, "start_type", "?"),
+               here);
     }
     cJSON_Delete(doc);
     return 0;

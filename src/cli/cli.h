@@ -50,6 +50,7 @@ void cli_print_data(const cJSON *doc);
 int cli_answer_failed(const char *what, const cJSON *doc);
 
 int cli_status(const struct cli *c, int argc, char **argv);
+int cli_nodes(const struct cli *c, int argc, char **argv);
 int cli_apps(const struct cli *c, int argc, char **argv);
 int cli_leader(const struct cli *c, int argc, char **argv);
 int cli_leader_call(const struct cli *c, int argc, char **argv);

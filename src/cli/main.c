@@ -1,12 +1,16 @@
 /* batonctl: inspect and steer the local batond over its control socket.
  *
- *   batonctl [-s SOCKET | -c CONFIG] [--json] COMMAND
+ *   batonctl [-s SOCKET | -c CONFIG] [--json] COMMAND [ARGS]
  *
- * The socket is -s, else the control_socket of -c CONFIG, else
- * $BATON_SOCKET. One file per subcommand. */
+ * Options go anywhere (getopt_long permutes them; "--" ends them, for a
+ * DATA that starts with '-'). The socket is -s, else the control_socket
+ * of -c CONFIG, else $BATON_SOCKET, else the control_socket of
+ * /etc/baton/baton.conf (the packaged service's config, when it can be
+ * read). One file per subcommand. */
 #include "../util/setup.h"
 
 #include <errno.h>
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,10 +24,17 @@
 static void usage(FILE *f)
 {
     fprintf(f,
-            "usage: batonctl [-s SOCKET | -c CONFIG] [--json] COMMAND\n"
+            "usage: batonctl [-s|--socket SOCKET | -c|--config CONFIG] "
+            "[--json] COMMAND [ARGS]\n"
+            "       batonctl --version | --help\n"
+            "options may come anywhere, before or after COMMAND; see "
+            "batonctl(8)\n"
             "commands:\n"
             "  status                  this node, its coordinator and every "
             "peer's link\n"
+            "  nodes                   every node: address, up/down, role, "
+            "coordinator, RTT\n"
+
             "  apps                    every app: status, owner, epoch, and "
             "here\n"
             "  permit APP true|false   let APP run here / move it away\n"
@@ -173,27 +184,85 @@ static int other_section(void *user, struct lib_config *cfg,
 
 int main(int argc, char **argv)
 {
+    /* The subcommands' own options are known here too, so that they may
+     * come anywhere as well: each is handed on after the words, as
+     * "--NAME [VALUE]", in the order given. */
+    static const struct option longopts[] = {
+        {"socket", required_argument, NULL, 's'},
+        {"config", required_argument, NULL, 'c'},
+        {"json", no_argument, NULL, 'j'},
+        {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},
+        {"meta", required_argument, NULL, 'o'},
+        {"resolver", required_argument, NULL, 'o'},
+        {"prefix", required_argument, NULL, 'o'},
+        {"timeout", required_argument, NULL, 'o'},
+        {"hold", no_argument, NULL, 'o'},
+        {"multi", no_argument, NULL, 'o'},
+        {NULL, 0, NULL, 0}};
     static struct lib_config cfg;
+    static char err[16384];
+    static char opt_names[BATON_ARRAY_LEN(longopts)][16];
+    char *sub_opts[64];
+    char *sub[128];
+    int n_sub_opts = 0;
+    int n_sub = 0;
     struct cli c = {0};
     const char *config = NULL;
-    char err[1024];
-    int i;
+    int ch, li;
+    int i = 0;
 
-    for (i = 1; i < argc && argv[i][0] == '-'; i++) {
-        if (strcmp(argv[i], "-s") == 0 && i + 1 < argc) {
-            c.socket = argv[++i];
-        } else if (strcmp(argv[i], "-c") == 0 && i + 1 < argc) {
-            config = argv[++i];
-        } else if (strcmp(argv[i], "--json") == 0) {
+    for (size_t k = 0; longopts[k].name != NULL; k++) {
+        snprintf(opt_names[k], sizeof(opt_names[k]), "--%s",
+                 longopts[k].name);
+    }
+    while ((ch = getopt_long(argc, argv, "s:c:hV", longopts, &li)) != -1) {
+        switch (ch) {
+        case 's':
+            c.socket = optarg;
+            break;
+        case 'c':
+            config = optarg;
+            break;
+        case 'j':
             c.json = true;
-        } else if (strcmp(argv[i], "-h") == 0 ||
-                   strcmp(argv[i], "--help") == 0) {
+            break;
+        case 'h':
             usage(stdout);
             return 0;
-        } else {
+        case 'V':
+            printf("batonctl %s\n", BATON_VERSION_STRING);
+            return 0;
+        case 'o':
+            if (n_sub_opts + 2 > (int)BATON_ARRAY_LEN(sub_opts)) {
+                usage(stderr);
+                return 2;
+            }
+            sub_opts[n_sub_opts++] = opt_names[li];
+            if (longopts[li].has_arg == required_argument) {
+                sub_opts[n_sub_opts++] = optarg;
+            }
+            break;
+        default:
             usage(stderr);
             return 2;
         }
+    }
+    /* The command and its words, then its options. */
+    for (int k = optind; k < argc && n_sub < (int)BATON_ARRAY_LEN(sub) - 1;
+         k++) {
+        sub[n_sub++] = argv[k];
+    }
+    for (int k = 0; k < n_sub_opts && n_sub < (int)BATON_ARRAY_LEN(sub) - 1;
+         k++) {
+        sub[n_sub++] = sub_opts[k];
+    }
+    sub[n_sub] = NULL;
+    argc = n_sub;
+    argv = sub;
+    if (c.socket == NULL && config == NULL && getenv("BATON_SOCKET") == NULL &&
+        access(BATON_DEFAULT_CONFIG, R_OK) == 0) {
+        config = BATON_DEFAULT_CONFIG; /* the packaged service's */
     }
     if (c.socket == NULL && config != NULL) {
         if (lib_config_load(&cfg, config, other_section, NULL, err,
@@ -211,12 +280,16 @@ int main(int argc, char **argv)
         usage(stderr);
         if (c.socket == NULL) {
             fprintf(stderr, "batonctl: no control socket: use -s SOCKET, "
-                            "-c CONFIG or $BATON_SOCKET\n");
+                            "-c CONFIG or $BATON_SOCKET (or make "
+                            "%s readable)\n", BATON_DEFAULT_CONFIG);
         }
         return 2;
     }
     if (strcmp(argv[i], "status") == 0) {
         return cli_status(&c, argc - i, argv + i);
+    }
+    if (strcmp(argv[i], "nodes") == 0) {
+        return cli_nodes(&c, argc - i, argv + i);
     }
     if (strcmp(argv[i], "apps") == 0) {
         return cli_apps(&c, argc - i, argv + i);

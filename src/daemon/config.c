@@ -2,9 +2,13 @@
  * hands this file every key of a section it does not know. */
 #include "../util/setup.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "../util/error.h"
 #include "config.h"
@@ -57,6 +61,15 @@ static int on_app_entry(struct batond_config *cfg, const char *app,
                            "an unterminated quote or too many words)",
                         app, key, value);
         }
+        {
+            static const char *const progs[] = {"start", "stop",
+                                                 "state_export"};
+            for (int k = 0; k < 3; k++) {
+                if (strcmp(key, progs[k]) == 0) {
+                    cfg->prog_line[idx][k] = lib_config_line(cfg->node);
+                }
+            }
+        }
         if (strcmp(key, "phase") == 0) {
             if (da->n_phases == BATOND_PHASES_MAX) {
                 return fail(err, err_len, "[app %s]: more than %d phases", app,
@@ -79,6 +92,7 @@ static int on_app_entry(struct batond_config *cfg, const char *app,
                                 64) > 0) {
             da->ready = BATOND_READY_COMMAND;
             snprintf(da->ready_cmd, sizeof(da->ready_cmd), "%s", value + 8);
+            cfg->prog_line[idx][3] = lib_config_line(cfg->node);
         } else {
             return fail(err, err_len, "[app %s] ready: \"%s\" is not spawn, notify or "
                            "command CMD", app, value);
@@ -142,22 +156,110 @@ static int on_app_entry(struct batond_config *cfg, const char *app,
 }
 
 
-/* Once the file is read: every app needs nodes and a start command. */
-static int check_apps(struct batond_config *cfg, char *err, size_t err_len)
+/* The program of command line cmd as execvp() will find it, with the
+ * app's PATH (its env = PATH=..., else batond's) and, for a relative
+ * path, its cwd. A shell line (sh -c '...') is checked on its first
+ * word only: what the shell runs is the shell's business. 0, or a
+ * message in why. */
+static int check_program(const struct batond_app *da, const char *cmd,
+                         char *why, size_t why_len)
+{
+    char buf[BATOND_CMD_MAX];
+    char path[BATON_PATH_MAX];
+    char *argv[64];
+    const char *dirs = getenv("PATH");
+    struct stat st;
+    int e = ENOENT;
+
+    if (lib_split(cmd, buf, sizeof(buf), argv, 64) <= 0) {
+        return -1; /* refused where it was read */
+    }
+    for (unsigned k = 0; k < da->n_env; k++) {
+        if (strncmp(da->env[k], "PATH=", 5) == 0) {
+            dirs = da->env[k] + 5;
+        }
+    }
+    if (dirs == NULL) {
+        dirs = "/bin:/usr/bin"; /* execvp()'s default */
+    }
+    if (strchr(argv[0], '/') != NULL) {
+        snprintf(path, sizeof(path), "%s%s%s",
+                 argv[0][0] != '/' && da->cwd[0] != '\0' ? da->cwd : "",
+                 argv[0][0] != '/' && da->cwd[0] != '\0' ? "/" : "",
+                 argv[0]);
+        if (stat(path, &st) != 0) {
+            e = errno;
+        } else if (!S_ISREG(st.st_mode) || access(path, X_OK) != 0) {
+            e = EACCES;
+        } else {
+            return 0;
+        }
+        snprintf(why, why_len, "program %s%s%s", path,
+                 e == EACCES ? " is not an executable file" : ": ",
+                 e == EACCES ? "" : strerror(e));
+        return -1;
+    }
+    for (const char *d = dirs;; d = strchr(d, ':') + 1) {
+        size_t n = strcspn(d, ":");
+        /* An empty entry is the working directory, as for execvp(). */
+        snprintf(path, sizeof(path), "%.*s%s%s", (int)n, d, n ? "/" : "",
+                 argv[0]);
+        if (stat(path, &st) == 0) {
+            if (S_ISREG(st.st_mode) && access(path, X_OK) == 0) {
+                return 0;
+            }
+            e = EACCES;
+        }
+        if (d[n] == '\0') {
+            break;
+        }
+    }
+    snprintf(why, why_len, "program \"%s\" %s in PATH (%s)", argv[0],
+             e == EACCES ? "is not executable" : "is not found", dirs);
+    return -1;
+}
+
+/* Once the file is read: every app needs nodes and a start command, and
+ * an app that may run here, programs this node can run. Every problem is
+ * reported (lib_config_error). */
+static int check_apps(struct batond_config *cfg)
 {
     const struct baton_io_config *io = &cfg->node->io;
+    int rv = 0;
 
     for (unsigned i = 0; i < io->n_apps; i++) {
+        static const char *const keys[] = {"start", "stop", "state_export",
+                                           "ready"};
+        const struct batond_app *da = &cfg->apps[i];
+        const char *cmds[] = {da->start, da->stop, da->state_export,
+                              da->ready == BATOND_READY_COMMAND
+                                  ? da->ready_cmd
+                                  : ""};
         bool listed = false;
         for (unsigned x = 0; x < io->n_nodes; x++) {
             listed = listed || io->apps[i].rank[x] != 0;
         }
-        if (!listed || cfg->apps[i].start[0] == '\0') {
-            return fail(err, err_len, "[app %s] needs %s", io->apps[i].name,
-                        listed ? "a start command" : "nodes");
+        if (!listed || da->start[0] == '\0') {
+            lib_config_error(cfg->node, 0, "[app %s] needs %s",
+                             io->apps[i].name,
+                             listed ? "a start command" : "nodes");
+            rv = BATON_EINVAL;
+        }
+        if (!cfg->check_programs || io->apps[i].rank[io->self] == 0) {
+            continue; /* never runs here: its programs may be missing */
+        }
+        for (int k = 0; k < 4; k++) {
+            char why[BATON_PATH_MAX + 64];
+            if (cmds[k][0] != '\0' &&
+                check_program(da, cmds[k], why, sizeof(why)) != 0) {
+                lib_config_error(cfg->node, cfg->prog_line[i][k],
+                                 "[app %s] %s: %s", io->apps[i].name,
+                                 keys[k], why);
+                rv = BATON_EINVAL;
+            }
         }
     }
-    return 0;
+    return rv;
 }
 
 int batond_config_section(void *user, struct lib_config *node,
@@ -168,7 +270,8 @@ int batond_config_section(void *user, struct lib_config *node,
 
     cfg->node = node;
     if (section == NULL) {
-        return check_apps(cfg, err, err_len);
+        err[0] = '\0'; /* reported already */
+        return check_apps(cfg);
     }
     if (strncmp(section, "app ", 4) != 0) {
         return fail(err, err_len, "unknown section [%s]", section);
@@ -182,6 +285,7 @@ int batond_config_load(struct batond_config *cfg, struct lib_config *node,
     int rv;
 
     memset(cfg->apps, 0, sizeof(cfg->apps));
+    memset(cfg->prog_line, 0, sizeof(cfg->prog_line));
     cfg->node = node;
     rv = lib_config_load(node, file, batond_config_section, cfg, err,
                          err_len);
@@ -192,6 +296,7 @@ int batond_config_parse(struct batond_config *cfg, struct lib_config *node,
                         const char *text, char *err, size_t err_len)
 {
     memset(cfg->apps, 0, sizeof(cfg->apps));
+    memset(cfg->prog_line, 0, sizeof(cfg->prog_line));
     cfg->node = node;
     return lib_config_parse(node, "config", text, batond_config_section, cfg,
                             err, err_len);

@@ -41,10 +41,20 @@ struct batond_config {
      * the caller's for --check */
     struct lib_config *node;
     struct batond_app apps[BATON_APPS_MAX]; /* parallel to node->io.apps */
+    /* Where each app's program keys are (start, stop, state_export,
+     * ready), for the end check's messages: 0 = not given. */
+    int prog_line[BATON_APPS_MAX][4];
+    /* batond --check: also refuse programs this node cannot run. Not at
+     * start: there a missing program is a failed start of that app (it
+     * fails over), and the node still serves the others. */
+    bool check_programs;
 };
 
 /* The node's config hook (lib_config_section_fn; user = cfg): [app]
- * sections, and at the end the check that each has nodes and start. */
+ * sections, and at the end the check that each has nodes and start, and
+ * with check_programs that the programs of the apps that may run on this
+ * node exist and are executable (found like execvp() will: through the
+ * app's PATH, its cwd for a relative path). */
 int batond_config_section(void *user, struct lib_config *node,
                           const char *section, const char *key,
                           const char *value, char *err, size_t err_len);

@@ -1,9 +1,13 @@
-/* batond: one baton node as a daemon.
+/* batond: one baton node as a daemon (man batond(8)).
  *
  *   batond -c FILE            run
  *   batond --check -c FILE    validate FILE (and its cookie file), exit
+ *   batond --version
  *
- * Logs go to stderr, one line per event: "<UTC time> <LEVEL> <text>".
+ * Logs go to stderr, one line per event: "<UTC time> <LEVEL> <text>", or
+ * "<N>text" when stderr is the journal. Under systemd (Type=notify) it
+ * says READY=1 once it joined the cluster, keeps STATUS= current, says
+ * STOPPING=1 while draining and pings the watchdog (notify.h).
  * SIGTERM/SIGINT: clean shutdown: the apps here are handed over
  * (takeovers, with their state), then the links close (peers see them
  * go at once).
@@ -11,6 +15,7 @@
  * start only (docs/config.md). */
 #include "../util/setup.h"
 
+#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +24,7 @@
 #include "../lib/lib.h"
 #include "../util/error.h"
 #include "config.h"
+#include "notify.h"
 #include "supervise.h"
 
 /* batond is main() over one libbaton node (docs/design/lib.md §4): its
@@ -32,17 +38,28 @@ struct batond {
     struct batond_sup sup;
     uv_signal_t sigterm, sigint, sighup;
     uv_timer_t sync_timer;
+    struct batond_notify notify;
+    uv_check_t notify_check; /* after each loop turn: READY=, STATUS= */
+    uv_timer_t watchdog;
     uint64_t sync_started_ms;
     bool syncing;
     bool shutting_down;
+    bool journal; /* stderr is the journal: "<N>" prefixes */
     int exit_code;
 };
 
 static void log_line(void *data, int level, const char *text)
 {
+    /* syslog(3) levels of debug, info, warn, error */
+    static const int prio[] = {7, 6, 4, 3};
     const struct batond *d = data;
 
     if (d != NULL && d->cfg.node != NULL && level < d->cfg.node->log_level) {
+        return;
+    }
+    if (d != NULL && d->journal) {
+        /* journald stamps the time and reads the level off the prefix */
+        fprintf(stderr, "<%d>%s\n", prio[level & 3], text);
         return;
     }
     lib_log_stderr(NULL, level, text);
@@ -74,6 +91,8 @@ static void on_drained(struct batond_sup *sup)
     uv_close((uv_handle_t *)&d->sigint, on_closed);
     uv_close((uv_handle_t *)&d->sighup, on_closed);
     uv_close((uv_handle_t *)&d->sync_timer, on_closed);
+    uv_close((uv_handle_t *)&d->notify_check, on_closed);
+    uv_close((uv_handle_t *)&d->watchdog, on_closed);
     uv_close((uv_handle_t *)&d->sup.drain_timer, on_closed);
     for (unsigned i = 0; i < d->node->n_apps; i++) {
         uv_close((uv_handle_t *)&d->sup.procs[i].timer, on_closed);
@@ -98,6 +117,8 @@ static void shutdown_(struct batond *d, const char *why, int code)
     d->exit_code = code;
     snprintf(text, sizeof(text), "shutting down (%s)", why);
     log_line(d, BATON_LOG_INFO, text);
+    snprintf(text, sizeof(text), "STOPPING=1\nSTATUS=draining (%s)", why);
+    batond_notify_send(&d->notify, text);
     /* This node no longer takes apps: the coordinator moves them to the
      * next node as a takeover (the state exported here first), and the
      * instances here stop once moved, or past the hand-over's bound, so
@@ -106,6 +127,19 @@ static void shutdown_(struct batond *d, const char *why, int code)
         (void)baton_app_permit(&d->node->apps[i], false);
     }
     batond_sup_drain(&d->sup, on_drained);
+    if (d->notify.fd >= 0) {
+        /* systemd's stop timeout must cover the hand-over's bound and
+         * then the slowest stop (stop_timeout, then SIGKILL), plus a
+         * margin; past it systemd would SIGKILL everything. */
+        uint64_t ms = d->sup.handover_ms + 5000;
+        uint64_t slowest = 0;
+        for (unsigned i = 0; i < d->node->n_apps; i++) {
+            slowest = BATON_MAX(slowest, d->cfg.apps[i].stop_timeout_ms);
+        }
+        snprintf(text, sizeof(text), "EXTEND_TIMEOUT_USEC=%llu",
+                 (unsigned long long)((ms + slowest) * 1000));
+        batond_notify_send(&d->notify, text);
+    }
 }
 
 static void on_app_idle(struct batond_sup *sup, unsigned app)
@@ -222,6 +256,54 @@ static void on_sync_timer(uv_timer_t *t)
     }
 }
 
+/* After each turn of the loop: READY=1 once the node has joined (the
+ * core's "synced": a coordinator welcomed it, or it heard every peer and
+ * none coordinates, or its sync window passed; and batond's boot sync
+ * is done), and STATUS= whenever role, coordinator or the number of
+ * apps running here changed. Cheap: one short string per turn. */
+static void on_notify_check(uv_check_t *h)
+{
+    struct batond *d = h->data;
+    const struct baton_node *n = &d->node->io.node;
+    unsigned coord = baton_node_coordinator(n);
+    unsigned running = 0;
+    char status[256];
+    char msg[300];
+
+    if (d->shutting_down) {
+        return; /* STOPPING said so */
+    }
+    for (unsigned i = 0; i < d->node->n_apps; i++) {
+        running += d->sup.procs[i].state == BATOND_PROC_READY;
+    }
+    snprintf(status, sizeof(status), "%s, coordinator %s, %u app%s running "
+             "here",
+             n->synced && !d->syncing ? baton_role_name(n->role) : "joining",
+             coord < d->cfg.node->io.n_nodes ? d->cfg.node->io.names[coord]
+                                             : "none",
+             running, running == 1 ? "" : "s");
+    if (!d->notify.ready && n->synced && !d->syncing) {
+        d->notify.ready = true;
+        snprintf(msg, sizeof(msg), "READY=1\nSTATUS=%s", status);
+        batond_notify_send(&d->notify, msg);
+        snprintf(d->notify.status, sizeof(d->notify.status), "%s", status);
+    } else if (strcmp(status, d->notify.status) != 0) {
+        snprintf(msg, sizeof(msg), "STATUS=%s", status);
+        batond_notify_send(&d->notify, msg);
+        snprintf(d->notify.status, sizeof(d->notify.status), "%s", status);
+    }
+}
+
+/* WatchdogSec=: a ping every half period, as sd_watchdog_enabled(3)
+ * advises, from the loop itself: a wedged loop stops the pings and
+ * systemd restarts batond. */
+static void on_watchdog(uv_timer_t *t)
+{
+    struct batond *d = t->data;
+
+    batond_notify_send(&d->notify, "WATCHDOG=1");
+}
+
 static void on_signal(uv_signal_t *s, int signum)
 {
     struct batond *d = s->data;
@@ -244,42 +326,72 @@ static void on_signal(uv_signal_t *s, int signum)
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: batond -c FILE\n"
-               "       batond --check -c FILE\n");
+    fprintf(f, "usage: batond [-c|--config FILE]\n"
+               "       batond --check [-c|--config FILE]\n"
+               "       batond --version | --help\n"
+               "runs one baton node from FILE; --check validates FILE and "
+               "its cookie file,\nprints every problem (file:line: key: "
+               "what) and exits 1, or 0 if FILE is usable.\nSee batond(8) "
+               "and baton.conf(5).\n");
+}
+
+/* Every line of err, as "batond: LINE". */
+static void print_errors(const char *err)
+{
+    const char *c = err;
+
+    while (*c != '\0') {
+        size_t n = strcspn(c, "\n");
+        fprintf(stderr, "batond: %.*s\n", (int)n, c);
+        c += n + (c[n] == '\n');
+    }
 }
 
 int main(int argc, char **argv)
 {
+    static const struct option longopts[] = {
+        {"config", required_argument, NULL, 'c'},
+        {"check", no_argument, NULL, 'k'},
+        {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},
+        {NULL, 0, NULL, 0}};
     static struct batond d; /* large (read buffers): not on the stack */
+    static char err[16384]; /* --check: every problem of the file */
     const char *file = NULL;
     bool check = false;
-    char err[1024];
+    int ch;
 
     if (argc > 1 && strcmp(argv[1], "--shim") == 0) {
         batond_shim_main(argc, argv); /* an app's keeper: never returns */
     }
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "-c") == 0 && i + 1 < argc) {
-            file = argv[++i];
-        } else if (strcmp(argv[i], "--check") == 0) {
+    while ((ch = getopt_long(argc, argv, "c:hV", longopts, NULL)) != -1) {
+        switch (ch) {
+        case 'c':
+            file = optarg;
+            break;
+        case 'k':
             check = true;
-        } else if (strcmp(argv[i], "-h") == 0 ||
-                   strcmp(argv[i], "--help") == 0) {
+            break;
+        case 'h':
             usage(stdout);
             return 0;
-        } else {
+        case 'V':
+            printf("batond %s\n", BATON_VERSION_STRING);
+            return 0;
+        default:
             usage(stderr);
             return 2;
         }
     }
-    if (file == NULL) {
+    if (file == NULL || optind != argc) {
         usage(stderr);
         return 2;
     }
     if (check) {
         static struct lib_config node;
+        d.cfg.check_programs = true;
         if (batond_config_load(&d.cfg, &node, file, err, sizeof(err)) != 0) {
-            fprintf(stderr, "batond: %s\n", err);
+            print_errors(err);
             return 1;
         }
         printf("%s: OK: node %s, %u nodes, %u apps, control socket %s\n",
@@ -287,6 +399,8 @@ int main(int argc, char **argv)
                node.control_socket);
         return 0;
     }
+    d.journal = batond_stderr_is_journal();
+    (void)batond_notify_init(&d.notify);
     d.loop = uv_default_loop();
     d.prog.section = batond_config_section;
     d.prog.section_data = &d.cfg;
@@ -298,7 +412,7 @@ int main(int argc, char **argv)
             .log_data = &d,
         };
         if (lib_node_new(&d.node, &opt, &d.prog, err, sizeof(err)) != 0) {
-            fprintf(stderr, "batond: %s\n", err);
+            print_errors(err);
             return 1;
         }
     }
@@ -356,6 +470,16 @@ int main(int argc, char **argv)
     if (d.syncing) {
         d.sync_started_ms = uv_now(d.loop);
         uv_timer_start(&d.sync_timer, on_sync_timer, 0, 20);
+    }
+    uv_check_init(d.loop, &d.notify_check);
+    uv_timer_init(d.loop, &d.watchdog);
+    d.notify_check.data = d.watchdog.data = &d;
+    if (d.notify.fd >= 0) {
+        uv_check_start(&d.notify_check, on_notify_check);
+    }
+    if (d.notify.watchdog_usec >= 2000) {
+        uint64_t ms = d.notify.watchdog_usec / 2000;
+        uv_timer_start(&d.watchdog, on_watchdog, ms, ms);
     }
     uv_run(d.loop, UV_RUN_DEFAULT);
     uv_loop_close(d.loop);

@@ -1,7 +1,9 @@
 /* The node's config file: inih parses, this file checks every key and
- * value of [node], [cluster] and [nodes] and names file:line on the first
- * problem; other sections go to the program's hook. The cookie file is
- * refused if group or others can read it, as ssh refuses such keys. */
+ * value of [node], [cluster] and [nodes] and names file:line on every
+ * problem (one line each: an operator fixes a file in one go); other
+ * sections go to the program's hook. A section twice, or a key twice in
+ * a section, is refused: the second would silently win. The cookie file
+ * is refused if group or others can read it, as ssh refuses such keys. */
 #include "../util/setup.h"
 
 #include <arpa/inet.h>
@@ -19,34 +21,95 @@
 #include "../util/error.h"
 #include "config.h"
 
+/* Sections and keys seen so far, for the duplicate checks. */
+#define SEEN_SECTIONS (BATON_APPS_MAX + 8)
+#define SEEN_KEYS (64)
+#define SEEN_NAME (72)
+
 struct parse {
     struct lib_config *cfg;
     lib_config_section_fn section;
     void *user;
     char *err;
     size_t err_len;
+    size_t used;  /* bytes of err written: one error per line */
     bool failed;
-    bool have_hb_ms, have_hb_miss, have_window;
+    const char *name; /* the file's, while it is read; NULL otherwise */
+    int line;         /* of the entry being handled */
+    int newlines;     /* read so far */
+    bool continued;   /* the line read is a continuation (indented) */
+    /* The reader's source: a FILE, or text. */
+    FILE *file;
+    const char *text;
+    /* The current section's keys, and every section with its line. */
+    char cur[SEEN_NAME];
+    bool cur_dup;
+    char keys[SEEN_KEYS][SEEN_NAME];
+    unsigned n_keys;
+    char sections[SEEN_SECTIONS][SEEN_NAME];
+    int section_line[SEEN_SECTIONS];
+    unsigned n_sections;
 };
+
+/* Appends "name:line: message" (line 0: "name: ") as one line of err.
+ * Outside a file (lib_config_priority on a program's list) the message
+ * alone, the first only. */
+static void vreport(struct parse *p, int line, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
+
+static void vreport(struct parse *p, int line, const char *fmt, va_list ap)
+{
+    char msg[768];
+
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    if (p->name == NULL) {
+        if (!p->failed) {
+            snprintf(p->err, p->err_len, "%s", msg);
+        }
+    } else if (p->used + 1 < p->err_len) {
+        int k = line > 0 ? snprintf(p->err + p->used, p->err_len - p->used,
+                                    "%s%s:%d: %s", p->used ? "\n" : "",
+                                    p->name, line, msg)
+                         : snprintf(p->err + p->used, p->err_len - p->used,
+                                    "%s%s: %s", p->used ? "\n" : "",
+                                    p->name, msg);
+        p->used = k < 0 ? p->used
+                        : BATON_MIN(p->used + (size_t)k, p->err_len - 1);
+    }
+    p->failed = true;
+}
 
 static int fail(struct parse *p, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
+/* An error at the entry being handled; returns 0 (inih's "failed"). */
 static int fail(struct parse *p, const char *fmt, ...)
 {
     va_list ap;
-    int k;
 
-    /* inih stops at the first handler failure and returns its line
-     * number; batond_config_load() puts "file:line: " in front. */
-    if (!p->failed) {
-        va_start(ap, fmt);
-        k = vsnprintf(p->err, p->err_len, fmt, ap);
-        va_end(ap);
-        (void)k;
-        p->failed = true;
-    }
+    va_start(ap, fmt);
+    vreport(p, p->line, fmt, ap);
+    va_end(ap);
     return 0;
+}
+
+void lib_config_error(struct lib_config *cfg, int line, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (cfg->parsing == NULL) {
+        return; /* not while a file is read: nowhere to report */
+    }
+    va_start(ap, fmt);
+    vreport(cfg->parsing, line, fmt, ap);
+    va_end(ap);
+}
+
+int lib_config_line(const struct lib_config *cfg)
+{
+    const struct parse *p = cfg->parsing;
+
+    return p != NULL ? p->line : 0;
 }
 
 bool lib_config_u64(const char *v, uint64_t lo, uint64_t hi, uint64_t *out)
@@ -310,15 +373,23 @@ static int parse_node_list(struct parse *p, const char *key, const char *v,
     return 1;
 }
 
+/* Keys that take one value per line, not one value: batond's [app]
+ * phase and env (docs/config.md). */
+static bool repeatable(const char *section, const char *key)
+{
+    return strncmp(section, "app ", 4) == 0 &&
+           (strcmp(key, "phase") == 0 || strcmp(key, "env") == 0);
+}
+
 /* [app NAME] and the like: the program's hook's, else an error. */
 static int other_section(struct parse *p, const char *section,
                          const char *key, const char *value)
 {
     if (p->section != NULL) {
-        if (p->section(p->user, p->cfg, section, key, value, p->err,
-                       p->err_len) != 0) {
-            p->failed = true;
-            return 0;
+        char msg[768];
+        if (p->section(p->user, p->cfg, section, key, value, msg,
+                       sizeof(msg)) != 0) {
+            return fail(p, "%s", msg);
         }
         return 1;
     }
@@ -336,13 +407,25 @@ static int on_entry(void *user, const char *section, const char *key,
     struct lib_config *cfg = p->cfg;
     uint64_t x;
 
-    if (p->failed) {
-        return 0;
-    }
     if (section[0] == '\0') {
         /* inih goes on after a malformed line; what follows it then
-         * lands outside any section. Report the first problem. */
+         * lands outside any section. */
         return fail(p, "syntax error, or a key outside any [section]");
+    }
+    if (p->cur_dup) {
+        return 0; /* reported at its header: the keys would only repeat it */
+    }
+    if (!p->continued && !repeatable(section, key) &&
+        strcmp(section, "nodes") != 0) { /* [nodes] says "listed twice" */
+        for (unsigned k = 0; k < p->n_keys; k++) {
+            if (strcmp(p->keys[k], key) == 0) {
+                return fail(p, "[%s]: key \"%s\" given twice (one value "
+                               "per key: remove one)", section, key);
+            }
+        }
+        if (p->n_keys < SEEN_KEYS) {
+            snprintf(p->keys[p->n_keys++], SEEN_NAME, "%s", key);
+        }
     }
     if (strcmp(section, "nodes") == 0) {
         return on_node_entry(p, key, value);
@@ -512,23 +595,36 @@ static int load_cookie(struct lib_config *cfg, char *err, size_t err_len)
     return 0;
 }
 
-static int prefix_err(struct parse *p, const char *name, int line);
+static void report(struct parse *p, int line, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
-/* What every file needs once it is read; name is the file's, for the
- * messages. */
-static int finish(struct parse *p, const char *name)
+static void report(struct parse *p, int line, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vreport(p, line, fmt, ap);
+    va_end(ap);
+}
+
+/* What every file needs once it is read. */
+static void finish(struct parse *p)
 {
     struct lib_config *cfg = p->cfg;
     struct baton_io_config *io = &cfg->io;
     int self = -1;
 
+    p->line = 0;
+    if (cfg->cookie_file[0] == '\0') {
+        report(p, 0, "[node] cookie_file is missing");
+    }
     if (cfg->self_name[0] == '\0') {
-        snprintf(p->err, p->err_len, "%s: [node] name is missing", name);
-        return BATON_EINVAL;
+        report(p, 0, "[node] name is missing");
+        return;
     }
     if (io->n_nodes == 0) {
-        snprintf(p->err, p->err_len, "%s: [nodes] lists no node", name);
-        return BATON_EINVAL;
+        report(p, 0, "[nodes] lists no node");
+        return;
     }
     for (unsigned i = 0; i < io->n_nodes; i++) {
         if (strcmp(io->names[i], cfg->self_name) == 0) {
@@ -536,10 +632,9 @@ static int finish(struct parse *p, const char *name)
         }
     }
     if (self < 0) {
-        snprintf(p->err, p->err_len,
-                 "%s: [node] name %s is not listed in [nodes]", name,
-                 cfg->self_name);
-        return BATON_EINVAL;
+        report(p, 0, "[node] name %s is not listed in [nodes]",
+               cfg->self_name);
+        return;
     }
     io->self = (unsigned)self;
     if (cfg->listen_host[0] != '\0') {
@@ -552,67 +647,113 @@ static int finish(struct parse *p, const char *name)
                                   : "sync_nodes_optional",
                         cfg->sync_lists[l],
                         l == 0 ? cfg->sync_mandatory : cfg->sync_optional);
-        if (p->failed) {
-            return prefix_err(p, name, 0);
+    }
+    if (p->section != NULL) {
+        /* The program's end check reports through lib_config_error(). */
+        char msg[768] = "";
+        if (p->section(p->user, cfg, NULL, NULL, NULL, msg, sizeof(msg)) !=
+                0 &&
+            msg[0] != '\0') {
+            report(p, 0, "%s", msg);
         }
     }
-    if (p->section != NULL &&
-        p->section(p->user, cfg, NULL, NULL, NULL, p->err, p->err_len) != 0) {
-        return prefix_err(p, name, 0);
-    }
-    if (cfg->cookie_file[0] == '\0') {
-        snprintf(p->err, p->err_len, "%s: [node] cookie_file is missing",
-                 name);
-        return BATON_EINVAL;
-    }
-    return 0;
 }
 
-/* The parser's verdict: 0 or BATON_EINVAL with "name:line: " put before
- * the message (line 0: "name: "). */
-static int prefix_err(struct parse *p, const char *name, int line)
+/* inih's reader (fgets-like): counts lines for the messages, and sees
+ * section headers, so that a section given twice is caught at its
+ * header, keys or none. */
+static char *read_line(char *buf, int len, void *stream)
 {
-    char msg[512];
+    struct parse *p = stream;
+    const char *c;
+    size_t n;
 
-    snprintf(msg, sizeof(msg), "%s", p->err);
-    if (line > 0) {
-        snprintf(p->err, p->err_len, "%s:%d: %s", name, line, msg);
+    if (p->file != NULL) {
+        if (fgets(buf, len, p->file) == NULL) {
+            return NULL;
+        }
     } else {
-        snprintf(p->err, p->err_len, "%s: %s", name, msg);
+        const char *nl;
+        if (*p->text == '\0' || len < 2) {
+            return NULL;
+        }
+        nl = strchr(p->text, '\n');
+        n = nl != NULL ? (size_t)(nl - p->text) + 1 : strlen(p->text);
+        n = BATON_MIN(n, (size_t)len - 1);
+        memcpy(buf, p->text, n);
+        buf[n] = '\0';
+        p->text += n;
     }
-    return BATON_EINVAL;
+    p->line = p->newlines + 1;
+    n = strlen(buf);
+    if (n > 0 && buf[n - 1] == '\n') {
+        p->newlines++;
+    }
+    p->continued = buf[0] == ' ' || buf[0] == '\t';
+    for (c = buf; *c == ' ' || *c == '\t'; c++) {
+    }
+    /* inih's syntax errors, seen here so that each is reported (inih
+     * returns the first error's line only): a header without ']', a
+     * line with no '=' or ':' that is not indented (a continuation). */
+    if (!p->continued && *c != '\0' && *c != '\n' && *c != '\r' &&
+        *c != ';' && *c != '#' &&
+        (*c == '[' ? strchr(c, ']') == NULL : strpbrk(c, "=:") == NULL)) {
+        report(p, p->line, "syntax error");
+    }
+    if (*c == '[' && strchr(c, ']') != NULL) {
+        size_t k = (size_t)(strchr(c, ']') - c - 1);
+        char name[SEEN_NAME];
+        snprintf(name, sizeof(name), "%.*s", (int)BATON_MIN(k, SEEN_NAME - 1),
+                 c + 1);
+        p->cur_dup = false;
+        p->n_keys = 0;
+        snprintf(p->cur, sizeof(p->cur), "%s", name);
+        for (unsigned i = 0; i < p->n_sections; i++) {
+            if (strcmp(p->sections[i], name) == 0) {
+                report(p, p->line,
+                       "[%s]: section given twice (first at line %d): "
+                       "merge them into one",
+                       name, p->section_line[i]);
+                p->cur_dup = true;
+            }
+        }
+        if (!p->cur_dup && p->n_sections < SEEN_SECTIONS) {
+            snprintf(p->sections[p->n_sections], SEEN_NAME, "%s", name);
+            p->section_line[p->n_sections++] = p->line;
+        }
+    }
+    return buf;
 }
 
 static void parse_init(struct parse *p, struct lib_config *cfg,
-                       lib_config_section_fn section, void *user, char *err,
-                       size_t err_len)
+                       const char *name, lib_config_section_fn section,
+                       void *user, char *err, size_t err_len)
 {
     memset(p, 0, sizeof(*p));
     memset(cfg, 0, sizeof(*cfg));
     cfg->log_level = BATON_LOG_INFO;
+    cfg->parsing = p;
     p->cfg = cfg;
+    p->name = name;
     p->section = section;
     p->user = user;
     p->err = err;
     p->err_len = err_len;
+    if (err_len > 0) {
+        err[0] = '\0';
+    }
 }
 
-/* ini_parse*'s result: < 0 it could not read, > 0 the first bad line. */
-static int parsed(struct parse *p, const char *name, int rv)
+/* ini_parse_stream's result: > 0 the first bad line, which, if neither
+ * a handler nor the reader said why, is a syntax error. Then the checks of the whole
+ * file; BATON_EINVAL if anything was reported. */
+static int parsed(struct parse *p, int rv)
 {
-    if (rv < 0) {
-        snprintf(p->err, p->err_len, "%s: cannot read: %s", name,
-                 rv == -1 ? strerror(errno) : "out of memory");
-        return BATON_EINVAL;
+    if (rv > 0 && !p->failed) {
+        report(p, rv, "syntax error");
     }
-    if (p->failed) {
-        return prefix_err(p, name, rv);
-    }
-    if (rv > 0) {
-        snprintf(p->err, p->err_len, "%s:%d: syntax error", name, rv);
-        return BATON_EINVAL;
-    }
-    return finish(p, name);
+    finish(p);
+    return p->failed ? BATON_EINVAL : 0;
 }
 
 int lib_config_parse(struct lib_config *cfg, const char *name,
@@ -620,9 +761,13 @@ int lib_config_parse(struct lib_config *cfg, const char *name,
                      void *user, char *err, size_t err_len)
 {
     struct parse p;
+    int rv;
 
-    parse_init(&p, cfg, section, user, err, err_len);
-    return parsed(&p, name, ini_parse_string(text, on_entry, &p));
+    parse_init(&p, cfg, name, section, user, err, err_len);
+    p.text = text;
+    rv = parsed(&p, ini_parse_stream(read_line, &p, on_entry, &p));
+    cfg->parsing = NULL;
+    return rv;
 }
 
 int lib_config_load(struct lib_config *cfg, const char *file,
@@ -630,15 +775,27 @@ int lib_config_load(struct lib_config *cfg, const char *file,
                     size_t err_len)
 {
     struct parse p;
+    char msg[768];
     int rv;
 
-    parse_init(&p, cfg, section, user, err, err_len);
-    rv = parsed(&p, file, ini_parse(file, on_entry, &p));
-    if (rv != 0) {
-        return rv;
+    parse_init(&p, cfg, file, section, user, err, err_len);
+    p.file = fopen(file, "re");
+    if (p.file == NULL) {
+        report(&p, 0, "cannot read: %s", strerror(errno));
+        cfg->parsing = NULL;
+        return BATON_EINVAL;
     }
-    resolve_path(file, cfg->cookie_file, sizeof(cfg->cookie_file));
-    return load_cookie(cfg, err, err_len);
+    rv = parsed(&p, ini_parse_stream(read_line, &p, on_entry, &p));
+    fclose(p.file);
+    if (cfg->cookie_file[0] != '\0') {
+        resolve_path(file, cfg->cookie_file, sizeof(cfg->cookie_file));
+        if (load_cookie(cfg, msg, sizeof(msg)) != 0) {
+            report(&p, 0, "%s", msg);
+            rv = BATON_EINVAL;
+        }
+    }
+    cfg->parsing = NULL;
+    return rv;
 }
 
 int lib_config_priority(const struct lib_config *cfg, const char *what,

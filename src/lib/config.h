@@ -38,6 +38,7 @@ struct lib_config {
     char sync_lists[2][LIB_LIST_MAX]; /* raw: resolved after [nodes] */
     bool sync_timeout_set;
     uint64_t sync_timeout_ms; /* BATON_TIMEOUT_INFINITY = forever */
+    void *parsing; /* config.c's state while the file is read */
 };
 
 /* A key of a section the runtime does not know (section is its whole
@@ -50,9 +51,12 @@ typedef int (*lib_config_section_fn)(void *user, struct lib_config *cfg,
 
 /* Reads and validates FILE, including the cookie file it names. section
  * (may be NULL: such a section is an error) gets the other sections'
- * keys, in file order. On error writes a message naming file:line and
- * the key (or the cookie file and what is wrong with it) into err, and
- * returns BATON_EINVAL. */
+ * keys, in file order, and a last call with section NULL once the file
+ * is read (its end check). On error writes every problem into err, one
+ * line each ("file:line: [section] key: ...", or "file: " for one of the
+ * whole file or the cookie file), as much as fits, and returns
+ * BATON_EINVAL. A section given twice and a key given twice in one
+ * section (but batond's repeatable [app] phase and env) are errors. */
 int lib_config_load(struct lib_config *cfg, const char *file,
                     lib_config_section_fn section, void *user, char *err,
                     size_t err_len);
@@ -62,6 +66,13 @@ int lib_config_load(struct lib_config *cfg, const char *file,
 int lib_config_parse(struct lib_config *cfg, const char *name,
                      const char *text, lib_config_section_fn section,
                      void *user, char *err, size_t err_len);
+
+/* For a section hook while FILE is read: the line of the key being
+ * handled, and an error at a line (0: the file's) added to the others,
+ * e.g. from the end check about a key read earlier. */
+int lib_config_line(const struct lib_config *cfg);
+void lib_config_error(struct lib_config *cfg, int line, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 /* batond's control socket when the file names none: /tmp/baton-NAME.sock
  * (docs/config.md); batonctl -c finds it the same way. Errors:

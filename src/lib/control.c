@@ -30,8 +30,10 @@
 #include "control.h"
 #include "session.h"
 
-static const char *epoch_text(uint64_t e, const char *const *names,
-                              char *buf, size_t len)
+static const char *epoch_text(uint64_t e,
+                              const char *const *names,
+                              char *buf,
+                              size_t len)
 {
     if (e == 0) {
         return "0";
@@ -45,7 +47,8 @@ static char *error_json(const char *msg);
 
 /* A peer's status as it last told it: "follower of X", "joining X", or
  * its role. */
-static const char *status_text(const struct baton_peer_info *pi, char *buf,
+static const char *status_text(const struct baton_peer_info *pi,
+                               char *buf,
                                size_t len)
 {
     bool joining = strcmp(pi->role, "joining") == 0;
@@ -75,6 +78,15 @@ char *lib_status_json(const struct lib_control *c)
         return error_json("the node has not started");
     }
     cJSON_AddStringToObject(root, "node", st.node);
+    {
+        struct baton_peer_info me;
+        char addr[BATON_ADDR_MAX + 8];
+
+        if (baton_peer_get(c->node, c->io->cfg.self, &me) == 0) {
+            snprintf(addr, sizeof(addr), "%s:%u", me.host, me.port);
+            cJSON_AddStringToObject(root, "address", addr);
+        }
+    }
     cJSON_AddNumberToObject(root, "incarnation", (double)st.incarnation);
     cJSON_AddStringToObject(root, "role", st.role);
     cJSON_AddBoolToObject(root, "synced", st.synced);
@@ -83,8 +95,8 @@ char *lib_status_json(const struct lib_control *c)
     } else {
         cJSON_AddStringToObject(root, "coordinator", st.coordinator);
     }
-    cJSON_AddStringToObject(
-        root, "epoch", epoch_text(st.epoch, c->io->names, eb, sizeof(eb)));
+    cJSON_AddStringToObject(root, "epoch",
+                            epoch_text(st.epoch, c->io->names, eb, sizeof(eb)));
     cJSON_AddNumberToObject(root, "members", st.members);
     for (unsigned p = 0; p < st.n_nodes; p++) {
         struct baton_peer_info pi;
@@ -100,14 +112,24 @@ char *lib_status_json(const struct lib_control *c)
         cJSON_AddStringToObject(o, "link", pi.linked ? "up" : "down");
         cJSON_AddBoolToObject(o, "alive", pi.alive);
         cJSON_AddBoolToObject(o, "candidate", pi.candidate);
+        cJSON_AddBoolToObject(
+            o, "coordinator",
+            st.coordinator != NULL && strcmp(st.coordinator, pi.name) == 0);
+        /* What a peer that is down does now is not known: its last
+         * status stays apart, as last_status, not shown as current. */
+        cJSON_AddStringToObject(
+            o, "role",
+            pi.alive && pi.heard && pi.role != NULL ? pi.role : "unknown");
         if (pi.heard) {
-            cJSON_AddNumberToObject(o, "last_seen_ms",
-                                    (double)pi.last_seen_ms);
+            cJSON_AddNumberToObject(o, "last_seen_ms", (double)pi.last_seen_ms);
             cJSON_AddNumberToObject(o, "incarnation", (double)pi.incarnation);
-            cJSON_AddStringToObject(o, "status",
+            cJSON_AddStringToObject(o, pi.alive ? "status" : "last_status",
                                     status_text(&pi, eb, sizeof(eb)));
         } else {
             cJSON_AddNullToObject(o, "last_seen_ms");
+        }
+        if (!(pi.alive && pi.heard)) {
+            cJSON_AddStringToObject(o, "status", "unknown");
         }
         cJSON_AddItemToArray(peers, o);
     }
@@ -138,15 +160,20 @@ char *lib_apps_json(const struct lib_control *c)
         const struct baton_state_app *e = k >= 0 ? &n->state.apps[k] : NULL;
         cJSON *o = cJSON_CreateObject();
         cJSON_AddStringToObject(o, "name", name);
-        cJSON_AddStringToObject(o, "status",
-                                e ? baton_app_status_name(e->status)
-                                  : "unknown");
+        cJSON_AddStringToObject(
+            o, "status", e ? baton_app_status_name(e->status) : "unknown");
         if (e != NULL && e->owner < io->cfg.n_nodes) {
             cJSON_AddStringToObject(o, "owner", io->names[e->owner]);
         } else {
             cJSON_AddNullToObject(o, "owner");
         }
-        cJSON_AddNumberToObject(o, "epoch", e ? (double)e->epoch : 0);
+        {
+            /* A decimal string, as every epoch on the socket: a 64-bit
+             * token is beyond what a JSON number carries exactly. */
+            char num[24];
+            snprintf(num, sizeof(num), "%" PRIu64, e ? e->epoch : 0);
+            cJSON_AddStringToObject(o, "epoch", num);
+        }
         cJSON_AddStringToObject(o, "start_type",
                                 e ? baton_start_type_name(e->type) : "normal");
         if (e != NULL && e->from < io->cfg.n_nodes) {
@@ -174,7 +201,6 @@ static int find_app(const struct baton_io *io, const char *name)
     }
     return -1;
 }
-
 
 /* ---- connections ------------------------------------------------------ */
 
@@ -219,8 +245,7 @@ static void close_handle(struct lib_session *s)
     }
 }
 
-void lib_ctl_session_end(struct lib_session *s, bool graceful,
-                         const char *why)
+void lib_ctl_session_end(struct lib_session *s, bool graceful, const char *why)
 {
     if (!s->closing) {
         s->closing = true;
@@ -228,8 +253,8 @@ void lib_ctl_session_end(struct lib_session *s, bool graceful,
         uv_read_stop((uv_stream_t *)&s->pipe);
         if (why != NULL && s->ep.id != 0) {
             lib_ctl_log(s->ctl, BATON_LOG_DEBUG,
-                        "control session %" PRIu64 " closed: %s",
-                        s->ep.id, why);
+                        "control session %" PRIu64 " closed: %s", s->ep.id,
+                        why);
         }
         if (s->json) {
             lib_ctl_session_detach(s);
@@ -262,7 +287,8 @@ static void out_failed(struct lib_session *s, int rv)
 {
     if (rv == BATON_EFULL) {
         lib_ctl_log(s->ctl, BATON_LOG_WARN,
-                    "control session %" PRIu64 ": the client leaves %zu "
+                    "control session %" PRIu64
+                    ": the client leaves %zu "
                     "bytes unread (limit %u): disconnected",
                     s->ep.id, baton__wbuf_backlog(&s->wb), LIB_CTL_OUT_MAX);
         lib_ctl_session_end(s, false, NULL);
@@ -284,8 +310,7 @@ static void line_commit(struct lib_session *s, size_t len)
 
 /* Appends text (len bytes, its newline included) to s's output.
  * Borrows text. */
-static void write_text(struct lib_session *s, const char *text,
-                       size_t len)
+static void write_text(struct lib_session *s, const char *text, size_t len)
 {
     int rv;
 
@@ -558,8 +583,10 @@ static void jw_end(struct jw *w)
     line_commit(w->s, w->len);
 }
 
-void lib_ctl_session_send_ok(struct lib_session *s, const cJSON *cid,
-                             bool with_data, const uint8_t *data,
+void lib_ctl_session_send_ok(struct lib_session *s,
+                             const cJSON *cid,
+                             bool with_data,
+                             const uint8_t *data,
                              size_t len)
 {
     struct jw w = {s, 0, false};
@@ -586,9 +613,12 @@ void lib_ctl_session_send_ok(struct lib_session *s, const cJSON *cid,
     jw_end(&w);
 }
 
-void lib_ctl_session_send_event(struct lib_session *s, uint64_t call,
-                                const char *name, const char *from,
-                                const uint8_t *data, size_t len)
+void lib_ctl_session_send_event(struct lib_session *s,
+                                uint64_t call,
+                                const char *name,
+                                const char *from,
+                                const uint8_t *data,
+                                size_t len)
 {
     struct jw w = {s, 0, false};
 
@@ -650,7 +680,8 @@ static char *ok_json(void)
     return s;
 }
 
-int lib_control_group_json(const struct lib_control *c, const char *name,
+int lib_control_group_json(const struct lib_control *c,
+                           const char *name,
                            cJSON *o)
 {
     if (c->group_json == NULL) {
@@ -659,8 +690,10 @@ int lib_control_group_json(const struct lib_control *c, const char *name,
     return c->group_json(c->node, name, o);
 }
 
-int lib_control_group_op(struct lib_session *s, const char *op,
-                         const cJSON *req, const cJSON *cid)
+int lib_control_group_op(struct lib_session *s,
+                         const char *op,
+                         const cJSON *req,
+                         const cJSON *cid)
 {
     struct lib_control *c = s->ctl;
 
@@ -670,10 +703,14 @@ int lib_control_group_op(struct lib_session *s, const char *op,
     return c->group_op(c->node, s, op, req, cid);
 }
 
-void lib_control_group_event(struct lib_control *c, const char *group,
-                             const char *event, const char *key,
-                             const char *who, uint64_t epoch,
-                             const void *data, size_t len)
+void lib_control_group_event(struct lib_control *c,
+                             const char *group,
+                             const char *event,
+                             const char *key,
+                             const char *who,
+                             uint64_t epoch,
+                             const void *data,
+                             size_t len)
 {
     char num[24];
 
@@ -808,7 +845,8 @@ static size_t line_max(const struct lib_session *s)
 
 /* Counts one bite of a limit; logs it at most once a second, with how
  * often it bit since the last line. */
-static void limit_bit(struct lib_control *c, struct lib_limit_log *l,
+static void limit_bit(struct lib_control *c,
+                      struct lib_limit_log *l,
                       const char *what)
 {
     uint64_t now = uv_now(c->io->loop);
@@ -817,15 +855,17 @@ static void limit_bit(struct lib_control *c, struct lib_limit_log *l,
     if (l->last_ms != 0 && now - l->last_ms < LIB_CTL_WARN_EVERY_MS) {
         return;
     }
-    lib_ctl_log(c, BATON_LOG_WARN, "control socket: %s (%u time%s since "
-                "the last such warning)", what, l->count,
-                l->count == 1 ? "" : "s");
+    lib_ctl_log(c, BATON_LOG_WARN,
+                "control socket: %s (%u time%s since "
+                "the last such warning)",
+                what, l->count, l->count == 1 ? "" : "s");
     l->last_ms = now;
     l->count = 0;
 }
 
 /* Ends s after a last error line (docs/control.md "Limits"). */
-static void refuse(struct lib_session *s, const char *error,
+static void refuse(struct lib_session *s,
+                   const char *error,
                    const char *message)
 {
     char line[320];
@@ -848,8 +888,7 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
     (void)suggested;
     /* Unfinished lines of every session share one budget: past it, a
      * session that needs more gets none (UV_ENOBUFS in on_read). */
-    if (s->cap < want &&
-        c->in_bytes - s->cap + want <= LIB_CTL_IN_TOTAL_MAX) {
+    if (s->cap < want && c->in_bytes - s->cap + want <= LIB_CTL_IN_TOTAL_MAX) {
         char *nb = realloc(s->buf, want);
         if (nb != NULL) {
             c->in_bytes += want - s->cap;
@@ -937,9 +976,9 @@ static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
         return;
     }
     if (nread < 0) {
-        lib_ctl_session_end(s, false,
-                            nread == UV_EOF ? "closed by the client"
-                                            : uv_strerror((int)nread));
+        lib_ctl_session_end(
+            s, false,
+            nread == UV_EOF ? "closed by the client" : uv_strerror((int)nread));
         return;
     }
     if (nread == 0) {
@@ -988,8 +1027,9 @@ static void on_connection(uv_stream_t *server, int status)
     }
     s = calloc(1, sizeof(*s));
     if (s == NULL) {
-        limit_bit(c, &c->accept_log, "cannot accept a connection: out of "
-                                     "memory");
+        limit_bit(c, &c->accept_log,
+                  "cannot accept a connection: out of "
+                  "memory");
         return;
     }
     s->ctl = c;
@@ -1029,7 +1069,6 @@ static void on_connection(uv_stream_t *server, int status)
     }
 }
 
-
 static void on_sweep(uv_timer_t *t)
 {
     struct lib_control *c = t->data;
@@ -1041,8 +1080,9 @@ static void on_sweep(uv_timer_t *t)
             close_handle(s);
         } else if (!s->closing && s->waiting_since_ms != 0 &&
                    now - s->waiting_since_ms >= LIB_CTL_LINE_IDLE_MS) {
-            limit_bit(c, &c->idle_log, "a request line unfinished after "
-                                       "10 s: its connection closed");
+            limit_bit(c, &c->idle_log,
+                      "a request line unfinished after "
+                      "10 s: its connection closed");
             refuse(s, "invalid", "a request line unfinished after 10 s");
         }
     }
@@ -1076,8 +1116,11 @@ static bool someone_listens(const char *path)
     return yes;
 }
 
-int lib_control_start(struct lib_control *c, struct baton_io *io,
-                      const char *path, char *err, size_t err_len)
+int lib_control_start(struct lib_control *c,
+                      struct baton_io *io,
+                      const char *path,
+                      char *err,
+                      size_t err_len)
 {
     /* set by the caller beforehand */
     struct lib_control_program prog = c->prog;
@@ -1132,8 +1175,7 @@ int lib_control_start(struct lib_control *c, struct baton_io *io,
         rv = uv_listen((uv_stream_t *)&c->pipe, 128, on_connection);
     }
     if (rv != 0) {
-        snprintf(err, err_len, "control socket %s: %s", path,
-                 uv_strerror(rv));
+        snprintf(err, err_len, "control socket %s: %s", path, uv_strerror(rv));
         return BATON_EIO;
     }
     return 0;
@@ -1161,8 +1203,7 @@ void lib_control_close(struct lib_control *c, uv_close_cb cb)
     unlink(c->path);
 }
 
-bool lib_control_owns_endpoint(const struct lib_control *c,
-                               uint64_t endpoint)
+bool lib_control_owns_endpoint(const struct lib_control *c, uint64_t endpoint)
 {
     return lib_ctl_session_of(c, endpoint) != NULL ||
            lib_ctl_app_of_endpoint(c, endpoint) >= 0;

@@ -151,7 +151,7 @@ int lib_node_new(struct baton **out, const struct baton_options *opt,
                  const struct lib_program *program, char *errmsg,
                  size_t errmsg_len)
 {
-    char err[512];
+    char err[4096]; /* every problem of the file, a line each */
     struct baton *b;
     int rv;
 

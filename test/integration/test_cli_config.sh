@@ -1,6 +1,8 @@
-# Config errors name file:line and the key; a cookie file readable by
-# others is refused; batonctl explains a missing batond; SIGTERM closes
-# links at once.
+# Config errors name file:line and the key, every one of them; missing
+# or non-executable programs, a section or a key given twice are
+# refused; a cookie file readable by others is refused; batonctl
+# explains a missing batond; options anywhere and --version; SIGTERM
+# closes links at once.
 source "$(dirname "$0")/lib.sh"
 
 cluster 2
@@ -28,6 +30,67 @@ expect_error "$T/a.ini" "cookie file .* is accessible by group or others \(mode 
 chmod 600 "$T/cookie"
 expect_error "$T/nonexistent.ini" "cannot read"
 
+# Every error of a file, each with file:line and key, not just the first.
+mkdir "$T/bin"
+printf '#!/bin/sh\nexit 0\n' > "$T/bin/tool"; chmod 755 "$T/bin/tool"
+printf '#!/bin/sh\nexit 0\n' > "$T/bin/noexec"; chmod 644 "$T/bin/noexec"
+{
+    sed '3a bogus = 1' "$T/a.ini"       # line 4
+    echo "[app web]"                      # line 11
+    echo "nodes = a@local"
+    echo "start = $T/bin/missing --port 1"
+    echo "stop = sh -c 'exit 0'"           # the shell, checked on its first word
+    echo "ready = command no-such-program-xyz"
+    echo "state_export = $T/bin/noexec"
+    echo "env = PATH=$T/bin:/usr/bin:/bin"
+    echo "env = MODE=x"                    # env repeats: no error
+    echo "[app web]"                       # line 19
+    echo "cwd = /"
+    echo "[app db]"
+    echo "nodes = a@local"
+    echo "env = PATH=$T/bin:/usr/bin:/bin"
+    echo "start = tool"                    # through the app's PATH: found
+    echo "restart = permanent"
+    echo "restart = temporary"             # line 26
+    echo "[app far]"                       # runs on b only: not checked here
+    echo "nodes = b@local"
+    echo "start = /nowhere/on/this/node"
+    echo "this line is no key"             # line 30
+} > "$T/multi.ini"
+msg=$("$BIN/batond" --check -c "$T/multi.ini" 2>&1) && fail "--check accepted multi.ini"
+want=(
+    'multi.ini:4: \[node\]: unknown key "bogus"'
+    "multi.ini:13: \[app web\] start: program $T/bin/missing: No such file or directory"
+    'multi.ini:15: \[app web\] ready: program "no-such-program-xyz" is not found in PATH'
+    "multi.ini:16: \[app web\] state_export: program $T/bin/noexec is not an executable file"
+    'multi.ini:19: \[app web\]: section given twice \(first at line 11\)'
+    'multi.ini:26: \[app db\]: key "restart" given twice'
+    'multi.ini:30: syntax error'
+)
+for w in "${want[@]}"; do
+    grep -qE "^batond: $T/$w" <<< "$msg" || fail "--check did not report '$w' in: $msg"
+done
+[ "$(wc -l <<< "$msg")" -eq ${#want[@]} ] || fail "--check reported more than expected: $msg"
+grep -q "app far\|app db\] start\|\[app web\] stop" <<< "$msg" && fail "a good or foreign program refused: $msg"
+pass "--check reported all ${#want[@]} errors, each with file:line"
+
+# The example /etc/baton/baton.conf of the package is a valid config
+# once its cookie exists.
+mkdir "$T/etc"
+cp "$(dirname "$0")/../../packaging/baton.conf" "$T/etc/baton.conf"
+cookie "$T/etc/cookie"
+"$BIN/batond" --check -c "$T/etc/baton.conf" | grep -q "OK: node a@host1, 3 nodes, 0 apps, control socket /run/baton/baton.sock" ||
+    fail "the example config: $("$BIN/batond" --check -c "$T/etc/baton.conf" 2>&1)"
+pass "packaging/baton.conf passes --check"
+
+# Options anywhere; --version on both programs.
+"$BIN/batond" -c "$T/a.ini" --check > /dev/null || fail "batond -c FILE --check"
+"$BIN/batond" --config="$T/a.ini" --check > /dev/null || fail "batond --config=FILE"
+"$BIN/batond" --version | grep -qE '^batond [0-9]+\.[0-9]+\.[0-9]+' || fail "batond --version"
+"$BIN/batonctl" --version | grep -qE '^batonctl [0-9]+\.[0-9]+\.[0-9]+' || fail "batonctl --version"
+"$BIN/batond" --bogus -c "$T/a.ini" 2> /dev/null && fail "batond took an unknown option"
+pass "options anywhere, --version: $("$BIN/batond" --version)"
+
 if msg=$(ctl a status 2>&1); then fail "batonctl succeeded without batond"; fi
 grep -q "cannot reach batond at $T/a.sock: .* (is batond running?)" <<< "$msg" || fail "unclear batonctl error: $msg"
 pass "batonctl without batond: $msg"
@@ -36,9 +99,25 @@ start a; start b
 wait_for 10 agree a a b || fail "no agreement"
 stat -c %a "$T/a.sock" | grep -qx 600 || fail "control socket is not 0600"
 ctl a --json status | grep -q '"coordinator":"a@local"' || fail "--json status"
+"$BIN/batonctl" status --json -c "$T/a.ini" | grep -q '"coordinator":"a@local"' ||
+    fail "batonctl status --json -c FILE (options after the command)"
+"$BIN/batonctl" status --socket "$T/a.sock" > /dev/null || fail "batonctl status --socket"
+pass "batonctl options after the command"
+out=$(ctl b nodes)
+grep -qE "^a@local +127.0.0.1:$BASE +up +coordinator +yes +-$" <<< "$out" || fail "nodes: a: $out"
+grep -qE "^b@local +127.0.0.1:$((BASE + 1)) +self +follower +- +-$" <<< "$out" || fail "nodes: b: $out"
+pass "batonctl nodes:
+$out"
 kill -TERM "${PIDS[a]}"
 wait "${PIDS[a]}" || fail "batond did not exit 0 on SIGTERM"
 unset "PIDS[a]"
 wait_for 2 grep -q "peer-down a@local (link closed" "$T/b.log" || fail "b did not see a's link close at once"
 grep -q "shutting down (SIGTERM)" "$T/a.log" || fail "no shutdown log line"
+# a is down: its role is unknown, not its last one shown as current.
+out=$(ctl b nodes)
+grep -qE "^a@local +127.0.0.1:$BASE +down +unknown +- +-$" <<< "$out" || fail "nodes after a left: $out"
+ctl b --json status | grep -q '"name":"a@local",[^}]*"role":"unknown"' || fail "status: a's role is not unknown"
+ctl b --json status | grep -q '"last_status":"coordinator"' || fail "status: a's last status is gone"
+ctl b status | grep -qE "^  a@local .* down .* unknown$" || fail "status shows a's last status as current: $(ctl b status)"
+pass "a dead peer's role is unknown"
 pass "SIGTERM: clean exit, b saw the link close"
