@@ -105,6 +105,12 @@ static void child_close(struct batond_child *c)
 
 static void on_exit_cb(uv_process_t *proc, int64_t status, int term_signal);
 
+/* BATON_START_TYPE: the core's, or "restart" for a local restart. */
+static const char *start_type_name(const struct batond_proc *p)
+{
+    return p->restarted ? "restart" : baton_start_type_name(p->type);
+}
+
 /* Builds the environment: the app's env= first (getenv finds the first
  * match), then BATON_*, then batond's own. Returns owned (free with
  * free()), strings in `store`. */
@@ -118,7 +124,9 @@ static char **build_env(const struct batond_proc *p, char *store,
     char **env;
     size_t k = 0;
     const char *self = sup->cfg->node->io.names[sup->cfg->node->io.self];
-    const char *from = p->from == BATON_NODE_NONE ? "" : sup->cfg->node->io.names[p->from];
+    const char *from = p->from == BATON_NODE_NONE || p->restarted
+                           ? ""
+                           : sup->cfg->node->io.names[p->from];
     char line[512];
 
     while (environ[n_environ] != NULL) {
@@ -142,7 +150,7 @@ static char **build_env(const struct batond_proc *p, char *store,
     }
     ADD("BATON_APP=%s", app_name(p));
     ADD("BATON_NODE=%s", self);
-    ADD("BATON_START_TYPE=%s", baton_start_type_name(p->type));
+    ADD("BATON_START_TYPE=%s", start_type_name(p));
     ADD("BATON_FROM_NODE=%s", from);
     ADD("BATON_EPOCH=%" PRIu64, p->token);
     ADD("BATON_EPOCH_FILE=%s", p->token_file);
@@ -693,6 +701,21 @@ static int write_atomic(const char *dir,
     return 0;
 }
 
+/* The state file has served the start it was for (or never will): it
+ * goes, so that no later start of the app here finds it (a restart
+ * after a crash starts without state) and the directory holds no old
+ * states. */
+static void drop_state(struct batond_proc *p)
+{
+    if (p->state_file[0] != '\0' && unlink(p->state_file) != 0 &&
+        errno != ENOENT) {
+        logf_(p->sup, BATON_LOG_WARN, "app %s: cannot remove %s: %s",
+              app_name(p), p->state_file, strerror(errno));
+    }
+    p->state_file[0] = '\0';
+    p->state_epoch = 0;
+}
+
 /* The new owner got the old owner's state: keep it in a private file for
  * the start (BATON_STATE_FILE). Written to a temporary file in the same
  * directory, synced, then renamed: the app finds the whole state or no
@@ -705,14 +728,15 @@ static void keep_state(struct batond_proc *p, uint64_t epoch,
     char dir[300];
     const char *what = p->state_file;
 
+    drop_state(p); /* one that no start took (a drain came between) */
     app_dir(p, dir, sizeof(dir));
     snprintf(p->state_file, sizeof(p->state_file), "%s/%s.%" PRIu64, dir,
              app_name(p), epoch);
-    p->state_epoch = 0;
     if (write_atomic(dir, p->state_file, data, len, true, &what) != 0) {
         logf_(p->sup, BATON_LOG_ERROR,
               "app %s: cannot write %s: %s: it starts without state",
               app_name(p), what, strerror(errno));
+        p->state_file[0] = '\0';
         return;
     }
     p->state_epoch = epoch;
@@ -764,6 +788,9 @@ static void set_state(struct batond_proc *p, int state)
 
     p->state = state;
     p->since_ms = uv_now(p->sup->loop);
+    if (gone) {
+        drop_state(p); /* the instance that started with it is gone */
+    }
     if (gone && p->sup->idle != NULL) {
         p->sup->idle(p->sup, p->app); /* its name goes (docs/control.md) */
     }
@@ -867,6 +894,10 @@ static void crashed(struct batond_proc *p, bool normal, const char *why)
         p->n_restarts--;
     }
     p->restart_ms[p->n_restarts++] = now;
+    /* The restart is local: a takeover's state was the crashed
+     * instance's to load, and is older than what it ran on since. */
+    p->restarted = true;
+    drop_state(p);
     logf_(p->sup, BATON_LOG_WARN, "app %s: %s; restarting (%u of %u within "
                                   "%" PRIu64 " ms)",
           app_name(p), why, recent + 1, a->max_restarts, a->restart_window_ms);
@@ -929,7 +960,7 @@ static void next_phase(struct batond_proc *p)
         set_state(p, BATOND_PROC_READY);
         logf_(p->sup, BATON_LOG_INFO, "app %s: ready (pid %d, epoch %" PRIu64
                                       ", %s)",
-              app_name(p), p->pid, p->epoch, baton_start_type_name(p->type));
+              app_name(p), p->pid, p->epoch, start_type_name(p));
         report(p, BATON_APP_EV_READY);
         return;
     }
@@ -949,7 +980,8 @@ static void spawn_app(struct batond_proc *p)
 
     p->notified = false;
     snprintf(state_env, sizeof(state_env), "BATON_STATE_FILE=%s",
-             p->state_epoch == p->epoch ? p->state_file : "");
+             p->state_epoch == p->epoch && !p->restarted ? p->state_file
+                                                         : "");
     p->child = spawn(p, a->start, true, state_env);
     if (p->child == NULL) {
         p->pid = 0;
@@ -961,9 +993,11 @@ static void spawn_app(struct batond_proc *p)
     p->deadline_ms = uv_now(p->sup->loop) + a->ready_timeout_ms;
     logf_(p->sup, BATON_LOG_INFO,
           "app %s: started (pid %d, epoch %" PRIu64 ", %s%s%s)", app_name(p),
-          p->pid, p->epoch, baton_start_type_name(p->type),
-          p->from == BATON_NODE_NONE ? "" : " from ",
-          p->from == BATON_NODE_NONE ? "" : p->sup->cfg->node->io.names[p->from]);
+          p->pid, p->epoch, start_type_name(p),
+          p->from == BATON_NODE_NONE || p->restarted ? "" : " from ",
+          p->from == BATON_NODE_NONE || p->restarted
+              ? ""
+              : p->sup->cfg->node->io.names[p->from]);
     switch (a->ready) {
     case BATOND_READY_SPAWN:
         became_ready(p);
@@ -1067,6 +1101,7 @@ static void start(struct batond_proc *p, uint64_t epoch, uint8_t type,
     p->type = type;
     p->from = from;
     p->n_restarts = 0;
+    p->restarted = false;
     keep_token(p, epoch);
     spawn_app(p);
 }

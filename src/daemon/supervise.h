@@ -35,6 +35,10 @@ struct batond_proc {
     uint64_t deadline_ms;
     uint64_t restart_ms[1001]; /* when recent restarts happened */
     unsigned n_restarts;
+    /* This instance is a local restart of a crashed one: its start type
+     * is "restart", and it gets no state file (docs/design/supervision.md
+     * §3). */
+    bool restarted;
     uint64_t since_ms;
     uint64_t stop_ms; /* when the stop was ordered */
     bool notified;
