@@ -45,12 +45,15 @@ static int on_app_entry(struct batond_config *cfg, const char *app,
         da->max_restarts = 3;
         da->restart_window_ms = 5000;
         da->export_timeout_ms = 5000;
+        da->monitor_interval_ms = 5000;
+        da->monitor_timeout_ms = 2000;
+        da->monitor_failures = 3;
     }
     if (rv == 0) { /* the node's: nodes, failover_timeout */
         return 0;
     }
     if (strcmp(key, "start") == 0 || strcmp(key, "stop") == 0 ||
-               strcmp(key, "phase") == 0 ||
+               strcmp(key, "phase") == 0 || strcmp(key, "monitor") == 0 ||
                strcmp(key, "state_export") == 0) {
         if (lib_split(value, argv_buf, sizeof(argv_buf), argv, 64) <= 0) {
             return fail(err, err_len, "[app %s] %s: \"%s\" is not a command (empty, "
@@ -64,9 +67,10 @@ static int on_app_entry(struct batond_config *cfg, const char *app,
             }
             snprintf(da->phases[da->n_phases++], BATOND_CMD_MAX, "%s", value);
         } else {
-            snprintf(strcmp(key, "start") == 0  ? da->start
-                     : strcmp(key, "stop") == 0 ? da->stop
-                                                : da->state_export,
+            snprintf(strcmp(key, "start") == 0     ? da->start
+                     : strcmp(key, "stop") == 0    ? da->stop
+                     : strcmp(key, "monitor") == 0 ? da->monitor
+                                                   : da->state_export,
                      BATOND_CMD_MAX, "%s", value);
         }
     } else if (strcmp(key, "ready") == 0) {
@@ -100,18 +104,29 @@ static int on_app_entry(struct batond_config *cfg, const char *app,
                         app, value);
         }
         da->max_restarts = (unsigned)x;
+    } else if (strcmp(key, "monitor_failures") == 0) {
+        if (!lib_config_u64(value, 1, 1000, &x)) {
+            return fail(err, err_len,
+                        "[app %s] monitor_failures: \"%s\" is not 1..1000",
+                        app, value);
+        }
+        da->monitor_failures = (unsigned)x;
     } else if (strcmp(key, "restart_window") == 0 ||
                strcmp(key, "stop_timeout") == 0 ||
                strcmp(key, "ready_timeout") == 0 ||
-               strcmp(key, "export_timeout") == 0) {
+               strcmp(key, "export_timeout") == 0 ||
+               strcmp(key, "monitor_interval_ms") == 0 ||
+               strcmp(key, "monitor_timeout_ms") == 0) {
         if (!lib_config_u64(value, 1, 86400000, &x)) {
             return fail(err, err_len, "[app %s] %s: \"%s\" is not a number of ms",
                         app, key, value);
         }
-        *(strcmp(key, "restart_window") == 0  ? &da->restart_window_ms
-          : strcmp(key, "stop_timeout") == 0  ? &da->stop_timeout_ms
-          : strcmp(key, "ready_timeout") == 0 ? &da->ready_timeout_ms
-                                              : &da->export_timeout_ms) = x;
+        *(strcmp(key, "restart_window") == 0        ? &da->restart_window_ms
+          : strcmp(key, "stop_timeout") == 0        ? &da->stop_timeout_ms
+          : strcmp(key, "ready_timeout") == 0       ? &da->ready_timeout_ms
+          : strcmp(key, "monitor_interval_ms") == 0 ? &da->monitor_interval_ms
+          : strcmp(key, "monitor_timeout_ms") == 0  ? &da->monitor_timeout_ms
+                                                    : &da->export_timeout_ms) = x;
     } else if (strcmp(key, "env") == 0) {
         if (strchr(value, '=') == NULL || value[0] == '=' ||
             strlen(value) >= sizeof(da->env[0]) ||

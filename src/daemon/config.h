@@ -34,6 +34,12 @@ struct batond_app {
     unsigned n_env;
     char cwd[1024];
     char gname[BATON_GNAME_MAX + 1]; /* name = X: "" for none */
+    /* monitor = CMD: a health check while the instance runs here
+     * (docs/design/supervision.md §6); "" for none. */
+    char monitor[BATOND_CMD_MAX];
+    uint64_t monitor_interval_ms;
+    uint64_t monitor_timeout_ms;
+    unsigned monitor_failures; /* in a row, then the app is restarted */
 };
 
 struct batond_config {

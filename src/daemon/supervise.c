@@ -334,7 +334,8 @@ static void spare_close(struct batond_sup *sup)
  * new process group (the spare one if there is one); as a helper,
  * directly. */
 static struct batond_child *spawn(struct batond_proc *p, const char *cmd,
-                                  bool app, const char *extra_env)
+                                  bool app, bool own_group,
+                                  const char *extra_env)
 {
     struct batond_sup *sup = p->sup;
     const struct batond_app *a = app_def(p);
@@ -390,6 +391,9 @@ static struct batond_child *spawn(struct batond_proc *p, const char *cmd,
         io[0].flags = UV_IGNORE;
         o.file = argv[0];
         o.args = argv;
+        /* A monitor leads a group of its own, so that its timeout kills
+         * whatever it started too. */
+        o.flags = own_group ? UV_PROCESS_DETACHED : 0;
     }
     io[1].flags = UV_INHERIT_FD;
     io[1].data.fd = 1;
@@ -782,10 +786,16 @@ static void signal_group(struct batond_proc *p, int sig)
 
 /* ---- the state machine ------------------------------------------------ */
 
+static void monitor_start(struct batond_proc *p);
+static void monitor_stop(struct batond_proc *p);
+
 static void set_state(struct batond_proc *p, int state)
 {
     bool gone = state == BATOND_PROC_IDLE && p->state != BATOND_PROC_IDLE;
 
+    if (p->state == BATOND_PROC_READY && state != BATOND_PROC_READY) {
+        monitor_stop(p); /* it watches a ready instance only */
+    }
     p->state = state;
     p->since_ms = uv_now(p->sup->loop);
     if (gone) {
@@ -793,6 +803,9 @@ static void set_state(struct batond_proc *p, int state)
     }
     if (gone && p->sup->idle != NULL) {
         p->sup->idle(p->sup, p->app); /* its name goes (docs/control.md) */
+    }
+    if (state == BATOND_PROC_READY) {
+        monitor_start(p);
     }
 }
 
@@ -819,7 +832,137 @@ static void check_drained(struct batond_sup *sup)
     sup->drained = NULL; /* once */
     uv_timer_stop(&sup->drain_timer);
     spare_close(sup);
+    for (unsigned i = 0; i < sup->cfg->node->io.n_apps; i++) {
+        /* The caller closes the rest of each instance's handles. */
+        uv_close((uv_handle_t *)&sup->procs[i].monitor_timer, NULL);
+    }
     cb(sup);
+}
+
+/* ---- the health monitor (docs/design/supervision.md §6) ------------- */
+
+static void on_monitor_timer(uv_timer_t *t);
+
+static void monitor_start(struct batond_proc *p)
+{
+    p->monitor_fails = 0;
+    p->monitor_ran = false;
+    if (app_def(p)->monitor[0] != '\0') {
+        /* The first check one interval after the instance got ready, as
+         * every later one: a start that has just passed its ready check
+         * needs no second one at once. */
+        uv_timer_start(&p->monitor_timer, on_monitor_timer,
+                       app_def(p)->monitor_interval_ms, 0);
+    }
+}
+
+/* A monitor still running is killed with its group; its exit no longer
+ * concerns the instance. */
+static void monitor_kill(struct batond_proc *p)
+{
+    if (p->monitor != NULL) {
+        if (p->monitor->proc.pid > 0) {
+            kill(-p->monitor->proc.pid, SIGKILL);
+        }
+        p->monitor->owner = NULL;
+        p->monitor = NULL;
+    }
+}
+
+static void monitor_stop(struct batond_proc *p)
+{
+    uv_timer_stop(&p->monitor_timer);
+    monitor_kill(p);
+}
+
+/* One check's outcome: a pass clears the count; monitor_failures
+ * failures in a row kill the instance, and its end goes through
+ * crashed() as any crash does: restarted per policy (a restart counted
+ * against max_restarts), or failed over once none are left. */
+static void monitor_result(struct batond_proc *p, bool ok, const char *why)
+{
+    const struct batond_app *a = app_def(p);
+
+    p->monitor_ran = true;
+    if (ok) {
+        if (p->monitor_fails > 0) {
+            logf_(p->sup, BATON_LOG_INFO, "app %s: monitor passes again",
+                  app_name(p));
+        }
+        p->monitor_fails = 0;
+    } else {
+        p->monitor_fails++;
+        logf_(p->sup, BATON_LOG_WARN, "app %s: monitor %s (%u of %u)",
+              app_name(p), why, p->monitor_fails, a->monitor_failures);
+    }
+    if (p->monitor_fails < a->monitor_failures) {
+        uv_timer_start(&p->monitor_timer, on_monitor_timer,
+                       a->monitor_interval_ms, 0);
+        return;
+    }
+    snprintf(p->kill_why, sizeof(p->kill_why),
+             "failed its monitor %u times in a row", p->monitor_fails);
+    logf_(p->sup, BATON_LOG_ERROR, "app %s: %s: SIGKILL (pid %d)",
+          app_name(p), p->kill_why, p->pid);
+    signal_group(p, SIGKILL); /* its exit then goes through crashed() */
+}
+
+/* Interval over: run the monitor. Its timeout over: it failed. */
+static void on_monitor_timer(uv_timer_t *t)
+{
+    struct batond_proc *p = t->data;
+    const struct batond_app *a = app_def(p);
+    char why[64];
+
+    if (p->state != BATOND_PROC_READY) {
+        return;
+    }
+    if (p->monitor != NULL) {
+        monitor_kill(p);
+        snprintf(why, sizeof(why), "timed out after %" PRIu64 " ms",
+                 a->monitor_timeout_ms);
+        monitor_result(p, false, why);
+        return;
+    }
+    p->monitor = spawn(p, a->monitor, false, true, NULL);
+    if (p->monitor == NULL) {
+        monitor_result(p, false, "could not be run");
+        return;
+    }
+    uv_timer_start(&p->monitor_timer, on_monitor_timer,
+                   a->monitor_timeout_ms, 0);
+}
+
+static void on_monitor_exit(struct batond_proc *p, struct batond_child *c)
+{
+    char why[64];
+
+    p->monitor = NULL;
+    uv_timer_stop(&p->monitor_timer);
+    if (c->term_signal != 0) {
+        snprintf(why, sizeof(why), "killed by signal %d", c->term_signal);
+    } else {
+        snprintf(why, sizeof(why), "failed (exit %" PRId64 ")", c->status);
+    }
+    monitor_result(p, c->status == 0 && c->term_signal == 0, why);
+}
+
+const char *batond_proc_health(const struct batond_proc *p, char *buf,
+                               size_t len)
+{
+    const struct batond_app *a = app_def(p);
+
+    if (a->monitor[0] == '\0' || p->state != BATOND_PROC_READY) {
+        snprintf(buf, len, "-");
+    } else if (!p->monitor_ran) {
+        snprintf(buf, len, "unknown");
+    } else if (p->monitor_fails == 0) {
+        snprintf(buf, len, "healthy");
+    } else {
+        snprintf(buf, len, "failing %u/%u", p->monitor_fails,
+                 a->monitor_failures);
+    }
+    return buf;
 }
 
 /* The instance's news for the core, through the node: READY finishes
@@ -944,7 +1087,7 @@ static void on_ready_poll(uv_timer_t *t)
         on_deadline(t);
         return;
     }
-    p->helper = spawn(p, app_def(p)->ready_cmd, false, NULL);
+    p->helper = spawn(p, app_def(p)->ready_cmd, false, false, NULL);
     if (p->helper == NULL) {
         arm(p, READY_POLL_MS, on_ready_poll);
     }
@@ -965,7 +1108,7 @@ static void next_phase(struct batond_proc *p)
         return;
     }
     snprintf(extra, sizeof(extra), "BATON_PHASE=%u", p->phase + 1);
-    p->helper = spawn(p, a->phases[p->phase], false, extra);
+    p->helper = spawn(p, a->phases[p->phase], false, false, extra);
     if (p->helper == NULL) {
         signal_group(p, SIGKILL);
         return;
@@ -979,10 +1122,11 @@ static void spawn_app(struct batond_proc *p)
     char state_env[600];
 
     p->notified = false;
+    p->kill_why[0] = '\0';
     snprintf(state_env, sizeof(state_env), "BATON_STATE_FILE=%s",
              p->state_epoch == p->epoch && !p->restarted ? p->state_file
                                                          : "");
-    p->child = spawn(p, a->start, true, state_env);
+    p->child = spawn(p, a->start, true, false, state_env);
     if (p->child == NULL) {
         p->pid = 0;
         crashed(p, false, "could not be spawned");
@@ -1059,6 +1203,8 @@ static void on_exit_cb(uv_process_t *proc, int64_t status, int term_signal)
             on_helper_exit(p, c);
         } else if (p->exporter == c) {
             on_exporter_exit(p, c);
+        } else if (p->monitor == c) {
+            on_monitor_exit(p, c);
         }
         return;
     }
@@ -1080,7 +1226,10 @@ static void on_exit_cb(uv_process_t *proc, int64_t status, int term_signal)
         report(p, BATON_APP_EV_STOPPED);
         return;
     }
-    if (term_signal != 0) {
+    if (p->kill_why[0] != '\0') {
+        snprintf(why, sizeof(why), "%s", p->kill_why);
+        term_signal = SIGKILL; /* whatever the shim said: a crash */
+    } else if (term_signal != 0) {
         snprintf(why, sizeof(why), "killed by signal %d", term_signal);
     } else {
         snprintf(why, sizeof(why), "exited with status %" PRId64, status);
@@ -1127,7 +1276,7 @@ static void stop(struct batond_proc *p)
     set_state(p, BATOND_PROC_STOPPING);
     p->stop_ms = uv_now(p->sup->loop);
     if (a->stop[0] != '\0') {
-        p->helper = spawn(p, a->stop, false, NULL);
+        p->helper = spawn(p, a->stop, false, false, NULL);
     }
     if (p->helper == NULL) {
         signal_group(p, SIGTERM);
@@ -1303,6 +1452,8 @@ int batond_sup_init(struct batond_sup *sup, uv_loop_t *loop,
         p->timer.data = p;
         uv_timer_init(loop, &p->export_timer);
         p->export_timer.data = p;
+        uv_timer_init(loop, &p->monitor_timer);
+        p->monitor_timer.data = p;
         p->since_ms = uv_now(loop);
     }
     return 0;

@@ -56,6 +56,15 @@ struct batond_proc {
      * app to re-read (BATON_EPOCH_FILE). */
     uint64_t token;
     char token_file[512];
+    /* The health monitor (docs/design/supervision.md §6): runs every
+     * monitor_interval_ms while the instance is ready, in its own
+     * process group; monitor_failures failures in a row kill the
+     * instance, which then restarts (or fails over) as after a crash. */
+    struct batond_child *monitor;
+    uv_timer_t monitor_timer;
+    unsigned monitor_fails; /* failures in a row */
+    bool monitor_ran;       /* once since the instance got ready */
+    char kill_why[96];      /* why batond killed the instance, "" if not */
 };
 
 struct batond_sup {
@@ -117,6 +126,12 @@ void batond_sup_drain(struct batond_sup *sup,
 void batond_sup_stop_all(struct batond_sup *sup);
 
 const char *batond_proc_state_name(int state);
+
+/* The instance's health for `batonctl apps` (docs/design/supervision.md
+ * §6): "healthy", "failing N/M", "unknown" (its monitor has not run
+ * yet) or "-" (no monitor, or no instance here). Returns buf. */
+const char *batond_proc_health(const struct batond_proc *p, char *buf,
+                               size_t len);
 
 /* The shim: batond --shim -- CMD ARGS... (docs/design/supervision.md
  * §2), or a spare one, batond --shim --spare, which reads its command
