@@ -8,6 +8,7 @@
  * The shim exits the way the app did (same code, or same signal).
  * A spare shim (batond --shim --spare) is started ahead, before there is
  * an app, and reads the app's command from that pipe first. */
+#define _GNU_SOURCE /* close_range */
 #include "../util/setup.h"
 
 #include <errno.h>
@@ -24,6 +25,23 @@
 #include "supervise.h"
 
 extern char **environ;
+
+/* The app inherits fds 0-2 only: whatever else batond (or whoever
+ * started batond) had open without FD_CLOEXEC goes here, in the shim,
+ * before anything of its own is opened. */
+static void close_inherited(void)
+{
+    long max;
+
+    if (close_range(3, ~0U, 0) == 0) {
+        return;
+    }
+    /* A kernel before 5.9: one by one, up to the limit. */
+    max = sysconf(_SC_OPEN_MAX);
+    for (long fd = 3; fd < (max > 0 && max < 65536 ? max : 65536); fd++) {
+        (void)close((int)fd);
+    }
+}
 
 static _Noreturn void exit_like(int status)
 {
@@ -173,6 +191,7 @@ _Noreturn void batond_shim_main(int argc, char **argv)
         fprintf(stderr, "baton-shim: no command\n");
         _exit(2);
     }
+    close_inherited();
     /* batond sends SIGTERM to the whole group to stop the app; the shim
      * stays until the app is gone, then reports how it ended. A SIGTERM
      * that comes before the app exists (an app started just before

@@ -10,6 +10,7 @@
  * cluster-wide) unless it is permanent; a start command that does not
  * exist behaves like a crash (the shim says why). See
  * docs/design/supervision.md. */
+#define _GNU_SOURCE /* pipe2 */
 #include "../util/setup.h"
 
 #include <errno.h>
@@ -32,6 +33,32 @@ extern char **environ;
 #define RESTART_DELAY_MS (100)
 #define READY_POLL_MS (200)
 
+/* What a spawned process is to its instance: the prefix of its output
+ * lines in the log ("[app X monitor] ..."). */
+enum role { ROLE_APP = 0, ROLE_READY, ROLE_PHASE, ROLE_STOP, ROLE_MONITOR,
+            ROLE_EXPORT };
+static const char *const role_names[] = {"", " ready", " phase", " stop",
+                                         " monitor", " state_export"};
+
+/* Output lines longer than this are logged in pieces of this size, so
+ * that an app writing without newlines costs bounded memory. */
+#define OUT_LINE_MAX (1024)
+/* At most this much is read at once when a process has ended (what it
+ * wrote before its end; a grandchild writing on cannot hold batond). */
+#define OUT_DRAIN_MAX (256u << 10)
+
+struct batond_child;
+
+/* One of a child's stdout and stderr, read line by line into the log.
+ * The pipe comes first: its callbacks find the batond_out from the
+ * handle, whose data is the child (on_child_closed counts it). */
+struct batond_out {
+    uv_pipe_t pipe;
+    struct batond_child *c;
+    size_t len;
+    char line[OUT_LINE_MAX];
+};
+
 /* One spawned process and the handles that live exactly as long. */
 struct batond_child {
     uv_process_t proc;
@@ -42,7 +69,12 @@ struct batond_child {
     bool is_helper;
     bool exited;
     bool with_keep;
+    int role; /* enum role */
+    const char *app_name; /* its app's, for its output; NULL: a spare's */
     struct batond_sup *spare_of; /* while it is sup's spare shim */
+    struct batond_sup *sup;
+    unsigned n_logs; /* log[0..n_logs): its stdout and stderr, or stderr */
+    struct batond_out log[2];
     int open; /* handles not yet closed */
     int64_t status;
     int term_signal;
@@ -92,6 +124,96 @@ static void on_child_closed(uv_handle_t *h)
     }
 }
 
+/* ---- output to the log ------------------------------------------------
+ * Every process batond starts writes its stdout and stderr into pipes
+ * batond reads: each line goes to the log as "[app X] line" (the app;
+ * its helpers as "[app X monitor] line" and so on). Real pipes, not
+ * libuv's socketpairs: a program that opens /dev/stdout (redis-cli
+ * --rdb /dev/stdout) cannot open a socket that way (ENXIO), but can a
+ * pipe. */
+
+static void out_emit(struct batond_out *o)
+{
+    struct batond_child *c = o->c;
+    char text[OUT_LINE_MAX + 128];
+
+    if (c->app_name != NULL) {
+        snprintf(text, sizeof(text), "[app %s%s] %.*s", c->app_name,
+                 role_names[c->role], (int)o->len, o->line);
+    } else {
+        snprintf(text, sizeof(text), "[spare shim] %.*s", (int)o->len,
+                 o->line);
+    }
+    o->len = 0;
+    c->sup->log(c->sup->log_data, BATON_LOG_INFO, text);
+}
+
+_Static_assert(offsetof(struct batond_out, pipe) == 0, "pipe first");
+
+static void on_out_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+    struct batond_out *o = (struct batond_out *)h;
+
+    (void)suggested;
+    *buf = uv_buf_init(o->line + o->len, (unsigned)(sizeof(o->line) - o->len));
+}
+
+static void on_out_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
+{
+    struct batond_out *o = (struct batond_out *)s;
+    char *nl;
+
+    (void)buf;
+    if (n < 0) { /* its end: a last line without a newline */
+        if (o->len > 0) {
+            out_emit(o);
+        }
+        uv_read_stop(s);
+        return;
+    }
+    o->len += (size_t)n;
+    while ((nl = memchr(o->line, '\n', o->len)) != NULL) {
+        size_t rest = o->len - (size_t)(nl - o->line) - 1;
+        o->len = (size_t)(nl - o->line);
+        out_emit(o);
+        memmove(o->line, nl + 1, rest);
+        o->len = rest;
+    }
+    if (o->len == sizeof(o->line)) {
+        out_emit(o); /* a line too long: this piece now, the rest next */
+    }
+}
+
+/* Reads what a pipe holds now, through its own callbacks, once its
+ * process has ended: its last words reach the log (or the export) before
+ * the news of its end, and the pipe can then close. */
+static void pipe_drain(uv_pipe_t *pp, uv_alloc_cb alloc, uv_read_cb rd)
+{
+    uv_os_fd_t fd;
+    size_t total = 0;
+
+    if (uv_fileno((uv_handle_t *)pp, &fd) != 0) {
+        return;
+    }
+    while (total < OUT_DRAIN_MAX) {
+        uv_buf_t b;
+        ssize_t n;
+        alloc((uv_handle_t *)pp, 4096, &b);
+        n = read(fd, b.base, b.len);
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n <= 0) {
+            break;
+        }
+        rd((uv_stream_t *)pp, n, &b);
+        total += (size_t)n;
+    }
+}
+
+static void on_export_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
+static void on_export_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf);
+
 static void child_close(struct batond_child *c)
 {
     uv_close((uv_handle_t *)&c->proc, on_child_closed);
@@ -99,7 +221,74 @@ static void child_close(struct batond_child *c)
         uv_close((uv_handle_t *)&c->keep, on_child_closed);
     }
     if (c->with_out) {
+        pipe_drain(&c->out, on_export_alloc, on_export_read);
         uv_close((uv_handle_t *)&c->out, on_child_closed);
+    }
+    for (unsigned i = 0; i < c->n_logs; i++) {
+        struct batond_out *o = &c->log[i];
+        pipe_drain(&o->pipe, on_out_alloc, on_out_read);
+        if (o->len > 0) {
+            out_emit(o);
+        }
+        uv_close((uv_handle_t *)&o->pipe, on_child_closed);
+    }
+}
+
+/* A pipe for a child's fd: *child_fd is the write end the child gets
+ * (close it once spawned), the read end goes to p (0), or -1. */
+static int out_pipe(struct batond_sup *sup, uv_pipe_t *p, void *data,
+                    int *child_fd)
+{
+    int fds[2];
+
+    if (pipe2(fds, O_CLOEXEC) != 0) {
+        return -1;
+    }
+    uv_pipe_init(sup->loop, p, 0);
+    p->data = data;
+    if (uv_pipe_open(p, fds[0]) != 0) {
+        close(fds[0]);
+        close(fds[1]);
+        uv_close((uv_handle_t *)p, NULL);
+        return -1;
+    }
+    *child_fd = fds[1];
+    return 0;
+}
+
+/* Sets up c's output: stdio[1] and [2] (or only [2] with stderr_only,
+ * stdio[1] being the caller's) as pipes to the log. Adds the pipes to
+ * c->open; fds[] gets the child's ends for out_started(). No pipe
+ * (out of fds): the child writes to batond's own output. */
+static void out_setup(struct batond_sup *sup, struct batond_child *c,
+                      uv_stdio_container_t *io, bool stderr_only, int fds[2])
+{
+    c->sup = sup;
+    fds[0] = fds[1] = -1;
+    for (int k = stderr_only ? 1 : 0; k < 2; k++) {
+        struct batond_out *o = &c->log[c->n_logs];
+        io[1 + k].flags = UV_INHERIT_FD;
+        io[1 + k].data.fd = 1 + k;
+        if (out_pipe(sup, &o->pipe, c, &fds[k]) == 0) {
+            o->c = c;
+            io[1 + k].data.fd = fds[k];
+            c->n_logs++;
+        }
+    }
+}
+
+/* After uv_spawn: the child's ends close here, and reading starts (on
+ * success). */
+static void out_started(struct batond_child *c, int fds[2], bool ok)
+{
+    for (int k = 0; k < 2; k++) {
+        if (fds[k] >= 0) {
+            close(fds[k]);
+        }
+    }
+    for (unsigned i = 0; ok && i < c->n_logs; i++) {
+        uv_read_start((uv_stream_t *)&c->log[i].pipe, on_out_alloc,
+                      on_out_read);
     }
 }
 
@@ -210,6 +399,7 @@ static void on_spare_timer(uv_timer_t *t)
     uv_process_options_t o = {0};
     uv_stdio_container_t io[3];
     struct batond_child *c;
+    int fds[2];
     int rv;
 
     if (!sup->prefork || sup->draining || sup->spare != NULL ||
@@ -222,10 +412,7 @@ static void on_spare_timer(uv_timer_t *t)
     c->with_keep = true;
     io[0].flags = UV_CREATE_PIPE | UV_READABLE_PIPE;
     io[0].data.stream = (uv_stream_t *)&c->keep;
-    io[1].flags = UV_INHERIT_FD;
-    io[1].data.fd = 1;
-    io[2].flags = UV_INHERIT_FD;
-    io[2].data.fd = 2;
+    out_setup(sup, c, io, false, fds); /* the app's, once it is one */
     o.file = sup->exe;
     o.args = args;
     o.flags = UV_PROCESS_DETACHED; /* as a shim started for its app */
@@ -233,7 +420,8 @@ static void on_spare_timer(uv_timer_t *t)
     o.stdio_count = 3;
     o.exit_cb = on_exit_cb;
     rv = uv_spawn(sup->loop, &c->proc, &o);
-    c->open = 2;
+    out_started(c, fds, rv == 0);
+    c->open = 2 + (int)c->n_logs;
     if (rv != 0) {
         logf_(sup, BATON_LOG_WARN,
               "cannot start a spare shim: %s (apps start without one)",
@@ -334,12 +522,12 @@ static void spare_close(struct batond_sup *sup)
  * new process group (the spare one if there is one); as a helper,
  * directly. */
 static struct batond_child *spawn(struct batond_proc *p, const char *cmd,
-                                  bool app, bool own_group,
-                                  const char *extra_env)
+                                  int role, const char *extra_env)
 {
     struct batond_sup *sup = p->sup;
     const struct batond_app *a = app_def(p);
     struct batond_child *c = calloc(1, sizeof(*c));
+    bool app = role == ROLE_APP;
     char words[BATOND_CMD_MAX];
     char *argv[70];
     char *args[74];
@@ -347,6 +535,7 @@ static struct batond_child *spawn(struct batond_proc *p, const char *cmd,
     uv_process_options_t o = {0};
     uv_stdio_container_t io[3];
     char **env;
+    int fds[2];
     int n;
     int rv;
 
@@ -367,11 +556,15 @@ static struct batond_child *spawn(struct batond_proc *p, const char *cmd,
             free(env);
             free(c);
             spare->owner = p;
+            spare->app_name = app_name(p);
+            spare->role = ROLE_APP;
             return spare;
         }
     }
     c->owner = p;
     c->is_helper = !app;
+    c->role = role;
+    c->app_name = app_name(p);
     c->proc.data = c;
     if (app) {
         args[0] = "batond";
@@ -393,12 +586,9 @@ static struct batond_child *spawn(struct batond_proc *p, const char *cmd,
         o.args = argv;
         /* A monitor leads a group of its own, so that its timeout kills
          * whatever it started too. */
-        o.flags = own_group ? UV_PROCESS_DETACHED : 0;
+        o.flags = role == ROLE_MONITOR ? UV_PROCESS_DETACHED : 0;
     }
-    io[1].flags = UV_INHERIT_FD;
-    io[1].data.fd = 1;
-    io[2].flags = UV_INHERIT_FD;
-    io[2].data.fd = 2;
+    out_setup(sup, c, io, false, fds);
     o.stdio = io;
     o.stdio_count = 3;
     o.env = env;
@@ -406,7 +596,8 @@ static struct batond_child *spawn(struct batond_proc *p, const char *cmd,
     o.exit_cb = on_exit_cb;
     rv = uv_spawn(sup->loop, &c->proc, &o);
     free(env);
-    c->open = c->with_keep ? 2 : 1;
+    out_started(c, fds, rv == 0);
+    c->open = (c->with_keep ? 2 : 1) + (int)c->n_logs;
     if (rv != 0) {
         logf_(sup, BATON_LOG_ERROR, "app %s: cannot run \"%s\": %s",
               app_name(p), cmd, uv_strerror(rv));
@@ -571,6 +762,8 @@ static void run_export(struct batond_proc *p)
     char **env;
     uv_process_options_t o = {0};
     uv_stdio_container_t io[3];
+    int fds[2];
+    int out_fd = -1;
     int rv;
 
     if (p->state == BATOND_PROC_IDLE) {
@@ -582,8 +775,10 @@ static void run_export(struct batond_proc *p)
     p->export_too_big = false;
     c = calloc(1, sizeof(*c));
     env = build_env(p, store, sizeof(store), NULL);
+    /* Its stdout is a pipe (out_pipe says why not a socket). */
     if (p->export_buf == NULL || c == NULL || env == NULL ||
-        lib_split(a->state_export, words, sizeof(words), argv, 64) <= 0) {
+        lib_split(a->state_export, words, sizeof(words), argv, 64) <= 0 ||
+        out_pipe(p->sup, &c->out, c, &out_fd) != 0) {
         free(c);
         free(env);
         export_done(p, false, "could not be run");
@@ -591,15 +786,14 @@ static void run_export(struct batond_proc *p)
     }
     c->owner = p;
     c->is_helper = true;
+    c->role = ROLE_EXPORT;
+    c->app_name = app_name(p);
     c->proc.data = c;
-    uv_pipe_init(p->sup->loop, &c->out, 0);
-    c->out.data = c;
     c->with_out = true;
     io[0].flags = UV_IGNORE;
-    io[1].flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE;
-    io[1].data.stream = (uv_stream_t *)&c->out;
-    io[2].flags = UV_INHERIT_FD;
-    io[2].data.fd = 2;
+    io[1].flags = UV_INHERIT_FD;
+    io[1].data.fd = out_fd;
+    out_setup(p->sup, c, io, true, fds);
     o.file = argv[0];
     o.args = argv;
     o.stdio = io;
@@ -609,7 +803,9 @@ static void run_export(struct batond_proc *p)
     o.exit_cb = on_exit_cb;
     rv = uv_spawn(p->sup->loop, &c->proc, &o);
     free(env);
-    c->open = 2;
+    close(out_fd);
+    out_started(c, fds, rv == 0);
+    c->open = 2 + (int)c->n_logs;
     if (rv != 0) {
         c->exited = true;
         c->owner = NULL;
@@ -924,7 +1120,7 @@ static void on_monitor_timer(uv_timer_t *t)
         monitor_result(p, false, why);
         return;
     }
-    p->monitor = spawn(p, a->monitor, false, true, NULL);
+    p->monitor = spawn(p, a->monitor, ROLE_MONITOR, NULL);
     if (p->monitor == NULL) {
         monitor_result(p, false, "could not be run");
         return;
@@ -1087,7 +1283,7 @@ static void on_ready_poll(uv_timer_t *t)
         on_deadline(t);
         return;
     }
-    p->helper = spawn(p, app_def(p)->ready_cmd, false, false, NULL);
+    p->helper = spawn(p, app_def(p)->ready_cmd, ROLE_READY, NULL);
     if (p->helper == NULL) {
         arm(p, READY_POLL_MS, on_ready_poll);
     }
@@ -1108,7 +1304,7 @@ static void next_phase(struct batond_proc *p)
         return;
     }
     snprintf(extra, sizeof(extra), "BATON_PHASE=%u", p->phase + 1);
-    p->helper = spawn(p, a->phases[p->phase], false, false, extra);
+    p->helper = spawn(p, a->phases[p->phase], ROLE_PHASE, extra);
     if (p->helper == NULL) {
         signal_group(p, SIGKILL);
         return;
@@ -1126,7 +1322,7 @@ static void spawn_app(struct batond_proc *p)
     snprintf(state_env, sizeof(state_env), "BATON_STATE_FILE=%s",
              p->state_epoch == p->epoch && !p->restarted ? p->state_file
                                                          : "");
-    p->child = spawn(p, a->start, true, false, state_env);
+    p->child = spawn(p, a->start, ROLE_APP, state_env);
     if (p->child == NULL) {
         p->pid = 0;
         crashed(p, false, "could not be spawned");
@@ -1276,7 +1472,7 @@ static void stop(struct batond_proc *p)
     set_state(p, BATOND_PROC_STOPPING);
     p->stop_ms = uv_now(p->sup->loop);
     if (a->stop[0] != '\0') {
-        p->helper = spawn(p, a->stop, false, false, NULL);
+        p->helper = spawn(p, a->stop, ROLE_STOP, NULL);
     }
     if (p->helper == NULL) {
         signal_group(p, SIGTERM);
@@ -1437,6 +1633,15 @@ int batond_sup_init(struct batond_sup *sup, uv_loop_t *loop,
         return BATON_EIO;
     }
     sup->exe[n] = '\0';
+    /* The helpers (ready checks, monitors, state_export, stop) are
+     * started by libuv, which closes nothing in the child: whatever
+     * batond inherited without FD_CLOEXEC (an fd its parent leaked)
+     * would reach them. batond's own fds are all close-on-exec. */
+    if (close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) != 0) {
+        logf_(sup, BATON_LOG_WARN,
+              "cannot mark inherited fds close-on-exec: %s (helpers may "
+              "inherit them)", strerror(errno));
+    }
     uv_timer_init(loop, &sup->drain_timer);
     sup->drain_timer.data = sup;
     uv_timer_init(loop, &sup->spare_timer);
