@@ -2,9 +2,12 @@
  * hands this file every key of a section it does not know. */
 #include "../util/setup.h"
 
+#include <grp.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "../util/error.h"
 #include "config.h"
@@ -20,6 +23,47 @@ static int fail(char *err, size_t err_len, const char *fmt, ...)
     vsnprintf(err, err_len, fmt, ap);
     va_end(ap);
     return BATON_EINVAL;
+}
+
+/* user = NAME or group = NAME: looked up now, so that a name this host
+ * does not know refuses the config instead of failing every start. Only
+ * root can run processes as someone else. */
+static int on_identity(struct batond_app *da, const char *app,
+                       const char *key, const char *value, char *err,
+                       size_t err_len)
+{
+    bool user = strcmp(key, "user") == 0;
+    struct passwd *pw = user ? getpwnam(value) : NULL;
+    struct group *gr = user ? NULL : getgrnam(value);
+    uint32_t id;
+
+    if (user ? pw == NULL : gr == NULL) {
+        return fail(err, err_len, "[app %s] %s: no %s \"%s\" on this host",
+                    app, key, key, value);
+    }
+    id = user ? (uint32_t)pw->pw_uid : (uint32_t)gr->gr_gid;
+    if (geteuid() != 0 && id != (user ? geteuid() : getegid())) {
+        return fail(err, err_len, "[app %s] %s: batond runs as uid %u, not "
+                       "root: it cannot run apps as %s %s",
+                    app, key, (unsigned)geteuid(), key, value);
+    }
+    if (user) {
+        if (strlen(value) >= sizeof(da->user)) {
+            return fail(err, err_len, "[app %s] user: \"%s\" is too long",
+                        app, value);
+        }
+        snprintf(da->user, sizeof(da->user), "%s", value);
+        da->as_uid = true;
+        da->uid = id;
+        if (!da->group_set) {
+            da->gid = (uint32_t)pw->pw_gid; /* its primary group */
+        }
+    } else {
+        da->group_set = true;
+        da->gid = id;
+    }
+    da->as_gid = true;
+    return 0;
 }
 
 static int on_app_entry(struct batond_config *cfg, const char *app,
@@ -135,6 +179,8 @@ static int on_app_entry(struct batond_config *cfg, const char *app,
                            "many, or too long)", app, value);
         }
         snprintf(da->env[da->n_env++], sizeof(da->env[0]), "%s", value);
+    } else if (strcmp(key, "user") == 0 || strcmp(key, "group") == 0) {
+        return on_identity(da, app, key, value, err, err_len);
     } else if (strcmp(key, "cwd") == 0) {
         snprintf(da->cwd, sizeof(da->cwd), "%s", value);
     } else if (strcmp(key, "name") == 0) {

@@ -40,6 +40,15 @@ struct batond_app {
     uint64_t monitor_interval_ms;
     uint64_t monitor_timeout_ms;
     unsigned monitor_failures; /* in a row, then the app is restarted */
+    /* user = NAME, group = NAME (docs/config.md): resolved when the file
+     * is read; as_uid/as_gid say whether the app's processes change to
+     * uid/gid (gid: the group's, else the user's primary group). */
+    char user[64];
+    bool as_uid;
+    bool as_gid;
+    bool group_set;
+    uint32_t uid;
+    uint32_t gid;
 };
 
 struct batond_config {

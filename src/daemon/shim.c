@@ -13,6 +13,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <poll.h>
 #include <stdbool.h>
 #include <signal.h>
@@ -108,6 +109,29 @@ static bool read_in(void *buf, size_t len)
     return true;
 }
 
+/* In the app's fork, before exec: become UID/GID (--as, supervise.h),
+ * groups first, while still root. Returns 0, or -1 with errno set and
+ * *what naming the call that failed. */
+static int become(char **as, const char **what)
+{
+    char *end;
+    unsigned long gid = strtoul(as[1], &end, 10);
+    bool user = strcmp(as[0], "-") != 0;
+    gid_t g = (gid_t)gid;
+
+    *what = "initgroups";
+    if (user ? initgroups(as[2], g) != 0 : setgroups(1, &g) != 0) {
+        *what = user ? "initgroups" : "setgroups";
+        return -1;
+    }
+    *what = "setgid";
+    if (setgid(g) != 0) {
+        return -1;
+    }
+    *what = "setuid";
+    return user && setuid((uid_t)strtoul(as[0], &end, 10)) != 0 ? -1 : 0;
+}
+
 /* The next NUL-terminated string at *at in buf[0..len), or NULL. */
 static char *next_string(char *buf, size_t len, size_t *at)
 {
@@ -183,9 +207,14 @@ _Noreturn void batond_shim_main(int argc, char **argv)
     struct sigaction sa;
     sigset_t term;
     bool spare = argc == 3 && strcmp(argv[2], BATOND_SHIM_SPARE) == 0;
+    char **as = NULL;
 
-    if (argc > 2 && strcmp(argv[2], "--") == 0) {
-        first = 3;
+    if (argc > 6 && strcmp(argv[2], BATOND_SHIM_AS) == 0) {
+        as = &argv[3];
+        first = 6;
+    }
+    if (argc > first && strcmp(argv[first], "--") == 0) {
+        first++;
     }
     if (!spare && first >= argc) {
         fprintf(stderr, "baton-shim: no command\n");
@@ -235,9 +264,16 @@ _Noreturn void batond_shim_main(int argc, char **argv)
         /* A group SIGTERM sent since the fork is pending here, and
          * kills the app now. */
         sigprocmask(SIG_UNBLOCK, &term, NULL);
+        const char *what;
         if (devnull >= 0) {
             dup2(devnull, 0); /* the app does not get batond's pipe */
             close(devnull);
+        }
+        if (as != NULL && become(as, &what) != 0) {
+            fprintf(stderr, "baton-shim: cannot run \"%s\" as uid %s gid %s: "
+                            "%s: %s\n", argv[first], as[0], as[1], what,
+                    strerror(errno));
+            _exit(126);
         }
         execvp(argv[first], &argv[first]);
         fprintf(stderr, "baton-shim: cannot run \"%s\": %s\n", argv[first],

@@ -453,7 +453,8 @@ static void spare_ended(struct batond_child *c)
 static struct batond_child *spare_take(struct batond_sup *sup,
                                        char **argv,
                                        char **env,
-                                       const char *cwd)
+                                       const char *cwd,
+                                       bool as_other)
 {
     struct batond_child *c = sup->spare;
     uint32_t counts[2] = {0, 0};
@@ -464,8 +465,10 @@ static struct batond_child *spare_take(struct batond_sup *sup,
     int n;
 
     /* A directory it cannot enter fails the usual way, with uv_spawn's
-     * error in the log. */
-    if (c == NULL || (cwd != NULL && access(cwd, X_OK) != 0)) {
+     * error in the log. An app with user or group goes the usual way
+     * too: the request carries no identity (supervise.h). */
+    if (c == NULL || (cwd != NULL && access(cwd, X_OK) != 0) ||
+        as_other) {
         return NULL;
     }
     size += strlen(cwd != NULL ? cwd : "") + 1;
@@ -518,6 +521,21 @@ static void spare_close(struct batond_sup *sup)
     }
 }
 
+/* A helper runs as its app (user, group): libuv changes the identity in
+ * the child, and drops supplementary groups there (setgroups(0)); the
+ * app itself gets the user's through the shim (initgroups). */
+static void as_app(const struct batond_app *a, uv_process_options_t *o)
+{
+    if (a->as_uid) {
+        o->flags |= UV_PROCESS_SETUID;
+        o->uid = (uv_uid_t)a->uid;
+    }
+    if (a->as_gid) {
+        o->flags |= UV_PROCESS_SETGID;
+        o->gid = (uv_gid_t)a->gid;
+    }
+}
+
 /* Spawns cmd (a config command line). As the app, through the shim in a
  * new process group (the spare one if there is one); as a helper,
  * directly. */
@@ -530,7 +548,8 @@ static struct batond_child *spawn(struct batond_proc *p, const char *cmd,
     bool app = role == ROLE_APP;
     char words[BATOND_CMD_MAX];
     char *argv[70];
-    char *args[74];
+    char *args[78];
+    char ids[2][16];
     char store[4096];
     uv_process_options_t o = {0};
     uv_stdio_container_t io[3];
@@ -551,7 +570,8 @@ static struct batond_child *spawn(struct batond_proc *p, const char *cmd,
     }
     if (app) {
         struct batond_child *spare =
-            spare_take(sup, argv, env, a->cwd[0] != '\0' ? a->cwd : NULL);
+            spare_take(sup, argv, env, a->cwd[0] != '\0' ? a->cwd : NULL,
+                       a->as_gid);
         if (spare != NULL) {
             free(env);
             free(c);
@@ -567,10 +587,19 @@ static struct batond_child *spawn(struct batond_proc *p, const char *cmd,
     c->app_name = app_name(p);
     c->proc.data = c;
     if (app) {
-        args[0] = "batond";
-        args[1] = "--shim";
-        args[2] = "--";
-        memcpy(&args[3], argv, ((size_t)n + 1) * sizeof(char *));
+        int k = 0;
+        args[k++] = "batond";
+        args[k++] = "--shim";
+        if (a->as_gid) { /* the shim changes identity in the app's fork */
+            snprintf(ids[0], sizeof(ids[0]), "%" PRIu32, a->uid);
+            snprintf(ids[1], sizeof(ids[1]), "%" PRIu32, a->gid);
+            args[k++] = BATOND_SHIM_AS;
+            args[k++] = a->as_uid ? ids[0] : "-";
+            args[k++] = ids[1];
+            args[k++] = (char *)a->user;
+        }
+        args[k++] = "--";
+        memcpy(&args[k], argv, ((size_t)n + 1) * sizeof(char *));
         uv_pipe_init(sup->loop, &c->keep, 0);
         c->keep.data = c;
         c->with_keep = true;
@@ -593,6 +622,9 @@ static struct batond_child *spawn(struct batond_proc *p, const char *cmd,
     o.stdio_count = 3;
     o.env = env;
     o.cwd = a->cwd[0] != '\0' ? a->cwd : NULL;
+    if (!app) {
+        as_app(a, &o);
+    }
     o.exit_cb = on_exit_cb;
     rv = uv_spawn(sup->loop, &c->proc, &o);
     free(env);
@@ -800,6 +832,7 @@ static void run_export(struct batond_proc *p)
     o.stdio_count = 3;
     o.env = env;
     o.cwd = a->cwd[0] != '\0' ? a->cwd : NULL;
+    as_app(a, &o);
     o.exit_cb = on_exit_cb;
     rv = uv_spawn(p->sup->loop, &c->proc, &o);
     free(env);
@@ -863,9 +896,13 @@ static void app_dir(const struct batond_proc *p, char *dir, size_t len)
 
 /* Writes data to path in dir (made if missing) through a temporary file
  * in the same directory, synced if `synced`, then renamed: a reader finds
- * the whole file or the previous one. Returns 0, or -1 with errno set and
- * *what naming the file that failed; nothing is left behind. */
-static int write_atomic(const char *dir,
+ * the whole file or the previous one. The file is a's (mode 600, owned
+ * by its user and group if it has them: docs/config.md); the directory
+ * is 711, so that such an app reaches its own file and lists nothing.
+ * Returns 0, or -1 with errno set and *what naming the file that
+ * failed; nothing is left behind. */
+static int write_atomic(const struct batond_app *a,
+                        const char *dir,
                         const char *path,
                         const uint8_t *data,
                         size_t len,
@@ -877,7 +914,8 @@ static int write_atomic(const char *dir,
 
     snprintf(tmp, sizeof(tmp), "%s.tmp", path);
     *what = dir;
-    if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+    if ((mkdir(dir, 0711) != 0 && errno != EEXIST) ||
+        (a->as_gid && chmod(dir, 0711) != 0)) {
         return -1;
     }
     *what = tmp;
@@ -885,7 +923,9 @@ static int write_atomic(const char *dir,
     if (fd < 0) {
         return -1;
     }
-    if (write_all(fd, data, len) != 0 || (synced && fsync(fd) != 0)) {
+    if ((a->as_gid && fchown(fd, a->as_uid ? (uid_t)a->uid : (uid_t)-1,
+                             (gid_t)a->gid) != 0) ||
+        write_all(fd, data, len) != 0 || (synced && fsync(fd) != 0)) {
         int saved = errno;
         close(fd);
         unlink(tmp);
@@ -932,7 +972,8 @@ static void keep_state(struct batond_proc *p, uint64_t epoch,
     app_dir(p, dir, sizeof(dir));
     snprintf(p->state_file, sizeof(p->state_file), "%s/%s.%" PRIu64, dir,
              app_name(p), epoch);
-    if (write_atomic(dir, p->state_file, data, len, true, &what) != 0) {
+    if (write_atomic(app_def(p), dir, p->state_file, data, len, true,
+                     &what) != 0) {
         logf_(p->sup, BATON_LOG_ERROR,
               "app %s: cannot write %s: %s: it starts without state",
               app_name(p), what, strerror(errno));
@@ -962,7 +1003,8 @@ static void keep_token(struct batond_proc *p, uint64_t token)
      * sync costs a disk flush, and it only has to outlive this node's
      * processes, which read it from the page cache: after a crash of the
      * machine the app starts again, with a new token. */
-    if (write_atomic(dir, p->token_file, (const uint8_t *)text, (size_t)n,
+    if (write_atomic(app_def(p), dir, p->token_file, (const uint8_t *)text,
+                     (size_t)n,
                      false, &what) != 0) {
         /* A stale file would name an older instance's token: better none,
          * and the app falls back on BATON_EPOCH. */

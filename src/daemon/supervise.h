@@ -140,6 +140,10 @@ const char *batond_proc_health(const struct batond_proc *p, char *buf,
  * directory ("": batond's), the argc words of the command, the envc
  * "NAME=value" of its environment. Never returns. */
 #define BATOND_SHIM_SPARE "--spare"
+/* batond --shim --as UID GID USER -- CMD...: the app runs as UID ("-":
+ * unchanged) and GID, with USER's supplementary groups (initgroups; ""
+ * with UID "-": GID alone). A spare is never used for such an app. */
+#define BATOND_SHIM_AS "--as"
 #define BATOND_SPARE_REQ_MAX (60u << 10) /* fits a pipe's buffer */
 _Noreturn void batond_shim_main(int argc, char **argv);
 

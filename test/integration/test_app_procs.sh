@@ -50,3 +50,48 @@ pass "state_export writes to /dev/stdout (a pipe), its stderr is logged with the
 wait_for 5 grep -q "\[app web\] ${x452}no newline at the end$" "$T/b.log" ||
     fail "b's instance ended, but the last line it wrote without a newline was lost"
 pass "the last line without a newline is logged when the instance ends"
+
+# user = / group = (as root only: without root, batond refuses them).
+stop9 a
+stop9 b
+if [ "$(id -u)" -ne 0 ]; then
+    echo "user/group: skipped: not root (batond must be root to change an app's user)"
+    exit 0
+fi
+getent passwd nobody > /dev/null && getent group nogroup > /dev/null ||
+    fail "this host has no user nobody or group nogroup"
+uid=$(id -u nobody)
+gid=$(id -g nobody)
+grp=$(getent group nogroup | cut -d: -f3)
+# Inline commands: nobody cannot enter the test's directory.
+APP_SECTIONS="[app web]
+nodes = a@local, b@local
+failover_timeout = 0
+user = nobody
+start = sh -c 'echo \"ids=\$(id -u):\$(id -g):\$(id -G) state=\$(cat \$BATON_STATE_FILE) epoch=\$(cat \$BATON_EPOCH_FILE)\"; exec sleep 1000'
+ready = command sh -c 'echo ready-ids=\$(id -u):\$(id -g)'
+state_export = sh -c 'echo export-by-\$(id -u)'
+
+[app grouped]
+nodes = a@local
+group = nogroup
+start = sh -c 'echo \"grouped-ids=\$(id -u):\$(id -g):\$(id -G)\"; exec sleep 1000'"
+cluster 2
+start b
+wait_for 10 runs_on web b b || fail "web never ran on b as nobody"
+wait_for 5 grep -q "\[app web\] ids=$uid:$gid:" "$T/b.log" || fail "the app does not run as nobody: $(grep ids= "$T/b.log")"
+grep -q "\[app web ready\] ready-ids=$uid:$gid$" "$T/b.log" || fail "the ready check does not run as nobody"
+start a
+wait_for 10 runs_on web a a b || fail "a did not take web over"
+wait_for 5 grep -q "\[app web\] ids=$uid:$gid:.* state=export-by-$uid epoch=[0-9]" "$T/a.log" ||
+    fail "the app on a (nobody) did not get the state nobody's export wrote, or cannot read its files: $(grep 'ids=' "$T/a.log")"
+wait_for 5 grep -q "\[app grouped\] grouped-ids=0:$grp:$grp$" "$T/a.log" ||
+    fail "group = nogroup alone: $(grep grouped-ids "$T/a.log")"
+pass "user = nobody: app, ready check and state_export run as nobody, which reads its state and epoch files; group alone keeps root with that group only"
+
+sed 's/^user = nobody/user = no-such-user-baton/' "$T/a.ini" > "$T/bad.ini"
+if "$BIN/batond" --check -c "$T/bad.ini" > /dev/null 2> "$T/check.err"; then
+    fail "--check accepted an unknown user"
+fi
+grep -q '\[app web\] user: no user "no-such-user-baton" on this host' "$T/check.err" || fail "unclear error: $(cat "$T/check.err")"
+pass "an unknown user is refused when the config is read, clearly"
