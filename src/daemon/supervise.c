@@ -17,6 +17,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <signal.h>
+#include <sodium.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -316,7 +317,7 @@ static char **build_env(const struct batond_proc *p, char *store,
     const char *from = p->from == BATON_NODE_NONE || p->restarted
                            ? ""
                            : sup->cfg->node->io.names[p->from];
-    char line[512];
+    char line[BATON_PATH_MAX + 32];
 
     while (environ[n_environ] != NULL) {
         n_environ++;
@@ -328,7 +329,8 @@ static char **build_env(const struct batond_proc *p, char *store,
 #define ADD(...)                                                           \
     do {                                                                   \
         int w_ = snprintf(line, sizeof(line), __VA_ARGS__);                \
-        if (w_ > 0 && used + (size_t)w_ + 1 <= store_len) {                \
+        if (w_ > 0 && (size_t)w_ < sizeof(line) &&                         \
+            used + (size_t)w_ + 1 <= store_len) {                          \
             memcpy(store + used, line, (size_t)w_ + 1);                    \
             env[k++] = store + used;                                       \
             used += (size_t)w_ + 1;                                        \
@@ -888,11 +890,6 @@ static int write_all(int fd, const uint8_t *data, size_t len)
     return 0;
 }
 
-/* The node's private directory for the files it hands its apps. */
-static void app_dir(const struct batond_proc *p, char *dir, size_t len)
-{
-    snprintf(dir, len, "/tmp/baton-state-%s", p->sup->cfg->node->self_name);
-}
 
 /* Writes data to path in dir (made if missing) through a temporary file
  * in the same directory, synced if `synced`, then renamed: a reader finds
@@ -909,7 +906,7 @@ static int write_atomic(const struct batond_app *a,
                         bool synced,
                         const char **what)
 {
-    char tmp[600];
+    char tmp[BATON_PATH_MAX + 8];
     int fd;
 
     snprintf(tmp, sizeof(tmp), "%s.tmp", path);
@@ -965,11 +962,10 @@ static void drop_state(struct batond_proc *p)
 static void keep_state(struct batond_proc *p, uint64_t epoch,
                        const void *data, size_t len)
 {
-    char dir[300];
+    const char *dir = p->sup->state_dir;
     const char *what = p->state_file;
 
     drop_state(p); /* one that no start took (a drain came between) */
-    app_dir(p, dir, sizeof(dir));
     snprintf(p->state_file, sizeof(p->state_file), "%s/%s.%" PRIu64, dir,
              app_name(p), epoch);
     if (write_atomic(app_def(p), dir, p->state_file, data, len, true,
@@ -990,13 +986,12 @@ static void keep_state(struct batond_proc *p, uint64_t epoch,
  * write is logged; the app's BATON_EPOCH is still its start token. */
 static void keep_token(struct batond_proc *p, uint64_t token)
 {
-    char dir[300];
+    const char *dir = p->sup->state_dir;
     char text[32];
     const char *what = p->token_file;
     int n = snprintf(text, sizeof(text), "%" PRIu64 "\n", token);
 
     p->token = token;
-    app_dir(p, dir, sizeof(dir));
     snprintf(p->token_file, sizeof(p->token_file), "%s/%s.epoch", dir,
              app_name(p));
     /* Not synced: it is on every start's way (a failover's too), where a
@@ -1037,7 +1032,11 @@ static void set_state(struct batond_proc *p, int state)
     p->state = state;
     p->since_ms = uv_now(p->sup->loop);
     if (gone) {
-        drop_state(p); /* the instance that started with it is gone */
+        /* The instance that started with them is gone. */
+        drop_state(p);
+        if (p->token_file[0] != '\0') {
+            unlink(p->token_file);
+        }
     }
     if (gone && p->sup->idle != NULL) {
         p->sup->idle(p->sup, p->app); /* its name goes (docs/control.md) */
@@ -1357,7 +1356,7 @@ static void next_phase(struct batond_proc *p)
 static void spawn_app(struct batond_proc *p)
 {
     const struct batond_app *a = app_def(p);
-    char state_env[600];
+    char state_env[BATON_PATH_MAX + 32];
 
     p->notified = false;
     p->kill_why[0] = '\0';
@@ -1657,6 +1656,107 @@ void batond_sup_drain(struct batond_sup *sup,
     check_drained(sup);
 }
 
+/* Makes dir and its missing parents: the parents 755, dir itself 711
+ * (an app running as another user reaches its own 600 files there, and
+ * nobody lists them). Under /tmp, the first level must be batond's own
+ * directory and nobody else's: it is checked, not trusted. Returns 0 or
+ * -1 with errno set. */
+static int make_dirs(char *dir, const char *own)
+{
+    struct stat st;
+    size_t own_len = own != NULL ? strlen(own) : 0;
+
+    for (char *s = strchr(dir + 1, '/');; s = strchr(s + 1, '/')) {
+        bool leaf = s == NULL;
+        if (!leaf) {
+            *s = '\0';
+        }
+        if (mkdir(dir, leaf || own_len > 0 ? 0711 : 0755) != 0 &&
+            errno != EEXIST) {
+            if (!leaf) {
+                *s = '/';
+            }
+            return -1;
+        }
+        if (own_len > 0 && strlen(dir) == own_len &&
+            (lstat(dir, &st) != 0 || !S_ISDIR(st.st_mode) ||
+             st.st_uid != geteuid() || (st.st_mode & 022) != 0)) {
+            if (!leaf) {
+                *s = '/';
+            }
+            errno = EPERM; /* someone else's, or a link: not ours */
+            return -1;
+        }
+        if (leaf) {
+            return 0;
+        }
+        *s = '/';
+    }
+}
+
+/* The default state_dir (docs/config.md): BASE/CLUSTER/NODE, BASE being
+ * /var/lib/baton for root (if it can be made), else $XDG_RUNTIME_DIR/
+ * baton, else /tmp/baton-UID; CLUSTER 8 hex digits of a hash of the
+ * cookie, so that two clusters on one host with the same node names
+ * keep apart, and a cookie cannot be read back from it. *own: the part
+ * that must be batond's own (under /tmp), or NULL. */
+static void default_state_dir(struct batond_sup *sup, char *own,
+                              size_t own_len)
+{
+    const struct lib_config *c = sup->cfg->node;
+    static const char label[] = "baton state_dir";
+    crypto_generichash_state h;
+    uint8_t tag[crypto_generichash_BYTES_MIN];
+    char base[300];
+    const char *xdg = getenv("XDG_RUNTIME_DIR");
+
+    crypto_generichash_init(&h, NULL, 0, sizeof(tag));
+    crypto_generichash_update(&h, (const uint8_t *)label, sizeof(label));
+    crypto_generichash_update(&h, c->io.cookie, c->io.cookie_len);
+    crypto_generichash_final(&h, tag, sizeof(tag));
+    own[0] = '\0';
+    if (geteuid() == 0 && (mkdir("/var/lib/baton", 0755) == 0 ||
+                           errno == EEXIST) &&
+        access("/var/lib/baton", W_OK | X_OK) == 0) {
+        snprintf(base, sizeof(base), "/var/lib/baton");
+    } else if (xdg != NULL && xdg[0] == '/' && strlen(xdg) < 256) {
+        snprintf(base, sizeof(base), "%s/baton", xdg);
+    } else {
+        snprintf(base, sizeof(base), "/tmp/baton-%u", (unsigned)geteuid());
+        snprintf(own, own_len, "/tmp/baton-%u", (unsigned)geteuid());
+    }
+    snprintf(sup->state_dir, sizeof(sup->state_dir),
+             "%s/%02x%02x%02x%02x/%s", base, tag[0], tag[1], tag[2], tag[3],
+             c->self_name);
+}
+
+/* state_dir: the configured one or the default, made now (a failure is
+ * logged here, and again by the first file that cannot be written). */
+static void state_dir_init(struct batond_sup *sup)
+{
+    char own[64] = "";
+    const char *set = sup->cfg->node->state_dir;
+
+    if (set[0] != '\0') {
+        size_t len = strlen(set); /* resolved against the file's dir */
+        if (len >= sizeof(sup->state_dir)) {
+            logf_(sup, BATON_LOG_ERROR, "state_dir %s: too long", set);
+            return;
+        }
+        memcpy(sup->state_dir, set, len + 1);
+    } else {
+        default_state_dir(sup, own, sizeof(own));
+    }
+    if (sup->state_dir[0] != '/' ||
+        make_dirs(sup->state_dir, own[0] != '\0' ? own : NULL) != 0) {
+        logf_(sup, BATON_LOG_ERROR, "state_dir %s: %s", sup->state_dir,
+              sup->state_dir[0] != '/' ? "not an absolute path"
+                                       : strerror(errno));
+        return;
+    }
+    logf_(sup, BATON_LOG_DEBUG, "state_dir %s", sup->state_dir);
+}
+
 int batond_sup_init(struct batond_sup *sup, uv_loop_t *loop,
                     const struct batond_config *cfg, baton_log_fn log,
                     void *log_data)
@@ -1675,6 +1775,7 @@ int batond_sup_init(struct batond_sup *sup, uv_loop_t *loop,
         return BATON_EIO;
     }
     sup->exe[n] = '\0';
+    state_dir_init(sup);
     /* The helpers (ready checks, monitors, state_export, stop) are
      * started by libuv, which closes nothing in the child: whatever
      * batond inherited without FD_CLOEXEC (an fd its parent leaked)

@@ -49,13 +49,13 @@ struct batond_proc {
     uint8_t *export_buf;
     size_t export_len;
     bool export_too_big;
-    char state_file[512]; /* the state of the coming takeover start */
+    char state_file[BATON_PATH_MAX]; /* the coming takeover start's state */
     uint64_t state_epoch;
     /* The instance's fencing token now: its start epoch, raised without a
      * restart after a heal (BATON_APP_TOKEN); kept in token_file for the
      * app to re-read (BATON_EPOCH_FILE). */
     uint64_t token;
-    char token_file[512];
+    char token_file[BATON_PATH_MAX];
     /* The health monitor (docs/design/supervision.md §6): runs every
      * monitor_interval_ms while the instance is ready, in its own
      * process group; monitor_failures failures in a row kill the
@@ -94,6 +94,9 @@ struct batond_sup {
     bool prefork;
     struct batond_child *spare;
     uv_timer_t spare_timer;
+    /* Where the files for the apps go: [node] state_dir, or the default
+     * (docs/config.md, state_dir). */
+    char state_dir[1024];
 };
 
 /* Errors: BATON_EIO (cannot find this executable). */

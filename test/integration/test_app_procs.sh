@@ -63,7 +63,9 @@ getent passwd nobody > /dev/null && getent group nogroup > /dev/null ||
 uid=$(id -u nobody)
 gid=$(id -g nobody)
 grp=$(getent group nogroup | cut -d: -f3)
-# Inline commands: nobody cannot enter the test's directory.
+# Inline commands: nobody cannot list the test's directory; it may pass
+# through it to its files in the state_dirs (the cookie stays 600).
+chmod 711 "$T"
 APP_SECTIONS="[app web]
 nodes = a@local, b@local
 failover_timeout = 0

@@ -4,17 +4,8 @@
 # and only then does the old batond stop its instance and exit.
 source "$(dirname "$0")/lib.sh"
 
-# Node names of our own: the state directory is /tmp/baton-state-<node>.
 A=da$$
 B=db$$
-cleanup_state() {
-    local rc=$?
-    set +e
-    rm -rf "/tmp/baton-state-$A@local" "/tmp/baton-state-$B@local"
-    (exit $rc)
-    cleanup
-}
-trap cleanup_state EXIT
 
 # The app counts in a file of its node's; its start records the state it
 # was handed (the file's content), its export prints its count and
@@ -46,6 +37,7 @@ for me in $A $B; do
         echo "cookie_file = cookie"
         echo "control_socket = $T/$me.sock"
         echo "log_level = debug"
+        echo "state_dir = state-$me"
         echo "[nodes]"
         echo "$A@local = 127.0.0.1:$BASE"
         echo "$B@local = 127.0.0.1:$((BASE + 1))"

@@ -60,3 +60,53 @@ wait_for 10 runs_on web b a b || fail "web did not fail over to b"
 sleep 0.5
 [ "$(a_starts)" -eq 3 ] || fail "a started web $(a_starts) times, not 1 + max_restarts (2)"
 pass "max_restarts = 2: two restarts, the third crash failed web over to b"
+
+# state_dir: the test's configs name one ($T/state-NODE, lib.sh); the
+# default is BASE/CLUSTER/NODE, CLUSTER a hash of the cookie.
+case $file in
+"$T/state-a/web."*) ;;
+*) fail "the state file $file is not in a's state_dir $T/state-a" ;;
+esac
+[ -z "$(ls "$T/state-a")" ] || fail "a's state_dir still holds files of a stopped app: $(ls "$T/state-a")"
+pass "state files go to state_dir, and nothing is left there once the app stopped here"
+
+stop9 a
+stop9 b
+DIRS=()
+cleanup_dirs() {
+    local rc=$? d
+    for d in "${DIRS[@]}"; do rm -rf "$d"; done
+    (exit $rc)
+    cleanup
+}
+trap cleanup_dirs EXIT
+if [ "$(id -u)" -eq 0 ]; then
+    base=/var/lib/baton
+elif [ -n "${XDG_RUNTIME_DIR:-}" ]; then
+    base=$XDG_RUNTIME_DIR/baton
+else
+    base=/tmp/baton-$(id -u)
+fi
+sed -i '/^state_dir/d' "$T/a.ini"
+# default_dir: the state_dir a batond with a.ini logs (debug) at start.
+default_dir() {
+    : > "$T/default.log"
+    "$BIN/batond" -c "$T/a.ini" 2> "$T/default.log" &
+    PIDS[d]=$!
+    wait_for 5 grep -q "DEBUG state_dir " "$T/default.log" || fail "no state_dir line: $(cat "$T/default.log")"
+    stop9 d
+    sed -n 's/.*DEBUG state_dir //p' "$T/default.log"
+}
+d1=$(default_dir)
+DIRS+=("$(dirname "$d1")")
+case $d1 in
+"$base"/[0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f]/a@local) ;;
+*) fail "the default state_dir is $d1, not $base/<8 hex digits>/a@local" ;;
+esac
+[ -d "$d1" ] || fail "the default state_dir $d1 was not made"
+cookie "$T/cookie" # another cluster on this host, with the same node names
+d2=$(default_dir)
+DIRS+=("$(dirname "$d2")")
+[ "$d1" != "$d2" ] && [ "$(dirname "$d2")" != "$(dirname "$d1")" ] ||
+    fail "two clusters (cookies) share the default state_dir $d1"
+pass "default state_dir: $base/<cookie hash>/<node>, one per cluster"

@@ -3,18 +3,15 @@
 # file is left; batond leaks no fd, however often it happens.
 source "$(dirname "$0")/lib.sh"
 
-# Node names of our own: the state directory is /tmp/baton-state-<node>,
-# shared by every batond on this machine with that node name.
 A=sa$$
 B=sb$$
-SDIR=/tmp/baton-state-$A@local
+SDIR=$T/state-$A # A's state_dir
 MNT=""
 cleanup_state() {
     local rc=$?
     set +e
     if [ -n "$MNT" ]; then umount -l "$MNT" 2>/dev/null || true; fi # lazy: a leaked fd may hold it
     chmod 700 "$SDIR" 2>/dev/null || true
-    rm -rf "$SDIR" "/tmp/baton-state-$B@local"
     (exit $rc)
     cleanup
 }
@@ -42,6 +39,7 @@ for me in $A $B; do
         echo "cookie_file = cookie"
         echo "control_socket = $T/$me.sock"
         echo "log_level = debug"
+        echo "state_dir = state-$me"
         echo "[nodes]"
         echo "$A@local = 127.0.0.1:$BASE"
         echo "$B@local = 127.0.0.1:$((BASE + 1))"
