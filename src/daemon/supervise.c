@@ -896,27 +896,28 @@ static int write_all(int fd, const uint8_t *data, size_t len)
  * the whole file or the previous one. The file is a's (mode 600, owned
  * by its user and group if it has them: docs/config.md); the directory
  * is 711, so that such an app reaches its own file and lists nothing.
- * Returns 0, or -1 with errno set and *what naming the file that
- * failed; nothing is left behind. */
+ * tmp: the caller's buffer for the temporary file's name (the caller
+ * logs it if it is *what). Returns 0, or -1 with errno set and *what
+ * naming the file that failed; nothing is left behind. */
 static int write_atomic(const struct batond_app *a,
                         const char *dir,
                         const char *path,
                         const uint8_t *data,
                         size_t len,
                         bool synced,
+                        char (*tmp)[BATON_PATH_MAX + 8],
                         const char **what)
 {
-    char tmp[BATON_PATH_MAX + 8];
     int fd;
 
-    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+    snprintf(*tmp, sizeof(*tmp), "%s.tmp", path);
     *what = dir;
     if ((mkdir(dir, 0711) != 0 && errno != EEXIST) ||
         (a->as_gid && chmod(dir, 0711) != 0)) {
         return -1;
     }
-    *what = tmp;
-    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+    *what = *tmp;
+    fd = open(*tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (fd < 0) {
         return -1;
     }
@@ -925,13 +926,13 @@ static int write_atomic(const struct batond_app *a,
         write_all(fd, data, len) != 0 || (synced && fsync(fd) != 0)) {
         int saved = errno;
         close(fd);
-        unlink(tmp);
+        unlink(*tmp);
         errno = saved;
         return -1;
     }
-    if (close(fd) != 0 || rename(tmp, path) != 0) {
+    if (close(fd) != 0 || rename(*tmp, path) != 0) {
         int saved = errno;
-        unlink(tmp);
+        unlink(*tmp);
         errno = saved;
         return -1;
     }
@@ -964,11 +965,12 @@ static void keep_state(struct batond_proc *p, uint64_t epoch,
 {
     const char *dir = p->sup->state_dir;
     const char *what = p->state_file;
+    char tmp[BATON_PATH_MAX + 8];
 
     drop_state(p); /* one that no start took (a drain came between) */
     snprintf(p->state_file, sizeof(p->state_file), "%s/%s.%" PRIu64, dir,
              app_name(p), epoch);
-    if (write_atomic(app_def(p), dir, p->state_file, data, len, true,
+    if (write_atomic(app_def(p), dir, p->state_file, data, len, true, &tmp,
                      &what) != 0) {
         logf_(p->sup, BATON_LOG_ERROR,
               "app %s: cannot write %s: %s: it starts without state",
@@ -989,6 +991,7 @@ static void keep_token(struct batond_proc *p, uint64_t token)
     const char *dir = p->sup->state_dir;
     char text[32];
     const char *what = p->token_file;
+    char tmp[BATON_PATH_MAX + 8];
     int n = snprintf(text, sizeof(text), "%" PRIu64 "\n", token);
 
     p->token = token;
@@ -1000,7 +1003,7 @@ static void keep_token(struct batond_proc *p, uint64_t token)
      * machine the app starts again, with a new token. */
     if (write_atomic(app_def(p), dir, p->token_file, (const uint8_t *)text,
                      (size_t)n,
-                     false, &what) != 0) {
+                     false, &tmp, &what) != 0) {
         /* A stale file would name an older instance's token: better none,
          * and the app falls back on BATON_EPOCH. */
         logf_(p->sup, BATON_LOG_ERROR,
