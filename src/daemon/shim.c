@@ -119,7 +119,12 @@ static int become(char **as, const char **what)
     bool user = strcmp(as[0], "-") != 0;
     gid_t g = (gid_t)gid;
 
-    *what = "initgroups";
+    if (geteuid() != 0) {
+        /* batond's config allows a non-root batond only its own user and
+         * group (src/daemon/config.c): nothing to change, and
+         * initgroups would fail. */
+        return 0;
+    }
     if (user ? initgroups(as[2], g) != 0 : setgroups(1, &g) != 0) {
         *what = user ? "initgroups" : "setgroups";
         return -1;

@@ -97,3 +97,21 @@ if "$BIN/batond" --check -c "$T/bad.ini" > /dev/null 2> "$T/check.err"; then
 fi
 grep -q '\[app web\] user: no user "no-such-user-baton" on this host' "$T/check.err" || fail "unclear error: $(cat "$T/check.err")"
 pass "an unknown user is refused when the config is read, clearly"
+
+# A batond that is not root refuses another user than its own (nobody
+# runs --check on a readable copy of the config: the [app] keys are read
+# before the cookie file, which nobody cannot read), and takes its own.
+sed 's/^user = nobody/user = root/' "$T/a.ini" > "$T/a-public.ini"
+chmod 644 "$T/a-public.ini"
+as_nobody() { setpriv --reuid=nobody --regid=nogroup --clear-groups "$@"; }
+if as_nobody "$BIN/batond" --check -c "$T/a-public.ini" > /dev/null 2> "$T/check.err"; then
+    fail "a batond running as nobody accepted user = root"
+fi
+grep -q "\[app web\] user: batond runs as uid $uid, not root: it cannot run apps as user root" "$T/check.err" ||
+    fail "unclear error for a non-root batond: $(cat "$T/check.err")"
+install -m 644 "$T/a.ini" "$T/a-public.ini"
+as_nobody "$BIN/batond" --check -c "$T/a-public.ini" > /dev/null 2> "$T/check.err" || true
+if grep -q "not root" "$T/check.err"; then
+    fail "a batond running as nobody refused user = nobody: $(cat "$T/check.err")"
+fi
+pass "a batond that is not root refuses to run apps as someone else, clearly, and takes its own user"

@@ -46,6 +46,7 @@ wait_for 10 is_healthy || fail "web's health is '$(health a web)', not healthy"
 [ "$(health b web)" = "-" ] || fail "b shows health '$(health b web)' for an app it does not run"
 [ "$(health b plain)" = "-" ] || fail "an app without a monitor shows '$(health b plain)'"
 ctl a apps | grep -E "^web .* healthy " > /dev/null || fail "batonctl apps has no healthy column: $(ctl a apps)"
+grep -q "INFO \[app web monitor\] checking $T/beat$" "$T/a.log" || fail "the monitor's output is not in the log with the app's name"
 pass "a monitored app is healthy; without a monitor (or an instance here) its health is -"
 
 last_pid() { awk '/^a@local/ {sub("pid=","",$NF); p=$NF} END {print p}' "$T/starts"; }
