@@ -138,6 +138,14 @@ static void out_emit(struct batond_out *o)
     struct batond_child *c = o->c;
     char text[OUT_LINE_MAX + 128];
 
+    /* Control bytes (a carriage return, an escape sequence) would let an
+     * app's line pass for, or hide, another one on a terminal. */
+    for (size_t i = 0; i < o->len; i++) {
+        unsigned char ch = (unsigned char)o->line[i];
+        if ((ch < 0x20 && ch != '\t') || ch == 0x7f) {
+            o->line[i] = '?';
+        }
+    }
     if (c->app_name != NULL) {
         snprintf(text, sizeof(text), "[app %s%s] %.*s", c->app_name,
                  role_names[c->role], (int)o->len, o->line);
