@@ -53,6 +53,8 @@ static int on_identity(struct batond_app *da, const char *app,
                         app, value);
         }
         snprintf(da->user, sizeof(da->user), "%s", value);
+        snprintf(da->home, sizeof(da->home), "%s",
+                 pw->pw_dir != NULL ? pw->pw_dir : "/");
         da->as_uid = true;
         da->uid = id;
         if (!da->group_set) {

@@ -44,6 +44,7 @@ struct batond_app {
      * is read; as_uid/as_gid say whether the app's processes change to
      * uid/gid (gid: the group's, else the user's primary group). */
     char user[64];
+    char home[256]; /* the user's home directory: HOME */
     bool as_uid;
     bool as_gid;
     bool group_set;

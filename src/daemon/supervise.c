@@ -309,9 +309,25 @@ static const char *start_type_name(const struct batond_proc *p)
     return p->restarted ? "restart" : baton_start_type_name(p->type);
 }
 
-/* Builds the environment: the app's env= first (getenv finds the first
- * match), then BATON_*, then batond's own. Returns owned (free with
- * free()), strings in `store`. */
+/* Is the name of entry ("NAME=value") set in env[0..n)? A name given
+ * twice is read as the first by getenv() but as the last by a shell:
+ * batond's own must not follow the app's. */
+static bool env_has(char **env, size_t n, const char *entry)
+{
+    size_t len = strcspn(entry, "=");
+
+    for (size_t i = 0; i < n; i++) {
+        if (strncmp(env[i], entry, len) == 0 && env[i][len] == '=') {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Builds the environment: the app's env= first, then BATON_* (and with
+ * user=, HOME, USER, LOGNAME), then batond's own minus what came before
+ * (one entry per name). Returns owned (free with free()), strings in
+ * `store`. */
 static char **build_env(const struct batond_proc *p, char *store,
                         size_t store_len, const char *extra)
 {
@@ -347,6 +363,11 @@ static char **build_env(const struct batond_proc *p, char *store,
     for (unsigned i = 0; i < a->n_env; i++) {
         env[k++] = (char *)a->env[i];
     }
+    if (a->as_uid) { /* the user's, not batond's (env= still wins) */
+        ADD("HOME=%s", a->home);
+        ADD("USER=%s", a->user);
+        ADD("LOGNAME=%s", a->user);
+    }
     ADD("BATON_APP=%s", app_name(p));
     ADD("BATON_NODE=%s", self);
     ADD("BATON_START_TYPE=%s", start_type_name(p));
@@ -361,8 +382,9 @@ static char **build_env(const struct batond_proc *p, char *store,
         ADD("%s", extra);
     }
 #undef ADD
-    for (size_t i = 0; i < n_environ; i++) {
-        if (strncmp(environ[i], "BATON_", 6) != 0) {
+    for (size_t i = 0, set = k; i < n_environ; i++) {
+        if (strncmp(environ[i], "BATON_", 6) != 0 &&
+            !env_has(env, set, environ[i])) {
             env[k++] = environ[i];
         }
     }

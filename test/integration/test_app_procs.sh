@@ -75,7 +75,7 @@ APP_SECTIONS="[app web]
 nodes = a@local, b@local
 failover_timeout = 0
 user = nobody
-start = sh -c 'echo \"ids=\$(id -u):\$(id -g):\$(id -G) state=\$(cat \$BATON_STATE_FILE) epoch=\$(cat \$BATON_EPOCH_FILE)\"; exec sleep 1000'
+start = sh -c 'echo \"ids=\$(id -u):\$(id -g):\$(id -G) state=\$(cat \$BATON_STATE_FILE) epoch=\$(cat \$BATON_EPOCH_FILE) home=\$HOME user=\$USER\"; exec sleep 1000'
 ready = command sh -c 'echo ready-ids=\$(id -u):\$(id -g)'
 state_export = sh -c 'echo export-by-\$(id -u)'
 
@@ -92,6 +92,8 @@ start a
 wait_for 10 runs_on web a a b || fail "a did not take web over"
 wait_for 5 grep -q "\[app web\] ids=$uid:$gid:.* state=export-by-$uid epoch=[0-9]" "$T/a.log" ||
     fail "the app on a (nobody) did not get the state nobody's export wrote, or cannot read its files: $(grep 'ids=' "$T/a.log")"
+grep -q "\[app web\] ids=$uid:.* home=$(getent passwd nobody | cut -d: -f6) user=nobody$" "$T/a.log" ||
+    fail "HOME and USER are not nobody's: $(grep 'ids=' "$T/a.log")"
 wait_for 5 grep -q "\[app grouped\] grouped-ids=0:$grp:$grp$" "$T/a.log" ||
     fail "group = nogroup alone: $(grep grouped-ids "$T/a.log")"
 pass "user = nobody: app, ready check and state_export run as nobody, which reads its state and epoch files; group alone keeps root with that group only"
