@@ -8,6 +8,7 @@ cat > "$T/app.sh" <<'APP'
 #!/bin/sh
 echo "app-out on $BATON_NODE, state=$(cat "${BATON_STATE_FILE:-/dev/null}")"
 echo "app-err on $BATON_NODE" >&2
+echo "appvar=$APPVAR"
 printf 'a\rcarriage \033[2Jreturn\n'
 head -c 2500 /dev/zero | tr '\0' x
 printf 'no newline at the end'
@@ -19,12 +20,13 @@ APP_SECTIONS="[app web]
 nodes = a@local, b@local
 failover_timeout = 0
 start = $T/app.sh $T/sleeper
+env = APPVAR=from-env-key
 ready = command sh -c 'ls -l /proc/\$\$/fd > $T/ready-fds.\$BATON_NODE; echo ready-out'
 state_export = sh -c 'echo exported-via-dev-stdout > /dev/stdout; echo export-err >&2'"
 cluster 2
 # An fd batond inherits without close-on-exec: no app or helper may get it.
 exec 7> "$T/leak"
-start b
+APPVAR=from-batond start b # env= must win, in a shell too
 exec 7>&-
 wait_for 10 runs_on web b b || fail "web never ran on b"
 app_fds() { ls "/proc/$(pgrep -f "^$T/sleeper 1000")/fd" | tr '\n' ' '; }
@@ -39,6 +41,7 @@ pass "the app and its ready check inherit fds 0-2 only"
 
 grep -q "INFO \[app web\] app-out on b@local, state=$" "$T/b.log" || fail "no prefixed stdout line"
 grep -q "INFO \[app web\] app-err on b@local$" "$T/b.log" || fail "no prefixed stderr line"
+grep -q "INFO \[app web\] appvar=from-env-key$" "$T/b.log" || fail "env = APPVAR=... lost to batond's APPVAR: $(grep appvar= "$T/b.log")"
 grep -q "INFO \[app web ready\] ready-out$" "$T/b.log" || fail "no prefixed ready check line"
 grep -q "INFO \[app web\] a?carriage ?\[2Jreturn$" "$T/b.log" || fail "control bytes reached the log"
 x1024=$(head -c 1024 /dev/zero | tr '\0' x)
