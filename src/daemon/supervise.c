@@ -1763,8 +1763,9 @@ static void default_state_dir(struct batond_sup *sup, char *own,
              c->self_name);
 }
 
-/* state_dir: the configured one or the default, made now (a failure is
- * logged here, and again by the first file that cannot be written). */
+/* state_dir: the configured one or the default, made now if an app may
+ * run here (a failure is logged here, and again by the first file that
+ * cannot be written). */
 static void state_dir_init(struct batond_sup *sup)
 {
     char own[64] = "";
@@ -1780,14 +1781,16 @@ static void state_dir_init(struct batond_sup *sup)
     } else {
         default_state_dir(sup, own, sizeof(own));
     }
+    logf_(sup, BATON_LOG_DEBUG, "state_dir %s", sup->state_dir);
+    if (!apps_may_run_here(sup)) {
+        return; /* no app will want a file: no directory either */
+    }
     if (sup->state_dir[0] != '/' ||
         make_dirs(sup->state_dir, own[0] != '\0' ? own : NULL) != 0) {
         logf_(sup, BATON_LOG_ERROR, "state_dir %s: %s", sup->state_dir,
               sup->state_dir[0] != '/' ? "not an absolute path"
                                        : strerror(errno));
-        return;
     }
-    logf_(sup, BATON_LOG_DEBUG, "state_dir %s", sup->state_dir);
 }
 
 int batond_sup_init(struct batond_sup *sup, uv_loop_t *loop,
