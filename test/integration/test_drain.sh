@@ -53,6 +53,10 @@ start $B
 wait_for 10 runs_on web $B $B || fail "web never ran on $B"
 start $A
 wait_for 10 runs_on web $A $A $B || fail "$A did not take web over"
+# (ready = spawn: the instance may not have counted yet; a SIGTERM before
+# it has would hand over an empty count.)
+counted() { [ -s "$T/web.$A@local.count" ] && [ -s "$T/web.$A@local.pid" ]; }
+wait_for 10 counted || fail "web on $A never counted"
 pass "web taken over by $A (the higher-ranked node)"
 
 gone() { ! kill -0 "$pid" 2>/dev/null; }
@@ -91,8 +95,6 @@ pass "on $A: export, then stop"
 rm -f "$T/web.$A@local.count" "$T/web.$A@local.pid"
 start $A
 wait_for 10 runs_on web $A $A $B || fail "$A did not take web over again"
-# (ready = spawn: the instance may not have counted yet.)
-counted() { [ -s "$T/web.$A@local.count" ] && [ -s "$T/web.$A@local.pid" ]; }
 wait_for 10 counted || fail "web on $A never counted"
 pid=${PIDS[$A]}
 out=$(ctl $A drain) || fail "batonctl drain: $out"
