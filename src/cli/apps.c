@@ -24,8 +24,8 @@ int cli_apps(const struct cli *c, int argc, char **argv)
     if (c->json) {
         return cli_print_json(doc);
     }
-    printf("%-16s %-9s %-20s %-20s %-9s %-12s %s\n", "APP", "STATUS",
-           "OWNER", "EPOCH", "TYPE", "HEALTH", "HERE (since)");
+    printf("%-16s %-9s %-20s %-20s %-9s %-12s %s\n", "APP", "STATUS", "OWNER",
+           "EPOCH", "TYPE", "HEALTH", "HERE (since)");
     cJSON_ArrayForEach(app, cJSON_GetObjectItem(doc, "apps"))
     {
         char here[64];
@@ -36,8 +36,8 @@ int cli_apps(const struct cli *c, int argc, char **argv)
                cli_str(app, "name", "?"), cli_str(app, "status", "?"),
                cli_str(app, "owner", "-"),
                cJSON_GetNumberValue(cJSON_GetObjectItem(app, "epoch")),
-               cli_str(app, "start_type", "?"),
-               cli_str(app, "health", "-"), here);
+               cli_str(app, "start_type", "?"), cli_str(app, "health", "-"),
+               here);
     }
     cJSON_Delete(doc);
     return 0;

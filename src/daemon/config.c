@@ -28,8 +28,11 @@ static int fail(char *err, size_t err_len, const char *fmt, ...)
 /* user = NAME or group = NAME: looked up now, so that a name this host
  * does not know refuses the config instead of failing every start. Only
  * root can run processes as someone else. */
-static int on_identity(struct batond_app *da, const char *app,
-                       const char *key, const char *value, char *err,
+static int on_identity(struct batond_app *da,
+                       const char *app,
+                       const char *key,
+                       const char *value,
+                       char *err,
                        size_t err_len)
 {
     bool user = strcmp(key, "user") == 0;
@@ -38,19 +41,20 @@ static int on_identity(struct batond_app *da, const char *app,
     uint32_t id;
 
     if (user ? pw == NULL : gr == NULL) {
-        return fail(err, err_len, "[app %s] %s: no %s \"%s\" on this host",
-                    app, key, key, value);
+        return fail(err, err_len, "[app %s] %s: no %s \"%s\" on this host", app,
+                    key, key, value);
     }
     id = user ? (uint32_t)pw->pw_uid : (uint32_t)gr->gr_gid;
     if (geteuid() != 0 && id != (user ? geteuid() : getegid())) {
-        return fail(err, err_len, "[app %s] %s: batond runs as uid %u, not "
-                       "root: it cannot run apps as %s %s",
+        return fail(err, err_len,
+                    "[app %s] %s: batond runs as uid %u, not "
+                    "root: it cannot run apps as %s %s",
                     app, key, (unsigned)geteuid(), key, value);
     }
     if (user) {
         if (strlen(value) >= sizeof(da->user)) {
-            return fail(err, err_len, "[app %s] user: \"%s\" is too long",
-                        app, value);
+            return fail(err, err_len, "[app %s] user: \"%s\" is too long", app,
+                        value);
         }
         snprintf(da->user, sizeof(da->user), "%s", value);
         snprintf(da->home, sizeof(da->home), "%s",
@@ -99,8 +103,8 @@ static int on_app_entry(struct batond_config *cfg, const char *app,
         return 0;
     }
     if (strcmp(key, "start") == 0 || strcmp(key, "stop") == 0 ||
-               strcmp(key, "phase") == 0 || strcmp(key, "monitor") == 0 ||
-               strcmp(key, "state_export") == 0) {
+        strcmp(key, "phase") == 0 || strcmp(key, "monitor") == 0 ||
+        strcmp(key, "state_export") == 0) {
         if (lib_split(value, argv_buf, sizeof(argv_buf), argv, 64) <= 0) {
             return fail(err, err_len, "[app %s] %s: \"%s\" is not a command (empty, "
                            "an unterminated quote or too many words)",
@@ -153,8 +157,8 @@ static int on_app_entry(struct batond_config *cfg, const char *app,
     } else if (strcmp(key, "monitor_failures") == 0) {
         if (!lib_config_u64(value, 1, 1000, &x)) {
             return fail(err, err_len,
-                        "[app %s] monitor_failures: \"%s\" is not 1..1000",
-                        app, value);
+                        "[app %s] monitor_failures: \"%s\" is not 1..1000", app,
+                        value);
         }
         da->monitor_failures = (unsigned)x;
     } else if (strcmp(key, "restart_window") == 0 ||
@@ -172,7 +176,8 @@ static int on_app_entry(struct batond_config *cfg, const char *app,
           : strcmp(key, "ready_timeout") == 0       ? &da->ready_timeout_ms
           : strcmp(key, "monitor_interval_ms") == 0 ? &da->monitor_interval_ms
           : strcmp(key, "monitor_timeout_ms") == 0  ? &da->monitor_timeout_ms
-                                                    : &da->export_timeout_ms) = x;
+                                                    : &da->export_timeout_ms) =
+            x;
     } else if (strcmp(key, "env") == 0) {
         if (strchr(value, '=') == NULL || value[0] == '=' ||
             strlen(value) >= sizeof(da->env[0]) ||

@@ -275,9 +275,10 @@ _Noreturn void batond_shim_main(int argc, char **argv)
             close(devnull);
         }
         if (as != NULL && become(as, &what) != 0) {
-            fprintf(stderr, "baton-shim: cannot run \"%s\" as uid %s gid %s: "
-                            "%s: %s\n", argv[first], as[0], as[1], what,
-                    strerror(errno));
+            fprintf(stderr,
+                    "baton-shim: cannot run \"%s\" as uid %s gid %s: "
+                    "%s: %s\n",
+                    argv[first], as[0], as[1], what, strerror(errno));
             _exit(126);
         }
         execvp(argv[first], &argv[first]);

@@ -36,10 +36,16 @@ extern char **environ;
 
 /* What a spawned process is to its instance: the prefix of its output
  * lines in the log ("[app X monitor] ..."). */
-enum role { ROLE_APP = 0, ROLE_READY, ROLE_PHASE, ROLE_STOP, ROLE_MONITOR,
-            ROLE_EXPORT };
-static const char *const role_names[] = {"", " ready", " phase", " stop",
-                                         " monitor", " state_export"};
+enum role {
+    ROLE_APP = 0,
+    ROLE_READY,
+    ROLE_PHASE,
+    ROLE_STOP,
+    ROLE_MONITOR,
+    ROLE_EXPORT
+};
+static const char *const role_names[] = {"",      " ready",   " phase",
+                                         " stop", " monitor", " state_export"};
 
 /* Output lines longer than this are logged in pieces of this size, so
  * that an app writing without newlines costs bounded memory. */
@@ -70,7 +76,7 @@ struct batond_child {
     bool is_helper;
     bool exited;
     bool with_keep;
-    int role; /* enum role */
+    int role;             /* enum role */
     const char *app_name; /* its app's, for its output; NULL: a spare's */
     struct batond_sup *spare_of; /* while it is sup's spare shim */
     struct batond_sup *sup;
@@ -150,8 +156,7 @@ static void out_emit(struct batond_out *o)
         snprintf(text, sizeof(text), "[app %s%s] %.*s", c->app_name,
                  role_names[c->role], (int)o->len, o->line);
     } else {
-        snprintf(text, sizeof(text), "[spare shim] %.*s", (int)o->len,
-                 o->line);
+        snprintf(text, sizeof(text), "[spare shim] %.*s", (int)o->len, o->line);
     }
     o->len = 0;
     c->sup->log(c->sup->log_data, BATON_LOG_INFO, text);
@@ -245,7 +250,9 @@ static void child_close(struct batond_child *c)
 
 /* A pipe for a child's fd: *child_fd is the write end the child gets
  * (close it once spawned), the read end goes to p (0), or -1. */
-static int out_pipe(struct batond_sup *sup, uv_pipe_t *p, void *data,
+static int out_pipe(struct batond_sup *sup,
+                    uv_pipe_t *p,
+                    void *data,
                     int *child_fd)
 {
     int fds[2];
@@ -269,8 +276,11 @@ static int out_pipe(struct batond_sup *sup, uv_pipe_t *p, void *data,
  * stdio[1] being the caller's) as pipes to the log. Adds the pipes to
  * c->open; fds[] gets the child's ends for out_started(). No pipe
  * (out of fds): the child writes to batond's own output. */
-static void out_setup(struct batond_sup *sup, struct batond_child *c,
-                      uv_stdio_container_t *io, bool stderr_only, int fds[2])
+static void out_setup(struct batond_sup *sup,
+                      struct batond_child *c,
+                      uv_stdio_container_t *io,
+                      bool stderr_only,
+                      int fds[2])
 {
     c->sup = sup;
     fds[0] = fds[1] = -1;
@@ -350,15 +360,15 @@ static char **build_env(const struct batond_proc *p, char *store,
     if (env == NULL) {
         return NULL;
     }
-#define ADD(...)                                                           \
-    do {                                                                   \
-        int w_ = snprintf(line, sizeof(line), __VA_ARGS__);                \
-        if (w_ > 0 && (size_t)w_ < sizeof(line) &&                         \
-            used + (size_t)w_ + 1 <= store_len) {                          \
-            memcpy(store + used, line, (size_t)w_ + 1);                    \
-            env[k++] = store + used;                                       \
-            used += (size_t)w_ + 1;                                        \
-        }                                                                  \
+#define ADD(...)                                            \
+    do {                                                    \
+        int w_ = snprintf(line, sizeof(line), __VA_ARGS__); \
+        if (w_ > 0 && (size_t)w_ < sizeof(line) &&          \
+            used + (size_t)w_ + 1 <= store_len) {           \
+            memcpy(store + used, line, (size_t)w_ + 1);     \
+            env[k++] = store + used;                        \
+            used += (size_t)w_ + 1;                         \
+        }                                                   \
     } while (0)
     for (unsigned i = 0; i < a->n_env; i++) {
         env[k++] = (char *)a->env[i];
@@ -499,8 +509,7 @@ static struct batond_child *spare_take(struct batond_sup *sup,
     /* A directory it cannot enter fails the usual way, with uv_spawn's
      * error in the log. An app with user or group goes the usual way
      * too: the request carries no identity (supervise.h). */
-    if (c == NULL || (cwd != NULL && access(cwd, X_OK) != 0) ||
-        as_other) {
+    if (c == NULL || (cwd != NULL && access(cwd, X_OK) != 0) || as_other) {
         return NULL;
     }
     size += strlen(cwd != NULL ? cwd : "") + 1;
@@ -571,8 +580,10 @@ static void as_app(const struct batond_app *a, uv_process_options_t *o)
 /* Spawns cmd (a config command line). As the app, through the shim in a
  * new process group (the spare one if there is one); as a helper,
  * directly. */
-static struct batond_child *spawn(struct batond_proc *p, const char *cmd,
-                                  int role, const char *extra_env)
+static struct batond_child *spawn(struct batond_proc *p,
+                                  const char *cmd,
+                                  int role,
+                                  const char *extra_env)
 {
     struct batond_sup *sup = p->sup;
     const struct batond_app *a = app_def(p);
@@ -601,9 +612,8 @@ static struct batond_child *spawn(struct batond_proc *p, const char *cmd,
         return NULL;
     }
     if (app) {
-        struct batond_child *spare =
-            spare_take(sup, argv, env, a->cwd[0] != '\0' ? a->cwd : NULL,
-                       a->as_gid);
+        struct batond_child *spare = spare_take(
+            sup, argv, env, a->cwd[0] != '\0' ? a->cwd : NULL, a->as_gid);
         if (spare != NULL) {
             free(env);
             free(c);
@@ -920,7 +930,6 @@ static int write_all(int fd, const uint8_t *data, size_t len)
     return 0;
 }
 
-
 /* Writes data to path in dir (made if missing) through a temporary file
  * in the same directory, synced if `synced`, then renamed: a reader finds
  * the whole file or the previous one. The file is a's (mode 600, owned
@@ -947,7 +956,8 @@ static int write_atomic(const struct batond_app *a,
         return -1;
     }
     *what = *tmp;
-    fd = open(*tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+    fd =
+        open(*tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (fd < 0) {
         return -1;
     }
@@ -1032,8 +1042,7 @@ static void keep_token(struct batond_proc *p, uint64_t token)
      * processes, which read it from the page cache: after a crash of the
      * machine the app starts again, with a new token. */
     if (write_atomic(app_def(p), dir, p->token_file, (const uint8_t *)text,
-                     (size_t)n,
-                     false, &tmp, &what) != 0) {
+                     (size_t)n, false, &tmp, &what) != 0) {
         /* A stale file would name an older instance's token: better none,
          * and the app falls back on BATON_EPOCH. */
         logf_(p->sup, BATON_LOG_ERROR,
@@ -1172,8 +1181,8 @@ static void monitor_result(struct batond_proc *p, bool ok, const char *why)
     }
     snprintf(p->kill_why, sizeof(p->kill_why),
              "failed its monitor %u times in a row", p->monitor_fails);
-    logf_(p->sup, BATON_LOG_ERROR, "app %s: %s: SIGKILL (pid %d)",
-          app_name(p), p->kill_why, p->pid);
+    logf_(p->sup, BATON_LOG_ERROR, "app %s: %s: SIGKILL (pid %d)", app_name(p),
+          p->kill_why, p->pid);
     signal_group(p, SIGKILL); /* its exit then goes through crashed() */
 }
 
@@ -1199,8 +1208,8 @@ static void on_monitor_timer(uv_timer_t *t)
         monitor_result(p, false, "could not be run");
         return;
     }
-    uv_timer_start(&p->monitor_timer, on_monitor_timer,
-                   a->monitor_timeout_ms, 0);
+    uv_timer_start(&p->monitor_timer, on_monitor_timer, a->monitor_timeout_ms,
+                   0);
 }
 
 static void on_monitor_exit(struct batond_proc *p, struct batond_child *c)
@@ -1217,7 +1226,8 @@ static void on_monitor_exit(struct batond_proc *p, struct batond_child *c)
     monitor_result(p, c->status == 0 && c->term_signal == 0, why);
 }
 
-const char *batond_proc_health(const struct batond_proc *p, char *buf,
+const char *batond_proc_health(const struct batond_proc *p,
+                               char *buf,
                                size_t len)
 {
     const struct batond_app *a = app_def(p);
@@ -1371,9 +1381,9 @@ static void next_phase(struct batond_proc *p)
     if (p->phase == a->n_phases) {
         uv_timer_stop(&p->timer);
         set_state(p, BATOND_PROC_READY);
-        logf_(p->sup, BATON_LOG_INFO, "app %s: ready (pid %d, epoch %" PRIu64
-                                      ", %s)",
-              app_name(p), p->pid, p->epoch, start_type_name(p));
+        logf_(p->sup, BATON_LOG_INFO,
+              "app %s: ready (pid %d, epoch %" PRIu64 ", %s)", app_name(p),
+              p->pid, p->epoch, start_type_name(p));
         report(p, BATON_APP_EV_READY);
         return;
     }
@@ -1394,8 +1404,7 @@ static void spawn_app(struct batond_proc *p)
     p->notified = false;
     p->kill_why[0] = '\0';
     snprintf(state_env, sizeof(state_env), "BATON_STATE_FILE=%s",
-             p->state_epoch == p->epoch && !p->restarted ? p->state_file
-                                                         : "");
+             p->state_epoch == p->epoch && !p->restarted ? p->state_file : "");
     p->child = spawn(p, a->start, ROLE_APP, state_env);
     if (p->child == NULL) {
         p->pid = 0;
@@ -1733,8 +1742,7 @@ static int make_dirs(char *dir, const char *own)
  * cookie, so that two clusters on one host with the same node names
  * keep apart, and a cookie cannot be read back from it. *own: the part
  * that must be batond's own (under /tmp), or NULL. */
-static void default_state_dir(struct batond_sup *sup, char *own,
-                              size_t own_len)
+static void default_state_dir(struct batond_sup *sup, char *own, size_t own_len)
 {
     const struct lib_config *c = sup->cfg->node;
     static const char label[] = "baton state_dir";
@@ -1748,8 +1756,8 @@ static void default_state_dir(struct batond_sup *sup, char *own,
     crypto_generichash_update(&h, c->io.cookie, c->io.cookie_len);
     crypto_generichash_final(&h, tag, sizeof(tag));
     own[0] = '\0';
-    if (geteuid() == 0 && (mkdir("/var/lib/baton", 0755) == 0 ||
-                           errno == EEXIST) &&
+    if (geteuid() == 0 &&
+        (mkdir("/var/lib/baton", 0755) == 0 || errno == EEXIST) &&
         access("/var/lib/baton", W_OK | X_OK) == 0) {
         snprintf(base, sizeof(base), "/var/lib/baton");
     } else if (xdg != NULL && xdg[0] == '/' && strlen(xdg) < 256) {
@@ -1758,9 +1766,8 @@ static void default_state_dir(struct batond_sup *sup, char *own,
         snprintf(base, sizeof(base), "/tmp/baton-%u", (unsigned)geteuid());
         snprintf(own, own_len, "/tmp/baton-%u", (unsigned)geteuid());
     }
-    snprintf(sup->state_dir, sizeof(sup->state_dir),
-             "%s/%02x%02x%02x%02x/%s", base, tag[0], tag[1], tag[2], tag[3],
-             c->self_name);
+    snprintf(sup->state_dir, sizeof(sup->state_dir), "%s/%02x%02x%02x%02x/%s",
+             base, tag[0], tag[1], tag[2], tag[3], c->self_name);
 }
 
 /* state_dir: the configured one or the default, made now if an app may
@@ -1819,7 +1826,8 @@ int batond_sup_init(struct batond_sup *sup, uv_loop_t *loop,
     if (close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) != 0) {
         logf_(sup, BATON_LOG_WARN,
               "cannot mark inherited fds close-on-exec: %s (helpers may "
-              "inherit them)", strerror(errno));
+              "inherit them)",
+              strerror(errno));
     }
     uv_timer_init(loop, &sup->drain_timer);
     sup->drain_timer.data = sup;

@@ -133,7 +133,8 @@ const char *batond_proc_state_name(int state);
 /* The instance's health for `batonctl apps` (docs/design/supervision.md
  * §6): "healthy", "failing N/M", "unknown" (its monitor has not run
  * yet) or "-" (no monitor, or no instance here). Returns buf. */
-const char *batond_proc_health(const struct batond_proc *p, char *buf,
+const char *batond_proc_health(const struct batond_proc *p,
+                               char *buf,
                                size_t len);
 
 /* The shim: batond --shim -- CMD ARGS... (docs/design/supervision.md

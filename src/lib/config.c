@@ -347,8 +347,9 @@ static int on_entry(void *user, const char *section, const char *key,
             snprintf(cfg->cookie_file, sizeof(cfg->cookie_file), "%s", value);
         } else if (strcmp(key, "state_dir") == 0) {
             if (value[0] == '\0' || strlen(value) >= 256) {
-                return fail(p, "[node] state_dir: empty, or longer than "
-                               "255 bytes");
+                return fail(p,
+                            "[node] state_dir: empty, or longer than "
+                            "255 bytes");
             }
             snprintf(cfg->state_dir, sizeof(cfg->state_dir), "%s", value);
         } else if (strcmp(key, "control_socket") == 0) {
