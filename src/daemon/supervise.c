@@ -248,11 +248,13 @@ static void child_close(struct batond_child *c)
     }
 }
 
-/* A pipe for a child's fd: *child_fd is the write end the child gets
- * (close it once spawned), the read end goes to p (0), or -1. */
+/* A pipe for one of c's fds: *child_fd is the write end the child gets
+ * (close it once spawned), the read end goes to p, a handle in c (0);
+ * or -1, and a handle that could not take the fd closes counted in
+ * c->open (c is freed by on_child_closed, not by the caller, then). */
 static int out_pipe(struct batond_sup *sup,
                     uv_pipe_t *p,
-                    void *data,
+                    struct batond_child *c,
                     int *child_fd)
 {
     int fds[2];
@@ -261,11 +263,12 @@ static int out_pipe(struct batond_sup *sup,
         return -1;
     }
     uv_pipe_init(sup->loop, p, 0);
-    p->data = data;
+    p->data = c;
     if (uv_pipe_open(p, fds[0]) != 0) {
         close(fds[0]);
         close(fds[1]);
-        uv_close((uv_handle_t *)p, NULL);
+        c->open++;
+        uv_close((uv_handle_t *)p, on_child_closed);
         return -1;
     }
     *child_fd = fds[1];
@@ -463,7 +466,7 @@ static void on_spare_timer(uv_timer_t *t)
     o.exit_cb = on_exit_cb;
     rv = uv_spawn(sup->loop, &c->proc, &o);
     out_started(c, fds, rv == 0);
-    c->open = 2 + (int)c->n_logs;
+    c->open += 2 + (int)c->n_logs;
     if (rv != 0) {
         logf_(sup, BATON_LOG_WARN,
               "cannot start a spare shim: %s (apps start without one)",
@@ -671,7 +674,7 @@ static struct batond_child *spawn(struct batond_proc *p,
     rv = uv_spawn(sup->loop, &c->proc, &o);
     free(env);
     out_started(c, fds, rv == 0);
-    c->open = (c->with_keep ? 2 : 1) + (int)c->n_logs;
+    c->open += (c->with_keep ? 2 : 1) + (int)c->n_logs;
     if (rv != 0) {
         logf_(sup, BATON_LOG_ERROR, "app %s: cannot run \"%s\": %s",
               app_name(p), cmd, uv_strerror(rv));
@@ -851,11 +854,18 @@ static void run_export(struct batond_proc *p)
     env = build_env(p, store, sizeof(store), NULL);
     /* Its stdout is a pipe (out_pipe says why not a socket). */
     if (p->export_buf == NULL || c == NULL || env == NULL ||
-        lib_split(a->state_export, words, sizeof(words), argv, 64) <= 0 ||
-        out_pipe(p->sup, &c->out, c, &out_fd) != 0) {
+        lib_split(a->state_export, words, sizeof(words), argv, 64) <= 0) {
         free(c);
         free(env);
         export_done(p, false, "could not be run");
+        return;
+    }
+    if (out_pipe(p->sup, &c->out, c, &out_fd) != 0) {
+        if (c->open == 0) { /* else its handle's close frees it */
+            free(c);
+        }
+        free(env);
+        export_done(p, false, "could not be run (no pipe)");
         return;
     }
     c->owner = p;
@@ -880,7 +890,7 @@ static void run_export(struct batond_proc *p)
     free(env);
     close(out_fd);
     out_started(c, fds, rv == 0);
-    c->open = 2 + (int)c->n_logs;
+    c->open += 2 + (int)c->n_logs;
     if (rv != 0) {
         c->exited = true;
         c->owner = NULL;
