@@ -55,6 +55,7 @@ setup_cluster() { # N BASE_PORT
         {
             echo "[node]"; echo "name = ${NODES[$i]}@local"
             echo "cookie_file = cookie"; echo "control_socket = $T/${NODES[$i]}.sock"
+            echo "state_dir = state-${NODES[$i]}" # in $T, removed with it
             echo "[nodes]"
             for j in "${!NODES[@]}"; do echo "${NODES[$j]}@local = 127.0.0.1:$((base + j))"; done
             printf '%s\n' "${APPS:-}"

@@ -42,6 +42,7 @@ for n in a b c; do
 name = $n@local
 cookie_file = cookie
 control_socket = $T/$n.sock
+state_dir = state-$n
 
 [nodes]
 a@local = 127.0.0.1:$base

@@ -24,17 +24,18 @@ int cli_apps(const struct cli *c, int argc, char **argv)
     if (c->json) {
         return cli_print_json(doc);
     }
-    printf("%-16s %-9s %-20s %-20s %-9s %s\n", "APP", "STATUS", "OWNER",
-           "EPOCH", "TYPE", "HERE (since)");
+    printf("%-16s %-9s %-20s %-20s %-9s %-12s %s\n", "APP", "STATUS", "OWNER",
+           "EPOCH", "TYPE", "HEALTH", "HERE (since)");
     cJSON_ArrayForEach(app, cJSON_GetObjectItem(doc, "apps"))
     {
         char here[64];
         snprintf(here, sizeof(here), "%s (%.1f s)", cli_str(app, "here", "?"),
                  cJSON_GetNumberValue(cJSON_GetObjectItem(app, "since_ms")) /
                      1000.0);
-        printf("%-16s %-9s %-20s %-20s %-9s %s\n", cli_str(app, "name", "?"),
-               cli_str(app, "status", "?"), cli_str(app, "owner", "-"),
-               cli_str(app, "epoch", "-"), cli_str(app, "start_type", "?"),
+        printf("%-16s %-9s %-20s %-20s %-9s %-12s %s\n",
+               cli_str(app, "name", "?"), cli_str(app, "status", "?"),
+               cli_str(app, "owner", "-"), cli_str(app, "epoch", "-"),
+               cli_str(app, "start_type", "?"), cli_str(app, "health", "-"),
                here);
     }
     cJSON_Delete(doc);

@@ -3,6 +3,8 @@
 #include "../util/setup.h"
 
 #include <errno.h>
+#include <grp.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +26,53 @@ static int fail(char *err, size_t err_len, const char *fmt, ...)
     vsnprintf(err, err_len, fmt, ap);
     va_end(ap);
     return BATON_EINVAL;
+}
+
+/* user = NAME or group = NAME: looked up now, so that a name this host
+ * does not know refuses the config instead of failing every start. Only
+ * root can run processes as someone else. */
+static int on_identity(struct batond_app *da,
+                       const char *app,
+                       const char *key,
+                       const char *value,
+                       char *err,
+                       size_t err_len)
+{
+    bool user = strcmp(key, "user") == 0;
+    struct passwd *pw = user ? getpwnam(value) : NULL;
+    struct group *gr = user ? NULL : getgrnam(value);
+    uint32_t id;
+
+    if (user ? pw == NULL : gr == NULL) {
+        return fail(err, err_len, "[app %s] %s: no %s \"%s\" on this host", app,
+                    key, key, value);
+    }
+    id = user ? (uint32_t)pw->pw_uid : (uint32_t)gr->gr_gid;
+    if (geteuid() != 0 && id != (user ? geteuid() : getegid())) {
+        return fail(err, err_len,
+                    "[app %s] %s: batond runs as uid %u, not "
+                    "root: it cannot run apps as %s %s",
+                    app, key, (unsigned)geteuid(), key, value);
+    }
+    if (user) {
+        if (strlen(value) >= sizeof(da->user)) {
+            return fail(err, err_len, "[app %s] user: \"%s\" is too long", app,
+                        value);
+        }
+        snprintf(da->user, sizeof(da->user), "%s", value);
+        snprintf(da->home, sizeof(da->home), "%s",
+                 pw->pw_dir != NULL ? pw->pw_dir : "/");
+        da->as_uid = true;
+        da->uid = id;
+        if (!da->group_set) {
+            da->gid = (uint32_t)pw->pw_gid; /* its primary group */
+        }
+    } else {
+        da->group_set = true;
+        da->gid = id;
+    }
+    da->as_gid = true;
+    return 0;
 }
 
 static int on_app_entry(struct batond_config *cfg, const char *app,
@@ -49,13 +98,16 @@ static int on_app_entry(struct batond_config *cfg, const char *app,
         da->max_restarts = 3;
         da->restart_window_ms = 5000;
         da->export_timeout_ms = 5000;
+        da->monitor_interval_ms = 5000;
+        da->monitor_timeout_ms = 2000;
+        da->monitor_failures = 3;
     }
     if (rv == 0) { /* the node's: nodes, failover_timeout */
         return 0;
     }
     if (strcmp(key, "start") == 0 || strcmp(key, "stop") == 0 ||
-               strcmp(key, "phase") == 0 ||
-               strcmp(key, "state_export") == 0) {
+        strcmp(key, "phase") == 0 || strcmp(key, "monitor") == 0 ||
+        strcmp(key, "state_export") == 0) {
         if (lib_split(value, argv_buf, sizeof(argv_buf), argv, 64) <= 0) {
             return fail(err, err_len, "[app %s] %s: \"%s\" is not a command (empty, "
                            "an unterminated quote or too many words)",
@@ -77,9 +129,10 @@ static int on_app_entry(struct batond_config *cfg, const char *app,
             }
             snprintf(da->phases[da->n_phases++], BATOND_CMD_MAX, "%s", value);
         } else {
-            snprintf(strcmp(key, "start") == 0  ? da->start
-                     : strcmp(key, "stop") == 0 ? da->stop
-                                                : da->state_export,
+            snprintf(strcmp(key, "start") == 0     ? da->start
+                     : strcmp(key, "stop") == 0    ? da->stop
+                     : strcmp(key, "monitor") == 0 ? da->monitor
+                                                   : da->state_export,
                      BATOND_CMD_MAX, "%s", value);
         }
     } else if (strcmp(key, "ready") == 0) {
@@ -114,18 +167,30 @@ static int on_app_entry(struct batond_config *cfg, const char *app,
                         app, value);
         }
         da->max_restarts = (unsigned)x;
+    } else if (strcmp(key, "monitor_failures") == 0) {
+        if (!lib_config_u64(value, 1, 1000, &x)) {
+            return fail(err, err_len,
+                        "[app %s] monitor_failures: \"%s\" is not 1..1000", app,
+                        value);
+        }
+        da->monitor_failures = (unsigned)x;
     } else if (strcmp(key, "restart_window") == 0 ||
                strcmp(key, "stop_timeout") == 0 ||
                strcmp(key, "ready_timeout") == 0 ||
-               strcmp(key, "export_timeout") == 0) {
+               strcmp(key, "export_timeout") == 0 ||
+               strcmp(key, "monitor_interval_ms") == 0 ||
+               strcmp(key, "monitor_timeout_ms") == 0) {
         if (!lib_config_u64(value, 1, 86400000, &x)) {
             return fail(err, err_len, "[app %s] %s: \"%s\" is not a number of ms",
                         app, key, value);
         }
-        *(strcmp(key, "restart_window") == 0  ? &da->restart_window_ms
-          : strcmp(key, "stop_timeout") == 0  ? &da->stop_timeout_ms
-          : strcmp(key, "ready_timeout") == 0 ? &da->ready_timeout_ms
-                                              : &da->export_timeout_ms) = x;
+        *(strcmp(key, "restart_window") == 0        ? &da->restart_window_ms
+          : strcmp(key, "stop_timeout") == 0        ? &da->stop_timeout_ms
+          : strcmp(key, "ready_timeout") == 0       ? &da->ready_timeout_ms
+          : strcmp(key, "monitor_interval_ms") == 0 ? &da->monitor_interval_ms
+          : strcmp(key, "monitor_timeout_ms") == 0  ? &da->monitor_timeout_ms
+                                                    : &da->export_timeout_ms) =
+            x;
     } else if (strcmp(key, "env") == 0) {
         if (strchr(value, '=') == NULL || value[0] == '=' ||
             strlen(value) >= sizeof(da->env[0]) ||
@@ -134,6 +199,8 @@ static int on_app_entry(struct batond_config *cfg, const char *app,
                            "many, or too long)", app, value);
         }
         snprintf(da->env[da->n_env++], sizeof(da->env[0]), "%s", value);
+    } else if (strcmp(key, "user") == 0 || strcmp(key, "group") == 0) {
+        return on_identity(da, app, key, value, err, err_len);
     } else if (strcmp(key, "cwd") == 0) {
         snprintf(da->cwd, sizeof(da->cwd), "%s", value);
     } else if (strcmp(key, "name") == 0) {

@@ -34,6 +34,22 @@ struct batond_app {
     unsigned n_env;
     char cwd[1024];
     char gname[BATON_GNAME_MAX + 1]; /* name = X: "" for none */
+    /* monitor = CMD: a health check while the instance runs here
+     * (docs/design/supervision.md §6); "" for none. */
+    char monitor[BATOND_CMD_MAX];
+    uint64_t monitor_interval_ms;
+    uint64_t monitor_timeout_ms;
+    unsigned monitor_failures; /* in a row, then the app is restarted */
+    /* user = NAME, group = NAME (docs/config.md): resolved when the file
+     * is read; as_uid/as_gid say whether the app's processes change to
+     * uid/gid (gid: the group's, else the user's primary group). */
+    char user[64];
+    char home[256]; /* the user's home directory: HOME */
+    bool as_uid;
+    bool as_gid;
+    bool group_set;
+    uint32_t uid;
+    uint32_t gid;
 };
 
 struct batond_config {

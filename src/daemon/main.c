@@ -172,8 +172,11 @@ static void prog_app_json(void *data, unsigned app, cJSON *o)
 {
     struct batond *d = data;
     const struct batond_proc *p = &d->sup.procs[app];
+    char health[32];
 
     cJSON_AddStringToObject(o, "here", batond_proc_state_name(p->state));
+    cJSON_AddStringToObject(o, "health",
+                            batond_proc_health(p, health, sizeof(health)));
     cJSON_AddNumberToObject(o, "pid", p->pid);
     cJSON_AddNumberToObject(o, "since_ms",
                             (double)(uv_now(d->loop) - p->since_ms));

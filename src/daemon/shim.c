@@ -8,10 +8,12 @@
  * The shim exits the way the app did (same code, or same signal).
  * A spare shim (batond --shim --spare) is started ahead, before there is
  * an app, and reads the app's command from that pipe first. */
+#define _GNU_SOURCE /* close_range */
 #include "../util/setup.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <poll.h>
 #include <stdbool.h>
 #include <signal.h>
@@ -24,6 +26,23 @@
 #include "supervise.h"
 
 extern char **environ;
+
+/* The app inherits fds 0-2 only: whatever else batond (or whoever
+ * started batond) had open without FD_CLOEXEC goes here, in the shim,
+ * before anything of its own is opened. */
+static void close_inherited(void)
+{
+    long max;
+
+    if (close_range(3, ~0U, 0) == 0) {
+        return;
+    }
+    /* A kernel before 5.9: one by one, up to the limit. */
+    max = sysconf(_SC_OPEN_MAX);
+    for (long fd = 3; fd < (max > 0 && max < 65536 ? max : 65536); fd++) {
+        (void)close((int)fd);
+    }
+}
 
 static _Noreturn void exit_like(int status)
 {
@@ -88,6 +107,34 @@ static bool read_in(void *buf, size_t len)
         }
     }
     return true;
+}
+
+/* In the app's fork, before exec: become UID/GID (--as, supervise.h),
+ * groups first, while still root. Returns 0, or -1 with errno set and
+ * *what naming the call that failed. */
+static int become(char **as, const char **what)
+{
+    char *end;
+    unsigned long gid = strtoul(as[1], &end, 10);
+    bool user = strcmp(as[0], "-") != 0;
+    gid_t g = (gid_t)gid;
+
+    if (geteuid() != 0) {
+        /* batond's config allows a non-root batond only its own user and
+         * group (src/daemon/config.c): nothing to change, and
+         * initgroups would fail. */
+        return 0;
+    }
+    if (user ? initgroups(as[2], g) != 0 : setgroups(1, &g) != 0) {
+        *what = user ? "initgroups" : "setgroups";
+        return -1;
+    }
+    *what = "setgid";
+    if (setgid(g) != 0) {
+        return -1;
+    }
+    *what = "setuid";
+    return user && setuid((uid_t)strtoul(as[0], &end, 10)) != 0 ? -1 : 0;
 }
 
 /* The next NUL-terminated string at *at in buf[0..len), or NULL. */
@@ -165,14 +212,20 @@ _Noreturn void batond_shim_main(int argc, char **argv)
     struct sigaction sa;
     sigset_t term;
     bool spare = argc == 3 && strcmp(argv[2], BATOND_SHIM_SPARE) == 0;
+    char **as = NULL;
 
-    if (argc > 2 && strcmp(argv[2], "--") == 0) {
-        first = 3;
+    if (argc > 6 && strcmp(argv[2], BATOND_SHIM_AS) == 0) {
+        as = &argv[3];
+        first = 6;
+    }
+    if (argc > first && strcmp(argv[first], "--") == 0) {
+        first++;
     }
     if (!spare && first >= argc) {
         fprintf(stderr, "baton-shim: no command\n");
         _exit(2);
     }
+    close_inherited();
     /* batond sends SIGTERM to the whole group to stop the app; the shim
      * stays until the app is gone, then reports how it ended. A SIGTERM
      * that comes before the app exists (an app started just before
@@ -216,9 +269,17 @@ _Noreturn void batond_shim_main(int argc, char **argv)
         /* A group SIGTERM sent since the fork is pending here, and
          * kills the app now. */
         sigprocmask(SIG_UNBLOCK, &term, NULL);
+        const char *what;
         if (devnull >= 0) {
             dup2(devnull, 0); /* the app does not get batond's pipe */
             close(devnull);
+        }
+        if (as != NULL && become(as, &what) != 0) {
+            fprintf(stderr,
+                    "baton-shim: cannot run \"%s\" as uid %s gid %s: "
+                    "%s: %s\n",
+                    argv[first], as[0], as[1], what, strerror(errno));
+            _exit(126);
         }
         execvp(argv[first], &argv[first]);
         fprintf(stderr, "baton-shim: cannot run \"%s\": %s\n", argv[first],

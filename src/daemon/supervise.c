@@ -10,12 +10,14 @@
  * cluster-wide) unless it is permanent; a start command that does not
  * exist behaves like a crash (the shim says why). See
  * docs/design/supervision.md. */
+#define _GNU_SOURCE /* pipe2 */
 #include "../util/setup.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <signal.h>
+#include <sodium.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,6 +34,38 @@ extern char **environ;
 #define RESTART_DELAY_MS (100)
 #define READY_POLL_MS (200)
 
+/* What a spawned process is to its instance: the prefix of its output
+ * lines in the log ("[app X monitor] ..."). */
+enum role {
+    ROLE_APP = 0,
+    ROLE_READY,
+    ROLE_PHASE,
+    ROLE_STOP,
+    ROLE_MONITOR,
+    ROLE_EXPORT
+};
+static const char *const role_names[] = {"",      " ready",   " phase",
+                                         " stop", " monitor", " state_export"};
+
+/* Output lines longer than this are logged in pieces of this size, so
+ * that an app writing without newlines costs bounded memory. */
+#define OUT_LINE_MAX (1024)
+/* At most this much is read at once when a process has ended (what it
+ * wrote before its end; a grandchild writing on cannot hold batond). */
+#define OUT_DRAIN_MAX (256u << 10)
+
+struct batond_child;
+
+/* One of a child's stdout and stderr, read line by line into the log.
+ * The pipe comes first: its callbacks find the batond_out from the
+ * handle, whose data is the child (on_child_closed counts it). */
+struct batond_out {
+    uv_pipe_t pipe;
+    struct batond_child *c;
+    size_t len;
+    char line[OUT_LINE_MAX];
+};
+
 /* One spawned process and the handles that live exactly as long. */
 struct batond_child {
     uv_process_t proc;
@@ -42,7 +76,12 @@ struct batond_child {
     bool is_helper;
     bool exited;
     bool with_keep;
+    int role;             /* enum role */
+    const char *app_name; /* its app's, for its output; NULL: a spare's */
     struct batond_sup *spare_of; /* while it is sup's spare shim */
+    struct batond_sup *sup;
+    unsigned n_logs; /* log[0..n_logs): its stdout and stderr, or stderr */
+    struct batond_out log[2];
     int open; /* handles not yet closed */
     int64_t status;
     int term_signal;
@@ -92,6 +131,103 @@ static void on_child_closed(uv_handle_t *h)
     }
 }
 
+/* ---- output to the log ------------------------------------------------
+ * Every process batond starts writes its stdout and stderr into pipes
+ * batond reads: each line goes to the log as "[app X] line" (the app;
+ * its helpers as "[app X monitor] line" and so on). Real pipes, not
+ * libuv's socketpairs: a program that opens /dev/stdout (redis-cli
+ * --rdb /dev/stdout) cannot open a socket that way (ENXIO), but can a
+ * pipe. */
+
+static void out_emit(struct batond_out *o)
+{
+    struct batond_child *c = o->c;
+    char text[OUT_LINE_MAX + 128];
+
+    /* Control bytes (a carriage return, an escape sequence) would let an
+     * app's line pass for, or hide, another one on a terminal. */
+    for (size_t i = 0; i < o->len; i++) {
+        unsigned char ch = (unsigned char)o->line[i];
+        if ((ch < 0x20 && ch != '\t') || ch == 0x7f) {
+            o->line[i] = '?';
+        }
+    }
+    if (c->app_name != NULL) {
+        snprintf(text, sizeof(text), "[app %s%s] %.*s", c->app_name,
+                 role_names[c->role], (int)o->len, o->line);
+    } else {
+        snprintf(text, sizeof(text), "[spare shim] %.*s", (int)o->len, o->line);
+    }
+    o->len = 0;
+    c->sup->log(c->sup->log_data, BATON_LOG_INFO, text);
+}
+
+_Static_assert(offsetof(struct batond_out, pipe) == 0, "pipe first");
+
+static void on_out_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+    struct batond_out *o = (struct batond_out *)h;
+
+    (void)suggested;
+    *buf = uv_buf_init(o->line + o->len, (unsigned)(sizeof(o->line) - o->len));
+}
+
+static void on_out_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
+{
+    struct batond_out *o = (struct batond_out *)s;
+    char *nl;
+
+    (void)buf;
+    if (n < 0) { /* its end: a last line without a newline */
+        if (o->len > 0) {
+            out_emit(o);
+        }
+        uv_read_stop(s);
+        return;
+    }
+    o->len += (size_t)n;
+    while ((nl = memchr(o->line, '\n', o->len)) != NULL) {
+        size_t rest = o->len - (size_t)(nl - o->line) - 1;
+        o->len = (size_t)(nl - o->line);
+        out_emit(o);
+        memmove(o->line, nl + 1, rest);
+        o->len = rest;
+    }
+    if (o->len == sizeof(o->line)) {
+        out_emit(o); /* a line too long: this piece now, the rest next */
+    }
+}
+
+/* Reads what a pipe holds now, through its own callbacks, once its
+ * process has ended: its last words reach the log (or the export) before
+ * the news of its end, and the pipe can then close. */
+static void pipe_drain(uv_pipe_t *pp, uv_alloc_cb alloc, uv_read_cb rd)
+{
+    uv_os_fd_t fd;
+    size_t total = 0;
+
+    if (uv_fileno((uv_handle_t *)pp, &fd) != 0) {
+        return;
+    }
+    while (total < OUT_DRAIN_MAX) {
+        uv_buf_t b;
+        ssize_t n;
+        alloc((uv_handle_t *)pp, 4096, &b);
+        n = read(fd, b.base, b.len);
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n <= 0) {
+            break;
+        }
+        rd((uv_stream_t *)pp, n, &b);
+        total += (size_t)n;
+    }
+}
+
+static void on_export_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
+static void on_export_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf);
+
 static void child_close(struct batond_child *c)
 {
     uv_close((uv_handle_t *)&c->proc, on_child_closed);
@@ -99,15 +235,112 @@ static void child_close(struct batond_child *c)
         uv_close((uv_handle_t *)&c->keep, on_child_closed);
     }
     if (c->with_out) {
+        pipe_drain(&c->out, on_export_alloc, on_export_read);
         uv_close((uv_handle_t *)&c->out, on_child_closed);
+    }
+    for (unsigned i = 0; i < c->n_logs; i++) {
+        struct batond_out *o = &c->log[i];
+        pipe_drain(&o->pipe, on_out_alloc, on_out_read);
+        if (o->len > 0) {
+            out_emit(o);
+        }
+        uv_close((uv_handle_t *)&o->pipe, on_child_closed);
+    }
+}
+
+/* A pipe for one of c's fds: *child_fd is the write end the child gets
+ * (close it once spawned), the read end goes to p, a handle in c (0);
+ * or -1, and a handle that could not take the fd closes counted in
+ * c->open (c is freed by on_child_closed, not by the caller, then). */
+static int out_pipe(struct batond_sup *sup,
+                    uv_pipe_t *p,
+                    struct batond_child *c,
+                    int *child_fd)
+{
+    int fds[2];
+
+    if (pipe2(fds, O_CLOEXEC) != 0) {
+        return -1;
+    }
+    uv_pipe_init(sup->loop, p, 0);
+    p->data = c;
+    if (uv_pipe_open(p, fds[0]) != 0) {
+        close(fds[0]);
+        close(fds[1]);
+        c->open++;
+        uv_close((uv_handle_t *)p, on_child_closed);
+        return -1;
+    }
+    *child_fd = fds[1];
+    return 0;
+}
+
+/* Sets up c's output: stdio[1] and [2] (or only [2] with stderr_only,
+ * stdio[1] being the caller's) as pipes to the log. Adds the pipes to
+ * c->open; fds[] gets the child's ends for out_started(). No pipe
+ * (out of fds): the child writes to batond's own output. */
+static void out_setup(struct batond_sup *sup,
+                      struct batond_child *c,
+                      uv_stdio_container_t *io,
+                      bool stderr_only,
+                      int fds[2])
+{
+    c->sup = sup;
+    fds[0] = fds[1] = -1;
+    for (int k = stderr_only ? 1 : 0; k < 2; k++) {
+        struct batond_out *o = &c->log[c->n_logs];
+        io[1 + k].flags = UV_INHERIT_FD;
+        io[1 + k].data.fd = 1 + k;
+        if (out_pipe(sup, &o->pipe, c, &fds[k]) == 0) {
+            o->c = c;
+            io[1 + k].data.fd = fds[k];
+            c->n_logs++;
+        }
+    }
+}
+
+/* After uv_spawn: the child's ends close here, and reading starts (on
+ * success). */
+static void out_started(struct batond_child *c, int fds[2], bool ok)
+{
+    for (int k = 0; k < 2; k++) {
+        if (fds[k] >= 0) {
+            close(fds[k]);
+        }
+    }
+    for (unsigned i = 0; ok && i < c->n_logs; i++) {
+        uv_read_start((uv_stream_t *)&c->log[i].pipe, on_out_alloc,
+                      on_out_read);
     }
 }
 
 static void on_exit_cb(uv_process_t *proc, int64_t status, int term_signal);
 
-/* Builds the environment: the app's env= first (getenv finds the first
- * match), then BATON_*, then batond's own. Returns owned (free with
- * free()), strings in `store`. */
+/* BATON_START_TYPE: the core's, or "restart" for a local restart. */
+static const char *start_type_name(const struct batond_proc *p)
+{
+    return p->restarted ? "restart" : baton_start_type_name(p->type);
+}
+
+/* Is the name of entry ("NAME=value") set in env[0..n)? A name given
+ * twice is read as the first by getenv() but as the last by a shell:
+ * batond's own must not follow the app's. */
+static bool env_has(char **env, size_t n, const char *entry)
+{
+    size_t len = strcspn(entry, "=");
+
+    for (size_t i = 0; i < n; i++) {
+        if (strncmp(env[i], entry, len) == 0 && env[i][len] == '=') {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Builds the environment: the app's env= first, then BATON_* (and with
+ * user=, HOME, USER, LOGNAME), then batond's own minus what came before
+ * (one entry per name). Returns owned (free with free()), strings in
+ * `store`. */
 static char **build_env(const struct batond_proc *p, char *store,
                         size_t store_len, const char *extra)
 {
@@ -118,8 +351,10 @@ static char **build_env(const struct batond_proc *p, char *store,
     char **env;
     size_t k = 0;
     const char *self = sup->cfg->node->io.names[sup->cfg->node->io.self];
-    const char *from = p->from == BATON_NODE_NONE ? "" : sup->cfg->node->io.names[p->from];
-    char line[512];
+    const char *from = p->from == BATON_NODE_NONE || p->restarted
+                           ? ""
+                           : sup->cfg->node->io.names[p->from];
+    char line[BATON_PATH_MAX + 32];
 
     while (environ[n_environ] != NULL) {
         n_environ++;
@@ -128,21 +363,27 @@ static char **build_env(const struct batond_proc *p, char *store,
     if (env == NULL) {
         return NULL;
     }
-#define ADD(...)                                                           \
-    do {                                                                   \
-        int w_ = snprintf(line, sizeof(line), __VA_ARGS__);                \
-        if (w_ > 0 && used + (size_t)w_ + 1 <= store_len) {                \
-            memcpy(store + used, line, (size_t)w_ + 1);                    \
-            env[k++] = store + used;                                       \
-            used += (size_t)w_ + 1;                                        \
-        }                                                                  \
+#define ADD(...)                                            \
+    do {                                                    \
+        int w_ = snprintf(line, sizeof(line), __VA_ARGS__); \
+        if (w_ > 0 && (size_t)w_ < sizeof(line) &&          \
+            used + (size_t)w_ + 1 <= store_len) {           \
+            memcpy(store + used, line, (size_t)w_ + 1);     \
+            env[k++] = store + used;                        \
+            used += (size_t)w_ + 1;                         \
+        }                                                   \
     } while (0)
     for (unsigned i = 0; i < a->n_env; i++) {
         env[k++] = (char *)a->env[i];
     }
+    if (a->as_uid) { /* the user's, not batond's (env= still wins) */
+        ADD("HOME=%s", a->home);
+        ADD("USER=%s", a->user);
+        ADD("LOGNAME=%s", a->user);
+    }
     ADD("BATON_APP=%s", app_name(p));
     ADD("BATON_NODE=%s", self);
-    ADD("BATON_START_TYPE=%s", baton_start_type_name(p->type));
+    ADD("BATON_START_TYPE=%s", start_type_name(p));
     ADD("BATON_FROM_NODE=%s", from);
     ADD("BATON_EPOCH=%" PRIu64, p->token);
     ADD("BATON_EPOCH_FILE=%s", p->token_file);
@@ -154,8 +395,9 @@ static char **build_env(const struct batond_proc *p, char *store,
         ADD("%s", extra);
     }
 #undef ADD
-    for (size_t i = 0; i < n_environ; i++) {
-        if (strncmp(environ[i], "BATON_", 6) != 0) {
+    for (size_t i = 0, set = k; i < n_environ; i++) {
+        if (strncmp(environ[i], "BATON_", 6) != 0 &&
+            !env_has(env, set, environ[i])) {
             env[k++] = environ[i];
         }
     }
@@ -202,6 +444,7 @@ static void on_spare_timer(uv_timer_t *t)
     uv_process_options_t o = {0};
     uv_stdio_container_t io[3];
     struct batond_child *c;
+    int fds[2];
     int rv;
 
     if (!sup->prefork || sup->draining || sup->spare != NULL ||
@@ -214,10 +457,7 @@ static void on_spare_timer(uv_timer_t *t)
     c->with_keep = true;
     io[0].flags = UV_CREATE_PIPE | UV_READABLE_PIPE;
     io[0].data.stream = (uv_stream_t *)&c->keep;
-    io[1].flags = UV_INHERIT_FD;
-    io[1].data.fd = 1;
-    io[2].flags = UV_INHERIT_FD;
-    io[2].data.fd = 2;
+    out_setup(sup, c, io, false, fds); /* the app's, once it is one */
     o.file = sup->exe;
     o.args = args;
     o.flags = UV_PROCESS_DETACHED; /* as a shim started for its app */
@@ -225,7 +465,8 @@ static void on_spare_timer(uv_timer_t *t)
     o.stdio_count = 3;
     o.exit_cb = on_exit_cb;
     rv = uv_spawn(sup->loop, &c->proc, &o);
-    c->open = 2;
+    out_started(c, fds, rv == 0);
+    c->open += 2 + (int)c->n_logs;
     if (rv != 0) {
         logf_(sup, BATON_LOG_WARN,
               "cannot start a spare shim: %s (apps start without one)",
@@ -257,7 +498,8 @@ static void spare_ended(struct batond_child *c)
 static struct batond_child *spare_take(struct batond_sup *sup,
                                        char **argv,
                                        char **env,
-                                       const char *cwd)
+                                       const char *cwd,
+                                       bool as_other)
 {
     struct batond_child *c = sup->spare;
     uint32_t counts[2] = {0, 0};
@@ -268,8 +510,9 @@ static struct batond_child *spare_take(struct batond_sup *sup,
     int n;
 
     /* A directory it cannot enter fails the usual way, with uv_spawn's
-     * error in the log. */
-    if (c == NULL || (cwd != NULL && access(cwd, X_OK) != 0)) {
+     * error in the log. An app with user or group goes the usual way
+     * too: the request carries no identity (supervise.h). */
+    if (c == NULL || (cwd != NULL && access(cwd, X_OK) != 0) || as_other) {
         return NULL;
     }
     size += strlen(cwd != NULL ? cwd : "") + 1;
@@ -322,22 +565,42 @@ static void spare_close(struct batond_sup *sup)
     }
 }
 
+/* A helper runs as its app (user, group): libuv changes the identity in
+ * the child, and drops supplementary groups there (setgroups(0)); the
+ * app itself gets the user's through the shim (initgroups). */
+static void as_app(const struct batond_app *a, uv_process_options_t *o)
+{
+    if (a->as_uid) {
+        o->flags |= UV_PROCESS_SETUID;
+        o->uid = (uv_uid_t)a->uid;
+    }
+    if (a->as_gid) {
+        o->flags |= UV_PROCESS_SETGID;
+        o->gid = (uv_gid_t)a->gid;
+    }
+}
+
 /* Spawns cmd (a config command line). As the app, through the shim in a
  * new process group (the spare one if there is one); as a helper,
  * directly. */
-static struct batond_child *spawn(struct batond_proc *p, const char *cmd,
-                                  bool app, const char *extra_env)
+static struct batond_child *spawn(struct batond_proc *p,
+                                  const char *cmd,
+                                  int role,
+                                  const char *extra_env)
 {
     struct batond_sup *sup = p->sup;
     const struct batond_app *a = app_def(p);
     struct batond_child *c = calloc(1, sizeof(*c));
+    bool app = role == ROLE_APP;
     char words[BATOND_CMD_MAX];
     char *argv[70];
-    char *args[74];
+    char *args[78];
+    char ids[2][16];
     char store[4096];
     uv_process_options_t o = {0};
     uv_stdio_container_t io[3];
     char **env;
+    int fds[2];
     int n;
     int rv;
 
@@ -352,23 +615,36 @@ static struct batond_child *spawn(struct batond_proc *p, const char *cmd,
         return NULL;
     }
     if (app) {
-        struct batond_child *spare =
-            spare_take(sup, argv, env, a->cwd[0] != '\0' ? a->cwd : NULL);
+        struct batond_child *spare = spare_take(
+            sup, argv, env, a->cwd[0] != '\0' ? a->cwd : NULL, a->as_gid);
         if (spare != NULL) {
             free(env);
             free(c);
             spare->owner = p;
+            spare->app_name = app_name(p);
+            spare->role = ROLE_APP;
             return spare;
         }
     }
     c->owner = p;
     c->is_helper = !app;
+    c->role = role;
+    c->app_name = app_name(p);
     c->proc.data = c;
     if (app) {
-        args[0] = "batond";
-        args[1] = "--shim";
-        args[2] = "--";
-        memcpy(&args[3], argv, ((size_t)n + 1) * sizeof(char *));
+        int k = 0;
+        args[k++] = "batond";
+        args[k++] = "--shim";
+        if (a->as_gid) { /* the shim changes identity in the app's fork */
+            snprintf(ids[0], sizeof(ids[0]), "%" PRIu32, a->uid);
+            snprintf(ids[1], sizeof(ids[1]), "%" PRIu32, a->gid);
+            args[k++] = BATOND_SHIM_AS;
+            args[k++] = a->as_uid ? ids[0] : "-";
+            args[k++] = ids[1];
+            args[k++] = (char *)a->user;
+        }
+        args[k++] = "--";
+        memcpy(&args[k], argv, ((size_t)n + 1) * sizeof(char *));
         uv_pipe_init(sup->loop, &c->keep, 0);
         c->keep.data = c;
         c->with_keep = true;
@@ -382,19 +658,23 @@ static struct batond_child *spawn(struct batond_proc *p, const char *cmd,
         io[0].flags = UV_IGNORE;
         o.file = argv[0];
         o.args = argv;
+        /* A monitor leads a group of its own, so that its timeout kills
+         * whatever it started too. */
+        o.flags = role == ROLE_MONITOR ? UV_PROCESS_DETACHED : 0;
     }
-    io[1].flags = UV_INHERIT_FD;
-    io[1].data.fd = 1;
-    io[2].flags = UV_INHERIT_FD;
-    io[2].data.fd = 2;
+    out_setup(sup, c, io, false, fds);
     o.stdio = io;
     o.stdio_count = 3;
     o.env = env;
     o.cwd = a->cwd[0] != '\0' ? a->cwd : NULL;
+    if (!app) {
+        as_app(a, &o);
+    }
     o.exit_cb = on_exit_cb;
     rv = uv_spawn(sup->loop, &c->proc, &o);
     free(env);
-    c->open = c->with_keep ? 2 : 1;
+    out_started(c, fds, rv == 0);
+    c->open += (c->with_keep ? 2 : 1) + (int)c->n_logs;
     if (rv != 0) {
         logf_(sup, BATON_LOG_ERROR, "app %s: cannot run \"%s\": %s",
               app_name(p), cmd, uv_strerror(rv));
@@ -559,6 +839,8 @@ static void run_export(struct batond_proc *p)
     char **env;
     uv_process_options_t o = {0};
     uv_stdio_container_t io[3];
+    int fds[2];
+    int out_fd = -1;
     int rv;
 
     if (p->state == BATOND_PROC_IDLE) {
@@ -570,6 +852,7 @@ static void run_export(struct batond_proc *p)
     p->export_too_big = false;
     c = calloc(1, sizeof(*c));
     env = build_env(p, store, sizeof(store), NULL);
+    /* Its stdout is a pipe (out_pipe says why not a socket). */
     if (p->export_buf == NULL || c == NULL || env == NULL ||
         lib_split(a->state_export, words, sizeof(words), argv, 64) <= 0) {
         free(c);
@@ -577,27 +860,37 @@ static void run_export(struct batond_proc *p)
         export_done(p, false, "could not be run");
         return;
     }
+    if (out_pipe(p->sup, &c->out, c, &out_fd) != 0) {
+        if (c->open == 0) { /* else its handle's close frees it */
+            free(c);
+        }
+        free(env);
+        export_done(p, false, "could not be run (no pipe)");
+        return;
+    }
     c->owner = p;
     c->is_helper = true;
+    c->role = ROLE_EXPORT;
+    c->app_name = app_name(p);
     c->proc.data = c;
-    uv_pipe_init(p->sup->loop, &c->out, 0);
-    c->out.data = c;
     c->with_out = true;
     io[0].flags = UV_IGNORE;
-    io[1].flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE;
-    io[1].data.stream = (uv_stream_t *)&c->out;
-    io[2].flags = UV_INHERIT_FD;
-    io[2].data.fd = 2;
+    io[1].flags = UV_INHERIT_FD;
+    io[1].data.fd = out_fd;
+    out_setup(p->sup, c, io, true, fds);
     o.file = argv[0];
     o.args = argv;
     o.stdio = io;
     o.stdio_count = 3;
     o.env = env;
     o.cwd = a->cwd[0] != '\0' ? a->cwd : NULL;
+    as_app(a, &o);
     o.exit_cb = on_exit_cb;
     rv = uv_spawn(p->sup->loop, &c->proc, &o);
     free(env);
-    c->open = 2;
+    close(out_fd);
+    out_started(c, fds, rv == 0);
+    c->open += 2 + (int)c->n_logs;
     if (rv != 0) {
         c->exited = true;
         c->owner = NULL;
@@ -647,50 +940,68 @@ static int write_all(int fd, const uint8_t *data, size_t len)
     return 0;
 }
 
-/* The node's private directory for the files it hands its apps. */
-static void app_dir(const struct batond_proc *p, char *dir, size_t len)
-{
-    snprintf(dir, len, "/tmp/baton-state-%s", p->sup->cfg->node->self_name);
-}
-
 /* Writes data to path in dir (made if missing) through a temporary file
  * in the same directory, synced if `synced`, then renamed: a reader finds
- * the whole file or the previous one. Returns 0, or -1 with errno set and
- * *what naming the file that failed; nothing is left behind. */
-static int write_atomic(const char *dir,
+ * the whole file or the previous one. The file is a's (mode 600, owned
+ * by its user and group if it has them: docs/config.md); the directory
+ * is 711, so that such an app reaches its own file and lists nothing.
+ * tmp: the caller's buffer for the temporary file's name (the caller
+ * logs it if it is *what). Returns 0, or -1 with errno set and *what
+ * naming the file that failed; nothing is left behind. */
+static int write_atomic(const struct batond_app *a,
+                        const char *dir,
                         const char *path,
                         const uint8_t *data,
                         size_t len,
                         bool synced,
+                        char (*tmp)[BATON_PATH_MAX + 8],
                         const char **what)
 {
-    char tmp[600];
     int fd;
 
-    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+    snprintf(*tmp, sizeof(*tmp), "%s.tmp", path);
     *what = dir;
-    if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+    if ((mkdir(dir, 0711) != 0 && errno != EEXIST) ||
+        (a->as_gid && chmod(dir, 0711) != 0)) {
         return -1;
     }
-    *what = tmp;
-    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+    *what = *tmp;
+    fd =
+        open(*tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (fd < 0) {
         return -1;
     }
-    if (write_all(fd, data, len) != 0 || (synced && fsync(fd) != 0)) {
+    if ((a->as_gid && fchown(fd, a->as_uid ? (uid_t)a->uid : (uid_t)-1,
+                             (gid_t)a->gid) != 0) ||
+        write_all(fd, data, len) != 0 || (synced && fsync(fd) != 0)) {
         int saved = errno;
         close(fd);
-        unlink(tmp);
+        unlink(*tmp);
         errno = saved;
         return -1;
     }
-    if (close(fd) != 0 || rename(tmp, path) != 0) {
+    if (close(fd) != 0 || rename(*tmp, path) != 0) {
         int saved = errno;
-        unlink(tmp);
+        unlink(*tmp);
         errno = saved;
         return -1;
     }
     return 0;
+}
+
+/* The state file has served the start it was for (or never will): it
+ * goes, so that no later start of the app here finds it (a restart
+ * after a crash starts without state) and the directory holds no old
+ * states. */
+static void drop_state(struct batond_proc *p)
+{
+    if (p->state_file[0] != '\0' && unlink(p->state_file) != 0 &&
+        errno != ENOENT) {
+        logf_(p->sup, BATON_LOG_WARN, "app %s: cannot remove %s: %s",
+              app_name(p), p->state_file, strerror(errno));
+    }
+    p->state_file[0] = '\0';
+    p->state_epoch = 0;
 }
 
 /* The new owner got the old owner's state: keep it in a private file for
@@ -702,17 +1013,19 @@ static int write_atomic(const char *dir,
 static void keep_state(struct batond_proc *p, uint64_t epoch,
                        const void *data, size_t len)
 {
-    char dir[300];
+    const char *dir = p->sup->state_dir;
     const char *what = p->state_file;
+    char tmp[BATON_PATH_MAX + 8];
 
-    app_dir(p, dir, sizeof(dir));
+    drop_state(p); /* one that no start took (a drain came between) */
     snprintf(p->state_file, sizeof(p->state_file), "%s/%s.%" PRIu64, dir,
              app_name(p), epoch);
-    p->state_epoch = 0;
-    if (write_atomic(dir, p->state_file, data, len, true, &what) != 0) {
+    if (write_atomic(app_def(p), dir, p->state_file, data, len, true, &tmp,
+                     &what) != 0) {
         logf_(p->sup, BATON_LOG_ERROR,
               "app %s: cannot write %s: %s: it starts without state",
               app_name(p), what, strerror(errno));
+        p->state_file[0] = '\0';
         return;
     }
     p->state_epoch = epoch;
@@ -725,21 +1038,21 @@ static void keep_state(struct batond_proc *p, uint64_t epoch,
  * write is logged; the app's BATON_EPOCH is still its start token. */
 static void keep_token(struct batond_proc *p, uint64_t token)
 {
-    char dir[300];
+    const char *dir = p->sup->state_dir;
     char text[32];
     const char *what = p->token_file;
+    char tmp[BATON_PATH_MAX + 8];
     int n = snprintf(text, sizeof(text), "%" PRIu64 "\n", token);
 
     p->token = token;
-    app_dir(p, dir, sizeof(dir));
     snprintf(p->token_file, sizeof(p->token_file), "%s/%s.epoch", dir,
              app_name(p));
     /* Not synced: it is on every start's way (a failover's too), where a
      * sync costs a disk flush, and it only has to outlive this node's
      * processes, which read it from the page cache: after a crash of the
      * machine the app starts again, with a new token. */
-    if (write_atomic(dir, p->token_file, (const uint8_t *)text, (size_t)n,
-                     false, &what) != 0) {
+    if (write_atomic(app_def(p), dir, p->token_file, (const uint8_t *)text,
+                     (size_t)n, false, &tmp, &what) != 0) {
         /* A stale file would name an older instance's token: better none,
          * and the app falls back on BATON_EPOCH. */
         logf_(p->sup, BATON_LOG_ERROR,
@@ -758,14 +1071,30 @@ static void signal_group(struct batond_proc *p, int sig)
 
 /* ---- the state machine ------------------------------------------------ */
 
+static void monitor_start(struct batond_proc *p);
+static void monitor_stop(struct batond_proc *p);
+
 static void set_state(struct batond_proc *p, int state)
 {
     bool gone = state == BATOND_PROC_IDLE && p->state != BATOND_PROC_IDLE;
 
+    if (p->state == BATOND_PROC_READY && state != BATOND_PROC_READY) {
+        monitor_stop(p); /* it watches a ready instance only */
+    }
     p->state = state;
     p->since_ms = uv_now(p->sup->loop);
+    if (gone) {
+        /* The instance that started with them is gone. */
+        drop_state(p);
+        if (p->token_file[0] != '\0') {
+            unlink(p->token_file);
+        }
+    }
     if (gone && p->sup->idle != NULL) {
         p->sup->idle(p->sup, p->app); /* its name goes (docs/control.md) */
+    }
+    if (state == BATOND_PROC_READY) {
+        monitor_start(p);
     }
 }
 
@@ -792,7 +1121,138 @@ static void check_drained(struct batond_sup *sup)
     sup->drained = NULL; /* once */
     uv_timer_stop(&sup->drain_timer);
     spare_close(sup);
+    for (unsigned i = 0; i < sup->cfg->node->io.n_apps; i++) {
+        /* The caller closes the rest of each instance's handles. */
+        uv_close((uv_handle_t *)&sup->procs[i].monitor_timer, NULL);
+    }
     cb(sup);
+}
+
+/* ---- the health monitor (docs/design/supervision.md §6) ------------- */
+
+static void on_monitor_timer(uv_timer_t *t);
+
+static void monitor_start(struct batond_proc *p)
+{
+    p->monitor_fails = 0;
+    p->monitor_ran = false;
+    if (app_def(p)->monitor[0] != '\0') {
+        /* The first check one interval after the instance got ready, as
+         * every later one: a start that has just passed its ready check
+         * needs no second one at once. */
+        uv_timer_start(&p->monitor_timer, on_monitor_timer,
+                       app_def(p)->monitor_interval_ms, 0);
+    }
+}
+
+/* A monitor still running is killed with its group; its exit no longer
+ * concerns the instance. */
+static void monitor_kill(struct batond_proc *p)
+{
+    if (p->monitor != NULL) {
+        if (p->monitor->proc.pid > 0) {
+            kill(-p->monitor->proc.pid, SIGKILL);
+        }
+        p->monitor->owner = NULL;
+        p->monitor = NULL;
+    }
+}
+
+static void monitor_stop(struct batond_proc *p)
+{
+    uv_timer_stop(&p->monitor_timer);
+    monitor_kill(p);
+}
+
+/* One check's outcome: a pass clears the count; monitor_failures
+ * failures in a row kill the instance, and its end goes through
+ * crashed() as any crash does: restarted per policy (a restart counted
+ * against max_restarts), or failed over once none are left. */
+static void monitor_result(struct batond_proc *p, bool ok, const char *why)
+{
+    const struct batond_app *a = app_def(p);
+
+    p->monitor_ran = true;
+    if (ok) {
+        if (p->monitor_fails > 0) {
+            logf_(p->sup, BATON_LOG_INFO, "app %s: monitor passes again",
+                  app_name(p));
+        }
+        p->monitor_fails = 0;
+    } else {
+        p->monitor_fails++;
+        logf_(p->sup, BATON_LOG_WARN, "app %s: monitor %s (%u of %u)",
+              app_name(p), why, p->monitor_fails, a->monitor_failures);
+    }
+    if (p->monitor_fails < a->monitor_failures) {
+        uv_timer_start(&p->monitor_timer, on_monitor_timer,
+                       a->monitor_interval_ms, 0);
+        return;
+    }
+    snprintf(p->kill_why, sizeof(p->kill_why),
+             "failed its monitor %u times in a row", p->monitor_fails);
+    logf_(p->sup, BATON_LOG_ERROR, "app %s: %s: SIGKILL (pid %d)", app_name(p),
+          p->kill_why, p->pid);
+    signal_group(p, SIGKILL); /* its exit then goes through crashed() */
+}
+
+/* Interval over: run the monitor. Its timeout over: it failed. */
+static void on_monitor_timer(uv_timer_t *t)
+{
+    struct batond_proc *p = t->data;
+    const struct batond_app *a = app_def(p);
+    char why[64];
+
+    if (p->state != BATOND_PROC_READY) {
+        return;
+    }
+    if (p->monitor != NULL) {
+        monitor_kill(p);
+        snprintf(why, sizeof(why), "timed out after %" PRIu64 " ms",
+                 a->monitor_timeout_ms);
+        monitor_result(p, false, why);
+        return;
+    }
+    p->monitor = spawn(p, a->monitor, ROLE_MONITOR, NULL);
+    if (p->monitor == NULL) {
+        monitor_result(p, false, "could not be run");
+        return;
+    }
+    uv_timer_start(&p->monitor_timer, on_monitor_timer, a->monitor_timeout_ms,
+                   0);
+}
+
+static void on_monitor_exit(struct batond_proc *p, struct batond_child *c)
+{
+    char why[64];
+
+    p->monitor = NULL;
+    uv_timer_stop(&p->monitor_timer);
+    if (c->term_signal != 0) {
+        snprintf(why, sizeof(why), "killed by signal %d", c->term_signal);
+    } else {
+        snprintf(why, sizeof(why), "failed (exit %" PRId64 ")", c->status);
+    }
+    monitor_result(p, c->status == 0 && c->term_signal == 0, why);
+}
+
+const char *batond_proc_health(const struct batond_proc *p,
+                               char *buf,
+                               size_t len)
+{
+    const struct batond_app *a = app_def(p);
+
+    if (a->monitor[0] == '\0' || p->state != BATOND_PROC_READY) {
+        snprintf(buf, len, "-");
+    } else if (!p->monitor_ran) {
+        snprintf(buf, len, "unknown");
+    } else if (p->monitor_fails == 0) {
+        snprintf(buf, len, "healthy");
+    } else {
+        snprintf(buf, len, "failing %u/%u", p->monitor_fails,
+                 a->monitor_failures);
+    }
+    return buf;
 }
 
 /* The instance's news for the core, through the node: READY finishes
@@ -867,6 +1327,10 @@ static void crashed(struct batond_proc *p, bool normal, const char *why)
         p->n_restarts--;
     }
     p->restart_ms[p->n_restarts++] = now;
+    /* The restart is local: a takeover's state was the crashed
+     * instance's to load, and is older than what it ran on since. */
+    p->restarted = true;
+    drop_state(p);
     logf_(p->sup, BATON_LOG_WARN, "app %s: %s; restarting (%u of %u within "
                                   "%" PRIu64 " ms)",
           app_name(p), why, recent + 1, a->max_restarts, a->restart_window_ms);
@@ -913,7 +1377,7 @@ static void on_ready_poll(uv_timer_t *t)
         on_deadline(t);
         return;
     }
-    p->helper = spawn(p, app_def(p)->ready_cmd, false, NULL);
+    p->helper = spawn(p, app_def(p)->ready_cmd, ROLE_READY, NULL);
     if (p->helper == NULL) {
         arm(p, READY_POLL_MS, on_ready_poll);
     }
@@ -927,14 +1391,14 @@ static void next_phase(struct batond_proc *p)
     if (p->phase == a->n_phases) {
         uv_timer_stop(&p->timer);
         set_state(p, BATOND_PROC_READY);
-        logf_(p->sup, BATON_LOG_INFO, "app %s: ready (pid %d, epoch %" PRIu64
-                                      ", %s)",
-              app_name(p), p->pid, p->epoch, baton_start_type_name(p->type));
+        logf_(p->sup, BATON_LOG_INFO,
+              "app %s: ready (pid %d, epoch %" PRIu64 ", %s)", app_name(p),
+              p->pid, p->epoch, start_type_name(p));
         report(p, BATON_APP_EV_READY);
         return;
     }
     snprintf(extra, sizeof(extra), "BATON_PHASE=%u", p->phase + 1);
-    p->helper = spawn(p, a->phases[p->phase], false, extra);
+    p->helper = spawn(p, a->phases[p->phase], ROLE_PHASE, extra);
     if (p->helper == NULL) {
         signal_group(p, SIGKILL);
         return;
@@ -945,12 +1409,13 @@ static void next_phase(struct batond_proc *p)
 static void spawn_app(struct batond_proc *p)
 {
     const struct batond_app *a = app_def(p);
-    char state_env[600];
+    char state_env[BATON_PATH_MAX + 32];
 
     p->notified = false;
+    p->kill_why[0] = '\0';
     snprintf(state_env, sizeof(state_env), "BATON_STATE_FILE=%s",
-             p->state_epoch == p->epoch ? p->state_file : "");
-    p->child = spawn(p, a->start, true, state_env);
+             p->state_epoch == p->epoch && !p->restarted ? p->state_file : "");
+    p->child = spawn(p, a->start, ROLE_APP, state_env);
     if (p->child == NULL) {
         p->pid = 0;
         crashed(p, false, "could not be spawned");
@@ -961,9 +1426,11 @@ static void spawn_app(struct batond_proc *p)
     p->deadline_ms = uv_now(p->sup->loop) + a->ready_timeout_ms;
     logf_(p->sup, BATON_LOG_INFO,
           "app %s: started (pid %d, epoch %" PRIu64 ", %s%s%s)", app_name(p),
-          p->pid, p->epoch, baton_start_type_name(p->type),
-          p->from == BATON_NODE_NONE ? "" : " from ",
-          p->from == BATON_NODE_NONE ? "" : p->sup->cfg->node->io.names[p->from]);
+          p->pid, p->epoch, start_type_name(p),
+          p->from == BATON_NODE_NONE || p->restarted ? "" : " from ",
+          p->from == BATON_NODE_NONE || p->restarted
+              ? ""
+              : p->sup->cfg->node->io.names[p->from]);
     switch (a->ready) {
     case BATOND_READY_SPAWN:
         became_ready(p);
@@ -1025,6 +1492,8 @@ static void on_exit_cb(uv_process_t *proc, int64_t status, int term_signal)
             on_helper_exit(p, c);
         } else if (p->exporter == c) {
             on_exporter_exit(p, c);
+        } else if (p->monitor == c) {
+            on_monitor_exit(p, c);
         }
         return;
     }
@@ -1046,7 +1515,10 @@ static void on_exit_cb(uv_process_t *proc, int64_t status, int term_signal)
         report(p, BATON_APP_EV_STOPPED);
         return;
     }
-    if (term_signal != 0) {
+    if (p->kill_why[0] != '\0') {
+        snprintf(why, sizeof(why), "%s", p->kill_why);
+        term_signal = SIGKILL; /* whatever the shim said: a crash */
+    } else if (term_signal != 0) {
         snprintf(why, sizeof(why), "killed by signal %d", term_signal);
     } else {
         snprintf(why, sizeof(why), "exited with status %" PRId64, status);
@@ -1067,6 +1539,7 @@ static void start(struct batond_proc *p, uint64_t epoch, uint8_t type,
     p->type = type;
     p->from = from;
     p->n_restarts = 0;
+    p->restarted = false;
     keep_token(p, epoch);
     spawn_app(p);
 }
@@ -1092,7 +1565,7 @@ static void stop(struct batond_proc *p)
     set_state(p, BATOND_PROC_STOPPING);
     p->stop_ms = uv_now(p->sup->loop);
     if (a->stop[0] != '\0') {
-        p->helper = spawn(p, a->stop, false, NULL);
+        p->helper = spawn(p, a->stop, ROLE_STOP, NULL);
     }
     if (p->helper == NULL) {
         signal_group(p, SIGTERM);
@@ -1235,6 +1708,108 @@ void batond_sup_drain(struct batond_sup *sup,
     check_drained(sup);
 }
 
+/* Makes dir and its missing parents: the parents 755, dir itself 711
+ * (an app running as another user reaches its own 600 files there, and
+ * nobody lists them). Under /tmp, the first level must be batond's own
+ * directory and nobody else's: it is checked, not trusted. Returns 0 or
+ * -1 with errno set. */
+static int make_dirs(char *dir, const char *own)
+{
+    struct stat st;
+    size_t own_len = own != NULL ? strlen(own) : 0;
+
+    for (char *s = strchr(dir + 1, '/');; s = strchr(s + 1, '/')) {
+        bool leaf = s == NULL;
+        if (!leaf) {
+            *s = '\0';
+        }
+        if (mkdir(dir, leaf || own_len > 0 ? 0711 : 0755) != 0 &&
+            errno != EEXIST) {
+            if (!leaf) {
+                *s = '/';
+            }
+            return -1;
+        }
+        if (own_len > 0 && strlen(dir) == own_len &&
+            (lstat(dir, &st) != 0 || !S_ISDIR(st.st_mode) ||
+             st.st_uid != geteuid() || (st.st_mode & 022) != 0)) {
+            if (!leaf) {
+                *s = '/';
+            }
+            errno = EPERM; /* someone else's, or a link: not ours */
+            return -1;
+        }
+        if (leaf) {
+            return 0;
+        }
+        *s = '/';
+    }
+}
+
+/* The default state_dir (docs/config.md): BASE/CLUSTER/NODE, BASE being
+ * /var/lib/baton for root (if it can be made), else $XDG_RUNTIME_DIR/
+ * baton, else /tmp/baton-UID; CLUSTER 8 hex digits of a hash of the
+ * cookie, so that two clusters on one host with the same node names
+ * keep apart, and a cookie cannot be read back from it. *own: the part
+ * that must be batond's own (under /tmp), or NULL. */
+static void default_state_dir(struct batond_sup *sup, char *own, size_t own_len)
+{
+    const struct lib_config *c = sup->cfg->node;
+    static const char label[] = "baton state_dir";
+    crypto_generichash_state h;
+    uint8_t tag[crypto_generichash_BYTES_MIN];
+    char base[300];
+    const char *xdg = getenv("XDG_RUNTIME_DIR");
+
+    crypto_generichash_init(&h, NULL, 0, sizeof(tag));
+    crypto_generichash_update(&h, (const uint8_t *)label, sizeof(label));
+    crypto_generichash_update(&h, c->io.cookie, c->io.cookie_len);
+    crypto_generichash_final(&h, tag, sizeof(tag));
+    own[0] = '\0';
+    if (geteuid() == 0 &&
+        (mkdir("/var/lib/baton", 0755) == 0 || errno == EEXIST) &&
+        access("/var/lib/baton", W_OK | X_OK) == 0) {
+        snprintf(base, sizeof(base), "/var/lib/baton");
+    } else if (xdg != NULL && xdg[0] == '/' && strlen(xdg) < 256) {
+        snprintf(base, sizeof(base), "%s/baton", xdg);
+    } else {
+        snprintf(base, sizeof(base), "/tmp/baton-%u", (unsigned)geteuid());
+        snprintf(own, own_len, "/tmp/baton-%u", (unsigned)geteuid());
+    }
+    snprintf(sup->state_dir, sizeof(sup->state_dir), "%s/%02x%02x%02x%02x/%s",
+             base, tag[0], tag[1], tag[2], tag[3], c->self_name);
+}
+
+/* state_dir: the configured one or the default, made now if an app may
+ * run here (a failure is logged here, and again by the first file that
+ * cannot be written). */
+static void state_dir_init(struct batond_sup *sup)
+{
+    char own[64] = "";
+    const char *set = sup->cfg->node->state_dir;
+
+    if (set[0] != '\0') {
+        size_t len = strlen(set); /* resolved against the file's dir */
+        if (len >= sizeof(sup->state_dir)) {
+            logf_(sup, BATON_LOG_ERROR, "state_dir %s: too long", set);
+            return;
+        }
+        memcpy(sup->state_dir, set, len + 1);
+    } else {
+        default_state_dir(sup, own, sizeof(own));
+    }
+    logf_(sup, BATON_LOG_DEBUG, "state_dir %s", sup->state_dir);
+    if (!apps_may_run_here(sup)) {
+        return; /* no app will want a file: no directory either */
+    }
+    if (sup->state_dir[0] != '/' ||
+        make_dirs(sup->state_dir, own[0] != '\0' ? own : NULL) != 0) {
+        logf_(sup, BATON_LOG_ERROR, "state_dir %s: %s", sup->state_dir,
+              sup->state_dir[0] != '/' ? "not an absolute path"
+                                       : strerror(errno));
+    }
+}
+
 int batond_sup_init(struct batond_sup *sup, uv_loop_t *loop,
                     const struct batond_config *cfg, baton_log_fn log,
                     void *log_data)
@@ -1253,6 +1828,17 @@ int batond_sup_init(struct batond_sup *sup, uv_loop_t *loop,
         return BATON_EIO;
     }
     sup->exe[n] = '\0';
+    state_dir_init(sup);
+    /* The helpers (ready checks, monitors, state_export, stop) are
+     * started by libuv, which closes nothing in the child: whatever
+     * batond inherited without FD_CLOEXEC (an fd its parent leaked)
+     * would reach them. batond's own fds are all close-on-exec. */
+    if (close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) != 0) {
+        logf_(sup, BATON_LOG_WARN,
+              "cannot mark inherited fds close-on-exec: %s (helpers may "
+              "inherit them)",
+              strerror(errno));
+    }
     uv_timer_init(loop, &sup->drain_timer);
     sup->drain_timer.data = sup;
     uv_timer_init(loop, &sup->spare_timer);
@@ -1268,6 +1854,8 @@ int batond_sup_init(struct batond_sup *sup, uv_loop_t *loop,
         p->timer.data = p;
         uv_timer_init(loop, &p->export_timer);
         p->export_timer.data = p;
+        uv_timer_init(loop, &p->monitor_timer);
+        p->monitor_timer.data = p;
         p->since_ms = uv_now(loop);
     }
     return 0;

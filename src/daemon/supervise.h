@@ -35,6 +35,10 @@ struct batond_proc {
     uint64_t deadline_ms;
     uint64_t restart_ms[1001]; /* when recent restarts happened */
     unsigned n_restarts;
+    /* This instance is a local restart of a crashed one: its start type
+     * is "restart", and it gets no state file (docs/design/supervision.md
+     * §3). */
+    bool restarted;
     uint64_t since_ms;
     uint64_t stop_ms; /* when the stop was ordered */
     bool notified;
@@ -45,13 +49,22 @@ struct batond_proc {
     uint8_t *export_buf;
     size_t export_len;
     bool export_too_big;
-    char state_file[512]; /* the state of the coming takeover start */
+    char state_file[BATON_PATH_MAX]; /* the coming takeover start's state */
     uint64_t state_epoch;
     /* The instance's fencing token now: its start epoch, raised without a
      * restart after a heal (BATON_APP_TOKEN); kept in token_file for the
      * app to re-read (BATON_EPOCH_FILE). */
     uint64_t token;
-    char token_file[512];
+    char token_file[BATON_PATH_MAX];
+    /* The health monitor (docs/design/supervision.md §6): runs every
+     * monitor_interval_ms while the instance is ready, in its own
+     * process group; monitor_failures failures in a row kill the
+     * instance, which then restarts (or fails over) as after a crash. */
+    struct batond_child *monitor;
+    uv_timer_t monitor_timer;
+    unsigned monitor_fails; /* failures in a row */
+    bool monitor_ran;       /* once since the instance got ready */
+    char kill_why[96];      /* why batond killed the instance, "" if not */
 };
 
 struct batond_sup {
@@ -81,6 +94,9 @@ struct batond_sup {
     bool prefork;
     struct batond_child *spare;
     uv_timer_t spare_timer;
+    /* Where the files for the apps go: [node] state_dir, or the default
+     * (docs/config.md, state_dir). */
+    char state_dir[1024];
 };
 
 /* Errors: BATON_EIO (cannot find this executable). */
@@ -114,6 +130,13 @@ void batond_sup_stop_all(struct batond_sup *sup);
 
 const char *batond_proc_state_name(int state);
 
+/* The instance's health for `batonctl apps` (docs/design/supervision.md
+ * §6): "healthy", "failing N/M", "unknown" (its monitor has not run
+ * yet) or "-" (no monitor, or no instance here). Returns buf. */
+const char *batond_proc_health(const struct batond_proc *p,
+                               char *buf,
+                               size_t len);
+
 /* The shim: batond --shim -- CMD ARGS... (docs/design/supervision.md
  * §2), or a spare one, batond --shim --spare, which reads its command
  * from its stdin first: a native uint32 with the size of the rest, then
@@ -121,6 +144,10 @@ const char *batond_proc_state_name(int state);
  * directory ("": batond's), the argc words of the command, the envc
  * "NAME=value" of its environment. Never returns. */
 #define BATOND_SHIM_SPARE "--spare"
+/* batond --shim --as UID GID USER -- CMD...: the app runs as UID ("-":
+ * unchanged) and GID, with USER's supplementary groups (initgroups; ""
+ * with UID "-": GID alone). A spare is never used for such an app. */
+#define BATOND_SHIM_AS "--as"
 #define BATOND_SPARE_REQ_MAX (60u << 10) /* fits a pipe's buffer */
 _Noreturn void batond_shim_main(int argc, char **argv);
 

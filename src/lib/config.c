@@ -438,6 +438,13 @@ static int on_entry(void *user, const char *section, const char *key,
             snprintf(cfg->self_name, sizeof(cfg->self_name), "%s", value);
         } else if (strcmp(key, "cookie_file") == 0) {
             snprintf(cfg->cookie_file, sizeof(cfg->cookie_file), "%s", value);
+        } else if (strcmp(key, "state_dir") == 0) {
+            if (value[0] == '\0' || strlen(value) >= 256) {
+                return fail(p,
+                            "[node] state_dir: empty, or longer than "
+                            "255 bytes");
+            }
+            snprintf(cfg->state_dir, sizeof(cfg->state_dir), "%s", value);
         } else if (strcmp(key, "control_socket") == 0) {
             if (strlen(value) >= LIB_SOCKET_PATH_MAX) {
                 return fail(p, "[node] control_socket: path longer than "
@@ -536,7 +543,8 @@ static int on_entry(void *user, const char *section, const char *key,
     return other_section(p, section, key, value);
 }
 
-/* A relative cookie path is relative to the config file's directory. */
+/* A relative cookie path (or state_dir) is relative to the config
+ * file's directory. */
 static void resolve_path(const char *config_path, char *path, size_t len)
 {
     char buf[BATON_PATH_MAX];
@@ -775,7 +783,7 @@ int lib_config_load(struct lib_config *cfg, const char *file,
                     size_t err_len)
 {
     struct parse p;
-    char msg[768];
+    char msg[2 * BATON_PATH_MAX + 256]; /* may name the cookie file twice */
     int rv;
 
     parse_init(&p, cfg, file, section, user, err, err_len);
@@ -793,6 +801,9 @@ int lib_config_load(struct lib_config *cfg, const char *file,
             report(&p, 0, "%s", msg);
             rv = BATON_EINVAL;
         }
+    }
+    if (cfg->state_dir[0] != '\0') {
+        resolve_path(file, cfg->state_dir, sizeof(cfg->state_dir));
     }
     cfg->parsing = NULL;
     return rv;

@@ -24,6 +24,9 @@ struct lib_config {
      * names one; batond puts its default here (docs/config.md). */
     char control_socket[LIB_SOCKET_PATH_MAX];
     char cookie_file[BATON_PATH_MAX];
+    /* [node] state_dir: where batond keeps the files it hands its apps
+     * (docs/config.md); "" = its default (src/daemon/supervise.c). */
+    char state_dir[BATON_PATH_MAX];
     char listen_host[BATON_ADDR_MAX]; /* "" = this node's own address */
     uint16_t listen_port;
     /* [node] metrics_listen: the Prometheus endpoint (docs/metrics.md);

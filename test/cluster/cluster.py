@@ -75,7 +75,8 @@ class Cluster:
 
     def config(self, node):
         lines = ["[node]", f"name = {node.full}", "cookie_file = cookie",
-                 f"control_socket = {node.sock}", "log_level = debug", "[nodes]"]
+                 f"control_socket = {node.sock}", "log_level = debug",
+                 f"state_dir = state-{node.name}", "[nodes]"]  # in self.dir
         lines += [f"{m.full} = {self.net.addr[m.name]}:{PORT}" for m in self.nodes.values()]
         for app, spec in self.apps.items():
             lines += [f"[app {app}]",

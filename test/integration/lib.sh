@@ -54,6 +54,7 @@ cluster() {
             echo "cookie_file = ${COOKIE_OVERRIDE[$me]:-cookie}"
             echo "control_socket = $T/$me.sock"
             echo "log_level = debug"
+            echo "state_dir = state-$me" # in $T: the test's own, removed with it
             echo "[nodes]"
             for j in "${!NODES[@]}"; do
                 echo "${NODES[$j]}@local = 127.0.0.1:$((BASE + j))"

@@ -4,17 +4,8 @@
 # and only then does the old batond stop its instance and exit.
 source "$(dirname "$0")/lib.sh"
 
-# Node names of our own: the state directory is /tmp/baton-state-<node>.
 A=da$$
 B=db$$
-cleanup_state() {
-    local rc=$?
-    set +e
-    rm -rf "/tmp/baton-state-$A@local" "/tmp/baton-state-$B@local"
-    (exit $rc)
-    cleanup
-}
-trap cleanup_state EXIT
 
 # The app counts in a file of its node's; its start records the state it
 # was handed (the file's content), its export prints its count and
@@ -46,6 +37,7 @@ for me in $A $B; do
         echo "cookie_file = cookie"
         echo "control_socket = $T/$me.sock"
         echo "log_level = debug"
+        echo "state_dir = state-$me"
         echo "[nodes]"
         echo "$A@local = 127.0.0.1:$BASE"
         echo "$B@local = 127.0.0.1:$((BASE + 1))"
@@ -61,6 +53,10 @@ start $B
 wait_for 10 runs_on web $B $B || fail "web never ran on $B"
 start $A
 wait_for 10 runs_on web $A $A $B || fail "$A did not take web over"
+# (ready = spawn: the instance may not have counted yet; a SIGTERM before
+# it has would hand over an empty count.)
+counted() { [ -s "$T/web.$A@local.count" ] && [ -s "$T/web.$A@local.pid" ]; }
+wait_for 10 counted || fail "web on $A never counted"
 pass "web taken over by $A (the higher-ranked node)"
 
 gone() { ! kill -0 "$pid" 2>/dev/null; }
@@ -99,8 +95,6 @@ pass "on $A: export, then stop"
 rm -f "$T/web.$A@local.count" "$T/web.$A@local.pid"
 start $A
 wait_for 10 runs_on web $A $A $B || fail "$A did not take web over again"
-# (ready = spawn: the instance may not have counted yet.)
-counted() { [ -s "$T/web.$A@local.count" ] && [ -s "$T/web.$A@local.pid" ]; }
 wait_for 10 counted || fail "web on $A never counted"
 pid=${PIDS[$A]}
 out=$(ctl $A drain) || fail "batonctl drain: $out"

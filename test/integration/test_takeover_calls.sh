@@ -45,7 +45,7 @@ name = pomonitor"
     APP_SECTIONS=$section
     cluster 3
     rm -f "$T/starts" "$T/stop" "$T/answers" "$T"/*.count
-    rm -rf /tmp/baton-state-a@local /tmp/baton-state-b@local /tmp/baton-state-c@local
+    rm -rf "$T"/state-*
     start b
     start c
     wait_for 15 runs_on pomonitor b b c || fail "$mode: pomonitor never ran on b"
