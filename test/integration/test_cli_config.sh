@@ -36,7 +36,7 @@ printf '#!/bin/sh\nexit 0\n' > "$T/bin/tool"; chmod 755 "$T/bin/tool"
 printf '#!/bin/sh\nexit 0\n' > "$T/bin/noexec"; chmod 644 "$T/bin/noexec"
 {
     sed '3a bogus = 1' "$T/a.ini"       # line 4
-    echo "[app web]"                      # line 11
+    echo "[app web]"                      # line W = a.ini's lines + 2
     echo "nodes = a@local"
     echo "start = $T/bin/missing --port 1"
     echo "stop = sh -c 'exit 0'"           # the shell, checked on its first word
@@ -44,28 +44,29 @@ printf '#!/bin/sh\nexit 0\n' > "$T/bin/noexec"; chmod 644 "$T/bin/noexec"
     echo "state_export = $T/bin/noexec"
     echo "env = PATH=$T/bin:/usr/bin:/bin"
     echo "env = MODE=x"                    # env repeats: no error
-    echo "[app web]"                       # line 19
+    echo "[app web]"                       # line W + 8
     echo "cwd = /"
     echo "[app db]"
     echo "nodes = a@local"
     echo "env = PATH=$T/bin:/usr/bin:/bin"
     echo "start = tool"                    # through the app's PATH: found
     echo "restart = permanent"
-    echo "restart = temporary"             # line 26
+    echo "restart = temporary"             # line W + 15
     echo "[app far]"                       # runs on b only: not checked here
     echo "nodes = b@local"
     echo "start = /nowhere/on/this/node"
-    echo "this line is no key"             # line 30
+    echo "this line is no key"             # line W + 19
 } > "$T/multi.ini"
 msg=$("$BIN/batond" --check -c "$T/multi.ini" 2>&1) && fail "--check accepted multi.ini"
+W=$(($(wc -l < "$T/a.ini") + 2))
 want=(
     'multi.ini:4: \[node\]: unknown key "bogus"'
-    "multi.ini:13: \[app web\] start: program $T/bin/missing: No such file or directory"
-    'multi.ini:15: \[app web\] ready: program "no-such-program-xyz" is not found in PATH'
-    "multi.ini:16: \[app web\] state_export: program $T/bin/noexec is not an executable file"
-    'multi.ini:19: \[app web\]: section given twice \(first at line 11\)'
-    'multi.ini:26: \[app db\]: key "restart" given twice'
-    'multi.ini:30: syntax error'
+    "multi.ini:$((W + 2)): \[app web\] start: program $T/bin/missing: No such file or directory"
+    "multi.ini:$((W + 4)): \[app web\] ready: program \"no-such-program-xyz\" is not found in PATH"
+    "multi.ini:$((W + 5)): \[app web\] state_export: program $T/bin/noexec is not an executable file"
+    "multi.ini:$((W + 8)): \[app web\]: section given twice \(first at line $W\)"
+    "multi.ini:$((W + 15)): \[app db\]: key \"restart\" given twice"
+    "multi.ini:$((W + 19)): syntax error"
 )
 for w in "${want[@]}"; do
     grep -qE "^batond: $T/$w" <<< "$msg" || fail "--check did not report '$w' in: $msg"
