@@ -72,6 +72,9 @@ struct baton_app_report {
     uint64_t last;   /* the highest token this node ever started it with */
     uint64_t failover_timeout_ms;
     uint8_t rank[BATON_NODES_MAX];
+    uint8_t mode; /* enum baton_app_mode */
+    uint8_t reserved2[7];
+    uint64_t lease_ms, stop_margin_ms; /* quorum apps; else 0 */
 };
 
 struct baton_app_reports {

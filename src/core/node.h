@@ -25,13 +25,31 @@
 #define BATON_BACKOFF_MIN_MS (50)
 #define BATON_BACKOFF_MAX_MS (2000)
 
+/* Lease bounds (docs/design/quorum.md §1): a lease spans at least this
+ * many heartbeats, so that it survives lost ones, and at most a minute;
+ * the default is the least. The stop margin defaults to a quarter of
+ * the lease and may be at most half of it. Clocks' rates differ by at
+ * most max_drift: 1% by default, 0.01%..10% allowed. */
+#define BATON_LEASE_HEARTBEATS (4)
+#define BATON_LEASE_MS_MAX (60000)
+#define BATON_DRIFT_PPM_DEFAULT (10000)
+#define BATON_DRIFT_PPM_MIN (100)
+#define BATON_DRIFT_PPM_MAX (100000)
+
 /* One distributed app as this node's config defines it. The definition
- * that must agree cluster-wide is name, rank and failover timeout
- * (docs/design/apps.md §1); the driver keeps the rest (commands). */
+ * that must agree cluster-wide is name, rank, failover timeout, mode,
+ * lease and stop margin (docs/design/apps.md §1, quorum.md §1); the
+ * driver keeps the rest (commands). */
 struct baton_app_config {
     char name[BATON_APP_NAME_MAX + 1];
     uint8_t rank[BATON_NODES_MAX]; /* 0 = not listed, 1 = first group, ... */
     uint64_t failover_timeout_ms;  /* or BATON_TIMEOUT_INFINITY */
+    uint8_t mode;                  /* enum baton_app_mode */
+    uint8_t reserved[7];
+    /* Quorum apps: both set (defaults filled in by the config reader);
+     * available apps: both 0. */
+    uint64_t lease_ms;
+    uint64_t stop_margin_ms;
 };
 
 struct baton_node_config {

@@ -117,9 +117,10 @@ static int format_app(char *buf, size_t len, const struct baton_trace *t,
                         t->app, t->a, t->b);
     case 7:
         return snprintf(buf, len,
-                        "app %s: refused: its node list or failover_timeout "
-                        "differs between nodes; it runs nowhere until every "
-                        "node's config agrees",
+                        "app %s: refused: its node list, failover_timeout "
+                        "or mode (with lease_ms, stop_margin_ms) differs "
+                        "between nodes; it runs nowhere until every node's "
+                        "config agrees",
                         t->app);
     default:
         return snprintf(buf, len, "app %s: ?", t->app);

@@ -46,7 +46,7 @@ static int on_app_entry(struct batond_config *cfg, const char *app,
         da->restart_window_ms = 5000;
         da->export_timeout_ms = 5000;
     }
-    if (rv == 0) { /* the node's: nodes, failover_timeout */
+    if (rv == 0) { /* the node's: nodes, failover_timeout, mode, lease */
         return 0;
     }
     if (strcmp(key, "start") == 0 || strcmp(key, "stop") == 0 ||

@@ -323,7 +323,8 @@ static void put_status(struct enc *e, const struct baton_status *s)
 }
 
 /* [[name str(1..31), flags u8, run u8, epoch u64, exited u64, last u64,
- *   failover_timeout u64, rank bin(32)] * n] */
+ *   failover_timeout u64, rank bin(32), mode u8, lease u64,
+ *   stop_margin u64] * n] */
 static void put_reports(struct enc *e, const struct baton_app_reports *r)
 {
     if (r->n > BATON_APPS_MAX) {
@@ -338,7 +339,11 @@ static void put_reports(struct enc *e, const struct baton_app_reports *r)
             enc_invalid(e);
             return;
         }
-        put_array(e, 8);
+        if (p->mode > BATON_APP_QUORUM) {
+            enc_invalid(e);
+            return;
+        }
+        put_array(e, 11);
         put_str(e, p->name, len);
         put_u8(e, p->flags);
         put_u8(e, p->run);
@@ -347,6 +352,9 @@ static void put_reports(struct enc *e, const struct baton_app_reports *r)
         put_u64(e, p->last);
         put_u64(e, p->failover_timeout_ms);
         put_bin(e, p->rank, sizeof(p->rank));
+        put_u8(e, p->mode);
+        put_u64(e, p->lease_ms);
+        put_u64(e, p->stop_margin_ms);
     }
 }
 
@@ -923,7 +931,7 @@ static bool read_reports(const msgpack_object *o, struct baton_app_reports *r)
     for (unsigned i = 0; i < r->n; i++) {
         struct baton_app_report *p = &r->r[i];
         const msgpack_object *a;
-        if (!get_array(&items[i], 8, &a) || a[0].type != MSGPACK_OBJECT_STR ||
+        if (!get_array(&items[i], 11, &a) || a[0].type != MSGPACK_OBJECT_STR ||
             a[0].via.str.size == 0 ||
             a[0].via.str.size > BATON_APP_NAME_MAX ||
             memchr(a[0].via.str.ptr, '\0', a[0].via.str.size) != NULL) {
@@ -934,7 +942,10 @@ static bool read_reports(const msgpack_object *o, struct baton_app_reports *r)
             !read_u64(&a[3], &p->epoch) || !read_u64(&a[4], &p->exited) ||
             !read_u64(&a[5], &p->last) ||
             !read_u64(&a[6], &p->failover_timeout_ms) ||
-            !read_bin(&a[7], p->rank, sizeof(p->rank))) {
+            !read_bin(&a[7], p->rank, sizeof(p->rank)) ||
+            !read_u8(&a[8], &p->mode) || p->mode > BATON_APP_QUORUM ||
+            !read_u64(&a[9], &p->lease_ms) ||
+            !read_u64(&a[10], &p->stop_margin_ms)) {
             return false;
         }
     }

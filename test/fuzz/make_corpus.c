@@ -300,6 +300,25 @@ static void msg_seeds(void)
     m.u.resync.applied = 39;
     put_msg("resync", &m);
 
+    /* Two apps: one available, one in quorum mode with its lease. */
+    small_msg(&m, BATON_MSG_REPORT, 7);
+    m.u.report.n = 2;
+    for (unsigned i = 0; i < 2; i++) {
+        struct baton_app_report *r = &m.u.report.r[i];
+        snprintf(r->name, sizeof(r->name), "%s", i == 0 ? "web" : "db");
+        r->flags = BATON_REPORT_PERMIT;
+        r->run = 1;
+        r->epoch = 0x305;
+        r->last = 0x305;
+        r->failover_timeout_ms = 3000;
+        r->rank[0] = 1;
+        r->rank[1] = 2;
+    }
+    m.u.report.r[1].mode = BATON_APP_QUORUM;
+    m.u.report.r[1].lease_ms = 1000;
+    m.u.report.r[1].stop_margin_ms = 250;
+    put_msg("report-quorum", &m);
+
     real_msg(&m, BATON_MSG_NAME_REQ);
     m.u.name_req.req = 3;
     m.u.name_req.first = 1;

@@ -487,6 +487,61 @@ static void differing_definitions_refused(void **state)
     sim_destroy(s);
 }
 
+/* The mode and the lease belong to the definition too (quorum.md §1):
+ * one node with x in quorum mode, the others available, or a different
+ * lease, refuses x everywhere. */
+static void differing_modes_refused(void **state)
+{
+    struct baton_app_config app;
+    struct baton_app_config odd;
+    struct sim *s;
+    int k = 0;
+
+    (void)state;
+    for (int lease_only = 0; lease_only < 2; lease_only++) {
+        define(&app, "x", "a,b,c", 0);
+        define(&odd, "x", "a,b,c", 0);
+        odd.mode = BATON_APP_QUORUM;
+        odd.lease_ms = 1000;
+        odd.stop_margin_ms = 250;
+        if (lease_only) {
+            app = odd;
+            odd.lease_ms = 2000;
+        }
+        s = cluster(3, 1, &app, &odd, 2);
+        k = 0;
+        sim_run_until(s, 1000 * MS);
+        expect(s, &k, "app x: refused");
+        for (unsigned i = 0; i < 3; i++) {
+            assert_int_equal(sim_instance(s, i, 0, NULL), 0);
+        }
+        sim_destroy(s);
+    }
+}
+
+/* Until quorum placement is wired (quorum.md §9), a quorum app runs
+ * nowhere, never with available mode's rules; an available app beside
+ * it runs as before. */
+static void quorum_app_not_placed_yet(void **state)
+{
+    struct baton_app_config apps[2];
+    struct sim *s;
+
+    (void)state;
+    define(&apps[0], "q", "a,b,c", 0);
+    apps[0].mode = BATON_APP_QUORUM;
+    apps[0].lease_ms = 1000;
+    apps[0].stop_margin_ms = 250;
+    define(&apps[1], "x", "a,b,c", 0);
+    s = cluster(3, 2, apps, NULL, 0);
+    sim_run_until(s, 3000 * MS);
+    for (unsigned i = 0; i < 3; i++) {
+        assert_int_equal(sim_instance(s, i, 0, NULL), 0);
+    }
+    runs_only_on(s, 3, 1, 0);
+    sim_destroy(s);
+}
+
 /* Issue 11 finding 8: a singleton (every node equal) runs on d; d freezes
  * for 300 ms, shorter than the detection window, while a (the
  * coordinator) restarts. No coordinator may fail the app over from d in
@@ -754,6 +809,8 @@ int main(void)
         cmocka_unit_test(permit_and_takeover),
         cmocka_unit_test(mismatch_holds_later_node),
         cmocka_unit_test(differing_definitions_refused),
+        cmocka_unit_test(differing_modes_refused),
+        cmocka_unit_test(quorum_app_not_placed_yet),
         cmocka_unit_test(frozen_owner_not_failed_over),
         cmocka_unit_test(no_claim_during_merge),
         cmocka_unit_test(bridge_owner_vouched_for),

@@ -132,6 +132,11 @@ static void rand_reports(struct baton_prng *p, struct baton_app_reports *r)
         q->last = rand_u64(p);
         q->failover_timeout_ms = rand_u64(p);
         memcpy(q->rank, a.rank, sizeof(q->rank));
+        /* From the values above, so that the PRNG's sequence (and every
+         * later sample of a seed) stays what it was before version 4. */
+        q->mode = (uint8_t)(q->flags & 1);
+        q->lease_ms = q->epoch ^ q->last;
+        q->stop_margin_ms = q->exited ^ q->failover_timeout_ms;
     }
 }
 
@@ -509,6 +514,8 @@ static void big_msg(struct baton_msg *m)
             m->u.report.r[i].exited |= BIG;
             m->u.report.r[i].last |= BIG;
             m->u.report.r[i].failover_timeout_ms |= BIG;
+            m->u.report.r[i].lease_ms |= BIG;
+            m->u.report.r[i].stop_margin_ms |= BIG;
         }
         break;
     default:
@@ -733,7 +740,8 @@ static void check_bad_header(const uint8_t good[BATON_FRAME_HEADER_LEN],
 }
 
 /* Version 2 added `heard` to every status, version 3 snapshot parts and
- * the HELLO's part digests: an older peer's first header is refused, and
+ * the HELLO's part digests, version 4 the app's mode in reports: an
+ * older peer's first header is refused, and
  * the driver learns which version it speaks, so that it logs both
  * (docs/design/wire.md §1.1). */
 static void test_frame_version(void **state)
@@ -742,9 +750,9 @@ static void test_frame_version(void **state)
     struct baton_frame_header h;
 
     BATON_UNUSED(state);
-    assert_int_equal(BATON_WIRE_VERSION, 3);
+    assert_int_equal(BATON_WIRE_VERSION, 4);
     baton_frame_header_encode(buf, BATON_FRAME_HELLO, 88);
-    assert_int_equal(buf[2], 3);
+    assert_int_equal(buf[2], 4);
     assert_int_equal(baton_frame_other_version(buf, sizeof(buf)), 0);
     for (unsigned v = 0; v <= 0xff; v++) {
         if (v == BATON_WIRE_VERSION) {
@@ -1379,6 +1387,40 @@ static void test_encode_invalid(void **state)
         /* Only a MERGE carries other. */
         m.u.op.op.type = BATON_OP_LEAVE;
         assert_int_equal(baton_msg_encode(&m, buf, sizeof(buf), &len), 0);
+    }
+
+    /* A mode the core does not know is refused both ways. */
+    do {
+        rand_msg(&p, &m, BATON_MSG_REPORT, 0);
+    } while (m.u.report.n == 0);
+    m.u.report.r[0].mode = BATON_APP_QUORUM + 1;
+    assert_int_equal(baton_msg_encode(&m, buf, sizeof(buf), &len),
+                     BATON_EINVAL);
+    m.u.report.r[0].mode = BATON_APP_QUORUM;
+    assert_int_equal(baton_msg_encode(&m, buf, sizeof(buf), &len), 0);
+    {
+        struct baton_msg out;
+        /* Decoding refuses mode 2: of the bytes that encode 1, the one
+         * that makes decoding fail when turned into 2 must exist (every
+         * other u8 field takes any value). */
+        size_t at = SIZE_MAX;
+        for (size_t b = 0; b + 1 < len; b++) {
+            uint8_t keep = buf[b];
+            if (keep != BATON_APP_QUORUM) {
+                continue;
+            }
+            buf[b] = BATON_APP_QUORUM + 1;
+            if (baton_msg_decode(buf, len, &out, NULL) == 0) {
+                buf[b] = keep;
+                continue;
+            }
+            buf[b] = keep;
+            assert_int_equal(baton_msg_decode(buf, len, &out, NULL), 0);
+            if (out.u.report.r[0].mode == BATON_APP_QUORUM) {
+                at = b;
+            }
+        }
+        assert_int_not_equal(at, SIZE_MAX);
     }
 
     rand_hello(&p, &h, 0); /* empty name */
