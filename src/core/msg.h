@@ -3,6 +3,7 @@
 #ifndef BATON_CORE_MSG_H
 #define BATON_CORE_MSG_H
 
+#include "raft.h"
 #include "state.h"
 
 enum baton_msg_type {
@@ -18,6 +19,7 @@ enum baton_msg_type {
     BATON_MSG_NAME_LOST,     /* "your endpoint lost this name": a clash */
     BATON_MSG_CALL,          /* a message or call to a name's owner */
     BATON_MSG_REPLY,         /* the answer to a call, to its caller */
+    BATON_MSG_RAFT,          /* quorum mode: one Raft message (raft.h) */
     BATON_MSG__COUNT
 };
 
@@ -231,6 +233,16 @@ struct baton_msg {
             uint32_t len;
             const uint8_t *data; /* borrowed: valid for the step only */
         } reply;
+        struct {
+            /* m.from and m.to are the message's from and to. m.entries
+             * (an APPEND's) is borrowed: an encoder reads it wherever it
+             * points; a decoded message points it at `entries` below,
+             * so a copy of the message must point it at its own copy.
+             * m.data (a SNAPSHOT's) is borrowed from the decoder's
+             * input, valid for the step only. */
+            struct baton_raft_msg m;
+            struct baton_raft_entry entries[BATON_RAFT_BATCH];
+        } raft;
     } u;
 };
 

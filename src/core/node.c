@@ -361,6 +361,15 @@ static bool reports_valid(const struct baton_node *n,
     return true;
 }
 
+/* A Raft message (quorum mode) as its codec gives it; what it means is
+ * raft.c's to judge. */
+static bool raft_plausible(const struct baton_msg *m)
+{
+    const struct baton_raft_msg *r = &m->u.raft.m;
+
+    return r->from == m->from && r->to == m->to && baton_raft_msg_valid(r);
+}
+
 /* Returns the rejection reason for a message's body, or -1 if valid. */
 static int body_check(const struct baton_node *n, const struct baton_msg *m)
 {
@@ -411,6 +420,8 @@ static int body_check(const struct baton_node *n, const struct baton_msg *m)
                    ? -1
                    : BATON_REJECT_BAD_FIELD;
     }
+    case BATON_MSG_RAFT:
+        return raft_plausible(m) ? -1 : BATON_REJECT_BAD_FIELD;
     default:
         return names_body_check(n, m);
     }

@@ -854,3 +854,19 @@ uint64_t baton_raft_lease_end(const struct baton_raft *r)
     }
     return sent[need] + e - e * r->cfg.drift_ppm / 1000000u;
 }
+
+bool baton_raft_msg_valid(const struct baton_raft_msg *m)
+{
+    if (m->type < BATON_RAFT_VOTE || m->type > BATON_RAFT_SNAPSHOT ||
+        m->n_entries > BATON_RAFT_BATCH ||
+        (m->n_entries > 0 && m->entries == NULL) ||
+        m->len > BATON_RAFT_SNAPSHOT_MAX || (m->len > 0 && m->data == NULL)) {
+        return false;
+    }
+    for (uint32_t i = 0; i < m->n_entries; i++) {
+        if (m->entries[i].len > BATON_RAFT_DATA_MAX) {
+            return false;
+        }
+    }
+    return true;
+}

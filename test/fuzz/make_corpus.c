@@ -300,6 +300,39 @@ static void msg_seeds(void)
     m.u.resync.applied = 39;
     put_msg("resync", &m);
 
+    /* Raft (quorum mode): a pre-vote, an APPEND with two entries, a
+     * heartbeat's answer and a SNAPSHOT. */
+    small_msg(&m, BATON_MSG_RAFT, 8);
+    m.u.raft.m.type = BATON_RAFT_VOTE;
+    m.u.raft.m.from = m.from;
+    m.u.raft.m.to = m.to;
+    m.u.raft.m.pre = true;
+    m.u.raft.m.term = 4;
+    m.u.raft.m.index = 17;
+    m.u.raft.m.log_term = 3;
+    put_msg("raft-prevote", &m);
+    m.u.raft.m.type = BATON_RAFT_APPEND;
+    m.u.raft.m.pre = false;
+    m.u.raft.m.commit = 16;
+    m.u.raft.m.sent_ms = 123456;
+    m.u.raft.m.n_entries = 2;
+    m.u.raft.m.entries = m.u.raft.entries;
+    m.u.raft.entries[0].term = 3;
+    m.u.raft.entries[0].len = 5;
+    memcpy(m.u.raft.entries[0].data, "grant", 5);
+    m.u.raft.entries[1].term = 4;
+    put_msg("raft-append", &m);
+    m.u.raft.m.type = BATON_RAFT_APPEND_RESP;
+    m.u.raft.m.ok = true;
+    m.u.raft.m.n_entries = 0;
+    m.u.raft.m.entries = NULL;
+    put_msg("raft-append-resp", &m);
+    m.u.raft.m.type = BATON_RAFT_SNAPSHOT;
+    m.u.raft.m.ok = false;
+    m.u.raft.m.data = (const uint8_t *)"state";
+    m.u.raft.m.len = 5;
+    put_msg("raft-snapshot", &m);
+
     /* Two apps: one available, one in quorum mode with its lease. */
     small_msg(&m, BATON_MSG_REPORT, 7);
     m.u.report.n = 2;
