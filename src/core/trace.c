@@ -179,6 +179,13 @@ int baton_trace_format(char *buf, size_t len, const struct baton_trace *t,
         return snprintf(buf, len, "tilt (no step for %" PRIu64 "ms)", t->a);
     case BATON_TRACE_APP:
         return format_app(buf, len, t, names);
+    case BATON_TRACE_RAFT: {
+        static const char *const roles[] = {"?", "follower", "precandidate",
+                                            "candidate", "leader"};
+        return snprintf(buf, len,
+                        "raft %s term=%" PRIu64 " leader=%s commit=%" PRIu64,
+                        roles[t->role < 5 ? t->role : 0], t->a, peer, t->b);
+    }
     default:
         return snprintf(buf, len, "?");
     }

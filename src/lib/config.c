@@ -477,7 +477,7 @@ static int on_entry(void *user, const char *section, const char *key,
             }
             cfg->io.names_cap = (uint32_t)x;
         } else if (strcmp(key, "max_drift") == 0) {
-            if (!parse_drift(value, &cfg->max_drift_ppm)) {
+            if (!parse_drift(value, &cfg->io.max_drift_ppm)) {
                 return fail(p, "[cluster] max_drift: \"%s\" is not a "
                                "percentage in 0.01%%..10%% (e.g. 1%%)",
                             value);
@@ -633,7 +633,6 @@ static void parse_init(struct parse *p, struct lib_config *cfg,
     memset(p, 0, sizeof(*p));
     memset(cfg, 0, sizeof(*cfg));
     cfg->log_level = BATON_LOG_INFO;
-    cfg->max_drift_ppm = BATON_DRIFT_PPM_DEFAULT;
     p->cfg = cfg;
     p->section = section;
     p->user = user;

@@ -37,8 +37,6 @@ struct lib_config {
     /* [nodes] role = witness: votes in quorum mode, holds no app and
      * never coordinates (io.candidate is 0 for it; quorum.md §5). */
     uint8_t witness[BATON_NODES_MAX];
-    /* [cluster] max_drift, in parts per million (quorum.md §4). */
-    uint32_t max_drift_ppm;
 };
 
 /* A key of a section the runtime does not know (section is its whole

@@ -52,8 +52,9 @@ static void check_parsed(const struct batond_config *cfg)
             check(!cfg->node->witness[n] || io->apps[a].rank[n] == 0);
         }
     }
-    check(cfg->node->max_drift_ppm >= BATON_DRIFT_PPM_MIN &&
-          cfg->node->max_drift_ppm <= BATON_DRIFT_PPM_MAX);
+    check(io->max_drift_ppm == 0 || /* the default */
+          (io->max_drift_ppm >= BATON_DRIFT_PPM_MIN &&
+           io->max_drift_ppm <= BATON_DRIFT_PPM_MAX));
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

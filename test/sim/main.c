@@ -8,6 +8,8 @@
  *   --names-part P cuts snapshots in parts of P names (3..24: the
  *   simulator's table holds 24), so that runs exercise transfers in
  *   parts under faults (names.md §1)
+ *   --quorum adds an app in quorum mode: the nodes run their Raft group
+ *   over the driver's store, checked after every step (quorum.md §7)
  *   baton-sim --measure [--runs R]                 detection figures
  *
  * The last line of a multi-seed run is "N passed, M failed". */
@@ -45,10 +47,10 @@ static void usage(void)
 {
     fprintf(stderr,
             "usage: baton-sim --seeds N [--first S] [--jobs J] "
-            "[--max-nodes M] [--names] [--names-part P] "
+            "[--max-nodes M] [--names] [--names-part P] [--quorum] "
             "[--legacy-transport]\n"
             "       baton-sim --seed S [--trace] [--max-nodes M] [--names] "
-            "[--names-part P]\n"
+            "[--names-part P] [--quorum]\n"
             "       baton-sim --measure [--runs R]\n");
     exit(2);
 }
@@ -111,6 +113,8 @@ static void parse(int argc, char **argv, struct opts *o)
             i++;
         } else if (strcmp(a, "--legacy-transport") == 0) {
             o->so.legacy = true;
+        } else if (strcmp(a, "--quorum") == 0) {
+            o->so.quorum = true;
         } else if (strcmp(a, "--measure") == 0) {
             o->measure = true;
         } else {
@@ -132,15 +136,16 @@ static void parse(int argc, char **argv, struct opts *o)
     }
 }
 
-/* " --names-part P" for replay lines, or "". */
+/* " --names-part P" and " --quorum" for replay lines, or "". */
 static const char *part_flag(const struct opts *o)
 {
-    static char buf[32];
+    static char buf[48];
 
-    if (o->so.names_part == 0) {
-        return "";
+    snprintf(buf, sizeof(buf), "%s", o->so.quorum ? " --quorum" : "");
+    if (o->so.names_part != 0) {
+        snprintf(buf + strlen(buf), sizeof(buf) - strlen(buf),
+                 " --names-part %u", (unsigned)o->so.names_part);
     }
-    snprintf(buf, sizeof(buf), " --names-part %u", (unsigned)o->so.names_part);
     return buf;
 }
 

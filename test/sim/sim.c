@@ -389,6 +389,9 @@ struct baton_msg *sim__copy_msg(const struct baton_msg *m)
     } else if (m->type == BATON_MSG_REPLY) {
         data = m->u.reply.data;
         len = m->u.reply.len;
+    } else if (m->type == BATON_MSG_RAFT) {
+        data = m->u.raft.m.data;
+        len = m->u.raft.m.len;
     }
     if (t != NULL) {
         /* A snapshot part carries only its slice of slots, as on the
@@ -435,9 +438,18 @@ struct baton_msg *sim__copy_msg(const struct baton_msg *m)
             c->u.state.data = (const uint8_t *)tail;
         } else if (m->type == BATON_MSG_CALL) {
             c->u.call.data = (const uint8_t *)tail;
+        } else if (m->type == BATON_MSG_RAFT) {
+            c->u.raft.m.data = (const uint8_t *)tail;
         } else {
             c->u.reply.data = (const uint8_t *)tail;
         }
+    }
+    if (m->type == BATON_MSG_RAFT && m->u.raft.m.n_entries > 0) {
+        /* The entries point into the sender's log, which its next step
+         * may change: the copy holds them, as a decoded message does. */
+        memcpy(c->u.raft.entries, m->u.raft.m.entries,
+               m->u.raft.m.n_entries * sizeof(c->u.raft.entries[0]));
+        c->u.raft.m.entries = c->u.raft.entries;
     }
     return c;
 }
@@ -609,6 +621,7 @@ void sim__step(struct sim *s, unsigned i, struct baton_event *ev)
         check_trace(s, i, t);
     }
     check_node(s, i);
+    sim__quorum_check(s, i);
     sn->deadline_us = s->fx->deadline_ms * SIM_MS;
     if (sn->deadline_us <= s->now_us) {
         sim__fail(s, "%s asked for a deadline in the past", sim_names[i]);
@@ -622,6 +635,7 @@ void sim__step(struct sim *s, unsigned i, struct baton_event *ev)
     }
     apps_run(s, i);
     sim__names_effects(s, i);
+    sim__quorum_write(s, i);
 }
 
 static void tick(struct sim *s, unsigned i)
@@ -635,6 +649,7 @@ static void boot(struct sim *s, unsigned i)
 {
     struct simnode *sn = &s->nodes[i];
     struct baton_node_config cfg = {0};
+    struct baton_raft_disk disk;
 
     cfg.n_nodes = s->cfg.n_nodes;
     cfg.self = i;
@@ -652,6 +667,8 @@ static void boot(struct sim *s, unsigned i)
     if (s->cfg.override_set && s->cfg.override_node == i) {
         cfg.apps[0] = s->cfg.override_app;
     }
+    sim__quorum_disk(s, i, &disk);
+    cfg.raft_disk = &disk;
     for (unsigned a = 0; a < BATON_APPS_MAX; a++) {
         sn->inst[a].st = 0; /* a crash took every instance with it */
     }
@@ -717,6 +734,9 @@ static void handle(struct sim *s, struct event *ev)
     case EV_REPLY:
         sim__names_reply(s, ev);
         break;
+    case EV_PERSIST:
+        sim__quorum_persist(s, ev);
+        break;
     case EV_EXPORT: {
         char out[64];
         int len = snprintf(out, sizeof(out), "state:%u:%" PRIu64, ev->app,
@@ -773,6 +793,7 @@ struct sim *sim_create(const struct sim_config *cfg)
         for (unsigned p = 0; p < SIM_NODES_MAX; p++) {
             s->dial[i][p].backoff_ms = BATON_BACKOFF_MIN_MS;
         }
+        s->nodes[i].disk.vote = -1; /* a new disk: no vote */
     }
     s->delay_min_us = cfg->delay_min_us ? cfg->delay_min_us : 100;
     s->delay_max_us = BATON_MAX(cfg->delay_max_us, s->delay_min_us);
@@ -812,6 +833,7 @@ void sim_destroy(struct sim *s)
     free(s->starts);
     free(s->fx);
     sim__names_free(s->names);
+    sim__quorum_free(s);
     free(s);
 }
 
@@ -873,6 +895,7 @@ void sim_crash(struct sim *s, unsigned i)
         free(sn->held[k].msg);
     }
     sn->n_held = 0;
+    sim__quorum_crash(s, i);
     sim__net_crash(s, i);
 }
 

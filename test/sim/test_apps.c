@@ -542,6 +542,49 @@ static void quorum_app_not_placed_yet(void **state)
     sim_destroy(s);
 }
 
+/* With a quorum app the nodes run one Raft group over the wire codec's
+ * messages and the driver's store: one leader, known to all; its
+ * crash elects another in a later term, which the old one follows when
+ * it returns; every node commits every leader's entry (quorum.md §2-§3;
+ * the checker in sim_quorum.c runs after every step). */
+static void quorum_group_elects(void **state)
+{
+    struct baton_app_config app;
+    struct sim *s;
+    unsigned l1, l2;
+    uint64_t t1;
+
+    (void)state;
+    define(&app, "q", "a,b,c", 0);
+    app.mode = BATON_APP_QUORUM;
+    app.lease_ms = 1000;
+    app.stop_margin_ms = 250;
+    s = cluster(3, 1, &app, NULL, 0);
+    sim_run_until(s, 4000 * MS);
+    l1 = baton_node_raft_leader(sim_node(s, 0));
+    assert_true(l1 < 3);
+    t1 = baton_node_raft_term(sim_node(s, l1));
+    for (unsigned i = 0; i < 3; i++) {
+        assert_int_equal(baton_node_raft_leader(sim_node(s, i)), l1);
+        assert_true(baton_node_raft_commit(sim_node(s, i)) >= 1);
+    }
+    sim_crash(s, l1);
+    sim_run_until(s, 8000 * MS);
+    l2 = baton_node_raft_leader(sim_node(s, (l1 + 1) % 3));
+    assert_true(l2 < 3 && l2 != l1);
+    assert_true(baton_node_raft_term(sim_node(s, l2)) > t1);
+    sim_restart(s, l1);
+    sim_run_until(s, 12000 * MS);
+    for (unsigned i = 0; i < 3; i++) {
+        assert_int_equal(baton_node_raft_leader(sim_node(s, i)), l2);
+        assert_int_equal(baton_node_raft_commit(sim_node(s, i)),
+                         baton_node_raft_commit(sim_node(s, l2)));
+    }
+    assert_true(baton_node_raft_commit(sim_node(s, l2)) >= 2);
+    assert_false(sim_failed(s));
+    sim_destroy(s);
+}
+
 /* Issue 11 finding 8: a singleton (every node equal) runs on d; d freezes
  * for 300 ms, shorter than the detection window, while a (the
  * coordinator) restarts. No coordinator may fail the app over from d in
@@ -811,6 +854,7 @@ int main(void)
         cmocka_unit_test(differing_definitions_refused),
         cmocka_unit_test(differing_modes_refused),
         cmocka_unit_test(quorum_app_not_placed_yet),
+        cmocka_unit_test(quorum_group_elects),
         cmocka_unit_test(frozen_owner_not_failed_over),
         cmocka_unit_test(no_claim_during_merge),
         cmocka_unit_test(bridge_owner_vouched_for),
