@@ -188,6 +188,7 @@ static void config(uint64_t seed, const struct seed_opts *o,
         ac->lease_ms = 4 * (cfg->heartbeat_ms ? cfg->heartbeat_ms
                                               : BATON_HEARTBEAT_MS_DEFAULT);
         ac->stop_margin_ms = ac->lease_ms / 4;
+        cfg->drift_ppm = BATON_DRIFT_PPM_DEFAULT; /* clocks drift, by 1% */
     }
     cfg->app_fail_ppm = 20000;
     /* Exports take 1-5 ms in the model: a new owner waits 200 ms for a

@@ -592,12 +592,33 @@ static void apps_run(struct sim *s, unsigned i)
     }
 }
 
+uint64_t sim__clock_ms(const struct sim *s, unsigned i, uint64_t us)
+{
+    int64_t skew = (int64_t)us * s->nodes[i].rate_ppm / 1000000;
+
+    return (uint64_t)((int64_t)us + skew) / SIM_MS;
+}
+
+uint64_t sim__true_us(const struct sim *s, unsigned i, uint64_t ms)
+{
+    uint64_t t = ms * SIM_MS * 1000000u /
+                 (uint64_t)(1000000 + s->nodes[i].rate_ppm);
+
+    while (t > 0 && sim__clock_ms(s, i, t - 1) >= ms) {
+        t--;
+    }
+    while (sim__clock_ms(s, i, t) < ms) {
+        t++;
+    }
+    return t;
+}
+
 void sim__step(struct sim *s, unsigned i, struct baton_event *ev)
 {
     struct simnode *sn = &s->nodes[i];
     int rv;
 
-    ev->now_ms = s->now_us / SIM_MS;
+    ev->now_ms = sim__clock_ms(s, i, s->now_us);
     rv = baton_node_step(&sn->core, ev, s->fx);
     s->steps++;
     if (rv != 0) {
@@ -622,7 +643,7 @@ void sim__step(struct sim *s, unsigned i, struct baton_event *ev)
     }
     check_node(s, i);
     sim__quorum_check(s, i);
-    sn->deadline_us = s->fx->deadline_ms * SIM_MS;
+    sn->deadline_us = sim__true_us(s, i, s->fx->deadline_ms);
     if (sn->deadline_us <= s->now_us) {
         sim__fail(s, "%s asked for a deadline in the past", sim_names[i]);
         sn->deadline_us = s->now_us + SIM_MS;
@@ -680,9 +701,10 @@ static void boot(struct sim *s, unsigned i)
     sn->paused = false;
     sn->n_held = 0;
     memset(&sn->sh, 0, sizeof(sn->sh));
+    cfg.max_drift_ppm = s->cfg.drift_ppm;
     if (baton_node_init(&sn->core, &cfg, sn->inc,
                         s->cfg.seed * 131 + i * 7 + sn->inc,
-                        s->now_us / SIM_MS) != 0) {
+                        sim__clock_ms(s, i, s->now_us)) != 0) {
         sim__fail(s, "%s: init failed", sim_names[i]);
         return;
     }
@@ -794,6 +816,16 @@ struct sim *sim_create(const struct sim_config *cfg)
             s->dial[i][p].backoff_ms = BATON_BACKOFF_MIN_MS;
         }
         s->nodes[i].disk.vote = -1; /* a new disk: no vote */
+    }
+    if (cfg->drift_ppm != 0) {
+        /* A PRNG of its own: the run's other draws stay as without. */
+        struct baton_prng d;
+        baton_prng_seed(&d, cfg->seed ^ 0xd41f7u);
+        for (unsigned i = 0; i < cfg->n_nodes; i++) {
+            s->nodes[i].rate_ppm =
+                (int64_t)baton_prng_below(&d, cfg->drift_ppm + 1) -
+                (int64_t)cfg->drift_ppm / 2;
+        }
     }
     s->delay_min_us = cfg->delay_min_us ? cfg->delay_min_us : 100;
     s->delay_max_us = BATON_MAX(cfg->delay_max_us, s->delay_min_us);

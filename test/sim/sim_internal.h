@@ -87,6 +87,7 @@ struct simnode {
     } inst[BATON_APPS_MAX];
     struct event *held; /* events that reached it while paused */
     size_t n_held, cap_held;
+    int64_t rate_ppm; /* its clock runs at 1 + rate_ppm / 1e6 (drift) */
     /* Quorum mode (sim_quorum.c): its disk survives crashes; writes not
      * yet durable do not. */
     struct sim_disk {
@@ -201,6 +202,11 @@ struct sim_names *sim__names_new(void);
 void sim__names_free(struct sim_names *m);
 void sim__names_effects(struct sim *s, unsigned i);
 void sim__names_reply(struct sim *s, const struct event *ev);
+
+/* Node i's clock (ms) at true time us, and the first true time at which
+ * it reads ms (clock drift: sim_config.drift_ppm). */
+uint64_t sim__clock_ms(const struct sim *s, unsigned i, uint64_t us);
+uint64_t sim__true_us(const struct sim *s, unsigned i, uint64_t ms);
 
 /* sim_quorum.c: the driver's Raft store, and quorum invariants. */
 void sim__quorum_write(struct sim *s, unsigned i);

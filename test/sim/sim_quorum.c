@@ -6,8 +6,11 @@
  * order; only then does the node get its PERSISTED. A crash loses every
  * write not yet durable; a restarted node boots from what is.
  *
- * Checked after every step of every node:
+ * Checked after every step of every node, against true time, with each
+ * node's clock drifting (sim_config.drift_ppm):
  *   - at most one leader per term;
+ *   - no leader elected while an older leader's lease runs (on that
+ *     leader's clock), and never two leaders holding a lease;
  *   - an entry committed anywhere has the same term at that index on
  *     every node that holds it, and every leader holds every entry
  *     committed before its term (never lost across crash and restart,
@@ -168,6 +171,27 @@ static void check_leader(struct sim *s, unsigned i)
     }
     if (s->leader_of[term] == 0) {
         s->leader_of[term] = (uint8_t)(i + 1);
+        /* Leader stickiness (quorum.md §4.1): an older leader's lease
+         * must have run out on its own clock. (A leader of an older
+         * term elected late holds no lease: the newer term's voters
+         * refuse its heartbeats.) */
+        for (unsigned k = 0; k < s->cfg.n_nodes; k++) {
+            const struct baton_node *o = &s->nodes[k].core;
+            uint64_t end, now;
+            if (k == i || !s->nodes[k].up || !o->quorum ||
+                o->raft.role != BATON_RAFT_LEADER || o->raft.term >= term) {
+                continue;
+            }
+            end = baton_raft_lease_end(&o->raft);
+            now = sim__clock_ms(s, k, s->now_us);
+            if (end > now) {
+                sim__fail(s, "%s elected in term %" PRIu64 " while %s's "
+                          "lease (term %" PRIu64 ") ran %" PRIu64 " ms more",
+                          sim_names[i], term, sim_names[k], o->raft.term,
+                          end - now);
+                return;
+            }
+        }
         /* Leader completeness: it holds every entry committed so far. */
         for (uint64_t x = n->raft.first_index; x <= s->n_committed; x++) {
             const struct baton_raft_entry *e = baton_raft_entry_at(&n->raft, x);
@@ -184,6 +208,30 @@ static void check_leader(struct sim *s, unsigned i)
     }
 }
 
+/* At no instant do two leaders hold a lease, each on its own clock. */
+static void check_leases(struct sim *s)
+{
+    unsigned holder = BATON_NODE_NONE;
+
+    for (unsigned k = 0; k < s->cfg.n_nodes; k++) {
+        const struct baton_node *o = &s->nodes[k].core;
+        if (!s->nodes[k].up || !o->quorum ||
+            o->raft.role != BATON_RAFT_LEADER ||
+            baton_raft_lease_end(&o->raft) <=
+                sim__clock_ms(s, k, s->now_us)) {
+            continue;
+        }
+        if (holder != BATON_NODE_NONE) {
+            sim__fail(s, "leaders %s (term %" PRIu64 ") and %s (term %"
+                      PRIu64 ") both hold a lease", sim_names[holder],
+                      s->nodes[holder].core.raft.term, sim_names[k],
+                      o->raft.term);
+            return;
+        }
+        holder = k;
+    }
+}
+
 void sim__quorum_check(struct sim *s, unsigned i)
 {
     const struct baton_node *n = &s->nodes[i].core;
@@ -192,6 +240,7 @@ void sim__quorum_check(struct sim *s, unsigned i)
         return;
     }
     check_leader(s, i);
+    check_leases(s);
     /* Every entry it has committed: recorded the first time, the same
      * term at that index ever after. */
     for (uint64_t x = n->raft.first_index; x <= n->raft.commit; x++) {
