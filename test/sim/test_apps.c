@@ -585,6 +585,50 @@ static void quorum_group_elects(void **state)
     sim_destroy(s);
 }
 
+/* Two nodes and a witness (quorum.md §5): the witness neither
+ * coordinates nor is listed for the app, but votes, so the Raft group
+ * survives the loss of any one of the three: the other two elect a
+ * leader, and the third follows it when it returns. */
+static void witness_keeps_majority(void **state)
+{
+    struct sim_config cfg = {0};
+    struct sim *s;
+    uint64_t t = 0;
+
+    (void)state;
+    cfg.n_nodes = 3;
+    cfg.candidate[0] = cfg.candidate[1] = 1; /* c: the witness */
+    cfg.seed = 5;
+    cfg.delay_min_us = cfg.delay_max_us = 1000;
+    cfg.link_delay_us = 1000;
+    cfg.n_apps = 1;
+    define(&cfg.apps[0], "q", "a,b", 0);
+    cfg.apps[0].mode = BATON_APP_QUORUM;
+    cfg.apps[0].lease_ms = 1000;
+    cfg.apps[0].stop_margin_ms = 250;
+    s = sim_create(&cfg);
+    assert_non_null(s);
+    for (unsigned lost = 0; lost < 3; lost++) {
+        unsigned a = (lost + 1) % 3, b = (lost + 2) % 3;
+        unsigned l;
+        t += 4000 * MS;
+        sim_run_until(s, t);
+        sim_crash(s, lost);
+        t += 5000 * MS;
+        sim_run_until(s, t);
+        l = baton_node_raft_leader(sim_node(s, a));
+        assert_true(l == a || l == b);
+        assert_int_equal(baton_node_raft_leader(sim_node(s, b)), l);
+        sim_restart(s, lost);
+        t += 4000 * MS;
+        sim_run_until(s, t);
+        assert_int_equal(baton_node_raft_leader(sim_node(s, lost)),
+                         baton_node_raft_leader(sim_node(s, a)));
+    }
+    assert_false(sim_failed(s));
+    sim_destroy(s);
+}
+
 /* Issue 11 finding 8: a singleton (every node equal) runs on d; d freezes
  * for 300 ms, shorter than the detection window, while a (the
  * coordinator) restarts. No coordinator may fail the app over from d in
@@ -855,6 +899,7 @@ int main(void)
         cmocka_unit_test(differing_modes_refused),
         cmocka_unit_test(quorum_app_not_placed_yet),
         cmocka_unit_test(quorum_group_elects),
+        cmocka_unit_test(witness_keeps_majority),
         cmocka_unit_test(frozen_owner_not_failed_over),
         cmocka_unit_test(no_claim_during_merge),
         cmocka_unit_test(bridge_owner_vouched_for),
