@@ -123,7 +123,6 @@ static void conn_close(struct baton_io_conn *c, const char *why);
 static int core_step(struct baton_io *io, struct baton_event *ev);
 static void mismatch_update(struct baton_io *io);
 static void flush_link_downs(struct baton_io *io);
-static int core_step(struct baton_io *io, struct baton_event *ev);
 static void io_free(struct baton_io *io);
 static void dial(struct baton_io *io, unsigned p);
 static void on_flush_idle(uv_idle_t *h);
