@@ -79,8 +79,8 @@ int baton__quorum_init(struct baton_node *n, uint64_t seed)
     rc.self = n->cfg.self;
     rc.n_nodes = n->cfg.n_nodes;
     /* Every node votes, witnesses included (quorum.md §1). */
-    rc.voters = n->cfg.n_nodes == 32 ? UINT32_MAX
-                                     : (UINT32_C(1) << n->cfg.n_nodes) - 1;
+    rc.voters =
+        n->cfg.n_nodes == 32 ? UINT32_MAX : (UINT32_C(1) << n->cfg.n_nodes) - 1;
     /* Leader stickiness spans the failure detector's window: a voter that
      * heard the leader within it takes it to be alive (quorum.md §4). */
     rc.election_min_ms = n->cfg.heartbeat_ms * n->cfg.heartbeat_miss;
@@ -90,10 +90,9 @@ int baton__quorum_init(struct baton_node *n, uint64_t seed)
     empty.vote = -1;
     /* A seed of its own, so that the group's randomness does not shift
      * the node's (and every available-mode schedule) when it is on. */
-    rv = baton_raft_init(&n->raft, &rc,
-                         n->cfg.raft_disk != NULL ? n->cfg.raft_disk : &empty,
-                         seed ^ UINT64_C(0x9e3779b97f4a7c15), n->now_ms,
-                         &n->raft_fx);
+    rv = baton_raft_init(
+        &n->raft, &rc, n->cfg.raft_disk != NULL ? n->cfg.raft_disk : &empty,
+        seed ^ UINT64_C(0x9e3779b97f4a7c15), n->now_ms, &n->raft_fx);
     n->raft_role = n->raft.role;
     n->raft_term = n->raft.term;
     return rv;

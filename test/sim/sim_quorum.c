@@ -97,8 +97,11 @@ static void apply(struct sim *s, unsigned i, const struct sim_write *w)
     d->term = w->term;
     d->vote = w->vote;
     if (w->from == 0 || w->from - 1 > d->n) {
-        sim__fail(s, "%s wrote from index %" PRIu64 " past its disk's end "
-                  "%" PRIu64, sim_names[i], w->from, d->n);
+        sim__fail(s,
+                  "%s wrote from index %" PRIu64
+                  " past its disk's end "
+                  "%" PRIu64,
+                  sim_names[i], w->from, d->n);
         return;
     }
     d->n = w->from - 1;
@@ -146,8 +149,11 @@ void sim__quorum_disk(struct sim *s, unsigned i, struct baton_raft_disk *out)
     out->vote = d->vote;
     if (d->n > BATON_RAFT_LOG_MAX) {
         /* The node does not compact its log yet (quorum.c). */
-        sim__fail(s, "%s has %" PRIu64 " log entries: more than a node "
-                  "holds without snapshots", sim_names[i], d->n);
+        sim__fail(s,
+                  "%s has %" PRIu64
+                  " log entries: more than a node "
+                  "holds without snapshots",
+                  sim_names[i], d->n);
         return;
     }
     out->n = (uint32_t)d->n;
@@ -162,8 +168,8 @@ static void check_leader(struct sim *s, unsigned i)
     if (n->raft.role != BATON_RAFT_LEADER) {
         return;
     }
-    s->leader_of = grow(s->leader_of, &s->cap_terms, term + 1,
-                        sizeof(*s->leader_of));
+    s->leader_of =
+        grow(s->leader_of, &s->cap_terms, term + 1, sizeof(*s->leader_of));
     if (term >= s->n_terms) {
         memset(s->leader_of + s->n_terms, 0,
                (term + 1 - s->n_terms) * sizeof(*s->leader_of));
@@ -185,7 +191,9 @@ static void check_leader(struct sim *s, unsigned i)
             end = baton_raft_lease_end(&o->raft);
             now = sim__clock_ms(s, k, s->now_us);
             if (end > now) {
-                sim__fail(s, "%s elected in term %" PRIu64 " while %s's "
+                sim__fail(s,
+                          "%s elected in term %" PRIu64
+                          " while %s's "
                           "lease (term %" PRIu64 ") ran %" PRIu64 " ms more",
                           sim_names[i], term, sim_names[k], o->raft.term,
                           end - now);
@@ -196,7 +204,9 @@ static void check_leader(struct sim *s, unsigned i)
         for (uint64_t x = n->raft.first_index; x <= s->n_committed; x++) {
             const struct baton_raft_entry *e = baton_raft_entry_at(&n->raft, x);
             if (e == NULL || e->term != s->committed[x - 1]) {
-                sim__fail(s, "%s leads term %" PRIu64 " without committed "
+                sim__fail(s,
+                          "%s leads term %" PRIu64
+                          " without committed "
                           "entry %" PRIu64 " (term %" PRIu64 ")",
                           sim_names[i], term, x, s->committed[x - 1]);
                 return;
@@ -217,15 +227,15 @@ static void check_leases(struct sim *s)
         const struct baton_node *o = &s->nodes[k].core;
         if (!s->nodes[k].up || !o->quorum ||
             o->raft.role != BATON_RAFT_LEADER ||
-            baton_raft_lease_end(&o->raft) <=
-                sim__clock_ms(s, k, s->now_us)) {
+            baton_raft_lease_end(&o->raft) <= sim__clock_ms(s, k, s->now_us)) {
             continue;
         }
         if (holder != BATON_NODE_NONE) {
-            sim__fail(s, "leaders %s (term %" PRIu64 ") and %s (term %"
-                      PRIu64 ") both hold a lease", sim_names[holder],
-                      s->nodes[holder].core.raft.term, sim_names[k],
-                      o->raft.term);
+            sim__fail(s,
+                      "leaders %s (term %" PRIu64 ") and %s (term %" PRIu64
+                      ") both hold a lease",
+                      sim_names[holder], s->nodes[holder].core.raft.term,
+                      sim_names[k], o->raft.term);
             return;
         }
         holder = k;
@@ -250,16 +260,20 @@ void sim__quorum_check(struct sim *s, unsigned i)
         }
         if (x > s->n_committed) {
             if (x != s->n_committed + 1) {
-                sim__fail(s, "%s committed %" PRIu64 " past the known end "
-                          "%zu", sim_names[i], x, s->n_committed);
+                sim__fail(s,
+                          "%s committed %" PRIu64
+                          " past the known end "
+                          "%zu",
+                          sim_names[i], x, s->n_committed);
                 return;
             }
-            s->committed = grow(s->committed, &s->cap_committed, x,
-                                sizeof(*s->committed));
+            s->committed =
+                grow(s->committed, &s->cap_committed, x, sizeof(*s->committed));
             s->committed[x - 1] = e->term;
             s->n_committed = x;
         } else if (s->committed[x - 1] != e->term) {
-            sim__fail(s, "%s committed entry %" PRIu64 " of term %" PRIu64
+            sim__fail(s,
+                      "%s committed entry %" PRIu64 " of term %" PRIu64
                       ", another node one of term %" PRIu64,
                       sim_names[i], x, e->term, s->committed[x - 1]);
             return;
