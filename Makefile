@@ -34,10 +34,10 @@ test: build build-asan
 	@echo "== tests: clang + ASan + UBSan build =="
 	@ctest --test-dir $(ASAN_BUILD) --output-on-failure -j $(JOBS)
 
-# N simulator seeds with every workload (apps and global names); the last
-# line reads "N passed, M failed".
+# N simulator seeds with every workload (apps, global names and a quorum
+# app's Raft group); the last line reads "N passed, M failed".
 sim: build
-	@$(BUILD)/test/sim/baton-sim --names --seeds $(SEEDS) --jobs $(JOBS)
+	@$(BUILD)/test/sim/baton-sim --names --quorum --seeds $(SEEDS) --jobs $(JOBS)
 
 # The cluster suite's long nemesis, as root (docs/design/cluster.md): 5
 # batond in network namespaces, random partitions of every kind for

@@ -256,12 +256,27 @@ struct baton_app_callbacks {
     void (*token)(struct baton_app *app, uint64_t epoch);
 };
 
+/* An app's mode (docs/design/quorum.md): available (the default,
+ * Erlang's: every side of a partition keeps serving) or quorum (only the
+ * side with a majority, under a lease; no two owners ever overlap). */
+enum baton_mode {
+    BATON_MODE_AVAILABLE = 0,
+    BATON_MODE_QUORUM = 1,
+};
+
 struct baton_app_options {
     /* Priority list as in batond's config: "a@h1, {b@h2 c@h3}". */
     const char *nodes;
     uint64_t failover_timeout_ms; /* UINT64_MAX = never fail over */
     unsigned n_phases;
-    uint8_t reserved[32];
+    /* Quorum apps only (0 = the default; docs/config.md "Quorum mode"):
+     * the owner's lease, 4 x heartbeat_ms..60000 (default 4 x
+     * heartbeat_ms), and how long before it ends the app is told to
+     * stop, up to half the lease (default a quarter). */
+    uint64_t lease_ms;
+    uint64_t stop_margin_ms;
+    uint8_t mode; /* enum baton_mode */
+    uint8_t reserved[15];
 };
 
 /* Declares app name (1-31 of letters, digits, _ . -) before

@@ -58,6 +58,9 @@ static void fill_report(const struct baton_node *n, struct baton_app_reports *r)
         memcpy(p->name, c->name, sizeof(p->name));
         memcpy(p->rank, c->rank, sizeof(p->rank));
         p->failover_timeout_ms = c->failover_timeout_ms;
+        p->mode = c->mode;
+        p->lease_ms = c->lease_ms;
+        p->stop_margin_ms = c->stop_margin_ms;
         p->flags = (uint8_t)((l->permit ? BATON_REPORT_PERMIT : 0) |
                              (l->failed ? BATON_REPORT_FAILED : 0) |
                              (l->wants ? BATON_REPORT_WANTS : 0));
@@ -826,7 +829,9 @@ static const struct baton_app_report *agreed(const struct baton_node *n,
         if (first == NULL) {
             first = r;
         } else if (first->failover_timeout_ms != r->failover_timeout_ms ||
-                   memcmp(first->rank, r->rank, sizeof(r->rank)) != 0) {
+                   memcmp(first->rank, r->rank, sizeof(r->rank)) != 0 ||
+                   first->mode != r->mode || first->lease_ms != r->lease_ms ||
+                   first->stop_margin_ms != r->stop_margin_ms) {
             *refuse = true;
         }
     }
@@ -890,6 +895,13 @@ static void decide(struct baton_node *n, unsigned k)
         }
         set_app(n, k, &next);
         e = &n->state.apps[k];
+    }
+    if (def != NULL && def->mode == BATON_APP_QUORUM) {
+        /* A quorum app is placed only through the Raft log (quorum.md
+         * §4), which is not wired into the node yet (§9): until it is,
+         * the app runs nowhere rather than with available mode's
+         * duplicates after a partition. */
+        return;
     }
     switch (e->status) {
     case BATON_APP_IDLE:

@@ -68,6 +68,12 @@ void baton__names_changed(struct baton_node *n);
 void baton__names_step(struct baton_node *n);
 uint64_t baton__names_deadline(const struct baton_node *n);
 
+/* Quorum mode (quorum.c). */
+int baton__quorum_init(struct baton_node *n, uint64_t seed);
+int baton__quorum_event(struct baton_node *n, const struct baton_event *ev);
+void baton__quorum_on_msg(struct baton_node *n, const struct baton_msg *m);
+uint64_t baton__quorum_deadline(const struct baton_node *n);
+
 static inline bool baton__is_candidate(const struct baton_node *n,
                                        unsigned id)
 {

@@ -4,9 +4,13 @@
 
 const char *baton_msg_type_name(unsigned type)
 {
-    static const char *const names[] = {"?",  "heartbeat", "join",
-                                        "snapshot", "op", "resync",
-                                        "report", "state"};
+    static const char *const names[] = {
+        "?",         "heartbeat",  "join",      "snapshot", "op",
+        "resync",    "report",     "state",     "name_req", "name_reply",
+        "name_lost", "call",       "reply",     "raft"};
+
+    _Static_assert(BATON_ARRAY_LEN(names) == BATON_MSG__COUNT,
+                   "a name for every message type");
     return type < BATON_ARRAY_LEN(names) ? names[type] : "?";
 }
 
@@ -23,3 +27,10 @@ bool baton_stream_equal(const struct baton_stream *a,
     return a->coord == b->coord && a->coord_inc == b->coord_inc &&
            a->claim == b->claim;
 }
+
+/* A decoded APPEND holds its entries in the message; that must not make
+ * every message (the effects hold hundreds) larger than a snapshot part
+ * already makes it. */
+_Static_assert(sizeof(((struct baton_msg *)0)->u.raft) <=
+                   sizeof(((struct baton_msg *)0)->u.snapshot),
+               "a Raft message fits the union as it was");

@@ -3,6 +3,7 @@
 #ifndef BATON_CORE_MSG_H
 #define BATON_CORE_MSG_H
 
+#include "raft.h"
 #include "state.h"
 
 enum baton_msg_type {
@@ -18,6 +19,7 @@ enum baton_msg_type {
     BATON_MSG_NAME_LOST,     /* "your endpoint lost this name": a clash */
     BATON_MSG_CALL,          /* a message or call to a name's owner */
     BATON_MSG_REPLY,         /* the answer to a call, to its caller */
+    BATON_MSG_RAFT,          /* quorum mode: one Raft message (raft.h) */
     BATON_MSG__COUNT
 };
 
@@ -72,6 +74,9 @@ struct baton_app_report {
     uint64_t last;   /* the highest token this node ever started it with */
     uint64_t failover_timeout_ms;
     uint8_t rank[BATON_NODES_MAX];
+    uint8_t mode; /* enum baton_app_mode */
+    uint8_t reserved2[7];
+    uint64_t lease_ms, stop_margin_ms; /* quorum apps; else 0 */
 };
 
 struct baton_app_reports {
@@ -228,6 +233,16 @@ struct baton_msg {
             uint32_t len;
             const uint8_t *data; /* borrowed: valid for the step only */
         } reply;
+        struct {
+            /* m.from and m.to are the message's from and to. m.entries
+             * (an APPEND's) is borrowed: an encoder reads it wherever it
+             * points; a decoded message points it at `entries` below,
+             * so a copy of the message must point it at its own copy.
+             * m.data (a SNAPSHOT's) is borrowed from the decoder's
+             * input, valid for the step only. */
+            struct baton_raft_msg m;
+            struct baton_raft_entry entries[BATON_RAFT_BATCH];
+        } raft;
     } u;
 };
 

@@ -12,6 +12,8 @@
 int baton_node_init(struct baton_node *n, const struct baton_node_config *cfg,
                     baton_inc inc, uint64_t seed, uint64_t now_ms)
 {
+    int rv;
+
     if (cfg->n_nodes < 1 || cfg->n_nodes > BATON_NODES_MAX ||
         cfg->self >= cfg->n_nodes || inc == 0) {
         return BATON_EINVAL;
@@ -73,11 +75,17 @@ int baton_node_init(struct baton_node *n, const struct baton_node_config *cfg,
         n->peers[i].status.role = BATON_ROLE_SEEKING;
         n->peers[i].status.coord = BATON_NODE_NONE;
     }
-    return 0;
+    /* The disk is borrowed for init only. */
+    rv = baton__quorum_init(n, seed);
+    n->cfg.raft_disk = NULL;
+    return rv;
 }
 
 void baton_node_config_defaults(struct baton_node_config *cfg)
 {
+    if (cfg->max_drift_ppm == 0) {
+        cfg->max_drift_ppm = BATON_DRIFT_PPM_DEFAULT;
+    }
     if (cfg->heartbeat_ms == 0) {
         cfg->heartbeat_ms = BATON_HEARTBEAT_MS_DEFAULT;
     }
@@ -361,6 +369,15 @@ static bool reports_valid(const struct baton_node *n,
     return true;
 }
 
+/* A Raft message (quorum mode) as its codec gives it; what it means is
+ * raft.c's to judge. */
+static bool raft_plausible(const struct baton_msg *m)
+{
+    const struct baton_raft_msg *r = &m->u.raft.m;
+
+    return r->from == m->from && r->to == m->to && baton_raft_msg_valid(r);
+}
+
 /* Returns the rejection reason for a message's body, or -1 if valid. */
 static int body_check(const struct baton_node *n, const struct baton_msg *m)
 {
@@ -411,6 +428,8 @@ static int body_check(const struct baton_node *n, const struct baton_msg *m)
                    ? -1
                    : BATON_REJECT_BAD_FIELD;
     }
+    case BATON_MSG_RAFT:
+        return raft_plausible(m) ? -1 : BATON_REJECT_BAD_FIELD;
     default:
         return names_body_check(n, m);
     }
@@ -520,6 +539,9 @@ static void on_receive(struct baton_node *n, const struct baton_msg *m)
     case BATON_MSG_REPLY:
         baton__names_on_msg(n, m);
         break;
+    case BATON_MSG_RAFT:
+        baton__quorum_on_msg(n, m);
+        break;
     default:
         baton__check_tail(n, p);
         break;
@@ -569,6 +591,7 @@ static uint64_t next_deadline(const struct baton_node *n)
     }
     d = BATON_MIN(d, baton__apps_deadline(n));
     d = BATON_MIN(d, baton__names_deadline(n));
+    d = BATON_MIN(d, baton__quorum_deadline(n));
     BATON_ASSERT(d > n->now_ms);
     return d;
 }
@@ -584,11 +607,12 @@ int baton_node_step(struct baton_node *n, const struct baton_event *ev,
     fx->n_call = 0;
     fx->reset = 0;
     fx->trace_dropped = 0;
+    memset(&fx->raft_write, 0, sizeof(fx->raft_write));
     fx->deadline_ms = 0;
     if (ev->now_ms < n->now_ms) {
         return BATON_EINVAL;
     }
-    if (ev->type < BATON_EVENT_TICK || ev->type > BATON_EVENT_REPLY) {
+    if (ev->type < BATON_EVENT_TICK || ev->type > BATON_EVENT_PERSISTED) {
         return BATON_EINVAL;
     }
     if ((ev->type == BATON_EVENT_APP || ev->type == BATON_EVENT_EXPORTED ||
@@ -646,6 +670,12 @@ int baton_node_step(struct baton_node *n, const struct baton_event *ev,
         break;
     default:
         break;
+    }
+    if (baton__quorum_event(n, ev) != 0) {
+        /* A PERSISTED on a node without a Raft group: a driver's
+         * mistake, refused like an event for an unknown app. */
+        n->fx = NULL;
+        return BATON_EINVAL;
     }
     timers(n);
     baton__evaluate(n);

@@ -25,13 +25,31 @@
 #define BATON_BACKOFF_MIN_MS (50)
 #define BATON_BACKOFF_MAX_MS (2000)
 
+/* Lease bounds (docs/design/quorum.md §1): a lease spans at least this
+ * many heartbeats, so that it survives lost ones, and at most a minute;
+ * the default is the least. The stop margin defaults to a quarter of
+ * the lease and may be at most half of it. Clocks' rates differ by at
+ * most max_drift: 1% by default, 0.01%..10% allowed. */
+#define BATON_LEASE_HEARTBEATS (4)
+#define BATON_LEASE_MS_MAX (60000)
+#define BATON_DRIFT_PPM_DEFAULT (10000)
+#define BATON_DRIFT_PPM_MIN (100)
+#define BATON_DRIFT_PPM_MAX (100000)
+
 /* One distributed app as this node's config defines it. The definition
- * that must agree cluster-wide is name, rank and failover timeout
- * (docs/design/apps.md §1); the driver keeps the rest (commands). */
+ * that must agree cluster-wide is name, rank, failover timeout, mode,
+ * lease and stop margin (docs/design/apps.md §1, quorum.md §1); the
+ * driver keeps the rest (commands). */
 struct baton_app_config {
     char name[BATON_APP_NAME_MAX + 1];
     uint8_t rank[BATON_NODES_MAX]; /* 0 = not listed, 1 = first group, ... */
     uint64_t failover_timeout_ms;  /* or BATON_TIMEOUT_INFINITY */
+    uint8_t mode;                  /* enum baton_app_mode */
+    uint8_t reserved[7];
+    /* Quorum apps: both set (defaults filled in by the config reader);
+     * available apps: both 0. */
+    uint64_t lease_ms;
+    uint64_t stop_margin_ms;
 };
 
 struct baton_node_config {
@@ -68,6 +86,13 @@ struct baton_node_config {
      * table must fit BATON_SNAPSHOT_PARTS_MAX parts. The simulator uses
      * small parts to cut small tables into many. */
     uint32_t names_part;
+    /* Quorum mode (docs/design/quorum.md): with at least one app in
+     * quorum mode the node runs one Raft group whose voters are every
+     * node. max_drift_ppm: 0 = BATON_DRIFT_PPM_DEFAULT. raft_disk: what
+     * the driver recovered from its store (term, vote, log), or NULL for
+     * none; borrowed during baton_node_init only. */
+    uint32_t max_drift_ppm;
+    const struct baton_raft_disk *raft_disk;
 };
 
 enum baton_event_type {
@@ -81,6 +106,10 @@ enum baton_event_type {
     BATON_EVENT_NAME,      /* a local endpoint's name write: name_req */
     BATON_EVENT_CALL,      /* a local endpoint sends or calls: call */
     BATON_EVENT_REPLY,     /* a local endpoint answers a call: call */
+    /* Quorum mode: the driver made the raft_write effect of number
+     * `seq` durable (and every earlier one). Never sent by assumption:
+     * only once the store says so (quorum.md §3). */
+    BATON_EVENT_PERSISTED,
 };
 
 /* BATON_EVENT_NAME: one name write of a local endpoint. */
@@ -145,6 +174,7 @@ struct baton_event {
     uint32_t len;
     const struct baton_name_req *name_req; /* NAME: borrowed */
     const struct baton_call *call;         /* CALL/REPLY: borrowed */
+    uint64_t seq; /* PERSISTED: the write's raft_write.seq */
 };
 
 /* What the driver must do with a local app instance. */
@@ -235,7 +265,8 @@ struct baton_call_effect {
     X(SNAPSHOT, "snapshot")                                             \
     X(REJECTED, "rejected")                                             \
     X(TILT, "tilt")                                                     \
-    X(APP, "app")
+    X(APP, "app")                                                       \
+    X(RAFT, "raft")
 
 enum baton_trace_type {
 #define BATON__TRACE_ENUM(name, text) BATON_TRACE_##name,
@@ -290,8 +321,9 @@ struct baton_trace {
  * BATON_STEP_OPS_MAX ops per follower per step and a snapshot beyond
  * that (of at most BATON_SNAPSHOT_PARTS_MAX parts), which keeps one
  * step's sends below BATON_FX_SEND_MAX. */
-#define BATON_FX_SEND_MAX \
-    (384 + (BATON_SNAPSHOT_PARTS_MAX - 1) * BATON_NODES_MAX)
+#define BATON_FX_SEND_MAX                                      \
+    (384 + (BATON_SNAPSHOT_PARTS_MAX - 1) * BATON_NODES_MAX + \
+     BATON_RAFT_MSGS_MAX)
 #define BATON_FX_TRACE_MAX (256)
 #define BATON_FX_APP_MAX (2 * BATON_APPS_MAX)
 #define BATON_STEP_OPS_MAX (4)
@@ -327,6 +359,11 @@ struct baton_effects {
      * fastest way back once the network heals (docs/design/core.md §2,
      * docs/design/transport.md §1). */
     uint32_t reset;
+    /* Quorum mode: what the driver must make durable (seq 0: nothing),
+     * in order (the term and vote, then the log cut after from_index - 1
+     * and entries appended), then confirm with BATON_EVENT_PERSISTED.
+     * entries are valid until the next step. */
+    struct baton_raft_write raft_write;
     uint64_t deadline_ms; /* deliver a TICK at this time at the latest */
 };
 _Static_assert(BATON_NODES_MAX <= 32, "baton_effects.reset has a bit per node");
@@ -446,6 +483,9 @@ struct baton_counters {
     uint64_t name_clashes;  /* COORDINATOR: clashes resolved */
     uint64_t name_lost_told; /* LOST effects given */
     uint64_t calls_forwarded;
+    uint64_t raft_sent;     /* Raft messages sent */
+    uint64_t raft_received; /* Raft messages taken by the group */
+    uint64_t raft_writes;   /* raft_write effects given */
 };
 
 /* snap_next while no snapshot is arriving in parts. */
@@ -533,6 +573,14 @@ struct baton_node {
     unsigned n_watched;  /* used entries of watch */
     unsigned watch_next; /* the slot the next call takes */
     struct baton_call_watch watch[BATON_CALLS_WATCHED];
+
+    /* Quorum mode (quorum.c): one Raft group over every node, run only
+     * when an app is in quorum mode. */
+    bool quorum;
+    uint8_t raft_role;   /* the last role traced */
+    uint64_t raft_term;  /* the last term traced */
+    struct baton_raft raft;
+    struct baton_raft_effects raft_fx;
     struct baton_counters counters;
     struct baton_effects *fx; /* during a step only */
 };
@@ -577,6 +625,13 @@ uint64_t baton_node_dial_timeout_ms(const struct baton_node *n);
  * coordinator purges them). A local read: no message. */
 const struct baton_name *baton_node_whereis(const struct baton_node *n,
                                            const char *name);
+
+/* Quorum mode: the node running the Raft group's leadership as this
+ * node knows it (BATON_NODE_NONE: none, or no quorum app), the term,
+ * and the committed index. */
+unsigned baton_node_raft_leader(const struct baton_node *n);
+uint64_t baton_node_raft_term(const struct baton_node *n);
+uint64_t baton_node_raft_commit(const struct baton_node *n);
 
 /* A digest of the replica: state and name table. */
 uint64_t baton_node_replica_digest(const struct baton_node *n);

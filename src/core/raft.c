@@ -469,12 +469,17 @@ static void on_vote(struct baton_raft *r,
     struct baton_raft_msg *out;
 
     if (m->pre) {
-        /* Granted without changing anything here. */
+        /* Granted without changing anything here. A refusal carries
+         * this node's own term: a precandidate whose term fell behind
+         * (it was away while others campaigned) catches up on it, else
+         * voters of a later term would refuse it for ever, even when
+         * its log is the one that must win (etcd's pre-vote answers the
+         * same way). */
         out = msg(r, fx, m->from, BATON_RAFT_VOTE_RESP);
         if (out != NULL) {
             out->pre = true;
-            out->term = m->term;
             out->ok = m->term > r->term && up_to_date && fresh;
+            out->term = out->ok ? m->term : r->term;
         }
         return;
     }
@@ -510,6 +515,10 @@ static void on_vote_resp(struct baton_raft *r,
                          struct baton_raft_effects *fx)
 {
     if (m->pre) {
+        if (!m->ok && m->term > r->term) {
+            become_follower(r, m->term, -1); /* caught up: see on_vote */
+            return;
+        }
         if (r->role == BATON_RAFT_PRECANDIDATE && m->term == r->term + 1 &&
             m->ok) {
             r->granted |= 1u << m->from;
@@ -853,4 +862,20 @@ uint64_t baton_raft_lease_end(const struct baton_raft *r)
         return 0;
     }
     return sent[need] + e - e * r->cfg.drift_ppm / 1000000u;
+}
+
+bool baton_raft_msg_valid(const struct baton_raft_msg *m)
+{
+    if (m->type < BATON_RAFT_VOTE || m->type > BATON_RAFT_SNAPSHOT ||
+        m->n_entries > BATON_RAFT_BATCH ||
+        (m->n_entries > 0 && m->entries == NULL) ||
+        m->len > BATON_RAFT_SNAPSHOT_MAX || (m->len > 0 && m->data == NULL)) {
+        return false;
+    }
+    for (uint32_t i = 0; i < m->n_entries; i++) {
+        if (m->entries[i].len > BATON_RAFT_DATA_MAX) {
+            return false;
+        }
+    }
+    return true;
 }

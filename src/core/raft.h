@@ -31,7 +31,12 @@
 #define BATON_RAFT_NODES_MAX 32
 #define BATON_RAFT_LOG_MAX 256  /* entries held (not yet compacted) */
 #define BATON_RAFT_DATA_MAX 256 /* bytes of one entry */
-#define BATON_RAFT_BATCH 16     /* entries per append message */
+/* Entries per append message: a decoded message holds them inline
+ * (baton_msg.u.raft), within the size of its largest body. */
+#define BATON_RAFT_BATCH 8
+/* The largest snapshot a SNAPSHOT message carries (the embedding's
+ * state; wire.md §2.5). */
+#define BATON_RAFT_SNAPSHOT_MAX (65536)
 #define BATON_RAFT_MSGS_MAX (2 * BATON_RAFT_NODES_MAX)
 #define BATON_RAFT_PENDING 64 /* writes awaiting confirmation */
 
@@ -219,6 +224,12 @@ int baton_raft_send_snapshot(struct baton_raft *r,
                              const void *data,
                              uint32_t len,
                              struct baton_raft_effects *fx);
+
+/* Are m's fields within what a message may hold (its type, entry count
+ * and lengths, pointers where lengths say there are bytes)? For the
+ * codec and the node's checks of a received message; whether it makes
+ * sense is for baton_raft_receive. */
+bool baton_raft_msg_valid(const struct baton_raft_msg *m);
 
 uint64_t baton_raft_last_index(const struct baton_raft *r);
 /* The entry at index, or NULL if compacted or beyond the log. */

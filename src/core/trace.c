@@ -117,9 +117,10 @@ static int format_app(char *buf, size_t len, const struct baton_trace *t,
                         t->app, t->a, t->b);
     case 7:
         return snprintf(buf, len,
-                        "app %s: refused: its node list or failover_timeout "
-                        "differs between nodes; it runs nowhere until every "
-                        "node's config agrees",
+                        "app %s: refused: its node list, failover_timeout "
+                        "or mode (with lease_ms, stop_margin_ms) differs "
+                        "between nodes; it runs nowhere until every node's "
+                        "config agrees",
                         t->app);
     default:
         return snprintf(buf, len, "app %s: ?", t->app);
@@ -178,6 +179,13 @@ int baton_trace_format(char *buf, size_t len, const struct baton_trace *t,
         return snprintf(buf, len, "tilt (no step for %" PRIu64 "ms)", t->a);
     case BATON_TRACE_APP:
         return format_app(buf, len, t, names);
+    case BATON_TRACE_RAFT: {
+        static const char *const roles[] = {"?", "follower", "precandidate",
+                                            "candidate", "leader"};
+        return snprintf(buf, len,
+                        "raft %s term=%" PRIu64 " leader=%s commit=%" PRIu64,
+                        roles[t->role < 5 ? t->role : 0], t->a, peer, t->b);
+    }
     default:
         return snprintf(buf, len, "?");
     }

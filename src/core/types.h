@@ -38,4 +38,12 @@ static inline baton_epoch baton_epoch_make(uint64_t term, unsigned node)
     return (term << 8) | (baton_epoch)(node & 0xffu);
 }
 
+/* An app's mode (docs/design/quorum.md): available runs it on every
+ * side of a partition (Erlang's); quorum only under a lease granted
+ * through a majority. The values are the public BATON_MODE_*. */
+enum baton_app_mode {
+    BATON_APP_AVAILABLE = 0,
+    BATON_APP_QUORUM = 1,
+};
+
 #endif /* BATON_CORE_TYPES_H */

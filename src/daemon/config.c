@@ -102,7 +102,7 @@ static int on_app_entry(struct batond_config *cfg, const char *app,
         da->monitor_timeout_ms = 2000;
         da->monitor_failures = 3;
     }
-    if (rv == 0) { /* the node's: nodes, failover_timeout */
+    if (rv == 0) { /* the node's: nodes, failover_timeout, mode, lease */
         return 0;
     }
     if (strcmp(key, "start") == 0 || strcmp(key, "stop") == 0 ||

@@ -331,6 +331,39 @@ static void reset_link(struct baton_io *io, unsigned p)
     conn_close(c, NULL);
 }
 
+/* Quorum mode: the write goes to the store; once it is durable its
+ * confirmation is stepped in at depth 0 (flush_persisted), never inside
+ * the step that asked for it. */
+static void raft_write(struct baton_io *io, const struct baton_effects *fx)
+{
+    int rv;
+
+    if (fx->raft_write.seq == 0 || io->closing) {
+        return;
+    }
+    rv = io->on_raft_write != NULL ? io->on_raft_write(io, &fx->raft_write)
+                                   : 0;
+    if (rv != 0) {
+        logf_(io, BATON_LOG_ERROR,
+              "raft write %" PRIu64 " failed (%s): never confirmed; quorum "
+              "apps stop here",
+              fx->raft_write.seq, baton_strerror(rv));
+        return;
+    }
+    io->persisted_seq = BATON_MAX(io->persisted_seq, fx->raft_write.seq);
+}
+
+static void flush_persisted(struct baton_io *io)
+{
+    while (io->persisted_seq != 0 && !io->closing) {
+        struct baton_event ev = {0};
+        ev.type = BATON_EVENT_PERSISTED;
+        ev.seq = io->persisted_seq;
+        io->persisted_seq = 0;
+        core_step(io, &ev);
+    }
+}
+
 static void carry_out(struct baton_io *io, const struct baton_effects *fx)
 {
     for (unsigned k = 0; k < fx->n_trace; k++) {
@@ -375,6 +408,7 @@ static void carry_out(struct baton_io *io, const struct baton_effects *fx)
             io->on_call(io, &fx->call[k]);
         }
     }
+    raft_write(io, fx);
 }
 
 /* Steps the core with ev and carries out its effects.
@@ -417,6 +451,7 @@ static int core_step(struct baton_io *io, struct baton_event *ev)
     io->depth--;
     if (io->depth == 0) {
         flush_link_downs(io);
+        flush_persisted(io);
         if (io->closing) {
             io_free(io); /* baton_io_close was called from a callback */
         }
@@ -1343,6 +1378,8 @@ int baton_io_init(struct baton_io *io, uv_loop_t *loop,
     nc.n_apps = cfg->n_apps;
     memcpy(nc.apps, cfg->apps, sizeof(nc.apps));
     nc.apps_held = cfg->apps_held;
+    nc.max_drift_ppm = cfg->max_drift_ppm;
+    nc.raft_disk = cfg->raft_disk;
     /* Placement ties go to the smallest node name (reference §1.4). */
     for (unsigned i = 0; i < cfg->n_nodes; i++) {
         for (unsigned j = 0; j < cfg->n_nodes; j++) {

@@ -40,6 +40,11 @@ struct baton_io_config {
     struct baton_app_config apps[BATON_APPS_MAX];
     bool apps_held; /* boot sync pending (baton_node_config) */
     uint32_t names_cap; /* name table slots, power of two; 0 = default */
+    /* Quorum mode (baton_node_config): [cluster] max_drift (0 = the
+     * default), and what the Raft store recovered (NULL: nothing;
+     * borrowed during baton_io_init). */
+    uint32_t max_drift_ppm;
+    const struct baton_raft_disk *raft_disk;
 };
 
 struct baton_io;
@@ -55,6 +60,13 @@ typedef void (*baton_name_fn)(struct baton_io *io,
                               const struct baton_name_effect *e);
 typedef void (*baton_call_fn)(struct baton_io *io,
                               const struct baton_call_effect *e);
+
+/* Quorum mode: makes the core's raft_write durable (docs/design/
+ * quorum.md §3) and returns 0 once it is, or an error: the write is
+ * then never confirmed, and the node's quorum apps stop with their
+ * leases. w and its entries are valid during the call only. */
+typedef int (*baton_raft_write_fn)(struct baton_io *io,
+                                   const struct baton_raft_write *w);
 
 struct baton_io_conn; /* io.c */
 
@@ -125,6 +137,12 @@ struct baton_io {
     baton_app_fn on_app;
     baton_name_fn on_name;
     baton_call_fn on_call;
+    /* NULL: writes are confirmed at once and kept nowhere: NOT durable,
+     * a restarted node forgets its term, vote and log. Until the Raft
+     * store (src/lib/raftlog.c) is wired here, quorum apps run nowhere
+     * (docs/design/quorum.md §9). */
+    baton_raft_write_fn on_raft_write;
+    uint64_t persisted_seq; /* the newest write to confirm, 0 = none */
     struct baton_name *names_slots; /* the core's: 3 x names_cap slots */
     struct baton_names rx_names;    /* decoding scratch for snapshots */
     void *data;

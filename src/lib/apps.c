@@ -64,7 +64,9 @@ int baton_app_add(struct baton *b, const char *name,
                   struct baton_app **out)
 {
     uint8_t rank[BATON_NODES_MAX];
+    struct baton_app_config mode = {0};
     char err[256];
+    int rv;
 
     if (opt == NULL || opt->nodes == NULL || cbs == NULL ||
         cbs->start == NULL || cbs->stop == NULL) {
@@ -75,9 +77,35 @@ int baton_app_add(struct baton *b, const char *name,
                               err, sizeof(err)) != 0) {
         return lib_fail(b, BATON_EINVAL, "%s", err);
     }
-    return lib_app_declare(b, name, rank, opt->failover_timeout_ms, LIB_APP,
-                           cbs, data, opt->n_phases, out);
+    /* The same checks and defaults as batond's [app] (one place). */
+    snprintf(mode.name, sizeof(mode.name), "%.31s", name ? name : "?");
+    mode.mode = opt->mode;
+    mode.lease_ms = opt->lease_ms;
+    mode.stop_margin_ms = opt->stop_margin_ms;
+    if (opt->mode > BATON_MODE_QUORUM) {
+        return lib_fail(b, BATON_EINVAL, "app %s: mode %u is not "
+                        "BATON_MODE_AVAILABLE or BATON_MODE_QUORUM",
+                        mode.name, (unsigned)opt->mode);
+    }
+    if (lib_config_app_mode(&b->cfg, &mode, err, sizeof(err)) != 0) {
+        return lib_fail(b, BATON_EINVAL, "%s", err);
+    }
+    rv = lib_app_declare(b, name, rank, opt->failover_timeout_ms, LIB_APP,
+                         cbs, data, opt->n_phases, out);
+    if (rv == 0) {
+        struct baton_app_config *ac = &b->cfg.io.apps[b->n_apps - 1];
+        ac->mode = mode.mode;
+        ac->lease_ms = mode.lease_ms;
+        ac->stop_margin_ms = mode.stop_margin_ms;
+    }
+    return rv;
 }
+
+_Static_assert((int)BATON_MODE_AVAILABLE == (int)BATON_APP_AVAILABLE &&
+                   (int)BATON_MODE_QUORUM == (int)BATON_APP_QUORUM,
+               "the public modes are the core's");
+_Static_assert(sizeof(struct baton_app_options) == 56,
+               "baton_app_options keeps its size (ABI)");
 
 int baton_singleton_add(struct baton *b, const char *name,
                         const struct baton_app_callbacks *cbs, void *data,
@@ -91,7 +119,7 @@ int baton_singleton_add(struct baton *b, const char *name,
     }
     /* Every node, all of equal priority: never moves back (§2). */
     for (unsigned i = 0; i < b->cfg.io.n_nodes; i++) {
-        rank[i] = 1;
+        rank[i] = b->cfg.witness[i] ? 0 : 1; /* a witness holds no app */
     }
     return lib_app_declare(b, name, rank, 0, LIB_SINGLETON, cbs, data, 0,
                            out);

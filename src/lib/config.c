@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ini.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -191,9 +192,14 @@ static int on_node_entry(struct parse *p, const char *name, const char *value)
         }
         if (strcmp(role, "worker") == 0) {
             io->candidate[i] = 0;
+        } else if (strcmp(role, "witness") == 0) {
+            /* A witness only votes (quorum.md §5): a cheap third box
+             * for two-node clusters, so it never coordinates either. */
+            io->candidate[i] = 0;
+            p->cfg->witness[i] = 1;
         } else if (strcmp(role, "candidate") != 0) {
-            return fail(p, "[nodes] %s: role \"%s\" is neither candidate "
-                           "nor worker", name, role);
+            return fail(p, "[nodes] %s: role \"%s\" is not candidate, "
+                           "worker or witness", name, role);
         }
     }
     for (char *e = addr + strlen(addr); e > addr && e[-1] == ' '; e--) {
@@ -318,6 +324,10 @@ static int parse_priority(struct parse *p, const struct lib_config *cfg,
         if (rank[id] != 0) {
             return fail(p, "[app %s] nodes: %s is listed twice", app, name);
         }
+        if (cfg->witness[id]) {
+            return fail(p, "[app %s] nodes: %s is a witness: it votes but "
+                           "holds no app", app, name);
+        }
         rank[id] = r;
         any = true;
         if (!group) {
@@ -340,6 +350,46 @@ bool lib_config_ms(const char *v, uint64_t *out)
         return true;
     }
     return lib_config_u64(v, 0, 86400000, out);
+}
+
+/* "1%", "0.05%": at most two decimals, in ppm; BATON_DRIFT_PPM_MIN..MAX. */
+static bool parse_drift(const char *v, uint32_t *ppm)
+{
+    uint64_t whole = 0, frac = 0;
+    unsigned digits = 0;
+    const char *c = v;
+
+    if (*c < '0' || *c > '9') {
+        return false;
+    }
+    for (; *c >= '0' && *c <= '9'; c++) {
+        whole = whole * 10 + (uint64_t)(*c - '0');
+        if (whole > 100) {
+            return false;
+        }
+    }
+    if (*c == '.') {
+        for (c++; *c >= '0' && *c <= '9'; c++) {
+            if (++digits > 2) {
+                return false;
+            }
+            frac = frac * 10 + (uint64_t)(*c - '0');
+        }
+        if (digits == 0) {
+            return false;
+        }
+    }
+    if (c[0] != '%' || c[1] != '\0') {
+        return false;
+    }
+    frac *= digits == 1 ? 10 : 1;
+    /* 1% = 10,000 ppm, 0.01% = 100 ppm. */
+    whole = whole * 10000 + frac * 100;
+    if (whole < BATON_DRIFT_PPM_MIN || whole > BATON_DRIFT_PPM_MAX) {
+        return false;
+    }
+    *ppm = (uint32_t)whole;
+    return true;
 }
 
 static int parse_node_list(struct parse *p, const char *key, const char *v,
@@ -535,6 +585,12 @@ static int on_entry(void *user, const char *section, const char *key,
                             value, LIB_NAMES_CAP_MAX);
             }
             cfg->io.names_cap = (uint32_t)x;
+        } else if (strcmp(key, "max_drift") == 0) {
+            if (!parse_drift(value, &cfg->io.max_drift_ppm)) {
+                return fail(p, "[cluster] max_drift: \"%s\" is not a "
+                               "percentage in 0.01%%..10%% (e.g. 1%%)",
+                            value);
+            }
         } else {
             return fail(p, "[cluster]: unknown key \"%s\"", key);
         }
@@ -662,6 +718,12 @@ static void finish(struct parse *p)
         if (p->section(p->user, cfg, NULL, NULL, NULL, msg, sizeof(msg)) !=
                 0 &&
             msg[0] != '\0') {
+            report(p, 0, "%s", msg);
+        }
+    }
+    for (unsigned i = 0; i < io->n_apps; i++) {
+        char msg[768] = "";
+        if (lib_config_app_mode(cfg, &io->apps[i], msg, sizeof(msg)) != 0) {
             report(p, 0, "%s", msg);
         }
     }
@@ -821,6 +883,10 @@ int lib_config_priority(const struct lib_config *cfg, const char *what,
     return p.failed ? BATON_EINVAL : 0;
 }
 
+static int app_mode_key(const struct lib_config *cfg,
+                        struct baton_app_config *ac, const char *key,
+                        const char *value, char *err, size_t err_len);
+
 int lib_config_app_key(struct lib_config *cfg, const char *app,
                        const char *key, const char *value, unsigned *idx,
                        bool *added, char *err, size_t err_len)
@@ -870,7 +936,101 @@ int lib_config_app_key(struct lib_config *cfg, const char *app,
         }
         return 0;
     }
+    return app_mode_key(cfg, ac, key, value, err, err_len);
+}
+
+/* lease_ms and stop_margin_ms (0: unset, the default) against each
+ * other and heartbeat_ms. */
+static int check_lease(const struct lib_config *cfg,
+                       const struct baton_app_config *ac, char *err,
+                       size_t err_len)
+{
+    uint64_t hb = cfg->io.heartbeat_ms != 0 ? cfg->io.heartbeat_ms
+                                            : BATON_HEARTBEAT_MS_DEFAULT;
+    uint64_t lo = BATON_LEASE_HEARTBEATS * hb;
+    uint64_t lease = ac->lease_ms != 0 ? ac->lease_ms : lo;
+
+    if (ac->lease_ms != 0 &&
+        (ac->lease_ms < lo || ac->lease_ms > BATON_LEASE_MS_MAX)) {
+        /* Fewer than four heartbeats: a lost heartbeat or two would let
+         * the lease lapse while the owner is healthy (quorum.md §4). */
+        snprintf(err, err_len, "[app %s] lease_ms = %" PRIu64 ": not in "
+                 "%" PRIu64 "..%d (at least %d x heartbeat_ms)", ac->name,
+                 ac->lease_ms, lo, BATON_LEASE_MS_MAX,
+                 BATON_LEASE_HEARTBEATS);
+        return BATON_EINVAL;
+    }
+    if (ac->stop_margin_ms > lease / 2) {
+        /* The app would be told to stop before half of its lease ran. */
+        snprintf(err, err_len, "[app %s] stop_margin_ms = %" PRIu64 ": not "
+                 "in 1..%" PRIu64 " (at most half of lease_ms, %" PRIu64
+                 ")", ac->name, ac->stop_margin_ms, lease / 2, lease);
+        return BATON_EINVAL;
+    }
+    return 0;
+}
+
+/* mode, lease_ms, stop_margin_ms of [app NAME]. Checked here against
+ * what the file said so far (so that the message names the line), and
+ * again by lib_config_app_mode() once it is read: heartbeat_ms and mode
+ * may come later. */
+static int app_mode_key(const struct lib_config *cfg,
+                        struct baton_app_config *ac, const char *key,
+                        const char *value, char *err, size_t err_len)
+{
+    uint64_t x;
+
+    if (strcmp(key, "mode") == 0) {
+        if (strcmp(value, "available") == 0) {
+            ac->mode = BATON_APP_AVAILABLE;
+        } else if (strcmp(value, "quorum") == 0) {
+            ac->mode = BATON_APP_QUORUM;
+        } else {
+            snprintf(err, err_len, "[app %s] mode = %s: not available or "
+                     "quorum", ac->name, value);
+            return BATON_EINVAL;
+        }
+        return 0;
+    }
+    if (strcmp(key, "lease_ms") == 0 || strcmp(key, "stop_margin_ms") == 0) {
+        if (!lib_config_u64(value, 1, BATON_LEASE_MS_MAX, &x)) {
+            snprintf(err, err_len, "[app %s] %s = %s: not a number of ms "
+                     "in 1..%d", ac->name, key, value, BATON_LEASE_MS_MAX);
+            return BATON_EINVAL;
+        }
+        *(key[0] == 'l' ? &ac->lease_ms : &ac->stop_margin_ms) = x;
+        return check_lease(cfg, ac, err, err_len);
+    }
     return 1;
+}
+
+int lib_config_app_mode(const struct lib_config *cfg,
+                        struct baton_app_config *ac, char *err,
+                        size_t err_len)
+{
+    uint64_t hb = cfg->io.heartbeat_ms != 0 ? cfg->io.heartbeat_ms
+                                            : BATON_HEARTBEAT_MS_DEFAULT;
+
+    if (ac->mode != BATON_APP_QUORUM) {
+        if (ac->lease_ms != 0 || ac->stop_margin_ms != 0) {
+            snprintf(err, err_len, "[app %s] %s = %" PRIu64 ": only for "
+                     "mode = quorum", ac->name,
+                     ac->lease_ms != 0 ? "lease_ms" : "stop_margin_ms",
+                     ac->lease_ms != 0 ? ac->lease_ms : ac->stop_margin_ms);
+            return BATON_EINVAL;
+        }
+        return 0;
+    }
+    if (check_lease(cfg, ac, err, err_len) != 0) {
+        return BATON_EINVAL;
+    }
+    if (ac->lease_ms == 0) {
+        ac->lease_ms = BATON_LEASE_HEARTBEATS * hb;
+    }
+    if (ac->stop_margin_ms == 0) {
+        ac->stop_margin_ms = ac->lease_ms / 4;
+    }
+    return 0;
 }
 
 int lib_config_default_socket(struct lib_config *cfg, char *err,

@@ -42,6 +42,9 @@ struct lib_config {
     bool sync_timeout_set;
     uint64_t sync_timeout_ms; /* BATON_TIMEOUT_INFINITY = forever */
     void *parsing; /* config.c's state while the file is read */
+    /* [nodes] role = witness: votes in quorum mode, holds no app and
+     * never coordinates (io.candidate is 0 for it; quorum.md §5). */
+    uint8_t witness[BATON_NODES_MAX];
 };
 
 /* A key of a section the runtime does not know (section is its whole
@@ -93,13 +96,24 @@ int lib_config_priority(const struct lib_config *cfg, const char *what,
 /* A key of [app NAME] that the node itself needs: the app's entry in
  * cfg->io.apps (the core's app table, part of the config digest), added
  * at its first key (*added) if NAME is 1-31 letters, digits, _ . - and
- * there is room; nodes and failover_timeout. For a program's hook (every
+ * there is room; nodes, failover_timeout, mode, lease_ms and
+ * stop_margin_ms (checked together once the file is read: see
+ * lib_config_app_mode). For a program's hook (every
  * [app] reader shares it: batond, test/integration/probe.c). Returns 0
  * (taken), 1 (another key: the program's, for app *idx) or BATON_EINVAL
  * (err says why; values of LIB_LIST_MAX bytes or more are refused). */
 int lib_config_app_key(struct lib_config *cfg, const char *app,
                        const char *key, const char *value, unsigned *idx,
                        bool *added, char *err, size_t err_len);
+
+/* Checks an app's mode, lease_ms and stop_margin_ms against each other
+ * and [cluster] heartbeat_ms, and fills in the defaults of a quorum app
+ * (docs/config.md "Quorum mode"). Called for every [app] once the file
+ * is read, and by baton_app_add(). On error writes "[app NAME] key = value:
+ * why (allowed range)" into err and returns BATON_EINVAL. */
+int lib_config_app_mode(const struct lib_config *cfg,
+                        struct baton_app_config *ac, char *err,
+                        size_t err_len);
 
 /* Values: an integer in lo..hi; milliseconds up to a day or "infinity"
  * (BATON_TIMEOUT_INFINITY). */

@@ -323,7 +323,8 @@ static void put_status(struct enc *e, const struct baton_status *s)
 }
 
 /* [[name str(1..31), flags u8, run u8, epoch u64, exited u64, last u64,
- *   failover_timeout u64, rank bin(32)] * n] */
+ *   failover_timeout u64, rank bin(32), mode u8, lease u64,
+ *   stop_margin u64] * n] */
 static void put_reports(struct enc *e, const struct baton_app_reports *r)
 {
     if (r->n > BATON_APPS_MAX) {
@@ -338,7 +339,11 @@ static void put_reports(struct enc *e, const struct baton_app_reports *r)
             enc_invalid(e);
             return;
         }
-        put_array(e, 8);
+        if (p->mode > BATON_APP_QUORUM) {
+            enc_invalid(e);
+            return;
+        }
+        put_array(e, 11);
         put_str(e, p->name, len);
         put_u8(e, p->flags);
         put_u8(e, p->run);
@@ -347,7 +352,38 @@ static void put_reports(struct enc *e, const struct baton_app_reports *r)
         put_u64(e, p->last);
         put_u64(e, p->failover_timeout_ms);
         put_bin(e, p->rank, sizeof(p->rank));
+        put_u8(e, p->mode);
+        put_u64(e, p->lease_ms);
+        put_u64(e, p->stop_margin_ms);
     }
+}
+
+/* Raft (quorum mode, wire.md §2.5): [type u8 (1..5), pre u8 (0..1),
+ * ok u8 (0..1), term u64, index u64, log_term u64, commit u64,
+ * sent_ms u64, entries [[term u64, data bin(0..256)] * (0..8)],
+ * snapshot bin(0..65536)]. from and to are the message's. */
+static void put_raft(struct enc *e, const struct baton_raft_msg *r)
+{
+    if (!baton_raft_msg_valid(r)) {
+        enc_invalid(e);
+        return;
+    }
+    put_array(e, 10);
+    put_u8(e, r->type);
+    put_u8(e, r->pre ? 1 : 0);
+    put_u8(e, r->ok ? 1 : 0);
+    put_u64(e, r->term);
+    put_u64(e, r->index);
+    put_u64(e, r->log_term);
+    put_u64(e, r->commit);
+    put_u64(e, r->sent_ms);
+    put_array(e, r->n_entries);
+    for (uint32_t i = 0; i < r->n_entries; i++) {
+        put_array(e, 2);
+        put_u64(e, r->entries[i].term);
+        put_bin(e, r->entries[i].data, r->entries[i].len);
+    }
+    put_bin(e, r->data, r->len);
 }
 
 /* Is len bytes at data a payload the format carries (at most max)? */
@@ -496,6 +532,9 @@ static void put_body(struct enc *e, const struct baton_msg *m)
         put_bin(e, m->u.state.data, m->u.state.len);
         break;
     }
+    case BATON_MSG_RAFT:
+        put_raft(e, &m->u.raft.m);
+        break;
     default:
         put_names_body(e, m);
         break;
@@ -923,7 +962,7 @@ static bool read_reports(const msgpack_object *o, struct baton_app_reports *r)
     for (unsigned i = 0; i < r->n; i++) {
         struct baton_app_report *p = &r->r[i];
         const msgpack_object *a;
-        if (!get_array(&items[i], 8, &a) || a[0].type != MSGPACK_OBJECT_STR ||
+        if (!get_array(&items[i], 11, &a) || a[0].type != MSGPACK_OBJECT_STR ||
             a[0].via.str.size == 0 ||
             a[0].via.str.size > BATON_APP_NAME_MAX ||
             memchr(a[0].via.str.ptr, '\0', a[0].via.str.size) != NULL) {
@@ -934,7 +973,10 @@ static bool read_reports(const msgpack_object *o, struct baton_app_reports *r)
             !read_u64(&a[3], &p->epoch) || !read_u64(&a[4], &p->exited) ||
             !read_u64(&a[5], &p->last) ||
             !read_u64(&a[6], &p->failover_timeout_ms) ||
-            !read_bin(&a[7], p->rank, sizeof(p->rank))) {
+            !read_bin(&a[7], p->rank, sizeof(p->rank)) ||
+            !read_u8(&a[8], &p->mode) || p->mode > BATON_APP_QUORUM ||
+            !read_u64(&a[9], &p->lease_ms) ||
+            !read_u64(&a[10], &p->stop_margin_ms)) {
             return false;
         }
     }
@@ -965,6 +1007,47 @@ static bool read_payload(const msgpack_object *o, uint32_t max,
     *len = o->via.bin.size;
     *data = *len > 0 ? (const uint8_t *)o->via.bin.ptr : NULL;
     return true;
+}
+
+/* See put_raft. The entries are copied into the message (raft.entries),
+ * the snapshot borrowed from the input. */
+static bool read_raft(const msgpack_object *o, struct baton_msg *m)
+{
+    struct baton_raft_msg *r = &m->u.raft.m;
+    const msgpack_object *a, *items;
+    uint8_t pre, ok;
+
+    if (!get_array(o, 10, &a) || !read_u8(&a[0], &r->type) ||
+        r->type < BATON_RAFT_VOTE || r->type > BATON_RAFT_SNAPSHOT ||
+        !read_u8(&a[1], &pre) || pre > 1 || !read_u8(&a[2], &ok) ||
+        ok > 1 || !read_u64(&a[3], &r->term) ||
+        !read_u64(&a[4], &r->index) || !read_u64(&a[5], &r->log_term) ||
+        !read_u64(&a[6], &r->commit) || !read_u64(&a[7], &r->sent_ms) ||
+        a[8].type != MSGPACK_OBJECT_ARRAY ||
+        a[8].via.array.size > BATON_RAFT_BATCH) {
+        return false;
+    }
+    r->pre = pre == 1;
+    r->ok = ok == 1;
+    r->from = m->from;
+    r->to = m->to;
+    r->n_entries = a[8].via.array.size;
+    r->entries = r->n_entries > 0 ? m->u.raft.entries : NULL;
+    items = a[8].via.array.ptr;
+    for (uint32_t i = 0; i < r->n_entries; i++) {
+        struct baton_raft_entry *x = &m->u.raft.entries[i];
+        const msgpack_object *f;
+        if (!get_array(&items[i], 2, &f) || !read_u64(&f[0], &x->term) ||
+            f[1].type != MSGPACK_OBJECT_BIN ||
+            f[1].via.bin.size > BATON_RAFT_DATA_MAX) {
+            return false;
+        }
+        x->len = f[1].via.bin.size;
+        if (x->len > 0) {
+            memcpy(x->data, f[1].via.bin.ptr, x->len);
+        }
+    }
+    return read_payload(&a[9], BATON_RAFT_SNAPSHOT_MAX, &r->data, &r->len);
 }
 
 /* The bodies of names and calls (see put_names_body). */
@@ -1012,7 +1095,7 @@ static bool read_names_body(const msgpack_object *o, struct baton_msg *m)
                read_payload(&a[2], BATON_CALL_DATA_MAX, &m->u.reply.data,
                             &m->u.reply.len);
     default:
-        return false; /* a type outside 1..12 */
+        return false; /* a type outside 1..13 */
     }
 }
 
@@ -1066,6 +1149,8 @@ static bool read_body(const msgpack_object *o, struct baton_msg *m,
         memcpy(m->u.state.name, a[0].via.str.ptr, a[0].via.str.size);
         return read_payload(&a[3], BATON_STATE_MAX, &m->u.state.data,
                             &m->u.state.len);
+    case BATON_MSG_RAFT:
+        return read_raft(o, m);
     default:
         return read_names_body(o, m);
     }
@@ -1208,6 +1293,10 @@ int baton_msg_decode(const uint8_t *buf, size_t len, struct baton_msg *out,
                    : BATON_EBADMSG;
     case BATON_MSG_REPLY:
         return within(buf, len, out->u.reply.data, out->u.reply.len)
+                   ? 0
+                   : BATON_EBADMSG;
+    case BATON_MSG_RAFT:
+        return within(buf, len, out->u.raft.m.data, out->u.raft.m.len)
                    ? 0
                    : BATON_EBADMSG;
     default:

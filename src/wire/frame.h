@@ -6,9 +6,11 @@
 #include "../util/setup.h"
 
 /* 2: every message's status carries `heard`; 3: a SNAPSHOT comes in
- * parts, and the HELLO carries part digests (docs/design/wire.md §1.1).
+ * parts, and the HELLO carries part digests; 4: an app report carries
+ * its mode, lease and stop margin, and Raft's messages (quorum mode)
+ * join the core's (docs/design/wire.md §1.1).
  * Nodes of different versions refuse to link at the first frame. */
-#define BATON_WIRE_VERSION (3)
+#define BATON_WIRE_VERSION (4)
 #define BATON_FRAME_HEADER_LEN (8)
 /* The largest body (a SEALED frame's: a names snapshot part may take
  * 3.4 MB).

@@ -2,7 +2,8 @@
  * (the node's sections in src/lib/config.c, [app] in src/daemon/config.c)
  * and as a libbaton program reads it (no [app] hook). Oracle: no crash,
  * no sanitizer report; a text that parses has a node listed in [nodes]
- * and apps whose priority lists name listed nodes only. */
+ * and apps whose priority lists name listed nodes only, no witness, and
+ * leases in range. */
 #include "../../src/util/setup.h"
 
 #include <stdlib.h>
@@ -34,7 +35,26 @@ static void check_parsed(const struct batond_config *cfg)
             check(io->apps[a].rank[n] == 0);
         }
         check(cfg->apps[a].start[0] != '\0');
+        /* quorum.md §1: a quorum app has its lease and margin filled in
+         * and in range, an available app neither; no witness holds an
+         * app. */
+        if (io->apps[a].mode == BATON_APP_QUORUM) {
+            check(io->apps[a].lease_ms >= BATON_LEASE_HEARTBEATS * 10 &&
+                  io->apps[a].lease_ms <= BATON_LEASE_MS_MAX);
+            check(io->apps[a].stop_margin_ms >= 1 &&
+                  io->apps[a].stop_margin_ms <= io->apps[a].lease_ms / 2);
+        } else {
+            check(io->apps[a].mode == BATON_APP_AVAILABLE &&
+                  io->apps[a].lease_ms == 0 &&
+                  io->apps[a].stop_margin_ms == 0);
+        }
+        for (unsigned n = 0; n < io->n_nodes; n++) {
+            check(!cfg->node->witness[n] || io->apps[a].rank[n] == 0);
+        }
     }
+    check(io->max_drift_ppm == 0 || /* the default */
+          (io->max_drift_ppm >= BATON_DRIFT_PPM_MIN &&
+           io->max_drift_ppm <= BATON_DRIFT_PPM_MAX));
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

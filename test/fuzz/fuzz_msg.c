@@ -79,6 +79,17 @@ static void check_borrowed(struct baton_msg *a, struct baton_msg *b)
         check_bytes(&a->u.reply.data, a->u.reply.len, &b->u.reply.data,
                     b->u.reply.len);
         break;
+    case BATON_MSG_RAFT:
+        check_bytes(&a->u.raft.m.data, a->u.raft.m.len, &b->u.raft.m.data,
+                    b->u.raft.m.len);
+        /* A decoded APPEND holds its entries itself; the arrays then
+         * compare with the rest. */
+        check(a->u.raft.m.entries ==
+                  (a->u.raft.m.n_entries > 0 ? a->u.raft.entries : NULL) &&
+              b->u.raft.m.entries ==
+                  (b->u.raft.m.n_entries > 0 ? b->u.raft.entries : NULL));
+        a->u.raft.m.entries = b->u.raft.m.entries = NULL;
+        break;
     default:
         break;
     }

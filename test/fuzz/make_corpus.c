@@ -300,6 +300,58 @@ static void msg_seeds(void)
     m.u.resync.applied = 39;
     put_msg("resync", &m);
 
+    /* Raft (quorum mode): a pre-vote, an APPEND with two entries, a
+     * heartbeat's answer and a SNAPSHOT. */
+    small_msg(&m, BATON_MSG_RAFT, 8);
+    m.u.raft.m.type = BATON_RAFT_VOTE;
+    m.u.raft.m.from = m.from;
+    m.u.raft.m.to = m.to;
+    m.u.raft.m.pre = true;
+    m.u.raft.m.term = 4;
+    m.u.raft.m.index = 17;
+    m.u.raft.m.log_term = 3;
+    put_msg("raft-prevote", &m);
+    m.u.raft.m.type = BATON_RAFT_APPEND;
+    m.u.raft.m.pre = false;
+    m.u.raft.m.commit = 16;
+    m.u.raft.m.sent_ms = 123456;
+    m.u.raft.m.n_entries = 2;
+    m.u.raft.m.entries = m.u.raft.entries;
+    m.u.raft.entries[0].term = 3;
+    m.u.raft.entries[0].len = 5;
+    memcpy(m.u.raft.entries[0].data, "grant", 5);
+    m.u.raft.entries[1].term = 4;
+    put_msg("raft-append", &m);
+    m.u.raft.m.type = BATON_RAFT_APPEND_RESP;
+    m.u.raft.m.ok = true;
+    m.u.raft.m.n_entries = 0;
+    m.u.raft.m.entries = NULL;
+    put_msg("raft-append-resp", &m);
+    m.u.raft.m.type = BATON_RAFT_SNAPSHOT;
+    m.u.raft.m.ok = false;
+    m.u.raft.m.data = (const uint8_t *)"state";
+    m.u.raft.m.len = 5;
+    put_msg("raft-snapshot", &m);
+
+    /* Two apps: one available, one in quorum mode with its lease. */
+    small_msg(&m, BATON_MSG_REPORT, 7);
+    m.u.report.n = 2;
+    for (unsigned i = 0; i < 2; i++) {
+        struct baton_app_report *r = &m.u.report.r[i];
+        snprintf(r->name, sizeof(r->name), "%s", i == 0 ? "web" : "db");
+        r->flags = BATON_REPORT_PERMIT;
+        r->run = 1;
+        r->epoch = 0x305;
+        r->last = 0x305;
+        r->failover_timeout_ms = 3000;
+        r->rank[0] = 1;
+        r->rank[1] = 2;
+    }
+    m.u.report.r[1].mode = BATON_APP_QUORUM;
+    m.u.report.r[1].lease_ms = 1000;
+    m.u.report.r[1].stop_margin_ms = 250;
+    put_msg("report-quorum", &m);
+
     real_msg(&m, BATON_MSG_NAME_REQ);
     m.u.name_req.req = 3;
     m.u.name_req.first = 1;

@@ -12,7 +12,7 @@ start = sleep 60"
 cluster 2
 start a; start b
 wait_for 10 agree a a b || fail "no agreement"
-wait_for 5 grep -q "app web: refused: its node list or failover_timeout differs" "$T/a.log" || fail "a did not refuse web"
+wait_for 5 grep -q "app web: refused: its node list, failover_timeout or mode" "$T/a.log" || fail "a did not refuse web"
 wait_for 5 grep -q "app web: refused" "$T/b.log" || fail "b did not refuse web"
 sleep 0.5
 kill -0 "${PIDS[a]}" && kill -0 "${PIDS[b]}" || fail "a node died over a definition mismatch"

@@ -196,6 +196,30 @@ static void test_bad_declarations(void **state)
     assert_int_equal(baton_app_add(b, "web", &ao, &app_cbs, NULL, NULL),
                      BATON_EINVAL);
     assert_non_null(strstr(baton_errmsg(b), "added twice"));
+    /* Quorum mode: the checks of batond's [app] (heartbeat_ms = 20). */
+    ao.mode = BATON_MODE_QUORUM;
+    ao.lease_ms = 79;
+    assert_int_equal(baton_app_add(b, "q", &ao, &app_cbs, NULL, NULL),
+                     BATON_EINVAL);
+    assert_non_null(strstr(baton_errmsg(b), "lease_ms = 79: not in 80..60000"));
+    ao.lease_ms = 0;
+    ao.stop_margin_ms = 41;
+    assert_int_equal(baton_app_add(b, "q", &ao, &app_cbs, NULL, NULL),
+                     BATON_EINVAL);
+    assert_non_null(strstr(baton_errmsg(b), "stop_margin_ms = 41: not in 1..40"));
+    ao.mode = 2;
+    ao.stop_margin_ms = 0;
+    assert_int_equal(baton_app_add(b, "q", &ao, &app_cbs, NULL, NULL),
+                     BATON_EINVAL);
+    ao.mode = BATON_MODE_AVAILABLE;
+    ao.lease_ms = 1000;
+    assert_int_equal(baton_app_add(b, "q", &ao, &app_cbs, NULL, NULL),
+                     BATON_EINVAL);
+    assert_non_null(strstr(baton_errmsg(b), "only for mode = quorum"));
+    ao.mode = BATON_MODE_QUORUM;
+    assert_int_equal(baton_app_add(b, "q", &ao, &app_cbs, NULL, NULL), 0);
+    memset(&ao, 0, sizeof(ao));
+    ao.nodes = "a@local";
     assert_int_equal(baton_group_add(b, "g", "b@local", NULL, &group_cbs,
                                      NULL, NULL),
                      BATON_EINVAL);

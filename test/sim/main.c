@@ -8,6 +8,8 @@
  *   --names-part P cuts snapshots in parts of P names (3..24: the
  *   simulator's table holds 24), so that runs exercise transfers in
  *   parts under faults (names.md §1)
+ *   --quorum adds an app in quorum mode: the nodes run their Raft group
+ *   over the driver's store, checked after every step (quorum.md §7)
  *   baton-sim --measure [--runs R]                 detection figures
  *
  * The last line of a multi-seed run is "N passed, M failed". */
@@ -15,6 +17,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,10 +48,10 @@ static void usage(void)
 {
     fprintf(stderr,
             "usage: baton-sim --seeds N [--first S] [--jobs J] "
-            "[--max-nodes M] [--names] [--names-part P] "
+            "[--max-nodes M] [--names] [--names-part P] [--quorum] "
             "[--legacy-transport]\n"
             "       baton-sim --seed S [--trace] [--max-nodes M] [--names] "
-            "[--names-part P]\n"
+            "[--names-part P] [--quorum]\n"
             "       baton-sim --measure [--runs R]\n");
     exit(2);
 }
@@ -111,6 +114,8 @@ static void parse(int argc, char **argv, struct opts *o)
             i++;
         } else if (strcmp(a, "--legacy-transport") == 0) {
             o->so.legacy = true;
+        } else if (strcmp(a, "--quorum") == 0) {
+            o->so.quorum = true;
         } else if (strcmp(a, "--measure") == 0) {
             o->measure = true;
         } else {
@@ -132,15 +137,16 @@ static void parse(int argc, char **argv, struct opts *o)
     }
 }
 
-/* " --names-part P" for replay lines, or "". */
+/* " --names-part P" and " --quorum" for replay lines, or "". */
 static const char *part_flag(const struct opts *o)
 {
-    static char buf[32];
+    static char buf[48];
 
-    if (o->so.names_part == 0) {
-        return "";
+    snprintf(buf, sizeof(buf), "%s", o->so.quorum ? " --quorum" : "");
+    if (o->so.names_part != 0) {
+        snprintf(buf + strlen(buf), sizeof(buf) - strlen(buf),
+                 " --names-part %u", (unsigned)o->so.names_part);
     }
-    snprintf(buf, sizeof(buf), " --names-part %u", (unsigned)o->so.names_part);
     return buf;
 }
 
@@ -216,6 +222,60 @@ static void absorb(struct totals *t, const char *line, const char *self,
            o->so.legacy ? " --legacy-transport" : "", part_flag(o));
 }
 
+/* Reads every worker's lines as they come. Reading one pipe to its end
+ * before the next would leave the others blocked on a full pipe, and
+ * --jobs 2 would run one worker at a time after the first thousand
+ * seeds. */
+static void read_workers(struct totals *t, const int *fds, unsigned jobs,
+                         const char *self, const struct opts *o)
+{
+    static char buf[64][4096];
+    size_t len[64] = {0};
+    struct pollfd pf[64];
+    unsigned open_n = jobs;
+
+    for (unsigned k = 0; k < jobs; k++) {
+        pf[k].fd = fds[k];
+        pf[k].events = POLLIN;
+    }
+    while (open_n > 0) {
+        if (poll(pf, jobs, -1) < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            perror("baton-sim: poll");
+            return;
+        }
+        for (unsigned k = 0; k < jobs; k++) {
+            ssize_t n;
+            char *nl;
+            if (pf[k].fd < 0 || pf[k].revents == 0) {
+                continue;
+            }
+            n = read(pf[k].fd, buf[k] + len[k], sizeof(buf[k]) - 1 - len[k]);
+            if (n <= 0) {
+                close(pf[k].fd);
+                pf[k].fd = -1; /* poll skips it */
+                open_n--;
+                continue;
+            }
+            len[k] += (size_t)n;
+            buf[k][len[k]] = '\0';
+            while ((nl = strchr(buf[k], '\n')) != NULL) {
+                /* absorb() takes the line with its newline, as fgets
+                 * gives it. */
+                char line[4096];
+                size_t used = (size_t)(nl - buf[k]) + 1;
+                memcpy(line, buf[k], used);
+                line[used] = '\0';
+                absorb(t, line, self, o);
+                memmove(buf[k], buf[k] + used, len[k] - used + 1);
+                len[k] -= used;
+            }
+        }
+    }
+}
+
 static int run_many(const struct opts *o, const char *self)
 {
     struct totals t = {0};
@@ -250,14 +310,9 @@ static int run_many(const struct opts *o, const char *self)
         close(p[1]);
         fds[k] = p[0];
     }
+    read_workers(&t, fds, jobs, self, o);
     for (unsigned k = 0; k < jobs; k++) {
-        FILE *in = fdopen(fds[k], "r");
-        char line[1024];
         int status;
-        while (fgets(line, sizeof(line), in) != NULL) {
-            absorb(&t, line, self, o);
-        }
-        fclose(in);
         waitpid(pids[k], &status, 0);
         if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
             printf("FAIL worker %u died (status %d): a seed crashed the "

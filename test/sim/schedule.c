@@ -174,6 +174,22 @@ static void config(uint64_t seed, const struct seed_opts *o,
         }
         ac->failover_timeout_ms = pick(p, 3) == 0 ? 0 : rnd(p, 1, 1500);
     }
+    if (o->quorum && cfg->n_apps < BATON_APPS_MAX) {
+        /* From a PRNG of its own, so that --quorum leaves every other
+         * draw of the seed (and so its schedule) as it was. */
+        struct baton_app_config *ac = &cfg->apps[cfg->n_apps++];
+        struct baton_prng q;
+        baton_prng_seed(&q, seed ^ 0x9407u);
+        snprintf(ac->name, sizeof(ac->name), "quorum");
+        for (unsigned i = 0; i < cfg->n_nodes; i++) {
+            ac->rank[i] = (uint8_t)(1 + pick(&q, 2));
+        }
+        ac->mode = BATON_APP_QUORUM;
+        ac->lease_ms = 4 * (cfg->heartbeat_ms ? cfg->heartbeat_ms
+                                              : BATON_HEARTBEAT_MS_DEFAULT);
+        ac->stop_margin_ms = ac->lease_ms / 4;
+        cfg->drift_ppm = BATON_DRIFT_PPM_DEFAULT; /* clocks drift, by 1% */
+    }
     cfg->app_fail_ppm = 20000;
     /* Exports take 1-5 ms in the model: a new owner waits 200 ms for a
      * state before it goes on without (a lost STATE message). */
@@ -225,6 +241,13 @@ void run_seed(uint64_t seed, const struct seed_opts *o, struct seed_result *r)
             (cfg.apps[a].failover_timeout_ms + cfg.state_wait_ms + 20) *
             SIM_MS;
         r->app_extra_us = BATON_MAX(r->app_extra_us, extra);
+    }
+    if (o->quorum) {
+        /* Raft: a voter that heard a leader waits out its stickiness
+         * (one detection window) before it may pre-vote, an election
+         * timeout is up to two more, and a split vote costs another. */
+        r->app_extra_us = BATON_MAX(r->app_extra_us,
+                                    (5 * hb * miss + 100) * SIM_MS);
     }
     r->bound_us += r->app_extra_us;
     s = sim_create(&cfg);

@@ -10,6 +10,7 @@ struct seed_opts {
     bool names;         /* run the names workload and its checks */
     bool legacy;        /* the driver before issue 11 (sim_config) */
     uint32_t names_part; /* entries per snapshot part, 0 = default */
+    bool quorum;        /* add a quorum-mode app: the nodes' Raft group */
 };
 
 struct seed_result {

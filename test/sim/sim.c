@@ -389,6 +389,9 @@ struct baton_msg *sim__copy_msg(const struct baton_msg *m)
     } else if (m->type == BATON_MSG_REPLY) {
         data = m->u.reply.data;
         len = m->u.reply.len;
+    } else if (m->type == BATON_MSG_RAFT) {
+        data = m->u.raft.m.data;
+        len = m->u.raft.m.len;
     }
     if (t != NULL) {
         /* A snapshot part carries only its slice of slots, as on the
@@ -435,9 +438,18 @@ struct baton_msg *sim__copy_msg(const struct baton_msg *m)
             c->u.state.data = (const uint8_t *)tail;
         } else if (m->type == BATON_MSG_CALL) {
             c->u.call.data = (const uint8_t *)tail;
+        } else if (m->type == BATON_MSG_RAFT) {
+            c->u.raft.m.data = (const uint8_t *)tail;
         } else {
             c->u.reply.data = (const uint8_t *)tail;
         }
+    }
+    if (m->type == BATON_MSG_RAFT && m->u.raft.m.n_entries > 0) {
+        /* The entries point into the sender's log, which its next step
+         * may change: the copy holds them, as a decoded message does. */
+        memcpy(c->u.raft.entries, m->u.raft.m.entries,
+               m->u.raft.m.n_entries * sizeof(c->u.raft.entries[0]));
+        c->u.raft.m.entries = c->u.raft.entries;
     }
     return c;
 }
@@ -580,12 +592,33 @@ static void apps_run(struct sim *s, unsigned i)
     }
 }
 
+uint64_t sim__clock_ms(const struct sim *s, unsigned i, uint64_t us)
+{
+    int64_t skew = (int64_t)us * s->nodes[i].rate_ppm / 1000000;
+
+    return (uint64_t)((int64_t)us + skew) / SIM_MS;
+}
+
+uint64_t sim__true_us(const struct sim *s, unsigned i, uint64_t ms)
+{
+    uint64_t t = ms * SIM_MS * 1000000u /
+                 (uint64_t)(1000000 + s->nodes[i].rate_ppm);
+
+    while (t > 0 && sim__clock_ms(s, i, t - 1) >= ms) {
+        t--;
+    }
+    while (sim__clock_ms(s, i, t) < ms) {
+        t++;
+    }
+    return t;
+}
+
 void sim__step(struct sim *s, unsigned i, struct baton_event *ev)
 {
     struct simnode *sn = &s->nodes[i];
     int rv;
 
-    ev->now_ms = s->now_us / SIM_MS;
+    ev->now_ms = sim__clock_ms(s, i, s->now_us);
     rv = baton_node_step(&sn->core, ev, s->fx);
     s->steps++;
     if (rv != 0) {
@@ -609,7 +642,8 @@ void sim__step(struct sim *s, unsigned i, struct baton_event *ev)
         check_trace(s, i, t);
     }
     check_node(s, i);
-    sn->deadline_us = s->fx->deadline_ms * SIM_MS;
+    sim__quorum_check(s, i);
+    sn->deadline_us = sim__true_us(s, i, s->fx->deadline_ms);
     if (sn->deadline_us <= s->now_us) {
         sim__fail(s, "%s asked for a deadline in the past", sim_names[i]);
         sn->deadline_us = s->now_us + SIM_MS;
@@ -622,6 +656,7 @@ void sim__step(struct sim *s, unsigned i, struct baton_event *ev)
     }
     apps_run(s, i);
     sim__names_effects(s, i);
+    sim__quorum_write(s, i);
 }
 
 static void tick(struct sim *s, unsigned i)
@@ -635,6 +670,7 @@ static void boot(struct sim *s, unsigned i)
 {
     struct simnode *sn = &s->nodes[i];
     struct baton_node_config cfg = {0};
+    struct baton_raft_disk disk;
 
     cfg.n_nodes = s->cfg.n_nodes;
     cfg.self = i;
@@ -652,6 +688,8 @@ static void boot(struct sim *s, unsigned i)
     if (s->cfg.override_set && s->cfg.override_node == i) {
         cfg.apps[0] = s->cfg.override_app;
     }
+    sim__quorum_disk(s, i, &disk);
+    cfg.raft_disk = &disk;
     for (unsigned a = 0; a < BATON_APPS_MAX; a++) {
         sn->inst[a].st = 0; /* a crash took every instance with it */
     }
@@ -663,9 +701,10 @@ static void boot(struct sim *s, unsigned i)
     sn->paused = false;
     sn->n_held = 0;
     memset(&sn->sh, 0, sizeof(sn->sh));
+    cfg.max_drift_ppm = s->cfg.drift_ppm;
     if (baton_node_init(&sn->core, &cfg, sn->inc,
                         s->cfg.seed * 131 + i * 7 + sn->inc,
-                        s->now_us / SIM_MS) != 0) {
+                        sim__clock_ms(s, i, s->now_us)) != 0) {
         sim__fail(s, "%s: init failed", sim_names[i]);
         return;
     }
@@ -716,6 +755,9 @@ static void handle(struct sim *s, struct event *ev)
         break;
     case EV_REPLY:
         sim__names_reply(s, ev);
+        break;
+    case EV_PERSIST:
+        sim__quorum_persist(s, ev);
         break;
     case EV_EXPORT: {
         char out[64];
@@ -773,6 +815,17 @@ struct sim *sim_create(const struct sim_config *cfg)
         for (unsigned p = 0; p < SIM_NODES_MAX; p++) {
             s->dial[i][p].backoff_ms = BATON_BACKOFF_MIN_MS;
         }
+        s->nodes[i].disk.vote = -1; /* a new disk: no vote */
+    }
+    if (cfg->drift_ppm != 0) {
+        /* A PRNG of its own: the run's other draws stay as without. */
+        struct baton_prng d;
+        baton_prng_seed(&d, cfg->seed ^ 0xd41f7u);
+        for (unsigned i = 0; i < cfg->n_nodes; i++) {
+            s->nodes[i].rate_ppm =
+                (int64_t)baton_prng_below(&d, cfg->drift_ppm + 1) -
+                (int64_t)cfg->drift_ppm / 2;
+        }
     }
     s->delay_min_us = cfg->delay_min_us ? cfg->delay_min_us : 100;
     s->delay_max_us = BATON_MAX(cfg->delay_max_us, s->delay_min_us);
@@ -812,6 +865,7 @@ void sim_destroy(struct sim *s)
     free(s->starts);
     free(s->fx);
     sim__names_free(s->names);
+    sim__quorum_free(s);
     free(s);
 }
 
@@ -873,6 +927,7 @@ void sim_crash(struct sim *s, unsigned i)
         free(sn->held[k].msg);
     }
     sn->n_held = 0;
+    sim__quorum_crash(s, i);
     sim__net_crash(s, i);
 }
 

@@ -48,6 +48,11 @@ struct sim_config {
     /* Entries per snapshot part (0: the core's default, far above the
      * simulator's table): small parts cut a snapshot into many. */
     uint32_t names_part;
+    /* Clock drift (quorum mode, docs/design/quorum.md §7): each node's
+     * clock runs at a rate within 1 +- drift_ppm / 2 of true time, so
+     * that two differ by at most drift_ppm, which the nodes are told as
+     * max_drift. 0: every clock reads true time. */
+    uint32_t drift_ppm;
     bool print_trace;                /* print every trace line as it happens */
     bool keep_trace;                 /* keep lines for sim_trace_find() */
 };

@@ -5,7 +5,7 @@
 #include "sim.h"
 
 enum { EV_DELIVER = 1, EV_LINK_UP, EV_LINK_DOWN, EV_APP, EV_EXPORT,
-       EV_REPLY, EV_RST, EV_RETX, EV_DIAL };
+       EV_REPLY, EV_RST, EV_RETX, EV_DIAL, EV_PERSIST };
 
 
 struct event {
@@ -19,7 +19,8 @@ struct event {
     uint8_t app;   /* EV_APP: app index, what happened, which instance */
     uint8_t what;
     uint64_t epoch; /* EV_REPLY: the caller's life */
-    uint64_t id;    /* EV_REPLY: the call answered; RETX, DIAL: which */
+    uint64_t id;    /* EV_REPLY: the call answered; RETX, DIAL: which;
+                       PERSIST: the write's seq */
     struct baton_msg *msg; /* DELIVER: owned by the event */
 };
 
@@ -86,6 +87,18 @@ struct simnode {
     } inst[BATON_APPS_MAX];
     struct event *held; /* events that reached it while paused */
     size_t n_held, cap_held;
+    int64_t rate_ppm; /* its clock runs at 1 + rate_ppm / 1e6 (drift) */
+    /* Quorum mode (sim_quorum.c): its disk survives crashes; writes not
+     * yet durable do not. */
+    struct sim_disk {
+        uint64_t term;
+        int vote;
+        struct baton_raft_entry *log; /* index i at log[i - 1] */
+        uint64_t n, cap;
+        struct sim_write *w; /* asked for, not yet durable, in order */
+        size_t n_w, cap_w;
+        uint64_t free_us; /* writes become durable in order */
+    } disk;
 };
 
 /* (stream, index) -> state digest after that op, as the coordinator
@@ -148,6 +161,14 @@ struct sim {
     char **lines;
     int n_lines, cap_lines;
     struct sim_names *names; /* sim_names.c */
+    /* sim_quorum.c: the leader of each term (node + 1, 0 = none yet),
+     * and the term of every committed Raft entry (index i at [i - 1]). */
+    uint8_t *leader_of;
+    size_t cap_terms;
+    uint64_t *committed;
+    size_t n_committed, cap_committed;
+    uint64_t n_terms; /* entries of leader_of set */
+    uint64_t quorum_writes;
 };
 
 void sim__fail(struct sim *s, const char *fmt, ...)
@@ -181,5 +202,19 @@ struct sim_names *sim__names_new(void);
 void sim__names_free(struct sim_names *m);
 void sim__names_effects(struct sim *s, unsigned i);
 void sim__names_reply(struct sim *s, const struct event *ev);
+
+/* Node i's clock (ms) at true time us, and the first true time at which
+ * it reads ms (clock drift: sim_config.drift_ppm). */
+uint64_t sim__clock_ms(const struct sim *s, unsigned i, uint64_t us);
+uint64_t sim__true_us(const struct sim *s, unsigned i, uint64_t ms);
+
+/* sim_quorum.c: the driver's Raft store, and quorum invariants. */
+void sim__quorum_write(struct sim *s, unsigned i);
+void sim__quorum_persist(struct sim *s, const struct event *ev);
+void sim__quorum_crash(struct sim *s, unsigned i);
+/* What node i's disk holds, for its boot (valid until its next write). */
+void sim__quorum_disk(struct sim *s, unsigned i, struct baton_raft_disk *d);
+void sim__quorum_check(struct sim *s, unsigned i);
+void sim__quorum_free(struct sim *s);
 
 #endif /* BATON_SIM_INTERNAL_H */

@@ -45,6 +45,16 @@ static bool apps_converged(const struct sim *s, unsigned mask, unsigned c,
         unsigned best = 0;
         unsigned runner = BATON_NODE_NONE;
         int k = baton_state_app_find(&cn->state, ac->name);
+        if (ac->mode == BATON_APP_QUORUM) {
+            /* Not placed until the Raft log places it (quorum.md §9). */
+            for (unsigned x = 0; x < nn; x++) {
+                if ((mask & (1u << x)) && s->nodes[x].inst[a].st != 0) {
+                    return why(buf, len, "quorum app %s runs on %s",
+                               ac->name, sim_names[x]);
+                }
+            }
+            continue;
+        }
         for (unsigned x = 0; x < nn; x++) {
             const struct baton_local_app *l = &s->nodes[x].core.local[a];
             if ((mask & (1u << x)) && ac->rank[x] != 0 && l->permit &&
@@ -119,12 +129,57 @@ static bool apps_converged(const struct sim *s, unsigned mask, unsigned c,
 }
 
 /* Checks one fully connected group (mask of node ids). */
+/* Quorum mode: a group holding a majority of the nodes has one Raft
+ * leader among its members, which every member knows, and every member
+ * has committed what the leader has; a minority has none to agree on. */
+static bool quorum_converged(const struct sim *s, unsigned mask, char *buf,
+                             size_t len)
+{
+    unsigned nn = s->cfg.n_nodes;
+    unsigned l = BATON_NODE_NONE;
+    uint64_t commit = 0;
+
+    if (2 * (unsigned)__builtin_popcount(mask) <= nn) {
+        return true;
+    }
+    for (unsigned i = 0; i < nn; i++) {
+        const struct baton_node *n = &s->nodes[i].core;
+        unsigned li;
+        if (!(mask & (1u << i)) || !n->quorum) {
+            continue;
+        }
+        li = baton_node_raft_leader(n);
+        if (li >= nn || !(mask & (1u << li)) ||
+            s->nodes[li].core.raft.role != BATON_RAFT_LEADER) {
+            return why(buf, len, "%s knows no Raft leader in its majority",
+                       sim_names[i]);
+        }
+        if (l == BATON_NODE_NONE) {
+            l = li;
+            commit = baton_node_raft_commit(&s->nodes[l].core);
+        } else if (li != l) {
+            return why(buf, len, "%s follows %s, another node %s",
+                       sim_names[i], sim_names[li], sim_names[l]);
+        }
+        if (baton_node_raft_commit(n) != commit) {
+            return why(buf, len, "%s committed %" PRIu64 ", the leader %"
+                       PRIu64, sim_names[i], baton_node_raft_commit(n),
+                       commit);
+        }
+    }
+    return true;
+}
+
 static bool group_converged(const struct sim *s, unsigned mask, char *buf,
                             size_t len)
 {
     unsigned nn = s->cfg.n_nodes;
     unsigned c = BATON_NODE_NONE;
     const struct baton_node *cn;
+
+    if (!quorum_converged(s, mask, buf, len)) {
+        return false;
+    }
 
     for (unsigned i = 0; i < nn && c == BATON_NODE_NONE; i++) {
         if ((mask & (1u << i)) && s->cfg.candidate[i]) {

@@ -487,6 +487,148 @@ static void differing_definitions_refused(void **state)
     sim_destroy(s);
 }
 
+/* The mode and the lease belong to the definition too (quorum.md §1):
+ * one node with x in quorum mode, the others available, or a different
+ * lease, refuses x everywhere. */
+static void differing_modes_refused(void **state)
+{
+    struct baton_app_config app;
+    struct baton_app_config odd;
+    struct sim *s;
+    int k = 0;
+
+    (void)state;
+    for (int lease_only = 0; lease_only < 2; lease_only++) {
+        define(&app, "x", "a,b,c", 0);
+        define(&odd, "x", "a,b,c", 0);
+        odd.mode = BATON_APP_QUORUM;
+        odd.lease_ms = 1000;
+        odd.stop_margin_ms = 250;
+        if (lease_only) {
+            app = odd;
+            odd.lease_ms = 2000;
+        }
+        s = cluster(3, 1, &app, &odd, 2);
+        k = 0;
+        sim_run_until(s, 1000 * MS);
+        expect(s, &k, "app x: refused");
+        for (unsigned i = 0; i < 3; i++) {
+            assert_int_equal(sim_instance(s, i, 0, NULL), 0);
+        }
+        sim_destroy(s);
+    }
+}
+
+/* Until quorum placement is wired (quorum.md §9), a quorum app runs
+ * nowhere, never with available mode's rules; an available app beside
+ * it runs as before. */
+static void quorum_app_not_placed_yet(void **state)
+{
+    struct baton_app_config apps[2];
+    struct sim *s;
+
+    (void)state;
+    define(&apps[0], "q", "a,b,c", 0);
+    apps[0].mode = BATON_APP_QUORUM;
+    apps[0].lease_ms = 1000;
+    apps[0].stop_margin_ms = 250;
+    define(&apps[1], "x", "a,b,c", 0);
+    s = cluster(3, 2, apps, NULL, 0);
+    sim_run_until(s, 3000 * MS);
+    for (unsigned i = 0; i < 3; i++) {
+        assert_int_equal(sim_instance(s, i, 0, NULL), 0);
+    }
+    runs_only_on(s, 3, 1, 0);
+    sim_destroy(s);
+}
+
+/* With a quorum app the nodes run one Raft group over the wire codec's
+ * messages and the driver's store: one leader, known to all; its
+ * crash elects another in a later term, which the old one follows when
+ * it returns; every node commits every leader's entry (quorum.md §2-§3;
+ * the checker in sim_quorum.c runs after every step). */
+static void quorum_group_elects(void **state)
+{
+    struct baton_app_config app;
+    struct sim *s;
+    unsigned l1, l2;
+    uint64_t t1;
+
+    (void)state;
+    define(&app, "q", "a,b,c", 0);
+    app.mode = BATON_APP_QUORUM;
+    app.lease_ms = 1000;
+    app.stop_margin_ms = 250;
+    s = cluster(3, 1, &app, NULL, 0);
+    sim_run_until(s, 4000 * MS);
+    l1 = baton_node_raft_leader(sim_node(s, 0));
+    assert_true(l1 < 3);
+    t1 = baton_node_raft_term(sim_node(s, l1));
+    for (unsigned i = 0; i < 3; i++) {
+        assert_int_equal(baton_node_raft_leader(sim_node(s, i)), l1);
+        assert_true(baton_node_raft_commit(sim_node(s, i)) >= 1);
+    }
+    sim_crash(s, l1);
+    sim_run_until(s, 8000 * MS);
+    l2 = baton_node_raft_leader(sim_node(s, (l1 + 1) % 3));
+    assert_true(l2 < 3 && l2 != l1);
+    assert_true(baton_node_raft_term(sim_node(s, l2)) > t1);
+    sim_restart(s, l1);
+    sim_run_until(s, 12000 * MS);
+    for (unsigned i = 0; i < 3; i++) {
+        assert_int_equal(baton_node_raft_leader(sim_node(s, i)), l2);
+        assert_int_equal(baton_node_raft_commit(sim_node(s, i)),
+                         baton_node_raft_commit(sim_node(s, l2)));
+    }
+    assert_true(baton_node_raft_commit(sim_node(s, l2)) >= 2);
+    assert_false(sim_failed(s));
+    sim_destroy(s);
+}
+
+/* Two nodes and a witness (quorum.md §5): the witness neither
+ * coordinates nor is listed for the app, but votes, so the Raft group
+ * survives the loss of any one of the three: the other two elect a
+ * leader, and the third follows it when it returns. */
+static void witness_keeps_majority(void **state)
+{
+    struct sim_config cfg = {0};
+    struct sim *s;
+    uint64_t t = 0;
+
+    (void)state;
+    cfg.n_nodes = 3;
+    cfg.candidate[0] = cfg.candidate[1] = 1; /* c: the witness */
+    cfg.seed = 5;
+    cfg.delay_min_us = cfg.delay_max_us = 1000;
+    cfg.link_delay_us = 1000;
+    cfg.n_apps = 1;
+    define(&cfg.apps[0], "q", "a,b", 0);
+    cfg.apps[0].mode = BATON_APP_QUORUM;
+    cfg.apps[0].lease_ms = 1000;
+    cfg.apps[0].stop_margin_ms = 250;
+    s = sim_create(&cfg);
+    assert_non_null(s);
+    for (unsigned lost = 0; lost < 3; lost++) {
+        unsigned a = (lost + 1) % 3, b = (lost + 2) % 3;
+        unsigned l;
+        t += 4000 * MS;
+        sim_run_until(s, t);
+        sim_crash(s, lost);
+        t += 5000 * MS;
+        sim_run_until(s, t);
+        l = baton_node_raft_leader(sim_node(s, a));
+        assert_true(l == a || l == b);
+        assert_int_equal(baton_node_raft_leader(sim_node(s, b)), l);
+        sim_restart(s, lost);
+        t += 4000 * MS;
+        sim_run_until(s, t);
+        assert_int_equal(baton_node_raft_leader(sim_node(s, lost)),
+                         baton_node_raft_leader(sim_node(s, a)));
+    }
+    assert_false(sim_failed(s));
+    sim_destroy(s);
+}
+
 /* Issue 11 finding 8: a singleton (every node equal) runs on d; d freezes
  * for 300 ms, shorter than the detection window, while a (the
  * coordinator) restarts. No coordinator may fail the app over from d in
@@ -754,6 +896,10 @@ int main(void)
         cmocka_unit_test(permit_and_takeover),
         cmocka_unit_test(mismatch_holds_later_node),
         cmocka_unit_test(differing_definitions_refused),
+        cmocka_unit_test(differing_modes_refused),
+        cmocka_unit_test(quorum_app_not_placed_yet),
+        cmocka_unit_test(quorum_group_elects),
+        cmocka_unit_test(witness_keeps_majority),
         cmocka_unit_test(frozen_owner_not_failed_over),
         cmocka_unit_test(no_claim_during_merge),
         cmocka_unit_test(bridge_owner_vouched_for),

@@ -1901,6 +1901,94 @@ static void test_strerror(void **state)
 #define NODE_TEST(fn) cmocka_unit_test_setup_teardown(fn, fixture_setup, \
                                                       fixture_teardown)
 
+/* Quorum mode: a lone node with a quorum app runs the Raft group. It
+ * leads only once its vote is durable, and commits its no-op only once
+ * that is durable too: each waits for the PERSISTED of the write that
+ * carries it, never assumed (quorum.md §3). */
+static void test_quorum_waits_for_persisted(void **state)
+{
+    struct fixture *f = *state;
+    struct baton_node_config cfg;
+    struct baton_event ev;
+    uint64_t t = T0;
+    uint64_t seq = 0;
+
+    config_init(&cfg, 1, 0);
+    cfg.n_apps = 1;
+    snprintf(cfg.apps[0].name, sizeof(cfg.apps[0].name), "q");
+    cfg.apps[0].rank[0] = 1;
+    cfg.apps[0].mode = BATON_APP_QUORUM;
+    cfg.apps[0].lease_ms = 1000;
+    cfg.apps[0].stop_margin_ms = 250;
+    assert_int_equal(baton_node_init(&f->node, &cfg, SELF_INC, 1, T0), 0);
+    assert_true(f->node.quorum);
+    /* Ticks until it campaigns: its vote for itself is a write. */
+    while (f->fx.raft_write.seq == 0) {
+        tick(f, t);
+        t = f->fx.deadline_ms;
+        assert_true(t < T0 + 5000);
+    }
+    seq = f->fx.raft_write.seq;
+    assert_int_equal(f->fx.raft_write.vote, 0);
+    assert_int_equal(baton_node_raft_leader(&f->node), BATON_NODE_NONE);
+    tick(f, f->now_ms + 1);
+    assert_int_equal(baton_node_raft_leader(&f->node), BATON_NODE_NONE);
+    memset(&ev, 0, sizeof(ev));
+    ev.type = BATON_EVENT_PERSISTED;
+    ev.now_ms = f->now_ms + 1;
+    ev.seq = seq;
+    assert_int_equal(baton_node_step(&f->node, &ev, &f->fx), 0);
+    assert_int_equal(baton_node_raft_leader(&f->node), 0);
+    /* The leader's no-op: written, committed once confirmed. */
+    assert_true(f->fx.raft_write.seq > seq);
+    assert_int_equal(f->fx.raft_write.n, 1);
+    assert_int_equal(baton_node_raft_commit(&f->node), 0);
+    ev.seq = f->fx.raft_write.seq;
+    assert_int_equal(baton_node_step(&f->node, &ev, &f->fx), 0);
+    assert_int_equal(baton_node_raft_commit(&f->node), 1);
+    assert_int_equal(trace_count(&f->fx, BATON_TRACE_RAFT), 0);
+    assert_true(f->node.counters.raft_writes >= 2);
+}
+
+/* Without a quorum app there is no group: a PERSISTED is a driver's
+ * mistake, and a raft message is accepted and ignored; a malformed one
+ * is rejected like any bad body. */
+static void test_raft_without_quorum(void **state)
+{
+    struct fixture *f = *state;
+    struct baton_event ev;
+    struct baton_msg m;
+
+    boot(f, 3, 0);
+    link_up(f, 1, T0 + 1);
+    memset(&ev, 0, sizeof(ev));
+    ev.type = BATON_EVENT_PERSISTED;
+    ev.now_ms = T0 + 2;
+    ev.seq = 1;
+    assert_int_equal(baton_node_step(&f->node, &ev, &f->fx), BATON_EINVAL);
+    assert_false(f->node.quorum);
+    heartbeat_init(&m, 1, 0, peer_inc(1), 1);
+    deliver(f, &m, T0 + 3);
+    heartbeat_init(&m, 1, 0, peer_inc(1), 2);
+    m.type = BATON_MSG_RAFT;
+    m.u.raft.m.type = BATON_RAFT_VOTE;
+    m.u.raft.m.from = 1;
+    m.u.raft.m.to = 0;
+    m.u.raft.m.pre = true;
+    m.u.raft.m.term = 1;
+    deliver(f, &m, T0 + 4);
+    assert_int_equal(rejected_total(&f->node.counters), 0);
+    assert_int_equal(f->node.counters.raft_received, 0);
+    m.seq = 3;
+    m.u.raft.m.n_entries = BATON_RAFT_BATCH + 1;
+    m.u.raft.m.entries = m.u.raft.entries;
+    expect_reject(f, &m, BATON_REJECT_BAD_FIELD);
+    m.seq = 4;
+    m.u.raft.m.n_entries = 0;
+    m.u.raft.m.from = 2; /* not the message's sender */
+    expect_reject(f, &m, BATON_REJECT_BAD_FIELD);
+}
+
 /* One name write of endpoint 1 on a lone node; returns its DONE code. */
 static unsigned own_write(struct baton_node *n, struct baton_effects *fx,
                           unsigned kind, unsigned i)
@@ -1984,6 +2072,8 @@ int main(void)
         NODE_TEST(test_init_custom_timers),
         NODE_TEST(test_step_rejects_time_going_back),
         NODE_TEST(test_step_rejects_unknown_event),
+        NODE_TEST(test_quorum_waits_for_persisted),
+        NODE_TEST(test_raft_without_quorum),
         NODE_TEST(test_step_rejects_bad_link_peer),
         NODE_TEST(test_first_tick_boots),
         NODE_TEST(test_single_node_claims_on_first_tick),

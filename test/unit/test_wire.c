@@ -132,6 +132,11 @@ static void rand_reports(struct baton_prng *p, struct baton_app_reports *r)
         q->last = rand_u64(p);
         q->failover_timeout_ms = rand_u64(p);
         memcpy(q->rank, a.rank, sizeof(q->rank));
+        /* From the values above, so that the PRNG's sequence (and every
+         * later sample of a seed) stays what it was before version 4. */
+        q->mode = (uint8_t)(q->flags & 1);
+        q->lease_ms = q->epoch ^ q->last;
+        q->stop_margin_ms = q->exited ^ q->failover_timeout_ms;
     }
 }
 
@@ -315,6 +320,39 @@ static void rand_names_msg(struct baton_prng *p, struct baton_msg *m)
     }
 }
 
+/* A Raft message: entries only in an APPEND, a snapshot only in a
+ * SNAPSHOT (as raft.c sends them; the codec takes any mix), entries
+ * held in the message as a decoded one holds them. */
+static void rand_raft_msg(struct baton_prng *p, struct baton_msg *m)
+{
+    struct baton_raft_msg *r = &m->u.raft.m;
+
+    r->type = (uint8_t)(BATON_RAFT_VOTE +
+                        baton_prng_below(p, BATON_RAFT_SNAPSHOT));
+    r->from = m->from;
+    r->to = m->to;
+    r->pre = baton_prng_chance(p, 500000);
+    r->ok = baton_prng_chance(p, 500000);
+    r->term = rand_u64(p);
+    r->index = rand_u64(p);
+    r->log_term = rand_u64(p);
+    r->commit = rand_u64(p);
+    r->sent_ms = rand_u64(p);
+    if (r->type == BATON_RAFT_APPEND) {
+        r->n_entries = (uint32_t)baton_prng_below(p, BATON_RAFT_BATCH + 1);
+        for (uint32_t i = 0; i < r->n_entries; i++) {
+            struct baton_raft_entry *e = &m->u.raft.entries[i];
+            e->term = rand_u64(p);
+            e->len = (uint32_t)baton_prng_below(p, BATON_RAFT_DATA_MAX + 1);
+            rand_bytes(p, e->data, e->len);
+        }
+        r->entries = r->n_entries > 0 ? m->u.raft.entries : NULL;
+    }
+    if (r->type == BATON_RAFT_SNAPSHOT) {
+        rand_payload(p, &r->data, &r->len);
+    }
+}
+
 /* A random message of the given type, zeroed first so that it can be
  * compared byte for byte with its decoding. */
 static void rand_msg(struct baton_prng *p, struct baton_msg *m, unsigned type,
@@ -373,6 +411,9 @@ static void rand_msg(struct baton_prng *p, struct baton_msg *m, unsigned type,
                  rand_u8(p));
         m->u.state.epoch = rand_u64(p) | 1;
         m->u.state.ok = rand_u8(p);
+        break;
+    case BATON_MSG_RAFT:
+        rand_raft_msg(p, m);
         break;
     default:
         rand_names_msg(p, m);
@@ -503,12 +544,21 @@ static void big_msg(struct baton_msg *m)
     case BATON_MSG_REPLY:
         m->u.reply.id |= BIG;
         break;
+    case BATON_MSG_RAFT:
+        m->u.raft.m.term |= BIG;
+        m->u.raft.m.index |= BIG;
+        m->u.raft.m.log_term |= BIG;
+        m->u.raft.m.commit |= BIG;
+        m->u.raft.m.sent_ms |= BIG;
+        break;
     case BATON_MSG_REPORT:
         for (unsigned i = 0; i < m->u.report.n; i++) {
             m->u.report.r[i].epoch |= BIG;
             m->u.report.r[i].exited |= BIG;
             m->u.report.r[i].last |= BIG;
             m->u.report.r[i].failover_timeout_ms |= BIG;
+            m->u.report.r[i].lease_ms |= BIG;
+            m->u.report.r[i].stop_margin_ms |= BIG;
         }
         break;
     default:
@@ -558,6 +608,18 @@ static void sample_fix(struct baton_prng *p, struct baton_msg *m)
     case BATON_MSG_REPLY:
         m->u.reply.len = 0;
         m->u.reply.data = NULL;
+        break;
+    case BATON_MSG_RAFT:
+        /* An APPEND with two empty entries: every field is there, and
+         * the only bins, of any length, are empty. */
+        m->u.raft.m.type = BATON_RAFT_APPEND;
+        m->u.raft.m.n_entries = 2;
+        m->u.raft.m.entries = m->u.raft.entries;
+        memset(m->u.raft.entries, 0, sizeof(m->u.raft.entries));
+        m->u.raft.entries[0].term = rand_u64(p) | BIG;
+        m->u.raft.entries[1].term = rand_u64(p) | BIG;
+        m->u.raft.m.len = 0;
+        m->u.raft.m.data = NULL;
         break;
     default:
         break;
@@ -733,7 +795,8 @@ static void check_bad_header(const uint8_t good[BATON_FRAME_HEADER_LEN],
 }
 
 /* Version 2 added `heard` to every status, version 3 snapshot parts and
- * the HELLO's part digests: an older peer's first header is refused, and
+ * the HELLO's part digests, version 4 the app's mode in reports and
+ * Raft's messages: an older peer's first header is refused, and
  * the driver learns which version it speaks, so that it logs both
  * (docs/design/wire.md §1.1). */
 static void test_frame_version(void **state)
@@ -742,9 +805,9 @@ static void test_frame_version(void **state)
     struct baton_frame_header h;
 
     BATON_UNUSED(state);
-    assert_int_equal(BATON_WIRE_VERSION, 3);
+    assert_int_equal(BATON_WIRE_VERSION, 4);
     baton_frame_header_encode(buf, BATON_FRAME_HELLO, 88);
-    assert_int_equal(buf[2], 3);
+    assert_int_equal(buf[2], 4);
     assert_int_equal(baton_frame_other_version(buf, sizeof(buf)), 0);
     for (unsigned v = 0; v <= 0xff; v++) {
         if (v == BATON_WIRE_VERSION) {
@@ -871,6 +934,22 @@ static void assert_msgs_equal(const struct baton_msg *x,
                            b.u.reply.len);
         a.u.reply.data = b.u.reply.data = NULL;
         break;
+    case BATON_MSG_RAFT:
+        assert_bytes_equal(a.u.raft.m.data, a.u.raft.m.len, b.u.raft.m.data,
+                           b.u.raft.m.len);
+        a.u.raft.m.data = b.u.raft.m.data = NULL;
+        assert_int_equal(a.u.raft.m.n_entries, b.u.raft.m.n_entries);
+        for (uint32_t i = 0; i < a.u.raft.m.n_entries; i++) {
+            const struct baton_raft_entry *ea = &a.u.raft.m.entries[i];
+            const struct baton_raft_entry *eb = &b.u.raft.m.entries[i];
+            assert_int_equal(ea->term, eb->term);
+            assert_bytes_equal(ea->data, ea->len, eb->data, eb->len);
+        }
+        /* Where the entries are is the holder's business. */
+        a.u.raft.m.entries = b.u.raft.m.entries = NULL;
+        memset(a.u.raft.entries, 0, sizeof(a.u.raft.entries));
+        memset(b.u.raft.entries, 0, sizeof(b.u.raft.entries));
+        break;
     default:
         break;
     }
@@ -897,6 +976,14 @@ static void check_msg_roundtrip(const struct baton_msg *m)
     if (out.type == BATON_MSG_REPLY && out.u.reply.len > 0) {
         assert_true(out.u.reply.data >= buf &&
                     out.u.reply.data + out.u.reply.len <= buf + len);
+    }
+    if (out.type == BATON_MSG_RAFT && out.u.raft.m.len > 0) {
+        assert_true(out.u.raft.m.data >= buf &&
+                    out.u.raft.m.data + out.u.raft.m.len <= buf + len);
+    }
+    /* A decoded APPEND holds its own entries. */
+    if (out.type == BATON_MSG_RAFT && out.u.raft.m.n_entries > 0) {
+        assert_ptr_equal(out.u.raft.m.entries, out.u.raft.entries);
     }
 }
 
@@ -1027,6 +1114,21 @@ static void fill_msg(struct baton_msg *m, unsigned type, uint64_t v,
     case BATON_MSG_REPLY:
         m->u.reply.id = v;
         m->u.reply.code = (uint8_t)(v % BATON_NAME_CODE__COUNT);
+        break;
+    case BATON_MSG_RAFT:
+        /* The type, flags and entry count are held to their ranges. */
+        m->u.raft.m.type = (uint8_t)(BATON_RAFT_VOTE + v % 5);
+        m->u.raft.m.from = m->u.raft.m.to = v8;
+        m->u.raft.m.pre = m->u.raft.m.ok = (v & 1) != 0;
+        m->u.raft.m.term = m->u.raft.m.index = m->u.raft.m.log_term = v;
+        m->u.raft.m.commit = m->u.raft.m.sent_ms = v;
+        m->u.raft.m.n_entries = (uint32_t)(v % (BATON_RAFT_BATCH + 1));
+        m->u.raft.m.entries = m->u.raft.entries;
+        for (uint32_t i = 0; i < m->u.raft.m.n_entries; i++) {
+            m->u.raft.entries[i].term = v;
+            m->u.raft.entries[i].len = v8;
+            memset(m->u.raft.entries[i].data, v8, v8);
+        }
         break;
     default:
         break;
@@ -1381,6 +1483,72 @@ static void test_encode_invalid(void **state)
         assert_int_equal(baton_msg_encode(&m, buf, sizeof(buf), &len), 0);
     }
 
+    /* Raft: a type outside 1..5, too many entries, an entry or a
+     * snapshot too long. */
+    {
+        static const uint8_t zeros[BATON_RAFT_SNAPSHOT_MAX + 1];
+        rand_msg(&p, &m, BATON_MSG_RAFT, 0);
+        m.u.raft.m.type = 0;
+        assert_int_equal(baton_msg_encode(&m, buf, sizeof(buf), &len),
+                         BATON_EINVAL);
+        m.u.raft.m.type = BATON_RAFT_SNAPSHOT + 1;
+        assert_int_equal(baton_msg_encode(&m, buf, sizeof(buf), &len),
+                         BATON_EINVAL);
+        m.u.raft.m.type = BATON_RAFT_APPEND;
+        m.u.raft.m.len = 0;
+        m.u.raft.m.data = NULL;
+        m.u.raft.m.entries = m.u.raft.entries;
+        m.u.raft.m.n_entries = BATON_RAFT_BATCH;
+        memset(m.u.raft.entries, 0, sizeof(m.u.raft.entries));
+        assert_int_equal(baton_msg_encode(&m, buf, sizeof(buf), &len), 0);
+        m.u.raft.m.n_entries = BATON_RAFT_BATCH + 1;
+        assert_int_equal(baton_msg_encode(&m, buf, sizeof(buf), &len),
+                         BATON_EINVAL);
+        m.u.raft.m.n_entries = 1;
+        m.u.raft.entries[0].len = BATON_RAFT_DATA_MAX + 1;
+        assert_int_equal(baton_msg_encode(&m, buf, sizeof(buf), &len),
+                         BATON_EINVAL);
+        m.u.raft.entries[0].len = 0;
+        m.u.raft.m.data = zeros;
+        m.u.raft.m.len = BATON_RAFT_SNAPSHOT_MAX + 1;
+        assert_int_equal(baton_msg_encode(&m, buf, sizeof(buf), &len),
+                         BATON_EINVAL);
+    }
+
+    /* A mode the core does not know is refused both ways. */
+    do {
+        rand_msg(&p, &m, BATON_MSG_REPORT, 0);
+    } while (m.u.report.n == 0);
+    m.u.report.r[0].mode = BATON_APP_QUORUM + 1;
+    assert_int_equal(baton_msg_encode(&m, buf, sizeof(buf), &len),
+                     BATON_EINVAL);
+    m.u.report.r[0].mode = BATON_APP_QUORUM;
+    assert_int_equal(baton_msg_encode(&m, buf, sizeof(buf), &len), 0);
+    {
+        struct baton_msg out;
+        /* Decoding refuses mode 2: of the bytes that encode 1, the one
+         * that makes decoding fail when turned into 2 must exist (every
+         * other u8 field takes any value). */
+        size_t at = SIZE_MAX;
+        for (size_t b = 0; b + 1 < len; b++) {
+            uint8_t keep = buf[b];
+            if (keep != BATON_APP_QUORUM) {
+                continue;
+            }
+            buf[b] = BATON_APP_QUORUM + 1;
+            if (baton_msg_decode(buf, len, &out, NULL) == 0) {
+                buf[b] = keep;
+                continue;
+            }
+            buf[b] = keep;
+            assert_int_equal(baton_msg_decode(buf, len, &out, NULL), 0);
+            if (out.u.report.r[0].mode == BATON_APP_QUORUM) {
+                at = b;
+            }
+        }
+        assert_int_not_equal(at, SIZE_MAX);
+    }
+
     rand_hello(&p, &h, 0); /* empty name */
     assert_int_equal(baton_hello_encode(&h, buf, sizeof(buf), &len),
                      BATON_EINVAL);
@@ -1582,8 +1750,8 @@ static void check_array_lengths(struct tree *t, enum kind kind,
     free(elems);
 }
 
-/* The two arrays whose length is up to the sender: a state's apps and a
- * REPORT body. Their items are arrays carrying a name (str) first or
+/* The arrays whose length is up to the sender: a state's apps, a REPORT
+ * body and a Raft APPEND's entries. Their items are arrays carrying a name (str) first or
  * second; an empty array can only be one of them. */
 static bool variable_list(const msgpack_object *o)
 {
@@ -1595,7 +1763,10 @@ static bool variable_list(const msgpack_object *o)
     first = &o->via.array.ptr[0];
     return first->type == MSGPACK_OBJECT_ARRAY && first->via.array.size >= 2 &&
            (first->via.array.ptr[0].type == MSGPACK_OBJECT_STR ||
-            first->via.array.ptr[1].type == MSGPACK_OBJECT_STR);
+            first->via.array.ptr[1].type == MSGPACK_OBJECT_STR ||
+            /* a Raft APPEND's entries: [term u64, data bin] */
+            (first->via.array.size == 2 &&
+             first->via.array.ptr[1].type == MSGPACK_OBJECT_BIN));
 }
 
 /* Every object of every sample, replaced by every value of another type,

@@ -1,0 +1,293 @@
+/* Quorum mode in the simulator (docs/design/simulator.md §8): the
+ * driver's Raft store, and the invariants of the nodes' Raft group.
+ *
+ * The store: each raft_write effect is copied when it is asked for and
+ * made durable 1-5 ms later (5%: up to 200 ms more, a slow fsync), in
+ * order; only then does the node get its PERSISTED. A crash loses every
+ * write not yet durable; a restarted node boots from what is.
+ *
+ * Checked after every step of every node, against true time, with each
+ * node's clock drifting (sim_config.drift_ppm):
+ *   - at most one leader per term;
+ *   - no leader elected while an older leader's lease runs (on that
+ *     leader's clock), and never two leaders holding a lease;
+ *   - an entry committed anywhere has the same term at that index on
+ *     every node that holds it, and every leader holds every entry
+ *     committed before its term (never lost across crash and restart,
+ *     including writes lost before PERSISTED). */
+#include "../../src/util/setup.h"
+
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sim_internal.h"
+
+struct sim_write {
+    uint64_t seq;
+    uint64_t term;
+    int vote;
+    uint64_t from;
+    uint32_t n;
+    struct baton_raft_entry *entries;
+};
+
+static void *grow(void *p, size_t *cap, size_t need, size_t size)
+{
+    size_t n = *cap != 0 ? *cap : 16;
+
+    if (need <= *cap) {
+        return p;
+    }
+    while (n < need) {
+        n *= 2;
+    }
+    p = realloc(p, n * size);
+    if (p == NULL) {
+        abort(); /* the simulator's own memory: nothing to recover */
+    }
+    *cap = n;
+    return p;
+}
+
+void sim__quorum_write(struct sim *s, unsigned i)
+{
+    const struct baton_raft_write *w = &s->fx->raft_write;
+    struct sim_disk *d = &s->nodes[i].disk;
+    struct sim_write *c;
+    struct event ev = {0};
+
+    if (w->seq == 0) {
+        return;
+    }
+    s->quorum_writes++;
+    d->w = grow(d->w, &d->cap_w, d->n_w + 1, sizeof(*d->w));
+    c = &d->w[d->n_w++];
+    c->seq = w->seq;
+    c->term = w->term;
+    c->vote = w->vote;
+    c->from = w->from_index;
+    c->n = w->n;
+    c->entries = NULL;
+    if (w->n > 0) {
+        c->entries = malloc(w->n * sizeof(*c->entries));
+        if (c->entries == NULL) {
+            abort();
+        }
+        memcpy(c->entries, w->entries, w->n * sizeof(*c->entries));
+    }
+    ev.t = BATON_MAX(d->free_us, s->now_us) + sim__rnd(s, 1000, 5000);
+    if (sim__rnd(s, 0, 99) < 5) {
+        ev.t += sim__rnd(s, 20000, 200000); /* a slow fsync */
+    }
+    d->free_us = ev.t;
+    ev.kind = EV_PERSIST;
+    ev.node = (uint8_t)i;
+    ev.life = s->nodes[i].life;
+    ev.id = w->seq;
+    sim__heap_push(s, ev);
+}
+
+/* Applies one durable write to the disk: term and vote, the cut, the
+ * entries. */
+static void apply(struct sim *s, unsigned i, const struct sim_write *w)
+{
+    struct sim_disk *d = &s->nodes[i].disk;
+
+    d->term = w->term;
+    d->vote = w->vote;
+    if (w->from == 0 || w->from - 1 > d->n) {
+        sim__fail(s,
+                  "%s wrote from index %" PRIu64
+                  " past its disk's end "
+                  "%" PRIu64,
+                  sim_names[i], w->from, d->n);
+        return;
+    }
+    d->n = w->from - 1;
+    d->log = grow(d->log, &d->cap, d->n + w->n, sizeof(*d->log));
+    for (uint32_t k = 0; k < w->n; k++) {
+        d->log[d->n++] = w->entries[k];
+    }
+}
+
+void sim__quorum_persist(struct sim *s, const struct event *ev)
+{
+    struct sim_disk *d = &s->nodes[ev->node].disk;
+    struct baton_event bev = {0};
+    size_t k = 0;
+
+    while (k < d->n_w && d->w[k].seq <= ev->id) {
+        apply(s, ev->node, &d->w[k]);
+        free(d->w[k].entries);
+        k++;
+    }
+    memmove(d->w, d->w + k, (d->n_w - k) * sizeof(*d->w));
+    d->n_w -= k;
+    bev.type = BATON_EVENT_PERSISTED;
+    bev.seq = ev->id;
+    sim__step(s, ev->node, &bev);
+}
+
+void sim__quorum_crash(struct sim *s, unsigned i)
+{
+    struct sim_disk *d = &s->nodes[i].disk;
+
+    for (size_t k = 0; k < d->n_w; k++) {
+        free(d->w[k].entries);
+    }
+    d->n_w = 0;
+    d->free_us = 0;
+}
+
+void sim__quorum_disk(struct sim *s, unsigned i, struct baton_raft_disk *out)
+{
+    struct sim_disk *d = &s->nodes[i].disk;
+
+    memset(out, 0, sizeof(*out));
+    out->term = d->term;
+    out->vote = d->vote;
+    if (d->n > BATON_RAFT_LOG_MAX) {
+        /* The node does not compact its log yet (quorum.c). */
+        sim__fail(s,
+                  "%s has %" PRIu64
+                  " log entries: more than a node "
+                  "holds without snapshots",
+                  sim_names[i], d->n);
+        return;
+    }
+    out->n = (uint32_t)d->n;
+    out->entries = d->n > 0 ? d->log : NULL;
+}
+
+static void check_leader(struct sim *s, unsigned i)
+{
+    const struct baton_node *n = &s->nodes[i].core;
+    uint64_t term = n->raft.term;
+
+    if (n->raft.role != BATON_RAFT_LEADER) {
+        return;
+    }
+    s->leader_of =
+        grow(s->leader_of, &s->cap_terms, term + 1, sizeof(*s->leader_of));
+    if (term >= s->n_terms) {
+        memset(s->leader_of + s->n_terms, 0,
+               (term + 1 - s->n_terms) * sizeof(*s->leader_of));
+        s->n_terms = term + 1;
+    }
+    if (s->leader_of[term] == 0) {
+        s->leader_of[term] = (uint8_t)(i + 1);
+        /* Leader stickiness (quorum.md §4.1): an older leader's lease
+         * must have run out on its own clock. (A leader of an older
+         * term elected late holds no lease: the newer term's voters
+         * refuse its heartbeats.) */
+        for (unsigned k = 0; k < s->cfg.n_nodes; k++) {
+            const struct baton_node *o = &s->nodes[k].core;
+            uint64_t end, now;
+            if (k == i || !s->nodes[k].up || !o->quorum ||
+                o->raft.role != BATON_RAFT_LEADER || o->raft.term >= term) {
+                continue;
+            }
+            end = baton_raft_lease_end(&o->raft);
+            now = sim__clock_ms(s, k, s->now_us);
+            if (end > now) {
+                sim__fail(s,
+                          "%s elected in term %" PRIu64
+                          " while %s's "
+                          "lease (term %" PRIu64 ") ran %" PRIu64 " ms more",
+                          sim_names[i], term, sim_names[k], o->raft.term,
+                          end - now);
+                return;
+            }
+        }
+        /* Leader completeness: it holds every entry committed so far. */
+        for (uint64_t x = n->raft.first_index; x <= s->n_committed; x++) {
+            const struct baton_raft_entry *e = baton_raft_entry_at(&n->raft, x);
+            if (e == NULL || e->term != s->committed[x - 1]) {
+                sim__fail(s,
+                          "%s leads term %" PRIu64
+                          " without committed "
+                          "entry %" PRIu64 " (term %" PRIu64 ")",
+                          sim_names[i], term, x, s->committed[x - 1]);
+                return;
+            }
+        }
+    } else if (s->leader_of[term] != i + 1) {
+        sim__fail(s, "two leaders in term %" PRIu64 ": %s and %s", term,
+                  sim_names[s->leader_of[term] - 1], sim_names[i]);
+    }
+}
+
+/* At no instant do two leaders hold a lease, each on its own clock. */
+static void check_leases(struct sim *s)
+{
+    unsigned holder = BATON_NODE_NONE;
+
+    for (unsigned k = 0; k < s->cfg.n_nodes; k++) {
+        const struct baton_node *o = &s->nodes[k].core;
+        if (!s->nodes[k].up || !o->quorum ||
+            o->raft.role != BATON_RAFT_LEADER ||
+            baton_raft_lease_end(&o->raft) <= sim__clock_ms(s, k, s->now_us)) {
+            continue;
+        }
+        if (holder != BATON_NODE_NONE) {
+            sim__fail(s,
+                      "leaders %s (term %" PRIu64 ") and %s (term %" PRIu64
+                      ") both hold a lease",
+                      sim_names[holder], s->nodes[holder].core.raft.term,
+                      sim_names[k], o->raft.term);
+            return;
+        }
+        holder = k;
+    }
+}
+
+void sim__quorum_check(struct sim *s, unsigned i)
+{
+    const struct baton_node *n = &s->nodes[i].core;
+
+    if (!n->quorum) {
+        return;
+    }
+    check_leader(s, i);
+    check_leases(s);
+    /* Every entry it has committed: recorded the first time, the same
+     * term at that index ever after. */
+    for (uint64_t x = n->raft.first_index; x <= n->raft.commit; x++) {
+        const struct baton_raft_entry *e = baton_raft_entry_at(&n->raft, x);
+        if (e == NULL) {
+            continue;
+        }
+        if (x > s->n_committed) {
+            if (x != s->n_committed + 1) {
+                sim__fail(s,
+                          "%s committed %" PRIu64
+                          " past the known end "
+                          "%zu",
+                          sim_names[i], x, s->n_committed);
+                return;
+            }
+            s->committed =
+                grow(s->committed, &s->cap_committed, x, sizeof(*s->committed));
+            s->committed[x - 1] = e->term;
+            s->n_committed = x;
+        } else if (s->committed[x - 1] != e->term) {
+            sim__fail(s,
+                      "%s committed entry %" PRIu64 " of term %" PRIu64
+                      ", another node one of term %" PRIu64,
+                      sim_names[i], x, e->term, s->committed[x - 1]);
+            return;
+        }
+    }
+}
+
+void sim__quorum_free(struct sim *s)
+{
+    for (unsigned i = 0; i < SIM_NODES_MAX; i++) {
+        sim__quorum_crash(s, i);
+        free(s->nodes[i].disk.w);
+        free(s->nodes[i].disk.log);
+    }
+    free(s->leader_of);
+    free(s->committed);
+}
