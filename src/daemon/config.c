@@ -6,6 +6,7 @@
 #include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -65,6 +66,81 @@ static int on_identity(struct batond_app *da, const char *app,
         da->gid = id;
     }
     da->as_gid = true;
+    return 0;
+}
+
+bool batond_address_valid(const char *s)
+{
+    const char *colon = strrchr(s, ':');
+    char *end;
+    long port;
+
+    if (colon == NULL || colon == s || strlen(s) > LIB_ADDRESS_MAX ||
+        strpbrk(s, " \t\r\n") != NULL) {
+        return false;
+    }
+    /* An IPv6 address comes in brackets: its colons are not the port's. */
+    if (strchr(s, ':') != colon && (s[0] != '[' || colon[-1] != ']')) {
+        return false;
+    }
+    port = strtol(colon + 1, &end, 10);
+    return colon[1] != '\0' && *end == '\0' && port >= 1 && port <= 65535;
+}
+
+static int on_address(struct batond_app *da, const char *app, const char *key,
+                      const char *value, char *err, size_t err_len)
+{
+    size_t used = strlen(da->address_at);
+    int n;
+
+    if (!batond_address_valid(value)) {
+        return fail(err, err_len, "[app %s] %s: \"%s\" is not host:port",
+                    app, key, value);
+    }
+    if (key[7] == '\0') {
+        snprintf(da->address, sizeof(da->address), "%s", value);
+        return 0;
+    }
+    n = snprintf(da->address_at + used, sizeof(da->address_at) - used,
+                 "%s %s\n", key + 8, value);
+    if (key[8] == '\0' || n < 0 ||
+        (size_t)n >= sizeof(da->address_at) - used) {
+        return fail(err, err_len, "[app %s] %s: %s", app, key,
+                    key[8] == '\0' ? "no node after \"address.\""
+                                   : "too many address.NODE keys");
+    }
+    return 0;
+}
+
+/* Once the file is read: address.NODE names a node of [nodes], and this
+ * node's wins over address =. */
+static int resolve_address(struct batond_config *cfg, unsigned app,
+                           char *err, size_t err_len)
+{
+    const struct baton_io_config *io = &cfg->node->io;
+    struct batond_app *da = &cfg->apps[app];
+
+    for (char *line = da->address_at; *line != '\0';) {
+        char *sp = strchr(line, ' ');
+        char *nl = strchr(sp, '\n');
+        unsigned x = 0;
+
+        *sp = '\0';
+        *nl = '\0';
+        while (x < io->n_nodes && strcmp(io->names[x], line) != 0) {
+            x++;
+        }
+        if (x == io->n_nodes) {
+            return fail(err, err_len, "[app %s] address.%s: no node %s in "
+                                      "[nodes]",
+                        io->apps[app].name, line, line);
+        }
+        if (x == io->self) {
+            snprintf(da->address, sizeof(da->address), "%s", sp + 1);
+        }
+        line = nl + 1;
+    }
+    da->address_at[0] = '\0';
     return 0;
 }
 
@@ -198,6 +274,9 @@ static int on_app_entry(struct batond_config *cfg, const char *app,
             }
         }
         snprintf(da->gname, sizeof(da->gname), "%s", value);
+    } else if (strncmp(key, "address", 7) == 0 &&
+               (key[7] == '\0' || key[7] == '.')) {
+        return on_address(da, app, key, value, err, err_len);
     } else {
         return fail(err, err_len, "[app %s]: unknown key \"%s\"", app, key);
     }
@@ -218,6 +297,9 @@ static int check_apps(struct batond_config *cfg, char *err, size_t err_len)
         if (!listed || cfg->apps[i].start[0] == '\0') {
             return fail(err, err_len, "[app %s] needs %s", io->apps[i].name,
                         listed ? "a start command" : "nodes");
+        }
+        if (resolve_address(cfg, i, err, err_len) != 0) {
+            return BATON_EINVAL;
         }
     }
     return 0;

@@ -4,6 +4,7 @@
 #define BATON_DAEMON_CONFIG_H
 
 #include "../lib/config.h"
+#include "../lib/control.h"
 
 #define BATOND_CMD_MAX LIB_LIST_MAX
 #define BATOND_PHASES_MAX (8)
@@ -50,6 +51,12 @@ struct batond_app {
     bool group_set;
     uint32_t uid;
     uint32_t gid;
+    /* address = host:port, or address.NODE = host:port for NODE: this
+     * node's, in the app's name's meta (docs/config.md); "" for none.
+     * address_at holds the address.NODE keys as "NODE ADDR\n" lines
+     * until the whole file is read (then this node's is known). */
+    char address[LIB_ADDRESS_MAX + 1];
+    char address_at[2048];
 };
 
 struct batond_config {
@@ -58,6 +65,11 @@ struct batond_config {
     struct lib_config *node;
     struct batond_app apps[BATON_APPS_MAX]; /* parallel to node->io.apps */
 };
+
+/* Is s host:port (a name or an address, [v6] in brackets; a port
+ * 1..65535; no space), at most LIB_ADDRESS_MAX bytes? The published
+ * address of an app, from its section or its $BATON_ADDRESS_FILE. */
+bool batond_address_valid(const char *s);
 
 /* The node's config hook (lib_config_section_fn; user = cfg): [app]
  * sections, and at the end the check that each has nodes and start. */

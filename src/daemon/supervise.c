@@ -374,6 +374,9 @@ static char **build_env(const struct batond_proc *p, char *store,
     ADD("BATON_FROM_NODE=%s", from);
     ADD("BATON_EPOCH=%" PRIu64, p->token);
     ADD("BATON_EPOCH_FILE=%s", p->token_file);
+    if (p->address_file[0] != '\0') {
+        ADD("BATON_ADDRESS_FILE=%s", p->address_file);
+    }
     ADD("BATON_SOCKET=%s", sup->cfg->node->control_socket);
     if (a->gname[0] != '\0') {
         ADD("BATON_NAME=%s", a->gname); /* to serve: batonctl serve */
@@ -1043,6 +1046,59 @@ static void keep_token(struct batond_proc *p, uint64_t token)
     }
 }
 
+/* $BATON_ADDRESS_FILE, empty and the app's, before each start: what is
+ * there once the instance is ready is its own (read_address). If it
+ * cannot be made, the app goes without it, and the log says why. */
+static void make_address_file(struct batond_proc *p)
+{
+    const char *dir = p->sup->state_dir;
+    const char *what = p->address_file;
+    char tmp[BATON_PATH_MAX + 8];
+
+    snprintf(p->address_file, sizeof(p->address_file), "%s/%s.address", dir,
+             app_name(p));
+    if (write_atomic(app_def(p), dir, p->address_file, (const uint8_t *)"",
+                     0, false, &tmp, &what) != 0) {
+        logf_(p->sup, BATON_LOG_ERROR, "app %s: cannot write %s: %s",
+              app_name(p), what, strerror(errno));
+        p->address_file[0] = '\0';
+    }
+}
+
+/* The ready instance's address, if it wrote one: to the name's meta. */
+static void read_address(struct batond_proc *p)
+{
+    char buf[LIB_ADDRESS_MAX + 2];
+    size_t n = 0;
+    FILE *f;
+
+    if (p->address_file[0] == '\0' ||
+        (f = fopen(p->address_file, "re")) == NULL) {
+        return;
+    }
+    n = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == ' ' ||
+                     buf[n - 1] == '\r' || buf[n - 1] == '\t')) {
+        n--;
+    }
+    buf[n] = '\0';
+    if (n == 0) {
+        return; /* none written: the configured address stays */
+    }
+    if (!batond_address_valid(buf)) {
+        logf_(p->sup, BATON_LOG_WARN,
+              "app %s: %s holds \"%.64s\", not host:port: ignored",
+              app_name(p), p->address_file, buf);
+        return;
+    }
+    logf_(p->sup, BATON_LOG_INFO, "app %s: publishes address %s",
+          app_name(p), buf);
+    if (p->sup->address != NULL) {
+        p->sup->address(p->sup, p->app, buf);
+    }
+}
+
 static void signal_group(struct batond_proc *p, int sig)
 {
     if (p->pid > 0) {
@@ -1069,6 +1125,10 @@ static void set_state(struct batond_proc *p, int state)
         drop_state(p);
         if (p->token_file[0] != '\0') {
             unlink(p->token_file);
+        }
+        if (p->address_file[0] != '\0') {
+            unlink(p->address_file);
+            p->address_file[0] = '\0';
         }
     }
     if (gone && p->sup->idle != NULL) {
@@ -1374,6 +1434,9 @@ static void next_phase(struct batond_proc *p)
         logf_(p->sup, BATON_LOG_INFO, "app %s: ready (pid %d, epoch %" PRIu64
                                       ", %s)",
               app_name(p), p->pid, p->epoch, start_type_name(p));
+        /* Before the READY report: the name's new meta is written first,
+         * as its re-point is before the start. */
+        read_address(p);
         report(p, BATON_APP_EV_READY);
         return;
     }
@@ -1393,6 +1456,7 @@ static void spawn_app(struct batond_proc *p)
 
     p->notified = false;
     p->kill_why[0] = '\0';
+    make_address_file(p);
     snprintf(state_env, sizeof(state_env), "BATON_STATE_FILE=%s",
              p->state_epoch == p->epoch && !p->restarted ? p->state_file
                                                          : "");

@@ -1230,6 +1230,7 @@ int lib_control_start(struct lib_control *c, struct baton_io *io,
     /* set by the caller beforehand */
     struct lib_control_program prog = c->prog;
     const char *gname[BATON_APPS_MAX];
+    const char *address[BATON_APPS_MAX];
     uint64_t *ids = c->ids;
     struct lib_deadlines *deadlines = c->deadlines;
     struct lib_idmap *calls = c->calls;
@@ -1244,10 +1245,12 @@ int lib_control_start(struct lib_control *c, struct baton_io *io,
     int rv;
 
     memcpy(gname, c->gname, sizeof(gname));
+    memcpy(address, c->address, sizeof(address));
     memset(c, 0, sizeof(*c));
     c->io = io;
     c->prog = prog;
     memcpy(c->gname, gname, sizeof(gname));
+    memcpy(c->address, address, sizeof(address));
     c->ids = ids;
     c->deadlines = deadlines;
     c->calls = calls;

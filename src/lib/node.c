@@ -254,6 +254,8 @@ static int start_control(struct baton *b)
         b->control->prog = b->program->control;
         memcpy(b->control->gname, b->program->gname,
                sizeof(b->control->gname));
+        memcpy(b->control->address, b->program->address,
+               sizeof(b->control->address));
     }
     if (lib_control_start(b->control, &b->io, b->cfg.control_socket, err,
                           sizeof(err)) != 0) {

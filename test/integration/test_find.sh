@@ -1,8 +1,35 @@
 # Clients find the app (issue 14 item 2): batonctl reregister moves a
-# name atomically; whereis --address prints the address in a name's meta.
+# name atomically; whereis --address prints the address in a name's meta;
+# an app's name carries its address on its node (address =, address.NODE
+# =, or what the app wrote to $BATON_ADDRESS_FILE), and the address
+# follows a failover.
 source "$(dirname "$0")/lib.sh"
 
+APP_SECTIONS="[app svc]
+nodes = a@local, b@local
+failover_timeout = 0
+name = svc.name
+address = 127.0.0.1:7000
+address.b@local = 127.0.0.1:7001
+start = sh -c 'trap \"exit 0\" TERM; while :; do sleep 0.05; done'
+[app dyn]
+nodes = a@local, b@local
+failover_timeout = 0
+name = dyn.name
+address = 127.0.0.1:7999
+ready = command sh -c 'test -s \"\$BATON_ADDRESS_FILE\"'
+start = sh -c 'case \$BATON_NODE in a@local) p=8001;; *) p=8002;; esac; sleep 0.2; echo \"[::1]:\$p\" > \"\$BATON_ADDRESS_FILE\"; trap \"exit 0\" TERM; while :; do sleep 0.05; done'"
 cluster 2
+
+# Config: an address that is not host:port, or a node not in [nodes].
+for bad in "address = 127.0.0.1" "address = h:99999" "address = a:b:1" "address.z@local = h:1"; do
+    printf '%s\n' "$(cat "$T/a.ini")" "[app bad]" "nodes = a@local" "start = true" "$bad" > "$T/bad.ini"
+    if "$BIN/batond" --check -c "$T/bad.ini" > /dev/null 2> "$T/check.err"; then
+        fail "--check accepted \"$bad\""
+    fi
+    grep -q "\[app bad\] address" "$T/check.err" || fail "--check on \"$bad\": $(cat "$T/check.err")"
+done
+pass "address must be host:port, address.NODE a node of [nodes]"
 start a
 start b
 wait_for 10 agree a a b || fail "no coordinator"
@@ -27,3 +54,20 @@ ctl b reregister web --meta x extra > /dev/null 2>&1 && fail "reregister with ME
 kill "${PIDS[hold_a]}" "${PIDS[hold_b]}"
 wait "${PIDS[hold_a]}" "${PIDS[hold_b]}" || true
 unset "PIDS[hold_a]" "PIDS[hold_b]"
+
+# addr NODE NAME WANT: NODE's whereis --address NAME prints WANT.
+addr() { [ "$(ctl "$1" whereis "$2" --address 2>/dev/null)" = "$3" ]; }
+wait_for 10 runs_on svc a a b || fail "svc never ran on a"
+wait_for 10 addr b svc.name 127.0.0.1:7000 || fail "svc on a: b sees $(ctl b whereis svc.name 2>&1 | tail -1)"
+ctl b whereis svc.name | grep -q "app=svc address=127.0.0.1:7000" || fail "svc.name's meta: $(ctl b whereis svc.name)"
+wait_for 10 runs_on dyn a a b || fail "dyn never ran on a"
+addr b dyn.name "[::1]:8001" || fail "dyn on a is ready, but b sees $(ctl b whereis dyn.name 2>&1 | tail -1)"
+grep -q "app dyn: publishes address \[::1\]:8001" "$T/a.log" || fail "a did not log dyn's address"
+pass "an app's name carries its address: address = (svc), \$BATON_ADDRESS_FILE once ready (dyn)"
+
+stop9 a
+wait_for 15 runs_on svc b b || fail "svc did not fail over to b"
+wait_for 10 addr b svc.name 127.0.0.1:7001 || fail "svc on b: b sees $(ctl b whereis svc.name 2>&1 | tail -1)"
+wait_for 15 runs_on dyn b b || fail "dyn did not fail over to b"
+addr b dyn.name "[::1]:8002" || fail "dyn on b is ready, but b sees $(ctl b whereis dyn.name 2>&1 | tail -1)"
+pass "after a failover the address is the new node's (address.b@local; dyn's own)"
