@@ -170,13 +170,16 @@ static int on_app_entry(struct batond_config *cfg, const char *app,
         da->monitor_interval_ms = 5000;
         da->monitor_timeout_ms = 2000;
         da->monitor_failures = 3;
+        da->hook_timeout_ms = 10000;
     }
     if (rv == 0) { /* the node's: nodes, failover_timeout */
         return 0;
     }
     if (strcmp(key, "start") == 0 || strcmp(key, "stop") == 0 ||
                strcmp(key, "phase") == 0 || strcmp(key, "monitor") == 0 ||
-               strcmp(key, "state_export") == 0) {
+               strcmp(key, "state_export") == 0 ||
+               strcmp(key, "pre_start") == 0 ||
+               strcmp(key, "post_stop") == 0) {
         if (lib_split(value, argv_buf, sizeof(argv_buf), argv, 64) <= 0) {
             return fail(err, err_len, "[app %s] %s: \"%s\" is not a command (empty, "
                            "an unterminated quote or too many words)",
@@ -192,6 +195,8 @@ static int on_app_entry(struct batond_config *cfg, const char *app,
             snprintf(strcmp(key, "start") == 0     ? da->start
                      : strcmp(key, "stop") == 0    ? da->stop
                      : strcmp(key, "monitor") == 0 ? da->monitor
+                     : strcmp(key, "pre_start") == 0 ? da->pre_start
+                     : strcmp(key, "post_stop") == 0 ? da->post_stop
                                                    : da->state_export,
                      BATOND_CMD_MAX, "%s", value);
         }
@@ -238,7 +243,8 @@ static int on_app_entry(struct batond_config *cfg, const char *app,
                strcmp(key, "ready_timeout") == 0 ||
                strcmp(key, "export_timeout") == 0 ||
                strcmp(key, "monitor_interval_ms") == 0 ||
-               strcmp(key, "monitor_timeout_ms") == 0) {
+               strcmp(key, "monitor_timeout_ms") == 0 ||
+               strcmp(key, "hook_timeout_ms") == 0) {
         if (!lib_config_u64(value, 1, 86400000, &x)) {
             return fail(err, err_len, "[app %s] %s: \"%s\" is not a number of ms",
                         app, key, value);
@@ -248,6 +254,7 @@ static int on_app_entry(struct batond_config *cfg, const char *app,
           : strcmp(key, "ready_timeout") == 0       ? &da->ready_timeout_ms
           : strcmp(key, "monitor_interval_ms") == 0 ? &da->monitor_interval_ms
           : strcmp(key, "monitor_timeout_ms") == 0  ? &da->monitor_timeout_ms
+          : strcmp(key, "hook_timeout_ms") == 0     ? &da->hook_timeout_ms
                                                     : &da->export_timeout_ms) = x;
     } else if (strcmp(key, "env") == 0) {
         if (strchr(value, '=') == NULL || value[0] == '=' ||

@@ -41,6 +41,13 @@ struct batond_app {
     uint64_t monitor_interval_ms;
     uint64_t monitor_timeout_ms;
     unsigned monitor_failures; /* in a row, then the app is restarted */
+    /* pre_start = CMD before each start of the app here (a failure fails
+     * the start), post_stop = CMD once its process group ended here, for
+     * any reason; both as batond's user, killed at hook_timeout_ms
+     * (docs/config.md "Hooks"); "" for none. */
+    char pre_start[BATOND_CMD_MAX];
+    char post_stop[BATOND_CMD_MAX];
+    uint64_t hook_timeout_ms;
     /* user = NAME, group = NAME (docs/config.md): resolved when the file
      * is read; as_uid/as_gid say whether the app's processes change to
      * uid/gid (gid: the group's, else the user's primary group). */

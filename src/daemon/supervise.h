@@ -69,6 +69,14 @@ struct batond_proc {
     unsigned monitor_fails; /* failures in a row */
     bool monitor_ran;       /* once since the instance got ready */
     char kill_why[96];      /* why batond killed the instance, "" if not */
+    /* pre_start or post_stop (docs/config.md "Hooks"), one at a time, in
+     * a process group of its own, killed at hook_timeout_ms. A start
+     * while a post_stop runs waits for it (start_waits): the previous
+     * instance's cleanup comes before the next one's pre_start. */
+    struct batond_child *hook;
+    uv_timer_t hook_timer;
+    bool hook_pre;
+    bool start_waits;
 };
 
 struct batond_sup {
