@@ -80,6 +80,11 @@ struct lib_control {
     /* Calls in flight wait in *deadlines: the node's one deadline heap. */
     struct lib_deadlines *deadlines;
     char path[108];
+    /* The read-only socket (lib_control_start_ro), if open: its
+     * sessions may only look things up. */
+    uv_pipe_t pipe_ro;
+    char path_ro[108];
+    bool ro_open;
     bool open;
     bool closing;
     /* Sessions (docs/control.md "Sessions"). */
@@ -126,6 +131,15 @@ struct lib_control {
  * functions below. Errors: BATON_EIO, with a message in err. */
 int lib_control_start(struct lib_control *c, struct baton_io *io,
                          const char *path, char *err, size_t err_len);
+
+/* After lib_control_start: a second socket at path for lookups only
+ * (docs/control.md "Read-only socket"): mode 666, or 660 and group gid
+ * if group_set. Its sessions may read (status, apps, leader, whereis,
+ * names); any other request is answered "denied". Errors: BATON_EIO,
+ * with a message in err. */
+int lib_control_start_ro(struct lib_control *c, const char *path,
+                         bool group_set, uint32_t gid, char *err,
+                         size_t err_len);
 /* Closes the listener, every session and the timers; cb runs for the
  * listener (the loop ends once every handle is closed). */
 void lib_control_close(struct lib_control *c, uv_close_cb cb);

@@ -79,6 +79,7 @@ struct lib_session {
     bool flush_queued; /* in ctl->flush_head */
     struct lib_session *flush_next;
     bool json;
+    bool read_only; /* came in on the read-only socket: lookups only */
     bool closing;          /* detached; closes once its output is out */
     bool handle_closing;   /* uv_close() called */
     bool named;            /* asked for a name once: DROP on close */
