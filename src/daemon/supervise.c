@@ -1537,12 +1537,17 @@ static void on_hook_exit(struct batond_proc *p, struct batond_child *c)
         logf_(p->sup, ok ? BATON_LOG_INFO : BATON_LOG_WARN,
               "app %s: post_stop %s%s", app_name(p), ok ? "done" : "failed: ",
               ok ? "" : why);
-        if (p->start_waits && waiting) {
-            p->start_waits = false;
-            pre_start(p);
-        } else {
-            check_drained(p->sup);
-        }
+    }
+    if (p->start_waits && waiting) {
+        /* A hook of the previous instance (its post_stop, or the
+         * pre_start of a start stopped meanwhile) has ended: now this
+         * start's own pre_start. */
+        p->start_waits = false;
+        pre_start(p);
+        return;
+    }
+    if (!p->hook_pre) {
+        check_drained(p->sup);
         return;
     }
     if (!waiting) {
@@ -1588,6 +1593,11 @@ static void spawn_app_now(struct batond_proc *p)
     p->notified = false;
     p->kill_why[0] = '\0';
     make_address_file(p);
+    if (p->sup->address != NULL) {
+        /* A restart's instance publishes its own, or has the configured
+         * one: not its crashed predecessor's. */
+        p->sup->address(p->sup, p->app, NULL);
+    }
     snprintf(state_env, sizeof(state_env), "BATON_STATE_FILE=%s",
              p->state_epoch == p->epoch && !p->restarted ? p->state_file
                                                          : "");

@@ -18,7 +18,24 @@ failover_timeout = 0
 name = dyn.name
 address = 127.0.0.1:7999
 ready = command sh -c 'test -s \"\$BATON_ADDRESS_FILE\"'
-start = sh -c 'case \$BATON_NODE in a@local) p=8001;; *) p=8002;; esac; sleep 0.2; echo \"[::1]:\$p\" > \"\$BATON_ADDRESS_FILE\"; trap \"exit 0\" TERM; while :; do sleep 0.05; done'"
+start = sh -c 'case \$BATON_NODE in a@local) p=8001;; *) p=8002;; esac; sleep 0.2; echo \"[::1]:\$p\" > \"\$BATON_ADDRESS_FILE\"; trap \"exit 0\" TERM; while :; do sleep 0.05; done'
+[app once]
+nodes = b@local
+name = once.name
+address = 127.0.0.1:7100
+ready = command sh $T/once-ready.sh
+start = sh $T/once.sh"
+# once: publishes 127.0.0.1:7101 on its first start only.
+cat > "$T/once.sh" <<'EOS'
+if [ ! -e "$(dirname "$0")/once.done" ]; then
+    echo 127.0.0.1:7101 > "$BATON_ADDRESS_FILE"
+    touch "$(dirname "$0")/once.done"
+fi
+echo $$ > "$(dirname "$0")/once.pid"
+trap "exit 0" TERM
+while :; do sleep 0.05; done
+EOS
+echo 'test -s "$BATON_ADDRESS_FILE" || test -e "$(dirname "$0")/once.done"' > "$T/once-ready.sh"
 cluster 2
 
 # Config: an address that is not host:port, or a node not in [nodes].
@@ -71,3 +88,12 @@ wait_for 10 addr b svc.name 127.0.0.1:7001 || fail "svc on b: b sees $(ctl b whe
 wait_for 15 runs_on dyn b b || fail "dyn did not fail over to b"
 addr b dyn.name "[::1]:8002" || fail "dyn on b is ready, but b sees $(ctl b whereis dyn.name 2>&1 | tail -1)"
 pass "after a failover the address is the new node's (address.b@local; dyn's own)"
+
+# A local restart starts with the configured address, not the crashed
+# instance's: once publishes 127.0.0.1:7101 on its first start only.
+wait_for 10 runs_on once b b || fail "once never ran on b"
+wait_for 10 addr b once.name 127.0.0.1:7101 || fail "once's first instance: b sees $(ctl b whereis once.name 2>&1 | tail -1)"
+kill -KILL "$(cat "$T/once.pid")"
+wait_for 10 grep -q "app once: killed by signal 9; restarting" "$T/b.log" || fail "once was not restarted"
+wait_for 10 addr b once.name 127.0.0.1:7100 || fail "once restarted: b sees $(ctl b whereis once.name 2>&1 | tail -1)"
+pass "a restarted instance that publishes nothing has the configured address again"
