@@ -60,6 +60,7 @@ int cli_steer(const struct cli *c, int argc, char **argv);
 int cli_names(const struct cli *c, int argc, char **argv);
 int cli_whereis(const struct cli *c, int argc, char **argv);
 int cli_register(const struct cli *c, int argc, char **argv);
+int cli_reregister(const struct cli *c, int argc, char **argv);
 int cli_unregister(const struct cli *c, int argc, char **argv);
 int cli_send(const struct cli *c, int argc, char **argv);
 int cli_call(const struct cli *c, int argc, char **argv);

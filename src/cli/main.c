@@ -61,8 +61,11 @@ static void usage(FILE *f)
             "names (docs/control.md):\n"
             "  names                   every name this node sees: NAME NODE "
             "EPOCH META\n"
-            "  whereis NAME            where NAME is registered (exit 1: "
-            "nowhere)\n"
+            "  whereis NAME [--address]\n"
+            "                          where NAME is registered (exit 1: "
+            "nowhere);\n"
+            "                          --address: only the address in its "
+            "meta\n"
             "  register NAME [--meta TEXT] [--resolver R] [--hold [--prefix "
             "TEXT]]\n"
             "                          register NAME for this batonctl's "
@@ -77,6 +80,11 @@ static void usage(FILE *f)
             "R: keep_incumbent\n"
             "                          (default), random_exit, "
             "random_notify, notify_all\n"
+            "  reregister NAME [META] (options as register)\n"
+            "                          re-point NAME at this session "
+            "wherever it is\n"
+            "                          (its holder hears name_lost "
+            "replaced)\n"
             "  unregister NAME         names go with their session: says "
             "so for NAME\n"
             "  send NAME DATA          a message to NAME's holder (DATA - : "
@@ -199,6 +207,7 @@ int main(int argc, char **argv)
         {"timeout", required_argument, NULL, 'o'},
         {"hold", no_argument, NULL, 'o'},
         {"multi", no_argument, NULL, 'o'},
+        {"address", no_argument, NULL, 'o'},
         {NULL, 0, NULL, 0}};
     static struct lib_config cfg;
     static char err[16384];
@@ -313,6 +322,7 @@ int main(int argc, char **argv)
             int (*fn)(const struct cli *, int, char **);
         } cmds[] = {{"names", cli_names},       {"whereis", cli_whereis},
                     {"register", cli_register}, {"unregister", cli_unregister},
+                    {"reregister", cli_reregister},
                     {"send", cli_send},         {"call", cli_call},
                     {"serve", cli_serve}};
         for (size_t k = 0; k < BATON_ARRAY_LEN(cmds); k++) {

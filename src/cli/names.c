@@ -24,6 +24,7 @@ struct opts {
     bool hold;
     bool multi;
     bool json;
+    bool address;
 };
 
 static int parse(const struct cli *c, int argc, char **argv, struct opts *o,
@@ -55,6 +56,8 @@ static int parse(const struct cli *c, int argc, char **argv, struct opts *o,
             o->multi = true;
         } else if (strcmp(a, "--json") == 0) {
             o->json = true;
+        } else if (strcmp(a, "--address") == 0) {
+            o->address = true;
         } else if (a[0] == '-' && a[1] == '-') {
             fprintf(stderr, "usage: %s\n", usage);
             return 2;
@@ -172,16 +175,33 @@ int cli_names(const struct cli *c, int argc, char **argv)
     return 0;
 }
 
+/* The value of "address=" in meta ("app=NAME address=host:port", the
+ * meta batond gives an app's name): a word of its own, up to a space. */
+static bool meta_address(const char *meta, const char **at, int *len)
+{
+    for (const char *p = meta; p != NULL && *p != '\0';
+         p = strchr(p, ' '), p = p != NULL ? p + 1 : NULL) {
+        if (strncmp(p, "address=", 8) == 0) {
+            *at = p + 8;
+            *len = (int)strcspn(*at, " ");
+            return *len > 0;
+        }
+    }
+    return false;
+}
+
 int cli_whereis(const struct cli *c, int argc, char **argv)
 {
+    const char *usage = "batonctl whereis NAME [--address]";
     struct cli_session s;
     struct opts o;
     cJSON *doc;
     const cJSON *row;
+    const char *addr;
+    int len;
 
-    if (parse(c, argc, argv, &o, "batonctl whereis NAME") != 0 ||
-        o.n_word != 1) {
-        fprintf(stderr, "usage: batonctl whereis NAME\n");
+    if (parse(c, argc, argv, &o, usage) != 0 || o.n_word != 1) {
+        fprintf(stderr, "usage: %s\n", usage);
         return 2;
     }
     doc = request(c, &s, op("whereis", o.word[0]), 10000);
@@ -196,6 +216,21 @@ int cli_whereis(const struct cli *c, int argc, char **argv)
         cli_answer_failed(o.word[0], doc);
         cJSON_Delete(doc);
         return 1;
+    }
+    if (o.address) {
+        int rv = 0;
+        if (meta_address(cli_str(doc, "meta", NULL), &addr, &len)) {
+            printf("%.*s\n", len, addr);
+        } else {
+            fprintf(stderr,
+                    "batonctl: %s: no address in its meta (an app's name "
+                    "has one with address = in its [app] section, or "
+                    "written to $BATON_ADDRESS_FILE)\n",
+                    o.word[0]);
+            rv = 1;
+        }
+        cJSON_Delete(doc);
+        return rv;
     }
     row = doc;
     print_table(&row, 1);
@@ -457,18 +492,26 @@ static int write_and_hold(const struct cli *c, struct opts *o, cJSON *req,
     return rv;
 }
 
-int cli_register(const struct cli *c, int argc, char **argv)
+static int register_op(const struct cli *c, int argc, char **argv,
+                       bool re)
 {
-    const char *usage = "batonctl register NAME [--meta TEXT] [--resolver "
-                        "R] [--hold [--prefix TEXT]]";
+    const char *usage =
+        re ? "batonctl reregister NAME [META] [--meta TEXT] [--resolver R] "
+             "[--hold [--prefix TEXT]]"
+           : "batonctl register NAME [--meta TEXT] [--resolver R] [--hold "
+             "[--prefix TEXT]]";
     struct opts o;
     cJSON *req;
 
-    if (parse(c, argc, argv, &o, usage) != 0 || o.n_word != 1) {
+    if (parse(c, argc, argv, &o, usage) != 0 || o.n_word < 1 ||
+        o.n_word > (re ? 2 : 1) || (o.n_word == 2 && o.meta != NULL)) {
         fprintf(stderr, "usage: %s\n", usage);
         return 2;
     }
-    req = op("register", o.word[0]);
+    if (o.n_word == 2) {
+        o.meta = o.word[1];
+    }
+    req = op(re ? "reregister" : "register", o.word[0]);
     if (o.meta != NULL) {
         lib_json_add_data(req, "meta", "meta64", (const uint8_t *)o.meta,
                          strlen(o.meta));
@@ -479,7 +522,20 @@ int cli_register(const struct cli *c, int argc, char **argv)
     if (o.multi) {
         cJSON_AddBoolToObject(req, "multi", true);
     }
-    return write_and_hold(c, &o, req, "registered");
+    return write_and_hold(c, &o, req, re ? "reregistered" : "registered");
+}
+
+int cli_register(const struct cli *c, int argc, char **argv)
+{
+    return register_op(c, argc, argv, false);
+}
+
+/* Re-points NAME at this session wherever it was (its holder hears
+ * name_lost replaced): an atomic move, where unregister then register
+ * would race another registration. */
+int cli_reregister(const struct cli *c, int argc, char **argv)
+{
+    return register_op(c, argc, argv, true);
 }
 
 int cli_serve(const struct cli *c, int argc, char **argv)

@@ -75,6 +75,81 @@ static int on_identity(struct batond_app *da,
     return 0;
 }
 
+bool batond_address_valid(const char *s)
+{
+    const char *colon = strrchr(s, ':');
+    char *end;
+    long port;
+
+    if (colon == NULL || colon == s || strlen(s) > LIB_ADDRESS_MAX ||
+        strpbrk(s, " \t\r\n") != NULL) {
+        return false;
+    }
+    /* An IPv6 address comes in brackets: its colons are not the port's. */
+    if (strchr(s, ':') != colon && (s[0] != '[' || colon[-1] != ']')) {
+        return false;
+    }
+    port = strtol(colon + 1, &end, 10);
+    return colon[1] != '\0' && *end == '\0' && port >= 1 && port <= 65535;
+}
+
+static int on_address(struct batond_app *da, const char *app, const char *key,
+                      const char *value, char *err, size_t err_len)
+{
+    size_t used = strlen(da->address_at);
+    int n;
+
+    if (!batond_address_valid(value)) {
+        return fail(err, err_len, "[app %s] %s: \"%s\" is not host:port",
+                    app, key, value);
+    }
+    if (key[7] == '\0') {
+        snprintf(da->address, sizeof(da->address), "%s", value);
+        return 0;
+    }
+    n = snprintf(da->address_at + used, sizeof(da->address_at) - used,
+                 "%s %s\n", key + 8, value);
+    if (key[8] == '\0' || n < 0 ||
+        (size_t)n >= sizeof(da->address_at) - used) {
+        return fail(err, err_len, "[app %s] %s: %s", app, key,
+                    key[8] == '\0' ? "no node after \"address.\""
+                                   : "too many address.NODE keys");
+    }
+    return 0;
+}
+
+/* Once the file is read: address.NODE names a node of [nodes], and this
+ * node's wins over address =. */
+static int resolve_address(struct batond_config *cfg, unsigned app,
+                           char *err, size_t err_len)
+{
+    const struct baton_io_config *io = &cfg->node->io;
+    struct batond_app *da = &cfg->apps[app];
+
+    for (char *line = da->address_at; *line != '\0';) {
+        char *sp = strchr(line, ' ');
+        char *nl = strchr(sp, '\n');
+        unsigned x = 0;
+
+        *sp = '\0';
+        *nl = '\0';
+        while (x < io->n_nodes && strcmp(io->names[x], line) != 0) {
+            x++;
+        }
+        if (x == io->n_nodes) {
+            return fail(err, err_len, "[app %s] address.%s: no node %s in "
+                                      "[nodes]",
+                        io->apps[app].name, line, line);
+        }
+        if (x == io->self) {
+            snprintf(da->address, sizeof(da->address), "%s", sp + 1);
+        }
+        line = nl + 1;
+    }
+    da->address_at[0] = '\0';
+    return 0;
+}
+
 static int on_app_entry(struct batond_config *cfg, const char *app,
                         const char *key, const char *value, char *err,
                         size_t err_len)
@@ -101,13 +176,15 @@ static int on_app_entry(struct batond_config *cfg, const char *app,
         da->monitor_interval_ms = 5000;
         da->monitor_timeout_ms = 2000;
         da->monitor_failures = 3;
+        da->hook_timeout_ms = 10000;
     }
     if (rv == 0) { /* the node's: nodes, failover_timeout, mode, lease */
         return 0;
     }
     if (strcmp(key, "start") == 0 || strcmp(key, "stop") == 0 ||
         strcmp(key, "phase") == 0 || strcmp(key, "monitor") == 0 ||
-        strcmp(key, "state_export") == 0) {
+        strcmp(key, "state_export") == 0 || strcmp(key, "pre_start") == 0 ||
+        strcmp(key, "post_stop") == 0) {
         if (lib_split(value, argv_buf, sizeof(argv_buf), argv, 64) <= 0) {
             return fail(err, err_len, "[app %s] %s: \"%s\" is not a command (empty, "
                            "an unterminated quote or too many words)",
@@ -132,6 +209,8 @@ static int on_app_entry(struct batond_config *cfg, const char *app,
             snprintf(strcmp(key, "start") == 0     ? da->start
                      : strcmp(key, "stop") == 0    ? da->stop
                      : strcmp(key, "monitor") == 0 ? da->monitor
+                     : strcmp(key, "pre_start") == 0 ? da->pre_start
+                     : strcmp(key, "post_stop") == 0 ? da->post_stop
                                                    : da->state_export,
                      BATOND_CMD_MAX, "%s", value);
         }
@@ -179,7 +258,8 @@ static int on_app_entry(struct batond_config *cfg, const char *app,
                strcmp(key, "ready_timeout") == 0 ||
                strcmp(key, "export_timeout") == 0 ||
                strcmp(key, "monitor_interval_ms") == 0 ||
-               strcmp(key, "monitor_timeout_ms") == 0) {
+               strcmp(key, "monitor_timeout_ms") == 0 ||
+               strcmp(key, "hook_timeout_ms") == 0) {
         if (!lib_config_u64(value, 1, 86400000, &x)) {
             return fail(err, err_len, "[app %s] %s: \"%s\" is not a number of ms",
                         app, key, value);
@@ -189,6 +269,7 @@ static int on_app_entry(struct batond_config *cfg, const char *app,
           : strcmp(key, "ready_timeout") == 0       ? &da->ready_timeout_ms
           : strcmp(key, "monitor_interval_ms") == 0 ? &da->monitor_interval_ms
           : strcmp(key, "monitor_timeout_ms") == 0  ? &da->monitor_timeout_ms
+          : strcmp(key, "hook_timeout_ms") == 0     ? &da->hook_timeout_ms
                                                     : &da->export_timeout_ms) =
             x;
     } else if (strcmp(key, "env") == 0) {
@@ -216,6 +297,9 @@ static int on_app_entry(struct batond_config *cfg, const char *app,
             }
         }
         snprintf(da->gname, sizeof(da->gname), "%s", value);
+    } else if (strncmp(key, "address", 7) == 0 &&
+               (key[7] == '\0' || key[7] == '.')) {
+        return on_address(da, app, key, value, err, err_len);
     } else {
         return fail(err, err_len, "[app %s]: unknown key \"%s\"", app, key);
     }
@@ -312,11 +396,15 @@ static int check_apps(struct batond_config *cfg)
                              listed ? "a start command" : "nodes");
             rv = BATON_EINVAL;
         }
+        char why[BATON_PATH_MAX + 64];
+        if (resolve_address(cfg, i, why, sizeof(why)) != 0) {
+            lib_config_error(cfg->node, 0, "%s", why);
+            rv = BATON_EINVAL;
+        }
         if (!cfg->check_programs || io->apps[i].rank[io->self] == 0) {
             continue; /* never runs here: its programs may be missing */
         }
         for (int k = 0; k < 4; k++) {
-            char why[BATON_PATH_MAX + 64];
             if (cmds[k][0] != '\0' &&
                 check_program(da, cmds[k], why, sizeof(why)) != 0) {
                 lib_config_error(cfg->node, cfg->prog_line[i][k],

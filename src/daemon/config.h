@@ -4,6 +4,7 @@
 #define BATON_DAEMON_CONFIG_H
 
 #include "../lib/config.h"
+#include "../lib/control.h"
 
 #define BATOND_CMD_MAX LIB_LIST_MAX
 #define BATOND_PHASES_MAX (8)
@@ -40,6 +41,13 @@ struct batond_app {
     uint64_t monitor_interval_ms;
     uint64_t monitor_timeout_ms;
     unsigned monitor_failures; /* in a row, then the app is restarted */
+    /* pre_start = CMD before each start of the app here (a failure fails
+     * the start), post_stop = CMD once its process group ended here, for
+     * any reason; both as batond's user, killed at hook_timeout_ms
+     * (docs/config.md "Hooks"); "" for none. */
+    char pre_start[BATOND_CMD_MAX];
+    char post_stop[BATOND_CMD_MAX];
+    uint64_t hook_timeout_ms;
     /* user = NAME, group = NAME (docs/config.md): resolved when the file
      * is read; as_uid/as_gid say whether the app's processes change to
      * uid/gid (gid: the group's, else the user's primary group). */
@@ -50,6 +58,12 @@ struct batond_app {
     bool group_set;
     uint32_t uid;
     uint32_t gid;
+    /* address = host:port, or address.NODE = host:port for NODE: this
+     * node's, in the app's name's meta (docs/config.md); "" for none.
+     * address_at holds the address.NODE keys as "NODE ADDR\n" lines
+     * until the whole file is read (then this node's is known). */
+    char address[LIB_ADDRESS_MAX + 1];
+    char address_at[2048];
 };
 
 struct batond_config {
@@ -65,6 +79,11 @@ struct batond_config {
      * fails over), and the node still serves the others. */
     bool check_programs;
 };
+
+/* Is s host:port (a name or an address, [v6] in brackets; a port
+ * 1..65535; no space), at most LIB_ADDRESS_MAX bytes? The published
+ * address of an app, from its section or its $BATON_ADDRESS_FILE. */
+bool batond_address_valid(const char *s);
 
 /* The node's config hook (lib_config_section_fn; user = cfg): [app]
  * sections, and at the end the check that each has nodes and start, and

@@ -191,6 +191,16 @@ static void on_app_hold(struct batond_sup *sup, unsigned app, int pgid)
     }
 }
 
+static void on_app_address(struct batond_sup *sup, unsigned app,
+                           const char *address)
+{
+    struct batond *d = sup->data;
+
+    if (d->node->control != NULL) {
+        lib_control_app_address(d->node->control, app, address);
+    }
+}
+
 static unsigned on_app_unanswered(struct batond_sup *sup, unsigned app)
 {
     struct batond *d = sup->data;
@@ -432,6 +442,7 @@ int main(int argc, char **argv)
     d.sup.idle = on_app_idle;
     d.sup.hold = on_app_hold;
     d.sup.unanswered = on_app_unanswered;
+    d.sup.address = on_app_address;
     d.sup.prefork = true; /* a spare shim: apps start without a fork */
     batond_sup_attach(&d.sup, d.node);
     d.prog.control.data = &d;
@@ -442,6 +453,7 @@ int main(int argc, char **argv)
     d.prog.control.draining = prog_draining;
     for (unsigned i = 0; i < d.node->n_apps; i++) {
         d.prog.gname[i] = d.cfg.apps[i].gname;
+        d.prog.address[i] = d.cfg.apps[i].address;
     }
     /* Boot sync (sync_nodes_*): no app is placed here until on_sync_timer
      * releases them. */

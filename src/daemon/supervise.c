@@ -36,16 +36,11 @@ extern char **environ;
 
 /* What a spawned process is to its instance: the prefix of its output
  * lines in the log ("[app X monitor] ..."). */
-enum role {
-    ROLE_APP = 0,
-    ROLE_READY,
-    ROLE_PHASE,
-    ROLE_STOP,
-    ROLE_MONITOR,
-    ROLE_EXPORT
-};
-static const char *const role_names[] = {"",      " ready",   " phase",
-                                         " stop", " monitor", " state_export"};
+enum role { ROLE_APP = 0, ROLE_READY, ROLE_PHASE, ROLE_STOP, ROLE_MONITOR,
+            ROLE_EXPORT, ROLE_PRE_START, ROLE_POST_STOP };
+static const char *const role_names[] = {"", " ready", " phase", " stop",
+                                         " monitor", " state_export",
+                                         " pre_start", " post_stop"};
 
 /* Output lines longer than this are logged in pieces of this size, so
  * that an app writing without newlines costs bounded memory. */
@@ -387,6 +382,9 @@ static char **build_env(const struct batond_proc *p, char *store,
     ADD("BATON_FROM_NODE=%s", from);
     ADD("BATON_EPOCH=%" PRIu64, p->token);
     ADD("BATON_EPOCH_FILE=%s", p->token_file);
+    if (p->address_file[0] != '\0') {
+        ADD("BATON_ADDRESS_FILE=%s", p->address_file);
+    }
     ADD("BATON_SOCKET=%s", sup->cfg->node->control_socket);
     if (a->gname[0] != '\0') {
         ADD("BATON_NAME=%s", a->gname); /* to serve: batonctl serve */
@@ -658,16 +656,21 @@ static struct batond_child *spawn(struct batond_proc *p,
         io[0].flags = UV_IGNORE;
         o.file = argv[0];
         o.args = argv;
-        /* A monitor leads a group of its own, so that its timeout kills
-         * whatever it started too. */
-        o.flags = role == ROLE_MONITOR ? UV_PROCESS_DETACHED : 0;
+        /* A monitor or a hook leads a group of its own, so that its
+         * timeout kills whatever it started too. */
+        o.flags = role == ROLE_MONITOR || role == ROLE_PRE_START ||
+                          role == ROLE_POST_STOP
+                      ? UV_PROCESS_DETACHED
+                      : 0;
     }
     out_setup(sup, c, io, false, fds);
     o.stdio = io;
     o.stdio_count = 3;
     o.env = env;
     o.cwd = a->cwd[0] != '\0' ? a->cwd : NULL;
-    if (!app) {
+    /* Hooks run as batond's user: taking an address or a route over
+     * (ip addr) is not the app's business. */
+    if (!app && role != ROLE_PRE_START && role != ROLE_POST_STOP) {
         as_app(a, &o);
     }
     o.exit_cb = on_exit_cb;
@@ -1062,6 +1065,59 @@ static void keep_token(struct batond_proc *p, uint64_t token)
     }
 }
 
+/* $BATON_ADDRESS_FILE, empty and the app's, before each start: what is
+ * there once the instance is ready is its own (read_address). If it
+ * cannot be made, the app goes without it, and the log says why. */
+static void make_address_file(struct batond_proc *p)
+{
+    const char *dir = p->sup->state_dir;
+    const char *what = p->address_file;
+    char tmp[BATON_PATH_MAX + 8];
+
+    snprintf(p->address_file, sizeof(p->address_file), "%s/%s.address", dir,
+             app_name(p));
+    if (write_atomic(app_def(p), dir, p->address_file, (const uint8_t *)"",
+                     0, false, &tmp, &what) != 0) {
+        logf_(p->sup, BATON_LOG_ERROR, "app %s: cannot write %s: %s",
+              app_name(p), what, strerror(errno));
+        p->address_file[0] = '\0';
+    }
+}
+
+/* The ready instance's address, if it wrote one: to the name's meta. */
+static void read_address(struct batond_proc *p)
+{
+    char buf[LIB_ADDRESS_MAX + 2];
+    size_t n = 0;
+    FILE *f;
+
+    if (p->address_file[0] == '\0' ||
+        (f = fopen(p->address_file, "re")) == NULL) {
+        return;
+    }
+    n = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == ' ' ||
+                     buf[n - 1] == '\r' || buf[n - 1] == '\t')) {
+        n--;
+    }
+    buf[n] = '\0';
+    if (n == 0) {
+        return; /* none written: the configured address stays */
+    }
+    if (!batond_address_valid(buf)) {
+        logf_(p->sup, BATON_LOG_WARN,
+              "app %s: %s holds \"%.64s\", not host:port: ignored",
+              app_name(p), p->address_file, buf);
+        return;
+    }
+    logf_(p->sup, BATON_LOG_INFO, "app %s: publishes address %s",
+          app_name(p), buf);
+    if (p->sup->address != NULL) {
+        p->sup->address(p->sup, p->app, buf);
+    }
+}
+
 static void signal_group(struct batond_proc *p, int sig)
 {
     if (p->pid > 0) {
@@ -1089,6 +1145,10 @@ static void set_state(struct batond_proc *p, int state)
         if (p->token_file[0] != '\0') {
             unlink(p->token_file);
         }
+        if (p->address_file[0] != '\0') {
+            unlink(p->address_file);
+            p->address_file[0] = '\0';
+        }
     }
     if (gone && p->sup->idle != NULL) {
         p->sup->idle(p->sup, p->app); /* its name goes (docs/control.md) */
@@ -1114,7 +1174,7 @@ static void check_drained(struct batond_sup *sup)
     for (unsigned i = 0; i < sup->cfg->node->io.n_apps; i++) {
         /* An export still under way must reach the new owner first. */
         if (sup->procs[i].state != BATOND_PROC_IDLE ||
-            sup->procs[i].exporter != NULL) {
+            sup->procs[i].exporter != NULL || sup->procs[i].hook != NULL) {
             return;
         }
     }
@@ -1124,6 +1184,7 @@ static void check_drained(struct batond_sup *sup)
     for (unsigned i = 0; i < sup->cfg->node->io.n_apps; i++) {
         /* The caller closes the rest of each instance's handles. */
         uv_close((uv_handle_t *)&sup->procs[i].monitor_timer, NULL);
+        uv_close((uv_handle_t *)&sup->procs[i].hook_timer, NULL);
     }
     cb(sup);
 }
@@ -1222,18 +1283,27 @@ static void on_monitor_timer(uv_timer_t *t)
                    0);
 }
 
+/* How helper c ended, into buf: "killed by signal N", or its status
+ * as "<before>N<after>". Returns whether it succeeded (exit 0). */
+static bool ended_how(const struct batond_child *c, const char *before,
+                      const char *after, char *buf, size_t len)
+{
+    if (c->term_signal != 0) {
+        snprintf(buf, len, "killed by signal %d", c->term_signal);
+    } else {
+        snprintf(buf, len, "%s%" PRId64 "%s", before, c->status, after);
+    }
+    return c->status == 0 && c->term_signal == 0;
+}
+
 static void on_monitor_exit(struct batond_proc *p, struct batond_child *c)
 {
     char why[64];
 
     p->monitor = NULL;
     uv_timer_stop(&p->monitor_timer);
-    if (c->term_signal != 0) {
-        snprintf(why, sizeof(why), "killed by signal %d", c->term_signal);
-    } else {
-        snprintf(why, sizeof(why), "failed (exit %" PRId64 ")", c->status);
-    }
-    monitor_result(p, c->status == 0 && c->term_signal == 0, why);
+    monitor_result(p, ended_how(c, "failed (exit ", ")", why, sizeof(why)),
+                   why);
 }
 
 const char *batond_proc_health(const struct batond_proc *p,
@@ -1391,9 +1461,12 @@ static void next_phase(struct batond_proc *p)
     if (p->phase == a->n_phases) {
         uv_timer_stop(&p->timer);
         set_state(p, BATOND_PROC_READY);
-        logf_(p->sup, BATON_LOG_INFO,
-              "app %s: ready (pid %d, epoch %" PRIu64 ", %s)", app_name(p),
-              p->pid, p->epoch, start_type_name(p));
+        logf_(p->sup, BATON_LOG_INFO, "app %s: ready (pid %d, epoch %" PRIu64
+                                      ", %s)",
+              app_name(p), p->pid, p->epoch, start_type_name(p));
+        /* Before the READY report: the name's new meta is written first,
+         * as its re-point is before the start. */
+        read_address(p);
         report(p, BATON_APP_EV_READY);
         return;
     }
@@ -1406,13 +1479,139 @@ static void next_phase(struct batond_proc *p)
     arm(p, a->ready_timeout_ms, on_deadline);
 }
 
+/* ---- hooks (docs/config.md "Hooks") ---------------------------------- */
+
+static void spawn_app_now(struct batond_proc *p);
+
+static void on_hook_timeout(uv_timer_t *t)
+{
+    struct batond_proc *p = t->data;
+
+    if (p->hook != NULL && p->hook->proc.pid > 0) {
+        logf_(p->sup, BATON_LOG_WARN,
+              "app %s: %s still running after %" PRIu64 " ms: SIGKILL",
+              app_name(p), p->hook_pre ? "pre_start" : "post_stop",
+              app_def(p)->hook_timeout_ms);
+        kill(-p->hook->proc.pid, SIGKILL); /* its exit: a failure */
+    }
+}
+
+/* Runs pre_start (pre) or post_stop with BATON_REASON=reason. Returns
+ * false if it could not be run (logged by spawn). */
+static bool run_hook(struct batond_proc *p, bool pre, const char *reason)
+{
+    const struct batond_app *a = app_def(p);
+    char extra[64];
+
+    snprintf(extra, sizeof(extra), "BATON_REASON=%s", reason);
+    p->hook = spawn(p, pre ? a->pre_start : a->post_stop,
+                    pre ? ROLE_PRE_START : ROLE_POST_STOP, extra);
+    if (p->hook == NULL) {
+        return false;
+    }
+    p->hook_pre = pre;
+    logf_(p->sup, BATON_LOG_INFO, "app %s: %s (%s) runs (pid %d)",
+          app_name(p), pre ? "pre_start" : "post_stop", reason,
+          p->hook->proc.pid);
+    uv_timer_start(&p->hook_timer, on_hook_timeout, a->hook_timeout_ms, 0);
+    return true;
+}
+
+/* The instance's process group ended here (reason: stop, exit, crash,
+ * killed): post_stop cleans up after it. */
+static void post_stop(struct batond_proc *p, const char *reason)
+{
+    if (app_def(p)->post_stop[0] == '\0') {
+        return;
+    }
+    if (p->hook != NULL || !run_hook(p, false, reason)) {
+        logf_(p->sup, BATON_LOG_ERROR, "app %s: post_stop (%s) not run%s",
+              app_name(p), reason,
+              p->hook != NULL ? ": a hook is still running" : "");
+    }
+}
+
+static void pre_start(struct batond_proc *p)
+{
+    if (!run_hook(p, true, start_type_name(p))) {
+        crashed(p, false, "pre_start could not be run");
+    }
+}
+
+static void on_hook_exit(struct batond_proc *p, struct batond_child *c)
+{
+    bool waiting = p->state == BATOND_PROC_STARTING && p->child == NULL;
+    char why[64];
+    char text[96];
+    bool ok = ended_how(c, "exit ", "", why, sizeof(why));
+
+    p->hook = NULL;
+    uv_timer_stop(&p->hook_timer);
+    if (!p->hook_pre) {
+        logf_(p->sup, ok ? BATON_LOG_INFO : BATON_LOG_WARN,
+              "app %s: post_stop %s%s", app_name(p), ok ? "done" : "failed: ",
+              ok ? "" : why);
+    }
+    if (p->start_waits && waiting) {
+        /* A hook of the previous instance (its post_stop, or the
+         * pre_start of a start stopped meanwhile) has ended: now this
+         * start's own pre_start. */
+        p->start_waits = false;
+        pre_start(p);
+        return;
+    }
+    if (!p->hook_pre) {
+        check_drained(p->sup);
+        return;
+    }
+    if (!waiting) {
+        /* Stopped while pre_start ran: undo what it did. */
+        logf_(p->sup, BATON_LOG_INFO,
+              "app %s: pre_start ended (%s) after the stop", app_name(p),
+              ok ? "ok" : why);
+        post_stop(p, "stop");
+        check_drained(p->sup);
+        return;
+    }
+    if (!ok) {
+        /* A failed start: restarted per the policy, or failed over. */
+        snprintf(text, sizeof(text), "pre_start failed (%s)", why);
+        crashed(p, false, text);
+        return;
+    }
+    spawn_app_now(p);
+}
+
+/* Each start of the instance here, a local restart too: pre_start first
+ * (after the previous instance's post_stop, if that still runs). */
 static void spawn_app(struct batond_proc *p)
+{
+    if (app_def(p)->pre_start[0] == '\0') {
+        spawn_app_now(p);
+        return;
+    }
+    p->kill_why[0] = '\0';
+    set_state(p, BATOND_PROC_STARTING); /* with no child yet */
+    if (p->hook != NULL) {
+        p->start_waits = true;
+        return;
+    }
+    pre_start(p);
+}
+
+static void spawn_app_now(struct batond_proc *p)
 {
     const struct batond_app *a = app_def(p);
     char state_env[BATON_PATH_MAX + 32];
 
     p->notified = false;
     p->kill_why[0] = '\0';
+    make_address_file(p);
+    if (p->sup->address != NULL) {
+        /* A restart's instance publishes its own, or has the configured
+         * one: not its crashed predecessor's. */
+        p->sup->address(p->sup, p->app, NULL);
+    }
     snprintf(state_env, sizeof(state_env), "BATON_STATE_FILE=%s",
              p->state_epoch == p->epoch && !p->restarted ? p->state_file : "");
     p->child = spawn(p, a->start, ROLE_APP, state_env);
@@ -1488,7 +1687,9 @@ static void on_exit_cb(uv_process_t *proc, int64_t status, int term_signal)
         return;
     }
     if (c->is_helper) {
-        if (p->helper == c) {
+        if (p->hook == c) {
+            on_hook_exit(p, c);
+        } else if (p->helper == c) {
             on_helper_exit(p, c);
         } else if (p->exporter == c) {
             on_exporter_exit(p, c);
@@ -1503,6 +1704,10 @@ static void on_exit_cb(uv_process_t *proc, int64_t status, int term_signal)
     p->child = NULL;
     p->pid = 0;
     kill_helper(p);
+    post_stop(p, p->state == BATOND_PROC_STOPPING ? "stop"
+                 : p->kill_why[0] != '\0'        ? "killed"
+                 : term_signal == 0 && status == 0 ? "exit"
+                                                   : "crash");
     if (p->state == BATOND_PROC_STOPPING) {
         uv_timer_stop(&p->timer);
         set_state(p, BATOND_PROC_IDLE);
@@ -1557,7 +1762,8 @@ static void stop(struct batond_proc *p)
     }
     kill_helper(p);
     uv_timer_stop(&p->timer);
-    if (p->child == NULL) { /* between restarts */
+    p->start_waits = false;
+    if (p->child == NULL) { /* between restarts, or before pre_start's end */
         set_state(p, BATOND_PROC_IDLE);
         report(p, BATON_APP_EV_STOPPED);
         return;
@@ -1649,7 +1855,7 @@ int batond_sup_ready(struct batond_sup *sup, unsigned app)
         return BATON_EINVAL;
     }
     p = &sup->procs[app];
-    if (p->state != BATOND_PROC_STARTING ||
+    if (p->state != BATOND_PROC_STARTING || p->child == NULL ||
         sup->cfg->apps[app].ready != BATOND_READY_NOTIFY) {
         return BATON_EINVAL;
     }
@@ -1798,16 +2004,16 @@ static void state_dir_init(struct batond_sup *sup)
     } else {
         default_state_dir(sup, own, sizeof(own));
     }
-    logf_(sup, BATON_LOG_DEBUG, "state_dir %s", sup->state_dir);
-    if (!apps_may_run_here(sup)) {
-        return; /* no app will want a file: no directory either */
-    }
-    if (sup->state_dir[0] != '/' ||
-        make_dirs(sup->state_dir, own[0] != '\0' ? own : NULL) != 0) {
+    /* No app will want a file here: no directory either. */
+    if (apps_may_run_here(sup) &&
+        (sup->state_dir[0] != '/' ||
+         make_dirs(sup->state_dir, own[0] != '\0' ? own : NULL) != 0)) {
         logf_(sup, BATON_LOG_ERROR, "state_dir %s: %s", sup->state_dir,
               sup->state_dir[0] != '/' ? "not an absolute path"
                                        : strerror(errno));
     }
+    /* Once made: test_restarts reads this line, then looks. */
+    logf_(sup, BATON_LOG_DEBUG, "state_dir %s", sup->state_dir);
 }
 
 int batond_sup_init(struct batond_sup *sup, uv_loop_t *loop,
@@ -1856,6 +2062,8 @@ int batond_sup_init(struct batond_sup *sup, uv_loop_t *loop,
         p->export_timer.data = p;
         uv_timer_init(loop, &p->monitor_timer);
         p->monitor_timer.data = p;
+        uv_timer_init(loop, &p->hook_timer);
+        p->hook_timer.data = p;
         p->since_ms = uv_now(loop);
     }
     return 0;

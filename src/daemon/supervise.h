@@ -56,6 +56,10 @@ struct batond_proc {
      * app to re-read (BATON_EPOCH_FILE). */
     uint64_t token;
     char token_file[BATON_PATH_MAX];
+    /* $BATON_ADDRESS_FILE: made empty (the app's) before each start; the
+     * host:port the app wrote there is read once it is ready and goes in
+     * its name's meta (docs/config.md, address). */
+    char address_file[BATON_PATH_MAX];
     /* The health monitor (docs/design/supervision.md §6): runs every
      * monitor_interval_ms while the instance is ready, in its own
      * process group; monitor_failures failures in a row kill the
@@ -65,6 +69,14 @@ struct batond_proc {
     unsigned monitor_fails; /* failures in a row */
     bool monitor_ran;       /* once since the instance got ready */
     char kill_why[96];      /* why batond killed the instance, "" if not */
+    /* pre_start or post_stop (docs/config.md "Hooks"), one at a time, in
+     * a process group of its own, killed at hook_timeout_ms. A start
+     * while a post_stop runs waits for it (start_waits): the previous
+     * instance's cleanup comes before the next one's pre_start. */
+    struct batond_child *hook;
+    uv_timer_t hook_timer;
+    bool hook_pre;
+    bool start_waits;
 };
 
 struct batond_sup {
@@ -86,6 +98,11 @@ struct batond_sup {
      * was given and has not answered yet. Both may be NULL. */
     void (*hold)(struct batond_sup *sup, unsigned app, int pgid);
     unsigned (*unanswered)(struct batond_sup *sup, unsigned app);
+    /* The ready instance published address (host:port) in its
+     * $BATON_ADDRESS_FILE: it goes in the name's meta until the instance
+     * is idle (lib_control_app_address). May be NULL. */
+    void (*address)(struct batond_sup *sup, unsigned app,
+                    const char *address);
     void *data; /* the caller's */
     /* A shim forked ahead (docs/design/supervision.md §2): the next app
      * start hands it its command instead of forking and re-executing

@@ -168,6 +168,42 @@ static void hold_sessions(struct lib_control *c, unsigned app, bool hold)
     }
 }
 
+uint16_t lib_ctl_app_meta(const struct lib_control *c, unsigned app,
+                          uint8_t *meta, size_t len)
+{
+    const char *address = c->apps[app].address[0] != '\0'
+                              ? c->apps[app].address
+                          : c->address[app] != NULL ? c->address[app]
+                                                    : "";
+    /* A word "key=value" each, space-separated: readers (batonctl whereis
+     * --address) look for their key and ignore the others. */
+    int n = snprintf((char *)meta, len, "app=%s%s%s",
+                     c->io->cfg.apps[app].name,
+                     address[0] != '\0' ? " address=" : "", address);
+
+    return (uint16_t)(n < 0 ? 0 : (size_t)n < len ? (size_t)n : len - 1);
+}
+
+void lib_control_app_address(struct lib_control *c, unsigned app,
+                             const char *address)
+{
+    struct lib_appname *a = &c->apps[app];
+
+    if (address == NULL) {
+        address = "";
+    }
+    if (strcmp(a->address, address) == 0) {
+        return;
+    }
+    snprintf(a->address, sizeof(a->address), "%s", address);
+    /* The name's meta changes with a write: only while it is (being)
+     * pointed here; keep_name's sweeps never compare metas. */
+    if (a->active && lib_ctl_gname(c, app)[0] != '\0') {
+        lib_ctl_app_write(c, app, BATON_NAME_REREGISTER);
+        name_written(c, app);
+    }
+}
+
 static void unhold(struct lib_control *c, unsigned app)
 {
     if (c->apps[app].held) {
@@ -181,6 +217,7 @@ void lib_control_app_idle(struct lib_control *c, unsigned app)
     struct lib_appname *a = &c->apps[app];
 
     unhold(c, app);
+    a->address[0] = '\0'; /* the next instance publishes its own */
     if (!a->active) {
         return;
     }

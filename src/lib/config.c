@@ -9,6 +9,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <ini.h>
 #include <inttypes.h>
 #include <stdarg.h>
@@ -495,6 +496,24 @@ static int on_entry(void *user, const char *section, const char *key,
                             "255 bytes");
             }
             snprintf(cfg->state_dir, sizeof(cfg->state_dir), "%s", value);
+        } else if (strcmp(key, "control_socket_ro") == 0) {
+            if (strlen(value) >= LIB_SOCKET_PATH_MAX) {
+                return fail(p, "[node] control_socket_ro: path longer than "
+                               "107 bytes");
+            }
+            snprintf(cfg->control_socket_ro, sizeof(cfg->control_socket_ro),
+                     "%s", value);
+        } else if (strcmp(key, "control_group") == 0) {
+            /* Looked up now: a group this host does not know refuses the
+             * file, instead of a socket nobody can use. */
+            struct group *gr = getgrnam(value);
+            if (gr == NULL) {
+                return fail(p, "[node] control_group: no group \"%.64s\" "
+                               "on this host",
+                            value);
+            }
+            cfg->control_group_set = true;
+            cfg->control_gid = (uint32_t)gr->gr_gid;
         } else if (strcmp(key, "control_socket") == 0) {
             if (strlen(value) >= LIB_SOCKET_PATH_MAX) {
                 return fail(p, "[node] control_socket: path longer than "

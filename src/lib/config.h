@@ -23,6 +23,12 @@ struct lib_config {
     /* "" = none: a library node serves no control socket unless the file
      * names one; batond puts its default here (docs/config.md). */
     char control_socket[LIB_SOCKET_PATH_MAX];
+    /* [node] control_socket_ro: a second socket for lookups only
+     * (docs/control.md "Read-only socket"), mode 666, or 660 and group
+     * control_gid with control_group = NAME; "" = none. */
+    char control_socket_ro[LIB_SOCKET_PATH_MAX];
+    bool control_group_set;
+    uint32_t control_gid;
     char cookie_file[BATON_PATH_MAX];
     /* [node] state_dir: where batond keeps the files it hands its apps
      * (docs/config.md); "" = its default (src/daemon/supervise.c). */

@@ -774,6 +774,12 @@ static void handle(struct lib_session *cl, const char *line)
         cJSON_Delete(o);
         return;
     }
+    if (cl->read_only) {
+        reply(cl, error_json("denied: the read-only socket answers "
+                             "status, apps, leader, and the JSON ops "
+                             "whereis, names, leader"));
+        return;
+    }
     if (strcmp(cmd, "drain") == 0) {
         if (cl->ctl->prog.drain == NULL) {
             reply(cl, error_json("this node's program does not stop on "
@@ -1033,6 +1039,7 @@ static void on_connection(uv_stream_t *server, int status)
         return;
     }
     s->ctl = c;
+    s->read_only = server == (uv_stream_t *)&c->pipe_ro;
     s->waiting_since_ms = uv_now(server->loop);
     c->n_sessions++;
     uv_pipe_init(server->loop, &s->pipe, 0);
@@ -1116,15 +1123,59 @@ static bool someone_listens(const char *path)
     return yes;
 }
 
-int lib_control_start(struct lib_control *c,
-                      struct baton_io *io,
-                      const char *path,
-                      char *err,
-                      size_t err_len)
+/* Does another node listen at path? Then err says so. */
+static bool in_use(const char *path, char *err, size_t err_len)
+{
+    if (!someone_listens(path)) {
+        return false;
+    }
+    snprintf(err, err_len, "control socket %s: another node is running there",
+             path);
+    return true;
+}
+
+/* Replaces a stale file at path (left by a killed node: the caller made
+ * sure nobody listens there) with a socket of the given mode (and group
+ * gid if group_set), listening for c. It is created 0600 and only then
+ * opened up, never wider than meant. Errors: BATON_EIO, with a message
+ * in err. */
+static int listen_at(struct lib_control *c, uv_pipe_t *pipe, const char *path,
+                     mode_t mode, bool group_set, uint32_t gid, char *err,
+                     size_t err_len)
+{
+    mode_t old;
+    int rv;
+
+    unlink(path);
+    uv_pipe_init(c->io->loop, pipe, 0);
+    pipe->data = c;
+    old = umask(0177);
+    rv = uv_pipe_bind(pipe, path);
+    umask(old);
+    if (rv == 0 && group_set && chown(path, (uid_t)-1, (gid_t)gid) != 0) {
+        rv = uv_translate_sys_error(errno);
+    }
+    if (rv == 0 && chmod(path, mode) != 0) {
+        rv = uv_translate_sys_error(errno);
+    }
+    if (rv == 0) {
+        rv = uv_listen((uv_stream_t *)pipe, 128, on_connection);
+    }
+    if (rv != 0) {
+        snprintf(err, err_len, "control socket %s: %s", path,
+                 uv_strerror(rv));
+        return BATON_EIO;
+    }
+    return 0;
+}
+
+int lib_control_start(struct lib_control *c, struct baton_io *io,
+                      const char *path, char *err, size_t err_len)
 {
     /* set by the caller beforehand */
     struct lib_control_program prog = c->prog;
     const char *gname[BATON_APPS_MAX];
+    const char *address[BATON_APPS_MAX];
     uint64_t *ids = c->ids;
     struct lib_deadlines *deadlines = c->deadlines;
     struct lib_idmap *calls = c->calls;
@@ -1135,14 +1186,14 @@ int lib_control_start(struct lib_control *c,
     int (*group_json)(struct baton *, const char *, cJSON *) = c->group_json;
     int (*group_op)(struct baton *, struct lib_session *, const char *,
                     const cJSON *, const cJSON *) = c->group_op;
-    mode_t old;
-    int rv;
 
     memcpy(gname, c->gname, sizeof(gname));
+    memcpy(address, c->address, sizeof(address));
     memset(c, 0, sizeof(*c));
     c->io = io;
     c->prog = prog;
     memcpy(c->gname, gname, sizeof(gname));
+    memcpy(c->address, address, sizeof(address));
     c->ids = ids;
     c->deadlines = deadlines;
     c->calls = calls;
@@ -1153,37 +1204,34 @@ int lib_control_start(struct lib_control *c,
     c->group_json = group_json;
     c->group_op = group_op;
     snprintf(c->path, sizeof(c->path), "%s", path);
-    if (someone_listens(path)) {
-        snprintf(err, err_len,
-                 "control socket %s: another node is running there", path);
+    if (in_use(path, err, err_len)) {
         return BATON_EIO;
     }
-    unlink(path); /* a stale file left by a killed node */
-    uv_pipe_init(io->loop, &c->pipe, 0);
-    c->pipe.data = c;
     c->open = true;
     uv_timer_init(io->loop, &c->sweep);
     c->sweep.data = c;
     uv_timer_start(&c->sweep, on_sweep, LIB_CTL_SWEEP_MS, LIB_CTL_SWEEP_MS);
     /* The sweep alone must not keep a stopping batond's loop alive. */
     uv_unref((uv_handle_t *)&c->sweep);
-    old = umask(0177); /* the socket is created 0600: owner only */
-    rv = uv_pipe_bind(&c->pipe, path);
-    umask(old);
-    if (rv == 0) {
-        chmod(path, 0600);
-        rv = uv_listen((uv_stream_t *)&c->pipe, 128, on_connection);
-    }
-    if (rv != 0) {
-        snprintf(err, err_len, "control socket %s: %s", path, uv_strerror(rv));
-        return BATON_EIO;
-    }
-    return 0;
+    return listen_at(c, &c->pipe, path, 0600, false, 0, err, err_len);
 }
 
 static void on_helper_closed(uv_handle_t *h)
 {
     (void)h;
+}
+
+int lib_control_start_ro(struct lib_control *c, const char *path,
+                         bool group_set, uint32_t gid, char *err,
+                         size_t err_len)
+{
+    snprintf(c->path_ro, sizeof(c->path_ro), "%s", path);
+    if (in_use(path, err, err_len)) {
+        return BATON_EIO;
+    }
+    c->ro_open = true;
+    return listen_at(c, &c->pipe_ro, path, group_set ? 0660 : 0666,
+                     group_set, gid, err, err_len);
 }
 
 void lib_control_close(struct lib_control *c, uv_close_cb cb)
@@ -1199,6 +1247,11 @@ void lib_control_close(struct lib_control *c, uv_close_cb cb)
     lib_ctl_session_close_all(c);
     lib_ctl_app_free(c);
     uv_close((uv_handle_t *)&c->sweep, on_helper_closed);
+    if (c->ro_open) {
+        c->ro_open = false;
+        uv_close((uv_handle_t *)&c->pipe_ro, on_helper_closed);
+        unlink(c->path_ro);
+    }
     uv_close((uv_handle_t *)&c->pipe, cb);
     unlink(c->path);
 }

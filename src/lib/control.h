@@ -13,6 +13,10 @@
 #include "defer.h"
 #include "idmap.h"
 
+/* An app's published address, host:port, in its name's meta
+ * (docs/control.md "Apps with names"). */
+#define LIB_ADDRESS_MAX (160)
+
 struct lib_session; /* session.h */
 struct lib_ctl_defer;   /* session.c */
 struct lib_queued;  /* appname.c */
@@ -33,6 +37,9 @@ struct lib_appname {
      * app's name and for the sessions of process group pgid queue. */
     bool held;
     int pgid;
+    /* The address the running instance published ($BATON_ADDRESS_FILE,
+     * lib_control_app_address); "" for the configured one. */
+    char address[LIB_ADDRESS_MAX + 1];
 };
 
 /* What the program running the node adds (batond: its supervisor). Every
@@ -65,12 +72,19 @@ struct lib_control {
     struct lib_control_program prog;
     /* App i's global name ("name =" of [app]; NULL or "" for none). */
     const char *gname[BATON_APPS_MAX];
+    /* App i's address on this node (address = of [app]; NULL or ""). */
+    const char *address[BATON_APPS_MAX];
     /* Ids of endpoints, name writes and calls come from *ids, which the
      * node shares with its other endpoints (one id space in the core). */
     uint64_t *ids;
     /* Calls in flight wait in *deadlines: the node's one deadline heap. */
     struct lib_deadlines *deadlines;
     char path[108];
+    /* The read-only socket (lib_control_start_ro), if open: its
+     * sessions may only look things up. */
+    uv_pipe_t pipe_ro;
+    char path_ro[108];
+    bool ro_open;
     bool open;
     bool closing;
     /* Sessions (docs/control.md "Sessions"). */
@@ -110,6 +124,15 @@ struct lib_control {
  * functions below. Errors: BATON_EIO, with a message in err. */
 int lib_control_start(struct lib_control *c, struct baton_io *io,
                          const char *path, char *err, size_t err_len);
+
+/* After lib_control_start: a second socket at path for lookups only
+ * (docs/control.md "Read-only socket"): mode 666, or 660 and group gid
+ * if group_set. Its sessions may read (status, apps, leader, whereis,
+ * names); any other request is answered "denied". Errors: BATON_EIO,
+ * with a message in err. */
+int lib_control_start_ro(struct lib_control *c, const char *path,
+                         bool group_set, uint32_t gid, char *err,
+                         size_t err_len);
 /* Closes the listener, every session and the timers; cb runs for the
  * listener (the loop ends once every handle is closed). */
 void lib_control_close(struct lib_control *c, uv_close_cb cb);
@@ -121,6 +144,11 @@ void lib_control_app_effect(struct lib_control *c,
                                const struct baton_app_effect *e);
 /* The program's instance of app went idle here: its name goes. */
 void lib_control_app_idle(struct lib_control *c, unsigned app);
+/* The running instance of app published address (host:port; NULL or ""
+ * for the configured one): its name's meta says so from now on (written
+ * again if the name is pointed here). Until the instance goes idle. */
+void lib_control_app_address(struct lib_control *c, unsigned app,
+                             const char *address);
 /* A takeover is about to export app's state (docs/control.md "Takeover
  * order"): from now on calls for its name, and for names held by
  * sessions of process group pgid (the instance's), queue here instead

@@ -113,6 +113,7 @@ struct lib_program {
      * apps: lib_on_app). */
     struct lib_control_program control;
     const char *gname[BATON_APPS_MAX]; /* app i's name ("" = none) */
+    const char *address[BATON_APPS_MAX]; /* its address here ("" = none) */
 };
 
 struct baton {

@@ -255,9 +255,15 @@ static int start_control(struct baton *b)
         b->control->prog = b->program->control;
         memcpy(b->control->gname, b->program->gname,
                sizeof(b->control->gname));
+        memcpy(b->control->address, b->program->address,
+               sizeof(b->control->address));
     }
     if (lib_control_start(b->control, &b->io, b->cfg.control_socket, err,
-                          sizeof(err)) != 0) {
+                          sizeof(err)) != 0 ||
+        (b->cfg.control_socket_ro[0] != '\0' &&
+         lib_control_start_ro(b->control, b->cfg.control_socket_ro,
+                              b->cfg.control_group_set, b->cfg.control_gid,
+                              err, sizeof(err)) != 0)) {
         return lib_fail(b, BATON_EIO, "baton_start: %s", err);
     }
     return 0;

@@ -559,6 +559,12 @@ void lib_ctl_session_request(struct lib_session *s, const char *line,
     op = cJSON_IsString(opj) ? opj->valuestring : NULL;
     if (op == NULL) {
         lib_ctl_send_error(s, cid, "invalid", "op missing (a string)");
+    } else if (s->read_only && strcmp(op, "whereis") != 0 &&
+               strcmp(op, "names") != 0 && strcmp(op, "leader") != 0 &&
+               strcmp(op, "subscribe") != 0) {
+        lib_ctl_send_error(s, cid, "denied",
+                           "the read-only socket answers whereis, names, "
+                           "leader and subscribe only");
     } else if (strcmp(op, "register") == 0) {
         op_write(s, req, cid, BATON_NAME_REGISTER);
     } else if (strcmp(op, "reregister") == 0) {

@@ -653,9 +653,7 @@ void lib_ctl_app_write(struct lib_control *c, unsigned app, unsigned kind)
     req.resolver = BATON_RESOLVE_KEEP_INCUMBENT;
     if (kind != BATON_NAME_DROP) {
         snprintf(req.name, sizeof(req.name), "%s", gname);
-        req.meta_len = (uint16_t)snprintf((char *)req.meta, sizeof(req.meta),
-                                          "app=%s",
-                                          c->io->cfg.apps[app].name);
+        req.meta_len = lib_ctl_app_meta(c, app, req.meta, sizeof(req.meta));
     }
     lib_ctl_io_name(c, &req);
 }

@@ -68,6 +68,7 @@ struct lib_session {
      * handed to the socket once per loop iteration (src/io/wbuf.h). */
     struct baton_wbuf wb;
     bool json;
+    bool read_only; /* came in on the read-only socket: lookups only */
     bool closing;          /* detached; closes once its output is out */
     bool handle_closing;   /* uv_close() called */
     bool named;            /* asked for a name once: DROP on close */
@@ -173,6 +174,10 @@ void lib_ctl_defer_app(struct lib_control *c,
                        const struct baton_app_effect *e);
 /* A name write of app's name (never a session's): DONE is logged. */
 void lib_ctl_app_write(struct lib_control *c, unsigned app, unsigned kind);
+/* The meta of app's name: "app=NAME", then " address=host:port" if it
+ * has one here. Returns its length (at most len - 1). */
+uint16_t lib_ctl_app_meta(const struct lib_control *c, unsigned app,
+                          uint8_t *meta, size_t len);
 /* Calls app's queued call (id, from, from_inc, flags, data) from here
  * at its name's current place and answers the caller with the result. */
 void lib_ctl_proxy_call(struct lib_control *c, const char *name,

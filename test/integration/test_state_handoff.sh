@@ -83,7 +83,8 @@ n=$(grep -c "app web: cannot write .*: it starts without state" "$T/$A.log")
 wait_for 5 fds_are "$before" || fail "batond on $A leaks fds: $before before 3 more failed state writes, $(fds) after: $(ls -l "/proc/${PIDS[$A]}/fd")"
 pass "3 more failed state writes: no fd leaked ($before fds before and after)"
 
-# (web.epoch is the running instance's token file, BATON_EPOCH_FILE.)
-left=$(ls -A "$SDIR" | grep -v -e '^fill$' -e '^web\.epoch$' || true)
+# (web.epoch and web.address are the running instance's token file and
+# address file, BATON_EPOCH_FILE and BATON_ADDRESS_FILE.)
+left=$(ls -A "$SDIR" | grep -v -e '^fill$' -e '^web\.epoch$' -e '^web\.address$' || true)
 [ -z "$left" ] || fail "files left in $SDIR: $left"
 pass "no partial or temporary state file left behind"
