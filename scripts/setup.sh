@@ -24,6 +24,8 @@ packages=(
     curl             # test_metrics.sh scrapes that endpoint as Prometheus would
     groff-base       # formats the man pages: their test (test/package)
     file             # cpack -G DEB's dependency scan (dpkg-shlibdeps) needs it
+    redis-server     # examples/redis runs it as an app (test_redis.sh)
+    redis-tools      # redis-cli: that example's checks, state export, test
 )
 
 missing=()
