@@ -7,8 +7,8 @@
 source "$(dirname "$0")/lib.sh"
 
 for p in redis-server redis-cli; do
-    command -v $p > /dev/null ||
-        fail "$p is missing: install it with scripts/setup.sh (redis-server, redis-tools)"
+    $p --version > /dev/null 2>&1 ||
+        fail "$p is missing (or does not run): install it with scripts/setup.sh (redis-server, redis-tools)"
 done
 EX=$(cd "$(dirname "$0")/../../examples/redis" && pwd)
 RP=$((BASE + 10)) # redis on RP, RP+1, RP+2 (a, b, c)
