@@ -102,9 +102,9 @@ wait_for 30 runs_on redis b a b || wait_for 1 runs_on redis a a b || fail "the d
 to=$(owner redis a)
 case $to in a@local) p=$RP ;; b@local) p=$((RP + 1)) ;; *) fail "redis is on '$to' after the drain" ;; esac
 for i in 1 2 3 4; do
-    [ "$(rcli $p get key$i)" = "value$i" ] || fail "key$i did not survive the drain to $to"
+    [ "$(rcli "$p" get key$i)" = "value$i" ] || fail "key$i did not survive the drain to $to"
 done
-wait_for 10 served_by $p || fail "the client did not follow redis to $to: $(tail -3 "$T/client.out")"
+wait_for 10 served_by "$p" || fail "the client did not follow redis to $to: $(tail -3 "$T/client.out")"
 wait "${PIDS[c]}" || fail "c's batond did not exit 0 after its drain"
 unset "PIDS[c]"
 pass "batonctl drain: redis moved to $to with its keys; the client followed"
