@@ -83,7 +83,7 @@ static void put(int fd, const void *buf, size_t len)
 static void put_frame(int fd, unsigned type, const uint8_t *body, size_t len)
 {
     uint8_t h[BATON_FRAME_HEADER_LEN];
-    baton_frame_header_encode(h, type, (uint32_t)len);
+    baton_frame_header_encode(h, BATON_WIRE_VERSION, type, (uint32_t)len);
     put(fd, h, sizeof(h));
     put(fd, body, len);
 }
@@ -149,6 +149,8 @@ static void handshake(int fd, struct baton_seal *send, struct baton_seal *recv)
     size_t n;
 
     mine.version = BATON_WIRE_VERSION;
+    mine.wire_min = BATON_WIRE_VERSION_MIN;
+    mine.wire_max = BATON_WIRE_VERSION;
     snprintf(mine.name, sizeof(mine.name), "%s", node.self_name);
     mine.inc = (baton_inc)time(NULL) * 1000 + 999;
     baton_random(mine.nonce, sizeof(mine.nonce));
@@ -196,7 +198,7 @@ static size_t sealed_heartbeat(struct baton_seal *s,
     m.status.role = BATON_ROLE_SEEKING;
     m.status.coord = BATON_NODE_NONE;
     baton_msg_encode(&m, plain, sizeof(plain), &n);
-    baton_frame_header_encode(out, BATON_FRAME_SEALED,
+    baton_frame_header_encode(out, BATON_WIRE_VERSION, BATON_FRAME_SEALED,
                               (uint32_t)(n + BATON_SEAL_OVERHEAD));
     baton_seal(s, out, plain, n, out + BATON_FRAME_HEADER_LEN);
     return BATON_FRAME_HEADER_LEN + n + BATON_SEAL_OVERHEAD;
@@ -236,7 +238,8 @@ int main(int argc, char **argv)
         put(fd, junk, sizeof(junk));
     } else if (strcmp(mode, "truncated") == 0) {
         uint8_t h[BATON_FRAME_HEADER_LEN];
-        baton_frame_header_encode(h, BATON_FRAME_HELLO, 100);
+        baton_frame_header_encode(h, BATON_WIRE_VERSION, BATON_FRAME_HELLO,
+                                  100);
         put(fd, h, sizeof(h));
         put(fd,
             "\x96\xa5"
@@ -246,13 +249,14 @@ int main(int argc, char **argv)
         /* Within the frame maximum, far beyond what a HELLO needs: an
          * unauthenticated peer must not make the node buffer it. */
         uint8_t h[BATON_FRAME_HEADER_LEN];
-        baton_frame_header_encode(h, BATON_FRAME_HELLO, 100000);
+        baton_frame_header_encode(h, BATON_WIRE_VERSION, BATON_FRAME_HELLO,
+                                  100000);
         put(fd, h, sizeof(h));
     } else if (strcmp(mode, "oldversion") == 0) {
         /* A node of the previous build: refused at its first header. */
         uint8_t h[BATON_FRAME_HEADER_LEN];
-        baton_frame_header_encode(h, BATON_FRAME_HELLO, 88);
-        h[2] = BATON_WIRE_VERSION - 1;
+        baton_frame_header_encode(h, BATON_WIRE_VERSION, BATON_FRAME_HELLO, 88);
+        h[2] = BATON_WIRE_NEGOTIATES - 1;
         put(fd, h, sizeof(h));
     } else if (strcmp(mode, "oversized") == 0) {
         uint8_t h[BATON_FRAME_HEADER_LEN] = {
