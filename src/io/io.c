@@ -995,7 +995,8 @@ static void on_proof(struct baton_io_conn *c, const uint8_t *body,
                           !c->initiator, proof.mac) != 0) {
         io->stats.auth_failures++;
         logf_(io, BATON_LOG_ERROR,
-              "authentication failed with %s (%s): its cookie differs",
+              "authentication failed with %s (%s): its cookie differs or "
+              "the handshake was altered on the way",
               peer_name(c), c->addr);
         conn_close(c, NULL);
         return;

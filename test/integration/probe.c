@@ -10,6 +10,9 @@
  *   bighello   a HELLO announcing 100,000 bytes (legal frame size, but
  *              beyond what an unauthenticated peer may send)
  *   oldversion a HELLO frame header of the previous wire version
+ *   downgrade  a HELLO whose range a man in the middle narrowed: the
+ *              probe proves the range it offered (5..6), the target saw
+ *              5..5, so the proofs cannot match
  *   replay     a full handshake, one valid sealed heartbeat, then the
  *              same frame again
  *   tamper     a full handshake, then a sealed frame with one bit flipped
@@ -138,8 +141,13 @@ static bool closed(int fd, int ms)
     return false;
 }
 
-/* Completes the handshake as this config's node; returns the keys. */
-static void handshake(int fd, struct baton_seal *send, struct baton_seal *recv)
+/* Completes the handshake as this config's node; returns the keys.
+ * With `downgrade`, stops after its PROOF, computed over a wider range
+ * than its HELLO carried (mode "downgrade"). */
+static void handshake(int fd,
+                      struct baton_seal *send,
+                      struct baton_seal *recv,
+                      bool downgrade)
 {
     struct baton_hello mine = {0};
     struct baton_hello theirs;
@@ -161,10 +169,18 @@ static void handshake(int fd, struct baton_seal *send, struct baton_seal *recv)
     if (baton_hello_decode(buf, n, &theirs) != 0) {
         exit(2);
     }
+    if (downgrade) {
+        /* What this node offered before the range was cut on the way
+         * (the range alone: its version field is covered apart). */
+        mine.wire_max = BATON_WIRE_VERSION + 1;
+    }
     baton_proof_compute(node.io.cookie, node.io.cookie_len, &t, true,
                         proof.mac);
     baton_proof_encode(&proof, buf, sizeof(buf), &n);
     put_frame(fd, BATON_FRAME_PROOF, buf, n);
+    if (downgrade) {
+        return;
+    }
     n = get_frame(fd, BATON_FRAME_PROOF, buf, sizeof(buf));
     if (baton_proof_decode(buf, n, &proof) != 0 ||
         baton_proof_check(node.io.cookie, node.io.cookie_len, &t, false,
@@ -263,11 +279,14 @@ int main(int argc, char **argv)
             0x42, 0x54, BATON_WIRE_VERSION, BATON_FRAME_HELLO, 0x7f, 0xff,
             0xff, 0xff};
         put(fd, h, sizeof(h));
+    } else if (strcmp(mode, "downgrade") == 0) {
+        struct baton_seal send, recv;
+        handshake(fd, &send, &recv, true);
     } else {
         struct baton_seal send, recv;
         uint8_t frame[2048];
         size_t n;
-        handshake(fd, &send, &recv);
+        handshake(fd, &send, &recv, false);
         n = sealed_heartbeat(&send, (unsigned)target, frame);
         put(fd, frame, n);
         if (strcmp(mode, "replay") == 0) {

@@ -933,6 +933,11 @@ static void test_wire_transcript(void **state)
         BATON_EAUTH);
     /* Each field of the range counts on its own. */
     forged = b;
+    forged.wire_max = 5;
+    assert_int_equal(
+        baton_proof_check(cookie, sizeof(cookie), &seen, false, mac),
+        BATON_EAUTH);
+    forged = b;
     forged.wire_min = 6;
     assert_int_equal(
         baton_proof_check(cookie, sizeof(cookie), &seen, false, mac),
