@@ -82,6 +82,7 @@ struct baton_io_conn {
     bool redial_now; /* its close is followed by a dial at once */
     bool mismatch;   /* the peer's config digest differs from ours */
     int peer;     /* -1 until the HELLO names it */
+    uint8_t wire; /* the negotiated version, once both HELLOs are in */
     uint64_t deadline_ms;
     uint64_t rx_ms; /* when bytes last arrived */
     char addr[BATON_ADDR_MAX + 8];
@@ -180,7 +181,11 @@ static uint8_t *frame_new(struct baton_io_conn *c, unsigned type,
         conn_close(c, "out of memory");
         return NULL;
     }
-    baton_frame_header_encode(f, type, (uint32_t)body_len);
+    /* A HELLO goes out before any version is agreed: it bears the
+     * highest this node speaks; every later frame the link's. */
+    baton_frame_header_encode(
+        f, type == BATON_FRAME_HELLO ? c->mine.version : c->wire, type,
+        (uint32_t)body_len);
     c->io->stats.frames_out++;
     return f;
 }
@@ -227,6 +232,13 @@ static void send_msg(struct baton_io *io, const struct baton_msg *m)
 
     if (c == NULL) {
         return; /* no link: the core tolerates loss */
+    }
+    /* A peer of an older version could not decode it: dropped like a
+     * lost message (docs/design/wire.md §1.1, "Features"). */
+    if (m->type == BATON_MSG_RAFT &&
+        !baton_wire_has(c->wire, BATON_WIRE_F_RAFT)) {
+        io->stats.gated++;
+        return;
     }
     rv = encode_msg(io, m, &len);
     if (rv != 0) {
@@ -933,6 +945,21 @@ static void on_hello(struct baton_io_conn *c, const uint8_t *body,
         return;
     }
     c->peer = who;
+    /* Both sides compute the same version from the same two HELLOs, and
+     * the proofs cover both (secure.c), so neither can be talked down. */
+    c->wire =
+        (uint8_t)baton_wire_negotiate(c->mine.wire_min, c->mine.wire_max,
+                                      c->theirs.wire_min, c->theirs.wire_max);
+    if (c->wire == 0) {
+        logf_(io, BATON_LOG_ERROR,
+              "wire versions disjoint with %s (%s): peer speaks %u..%u, this "
+              "node %u..%u; closing the link (upgrade the older node)",
+              io->names[who], c->addr, (unsigned)c->theirs.wire_min,
+              (unsigned)c->theirs.wire_max, (unsigned)c->mine.wire_min,
+              (unsigned)c->mine.wire_max);
+        conn_close(c, NULL);
+        return;
+    }
     /* A differing config is told once the peer has proved the cookie
      * (on_proof): an unauthenticated HELLO must not hold our apps. */
     c->mismatch =
@@ -968,7 +995,8 @@ static void on_proof(struct baton_io_conn *c, const uint8_t *body,
                           !c->initiator, proof.mac) != 0) {
         io->stats.auth_failures++;
         logf_(io, BATON_LOG_ERROR,
-              "authentication failed with %s (%s): its cookie differs",
+              "authentication failed with %s (%s): its cookie differs or "
+              "the handshake was altered on the way",
               peer_name(c), c->addr);
         conn_close(c, NULL);
         return;
@@ -1110,21 +1138,28 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
                                                     : PROOF_MAX)) {
             rv = BATON_EBADMSG;
         }
+        /* A HELLO may bear any version (its layout never changes); every
+         * later frame the link's, which the HELLO before it set. */
+        if (rv == 0 && h.type != BATON_FRAME_HELLO && h.version != c->wire) {
+            rv = BATON_EBADMSG;
+        }
         if (rv == 0 && c->rlen - off < BATON_FRAME_HEADER_LEN + h.length) {
             want = BATON_FRAME_HEADER_LEN + h.length;
             break;
         }
         if (rv != 0) {
             unsigned theirs =
-                baton_frame_other_version(c->rbuf + off, c->rlen - off);
+                baton_frame_old_version(c->rbuf + off, c->rlen - off);
             c->io->stats.bad_frames++;
             if (theirs != 0) {
-                /* docs/design/wire.md §1.1: no mixed-version clusters. */
+                /* docs/design/wire.md §1.1: a node from before
+                 * negotiation cannot read this one's HELLO. */
                 logf_(c->io, BATON_LOG_ERROR,
                       "wire version mismatch with %s (%s): peer speaks %u, "
-                      "this node %u; closing the link (upgrade every node)",
-                      peer_name(c), c->addr, theirs,
-                      (unsigned)BATON_WIRE_VERSION);
+                      "which predates negotiation; this node speaks "
+                      "%u..%u; closing the link (upgrade it)",
+                      peer_name(c), c->addr, theirs, (unsigned)c->io->wire_min,
+                      (unsigned)c->io->wire_max);
             } else {
                 logf_(c->io, BATON_LOG_WARN,
                       "malformed or oversized frame from %s (%s): closing "
@@ -1170,7 +1205,9 @@ static void conn_begin(struct baton_io_conn *c)
         snprintf(c->addr, sizeof(c->addr), "%s:%d", host, port);
     }
     uv_tcp_nodelay(&c->tcp, 1);
-    c->mine.version = BATON_WIRE_VERSION;
+    c->mine.version = io->wire_max;
+    c->mine.wire_min = io->wire_min;
+    c->mine.wire_max = io->wire_max;
     snprintf(c->mine.name, sizeof(c->mine.name), "%s",
              io->names[io->cfg.self]);
     c->mine.inc = io->cfg.inc;
@@ -1348,6 +1385,39 @@ static int names_init(struct baton_io *io, struct baton_node_config *nc)
     return 0;
 }
 
+/* The versions this node offers: the build's, unless the test knob
+ * BATON_WIRE_RANGE ("MIN-MAX", BATON_WIRE_NEGOTIATES..255) pins others, so that
+ * a test can run nodes of different ranges side by side from one build (wire.md
+ * §1.1). A version the knob offers beyond the build's is a test's
+ * pretence: it must never be the one negotiated. Errors: BATON_EINVAL. */
+static int wire_range(struct baton_io *io)
+{
+    const char *knob = getenv("BATON_WIRE_RANGE");
+    unsigned lo, hi;
+    int end = 0;
+
+    io->wire_min = BATON_WIRE_VERSION_MIN;
+    io->wire_max = BATON_WIRE_VERSION;
+    if (knob == NULL || *knob == 0) {
+        return 0;
+    }
+    if (sscanf(knob, "%3u-%3u%n", &lo, &hi, &end) != 2 || knob[end] != 0 ||
+        lo < BATON_WIRE_NEGOTIATES || lo > hi || hi > UINT8_MAX) {
+        logf_(io, BATON_LOG_ERROR,
+              "BATON_WIRE_RANGE=%s: expected MIN-MAX, %u <= MIN <= MAX <= 255",
+              knob, (unsigned)BATON_WIRE_NEGOTIATES);
+        return BATON_EINVAL;
+    }
+    io->wire_min = (uint8_t)lo;
+    io->wire_max = (uint8_t)hi;
+    logf_(io, BATON_LOG_WARN,
+          "BATON_WIRE_RANGE (a test knob): offering wire versions %u..%u "
+          "instead of %u..%u",
+          lo, hi, (unsigned)BATON_WIRE_VERSION_MIN,
+          (unsigned)BATON_WIRE_VERSION);
+    return 0;
+}
+
 int baton_io_init(struct baton_io *io, uv_loop_t *loop,
                   const struct baton_io_config *cfg, baton_log_fn log,
                   void *log_data)
@@ -1368,6 +1438,10 @@ int baton_io_init(struct baton_io *io, uv_loop_t *loop,
         cfg->self >= cfg->n_nodes || cfg->cookie_len == 0 || cfg->inc == 0) {
         logf_(io, BATON_LOG_ERROR, "invalid driver configuration");
         return BATON_EINVAL;
+    }
+    rv = wire_range(io);
+    if (rv != 0) {
+        return rv;
     }
     nc.n_nodes = cfg->n_nodes;
     nc.self = cfg->self;
@@ -1596,6 +1670,19 @@ void baton_io_close(struct baton_io *io, void (*cb)(struct baton_io *io))
 bool baton_io_link_up(const struct baton_io *io, unsigned peer)
 {
     return peer < io->cfg.n_nodes && io->peers[peer].ready != NULL;
+}
+
+unsigned baton_io_link_wire(const struct baton_io *io, unsigned peer)
+{
+    return baton_io_link_up(io, peer) ? io->peers[peer].ready->wire : 0;
+}
+
+bool baton_io_link_has(const struct baton_io *io,
+                       unsigned peer,
+                       enum baton_wire_feature feature)
+{
+    return baton_io_link_up(io, peer) &&
+           baton_wire_has(io->peers[peer].ready->wire, feature);
 }
 
 const uv_tcp_t *baton_io_link_tcp(const struct baton_io *io, unsigned peer)

@@ -91,6 +91,7 @@ struct baton_io_stats {
     uint64_t auth_failures, bad_frames, handshakes, undrained;
     uint64_t resets;        /* links closed because the peer went silent */
     uint64_t dial_timeouts; /* dials abandoned after the dial timeout */
+    uint64_t gated;         /* messages a peer's wire version cannot carry */
 };
 
 /* The config digest's inputs, part by part, as the HELLO carries them
@@ -128,6 +129,9 @@ struct baton_io {
     baton_log_fn log;
     void *log_data;
     unsigned open_handles;
+    /* The wire versions this node offers in its HELLO: the build's
+     * range, or the test knob BATON_WIRE_RANGE's (wire.md §1.1). */
+    uint8_t wire_min, wire_max;
     bool closing;
     /* Apps held: the driver's boot sync (held until its RELEASE), and
      * a link to an older peer whose config differs (transport.md §2). */
@@ -219,6 +223,16 @@ void baton_io_close(struct baton_io *io, void (*cb)(struct baton_io *io));
 
 /* Milliseconds since the peer's link came up, or 0 if it is down. */
 bool baton_io_link_up(const struct baton_io *io, unsigned peer);
+
+/* The wire version negotiated on the link to peer; 0 when no link is up
+ * (docs/design/wire.md §1.1). */
+unsigned baton_io_link_wire(const struct baton_io *io, unsigned peer);
+
+/* Whether the link to peer carries `feature` (baton_wire_has on its
+ * negotiated version); false when no link is up. */
+bool baton_io_link_has(const struct baton_io *io,
+                       unsigned peer,
+                       enum baton_wire_feature feature);
 /* The adopted link's TCP handle (for its kernel statistics: the
  * metrics' link RTT), or NULL when the link is down. Borrowed. */
 const uv_tcp_t *baton_io_link_tcp(const struct baton_io *io, unsigned peer);

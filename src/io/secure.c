@@ -50,6 +50,11 @@ static void put_hello(crypto_auth_hmacsha256_state *st,
     put_u64(st, h->n_parts);
     crypto_auth_hmacsha256_update(st, h->parts[0],
                                   (size_t)h->n_parts * BATON_CONFIG_PART_LEN);
+    /* Both ranges decide the link's version: a man in the middle who
+     * narrowed one to force a downgrade fails both proofs. */
+    put_u64(st, h->version);
+    put_u64(st, h->wire_min);
+    put_u64(st, h->wire_max);
 }
 
 static void transcript_mac(const uint8_t *cookie, size_t cookie_len,
@@ -62,7 +67,8 @@ static void transcript_mac(const uint8_t *cookie, size_t cookie_len,
     crypto_auth_hmacsha256_init(&st, cookie, cookie_len);
     crypto_auth_hmacsha256_update(&st, (const uint8_t *)proto,
                                   sizeof(proto));
-    put_u64(&st, BATON_WIRE_VERSION);
+    /* Not this build's version: two nodes of different builds must
+     * compute the same transcript. The HELLOs' ranges stand for it. */
     put_hello(&st, t->initiator);
     put_hello(&st, t->responder);
     crypto_auth_hmacsha256_update(&st, (const uint8_t *)label,

@@ -110,6 +110,13 @@ char *lib_status_json(const struct lib_control *c)
         snprintf(addr, sizeof(addr), "%s:%u", pi.host, pi.port);
         cJSON_AddStringToObject(o, "address", addr);
         cJSON_AddStringToObject(o, "link", pi.linked ? "up" : "down");
+        /* The wire version negotiated on the link (docs/design/wire.md
+         * §1.1); null while it is down. */
+        if (pi.linked) {
+            cJSON_AddNumberToObject(o, "wire", baton_io_link_wire(c->io, p));
+        } else {
+            cJSON_AddNullToObject(o, "wire");
+        }
         cJSON_AddBoolToObject(o, "alive", pi.alive);
         cJSON_AddBoolToObject(o, "candidate", pi.candidate);
         cJSON_AddBoolToObject(

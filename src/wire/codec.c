@@ -574,11 +574,12 @@ int baton_hello_encode(const struct baton_hello *h, uint8_t *buf, size_t cap,
      * BATON_NAME_MAX. */
     name_len = strnlen(h->name, sizeof(h->name));
     if (name_len < 1 || name_len > BATON_NAME_MAX || h->inc == 0 ||
-        h->n_parts > BATON_CONFIG_PARTS_MAX) {
+        h->n_parts > BATON_CONFIG_PARTS_MAX || h->wire_min == 0 ||
+        h->wire_min > h->wire_max) {
         enc_invalid(&e);
         return enc_finish(&e, len);
     }
-    put_array(&e, 7);
+    put_array(&e, BATON_HELLO_FIELDS);
     put_str(&e, hello_magic, sizeof(hello_magic) - 1);
     put_u8(&e, h->version);
     put_str(&e, h->name, name_len);
@@ -586,6 +587,8 @@ int baton_hello_encode(const struct baton_hello *h, uint8_t *buf, size_t cap,
     put_bin(&e, h->nonce, sizeof(h->nonce));
     put_bin(&e, h->config, sizeof(h->config));
     put_bin(&e, h->parts[0], (size_t)h->n_parts * BATON_CONFIG_PART_LEN);
+    put_u8(&e, h->wire_min);
+    put_u8(&e, h->wire_max);
     return enc_finish(&e, len);
 }
 
@@ -1195,7 +1198,14 @@ static bool read_hello(const msgpack_object *o, void *out)
     struct baton_hello *h = out;
     const msgpack_object *a;
 
-    if (!get_array(o, 7, &a) || a[0].type != MSGPACK_OBJECT_STR ||
+    /* A later version appends fields and this one ignores them (wire.md
+     * §2.1): at least the fields it knows, in their places. */
+    if (o->type != MSGPACK_OBJECT_ARRAY ||
+        o->via.array.size < BATON_HELLO_FIELDS) {
+        return false;
+    }
+    a = o->via.array.ptr;
+    if (a[0].type != MSGPACK_OBJECT_STR ||
         a[0].via.str.size != sizeof(hello_magic) - 1 ||
         memcmp(a[0].via.str.ptr, hello_magic, sizeof(hello_magic) - 1) != 0) {
         return false;
@@ -1212,7 +1222,9 @@ static bool read_hello(const msgpack_object *o, void *out)
            read_u64(&a[3], &h->inc) && h->inc != 0 &&
            read_bin(&a[4], h->nonce, sizeof(h->nonce)) &&
            read_bin(&a[5], h->config, sizeof(h->config)) &&
-           read_bin(&a[6], h->parts[0], a[6].via.bin.size);
+           read_bin(&a[6], h->parts[0], a[6].via.bin.size) &&
+           read_u8(&a[7], &h->wire_min) && read_u8(&a[8], &h->wire_max) &&
+           h->wire_min != 0 && h->wire_min <= h->wire_max;
 }
 
 static bool read_proof(const msgpack_object *o, void *out)

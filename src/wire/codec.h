@@ -13,14 +13,22 @@
 #define BATON_CONFIG_PART_LEN (8)
 #define BATON_CONFIG_PARTS_MAX (16)
 
+/* The fields of a HELLO this version knows: a later one may append
+ * more, never change these (docs/design/wire.md §2.1). */
+#define BATON_HELLO_FIELDS (9)
+
 struct baton_hello {
-    uint8_t version;
+    uint8_t version; /* the sender's highest, as in its frame header */
     char name[BATON_NAME_MAX + 1]; /* NUL-terminated */
     baton_inc inc;
     uint8_t nonce[BATON_NONCE_LEN];
     uint8_t config[BATON_DIGEST_LEN];
     uint8_t n_parts; /* 0..BATON_CONFIG_PARTS_MAX */
     uint8_t parts[BATON_CONFIG_PARTS_MAX][BATON_CONFIG_PART_LEN];
+    /* The wire versions the sender speaks, 1 <= wire_min <= wire_max:
+     * a link uses the highest both speak (baton_wire_negotiate). */
+    uint8_t wire_min;
+    uint8_t wire_max;
 };
 
 struct baton_proof {

@@ -30,7 +30,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (rv != 0) {
         abort();
     }
-    baton_frame_header_encode(again, h.type, h.length);
+    baton_frame_header_encode(again, h.version, h.type, h.length);
     if (memcmp(again, data, sizeof(again)) != 0) {
         abort();
     }

@@ -17,7 +17,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static bool hello_equal(const struct baton_hello *a,
                         const struct baton_hello *b)
 {
-    return a->version == b->version &&
+    return a->version == b->version && a->wire_min == b->wire_min &&
+           a->wire_max == b->wire_max &&
            memcmp(a->name, b->name, sizeof(a->name)) == 0 && a->inc == b->inc &&
            memcmp(a->nonce, b->nonce, sizeof(a->nonce)) == 0 &&
            memcmp(a->config, b->config, sizeof(a->config)) == 0;

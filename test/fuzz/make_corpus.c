@@ -414,6 +414,8 @@ static void hello(struct baton_hello *h, const char *name, baton_inc inc,
 
     memset(h, 0, sizeof(*h));
     h->version = BATON_WIRE_VERSION;
+    h->wire_min = BATON_WIRE_VERSION_MIN;
+    h->wire_max = BATON_WIRE_VERSION;
     snprintf(h->name, sizeof(h->name), "%s", name);
     h->inc = inc;
     /* Fixed, not random: the seeds must come out the same each time. */
@@ -446,7 +448,7 @@ static void put_frame(const char *name, unsigned type, uint32_t length,
 {
     struct seed *s = add("fuzz_frame", name);
 
-    baton_frame_header_encode(s->bytes, type, length);
+    baton_frame_header_encode(s->bytes, BATON_WIRE_VERSION, type, length);
     if (body_len > 0) {
         memcpy(s->bytes + BATON_FRAME_HEADER_LEN, body, body_len);
     }
@@ -484,7 +486,19 @@ static void handshake_seeds(void)
     name255[sizeof(name255) - 1] = 0;
     hello(&big, name255, UINT64_MAX, 0xde);
     big.version = 0xff;
+    big.wire_max = 0xff;
     put_hello("hello-name255", &big);
+    /* A later version's HELLO: two fields appended, which this one
+     * ignores (wire.md §2.1). The array header is one byte: 9 fields,
+     * now 11. */
+    hello(&big, "a@10.0.0.1", 1, 0xde);
+    big.wire_max = 9;
+    put_hello("hello-appended", &big);
+    s = &seeds[n_seeds - 1];
+    _Static_assert(BATON_HELLO_FIELDS + 2 <= 15, "a fixarray header");
+    s->bytes[0] = (uint8_t)(0x90 | (BATON_HELLO_FIELDS + 2));
+    s->bytes[s->len++] = 0x07;
+    s->bytes[s->len++] = 0xc0;
 
     /* The initiator's proof over a's HELLO and b's answer. */
     hello(&b, "b@10.0.0.2", 2, 0x5f);
@@ -503,7 +517,8 @@ static void handshake_seeds(void)
     /* The first sealed frame of the link: an empty plaintext, so the
      * body is the tag alone. */
     baton_keys_derive(cookie, sizeof(cookie) - 1, &t, true, &send, &recv);
-    baton_frame_header_encode(hdr, BATON_FRAME_SEALED, BATON_SEAL_OVERHEAD);
+    baton_frame_header_encode(hdr, BATON_WIRE_VERSION, BATON_FRAME_SEALED,
+                              BATON_SEAL_OVERHEAD);
     baton_seal(&send, hdr, nothing, 0, tag);
     put_frame("sealed-empty-plus-tag", BATON_FRAME_SEALED,
               BATON_SEAL_OVERHEAD, tag, sizeof(tag));

@@ -10,6 +10,9 @@
  *   bighello   a HELLO announcing 100,000 bytes (legal frame size, but
  *              beyond what an unauthenticated peer may send)
  *   oldversion a HELLO frame header of the previous wire version
+ *   downgrade  a HELLO whose range a man in the middle narrowed: the
+ *              probe proves the range it offered (5..6), the target saw
+ *              5..5, so the proofs cannot match
  *   replay     a full handshake, one valid sealed heartbeat, then the
  *              same frame again
  *   tamper     a full handshake, then a sealed frame with one bit flipped
@@ -83,7 +86,7 @@ static void put(int fd, const void *buf, size_t len)
 static void put_frame(int fd, unsigned type, const uint8_t *body, size_t len)
 {
     uint8_t h[BATON_FRAME_HEADER_LEN];
-    baton_frame_header_encode(h, type, (uint32_t)len);
+    baton_frame_header_encode(h, BATON_WIRE_VERSION, type, (uint32_t)len);
     put(fd, h, sizeof(h));
     put(fd, body, len);
 }
@@ -138,8 +141,13 @@ static bool closed(int fd, int ms)
     return false;
 }
 
-/* Completes the handshake as this config's node; returns the keys. */
-static void handshake(int fd, struct baton_seal *send, struct baton_seal *recv)
+/* Completes the handshake as this config's node; returns the keys.
+ * With `downgrade`, stops after its PROOF, computed over a wider range
+ * than its HELLO carried (mode "downgrade"). */
+static void handshake(int fd,
+                      struct baton_seal *send,
+                      struct baton_seal *recv,
+                      bool downgrade)
 {
     struct baton_hello mine = {0};
     struct baton_hello theirs;
@@ -149,6 +157,8 @@ static void handshake(int fd, struct baton_seal *send, struct baton_seal *recv)
     size_t n;
 
     mine.version = BATON_WIRE_VERSION;
+    mine.wire_min = BATON_WIRE_VERSION_MIN;
+    mine.wire_max = BATON_WIRE_VERSION;
     snprintf(mine.name, sizeof(mine.name), "%s", node.self_name);
     mine.inc = (baton_inc)time(NULL) * 1000 + 999;
     baton_random(mine.nonce, sizeof(mine.nonce));
@@ -159,10 +169,18 @@ static void handshake(int fd, struct baton_seal *send, struct baton_seal *recv)
     if (baton_hello_decode(buf, n, &theirs) != 0) {
         exit(2);
     }
+    if (downgrade) {
+        /* What this node offered before the range was cut on the way
+         * (the range alone: its version field is covered apart). */
+        mine.wire_max = BATON_WIRE_VERSION + 1;
+    }
     baton_proof_compute(node.io.cookie, node.io.cookie_len, &t, true,
                         proof.mac);
     baton_proof_encode(&proof, buf, sizeof(buf), &n);
     put_frame(fd, BATON_FRAME_PROOF, buf, n);
+    if (downgrade) {
+        return;
+    }
     n = get_frame(fd, BATON_FRAME_PROOF, buf, sizeof(buf));
     if (baton_proof_decode(buf, n, &proof) != 0 ||
         baton_proof_check(node.io.cookie, node.io.cookie_len, &t, false,
@@ -196,7 +214,7 @@ static size_t sealed_heartbeat(struct baton_seal *s,
     m.status.role = BATON_ROLE_SEEKING;
     m.status.coord = BATON_NODE_NONE;
     baton_msg_encode(&m, plain, sizeof(plain), &n);
-    baton_frame_header_encode(out, BATON_FRAME_SEALED,
+    baton_frame_header_encode(out, BATON_WIRE_VERSION, BATON_FRAME_SEALED,
                               (uint32_t)(n + BATON_SEAL_OVERHEAD));
     baton_seal(s, out, plain, n, out + BATON_FRAME_HEADER_LEN);
     return BATON_FRAME_HEADER_LEN + n + BATON_SEAL_OVERHEAD;
@@ -236,7 +254,8 @@ int main(int argc, char **argv)
         put(fd, junk, sizeof(junk));
     } else if (strcmp(mode, "truncated") == 0) {
         uint8_t h[BATON_FRAME_HEADER_LEN];
-        baton_frame_header_encode(h, BATON_FRAME_HELLO, 100);
+        baton_frame_header_encode(h, BATON_WIRE_VERSION, BATON_FRAME_HELLO,
+                                  100);
         put(fd, h, sizeof(h));
         put(fd,
             "\x96\xa5"
@@ -246,24 +265,28 @@ int main(int argc, char **argv)
         /* Within the frame maximum, far beyond what a HELLO needs: an
          * unauthenticated peer must not make the node buffer it. */
         uint8_t h[BATON_FRAME_HEADER_LEN];
-        baton_frame_header_encode(h, BATON_FRAME_HELLO, 100000);
+        baton_frame_header_encode(h, BATON_WIRE_VERSION, BATON_FRAME_HELLO,
+                                  100000);
         put(fd, h, sizeof(h));
     } else if (strcmp(mode, "oldversion") == 0) {
         /* A node of the previous build: refused at its first header. */
         uint8_t h[BATON_FRAME_HEADER_LEN];
-        baton_frame_header_encode(h, BATON_FRAME_HELLO, 88);
-        h[2] = BATON_WIRE_VERSION - 1;
+        baton_frame_header_encode(h, BATON_WIRE_VERSION, BATON_FRAME_HELLO, 88);
+        h[2] = BATON_WIRE_NEGOTIATES - 1;
         put(fd, h, sizeof(h));
     } else if (strcmp(mode, "oversized") == 0) {
         uint8_t h[BATON_FRAME_HEADER_LEN] = {
             0x42, 0x54, BATON_WIRE_VERSION, BATON_FRAME_HELLO, 0x7f, 0xff,
             0xff, 0xff};
         put(fd, h, sizeof(h));
+    } else if (strcmp(mode, "downgrade") == 0) {
+        struct baton_seal send, recv;
+        handshake(fd, &send, &recv, true);
     } else {
         struct baton_seal send, recv;
         uint8_t frame[2048];
         size_t n;
-        handshake(fd, &send, &recv);
+        handshake(fd, &send, &recv, false);
         n = sealed_heartbeat(&send, (unsigned)target, frame);
         put(fd, frame, n);
         if (strcmp(mode, "replay") == 0) {

@@ -30,8 +30,18 @@ for mode in garbage truncated oversized bighello oldversion replay tamper; do
     pass "probe $mode: link closed, a still serves b"
 done
 grep -q "malformed or oversized frame" "$T/a.log" || fail "no log line for the malformed frame"
-grep -q "wire version mismatch with an unidentified peer (127.0.0.1:[0-9]*): peer speaks [0-9]*, this node [0-9]*" "$T/a.log" ||
+grep -q "wire version mismatch with an unidentified peer (127.0.0.1:[0-9]*): peer speaks [0-9]*, which predates negotiation; this node speaks [0-9]*\.\.[0-9]*" "$T/a.log" ||
     fail "no log line naming both wire versions"
 grep -q "failed authentication (tampered, replayed or reordered)" "$T/a.log" || fail "no log line for the replayed frame"
+# The HELLOs' ranges are in the transcript (docs/design/transport.md §2):
+# a range narrowed on the way fails the proof, the link is not downgraded.
+# (The wrong cookie above logged such lines too: count the new one.)
+failed() { grep -c "authentication failed with c@local (127.0.0.1:[0-9]*): its cookie differs or the handshake was altered" "$T/a.log" || true; }
+before=$(failed)
+"$PROBE" downgrade "$T/probe.ini" a@local > /dev/null || fail "probe downgrade: link not closed"
+more_failed() { [ "$(failed)" -gt "$before" ]; } # re-run by wait_for
+wait_for 5 more_failed || fail "no proof failure for the narrowed range"
+agree a a b || fail "a stopped serving b after probe downgrade"
+pass "probe downgrade: a range narrowed on the way fails the proof"
 "$PROBE" valid "$T/probe.ini" a@local > /dev/null || fail "a valid peer was disconnected"
 pass "a well-behaved peer keeps its link"

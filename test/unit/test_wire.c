@@ -434,6 +434,9 @@ static void rand_hello(struct baton_prng *p, struct baton_hello *h,
     rand_bytes(p, h->config, sizeof(h->config));
     h->n_parts = (uint8_t)baton_prng_below(p, BATON_CONFIG_PARTS_MAX + 1);
     rand_bytes(p, h->parts[0], (size_t)h->n_parts * BATON_CONFIG_PART_LEN);
+    h->wire_min = (uint8_t)(1 + baton_prng_below(p, 255));
+    h->wire_max =
+        (uint8_t)(h->wire_min + baton_prng_below(p, 256u - h->wire_min));
 }
 
 /* Samples: one valid encoding of every shape */
@@ -735,7 +738,8 @@ static void test_frame_roundtrip(void **state)
     for (unsigned type = BATON_FRAME_HELLO; type <= BATON_FRAME_SEALED;
          type++) {
         for (size_t i = 0; i < BATON_ARRAY_LEN(lengths); i++) {
-            baton_frame_header_encode(buf, type, lengths[i]);
+            baton_frame_header_encode(buf, BATON_WIRE_VERSION, type,
+                                      lengths[i]);
             assert_int_equal(buf[0], 0x42);
             assert_int_equal(buf[1], 0x54);
             assert_int_equal(buf[2], BATON_WIRE_VERSION);
@@ -750,14 +754,16 @@ static void test_frame_roundtrip(void **state)
     /* Bytes after the header are the body's, not the header's concern. */
     {
         uint8_t longer[BATON_FRAME_HEADER_LEN + 4] = {0};
-        baton_frame_header_encode(longer, BATON_FRAME_SEALED, 4);
+        baton_frame_header_encode(longer, BATON_WIRE_VERSION,
+                                  BATON_FRAME_SEALED, 4);
         assert_int_equal(baton_frame_header_decode(longer, sizeof(longer), &h),
                          0);
         assert_int_equal(h.length, 4);
     }
 
     /* Big-endian length. */
-    baton_frame_header_encode(buf, BATON_FRAME_PROOF, 0x030201);
+    baton_frame_header_encode(buf, BATON_WIRE_VERSION, BATON_FRAME_PROOF,
+                              0x030201);
     assert_int_equal(buf[3], BATON_FRAME_PROOF);
     assert_int_equal(buf[4], 0x00);
     assert_int_equal(buf[5], 0x03);
@@ -771,7 +777,7 @@ static void test_frame_short(void **state)
     struct baton_frame_header h;
 
     BATON_UNUSED(state);
-    baton_frame_header_encode(buf, BATON_FRAME_HELLO, 10);
+    baton_frame_header_encode(buf, BATON_WIRE_VERSION, BATON_FRAME_HELLO, 10);
     for (size_t len = 0; len < BATON_FRAME_HEADER_LEN; len++) {
         assert_int_equal(baton_frame_header_decode(buf, len, &h), BATON_EAGAIN);
     }
@@ -796,37 +802,199 @@ static void check_bad_header(const uint8_t good[BATON_FRAME_HEADER_LEN],
 
 /* Version 2 added `heard` to every status, version 3 snapshot parts and
  * the HELLO's part digests, version 4 the app's mode in reports and
- * Raft's messages: an older peer's first header is refused, and
- * the driver learns which version it speaks, so that it logs both
- * (docs/design/wire.md §1.1). */
+ * Raft's messages, version 5 the HELLO's range of versions. A header of
+ * a version from before negotiation is refused, and the driver learns
+ * which it is, so that it logs it; any later one decodes, and the
+ * driver checks it against the link's (docs/design/wire.md §1.1). */
 static void test_frame_version(void **state)
 {
     uint8_t buf[BATON_FRAME_HEADER_LEN];
     struct baton_frame_header h;
 
     BATON_UNUSED(state);
-    assert_int_equal(BATON_WIRE_VERSION, 4);
-    baton_frame_header_encode(buf, BATON_FRAME_HELLO, 88);
-    assert_int_equal(buf[2], 4);
-    assert_int_equal(baton_frame_other_version(buf, sizeof(buf)), 0);
+    assert_int_equal(BATON_WIRE_VERSION, 5);
+    assert_int_equal(BATON_WIRE_NEGOTIATES, 5);
+    baton_frame_header_encode(buf, BATON_WIRE_VERSION, BATON_FRAME_HELLO, 88);
+    assert_int_equal(buf[2], 5);
+    assert_int_equal(baton_frame_old_version(buf, sizeof(buf)), 0);
     for (unsigned v = 0; v <= 0xff; v++) {
-        if (v == BATON_WIRE_VERSION) {
+        buf[2] = (uint8_t)v;
+        memset(&h, 0xa5, sizeof(h));
+        if (v >= BATON_WIRE_NEGOTIATES) {
+            assert_int_equal(baton_frame_header_decode(buf, sizeof(buf), &h),
+                             0);
+            assert_int_equal(h.version, v);
+            assert_int_equal(baton_frame_old_version(buf, sizeof(buf)), 0);
             continue;
         }
-        buf[2] = (uint8_t)v;
         assert_int_equal(baton_frame_header_decode(buf, sizeof(buf), &h),
                          BATON_EBADMSG);
-        assert_int_equal(baton_frame_other_version(buf, sizeof(buf)), v);
+        assert_int_equal(baton_frame_old_version(buf, sizeof(buf)), v);
         /* Not a whole header yet: the reader waits, nothing to name. */
-        assert_int_equal(baton_frame_other_version(buf, sizeof(buf) - 1), 0);
+        assert_int_equal(baton_frame_old_version(buf, sizeof(buf) - 1), 0);
     }
+    /* The encoder writes the version it is given: a link's. */
+    baton_frame_header_encode(buf, 200, BATON_FRAME_SEALED, 1);
+    assert_int_equal(baton_frame_header_decode(buf, sizeof(buf), &h), 0);
+    assert_int_equal(h.version, 200);
     /* A version-1 header that is not a baton frame is just garbage. */
     buf[2] = 1;
     buf[0] = 0x43;
-    assert_int_equal(baton_frame_other_version(buf, sizeof(buf)), 0);
+    assert_int_equal(baton_frame_old_version(buf, sizeof(buf)), 0);
     buf[0] = 0x42;
     buf[1] = 0x00;
-    assert_int_equal(baton_frame_other_version(buf, sizeof(buf)), 0);
+    assert_int_equal(baton_frame_old_version(buf, sizeof(buf)), 0);
+}
+
+/* The highest version both speak, the same from either side; none when
+ * the ranges are disjoint (docs/design/wire.md §1.1). */
+static void test_wire_negotiate(void **state)
+{
+    static const struct {
+        unsigned lo_a, hi_a, lo_b, hi_b, want;
+    } cases[] = {
+        {5, 5, 5, 5, 5}, /* equal */
+        {5, 7, 6, 9, 7}, /* overlapping: the lower top */
+        {5, 9, 6, 7, 7}, /* one inside the other */
+        {5, 6, 6, 8, 6}, /* touching */
+        {5, 5, 6, 6, 0}, /* disjoint */
+        {5, 6, 8, 9, 0}, /* disjoint, with a gap */
+        {1, 255, 255, 255, 255},
+        {6, 5, 5, 6, 0}, /* an empty range speaks nothing */
+    };
+
+    BATON_UNUSED(state);
+    for (size_t i = 0; i < BATON_ARRAY_LEN(cases); i++) {
+        assert_int_equal(baton_wire_negotiate(cases[i].lo_a, cases[i].hi_a,
+                                              cases[i].lo_b, cases[i].hi_b),
+                         cases[i].want);
+        assert_int_equal(baton_wire_negotiate(cases[i].lo_b, cases[i].hi_b,
+                                              cases[i].lo_a, cases[i].hi_a),
+                         cases[i].want);
+    }
+}
+
+/* Raft's message type 13 came with version 4: a link negotiated at 3
+ * must not carry it. */
+static void test_wire_features(void **state)
+{
+    BATON_UNUSED(state);
+    assert_false(baton_wire_has(3, BATON_WIRE_F_RAFT));
+    assert_true(baton_wire_has(4, BATON_WIRE_F_RAFT));
+    assert_true(baton_wire_has(BATON_WIRE_VERSION_MIN, BATON_WIRE_F_RAFT));
+    assert_true(baton_wire_has(255, BATON_WIRE_F_RAFT));
+}
+
+static void hello_fill(struct baton_hello *h,
+                       const char *name,
+                       unsigned lo,
+                       unsigned hi)
+{
+    memset(h, 0, sizeof(*h));
+    snprintf(h->name, sizeof(h->name), "%s", name);
+    h->version = (uint8_t)hi;
+    h->inc = 7;
+    h->wire_min = (uint8_t)lo;
+    h->wire_max = (uint8_t)hi;
+    memset(h->nonce, 0x11, sizeof(h->nonce));
+    memset(h->config, 0x22, sizeof(h->config));
+}
+
+/* Two builds of different ranges compute the same proofs (the
+ * transcript holds no build's own version), and a man in the middle who
+ * narrows either HELLO's range to force a lower version makes the
+ * proofs fail: the link is refused rather than downgraded. */
+static void test_wire_transcript(void **state)
+{
+    static const uint8_t cookie[] = "secret";
+    struct baton_hello a, b, forged;
+    struct baton_transcript t = {&a, &b};
+    struct baton_transcript seen = {&a, &forged};
+    uint8_t mac[BATON_MAC_LEN];
+
+    BATON_UNUSED(state);
+    hello_fill(&a, "a@h", 5, 7);
+    hello_fill(&b, "b@h", 5, 6);
+    /* What each side sends, the other checks: equal computations. */
+    baton_proof_compute(cookie, sizeof(cookie), &t, true, mac);
+    assert_int_equal(baton_proof_check(cookie, sizeof(cookie), &t, true, mac),
+                     0);
+    baton_proof_compute(cookie, sizeof(cookie), &t, false, mac);
+    assert_int_equal(baton_proof_check(cookie, sizeof(cookie), &t, false, mac),
+                     0);
+    /* a proves its transcript; a receives a HELLO whose range was cut
+     * to 5..5 on the way (b sent 5..6): b's proof fails at a. */
+    forged = b;
+    forged.wire_max = 5;
+    forged.version = 5;
+    baton_proof_compute(cookie, sizeof(cookie), &t, false, mac);
+    assert_int_equal(
+        baton_proof_check(cookie, sizeof(cookie), &seen, false, mac),
+        BATON_EAUTH);
+    /* Each field of the range counts on its own. */
+    forged = b;
+    forged.wire_max = 5;
+    assert_int_equal(
+        baton_proof_check(cookie, sizeof(cookie), &seen, false, mac),
+        BATON_EAUTH);
+    forged = b;
+    forged.wire_min = 6;
+    assert_int_equal(
+        baton_proof_check(cookie, sizeof(cookie), &seen, false, mac),
+        BATON_EAUTH);
+    forged = b;
+    forged.version = 7;
+    assert_int_equal(
+        baton_proof_check(cookie, sizeof(cookie), &seen, false, mac),
+        BATON_EAUTH);
+}
+
+/* A HELLO carries the sender's range; a later version may append fields,
+ * which this one ignores; an empty or zero range is refused
+ * (docs/design/wire.md §2.1). */
+static void test_hello_range(void **state)
+{
+    struct baton_hello h, out;
+    uint8_t buf[600];
+    uint8_t more[600];
+    size_t n;
+
+    BATON_UNUSED(state);
+    hello_fill(&h, "a@h", 5, 9);
+    assert_int_equal(baton_hello_encode(&h, buf, sizeof(buf), &n), 0);
+    assert_int_equal(baton_hello_decode(buf, n, &out), 0);
+    assert_int_equal(out.wire_min, 5);
+    assert_int_equal(out.wire_max, 9);
+    assert_int_equal(out.version, 9);
+    /* Two fields appended by some later version: 0x99 is a 9-element
+     * array header, 0x9b the same with 11 elements. */
+    assert_int_equal(buf[0], 0x99);
+    memcpy(more, buf, n);
+    more[0] = 0x9b;
+    more[n] = 0x07;     /* a positive fixint */
+    more[n + 1] = 0xc0; /* nil */
+    memset(&out, 0, sizeof(out));
+    assert_int_equal(baton_hello_decode(more, n + 2, &out), 0);
+    assert_int_equal(out.wire_max, 9);
+    /* Fewer fields than this version knows: refused. */
+    more[0] = 0x98;
+    assert_int_equal(baton_hello_decode(more, n - 1, &out), BATON_EBADMSG);
+    /* Invalid ranges neither encode nor decode. */
+    h.wire_min = 0;
+    assert_int_equal(baton_hello_encode(&h, buf, sizeof(buf), &n),
+                     BATON_EINVAL);
+    h.wire_min = 10;
+    assert_int_equal(baton_hello_encode(&h, buf, sizeof(buf), &n),
+                     BATON_EINVAL);
+    hello_fill(&h, "a@h", 5, 9);
+    assert_int_equal(baton_hello_encode(&h, buf, sizeof(buf), &n), 0);
+    /* The last two bytes are wire_min 5 and wire_max 9, as fixints. */
+    assert_int_equal(buf[n - 2], 5);
+    assert_int_equal(buf[n - 1], 9);
+    buf[n - 2] = 10;
+    assert_int_equal(baton_hello_decode(buf, n, &out), BATON_EBADMSG);
+    buf[n - 2] = 0;
+    assert_int_equal(baton_hello_decode(buf, n, &out), BATON_EBADMSG);
 }
 
 static void test_frame_bad(void **state)
@@ -836,14 +1004,14 @@ static void test_frame_bad(void **state)
     struct baton_frame_header h;
 
     BATON_UNUSED(state);
-    baton_frame_header_encode(good, BATON_FRAME_SEALED, 100);
+    baton_frame_header_encode(good, BATON_WIRE_VERSION, BATON_FRAME_SEALED,
+                              100);
     check_bad_header(good, 0, 0x43);
     check_bad_header(good, 0, 0x00);
     check_bad_header(good, 1, 0x55);
     check_bad_header(good, 1, 0x42);
     check_bad_header(good, 2, 0);
-    check_bad_header(good, 2, BATON_WIRE_VERSION + 1);
-    check_bad_header(good, 2, 0xff);
+    check_bad_header(good, 2, BATON_WIRE_NEGOTIATES - 1);
     check_bad_header(good, 3, 0);
     check_bad_header(good, 3, BATON_FRAME_SEALED + 1);
     check_bad_header(good, 3, 0xff);
@@ -1276,6 +1444,8 @@ static void check_hello_roundtrip(const struct baton_hello *h)
     assert_memory_equal(out.nonce, h->nonce, sizeof(out.nonce));
     assert_memory_equal(out.config, h->config, sizeof(out.config));
     assert_int_equal(out.n_parts, h->n_parts);
+    assert_int_equal(out.wire_min, h->wire_min);
+    assert_int_equal(out.wire_max, h->wire_max);
     if (h->n_parts > 0) {
         assert_memory_equal(out.parts, h->parts,
                             (size_t)h->n_parts * BATON_CONFIG_PART_LEN);
@@ -1301,7 +1471,10 @@ static void test_hello_roundtrip(void **state)
     memset(&h, 0, sizeof(h));
     strcpy(h.name, "a@localhost");
     h.inc = 1;
+    h.wire_min = 1;
+    h.wire_max = 1;
     check_hello_roundtrip(&h);
+    h.wire_max = 255;
     h.version = 255;
     h.inc = UINT64_MAX;
     memset(h.nonce, 0xff, sizeof(h.nonce));
@@ -1582,13 +1755,17 @@ static void test_hello_parts_checked(void **state)
     strcpy(h.name, "a@localhost");
     h.inc = 1;
     h.n_parts = 1;
+    h.wire_min = 5;
+    h.wire_max = 5;
     memset(h.parts, 0x5a, sizeof(h.parts));
     assert_int_equal(baton_hello_encode(&h, buf, sizeof(buf), &len), 0);
     assert_int_equal(baton_hello_decode(buf, len, &out), 0);
-    /* bin8 header of the last field: 0xc4, 8; then its 8 bytes. */
-    assert_int_equal(buf[len - 10], 0xc4);
-    assert_int_equal(buf[len - 9], 8);
-    buf[len - 9] = 7; /* 7 bytes: not a whole part */
+    /* bin8 header of the parts: 0xc4, 8; then its 8 bytes; then the
+     * two one-byte versions. */
+    assert_int_equal(buf[len - 12], 0xc4);
+    assert_int_equal(buf[len - 11], 8);
+    buf[len - 11] = 7; /* 7 bytes: not a whole part */
+    memmove(buf + len - 3, buf + len - 2, 2);
     assert_int_equal(baton_hello_decode(buf, len - 1, &out), BATON_EBADMSG);
 
     h.n_parts = BATON_CONFIG_PARTS_MAX;
@@ -1596,10 +1773,11 @@ static void test_hello_parts_checked(void **state)
     assert_int_equal(baton_hello_decode(buf, len, &out), 0);
     assert_int_equal(out.n_parts, BATON_CONFIG_PARTS_MAX);
     /* One part more than any HELLO may carry. */
-    assert_int_equal(buf[len - BATON_CONFIG_PARTS_MAX * 8 - 2], 0xc4);
-    buf[len - BATON_CONFIG_PARTS_MAX * 8 - 1] =
+    assert_int_equal(buf[len - BATON_CONFIG_PARTS_MAX * 8 - 4], 0xc4);
+    buf[len - BATON_CONFIG_PARTS_MAX * 8 - 3] =
         (uint8_t)((BATON_CONFIG_PARTS_MAX + 1) * 8);
-    memset(buf + len, 0x5a, 8);
+    memmove(buf + len + 6, buf + len - 2, 2);
+    memset(buf + len - 2, 0x5a, 8);
     assert_int_equal(baton_hello_decode(buf, len + 8, &out), BATON_EBADMSG);
 
     h.n_parts = 0; /* none: a HELLO that names no part still decodes */
@@ -1746,7 +1924,11 @@ static void check_array_lengths(struct tree *t, enum kind kind,
     elems[n] = elems[n - 1];
     longer.via.array.ptr = elems;
     longer.via.array.size = n + 1;
-    assert_int_equal(try_replace(t, kind, o, longer), BATON_EBADMSG);
+    /* A HELLO is the one array that may grow: a later version appends
+     * fields, which this one ignores (docs/design/wire.md §2.1). */
+    assert_int_equal(
+        try_replace(t, kind, o, longer),
+        kind == KIND_HELLO && n == BATON_HELLO_FIELDS ? 0 : BATON_EBADMSG);
     free(elems);
 }
 
@@ -2049,7 +2231,7 @@ static int decode_hello_shape(const char *magic, size_t magic_len,
 
     msgpack_sbuffer_init(&sb);
     msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    msgpack_pack_array(&pk, 7);
+    msgpack_pack_array(&pk, BATON_HELLO_FIELDS);
     msgpack_pack_str_with_body(&pk, magic, magic_len);
     msgpack_pack_uint8(&pk, BATON_WIRE_VERSION);
     msgpack_pack_str_with_body(&pk, name, name_len);
@@ -2057,6 +2239,8 @@ static int decode_hello_shape(const char *magic, size_t magic_len,
     msgpack_pack_bin_with_body(&pk, bytes, sizeof(bytes));
     msgpack_pack_bin_with_body(&pk, bytes, sizeof(bytes));
     msgpack_pack_bin_with_body(&pk, bytes, BATON_CONFIG_PART_LEN);
+    msgpack_pack_uint8(&pk, BATON_WIRE_VERSION_MIN);
+    msgpack_pack_uint8(&pk, BATON_WIRE_VERSION);
     memset(&h, 0xa5, sizeof(h));
     rv = baton_hello_decode((const uint8_t *)sb.data, sb.size, &h);
     if (rv == 0) {
@@ -2134,7 +2318,7 @@ static void test_integer_encodings(void **state)
     for (unsigned variant = 0; variant < 8; variant++) {
         msgpack_sbuffer_init(&sb);
         msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-        msgpack_pack_array(&pk, 7);
+        msgpack_pack_array(&pk, BATON_HELLO_FIELDS);
         msgpack_pack_str_with_body(&pk, "baton", 5);
         switch (variant) {
         case 0:
@@ -2167,6 +2351,8 @@ static void test_integer_encodings(void **state)
         msgpack_pack_bin_with_body(&pk, mac, sizeof(mac));
         msgpack_pack_bin_with_body(&pk, mac, sizeof(mac));
         msgpack_pack_bin_with_body(&pk, mac, 0); /* no part digests */
+        msgpack_pack_fix_uint8(&pk, 5);          /* wire_min */
+        msgpack_pack_fix_uint8(&pk, 7);          /* wire_max */
         rv = baton_hello_decode((const uint8_t *)sb.data, sb.size, &h);
         if (variant < 4) {
             assert_int_equal(rv, 0);
@@ -2913,6 +3099,10 @@ int main(void)
         cmocka_unit_test(test_frame_short),
         cmocka_unit_test(test_frame_bad),
         cmocka_unit_test(test_frame_version),
+        cmocka_unit_test(test_wire_negotiate),
+        cmocka_unit_test(test_wire_features),
+        cmocka_unit_test(test_wire_transcript),
+        cmocka_unit_test(test_hello_range),
         cmocka_unit_test(test_msg_roundtrip_random),
         cmocka_unit_test(test_msg_roundtrip_node_counts),
         cmocka_unit_test(test_msg_roundtrip_extremes),

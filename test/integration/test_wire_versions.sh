@@ -1,0 +1,64 @@
+# Wire versions negotiated at the handshake (docs/design/wire.md §1.1):
+# three nodes of one build, one of them offering other versions through
+# the test knob BATON_WIRE_RANGE. This build speaks only version 5, so
+# no lower version can be pinned: a wider range that overlaps links at
+# the highest common version, a disjoint one is refused, both sides
+# naming both ranges, and the same node with the build's range links
+# again.
+source "$(dirname "$0")/lib.sh"
+
+cluster 3
+
+# wire NODE PEER: the version NODE's status shows for its link to PEER
+# ("null" while it is down).
+wire() {
+    ctl "$1" --json status 2>/dev/null | tr '{' '\n' |
+        grep "\"name\":\"$2@local\"" | sed -n 's/.*"wire":\([^,}]*\).*/\1/p'
+}
+linked() { [ "$(wire "$1" "$2")" = "$3" ]; }
+
+# A knob outside what negotiation allows is refused at start.
+BATON_WIRE_RANGE=4-5 "$BIN/batond" -c "$T/c.ini" 2> "$T/knob.log" &&
+    fail "batond started with BATON_WIRE_RANGE=4-5"
+grep -q "BATON_WIRE_RANGE=4-5: expected MIN-MAX, 5 <= MIN <= MAX <= 255" "$T/knob.log" ||
+    fail "no line naming the bad knob: $(cat "$T/knob.log")"
+pass "a range below negotiation is refused at start"
+
+# c offers 5..6: the highest version a and b speak too is 5.
+start a; start b
+BATON_WIRE_RANGE=5-6 start c
+for x in a:b a:c b:c c:a c:b; do
+    wait_for 10 linked "${x%:*}" "${x#*:}" 5 ||
+        fail "${x%:*} -> ${x#*:}: wire $(wire "${x%:*}" "${x#*:}"), not 5"
+done
+grep -q "offering wire versions 5..6 instead of 5..5" "$T/c.log" ||
+    fail "c did not say it runs with the test knob"
+wait_for 10 agree a a b c || fail "no agreement with c at 5..6"
+pass "5..5 and 5..6 link at version 5"
+
+# c offers 6..7 only: refused by both a and b, each side naming both
+# ranges; c stays unlinked.
+stop9 c
+BATON_WIRE_RANGE=6-7 start c
+for n in a b; do
+    wait_for 10 grep -q "wire versions disjoint with c@local (127.0.0.1:[0-9]*): peer speaks 6..7, this node 5..5; closing the link" "$T/$n.log" ||
+        fail "$n did not name both ranges"
+done
+wait_for 10 grep -q "wire versions disjoint with [ab]@local (127.0.0.1:[0-9]*): peer speaks 5..5, this node 6..7; closing the link" "$T/c.log" ||
+    fail "c did not name both ranges"
+for n in a b; do
+    linked "$n" c null || fail "$n shows a link to c: wire $(wire "$n" c)"
+    linked c "$n" null || fail "c shows a link to $n: wire $(wire c "$n")"
+done
+linked a b 5 || fail "a and b lost their link: wire $(wire a b)"
+pass "5..5 and 6..7 are refused, both ranges named"
+
+# The same node with the build's range links again.
+stop9 c
+start c
+for x in a:c b:c c:a c:b; do
+    wait_for 10 linked "${x%:*}" "${x#*:}" 5 ||
+        fail "${x%:*} -> ${x#*:}: wire $(wire "${x%:*}" "${x#*:}") after c's restart"
+done
+wait_for 10 agree a a b c || fail "no agreement after c's restart"
+pass "c with the build's range links at 5 again"
