@@ -74,18 +74,44 @@ static void fill_report(const struct baton_node *n, struct baton_app_reports *r)
 /* Sends this node's report to its coordinator (or files it, if this node
  * coordinates). Called when something changed and with every heartbeat,
  * so a lost report is repaired within one interval. */
+/* Does this node place apps from the reports it is sent: the
+ * coordinator (available apps), or the Raft group's leader (quorum
+ * apps' grants, quorum.md §4.2)? */
+static bool takes_reports(const struct baton_node *n)
+{
+    return n->role == BATON_ROLE_COORDINATOR ||
+           (n->quorum && n->raft.role == BATON_RAFT_LEADER);
+}
+
+/* Sends this node's report to its coordinator (or files it, if this node
+ * coordinates), and to the Raft leader if that is another node: the
+ * leader grants quorum apps by the same reports. Called when something
+ * changed and with every heartbeat, so a lost report is repaired within
+ * one interval. */
 void baton__apps_report(struct baton_node *n, bool force)
 {
     struct baton_msg m;
+    unsigned leader = baton_node_raft_leader(n);
 
     if (!force && !n->report_dirty) {
         return;
     }
-    if (n->role == BATON_ROLE_COORDINATOR) {
+    if (takes_reports(n)) {
         struct baton_report_slot *slot = &n->reports[n->cfg.self];
         slot->inc = n->inc;
         slot->seq = n->seq;
         fill_report(n, &slot->rep);
+    }
+    memset(&m, 0, sizeof(m));
+    m.type = BATON_MSG_REPORT;
+    fill_report(n, &m.u.report);
+    if (leader != BATON_NODE_NONE && leader != n->cfg.self &&
+        (force || n->role == BATON_ROLE_FOLLOWER ||
+         n->role == BATON_ROLE_COORDINATOR) &&
+        (n->role != BATON_ROLE_FOLLOWER || leader != n->target)) {
+        baton__send(n, leader, &m);
+    }
+    if (n->role == BATON_ROLE_COORDINATOR) {
         n->report_dirty = false;
         return;
     }
@@ -93,9 +119,6 @@ void baton__apps_report(struct baton_node *n, bool force)
         (n->cfg.n_apps == 0 && !force)) {
         return;
     }
-    memset(&m, 0, sizeof(m));
-    m.type = BATON_MSG_REPORT;
-    fill_report(n, &m.u.report);
     baton__send(n, n->target, &m);
     n->report_dirty = false;
 }
@@ -104,7 +127,7 @@ void baton__apps_on_report(struct baton_node *n, const struct baton_msg *m)
 {
     struct baton_report_slot *slot = &n->reports[m->from];
 
-    if (n->role != BATON_ROLE_COORDINATOR) {
+    if (!takes_reports(n)) {
         return;
     }
     if (slot->inc == m->from_inc && m->seq <= slot->seq) {
@@ -281,8 +304,8 @@ static bool eligible(const struct baton_node *n,
  * order, with an eligible node; inside it, stay where the app already
  * runs, else the node running the fewest apps, ties to the smallest
  * name. `skip` is never chosen. */
-static unsigned place(const struct baton_node *n,
-                      const struct baton_state_app *e, unsigned skip)
+unsigned baton__apps_place(const struct baton_node *n,
+                           const struct baton_state_app *e, unsigned skip)
 {
     unsigned best = BATON_NODE_NONE;
     unsigned best_rank = 0;
@@ -570,7 +593,7 @@ static void decide_running(struct baton_node *n, unsigned k)
         (r->flags & BATON_REPORT_FAILED)) {
         /* Crashed beyond its restarts (or no longer defined there):
          * fail over at once (OTP leaves it running nowhere, §1.9). */
-        t = place(n, e, e->owner);
+        t = baton__apps_place(n, e, e->owner);
         if (t == BATON_NODE_NONE) {
             set_status(n, k, BATON_APP_FAILED);
         } else {
@@ -626,7 +649,7 @@ static void decide_running(struct baton_node *n, unsigned k)
     if (r->run == BATON_LOCAL_IDLE) {
         /* Running by the state, gone by its owner's word: start it again
          * under a new token. */
-        t = place(n, e, BATON_NODE_NONE);
+        t = baton__apps_place(n, e, BATON_NODE_NONE);
         if (t == BATON_NODE_NONE) {
             set_status(n, k, BATON_APP_FAILED);
         } else {
@@ -634,8 +657,8 @@ static void decide_running(struct baton_node *n, unsigned k)
         }
         return;
     }
-    t = place(n, e, (r->flags & BATON_REPORT_PERMIT) ? BATON_NODE_NONE
-                                                    : e->owner);
+    t = baton__apps_place(
+        n, e, (r->flags & BATON_REPORT_PERMIT) ? BATON_NODE_NONE : e->owner);
     if (r->flags & BATON_REPORT_PERMIT) {
         unsigned w = wanted_by(n, e);
         if (w == e->owner) {
@@ -767,7 +790,7 @@ static void decide_waiting(struct baton_node *n, unsigned k)
         if (instance_elsewhere(n, e, f, false) != BATON_NODE_NONE) {
             return;
         }
-        t = place(n, e, f);
+        t = baton__apps_place(n, e, f);
         if (t == BATON_NODE_NONE) {
             set_status(n, k, BATON_APP_IDLE);
         } else {
@@ -806,7 +829,7 @@ static void decide_waiting(struct baton_node *n, unsigned k)
         away(n, f, e->owner_inc)) {
         return;
     }
-    t = place(n, e, BATON_NODE_NONE);
+    t = baton__apps_place(n, e, BATON_NODE_NONE);
     if (t != BATON_NODE_NONE) {
         assign(n, k, t, BATON_START_FAILOVER, f, e->owner_inc);
     }
@@ -910,7 +933,7 @@ static void decide(struct baton_node *n, unsigned k)
         if (e->status == BATON_APP_IDLE && !settled(n)) {
             return;
         }
-        t = place(n, e, BATON_NODE_NONE);
+        t = baton__apps_place(n, e, BATON_NODE_NONE);
         if (t != BATON_NODE_NONE) {
             assign(n, k, t, BATON_START_NORMAL, BATON_NODE_NONE, 0);
         } else if (e->status == BATON_APP_REFUSED) {

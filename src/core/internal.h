@@ -73,6 +73,11 @@ int baton__quorum_init(struct baton_node *n, uint64_t seed);
 int baton__quorum_event(struct baton_node *n, const struct baton_event *ev);
 void baton__quorum_on_msg(struct baton_node *n, const struct baton_msg *m);
 uint64_t baton__quorum_deadline(const struct baton_node *n);
+/* apps.c's placement rule (reference §1.4), shared with quorum.c's
+ * grants: the node app e goes to, never `skip`; BATON_NODE_NONE if none
+ * is eligible. */
+unsigned baton__apps_place(const struct baton_node *n,
+                           const struct baton_state_app *e, unsigned skip);
 
 static inline bool baton__is_candidate(const struct baton_node *n,
                                        unsigned id)

@@ -581,6 +581,19 @@ struct baton_node {
     uint64_t raft_term;  /* the last term traced */
     struct baton_raft raft;
     struct baton_raft_effects raft_fx;
+    /* The grant table (quorum.md §4.2), the same on every node: per app
+     * of cfg.apps, the node the log granted it to (BATON_NODE_NONE:
+     * none yet) and the granting entry's index, its epoch. Rebuilt from
+     * the log, applied in order up to grants_applied. */
+    struct baton_grant {
+        uint8_t owner;
+        uint8_t reserved[7];
+        uint64_t epoch;
+    } grants[BATON_APPS_MAX];
+    uint64_t grants_applied;
+    /* Leader: the commit index at which a proposal was refused (the log
+     * is full), so the same grant is not retried every millisecond. */
+    uint64_t grant_refused_at;
     struct baton_counters counters;
     struct baton_effects *fx; /* during a step only */
 };
@@ -632,6 +645,11 @@ const struct baton_name *baton_node_whereis(const struct baton_node *n,
 unsigned baton_node_raft_leader(const struct baton_node *n);
 uint64_t baton_node_raft_term(const struct baton_node *n);
 uint64_t baton_node_raft_commit(const struct baton_node *n);
+/* Quorum mode: the grant of cfg.apps[app] committed in the log and
+ * applied here: its owner (BATON_NODE_NONE: none) and, in *epoch if not
+ * NULL, the granting entry's index (0: none). */
+unsigned baton_node_grant(const struct baton_node *n, unsigned app,
+                          uint64_t *epoch);
 
 /* A digest of the replica: state and name table. */
 uint64_t baton_node_replica_digest(const struct baton_node *n);
