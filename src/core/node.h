@@ -583,14 +583,22 @@ struct baton_node {
     struct baton_raft_effects raft_fx;
     /* The grant table (quorum.md §4.2), the same on every node: per app
      * of cfg.apps, the node the log granted it to (BATON_NODE_NONE:
-     * none yet) and the granting entry's index, its epoch. Rebuilt from
-     * the log, applied in order up to grants_applied. */
+     * none yet), that node's life when granted (only that life may run
+     * it) and the granting entry's index, its epoch. Rebuilt from the
+     * log, applied in order up to grants_applied. */
     struct baton_grant {
         uint8_t owner;
         uint8_t reserved[7];
+        baton_inc inc;
         uint64_t epoch;
     } grants[BATON_APPS_MAX];
     uint64_t grants_applied;
+    /* Leases (quorum.md §4.2), per app, on this node's clock. Owner:
+     * when its lease ends (0: none). Leader: until when a lease it
+     * answered may still run anywhere (drift included): a grant moves
+     * only after it. */
+    uint64_t lease_end[BATON_APPS_MAX];
+    uint64_t lease_given[BATON_APPS_MAX];
     /* Leader: the commit index at which a proposal was refused (the log
      * is full), so the same grant is not retried every millisecond. */
     uint64_t grant_refused_at;
@@ -650,6 +658,9 @@ uint64_t baton_node_raft_commit(const struct baton_node *n);
  * NULL, the granting entry's index (0: none). */
 unsigned baton_node_grant(const struct baton_node *n, unsigned app,
                           uint64_t *epoch);
+/* Quorum mode: when this node's lease on cfg.apps[app] ends, on its
+ * clock (0: it holds none). */
+uint64_t baton_node_lease_end(const struct baton_node *n, unsigned app);
 
 /* A digest of the replica: state and name table. */
 uint64_t baton_node_replica_digest(const struct baton_node *n);

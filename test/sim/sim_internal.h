@@ -225,6 +225,7 @@ void sim__quorum_crash(struct sim *s, unsigned i);
 /* What node i's disk holds, for its boot (valid until its next write). */
 void sim__quorum_disk(struct sim *s, unsigned i, struct baton_raft_disk *d);
 void sim__quorum_check(struct sim *s, unsigned i);
+void sim__quorum_check_apps(struct sim *s);
 void sim__quorum_free(struct sim *s);
 
 #endif /* BATON_SIM_INTERNAL_H */

@@ -300,6 +300,54 @@ static void check_grants(struct sim *s, unsigned i)
     }
 }
 
+/* Invariant 1 (quorum.md §7): at no instant of true time do two nodes
+ * hold a live lease on one quorum app, each on its own drifting clock
+ * (a paused node's lease runs on), nor run an instance of it (started
+ * or ready; a paused node's instance is the shim's to kill, §4.4).
+ * Run once a step's app effects are carried out. */
+void sim__quorum_check_apps(struct sim *s)
+{
+    for (unsigned a = 0; a < s->cfg.n_apps; a++) {
+        unsigned holder = BATON_NODE_NONE, runner = BATON_NODE_NONE;
+        if (s->cfg.apps[a].mode != BATON_APP_QUORUM) {
+            continue;
+        }
+        for (unsigned k = 0; k < s->cfg.n_nodes; k++) {
+            const struct simnode *sn = &s->nodes[k];
+            unsigned st = sn->inst[a].st;
+            if (!sn->up) {
+                continue;
+            }
+            if (baton_node_lease_end(&sn->core, a) >
+                sim__clock_ms(s, k, s->now_us)) {
+                if (holder != BATON_NODE_NONE) {
+                    sim__fail(
+                        s,
+                        "%s and %s both hold a lease on %s (to %" PRIu64
+                        " and %" PRIu64 " ms on their clocks, now %" PRIu64
+                        " and %" PRIu64 ")",
+                        sim_names[holder], sim_names[k], s->cfg.apps[a].name,
+                        baton_node_lease_end(&s->nodes[holder].core, a),
+                        baton_node_lease_end(&sn->core, a),
+                        sim__clock_ms(s, holder, s->now_us),
+                        sim__clock_ms(s, k, s->now_us));
+                    return;
+                }
+                holder = k;
+            }
+            if (!sn->paused && (st == 1 || st == 2)) {
+                if (runner != BATON_NODE_NONE) {
+                    sim__fail(s, "quorum app %s runs on %s and %s",
+                              s->cfg.apps[a].name, sim_names[runner],
+                              sim_names[k]);
+                    return;
+                }
+                runner = k;
+            }
+        }
+    }
+}
+
 void sim__quorum_check(struct sim *s, unsigned i)
 {
     const struct baton_node *n = &s->nodes[i].core;

@@ -529,10 +529,9 @@ static void differing_modes_refused(void **state)
     }
 }
 
-/* Until quorum placement is wired (quorum.md §9), a quorum app runs
- * nowhere, never with available mode's rules; an available app beside
- * it runs as before. */
-static void quorum_app_not_placed_yet(void **state)
+/* A quorum app runs only on the node the log granted it to, under a
+ * lease (quorum.md §4.2); an available app beside it runs as before. */
+static void quorum_app_runs_on_its_owner(void **state)
 {
     struct baton_app_config apps[2];
     struct sim *s;
@@ -542,9 +541,9 @@ static void quorum_app_not_placed_yet(void **state)
     define(&apps[1], "x", "a,b,c", 0);
     s = cluster(3, 2, apps, NULL, 0);
     sim_run_until(s, 3000 * MS);
-    for (unsigned i = 0; i < 3; i++) {
-        assert_int_equal(sim_instance(s, i, 0, NULL), 0);
-    }
+    runs_only_on(s, 3, 0, 0);
+    assert_true(baton_node_lease_end(sim_node(s, 0), 0) >
+                baton_node_lease_end(sim_node(s, 1), 0));
     runs_only_on(s, 3, 1, 0);
     sim_destroy(s);
 }
@@ -595,7 +594,8 @@ static void quorum_group_elects(void **state)
  * granting entry's index. a crashes: the leader of the other two grants
  * it to b, second in rank, under a higher epoch; a back in a new life
  * is first in rank again and gets it back by a third grant, higher
- * still. The app runs nowhere yet: starts wait for leases (§9 step 3). */
+ * still, once b's lease has run out. The app runs on the owner of the
+ * latest grant, under the grant's epoch. */
 static void quorum_app_granted_through_log(void **state)
 {
     struct baton_app_config app;
@@ -611,21 +611,60 @@ static void quorum_app_granted_through_log(void **state)
     for (unsigned i = 0; i < 3; i++) {
         assert_int_equal(baton_node_grant(sim_node(s, i), 0, &e), 0);
         assert_int_equal(e, e1);
-        assert_int_equal(sim_instance(s, i, 0, NULL), 0);
     }
+    runs_only_on(s, 3, 0, 0);
+    assert_int_equal(sim_node(s, 0)->local[0].epoch, e1);
     sim_crash(s, 0);
     sim_run_until(s, 10000 * MS);
     for (unsigned i = 1; i < 3; i++) {
         assert_int_equal(baton_node_grant(sim_node(s, i), 0, &e2), 1);
         assert_true(e2 > e1);
     }
+    assert_int_equal(sim_instance(s, 1, 0, NULL), 2);
+    assert_int_equal(sim_instance(s, 2, 0, NULL), 0);
     sim_restart(s, 0);
     sim_run_until(s, 16000 * MS);
     for (unsigned i = 0; i < 3; i++) {
         assert_int_equal(baton_node_grant(sim_node(s, i), 0, &e3), 0);
         assert_true(e3 > e2);
-        assert_int_equal(sim_instance(s, i, 0, NULL), 0);
     }
+    runs_only_on(s, 3, 0, 0);
+    assert_int_equal(sim_node(s, 0)->local[0].epoch, e3);
+    assert_false(sim_failed(s));
+    sim_destroy(s);
+}
+
+/* Self-fencing (quorum.md §4.4): the owner a is frozen for three
+ * leases. Its lease runs out on its own clock while it sleeps; the
+ * leader grants the app to b only after the last lease it answered a,
+ * drift included, so b starts after a's lease ended (sim_quorum.c checks
+ * it at every step); a, woken, stops at once and does not start again. */
+static void quorum_owner_paused_stops_on_waking(void **state)
+{
+    struct baton_app_config app;
+    struct sim *s;
+    uint64_t e1, e2;
+
+    (void)state;
+    define_quorum(&app, "a,b,c");
+    s = cluster(3, 1, &app, NULL, 0);
+    sim_run_until(s, 4000 * MS);
+    runs_only_on(s, 3, 0, 0);
+    assert_int_equal(baton_node_grant(sim_node(s, 1), 0, &e1), 0);
+    sim_pause(s, 0);
+    sim_run_until(s, 7000 * MS);
+    assert_int_equal(baton_node_grant(sim_node(s, 1), 0, &e2), 1);
+    assert_true(e2 > e1);
+    assert_int_equal(sim_instance(s, 1, 0, NULL), 2);
+    sim_resume(s, 0);
+    sim_run_for(s, 5 * MS);
+    assert_int_not_equal(sim_instance(s, 0, 0, NULL), 2);
+    /* Its lease ended while it slept (no drift here: virtual ms). */
+    assert_true(baton_node_lease_end(sim_node(s, 0), 0) < 7000);
+    sim_run_for(s, 2000 * MS);
+    /* a is first in rank: once back, it gets the app again (a new
+     * grant), after b's lease. */
+    runs_only_on(s, 3, 0, 0);
     assert_false(sim_failed(s));
     sim_destroy(s);
 }
@@ -939,8 +978,9 @@ int main(void)
         cmocka_unit_test(mismatch_holds_later_node),
         cmocka_unit_test(differing_definitions_refused),
         cmocka_unit_test(differing_modes_refused),
-        cmocka_unit_test(quorum_app_not_placed_yet),
+        cmocka_unit_test(quorum_app_runs_on_its_owner),
         cmocka_unit_test(quorum_app_granted_through_log),
+        cmocka_unit_test(quorum_owner_paused_stops_on_waking),
         cmocka_unit_test(quorum_group_elects),
         cmocka_unit_test(witness_keeps_majority),
         cmocka_unit_test(frozen_owner_not_failed_over),
