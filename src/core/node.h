@@ -599,6 +599,10 @@ struct baton_node {
      * only after it. */
     uint64_t lease_end[BATON_APPS_MAX];
     uint64_t lease_given[BATON_APPS_MAX];
+    /* The driver keeps a Raft store (cfg.raft_disk was given): without
+     * one, votes and entries are not durable, a restart may vote twice
+     * in a term, and no quorum app may start here (quorum.md §9). */
+    bool raft_stored;
     /* Leader: the commit index at which a proposal was refused (the log
      * is full), so the same grant is not retried every millisecond. */
     uint64_t grant_refused_at;

@@ -305,8 +305,9 @@ void baton__quorum_leases(struct baton_node *n)
         if ((l->run == BATON_LOCAL_STARTING || l->run == BATON_LOCAL_RUNNING) &&
             (n->now_ms >= stop_at || l->epoch != n->grants[i].epoch)) {
             baton__apps_local(n, i, false, l->epoch);
-        } else if (l->run == BATON_LOCAL_IDLE && mine && !l->failed &&
-                   n->now_ms < stop_at && n->grants[i].epoch > l->last) {
+        } else if (l->run == BATON_LOCAL_IDLE && mine && n->raft_stored &&
+                   !l->failed && n->now_ms < stop_at &&
+                   n->grants[i].epoch > l->last) {
             baton__apps_local(n, i, true, n->grants[i].epoch);
         }
     }
@@ -377,6 +378,7 @@ int baton__quorum_init(struct baton_node *n, uint64_t seed)
     n->grant_refused_at = 0;
     memset(n->lease_end, 0, sizeof(n->lease_end));
     memset(n->lease_given, 0, sizeof(n->lease_given));
+    n->raft_stored = n->cfg.raft_disk != NULL;
     if (!n->quorum) {
         return 0;
     }
