@@ -74,18 +74,44 @@ static void fill_report(const struct baton_node *n, struct baton_app_reports *r)
 /* Sends this node's report to its coordinator (or files it, if this node
  * coordinates). Called when something changed and with every heartbeat,
  * so a lost report is repaired within one interval. */
+/* Does this node place apps from the reports it is sent: the
+ * coordinator (available apps), or the Raft group's leader (quorum
+ * apps' grants, quorum.md §4.2)? */
+static bool takes_reports(const struct baton_node *n)
+{
+    return n->role == BATON_ROLE_COORDINATOR ||
+           (n->quorum && n->raft.role == BATON_RAFT_LEADER);
+}
+
+/* Sends this node's report to its coordinator (or files it, if this node
+ * coordinates), and to the Raft leader if that is another node: the
+ * leader grants quorum apps by the same reports. Called when something
+ * changed and with every heartbeat, so a lost report is repaired within
+ * one interval. */
 void baton__apps_report(struct baton_node *n, bool force)
 {
     struct baton_msg m;
+    unsigned leader = baton_node_raft_leader(n);
 
     if (!force && !n->report_dirty) {
         return;
     }
-    if (n->role == BATON_ROLE_COORDINATOR) {
+    if (takes_reports(n)) {
         struct baton_report_slot *slot = &n->reports[n->cfg.self];
         slot->inc = n->inc;
         slot->seq = n->seq;
         fill_report(n, &slot->rep);
+    }
+    memset(&m, 0, sizeof(m));
+    m.type = BATON_MSG_REPORT;
+    fill_report(n, &m.u.report);
+    if (leader != BATON_NODE_NONE && leader != n->cfg.self &&
+        (force || n->role == BATON_ROLE_FOLLOWER ||
+         n->role == BATON_ROLE_COORDINATOR) &&
+        (n->role != BATON_ROLE_FOLLOWER || leader != n->target)) {
+        baton__send(n, leader, &m);
+    }
+    if (n->role == BATON_ROLE_COORDINATOR) {
         n->report_dirty = false;
         return;
     }
@@ -93,9 +119,6 @@ void baton__apps_report(struct baton_node *n, bool force)
         (n->cfg.n_apps == 0 && !force)) {
         return;
     }
-    memset(&m, 0, sizeof(m));
-    m.type = BATON_MSG_REPORT;
-    fill_report(n, &m.u.report);
     baton__send(n, n->target, &m);
     n->report_dirty = false;
 }
@@ -104,7 +127,7 @@ void baton__apps_on_report(struct baton_node *n, const struct baton_msg *m)
 {
     struct baton_report_slot *slot = &n->reports[m->from];
 
-    if (n->role != BATON_ROLE_COORDINATOR) {
+    if (!takes_reports(n)) {
         return;
     }
     if (slot->inc == m->from_inc && m->seq <= slot->seq) {
@@ -145,9 +168,8 @@ static bool unreported(const struct baton_node *n, unsigned x)
            n->reports[x].inc != n->state.nodes[x].inc;
 }
 
-static const struct baton_app_report *report_of(const struct baton_node *n,
-                                               unsigned node,
-                                               const char *name)
+const struct baton_app_report *baton__apps_report_of(
+    const struct baton_node *n, unsigned node, const char *name)
 {
     const struct baton_report_slot *slot = &n->reports[node];
 
@@ -271,7 +293,7 @@ static bool lost_heard_again(const struct baton_node *n,
 static bool eligible(const struct baton_node *n,
                      const struct baton_state_app *e, unsigned x)
 {
-    const struct baton_app_report *r = report_of(n, x, e->name);
+    const struct baton_app_report *r = baton__apps_report_of(n, x, e->name);
 
     return r != NULL && e->rank[x] != 0 && same_definition(r, e) &&
            (r->flags & BATON_REPORT_PERMIT) && !(r->flags & BATON_REPORT_FAILED);
@@ -281,8 +303,8 @@ static bool eligible(const struct baton_node *n,
  * order, with an eligible node; inside it, stay where the app already
  * runs, else the node running the fewest apps, ties to the smallest
  * name. `skip` is never chosen. */
-static unsigned place(const struct baton_node *n,
-                      const struct baton_state_app *e, unsigned skip)
+unsigned baton__apps_place(const struct baton_node *n,
+                           const struct baton_state_app *e, unsigned skip)
 {
     unsigned best = BATON_NODE_NONE;
     unsigned best_rank = 0;
@@ -354,7 +376,7 @@ static uint64_t next_epoch(const struct baton_node *n,
      * tokens from earlier lives). */
     counter = BATON_MAX(counter, n->state.nodes[owner].inc & mask);
     for (unsigned x = 0; x < n->cfg.n_nodes; x++) {
-        const struct baton_app_report *r = report_of(n, x, e->name);
+        const struct baton_app_report *r = baton__apps_report_of(n, x, e->name);
         if (r != NULL) {
             counter = BATON_MAX(counter, r->last >> 8);
         }
@@ -379,7 +401,7 @@ static unsigned instance_elsewhere(const struct baton_node *n,
     bool best_ready = false;
 
     for (unsigned x = 0; x < n->cfg.n_nodes; x++) {
-        const struct baton_app_report *r = report_of(n, x, e->name);
+        const struct baton_app_report *r = baton__apps_report_of(n, x, e->name);
         bool ready;
         if (x == owner || !has_instance(r) || (usable && !eligible(n, e, x))) {
             continue;
@@ -405,7 +427,7 @@ static void assign(struct baton_node *n, unsigned k, unsigned owner,
                    unsigned type, unsigned from, baton_inc lost_inc)
 {
     struct baton_state_app e = n->state.apps[k];
-    const struct baton_app_report *r = report_of(n, owner, e.name);
+    const struct baton_app_report *r = baton__apps_report_of(n, owner, e.name);
 
     if (!has_instance(r)) {
         /* Another member already runs it (a lagging node started on an
@@ -415,7 +437,7 @@ static void assign(struct baton_node *n, unsigned k, unsigned owner,
         unsigned x = instance_elsewhere(n, &e, owner, true);
         if (x != BATON_NODE_NONE) {
             owner = x;
-            r = report_of(n, x, e.name);
+            r = baton__apps_report_of(n, x, e.name);
         }
     }
 
@@ -513,7 +535,7 @@ static unsigned wanted_by(const struct baton_node *n,
     unsigned w = BATON_NODE_NONE;
 
     for (unsigned x = 0; x < n->cfg.n_nodes; x++) {
-        const struct baton_app_report *r = report_of(n, x, e->name);
+        const struct baton_app_report *r = baton__apps_report_of(n, x, e->name);
         if (r == NULL || !(r->flags & BATON_REPORT_WANTS) ||
             !eligible(n, e, x)) {
             continue;
@@ -532,7 +554,7 @@ static unsigned wanted_by(const struct baton_node *n,
 static void decide_running(struct baton_node *n, unsigned k)
 {
     const struct baton_state_app *e = &n->state.apps[k];
-    const struct baton_app_report *r = report_of(n, e->owner, e->name);
+    const struct baton_app_report *r = baton__apps_report_of(n, e->owner, e->name);
     unsigned t;
 
     if (e->status == BATON_APP_STARTING && e->type == BATON_START_FAILOVER &&
@@ -570,7 +592,7 @@ static void decide_running(struct baton_node *n, unsigned k)
         (r->flags & BATON_REPORT_FAILED)) {
         /* Crashed beyond its restarts (or no longer defined there):
          * fail over at once (OTP leaves it running nowhere, §1.9). */
-        t = place(n, e, e->owner);
+        t = baton__apps_place(n, e, e->owner);
         if (t == BATON_NODE_NONE) {
             set_status(n, k, BATON_APP_FAILED);
         } else {
@@ -626,7 +648,7 @@ static void decide_running(struct baton_node *n, unsigned k)
     if (r->run == BATON_LOCAL_IDLE) {
         /* Running by the state, gone by its owner's word: start it again
          * under a new token. */
-        t = place(n, e, BATON_NODE_NONE);
+        t = baton__apps_place(n, e, BATON_NODE_NONE);
         if (t == BATON_NODE_NONE) {
             set_status(n, k, BATON_APP_FAILED);
         } else {
@@ -634,8 +656,8 @@ static void decide_running(struct baton_node *n, unsigned k)
         }
         return;
     }
-    t = place(n, e, (r->flags & BATON_REPORT_PERMIT) ? BATON_NODE_NONE
-                                                    : e->owner);
+    t = baton__apps_place(
+        n, e, (r->flags & BATON_REPORT_PERMIT) ? BATON_NODE_NONE : e->owner);
     if (r->flags & BATON_REPORT_PERMIT) {
         unsigned w = wanted_by(n, e);
         if (w == e->owner) {
@@ -675,7 +697,7 @@ static void decide_running(struct baton_node *n, unsigned k)
 static void decide_takeover(struct baton_node *n, unsigned k)
 {
     const struct baton_state_app *e = &n->state.apps[k];
-    const struct baton_app_report *r = report_of(n, e->owner, e->name);
+    const struct baton_app_report *r = baton__apps_report_of(n, e->owner, e->name);
     bool prev_alive = owner_alive(n, e->prev, e->prev_inc);
     struct baton_state_app next = *e;
 
@@ -691,7 +713,7 @@ static void decide_takeover(struct baton_node *n, unsigned k)
          * (stopped by an older decision): the old one, if alive and
          * still running, keeps the app, under its own instance's token
          * (epoch_max keeps the newer one). */
-        const struct baton_app_report *rp = report_of(n, e->prev, e->name);
+        const struct baton_app_report *rp = baton__apps_report_of(n, e->prev, e->name);
         if (prev_alive && rp != NULL && rp->run != BATON_LOCAL_IDLE &&
             rp->epoch != 0) {
             next.status = BATON_APP_RUNNING;
@@ -767,7 +789,7 @@ static void decide_waiting(struct baton_node *n, unsigned k)
         if (instance_elsewhere(n, e, f, false) != BATON_NODE_NONE) {
             return;
         }
-        t = place(n, e, f);
+        t = baton__apps_place(n, e, f);
         if (t == BATON_NODE_NONE) {
             set_status(n, k, BATON_APP_IDLE);
         } else {
@@ -786,7 +808,7 @@ static void decide_waiting(struct baton_node *n, unsigned k)
         return;
     }
     if (f != BATON_NODE_NONE && eligible(n, e, f)) {
-        const struct baton_app_report *r = report_of(n, f, e->name);
+        const struct baton_app_report *r = baton__apps_report_of(n, f, e->name);
         if (r->epoch == e->epoch && r->run != BATON_LOCAL_IDLE &&
             n->state.nodes[f].inc == e->owner_inc) {
             /* Back within the timeout with its instance still running
@@ -806,7 +828,7 @@ static void decide_waiting(struct baton_node *n, unsigned k)
         away(n, f, e->owner_inc)) {
         return;
     }
-    t = place(n, e, BATON_NODE_NONE);
+    t = baton__apps_place(n, e, BATON_NODE_NONE);
     if (t != BATON_NODE_NONE) {
         assign(n, k, t, BATON_START_FAILOVER, f, e->owner_inc);
     }
@@ -822,7 +844,7 @@ static const struct baton_app_report *agreed(const struct baton_node *n,
 
     *refuse = false;
     for (unsigned x = 0; x < n->cfg.n_nodes; x++) {
-        const struct baton_app_report *r = report_of(n, x, name);
+        const struct baton_app_report *r = baton__apps_report_of(n, x, name);
         if (r == NULL) {
             continue;
         }
@@ -910,7 +932,7 @@ static void decide(struct baton_node *n, unsigned k)
         if (e->status == BATON_APP_IDLE && !settled(n)) {
             return;
         }
-        t = place(n, e, BATON_NODE_NONE);
+        t = baton__apps_place(n, e, BATON_NODE_NONE);
         if (t != BATON_NODE_NONE) {
             assign(n, k, t, BATON_START_NORMAL, BATON_NODE_NONE, 0);
         } else if (e->status == BATON_APP_REFUSED) {
@@ -1097,10 +1119,39 @@ static bool state_settled(struct baton_node *n, unsigned i,
     return true; /* it goes on without state, and says so */
 }
 
+void baton__apps_local(struct baton_node *n, unsigned i, bool start,
+                       uint64_t epoch)
+{
+    struct baton_local_app *l = &n->local[i];
+    struct baton_state_app e;
+
+    memset(&e, 0, sizeof(e));
+    e.type = BATON_START_NORMAL;
+    e.from = e.owner = BATON_NODE_NONE;
+    e.epoch = epoch;
+    if (start) {
+        l->run = BATON_LOCAL_STARTING;
+        l->epoch = l->started = epoch;
+        l->last = BATON_MAX(l->last, epoch);
+        effect(n, BATON_APP_START, i, &e);
+        trace_app(n, TR_START, n->cfg.apps[i].name, BATON_NODE_NONE, epoch,
+                  e.type, 0);
+    } else {
+        l->run = BATON_LOCAL_STOPPING;
+        effect(n, BATON_APP_STOP, i, &e);
+        trace_app(n, TR_STOP, n->cfg.apps[i].name, BATON_NODE_NONE, l->epoch,
+                  0, n->fx->app[n->fx->n_app - 1].why);
+    }
+    n->report_dirty = true;
+}
+
 static void carry_out(struct baton_node *n)
 {
     for (unsigned i = 0; i < n->cfg.n_apps; i++) {
         struct baton_local_app *l = &n->local[i];
+        if (n->cfg.apps[i].mode == BATON_APP_QUORUM) {
+            continue; /* under a lease: quorum.c */
+        }
         int k = baton_state_app_find(&n->state, n->cfg.apps[i].name);
         const struct baton_state_app *e = k >= 0 ? &n->state.apps[k] : NULL;
         bool run = e != NULL && may_run(n, e);

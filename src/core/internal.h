@@ -73,6 +73,21 @@ int baton__quorum_init(struct baton_node *n, uint64_t seed);
 int baton__quorum_event(struct baton_node *n, const struct baton_event *ev);
 void baton__quorum_on_msg(struct baton_node *n, const struct baton_msg *m);
 uint64_t baton__quorum_deadline(const struct baton_node *n);
+/* apps.c's placement rule (reference §1.4), shared with quorum.c's
+ * grants: the node app e goes to, never `skip`; BATON_NODE_NONE if none
+ * is eligible. */
+unsigned baton__apps_place(const struct baton_node *n,
+                           const struct baton_state_app *e, unsigned skip);
+/* The latest report of node's current life about app `name`, or NULL. */
+const struct baton_app_report *baton__apps_report_of(
+    const struct baton_node *n, unsigned node, const char *name);
+/* Quorum apps (quorum.c decides, under a lease): starts this node's
+ * instance of cfg.apps[i] under epoch, or stops it (start false). */
+void baton__apps_local(struct baton_node *n, unsigned i, bool start,
+                       uint64_t epoch);
+/* Quorum apps' leases: before anything else in a step (a node woken
+ * from a pause stops at once), and after the step's work. */
+void baton__quorum_leases(struct baton_node *n);
 
 static inline bool baton__is_candidate(const struct baton_node *n,
                                        unsigned id)

@@ -638,6 +638,9 @@ int baton_node_step(struct baton_node *n, const struct baton_event *ev,
         n->started = true;
     }
     tilt_check(n);
+    /* Leases first: a node woken from a pause stops what it may no
+     * longer run before anything else (quorum.md §4.4). */
+    baton__quorum_leases(n);
     switch (ev->type) {
     case BATON_EVENT_LINK_UP:
         n->peers[ev->peer].link_up = true;
@@ -680,6 +683,7 @@ int baton_node_step(struct baton_node *n, const struct baton_event *ev,
     timers(n);
     baton__evaluate(n);
     baton__apps_step(n);
+    baton__quorum_leases(n);
     baton__names_step(n);
     baton__flush(n);
     baton__send_snapshots(n);

@@ -581,6 +581,31 @@ struct baton_node {
     uint64_t raft_term;  /* the last term traced */
     struct baton_raft raft;
     struct baton_raft_effects raft_fx;
+    /* The grant table (quorum.md §4.2), the same on every node: per app
+     * of cfg.apps, the node the log granted it to (BATON_NODE_NONE:
+     * none yet), that node's life when granted (only that life may run
+     * it) and the granting entry's index, its epoch. Rebuilt from the
+     * log, applied in order up to grants_applied. */
+    struct baton_grant {
+        uint8_t owner;
+        uint8_t reserved[7];
+        baton_inc inc;
+        uint64_t epoch;
+    } grants[BATON_APPS_MAX];
+    uint64_t grants_applied;
+    /* Leases (quorum.md §4.2), per app, on this node's clock. Owner:
+     * when its lease ends (0: none). Leader: until when a lease it
+     * answered may still run anywhere (drift included): a grant moves
+     * only after it. */
+    uint64_t lease_end[BATON_APPS_MAX];
+    uint64_t lease_given[BATON_APPS_MAX];
+    /* The driver keeps a Raft store (cfg.raft_disk was given): without
+     * one, votes and entries are not durable, a restart may vote twice
+     * in a term, and no quorum app may start here (quorum.md §9). */
+    bool raft_stored;
+    /* Leader: the commit index at which a proposal was refused (the log
+     * is full), so the same grant is not retried every millisecond. */
+    uint64_t grant_refused_at;
     struct baton_counters counters;
     struct baton_effects *fx; /* during a step only */
 };
@@ -632,6 +657,14 @@ const struct baton_name *baton_node_whereis(const struct baton_node *n,
 unsigned baton_node_raft_leader(const struct baton_node *n);
 uint64_t baton_node_raft_term(const struct baton_node *n);
 uint64_t baton_node_raft_commit(const struct baton_node *n);
+/* Quorum mode: the grant of cfg.apps[app] committed in the log and
+ * applied here: its owner (BATON_NODE_NONE: none) and, in *epoch if not
+ * NULL, the granting entry's index (0: none). */
+unsigned baton_node_grant(const struct baton_node *n, unsigned app,
+                          uint64_t *epoch);
+/* Quorum mode: when this node's lease on cfg.apps[app] ends, on its
+ * clock (0: it holds none). */
+uint64_t baton_node_lease_end(const struct baton_node *n, unsigned app);
 
 /* A digest of the replica: state and name table. */
 uint64_t baton_node_replica_digest(const struct baton_node *n);

@@ -9,15 +9,309 @@
  * leave as BATON_MSG_RAFT, its write as the raft_write effect, and its
  * deadline joins the node's.
  *
- * Not yet: quorum apps placed through the log (§4), leases, snapshots
- * (the log is never compacted, so after BATON_RAFT_LOG_MAX entries a
- * proposal is refused; nothing proposes yet but a new leader's no-op). */
+ * Grants (quorum.md §4.2, §9 step 3): the leader places each quorum app
+ * by apps.c's rule, from the reports every node sends it too, and
+ * proposes a grant entry (app, owner); every node applies committed
+ * grants in log order to n->grants, whose epoch is the entry's index.
+ * One proposal at a time: only when everything in the log is committed
+ * and applied, so the decision reads the table as the log has it, and
+ * a new leader's no-op is committed first.
+ *
+ * Not yet: leases (a granted app is not started: it runs nowhere until
+ * the owner holds a lease, quorum.md §4), the failover timeout and the
+ * wait for an old owner's lease before a grant moves (nothing runs, so
+ * a move is harmless today), snapshots (the log is never compacted, so
+ * after BATON_RAFT_LOG_MAX entries a proposal is refused). */
 #include "../util/setup.h"
 
 #include <string.h>
 
 #include "../util/assert.h"
 #include "internal.h"
+
+/* A grant entry: kind, owner, two bytes zero, the owner's life
+ * (little-endian), the app's name padded with zeros. Its index in the
+ * log is its epoch. The leader's no-op is the empty entry. */
+#define GRANT_KIND 1
+#define GRANT_INC 4
+#define GRANT_NAME 12
+#define GRANT_LEN (GRANT_NAME + BATON_APP_NAME_MAX + 1)
+_Static_assert(GRANT_LEN <= BATON_RAFT_DATA_MAX, "a grant fits an entry");
+
+static uint32_t grant_encode(uint8_t *buf,
+                             const char *name,
+                             unsigned owner,
+                             baton_inc inc)
+{
+    memset(buf, 0, GRANT_LEN);
+    buf[0] = GRANT_KIND;
+    buf[1] = (uint8_t)owner;
+    for (unsigned k = 0; k < 8; k++) {
+        buf[GRANT_INC + k] = (uint8_t)(inc >> (8 * k));
+    }
+    memcpy(buf + GRANT_NAME, name, strnlen(name, BATON_APP_NAME_MAX));
+    return GRANT_LEN;
+}
+
+/* The app of cfg.apps a grant entry names, its owner and the owner's
+ * life; false if the entry is no grant or names an app this node does
+ * not define. */
+static bool grant_decode(const struct baton_node *n,
+                         const struct baton_raft_entry *e,
+                         unsigned *app,
+                         struct baton_grant *g)
+{
+    if (e->len != GRANT_LEN || e->data[0] != GRANT_KIND ||
+        e->data[GRANT_LEN - 1] != 0 ||
+        (e->data[1] >= n->cfg.n_nodes && e->data[1] != BATON_NODE_NONE)) {
+        return false;
+    }
+    for (unsigned i = 0; i < n->cfg.n_apps; i++) {
+        if (strcmp(n->cfg.apps[i].name, (const char *)e->data + GRANT_NAME) ==
+            0) {
+            *app = i;
+            memset(g, 0, sizeof(*g));
+            g->owner = e->data[1];
+            for (unsigned k = 0; k < 8; k++) {
+                g->inc |= (baton_inc)e->data[GRANT_INC + k] << (8 * k);
+            }
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Applies the committed entries not applied yet, in log order. */
+static void apply_grants(struct baton_node *n)
+{
+    while (n->grants_applied < n->raft.commit) {
+        uint64_t x = n->grants_applied + 1;
+        const struct baton_raft_entry *e = baton_raft_entry_at(&n->raft, x);
+        struct baton_grant g;
+        unsigned app;
+        /* Compacted before it was applied: the log is not compacted
+         * before snapshots carry the table (§9), so this cannot happen
+         * yet. */
+        BATON_ASSERT(e != NULL);
+        if (grant_decode(n, e, &app, &g)) {
+            struct baton_trace *t = baton__trace(n, BATON_TRACE_RAFT, g.owner);
+            g.epoch = x;
+            n->grants[app] = g;
+            t->role = n->raft.role;
+            t->a = n->raft.term;
+            t->b = n->raft.commit;
+            t->c = x;
+            memcpy(t->app, n->cfg.apps[app].name, sizeof(t->app));
+        }
+        n->grants_applied = x;
+    }
+}
+
+/* Leader: where the placement rule puts quorum app i now, given its
+ * grant (BATON_NODE_NONE: nowhere). */
+static unsigned placed(const struct baton_node *n, unsigned i)
+{
+    const struct baton_app_config *c = &n->cfg.apps[i];
+    const struct baton_grant *g = &n->grants[i];
+    struct baton_state_app e;
+
+    /* The grant as an app of the state, so that the placement rule
+     * keeps it where it is granted when it may stay there. */
+    memset(&e, 0, sizeof(e));
+    memcpy(e.name, c->name, sizeof(e.name));
+    memcpy(e.rank, c->rank, sizeof(e.rank));
+    e.failover_timeout_ms = c->failover_timeout_ms;
+    e.status = g->owner != BATON_NODE_NONE ? BATON_APP_RUNNING : BATON_APP_IDLE;
+    e.owner = g->owner;
+    e.from = e.prev = BATON_NODE_NONE;
+    return baton__apps_place(n, &e, BATON_NODE_NONE);
+}
+
+/* Leader: is app i's grant spent, although the placement rule keeps it
+ * where it is? Its owner restarted since (a new life may not run it),
+ * or its instance under the grant's epoch stopped (a lease ran out) and
+ * did not end for good: a fresh grant, a new epoch, starts it again (a
+ * token is never used twice, apps.md §4). */
+static bool spent(const struct baton_node *n, unsigned i)
+{
+    const struct baton_grant *g = &n->grants[i];
+    const struct baton_app_report *r =
+        baton__apps_report_of(n, g->owner, n->cfg.apps[i].name);
+
+    if (g->owner >= n->cfg.n_nodes || g->inc != n->state.nodes[g->owner].inc) {
+        return true;
+    }
+    return r != NULL && r->run == BATON_LOCAL_IDLE && r->last >= g->epoch &&
+           r->exited != g->epoch;
+}
+
+static bool is_leader(const struct baton_node *n)
+{
+    return n->quorum && n->raft.role == BATON_RAFT_LEADER;
+}
+
+/* Leader: the quorum app to grant anew and to whom (false: none). Only
+ * once everything in the log is committed and applied, and once every
+ * lease it answered for the app has run out, drift included (§4.3; a
+ * new leader answered none, and the old leader's ended before its
+ * election). */
+static bool grant_wanted(const struct baton_node *n,
+                         unsigned *app,
+                         unsigned *owner)
+{
+    if (!is_leader(n) || n->raft.commit != baton_raft_last_index(&n->raft) ||
+        n->grants_applied != n->raft.commit ||
+        n->grant_refused_at == n->raft.commit) {
+        return false;
+    }
+    for (unsigned i = 0; i < n->cfg.n_apps; i++) {
+        unsigned t;
+        if (n->cfg.apps[i].mode != BATON_APP_QUORUM) {
+            continue;
+        }
+        t = placed(n, i);
+        if (t != BATON_NODE_NONE && n->now_ms >= n->lease_given[i] &&
+            (t != n->grants[i].owner || spent(n, i))) {
+            *app = i;
+            *owner = t;
+            return true;
+        }
+    }
+    return false;
+}
+
+/* ---- leases (quorum.md §4.2) ------------------------------------------
+ *
+ * Renewals ride on Raft's append acks, answers on a message of the same
+ * shape (no new field on the wire): an APPEND_RESP carries in `commit`
+ * its sender's clock when it left (s_o). The leader answers a follower
+ * that owns quorum apps with an APPEND_RESP marked `pre` (meaningless
+ * for an ack): sent_ms = s_o, commit = D = what is left of its
+ * leadership lease, index = a bit per app of cfg.apps the lease covers
+ * (the apps granted to it that the placement rule keeps there). For app
+ * a the owner's lease ends at s_o + min(L_a, D)·(1 − ρ) on its clock;
+ * the leader takes no new owner for a before now + min(L_a, D)·(1 + ρ)
+ * on its own. A leader that owns apps holds them under its leadership
+ * lease (capped at L). */
+
+static uint64_t scaled(uint64_t ms, const struct baton_node *n, bool up)
+{
+    uint64_t ppm = n->raft.cfg.drift_ppm;
+
+    return up ? ms + (ms * ppm + 999999) / 1000000 : ms - ms * ppm / 1000000;
+}
+
+/* Leader: the apps of cfg.apps whose lease it renews for node o. */
+static uint32_t renewable(const struct baton_node *n, unsigned o)
+{
+    uint32_t mask = 0;
+
+    if (n->raft.commit != baton_raft_last_index(&n->raft) ||
+        n->grants_applied != n->raft.commit) {
+        /* A grant may be under way (or a new leader's no-op): the table
+         * may be about to change, and a grant's proposal is decided on
+         * every lease answered before it. */
+        return 0;
+    }
+    for (unsigned i = 0; i < n->cfg.n_apps; i++) {
+        if (n->cfg.apps[i].mode == BATON_APP_QUORUM &&
+            n->grants[i].owner == o && placed(n, i) == o && !spent(n, i)) {
+            mask |= UINT32_C(1) << i;
+        }
+    }
+    return mask;
+}
+
+/* Leader: an ack from follower f left it at s_o (its clock): answer
+ * with a lease for the apps it owns. */
+static void answer(struct baton_node *n, unsigned f, uint64_t s_o)
+{
+    uint64_t end = baton_raft_lease_end(&n->raft);
+    uint32_t mask = renewable(n, f);
+    struct baton_msg m;
+
+    if (end <= n->now_ms || mask == 0) {
+        return;
+    }
+    for (unsigned i = 0; i < n->cfg.n_apps; i++) {
+        if (mask >> i & 1u) {
+            uint64_t d = BATON_MIN(n->cfg.apps[i].lease_ms, end - n->now_ms);
+            n->lease_given[i] =
+                BATON_MAX(n->lease_given[i], n->now_ms + scaled(d, n, true));
+        }
+    }
+    memset(&m, 0, sizeof(m));
+    m.type = BATON_MSG_RAFT;
+    m.u.raft.m.type = BATON_RAFT_APPEND_RESP;
+    m.u.raft.m.pre = true;
+    m.u.raft.m.ok = true;
+    m.u.raft.m.from = (uint8_t)n->cfg.self;
+    m.u.raft.m.to = (uint8_t)f;
+    m.u.raft.m.term = n->raft.term;
+    m.u.raft.m.index = mask;
+    m.u.raft.m.commit = end - n->now_ms;
+    m.u.raft.m.sent_ms = s_o;
+    baton__send(n, f, &m);
+}
+
+/* Owner: the leader's answer to its ack sent at sent_ms. */
+static void on_answer(struct baton_node *n, const struct baton_raft_msg *r)
+{
+    if (n->raft.role != BATON_RAFT_FOLLOWER || n->raft.leader != r->from ||
+        r->term != n->raft.term || r->sent_ms > n->now_ms) {
+        return;
+    }
+    for (unsigned i = 0; i < n->cfg.n_apps; i++) {
+        uint64_t d;
+        if (!(r->index >> i & 1u) || n->cfg.apps[i].mode != BATON_APP_QUORUM ||
+            n->grants[i].owner != n->cfg.self || n->grants[i].inc != n->inc) {
+            continue;
+        }
+        d = BATON_MIN(n->cfg.apps[i].lease_ms, r->commit);
+        n->lease_end[i] =
+            BATON_MAX(n->lease_end[i], r->sent_ms + scaled(d, n, false));
+    }
+}
+
+void baton__quorum_leases(struct baton_node *n)
+{
+    uint64_t lead_end = is_leader(n) ? baton_raft_lease_end(&n->raft) : 0;
+
+    if (!n->quorum || n->fx == NULL) {
+        return;
+    }
+    for (unsigned i = 0; i < n->cfg.n_apps; i++) {
+        const struct baton_app_config *c = &n->cfg.apps[i];
+        struct baton_local_app *l = &n->local[i];
+        bool mine =
+            n->grants[i].owner == n->cfg.self && n->grants[i].inc == n->inc;
+        uint64_t stop_at;
+        if (c->mode != BATON_APP_QUORUM) {
+            continue;
+        }
+        if (mine && lead_end > n->now_ms &&
+            (renewable(n, n->cfg.self) >> i & 1u)) {
+            /* Its own leadership lease, already discounted for drift. */
+            uint64_t end = BATON_MIN(lead_end, n->now_ms + c->lease_ms);
+            n->lease_end[i] = BATON_MAX(n->lease_end[i], end);
+            n->lease_given[i] = BATON_MAX(n->lease_given[i], n->lease_end[i]);
+        }
+        if (!mine) {
+            n->lease_end[i] = 0; /* granted elsewhere: it is over here */
+        }
+        stop_at = n->lease_end[i] > c->stop_margin_ms
+                      ? n->lease_end[i] - c->stop_margin_ms
+                      : 0;
+        if ((l->run == BATON_LOCAL_STARTING || l->run == BATON_LOCAL_RUNNING) &&
+            (n->now_ms >= stop_at || l->epoch != n->grants[i].epoch)) {
+            baton__apps_local(n, i, false, l->epoch);
+        } else if (l->run == BATON_LOCAL_IDLE && mine && n->raft_stored &&
+                   !l->failed && n->now_ms < stop_at &&
+                   n->grants[i].epoch > l->last) {
+            baton__apps_local(n, i, true, n->grants[i].epoch);
+        }
+    }
+}
 
 static bool wants_quorum(const struct baton_node_config *cfg)
 {
@@ -46,6 +340,9 @@ static void carry(struct baton_node *n)
         m.type = BATON_MSG_RAFT;
         m.u.raft.m = *r;
         m.u.raft.m.from = (uint8_t)n->cfg.self;
+        if (r->type == BATON_RAFT_APPEND_RESP) {
+            m.u.raft.m.commit = n->now_ms; /* a lease renewal: s_o */
+        }
         baton__send(n, r->to, &m);
         n->counters.raft_sent++;
     }
@@ -63,6 +360,7 @@ static void carry(struct baton_node *n)
         n->raft_role = n->raft.role;
         n->raft_term = n->raft.term;
     }
+    apply_grants(n);
 }
 
 int baton__quorum_init(struct baton_node *n, uint64_t seed)
@@ -72,6 +370,15 @@ int baton__quorum_init(struct baton_node *n, uint64_t seed)
     int rv;
 
     n->quorum = wants_quorum(&n->cfg);
+    for (unsigned i = 0; i < BATON_APPS_MAX; i++) {
+        n->grants[i].owner = BATON_NODE_NONE;
+        n->grants[i].epoch = 0;
+    }
+    n->grants_applied = 0;
+    n->grant_refused_at = 0;
+    memset(n->lease_end, 0, sizeof(n->lease_end));
+    memset(n->lease_given, 0, sizeof(n->lease_given));
+    n->raft_stored = n->cfg.raft_disk != NULL;
     if (!n->quorum) {
         return 0;
     }
@@ -100,6 +407,7 @@ int baton__quorum_init(struct baton_node *n, uint64_t seed)
 
 int baton__quorum_event(struct baton_node *n, const struct baton_event *ev)
 {
+    unsigned app, owner;
     int rv;
 
     if (!n->quorum) {
@@ -109,6 +417,22 @@ int baton__quorum_event(struct baton_node *n, const struct baton_event *ev)
     }
     switch (ev->type) {
     case BATON_EVENT_TICK:
+        /* One call of the group per step (its effects are the step's):
+         * a grant due is proposed instead of the tick, which the group
+         * then asks for again a millisecond later. */
+        if (grant_wanted(n, &app, &owner)) {
+            uint8_t buf[GRANT_LEN];
+            uint32_t len = grant_encode(buf, n->cfg.apps[app].name, owner,
+                                        n->state.nodes[owner].inc);
+            uint64_t index;
+            rv = baton_raft_propose(&n->raft, n->now_ms, buf, len, &index,
+                                    &n->raft_fx);
+            if (rv != 0) {
+                n->grant_refused_at = n->raft.commit;
+                rv = baton_raft_tick(&n->raft, n->now_ms, &n->raft_fx);
+            }
+            break;
+        }
         rv = baton_raft_tick(&n->raft, n->now_ms, &n->raft_fx);
         break;
     case BATON_EVENT_PERSISTED:
@@ -129,20 +453,49 @@ void baton__quorum_on_msg(struct baton_node *n, const struct baton_msg *m)
         return; /* a peer with a quorum app: the app is refused anyway */
     }
     n->counters.raft_received++;
+    if (m->u.raft.m.type == BATON_RAFT_APPEND_RESP && m->u.raft.m.pre) {
+        on_answer(n, &m->u.raft.m);
+        return;
+    }
     if (baton_raft_receive(&n->raft, n->now_ms, &m->u.raft.m, &n->raft_fx) ==
         0) {
         carry(n);
+    }
+    if (m->u.raft.m.type == BATON_RAFT_APPEND_RESP && is_leader(n) &&
+        m->u.raft.m.term == n->raft.term && m->u.raft.m.commit != 0) {
+        answer(n, m->from, m->u.raft.m.commit);
     }
 }
 
 uint64_t baton__quorum_deadline(const struct baton_node *n)
 {
-    if (!n->quorum || n->raft_fx.deadline_ms == 0) {
+    unsigned app, owner;
+    uint64_t d = UINT64_MAX;
+
+    if (!n->quorum) {
         return UINT64_MAX;
+    }
+    if (grant_wanted(n, &app, &owner)) {
+        return n->now_ms + 1; /* proposed at the next tick */
+    }
+    for (unsigned i = 0; i < n->cfg.n_apps; i++) {
+        /* A lease to stop under (its end less the margin), and for a
+         * leader the end of what it answered (a grant may move then). */
+        uint64_t m = n->cfg.apps[i].stop_margin_ms;
+        uint64_t stop = n->lease_end[i] > m ? n->lease_end[i] - m : 0;
+        if (stop > n->now_ms) {
+            d = BATON_MIN(d, stop);
+        }
+        if (is_leader(n) && n->lease_given[i] > n->now_ms) {
+            d = BATON_MIN(d, n->lease_given[i]);
+        }
+    }
+    if (n->raft_fx.deadline_ms == 0) {
+        return d;
     }
     /* A deadline already reached (the group was last called before it,
      * on another event) is due at once: the next millisecond. */
-    return BATON_MAX(n->raft_fx.deadline_ms, n->now_ms + 1);
+    return BATON_MIN(d, BATON_MAX(n->raft_fx.deadline_ms, n->now_ms + 1));
 }
 
 unsigned baton_node_raft_leader(const struct baton_node *n)
@@ -159,4 +512,21 @@ uint64_t baton_node_raft_term(const struct baton_node *n)
 uint64_t baton_node_raft_commit(const struct baton_node *n)
 {
     return n->quorum ? n->raft.commit : 0;
+}
+
+unsigned baton_node_grant(const struct baton_node *n,
+                          unsigned app,
+                          uint64_t *epoch)
+{
+    bool set = n->quorum && app < n->cfg.n_apps;
+
+    if (epoch != NULL) {
+        *epoch = set ? n->grants[app].epoch : 0;
+    }
+    return set ? n->grants[app].owner : BATON_NODE_NONE;
+}
+
+uint64_t baton_node_lease_end(const struct baton_node *n, unsigned app)
+{
+    return n->quorum && app < n->cfg.n_apps ? n->lease_end[app] : 0;
 }

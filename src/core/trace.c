@@ -182,6 +182,13 @@ int baton_trace_format(char *buf, size_t len, const struct baton_trace *t,
     case BATON_TRACE_RAFT: {
         static const char *const roles[] = {"?", "follower", "precandidate",
                                             "candidate", "leader"};
+        if (t->app[0] != '\0') {
+            /* A committed grant applied (quorum.c): peer is the owner. */
+            return snprintf(buf, len,
+                            "raft grant %s to %s epoch=%" PRIu64
+                            " term=%" PRIu64,
+                            t->app, peer, t->c, t->a);
+        }
         return snprintf(buf, len,
                         "raft %s term=%" PRIu64 " leader=%s commit=%" PRIu64,
                         roles[t->role < 5 ? t->role : 0], t->a, peer, t->b);

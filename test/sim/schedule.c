@@ -188,6 +188,13 @@ static void config(uint64_t seed, const struct seed_opts *o,
         ac->lease_ms = 4 * (cfg->heartbeat_ms ? cfg->heartbeat_ms
                                               : BATON_HEARTBEAT_MS_DEFAULT);
         ac->stop_margin_ms = ac->lease_ms / 4;
+        /* A lease lasts no longer than what is left of the leader's
+         * (quorum.md §4.2): with an election timeout under 4 heartbeats
+         * it lapses before each renewal arrives, and the app would only
+         * flap. */
+        if (cfg->heartbeat_miss != 0 && cfg->heartbeat_miss < 4) {
+            cfg->heartbeat_miss = 4;
+        }
         cfg->drift_ppm = BATON_DRIFT_PPM_DEFAULT; /* clocks drift, by 1% */
     }
     cfg->app_fail_ppm = 20000;

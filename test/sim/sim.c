@@ -655,6 +655,7 @@ void sim__step(struct sim *s, unsigned i, struct baton_event *ev)
         sim__net_send(s, i, &s->fx->send[k]);
     }
     apps_run(s, i);
+    sim__quorum_check_apps(s);
     sim__names_effects(s, i);
     sim__quorum_write(s, i);
 }

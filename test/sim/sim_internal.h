@@ -99,6 +99,10 @@ struct simnode {
         size_t n_w, cap_w;
         uint64_t free_us; /* writes become durable in order */
     } disk;
+    /* sim_quorum.c: the grant epochs its table held, per app, in the
+     * life grant_life (a new life rebuilds the table from its log). */
+    uint64_t grant_seen[BATON_APPS_MAX];
+    uint32_t grant_life;
 };
 
 /* (stream, index) -> state digest after that op, as the coordinator
@@ -168,6 +172,12 @@ struct sim {
     uint64_t *committed;
     size_t n_committed, cap_committed;
     uint64_t n_terms; /* entries of leader_of set */
+    /* The grant applied at each log index (index i at [i - 1]): app + 1
+     * and owner, 0 = none seen yet there. */
+    struct sim_grant {
+        uint8_t app1, owner;
+    } *grant_at;
+    size_t cap_grant_at;
     uint64_t quorum_writes;
 };
 
@@ -215,6 +225,7 @@ void sim__quorum_crash(struct sim *s, unsigned i);
 /* What node i's disk holds, for its boot (valid until its next write). */
 void sim__quorum_disk(struct sim *s, unsigned i, struct baton_raft_disk *d);
 void sim__quorum_check(struct sim *s, unsigned i);
+void sim__quorum_check_apps(struct sim *s);
 void sim__quorum_free(struct sim *s);
 
 #endif /* BATON_SIM_INTERNAL_H */

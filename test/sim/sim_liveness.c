@@ -46,9 +46,13 @@ static bool apps_converged(const struct sim *s, unsigned mask, unsigned c,
         unsigned runner = BATON_NODE_NONE;
         int k = baton_state_app_find(&cn->state, ac->name);
         if (ac->mode == BATON_APP_QUORUM) {
-            /* Not placed until the Raft log places it (quorum.md §9). */
+            /* Only on the owner its grant names, under a lease
+             * (quorum.md §4.2); sim_quorum.c checks it never runs
+             * twice. */
             for (unsigned x = 0; x < nn; x++) {
-                if ((mask & (1u << x)) && s->nodes[x].inst[a].st != 0) {
+                const struct baton_node *xn = &s->nodes[x].core;
+                if ((mask & (1u << x)) && s->nodes[x].inst[a].st != 0 &&
+                    baton_node_grant(xn, a, NULL) != x) {
                     return why(buf, len, "quorum app %s runs on %s",
                                ac->name, sim_names[x]);
                 }

@@ -242,6 +242,112 @@ static void check_leases(struct sim *s)
     }
 }
 
+/* Grants (quorum.md §4.2, §7): a node's table only moves forward in a
+ * life (epochs grow), never past its commit index, and the grant at an
+ * index is the same on every node that applied it (committed grants are
+ * never lost or changed). */
+static void check_grants(struct sim *s, unsigned i)
+{
+    struct simnode *sn = &s->nodes[i];
+    const struct baton_node *n = &sn->core;
+
+    if (sn->grant_life != sn->life) {
+        memset(sn->grant_seen, 0, sizeof(sn->grant_seen));
+        sn->grant_life = sn->life;
+    }
+    for (unsigned a = 0; a < n->cfg.n_apps; a++) {
+        uint64_t epoch;
+        unsigned owner = baton_node_grant(n, a, &epoch);
+        struct sim_grant *g;
+        if (epoch < sn->grant_seen[a]) {
+            sim__fail(
+                s,
+                "%s: grant of %s went back from epoch %" PRIu64 " to %" PRIu64,
+                sim_names[i], n->cfg.apps[a].name, sn->grant_seen[a], epoch);
+            return;
+        }
+        sn->grant_seen[a] = epoch;
+        if (epoch == 0) {
+            continue;
+        }
+        if (epoch > n->raft.commit) {
+            sim__fail(s,
+                      "%s applied grant %" PRIu64 " past its commit %" PRIu64,
+                      sim_names[i], epoch, n->raft.commit);
+            return;
+        }
+        if (epoch > s->cap_grant_at) {
+            size_t old = s->cap_grant_at;
+            s->grant_at = grow(s->grant_at, &s->cap_grant_at, epoch,
+                               sizeof(*s->grant_at));
+            memset(s->grant_at + old, 0,
+                   (s->cap_grant_at - old) * sizeof(*s->grant_at));
+        }
+        g = &s->grant_at[epoch - 1];
+        if (g->app1 == 0) {
+            g->app1 = (uint8_t)(a + 1);
+            g->owner = (uint8_t)owner;
+        } else if (g->app1 != a + 1 || g->owner != owner) {
+            sim__fail(s,
+                      "%s: grant %" PRIu64
+                      " gives %s to %s, elsewhere app "
+                      "%u to node %u",
+                      sim_names[i], epoch, n->cfg.apps[a].name,
+                      owner < SIM_NODES_MAX ? sim_names[owner] : "none",
+                      g->app1 - 1u, g->owner);
+            return;
+        }
+    }
+}
+
+/* Invariant 1 (quorum.md §7): at no instant of true time do two nodes
+ * hold a live lease on one quorum app, each on its own drifting clock
+ * (a paused node's lease runs on), nor run an instance of it (started
+ * or ready; a paused node's instance is the shim's to kill, §4.4).
+ * Run once a step's app effects are carried out. */
+void sim__quorum_check_apps(struct sim *s)
+{
+    for (unsigned a = 0; a < s->cfg.n_apps; a++) {
+        unsigned holder = BATON_NODE_NONE, runner = BATON_NODE_NONE;
+        if (s->cfg.apps[a].mode != BATON_APP_QUORUM) {
+            continue;
+        }
+        for (unsigned k = 0; k < s->cfg.n_nodes; k++) {
+            const struct simnode *sn = &s->nodes[k];
+            unsigned st = sn->inst[a].st;
+            if (!sn->up) {
+                continue;
+            }
+            if (baton_node_lease_end(&sn->core, a) >
+                sim__clock_ms(s, k, s->now_us)) {
+                if (holder != BATON_NODE_NONE) {
+                    sim__fail(
+                        s,
+                        "%s and %s both hold a lease on %s (to %" PRIu64
+                        " and %" PRIu64 " ms on their clocks, now %" PRIu64
+                        " and %" PRIu64 ")",
+                        sim_names[holder], sim_names[k], s->cfg.apps[a].name,
+                        baton_node_lease_end(&s->nodes[holder].core, a),
+                        baton_node_lease_end(&sn->core, a),
+                        sim__clock_ms(s, holder, s->now_us),
+                        sim__clock_ms(s, k, s->now_us));
+                    return;
+                }
+                holder = k;
+            }
+            if (!sn->paused && (st == 1 || st == 2)) {
+                if (runner != BATON_NODE_NONE) {
+                    sim__fail(s, "quorum app %s runs on %s and %s",
+                              s->cfg.apps[a].name, sim_names[runner],
+                              sim_names[k]);
+                    return;
+                }
+                runner = k;
+            }
+        }
+    }
+}
+
 void sim__quorum_check(struct sim *s, unsigned i)
 {
     const struct baton_node *n = &s->nodes[i].core;
@@ -251,6 +357,7 @@ void sim__quorum_check(struct sim *s, unsigned i)
     }
     check_leader(s, i);
     check_leases(s);
+    check_grants(s, i);
     /* Every entry it has committed: recorded the first time, the same
      * term at that index ever after. */
     for (uint64_t x = n->raft.first_index; x <= n->raft.commit; x++) {
@@ -290,4 +397,5 @@ void sim__quorum_free(struct sim *s)
     }
     free(s->leader_of);
     free(s->committed);
+    free(s->grant_at);
 }

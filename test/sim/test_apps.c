@@ -45,6 +45,16 @@ static void define(struct baton_app_config *ac, const char *name,
     }
 }
 
+/* A quorum app at the least lease (4 heartbeats) and its default stop
+ * margin (a quarter). */
+static void define_quorum(struct baton_app_config *ac, const char *spec)
+{
+    define(ac, "q", spec, 0);
+    ac->mode = BATON_APP_QUORUM;
+    ac->lease_ms = 1000;
+    ac->stop_margin_ms = 250;
+}
+
 static struct sim *cluster(unsigned n, unsigned n_apps,
                            const struct baton_app_config *apps,
                            const struct baton_app_config *override,
@@ -519,25 +529,21 @@ static void differing_modes_refused(void **state)
     }
 }
 
-/* Until quorum placement is wired (quorum.md §9), a quorum app runs
- * nowhere, never with available mode's rules; an available app beside
- * it runs as before. */
-static void quorum_app_not_placed_yet(void **state)
+/* A quorum app runs only on the node the log granted it to, under a
+ * lease (quorum.md §4.2); an available app beside it runs as before. */
+static void quorum_app_runs_on_its_owner(void **state)
 {
     struct baton_app_config apps[2];
     struct sim *s;
 
     (void)state;
-    define(&apps[0], "q", "a,b,c", 0);
-    apps[0].mode = BATON_APP_QUORUM;
-    apps[0].lease_ms = 1000;
-    apps[0].stop_margin_ms = 250;
+    define_quorum(&apps[0], "a,b,c");
     define(&apps[1], "x", "a,b,c", 0);
     s = cluster(3, 2, apps, NULL, 0);
     sim_run_until(s, 3000 * MS);
-    for (unsigned i = 0; i < 3; i++) {
-        assert_int_equal(sim_instance(s, i, 0, NULL), 0);
-    }
+    runs_only_on(s, 3, 0, 0);
+    assert_true(baton_node_lease_end(sim_node(s, 0), 0) >
+                baton_node_lease_end(sim_node(s, 1), 0));
     runs_only_on(s, 3, 1, 0);
     sim_destroy(s);
 }
@@ -555,10 +561,7 @@ static void quorum_group_elects(void **state)
     uint64_t t1;
 
     (void)state;
-    define(&app, "q", "a,b,c", 0);
-    app.mode = BATON_APP_QUORUM;
-    app.lease_ms = 1000;
-    app.stop_margin_ms = 250;
+    define_quorum(&app, "a,b,c");
     s = cluster(3, 1, &app, NULL, 0);
     sim_run_until(s, 4000 * MS);
     l1 = baton_node_raft_leader(sim_node(s, 0));
@@ -585,6 +588,87 @@ static void quorum_group_elects(void **state)
     sim_destroy(s);
 }
 
+/* Grants through the log (quorum.md §4.2, §9 step 3): the Raft leader
+ * places the quorum app by the available-mode rule (first in rank: a)
+ * and every node applies the same committed grant, its epoch the
+ * granting entry's index. a crashes: the leader of the other two grants
+ * it to b, second in rank, under a higher epoch; a back in a new life
+ * is first in rank again and gets it back by a third grant, higher
+ * still, once b's lease has run out. The app runs on the owner of the
+ * latest grant, under the grant's epoch. */
+static void quorum_app_granted_through_log(void **state)
+{
+    struct baton_app_config app;
+    struct sim *s;
+    uint64_t e1, e2, e3, e;
+
+    (void)state;
+    define_quorum(&app, "a,b,c");
+    s = cluster(3, 1, &app, NULL, 0);
+    sim_run_until(s, 4000 * MS);
+    assert_int_equal(baton_node_grant(sim_node(s, 0), 0, &e1), 0);
+    assert_true(e1 >= 2); /* after the leader's no-op */
+    for (unsigned i = 0; i < 3; i++) {
+        assert_int_equal(baton_node_grant(sim_node(s, i), 0, &e), 0);
+        assert_int_equal(e, e1);
+    }
+    runs_only_on(s, 3, 0, 0);
+    assert_int_equal(sim_node(s, 0)->local[0].epoch, e1);
+    sim_crash(s, 0);
+    sim_run_until(s, 10000 * MS);
+    for (unsigned i = 1; i < 3; i++) {
+        assert_int_equal(baton_node_grant(sim_node(s, i), 0, &e2), 1);
+        assert_true(e2 > e1);
+    }
+    assert_int_equal(sim_instance(s, 1, 0, NULL), 2);
+    assert_int_equal(sim_instance(s, 2, 0, NULL), 0);
+    sim_restart(s, 0);
+    sim_run_until(s, 16000 * MS);
+    for (unsigned i = 0; i < 3; i++) {
+        assert_int_equal(baton_node_grant(sim_node(s, i), 0, &e3), 0);
+        assert_true(e3 > e2);
+    }
+    runs_only_on(s, 3, 0, 0);
+    assert_int_equal(sim_node(s, 0)->local[0].epoch, e3);
+    assert_false(sim_failed(s));
+    sim_destroy(s);
+}
+
+/* Self-fencing (quorum.md §4.4): the owner a is frozen for three
+ * leases. Its lease runs out on its own clock while it sleeps; the
+ * leader grants the app to b only after the last lease it answered a,
+ * drift included, so b starts after a's lease ended (sim_quorum.c checks
+ * it at every step); a, woken, stops at once and does not start again. */
+static void quorum_owner_paused_stops_on_waking(void **state)
+{
+    struct baton_app_config app;
+    struct sim *s;
+    uint64_t e1, e2;
+
+    (void)state;
+    define_quorum(&app, "a,b,c");
+    s = cluster(3, 1, &app, NULL, 0);
+    sim_run_until(s, 4000 * MS);
+    runs_only_on(s, 3, 0, 0);
+    assert_int_equal(baton_node_grant(sim_node(s, 1), 0, &e1), 0);
+    sim_pause(s, 0);
+    sim_run_until(s, 7000 * MS);
+    assert_int_equal(baton_node_grant(sim_node(s, 1), 0, &e2), 1);
+    assert_true(e2 > e1);
+    assert_int_equal(sim_instance(s, 1, 0, NULL), 2);
+    sim_resume(s, 0);
+    sim_run_for(s, 5 * MS);
+    assert_int_not_equal(sim_instance(s, 0, 0, NULL), 2);
+    /* Its lease ended while it slept (no drift here: virtual ms). */
+    assert_true(baton_node_lease_end(sim_node(s, 0), 0) < 7000);
+    sim_run_for(s, 2000 * MS);
+    /* a is first in rank: once back, it gets the app again (a new
+     * grant), after b's lease. */
+    runs_only_on(s, 3, 0, 0);
+    assert_false(sim_failed(s));
+    sim_destroy(s);
+}
+
 /* Two nodes and a witness (quorum.md §5): the witness neither
  * coordinates nor is listed for the app, but votes, so the Raft group
  * survives the loss of any one of the three: the other two elect a
@@ -602,10 +686,7 @@ static void witness_keeps_majority(void **state)
     cfg.delay_min_us = cfg.delay_max_us = 1000;
     cfg.link_delay_us = 1000;
     cfg.n_apps = 1;
-    define(&cfg.apps[0], "q", "a,b", 0);
-    cfg.apps[0].mode = BATON_APP_QUORUM;
-    cfg.apps[0].lease_ms = 1000;
-    cfg.apps[0].stop_margin_ms = 250;
+    define_quorum(&cfg.apps[0], "a,b");
     s = sim_create(&cfg);
     assert_non_null(s);
     for (unsigned lost = 0; lost < 3; lost++) {
@@ -897,7 +978,9 @@ int main(void)
         cmocka_unit_test(mismatch_holds_later_node),
         cmocka_unit_test(differing_definitions_refused),
         cmocka_unit_test(differing_modes_refused),
-        cmocka_unit_test(quorum_app_not_placed_yet),
+        cmocka_unit_test(quorum_app_runs_on_its_owner),
+        cmocka_unit_test(quorum_app_granted_through_log),
+        cmocka_unit_test(quorum_owner_paused_stops_on_waking),
         cmocka_unit_test(quorum_group_elects),
         cmocka_unit_test(witness_keeps_majority),
         cmocka_unit_test(frozen_owner_not_failed_over),
