@@ -53,6 +53,15 @@ struct sim_config {
      * that two differ by at most drift_ppm, which the nodes are told as
      * max_drift. 0: every clock reads true time. */
     uint32_t drift_ppm;
+    /* Self-fencing (quorum.md §4.4). stop_hang_ppm of the STOPs of a
+     * quorum app are ignored by the instance: it ends only when killed
+     * (the core's KILL, or the shim). shim: model batond's shim, which
+     * runs the instance on while its node is paused and kills it at the
+     * lease end the node last gave it (LEASE), on the node's clock;
+     * without it the instance is inside the node's process (libbaton)
+     * and is frozen with it. */
+    uint32_t stop_hang_ppm;
+    bool shim;
     bool print_trace;                /* print every trace line as it happens */
     bool keep_trace;                 /* keep lines for sim_trace_find() */
 };
@@ -96,7 +105,8 @@ void sim_set_app_fail(struct sim *s, uint32_t ppm);
 void sim_inject_garbage(struct sim *s, unsigned i, unsigned kind);
 
 /* Apps. The instance of app a on node i: 0 none, 1 starting, 2 ready,
- * 3 stopping; *epoch its fencing token. */
+ * 3 stopping, 4 killed (its end not yet reported); *epoch its fencing
+ * token. */
 unsigned sim_instance(const struct sim *s, unsigned i, unsigned a,
                       uint64_t *epoch);
 /* The running instance of app a fails beyond its restarts. */
@@ -106,6 +116,10 @@ void sim_request(struct sim *s, unsigned i, unsigned a, unsigned what,
                  unsigned value);
 /* How many times app a was started, cluster-wide, so far. */
 uint64_t sim_starts(const struct sim *s, unsigned a);
+/* Quorum apps: how many instances the cores killed at lease end (KILL),
+ * and how many the modelled shim did (sim_config.shim). */
+uint64_t sim_kills(const struct sim *s);
+uint64_t sim_shim_kills(const struct sim *s);
 
 /* Names (sim_names.c): endpoint ep (0-2) of node i writes name
  * "n<name>" (0-9); a call or send from node i to "n<name>". */
