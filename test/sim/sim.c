@@ -851,7 +851,11 @@ struct sim *sim_create(const struct sim_config *cfg)
         }
         s->nodes[i].disk.vote = -1; /* a new disk: no vote */
     }
-    if (cfg->drift_ppm != 0) {
+    if (cfg->rates_given) {
+        for (unsigned i = 0; i < cfg->n_nodes; i++) {
+            s->nodes[i].rate_ppm = cfg->rate_ppm[i];
+        }
+    } else if (cfg->drift_ppm != 0) {
         /* A PRNG of its own: the run's other draws stay as without. */
         struct baton_prng d;
         baton_prng_seed(&d, cfg->seed ^ 0xd41f7u);

@@ -62,6 +62,11 @@ struct sim_config {
      * and is frozen with it. */
     uint32_t stop_hang_ppm;
     bool shim;
+    /* Scenarios: each node's clock rate (1 + rate_ppm[i] / 1e6 of true
+     * time) given instead of drawn; |a - b| must stay within drift_ppm
+     * for the nodes' max_drift to hold. */
+    bool rates_given;
+    int32_t rate_ppm[SIM_NODES_MAX];
     bool print_trace;                /* print every trace line as it happens */
     bool keep_trace;                 /* keep lines for sim_trace_find() */
 };
@@ -100,6 +105,9 @@ void sim_set_reorder(struct sim *s, bool on);
  * is on). */
 void sim_set_delay(struct sim *s, uint64_t min_us, uint64_t max_us);
 void sim_set_app_fail(struct sim *s, uint32_t ppm);
+/* Quorum mode: node i's Raft writes take extra_us more to become
+ * durable (a slow fsync), from now on. */
+void sim_set_disk_delay(struct sim *s, unsigned i, uint64_t extra_us);
 /* Delivers an invalid message to node i (kind picks which field is
  * wrong) and checks that the node rejects and counts it. */
 void sim_inject_garbage(struct sim *s, unsigned i, unsigned kind);

@@ -91,6 +91,7 @@ struct simnode {
     struct event *held; /* events that reached it while paused */
     size_t n_held, cap_held;
     int64_t rate_ppm; /* its clock runs at 1 + rate_ppm / 1e6 (drift) */
+    uint64_t disk_extra_us; /* sim_set_disk_delay */
     /* Quorum mode (sim_quorum.c): its disk survives crashes; writes not
      * yet durable do not. */
     struct sim_disk {

@@ -76,7 +76,8 @@ void sim__quorum_write(struct sim *s, unsigned i)
         }
         memcpy(c->entries, w->entries, w->n * sizeof(*c->entries));
     }
-    ev.t = BATON_MAX(d->free_us, s->now_us) + sim__rnd(s, 1000, 5000);
+    ev.t = BATON_MAX(d->free_us, s->now_us) + sim__rnd(s, 1000, 5000) +
+           s->nodes[i].disk_extra_us;
     if (sim__rnd(s, 0, 99) < 5) {
         ev.t += sim__rnd(s, 20000, 200000); /* a slow fsync */
     }
@@ -298,6 +299,11 @@ static void check_grants(struct sim *s, unsigned i)
             return;
         }
     }
+}
+
+void sim_set_disk_delay(struct sim *s, unsigned i, uint64_t extra_us)
+{
+    s->nodes[i].disk_extra_us = extra_us;
 }
 
 bool sim__shim_dead(const struct sim *s, unsigned i, unsigned a)

@@ -767,6 +767,57 @@ static void quorum_frozen_owner_shim_kills(void **state)
     sim_destroy(s);
 }
 
+/* The drift discount (quorum.md §4.2): the owner takes its lease as
+ * s_o + D(1 - rho) on its clock because its clock may run slow. Here it
+ * runs as slow as max_drift allows against the leader's (10%: b at
+ * -5%, a and c at +5%), with leases of 10 s (heartbeats of 2.5 s) so
+ * that 0.5% of a lease is more than a grant takes. b owns q under the
+ * Raft leader c; it is then unpermitted there and cut off, so it does
+ * not hear the grant move. c takes q over as early as the rules allow:
+ * D(1 + rho) on its own clock after its last answer to b. With the
+ * discount b's lease ends well before; without it, b's lease runs past
+ * c's start in true time, and the invariant of sim_quorum.c fails. */
+static void quorum_drift_discount_holds(void **state)
+{
+    struct baton_app_config app;
+    struct sim_config cfg;
+    struct sim *s;
+    unsigned leader;
+    uint64_t e1, e2;
+
+    (void)state;
+    define_quorum(&app, "b,c,a");
+    app.lease_ms = 10000;
+    app.stop_margin_ms = 2500;
+    configure(&cfg, 3, 1, &app);
+    cfg.heartbeat_ms = 2500;
+    cfg.drift_ppm = 100000;
+    cfg.rates_given = true;
+    cfg.rate_ppm[0] = 50000;
+    cfg.rate_ppm[1] = -50000;
+    cfg.rate_ppm[2] = 50000;
+    s = sim_create(&cfg);
+    assert_non_null(s);
+    sim_run_until(s, 60000 * MS);
+    assert_no_failure(s);
+    leader = baton_node_raft_leader(sim_node(s, 0));
+    assert_int_equal(leader, 2);
+    runs_only_on(s, 3, 0, 1);
+    assert_int_equal(baton_node_grant(sim_node(s, 2), 0, &e1), 1);
+    sim_request(s, 1, 0, BATON_REQ_PERMIT, 0);
+    sim_run_for(s, 3 * MS); /* b's report reaches c: no more renewals */
+    for (unsigned k = 0; k < 3; k += 2) {
+        sim_block(s, 1, k);
+        sim_block(s, k, 1);
+    }
+    sim_run_for(s, 30000 * MS);
+    assert_no_failure(s);
+    assert_int_equal(baton_node_grant(sim_node(s, 2), 0, &e2), 2);
+    assert_true(e2 > e1);
+    assert_int_equal(sim_instance(s, 2, 0, NULL), 2);
+    sim_destroy(s);
+}
+
 /* Two nodes and a witness (quorum.md §5): the witness neither
  * coordinates nor is listed for the app, but votes, so the Raft group
  * survives the loss of any one of the three: the other two elect a
@@ -1081,6 +1132,7 @@ int main(void)
         cmocka_unit_test(quorum_owner_paused_stops_on_waking),
         cmocka_unit_test(quorum_stop_hangs_killed_at_lease_end),
         cmocka_unit_test(quorum_frozen_owner_shim_kills),
+        cmocka_unit_test(quorum_drift_discount_holds),
         cmocka_unit_test(quorum_group_elects),
         cmocka_unit_test(witness_keeps_majority),
         cmocka_unit_test(frozen_owner_not_failed_over),
