@@ -1583,8 +1583,6 @@ static void on_hook_exit(struct batond_proc *p, struct batond_child *c)
     spawn_app_now(p);
 }
 
-/* Each start of the instance here, a local restart too: pre_start first
- * (after the previous instance's post_stop, if that still runs). */
 /* ---- the lease, for the shim's own timer (supervision.md §8) --------- */
 
 static uint64_t boot_ns(void)
@@ -1641,6 +1639,8 @@ static bool lease_over(const struct batond_proc *p)
            boot_ns() / 1000000u >= p->lease_boot_ms;
 }
 
+/* Each start of the instance here, a local restart too: pre_start first
+ * (after the previous instance's post_stop, if that still runs). */
 static void spawn_app(struct batond_proc *p)
 {
     if (app_def(p)->pre_start[0] == '\0') {
