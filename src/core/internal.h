@@ -88,6 +88,10 @@ void baton__apps_local(struct baton_node *n, unsigned i, bool start,
 /* Quorum apps' leases: before anything else in a step (a node woken
  * from a pause stops at once), and after the step's work. */
 void baton__quorum_leases(struct baton_node *n);
+/* Quorum apps' self-fencing (KILL at lease end, LEASE to the driver):
+ * once per step, at its end, on the instances still there after the
+ * step's events (an instance that ended in this step needs neither). */
+void baton__quorum_fence(struct baton_node *n);
 
 static inline bool baton__is_candidate(const struct baton_node *n,
                                        unsigned id)

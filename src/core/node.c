@@ -684,6 +684,7 @@ int baton_node_step(struct baton_node *n, const struct baton_event *ev,
     baton__evaluate(n);
     baton__apps_step(n);
     baton__quorum_leases(n);
+    baton__quorum_fence(n);
     baton__names_step(n);
     baton__flush(n);
     baton__send_snapshots(n);

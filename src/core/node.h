@@ -188,6 +188,17 @@ enum baton_app_action {
      * on; the driver passes the token on to it and may keep naming the
      * instance by its start token in its events. */
     BATON_APP_TOKEN,
+    /* Quorum apps (quorum.md §4.4): the lease under which the instance
+     * runs ended and it has not stopped (its STOP came before, in this
+     * step or earlier). End it by force now: batond SIGKILLs its process
+     * group. The driver still reports STOPPED once it is gone. */
+    BATON_APP_KILL,
+    /* Quorum apps: the instance's lease now ends at until_ms on the
+     * node's clock (given at its START and as renewals move it on by at
+     * least half the stop margin, so never later than the true end). The
+     * driver hands it to whatever can kill the instance without the node
+     * (batond: the shim's own timer, quorum.md §4.4). */
+    BATON_APP_LEASE,
 };
 
 /* Why a STOP (apps.md §5). */
@@ -212,9 +223,11 @@ struct baton_app_effect {
                            moves from here on purpose (takeover) */
     uint8_t why;        /* STOP: enum baton_stop_why */
     uint8_t reserved[1];
-    uint64_t epoch; /* START/EXPORT/STATE/TOKEN: the instance's token */
+    uint64_t epoch; /* START/EXPORT/STATE/TOKEN/KILL/LEASE: the
+                       instance's token */
     const uint8_t *data; /* STATE: borrowed, valid during this effect */
     uint32_t len;
+    uint64_t until_ms; /* LEASE: the lease's end, on the node's clock */
 };
 
 /* Names and calls: what the driver must tell its endpoints. */
@@ -325,7 +338,9 @@ struct baton_trace {
     (384 + (BATON_SNAPSHOT_PARTS_MAX - 1) * BATON_NODES_MAX + \
      BATON_RAFT_MSGS_MAX)
 #define BATON_FX_TRACE_MAX (256)
-#define BATON_FX_APP_MAX (2 * BATON_APPS_MAX)
+/* Per app and step: a START or a STOP from the placement, and a STOP,
+ * a KILL and a LEASE from the quorum leases. */
+#define BATON_FX_APP_MAX (4 * BATON_APPS_MAX)
 #define BATON_STEP_OPS_MAX (4)
 #define BATON_FX_NAME_MAX (512)
 #define BATON_FX_CALL_MAX (4)
@@ -392,6 +407,11 @@ struct baton_local_app {
     bool state_ok;
     uint64_t wait_from_ms; /* when this node began waiting for a STATE */
     uint64_t digest;   /* of name, rank and failover timeout */
+    /* Quorum apps (quorum.c): the lease end last given to the driver
+     * (LEASE; 0: none yet for this instance), and whether the instance
+     * was killed at its lease's end (KILL, once per instance). */
+    uint64_t lease_told;
+    bool killed;
 };
 
 /* What the coordinator holds of each member's latest report. */

@@ -17,11 +17,9 @@
  * and applied, so the decision reads the table as the log has it, and
  * a new leader's no-op is committed first.
  *
- * Not yet: leases (a granted app is not started: it runs nowhere until
- * the owner holds a lease, quorum.md §4), the failover timeout and the
- * wait for an old owner's lease before a grant moves (nothing runs, so
- * a move is harmless today), snapshots (the log is never compacted, so
- * after BATON_RAFT_LOG_MAX entries a proposal is refused). */
+ * Leases and self-fencing (quorum.md §4): below. Not yet: the failover
+ * timeout, snapshots (the log is never compacted, so after
+ * BATON_RAFT_LOG_MAX entries a proposal is refused). */
 #include "../util/setup.h"
 
 #include <string.h>
@@ -273,6 +271,68 @@ static void on_answer(struct baton_node *n, const struct baton_raft_msg *r)
     }
 }
 
+/* The app trace's kind for a kill at lease end (trace.c formats it;
+ * apps.c's kinds are 1-8). */
+#define TRACE_APP_KILLED 9
+
+static void trace_kill(struct baton_node *n, unsigned i, uint64_t end)
+{
+    struct baton_trace *t = baton__trace(n, BATON_TRACE_APP, BATON_NODE_NONE);
+
+    t->reason = TRACE_APP_KILLED;
+    t->a = n->local[i].epoch;
+    t->b = end;
+    memcpy(t->app, n->cfg.apps[i].name, sizeof(t->app));
+}
+
+static void lease_effect(struct baton_node *n,
+                         unsigned i,
+                         unsigned action,
+                         uint64_t until_ms)
+{
+    struct baton_app_effect a = {
+        .action = (uint8_t)action,
+        .app = (uint8_t)i,
+        .from = BATON_NODE_NONE,
+        .epoch = n->local[i].epoch,
+        .until_ms = until_ms,
+    };
+
+    BATON_ASSERT(n->fx->n_app < BATON_FX_APP_MAX);
+    n->fx->app[n->fx->n_app++] = a;
+}
+
+/* Self-fencing of app i's local instance (quorum.md §4.4). An instance
+ * still there (starting, running, or told to stop) once its lease has
+ * ended is killed, once: its stop hangs, or the node woke from a pause
+ * past the lease's end. A lease granted elsewhere is over here
+ * (lease_end 0): the leader moved it only after every lease it answered
+ * had run out. While the instance lives, the driver learns its lease's
+ * end whenever it moves on by half the stop margin: the value it holds
+ * is never past the true end, and at most half the margin short of it,
+ * so its own timer (the shim's) never fires before the STOP is due. */
+static void fence(struct baton_node *n, unsigned i)
+{
+    struct baton_local_app *l = &n->local[i];
+    uint64_t end = n->lease_end[i];
+    uint64_t step = n->cfg.apps[i].stop_margin_ms / 2;
+
+    if (l->run == BATON_LOCAL_IDLE) {
+        return;
+    }
+    if (n->now_ms >= end && !l->killed) {
+        l->killed = true;
+        lease_effect(n, i, BATON_APP_KILL, end);
+        trace_kill(n, i, end);
+        return;
+    }
+    if (end > n->now_ms && (l->lease_told == 0 || end < l->lease_told ||
+                            end - l->lease_told >= BATON_MAX(step, 1))) {
+        l->lease_told = end;
+        lease_effect(n, i, BATON_APP_LEASE, end);
+    }
+}
+
 void baton__quorum_leases(struct baton_node *n)
 {
     uint64_t lead_end = is_leader(n) ? baton_raft_lease_end(&n->raft) : 0;
@@ -309,6 +369,20 @@ void baton__quorum_leases(struct baton_node *n)
                    !l->failed && n->now_ms < stop_at &&
                    n->grants[i].epoch > l->last) {
             baton__apps_local(n, i, true, n->grants[i].epoch);
+            l->killed = false;
+            l->lease_told = 0;
+        }
+    }
+}
+
+void baton__quorum_fence(struct baton_node *n)
+{
+    if (!n->quorum || n->fx == NULL) {
+        return;
+    }
+    for (unsigned i = 0; i < n->cfg.n_apps; i++) {
+        if (n->cfg.apps[i].mode == BATON_APP_QUORUM) {
+            fence(n, i);
         }
     }
 }
@@ -485,6 +559,12 @@ uint64_t baton__quorum_deadline(const struct baton_node *n)
         uint64_t stop = n->lease_end[i] > m ? n->lease_end[i] - m : 0;
         if (stop > n->now_ms) {
             d = BATON_MIN(d, stop);
+        }
+        /* The kill at the lease's end, for an instance not gone by then
+         * (quorum.md §4.4). */
+        if (n->local[i].run != BATON_LOCAL_IDLE && !n->local[i].killed &&
+            n->lease_end[i] > n->now_ms) {
+            d = BATON_MIN(d, n->lease_end[i]);
         }
         if (is_leader(n) && n->lease_given[i] > n->now_ms) {
             d = BATON_MIN(d, n->lease_given[i]);

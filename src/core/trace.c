@@ -115,6 +115,11 @@ static int format_app(char *buf, size_t len, const struct baton_trace *t,
                         "app %s: token here epoch=%" PRIu64 " (was %" PRIu64
                         ")",
                         t->app, t->a, t->b);
+    case 9: /* quorum.c: the lease ended before the instance stopped */
+        return snprintf(buf, len,
+                        "app %s: killed here: lease ended at %" PRIu64
+                        " epoch=%" PRIu64,
+                        t->app, t->b, t->a);
     case 7:
         return snprintf(buf, len,
                         "app %s: refused: its node list, failover_timeout "

@@ -6,12 +6,17 @@
  * batond died, even by kill -9 - the shim kills the whole group with
  * SIGKILL: nothing keeps running on a node the app has moved away from.
  * The shim exits the way the app did (same code, or same signal).
+ * A quorum app's shim also gets the app's lease end from batond (a
+ * record on the same pipe, supervise.h) and kills the whole group when
+ * CLOCK_BOOTTIME reaches it, on its own poll timeout: batond frozen by
+ * SIGSTOP or a VM pause cannot keep the app running past its lease.
  * A spare shim (batond --shim --spare) is started ahead, before there is
  * an app, and reads the app's command from that pipe first. */
 #define _GNU_SOURCE /* close_range */
 #include "../util/setup.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <poll.h>
@@ -21,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "supervise.h"
@@ -105,6 +111,56 @@ static bool read_in(void *buf, size_t len)
         } else if (n == 0 || errno != EINTR) {
             return false;
         }
+    }
+    return true;
+}
+
+/* CLOCK_BOOTTIME in ms, rounded down: when it reads a lease's end, the
+ * end has passed (a suspended machine's sleep counts). */
+static uint64_t boot_ms(void)
+{
+    struct timespec ts;
+
+    if (clock_gettime(CLOCK_BOOTTIME, &ts) != 0) {
+        return UINT64_MAX; /* no clock: take every lease as ended */
+    }
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* Ends the app's whole group, the shim with it (it leads the group and
+ * cannot leave it): nothing of the app may run past its lease. */
+static _Noreturn void kill_group(const char *why, uint64_t until_ms)
+{
+    fprintf(stderr,
+            "baton-shim: %s (lease end %" PRIu64
+            " ms): "
+            "killing the app's process group\n",
+            why, until_ms);
+    kill(0, SIGKILL);
+    _exit(137);
+}
+
+/* The lease records batond sends (supervise.h), read as they come:
+ * returns false once the pipe has ended (batond is gone). */
+static bool read_lease(uint64_t *until_ms)
+{
+    static struct batond_shim_lease rec;
+    static size_t have;
+    ssize_t n = read(0, (char *)&rec + have, sizeof(rec) - have);
+
+    if (n < 0) {
+        return errno == EINTR || errno == EAGAIN;
+    }
+    if (n == 0) {
+        return false;
+    }
+    have += (size_t)n;
+    if (have == sizeof(rec)) {
+        have = 0;
+        if (rec.magic != BATOND_SHIM_LEASE_MAGIC) {
+            kill_group("bad lease record from batond", 0);
+        }
+        *until_ms = rec.until_ms;
     }
     return true;
 }
@@ -213,6 +269,7 @@ _Noreturn void batond_shim_main(int argc, char **argv)
     sigset_t term;
     bool spare = argc == 3 && strcmp(argv[2], BATOND_SHIM_SPARE) == 0;
     char **as = NULL;
+    uint64_t lease_ms = 0; /* CLOCK_BOOTTIME; 0: no lease (available) */
 
     if (argc > 6 && strcmp(argv[2], BATOND_SHIM_AS) == 0) {
         as = &argv[3];
@@ -298,18 +355,28 @@ _Noreturn void batond_shim_main(int argc, char **argv)
         struct pollfd p[2] = {{.fd = 0, .events = POLLIN},
                               {.fd = chld_pipe[0], .events = POLLIN}};
         char buf[64];
+        int timeout = -1;
         pid_t w = waitpid(child, &status, WNOHANG);
         if (w == child) {
             exit_like(status);
         }
-        if (poll(p, 2, -1) <= 0) {
-            continue; /* interrupted */
+        if (lease_ms != 0) {
+            uint64_t now = boot_ms();
+            if (now >= lease_ms) {
+                kill_group("lease ended", lease_ms);
+            }
+            /* poll rounds its timeout up, and the check above runs again
+             * when it returns: never before the end. */
+            timeout = (int)BATON_MIN(lease_ms - now, (uint64_t)INT32_MAX);
+        }
+        if (poll(p, 2, timeout) <= 0) {
+            continue; /* interrupted, or the lease's end */
         }
         if (p[1].revents != 0) {
             while (read(chld_pipe[0], buf, sizeof(buf)) > 0) {
             }
         }
-        if (p[0].revents != 0 && read(0, buf, sizeof(buf)) <= 0) {
+        if (p[0].revents != 0 && !read_lease(&lease_ms)) {
             /* batond is gone: so is the app, and all it started. */
             kill(0, SIGKILL);
             _exit(137);

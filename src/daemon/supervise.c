@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../lib/lib.h"
@@ -1582,6 +1583,62 @@ static void on_hook_exit(struct batond_proc *p, struct batond_child *c)
     spawn_app_now(p);
 }
 
+/* ---- the lease, for the shim's own timer (supervision.md §8) --------- */
+
+static uint64_t boot_ns(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_BOOTTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* Hands the instance's lease end to its shim, as CLOCK_BOOTTIME ms: the
+ * lease is on uv_now's clock (CLOCK_MONOTONIC, possibly the coarse one,
+ * which never reads ahead of the precise one), so what is left of it is
+ * measured against a fresh CLOCK_MONOTONIC read taken after the
+ * CLOCK_BOOTTIME one, and rounded down: the shim's end is never later
+ * than the core's. */
+static void send_lease(struct batond_proc *p)
+{
+    struct batond_child *c = p->child;
+    struct batond_shim_lease rec;
+    uint64_t boot = boot_ns();
+    uint64_t mono = uv_hrtime();
+    uint64_t end_ns = p->lease_ms * 1000000u;
+    uv_buf_t b;
+
+    if (p->lease_ms == 0 || c == NULL || c->exited || !c->with_keep) {
+        return;
+    }
+    memset(&rec, 0, sizeof(rec));
+    rec.magic = BATOND_SHIM_LEASE_MAGIC;
+    rec.until_ms = (boot + (end_ns > mono ? end_ns - mono : 0)) / 1000000u;
+    if (rec.until_ms == 0) {
+        rec.until_ms = 1; /* 0 is no lease to the shim */
+    }
+    b = uv_buf_init((char *)&rec, sizeof(rec));
+    /* 16 bytes into a pipe the shim keeps draining: all or nothing
+     * (PIPE_BUF). Should it fail, the shim keeps the earlier end and
+     * kills the app early, never late. */
+    if (uv_try_write((uv_stream_t *)&c->keep, &b, 1) != (int)sizeof(rec)) {
+        logf_(p->sup, BATON_LOG_WARN,
+              "app %s: could not hand the lease to its shim: it may be "
+              "killed at the lease's previous end",
+              app_name(p));
+        return;
+    }
+    p->lease_boot_ms = rec.until_ms;
+}
+
+/* Was the instance's end its shim's kill at lease end? Its lease, as
+ * handed to the shim, has passed on CLOCK_BOOTTIME. */
+static bool lease_over(const struct batond_proc *p)
+{
+    return p->lease_boot_ms != 0 &&
+           boot_ns() / 1000000u >= p->lease_boot_ms;
+}
+
 /* Each start of the instance here, a local restart too: pre_start first
  * (after the previous instance's post_stop, if that still runs). */
 static void spawn_app(struct batond_proc *p)
@@ -1622,6 +1679,7 @@ static void spawn_app_now(struct batond_proc *p)
     }
     p->pid = p->child->proc.pid;
     set_state(p, BATOND_PROC_STARTING);
+    send_lease(p); /* the lease the core gave with its START */
     p->deadline_ms = uv_now(p->sup->loop) + a->ready_timeout_ms;
     logf_(p->sup, BATON_LOG_INFO,
           "app %s: started (pid %d, epoch %" PRIu64 ", %s%s%s)", app_name(p),
@@ -1720,6 +1778,18 @@ static void on_exit_cb(uv_process_t *proc, int64_t status, int term_signal)
         report(p, BATON_APP_EV_STOPPED);
         return;
     }
+    if (lease_over(p)) {
+        /* The shim's kill at lease end (batond was frozen, or slow):
+         * no restart without a lease. The core, whose lease ended too,
+         * orders the stop, which then finds the instance gone. */
+        uv_timer_stop(&p->timer);
+        logf_(p->sup, BATON_LOG_WARN,
+              "app %s: killed by its shim at its lease's end; waiting for "
+              "the stop",
+              app_name(p));
+        set_state(p, BATOND_PROC_RESTARTING);
+        return;
+    }
     if (p->kill_why[0] != '\0') {
         snprintf(why, sizeof(why), "%s", p->kill_why);
         term_signal = SIGKILL; /* whatever the shim said: a crash */
@@ -1745,6 +1815,8 @@ static void start(struct batond_proc *p, uint64_t epoch, uint8_t type,
     p->from = from;
     p->n_restarts = 0;
     p->restarted = false;
+    p->lease_ms = 0;
+    p->lease_boot_ms = 0;
     keep_token(p, epoch);
     spawn_app(p);
 }
@@ -1826,6 +1898,38 @@ static void cb_token(struct baton_app *app, uint64_t epoch)
     }
 }
 
+/* The core's KILL: the lease ended before the instance was gone (its
+ * stop hangs, or batond woke from a freeze past the lease's end). */
+static void fence_kill(struct baton_app *app)
+{
+    struct batond_proc *p = baton_app_data(app);
+
+    if (p->pid <= 0) {
+        return; /* gone already (its shim's timer, or between restarts) */
+    }
+    logf_(p->sup, BATON_LOG_WARN,
+          "app %s: its lease ended before it stopped: SIGKILL (pid %d)",
+          app_name(p), p->pid);
+    kill_helper(p); /* a stop command still running */
+    signal_group(p, SIGKILL);
+}
+
+static void fence_lease(struct baton_app *app, uint64_t until_ms)
+{
+    struct batond_proc *p = baton_app_data(app);
+
+    if (p->state == BATOND_PROC_IDLE) {
+        return;
+    }
+    p->lease_ms = until_ms;
+    send_lease(p);
+}
+
+static const struct lib_fence sup_fence = {
+    .kill = fence_kill,
+    .lease = fence_lease,
+};
+
 static const struct baton_app_callbacks sup_callbacks = {
     .start = cb_start,
     .stop = cb_stop,
@@ -1842,6 +1946,7 @@ void batond_sup_attach(struct batond_sup *sup, struct baton *node)
         data[i] = &sup->procs[i];
     }
     lib_apps_adopt(node, &sup_callbacks, data);
+    lib_apps_fence(node, &sup_fence);
     for (unsigned i = 0; i < node->n_apps; i++) {
         sup->procs[i].lib = &node->apps[i];
     }

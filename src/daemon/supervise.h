@@ -77,6 +77,12 @@ struct batond_proc {
     uv_timer_t hook_timer;
     bool hook_pre;
     bool start_waits;
+    /* Quorum apps (docs/design/supervision.md §8): the instance's lease
+     * end as the core last gave it (uv_now's clock, 0: none), and as
+     * last handed to the shim (CLOCK_BOOTTIME ms, 0: none), which kills
+     * the app's group then on its own. */
+    uint64_t lease_ms;
+    uint64_t lease_boot_ms;
 };
 
 struct batond_sup {
@@ -166,6 +172,20 @@ const char *batond_proc_health(const struct batond_proc *p,
  * with UID "-": GID alone). A spare is never used for such an app. */
 #define BATOND_SHIM_AS "--as"
 #define BATOND_SPARE_REQ_MAX (60u << 10) /* fits a pipe's buffer */
+/* A quorum app's lease (docs/design/supervision.md §8): after the
+ * command (a spare's request), batond writes this record to the shim's
+ * stdin at the start and with each renewal. The shim kills the app's
+ * process group once CLOCK_BOOTTIME reaches until_ms, on its own timer,
+ * whether batond is alive, frozen or dead; a later record moves the
+ * end. Native byte order (one host). A record with another magic kills
+ * the group at once: the stream is not what batond writes. An app whose
+ * shim gets no record (available mode) has no timer. */
+struct batond_shim_lease {
+    uint32_t magic; /* BATOND_SHIM_LEASE_MAGIC */
+    uint32_t reserved;
+    uint64_t until_ms; /* CLOCK_BOOTTIME, in ms */
+};
+#define BATOND_SHIM_LEASE_MAGIC (0x4c425331u) /* "1SBL" */
 _Noreturn void batond_shim_main(int argc, char **argv);
 
 #endif /* BATON_DAEMON_SUPERVISE_H */

@@ -468,6 +468,29 @@ void lib_on_app(struct baton_io *io, const struct baton_app_effect *e)
             app->cbs->token(app, e->epoch);
         }
         break;
+    case BATON_APP_KILL:
+        if (app->supervised) {
+            if (app->fence != NULL) {
+                app->fence->kill(app);
+            }
+            break;
+        }
+        /* A callback app's stop callback ran at the STOP: by its
+         * contract the instance was gone when it returned, and code in
+         * this process cannot be killed (core.md §8 "Self-fencing").
+         * Only the end's report was late (a loop that was frozen). */
+        lib_logf(b, BATON_LOG_WARN,
+                 "app %s: lease ended before its stop was reported",
+                 b->cfg.io.apps[app->idx].name);
+        if (app->running || app->start_pending) {
+            stop(b, app, BATON_STOP_ENDED, NULL);
+        }
+        break;
+    case BATON_APP_LEASE:
+        if (app->supervised && app->fence != NULL) {
+            app->fence->lease(app, e->until_ms);
+        }
+        break;
     case BATON_APP_STATE:
         free(app->state);
         app->state = NULL;
@@ -510,6 +533,15 @@ void lib_apps_adopt(struct baton *b, const struct baton_app_callbacks *cbs,
         app->supervised = true;
     }
     b->n_apps = b->cfg.io.n_apps;
+}
+
+void lib_apps_fence(struct baton *b, const struct lib_fence *fence)
+{
+    for (unsigned i = 0; i < b->n_apps; i++) {
+        if (b->apps[i].supervised) {
+            b->apps[i].fence = fence;
+        }
+    }
 }
 
 void lib_app_event(struct baton_app *app, unsigned what, uint64_t epoch)

@@ -989,6 +989,35 @@ static int check_lease(const struct lib_config *cfg,
     return 0;
 }
 
+/* A lease lasts no longer than what is left of the Raft leader's own
+ * (docs/design/quorum.md §4.2), at most an election timeout E =
+ * heartbeat_ms x heartbeat_miss from the heartbeat a majority last
+ * acknowledged. The next renewal comes a heartbeat and a round trip
+ * later, and the app is told to stop stop_margin_ms before the end: E
+ * must exceed all three, or every lease lapses before its renewal and
+ * the app flaps (docs/config.md "Quorum mode"). */
+static int check_renewal(const struct lib_config *cfg,
+                         const struct baton_app_config *ac, uint64_t hb,
+                         char *err, size_t err_len)
+{
+    uint64_t miss = cfg->io.heartbeat_miss != 0
+                        ? cfg->io.heartbeat_miss
+                        : BATON_HEARTBEAT_MISS_DEFAULT;
+    uint64_t need = ac->stop_margin_ms + hb + LIB_LEASE_RTT_MS;
+
+    if (hb * miss > need) {
+        return 0;
+    }
+    snprintf(err, err_len, "[app %s] stop_margin_ms = %" PRIu64 ": the "
+             "election timeout (heartbeat_ms %" PRIu64 " x heartbeat_miss "
+             "%" PRIu64 " = %" PRIu64 " ms) must exceed stop_margin_ms + "
+             "heartbeat_ms + %d ms (%" PRIu64 " ms), or the lease lapses "
+             "before each renewal: lower stop_margin_ms or raise "
+             "heartbeat_miss", ac->name, ac->stop_margin_ms, hb, miss,
+             hb * miss, LIB_LEASE_RTT_MS, need);
+    return BATON_EINVAL;
+}
+
 /* mode, lease_ms, stop_margin_ms of [app NAME]. Checked here against
  * what the file said so far (so that the message names the line), and
  * again by lib_config_app_mode() once it is read: heartbeat_ms and mode
@@ -1049,7 +1078,7 @@ int lib_config_app_mode(const struct lib_config *cfg,
     if (ac->stop_margin_ms == 0) {
         ac->stop_margin_ms = ac->lease_ms / 4;
     }
-    return 0;
+    return check_renewal(cfg, ac, hb, err, err_len);
 }
 
 int lib_config_default_socket(struct lib_config *cfg, char *err,

@@ -112,9 +112,16 @@ int lib_config_app_key(struct lib_config *cfg, const char *app,
                        const char *key, const char *value, unsigned *idx,
                        bool *added, char *err, size_t err_len);
 
+/* The round trip a lease renewal is allowed on top of a heartbeat: a
+ * LAN's round trip (under 1 ms) and a turn of a busy loop
+ * (docs/config.md "Quorum mode"). */
+#define LIB_LEASE_RTT_MS (10)
+
 /* Checks an app's mode, lease_ms and stop_margin_ms against each other
- * and [cluster] heartbeat_ms, and fills in the defaults of a quorum app
- * (docs/config.md "Quorum mode"). Called for every [app] once the file
+ * and [cluster] heartbeat_ms and heartbeat_miss (the election timeout
+ * must exceed stop_margin_ms + heartbeat_ms + LIB_LEASE_RTT_MS), and
+ * fills in the defaults of a quorum app (docs/config.md "Quorum
+ * mode"). Called for every [app] once the file
  * is read, and by baton_app_add(). On error writes "[app NAME] key = value:
  * why (allowed range)" into err and returns BATON_EINVAL. */
 int lib_config_app_mode(const struct lib_config *cfg,

@@ -31,6 +31,8 @@ struct baton_request {
 
 enum lib_app_kind { LIB_APP = 1, LIB_SINGLETON, LIB_GROUP };
 
+struct lib_fence;
+
 struct baton_app {
     struct baton *b;
     unsigned idx; /* in cfg.io.apps */
@@ -55,6 +57,8 @@ struct baton_app {
      * its callbacks, and it reports the instance's end with
      * lib_app_event() once the process is gone. */
     bool supervised;
+    /* Its supervisor's self-fencing (lib_apps_fence), or NULL. */
+    const struct lib_fence *fence;
 };
 
 /* An app event or export result for the core, made in an effect
@@ -218,6 +222,21 @@ void lib_apps_shutdown(struct baton *b);
  * apps with cbs, app i's data being data[i]. Before baton_start. */
 void lib_apps_adopt(struct baton *b, const struct baton_app_callbacks *cbs,
                     void *const *data);
+/* Self-fencing of supervised quorum apps (docs/design/quorum.md §4.4):
+ * what reaches the supervisor beyond the app callbacks. */
+struct lib_fence {
+    /* KILL: the instance's lease ended before it was gone (its stop was
+     * ordered before): end it by force now. Its end is reported as a
+     * stop's, with lib_app_event(). */
+    void (*kill)(struct baton_app *app);
+    /* LEASE: the instance's lease now ends at until_ms, on the loop's
+     * clock (uv_now); for a timer of the supervisor's own that must end
+     * the instance then even if this process is frozen or dead. */
+    void (*lease)(struct baton_app *app, uint64_t until_ms);
+};
+/* After lib_apps_adopt: every adopted app gets fence (borrowed until b
+ * is closed). */
+void lib_apps_fence(struct baton *b, const struct lib_fence *fence);
 /* News of a supervised instance of epoch for the core, at the next idle
  * turn: it ended (BATON_APP_EV_STOPPED, _EXITED, _FAILED), or it is
  * ready again after a restart (_READY; the first READY of a start is

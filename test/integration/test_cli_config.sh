@@ -101,7 +101,7 @@ quorum_ini() { # FILE [cluster] lines, [nodes] role of b, [app db] lines
       echo "b@local = 127.0.0.1:$((BASE + 1))$3"
       printf '[app db]\nnodes = a@local\nstart = /bin/true\n%b\n' "$4"; } > "$1"
 }
-quorum_ini "$T/q.ini" "heartbeat_ms = 250\nmax_drift = 0.5%" ", witness" \
+quorum_ini "$T/q.ini" "heartbeat_ms = 250\nheartbeat_miss = 8\nmax_drift = 0.5%" ", witness" \
     "mode = quorum\nlease_ms = 2000\nstop_margin_ms = 1000"
 "$BIN/batond" --check -c "$T/q.ini" > /dev/null || fail "--check rejected quorum keys"
 pass "--check: quorum keys, a witness"
@@ -126,6 +126,12 @@ expect_error "$T/q8.ini" "q8.ini:[0-9]+: \[nodes\] b@local: role \"referee\" is 
   printf '[app db]\nnodes = a@local\nstart = /bin/true\nmode = quorum\nlease_ms = 1000\n'
   printf '[cluster]\nheartbeat_ms = 300\n'; } > "$T/q9.ini"
 expect_error "$T/q9.ini" "q9.ini: \[app db\] lease_ms = 1000: not in 1200..60000"
+# The election timeout (heartbeat_ms x heartbeat_miss) must leave room
+# for a renewal: stop_margin_ms + heartbeat_ms + 10 ms.
+quorum_ini "$T/q10.ini" "heartbeat_miss = 3" "" "mode = quorum\nlease_ms = 2000\nstop_margin_ms = 500"
+expect_error "$T/q10.ini" "q10.ini: \[app db\] stop_margin_ms = 500: the election timeout \(heartbeat_ms 250 x heartbeat_miss 3 = 750 ms\) must exceed stop_margin_ms \+ heartbeat_ms \+ 10 ms \(760 ms\)"
+quorum_ini "$T/q11.ini" "heartbeat_miss = 4" "" "mode = quorum\nlease_ms = 2000\nstop_margin_ms = 500"
+"$BIN/batond" --check -c "$T/q11.ini" > /dev/null || fail "--check refused an election timeout of 1000 ms for a margin of 500"
 
 if msg=$(ctl a status 2>&1); then fail "batonctl succeeded without batond"; fi
 grep -q "cannot reach batond at $T/a.sock: .* (is batond running?)" <<< "$msg" || fail "unclear batonctl error: $msg"

@@ -216,7 +216,15 @@ static void test_bad_declarations(void **state)
     assert_int_equal(baton_app_add(b, "q", &ao, &app_cbs, NULL, NULL),
                      BATON_EINVAL);
     assert_non_null(strstr(baton_errmsg(b), "only for mode = quorum"));
+    /* A margin of 250 ms against an election timeout of 4 x 20 ms: every
+     * lease would lapse before its renewal. */
     ao.mode = BATON_MODE_QUORUM;
+    assert_int_equal(baton_app_add(b, "q", &ao, &app_cbs, NULL, NULL),
+                     BATON_EINVAL);
+    assert_non_null(strstr(baton_errmsg(b), "stop_margin_ms = 250: the "
+                                            "election timeout (heartbeat_ms "
+                                            "20 x heartbeat_miss 4 = 80 ms)"));
+    ao.lease_ms = 0; /* 80 ms, and a margin of 20 ms: 80 > 20 + 20 + 10 */
     assert_int_equal(baton_app_add(b, "q", &ao, &app_cbs, NULL, NULL), 0);
     memset(&ao, 0, sizeof(ao));
     ao.nodes = "a@local";

@@ -196,6 +196,12 @@ static void config(uint64_t seed, const struct seed_opts *o,
             cfg->heartbeat_miss = 4;
         }
         cfg->drift_ppm = BATON_DRIFT_PPM_DEFAULT; /* clocks drift, by 1% */
+        /* Self-fencing (quorum.md §4.4): batond's shim in half the seeds
+         * (the instance outlives a paused node until the shim's timer),
+         * and in a third of them the instance ignores a fifth of its
+         * stops (only the kill at lease end ends it). */
+        cfg->shim = pick(&q, 2) == 0;
+        cfg->stop_hang_ppm = pick(&q, 3) == 0 ? 200000 : 0;
     }
     cfg->app_fail_ppm = 20000;
     /* Exports take 1-5 ms in the model: a new owner waits 200 ms for a

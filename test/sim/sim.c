@@ -545,6 +545,9 @@ static void apps_run(struct sim *s, unsigned i)
             s->starts_of[a]++;
             sn->inst[a].st = 1;
             sn->inst[a].epoch = e->epoch;
+            sn->inst[a].hangs = false;
+            sn->inst[a].shim_until = 0;
+            sn->inst[a].shim_killed = false;
             /* One draw after the other: C leaves the order in which a
              * call's arguments are evaluated open, and gcc and clang
              * differ, so draws inside one call made runs differ between
@@ -586,8 +589,38 @@ static void apps_run(struct sim *s, unsigned i)
                           sim_names[i], a);
             }
             sn->inst[a].st = 3;
+            /* An instance that ignores its STOP ends only when killed
+             * (quorum.md §4.4); one the shim killed is gone already. */
+            if (s->cfg.stop_hang_ppm != 0 &&
+                s->cfg.apps[a].mode == BATON_APP_QUORUM &&
+                !sim__shim_dead(s, i, a) &&
+                baton_prng_chance(&s->prng, s->cfg.stop_hang_ppm)) {
+                sn->inst[a].hangs = true;
+                continue;
+            }
             app_event_later(s, i, a, BATON_APP_EV_STOPPED, sn->inst[a].epoch,
                             rnd(s, 500, 3000));
+        } else if (e->action == BATON_APP_KILL) {
+            /* The lease ended before the instance did: SIGKILL to its
+             * group, and its end is reported as a stop's. */
+            if (sn->inst[a].st == 0 || sn->inst[a].st == 4 ||
+                e->epoch != sn->inst[a].epoch) {
+                sim__fail(s, "%s kills app %u epoch %" PRIu64
+                             ", which does not run there",
+                          sim_names[i], a, e->epoch);
+            }
+            s->kills++;
+            sn->inst[a].st = 4;
+            app_event_later(s, i, a, BATON_APP_EV_STOPPED, sn->inst[a].epoch,
+                            rnd(s, 100, 1000));
+        } else if (e->action == BATON_APP_LEASE) {
+            if (sn->inst[a].st == 0 || e->epoch != sn->inst[a].epoch ||
+                e->until_ms <= sim__clock_ms(s, i, s->now_us)) {
+                sim__fail(s, "%s gives app %u epoch %" PRIu64
+                             " a lease to %" PRIu64 " that is no use",
+                          sim_names[i], a, e->epoch, e->until_ms);
+            }
+            sn->inst[a].shim_until = e->until_ms;
         }
     }
 }
@@ -818,7 +851,11 @@ struct sim *sim_create(const struct sim_config *cfg)
         }
         s->nodes[i].disk.vote = -1; /* a new disk: no vote */
     }
-    if (cfg->drift_ppm != 0) {
+    if (cfg->rates_given) {
+        for (unsigned i = 0; i < cfg->n_nodes; i++) {
+            s->nodes[i].rate_ppm = cfg->rate_ppm[i];
+        }
+    } else if (cfg->drift_ppm != 0) {
         /* A PRNG of its own: the run's other draws stay as without. */
         struct baton_prng d;
         baton_prng_seed(&d, cfg->seed ^ 0xd41f7u);
@@ -1048,6 +1085,16 @@ void sim_request(struct sim *s, unsigned i, unsigned a, unsigned what,
     ev.what = (uint8_t)what;
     ev.value = (uint8_t)value;
     sim__step(s, i, &ev);
+}
+
+uint64_t sim_kills(const struct sim *s)
+{
+    return s->kills;
+}
+
+uint64_t sim_shim_kills(const struct sim *s)
+{
+    return s->shim_kills;
 }
 
 uint64_t sim_starts(const struct sim *s, unsigned a)

@@ -53,6 +53,20 @@ struct sim_config {
      * that two differ by at most drift_ppm, which the nodes are told as
      * max_drift. 0: every clock reads true time. */
     uint32_t drift_ppm;
+    /* Self-fencing (quorum.md §4.4). stop_hang_ppm of the STOPs of a
+     * quorum app are ignored by the instance: it ends only when killed
+     * (the core's KILL, or the shim). shim: model batond's shim, which
+     * runs the instance on while its node is paused and kills it at the
+     * lease end the node last gave it (LEASE), on the node's clock;
+     * without it the instance is inside the node's process (libbaton)
+     * and is frozen with it. */
+    uint32_t stop_hang_ppm;
+    bool shim;
+    /* Scenarios: each node's clock rate (1 + rate_ppm[i] / 1e6 of true
+     * time) given instead of drawn; |a - b| must stay within drift_ppm
+     * for the nodes' max_drift to hold. */
+    bool rates_given;
+    int32_t rate_ppm[SIM_NODES_MAX];
     bool print_trace;                /* print every trace line as it happens */
     bool keep_trace;                 /* keep lines for sim_trace_find() */
 };
@@ -91,12 +105,16 @@ void sim_set_reorder(struct sim *s, bool on);
  * is on). */
 void sim_set_delay(struct sim *s, uint64_t min_us, uint64_t max_us);
 void sim_set_app_fail(struct sim *s, uint32_t ppm);
+/* Quorum mode: node i's Raft writes take extra_us more to become
+ * durable (a slow fsync), from now on. */
+void sim_set_disk_delay(struct sim *s, unsigned i, uint64_t extra_us);
 /* Delivers an invalid message to node i (kind picks which field is
  * wrong) and checks that the node rejects and counts it. */
 void sim_inject_garbage(struct sim *s, unsigned i, unsigned kind);
 
 /* Apps. The instance of app a on node i: 0 none, 1 starting, 2 ready,
- * 3 stopping; *epoch its fencing token. */
+ * 3 stopping, 4 killed (its end not yet reported); *epoch its fencing
+ * token. */
 unsigned sim_instance(const struct sim *s, unsigned i, unsigned a,
                       uint64_t *epoch);
 /* The running instance of app a fails beyond its restarts. */
@@ -106,6 +124,10 @@ void sim_request(struct sim *s, unsigned i, unsigned a, unsigned what,
                  unsigned value);
 /* How many times app a was started, cluster-wide, so far. */
 uint64_t sim_starts(const struct sim *s, unsigned a);
+/* Quorum apps: how many instances the cores killed at lease end (KILL),
+ * and how many the modelled shim did (sim_config.shim). */
+uint64_t sim_kills(const struct sim *s);
+uint64_t sim_shim_kills(const struct sim *s);
 
 /* Names (sim_names.c): endpoint ep (0-2) of node i writes name
  * "n<name>" (0-9); a call or send from node i to "n<name>". */

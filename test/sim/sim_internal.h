@@ -81,13 +81,17 @@ struct simnode {
     uint64_t deadline_us;
     struct shadow sh;
     struct {
-        uint8_t st; /* 0 none, 1 starting, 2 ready, 3 stopping */
+        uint8_t st; /* 0 none, 1 starting, 2 ready, 3 stopping, 4 killed */
+        bool hangs;     /* it ignored its STOP: only a kill ends it */
+        bool shim_killed; /* the modelled shim killed it (lease end) */
+        uint64_t shim_until; /* LEASE: the shim kills it then (node clock) */
         uint64_t epoch;
         uint64_t last_epoch; /* the last token this node started with */
     } inst[BATON_APPS_MAX];
     struct event *held; /* events that reached it while paused */
     size_t n_held, cap_held;
     int64_t rate_ppm; /* its clock runs at 1 + rate_ppm / 1e6 (drift) */
+    uint64_t disk_extra_us; /* sim_set_disk_delay */
     /* Quorum mode (sim_quorum.c): its disk survives crashes; writes not
      * yet durable do not. */
     struct sim_disk {
@@ -155,6 +159,8 @@ struct sim {
     struct start_entry *starts;
     size_t cap_starts, n_starts;
     uint64_t starts_of[BATON_APPS_MAX];
+    uint64_t kills;      /* KILL effects carried out */
+    uint64_t shim_kills; /* instances the modelled shim killed */
     uint64_t states_delivered;
     struct baton_effects *fx;
     uint64_t steps;
@@ -226,6 +232,9 @@ void sim__quorum_crash(struct sim *s, unsigned i);
 void sim__quorum_disk(struct sim *s, unsigned i, struct baton_raft_disk *d);
 void sim__quorum_check(struct sim *s, unsigned i);
 void sim__quorum_check_apps(struct sim *s);
+/* The modelled shim (sim_config.shim) has killed node i's instance of
+ * app a: its node's clock reached the lease end last given to it. */
+bool sim__shim_dead(const struct sim *s, unsigned i, unsigned a);
 void sim__quorum_free(struct sim *s);
 
 #endif /* BATON_SIM_INTERNAL_H */

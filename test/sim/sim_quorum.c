@@ -76,7 +76,8 @@ void sim__quorum_write(struct sim *s, unsigned i)
         }
         memcpy(c->entries, w->entries, w->n * sizeof(*c->entries));
     }
-    ev.t = BATON_MAX(d->free_us, s->now_us) + sim__rnd(s, 1000, 5000);
+    ev.t = BATON_MAX(d->free_us, s->now_us) + sim__rnd(s, 1000, 5000) +
+           s->nodes[i].disk_extra_us;
     if (sim__rnd(s, 0, 99) < 5) {
         ev.t += sim__rnd(s, 20000, 200000); /* a slow fsync */
     }
@@ -300,10 +301,55 @@ static void check_grants(struct sim *s, unsigned i)
     }
 }
 
+void sim_set_disk_delay(struct sim *s, unsigned i, uint64_t extra_us)
+{
+    s->nodes[i].disk_extra_us = extra_us;
+}
+
+bool sim__shim_dead(const struct sim *s, unsigned i, unsigned a)
+{
+    const struct simnode *sn = &s->nodes[i];
+
+    return s->cfg.shim && sn->inst[a].shim_until != 0 &&
+           sim__clock_ms(s, i, s->now_us) >= sn->inst[a].shim_until;
+}
+
+/* Is node k's instance of quorum app a alive: started, ready, or told
+ * to stop and not gone yet (a stop may hang: only the kill at lease
+ * end bounds it, quorum.md §4.4)? With the shim modelled it runs on
+ * while its node is paused, until the shim's timer kills it; without
+ * (libbaton) it is frozen with its node and cannot act. */
+static bool inst_live(struct sim *s, unsigned k, unsigned a)
+{
+    struct simnode *sn = &s->nodes[k];
+    unsigned st = sn->inst[a].st;
+
+    if (st == 0 || st == 4 || (sn->paused && !s->cfg.shim)) {
+        return false;
+    }
+    if (sim__shim_dead(s, k, a)) {
+        if (!sn->inst[a].shim_killed) {
+            sn->inst[a].shim_killed = true;
+            s->shim_kills++;
+            /* The node stops its instance at lease end - M, before the
+             * shim's timer (LEASE is never more than M/2 short of the
+             * end): only a paused node leaves it to the shim. */
+            if (!sn->paused && st != 3) {
+                sim__fail(s,
+                          "the shim killed %s's %s before its node "
+                          "stopped it",
+                          sim_names[k], s->cfg.apps[a].name);
+            }
+        }
+        return false;
+    }
+    return true;
+}
+
 /* Invariant 1 (quorum.md §7): at no instant of true time do two nodes
  * hold a live lease on one quorum app, each on its own drifting clock
- * (a paused node's lease runs on), nor run an instance of it (started
- * or ready; a paused node's instance is the shim's to kill, §4.4).
+ * (a paused node's lease runs on), nor have a live instance of it
+ * (inst_live: a stopping one counts until it is gone or killed).
  * Run once a step's app effects are carried out. */
 void sim__quorum_check_apps(struct sim *s)
 {
@@ -314,7 +360,6 @@ void sim__quorum_check_apps(struct sim *s)
         }
         for (unsigned k = 0; k < s->cfg.n_nodes; k++) {
             const struct simnode *sn = &s->nodes[k];
-            unsigned st = sn->inst[a].st;
             if (!sn->up) {
                 continue;
             }
@@ -335,7 +380,7 @@ void sim__quorum_check_apps(struct sim *s)
                 }
                 holder = k;
             }
-            if (!sn->paused && (st == 1 || st == 2)) {
+            if (inst_live(s, k, a)) {
                 if (runner != BATON_NODE_NONE) {
                     sim__fail(s, "quorum app %s runs on %s and %s",
                               s->cfg.apps[a].name, sim_names[runner],

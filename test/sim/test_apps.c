@@ -55,23 +55,31 @@ static void define_quorum(struct baton_app_config *ac, const char *spec)
     ac->stop_margin_ms = 250;
 }
 
+/* The scenarios' cluster: n candidates, 1 ms links, traces kept. */
+static void configure(struct sim_config *cfg, unsigned n, unsigned n_apps,
+                      const struct baton_app_config *apps)
+{
+    memset(cfg, 0, sizeof(*cfg));
+    cfg->n_nodes = n;
+    memset(cfg->candidate, 1, n);
+    cfg->seed = 3;
+    cfg->delay_min_us = 1000;
+    cfg->delay_max_us = 1000;
+    cfg->link_delay_us = 1000;
+    cfg->keep_trace = true;
+    cfg->n_apps = n_apps;
+    memcpy(cfg->apps, apps, n_apps * sizeof(*apps));
+}
+
 static struct sim *cluster(unsigned n, unsigned n_apps,
                            const struct baton_app_config *apps,
                            const struct baton_app_config *override,
                            unsigned override_node)
 {
-    struct sim_config cfg = {0};
+    struct sim_config cfg;
     struct sim *s;
 
-    cfg.n_nodes = n;
-    memset(cfg.candidate, 1, n);
-    cfg.seed = 3;
-    cfg.delay_min_us = 1000;
-    cfg.delay_max_us = 1000;
-    cfg.link_delay_us = 1000;
-    cfg.keep_trace = true;
-    cfg.n_apps = n_apps;
-    memcpy(cfg.apps, apps, n_apps * sizeof(*apps));
+    configure(&cfg, n, n_apps, apps);
     if (override != NULL) {
         cfg.override_set = true;
         cfg.override_node = override_node;
@@ -669,6 +677,147 @@ static void quorum_owner_paused_stops_on_waking(void **state)
     sim_destroy(s);
 }
 
+static void assert_no_failure(const struct sim *s)
+{
+    if (sim_failed(s)) {
+        fail_msg("invariant: %s", sim_failure(s));
+    }
+}
+
+/* A cluster of three running quorum app q on a, whose instances ignore
+ * every STOP (stop_hang_ppm: only a kill ends them); shim models
+ * batond's shim (sim.h). */
+static struct sim *hanging_cluster(bool shim)
+{
+    struct baton_app_config app;
+    struct sim_config cfg;
+    struct sim *s;
+
+    define_quorum(&app, "a,b,c");
+    configure(&cfg, 3, 1, &app);
+    cfg.stop_hang_ppm = 1000000;
+    cfg.shim = shim;
+    s = sim_create(&cfg);
+    assert_non_null(s);
+    return s;
+}
+
+/* Self-fencing when the stop hangs (quorum.md §4.4): a, the owner, is
+ * cut off from b and c. Its lease runs out unrenewed: STOP at
+ * lease_end - M, which the instance ignores, then KILL at lease_end. b
+ * starts only after that (the invariant of sim_quorum.c counts a
+ * stopping instance as live until it is gone). Without the kill a's
+ * instance would run on beside b's. */
+static void quorum_stop_hangs_killed_at_lease_end(void **state)
+{
+    struct sim *s;
+    int cur = 0;
+    uint64_t t_stop, t_kill, t_start;
+
+    (void)state;
+    s = hanging_cluster(false);
+    sim_run_until(s, 4000 * MS);
+    runs_only_on(s, 3, 0, 0);
+    for (unsigned k = 1; k < 3; k++) {
+        sim_block(s, 0, k);
+        sim_block(s, k, 0);
+    }
+    sim_run_until(s, 8000 * MS);
+    assert_no_failure(s);
+    t_stop = expect(s, &cur, "a: app q: stop here");
+    t_kill = expect(s, &cur, "a: app q: killed here: lease ended at");
+    t_start = expect(s, &cur, "b: app q: start here");
+    /* The stop margin (250 ms) between the stop and the kill. */
+    assert_true(t_kill >= t_stop + 240);
+    assert_true(t_start > t_kill);
+    assert_int_equal(sim_kills(s), 1);
+    assert_int_equal(sim_instance(s, 0, 0, NULL), 0);
+    assert_int_equal(sim_instance(s, 1, 0, NULL), 2);
+    assert_false(sim_failed(s));
+    sim_destroy(s);
+}
+
+/* The shim's own timer (quorum.md §4.4): a, the owner, is frozen (as
+ * batond under SIGSTOP) while its app runs on outside it, and the app
+ * ignores stops. Only the shim can end it: it kills the app at the
+ * lease end a gave it last (LEASE), before b is granted the app and
+ * starts. Without the LEASE effect the app would outlive the lease. */
+static void quorum_frozen_owner_shim_kills(void **state)
+{
+    struct sim *s;
+    int cur = 0;
+
+    (void)state;
+    s = hanging_cluster(true);
+    sim_run_until(s, 4000 * MS);
+    runs_only_on(s, 3, 0, 0);
+    sim_pause(s, 0);
+    sim_run_until(s, 8000 * MS);
+    assert_no_failure(s);
+    expect(s, &cur, "b: app q: start here");
+    assert_int_equal(sim_shim_kills(s), 1);
+    assert_int_equal(sim_kills(s), 0); /* a slept through its lease */
+    assert_int_equal(sim_instance(s, 1, 0, NULL), 2);
+    sim_resume(s, 0);
+    sim_run_for(s, 5 * MS);
+    /* Woken, a stops and kills what it believes runs (the shim's exit
+     * reached batond as a crash it does not restart: a stop's end). */
+    assert_int_equal(sim_kills(s), 1);
+    assert_false(sim_failed(s));
+    sim_destroy(s);
+}
+
+/* The drift discount (quorum.md §4.2): the owner takes its lease as
+ * s_o + D(1 - rho) on its clock because its clock may run slow. Here it
+ * runs as slow as max_drift allows against the leader's (10%: b at
+ * -5%, a and c at +5%), with leases of 10 s (heartbeats of 2.5 s) so
+ * that 0.5% of a lease is more than a grant takes. b owns q under the
+ * Raft leader c; it is then unpermitted there and cut off, so it does
+ * not hear the grant move. c takes q over as early as the rules allow:
+ * D(1 + rho) on its own clock after its last answer to b. With the
+ * discount b's lease ends well before; without it, b's lease runs past
+ * c's start in true time, and the invariant of sim_quorum.c fails. */
+static void quorum_drift_discount_holds(void **state)
+{
+    struct baton_app_config app;
+    struct sim_config cfg;
+    struct sim *s;
+    unsigned leader;
+    uint64_t e1, e2;
+
+    (void)state;
+    define_quorum(&app, "b,c,a");
+    app.lease_ms = 10000;
+    app.stop_margin_ms = 2500;
+    configure(&cfg, 3, 1, &app);
+    cfg.heartbeat_ms = 2500;
+    cfg.drift_ppm = 100000;
+    cfg.rates_given = true;
+    cfg.rate_ppm[0] = 50000;
+    cfg.rate_ppm[1] = -50000;
+    cfg.rate_ppm[2] = 50000;
+    s = sim_create(&cfg);
+    assert_non_null(s);
+    sim_run_until(s, 60000 * MS);
+    assert_no_failure(s);
+    leader = baton_node_raft_leader(sim_node(s, 0));
+    assert_int_equal(leader, 2);
+    runs_only_on(s, 3, 0, 1);
+    assert_int_equal(baton_node_grant(sim_node(s, 2), 0, &e1), 1);
+    sim_request(s, 1, 0, BATON_REQ_PERMIT, 0);
+    sim_run_for(s, 3 * MS); /* b's report reaches c: no more renewals */
+    for (unsigned k = 0; k < 3; k += 2) {
+        sim_block(s, 1, k);
+        sim_block(s, k, 1);
+    }
+    sim_run_for(s, 30000 * MS);
+    assert_no_failure(s);
+    assert_int_equal(baton_node_grant(sim_node(s, 2), 0, &e2), 2);
+    assert_true(e2 > e1);
+    assert_int_equal(sim_instance(s, 2, 0, NULL), 2);
+    sim_destroy(s);
+}
+
 /* Two nodes and a witness (quorum.md §5): the witness neither
  * coordinates nor is listed for the app, but votes, so the Raft group
  * survives the loss of any one of the three: the other two elect a
@@ -981,6 +1130,9 @@ int main(void)
         cmocka_unit_test(quorum_app_runs_on_its_owner),
         cmocka_unit_test(quorum_app_granted_through_log),
         cmocka_unit_test(quorum_owner_paused_stops_on_waking),
+        cmocka_unit_test(quorum_stop_hangs_killed_at_lease_end),
+        cmocka_unit_test(quorum_frozen_owner_shim_kills),
+        cmocka_unit_test(quorum_drift_discount_holds),
         cmocka_unit_test(quorum_group_elects),
         cmocka_unit_test(witness_keeps_majority),
         cmocka_unit_test(frozen_owner_not_failed_over),

@@ -446,6 +446,162 @@ static void liveness_check_sees_stale_replica(void **state)
     sim_destroy(s);
 }
 
+/* ---- quorum mode: durability (quorum.md §3, §7) ----------------------
+ *
+ * Two scenarios the random seeds miss (a restarted voter refuses votes
+ * for an election timeout, which masks both there): each fails if the
+ * Raft core acts on a write before the driver confirmed it durable. */
+
+/* n nodes, all candidates, running the Raft group for one quorum app. */
+static struct sim *quorum_cluster(unsigned n)
+{
+    struct sim_config cfg = {0};
+    struct baton_app_config *ac = &cfg.apps[0];
+    struct sim *s;
+
+    cfg.n_nodes = n;
+    memset(cfg.candidate, 1, n);
+    cfg.seed = 1;
+    cfg.delay_min_us = cfg.delay_max_us = 1000;
+    cfg.link_delay_us = 1000;
+    cfg.keep_trace = true;
+    cfg.n_apps = 1;
+    snprintf(ac->name, sizeof(ac->name), "q");
+    memset(ac->rank, 1, n);
+    ac->mode = BATON_APP_QUORUM;
+    ac->lease_ms = 1000;
+    ac->stop_margin_ms = 250;
+    s = sim_create(&cfg);
+    assert_non_null(s);
+    return s;
+}
+
+/* Three nodes after 4 s: the group has a leader (*leader). */
+static struct sim *quorum_settled(unsigned *leader)
+{
+    struct sim *s = quorum_cluster(3);
+
+    sim_run_until(s, 4000 * MS);
+    *leader = baton_node_raft_leader(sim_node(s, 0));
+    assert_true(*leader < 3);
+    return s;
+}
+
+static void cut(struct sim *s, unsigned a, unsigned b)
+{
+    sim_block(s, a, b);
+    sim_block(s, b, a);
+}
+
+static void assert_no_failure(const struct sim *s)
+{
+    if (sim_failed(s)) {
+        fail_msg("invariant: %s", sim_failure(s));
+    }
+}
+
+/* Of three nodes, away is cut off from both others, crashed node lost
+ * restarts linked to other again, and the two elect a leader. */
+static void rejoin_and_elect(struct sim *s,
+                             unsigned lost,
+                             unsigned away,
+                             unsigned other)
+{
+    unsigned leader;
+
+    cut(s, away, lost);
+    cut(s, away, other);
+    sim_unblock(s, lost, other);
+    sim_unblock(s, other, lost);
+    sim_restart(s, lost);
+    sim_run_for(s, 8000 * MS);
+    assert_no_failure(s);
+    leader = baton_node_raft_leader(sim_node(s, other));
+    assert_true(leader == lost || leader == other);
+}
+
+/* The leader counts its own entry toward a commit only once its write
+ * is durable. Leader l's disk is slow (300 ms); f1 takes the entry and
+ * acks it at once; f2 is cut off from l. l crashes before its write is
+ * durable, which loses the entry there, and f1 is cut off: f2 and the
+ * restarted l elect a leader without it. Had l counted itself (a
+ * majority with f1), that entry was committed, and the new leader lacks
+ * a committed entry (sim_quorum.c). As built it was never committed. */
+static void quorum_leader_own_entry_counts_once_durable(void **state)
+{
+    struct sim *s;
+    unsigned l, f1, f2, owner;
+    uint64_t last;
+
+    (void)state;
+    s = quorum_settled(&l);
+    f1 = (l + 1) % 3;
+    f2 = (l + 2) % 3;
+    cut(s, l, f2);
+    sim_set_disk_delay(s, l, 300 * 1000);
+    /* The app moves (an entry): its owner is unpermitted, or lost. */
+    owner = baton_node_grant(sim_node(s, l), 0, NULL);
+    if (owner != f2) {
+        sim_request(s, owner, 0, BATON_REQ_PERMIT, 0);
+    }
+    last = baton_raft_last_index(&sim_node(s, l)->raft);
+    for (int k = 0;
+         k < 5000 && baton_raft_last_index(&sim_node(s, l)->raft) == last;
+         k++) {
+        sim_run_for(s, 1 * MS);
+    }
+    assert_true(baton_raft_last_index(&sim_node(s, l)->raft) > last);
+    sim_run_for(s, 20 * MS); /* f1 has it durable and acked */
+    assert_true(baton_raft_last_index(&sim_node(s, f1)->raft) > last);
+    sim_crash(s, l);
+    rejoin_and_elect(s, l, f1, f2);
+    sim_destroy(s);
+}
+
+/* A vote is answered only once it is durable. x leads; then it is cut
+ * off, and p and q elect a leader of the next term, t. When one of them
+ * (c) stands, the other's (v's) disk turns slow (300 ms), so its vote
+ * for c is not durable yet when v crashes, 2 ms after voting: the vote
+ * is lost. c is then cut off; v restarts with the term and vote it had
+ * before, meets x again, and the two elect a leader in term t. Had v
+ * answered at once, c led term t as well: two leaders in one term
+ * (sim_quorum.c). As built, c never got the vote. */
+static void quorum_vote_answered_once_durable(void **state)
+{
+    struct sim *s;
+    unsigned x, c = 3, v = 3;
+    uint64_t t;
+
+    (void)state;
+    s = quorum_settled(&x);
+    cut(s, x, (x + 1) % 3);
+    cut(s, x, (x + 2) % 3);
+    for (int k = 0; k < 100000 && c == 3; k++) {
+        sim_run_for(s, 100); /* 0.1 ms: before the request arrives */
+        for (unsigned i = 0; i < 3; i++) {
+            if (i != x && sim_node(s, i)->raft.role == BATON_RAFT_CANDIDATE) {
+                c = i;
+            }
+        }
+    }
+    assert_true(c < 3);
+    v = 3 - x - c;
+    t = sim_node(s, c)->raft.term;
+    sim_set_disk_delay(s, v, 300 * 1000);
+    for (int k = 0; k < 100 && sim_node(s, v)->raft.vote != (int)c; k++) {
+        sim_run_for(s, 100);
+    }
+    assert_int_equal(sim_node(s, v)->raft.vote, (int)c);
+    assert_int_equal(sim_node(s, v)->raft.term, t);
+    sim_run_for(s, 2 * MS);
+    sim_crash(s, v);
+    sim_set_disk_delay(s, v, 0);
+    sim_run_for(s, 500 * MS); /* c's own vote is durable by now */
+    rejoin_and_elect(s, v, c, x);
+    assert_true(baton_node_raft_term(sim_node(s, v)) >= t);
+    sim_destroy(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -463,6 +619,8 @@ int main(void)
         cmocka_unit_test(checker_catches_epoch_going_back),
         cmocka_unit_test(checker_catches_diverged_replica),
         cmocka_unit_test(liveness_check_sees_stale_replica),
+        cmocka_unit_test(quorum_leader_own_entry_counts_once_durable),
+        cmocka_unit_test(quorum_vote_answered_once_durable),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
