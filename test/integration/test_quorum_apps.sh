@@ -14,34 +14,12 @@ cat > "$T/app.sh" << EOF
 echo "\$BATON_EPOCH \$BATON_NODE \$(date +%s%3N)" >> "$RUNS"
 exec sleep 1000
 EOF
-chmod +x "$T/app.sh"
 touch "$RUNS"
 
-APP_SECTIONS="[app db]
-nodes = a@local, b@local, c@local
-mode = quorum
-start = $T/app.sh"
+quorum_db "a@local, b@local, c@local"
 cluster 3
 start a; start b; start c
 
-# here NODE: NODE runs the app (its instance is ready).
-here() { ctl "$1" --json apps 2>/dev/null | tr '{' '\n' | grep '"name":"db"' | grep -q '"here":"ready"'; }
-# runners: the nodes (of those up) whose instance is ready.
-runners() {
-    local n
-    for n in "${!PIDS[@]}"; do
-        case $n in a|b|c) here "$n" && echo "$n" ;; esac
-    done
-    return 0
-}
-# one_runner: exactly one node runs the app; never two (checked at every
-# sample while waiting).
-one_runner() {
-    local r
-    r=$(runners | sort | tr '\n' ' ')
-    [ "$(echo "$r" | wc -w)" -le 1 ] || fail "two instances of db at once: $r"
-    [ "$(echo "$r" | wc -w)" -eq 1 ]
-}
 # starts: how many instances started so far.
 starts() { wc -l < "$RUNS"; }
 last_epoch() { tail -1 "$RUNS" | awk '{ print $1 }'; }
@@ -53,10 +31,11 @@ epochs_grow() {
 }
 raft_key() { head -c 48 "$T/state-$1/raft/raft.log" | od -An -tx1 | tr -d ' \n'; }
 
-wait_for 30 one_runner || fail "db never ran"
-wait_for 10 test "$(starts)" -ge 1 || fail "db ran but did not record its start"
+wait_for 30 one_runner db || fail "db never ran"
+started() { [ "$(starts)" -ge 1 ]; }
+wait_for 10 started || fail "db ran but did not record its start"
 owner_=$(last_node)
-here "$owner_" || fail "db's start says $owner_, which does not run it"
+here db "$owner_" || fail "db's start says $owner_, which does not run it"
 [ "$(starts)" -eq 1 ] || fail "db started $(starts) times"
 for n in a b c; do
     [ -s "$T/state-$n/raft/raft.log" ] || fail "$n keeps no raft.log in state-$n/raft/"
@@ -73,7 +52,7 @@ for round in 1 2 3 4 5; do
     key=$(raft_key "$victim")
     t0=$(now_ms)
     stop9 "$victim"
-    moved() { one_runner && [ "$(starts)" -gt "$before" ]; }
+    moved() { one_runner db && [ "$(starts)" -gt "$before" ]; }
     wait_for 30 moved || fail "round $round: db did not move after kill -9 of $victim"
     t1=$(tail -1 "$RUNS" | awk '{ print $3 }')
     times+=($((t1 - t0)))
@@ -83,7 +62,7 @@ for round in 1 2 3 4 5; do
     start "$victim"
     # Back from its store: the same file (its random key), a live Raft
     # member again (it follows the leader's term).
-    rejoined() { ctl "$victim" status > /dev/null 2>&1 && one_runner; }
+    rejoined() { ctl "$victim" status > /dev/null 2>&1 && one_runner db; }
     wait_for 30 rejoined || fail "round $round: $victim did not come back"
     [ "$(raft_key "$victim")" = "$key" ] || fail "round $round: $victim made a new raft.log"
     grep -q "raft store" "$T/$victim.log" && grep "raft store" "$T/$victim.log" | grep -qv "torn tail" &&
@@ -96,12 +75,12 @@ echo "kill -9 of the owner -> app started on the majority: min ${sorted[0]} ms, 
 # Let the last restarted node settle (no start may be lost), then stop
 # all three and start them again: the epochs go on growing.
 sleep 1
-one_runner || wait_for 30 one_runner || fail "db not running before the full restart"
+one_runner db || wait_for 30 one_runner db || fail "db not running before the full restart"
 epoch=$(last_epoch)
 before=$(starts)
 stop9 a; stop9 b; stop9 c
 start a; start b; start c
-again() { one_runner && [ "$(starts)" -gt "$before" ]; }
+again() { one_runner db && [ "$(starts)" -gt "$before" ]; }
 wait_for 30 again || fail "db did not run again after a restart of all three nodes"
 epochs_grow
 [ "$(last_epoch)" -gt "$epoch" ] || fail "after the full restart: epoch $(last_epoch), before $epoch"
@@ -134,6 +113,6 @@ mv "$T/raft.c.saved" "$T/state-c/raft"
 cp "$T/raft.log.good" "$T/state-c/raft/raft.log"
 start c
 wait_for 30 ctl c status > /dev/null 2>&1 || fail "c did not start again on its repaired store"
-wait_for 30 one_runner || fail "db not running after c came back"
+wait_for 30 one_runner db || fail "db not running after c came back"
 epochs_grow
 pass "c restarts on its store once repaired; db runs on one node"
