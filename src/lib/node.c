@@ -1,12 +1,14 @@
 /* libbaton: the node's life - make, start, run, close (docs/api.md). */
 #include "../util/setup.h"
 
+#include <errno.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "../util/assert.h"
 #include "lib.h"
@@ -288,6 +290,22 @@ static void log_store(void *data, int level, const char *text)
     lib_logf(data, level, "raft store: %s", text);
 }
 
+/* The test knob BATON_RAFT_FAIL_FILE=PATH: the store's writes fail
+ * (EIO, as a dying disk's) while PATH exists, so that a test can watch
+ * the node stop on a failed write (test_quorum_apps.sh). */
+static ssize_t knob_pwrite(void *data,
+                           int fd,
+                           const void *buf,
+                           size_t len,
+                           off_t off)
+{
+    if (access(data, F_OK) == 0) {
+        errno = EIO;
+        return -1;
+    }
+    return pwrite(fd, buf, len, off);
+}
+
 /* Opens the store under <state_dir>/raft/ when the node has a quorum
  * app (a witness too: it votes), and hands what it recovered to the
  * core through cfg.io (borrowed during baton_io_init: disk).
@@ -317,6 +335,16 @@ static int open_store(struct baton *b, struct baton_raft_disk *disk)
     o.dir = path;
     o.log = log_store;
     o.log_data = b;
+    if (getenv("BATON_RAFT_FAIL_FILE") != NULL) {
+        static struct lib_raftlog_sys knob;
+        knob.data = getenv("BATON_RAFT_FAIL_FILE");
+        knob.pwrite = knob_pwrite;
+        o.sys = &knob;
+        lib_logf(b, BATON_LOG_WARN,
+                 "BATON_RAFT_FAIL_FILE (a test knob): raft writes fail "
+                 "while %s exists",
+                 (const char *)knob.data);
+    }
     rv = lib_raftlog_open(&b->raftlog, &o, err, sizeof(err));
     if (rv != 0) {
         return lib_fail(b, rv, "baton_start: raft store %s: %s", path, err);

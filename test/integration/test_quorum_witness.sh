@@ -67,3 +67,25 @@ other=a
 [ "$(runners db)" = a ] && other=b
 lose "$other"        # the node that does not run it
 lose "$(runners db)" # and the one that does
+
+# A store that fails while running stops the node (quorum.md §3): the
+# witness restarts with the test knob BATON_RAFT_FAIL_FILE (its writes
+# fail while the file exists), the owner is killed, and the grant that
+# follows is a write the witness cannot make: it exits 1.
+stop9 c
+BATON_RAFT_FAIL_FILE="$T/fail-c" "$BIN/batond" -c "$T/c.ini" 2>> "$T/c.log" &
+PIDS[c]=$!
+back() { ctl c status > /dev/null 2>&1 && one_runner db; }
+wait_for 30 back || fail "c did not come back with the test knob"
+settle
+touch "$T/fail-c"
+stop9 "$(runners db)"
+dead() { ! kill -0 "${PIDS[c]}" 2> /dev/null; }
+wait_for 60 dead || fail "c still runs after its store failed"
+rc=0
+wait "${PIDS[c]}" || rc=$?
+unset 'PIDS[c]'
+[ $rc -eq 1 ] || fail "c exited $rc after its store failed (want 1)"
+grep -q "ERROR raft store: .*: the node stops" "$T/c.log" ||
+    fail "c did not say why it stopped: $(grep -i raft "$T/c.log" | tail -3)"
+pass "a failed write stops the node: $(grep -o 'raft store: .*: the node stops' "$T/c.log" | tail -1)"
