@@ -78,6 +78,8 @@ int baton_node_init(struct baton_node *n, const struct baton_node_config *cfg,
     /* The disk is borrowed for init only. */
     rv = baton__quorum_init(n, seed);
     n->cfg.raft_disk = NULL;
+    n->cfg.raft_snap = NULL;
+    n->cfg.raft_snap_len = 0;
     return rv;
 }
 
@@ -608,6 +610,7 @@ int baton_node_step(struct baton_node *n, const struct baton_event *ev,
     fx->reset = 0;
     fx->trace_dropped = 0;
     memset(&fx->raft_write, 0, sizeof(fx->raft_write));
+    memset(&fx->raft_snapshot, 0, sizeof(fx->raft_snapshot));
     fx->deadline_ms = 0;
     if (ev->now_ms < n->now_ms) {
         return BATON_EINVAL;

@@ -35,6 +35,15 @@
 #define BATON_DRIFT_PPM_DEFAULT (10000)
 #define BATON_DRIFT_PPM_MIN (100)
 #define BATON_DRIFT_PPM_MAX (100000)
+/* Snapshots of the grant table (quorum.md §3): one every this many
+ * applied entries (a grant or a leader's no-op), well within what the
+ * log holds (BATON_RAFT_LOG_MAX), so it is compacted long before it is
+ * full. A snapshot holds a header and one record per granted app. */
+#define BATON_QUORUM_SNAP_EVERY (64)
+#define BATON_QUORUM_SNAP_HEAD (8)
+#define BATON_QUORUM_SNAP_RECORD (56)
+#define BATON_QUORUM_SNAP_MAX \
+    (BATON_QUORUM_SNAP_HEAD + BATON_APPS_MAX * BATON_QUORUM_SNAP_RECORD)
 
 /* One distributed app as this node's config defines it. The definition
  * that must agree cluster-wide is name, rank, failover timeout, mode,
@@ -93,6 +102,18 @@ struct baton_node_config {
      * none; borrowed during baton_node_init only. */
     uint32_t max_drift_ppm;
     const struct baton_raft_disk *raft_disk;
+    /* The snapshot the store holds (the grant table as of
+     * raft_disk->snap_index, as the raft_snapshot effect gave it), or
+     * NULL; borrowed during baton_node_init only. */
+    const uint8_t *raft_snap;
+    uint32_t raft_snap_len;
+    /* A snapshot of the grant table is taken once this many entries
+     * were applied since the last (0 = BATON_QUORUM_SNAP_EVERY), and the
+     * log keeps at most raft_log_room entries before it compacts them
+     * (0 = what it holds less a batch). The simulator makes both small
+     * to exercise compaction and installs. */
+    uint32_t raft_snap_every;
+    uint32_t raft_log_room;
 };
 
 enum baton_event_type {
@@ -379,6 +400,17 @@ struct baton_effects {
      * and entries appended), then confirm with BATON_EVENT_PERSISTED.
      * entries are valid until the next step. */
     struct baton_raft_write raft_write;
+    /* Quorum mode: a snapshot of the grant table as of index (whose
+     * entry has term), taken or installed (len 0: none). The driver
+     * saves it, durably, BEFORE raft_write of the same step (that write
+     * cuts the log after index: quorum.md §3 "Limits"); it is never
+     * confirmed: a driver that cannot save it stops, as for a write.
+     * data is valid until the next step. */
+    struct {
+        uint64_t index, term;
+        const uint8_t *data;
+        uint32_t len;
+    } raft_snapshot;
     uint64_t deadline_ms; /* deliver a TICK at this time at the latest */
 };
 _Static_assert(BATON_NODES_MAX <= 32, "baton_effects.reset has a bit per node");
@@ -506,6 +538,8 @@ struct baton_counters {
     uint64_t raft_sent;     /* Raft messages sent */
     uint64_t raft_received; /* Raft messages taken by the group */
     uint64_t raft_writes;   /* raft_write effects given */
+    uint64_t raft_snaps_taken;     /* grant-table snapshots taken */
+    uint64_t raft_snaps_installed; /* ... and installed from a leader */
 };
 
 /* snap_next while no snapshot is arriving in parts. */
@@ -613,6 +647,13 @@ struct baton_node {
         uint64_t epoch;
     } grants[BATON_APPS_MAX];
     uint64_t grants_applied;
+    /* The last snapshot of the table, as of snap_index (quorum.c):
+     * what a leader sends a follower that lacks compacted entries (bit
+     * per node in snap_wanted, sent one per step). */
+    uint8_t snap[BATON_QUORUM_SNAP_MAX];
+    uint32_t snap_len;
+    uint64_t snap_index;
+    uint32_t snap_wanted;
     /* Leases (quorum.md §4.2), per app, on this node's clock. Owner:
      * when its lease ends (0: none). Leader: until when a lease it
      * answered may still run anywhere (drift included): a grant moves

@@ -18,8 +18,13 @@
  * a new leader's no-op is committed first.
  *
  * Leases and self-fencing (quorum.md §4): below. Not yet: the failover
- * timeout, snapshots (the log is never compacted, so after
- * BATON_RAFT_LOG_MAX entries a proposal is refused). */
+ * timeout.
+ *
+ * Snapshots (quorum.md §3): every BATON_QUORUM_SNAP_EVERY applied
+ * entries the node serialises its grant table (the raft_snapshot
+ * effect, which the driver saves before the step's write) and lets the
+ * group compact the log up to there; a snapshot a leader sends (or the
+ * store holds at boot) replaces the table. */
 #include "../util/setup.h"
 
 #include <string.h>
@@ -36,6 +41,35 @@
 #define GRANT_LEN (GRANT_NAME + BATON_APP_NAME_MAX + 1)
 _Static_assert(GRANT_LEN <= BATON_RAFT_DATA_MAX, "a grant fits an entry");
 
+static void put64(uint8_t *p, uint64_t v)
+{
+    for (unsigned k = 0; k < 8; k++) {
+        p[k] = (uint8_t)(v >> (8 * k));
+    }
+}
+
+static uint64_t get64(const uint8_t *p)
+{
+    uint64_t v = 0;
+
+    for (unsigned k = 0; k < 8; k++) {
+        v |= (uint64_t)p[k] << (8 * k);
+    }
+    return v;
+}
+
+/* The app of cfg.apps named by the zero-padded name at p (which ends
+ * with a zero byte), or BATON_NODE_NONE. */
+static unsigned app_named(const struct baton_node *n, const uint8_t *p)
+{
+    for (unsigned i = 0; i < n->cfg.n_apps; i++) {
+        if (strcmp(n->cfg.apps[i].name, (const char *)p) == 0) {
+            return i;
+        }
+    }
+    return BATON_NODE_NONE;
+}
+
 static uint32_t grant_encode(uint8_t *buf,
                              const char *name,
                              unsigned owner,
@@ -44,9 +78,7 @@ static uint32_t grant_encode(uint8_t *buf,
     memset(buf, 0, GRANT_LEN);
     buf[0] = GRANT_KIND;
     buf[1] = (uint8_t)owner;
-    for (unsigned k = 0; k < 8; k++) {
-        buf[GRANT_INC + k] = (uint8_t)(inc >> (8 * k));
-    }
+    put64(buf + GRANT_INC, inc);
     memcpy(buf + GRANT_NAME, name, strnlen(name, BATON_APP_NAME_MAX));
     return GRANT_LEN;
 }
@@ -64,19 +96,14 @@ static bool grant_decode(const struct baton_node *n,
         (e->data[1] >= n->cfg.n_nodes && e->data[1] != BATON_NODE_NONE)) {
         return false;
     }
-    for (unsigned i = 0; i < n->cfg.n_apps; i++) {
-        if (strcmp(n->cfg.apps[i].name, (const char *)e->data + GRANT_NAME) ==
-            0) {
-            *app = i;
-            memset(g, 0, sizeof(*g));
-            g->owner = e->data[1];
-            for (unsigned k = 0; k < 8; k++) {
-                g->inc |= (baton_inc)e->data[GRANT_INC + k] << (8 * k);
-            }
-            return true;
-        }
+    *app = app_named(n, e->data + GRANT_NAME);
+    if (*app == BATON_NODE_NONE) {
+        return false;
     }
-    return false;
+    memset(g, 0, sizeof(*g));
+    g->owner = e->data[1];
+    g->inc = get64(e->data + GRANT_INC);
+    return true;
 }
 
 /* Applies the committed entries not applied yet, in log order. */
@@ -87,9 +114,9 @@ static void apply_grants(struct baton_node *n)
         const struct baton_raft_entry *e = baton_raft_entry_at(&n->raft, x);
         struct baton_grant g;
         unsigned app;
-        /* Compacted before it was applied: the log is not compacted
-         * before snapshots carry the table (§9), so this cannot happen
-         * yet. */
+        /* Compacted before it was applied: the log is compacted only up
+         * to a snapshot of this node (taken of applied entries) or one
+         * it installed (which set grants_applied), never past them. */
         BATON_ASSERT(e != NULL);
         if (grant_decode(n, e, &app, &g)) {
             struct baton_trace *t = baton__trace(n, BATON_TRACE_RAFT, g.owner);
@@ -397,12 +424,141 @@ static bool wants_quorum(const struct baton_node_config *cfg)
     return false;
 }
 
+/* ---- snapshots of the grant table (quorum.md §3) ---------------------
+ *
+ * The table is all the state the log builds, so a snapshot of it as of
+ * an applied index lets the log drop the entries up to there. Layout
+ * (little-endian): a head (version, the number of records, six zero
+ * bytes), then per granted app a record: owner, seven zero bytes, the
+ * owner's life, the epoch, the app's name padded with zeros to
+ * BATON_APP_NAME_MAX + 1 bytes. */
+#define SNAP_VERSION 1
+#define SNAP_INC 8
+#define SNAP_EPOCH 16
+#define SNAP_NAME 24
+_Static_assert(SNAP_NAME + BATON_APP_NAME_MAX + 1 == BATON_QUORUM_SNAP_RECORD,
+               "a record's fields fill it");
+
+static uint32_t snap_encode(const struct baton_node *n, uint8_t *buf)
+{
+    uint32_t len = BATON_QUORUM_SNAP_HEAD;
+
+    memset(buf, 0, BATON_QUORUM_SNAP_MAX);
+    buf[0] = SNAP_VERSION;
+    for (unsigned i = 0; i < n->cfg.n_apps; i++) {
+        const struct baton_grant *g = &n->grants[i];
+        uint8_t *r = buf + len;
+        if (g->epoch == 0) {
+            continue;
+        }
+        r[0] = g->owner;
+        put64(r + SNAP_INC, g->inc);
+        put64(r + SNAP_EPOCH, g->epoch);
+        memcpy(r + SNAP_NAME, n->cfg.apps[i].name,
+               strnlen(n->cfg.apps[i].name, BATON_APP_NAME_MAX));
+        buf[1]++;
+        len += BATON_QUORUM_SNAP_RECORD;
+    }
+    return len;
+}
+
+/* Is data a snapshot of a table as of index (each record's name ends
+ * with a zero, its owner a node or none, its epoch within the index)?
+ * A peer's snapshot is checked before the group installs it: once
+ * installed there is no going back to the entries it replaced. */
+static bool snap_valid(const struct baton_node *n,
+                       const uint8_t *data,
+                       uint32_t len,
+                       uint64_t index)
+{
+    if (data == NULL || len < BATON_QUORUM_SNAP_HEAD ||
+        len > BATON_QUORUM_SNAP_MAX || data[0] != SNAP_VERSION ||
+        data[1] > BATON_APPS_MAX ||
+        len != BATON_QUORUM_SNAP_HEAD +
+                   (uint32_t)data[1] * BATON_QUORUM_SNAP_RECORD) {
+        return false;
+    }
+    for (unsigned k = 0; k < data[1]; k++) {
+        const uint8_t *r =
+            data + BATON_QUORUM_SNAP_HEAD + k * BATON_QUORUM_SNAP_RECORD;
+        uint64_t epoch = get64(r + SNAP_EPOCH);
+        if (r[SNAP_NAME + BATON_APP_NAME_MAX] != 0 ||
+            (r[0] >= n->cfg.n_nodes && r[0] != BATON_NODE_NONE) || epoch == 0 ||
+            epoch > index) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* Replaces the table with a valid snapshot's, as of index, and keeps
+ * the snapshot to send on. Apps this node does not define are skipped,
+ * as their grants are. */
+static void snap_restore(struct baton_node *n,
+                         const uint8_t *data,
+                         uint32_t len,
+                         uint64_t index)
+{
+    for (unsigned i = 0; i < BATON_APPS_MAX; i++) {
+        memset(&n->grants[i], 0, sizeof(n->grants[i]));
+        n->grants[i].owner = BATON_NODE_NONE;
+    }
+    for (unsigned k = 0; k < data[1]; k++) {
+        const uint8_t *r =
+            data + BATON_QUORUM_SNAP_HEAD + k * BATON_QUORUM_SNAP_RECORD;
+        unsigned app = app_named(n, r + SNAP_NAME);
+        if (app == BATON_NODE_NONE) {
+            continue;
+        }
+        n->grants[app].owner = r[0];
+        n->grants[app].inc = get64(r + SNAP_INC);
+        n->grants[app].epoch = get64(r + SNAP_EPOCH);
+    }
+    n->grants_applied = index;
+    memcpy(n->snap, data, len);
+    n->snap_len = len;
+    n->snap_index = index;
+}
+
+/* The snapshot held now goes to the driver's store (before the step's
+ * write), and the group may compact the log up to it. */
+static void snap_saved(struct baton_node *n, uint64_t term)
+{
+    n->fx->raft_snapshot.index = n->snap_index;
+    n->fx->raft_snapshot.term = term;
+    n->fx->raft_snapshot.data = n->snap;
+    n->fx->raft_snapshot.len = n->snap_len;
+    baton_raft_snapshot_taken(&n->raft, n->snap_index);
+}
+
+/* Takes a snapshot of the table once enough entries were applied since
+ * the last. Only of entries this node has durable: the store keeps the
+ * entries after a snapshot only if it holds the one at its index. */
+static void snap_take(struct baton_node *n)
+{
+    uint64_t every = n->cfg.raft_snap_every != 0 ? n->cfg.raft_snap_every
+                                                 : BATON_QUORUM_SNAP_EVERY;
+    uint64_t x = n->grants_applied;
+    const struct baton_raft_entry *e;
+
+    if (x < n->snap_index + every || x > n->raft.durable_index) {
+        return;
+    }
+    e = baton_raft_entry_at(&n->raft, x);
+    BATON_ASSERT(e != NULL); /* compacted only up to snap_index < x */
+    n->snap_len = snap_encode(n, n->snap);
+    n->snap_index = x;
+    snap_saved(n, e->term);
+    n->counters.raft_snaps_taken++;
+}
+
 /* Sends the group's messages, hands its write to the driver, and traces
  * a change of leader or term. */
 static void carry(struct baton_node *n)
 {
     const struct baton_raft_effects *rfx = &n->raft_fx;
     struct baton_effects *fx = n->fx;
+    bool sending = false;
 
     for (unsigned k = 0; k < rfx->n_msgs; k++) {
         struct baton_msg m;
@@ -410,6 +566,8 @@ static void carry(struct baton_node *n)
         if (r->to >= n->cfg.n_nodes || r->to == n->cfg.self) {
             continue;
         }
+        /* It points into n->snap: no new snapshot this step. */
+        sending = sending || r->type == BATON_RAFT_SNAPSHOT;
         memset(&m, 0, sizeof(m));
         m.type = BATON_MSG_RAFT;
         m.u.raft.m = *r;
@@ -434,7 +592,21 @@ static void carry(struct baton_node *n)
         n->raft_role = n->raft.role;
         n->raft_term = n->raft.term;
     }
+    /* A snapshot installed replaces the table (the group checked it is
+     * newer than anything applied), then the entries after it apply. */
+    if (rfx->install.set) {
+        snap_restore(n, rfx->install.data, rfx->install.len,
+                     rfx->install.index);
+        snap_saved(n, rfx->install.term);
+        n->counters.raft_snaps_installed++;
+    }
     apply_grants(n);
+    if (!rfx->install.set && !sending) {
+        snap_take(n);
+    }
+    /* Followers that lack compacted entries get the snapshot, one per
+     * step (baton__quorum_event). */
+    n->snap_wanted = is_leader(n) ? n->snap_wanted | rfx->want_snapshot : 0;
 }
 
 int baton__quorum_init(struct baton_node *n, uint64_t seed)
@@ -450,6 +622,9 @@ int baton__quorum_init(struct baton_node *n, uint64_t seed)
     }
     n->grants_applied = 0;
     n->grant_refused_at = 0;
+    n->snap_len = 0;
+    n->snap_index = 0;
+    n->snap_wanted = 0;
     memset(n->lease_end, 0, sizeof(n->lease_end));
     memset(n->lease_given, 0, sizeof(n->lease_given));
     n->raft_stored = n->cfg.raft_disk != NULL;
@@ -467,6 +642,17 @@ int baton__quorum_init(struct baton_node *n, uint64_t seed)
     rc.election_min_ms = n->cfg.heartbeat_ms * n->cfg.heartbeat_miss;
     rc.heartbeat_ms = n->cfg.heartbeat_ms;
     rc.drift_ppm = n->cfg.max_drift_ppm;
+    rc.log_room = n->cfg.raft_log_room;
+    if (n->cfg.raft_disk != NULL && n->cfg.raft_disk->snap_index > 0) {
+        /* The store's log starts after its snapshot: without the table
+         * as of there, the grants it held would be lost. */
+        if (!snap_valid(n, n->cfg.raft_snap, n->cfg.raft_snap_len,
+                        n->cfg.raft_disk->snap_index)) {
+            return BATON_EINVAL;
+        }
+        snap_restore(n, n->cfg.raft_snap, n->cfg.raft_snap_len,
+                     n->cfg.raft_disk->snap_index);
+    }
     memset(&empty, 0, sizeof(empty));
     empty.vote = -1;
     /* A seed of its own, so that the group's randomness does not shift
@@ -492,8 +678,19 @@ int baton__quorum_event(struct baton_node *n, const struct baton_event *ev)
     switch (ev->type) {
     case BATON_EVENT_TICK:
         /* One call of the group per step (its effects are the step's):
-         * a grant due is proposed instead of the tick, which the group
-         * then asks for again a millisecond later. */
+         * a snapshot due to a follower is sent, or a grant due is
+         * proposed, instead of the tick, which the group then asks for
+         * again a millisecond later. */
+        if (is_leader(n) && n->snap_wanted != 0) {
+            unsigned to = (unsigned)__builtin_ctz(n->snap_wanted);
+            n->snap_wanted &= ~(UINT32_C(1) << to);
+            rv = baton_raft_send_snapshot(&n->raft, n->now_ms, to, n->snap,
+                                          n->snap_len, &n->raft_fx);
+            if (rv != 0) {
+                rv = baton_raft_tick(&n->raft, n->now_ms, &n->raft_fx);
+            }
+            break;
+        }
         if (grant_wanted(n, &app, &owner)) {
             uint8_t buf[GRANT_LEN];
             uint32_t len = grant_encode(buf, n->cfg.apps[app].name, owner,
@@ -527,6 +724,10 @@ void baton__quorum_on_msg(struct baton_node *n, const struct baton_msg *m)
         return; /* a peer with a quorum app: the app is refused anyway */
     }
     n->counters.raft_received++;
+    if (m->u.raft.m.type == BATON_RAFT_SNAPSHOT &&
+        !snap_valid(n, m->u.raft.m.data, m->u.raft.m.len, m->u.raft.m.index)) {
+        return; /* not a table: never installed (see snap_valid) */
+    }
     if (m->u.raft.m.type == BATON_RAFT_APPEND_RESP && m->u.raft.m.pre) {
         on_answer(n, &m->u.raft.m);
         return;
@@ -549,8 +750,9 @@ uint64_t baton__quorum_deadline(const struct baton_node *n)
     if (!n->quorum) {
         return UINT64_MAX;
     }
-    if (grant_wanted(n, &app, &owner)) {
-        return n->now_ms + 1; /* proposed at the next tick */
+    if (grant_wanted(n, &app, &owner) ||
+        (is_leader(n) && n->snap_wanted != 0)) {
+        return n->now_ms + 1; /* proposed or sent at the next tick */
     }
     for (unsigned i = 0; i < n->cfg.n_apps; i++) {
         /* A lease to stop under (its end less the margin), and for a

@@ -142,9 +142,12 @@ static void append(struct baton_raft *r,
 static void compact(struct baton_raft *r)
 {
     uint64_t upto = r->snap_index < r->commit ? r->snap_index : r->commit;
+    uint32_t room = r->cfg.log_room != 0
+                        ? r->cfg.log_room
+                        : BATON_RAFT_LOG_MAX - BATON_RAFT_BATCH;
     uint32_t k;
 
-    if (r->n < BATON_RAFT_LOG_MAX - BATON_RAFT_BATCH || upto < r->first_index) {
+    if (r->n < room || upto < r->first_index) {
         return;
     }
     if (upto > last_index(r)) {
@@ -396,6 +399,7 @@ int baton_raft_init(struct baton_raft *r,
         cfg->self >= cfg->n_nodes || (cfg->voters & (1u << cfg->self)) == 0 ||
         cfg->election_min_ms == 0 || cfg->heartbeat_ms == 0 ||
         cfg->heartbeat_ms >= cfg->election_min_ms ||
+        cfg->log_room > BATON_RAFT_LOG_MAX ||
         (disk != NULL && disk->n > BATON_RAFT_LOG_MAX)) {
         return BATON_EINVAL;
     }

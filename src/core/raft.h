@@ -119,6 +119,10 @@ struct baton_raft_config {
     uint64_t election_min_ms; /* randomised in [min, 2 x min) */
     uint64_t heartbeat_ms;
     uint32_t drift_ppm; /* clock rates differ by at most this */
+    /* Entries the log holds before it compacts what the snapshot covers
+     * (0: BATON_RAFT_LOG_MAX - BATON_RAFT_BATCH). Small in simulators,
+     * to exercise compaction and installs. */
+    uint32_t log_room;
 };
 
 /* What a node finds on its disk at start. */

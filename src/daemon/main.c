@@ -317,6 +317,15 @@ static void on_watchdog(uv_timer_t *t)
     batond_notify_send(&d->notify, "WATCHDOG=1");
 }
 
+/* The Raft store failed (a full disk, an I/O error): the node may not
+ * go on past a lost write (quorum.md §3); it drains and exits 1, and a
+ * restart recovers what is durable. */
+static void prog_store_failed(void *data, const char *why)
+{
+    (void)why; /* logged by the node */
+    shutdown_(data, "raft store failed", 1);
+}
+
 static void on_signal(uv_signal_t *s, int signum)
 {
     struct batond *d = s->data;
@@ -451,6 +460,8 @@ int main(int argc, char **argv)
     d.prog.control.drain = prog_drain;
     d.prog.control.app_json = prog_app_json;
     d.prog.control.draining = prog_draining;
+    d.prog.state_dir = d.sup.state_dir;
+    d.prog.store_failed = prog_store_failed;
     for (unsigned i = 0; i < d.node->n_apps; i++) {
         d.prog.gname[i] = d.cfg.apps[i].gname;
         d.prog.address[i] = d.cfg.apps[i].address;

@@ -414,6 +414,18 @@ static char **build_env(const struct batond_proc *p, char *store,
 #define SPARE_AGAIN_MS (50)   /* a new spare after one is taken */
 #define SPARE_RETRY_MS (1000) /* after one failed or died */
 
+static bool quorum_here(const struct batond_sup *sup)
+{
+    const struct baton_io_config *io = &sup->cfg->node->io;
+
+    for (unsigned i = 0; i < io->n_apps; i++) {
+        if (io->apps[i].mode == BATON_APP_QUORUM) {
+            return true;
+        }
+    }
+    return false;
+}
+
 static void on_spare_timer(uv_timer_t *t);
 
 static void spare_arm(struct batond_sup *sup, uint64_t ms)
@@ -2109,8 +2121,9 @@ static void state_dir_init(struct batond_sup *sup)
     } else {
         default_state_dir(sup, own, sizeof(own));
     }
-    /* No app will want a file here: no directory either. */
-    if (apps_may_run_here(sup) &&
+    /* No app will want a file here, nor the Raft store (quorum mode,
+     * kept in raft/ here even on a witness): no directory either. */
+    if ((apps_may_run_here(sup) || quorum_here(sup)) &&
         (sup->state_dir[0] != '/' ||
          make_dirs(sup->state_dir, own[0] != '\0' ? own : NULL) != 0)) {
         logf_(sup, BATON_LOG_ERROR, "state_dir %s: %s", sup->state_dir,

@@ -350,7 +350,25 @@ static void raft_write(struct baton_io *io, const struct baton_effects *fx)
 {
     int rv;
 
-    if (fx->raft_write.seq == 0 || io->closing) {
+    if (io->closing) {
+        return;
+    }
+    /* The snapshot first: the write cuts the log after its index
+     * (quorum.md §3 "Limits"). */
+    if (fx->raft_snapshot.len != 0 && io->on_raft_snapshot != NULL) {
+        rv = io->on_raft_snapshot(
+            io, fx->raft_snapshot.index, fx->raft_snapshot.term,
+            fx->raft_snapshot.data, fx->raft_snapshot.len);
+        if (rv != 0) {
+            logf_(io, BATON_LOG_ERROR,
+                  "raft snapshot at %" PRIu64
+                  " failed (%s): nothing more "
+                  "is confirmed; quorum apps stop here",
+                  fx->raft_snapshot.index, baton_strerror(rv));
+            return;
+        }
+    }
+    if (fx->raft_write.seq == 0) {
         return;
     }
     rv = io->on_raft_write != NULL ? io->on_raft_write(io, &fx->raft_write)
@@ -1454,6 +1472,8 @@ int baton_io_init(struct baton_io *io, uv_loop_t *loop,
     nc.apps_held = cfg->apps_held;
     nc.max_drift_ppm = cfg->max_drift_ppm;
     nc.raft_disk = cfg->raft_disk;
+    nc.raft_snap = cfg->raft_snap;
+    nc.raft_snap_len = cfg->raft_snap_len;
     /* Placement ties go to the smallest node name (reference §1.4). */
     for (unsigned i = 0; i < cfg->n_nodes; i++) {
         for (unsigned j = 0; j < cfg->n_nodes; j++) {

@@ -45,6 +45,8 @@ struct baton_io_config {
      * borrowed during baton_io_init). */
     uint32_t max_drift_ppm;
     const struct baton_raft_disk *raft_disk;
+    const uint8_t *raft_snap; /* its snapshot's bytes (NULL: none) */
+    uint32_t raft_snap_len;
 };
 
 struct baton_io;
@@ -67,6 +69,15 @@ typedef void (*baton_call_fn)(struct baton_io *io,
  * leases. w and its entries are valid during the call only. */
 typedef int (*baton_raft_write_fn)(struct baton_io *io,
                                    const struct baton_raft_write *w);
+/* Quorum mode: saves the core's raft_snapshot effect durably, before
+ * the write of the same step, and returns 0 once it is, or an error:
+ * that step's write is then not made either (the store is failed).
+ * data is valid during the call only. */
+typedef int (*baton_raft_snapshot_fn)(struct baton_io *io,
+                                      uint64_t index,
+                                      uint64_t term,
+                                      const uint8_t *data,
+                                      uint32_t len);
 
 struct baton_io_conn; /* io.c */
 
@@ -142,10 +153,12 @@ struct baton_io {
     baton_name_fn on_name;
     baton_call_fn on_call;
     /* NULL: writes are confirmed at once and kept nowhere: NOT durable,
-     * a restarted node forgets its term, vote and log. Until the Raft
-     * store (src/lib/raftlog.c) is wired here, quorum apps run nowhere
-     * (docs/design/quorum.md §9). */
+     * a restarted node forgets its term, vote and log; the core then
+     * starts no quorum app (cfg.raft_disk is NULL too). libbaton sets
+     * both to its store (src/lib/raftlog.c, docs/design/quorum.md §3)
+     * when the node has a quorum app. */
     baton_raft_write_fn on_raft_write;
+    baton_raft_snapshot_fn on_raft_snapshot;
     uint64_t persisted_seq; /* the newest write to confirm, 0 = none */
     struct baton_name *names_slots; /* the core's: 3 x names_cap slots */
     struct baton_names rx_names;    /* decoding scratch for snapshots */

@@ -13,6 +13,7 @@
 #include "http.h"
 #include "metrics.h"
 #include "idmap.h"
+#include "raftlog.h"
 #include "../io/io.h"
 
 enum lib_req_kind {
@@ -118,6 +119,12 @@ struct lib_program {
     struct lib_control_program control;
     const char *gname[BATON_APPS_MAX]; /* app i's name ("" = none) */
     const char *address[BATON_APPS_MAX]; /* its address here ("" = none) */
+    /* Quorum mode: the directory whose raft/ holds the node's Raft store
+     * (batond: its state_dir, made by then), and what to do when the
+     * store fails while running (stop the node: quorum.md §3); called
+     * with control.data. NULL: [node] state_dir, and baton_close. */
+    const char *state_dir;
+    void (*store_failed)(void *data, const char *why);
 };
 
 struct baton {
@@ -139,6 +146,10 @@ struct baton {
     void (*close_cb)(void *data);
     void *close_data;
     const struct lib_program *program; /* NULL for a libbaton program */
+    /* Quorum mode: the Raft store (NULL without a quorum app), and
+     * whether it failed (the node is stopping). */
+    struct lib_raftlog *raftlog;
+    bool raft_failed;
 
     struct baton_app apps[BATON_APPS_MAX];
     unsigned n_apps;

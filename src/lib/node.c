@@ -1,12 +1,14 @@
 /* libbaton: the node's life - make, start, run, close (docs/api.md). */
 #include "../util/setup.h"
 
+#include <errno.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "../util/assert.h"
 #include "lib.h"
@@ -216,6 +218,145 @@ int lib_node_new(struct baton **out, const struct baton_options *opt,
 
 static void on_io_failed(struct baton_io *io);
 
+/* ---- quorum mode: the Raft store (docs/design/quorum.md §3) ----------- */
+
+static bool has_quorum_app(const struct baton *b)
+{
+    for (unsigned i = 0; i < b->cfg.io.n_apps; i++) {
+        if (b->cfg.io.apps[i].mode == BATON_APP_QUORUM) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static void close_failed(void *ctx, struct lib_defer *d)
+{
+    (void)d;
+    baton_close(ctx, NULL, NULL);
+}
+
+/* The store failed: nothing more is confirmed to the core, and the node
+ * stops (a later confirmation would cover the lost write). Outside the
+ * step: batond drains, a libbaton program's node closes. */
+static void store_failed(struct baton *b)
+{
+    const char *why = lib_raftlog_errmsg(b->raftlog);
+    struct lib_defer *d;
+
+    if (b->raft_failed) {
+        return;
+    }
+    b->raft_failed = true;
+    lib_logf(b, BATON_LOG_ERROR, "raft store: %s: the node stops", why);
+    if (b->program != NULL && b->program->store_failed != NULL) {
+        b->program->store_failed(b->program->control.data, why);
+        return;
+    }
+    d = lib_defer_new(close_failed, b, sizeof(*d), NULL, 0);
+    if (d != NULL) {
+        lib_defer_push(&b->defers, d);
+    }
+}
+
+static int on_raft_write(struct baton_io *io, const struct baton_raft_write *w)
+{
+    struct baton *b = io->data;
+    int rv = lib_raftlog_write(b->raftlog, w);
+
+    if (rv != 0) {
+        store_failed(b);
+    }
+    return rv;
+}
+
+static int on_raft_snapshot(struct baton_io *io,
+                            uint64_t index,
+                            uint64_t term,
+                            const uint8_t *data,
+                            uint32_t len)
+{
+    struct baton *b = io->data;
+    int rv = lib_raftlog_snapshot(b->raftlog, index, term, data, len);
+
+    if (rv != 0) {
+        store_failed(b);
+    }
+    return rv;
+}
+
+static void log_store(void *data, int level, const char *text)
+{
+    lib_logf(data, level, "raft store: %s", text);
+}
+
+/* The test knob BATON_RAFT_FAIL_FILE=PATH: the store's writes fail
+ * (EIO, as a dying disk's) while PATH exists, so that a test can watch
+ * the node stop on a failed write (test_quorum_apps.sh). */
+static ssize_t knob_pwrite(void *data,
+                           int fd,
+                           const void *buf,
+                           size_t len,
+                           off_t off)
+{
+    if (access(data, F_OK) == 0) {
+        errno = EIO;
+        return -1;
+    }
+    return pwrite(fd, buf, len, off);
+}
+
+/* Opens the store under <state_dir>/raft/ when the node has a quorum
+ * app (a witness too: it votes), and hands what it recovered to the
+ * core through cfg.io (borrowed during baton_io_init: disk).
+ * Errors (errmsg names the file and the offset): what lib_raftlog_open
+ * returns, BATON_EINVAL (no state_dir). */
+static int open_store(struct baton *b, struct baton_raft_disk *disk)
+{
+    struct lib_raftlog_options o = {0};
+    const char *dir = b->program != NULL && b->program->state_dir != NULL
+                          ? b->program->state_dir
+                          : b->cfg.state_dir;
+    char path[BATON_PATH_MAX + 8];
+    char err[512];
+    const uint8_t *snap;
+    uint64_t snap_len;
+    int rv;
+
+    if (!has_quorum_app(b)) {
+        return 0;
+    }
+    if (dir[0] == '\0') {
+        return lib_fail(b, BATON_EINVAL,
+                        "baton_start: quorum mode keeps its Raft store in "
+                        "[node] state_dir, which is not set");
+    }
+    snprintf(path, sizeof(path), "%s/raft", dir);
+    o.dir = path;
+    o.log = log_store;
+    o.log_data = b;
+    if (getenv("BATON_RAFT_FAIL_FILE") != NULL) {
+        static struct lib_raftlog_sys knob;
+        knob.data = getenv("BATON_RAFT_FAIL_FILE");
+        knob.pwrite = knob_pwrite;
+        o.sys = &knob;
+        lib_logf(b, BATON_LOG_WARN,
+                 "BATON_RAFT_FAIL_FILE (a test knob): raft writes fail "
+                 "while %s exists",
+                 (const char *)knob.data);
+    }
+    rv = lib_raftlog_open(&b->raftlog, &o, err, sizeof(err));
+    if (rv != 0) {
+        return lib_fail(b, rv, "baton_start: raft store %s: %s", path, err);
+    }
+    lib_raftlog_disk(b->raftlog, disk);
+    lib_raftlog_snapshot_data(b->raftlog, &snap, &snap_len);
+    b->cfg.io.raft_disk = disk;
+    b->cfg.io.raft_snap = snap;
+    b->cfg.io.raft_snap_len = (uint32_t)snap_len;
+    return 0;
+}
+
 /* A program's app effects go through the control socket, which points
  * an app's name here first, then hands them to program->control's
  * app_effect (lib_on_app) after the step. */
@@ -271,6 +412,7 @@ static int start_control(struct baton *b)
 
 int baton_start(struct baton *b)
 {
+    struct baton_raft_disk disk;
     bool errmsg_set;
     int rv;
 
@@ -287,11 +429,23 @@ int baton_start(struct baton *b)
         b->cfg.io.inc = (baton_inc)ts.tv_sec * 1000 +
                         (baton_inc)(ts.tv_nsec / 1000000);
     }
-    rv = baton_io_init(&b->io, b->loop, &b->cfg.io, log_io, b);
+    rv = open_store(b, &disk);
     if (rv != 0) {
+        return rv; /* errmsg says why */
+    }
+    rv = baton_io_init(&b->io, b->loop, &b->cfg.io, log_io, b);
+    b->cfg.io.raft_disk = NULL; /* borrowed during init only */
+    b->cfg.io.raft_snap = NULL;
+    if (rv != 0) {
+        lib_raftlog_close(b->raftlog);
+        b->raftlog = NULL;
         return lib_fail(b, rv, "baton_start: %s", baton_strerror(rv));
     }
     b->io.data = b;
+    if (b->raftlog != NULL) {
+        b->io.on_raft_write = on_raft_write;
+        b->io.on_raft_snapshot = on_raft_snapshot;
+    }
     b->io.on_app = lib_on_app;
     b->io.on_name = lib_on_name;
     b->io.on_call = lib_on_call;
@@ -340,6 +494,8 @@ static void finish_close(struct baton *b)
 
     lib_names_close(b);
     lib_events_free(b);
+    lib_raftlog_close(b->raftlog); /* after the driver: no write under way */
+    b->raftlog = NULL;
     /* Every handle of the control socket closed before b's own. */
     free(b->control);
     b->control = NULL;

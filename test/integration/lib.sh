@@ -75,6 +75,34 @@ runs_on() {
 }
 declare -A COOKIE_OVERRIDE=()
 
+# Quorum apps (test_quorum_*.sh). quorum_db NODES: APP_SECTIONS for the
+# quorum app db on NODES ("a@local, b@local"), whose instance runs the
+# test's $T/app.sh. here APP NODE: APP's instance on NODE is
+# ready. runners APP: the nodes started by this test (and not stopped)
+# whose instance of APP is ready. one_runner APP: exactly one; two at
+# once fails the test (every wait_for sample checks it).
+quorum_db() {
+    chmod +x "$T/app.sh"
+    APP_SECTIONS="[app db]
+nodes = $1
+mode = quorum
+start = $T/app.sh"
+}
+here() { ctl "$2" --json apps 2>/dev/null | tr '{' '\n' | grep "\"name\":\"$1\"" | grep -q '"here":"ready"'; }
+runners() {
+    local n
+    for n in "${!PIDS[@]}"; do
+        [ -f "$T/$n.ini" ] && here "$1" "$n" && echo "$n"
+    done
+    return 0
+}
+one_runner() {
+    local r
+    r=$(runners "$1" | sort | tr '\n' ' ')
+    [ "$(echo "$r" | wc -w)" -le 1 ] || fail "two instances of $1 at once: $r"
+    [ "$(echo "$r" | wc -w)" -eq 1 ]
+}
+
 start() { "$BIN/batond" -c "$T/$1.ini" 2>> "$T/$1.log" & PIDS[$1]=$!; }
 stop9() { kill -KILL "${PIDS[$1]}"; wait "${PIDS[$1]}" 2>/dev/null || true; unset "PIDS[$1]"; }
 ctl() { "$BIN/batonctl" -c "$T/$1.ini" "${@:2}"; }

@@ -2,8 +2,8 @@
 # an old owner that decided to write, was paused (SIGSTOP) and replaced
 # by a new owner with a higher token, has its late write refused, and
 # the store holds the new owner's data, across a restart of the store
-# too. The tokens stand for BATON_EPOCH; the end-to-end run with batond
-# granting them comes with quorum apps (issue 13).
+# too. The tokens stand for BATON_EPOCH; test_quorum_fenced.sh is the
+# end-to-end run, with batond granting them to a quorum app.
 source "$(dirname "$0")/lib.sh"
 
 FD="$BIN/examples/fenced"

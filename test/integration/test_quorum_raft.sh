@@ -1,8 +1,8 @@
 # Quorum mode on real processes (docs/design/quorum.md §9): three batond
 # nodes with a quorum app run one Raft group over the wire (message type
 # 13, wire.md §2.5): a leader emerges; kill -9 of the leader elects
-# another among the two left, in a later term. The app itself runs
-# nowhere yet: its placement through the log is still to come.
+# another among the two left, in a later term. The app runs on at most
+# one node (test_quorum_apps.sh follows it across kills and restarts).
 source "$(dirname "$0")/lib.sh"
 
 APP_SECTIONS="[app db]
@@ -29,10 +29,12 @@ wait_for 15 leader_among a b c > /dev/null || fail "no Raft leader among a, b, c
 first=$(leader_among a b c)
 MIN_TERM=$(term_led "$first")
 pass "Raft leader $first in term $MIN_TERM"
+running=0
 for n in a b c; do
-    ctl "$n" --json apps | grep -q '"here":"ready"' && fail "the quorum app runs on $n"
+    if ctl "$n" --json apps | grep -q '"here":"ready"'; then running=$((running + 1)); fi
 done
-pass "the quorum app runs nowhere (not placed yet)"
+[ $running -le 1 ] || fail "the quorum app runs on $running nodes"
+pass "the quorum app runs on at most one node"
 
 stop9 "$first"
 others=()

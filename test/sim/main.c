@@ -153,15 +153,17 @@ static const char *part_flag(const struct opts *o)
 /* Results travel from workers to the parent as one line per seed. */
 static void emit(FILE *out, uint64_t seed, const struct seed_result *r)
 {
-    fprintf(out, "%" PRIu64 " %d %u %" PRIu64 " %" PRIu64 " %" PRIu64
-                 " %" PRIu64 " %" PRIu64 " %" PRIu64 " %d %s\n",
+    fprintf(out,
+            "%" PRIu64 " %d %u %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64
+            " %" PRIu64 " %" PRIu64 " %d %" PRIu64 " %" PRIu64 " %s\n",
             seed, r->ok, r->n_nodes, r->steps, r->converge_us, r->bound_us,
             r->garbage, r->resets, r->heal_link_us, r->default_hb,
-            r->ok ? "-" : r->failure);
+            r->snaps_taken, r->snaps_installed, r->ok ? "-" : r->failure);
 }
 
 struct totals {
     uint64_t passed, failed, steps, garbage, resets;
+    uint64_t snaps_taken, snaps_installed; /* quorum mode */
     /* heal -> every link up, at any and at default heartbeat settings */
     uint64_t heal_link_us, heal_link_seed;
     uint64_t heal_link_default_us, heal_link_default_seed;
@@ -173,15 +175,16 @@ static void absorb(struct totals *t, const char *line, const char *self,
                    const struct opts *o)
 {
     uint64_t seed, steps, conv, bound, garbage, resets, heal_link;
+    uint64_t taken, installed;
     int ok, default_hb;
     unsigned nn;
     int used = 0;
 
     if (sscanf(line,
-               "%" SCNu64 " %d %u %" SCNu64 " %" SCNu64 " %" SCNu64
-               " %" SCNu64 " %" SCNu64 " %" SCNu64 " %d %n",
+               "%" SCNu64 " %d %u %" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64
+               " %" SCNu64 " %" SCNu64 " %d %" SCNu64 " %" SCNu64 " %n",
                &seed, &ok, &nn, &steps, &conv, &bound, &garbage, &resets,
-               &heal_link, &default_hb, &used) < 10) {
+               &heal_link, &default_hb, &taken, &installed, &used) < 12) {
         fprintf(stderr, "baton-sim: bad worker line: %s", line);
         t->failed++;
         return;
@@ -189,6 +192,8 @@ static void absorb(struct totals *t, const char *line, const char *self,
     t->steps += steps;
     t->garbage += garbage;
     t->resets += resets;
+    t->snaps_taken += taken;
+    t->snaps_installed += installed;
     if (default_hb && heal_link > t->heal_link_default_us) {
         t->heal_link_default_us = heal_link;
         t->heal_link_default_seed = seed;
@@ -342,6 +347,11 @@ static int run_many(const struct opts *o, const char *self)
            " ms (seed %" PRIu64 ")\n",
            t.resets, t.heal_link_us / SIM_MS, t.heal_link_seed,
            t.heal_link_default_us / SIM_MS, t.heal_link_default_seed);
+    if (o->so.quorum) {
+        printf("quorum: %" PRIu64 " grant-table snapshots taken, %" PRIu64
+               " installed from a leader\n",
+               t.snaps_taken, t.snaps_installed);
+    }
     printf("%" PRIu64 " passed, %" PRIu64 " failed\n", t.passed, t.failed);
     return t.failed == 0 ? 0 : 1;
 }

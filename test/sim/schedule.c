@@ -202,6 +202,14 @@ static void config(uint64_t seed, const struct seed_opts *o,
          * stops (only the kill at lease end ends it). */
         cfg->shim = pick(&q, 2) == 0;
         cfg->stop_hang_ppm = pick(&q, 3) == 0 ? 200000 : 0;
+        /* A run makes tens of entries, not the hundreds after which the
+         * defaults take a snapshot and compact: three seeds in four take
+         * them every few entries and keep few, so that snapshots,
+         * compaction and installs happen in every such run. */
+        if (pick(&q, 4) != 0) {
+            cfg->raft_snap_every = (uint32_t)rnd(&q, 1, 6);
+            cfg->raft_log_room = (uint32_t)rnd(&q, 2, 12);
+        }
     }
     cfg->app_fail_ppm = 20000;
     /* Exports take 1-5 ms in the model: a new owner waits 200 ms for a
@@ -331,6 +339,7 @@ void run_seed(uint64_t seed, const struct seed_opts *o, struct seed_result *r)
     }
     r->steps = sim_steps(s);
     r->resets = sim_resets(s);
+    sim_quorum_stats(s, &r->snaps_taken, &r->snaps_installed);
     r->default_hb = cfg.heartbeat_ms == 0;
     r->garbage = sim_rejected(s);
     if (sim_failed(s)) {

@@ -21,6 +21,7 @@ struct seed_result {
     uint64_t app_extra_us; /* the part of it the apps add */
     uint64_t garbage;     /* invalid messages injected (all rejected) */
     uint64_t resets;      /* links reset on the cores' requests */
+    uint64_t snaps_taken, snaps_installed; /* quorum mode */
     /* The quiet phase's slowest link: from the end of the faults (the
      * heal) until both ends of a pair the network connects hold it up,
      * for pairs that did not at that moment (5 ms resolution). */

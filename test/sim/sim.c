@@ -724,6 +724,10 @@ static void boot(struct sim *s, unsigned i)
     }
     sim__quorum_disk(s, i, &disk);
     cfg.raft_disk = &disk;
+    cfg.raft_snap = sn->disk.snap_len > 0 ? sn->disk.snap : NULL;
+    cfg.raft_snap_len = sn->disk.snap_len;
+    cfg.raft_snap_every = s->cfg.raft_snap_every;
+    cfg.raft_log_room = s->cfg.raft_log_room;
     for (unsigned a = 0; a < BATON_APPS_MAX; a++) {
         sn->inst[a].st = 0; /* a crash took every instance with it */
     }
@@ -1130,6 +1134,16 @@ uint64_t sim_steps(const struct sim *s)
 uint64_t sim_rejected(const struct sim *s)
 {
     return s->rejected;
+}
+
+void sim_quorum_stats(const struct sim *s, uint64_t *taken, uint64_t *installed)
+{
+    *taken = s->snaps_taken;
+    *installed = s->snaps_installed;
+    for (unsigned i = 0; i < s->cfg.n_nodes; i++) {
+        *taken += s->nodes[i].core.counters.raft_snaps_taken;
+        *installed += s->nodes[i].core.counters.raft_snaps_installed;
+    }
 }
 
 uint64_t sim_resets(const struct sim *s)

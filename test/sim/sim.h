@@ -67,6 +67,12 @@ struct sim_config {
      * for the nodes' max_drift to hold. */
     bool rates_given;
     int32_t rate_ppm[SIM_NODES_MAX];
+    /* Quorum mode: snapshots of the grant table every raft_snap_every
+     * applied entries, the log compacted past raft_log_room entries
+     * (baton_node_config; 0: the core's defaults). Small values exercise
+     * compaction and snapshot installs in a short run. */
+    uint32_t raft_snap_every;
+    uint32_t raft_log_room;
     bool print_trace;                /* print every trace line as it happens */
     bool keep_trace;                 /* keep lines for sim_trace_find() */
 };
@@ -163,6 +169,11 @@ uint64_t sim_steps(const struct sim *s);
 uint64_t sim_rejected(const struct sim *s); /* garbage rejected so far */
 /* Links closed on the cores' requests. */
 uint64_t sim_resets(const struct sim *s);
+/* Quorum mode: grant-table snapshots the nodes took, and installed
+ * (sent by a leader to a follower that lacked compacted entries). */
+void sim_quorum_stats(const struct sim *s,
+                      uint64_t *taken,
+                      uint64_t *installed);
 /* The network lets a and b talk (no block either way). */
 bool sim_connected(const struct sim *s, unsigned a, unsigned b);
 

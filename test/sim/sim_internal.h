@@ -102,6 +102,11 @@ struct simnode {
         struct sim_write *w; /* asked for, not yet durable, in order */
         size_t n_w, cap_w;
         uint64_t free_us; /* writes become durable in order */
+        /* The grant table's snapshot, as of snap_index (0: none); the
+         * log's entries up to there are covered by it. */
+        uint64_t snap_index, snap_term;
+        uint8_t snap[BATON_QUORUM_SNAP_MAX];
+        uint32_t snap_len;
     } disk;
     /* sim_quorum.c: the grant epochs its table held, per app, in the
      * life grant_life (a new life rebuilds the table from its log). */
@@ -185,6 +190,7 @@ struct sim {
     } *grant_at;
     size_t cap_grant_at;
     uint64_t quorum_writes;
+    uint64_t snaps_taken, snaps_installed;
 };
 
 void sim__fail(struct sim *s, const char *fmt, ...)

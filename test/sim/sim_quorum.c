@@ -4,7 +4,11 @@
  * The store: each raft_write effect is copied when it is asked for and
  * made durable 1-5 ms later (5%: up to 200 ms more, a slow fsync), in
  * order; only then does the node get its PERSISTED. A crash loses every
- * write not yet durable; a restarted node boots from what is.
+ * write not yet durable; a restarted node boots from what is. A
+ * raft_snapshot effect is saved at once, after the writes asked for
+ * before it, as lib_raftlog_snapshot does (the driver's writes are
+ * synchronous): the disk's log then keeps the entries after the
+ * snapshot if it holds the one at its index with its term, else none.
  *
  * Checked after every step of every node, against true time, with each
  * node's clock drifting (sim_config.drift_ppm):
@@ -50,6 +54,47 @@ static void *grow(void *p, size_t *cap, size_t need, size_t size)
     return p;
 }
 
+static void apply(struct sim *s, unsigned i, const struct sim_write *w);
+
+/* Saves the step's snapshot, before its write (quorum.md §3 "Limits"). */
+static void save_snapshot(struct sim *s, unsigned i)
+{
+    const struct baton_effects *fx = s->fx;
+    struct sim_disk *d = &s->nodes[i].disk;
+
+    if (fx->raft_snapshot.len == 0) {
+        return;
+    }
+    if (fx->raft_snapshot.index <= d->snap_index ||
+        fx->raft_snapshot.len > sizeof(d->snap)) {
+        sim__fail(s, "%s saved snapshot %" PRIu64 " (%u bytes) over %" PRIu64,
+                  sim_names[i], fx->raft_snapshot.index, fx->raft_snapshot.len,
+                  d->snap_index);
+        return;
+    }
+    /* The writes queued before it are on disk first (their PERSISTED
+     * still comes when it was due). */
+    for (size_t k = 0; k < d->n_w; k++) {
+        apply(s, i, &d->w[k]);
+        free(d->w[k].entries);
+    }
+    d->n_w = 0;
+    if (fx->raft_snapshot.index == s->nodes[i].core.snap_index &&
+        s->nodes[i].core.raft.snap_index != fx->raft_snapshot.index) {
+        sim__fail(s, "%s: the group did not take snapshot %" PRIu64,
+                  sim_names[i], fx->raft_snapshot.index);
+    }
+    if (d->n < fx->raft_snapshot.index ||
+        d->log[fx->raft_snapshot.index - 1].term != fx->raft_snapshot.term) {
+        d->n = fx->raft_snapshot.index; /* Raft's rule: none kept */
+    }
+    d->log = grow(d->log, &d->cap, d->n, sizeof(*d->log));
+    d->snap_index = fx->raft_snapshot.index;
+    d->snap_term = fx->raft_snapshot.term;
+    memcpy(d->snap, fx->raft_snapshot.data, fx->raft_snapshot.len);
+    d->snap_len = fx->raft_snapshot.len;
+}
+
 void sim__quorum_write(struct sim *s, unsigned i)
 {
     const struct baton_raft_write *w = &s->fx->raft_write;
@@ -57,6 +102,7 @@ void sim__quorum_write(struct sim *s, unsigned i)
     struct sim_write *c;
     struct event ev = {0};
 
+    save_snapshot(s, i);
     if (w->seq == 0) {
         return;
     }
@@ -97,6 +143,21 @@ static void apply(struct sim *s, unsigned i, const struct sim_write *w)
 
     d->term = w->term;
     d->vote = w->vote;
+    if (w->from <= d->snap_index) {
+        /* Written before the snapshot it precedes on disk, which covers
+         * these entries: Raft's rule for what follows a snapshot. */
+        uint64_t skip = d->snap_index + 1 - w->from;
+        if (skip >= w->n) {
+            d->n = BATON_MAX(d->n, d->snap_index);
+            return;
+        }
+        d->n = d->snap_index;
+        d->log = grow(d->log, &d->cap, d->n + w->n - skip, sizeof(*d->log));
+        for (uint32_t k = (uint32_t)skip; k < w->n; k++) {
+            d->log[d->n++] = w->entries[k];
+        }
+        return;
+    }
     if (w->from == 0 || w->from - 1 > d->n) {
         sim__fail(s,
                   "%s wrote from index %" PRIu64
@@ -133,6 +194,12 @@ void sim__quorum_persist(struct sim *s, const struct event *ev)
 void sim__quorum_crash(struct sim *s, unsigned i)
 {
     struct sim_disk *d = &s->nodes[i].disk;
+    struct baton_counters *c = &s->nodes[i].core.counters;
+
+    /* The life's counts, before a boot clears them. */
+    s->snaps_taken += c->raft_snaps_taken;
+    s->snaps_installed += c->raft_snaps_installed;
+    c->raft_snaps_taken = c->raft_snaps_installed = 0;
 
     for (size_t k = 0; k < d->n_w; k++) {
         free(d->w[k].entries);
@@ -148,17 +215,20 @@ void sim__quorum_disk(struct sim *s, unsigned i, struct baton_raft_disk *out)
     memset(out, 0, sizeof(*out));
     out->term = d->term;
     out->vote = d->vote;
-    if (d->n > BATON_RAFT_LOG_MAX) {
-        /* The node does not compact its log yet (quorum.c). */
+    out->snap_index = d->snap_index;
+    out->snap_term = d->snap_term;
+    if (d->n < d->snap_index || d->n - d->snap_index > BATON_RAFT_LOG_MAX) {
+        /* What lib_raftlog_open refuses (BATON_ERANGE): the node must
+         * take snapshots often enough. */
         sim__fail(s,
                   "%s has %" PRIu64
-                  " log entries: more than a node "
-                  "holds without snapshots",
-                  sim_names[i], d->n);
+                  " log entries after its snapshot at "
+                  "%" PRIu64 ": more than a node holds",
+                  sim_names[i], d->n - d->snap_index, d->snap_index);
         return;
     }
-    out->n = (uint32_t)d->n;
-    out->entries = d->n > 0 ? d->log : NULL;
+    out->n = (uint32_t)(d->n - d->snap_index);
+    out->entries = out->n > 0 ? d->log + d->snap_index : NULL;
 }
 
 static void check_leader(struct sim *s, unsigned i)

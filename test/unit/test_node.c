@@ -1950,6 +1950,93 @@ static void test_quorum_waits_for_persisted(void **state)
     assert_true(f->node.counters.raft_writes >= 2);
 }
 
+/* Quorum mode: a snapshot of the grant table (quorum.md §3) is taken
+ * once enough entries are applied, and a node booted from it (with an
+ * empty log after it) has the grant back; a store whose snapshot is
+ * missing or is no table is refused. */
+static void quorum_config(struct baton_node_config *cfg)
+{
+    config_init(cfg, 1, 0);
+    cfg->n_apps = 1;
+    snprintf(cfg->apps[0].name, sizeof(cfg->apps[0].name), "q");
+    cfg->apps[0].rank[0] = 1;
+    cfg->apps[0].mode = BATON_APP_QUORUM;
+    cfg->apps[0].lease_ms = 1000;
+    cfg->apps[0].stop_margin_ms = 250;
+}
+
+static void test_quorum_snapshot(void **state)
+{
+    struct fixture *f = *state;
+    struct baton_node_config cfg;
+    struct baton_raft_disk disk;
+    struct baton_event ev;
+    uint8_t snap[BATON_QUORUM_SNAP_MAX];
+    uint32_t snap_len = 0;
+    uint64_t snap_index = 0, snap_term = 0, epoch = 0, t = T0;
+
+    quorum_config(&cfg);
+    cfg.raft_snap_every = 1;
+    memset(&disk, 0, sizeof(disk));
+    disk.vote = -1;
+    cfg.raft_disk = &disk;
+    assert_int_equal(baton_node_init(&f->node, &cfg, SELF_INC, 1, T0), 0);
+    /* Confirms every write, ticks otherwise, until the grant of q is
+     * in a snapshot. */
+    for (unsigned k = 0; k < 200 && snap_index < 2; k++) {
+        memset(&ev, 0, sizeof(ev));
+        ev.type = f->fx.raft_write.seq != 0 ? BATON_EVENT_PERSISTED
+                                            : BATON_EVENT_TICK;
+        ev.seq = f->fx.raft_write.seq;
+        t = BATON_MAX(t + 1,
+                      ev.type == BATON_EVENT_TICK ? f->fx.deadline_ms : t + 1);
+        ev.now_ms = t;
+        assert_int_equal(baton_node_step(&f->node, &ev, &f->fx), 0);
+        if (f->fx.raft_snapshot.len != 0) {
+            assert_true(f->fx.raft_snapshot.index > snap_index);
+            snap_index = f->fx.raft_snapshot.index;
+            snap_term = f->fx.raft_snapshot.term;
+            snap_len = f->fx.raft_snapshot.len;
+            memcpy(snap, f->fx.raft_snapshot.data, snap_len);
+        }
+    }
+    assert_int_equal(baton_node_grant(&f->node, 0, &epoch), 0);
+    assert_int_equal(epoch, 2);
+    assert_int_equal(snap_index, 2);
+    assert_int_equal(snap_len,
+                     BATON_QUORUM_SNAP_HEAD + BATON_QUORUM_SNAP_RECORD);
+    assert_int_equal(f->node.counters.raft_snaps_taken, 2);
+
+    /* Booted from it: the grant is back, nothing in the log. */
+    memset(&disk, 0, sizeof(disk));
+    disk.term = snap_term;
+    disk.vote = 0;
+    disk.snap_index = snap_index;
+    disk.snap_term = snap_term;
+    quorum_config(&cfg);
+    cfg.raft_disk = &disk;
+    cfg.raft_snap = snap;
+    cfg.raft_snap_len = snap_len;
+    assert_int_equal(baton_node_init(&f->node, &cfg, SELF_INC, 2, t), 0);
+    epoch = 0;
+    assert_int_equal(baton_node_grant(&f->node, 0, &epoch), 0);
+    assert_int_equal(epoch, 2);
+    assert_int_equal(f->node.grants_applied, 2);
+
+    /* A snapshot index without a table, or bytes that are none. */
+    cfg.raft_snap = NULL;
+    assert_int_equal(baton_node_init(&f->node, &cfg, SELF_INC, 3, t),
+                     BATON_EINVAL);
+    cfg.raft_snap = snap;
+    cfg.raft_snap_len = snap_len - 1;
+    assert_int_equal(baton_node_init(&f->node, &cfg, SELF_INC, 4, t),
+                     BATON_EINVAL);
+    cfg.raft_snap_len = snap_len;
+    snap[snap_len - 1] = 'x'; /* the name no longer ends with a zero */
+    assert_int_equal(baton_node_init(&f->node, &cfg, SELF_INC, 5, t),
+                     BATON_EINVAL);
+}
+
 /* Without a quorum app there is no group: a PERSISTED is a driver's
  * mistake, and a raft message is accepted and ignored; a malformed one
  * is rejected like any bad body. */
@@ -2073,6 +2160,7 @@ int main(void)
         NODE_TEST(test_step_rejects_time_going_back),
         NODE_TEST(test_step_rejects_unknown_event),
         NODE_TEST(test_quorum_waits_for_persisted),
+        NODE_TEST(test_quorum_snapshot),
         NODE_TEST(test_raft_without_quorum),
         NODE_TEST(test_step_rejects_bad_link_peer),
         NODE_TEST(test_first_tick_boots),
