@@ -122,6 +122,21 @@ static int format_app(char *buf, size_t len, const struct baton_trace *t,
                         "between nodes; it runs nowhere until every node's "
                         "config agrees",
                         t->app);
+    case 9:
+        return snprintf(buf, len,
+                        "app %s: its node list, failover_timeout or mode "
+                        "differs between nodes: kept %s%s%s unmoved until "
+                        "every node's config agrees (nothing new is placed)",
+                        t->app, baton_app_status_name((unsigned)t->b),
+                        t->peer == BATON_NODE_NONE ? "" : " on ",
+                        t->peer == BATON_NODE_NONE ? "" : node);
+    case 10:
+        return snprintf(buf, len, "app %s: defined here", t->app);
+    case 11:
+        return snprintf(buf, len, "app %s: removed here%s", t->app,
+                        t->b == BATON_LOCAL_IDLE
+                            ? ""
+                            : " (its instance here moves away first)");
     default:
         return snprintf(buf, len, "app %s: ?", t->app);
     }
