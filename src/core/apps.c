@@ -722,7 +722,7 @@ static void decide_takeover(struct baton_node *n, unsigned k)
          * (epoch_max keeps the newer one). */
         const struct baton_app_report *rp = baton__apps_report_of(n, e->prev, e->name);
         if (prev_alive && rp != NULL && rp->run != BATON_LOCAL_IDLE &&
-            rp->epoch != 0) {
+            rp->epoch != 0 && e->rank[e->prev] != 0) {
             next.status = BATON_APP_RUNNING;
             next.owner = e->prev;
             next.owner_inc = e->prev_inc;
@@ -732,6 +732,11 @@ static void decide_takeover(struct baton_node *n, unsigned k)
             next.prev = BATON_NODE_NONE;
             next.prev_inc = 0;
             set_app(n, k, &next);
+        } else if (prev_alive && e->rank[e->prev] == 0) {
+            /* The old owner is out of the agreed node list now (a
+             * reload, apps.md §1.1): it may not keep the app. Its
+             * instance stops, and the app is placed once it has. */
+            set_status(n, k, BATON_APP_IDLE);
         } else {
             lost(n, k);
         }
@@ -1009,8 +1014,11 @@ static void decide(struct baton_node *n, unsigned k)
     }
     n->app_kept[k] = false;
     if (def != NULL && !same_definition(def, e)) {
+        /* One decision per app per step: the next step goes on from
+         * the new definition (the simulator checks each start against
+         * the state it leaves). */
         adopt_definition(n, k, def);
-        e = &n->state.apps[k];
+        return;
     }
     if (def != NULL && def->mode == BATON_APP_QUORUM) {
         /* A quorum app is placed only through the Raft log (quorum.md
