@@ -293,7 +293,8 @@ BATON_API int baton_app_add(struct baton *b, const char *name,
  * state, as baton_app_permit(app, false)), its stop callback runs, and
  * then this node no longer offers it. The handle stays valid until its
  * instance here is gone; a later baton_app_add may reuse it then. A
- * singleton or group is not removed (BATON_EINVAL). */
+ * singleton, group or quorum-mode app is not removed (BATON_EINVAL),
+ * and a quorum-mode app is added before baton_start only. */
 BATON_API int baton_app_remove(struct baton_app *app);
 BATON_API void *baton_app_data(const struct baton_app *app);
 BATON_API struct baton *baton_app_node(const struct baton_app *app);

@@ -1406,7 +1406,7 @@ bool baton_node_app_gone(const struct baton_node *n, unsigned app)
  * changed one keeps its instance, and its new definition goes to the
  * coordinator with the next report (the agreement of §1). A removed app
  * defined again is simply wanted back. Quorum apps are defined at start
- * only: the Raft group is made then (quorum.md §1). */
+ * only: the Raft group and its grants are made then (quorum.md §1). */
 static int define_app(struct baton_node *n,
                       unsigned i,
                       const struct baton_app_config *def)
@@ -1419,8 +1419,7 @@ static int define_app(struct baton_node *n,
         return -1;
     }
     len = strnlen(def->name, sizeof(def->name));
-    if (len == 0 || len == sizeof(def->name) ||
-        (def->mode == BATON_APP_QUORUM && !n->quorum)) {
+    if (len == 0 || len == sizeof(def->name) || def->mode == BATON_APP_QUORUM) {
         return -1;
     }
     for (unsigned x = 0; x < n->cfg.n_apps; x++) {
@@ -1452,11 +1451,15 @@ static int define_app(struct baton_node *n,
 /* BATON_REQ_UNDEFINE: app i leaves this node. It reports the app as not
  * permitted while an instance runs here, so the coordinator moves it
  * away (a takeover, with its state) or, if no other node may run it,
- * stops it; once the instance here is gone, it reports it no more. */
+ * stops it; once the instance here is gone, it reports it no more. A
+ * quorum app stays (quorum.md §1: made at start). */
 static int undefine_app(struct baton_node *n, unsigned i)
 {
     struct baton_local_app *l = &n->local[i];
 
+    if (n->cfg.apps[i].mode == BATON_APP_QUORUM) {
+        return -1; /* its grants are the Raft log's: defined at start */
+    }
     if (l->removed) {
         return 0;
     }

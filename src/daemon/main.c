@@ -385,7 +385,7 @@ static int reload_refusals(const struct batond *d,
         int i = running_app(d, na->name);
         if (i < 0) {
             added++;
-            if (na->mode == BATON_APP_QUORUM && !d->node->io.node.quorum) {
+            if (na->mode == BATON_APP_QUORUM) {
                 n += snprintf(why + strlen(why), len - strlen(why),
                               "[app %s] is new in quorum mode: that takes a "
                               "restart of batond (the Raft group is made at "
@@ -393,6 +393,14 @@ static int reload_refusals(const struct batond *d,
                               na->name) > 0;
             }
             continue;
+        }
+        if (na->mode == BATON_APP_QUORUM &&
+            (memcmp(io->apps[i].rank, na->rank, sizeof(na->rank)) != 0 ||
+             io->apps[i].failover_timeout_ms != na->failover_timeout_ms)) {
+            n += snprintf(why + strlen(why), len - strlen(why),
+                          "[app %s] is a quorum app: changing its nodes or "
+                          "failover_timeout takes a restart of batond\n",
+                          na->name) > 0;
         }
         if (io->apps[i].mode != na->mode ||
             io->apps[i].lease_ms != na->lease_ms ||
@@ -408,6 +416,19 @@ static int reload_refusals(const struct batond *d,
                           "[app %s] name changed: remove the app (reload), "
                           "then add it again\n",
                           na->name) > 0;
+        }
+    }
+    for (unsigned i = 0; i < io->n_apps; i++) {
+        bool kept = false;
+        for (unsigned j = 0; j < nn->io.n_apps && !kept; j++) {
+            kept = strcmp(nn->io.apps[j].name, io->apps[i].name) == 0;
+        }
+        if (!kept && !removed_here(d, i) &&
+            io->apps[i].mode == BATON_APP_QUORUM) {
+            n += snprintf(why + strlen(why), len - strlen(why),
+                          "[app %s] is a quorum app: removing it takes a "
+                          "restart of batond\n",
+                          io->apps[i].name) > 0;
         }
     }
     if (added > free_slots) {
