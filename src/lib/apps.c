@@ -17,6 +17,11 @@ struct baton_app *lib_app_handle(struct baton *b,
 
     free(app->state); /* an index reused at run time: its last app's */
     memset(app, 0, sizeof(*app));
+    /* Its counters are the new app's (labelled by its name) from 0. */
+    b->metrics.failovers[idx] = 0;
+    b->metrics.takeovers[idx] = 0;
+    b->metrics.restarts[idx] = 0;
+    b->metrics.monitor_failures[idx] = 0;
     app->b = b;
     app->idx = idx;
     app->kind = kind;
