@@ -286,6 +286,16 @@ BATON_API int baton_app_add(struct baton *b, const char *name,
                             const struct baton_app_options *opt,
                             const struct baton_app_callbacks *cbs,
                             void *data, struct baton_app **out);
+/* After baton_start, baton_app_add defines a new app at run time (this
+ * node reports it to the coordinator, which places it by the usual
+ * rules: docs/design/apps.md §1.1), and baton_app_remove takes app off
+ * this node: an instance here moves away first (a takeover, with its
+ * state, as baton_app_permit(app, false)), its stop callback runs, and
+ * then this node no longer offers it. The handle stays valid until its
+ * instance here is gone; a later baton_app_add may reuse it then. A
+ * singleton, group or quorum-mode app is not removed (BATON_EINVAL),
+ * and a quorum-mode app is added before baton_start only. */
+BATON_API int baton_app_remove(struct baton_app *app);
 BATON_API void *baton_app_data(const struct baton_app *app);
 BATON_API struct baton *baton_app_node(const struct baton_app *app);
 /* The running instance crashed or ended: failed = place it elsewhere;

@@ -1,6 +1,6 @@
 /* batonctl permit APP true|false, takeover APP, ready APP: steer an app
  * from this node (reference §1.7); drain: hand this node's apps over and
- * stop its batond. */
+ * stop its batond; reload: its batond re-reads its config file. */
 #include "../util/setup.h"
 
 #include <stdio.h>
@@ -27,6 +27,12 @@ int cli_steer(const struct cli *c, int argc, char **argv)
             return 2;
         }
         snprintf(line, sizeof(line), "drain");
+    } else if (strcmp(argv[0], "reload") == 0) {
+        if (argc != 1) {
+            fprintf(stderr, "usage: batonctl reload\n");
+            return 2;
+        }
+        snprintf(line, sizeof(line), "reload");
     } else {
         if (argc != 2) {
             fprintf(stderr, "usage: batonctl %s APP\n", argv[0]);
@@ -40,6 +46,12 @@ int cli_steer(const struct cli *c, int argc, char **argv)
     }
     if (c->json) {
         return cli_print_json(doc);
+    }
+    if (cJSON_IsString(cJSON_GetObjectItem(doc, "changes"))) {
+        /* reload: what changed */
+        printf("%s\n", cJSON_GetObjectItem(doc, "changes")->valuestring);
+        cJSON_Delete(doc);
+        return 0;
     }
     printf("ok\n");
     cJSON_Delete(doc);

@@ -28,6 +28,10 @@ enum app_trace {
     TR_EXITED,      /* the local instance ended normally */
     TR_REFUSED,     /* definitions differ between nodes */
     TR_TOKEN,       /* the local instance has a new token */
+    TR_KEPT,        /* definitions differ: kept where it runs */
+    TR_DEFINED,     /* defined here at run time */
+    TR_REMOVED,     /* removed here at run time */
+    /* 12: quorum.c's kill at lease end (TRACE_APP_KILLED) */
 };
 
 static void trace_app(struct baton_node *n, unsigned kind, const char *name,
@@ -50,20 +54,24 @@ static void fill_report(const struct baton_node *n, struct baton_app_reports *r)
     if (n->cfg.apps_held) {
         return; /* still syncing: it defines nothing yet */
     }
-    r->n = (uint8_t)n->cfg.n_apps;
     for (unsigned i = 0; i < n->cfg.n_apps; i++) {
         const struct baton_app_config *c = &n->cfg.apps[i];
         const struct baton_local_app *l = &n->local[i];
-        struct baton_app_report *p = &r->r[i];
+        struct baton_app_report *p;
+        if (baton_node_app_gone(n, i)) {
+            continue; /* removed here, and no instance left (§1.1) */
+        }
+        p = &r->r[r->n++];
         memcpy(p->name, c->name, sizeof(p->name));
         memcpy(p->rank, c->rank, sizeof(p->rank));
         p->failover_timeout_ms = c->failover_timeout_ms;
         p->mode = c->mode;
         p->lease_ms = c->lease_ms;
         p->stop_margin_ms = c->stop_margin_ms;
-        p->flags = (uint8_t)((l->permit ? BATON_REPORT_PERMIT : 0) |
-                             (l->failed ? BATON_REPORT_FAILED : 0) |
-                             (l->wants ? BATON_REPORT_WANTS : 0));
+        p->flags =
+            (uint8_t)((l->permit && !l->removed ? BATON_REPORT_PERMIT : 0) |
+                      (l->failed ? BATON_REPORT_FAILED : 0) |
+                      (l->wants ? BATON_REPORT_WANTS : 0));
         p->run = l->run;
         p->epoch = l->run == BATON_LOCAL_IDLE ? 0 : l->epoch;
         p->exited = l->exited;
@@ -715,7 +723,7 @@ static void decide_takeover(struct baton_node *n, unsigned k)
          * (epoch_max keeps the newer one). */
         const struct baton_app_report *rp = baton__apps_report_of(n, e->prev, e->name);
         if (prev_alive && rp != NULL && rp->run != BATON_LOCAL_IDLE &&
-            rp->epoch != 0) {
+            rp->epoch != 0 && e->rank[e->prev] != 0) {
             next.status = BATON_APP_RUNNING;
             next.owner = e->prev;
             next.owner_inc = e->prev_inc;
@@ -725,6 +733,11 @@ static void decide_takeover(struct baton_node *n, unsigned k)
             next.prev = BATON_NODE_NONE;
             next.prev_inc = 0;
             set_app(n, k, &next);
+        } else if (prev_alive && e->rank[e->prev] == 0) {
+            /* The old owner is out of the agreed node list now (a
+             * reload, apps.md §1.1): it may not keep the app. Its
+             * instance stops, and the app is placed once it has. */
+            set_status(n, k, BATON_APP_IDLE);
         } else {
             lost(n, k);
         }
@@ -883,12 +896,104 @@ static void define_apps(struct baton_node *n)
                 for (unsigned s = 0; s < BATON_APPS_MAX; s++) {
                     if (n->state.apps[s].status == BATON_APP_FREE) {
                         set_app(n, s, &e);
+                        /* at run time only: a boot waits anyway */
+                        n->app_new_ms[s] = settled(n) ? n->now_ms : 0;
                         break;
                     }
                 }
             }
         }
     }
+}
+
+/* Was app k's slot made less than a heartbeat ago? A new app is placed
+ * once the nodes that define it too (a reload of every node at once)
+ * have reported, not on the first one heard (as settled() at boot). */
+static bool young(const struct baton_node *n, unsigned k)
+{
+    return n->app_new_ms[k] != 0 &&
+           n->now_ms < n->app_new_ms[k] + n->cfg.heartbeat_ms;
+}
+
+/* Every member now agrees on a new definition (configs changed
+ * together, or a reload reached the last node: apps.md §1.1): adopt it.
+ * An app running on a node the new list leaves out is taken over from
+ * there in the same op (with its state), by the new list's placement,
+ * as from a node that no longer permits it; if it cannot be (nobody
+ * else eligible, a leftover instance elsewhere, or not running yet) it
+ * goes idle: its instance stops, and it is placed once it has. */
+static void adopt_definition(struct baton_node *n,
+                             unsigned k,
+                             const struct baton_app_report *def)
+{
+    const struct baton_state_app *e = &n->state.apps[k];
+    struct baton_state_app next = *e;
+    unsigned t;
+
+    memcpy(next.rank, def->rank, sizeof(next.rank));
+    next.failover_timeout_ms = def->failover_timeout_ms;
+    if (baton_app_active(&next) && next.rank[next.owner] == 0) {
+        t = baton__apps_place(n, &next, e->owner);
+        if (e->status == BATON_APP_RUNNING && t != BATON_NODE_NONE &&
+            instance_elsewhere(n, e, e->owner, false) == BATON_NODE_NONE) {
+            next.status = BATON_APP_TAKEOVER;
+            next.prev = e->owner;
+            next.prev_inc = e->owner_inc;
+            next.owner = (uint8_t)t;
+            next.owner_inc = n->state.nodes[t].inc;
+            next.type = BATON_START_TAKEOVER;
+            next.from = e->owner;
+            next.epoch = next_epoch(n, e, t);
+            next.epoch_max = next.epoch;
+        } else {
+            next.status = BATON_APP_IDLE;
+            next.owner = BATON_NODE_NONE;
+            next.owner_inc = 0;
+            next.prev = BATON_NODE_NONE;
+            next.prev_inc = 0;
+        }
+    }
+    set_app(n, k, &next);
+}
+
+/* The definitions of app k differ between members (a rolling reload, or
+ * a config out of step): is it kept as it is (apps.md §1.1)? An app that
+ * runs stays where it runs, unmoved, and a takeover already decided is
+ * finished; nothing new is placed until they agree. Refusing it would
+ * stop it on every reload of a shared field. One that runs nowhere (or
+ * whose owner's instance is gone) is refused, as at start. */
+static bool kept_while_disagreeing(struct baton_node *n, unsigned k)
+{
+    const struct baton_state_app *e = &n->state.apps[k];
+    const struct baton_app_report *r;
+
+    if (e->status == BATON_APP_TAKEOVER) {
+        decide_takeover(n, k);
+    } else if (e->status == BATON_APP_WAITING) {
+        /* its failover waits for the definitions to agree */
+    } else if (e->status == BATON_APP_RUNNING ||
+               e->status == BATON_APP_STARTING) {
+        r = baton__apps_report_of(n, e->owner, e->name);
+        if (!away(n, e->owner, e->owner_inc) &&
+            !(owner_alive(n, e->owner, e->owner_inc) &&
+              (has_instance(r) || (r == NULL && (pending(n, e->owner) ||
+                                                 unreported(n, e->owner)))))) {
+            return false;
+        }
+        if (e->status == BATON_APP_STARTING && r != NULL &&
+            r->run == BATON_LOCAL_RUNNING && r->epoch == e->epoch) {
+            set_status(n, k, BATON_APP_RUNNING);
+        }
+    } else {
+        return false;
+    }
+    e = &n->state.apps[k];
+    if (!n->app_kept[k] &&
+        (baton_app_active(e) || e->status == BATON_APP_WAITING)) {
+        n->app_kept[k] = true;
+        trace_app(n, TR_KEPT, e->name, e->owner, e->epoch, e->status, 0);
+    }
+    return true;
 }
 
 static void decide(struct baton_node *n, unsigned k)
@@ -899,24 +1004,22 @@ static void decide(struct baton_node *n, unsigned k)
     unsigned t;
 
     if (refuse) {
+        if (kept_while_disagreeing(n, k)) {
+            return;
+        }
+        n->app_kept[k] = false;
         if (e->status != BATON_APP_REFUSED) {
             set_status(n, k, BATON_APP_REFUSED);
         }
         return;
     }
+    n->app_kept[k] = false;
     if (def != NULL && !same_definition(def, e)) {
-        /* Every member now agrees on a new definition (configs changed
-         * together): adopt it. */
-        struct baton_state_app next = *e;
-        memcpy(next.rank, def->rank, sizeof(next.rank));
-        next.failover_timeout_ms = def->failover_timeout_ms;
-        if (baton_app_active(&next) && next.rank[next.owner] == 0) {
-            next.status = BATON_APP_IDLE;
-            next.owner = BATON_NODE_NONE;
-            next.owner_inc = 0;
-        }
-        set_app(n, k, &next);
-        e = &n->state.apps[k];
+        /* One decision per app per step: the next step goes on from
+         * the new definition (the simulator checks each start against
+         * the state it leaves). */
+        adopt_definition(n, k, def);
+        return;
     }
     if (def != NULL && def->mode == BATON_APP_QUORUM) {
         /* A quorum app is placed only through the Raft log (quorum.md
@@ -929,7 +1032,7 @@ static void decide(struct baton_node *n, unsigned k)
     case BATON_APP_IDLE:
     case BATON_APP_FAILED:
     case BATON_APP_REFUSED:
-        if (e->status == BATON_APP_IDLE && !settled(n)) {
+        if (e->status == BATON_APP_IDLE && (!settled(n) || young(n, k))) {
             return;
         }
         t = baton__apps_place(n, e, BATON_NODE_NONE);
@@ -1198,7 +1301,7 @@ static void carry_out(struct baton_node *n)
                 exported(n, &none);
             }
         }
-        if (start && l->run == BATON_LOCAL_IDLE && !l->failed &&
+        if (start && l->run == BATON_LOCAL_IDLE && !l->failed && !l->removed &&
             l->exited != e->epoch && e->epoch > l->last &&
             !lost_heard_again(n, e) && state_settled(n, i, e)) {
             bool with_state = l->state_for == e->epoch && l->state_ok;
@@ -1266,6 +1369,9 @@ uint64_t baton__apps_deadline(const struct baton_node *n)
     }
     for (unsigned k = 0; k < BATON_APPS_MAX; k++) {
         const struct baton_state_app *e = &n->state.apps[k];
+        if (e->status == BATON_APP_IDLE && young(n, k)) {
+            d = BATON_MIN(d, n->app_new_ms[k] + n->cfg.heartbeat_ms);
+        }
         if (e->status == BATON_APP_WAITING && n->app_deadline_ms[k] > n->now_ms) {
             d = BATON_MIN(d, n->app_deadline_ms[k]);
         }
@@ -1290,6 +1396,82 @@ uint64_t baton__apps_deadline(const struct baton_node *n)
     return d;
 }
 
+bool baton_node_app_gone(const struct baton_node *n, unsigned app)
+{
+    return app < n->cfg.n_apps && n->local[app].removed &&
+           n->local[app].run == BATON_LOCAL_IDLE;
+}
+
+/* BATON_REQ_DEFINE (apps.md §1.1): app i of this node is now *def. A
+ * new app (or a reused index) starts with a clean local record; a
+ * changed one keeps its instance, and its new definition goes to the
+ * coordinator with the next report (the agreement of §1). A removed app
+ * defined again is simply wanted back. Quorum apps are defined at start
+ * only: the Raft group and its grants are made then (quorum.md §1). */
+static int define_app(struct baton_node *n,
+                      unsigned i,
+                      const struct baton_app_config *def)
+{
+    struct baton_local_app *l = &n->local[i];
+    size_t len;
+
+    if (def == NULL || i > n->cfg.n_apps || i >= BATON_APPS_MAX ||
+        def->mode > BATON_APP_QUORUM) {
+        return -1;
+    }
+    len = strnlen(def->name, sizeof(def->name));
+    if (len == 0 || len == sizeof(def->name) || def->mode == BATON_APP_QUORUM) {
+        return -1;
+    }
+    for (unsigned x = 0; x < n->cfg.n_apps; x++) {
+        if (x != i && !baton_node_app_gone(n, x) &&
+            strcmp(n->cfg.apps[x].name, def->name) == 0) {
+            return -1; /* defined twice */
+        }
+    }
+    if (i < n->cfg.n_apps && strcmp(n->cfg.apps[i].name, def->name) != 0 &&
+        !baton_node_app_gone(n, i)) {
+        return -1; /* still another app's */
+    }
+    if (i == n->cfg.n_apps || strcmp(n->cfg.apps[i].name, def->name) != 0) {
+        /* A new app: its tokens are its own (it never ran here). */
+        memset(l, 0, sizeof(*l));
+        l->permit = true;
+        n->cfg.n_apps = BATON_MAX(n->cfg.n_apps, i + 1);
+    } else if (l->removed) {
+        l->permit = true; /* wanted back: eligible again */
+        l->failed = false;
+    }
+    l->removed = false;
+    n->cfg.apps[i] = *def;
+    trace_app(n, TR_DEFINED, def->name, BATON_NODE_NONE, 0, 0, 0);
+    n->report_dirty = true;
+    return 0;
+}
+
+/* BATON_REQ_UNDEFINE: app i leaves this node. It reports the app as not
+ * permitted while an instance runs here, so the coordinator moves it
+ * away (a takeover, with its state) or, if no other node may run it,
+ * stops it; once the instance here is gone, it reports it no more. A
+ * quorum app stays (quorum.md §1: made at start). */
+static int undefine_app(struct baton_node *n, unsigned i)
+{
+    struct baton_local_app *l = &n->local[i];
+
+    if (n->cfg.apps[i].mode == BATON_APP_QUORUM) {
+        return -1; /* its grants are the Raft log's: defined at start */
+    }
+    if (l->removed) {
+        return 0;
+    }
+    l->removed = true;
+    l->wants = false;
+    trace_app(n, TR_REMOVED, n->cfg.apps[i].name, BATON_NODE_NONE, l->epoch,
+              l->run, 0);
+    n->report_dirty = true;
+    return 0;
+}
+
 /* BATON_EVENT_APP and BATON_EVENT_REQUEST. */
 int baton__apps_event(struct baton_node *n, const struct baton_event *ev)
 {
@@ -1310,8 +1492,14 @@ int baton__apps_event(struct baton_node *n, const struct baton_event *ev)
         n->report_dirty = true;
         return 0;
     }
+    if (ev->type == BATON_EVENT_REQUEST && ev->what == BATON_REQ_DEFINE) {
+        return define_app(n, ev->app, ev->def);
+    }
     if (ev->app >= n->cfg.n_apps) {
         return -1;
+    }
+    if (ev->type == BATON_EVENT_REQUEST && ev->what == BATON_REQ_UNDEFINE) {
+        return undefine_app(n, ev->app);
     }
     l = &n->local[ev->app];
     name = n->cfg.apps[ev->app].name;

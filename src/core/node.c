@@ -620,7 +620,7 @@ int baton_node_step(struct baton_node *n, const struct baton_event *ev,
     }
     if ((ev->type == BATON_EVENT_APP || ev->type == BATON_EVENT_EXPORTED ||
          (ev->type == BATON_EVENT_REQUEST && ev->what != BATON_REQ_RELEASE &&
-          ev->what != BATON_REQ_HOLD)) &&
+          ev->what != BATON_REQ_HOLD && ev->what != BATON_REQ_DEFINE)) &&
         ev->app >= n->cfg.n_apps) {
         return BATON_EINVAL;
     }

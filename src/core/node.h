@@ -176,6 +176,13 @@ enum baton_request_kind {
     /* Hold apps again, as before a boot sync (app 0): the driver saw an
      * older peer whose config differs (docs/design/transport.md §2). */
     BATON_REQ_HOLD,
+    /* Runtime definitions (docs/design/apps.md §1.1): DEFINE sets
+     * cfg.apps[app] to *def (app == cfg.n_apps appends; an index whose
+     * app was removed and is gone here may be reused for another name);
+     * UNDEFINE removes cfg.apps[app] here: its instance here moves away
+     * (as with permit 0), then this node stops reporting it. */
+    BATON_REQ_DEFINE,
+    BATON_REQ_UNDEFINE,
 };
 
 struct baton_event {
@@ -196,6 +203,7 @@ struct baton_event {
     const struct baton_name_req *name_req; /* NAME: borrowed */
     const struct baton_call *call;         /* CALL/REPLY: borrowed */
     uint64_t seq; /* PERSISTED: the write's raft_write.seq */
+    const struct baton_app_config *def; /* REQUEST DEFINE: borrowed */
 };
 
 /* What the driver must do with a local app instance. */
@@ -444,6 +452,7 @@ struct baton_local_app {
      * was killed at its lease's end (KILL, once per instance). */
     uint64_t lease_told;
     bool killed;
+    bool removed;      /* UNDEFINE: leaves, then is no longer reported */
 };
 
 /* What the coordinator holds of each member's latest report. */
@@ -601,6 +610,13 @@ struct baton_node {
     uint64_t claim_ms;       /* COORDINATOR: when this claim began */
     struct baton_report_slot reports[BATON_NODES_MAX]; /* COORDINATOR */
     uint64_t app_deadline_ms[BATON_APPS_MAX]; /* COORDINATOR: WAITING */
+    /* COORDINATOR: the app is kept where it runs while definitions
+     * differ (apps.md §1.1); traced once per disagreement. */
+    bool app_kept[BATON_APPS_MAX];
+    /* COORDINATOR: when a member first defined the app at run time (its
+     * slot was made): it is placed a heartbeat later, once the others
+     * reloaded with it have said so (apps.md §1.1). */
+    uint64_t app_new_ms[BATON_APPS_MAX];
     uint64_t joined_ms[BATON_NODES_MAX];      /* COORDINATOR: member since */
 
     /* Names (docs/design/names.md). */
@@ -716,6 +732,9 @@ const struct baton_name *baton_node_whereis(const struct baton_node *n,
  * node knows it (BATON_NODE_NONE: none, or no quorum app), the term,
  * and the committed index. */
 unsigned baton_node_raft_leader(const struct baton_node *n);
+/* Is cfg.apps[app] removed here (BATON_REQ_UNDEFINE) and its instance
+ * here gone: the driver may reuse the index for another app. */
+bool baton_node_app_gone(const struct baton_node *n, unsigned app);
 uint64_t baton_node_raft_term(const struct baton_node *n);
 uint64_t baton_node_raft_commit(const struct baton_node *n);
 /* Quorum mode: the grant of cfg.apps[app] committed in the log and

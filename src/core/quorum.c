@@ -299,8 +299,8 @@ static void on_answer(struct baton_node *n, const struct baton_raft_msg *r)
 }
 
 /* The app trace's kind for a kill at lease end (trace.c formats it;
- * apps.c's kinds are 1-8). */
-#define TRACE_APP_KILLED 9
+ * apps.c's kinds are 1-11). */
+#define TRACE_APP_KILLED 12
 
 static void trace_kill(struct baton_node *n, unsigned i, uint64_t end)
 {

@@ -115,11 +115,6 @@ static int format_app(char *buf, size_t len, const struct baton_trace *t,
                         "app %s: token here epoch=%" PRIu64 " (was %" PRIu64
                         ")",
                         t->app, t->a, t->b);
-    case 9: /* quorum.c: the lease ended before the instance stopped */
-        return snprintf(buf, len,
-                        "app %s: killed here: lease ended at %" PRIu64
-                        " epoch=%" PRIu64,
-                        t->app, t->b, t->a);
     case 7:
         return snprintf(buf, len,
                         "app %s: refused: its node list, failover_timeout "
@@ -127,6 +122,26 @@ static int format_app(char *buf, size_t len, const struct baton_trace *t,
                         "between nodes; it runs nowhere until every node's "
                         "config agrees",
                         t->app);
+    case 9:
+        return snprintf(buf, len,
+                        "app %s: its node list, failover_timeout or mode "
+                        "differs between nodes: kept %s%s%s unmoved until "
+                        "every node's config agrees (nothing new is placed)",
+                        t->app, baton_app_status_name((unsigned)t->b),
+                        t->peer == BATON_NODE_NONE ? "" : " on ",
+                        t->peer == BATON_NODE_NONE ? "" : node);
+    case 10:
+        return snprintf(buf, len, "app %s: defined here", t->app);
+    case 11:
+        return snprintf(buf, len, "app %s: removed here%s", t->app,
+                        t->b == BATON_LOCAL_IDLE
+                            ? ""
+                            : " (its instance here moves away first)");
+    case 12: /* quorum.c: the lease ended before the instance stopped */
+        return snprintf(buf, len,
+                        "app %s: killed here: lease ended at %" PRIu64
+                        " epoch=%" PRIu64,
+                        t->app, t->b, t->a);
     default:
         return snprintf(buf, len, "app %s: ?", t->app);
     }

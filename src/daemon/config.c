@@ -456,3 +456,69 @@ int batond_config_parse(struct batond_config *cfg, struct lib_config *node,
     return lib_config_parse(node, "config", text, batond_config_section, cfg,
                             err, err_len);
 }
+
+/* What a reload may not change (docs/config.md "Reload"): every key of
+ * [node], [cluster] and [nodes] but log_level. The links, the socket,
+ * the node's identity and the cluster's timing are made at start; the
+ * config digest peers compare (docs/design/wire.md §3) covers most of
+ * them, so a node running with a changed copy would be held anyway. */
+int batond_config_node_changes(const struct lib_config *a,
+                               const struct lib_config *b,
+                               char *out,
+                               size_t len)
+{
+    const struct baton_io_config *x = &a->io;
+    const struct baton_io_config *y = &b->io;
+    const struct {
+        const char *what;
+        bool differs;
+    } keys[] = {
+        {"[nodes]",
+         x->n_nodes != y->n_nodes || x->self != y->self ||
+             memcmp(x->names, y->names, sizeof(x->names)) != 0 ||
+             memcmp(x->hosts, y->hosts, sizeof(x->hosts)) != 0 ||
+             memcmp(x->ports, y->ports, sizeof(x->ports)) != 0 ||
+             memcmp(x->candidate, y->candidate, sizeof(x->candidate)) != 0 ||
+             memcmp(a->witness, b->witness, sizeof(a->witness)) != 0},
+        {"[node] name", strcmp(a->self_name, b->self_name) != 0},
+        {"heartbeat_ms/heartbeat_miss/sync_window_ms",
+         x->heartbeat_ms != y->heartbeat_ms ||
+             x->heartbeat_miss != y->heartbeat_miss ||
+             x->sync_window_ms != y->sync_window_ms},
+        {"cookie_file",
+         x->cookie_len != y->cookie_len ||
+             memcmp(x->cookie, y->cookie, sizeof(x->cookie)) != 0 ||
+             strcmp(a->cookie_file, b->cookie_file) != 0},
+        {"names_cap", x->names_cap != y->names_cap},
+        {"max_drift", x->max_drift_ppm != y->max_drift_ppm},
+        {"control_socket/control_socket_ro/control_group",
+         strcmp(a->control_socket, b->control_socket) != 0 ||
+             strcmp(a->control_socket_ro, b->control_socket_ro) != 0 ||
+             a->control_group_set != b->control_group_set ||
+             a->control_gid != b->control_gid},
+        {"state_dir", strcmp(a->state_dir, b->state_dir) != 0},
+        {"listen", strcmp(a->listen_host, b->listen_host) != 0 ||
+                       a->listen_port != b->listen_port},
+        {"metrics_listen", strcmp(a->metrics_host, b->metrics_host) != 0 ||
+                               a->metrics_port != b->metrics_port},
+        {"sync_nodes_*", a->sync_timeout_set != b->sync_timeout_set ||
+                             a->sync_timeout_ms != b->sync_timeout_ms ||
+                             memcmp(a->sync_mandatory, b->sync_mandatory,
+                                    sizeof(a->sync_mandatory)) != 0 ||
+                             memcmp(a->sync_optional, b->sync_optional,
+                                    sizeof(a->sync_optional)) != 0},
+    };
+    size_t used = 0;
+    int n = 0;
+
+    out[0] = '\0';
+    for (size_t k = 0; k < BATON_ARRAY_LEN(keys); k++) {
+        if (keys[k].differs && used < len) {
+            int w = snprintf(out + used, len - used, "%s%s", n ? ", " : "",
+                             keys[k].what);
+            used += w > 0 ? (size_t)w : 0;
+            n++;
+        }
+    }
+    return n;
+}

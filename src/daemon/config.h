@@ -98,6 +98,15 @@ int batond_config_section(void *user, struct lib_config *node,
  * [app] sections). control_socket defaults to /tmp/baton-NAME.sock. On
  * error writes a message naming file:line and the key into err, and
  * returns BATON_EINVAL. */
+/* A reload (docs/config.md "Reload"): the keys of [node], [cluster] and
+ * [nodes] that differ between a (running) and b (the file now), by
+ * name, comma-separated in out; returns how many. log_level is not one:
+ * a reload applies it. */
+int batond_config_node_changes(const struct lib_config *a,
+                               const struct lib_config *b,
+                               char *out,
+                               size_t len);
+
 int batond_config_load(struct batond_config *cfg, struct lib_config *node,
                        const char *file, char *err, size_t err_len);
 

@@ -11,8 +11,9 @@
  * SIGTERM/SIGINT: clean shutdown: the apps here are handed over
  * (takeovers, with their state), then the links close (peers see them
  * go at once).
- * SIGHUP: logged and otherwise ignored; the configuration is read at
- * start only (docs/config.md). */
+ * SIGHUP (or batonctl reload): re-reads FILE; its [app] sections are
+ * applied at run time, and a broken file or a change that needs a
+ * restart changes nothing (docs/config.md "Reload"). */
 #include "../util/setup.h"
 
 #include <getopt.h>
@@ -46,6 +47,11 @@ struct batond {
     bool shutting_down;
     bool journal; /* stderr is the journal: "<N>" prefixes */
     int exit_code;
+    const char *file; /* the config file, read again on a reload */
+    /* A reload changed app i's commands while its instance ran here: the
+     * new ones apply from its next start, once that instance is gone. */
+    struct batond_app pending[BATON_APPS_MAX];
+    bool pending_set[BATON_APPS_MAX];
 };
 
 static void log_line(void *data, int level, const char *text)
@@ -145,6 +151,12 @@ static void shutdown_(struct batond *d, const char *why, int code)
 static void on_app_idle(struct batond_sup *sup, unsigned app)
 {
     struct batond *d = sup->data;
+
+    if (d->pending_set[app]) {
+        /* A reload's new commands: from this app's next start on. */
+        d->cfg.apps[app] = d->pending[app];
+        d->pending_set[app] = false;
+    }
 
     if (d->node->control != NULL) {
         lib_control_app_idle(d->node->control, app);
@@ -326,14 +338,254 @@ static void prog_store_failed(void *data, const char *why)
     shutdown_(data, "raft store failed", 1);
 }
 
+/* ---- reload (SIGHUP, batonctl reload: docs/config.md "Reload") ------ */
+
+static void add_word(char *list, size_t len, const char *word)
+{
+    size_t used = strlen(list);
+
+    snprintf(list + used, len - used, "%s%s", used ? ", " : "", word);
+}
+
+/* Does a reload leave app i alone? Removed here earlier (and not in the
+ * file again), or in the file again. */
+static bool removed_here(const struct batond *d, unsigned i)
+{
+    return d->node->io.node.local[i].removed;
+}
+
+/* The running app named name (not removed here), or -1. */
+static int running_app(const struct batond *d, const char *name)
+{
+    const struct baton_io_config *io = &d->node->cfg.io;
+
+    for (unsigned i = 0; i < io->n_apps; i++) {
+        if (!removed_here(d, i) && strcmp(io->apps[i].name, name) == 0) {
+            return (int)i;
+        }
+    }
+    return -1;
+}
+
+/* What a reload would refuse in the new file nc/nn, all of it in why:
+ * changes that take a restart. 0 if none. */
+static int reload_refusals(const struct batond *d,
+                           const struct batond_config *nc,
+                           const struct lib_config *nn,
+                           char *why,
+                           size_t len)
+{
+    const struct baton_io_config *io = &d->node->cfg.io;
+    char what[512];
+    unsigned free_slots = BATON_APPS_MAX - io->n_apps;
+    unsigned added = 0;
+    int n = 0;
+
+    why[0] = '\0';
+    if (batond_config_node_changes(&d->node->cfg, nn, what, sizeof(what)) > 0) {
+        n += snprintf(why + strlen(why), len - strlen(why),
+                      "%s changed: that takes a restart of batond\n", what) > 0;
+    }
+    for (unsigned i = 0; i < io->n_apps; i++) {
+        free_slots += baton_node_app_gone(&d->node->io.node, i);
+    }
+    for (unsigned j = 0; j < nn->io.n_apps; j++) {
+        const struct baton_app_config *na = &nn->io.apps[j];
+        int i = running_app(d, na->name);
+        if (i < 0) {
+            added++;
+            if (na->mode == BATON_APP_QUORUM) {
+                n += snprintf(why + strlen(why), len - strlen(why),
+                              "[app %s] is new in quorum mode: that takes a "
+                              "restart of batond (the Raft group is made at "
+                              "start)\n",
+                              na->name) > 0;
+            }
+            continue;
+        }
+        if (na->mode == BATON_APP_QUORUM &&
+            (memcmp(io->apps[i].rank, na->rank, sizeof(na->rank)) != 0 ||
+             io->apps[i].failover_timeout_ms != na->failover_timeout_ms)) {
+            n += snprintf(why + strlen(why), len - strlen(why),
+                          "[app %s] is a quorum app: changing its nodes or "
+                          "failover_timeout takes a restart of batond\n",
+                          na->name) > 0;
+        }
+        if (io->apps[i].mode != na->mode ||
+            io->apps[i].lease_ms != na->lease_ms ||
+            io->apps[i].stop_margin_ms != na->stop_margin_ms) {
+            n += snprintf(why + strlen(why), len - strlen(why),
+                          "[app %s] mode, lease_ms or stop_margin_ms "
+                          "changed: that takes a restart of batond on every "
+                          "node\n",
+                          na->name) > 0;
+        }
+        if (strcmp(d->cfg.apps[i].gname, nc->apps[j].gname) != 0) {
+            n += snprintf(why + strlen(why), len - strlen(why),
+                          "[app %s] name changed: remove the app (reload), "
+                          "then add it again\n",
+                          na->name) > 0;
+        }
+    }
+    for (unsigned i = 0; i < io->n_apps; i++) {
+        bool kept = false;
+        for (unsigned j = 0; j < nn->io.n_apps && !kept; j++) {
+            kept = strcmp(nn->io.apps[j].name, io->apps[i].name) == 0;
+        }
+        if (!kept && !removed_here(d, i) &&
+            io->apps[i].mode == BATON_APP_QUORUM) {
+            n += snprintf(why + strlen(why), len - strlen(why),
+                          "[app %s] is a quorum app: removing it takes a "
+                          "restart of batond\n",
+                          io->apps[i].name) > 0;
+        }
+    }
+    if (added > free_slots) {
+        n += snprintf(why + strlen(why), len - strlen(why),
+                      "%u new apps, room for %u (at most %d on a node; a "
+                      "removed app's room is free once its instance here is "
+                      "gone)\n",
+                      added, free_slots, BATON_APPS_MAX) > 0;
+    }
+    if (n > 0 && why[0] != '\0') {
+        why[strlen(why) - 1] = '\0'; /* the last newline */
+    }
+    return n;
+}
+
+/* Re-reads the config file and applies its [app] sections (docs/
+ * config.md "Reload"): 0 with what changed in text, or an error with
+ * why nothing did. The same checks as batond --check. */
+static int reload(struct batond *d, char *text, size_t len)
+{
+    static struct lib_config nn;
+    static struct batond_config nc;
+    static char err[16384];
+    struct baton *b = d->node;
+    const struct baton_io_config *io = &b->cfg.io;
+    char added[512] = "";
+    char removed[512] = "";
+    char changed[1024] = "";
+    char failed[1024] = "";
+    bool keep[BATON_APPS_MAX] = {false};
+
+    if (d->shutting_down) {
+        snprintf(text, len, "not reloaded: batond is stopping");
+        return BATON_ESTATE;
+    }
+    memset(&nn, 0, sizeof(nn));
+    memset(&nc, 0, sizeof(nc));
+    nc.check_programs = true;
+    if (batond_config_load(&nc, &nn, d->file, err, sizeof(err)) != 0) {
+        snprintf(text, len, "not reloaded, nothing changed: %s", err);
+        return BATON_EINVAL;
+    }
+    if (reload_refusals(d, &nc, &nn, err, sizeof(err)) != 0) {
+        snprintf(text, len, "not reloaded, nothing changed: %s: %s", d->file,
+                 err);
+        return BATON_EINVAL;
+    }
+    b->cfg.log_level = nn.log_level; /* the one node key a reload sets */
+    for (unsigned j = 0; j < nn.io.n_apps; j++) {
+        const struct baton_app_config *na = &nn.io.apps[j];
+        int i = running_app(d, na->name);
+        unsigned idx;
+        bool fresh;
+        if (i >= 0) {
+            bool agreed =
+                memcmp(io->apps[i].rank, na->rank, sizeof(na->rank)) != 0 ||
+                io->apps[i].failover_timeout_ms != na->failover_timeout_ms;
+            bool cmds =
+                memcmp(&d->cfg.apps[i], &nc.apps[j], sizeof(nc.apps[j])) != 0;
+            char word[160];
+            keep[i] = true;
+            if (agreed && lib_app_define(b, (unsigned)i, na) != 0) {
+                add_word(failed, sizeof(failed), baton_errmsg(b));
+                continue;
+            }
+            if (cmds) {
+                if (d->sup.procs[i].state == BATOND_PROC_IDLE) {
+                    d->cfg.apps[i] = nc.apps[j];
+                    d->pending_set[i] = false;
+                } else {
+                    d->pending[i] = nc.apps[j];
+                    d->pending_set[i] = true;
+                }
+            }
+            if (agreed || cmds) {
+                snprintf(word, sizeof(word), "%s (%s%s%s)", na->name,
+                         cmds ? "next start" : "", cmds && agreed ? "; " : "",
+                         agreed ? "nodes/failover_timeout: once every node "
+                                  "agrees"
+                                : "");
+                add_word(changed, sizeof(changed), word);
+            }
+            continue;
+        }
+        if (lib_app_slot(b, na->name, &idx, &fresh) != 0 ||
+            (fresh && batond_sup_add(&d->sup, b, idx) != 0)) {
+            add_word(failed, sizeof(failed), na->name);
+            continue;
+        }
+        if (!fresh || d->sup.procs[idx].state != BATOND_PROC_IDLE) {
+            /* removed earlier, its instance still stopping here */
+            d->pending[idx] = nc.apps[j];
+            d->pending_set[idx] = true;
+        } else {
+            d->cfg.apps[idx] = nc.apps[j];
+            d->pending_set[idx] = false;
+        }
+        if (lib_app_define(b, idx, na) != 0) {
+            add_word(failed, sizeof(failed), baton_errmsg(b));
+            continue;
+        }
+        keep[idx] = true;
+        add_word(added, sizeof(added), na->name);
+    }
+    for (unsigned i = 0; i < io->n_apps; i++) {
+        if (!keep[i] && !removed_here(d, i)) {
+            (void)lib_app_remove(b, i);
+            d->pending_set[i] = false;
+            add_word(removed, sizeof(removed), io->apps[i].name);
+        }
+    }
+    snprintf(text, len, "%s%s%s%s%s%s%s%s%s%s%s", added[0] ? "added " : "",
+             added, added[0] && (removed[0] || changed[0]) ? "; " : "",
+             removed[0] ? "removed " : "", removed,
+             removed[0] && changed[0] ? "; " : "", changed[0] ? "changed " : "",
+             changed,
+             failed[0] && (added[0] || removed[0] || changed[0]) ? "; " : "",
+             failed[0] ? "failed: " : "", failed);
+    if (text[0] == '\0') {
+        snprintf(text, len, "no change");
+    }
+    return 0;
+}
+
+static int prog_reload(void *data, char *text, size_t len)
+{
+    struct batond *d = data;
+    int rv = reload(d, text, len);
+
+    char line[600];
+
+    /* a line each (the file's errors come one per line) */
+    for (const char *c = text; *c != '\0';) {
+        size_t n = strcspn(c, "\n");
+        snprintf(line, sizeof(line), "reload: %.*s", (int)BATON_MIN(n, 580), c);
+        log_line(d, rv == 0 ? BATON_LOG_INFO : BATON_LOG_ERROR, line);
+        c += n + (c[n] == '\n');
+    }
+    return rv;
+}
+
 static void on_signal(uv_signal_t *s, int signum)
 {
     struct batond *d = s->data;
 
     if (signum == SIGHUP) {
-        log_line(d, BATON_LOG_INFO,
-                 "SIGHUP ignored: the configuration is read at start only; "
-                 "restart batond to apply a new one");
+        static char text[16384];
+        (void)prog_reload(d, text, sizeof(text));
         return;
     }
     if (d->shutting_down) {
@@ -462,7 +714,10 @@ int main(int argc, char **argv)
     d.prog.control.draining = prog_draining;
     d.prog.state_dir = d.sup.state_dir;
     d.prog.store_failed = prog_store_failed;
-    for (unsigned i = 0; i < d.node->n_apps; i++) {
+    d.prog.control.reload = prog_reload;
+    d.file = file;
+    /* Every index: a reload may define an app at any of them. */
+    for (unsigned i = 0; i < BATON_APPS_MAX; i++) {
         d.prog.gname[i] = d.cfg.apps[i].gname;
         d.prog.address[i] = d.cfg.apps[i].address;
     }

@@ -2134,6 +2134,50 @@ static void state_dir_init(struct batond_sup *sup)
     logf_(sup, BATON_LOG_DEBUG, "state_dir %s", sup->state_dir);
 }
 
+static void proc_init(struct batond_sup *sup, unsigned i)
+{
+    struct batond_proc *p = &sup->procs[i];
+
+    p->sup = sup;
+    p->app = i;
+    uv_timer_init(sup->loop, &p->timer);
+    p->timer.data = p;
+    uv_timer_init(sup->loop, &p->export_timer);
+    p->export_timer.data = p;
+    uv_timer_init(sup->loop, &p->monitor_timer);
+    p->monitor_timer.data = p;
+    uv_timer_init(sup->loop, &p->hook_timer);
+    p->hook_timer.data = p;
+    p->since_ms = uv_now(sup->loop);
+}
+
+int batond_sup_add(struct batond_sup *sup, struct baton *node, unsigned app)
+{
+    struct batond_proc *p;
+    struct baton_app *a;
+
+    if (app >= BATON_APPS_MAX) {
+        return BATON_EINVAL;
+    }
+    p = &sup->procs[app];
+    if (p->state != BATOND_PROC_IDLE || p->child != NULL || p->helper != NULL ||
+        p->hook != NULL) {
+        return BATON_ESTATE; /* a removed app's leftovers still run */
+    }
+    if (p->sup == NULL) {
+        proc_init(sup, app); /* an index never used before */
+    }
+    /* A new app at this index: nothing of the last one's carries over. */
+    p->n_restarts = 0;
+    p->restarted = false;
+    p->monitor_fails = 0;
+    p->kill_why[0] = '\0';
+    a = lib_app_handle(node, app, LIB_APP, &sup_callbacks, p);
+    a->supervised = true;
+    p->lib = a;
+    return 0;
+}
+
 int batond_sup_init(struct batond_sup *sup, uv_loop_t *loop,
                     const struct batond_config *cfg, baton_log_fn log,
                     void *log_data)
@@ -2171,18 +2215,7 @@ int batond_sup_init(struct batond_sup *sup, uv_loop_t *loop,
      * wants one): before the first start, as a rule. */
     uv_timer_start(&sup->spare_timer, on_spare_timer, 0, 0);
     for (unsigned i = 0; i < cfg->node->io.n_apps; i++) {
-        struct batond_proc *p = &sup->procs[i];
-        p->sup = sup;
-        p->app = i;
-        uv_timer_init(loop, &p->timer);
-        p->timer.data = p;
-        uv_timer_init(loop, &p->export_timer);
-        p->export_timer.data = p;
-        uv_timer_init(loop, &p->monitor_timer);
-        p->monitor_timer.data = p;
-        uv_timer_init(loop, &p->hook_timer);
-        p->hook_timer.data = p;
-        p->since_ms = uv_now(loop);
+        proc_init(sup, i);
     }
     return 0;
 }

@@ -136,6 +136,14 @@ int batond_sup_init(struct batond_sup *sup, uv_loop_t *loop,
  * BATON_EPOCH_FILE. Before baton_start. */
 void batond_sup_attach(struct batond_sup *sup, struct baton *node);
 
+/* A reload added app `app` (an index never used, or one whose removed
+ * app is gone here): its process record and its node handle, whose
+ * callbacks are this supervisor, as batond_sup_attach makes them; call
+ * before the app is defined in the node (lib_app_define). Errors:
+ * BATON_ESTATE (the index's last instance, or its hook, still runs),
+ * BATON_EINVAL (no such index). */
+int batond_sup_add(struct batond_sup *sup, struct baton *node, unsigned app);
+
 /* batonctl ready APP (ready = notify). Errors: BATON_EINVAL. */
 int batond_sup_ready(struct batond_sup *sup, unsigned app);
 

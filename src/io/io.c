@@ -515,6 +515,31 @@ int baton_io_exported(struct baton_io *io, unsigned app, uint64_t epoch,
     return app < io->cfg.n_apps ? core_step(io, &ev) : BATON_EINVAL;
 }
 
+int baton_io_app_define(struct baton_io *io,
+                        unsigned idx,
+                        const struct baton_app_config *def)
+{
+    struct baton_event ev = {0};
+    struct baton_app_config old;
+    int rv;
+
+    if (idx > io->cfg.n_apps || idx >= BATON_APPS_MAX) {
+        return BATON_EINVAL;
+    }
+    ev.type = BATON_EVENT_REQUEST;
+    ev.app = (uint8_t)idx;
+    ev.what = BATON_REQ_DEFINE;
+    ev.def = def;
+    old = io->cfg.apps[idx];
+    io->cfg.apps[idx] = *def; /* this copy follows the core's */
+    rv = core_step(io, &ev);
+    if (rv != 0) {
+        io->cfg.apps[idx] = old;
+    }
+    io->cfg.n_apps = io->node.cfg.n_apps;
+    return rv;
+}
+
 int baton_io_request(struct baton_io *io, unsigned app, unsigned what,
                      unsigned value)
 {

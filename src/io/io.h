@@ -182,6 +182,14 @@ struct baton_io {
  * Errors: BATON_EINVAL (unknown app or value). */
 int baton_io_app_event(struct baton_io *io, unsigned app, unsigned what,
                        uint64_t epoch);
+/* Runtime definitions (docs/design/apps.md §1.1): app idx (idx ==
+ * cfg.n_apps appends) becomes *def here and in the core
+ * (BATON_REQ_DEFINE). Removing is baton_io_request(BATON_REQ_UNDEFINE).
+ * Errors: BATON_EINVAL (the core refused it: a bad index, a name twice,
+ * a quorum app on a node without its Raft group). */
+int baton_io_app_define(struct baton_io *io,
+                        unsigned idx,
+                        const struct baton_app_config *def);
 int baton_io_request(struct baton_io *io, unsigned app, unsigned what,
                      unsigned value);
 /* app's state_export for takeover token epoch finished: ok with len

@@ -7,6 +7,39 @@
 
 #include "lib.h"
 
+struct baton_app *lib_app_handle(struct baton *b,
+                                 unsigned idx,
+                                 uint8_t kind,
+                                 const struct baton_app_callbacks *cbs,
+                                 void *data)
+{
+    struct baton_app *app = &b->apps[idx];
+
+    free(app->state); /* an index reused at run time: its last app's */
+    memset(app, 0, sizeof(*app));
+    /* Its counters are the new app's (labelled by its name) from 0. */
+    b->metrics.failovers[idx] = 0;
+    b->metrics.takeovers[idx] = 0;
+    b->metrics.restarts[idx] = 0;
+    b->metrics.monitor_failures[idx] = 0;
+    app->b = b;
+    app->idx = idx;
+    app->kind = kind;
+    app->cbs = cbs;
+    app->data = data;
+    return app;
+}
+
+static bool name_ok(const char *name)
+{
+    size_t len = name != NULL ? strlen(name) : 0;
+
+    return len != 0 && len <= BATON_APP_NAME_MAX &&
+           strspn(name,
+                  "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                  "0123456789_.-") == len;
+}
+
 int lib_app_declare(struct baton *b, const char *name, const uint8_t *rank,
                     uint64_t failover_timeout_ms, uint8_t kind,
                     const struct baton_app_callbacks *cbs, void *data,
@@ -14,16 +47,14 @@ int lib_app_declare(struct baton *b, const char *name, const uint8_t *rank,
 {
     struct baton_app_config *ac;
     struct baton_app *app;
-    size_t len = name != NULL ? strlen(name) : 0;
 
     if (b->started || b->closing) {
         return lib_fail(b, BATON_ESTATE,
-                        "%s: apps, singletons and groups are added before "
-                        "baton_start", name ? name : "(null)");
+                        "%s: singletons and groups are added before "
+                        "baton_start (apps may be added later too)",
+                        name ? name : "(null)");
     }
-    if (len == 0 || len > BATON_APP_NAME_MAX ||
-        strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                     "0123456789_.-") != len) {
+    if (!name_ok(name)) {
         return lib_fail(b, BATON_EINVAL,
                         "\"%.40s\": a name is 1-31 letters, digits, _ . -",
                         name ? name : "(null)");
@@ -42,13 +73,7 @@ int lib_app_declare(struct baton *b, const char *name, const uint8_t *rank,
     snprintf(ac->name, sizeof(ac->name), "%s", name);
     memcpy(ac->rank, rank, sizeof(ac->rank));
     ac->failover_timeout_ms = failover_timeout_ms;
-    app = &b->apps[b->n_apps];
-    memset(app, 0, sizeof(*app));
-    app->b = b;
-    app->idx = b->n_apps;
-    app->kind = kind;
-    app->cbs = cbs;
-    app->data = data;
+    app = lib_app_handle(b, b->n_apps, kind, cbs, data);
     app->n_phases = n_phases;
     b->n_apps++;
     b->cfg.io.n_apps = b->n_apps;
@@ -56,6 +81,106 @@ int lib_app_declare(struct baton *b, const char *name, const uint8_t *rank,
         *out = app;
     }
     return 0;
+}
+
+int lib_app_slot(struct baton *b, const char *name, unsigned *idx, bool *fresh)
+{
+    const struct baton_node *n = &b->io.node;
+    unsigned gone = BATON_APPS_MAX;
+
+    for (unsigned i = 0; i < b->n_apps; i++) {
+        if (strcmp(b->cfg.io.apps[i].name, name) == 0) {
+            *idx = i;
+            *fresh = baton_node_app_gone(n, i);
+            return 0;
+        }
+        if (gone == BATON_APPS_MAX && baton_node_app_gone(n, i)) {
+            gone = i;
+        }
+    }
+    if (gone == BATON_APPS_MAX && b->n_apps == BATON_APPS_MAX) {
+        return lib_fail(b, BATON_EFULL,
+                        "%s: at most %d apps, singletons "
+                        "and groups on a node (removed ones count until "
+                        "their instance here is gone)",
+                        name, BATON_APPS_MAX);
+    }
+    *idx = gone != BATON_APPS_MAX ? gone : b->n_apps;
+    *fresh = true;
+    return 0;
+}
+
+int lib_app_define(struct baton *b,
+                   unsigned idx,
+                   const struct baton_app_config *def)
+{
+    int rv = baton_io_app_define(&b->io, idx, def);
+
+    if (rv != 0) {
+        return lib_fail(b, rv,
+                        "app %s: the node refused its definition "
+                        "(defined twice, or a quorum app on a node started "
+                        "without one)",
+                        def->name);
+    }
+    b->cfg.io.apps[idx] = *def;
+    b->cfg.io.n_apps = b->io.cfg.n_apps;
+    b->n_apps = b->io.cfg.n_apps;
+    return 0;
+}
+
+int lib_app_remove(struct baton *b, unsigned idx)
+{
+    if (!b->started || b->closing || idx >= b->n_apps) {
+        return BATON_ESTATE;
+    }
+    return baton_io_request(&b->io, idx, BATON_REQ_UNDEFINE, 0);
+}
+
+int baton_app_remove(struct baton_app *app)
+{
+    struct baton *b = app->b;
+
+    if (app->kind != LIB_APP) {
+        return lib_fail(b, BATON_EINVAL,
+                        "%s: only an app is removed, not "
+                        "a singleton or group",
+                        b->cfg.io.apps[app->idx].name);
+    }
+    return lib_app_remove(b, app->idx);
+}
+
+/* baton_app_add on a started node (docs/design/apps.md §1.1): the app
+ * takes a free index and is defined in the core, which reports it to
+ * the coordinator. */
+static int add_running(struct baton *b,
+                       const struct baton_app_config *def,
+                       const struct baton_app_options *opt,
+                       const struct baton_app_callbacks *cbs,
+                       void *data,
+                       struct baton_app **out)
+{
+    struct baton_app *app;
+    unsigned idx;
+    bool fresh;
+    int rv = lib_app_slot(b, def->name, &idx, &fresh);
+
+    if (rv != 0) {
+        return rv;
+    }
+    if (!fresh) {
+        return lib_fail(b, BATON_EINVAL,
+                        "%s: added twice (or removed and "
+                        "still stopping here)",
+                        def->name);
+    }
+    app = lib_app_handle(b, idx, LIB_APP, cbs, data);
+    app->n_phases = opt->n_phases;
+    rv = lib_app_define(b, idx, def);
+    if (rv == 0 && out != NULL) {
+        *out = app;
+    }
+    return rv;
 }
 
 int baton_app_add(struct baton *b, const char *name,
@@ -89,6 +214,11 @@ int baton_app_add(struct baton *b, const char *name,
     }
     if (lib_config_app_mode(&b->cfg, &mode, err, sizeof(err)) != 0) {
         return lib_fail(b, BATON_EINVAL, "%s", err);
+    }
+    if (b->started && !b->closing && name_ok(name)) {
+        memcpy(mode.rank, rank, sizeof(mode.rank));
+        mode.failover_timeout_ms = opt->failover_timeout_ms;
+        return add_running(b, &mode, opt, cbs, data, out);
     }
     rv = lib_app_declare(b, name, rank, opt->failover_timeout_ms, LIB_APP,
                          cbs, data, opt->n_phases, out);
@@ -523,14 +653,7 @@ void lib_apps_adopt(struct baton *b, const struct baton_app_callbacks *cbs,
                     void *const *data)
 {
     for (unsigned i = 0; i < b->cfg.io.n_apps; i++) {
-        struct baton_app *app = &b->apps[i];
-        memset(app, 0, sizeof(*app));
-        app->b = b;
-        app->idx = i;
-        app->kind = LIB_APP;
-        app->cbs = cbs;
-        app->data = data[i];
-        app->supervised = true;
+        lib_app_handle(b, i, LIB_APP, cbs, data[i])->supervised = true;
     }
     b->n_apps = b->cfg.io.n_apps;
 }

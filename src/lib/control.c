@@ -746,6 +746,32 @@ void lib_control_group_event(struct lib_control *c,
     }
 }
 
+/* batonctl reload: the program re-reads its config file and answers
+ * what changed ("changes"), or why nothing did (docs/control.md). */
+static void reload(struct lib_session *cl)
+{
+    static char text[16384]; /* every error of the file, file:line each */
+    cJSON *o;
+    char *out;
+
+    if (cl->ctl->prog.reload == NULL) {
+        reply(cl, error_json("this node's program reads no config file on "
+                             "request (reload is batond's)"));
+        return;
+    }
+    text[0] = '\0';
+    if (cl->ctl->prog.reload(cl->ctl->prog.data, text, sizeof(text)) != 0) {
+        reply(cl, error_json(text));
+        return;
+    }
+    o = cJSON_CreateObject();
+    cJSON_AddBoolToObject(o, "ok", true);
+    cJSON_AddStringToObject(o, "changes", text);
+    out = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    reply(cl, out);
+}
+
 /* Text requests: status | apps | leader GROUP | permit APP true|false |
  * takeover APP | ready APP (docs/control.md). */
 static void handle(struct lib_session *cl, const char *line)
@@ -798,11 +824,15 @@ static void handle(struct lib_session *cl, const char *line)
         cl->ctl->prog.drain(cl->ctl->prog.data);
         return;
     }
+    if (strcmp(cmd, "reload") == 0) {
+        reload(cl);
+        return;
+    }
     if (strcmp(cmd, "permit") != 0 && strcmp(cmd, "takeover") != 0 &&
         strcmp(cmd, "ready") != 0) {
         reply(cl, error_json("unknown command (known: status, apps, leader, "
-                             "permit, takeover, ready, drain; a line "
-                             "starting with { is a JSON request)"));
+                             "permit, takeover, ready, drain, reload; a "
+                             "line starting with { is a JSON request)"));
         return;
     }
     app = find_app(io, arg);

@@ -57,6 +57,10 @@ struct lib_control_program {
     /* batonctl drain: hand every app here over, then stop the node, as
      * SIGTERM does. NULL: the program does not stop on request. */
     void (*drain)(void *data);
+    /* batonctl reload: re-read the config file; 0 with what changed in
+     * text ("added x; removed y; ..."), or an error with why nothing did
+     * (every problem, file:line each). NULL: no such op here. */
+    int (*reload)(void *data, char *text, size_t len);
 };
 
 struct lib_control {

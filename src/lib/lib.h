@@ -231,6 +231,26 @@ int lib_app_declare(struct baton *b, const char *name, const uint8_t *rank,
 void lib_apps_shutdown(struct baton *b);
 /* The apps the config hook declared ([app] sections) become supervised
  * apps with cbs, app i's data being data[i]. Before baton_start. */
+/* Runtime definitions (docs/design/apps.md §1.1). lib_app_slot: the
+ * index app `name` takes: its own (fresh = false while it is still
+ * defined or stopping here), else one whose app was removed and is gone
+ * here, else the next (fresh: the caller makes its handle before
+ * lib_app_define). lib_app_define: app idx is *def here and in the
+ * core. lib_app_remove: it leaves this node (moved away first). Errors:
+ * BATON_EFULL (no index free), BATON_EINVAL (the core refused it),
+ * BATON_ESTATE (not started, or closing). */
+/* The handle of app idx made afresh (declared, adopted, or defined at
+ * run time at an index whose last app is gone). */
+struct baton_app *lib_app_handle(struct baton *b,
+                                 unsigned idx,
+                                 uint8_t kind,
+                                 const struct baton_app_callbacks *cbs,
+                                 void *data);
+int lib_app_slot(struct baton *b, const char *name, unsigned *idx, bool *fresh);
+int lib_app_define(struct baton *b,
+                   unsigned idx,
+                   const struct baton_app_config *def);
+int lib_app_remove(struct baton *b, unsigned idx);
 void lib_apps_adopt(struct baton *b, const struct baton_app_callbacks *cbs,
                     void *const *data);
 /* Self-fencing of supervised quorum apps (docs/design/quorum.md §4.4):

@@ -548,8 +548,29 @@ static void test_one_node(void **state)
     }
     assert_int_equal(baton_start(W.b), 0);
     assert_int_equal(baton_start(W.b), BATON_ESTATE);
-    assert_int_equal(baton_app_add(W.b, "late", &ao, &w_app_cbs, NULL, NULL),
-                     BATON_ESTATE);
+    {
+        /* Apps may come and go after the start (docs/design/apps.md
+         * §1.1), singletons and groups not. Removed before the
+         * coordinator places it (a heartbeat after it is defined),
+         * "late" never starts. */
+        struct baton_app *late = NULL;
+        struct baton_app *again = NULL;
+        assert_int_equal(
+            baton_app_add(W.b, "late", &ao, &w_app_cbs, NULL, &late), 0);
+        assert_non_null(late);
+        assert_int_equal(
+            baton_app_add(W.b, "late", &ao, &w_app_cbs, NULL, NULL),
+            BATON_EINVAL);
+        assert_int_equal(baton_app_remove(late), 0);
+        assert_int_equal(
+            baton_app_add(W.b, "late", &ao, &w_app_cbs, NULL, &again), 0);
+        assert_ptr_equal(again, late); /* its index, gone here, reused */
+        assert_int_equal(baton_app_remove(again), 0);
+        assert_int_equal(baton_app_remove(W.single), BATON_EINVAL);
+        assert_int_equal(
+            baton_singleton_add(W.b, "late1", &w_app_cbs, NULL, NULL),
+            BATON_ESTATE);
+    }
     uv_timer_init(&W.loop, &W.timer);
     uv_timer_start(&W.timer, on_timer, 10, 10);
     uv_run(&W.loop, UV_RUN_DEFAULT);

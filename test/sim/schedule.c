@@ -116,6 +116,42 @@ static void fault(struct sim *s, struct baton_prng *p, unsigned nn,
     }
 }
 
+/* --reload (docs/design/apps.md §1.1): node i removes app a, defines it
+ * again as the cluster does, or defines it differently (another node
+ * list or failover timeout: the nodes disagree until they agree again),
+ * racing with every fault. Draws from q, a PRNG of its own, so that the
+ * seed's other draws stay as they were. */
+static void reload(struct sim *s,
+                   struct baton_prng *q,
+                   unsigned nn,
+                   const struct sim_config *cfg)
+{
+    unsigned i = pick(q, nn);
+    unsigned a;
+    unsigned r = pick(q, 3);
+    struct baton_app_config def;
+
+    if (cfg->n_apps == 0) {
+        return;
+    }
+    a = pick(q, cfg->n_apps);
+    def = cfg->apps[a];
+    if (def.mode == BATON_APP_QUORUM) {
+        return; /* defined at start only */
+    }
+    if (r == 0) {
+        sim_request(s, i, a, BATON_REQ_UNDEFINE, 0);
+        return;
+    }
+    if (r == 2) {
+        for (unsigned x = 0; x < nn; x++) {
+            def.rank[x] = pick(q, 4) == 0 ? 0 : (uint8_t)(1 + pick(q, 3));
+        }
+        def.failover_timeout_ms = pick(q, 2) ? 0 : rnd(q, 1, 1500);
+    }
+    sim_define(s, i, a, &def);
+}
+
 /* A few name writes and calls from random endpoints. */
 static void names_load(struct sim *s, struct baton_prng *p, unsigned nn,
                        bool writes)
@@ -236,6 +272,7 @@ static bool linked_all(const struct sim *s, unsigned nn)
 void run_seed(uint64_t seed, const struct seed_opts *o, struct seed_result *r)
 {
     struct baton_prng p;
+    struct baton_prng q; /* --reload's draws */
     struct sim_config cfg;
     struct sim *s;
     uint64_t t_faults_end;
@@ -279,11 +316,15 @@ void run_seed(uint64_t seed, const struct seed_opts *o, struct seed_result *r)
     sim_set_reorder(s, lossy);
 
     /* Fault phase. */
+    baton_prng_seed(&q, seed ^ 0x7e10adu);
     t_faults_end = rnd(&p, 2000, 30000) * SIM_MS;
     for (uint64_t t = rnd(&p, 0, 500) * SIM_MS; t < t_faults_end;
          t += rnd(&p, 20, 1500) * SIM_MS) {
         sim_run_until(s, t);
         fault(s, &p, cfg.n_nodes, lossy);
+        if (o->reload && pick(&q, 100) < 40) {
+            reload(s, &q, cfg.n_nodes, &cfg);
+        }
         if (o->names) {
             names_load(s, &p, cfg.n_nodes, true);
         }
@@ -300,6 +341,15 @@ void run_seed(uint64_t seed, const struct seed_opts *o, struct seed_result *r)
         if (pick(&p, 100) < 75) {
             sim_restart(s, i);
             sim_resume(s, i);
+        }
+    }
+    for (unsigned i = 0; o->reload && i < cfg.n_nodes; i++) {
+        /* Every node reloads the cluster's config (a restarted node
+         * read it at start): the definitions agree again. */
+        for (unsigned a = 0; a < cfg.n_apps; a++) {
+            if (cfg.apps[a].mode != BATON_APP_QUORUM) {
+                sim_define(s, i, a, &cfg.apps[a]);
+            }
         }
     }
     if (pick(&p, 100) < 75) {

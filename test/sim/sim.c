@@ -1101,6 +1101,28 @@ uint64_t sim_shim_kills(const struct sim *s)
     return s->shim_kills;
 }
 
+void sim_define(struct sim *s,
+                unsigned i,
+                unsigned a,
+                const struct baton_app_config *def)
+{
+    struct baton_event ev = {0};
+
+    if (!sim_up(s, i) || a > s->cfg.n_apps || a >= BATON_APPS_MAX) {
+        return;
+    }
+    if (a == s->cfg.n_apps) {
+        /* a new app of the cluster: the checkers and a restart see it */
+        s->cfg.apps[a] = *def;
+        s->cfg.n_apps++;
+    }
+    ev.type = BATON_EVENT_REQUEST;
+    ev.app = (uint8_t)a;
+    ev.what = BATON_REQ_DEFINE;
+    ev.def = def;
+    sim__step(s, i, &ev);
+}
+
 uint64_t sim_starts(const struct sim *s, unsigned a)
 {
     return s->starts_of[a];

@@ -128,6 +128,13 @@ void sim_app_fail(struct sim *s, unsigned i, unsigned a);
 /* An operator request on node i (batonctl permit/takeover). */
 void sim_request(struct sim *s, unsigned i, unsigned a, unsigned what,
                  unsigned value);
+/* Runtime definitions (apps.md §1.1): node i defines app a as *def
+ * (a == the apps so far: a new one, which the checkers then know as
+ * *def). Removing is sim_request(s, i, a, BATON_REQ_UNDEFINE, 0). */
+void sim_define(struct sim *s,
+                unsigned i,
+                unsigned a,
+                const struct baton_app_config *def);
 /* How many times app a was started, cluster-wide, so far. */
 uint64_t sim_starts(const struct sim *s, unsigned a);
 /* Quorum apps: how many instances the cores killed at lease end (KILL),

@@ -62,7 +62,8 @@ static bool apps_converged(const struct sim *s, unsigned mask, unsigned c,
         for (unsigned x = 0; x < nn; x++) {
             const struct baton_local_app *l = &s->nodes[x].core.local[a];
             if ((mask & (1u << x)) && ac->rank[x] != 0 && l->permit &&
-                !l->failed && (best == 0 || ac->rank[x] < best)) {
+                !l->removed && !l->failed &&
+                (best == 0 || ac->rank[x] < best)) {
                 best = ac->rank[x];
             }
         }
@@ -97,7 +98,7 @@ static bool apps_converged(const struct sim *s, unsigned mask, unsigned c,
             for (unsigned x = 0; x < nn; x++) {
                 const struct baton_local_app *l = &s->nodes[x].core.local[a];
                 if ((mask & (1u << x)) && ac->rank[x] != 0 && l->permit &&
-                    !l->failed && l->wants) {
+                    !l->removed && !l->failed && l->wants) {
                     pinned = true;
                     on_pin = on_pin || x == runner;
                 }

@@ -1112,6 +1112,143 @@ static void graceful_leave_hands_state_over(void **state)
     sim_destroy(s);
 }
 
+/* ---- runtime definitions (apps.md §1.1: a reload) ------------------- */
+
+/* Runs to t (ms) a millisecond at a time, checking that app a never has
+ * more than one instance outside a takeover's hand-over (old and new
+ * owner: at most two), and that no check of the simulator failed (it
+ * fails any start while a member reports another instance). */
+static void run_one_instance(struct sim *s, unsigned n, unsigned a, uint64_t t)
+{
+    while (sim_now(s) < t * MS) {
+        unsigned live = 0;
+        sim_run_for(s, MS);
+        for (unsigned x = 0; x < n; x++) {
+            unsigned st = sim_instance(s, x, a, NULL);
+            live += st == 1 || st == 2;
+        }
+        if (live > 2 || sim_failed(s)) {
+            dump(s);
+            fail_msg("app %u: %u instances at %" PRIu64 " ms (%s)", a, live,
+                     sim_now(s) / MS, sim_failed(s) ? sim_failure(s) : "");
+        }
+    }
+}
+
+/* An app added at run time on every node (a reload) is placed by the
+ * usual rules, once. */
+static void runtime_add_placed(void **state)
+{
+    struct baton_app_config x;
+    struct baton_app_config y;
+    struct sim *s;
+    int k;
+
+    (void)state;
+    define(&x, "x", "a,b,c", 0);
+    define(&y, "y", "b,c,a", 0);
+    s = cluster(3, 1, &x, NULL, 0);
+    sim_run_until(s, 1000 * MS);
+    runs_only_on(s, 3, 0, 0);
+    k = sim_trace_count(s);
+    for (unsigned i = 0; i < 3; i++) {
+        sim_define(s, i, 1, &y);
+    }
+    run_one_instance(s, 3, 1, 1500);
+    expect(s, &k, "app y: defined here");
+    expect(s, &k, "app y: starting on b (normal)");
+    runs_only_on(s, 3, 1, 1);
+    runs_only_on(s, 3, 0, 0); /* the others are untouched */
+    assert_int_equal(sim_starts(s, 1), 1);
+    assert_converged(s);
+    sim_destroy(s);
+}
+
+/* Removed on the node that runs it: it moves away as a takeover, with
+ * its state, and is not placed back there; removed everywhere, it runs
+ * nowhere. */
+static void runtime_remove_moves(void **state)
+{
+    struct baton_app_config x;
+    struct sim *s;
+    int k;
+
+    (void)state;
+    define(&x, "x", "a,b,c", 0);
+    s = cluster(3, 1, &x, NULL, 0);
+    sim_run_until(s, 1000 * MS);
+    runs_only_on(s, 3, 0, 0);
+    k = sim_trace_count(s);
+    sim_request(s, 0, 0, BATON_REQ_UNDEFINE, 0);
+    run_one_instance(s, 3, 0, 1500);
+    expect(s, &k, "a: app x: removed here (its instance here moves away");
+    expect(s, &k, "app x: takeover on b (takeover from a)");
+    expect(s, &k, "b: app x: start here (takeover from a, with its state)");
+    expect(s, &k, "a: app x: stop here (now running on b)");
+    runs_only_on(s, 3, 0, 1);
+    assert_converged(s);
+    /* a no longer reports it: nothing moves back */
+    run_one_instance(s, 3, 0, 3000);
+    runs_only_on(s, 3, 0, 1);
+    assert_int_equal(sim_starts(s, 0), 2);
+    /* Defined again on a: a outranks b, so it takes it back. */
+    sim_define(s, 0, 0, &x);
+    run_one_instance(s, 3, 0, 3500);
+    expect(s, &k, "app x: takeover on a (takeover from b)");
+    runs_only_on(s, 3, 0, 0);
+    for (unsigned i = 0; i < 3; i++) {
+        sim_request(s, i, 0, BATON_REQ_UNDEFINE, 0);
+    }
+    run_one_instance(s, 3, 0, 4000);
+    for (unsigned i = 0; i < 3; i++) {
+        assert_int_equal(sim_instance(s, i, 0, NULL), 0);
+    }
+    assert_converged(s);
+    sim_destroy(s);
+}
+
+/* The node list changes on one node, then on the others (a rolling
+ * reload that drops a, where x runs): while they differ, x stays on a,
+ * unmoved, and says so; once they agree, it moves to the new list's
+ * first node with its state. Never two instances. */
+static void runtime_rolling_node_list(void **state)
+{
+    struct baton_app_config x;
+    struct baton_app_config x2;
+    struct sim *s;
+    int k;
+
+    (void)state;
+    define(&x, "x", "a,b,c", 0);
+    define(&x2, "x", "c,b", 0);
+    s = cluster(3, 1, &x, NULL, 0);
+    sim_run_until(s, 1000 * MS);
+    runs_only_on(s, 3, 0, 0);
+    k = sim_trace_count(s);
+    sim_define(s, 1, 0, &x2);
+    run_one_instance(s, 3, 0, 1500);
+    expect(s, &k,
+           "app x: its node list, failover_timeout or mode differs "
+           "between nodes: kept running on a unmoved");
+    expect_none(s, k, "refused");
+    runs_only_on(s, 3, 0, 0);
+    sim_define(s, 0, 0, &x2);
+    run_one_instance(s, 3, 0, 2000);
+    runs_only_on(s, 3, 0, 0); /* c still has the old list */
+    assert_int_equal(sim_starts(s, 0), 1);
+    sim_define(s, 2, 0, &x2);
+    run_one_instance(s, 3, 0, 2500);
+    expect(s, &k, "app x: takeover on c (takeover from a)");
+    expect(s, &k, "c: app x: start here (takeover from a, with its state)");
+    runs_only_on(s, 3, 0, 2);
+    /* settled on the new list: c's failure moves it to b, never to a */
+    sim_app_fail(s, 2, 0);
+    run_one_instance(s, 3, 0, 3000);
+    runs_only_on(s, 3, 0, 1);
+    assert_int_equal(sim_starts(s, 0), 3);
+    sim_destroy(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1143,6 +1280,9 @@ int main(void)
         cmocka_unit_test(bridge_owner_vouched_for_by_non_member),
         cmocka_unit_test(heal_survivor_token_grows),
         cmocka_unit_test(graceful_leave_hands_state_over),
+        cmocka_unit_test(runtime_add_placed),
+        cmocka_unit_test(runtime_remove_moves),
+        cmocka_unit_test(runtime_rolling_node_list),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
