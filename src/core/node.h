@@ -93,6 +93,13 @@ struct baton_node_config {
      * none; borrowed during baton_node_init only. */
     uint32_t max_drift_ppm;
     const struct baton_raft_disk *raft_disk;
+    /* Live membership (docs/design/membership.md): the member list to
+     * start with, the one the driver persisted at the last change, or
+     * NULL for the seed list (version 0: n_nodes slots, every one used,
+     * unnamed). When given, its n_slots must equal n_nodes, slot self
+     * must be used, and candidate[] is taken from the slots' kinds.
+     * Borrowed during baton_node_init only. */
+    const struct baton_members *members;
 };
 
 enum baton_event_type {
@@ -155,6 +162,11 @@ enum baton_request_kind {
     /* Hold apps again, as before a boot sync (app 0): the driver saw an
      * older peer whose config differs (docs/design/transport.md §2). */
     BATON_REQ_HOLD,
+    /* Live membership (membership.md §2), on the coordinator: add
+     * ev->member (name, addr, kind), or remove the member called
+     * ev->member->name. The answer is fx->member_result. */
+    BATON_REQ_MEMBER_ADD,
+    BATON_REQ_MEMBER_REMOVE,
 };
 
 struct baton_event {
@@ -175,6 +187,7 @@ struct baton_event {
     const struct baton_name_req *name_req; /* NAME: borrowed */
     const struct baton_call *call;         /* CALL/REPLY: borrowed */
     uint64_t seq; /* PERSISTED: the write's raft_write.seq */
+    const struct baton_member *member; /* REQUEST MEMBER_*: borrowed */
 };
 
 /* What the driver must do with a local app instance. */
@@ -266,7 +279,8 @@ struct baton_call_effect {
     X(REJECTED, "rejected")                                             \
     X(TILT, "tilt")                                                     \
     X(APP, "app")                                                       \
-    X(RAFT, "raft")
+    X(RAFT, "raft")                                                     \
+    X(MEMBERS, "members")
 
 enum baton_trace_type {
 #define BATON__TRACE_ENUM(name, text) BATON_TRACE_##name,
@@ -281,6 +295,16 @@ enum baton_down_reason {
     BATON_DOWN_LINK = 1, /* the transport closed the link */
     BATON_DOWN_SILENT,   /* heartbeat_miss intervals with no traffic */
     BATON_DOWN_RESTART,  /* a newer incarnation spoke */
+    BATON_DOWN_REMOVED,  /* the member list no longer has it */
+};
+
+/* BATON_TRACE_MEMBERS: what happened to the member list (reason). */
+enum baton_members_what {
+    BATON_MEMBERS_ADOPTED = 1, /* a newer list is ours now (a: version) */
+    BATON_MEMBERS_CHANGED,     /* we decided a change (a: version) */
+    BATON_MEMBERS_REMOVED,     /* a newer list lacks this node */
+    BATON_MEMBERS_NOT_MEMBER,  /* peer spoke but is not in our list */
+    BATON_MEMBERS_DIFFERS,     /* peer's list of our version differs */
 };
 
 /* Why a message was rejected (counted in baton_node.rejected[]). */
@@ -365,6 +389,19 @@ struct baton_effects {
      * entries are valid until the next step. */
     struct baton_raft_write raft_write;
     uint64_t deadline_ms; /* deliver a TICK at this time at the latest */
+    /* Live membership: the member list changed in this step (adopted,
+     * decided, or this node was removed): the driver persists
+     * baton_node_members() (temp file, fsync, rename) before it relies
+     * on it, dials slots that became used and forgets slots that became
+     * free (membership.md §3). */
+    bool members_changed;
+    /* The answer to a REQUEST MEMBER_*: 0, or BATON_ENOTCOORD (ask the
+     * coordinator), BATON_ESTATE (a change is still spreading, no
+     * majority of the members is here, this node was removed, or a
+     * quorum app is defined), BATON_EINVAL (name taken or unknown, the
+     * coordinator itself, bad name, address or kind), BATON_EFULL (no
+     * free slot). */
+    int member_result;
 };
 _Static_assert(BATON_NODES_MAX <= 32, "baton_effects.reset has a bit per node");
 
@@ -417,6 +454,13 @@ struct baton_peer {
     bool link_up;           /* per the transport */
     bool alive;             /* link up and heard within the timeout */
     bool heard;             /* has spoken since we booted */
+    /* Its member list (membership.md §2), as its MEMBERS said on the
+     * current link: version and digest (mknown: it said so). Only a
+     * peer whose list is ours is listened to. */
+    bool mknown;
+    uint64_t mver;
+    uint64_t mdigest;
+    uint64_t mtold_ms; /* when our list was last sent to it as an answer */
     struct baton_status status; /* its latest announced status */
 };
 
@@ -607,6 +651,12 @@ struct baton_node {
      * is full), so the same grant is not retried every millisecond. */
     uint64_t grant_refused_at;
     struct baton_counters counters;
+    /* Live membership (membership.md): the agreed list, its digest, and
+     * whether a newer list removed this node (it then takes part in
+     * nothing until a list that has it again arrives). */
+    struct baton_members members;
+    uint64_t members_digest;
+    bool removed;
     struct baton_effects *fx; /* during a step only */
 };
 
@@ -665,6 +715,9 @@ unsigned baton_node_grant(const struct baton_node *n, unsigned app,
 /* Quorum mode: when this node's lease on cfg.apps[app] ends, on its
  * clock (0: it holds none). */
 uint64_t baton_node_lease_end(const struct baton_node *n, unsigned app);
+
+/* The agreed member list (membership.md); valid until the next step. */
+const struct baton_members *baton_node_members(const struct baton_node *n);
 
 /* A digest of the replica: state and name table. */
 uint64_t baton_node_replica_digest(const struct baton_node *n);

@@ -333,7 +333,10 @@ static void test_op_validate_merge(void **state)
     op.type = BATON_OP_MERGE;
     three_members(&op.other);
     assert_int_equal(baton_op_validate(&op, 3), 0);
-    assert_int_equal(baton_op_validate(&op, 4), BATON_EBADMSG);
+    /* A replica from before a node was added has fewer slots: valid,
+     * and widened when merged; one with more slots than ours is not. */
+    assert_int_equal(baton_op_validate(&op, 4), 0);
+    assert_int_equal(baton_op_validate(&op, 2), BATON_EBADMSG);
     op.other.nodes[1].member = 2;
     assert_int_equal(baton_op_validate(&op, 3), BATON_EBADMSG);
 }
@@ -868,7 +871,7 @@ static void mutate(struct baton_state *s, unsigned k)
 
     switch (k) {
     case 0:
-        s->n_nodes++;
+        s->name_epoch_max++;
         return;
     case 1:
         s->coord = (uint8_t)((s->coord + 1) % n);
@@ -920,13 +923,15 @@ static void test_digest_every_field_matters(void **state)
         assert_int_not_equal(baton_state_digest(&s),
                              baton_state_digest(&base));
     }
-    /* Removing the last node (a non-member with a life) also counts. */
+    /* A state widened by an added node (membership.md §4) is the state
+     * it was: the new slots are empty. */
     {
         struct baton_state s = base;
-        s.n_nodes--;
-        assert_false(baton_state_equal(&s, &base));
-        assert_int_not_equal(baton_state_digest(&s),
-                             baton_state_digest(&base));
+        baton_state_widen(&s, 7);
+        assert_int_equal(s.n_nodes, 7);
+        assert_int_equal(baton_state_validate(&s, 7), 0);
+        assert_true(baton_state_equal(&s, &base));
+        assert_int_equal(baton_state_digest(&s), baton_state_digest(&base));
     }
 }
 
