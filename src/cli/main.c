@@ -43,6 +43,10 @@ static void usage(FILE *f)
             "  drain                   hand every app here over (with its "
             "state), then\n"
             "                          stop this batond, as SIGTERM does\n"
+            "  node remove NAME        take node NAME out of the cluster "
+            "(its apps fail\n"
+            "                          over, its names go; decided by the "
+            "coordinator)\n"
             "  leader GROUP            leader group GROUP of a libbaton "
             "node: its leader,\n"
             "                          epoch and members (also: group "
@@ -313,7 +317,8 @@ int main(int argc, char **argv)
         return (argc - i == 1 ? cli_events : cli_watch)(&c, argc - i, argv + i);
     }
     if (strcmp(argv[i], "permit") == 0 || strcmp(argv[i], "takeover") == 0 ||
-        strcmp(argv[i], "ready") == 0 || strcmp(argv[i], "drain") == 0) {
+        strcmp(argv[i], "ready") == 0 || strcmp(argv[i], "drain") == 0 ||
+        strcmp(argv[i], "node") == 0) {
         return cli_steer(&c, argc - i, argv + i);
     }
     {

@@ -270,6 +270,13 @@ void baton__members_link_up(struct baton_node *n, unsigned p)
     if (n->members.version != 0) {
         send_members(n, p, false);
     }
+    if (!baton__slot_used(n, p)) {
+        /* A link from outside the list: a removed node that came back
+         * unchanged, or one not added yet. Said once per link, naming
+         * it (the driver's log), whether or not it speaks again. */
+        trace_members(n, BATON_MEMBERS_NOT_MEMBER, p, 0);
+        peer->mtold_ms = n->now_ms;
+    }
 }
 
 /* Does peer p hold our list, as far as we know? An unknown list is the

@@ -40,7 +40,7 @@ enum baton_role {
  * the driver's (a node name and its address); the core compares names
  * only (to find itself) and carries both. */
 #define BATON_MEMBER_NAME_MAX (255)
-#define BATON_MEMBER_ADDR_MAX (63)
+#define BATON_MEMBER_ADDR_MAX (127)
 
 enum baton_member_kind {
     BATON_MEMBER_FREE = 0,

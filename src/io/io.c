@@ -270,6 +270,13 @@ static int trace_level(const struct baton_trace *t)
     case BATON_TRACE_REJECTED:
     case BATON_TRACE_TILT:
         return BATON_LOG_WARN;
+    case BATON_TRACE_MEMBERS:
+        /* A removed node, or a peer outside our list, needs an
+         * operator's eye; a change adopted is news. */
+        return t->reason == BATON_MEMBERS_ADOPTED ||
+                       t->reason == BATON_MEMBERS_CHANGED
+                   ? BATON_LOG_INFO
+                   : BATON_LOG_WARN;
     case BATON_TRACE_PEER_DOWN:
         return t->reason == BATON_DOWN_SILENT ? BATON_LOG_WARN
                                               : BATON_LOG_INFO;
@@ -495,6 +502,24 @@ int baton_io_exported(struct baton_io *io, unsigned app, uint64_t epoch,
     ev.data = data;
     ev.len = len;
     return app < io->cfg.n_apps ? core_step(io, &ev) : BATON_EINVAL;
+}
+
+int baton_io_member_request(struct baton_io *io, unsigned what,
+                            const struct baton_member *m)
+{
+    struct baton_event ev = {0};
+    int rv;
+
+    if (what != BATON_REQ_MEMBER_ADD && what != BATON_REQ_MEMBER_REMOVE) {
+        return BATON_EINVAL;
+    }
+    ev.type = BATON_EVENT_REQUEST;
+    ev.what = (uint8_t)what;
+    ev.member = m;
+    rv = core_step(io, &ev);
+    /* The step's effects (at this depth) hold the answer until the next
+     * step at this depth. */
+    return rv != 0 ? rv : fx_at(io, io->depth)->member_result;
 }
 
 int baton_io_request(struct baton_io *io, unsigned app, unsigned what,
@@ -1048,7 +1073,8 @@ static void on_sealed(struct baton_io_conn *c, const uint8_t *header,
     }
     /* A JOIN's or SNAPSHOT's table is decoded into io->rx_names, which
      * the core copies from during the step. */
-    if (baton_msg_decode(io->plain, n, &m, &io->rx_names) != 0 ||
+    if (baton_msg_decode_into(io->plain, n, &m, &io->rx_names,
+                              &io->rx_members) != 0 ||
         m.from != c->peer) {
         io->stats.bad_frames++;
         conn_close(c, "malformed message");
@@ -1418,6 +1444,23 @@ static int wire_range(struct baton_io *io)
     return 0;
 }
 
+/* The seed list (docs/design/membership.md §1): the [nodes] of the
+ * config, at version 0, named as the HELLO names them. */
+static void seed_members(const struct baton_io_config *cfg,
+                         struct baton_members *l)
+{
+    memset(l, 0, sizeof(*l));
+    l->n_slots = (uint8_t)cfg->n_nodes;
+    for (unsigned i = 0; i < cfg->n_nodes; i++) {
+        struct baton_member *m = &l->slot[i];
+        m->kind = cfg->candidate[i] ? BATON_MEMBER_CANDIDATE
+                                    : BATON_MEMBER_WORKER;
+        snprintf(m->name, sizeof(m->name), "%s", cfg->names[i]);
+        snprintf(m->addr, sizeof(m->addr), "%s:%u", cfg->hosts[i],
+                 (unsigned)cfg->ports[i]);
+    }
+}
+
 int baton_io_init(struct baton_io *io, uv_loop_t *loop,
                   const struct baton_io_config *cfg, baton_log_fn log,
                   void *log_data)
@@ -1484,6 +1527,8 @@ int baton_io_init(struct baton_io *io, uv_loop_t *loop,
         return BATON_ENOMEM;
     }
     io->plain_cap = io->enc_cap = BUF_INIT;
+    seed_members(cfg, &io->rx_members);
+    nc.members = &io->rx_members;
     rv = baton_node_init(&io->node, &nc, cfg->inc, cfg->inc, uv_now(loop));
     if (rv != 0) {
         io_free(io);

@@ -149,6 +149,8 @@ struct baton_io {
     uint64_t persisted_seq; /* the newest write to confirm, 0 = none */
     struct baton_name *names_slots; /* the core's: 3 x names_cap slots */
     struct baton_names rx_names;    /* decoding scratch for snapshots */
+    /* Decoding scratch for a MEMBERS message's list (membership.md). */
+    struct baton_members rx_members;
     void *data;
 
     /* Private to io.c (docs/design/transport.md §1, "Buffers"). */
@@ -171,6 +173,14 @@ int baton_io_app_event(struct baton_io *io, unsigned app, unsigned what,
                        uint64_t epoch);
 int baton_io_request(struct baton_io *io, unsigned app, unsigned what,
                      unsigned value);
+/* Live membership (docs/design/membership.md §2): asks the core to add
+ * m (name, addr, kind) or to remove the member called m->name (what:
+ * BATON_REQ_MEMBER_ADD or _REMOVE). Returns the core's answer (0,
+ * BATON_ENOTCOORD, BATON_ESTATE, BATON_EINVAL, BATON_EFULL) or a step's
+ * error. Borrows m for the call. */
+int baton_io_member_request(struct baton_io *io, unsigned what,
+                            const struct baton_member *m);
+
 /* app's state_export for takeover token epoch finished: ok with len
  * bytes of data (borrowed for the call), or failed. */
 int baton_io_exported(struct baton_io *io, unsigned app, uint64_t epoch,
