@@ -395,6 +395,10 @@ static void carry_out(struct baton_io *io, const struct baton_effects *fx)
               "%u name loss notices dropped: more than a step holds",
               fx->name_dropped);
     }
+    /* The list is persisted before anything relies on it. */
+    if (fx->members_changed && io->on_members != NULL) {
+        io->on_members(io, baton_node_members(&io->node));
+    }
     /* Resets first: nothing is written into a connection about to be
      * aborted. */
     for (unsigned p = 0; p < io->cfg.n_nodes && fx->reset != 0; p++) {
@@ -1444,6 +1448,24 @@ static int wire_range(struct baton_io *io)
     return 0;
 }
 
+/* A persisted list this driver can run with (membership.md §5): as
+ * many slots as [nodes], and every used one named as there. */
+static bool members_fit(const struct baton_io_config *cfg,
+                        const struct baton_members *l)
+{
+    if (baton_members_validate(l) != 0 || l->n_slots != cfg->n_nodes ||
+        l->slot[cfg->self].kind == BATON_MEMBER_FREE) {
+        return false;
+    }
+    for (unsigned i = 0; i < l->n_slots; i++) {
+        if (l->slot[i].kind != BATON_MEMBER_FREE &&
+            strcmp(l->slot[i].name, cfg->names[i]) != 0) {
+            return false;
+        }
+    }
+    return true;
+}
+
 /* The seed list (docs/design/membership.md §1): the [nodes] of the
  * config, at version 0, named as the HELLO names them. */
 static void seed_members(const struct baton_io_config *cfg,
@@ -1529,6 +1551,17 @@ int baton_io_init(struct baton_io *io, uv_loop_t *loop,
     io->plain_cap = io->enc_cap = BUF_INIT;
     seed_members(cfg, &io->rx_members);
     nc.members = &io->rx_members;
+    if (cfg->members != NULL) {
+        if (members_fit(cfg, cfg->members)) {
+            nc.members = cfg->members;
+        } else {
+            logf_(io, BATON_LOG_WARN,
+                  "the persisted member list (version %" PRIu64
+                  ") does not fit [nodes]: starting from [nodes]; the "
+                  "peers will tell this node the current list",
+                  cfg->members->version);
+        }
+    }
     rv = baton_node_init(&io->node, &nc, cfg->inc, cfg->inc, uv_now(loop));
     if (rv != 0) {
         io_free(io);

@@ -45,6 +45,11 @@ struct baton_io_config {
      * borrowed during baton_io_init). */
     uint32_t max_drift_ppm;
     const struct baton_raft_disk *raft_disk;
+    /* Live membership (docs/design/membership.md §5): the member list
+     * the driver persisted at the last change, or NULL to start from
+     * [nodes] (the seed list). Used only if every used slot names the
+     * node of [nodes] at that index; borrowed during baton_io_init. */
+    const struct baton_members *members;
 };
 
 struct baton_io;
@@ -146,6 +151,10 @@ struct baton_io {
      * store (src/lib/raftlog.c) is wired here, quorum apps run nowhere
      * (docs/design/quorum.md §9). */
     baton_raft_write_fn on_raft_write;
+    /* Live membership: the member list changed (or this node was
+     * removed): persist it (membership.md §5). NULL: kept nowhere. l is
+     * valid during the call only. */
+    void (*on_members)(struct baton_io *io, const struct baton_members *l);
     uint64_t persisted_seq; /* the newest write to confirm, 0 = none */
     struct baton_name *names_slots; /* the core's: 3 x names_cap slots */
     struct baton_names rx_names;    /* decoding scratch for snapshots */

@@ -287,11 +287,14 @@ int baton_start(struct baton *b)
         b->cfg.io.inc = (baton_inc)ts.tv_sec * 1000 +
                         (baton_inc)(ts.tv_nsec / 1000000);
     }
+    b->cfg.io.members = lib_members_load(b);
     rv = baton_io_init(&b->io, b->loop, &b->cfg.io, log_io, b);
+    b->cfg.io.members = NULL; /* borrowed during init only */
     if (rv != 0) {
         return lib_fail(b, rv, "baton_start: %s", baton_strerror(rv));
     }
     b->io.data = b;
+    b->io.on_members = lib_members_changed;
     b->io.on_app = lib_on_app;
     b->io.on_name = lib_on_name;
     b->io.on_call = lib_on_call;

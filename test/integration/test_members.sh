@@ -1,8 +1,10 @@
 # Live membership on real batond (docs/design/membership.md): removing a
 # node that owns an app moves the app and takes the node out; the
 # removed node restarted unchanged is refused, by name, and knows it is
-# out; a restarted member learns the list from its peers; only the
-# coordinator decides; node add is refused by this driver, saying why.
+# out; a restarted member learns the list from its peers, or starts from
+# the one it saved under state_dir (a whole-cluster restart keeps the
+# removal); only the coordinator decides; node add is refused by this
+# driver, saying why.
 source "$(dirname "$0")/lib.sh"
 
 cat > "$T/app.sh" <<'APP'
@@ -58,11 +60,31 @@ sleep 1
 moved || fail "web moved when b came back"
 pass "b restarted unchanged: refused (a: 'members not a member: b@local'), it stays out"
 
-# c restarted: it starts from its [nodes] and learns the list.
+# c restarted without its saved list: it starts from its [nodes] and
+# learns the list from its peers.
 stop9 c
+grep -q "^version 1$" "$T/state-c/members" || fail "c did not save version 1"
+rm "$T/state-c/members"
 start c
 wait_for 10 count_at_least 2 "$T/c.log" "members adopted a@local version=1" ||
     fail "restarted c did not learn the list"
 wait_for 10 agree a a c || fail "c did not rejoin a"
 wait_for 10 moved || fail "web is not running after c's restart"
 pass "a restarted member learns the list from its peers and rejoins"
+
+# Every member restarted: they start from the list they saved under
+# state_dir, not from [nodes], so b stays out.
+stop9 a
+stop9 c
+start a
+start c
+wait_for 10 grep -q "member list version 1 from $T/state-a/members" "$T/a.log" ||
+    fail "a did not start from its saved list"
+wait_for 10 grep -q "member list version 1 from $T/state-c/members" "$T/c.log" ||
+    fail "c did not start from its saved list"
+wait_for 10 count_at_least 2 "$T/a.log" "members not a member: b@local" ||
+    fail "restarted a did not refuse b"
+wait_for 10 agree a a c || fail "a and c did not form the cluster again"
+wait_for 10 moved || fail "web is not running after the restarts"
+grep -q "^slot 1 " "$T/state-c/members" && fail "c's saved list still has b"
+pass "a whole-cluster restart keeps the removal (state_dir/members)"
