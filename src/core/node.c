@@ -619,8 +619,9 @@ static uint64_t next_deadline(const struct baton_node *n)
 
 static bool member_req(const struct baton_event *ev)
 {
-    return ev->what == BATON_REQ_MEMBER_ADD ||
-           ev->what == BATON_REQ_MEMBER_REMOVE;
+    return ev->type == BATON_EVENT_REQUEST &&
+           (ev->what == BATON_REQ_MEMBER_ADD ||
+            ev->what == BATON_REQ_MEMBER_REMOVE);
 }
 
 int baton_node_step(struct baton_node *n, const struct baton_event *ev,
@@ -688,15 +689,12 @@ int baton_node_step(struct baton_node *n, const struct baton_event *ev,
     case BATON_EVENT_RECEIVE:
         on_receive(n, ev->msg);
         break;
+    case BATON_EVENT_APP:
     case BATON_EVENT_REQUEST:
+    case BATON_EVENT_EXPORTED:
         if (member_req(ev)) {
             baton__members_request(n, ev);
-            break;
-        }
-        /* fall through */
-    case BATON_EVENT_APP:
-    case BATON_EVENT_EXPORTED:
-        if (baton__apps_event(n, ev) != 0) {
+        } else if (baton__apps_event(n, ev) != 0) {
             n->fx = NULL;
             return BATON_EINVAL;
         }
