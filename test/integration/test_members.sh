@@ -49,6 +49,12 @@ for pid in $(sed -n 's/.*pid=//p' "$T/web.starts"); do
 done
 [ "$alive" = 1 ] || fail "web runs $alive times after the removal"
 pass "b removed: it stopped web, web failed over, one instance"
+# A figure, not a check (machines are shared): the change decided on a
+# to web's failover instance started, from the logs' timestamps.
+ts() { date -d "$(grep -m1 -- "$2" "$1" | awk '{print $1}')" +%s%3N; }
+decided=$(ts "$T/a.log" "members changed")
+started=$(cat "$T/a.log" "$T/c.log" | grep "app web: started (pid" | grep failover | awk '{print $1}' | head -1)
+echo "figure: removal decided -> web started elsewhere: $(( $(date -d "$started" +%s%3N) - decided )) ms"
 
 # b restarted with its config unchanged: refused by name, and told.
 stop9 b
