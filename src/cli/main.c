@@ -47,6 +47,10 @@ static void usage(FILE *f)
             "(as SIGHUP):\n"
             "                          prints the apps added, removed and "
             "changed, or why not\n"
+            "  node remove NAME        take node NAME out of the cluster "
+            "(its apps fail\n"
+            "                          over, its names go; decided by the "
+            "coordinator)\n"
             "  leader GROUP            leader group GROUP of a libbaton "
             "node: its leader,\n"
             "                          epoch and members (also: group "
@@ -318,7 +322,7 @@ int main(int argc, char **argv)
     }
     if (strcmp(argv[i], "permit") == 0 || strcmp(argv[i], "takeover") == 0 ||
         strcmp(argv[i], "ready") == 0 || strcmp(argv[i], "drain") == 0 ||
-        strcmp(argv[i], "reload") == 0) {
+        strcmp(argv[i], "reload") == 0 || strcmp(argv[i], "node") == 0) {
         return cli_steer(&c, argc - i, argv + i);
     }
     {

@@ -1,6 +1,7 @@
 /* batonctl permit APP true|false, takeover APP, ready APP: steer an app
  * from this node (reference §1.7); drain: hand this node's apps over and
- * stop its batond; reload: its batond re-reads its config file. */
+ * stop its batond; reload: its batond re-reads its config file; node
+ * remove NAME: take a node out of the cluster. */
 #include "../util/setup.h"
 
 #include <stdio.h>
@@ -21,6 +22,13 @@ int cli_steer(const struct cli *c, int argc, char **argv)
             return 2;
         }
         snprintf(line, sizeof(line), "permit %.64s %s", argv[1], argv[2]);
+    } else if (strcmp(argv[0], "node") == 0) {
+        /* docs/design/membership.md §2: decided by the coordinator. */
+        if (argc != 3 || strcmp(argv[1], "remove") != 0) {
+            fprintf(stderr, "usage: batonctl node remove NAME\n");
+            return 2;
+        }
+        snprintf(line, sizeof(line), "node remove %.140s", argv[2]);
     } else if (strcmp(argv[0], "drain") == 0) {
         if (argc != 1) {
             fprintf(stderr, "usage: batonctl drain\n");

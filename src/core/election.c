@@ -111,8 +111,8 @@ static void sync_check(struct baton_node *n)
     }
     for (unsigned p = 0; p < n->cfg.n_nodes; p++) {
         const struct baton_peer *peer = &n->peers[p];
-        if (p == n->cfg.self) {
-            continue;
+        if (p == n->cfg.self || !baton__slot_used(n, p)) {
+            continue; /* a free slot has nobody to hear */
         }
         heard_all = heard_all && peer->heard && peer->alive;
         coord_alive = coord_alive ||

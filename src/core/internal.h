@@ -23,6 +23,15 @@ void baton__peer_new_life(struct baton_node *n, unsigned p, baton_inc inc);
 void baton__peer_status(struct baton_node *n, unsigned p,
                         const struct baton_msg *m);
 void baton__detect_failures(struct baton_node *n);
+/* Live membership (membership.c, docs/design/membership.md). */
+bool baton__slot_used(const struct baton_node *n, unsigned p);
+int baton__members_init(struct baton_node *n,
+                        const struct baton_members *given);
+void baton__members_link_up(struct baton_node *n, unsigned p);
+bool baton__members_gate(struct baton_node *n, const struct baton_msg *m);
+void baton__members_on_msg(struct baton_node *n, const struct baton_msg *m);
+void baton__members_request(struct baton_node *n,
+                            const struct baton_event *ev);
 /* The earliest time detect_failures has something to do after d. */
 uint64_t baton__detect_deadline(const struct baton_node *n, uint64_t d);
 

@@ -20,6 +20,7 @@ enum baton_msg_type {
     BATON_MSG_CALL,          /* a message or call to a name's owner */
     BATON_MSG_REPLY,         /* the answer to a call, to its caller */
     BATON_MSG_RAFT,          /* quorum mode: one Raft message (raft.h) */
+    BATON_MSG_MEMBERS,       /* the sender's member list (membership.md) */
     BATON_MSG__COUNT
 };
 
@@ -30,6 +31,37 @@ enum baton_role {
     BATON_ROLE_FOLLOWER,    /* follows `coord` */
     BATON_ROLE_COORDINATOR, /* coordinates its group */
     BATON_ROLE__COUNT
+};
+
+/* The member list (docs/design/membership.md): who is in the cluster,
+ * at which node index, replicated with a version that only grows. A
+ * slot of kind 0 is free: a removed node leaves a hole, an added one
+ * takes the lowest free slot, so indexes never move. name and addr are
+ * the driver's (a node name and its address); the core compares names
+ * only (to find itself) and carries both. */
+#define BATON_MEMBER_NAME_MAX (255)
+#define BATON_MEMBER_ADDR_MAX (127)
+
+enum baton_member_kind {
+    BATON_MEMBER_FREE = 0,
+    BATON_MEMBER_CANDIDATE, /* may coordinate */
+    BATON_MEMBER_WORKER,    /* never coordinates */
+    BATON_MEMBER_WITNESS,   /* never coordinates, holds no app */
+    BATON_MEMBER__KIND_COUNT
+};
+
+struct baton_member {
+    uint8_t kind; /* enum baton_member_kind */
+    uint8_t reserved[7];
+    char name[BATON_MEMBER_NAME_MAX + 1];
+    char addr[BATON_MEMBER_ADDR_MAX + 1];
+};
+
+struct baton_members {
+    uint64_t version; /* 0: the seed list of the config file */
+    uint8_t n_slots;  /* slots in use or freed: 1..BATON_NODES_MAX */
+    uint8_t reserved[7];
+    struct baton_member slot[BATON_NODES_MAX];
 };
 
 /* One replication stream: what a coordinator orders during one claim.
@@ -234,6 +266,13 @@ struct baton_msg {
             const uint8_t *data; /* borrowed: valid for the step only */
         } reply;
         struct {
+            /* 1: an answer, which is never answered in turn (so two
+             * nodes that disagree exchange one list each, not a loop). */
+            uint8_t reply;
+            uint8_t reserved[7];
+            const struct baton_members *list; /* borrowed */
+        } members;
+        struct {
             /* m.from and m.to are the message's from and to. m.entries
              * (an APPEND's) is borrowed: an encoder reads it wherever it
              * points; a decoded message points it at `entries` below,
@@ -248,6 +287,19 @@ struct baton_msg {
 
 const char *baton_msg_type_name(unsigned type);
 const char *baton_role_name(unsigned role);
+
+/* A digest of the list's contents (every slot's kind, name and address,
+ * and n_slots; not the version): two lists of one version must have
+ * the same digest. */
+uint64_t baton_members_digest(const struct baton_members *l);
+
+/* Checks a list's fields: n_slots in range, every used slot named (and
+ * NUL-terminated), no name twice, free slots empty, no used slot beyond
+ * n_slots. Errors: BATON_EBADMSG. */
+int baton_members_validate(const struct baton_members *l);
+
+/* The slot of the member called name, or -1. */
+int baton_members_find(const struct baton_members *l, const char *name);
 
 bool baton_stream_equal(const struct baton_stream *a,
                         const struct baton_stream *b);

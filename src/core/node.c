@@ -23,6 +23,12 @@ int baton_node_init(struct baton_node *n, const struct baton_node_config *cfg,
     for (unsigned i = cfg->n_nodes; i < BATON_NODES_MAX; i++) {
         n->cfg.candidate[i] = 0;
     }
+    /* The list is borrowed for init only. */
+    rv = baton__members_init(n, cfg->members);
+    n->cfg.members = NULL;
+    if (rv != 0) {
+        return rv;
+    }
     baton_node_config_defaults(&n->cfg);
     n->inc = inc;
     baton_prng_seed(&n->prng, seed);
@@ -147,7 +153,10 @@ void baton__send(struct baton_node *n, unsigned to, struct baton_msg *m)
 {
     struct baton_effects *fx = n->fx;
 
-    BATON_ASSERT(to < n->cfg.n_nodes && to != n->cfg.self);
+    /* A MEMBERS message may go to a slot beyond our list (a node not
+     * added yet); every other message goes to a member. */
+    BATON_ASSERT(to < BATON_NODES_MAX && to != n->cfg.self);
+    BATON_ASSERT(m->type == BATON_MSG_MEMBERS || baton__slot_used(n, to));
     /* The bound is sized for the worst step (node.h); overflowing it
      * would be a core bug, not bad input. */
     BATON_ASSERT(fx->n_send < BATON_FX_SEND_MAX);
@@ -173,7 +182,8 @@ void baton__send_heartbeat(struct baton_node *n, unsigned to)
 static void broadcast_heartbeat(struct baton_node *n)
 {
     for (unsigned p = 0; p < n->cfg.n_nodes; p++) {
-        if (p != n->cfg.self && n->peers[p].link_up) {
+        if (p != n->cfg.self && n->peers[p].link_up &&
+            baton__slot_used(n, p)) {
             baton__send_heartbeat(n, p);
         }
     }
@@ -231,7 +241,8 @@ static bool state_plausible(const struct baton_node *n,
                             const struct baton_msg *m,
                             const struct baton_state *s)
 {
-    return baton_state_validate(s, n->cfg.n_nodes) == 0 &&
+    return s->n_nodes <= n->cfg.n_nodes &&
+           baton_state_validate(s, s->n_nodes) == 0 &&
            s->nodes[n->cfg.self].inc <= n->inc &&
            s->nodes[m->from].inc <= m->from_inc;
 }
@@ -448,7 +459,7 @@ static int header_check(const struct baton_node *n,
     if (m->to != n->cfg.self) {
         return BATON_REJECT_MISROUTED;
     }
-    if (m->type < BATON_MSG_HEARTBEAT || m->type >= BATON_MSG__COUNT) {
+    if (m->type < BATON_MSG_HEARTBEAT || m->type >= BATON_MSG_MEMBERS) {
         return BATON_REJECT_BAD_TYPE;
     }
     if (m->from_inc == 0 || m->seq == 0 || !status_valid(n, m)) {
@@ -490,9 +501,19 @@ void baton__reject(struct baton_node *n, const struct baton_msg *m,
 
 static void on_receive(struct baton_node *n, const struct baton_msg *m)
 {
-    int reason = header_check(n, m);
+    int reason;
     unsigned p = m->from;
 
+    /* Live membership (membership.md §2): lists first, and nothing else
+     * from a peer whose list is not ours. */
+    if (m->type == BATON_MSG_MEMBERS) {
+        baton__members_on_msg(n, m);
+        return;
+    }
+    if (!baton__members_gate(n, m)) {
+        return;
+    }
+    reason = header_check(n, m);
     if (reason < 0) {
         reason = body_check(n, m);
     }
@@ -598,6 +619,13 @@ static uint64_t next_deadline(const struct baton_node *n)
     return d;
 }
 
+static bool member_req(const struct baton_event *ev)
+{
+    return ev->type == BATON_EVENT_REQUEST &&
+           (ev->what == BATON_REQ_MEMBER_ADD ||
+            ev->what == BATON_REQ_MEMBER_REMOVE);
+}
+
 int baton_node_step(struct baton_node *n, const struct baton_event *ev,
                     struct baton_effects *fx)
 {
@@ -612,6 +640,8 @@ int baton_node_step(struct baton_node *n, const struct baton_event *ev,
     memset(&fx->raft_write, 0, sizeof(fx->raft_write));
     memset(&fx->raft_snapshot, 0, sizeof(fx->raft_snapshot));
     fx->deadline_ms = 0;
+    fx->members_changed = false;
+    fx->member_result = 0;
     if (ev->now_ms < n->now_ms) {
         return BATON_EINVAL;
     }
@@ -620,13 +650,14 @@ int baton_node_step(struct baton_node *n, const struct baton_event *ev,
     }
     if ((ev->type == BATON_EVENT_APP || ev->type == BATON_EVENT_EXPORTED ||
          (ev->type == BATON_EVENT_REQUEST && ev->what != BATON_REQ_RELEASE &&
-          ev->what != BATON_REQ_HOLD && ev->what != BATON_REQ_DEFINE)) &&
+          ev->what != BATON_REQ_HOLD && ev->what != BATON_REQ_DEFINE &&
+          !member_req(ev))) &&
         ev->app >= n->cfg.n_apps) {
         return BATON_EINVAL;
     }
     if ((ev->type == BATON_EVENT_LINK_UP ||
          ev->type == BATON_EVENT_LINK_DOWN) &&
-        (ev->peer >= n->cfg.n_nodes || ev->peer == n->cfg.self)) {
+        (ev->peer >= BATON_NODES_MAX || ev->peer == n->cfg.self)) {
         return BATON_EINVAL;
     }
     if (ev->type == BATON_EVENT_RECEIVE && ev->msg == NULL) {
@@ -648,11 +679,15 @@ int baton_node_step(struct baton_node *n, const struct baton_event *ev,
     case BATON_EVENT_LINK_UP:
         n->peers[ev->peer].link_up = true;
         n->peers[ev->peer].linked_ms = n->now_ms;
+        baton__members_link_up(n, ev->peer);
         /* Tell the new peer who we are at once, not a heartbeat later. */
-        baton__send_heartbeat(n, ev->peer);
+        if (baton__slot_used(n, ev->peer) && !n->removed) {
+            baton__send_heartbeat(n, ev->peer);
+        }
         break;
     case BATON_EVENT_LINK_DOWN:
         n->peers[ev->peer].link_up = false;
+        n->peers[ev->peer].mknown = false;
         baton__peer_down(n, ev->peer, BATON_DOWN_LINK);
         break;
     case BATON_EVENT_RECEIVE:
@@ -661,7 +696,9 @@ int baton_node_step(struct baton_node *n, const struct baton_event *ev,
     case BATON_EVENT_APP:
     case BATON_EVENT_REQUEST:
     case BATON_EVENT_EXPORTED:
-        if (baton__apps_event(n, ev) != 0) {
+        if (member_req(ev)) {
+            baton__members_request(n, ev);
+        } else if (baton__apps_event(n, ev) != 0) {
             n->fx = NULL;
             return BATON_EINVAL;
         }
@@ -682,6 +719,14 @@ int baton_node_step(struct baton_node *n, const struct baton_event *ev,
          * mistake, refused like an event for an unknown app. */
         n->fx = NULL;
         return BATON_EINVAL;
+    }
+    if (n->removed) {
+        /* Out of the cluster (membership.md §2): nothing to decide, send
+         * or time out; only a list that has it again brings it back. */
+        fx->deadline_ms = n->now_ms + n->cfg.heartbeat_ms;
+        n->last_step_ms = n->now_ms;
+        n->fx = NULL;
+        return 0;
     }
     timers(n);
     baton__evaluate(n);

@@ -114,6 +114,13 @@ struct baton_node_config {
      * to exercise compaction and installs. */
     uint32_t raft_snap_every;
     uint32_t raft_log_room;
+    /* Live membership (docs/design/membership.md): the member list to
+     * start with, the one the driver persisted at the last change, or
+     * NULL for the seed list (version 0: n_nodes slots, every one used,
+     * unnamed). When given, its n_slots must equal n_nodes, slot self
+     * must be used, and candidate[] is taken from the slots' kinds.
+     * Borrowed during baton_node_init only. */
+    const struct baton_members *members;
 };
 
 enum baton_event_type {
@@ -183,6 +190,11 @@ enum baton_request_kind {
      * (as with permit 0), then this node stops reporting it. */
     BATON_REQ_DEFINE,
     BATON_REQ_UNDEFINE,
+    /* Live membership (membership.md §2), on the coordinator: add
+     * ev->member (name, addr, kind), or remove the member called
+     * ev->member->name. The answer is fx->member_result. */
+    BATON_REQ_MEMBER_ADD,
+    BATON_REQ_MEMBER_REMOVE,
 };
 
 struct baton_event {
@@ -204,6 +216,7 @@ struct baton_event {
     const struct baton_call *call;         /* CALL/REPLY: borrowed */
     uint64_t seq; /* PERSISTED: the write's raft_write.seq */
     const struct baton_app_config *def; /* REQUEST DEFINE: borrowed */
+    const struct baton_member *member; /* REQUEST MEMBER_*: borrowed */
 };
 
 /* What the driver must do with a local app instance. */
@@ -308,7 +321,8 @@ struct baton_call_effect {
     X(REJECTED, "rejected")                                             \
     X(TILT, "tilt")                                                     \
     X(APP, "app")                                                       \
-    X(RAFT, "raft")
+    X(RAFT, "raft")                                                     \
+    X(MEMBERS, "members")
 
 enum baton_trace_type {
 #define BATON__TRACE_ENUM(name, text) BATON_TRACE_##name,
@@ -323,6 +337,16 @@ enum baton_down_reason {
     BATON_DOWN_LINK = 1, /* the transport closed the link */
     BATON_DOWN_SILENT,   /* heartbeat_miss intervals with no traffic */
     BATON_DOWN_RESTART,  /* a newer incarnation spoke */
+    BATON_DOWN_REMOVED,  /* the member list no longer has it */
+};
+
+/* BATON_TRACE_MEMBERS: what happened to the member list (reason). */
+enum baton_members_what {
+    BATON_MEMBERS_ADOPTED = 1, /* a newer list is ours now (a: version) */
+    BATON_MEMBERS_CHANGED,     /* we decided a change (a: version) */
+    BATON_MEMBERS_REMOVED,     /* a newer list lacks this node */
+    BATON_MEMBERS_NOT_MEMBER,  /* peer spoke but is not in our list */
+    BATON_MEMBERS_DIFFERS,     /* peer's list of our version differs */
 };
 
 /* Why a message was rejected (counted in baton_node.rejected[]). */
@@ -420,6 +444,19 @@ struct baton_effects {
         uint32_t len;
     } raft_snapshot;
     uint64_t deadline_ms; /* deliver a TICK at this time at the latest */
+    /* Live membership: the member list changed in this step (adopted,
+     * decided, or this node was removed): the driver persists
+     * baton_node_members() (temp file, fsync, rename) before it relies
+     * on it, dials slots that became used and forgets slots that became
+     * free (membership.md §3). */
+    bool members_changed;
+    /* The answer to a REQUEST MEMBER_*: 0, or BATON_ENOTCOORD (ask the
+     * coordinator), BATON_ESTATE (a change is still spreading, no
+     * majority of the members is here, this node was removed, or a
+     * quorum app is defined), BATON_EINVAL (name taken or unknown, the
+     * coordinator itself, bad name, address or kind), BATON_EFULL (no
+     * free slot). */
+    int member_result;
 };
 _Static_assert(BATON_NODES_MAX <= 32, "baton_effects.reset has a bit per node");
 
@@ -478,6 +515,13 @@ struct baton_peer {
     bool link_up;           /* per the transport */
     bool alive;             /* link up and heard within the timeout */
     bool heard;             /* has spoken since we booted */
+    /* Its member list (membership.md §2), as its MEMBERS said on the
+     * current link: version and digest (mknown: it said so). Only a
+     * peer whose list is ours is listened to. */
+    bool mknown;
+    uint64_t mver;
+    uint64_t mdigest;
+    uint64_t mtold_ms; /* when our list was last sent to it as an answer */
     struct baton_status status; /* its latest announced status */
 };
 
@@ -684,6 +728,12 @@ struct baton_node {
      * is full), so the same grant is not retried every millisecond. */
     uint64_t grant_refused_at;
     struct baton_counters counters;
+    /* Live membership (membership.md): the agreed list, its digest, and
+     * whether a newer list removed this node (it then takes part in
+     * nothing until a list that has it again arrives). */
+    struct baton_members members;
+    uint64_t members_digest;
+    bool removed;
     struct baton_effects *fx; /* during a step only */
 };
 
@@ -745,6 +795,9 @@ unsigned baton_node_grant(const struct baton_node *n, unsigned app,
 /* Quorum mode: when this node's lease on cfg.apps[app] ends, on its
  * clock (0: it holds none). */
 uint64_t baton_node_lease_end(const struct baton_node *n, unsigned app);
+
+/* The agreed member list (membership.md); valid until the next step. */
+const struct baton_members *baton_node_members(const struct baton_node *n);
 
 /* A digest of the replica: state and name table. */
 uint64_t baton_node_replica_digest(const struct baton_node *n);

@@ -283,6 +283,7 @@ static void install(struct baton_node *n, const struct baton_msg *m,
     struct baton_trace *t;
 
     n->state = m->u.snapshot.state;
+    baton_state_widen(&n->state, n->cfg.n_nodes);
     baton__names_install(n, names);
     n->stream = m->u.snapshot.stream;
     n->applied = m->u.snapshot.index;

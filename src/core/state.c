@@ -14,6 +14,14 @@ void baton_state_init(struct baton_state *s, unsigned n_nodes)
     s->coord = BATON_NODE_NONE;
 }
 
+void baton_state_widen(struct baton_state *s, unsigned n_nodes)
+{
+    BATON_ASSERT(n_nodes <= BATON_NODES_MAX);
+    if (n_nodes > s->n_nodes) {
+        s->n_nodes = (uint8_t)n_nodes; /* the new slots are empty */
+    }
+}
+
 int baton_state_validate(const struct baton_state *s, unsigned n_nodes)
 {
     if (s->n_nodes != n_nodes) {
@@ -111,7 +119,10 @@ int baton_op_validate(const struct baton_op *op, unsigned n_nodes)
     case BATON_OP_LEAVE:
         return (op->node < n_nodes && op->inc != 0) ? 0 : BATON_EBADMSG;
     case BATON_OP_MERGE:
-        return baton_state_validate(&op->other, n_nodes);
+        /* A replica from before a node was added has fewer slots. */
+        return op->other.n_nodes <= n_nodes
+                   ? baton_state_validate(&op->other, op->other.n_nodes)
+                   : BATON_EBADMSG;
     case BATON_OP_APP:
         return op->node < BATON_APPS_MAX &&
                        op->app.status != BATON_APP_FREE &&
@@ -317,8 +328,17 @@ void baton_state_merge(struct baton_state *out, const struct baton_state *a,
 {
     struct baton_state m;
 
-    BATON_ASSERT(a->n_nodes == b->n_nodes);
+    struct baton_state wb;
+
+    /* Live membership (membership.md §4): a state from before a node
+     * was added has fewer slots, all of the extra ones empty. */
+    if (b->n_nodes < a->n_nodes) {
+        wb = *b;
+        baton_state_widen(&wb, a->n_nodes);
+        b = &wb;
+    }
     m = *a;
+    baton_state_widen(&m, b->n_nodes);
     for (unsigned i = 0; i < m.n_nodes; i++) {
         baton_inc ib = b->nodes[i].inc;
         if (ib > m.nodes[i].inc) {
@@ -354,11 +374,13 @@ uint64_t baton_state_digest(const struct baton_state *s)
 {
     uint64_t h = 0xcbf29ce484222325ull;
 
-    h = fnv(h, s->n_nodes);
+    /* Not n_nodes, and every slot up to BATON_NODES_MAX: slots beyond
+     * n_nodes are empty, so a state widened by an added node
+     * (membership.md §4) equals the state it was. */
     h = fnv(h, s->coord);
     h = fnv(h, s->coord_inc);
     h = fnv(h, s->epoch);
-    for (unsigned i = 0; i < s->n_nodes; i++) {
+    for (unsigned i = 0; i < BATON_NODES_MAX; i++) {
         h = fnv(h, s->nodes[i].inc);
         h = fnv(h, s->nodes[i].member);
         h = fnv(h, s->name_rank[i]);
@@ -376,7 +398,7 @@ uint64_t baton_state_digest(const struct baton_state *s)
         h = fnv(h, e->epoch);
         h = fnv(h, e->epoch_max);
         h = fnv(h, e->failover_timeout_ms);
-        for (unsigned i = 0; i < s->n_nodes; i++) {
+        for (unsigned i = 0; i < BATON_NODES_MAX; i++) {
             h = fnv(h, e->rank[i]);
         }
     }
@@ -399,12 +421,12 @@ static bool app_equal(const struct baton_state_app *a,
 bool baton_state_equal(const struct baton_state *a,
                        const struct baton_state *b)
 {
-    if (a->n_nodes != b->n_nodes || a->coord != b->coord ||
+    if (a->coord != b->coord ||
         a->coord_inc != b->coord_inc || a->epoch != b->epoch ||
         a->name_epoch_max != b->name_epoch_max) {
         return false;
     }
-    for (unsigned i = 0; i < a->n_nodes; i++) {
+    for (unsigned i = 0; i < BATON_NODES_MAX; i++) {
         if (a->nodes[i].inc != b->nodes[i].inc ||
             a->nodes[i].member != b->nodes[i].member ||
             a->name_rank[i] != b->name_rank[i]) {
@@ -412,7 +434,7 @@ bool baton_state_equal(const struct baton_state *a,
         }
     }
     for (unsigned k = 0; k < BATON_APPS_MAX; k++) {
-        if (!app_equal(&a->apps[k], &b->apps[k], a->n_nodes)) {
+        if (!app_equal(&a->apps[k], &b->apps[k], BATON_NODES_MAX)) {
             return false;
         }
     }

@@ -58,7 +58,9 @@ struct baton_state_app {
 /* The state every member of a group replicates. It is a plain value
  * (no pointers), so copying it is a snapshot. */
 struct baton_state {
-    uint8_t n_nodes;      /* configured nodes; fixed for the cluster */
+    /* Node slots: the member list's n_slots, which only grows as nodes
+     * are added (membership.md §4); a slot beyond it is empty. */
+    uint8_t n_nodes;
     uint8_t coord;        /* coordinator id, or BATON_NODE_NONE */
     uint8_t reserved[6];
     baton_inc coord_inc;  /* the coordinator's incarnation */
@@ -110,6 +112,11 @@ struct baton_op {
  * Preconditions: 1 <= n_nodes <= BATON_NODES_MAX. */
 void baton_state_init(struct baton_state *s, unsigned n_nodes);
 
+/* Live membership (docs/design/membership.md §4): gives s n_nodes slots
+ * if it has fewer; the slots added are empty. Equality and the digest
+ * do not tell a widened state from the one it was. */
+void baton_state_widen(struct baton_state *s, unsigned n_nodes);
+
 /* Checks that every field of a state is possible for a cluster of
  * n_nodes (used on snapshots received from the network).
  * Errors: BATON_EBADMSG naming nothing; callers count the rejection. */
@@ -138,7 +145,7 @@ int baton_state_apply(struct baton_state *out, const struct baton_state *in,
  * that when both groups run it on different nodes (a duplicate after a
  * partition), the instance the placement rules pick is kept and the
  * epoch moves above both (docs/design/apps.md §5). out may alias a or b.
- * Preconditions: a->n_nodes == b->n_nodes. */
+ * The result has the larger n_nodes of the two (membership.md §4). */
 void baton_state_merge(struct baton_state *out, const struct baton_state *a,
                        const struct baton_state *b);
 

@@ -151,7 +151,10 @@ int baton_trace_format(char *buf, size_t len, const struct baton_trace *t,
                        const char *const *names)
 {
     static const char *const down[] = {"?", "link closed", "silent",
-                                       "restarted"};
+                                       "restarted", "removed"};
+    static const char *const members[] = {"?", "adopted", "changed",
+                                          "this node was removed from",
+                                          "not a member:", "differs:"};
     static const char *const synced[] = {"?", "welcomed", "heard all",
                                          "window passed"};
     char pb[16];
@@ -168,7 +171,7 @@ int baton_trace_format(char *buf, size_t len, const struct baton_trace *t,
         return snprintf(buf, len, "peer-up %s inc=%" PRIu64, peer, t->a);
     case BATON_TRACE_PEER_DOWN:
         return snprintf(buf, len, "peer-down %s (%s, silent %" PRIu64 "ms)",
-                        peer, down[t->reason < 4 ? t->reason : 0], t->b);
+                        peer, down[t->reason < 5 ? t->reason : 0], t->b);
     case BATON_TRACE_PEER_RESTARTED:
         return snprintf(buf, len, "peer-restarted %s inc=%" PRIu64, peer,
                         t->b);
@@ -213,6 +216,11 @@ int baton_trace_format(char *buf, size_t len, const struct baton_trace *t,
                         "raft %s term=%" PRIu64 " leader=%s commit=%" PRIu64,
                         roles[t->role < 5 ? t->role : 0], t->a, peer, t->b);
     }
+    case BATON_TRACE_MEMBERS:
+        return snprintf(buf, len,
+                        "members %s %s version=%" PRIu64 " ours=%" PRIu64,
+                        members[t->reason < 6 ? t->reason : 0], peer, t->a,
+                        t->b);
     default:
         return snprintf(buf, len, "?");
     }

@@ -699,6 +699,12 @@ int main(int argc, char **argv)
     if (batond_sup_init(&d.sup, d.loop, &d.cfg, log_line, &d) != 0) {
         return 1;
     }
+    /* The member list is kept in the state_dir too, the default one
+     * included (docs/design/membership.md §5). */
+    if (d.node->cfg.state_dir[0] == '\0') {
+        snprintf(d.node->cfg.state_dir, sizeof(d.node->cfg.state_dir), "%s",
+                 d.sup.state_dir);
+    }
     d.sup.data = &d;
     d.sup.idle = on_app_idle;
     d.sup.hold = on_app_hold;

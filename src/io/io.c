@@ -270,6 +270,13 @@ static int trace_level(const struct baton_trace *t)
     case BATON_TRACE_REJECTED:
     case BATON_TRACE_TILT:
         return BATON_LOG_WARN;
+    case BATON_TRACE_MEMBERS:
+        /* A removed node, or a peer outside our list, needs an
+         * operator's eye; a change adopted is news. */
+        return t->reason == BATON_MEMBERS_ADOPTED ||
+                       t->reason == BATON_MEMBERS_CHANGED
+                   ? BATON_LOG_INFO
+                   : BATON_LOG_WARN;
     case BATON_TRACE_PEER_DOWN:
         return t->reason == BATON_DOWN_SILENT ? BATON_LOG_WARN
                                               : BATON_LOG_INFO;
@@ -406,6 +413,10 @@ static void carry_out(struct baton_io *io, const struct baton_effects *fx)
               "%u name loss notices dropped: more than a step holds",
               fx->name_dropped);
     }
+    /* The list is persisted before anything relies on it. */
+    if (fx->members_changed && io->on_members != NULL) {
+        io->on_members(io, baton_node_members(&io->node));
+    }
     /* Resets first: nothing is written into a connection about to be
      * aborted. */
     for (unsigned p = 0; p < io->cfg.n_nodes && fx->reset != 0; p++) {
@@ -538,6 +549,24 @@ int baton_io_app_define(struct baton_io *io,
     }
     io->cfg.n_apps = io->node.cfg.n_apps;
     return rv;
+}
+
+int baton_io_member_request(struct baton_io *io, unsigned what,
+                            const struct baton_member *m)
+{
+    struct baton_event ev = {0};
+    int rv;
+
+    if (what != BATON_REQ_MEMBER_ADD && what != BATON_REQ_MEMBER_REMOVE) {
+        return BATON_EINVAL;
+    }
+    ev.type = BATON_EVENT_REQUEST;
+    ev.what = (uint8_t)what;
+    ev.member = m;
+    rv = core_step(io, &ev);
+    /* The step's effects (at this depth) hold the answer until the next
+     * step at this depth. */
+    return rv != 0 ? rv : fx_at(io, io->depth)->member_result;
 }
 
 int baton_io_request(struct baton_io *io, unsigned app, unsigned what,
@@ -1091,7 +1120,8 @@ static void on_sealed(struct baton_io_conn *c, const uint8_t *header,
     }
     /* A JOIN's or SNAPSHOT's table is decoded into io->rx_names, which
      * the core copies from during the step. */
-    if (baton_msg_decode(io->plain, n, &m, &io->rx_names) != 0 ||
+    if (baton_msg_decode_into(io->plain, n, &m, &io->rx_names,
+                              &io->rx_members) != 0 ||
         m.from != c->peer) {
         io->stats.bad_frames++;
         conn_close(c, "malformed message");
@@ -1461,6 +1491,41 @@ static int wire_range(struct baton_io *io)
     return 0;
 }
 
+/* A persisted list this driver can run with (membership.md §5): as
+ * many slots as [nodes], and every used one named as there. */
+static bool members_fit(const struct baton_io_config *cfg,
+                        const struct baton_members *l)
+{
+    if (baton_members_validate(l) != 0 || l->n_slots != cfg->n_nodes ||
+        l->slot[cfg->self].kind == BATON_MEMBER_FREE) {
+        return false;
+    }
+    for (unsigned i = 0; i < l->n_slots; i++) {
+        if (l->slot[i].kind != BATON_MEMBER_FREE &&
+            strcmp(l->slot[i].name, cfg->names[i]) != 0) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* The seed list (docs/design/membership.md §1): the [nodes] of the
+ * config, at version 0, named as the HELLO names them. */
+static void seed_members(const struct baton_io_config *cfg,
+                         struct baton_members *l)
+{
+    memset(l, 0, sizeof(*l));
+    l->n_slots = (uint8_t)cfg->n_nodes;
+    for (unsigned i = 0; i < cfg->n_nodes; i++) {
+        struct baton_member *m = &l->slot[i];
+        m->kind = cfg->candidate[i] ? BATON_MEMBER_CANDIDATE
+                                    : BATON_MEMBER_WORKER;
+        snprintf(m->name, sizeof(m->name), "%s", cfg->names[i]);
+        snprintf(m->addr, sizeof(m->addr), "%s:%u", cfg->hosts[i],
+                 (unsigned)cfg->ports[i]);
+    }
+}
+
 int baton_io_init(struct baton_io *io, uv_loop_t *loop,
                   const struct baton_io_config *cfg, baton_log_fn log,
                   void *log_data)
@@ -1529,6 +1594,19 @@ int baton_io_init(struct baton_io *io, uv_loop_t *loop,
         return BATON_ENOMEM;
     }
     io->plain_cap = io->enc_cap = BUF_INIT;
+    seed_members(cfg, &io->rx_members);
+    nc.members = &io->rx_members;
+    if (cfg->members != NULL) {
+        if (members_fit(cfg, cfg->members)) {
+            nc.members = cfg->members;
+        } else {
+            logf_(io, BATON_LOG_WARN,
+                  "the persisted member list (version %" PRIu64
+                  ") does not fit [nodes]: starting from [nodes]; the "
+                  "peers will tell this node the current list",
+                  cfg->members->version);
+        }
+    }
     rv = baton_node_init(&io->node, &nc, cfg->inc, cfg->inc, uv_now(loop));
     if (rv != 0) {
         io_free(io);

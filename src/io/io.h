@@ -47,6 +47,11 @@ struct baton_io_config {
     const struct baton_raft_disk *raft_disk;
     const uint8_t *raft_snap; /* its snapshot's bytes (NULL: none) */
     uint32_t raft_snap_len;
+    /* Live membership (docs/design/membership.md §5): the member list
+     * the driver persisted at the last change, or NULL to start from
+     * [nodes] (the seed list). Used only if every used slot names the
+     * node of [nodes] at that index; borrowed during baton_io_init. */
+    const struct baton_members *members;
 };
 
 struct baton_io;
@@ -159,9 +164,15 @@ struct baton_io {
      * when the node has a quorum app. */
     baton_raft_write_fn on_raft_write;
     baton_raft_snapshot_fn on_raft_snapshot;
+    /* Live membership: the member list changed (or this node was
+     * removed): persist it (membership.md §5). NULL: kept nowhere. l is
+     * valid during the call only. */
+    void (*on_members)(struct baton_io *io, const struct baton_members *l);
     uint64_t persisted_seq; /* the newest write to confirm, 0 = none */
     struct baton_name *names_slots; /* the core's: 3 x names_cap slots */
     struct baton_names rx_names;    /* decoding scratch for snapshots */
+    /* Decoding scratch for a MEMBERS message's list (membership.md). */
+    struct baton_members rx_members;
     void *data;
 
     /* Private to io.c (docs/design/transport.md §1, "Buffers"). */
@@ -192,6 +203,14 @@ int baton_io_app_define(struct baton_io *io,
                         const struct baton_app_config *def);
 int baton_io_request(struct baton_io *io, unsigned app, unsigned what,
                      unsigned value);
+/* Live membership (docs/design/membership.md §2): asks the core to add
+ * m (name, addr, kind) or to remove the member called m->name (what:
+ * BATON_REQ_MEMBER_ADD or _REMOVE). Returns the core's answer (0,
+ * BATON_ENOTCOORD, BATON_ESTATE, BATON_EINVAL, BATON_EFULL) or a step's
+ * error. Borrows m for the call. */
+int baton_io_member_request(struct baton_io *io, unsigned what,
+                            const struct baton_member *m);
+
 /* app's state_export for takeover token epoch finished: ok with len
  * bytes of data (borrowed for the call), or failed. */
 int baton_io_exported(struct baton_io *io, unsigned app, uint64_t epoch,

@@ -772,8 +772,79 @@ static void reload(struct lib_session *cl)
     reply(cl, out);
 }
 
+/* node remove NAME (docs/control.md, docs/design/membership.md §2):
+ * asks the core, answered with the list's new version or why not.
+ * node add is the core's too, but this driver cannot dial a node
+ * outside its [nodes] yet (membership.md §7): it says so. */
+static void handle_node(struct lib_session *cl, const char *line)
+{
+    struct baton_io *io = cl->ctl->io;
+    struct baton_member m;
+    char verb[16] = "";
+    char err[BATON_MEMBER_NAME_MAX + 160];
+    unsigned coord;
+    cJSON *o;
+    int rv;
+
+    memset(&m, 0, sizeof(m));
+    if (sscanf(line, "node %15s %255s", verb, m.name) != 2 ||
+        (strcmp(verb, "remove") != 0 && strcmp(verb, "add") != 0)) {
+        reply(cl, error_json("node remove NAME | node add NAME ADDR "
+                             "[worker|witness]"));
+        return;
+    }
+    if (strcmp(verb, "add") == 0) {
+        reply(cl, error_json("node add: this build's driver cannot dial a "
+                             "node outside its [nodes] list yet "
+                             "(docs/design/membership.md §7)"));
+        return;
+    }
+    rv = baton_io_member_request(io, BATON_REQ_MEMBER_REMOVE, &m);
+    switch (rv) {
+    case 0:
+        o = cJSON_CreateObject();
+        if (o == NULL ||
+            cJSON_AddBoolToObject(o, "ok", 1) == NULL ||
+            cJSON_AddNumberToObject(
+                o, "version",
+                (double)baton_node_members(&io->node)->version) == NULL) {
+            cJSON_Delete(o);
+            reply(cl, error_json("out of memory"));
+            return;
+        }
+        reply(cl, cJSON_PrintUnformatted(o));
+        cJSON_Delete(o);
+        return;
+    case BATON_ENOTCOORD:
+        coord = baton_node_coordinator(&io->node);
+        snprintf(err, sizeof(err),
+                 "not the coordinator: ask %s (membership changes are "
+                 "decided there)",
+                 coord < BATON_NODES_MAX && io->names[coord] != NULL
+                     ? io->names[coord]
+                     : "it once one is elected");
+        break;
+    case BATON_ESTATE:
+        snprintf(err, sizeof(err),
+                 "refused: the previous change has not reached every "
+                 "member yet, no majority of the members is here, a "
+                 "quorum app is defined, or this node was removed");
+        break;
+    case BATON_EINVAL:
+        snprintf(err, sizeof(err),
+                 "refused: %s is not a member, or it is the coordinator "
+                 "(remove it from another node once it is not)",
+                 m.name);
+        break;
+    default:
+        snprintf(err, sizeof(err), "refused: %s", baton_strerror(rv));
+        break;
+    }
+    reply(cl, error_json(err));
+}
+
 /* Text requests: status | apps | leader GROUP | permit APP true|false |
- * takeover APP | ready APP (docs/control.md). */
+ * takeover APP | ready APP | node remove NAME (docs/control.md). */
 static void handle(struct lib_session *cl, const char *line)
 {
     struct baton_io *io = cl->ctl->io;
@@ -813,6 +884,10 @@ static void handle(struct lib_session *cl, const char *line)
                              "whereis, names, leader"));
         return;
     }
+    if (strcmp(cmd, "node") == 0) {
+        handle_node(cl, line);
+        return;
+    }
     if (strcmp(cmd, "drain") == 0) {
         if (cl->ctl->prog.drain == NULL) {
             reply(cl, error_json("this node's program does not stop on "
@@ -831,8 +906,8 @@ static void handle(struct lib_session *cl, const char *line)
     if (strcmp(cmd, "permit") != 0 && strcmp(cmd, "takeover") != 0 &&
         strcmp(cmd, "ready") != 0) {
         reply(cl, error_json("unknown command (known: status, apps, leader, "
-                             "permit, takeover, ready, drain, reload; a "
-                             "line starting with { is a JSON request)"));
+                             "permit, takeover, ready, drain, reload, node; "
+                             "a line starting with { is a JSON request)"));
         return;
     }
     app = find_app(io, arg);

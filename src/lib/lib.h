@@ -151,6 +151,10 @@ struct baton {
     struct lib_raftlog *raftlog;
     bool raft_failed;
 
+    /* Live membership: the list read from state_dir at start
+     * (members.c, docs/design/membership.md §5). */
+    struct baton_members members;
+
     struct baton_app apps[BATON_APPS_MAX];
     unsigned n_apps;
     struct baton_group *groups[BATON_APPS_MAX];
@@ -186,6 +190,13 @@ struct baton {
 /* The default log: "<UTC time> <LEVEL> <text>" lines on stderr (batond's
  * format, which its tests read). */
 void lib_log_stderr(void *data, int level, const char *text);
+
+/* members.c: the member list under [node] state_dir (membership.md §5).
+ * load: the persisted list (in b->members), or NULL (none, or it does
+ * not parse: logged). changed: the driver's on_members, writes it
+ * (temp file, fsync, rename, fsync of the directory). */
+const struct baton_members *lib_members_load(struct baton *b);
+void lib_members_changed(struct baton_io *io, const struct baton_members *l);
 void lib_logf(struct baton *b, int level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 int lib_fail(struct baton *b, int rv, const char *fmt, ...)

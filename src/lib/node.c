@@ -433,8 +433,10 @@ int baton_start(struct baton *b)
     if (rv != 0) {
         return rv; /* errmsg says why */
     }
+    b->cfg.io.members = lib_members_load(b);
     rv = baton_io_init(&b->io, b->loop, &b->cfg.io, log_io, b);
-    b->cfg.io.raft_disk = NULL; /* borrowed during init only */
+    b->cfg.io.members = NULL; /* borrowed during init only */
+    b->cfg.io.raft_disk = NULL;
     b->cfg.io.raft_snap = NULL;
     if (rv != 0) {
         lib_raftlog_close(b->raftlog);
@@ -446,6 +448,7 @@ int baton_start(struct baton *b)
         b->io.on_raft_write = on_raft_write;
         b->io.on_raft_snapshot = on_raft_snapshot;
     }
+    b->io.on_members = lib_members_changed;
     b->io.on_app = lib_on_app;
     b->io.on_name = lib_on_name;
     b->io.on_call = lib_on_call;

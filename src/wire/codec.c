@@ -474,9 +474,44 @@ static void put_names_body(struct enc *e, const struct baton_msg *m)
     }
 }
 
+/* [reply u8, version u64, n_slots u8, [[kind u8, name str(0..255),
+ * addr str(0..63)] * n_slots]] (wire.md §2.3, membership.md §2) */
+static void put_members(struct enc *e, const struct baton_msg *m)
+{
+    const struct baton_members *l = m->u.members.list;
+
+    if (l == NULL || l->n_slots < 1 || l->n_slots > BATON_NODES_MAX ||
+        m->u.members.reply > 1) {
+        enc_invalid(e);
+        return;
+    }
+    put_array(e, 4);
+    put_u8(e, m->u.members.reply);
+    put_u64(e, l->version);
+    put_u8(e, l->n_slots);
+    put_array(e, l->n_slots);
+    for (unsigned i = 0; i < l->n_slots; i++) {
+        const struct baton_member *x = &l->slot[i];
+        size_t name = strnlen(x->name, sizeof(x->name));
+        size_t addr = strnlen(x->addr, sizeof(x->addr));
+        if (name == sizeof(x->name) || addr == sizeof(x->addr) ||
+            x->kind >= BATON_MEMBER__KIND_COUNT) {
+            enc_invalid(e);
+            return;
+        }
+        put_array(e, 3);
+        put_u8(e, x->kind);
+        put_str(e, x->name, name);
+        put_str(e, x->addr, addr);
+    }
+}
+
 static void put_body(struct enc *e, const struct baton_msg *m)
 {
     switch (m->type) {
+    case BATON_MSG_MEMBERS:
+        put_members(e, m);
+        break;
     case BATON_MSG_HEARTBEAT:
         put_nil(e);
         break;
@@ -1098,7 +1133,7 @@ static bool read_names_body(const msgpack_object *o, struct baton_msg *m)
                read_payload(&a[2], BATON_CALL_DATA_MAX, &m->u.reply.data,
                             &m->u.reply.len);
     default:
-        return false; /* a type outside 1..13 */
+        return false; /* a type outside 1..14 */
     }
 }
 
@@ -1159,12 +1194,55 @@ static bool read_body(const msgpack_object *o, struct baton_msg *m,
     }
 }
 
-/* What read_msg fills: the message, and the caller's table for a JOIN's
- * or SNAPSHOT's names. */
+/* What read_msg fills: the message, the caller's table for a JOIN's
+ * or SNAPSHOT's names, and the caller's list for a MEMBERS. */
 struct msg_out {
     struct baton_msg *m;
     struct baton_names *names;
+    struct baton_members *members;
 };
+
+/* A string of at most max bytes, no NUL, possibly empty. */
+static bool read_text(const msgpack_object *o, char *out, size_t max)
+{
+    if (o->type != MSGPACK_OBJECT_STR || o->via.str.size > max ||
+        memchr(o->via.str.ptr, '\0', o->via.str.size) != NULL) {
+        return false;
+    }
+    memcpy(out, o->via.str.ptr, o->via.str.size);
+    out[o->via.str.size] = '\0';
+    return true;
+}
+
+static bool read_members(const msgpack_object *o, struct baton_msg *m,
+                         struct baton_members *l)
+{
+    const msgpack_object *a;
+    const msgpack_object *s;
+
+    if (l == NULL || !get_array(o, 4, &a) ||
+        !read_u8(&a[0], &m->u.members.reply) || m->u.members.reply > 1) {
+        return false;
+    }
+    memset(l, 0, sizeof(*l));
+    if (!read_u64(&a[1], &l->version) || !read_u8(&a[2], &l->n_slots) ||
+        l->n_slots < 1 || l->n_slots > BATON_NODES_MAX ||
+        !get_array(&a[3], l->n_slots, &s)) {
+        return false;
+    }
+    for (unsigned i = 0; i < l->n_slots; i++) {
+        struct baton_member *x = &l->slot[i];
+        const msgpack_object *f;
+        if (!get_array(&s[i], 3, &f) || !read_u8(&f[0], &x->kind) ||
+            x->kind >= BATON_MEMBER__KIND_COUNT ||
+            !read_text(&f[1], x->name, BATON_MEMBER_NAME_MAX) ||
+            !read_text(&f[2], x->addr, BATON_MEMBER_ADDR_MAX)) {
+            return false;
+        }
+    }
+    m->u.members.list = l;
+    return true;
+}
 
 static bool read_msg(const msgpack_object *o, void *out)
 {
@@ -1176,7 +1254,9 @@ static bool read_msg(const msgpack_object *o, void *out)
            read_u8(&a[1], &m->from) && read_u8(&a[2], &m->to) &&
            read_u64(&a[3], &m->from_inc) && read_u64(&a[4], &m->to_inc) &&
            read_u64(&a[5], &m->seq) && read_status(&a[6], &m->status) &&
-           read_body(&a[7], m, x->names);
+           (m->type == BATON_MSG_MEMBERS
+                ? read_members(&a[7], m, x->members)
+                : read_body(&a[7], m, x->names));
 }
 
 /* name: str of 1..BATON_NAME_MAX bytes without NUL. A NUL would cut the
@@ -1284,7 +1364,14 @@ static bool within(const uint8_t *buf, size_t len, const uint8_t *data,
 int baton_msg_decode(const uint8_t *buf, size_t len, struct baton_msg *out,
                      struct baton_names *names)
 {
-    struct msg_out x = {out, names};
+    return baton_msg_decode_into(buf, len, out, names, NULL);
+}
+
+int baton_msg_decode_into(const uint8_t *buf, size_t len,
+                          struct baton_msg *out, struct baton_names *names,
+                          struct baton_members *members)
+{
+    struct msg_out x = {out, names, members};
     int rv;
 
     memset(out, 0, sizeof(*out));

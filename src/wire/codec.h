@@ -66,6 +66,15 @@ int baton_proof_decode(const uint8_t *buf, size_t len,
 int baton_msg_decode(const uint8_t *buf, size_t len, struct baton_msg *out,
                      struct baton_names *names);
 
+/* As baton_msg_decode(), and a MEMBERS message's list goes into members,
+ * which the decoder clears and fills; out->u.members.list points at it
+ * (docs/design/membership.md §2). members borrows its storage from the
+ * caller; without it (NULL, as baton_msg_decode() passes) a MEMBERS
+ * message is BATON_EBADMSG. */
+int baton_msg_decode_into(const uint8_t *buf, size_t len,
+                          struct baton_msg *out, struct baton_names *names,
+                          struct baton_members *members);
+
 /* The most bytes one name table entry encodes in (a 127-byte name, 256
  * bytes of metadata, every u64 at its widest; owner and resolver are
  * small enough for one byte each). A JOIN or SNAPSHOT whose table holds

@@ -45,6 +45,10 @@ static void check_tables(const struct baton_names *a,
     }
 }
 
+/* Where a MEMBERS message's list is decoded (membership.md §2). */
+static struct baton_members first_members;
+static struct baton_members second_members;
+
 static void check_bytes(const uint8_t **a, uint32_t alen, const uint8_t **b,
                         uint32_t blen)
 {
@@ -59,6 +63,13 @@ static void check_borrowed(struct baton_msg *a, struct baton_msg *b)
 {
     check(a->type == b->type);
     switch (a->type) {
+    case BATON_MSG_MEMBERS:
+        check(a->u.members.list == &first_members &&
+              b->u.members.list == &second_members &&
+              memcmp(&first_members, &second_members,
+                     sizeof(first_members)) == 0);
+        a->u.members.list = b->u.members.list = NULL;
+        break;
     case BATON_MSG_JOIN:
         check_tables(a->u.join.names, b->u.join.names);
         a->u.join.names = b->u.join.names = NULL;
@@ -109,7 +120,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         baton_names_init(&first_names, first_slots, TABLE_CAP);
         baton_names_init(&second_names, second_slots, TABLE_CAP);
     }
-    rv = baton_msg_decode(data, size, &first, &first_names);
+    rv = baton_msg_decode_into(data, size, &first, &first_names,
+                               &first_members);
     if (rv == BATON_EBADMSG || rv == BATON_ENOMEM) {
         return 0;
     }
@@ -118,7 +130,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
      * is never longer than the input. */
     check(baton_msg_encode(&first, buf, sizeof(buf), &len) == 0 &&
           len <= size);
-    check(baton_msg_decode(buf, len, &second, &second_names) == 0);
+    check(baton_msg_decode_into(buf, len, &second, &second_names,
+                                &second_members) == 0);
     check_borrowed(&first, &second);
     check(memcmp(&first, &second, sizeof(first)) == 0);
     return 0;

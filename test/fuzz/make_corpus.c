@@ -295,6 +295,29 @@ static void msg_seeds(void)
     m.u.op.op.inc = INC_BASE + 2;
     put_msg("op-name-purge", &m);
 
+    /* A member list after a removal (slot 1 free) and an add (slot 3),
+     * the longest name and address the format carries in slot 2
+     * (docs/design/membership.md §2.1). */
+    {
+        static struct baton_members l;
+        small_msg(&m, BATON_MSG_MEMBERS, 7);
+        memset(&l, 0, sizeof(l));
+        l.version = 2;
+        l.n_slots = 4;
+        l.slot[0].kind = BATON_MEMBER_CANDIDATE;
+        snprintf(l.slot[0].name, sizeof(l.slot[0].name), "a@host1");
+        snprintf(l.slot[0].addr, sizeof(l.slot[0].addr), "10.0.0.1:7701");
+        l.slot[2].kind = BATON_MEMBER_WORKER;
+        memset(l.slot[2].name, 'n', BATON_MEMBER_NAME_MAX);
+        memset(l.slot[2].addr, 'a', BATON_MEMBER_ADDR_MAX);
+        l.slot[3].kind = BATON_MEMBER_WITNESS;
+        snprintf(l.slot[3].name, sizeof(l.slot[3].name), "d@host4");
+        snprintf(l.slot[3].addr, sizeof(l.slot[3].addr), "[::1]:7701");
+        m.u.members.reply = 1;
+        m.u.members.list = &l;
+        put_msg("members-4", &m);
+    }
+
     small_msg(&m, BATON_MSG_RESYNC, UINT64_MAX);
     small_stream(&m.u.resync.stream);
     m.u.resync.applied = 39;
@@ -576,6 +599,7 @@ static int decode_seed(const char *target, const uint8_t *buf, size_t len)
     static struct baton_msg m;
     static struct baton_name slots[TABLE_CAP];
     static struct baton_names names;
+    static struct baton_members members;
     struct baton_frame_header h;
     struct baton_hello hello_out;
     struct baton_proof proof;
@@ -583,7 +607,7 @@ static int decode_seed(const char *target, const uint8_t *buf, size_t len)
     if (strcmp(target, "fuzz_msg") == 0) {
         memset(slots, 0, sizeof(slots));
         baton_names_init(&names, slots, TABLE_CAP);
-        return baton_msg_decode(buf, len, &m, &names);
+        return baton_msg_decode_into(buf, len, &m, &names, &members);
     }
     if (strcmp(target, "fuzz_frame") == 0) {
         return baton_frame_header_decode(buf, len, &h);

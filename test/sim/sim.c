@@ -274,7 +274,7 @@ static void check_node(struct sim *s, unsigned i)
 {
     const struct baton_node *n = &s->nodes[i].core;
     struct shadow *sh = &s->nodes[i].sh;
-    unsigned nn = s->cfg.n_nodes;
+    unsigned nn = n->cfg.n_nodes;
 
     switch (n->role) {
     case BATON_ROLE_COORDINATOR:
@@ -392,6 +392,10 @@ struct baton_msg *sim__copy_msg(const struct baton_msg *m)
     } else if (m->type == BATON_MSG_RAFT) {
         data = m->u.raft.m.data;
         len = m->u.raft.m.len;
+    } else if (m->type == BATON_MSG_MEMBERS && m->u.members.list != NULL) {
+        /* The list is the sender's, which its next step may change. */
+        data = (const uint8_t *)m->u.members.list;
+        len = (uint32_t)sizeof(*m->u.members.list);
     }
     if (t != NULL) {
         /* A snapshot part carries only its slice of slots, as on the
@@ -440,6 +444,8 @@ struct baton_msg *sim__copy_msg(const struct baton_msg *m)
             c->u.call.data = (const uint8_t *)tail;
         } else if (m->type == BATON_MSG_RAFT) {
             c->u.raft.m.data = (const uint8_t *)tail;
+        } else if (m->type == BATON_MSG_MEMBERS) {
+            c->u.members.list = (const struct baton_members *)(void *)tail;
         } else {
             c->u.reply.data = (const uint8_t *)tail;
         }
@@ -683,6 +689,11 @@ void sim__step(struct sim *s, unsigned i, struct baton_event *ev)
     }
     /* The driver: resets first (nothing is written into a connection
      * about to be aborted), then the messages. */
+    if (s->fx->members_changed && !sn->core.removed) {
+        /* The driver persists the list before it relies on it. */
+        sn->members = *baton_node_members(&sn->core);
+        sn->has_members = true;
+    }
     sim__net_reset(s, i, s->fx->reset);
     for (unsigned k = 0; k < s->fx->n_send; k++) {
         sim__net_send(s, i, &s->fx->send[k]);
@@ -700,6 +711,29 @@ static void tick(struct sim *s, unsigned i)
     sim__step(s, i, &ev);
 }
 
+/* The list node i starts with: the one its driver persisted, else its
+ * seed list (sim_config.n_seed). */
+static void seed_list(struct sim *s, unsigned i, struct baton_node_config *cfg)
+{
+    struct simnode *sn = &s->nodes[i];
+    unsigned n = s->cfg.n_seed == 0 || i >= s->cfg.n_seed ? s->cfg.n_nodes
+                                                          : s->cfg.n_seed;
+
+    if (!sn->has_members) {
+        memset(&sn->members, 0, sizeof(sn->members));
+        sn->members.n_slots = (uint8_t)n;
+        for (unsigned x = 0; x < n; x++) {
+            sn->members.slot[x].kind = s->cfg.candidate[x]
+                                           ? BATON_MEMBER_CANDIDATE
+                                           : BATON_MEMBER_WORKER;
+            snprintf(sn->members.slot[x].name,
+                     sizeof(sn->members.slot[x].name), "%s", sim_names[x]);
+        }
+    }
+    cfg->n_nodes = sn->members.n_slots;
+    cfg->members = &sn->members;
+}
+
 static void boot(struct sim *s, unsigned i)
 {
     struct simnode *sn = &s->nodes[i];
@@ -709,6 +743,7 @@ static void boot(struct sim *s, unsigned i)
     cfg.n_nodes = s->cfg.n_nodes;
     cfg.self = i;
     memcpy(cfg.candidate, s->cfg.candidate, s->cfg.n_nodes);
+    seed_list(s, i, &cfg);
     cfg.heartbeat_ms = s->cfg.heartbeat_ms;
     cfg.heartbeat_miss = s->cfg.heartbeat_miss;
     cfg.sync_window_ms = s->cfg.sync_window_ms;
@@ -1212,4 +1247,60 @@ const char *sim_trace_line(const struct sim *s, int i)
 int sim_trace_count(const struct sim *s)
 {
     return s->n_lines;
+}
+
+int sim_member_request(struct sim *s, unsigned i, unsigned what,
+                       unsigned who, unsigned kind)
+{
+    struct baton_member m = {0};
+    struct baton_event ev = {0};
+
+    if (!sim_up(s, i) || who >= SIM_NODES_MAX) {
+        return BATON_ESTATE;
+    }
+    m.kind = (uint8_t)kind;
+    snprintf(m.name, sizeof(m.name), "%s", sim_names[who]);
+    snprintf(m.addr, sizeof(m.addr), "10.0.0.%u:7701", who + 1);
+    ev.type = BATON_EVENT_REQUEST;
+    ev.what = (uint8_t)what;
+    ev.member = &m;
+    sim__step(s, i, &ev);
+    return s->fx->member_result;
+}
+
+bool sim_in_cluster(const struct sim *s, unsigned i)
+{
+    const struct baton_members *best = NULL;
+    unsigned best_n = 0;
+
+    if (!s->nodes[i].up || s->nodes[i].core.removed) {
+        return false;
+    }
+    /* The newest list; among lists of one version (two seed lists), the
+     * one most nodes hold. */
+    for (unsigned x = 0; x < s->cfg.n_nodes; x++) {
+        const struct baton_members *l;
+        uint64_t d;
+        unsigned holders = 0;
+        if (!s->nodes[x].up || s->nodes[x].core.removed) {
+            continue;
+        }
+        l = baton_node_members(&s->nodes[x].core);
+        d = baton_members_digest(l);
+        for (unsigned y = 0; y < s->cfg.n_nodes; y++) {
+            const struct baton_members *o =
+                baton_node_members(&s->nodes[y].core);
+            holders += s->nodes[y].up && !s->nodes[y].core.removed &&
+                       o->version == l->version &&
+                       baton_members_digest(o) == d;
+        }
+        if (best == NULL || l->version > best->version ||
+            (l->version == best->version && holders > best_n)) {
+            best = l;
+            best_n = holders;
+        }
+    }
+    return best != NULL && i < best->n_slots &&
+           best->slot[i].kind != BATON_MEMBER_FREE &&
+           baton_members_find(best, sim_names[i]) == (int)i;
 }

@@ -73,6 +73,11 @@ struct sim_config {
      * compaction and snapshot installs in a short run. */
     uint32_t raft_snap_every;
     uint32_t raft_log_room;
+    /* Live membership (docs/design/membership.md): nodes 0..n_seed-1
+     * start with a seed list of n_seed nodes, the others with one of all
+     * n_nodes (each node is named sim_names[i], its kind from
+     * candidate[]). 0: every node's seed list has all n_nodes. */
+    unsigned n_seed;
     bool print_trace;                /* print every trace line as it happens */
     bool keep_trace;                 /* keep lines for sim_trace_find() */
 };
@@ -135,6 +140,16 @@ void sim_define(struct sim *s,
                 unsigned i,
                 unsigned a,
                 const struct baton_app_config *def);
+/* Live membership: node i is asked to add node `who` (named
+ * sim_names[who], of kind `kind`) or to remove it (what:
+ * BATON_REQ_MEMBER_ADD or _REMOVE). Returns the core's answer,
+ * fx->member_result, or BATON_ESTATE if node i is down. */
+int sim_member_request(struct sim *s, unsigned i, unsigned what,
+                       unsigned who, unsigned kind);
+/* Node i is in the cluster: up, not removed, and a member of the newest
+ * list any up node holds. */
+bool sim_in_cluster(const struct sim *s, unsigned i);
+
 /* How many times app a was started, cluster-wide, so far. */
 uint64_t sim_starts(const struct sim *s, unsigned a);
 /* Quorum apps: how many instances the cores killed at lease end (KILL),

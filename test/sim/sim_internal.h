@@ -112,6 +112,10 @@ struct simnode {
      * life grant_life (a new life rebuilds the table from its log). */
     uint64_t grant_seen[BATON_APPS_MAX];
     uint32_t grant_life;
+    /* Live membership: the list its driver persisted (members_changed),
+     * which its next life starts with (docs/design/membership.md §5). */
+    bool has_members;
+    struct baton_members members;
 };
 
 /* (stream, index) -> state digest after that op, as the coordinator

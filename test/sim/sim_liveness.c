@@ -254,11 +254,14 @@ bool sim_converged(const struct sim *s, char *buf, size_t len)
 
     for (unsigned i = 0; i < nn; i++) {
         unsigned mask = 0;
-        if (!sim_up(s, i) || (seen & (1u << i))) {
+        /* A node out of the cluster (removed, or not added yet) has no
+         * defined outcome either (docs/design/membership.md). */
+        if (!sim_up(s, i) || (seen & (1u << i)) || !sim_in_cluster(s, i)) {
             continue;
         }
         for (unsigned j = 0; j < nn; j++) {
-            if (j == i || (sim_up(s, j) && connected(s, i, j))) {
+            if (j == i || (sim_up(s, j) && sim_in_cluster(s, j) &&
+                           connected(s, i, j))) {
                 mask |= 1u << j;
             }
         }

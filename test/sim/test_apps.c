@@ -1249,6 +1249,237 @@ static void runtime_rolling_node_list(void **state)
     sim_destroy(s);
 }
 
+/* ---- live membership (docs/design/membership.md) --------------------
+ * The first n_seed nodes start as the cluster (a seed list of n_seed
+ * nodes); the others start with a list of all n nodes, as a node about
+ * to be added does. Every node is a candidate but the last, a worker. */
+static struct sim *growing(unsigned n, unsigned n_seed, unsigned n_apps,
+                           const struct baton_app_config *apps)
+{
+    struct sim_config cfg = {0};
+    struct sim *s;
+
+    cfg.n_nodes = n;
+    memset(cfg.candidate, 1, n - 1);
+    cfg.n_seed = n_seed;
+    cfg.seed = 5;
+    cfg.delay_min_us = 1000;
+    cfg.delay_max_us = 1000;
+    cfg.link_delay_us = 1000;
+    cfg.keep_trace = true;
+    cfg.n_apps = n_apps;
+    memcpy(cfg.apps, apps, n_apps * sizeof(*apps));
+    s = sim_create(&cfg);
+    assert_non_null(s);
+    return s;
+}
+
+/* growing() with app x on "a,b,c" and app y on y_spec, run for a
+ * second, and name n1 registered by node b at 1.1 s. */
+static struct sim *growing_with_name(unsigned n, unsigned n_seed,
+                                     const char *y_spec)
+{
+    struct baton_app_config apps[2];
+    struct sim *s;
+    uint64_t w;
+
+    define(&apps[0], "x", "a,b,c", 0);
+    define(&apps[1], "y", y_spec, 0);
+    s = growing(n, n_seed, 2, apps);
+    sim_run_until(s, 1000 * MS);
+    w = sim_name_write(s, 1, BATON_NAME_REGISTER, 0, 1, 0);
+    sim_run_until(s, 1100 * MS);
+    assert_int_equal(sim_write_code(s, w), BATON_NAME_OK);
+    return s;
+}
+
+static bool name_at(const struct sim *s, unsigned i, unsigned name)
+{
+    char text[8];
+
+    snprintf(text, sizeof(text), "n%u", name);
+    return baton_node_whereis(sim_node(s, i), text) != NULL;
+}
+
+/* A 4th node added to a running 3-node cluster with apps and names: the
+ * cluster refuses it until the coordinator adds it, then it joins, gets
+ * the state and the names, serves names of its own; no app starts
+ * again. One change at a time; only the coordinator decides. */
+static void member_add_fourth_node(void **state)
+{
+    struct sim *s;
+    uint64_t w;
+    int k;
+
+    (void)state;
+    s = growing_with_name(4, 3, "c,b,a");
+    runs_only_on(s, 4, 0, 0);
+    runs_only_on(s, 4, 1, 2);
+    assert_converged(s); /* a, b, c: d is not in the cluster yet */
+    assert_false(sim_in_cluster(s, 3));
+    assert_true(sim_trace_find(s, 0, "a: members not a member: d") >= 0);
+    assert_false(name_at(s, 3, 1));
+
+    assert_int_equal(sim_member_request(s, 1, BATON_REQ_MEMBER_ADD, 3,
+                                        BATON_MEMBER_WORKER),
+                     BATON_ENOTCOORD);
+    assert_int_equal(sim_member_request(s, 0, BATON_REQ_MEMBER_ADD, 0,
+                                        BATON_MEMBER_WORKER),
+                     BATON_EINVAL); /* a is a member already */
+    k = sim_trace_count(s);
+    assert_int_equal(sim_member_request(s, 0, BATON_REQ_MEMBER_ADD, 3,
+                                        BATON_MEMBER_WORKER),
+                     0);
+    expect(s, &k, "a: members changed");
+    /* b and c do not hold version 1 yet: one change at a time. */
+    assert_int_equal(sim_member_request(s, 0, BATON_REQ_MEMBER_REMOVE, 2, 0),
+                     BATON_ESTATE);
+    sim_run_until(s, 1200 * MS);
+    expect(s, &k, "d: members adopted a version=1");
+    expect(s, &k, "d: follower of a");
+    assert_true(sim_in_cluster(s, 3));
+    assert_converged(s); /* a coordinates all four, replicas equal */
+    assert_true(name_at(s, 3, 1)); /* the names came with the state */
+    w = sim_name_write(s, 3, BATON_NAME_REGISTER, 0, 2, 0);
+    sim_run_until(s, 1300 * MS);
+    assert_int_equal(sim_write_code(s, w), BATON_NAME_OK);
+    for (unsigned i = 0; i < 4; i++) {
+        assert_true(name_at(s, i, 1) && name_at(s, i, 2));
+    }
+    runs_only_on(s, 4, 0, 0);
+    runs_only_on(s, 4, 1, 2);
+    assert_int_equal(sim_starts(s, 0), 1);
+    assert_int_equal(sim_starts(s, 1), 1);
+    /* The change has reached everyone: the next one may go. */
+    assert_int_equal(baton_node_members(sim_node(s, 2))->version, 1);
+    sim_destroy(s);
+}
+
+/* Removing a node that owns an app and names: it stops its instance,
+ * the app fails over as on a node loss, its names go. Restarted
+ * unchanged (its persisted list still has it), it is refused and told;
+ * added again, it rejoins and the app runs once. */
+static void member_remove_owner_then_readd(void **state)
+{
+    struct sim *s;
+    int k;
+
+    (void)state;
+    s = growing_with_name(3, 0, "b,c,a");
+    runs_only_on(s, 3, 1, 1);
+    assert_int_equal(sim_member_request(s, 0, BATON_REQ_MEMBER_REMOVE, 0, 0),
+                     BATON_EINVAL); /* not the coordinator itself */
+    k = sim_trace_count(s);
+    assert_int_equal(sim_member_request(s, 0, BATON_REQ_MEMBER_REMOVE, 1, 0),
+                     0);
+    sim_run_until(s, 1200 * MS);
+    expect(s, &k, "b: members this node was removed from a version=1");
+    k = sim_trace_count(s) - 1;
+    assert_true(sim_trace_find(s, 0, "a: peer-down b (removed") >= 0);
+    assert_true(sim_trace_find(s, 0, "b: app y: stop here") >= 0);
+    assert_true(sim_trace_find(s, 0, "c: app y: start here (failover from b)") >= 0);
+    runs_only_on(s, 3, 1, 2);
+    runs_only_on(s, 3, 0, 0);
+    assert_false(sim_in_cluster(s, 1));
+    assert_converged(s);
+    for (unsigned i = 0; i < 3; i += 2) {
+        assert_false(name_at(s, i, 1));
+    }
+
+    /* b restarts with the list it persisted: the cluster refuses it. */
+    sim_crash(s, 1);
+    sim_run_until(s, 1300 * MS);
+    k = sim_trace_count(s);
+    sim_restart(s, 1);
+    sim_run_until(s, 2500 * MS);
+    expect(s, &k, "members not a member: b");
+    k = sim_trace_count(s);
+    assert_true(sim_trace_find(s, 0, "b: members this node was removed") >= 0);
+    assert_false(sim_in_cluster(s, 1));
+    runs_only_on(s, 3, 1, 2);
+    assert_converged(s);
+
+    /* Added again: it takes its free slot back and rejoins. */
+    assert_int_equal(sim_member_request(s, 0, BATON_REQ_MEMBER_ADD, 1,
+                                        BATON_MEMBER_CANDIDATE),
+                     0);
+    sim_run_until(s, 3500 * MS);
+    expect(s, &k, "b: members adopted a version=2");
+    assert_true(sim_in_cluster(s, 1));
+    assert_converged(s);
+    /* Each app runs exactly once. */
+    for (unsigned a = 0; a < 2; a++) {
+        unsigned running = 0;
+        for (unsigned i = 0; i < 3; i++) {
+            running += sim_instance(s, i, a, NULL) == 2;
+        }
+        assert_int_equal(running, 1);
+    }
+    sim_destroy(s);
+}
+
+/* An add during a partition a | b c d: the minority side's coordinator
+ * may not decide (no majority of the list); the majority's may, and d
+ * joins it. After the heal, a learns the list and every node agrees. */
+static void member_add_during_partition(void **state)
+{
+    struct baton_app_config app;
+    struct sim *s;
+    int k;
+
+    (void)state;
+    define(&app, "x", "a,b,c", 0);
+    s = growing(4, 3, 1, &app);
+    sim_run_until(s, 1000 * MS);
+    for (unsigned i = 1; i < 4; i++) {
+        sim_block(s, 0, i);
+        sim_block(s, i, 0);
+    }
+    sim_run_until(s, 3000 * MS);
+    assert_true(baton_node_is_coordinator(sim_node(s, 0)));
+    assert_true(baton_node_is_coordinator(sim_node(s, 1)));
+    assert_int_equal(sim_member_request(s, 0, BATON_REQ_MEMBER_ADD, 3,
+                                        BATON_MEMBER_WORKER),
+                     BATON_ESTATE);
+    k = sim_trace_count(s);
+    assert_int_equal(sim_member_request(s, 1, BATON_REQ_MEMBER_ADD, 3,
+                                        BATON_MEMBER_WORKER),
+                     0);
+    sim_run_until(s, 3200 * MS);
+    expect(s, &k, "d: members adopted b version=1");
+    expect(s, &k, "d: follower of b");
+    sim_heal(s);
+    sim_run_until(s, 6000 * MS);
+    assert_true(sim_trace_find(s, k, "a: members adopted") >= 0);
+    for (unsigned i = 0; i < 4; i++) {
+        assert_int_equal(baton_node_members(sim_node(s, i))->version, 1);
+        assert_true(sim_in_cluster(s, i));
+    }
+    assert_converged(s);
+    runs_only_on(s, 4, 0, 0);
+    sim_destroy(s);
+}
+
+/* No change while a quorum app is defined: Raft's voters would change
+ * under it (quorum.md; membership.md §2). */
+static void member_change_refused_with_quorum_app(void **state)
+{
+    struct baton_app_config app;
+    struct sim *s;
+
+    (void)state;
+    define_quorum(&app, "a,b,c");
+    s = growing(4, 3, 1, &app);
+    sim_run_until(s, 2000 * MS);
+    for (unsigned i = 0; i < 3; i++) {
+        assert_int_equal(sim_member_request(s, i, BATON_REQ_MEMBER_ADD, 3,
+                                            BATON_MEMBER_WORKER),
+                         BATON_ESTATE);
+    }
+    assert_int_equal(baton_node_members(sim_node(s, 0))->version, 0);
+    sim_destroy(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1283,6 +1514,10 @@ int main(void)
         cmocka_unit_test(runtime_add_placed),
         cmocka_unit_test(runtime_remove_moves),
         cmocka_unit_test(runtime_rolling_node_list),
+        cmocka_unit_test(member_add_fourth_node),
+        cmocka_unit_test(member_remove_owner_then_readd),
+        cmocka_unit_test(member_add_during_partition),
+        cmocka_unit_test(member_change_refused_with_quorum_app),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

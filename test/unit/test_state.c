@@ -7,8 +7,10 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <stdio.h>
 #include <string.h>
 
+#include "../../src/core/msg.h"
 #include "../../src/core/prng.h"
 #include "../../src/core/state.h"
 #include "../../src/util/error.h"
@@ -333,7 +335,10 @@ static void test_op_validate_merge(void **state)
     op.type = BATON_OP_MERGE;
     three_members(&op.other);
     assert_int_equal(baton_op_validate(&op, 3), 0);
-    assert_int_equal(baton_op_validate(&op, 4), BATON_EBADMSG);
+    /* A replica from before a node was added has fewer slots: valid,
+     * and widened when merged; one with more slots than ours is not. */
+    assert_int_equal(baton_op_validate(&op, 4), 0);
+    assert_int_equal(baton_op_validate(&op, 2), BATON_EBADMSG);
     op.other.nodes[1].member = 2;
     assert_int_equal(baton_op_validate(&op, 3), BATON_EBADMSG);
 }
@@ -868,7 +873,7 @@ static void mutate(struct baton_state *s, unsigned k)
 
     switch (k) {
     case 0:
-        s->n_nodes++;
+        s->name_epoch_max++;
         return;
     case 1:
         s->coord = (uint8_t)((s->coord + 1) % n);
@@ -920,13 +925,15 @@ static void test_digest_every_field_matters(void **state)
         assert_int_not_equal(baton_state_digest(&s),
                              baton_state_digest(&base));
     }
-    /* Removing the last node (a non-member with a life) also counts. */
+    /* A state widened by an added node (membership.md §4) is the state
+     * it was: the new slots are empty. */
     {
         struct baton_state s = base;
-        s.n_nodes--;
-        assert_false(baton_state_equal(&s, &base));
-        assert_int_not_equal(baton_state_digest(&s),
-                             baton_state_digest(&base));
+        baton_state_widen(&s, 7);
+        assert_int_equal(s.n_nodes, 7);
+        assert_int_equal(baton_state_validate(&s, 7), 0);
+        assert_true(baton_state_equal(&s, &base));
+        assert_int_equal(baton_state_digest(&s), baton_state_digest(&base));
     }
 }
 
@@ -974,6 +981,57 @@ static void test_op_type_names(void **state)
     assert_string_equal(baton_op_type_name(1000), "?");
 }
 
+/* Member lists (docs/design/membership.md §1): what validates, and the
+ * digest tells contents apart, not versions. */
+static void test_members_validate_and_digest(void **state)
+{
+    struct baton_members l;
+    struct baton_members x;
+
+    BATON_UNUSED(state);
+    memset(&l, 0, sizeof(l));
+    l.n_slots = 3;
+    for (unsigned i = 0; i < 3; i += 2) { /* slot 1 free: a removed node */
+        l.slot[i].kind = BATON_MEMBER_CANDIDATE;
+        snprintf(l.slot[i].name, sizeof(l.slot[i].name), "n%u@h", i);
+    }
+    assert_int_equal(baton_members_validate(&l), 0);
+    assert_int_equal(baton_members_find(&l, "n2@h"), 2);
+    assert_int_equal(baton_members_find(&l, "n1@h"), -1);
+
+    x = l;
+    x.version = 9;
+    assert_int_equal(baton_members_digest(&x), baton_members_digest(&l));
+    x.slot[0].kind = BATON_MEMBER_WORKER;
+    assert_int_not_equal(baton_members_digest(&x), baton_members_digest(&l));
+    x = l;
+    x.slot[2].addr[0] = 'z';
+    assert_int_not_equal(baton_members_digest(&x), baton_members_digest(&l));
+
+    x = l; /* a name twice */
+    snprintf(x.slot[2].name, sizeof(x.slot[2].name), "n0@h");
+    assert_int_equal(baton_members_validate(&x), BATON_EBADMSG);
+    x = l; /* a free slot with a name */
+    x.slot[1].name[0] = 'q';
+    assert_int_equal(baton_members_validate(&x), BATON_EBADMSG);
+    x = l; /* a used slot beyond n_slots */
+    x.slot[3].kind = BATON_MEMBER_WORKER;
+    x.slot[3].name[0] = 'q';
+    assert_int_equal(baton_members_validate(&x), BATON_EBADMSG);
+    x = l; /* a used slot without a name */
+    x.slot[1].kind = BATON_MEMBER_WITNESS;
+    assert_int_equal(baton_members_validate(&x), BATON_EBADMSG);
+    x = l; /* a kind out of range */
+    x.slot[0].kind = BATON_MEMBER__KIND_COUNT;
+    assert_int_equal(baton_members_validate(&x), BATON_EBADMSG);
+    x = l; /* no slot */
+    x.n_slots = 0;
+    assert_int_equal(baton_members_validate(&x), BATON_EBADMSG);
+    memset(&x, 0, sizeof(x)); /* nobody */
+    x.n_slots = 1;
+    assert_int_equal(baton_members_validate(&x), BATON_EBADMSG);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1014,6 +1072,7 @@ int main(void)
         cmocka_unit_test(test_digest_equal_states),
         cmocka_unit_test(test_digest_every_field_matters),
         cmocka_unit_test(test_digest_agrees_with_equal),
+        cmocka_unit_test(test_members_validate_and_digest),
         cmocka_unit_test(test_op_type_names),
     };
 

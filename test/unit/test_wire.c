@@ -46,6 +46,11 @@ static struct baton_name rt_slots[TABLE_CAP];
 static struct baton_names src_tab;
 static struct baton_names rx_tab;
 static struct baton_names rt_tab;
+/* Where a decoded MEMBERS message's list goes (membership.md §2). */
+static struct baton_members t_members;
+/* Where random MEMBERS messages' lists are (a message borrows one). */
+static struct baton_members rand_lists[4];
+static unsigned rand_lists_next;
 /* Bytes random CALLs and REPLYs borrow. */
 static uint8_t rand_data[RAND_DATA_MAX];
 
@@ -353,6 +358,35 @@ static void rand_raft_msg(struct baton_prng *p, struct baton_msg *m)
     }
 }
 
+/* A random member list (syntax only: the codec leaves its meaning to
+ * the core), zeroed first, so that it compares byte for byte. */
+static void rand_members(struct baton_prng *p, struct baton_msg *m,
+                         unsigned n_nodes)
+{
+    struct baton_members *l = &rand_lists[rand_lists_next++ % 4];
+
+    memset(l, 0, sizeof(*l));
+    l->version = rand_u64(p);
+    l->n_slots = (uint8_t)(n_nodes != 0 ? n_nodes
+                                        : 1 + baton_prng_below(
+                                                  p, BATON_NODES_MAX));
+    for (unsigned i = 0; i < l->n_slots; i++) {
+        struct baton_member *x = &l->slot[i];
+        x->kind = (uint8_t)baton_prng_below(p, BATON_MEMBER__KIND_COUNT);
+        if (i == 0) {
+            /* The longest name and address the format carries. */
+            memset(x->name, 'n', BATON_MEMBER_NAME_MAX);
+            memset(x->addr, 'a', BATON_MEMBER_ADDR_MAX);
+        } else if (x->kind != BATON_MEMBER_FREE) {
+            snprintf(x->name, sizeof(x->name), "n%u@h%u", i, rand_u8(p));
+            snprintf(x->addr, sizeof(x->addr), "10.0.0.%u:%u", i,
+                     rand_u8(p) + 4000u);
+        }
+    }
+    m->u.members.reply = (uint8_t)baton_prng_below(p, 2);
+    m->u.members.list = l;
+}
+
 /* A random message of the given type, zeroed first so that it can be
  * compared byte for byte with its decoding. */
 static void rand_msg(struct baton_prng *p, struct baton_msg *m, unsigned type,
@@ -414,6 +448,9 @@ static void rand_msg(struct baton_prng *p, struct baton_msg *m, unsigned type,
         break;
     case BATON_MSG_RAFT:
         rand_raft_msg(p, m);
+        break;
+    case BATON_MSG_MEMBERS:
+        rand_members(p, m, n_nodes);
         break;
     default:
         rand_names_msg(p, m);
@@ -546,6 +583,10 @@ static void big_msg(struct baton_msg *m)
         break;
     case BATON_MSG_REPLY:
         m->u.reply.id |= BIG;
+        break;
+    case BATON_MSG_MEMBERS:
+        /* The list is one of rand_lists, which the test owns. */
+        rand_lists[(rand_lists_next + 3) % 4].version |= BIG;
         break;
     case BATON_MSG_RAFT:
         m->u.raft.m.term |= BIG;
@@ -711,7 +752,7 @@ static int decode_kind(enum kind kind, const uint8_t *buf, size_t len)
 
     switch (kind) {
     case KIND_MSG:
-        return baton_msg_decode(buf, len, &m, &rx_tab);
+        return baton_msg_decode_into(buf, len, &m, &rx_tab, &t_members);
     case KIND_HELLO:
         return baton_hello_decode(buf, len, &h);
     default:
@@ -1079,6 +1120,13 @@ static void assert_msgs_equal(const struct baton_msg *x,
     b = *y;
     assert_int_equal(a.type, b.type);
     switch (a.type) {
+    case BATON_MSG_MEMBERS:
+        assert_non_null(a.u.members.list);
+        assert_non_null(b.u.members.list);
+        assert_memory_equal(a.u.members.list, b.u.members.list,
+                            sizeof(*a.u.members.list));
+        a.u.members.list = b.u.members.list = NULL;
+        break;
     case BATON_MSG_JOIN:
         assert_tables_equal(a.u.join.names, b.u.join.names);
         a.u.join.names = b.u.join.names = NULL;
@@ -1134,7 +1182,7 @@ static void check_msg_roundtrip(const struct baton_msg *m)
     assert_int_equal(baton_msg_encode(m, buf, sizeof(buf), &len), 0);
     assert_true(len > 0 && len <= sizeof(buf));
     memset(&out, 0xa5, sizeof(out));
-    assert_int_equal(baton_msg_decode(buf, len, &out, &rt_tab), 0);
+    assert_int_equal(baton_msg_decode_into(buf, len, &out, &rt_tab, &t_members), 0);
     assert_msgs_equal(&out, m);
     /* Decoding borrows from the input. */
     if (out.type == BATON_MSG_CALL && out.u.call.len > 0) {
@@ -1298,6 +1346,20 @@ static void fill_msg(struct baton_msg *m, unsigned type, uint64_t v,
             memset(m->u.raft.entries[i].data, v8, v8);
         }
         break;
+    case BATON_MSG_MEMBERS: {
+        /* Kinds are held to their range; n_nodes slots, every one used. */
+        struct baton_members *l = &rand_lists[rand_lists_next++ % 4];
+        memset(l, 0, sizeof(*l));
+        l->version = v;
+        l->n_slots = (uint8_t)n_nodes;
+        for (unsigned i = 0; i < n_nodes; i++) {
+            l->slot[i].kind = (uint8_t)(1 + v % 3);
+            snprintf(l->slot[i].name, sizeof(l->slot[i].name), "%u", i);
+        }
+        m->u.members.reply = (uint8_t)(v & 1);
+        m->u.members.list = l;
+        break;
+    }
     default:
         break;
     }
@@ -1379,7 +1441,7 @@ static void test_msg_decode_zeroes(void **state)
     memset(m.reserved, 0x5a, sizeof(m.reserved));
     assert_int_equal(baton_msg_encode(&m, buf, sizeof(buf), &len), 0);
     memset(&out, 0xa5, sizeof(out));
-    assert_int_equal(baton_msg_decode(buf, len, &out, &rt_tab), 0);
+    assert_int_equal(baton_msg_decode_into(buf, len, &out, &rt_tab, &t_members), 0);
     memset(&zero, 0, sizeof(zero));
     assert_memory_equal(&out.u, &zero.u, sizeof(out.u));
     assert_memory_equal(out.reserved, zero.reserved, sizeof(out.reserved));
@@ -1390,7 +1452,7 @@ static void test_msg_decode_zeroes(void **state)
     rand_state(&p, &m.u.op.op.other, 5); /* not carried: not a MERGE */
     assert_int_equal(baton_msg_encode(&m, buf, sizeof(buf), &len), 0);
     memset(&out, 0xa5, sizeof(out));
-    assert_int_equal(baton_msg_decode(buf, len, &out, &rt_tab), 0);
+    assert_int_equal(baton_msg_decode_into(buf, len, &out, &rt_tab, &t_members), 0);
     assert_memory_equal(&out.u.op.op.other, &zero.u.op.op.other,
                         sizeof(out.u.op.op.other));
     assert_int_equal(out.u.op.op.inc, m.u.op.op.inc);
@@ -1399,7 +1461,7 @@ static void test_msg_decode_zeroes(void **state)
     m.u.snapshot.state.nodes[3].inc = 99; /* beyond n_nodes */
     assert_int_equal(baton_msg_encode(&m, buf, sizeof(buf), &len), 0);
     memset(&out, 0xa5, sizeof(out));
-    assert_int_equal(baton_msg_decode(buf, len, &out, &rt_tab), 0);
+    assert_int_equal(baton_msg_decode_into(buf, len, &out, &rt_tab, &t_members), 0);
     assert_int_equal(out.u.snapshot.state.nodes[3].inc, 0);
     m.u.snapshot.state.nodes[3].inc = 0;
     assert_msgs_equal(&out, &m);
@@ -1411,7 +1473,7 @@ static void test_msg_decode_zeroes(void **state)
     m.u.name_req.name.used = 1;
     assert_int_equal(baton_msg_encode(&m, buf, sizeof(buf), &len), 0);
     memset(&out, 0xa5, sizeof(out));
-    assert_int_equal(baton_msg_decode(buf, len, &out, &rt_tab), 0);
+    assert_int_equal(baton_msg_decode_into(buf, len, &out, &rt_tab, &t_members), 0);
     assert_int_equal(out.u.name_req.name.owner, 0);
     assert_int_equal(out.u.name_req.name.owner_inc, 0);
     assert_int_equal(out.u.name_req.name.used, 0);
@@ -1423,7 +1485,7 @@ static void test_msg_decode_zeroes(void **state)
     rand_entry(&p, &m.u.op.op.name, ENTRY_OP, 0, 0);
     assert_int_equal(baton_msg_encode(&m, buf, sizeof(buf), &len), 0);
     memset(&out, 0xa5, sizeof(out));
-    assert_int_equal(baton_msg_decode(buf, len, &out, &rt_tab), 0);
+    assert_int_equal(baton_msg_decode_into(buf, len, &out, &rt_tab, &t_members), 0);
     assert_memory_equal(&out.u.op.op.name, &zero.u.op.op.name,
                         sizeof(out.u.op.op.name));
     assert_int_equal(out.u.op.op.req, m.u.op.op.req);
@@ -1709,12 +1771,12 @@ static void test_encode_invalid(void **state)
                 continue;
             }
             buf[b] = BATON_APP_QUORUM + 1;
-            if (baton_msg_decode(buf, len, &out, NULL) == 0) {
+            if (baton_msg_decode_into(buf, len, &out, NULL, &t_members) == 0) {
                 buf[b] = keep;
                 continue;
             }
             buf[b] = keep;
-            assert_int_equal(baton_msg_decode(buf, len, &out, NULL), 0);
+            assert_int_equal(baton_msg_decode_into(buf, len, &out, NULL, &t_members), 0);
             if (out.u.report.r[0].mode == BATON_APP_QUORUM) {
                 at = b;
             }
@@ -2439,7 +2501,7 @@ static void test_flips(void **state)
         rv = decode_kind(x->kind, x->buf, x->len);
         assert_true(rv == 0 || rv == BATON_EBADMSG);
         if (rv == 0 && x->kind == KIND_MSG) {
-            assert_int_equal(baton_msg_decode(x->buf, x->len, &m, &rx_tab),
+            assert_int_equal(baton_msg_decode_into(x->buf, x->len, &m, &rx_tab, &t_members),
                              0);
             check_msg_roundtrip(&m);
         }
@@ -2501,7 +2563,7 @@ static int decode_into(const struct baton_msg *m, struct baton_names *t,
     size_t len = 0;
 
     assert_int_equal(baton_msg_encode(m, buf, sizeof(buf), &len), 0);
-    return baton_msg_decode(buf, len, out, t);
+    return baton_msg_decode_into(buf, len, out, t, &t_members);
 }
 
 /* Encodes m, replaces the object at path (depth indexes) with v and
@@ -2676,7 +2738,7 @@ static void test_names_largest_table(void **state)
         assert_true(len <= BATON_MSG_NAMES_BYTES_MAX(k));
         assert_true(len <= BATON_FRAME_BODY_MAX - BATON_SEAL_OVERHEAD);
         total += len;
-        assert_int_equal(baton_msg_decode(buf, len, &out, &back), 0);
+        assert_int_equal(baton_msg_decode_into(buf, len, &out, &back, &t_members), 0);
         assert_int_equal(back.count, k);
         assert_int_equal(out.u.snapshot.part, m.u.snapshot.part);
         assert_int_equal(out.u.snapshot.more, m.u.snapshot.more);
@@ -2704,7 +2766,7 @@ static void test_names_largest_table(void **state)
     assert_int_equal(baton_msg_encode(&m, buf, sizeof(buf), &len), 0);
     assert_true(len <= BATON_MSG_NAMES_BYTES_MAX(BATON_JOIN_NAMES_MAX));
     assert_true(len <= BATON_FRAME_BODY_MAX - BATON_SEAL_OVERHEAD);
-    assert_int_equal(baton_msg_decode(buf, len, &out, &back), 0);
+    assert_int_equal(baton_msg_decode_into(buf, len, &out, &back, &t_members), 0);
     assert_true(back.digest == all.digest);
     /* The format carries no part beyond the last possible one. */
     fill_msg(&m, BATON_MSG_SNAPSHOT, 1, 3);
@@ -2953,7 +3015,7 @@ static void test_names_empty(void **state)
     static struct baton_msg m;
 
     BATON_UNUSED(state);
-    assert_int_equal(baton_msg_decode(drop, sizeof(drop), &m, NULL), 0);
+    assert_int_equal(baton_msg_decode_into(drop, sizeof(drop), &m, NULL, &t_members), 0);
     assert_int_equal(m.type, BATON_MSG_NAME_REQ);
     assert_int_equal(m.u.name_req.kind, BATON_NAME_DROP);
     assert_string_equal(m.u.name_req.name.name, "");
@@ -3080,7 +3142,7 @@ static void test_state_bytes(void **state)
     m.u.state.data = bytes;
     m.u.state.len = sizeof(bytes);
     assert_int_equal(baton_msg_encode(&m, buf, sizeof(buf), &len), 0);
-    assert_int_equal(baton_msg_decode(buf, len, &out, NULL), 0);
+    assert_int_equal(baton_msg_decode_into(buf, len, &out, NULL, &t_members), 0);
     assert_int_equal(out.u.state.len, sizeof(bytes));
     assert_true(out.u.state.data >= buf && out.u.state.data < buf + len);
     assert_memory_equal(out.u.state.data, bytes, sizeof(bytes));
