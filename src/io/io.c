@@ -1027,6 +1027,7 @@ static void on_sealed(struct baton_io_conn *c, const uint8_t *header,
     struct baton_msg m;
     struct baton_event ev = {0};
     size_t n;
+    int rv;
 
     /* One plaintext buffer serves every link: a frame is opened, decoded
      * and stepped before the next is read, and a nested step never
@@ -1048,8 +1049,11 @@ static void on_sealed(struct baton_io_conn *c, const uint8_t *header,
     }
     /* A JOIN's or SNAPSHOT's table is decoded into io->rx_names, which
      * the core copies from during the step. */
-    if (baton_msg_decode(io->plain, n, &m, &io->rx_names) != 0 ||
-        m.from != c->peer) {
+    if (io->rx_zone == NULL) {
+        io->rx_zone = baton_wire_zone_new(); /* NULL: a zone per frame */
+    }
+    rv = baton_msg_decode_in(io->rx_zone, io->plain, n, &m, &io->rx_names);
+    if (rv != 0 || m.from != c->peer) {
         io->stats.bad_frames++;
         conn_close(c, "malformed message");
         return;
@@ -1346,6 +1350,8 @@ static void io_free(struct baton_io *io)
     free(io->plain);
     io->plain = NULL;
     io->plain_cap = 0;
+    baton_wire_zone_free(io->rx_zone);
+    io->rx_zone = NULL;
     free(io->enc);
     io->enc = NULL;
     io->enc_cap = 0;

@@ -156,6 +156,9 @@ struct baton_io {
     size_t plain_cap;
     uint8_t *enc;     /* a message being encoded, grown on demand */
     size_t enc_cap;
+    /* msgpack-c's zone for decoding frames, made on the first: kept so
+     * that a frame's decode allocates nothing (NULL: one per frame). */
+    struct baton_wire_zone *rx_zone;
     unsigned depth;   /* steps under way: a callback may step again */
     /* Effects of a nested step (depth 1..), allocated when first
      * needed, so that a step never overwrites effects still being

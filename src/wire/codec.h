@@ -66,6 +66,21 @@ int baton_proof_decode(const uint8_t *buf, size_t len,
 int baton_msg_decode(const uint8_t *buf, size_t len, struct baton_msg *out,
                      struct baton_names *names);
 
+/* Scratch for decoding, kept by a caller that decodes many messages (a
+ * node's links): baton_msg_decode() makes and frees msgpack-c's zone for
+ * every message, two allocations; baton_msg_decode_in() builds in wz and
+ * clears it after, so a message that fits its first chunk (8 KiB of
+ * objects) allocates nothing. wz holds nothing between calls: out
+ * borrows only from buf and names. new returns NULL when out of memory;
+ * free takes NULL. */
+struct baton_wire_zone;
+struct baton_wire_zone *baton_wire_zone_new(void);
+void baton_wire_zone_free(struct baton_wire_zone *wz);
+/* baton_msg_decode() in wz (NULL: a zone for this call). */
+int baton_msg_decode_in(struct baton_wire_zone *wz, const uint8_t *buf,
+                        size_t len, struct baton_msg *out,
+                        struct baton_names *names);
+
 /* The most bytes one name table entry encodes in (a 127-byte name, 256
  * bytes of metadata, every u64 at its widest; owner and resolver are
  * small enough for one byte each). A JOIN or SNAPSHOT whose table holds
