@@ -1212,6 +1212,8 @@ static void conn_begin(struct baton_io_conn *c)
     c->mine.version = io->wire_max;
     c->mine.wire_min = io->wire_min;
     c->mine.wire_max = io->wire_max;
+    c->mine.has_aeads = true;
+    c->mine.aeads = io->aeads;
     snprintf(c->mine.name, sizeof(c->mine.name), "%s",
              io->names[io->cfg.self]);
     c->mine.inc = io->cfg.inc;
@@ -1424,6 +1426,29 @@ static int wire_range(struct baton_io *io)
     return 0;
 }
 
+/* The AEADs this node offers: the machine's, unless the test knob
+ * BATON_AEAD=chacha20-poly1305 offers none beside it, so that a test can
+ * link a node without AES-GCM to nodes with it from one machine
+ * (docs/design/transport.md §3). Errors: BATON_EINVAL. */
+static int aeads_offered(struct baton_io *io)
+{
+    const char *knob = getenv("BATON_AEAD");
+
+    io->aeads = (uint8_t)baton_aeads_available();
+    if (knob == NULL || *knob == 0) {
+        return 0;
+    }
+    if (strcmp(knob, "chacha20-poly1305") != 0) {
+        logf_(io, BATON_LOG_ERROR,
+              "BATON_AEAD=%s: the one value is chacha20-poly1305", knob);
+        return BATON_EINVAL;
+    }
+    io->aeads = 0;
+    logf_(io, BATON_LOG_WARN,
+          "BATON_AEAD (a test knob): offering ChaCha20-Poly1305 alone");
+    return 0;
+}
+
 int baton_io_init(struct baton_io *io, uv_loop_t *loop,
                   const struct baton_io_config *cfg, baton_log_fn log,
                   void *log_data)
@@ -1446,6 +1471,9 @@ int baton_io_init(struct baton_io *io, uv_loop_t *loop,
         return BATON_EINVAL;
     }
     rv = wire_range(io);
+    if (rv == 0) {
+        rv = aeads_offered(io);
+    }
     if (rv != 0) {
         return rv;
     }

@@ -132,6 +132,10 @@ struct baton_io {
     /* The wire versions this node offers in its HELLO: the build's
      * range, or the test knob BATON_WIRE_RANGE's (wire.md §1.1). */
     uint8_t wire_min, wire_max;
+    /* The AEADs this node offers in its HELLO (BATON_AEAD_* bits): what
+     * the machine has, or none under the test knob BATON_AEAD
+     * (docs/design/transport.md §3). */
+    uint8_t aeads;
     bool closing;
     /* Apps held: the driver's boot sync (held until its RELEASE), and
      * a link to an older peer whose config differs (transport.md §2). */

@@ -16,10 +16,16 @@ struct baton_transcript {
     const struct baton_hello *responder;
 };
 
-/* One direction of a link: its key and the next frame counter. */
+/* One direction of a link: its key, the next frame counter, and the
+ * AEAD both sides chose (baton_aead_of): ChaCha20-Poly1305 (0) or
+ * BATON_AEAD_AES256GCM, whose key schedule is computed once, at the
+ * handshake, into aes (libsodium's crypto_aead_aes256gcm_state). */
+#define BATON_AES_STATE_LEN (512)
 struct baton_seal {
+    _Alignas(16) unsigned char aes[BATON_AES_STATE_LEN];
     uint8_t key[BATON_KEY_LEN];
     uint64_t counter;
+    uint8_t aead;
 };
 
 /* Initialises libsodium. Errors: BATON_EIO. */
@@ -40,8 +46,17 @@ int baton_proof_check(const uint8_t *cookie, size_t cookie_len,
                       const struct baton_transcript *t, bool initiator,
                       const uint8_t mac[BATON_MAC_LEN]);
 
-/* Derives the two direction keys; `send` protects what this side sends
- * (its role is `initiator`), `recv` what it receives. */
+/* The BATON_AEAD_* bits this machine can seal with (AES-256-GCM where
+ * the CPU has AES-NI and CLMUL: crypto_aead_aes256gcm_is_available). */
+unsigned baton_aeads_available(void);
+
+/* The AEAD a link seals with: AES-256-GCM when both HELLOs offer it,
+ * else ChaCha20-Poly1305 (0). The same on both sides of a handshake. */
+unsigned baton_aead_of(const struct baton_transcript *t);
+
+/* Derives the two direction keys, for the AEAD baton_aead_of(t);
+ * `send` protects what this side sends (its role is `initiator`),
+ * `recv` what it receives. */
 void baton_keys_derive(const uint8_t *cookie, size_t cookie_len,
                        const struct baton_transcript *t, bool initiator,
                        struct baton_seal *send, struct baton_seal *recv);

@@ -583,7 +583,8 @@ int baton_hello_encode(const struct baton_hello *h, uint8_t *buf, size_t cap,
         enc_invalid(&e);
         return enc_finish(&e, len);
     }
-    put_array(&e, BATON_HELLO_FIELDS);
+    put_array(&e, h->has_aeads ? BATON_HELLO_FIELDS_AEADS
+                               : BATON_HELLO_FIELDS);
     put_str(&e, hello_magic, sizeof(hello_magic) - 1);
     put_u8(&e, h->version);
     put_str(&e, h->name, name_len);
@@ -593,6 +594,9 @@ int baton_hello_encode(const struct baton_hello *h, uint8_t *buf, size_t cap,
     put_bin(&e, h->parts[0], (size_t)h->n_parts * BATON_CONFIG_PART_LEN);
     put_u8(&e, h->wire_min);
     put_u8(&e, h->wire_max);
+    if (h->has_aeads) {
+        put_u8(&e, h->aeads);
+    }
     return enc_finish(&e, len);
 }
 
@@ -1222,6 +1226,11 @@ static bool read_hello(const msgpack_object *o, void *out)
         return false;
     }
     h->n_parts = (uint8_t)(a[6].via.bin.size / BATON_CONFIG_PART_LEN);
+    /* Appended fields this version knows: `aeads`, any bits. */
+    h->has_aeads = o->via.array.size >= BATON_HELLO_FIELDS_AEADS;
+    if (h->has_aeads && !read_u8(&a[9], &h->aeads)) {
+        return false;
+    }
     return read_u8(&a[1], &h->version) && read_name(&a[2], h->name) &&
            read_u64(&a[3], &h->inc) && h->inc != 0 &&
            read_bin(&a[4], h->nonce, sizeof(h->nonce)) &&

@@ -16,6 +16,14 @@
 /* The fields of a HELLO this version knows: a later one may append
  * more, never change these (docs/design/wire.md §2.1). */
 #define BATON_HELLO_FIELDS (9)
+/* The first appended field, `aeads` (wire.md §2.1): one HELLO carries it
+ * or not, and a receiver reads it when it is there. */
+#define BATON_HELLO_FIELDS_AEADS (10)
+
+/* The AEADs a node can seal links with beside ChaCha20-Poly1305, which
+ * every node has (docs/design/transport.md §3): bits of a HELLO's
+ * `aeads`. A bit a receiver does not know is ignored. */
+#define BATON_AEAD_AES256GCM (1u << 0)
 
 struct baton_hello {
     uint8_t version; /* the sender's highest, as in its frame header */
@@ -29,6 +37,10 @@ struct baton_hello {
      * a link uses the highest both speak (baton_wire_negotiate). */
     uint8_t wire_min;
     uint8_t wire_max;
+    /* Appended field 10: BATON_AEAD_* bits, when has_aeads (a HELLO of
+     * an older build has no such field: decoded with has_aeads false). */
+    bool has_aeads;
+    uint8_t aeads;
 };
 
 struct baton_proof {
