@@ -149,11 +149,34 @@ static void seal_init(struct baton_seal *s, const uint8_t *key,
 {
     memcpy(s->key, key, BATON_KEY_LEN);
     s->counter = 0;
+    s->bytes = 0;
+    s->rekey_at = BATON_AES_KEY_BYTES;
     s->aead = (uint8_t)aead;
     if (aead == BATON_AEAD_AES256GCM) {
         /* The key schedule once per link, not once per frame. */
         crypto_aead_aes256gcm_beforenm(aes_of(s), key);
     }
+}
+
+/* An AES-256-GCM key has sealed len more bytes: past rekey_at, the next
+ * key is HMAC-SHA-256(key, "baton-rekey"). Sender and receiver count the
+ * same plaintext lengths, so both replace the key after the same frame,
+ * and the counter goes on (each key sees each nonce at most once). */
+static void seal_spent(struct baton_seal *s, size_t len)
+{
+    static const char label[] = "baton-rekey";
+    uint8_t next[BATON_KEY_LEN];
+
+    s->bytes += len;
+    if (s->bytes < s->rekey_at) {
+        return;
+    }
+    crypto_auth_hmacsha256(next, (const uint8_t *)label, sizeof(label),
+                           s->key);
+    memcpy(s->key, next, sizeof(next));
+    sodium_memzero(next, sizeof(next));
+    crypto_aead_aes256gcm_beforenm(aes_of(s), s->key);
+    s->bytes = 0;
 }
 
 void baton_keys_derive(const uint8_t *cookie, size_t cookie_len,
@@ -193,6 +216,7 @@ void baton_seal(struct baton_seal *s,
         crypto_aead_aes256gcm_encrypt_afternm(out, &out_len, plain, len,
                                               header, BATON_FRAME_HEADER_LEN,
                                               NULL, nonce, aes_of(s));
+        seal_spent(s, len);
         return;
     }
     crypto_aead_chacha20poly1305_ietf_encrypt(
@@ -223,6 +247,9 @@ int baton_open(struct baton_seal *s,
     }
     s->counter++;
     *out_len = (size_t)n;
+    if (s->aead == BATON_AEAD_AES256GCM) {
+        seal_spent(s, (size_t)n);
+    }
     return 0;
 }
 

@@ -21,10 +21,16 @@ struct baton_transcript {
  * BATON_AEAD_AES256GCM, whose key schedule is computed once, at the
  * handshake, into aes (libsodium's crypto_aead_aes256gcm_state). */
 #define BATON_AES_STATE_LEN (512)
+/* An AES-256-GCM direction key seals at most this many bytes before
+ * both sides replace it (libsodium advises a new key before ~350 GB);
+ * docs/design/transport.md §3. */
+#define BATON_AES_KEY_BYTES (UINT64_C(1) << 36)
 struct baton_seal {
     _Alignas(16) unsigned char aes[BATON_AES_STATE_LEN];
     uint8_t key[BATON_KEY_LEN];
     uint64_t counter;
+    uint64_t bytes;    /* AES: plaintext bytes under this key */
+    uint64_t rekey_at; /* AES: replace the key at this many bytes */
     uint8_t aead;
 };
 

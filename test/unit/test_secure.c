@@ -219,6 +219,51 @@ static void test_transcript_covers_aeads(void **state)
         baton_proof_check(cookie, sizeof(cookie) - 1, &t, false, mac), 0);
 }
 
+/* An AES-256-GCM key is replaced after rekey_at bytes, by both sides
+ * after the same frame: frames go on opening across the change, under a
+ * new key (a receiver that kept the old one could open none). */
+static void test_aes_rekey(void **state)
+{
+    struct baton_hello i, r;
+    struct baton_transcript t = {&i, &r};
+    static struct baton_seal send, recv_, r_send, r_recv;
+    uint8_t header[BATON_FRAME_HEADER_LEN] = {'B', 'T', 5, 3};
+    uint8_t plain[60] = {7}, sealed[sizeof(plain) + BATON_SEAL_OVERHEAD];
+    uint8_t out[sizeof(plain)], first[BATON_KEY_LEN];
+    size_t n = 0;
+
+    (void)state;
+    if (!aes_here()) {
+        return;
+    }
+    hello(&i, "a@x", true, BATON_AEAD_AES256GCM);
+    hello(&r, "b@x", true, BATON_AEAD_AES256GCM);
+    baton_keys_derive(cookie, sizeof(cookie) - 1, &t, true, &send, &recv_);
+    baton_keys_derive(cookie, sizeof(cookie) - 1, &t, false, &r_send,
+                      &r_recv);
+    assert_true(send.rekey_at == BATON_AES_KEY_BYTES);
+    memcpy(first, send.key, sizeof(first));
+    send.rekey_at = r_recv.rekey_at = 100; /* a new key every 2 frames */
+    for (unsigned k = 0; k < 7; k++) {
+        baton_seal(&send, header, plain, sizeof(plain), sealed);
+        assert_int_equal(baton_open(&r_recv, header, sealed, sizeof(sealed),
+                                    out, &n),
+                         0);
+        assert_memory_equal(out, plain, sizeof(plain));
+        assert_memory_equal(send.key, r_recv.key, sizeof(first));
+    }
+    assert_memory_not_equal(send.key, first, sizeof(first));
+    /* ChaCha20-Poly1305 keeps its key. */
+    hello(&r, "b@x", true, 0);
+    baton_keys_derive(cookie, sizeof(cookie) - 1, &t, true, &send, &recv_);
+    memcpy(first, send.key, sizeof(first));
+    send.rekey_at = 100;
+    for (unsigned k = 0; k < 3; k++) {
+        baton_seal(&send, header, plain, sizeof(plain), sealed);
+    }
+    assert_memory_equal(send.key, first, sizeof(first));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -227,6 +272,7 @@ int main(void)
         cmocka_unit_test(test_link_aes),
         cmocka_unit_test(test_aeads_do_not_mix),
         cmocka_unit_test(test_transcript_covers_aeads),
+        cmocka_unit_test(test_aes_rekey),
     };
 
     return cmocka_run_group_tests(tests, setup, NULL);
