@@ -63,7 +63,12 @@ setup_cluster() { # N BASE_PORT
     done
 }
 # Started disowned: bash would otherwise report every kill -9 as "Killed".
-start() { "$BIN/batond" -c "$T/$1.ini" 2> "$T/$1.log" & PIDS[$1]=$!; disown; }
+# WRAP (words, e.g. valgrind and its options) goes before batond.
+start() {
+    ${WRAP:-} "$BIN/batond" -c "$T/$1.ini" 2> "$T/$1.log" &
+    PIDS[$1]=$!
+    disown
+}
 gone() { while kill -0 "$1" 2>/dev/null; do sleep 0.01; done; }
 stop_all() {
     for n in "${!PIDS[@]}"; do kill -KILL "${PIDS[$n]}" 2>/dev/null || true; done

@@ -10,8 +10,9 @@ rm -f "$OUT/results.jsonl"
 failed=()
 # machine.sh first: the floor the other figures stand on. leader.sh is
 # libbaton's leader_call between embedded nodes (bench/leader.c).
+# callcost.sh: the call's instructions and allocations (callgrind).
 for b in bench/machine.sh bench/mesh.sh bench/apps.sh bench/names.sh \
-    bench/leader.sh bench/raftlog.sh; do
+    bench/callcost.sh bench/leader.sh bench/raftlog.sh; do
     rc=0
     bash "$b" || rc=$?
     if [ $rc -ne 0 ]; then

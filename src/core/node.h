@@ -686,6 +686,14 @@ struct baton_node {
     struct { uint64_t endpoint, epoch, hash; } told[BATON_NAME_TOLD_MAX];
     unsigned n_watched;  /* used entries of watch */
     unsigned watch_next; /* the slot the next call takes */
+    /* The peers' lives as the last full scan of watch saw them, and
+     * whether an entry may be lost since (a scan left some for the next
+     * step, or a call was watched while a peer had moved): while these
+     * match the peers and watch_dirty is false no entry is lost, so a
+     * step need not scan (registry.c watch_check). */
+    bool watch_dirty;
+    uint32_t watch_seen_alive;               /* a bit per peer */
+    baton_inc watch_seen_inc[BATON_NODES_MAX];
     struct baton_call_watch watch[BATON_CALLS_WATCHED];
 
     /* Quorum mode (quorum.c): one Raft group over every node, run only

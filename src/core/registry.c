@@ -1031,6 +1031,44 @@ static void send_call_reply(struct baton_node *n, unsigned to, baton_inc inc,
 
 /* ---- calls watched until answered ------------------------------------ */
 
+static bool watch_lost(const struct baton_node *n,
+                       const struct baton_call_watch *w)
+{
+    const struct baton_peer *to = &n->peers[w->to];
+
+    return w->used && !(to->alive && to->inc == w->to_inc);
+}
+
+/* Whether peer `p` is as the last full scan of the watch table saw it. */
+static bool watch_peer_seen(const struct baton_node *n, unsigned p)
+{
+    bool alive = (n->watch_seen_alive >> p) & 1u;
+
+    return n->peers[p].alive == alive &&
+           n->peers[p].inc == n->watch_seen_inc[p];
+}
+
+/* Whether a watched call may have been lost since the last full scan.
+ * An entry is lost only when its node's life is no longer the one it
+ * was sent to, so while no peer changed and no entry was left over
+ * (watch_dirty) the 256 slots need not be looked at: most steps are
+ * about other things, and a scan per step cost about 1 µs per call. */
+static bool watch_may_be_lost(const struct baton_node *n)
+{
+    if (n->n_watched == 0) {
+        return false;
+    }
+    if (n->watch_dirty) {
+        return true;
+    }
+    for (unsigned p = 0; p < n->cfg.n_nodes; p++) {
+        if (!watch_peer_seen(n, p)) {
+            return true;
+        }
+    }
+    return false;
+}
+
 /* A call sent on to node `to` (that life) waits for its reply: watched
  * so that losing `to` fails it, as OTP's call monitors its server
  * (docs/design/names.md §5). */
@@ -1066,6 +1104,11 @@ static void watch_call(struct baton_node *n, uint64_t id, unsigned caller,
     w->to = (uint8_t)to;
     w->to_inc = to_inc;
     w->used = 1;
+    /* Watched while `to` is not as the last scan saw it (or already
+     * lost): the snapshot cannot vouch for this entry, so scan. */
+    if (watch_lost(n, w) || !watch_peer_seen(n, to)) {
+        n->watch_dirty = true;
+    }
 }
 
 static void unwatch(struct baton_node *n, struct baton_call_watch *w)
@@ -1074,23 +1117,26 @@ static void unwatch(struct baton_node *n, struct baton_call_watch *w)
     n->n_watched--;
 }
 
-/* Our call `id` was answered: it needs no watching any more. */
+/* Our call `id` was answered: it needs no watching any more. Looked for
+ * from the slot taken last backwards, since calls are mostly answered
+ * in the order they were made, and only until every used entry was
+ * seen: with a few calls in flight that is a few slots, not 256. */
 static void watch_answered(struct baton_node *n, uint64_t id)
 {
-    for (unsigned i = 0; i < BATON_CALLS_WATCHED && n->n_watched != 0; i++) {
-        struct baton_call_watch *w = &n->watch[i];
-        if (w->used && w->id == id && w->caller == n->cfg.self) {
+    unsigned left = n->n_watched;
+
+    for (unsigned k = 1; k <= BATON_CALLS_WATCHED && left != 0; k++) {
+        struct baton_call_watch *w =
+            &n->watch[(n->watch_next + BATON_CALLS_WATCHED - k) %
+                      BATON_CALLS_WATCHED];
+        if (!w->used) {
+            continue;
+        }
+        left--;
+        if (w->id == id && w->caller == n->cfg.self) {
             unwatch(n, w);
         }
     }
-}
-
-static bool watch_lost(const struct baton_node *n,
-                       const struct baton_call_watch *w)
-{
-    const struct baton_peer *to = &n->peers[w->to];
-
-    return w->used && !(to->alive && to->inc == w->to_inc);
 }
 
 /* At most this many forwarded calls are failed per step, which keeps a
@@ -1105,7 +1151,11 @@ static bool watch_lost(const struct baton_node *n,
 static void watch_check(struct baton_node *n)
 {
     unsigned sent = 0;
+    bool left_over = false;
 
+    if (!watch_may_be_lost(n)) {
+        return;
+    }
     for (unsigned i = 0; i < BATON_CALLS_WATCHED && n->n_watched != 0; i++) {
         struct baton_call_watch *w = &n->watch[i];
         if (!watch_lost(n, w)) {
@@ -1113,11 +1163,13 @@ static void watch_check(struct baton_node *n)
         }
         if (w->caller == n->cfg.self) {
             if (n->fx->n_call == BATON_FX_CALL_MAX) {
+                left_over = true;
                 continue; /* next step (baton__names_deadline) */
             }
             call_done(n, w->id, BATON_NAME_UNREACHABLE, NULL, 0);
         } else {
             if (sent == BATON_CALLS_FAIL_STEP) {
+                left_over = true;
                 continue;
             }
             sent++;
@@ -1126,6 +1178,12 @@ static void watch_check(struct baton_node *n)
         }
         unwatch(n, w);
     }
+    n->watch_seen_alive = 0;
+    for (unsigned p = 0; p < n->cfg.n_nodes; p++) {
+        n->watch_seen_alive |= (uint32_t)n->peers[p].alive << p;
+        n->watch_seen_inc[p] = n->peers[p].inc;
+    }
+    n->watch_dirty = left_over;
 }
 
 /* Routes a call to where its name lives now: delivered here, or sent
@@ -1256,9 +1314,11 @@ uint64_t baton__names_deadline(const struct baton_node *n)
 {
     uint64_t d = UINT64_MAX;
 
-    for (unsigned i = 0; i < BATON_CALLS_WATCHED && n->n_watched != 0; i++) {
-        if (watch_lost(n, &n->watch[i])) {
-            return n->now_ms + 1; /* failures left over from a full step */
+    if (watch_may_be_lost(n)) {
+        for (unsigned i = 0; i < BATON_CALLS_WATCHED; i++) {
+            if (watch_lost(n, &n->watch[i])) {
+                return n->now_ms + 1; /* failures left over from a step */
+            }
         }
     }
     if (n->role != BATON_ROLE_FOLLOWER) {

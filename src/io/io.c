@@ -1099,6 +1099,7 @@ static void on_sealed(struct baton_io_conn *c, const uint8_t *header,
     struct baton_msg m;
     struct baton_event ev = {0};
     size_t n;
+    int rv;
 
     /* One plaintext buffer serves every link: a frame is opened, decoded
      * and stepped before the next is read, and a nested step never
@@ -1120,9 +1121,12 @@ static void on_sealed(struct baton_io_conn *c, const uint8_t *header,
     }
     /* A JOIN's or SNAPSHOT's table is decoded into io->rx_names, which
      * the core copies from during the step. */
-    if (baton_msg_decode_into(io->plain, n, &m, &io->rx_names,
-                              &io->rx_members) != 0 ||
-        m.from != c->peer) {
+    if (io->rx_zone == NULL) {
+        io->rx_zone = baton_wire_zone_new(); /* NULL: a zone per frame */
+    }
+    rv = baton_msg_decode_in(io->rx_zone, io->plain, n, &m, &io->rx_names,
+                             &io->rx_members);
+    if (rv != 0 || m.from != c->peer) {
         io->stats.bad_frames++;
         conn_close(c, "malformed message");
         return;
@@ -1281,6 +1285,8 @@ static void conn_begin(struct baton_io_conn *c)
     c->mine.version = io->wire_max;
     c->mine.wire_min = io->wire_min;
     c->mine.wire_max = io->wire_max;
+    c->mine.has_aeads = true;
+    c->mine.aeads = io->aeads;
     snprintf(c->mine.name, sizeof(c->mine.name), "%s",
              io->names[io->cfg.self]);
     c->mine.inc = io->cfg.inc;
@@ -1419,6 +1425,8 @@ static void io_free(struct baton_io *io)
     free(io->plain);
     io->plain = NULL;
     io->plain_cap = 0;
+    baton_wire_zone_free(io->rx_zone);
+    io->rx_zone = NULL;
     free(io->enc);
     io->enc = NULL;
     io->enc_cap = 0;
@@ -1526,6 +1534,29 @@ static void seed_members(const struct baton_io_config *cfg,
     }
 }
 
+/* The AEADs this node offers: the machine's, unless the test knob
+ * BATON_AEAD=chacha20-poly1305 offers none beside it, so that a test can
+ * link a node without AES-GCM to nodes with it from one machine
+ * (docs/design/transport.md §3). Errors: BATON_EINVAL. */
+static int aeads_offered(struct baton_io *io)
+{
+    const char *knob = getenv("BATON_AEAD");
+
+    io->aeads = (uint8_t)baton_aeads_available();
+    if (knob == NULL || *knob == 0) {
+        return 0;
+    }
+    if (strcmp(knob, "chacha20-poly1305") != 0) {
+        logf_(io, BATON_LOG_ERROR,
+              "BATON_AEAD=%s: the one value is chacha20-poly1305", knob);
+        return BATON_EINVAL;
+    }
+    io->aeads = 0;
+    logf_(io, BATON_LOG_WARN,
+          "BATON_AEAD (a test knob): offering ChaCha20-Poly1305 alone");
+    return 0;
+}
+
 int baton_io_init(struct baton_io *io, uv_loop_t *loop,
                   const struct baton_io_config *cfg, baton_log_fn log,
                   void *log_data)
@@ -1548,6 +1579,9 @@ int baton_io_init(struct baton_io *io, uv_loop_t *loop,
         return BATON_EINVAL;
     }
     rv = wire_range(io);
+    if (rv == 0) {
+        rv = aeads_offered(io);
+    }
     if (rv != 0) {
         return rv;
     }

@@ -148,6 +148,10 @@ struct baton_io {
     /* The wire versions this node offers in its HELLO: the build's
      * range, or the test knob BATON_WIRE_RANGE's (wire.md §1.1). */
     uint8_t wire_min, wire_max;
+    /* The AEADs this node offers in its HELLO (BATON_AEAD_* bits): what
+     * the machine has, or none under the test knob BATON_AEAD
+     * (docs/design/transport.md §3). */
+    uint8_t aeads;
     bool closing;
     /* Apps held: the driver's boot sync (held until its RELEASE), and
      * a link to an older peer whose config differs (transport.md §2). */
@@ -180,6 +184,9 @@ struct baton_io {
     size_t plain_cap;
     uint8_t *enc;     /* a message being encoded, grown on demand */
     size_t enc_cap;
+    /* msgpack-c's zone for decoding frames, made on the first: kept so
+     * that a frame's decode allocates nothing (NULL: one per frame). */
+    struct baton_wire_zone *rx_zone;
     unsigned depth;   /* steps under way: a callback may step again */
     /* Effects of a nested step (depth 1..), allocated when first
      * needed, so that a step never overwrites effects still being

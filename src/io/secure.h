@@ -16,10 +16,22 @@ struct baton_transcript {
     const struct baton_hello *responder;
 };
 
-/* One direction of a link: its key and the next frame counter. */
+/* One direction of a link: its key, the next frame counter, and the
+ * AEAD both sides chose (baton_aead_of): ChaCha20-Poly1305 (0) or
+ * BATON_AEAD_AES256GCM, whose key schedule is computed once, at the
+ * handshake, into aes (libsodium's crypto_aead_aes256gcm_state). */
+#define BATON_AES_STATE_LEN (512)
+/* An AES-256-GCM direction key seals at most this many bytes before
+ * both sides replace it (libsodium advises a new key before ~350 GB);
+ * docs/design/transport.md §3. */
+#define BATON_AES_KEY_BYTES (UINT64_C(1) << 36)
 struct baton_seal {
+    _Alignas(16) unsigned char aes[BATON_AES_STATE_LEN];
     uint8_t key[BATON_KEY_LEN];
     uint64_t counter;
+    uint64_t bytes;    /* AES: plaintext bytes under this key */
+    uint64_t rekey_at; /* AES: replace the key at this many bytes */
+    uint8_t aead;
 };
 
 /* Initialises libsodium. Errors: BATON_EIO. */
@@ -40,8 +52,17 @@ int baton_proof_check(const uint8_t *cookie, size_t cookie_len,
                       const struct baton_transcript *t, bool initiator,
                       const uint8_t mac[BATON_MAC_LEN]);
 
-/* Derives the two direction keys; `send` protects what this side sends
- * (its role is `initiator`), `recv` what it receives. */
+/* The BATON_AEAD_* bits this machine can seal with (AES-256-GCM where
+ * the CPU has AES-NI and CLMUL: crypto_aead_aes256gcm_is_available). */
+unsigned baton_aeads_available(void);
+
+/* The AEAD a link seals with: AES-256-GCM when both HELLOs offer it,
+ * else ChaCha20-Poly1305 (0). The same on both sides of a handshake. */
+unsigned baton_aead_of(const struct baton_transcript *t);
+
+/* Derives the two direction keys, for the AEAD baton_aead_of(t);
+ * `send` protects what this side sends (its role is `initiator`),
+ * `recv` what it receives. */
 void baton_keys_derive(const uint8_t *cookie, size_t cookie_len,
                        const struct baton_transcript *t, bool initiator,
                        struct baton_seal *send, struct baton_seal *recv);

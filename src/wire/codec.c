@@ -9,12 +9,16 @@
  *    elements, so without this check a 5-byte input ("dd ff ff ff ff")
  *    would ask for about 100 GB. After it, msgpack-c allocates at most
  *    sizeof(msgpack_object) per input byte.
- * 2. msgpack-c builds the object tree in a zone.
+ * 2. msgpack-c builds the object tree in a zone: the caller's
+ *    (struct baton_wire_zone, cleared after each decode, so that a
+ *    frame that fits its first chunk allocates nothing), or one made
+ *    for the call.
  * 3. The read_* functions check every type, length and range against
  *    the format and fill the output, which was zeroed first. */
 #include "../util/setup.h"
 
 #include <msgpack.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "../util/error.h"
@@ -614,7 +618,8 @@ int baton_hello_encode(const struct baton_hello *h, uint8_t *buf, size_t cap,
         enc_invalid(&e);
         return enc_finish(&e, len);
     }
-    put_array(&e, BATON_HELLO_FIELDS);
+    put_array(&e, h->has_aeads ? BATON_HELLO_FIELDS_AEADS
+                               : BATON_HELLO_FIELDS);
     put_str(&e, hello_magic, sizeof(hello_magic) - 1);
     put_u8(&e, h->version);
     put_str(&e, h->name, name_len);
@@ -624,6 +629,9 @@ int baton_hello_encode(const struct baton_hello *h, uint8_t *buf, size_t cap,
     put_bin(&e, h->parts[0], (size_t)h->n_parts * BATON_CONFIG_PART_LEN);
     put_u8(&e, h->wire_min);
     put_u8(&e, h->wire_max);
+    if (h->has_aeads) {
+        put_u8(&e, h->aeads);
+    }
     return enc_finish(&e, len);
 }
 
@@ -1298,6 +1306,11 @@ static bool read_hello(const msgpack_object *o, void *out)
         return false;
     }
     h->n_parts = (uint8_t)(a[6].via.bin.size / BATON_CONFIG_PART_LEN);
+    /* Appended fields this version knows: `aeads`, any bits. */
+    h->has_aeads = o->via.array.size >= BATON_HELLO_FIELDS_AEADS;
+    if (h->has_aeads && !read_u8(&a[9], &h->aeads)) {
+        return false;
+    }
     return read_u8(&a[1], &h->version) && read_name(&a[2], h->name) &&
            read_u64(&a[3], &h->inc) && h->inc != 0 &&
            read_bin(&a[4], h->nonce, sizeof(h->nonce)) &&
@@ -1317,39 +1330,79 @@ static bool read_proof(const msgpack_object *o, void *out)
 
 typedef bool (*read_fn)(const msgpack_object *o, void *out);
 
-/* Decoding: the three steps together. The caller zeroes its output
- * first, so that whatever the encoding does not carry reads as zero. */
-static int decode(const uint8_t *buf, size_t len, read_fn read, void *out)
+struct baton_wire_zone {
+    msgpack_zone z;
+};
+
+struct baton_wire_zone *baton_wire_zone_new(void)
 {
-    msgpack_unpacked up;
+    struct baton_wire_zone *wz = malloc(sizeof(*wz));
+
+    if (wz != NULL && !msgpack_zone_init(&wz->z, MSGPACK_ZONE_CHUNK_SIZE)) {
+        free(wz);
+        wz = NULL;
+    }
+    return wz;
+}
+
+void baton_wire_zone_free(struct baton_wire_zone *wz)
+{
+    if (wz != NULL) {
+        msgpack_zone_destroy(&wz->z);
+        free(wz);
+    }
+}
+
+/* Decoding: the three steps together, the tree built in zone, which is
+ * cleared after (it keeps its first chunk). The caller zeroes its
+ * output first, so that whatever the encoding does not carry reads as
+ * zero. */
+static int decode_in(msgpack_zone *zone, const uint8_t *buf, size_t len,
+                     read_fn read, void *out)
+{
+    msgpack_object obj;
     size_t off = 0;
     int rv;
 
     rv = skim(buf, len);
     if (rv != 0) {
-        goto out;
+        return rv;
     }
-    msgpack_unpacked_init(&up);
-    switch (msgpack_unpack_next(&up, (const char *)buf, len, &off)) {
+    /* msgpack_unpack(): the same parser as msgpack_unpack_next(), into a
+     * zone of ours instead of one it allocates for every object. */
+    switch (msgpack_unpack((const char *)buf, len, &off, zone, &obj)) {
     case MSGPACK_UNPACK_SUCCESS:
         rv = off == len ? 0 : BATON_EBADMSG;
         break;
     case MSGPACK_UNPACK_NOMEM_ERROR:
         rv = BATON_ENOMEM;
         break;
-    default:
+    default: /* EXTRA_BYTES (skim() leaves none), CONTINUE, PARSE_ERROR */
         rv = BATON_EBADMSG;
         break;
     }
-    if (rv != 0) {
-        goto out_destroy;
+    if (rv == 0) {
+        rv = read(&obj, out) ? 0 : BATON_EBADMSG;
     }
-    rv = read(&up.data, out) ? 0 : BATON_EBADMSG;
+    msgpack_zone_clear(zone);
+    return rv;
+}
 
-out_destroy:
-    /* msgpack_unpack_next() keeps its zone on MSGPACK_UNPACK_CONTINUE. */
-    msgpack_unpacked_destroy(&up);
-out:
+/* decode_in() in the caller's zone, or in one made for this call. */
+static int decode(struct baton_wire_zone *wz, const uint8_t *buf, size_t len,
+                  read_fn read, void *out)
+{
+    msgpack_zone own;
+    int rv;
+
+    if (wz != NULL) {
+        return decode_in(&wz->z, buf, len, read, out);
+    }
+    if (!msgpack_zone_init(&own, MSGPACK_ZONE_CHUNK_SIZE)) {
+        return BATON_ENOMEM;
+    }
+    rv = decode_in(&own, buf, len, read, out);
+    msgpack_zone_destroy(&own);
     return rv;
 }
 
@@ -1364,18 +1417,26 @@ static bool within(const uint8_t *buf, size_t len, const uint8_t *data,
 int baton_msg_decode(const uint8_t *buf, size_t len, struct baton_msg *out,
                      struct baton_names *names)
 {
-    return baton_msg_decode_into(buf, len, out, names, NULL);
+    return baton_msg_decode_in(NULL, buf, len, out, names, NULL);
 }
 
 int baton_msg_decode_into(const uint8_t *buf, size_t len,
                           struct baton_msg *out, struct baton_names *names,
                           struct baton_members *members)
 {
+    return baton_msg_decode_in(NULL, buf, len, out, names, members);
+}
+
+int baton_msg_decode_in(struct baton_wire_zone *wz, const uint8_t *buf,
+                        size_t len, struct baton_msg *out,
+                        struct baton_names *names,
+                        struct baton_members *members)
+{
     struct msg_out x = {out, names, members};
     int rv;
 
     memset(out, 0, sizeof(*out));
-    rv = decode(buf, len, read_msg, &x);
+    rv = decode(wz, buf, len, read_msg, &x);
     if (rv != 0) {
         return rv;
     }
@@ -1406,11 +1467,11 @@ int baton_msg_decode_into(const uint8_t *buf, size_t len,
 int baton_hello_decode(const uint8_t *buf, size_t len, struct baton_hello *out)
 {
     memset(out, 0, sizeof(*out));
-    return decode(buf, len, read_hello, out);
+    return decode(NULL, buf, len, read_hello, out);
 }
 
 int baton_proof_decode(const uint8_t *buf, size_t len, struct baton_proof *out)
 {
     memset(out, 0, sizeof(*out));
-    return decode(buf, len, read_proof, out);
+    return decode(NULL, buf, len, read_proof, out);
 }

@@ -16,6 +16,14 @@
 /* The fields of a HELLO this version knows: a later one may append
  * more, never change these (docs/design/wire.md §2.1). */
 #define BATON_HELLO_FIELDS (9)
+/* The first appended field, `aeads` (wire.md §2.1): one HELLO carries it
+ * or not, and a receiver reads it when it is there. */
+#define BATON_HELLO_FIELDS_AEADS (10)
+
+/* The AEADs a node can seal links with beside ChaCha20-Poly1305, which
+ * every node has (docs/design/transport.md §3): bits of a HELLO's
+ * `aeads`. A bit a receiver does not know is ignored. */
+#define BATON_AEAD_AES256GCM (1u << 0)
 
 struct baton_hello {
     uint8_t version; /* the sender's highest, as in its frame header */
@@ -29,6 +37,10 @@ struct baton_hello {
      * a link uses the highest both speak (baton_wire_negotiate). */
     uint8_t wire_min;
     uint8_t wire_max;
+    /* Appended field 10: BATON_AEAD_* bits, when has_aeads (a HELLO of
+     * an older build has no such field: decoded with has_aeads false). */
+    bool has_aeads;
+    uint8_t aeads;
 };
 
 struct baton_proof {
@@ -74,6 +86,21 @@ int baton_msg_decode(const uint8_t *buf, size_t len, struct baton_msg *out,
 int baton_msg_decode_into(const uint8_t *buf, size_t len,
                           struct baton_msg *out, struct baton_names *names,
                           struct baton_members *members);
+/* Scratch for decoding, kept by a caller that decodes many messages (a
+ * node's links): baton_msg_decode() makes and frees msgpack-c's zone for
+ * every message, two allocations; baton_msg_decode_in() builds in wz and
+ * clears it after, so a message that fits its first chunk (8 KiB of
+ * objects) allocates nothing. wz holds nothing between calls: out
+ * borrows only from buf and names. new returns NULL when out of memory;
+ * free takes NULL. */
+struct baton_wire_zone;
+struct baton_wire_zone *baton_wire_zone_new(void);
+void baton_wire_zone_free(struct baton_wire_zone *wz);
+/* baton_msg_decode_into() in wz (NULL: a zone for this call). */
+int baton_msg_decode_in(struct baton_wire_zone *wz, const uint8_t *buf,
+                        size_t len, struct baton_msg *out,
+                        struct baton_names *names,
+                        struct baton_members *members);
 
 /* The most bytes one name table entry encodes in (a 127-byte name, 256
  * bytes of metadata, every u64 at its widest; owner and resolver are

@@ -110,6 +110,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static struct baton_msg first;
     static struct baton_msg second;
+    static struct baton_wire_zone *zone;
     /* A re-encoding is never longer than its input, which libFuzzer
      * keeps to 4096 bytes unless told otherwise (-max_len). */
     static uint8_t buf[BATON_FRAME_BODY_MAX];
@@ -120,8 +121,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         baton_names_init(&first_names, first_slots, TABLE_CAP);
         baton_names_init(&second_names, second_slots, TABLE_CAP);
     }
-    rv = baton_msg_decode_into(data, size, &first, &first_names,
-                               &first_members);
+    /* The input through one zone kept across inputs, as a node's links
+     * decode; its re-encoding through a zone of its own. */
+    if (zone == NULL) {
+        zone = baton_wire_zone_new();
+        check(zone != NULL);
+    }
+    rv = baton_msg_decode_in(zone, data, size, &first, &first_names,
+                             &first_members);
     if (rv == BATON_EBADMSG || rv == BATON_ENOMEM) {
         return 0;
     }

@@ -62,3 +62,24 @@ for x in a:c b:c c:a c:b; do
 done
 wait_for 10 agree a a b c || fail "no agreement after c's restart"
 pass "c with the build's range links at 5 again"
+
+# The AEAD (docs/design/transport.md §3): c offers ChaCha20-Poly1305
+# alone (the test knob BATON_AEAD), as a machine without AES-NI does; a
+# and b offer AES-256-GCM where this machine has it. c links with both
+# all the same (ChaCha20-Poly1305 on its links, AES-256-GCM between a
+# and b), and a value the knob does not know is refused at start.
+stop9 c
+BATON_AEAD=aes "$BIN/batond" -c "$T/c.ini" 2> "$T/aead.log" &&
+    fail "batond started with BATON_AEAD=aes"
+grep -q "BATON_AEAD=aes: the one value is chacha20-poly1305" "$T/aead.log" ||
+    fail "no line naming the bad knob: $(cat "$T/aead.log")"
+BATON_AEAD=chacha20-poly1305 start c
+for x in a:c b:c c:a c:b; do
+    wait_for 10 linked "${x%:*}" "${x#*:}" 5 ||
+        fail "${x%:*} -> ${x#*:}: wire $(wire "${x%:*}" "${x#*:}") with c on ChaCha20-Poly1305 alone"
+done
+grep -q "BATON_AEAD (a test knob): offering ChaCha20-Poly1305 alone" "$T/c.log" ||
+    fail "c did not say it runs with the test knob"
+wait_for 10 agree a a b c || fail "no agreement with c on ChaCha20-Poly1305 alone"
+linked a b 5 || fail "a and b lost their link: wire $(wire a b)"
+pass "a node offering ChaCha20-Poly1305 alone links with the others"

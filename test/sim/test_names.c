@@ -245,6 +245,44 @@ static void test_call_to_lost_node(void **state)
     sim_destroy(s);
 }
 
+/* §5: the core scans its watched calls only when a peer's life changed
+ * since its last scan. c is lost while a watches a call to b (a scans
+ * and sees c down), comes back, and is lost again under a call: that
+ * call still fails with `unreachable`, and the one to b is answered. */
+static void test_call_watch_after_node_came_back(void **state)
+{
+    struct sim *s = cluster(3);
+    const struct baton_node *a = sim_node(s, 0);
+    uint64_t down = baton_node_down_after_ms(a);
+    uint64_t b_call, c_call;
+
+    (void)state;
+    registered(s, 2, 4);
+    registered(s, 1, 5);
+    cut_a_c(s);
+    sim_run_for(s, (down + 10) * MS);
+    assert_false(a->peers[2].alive);
+    b_call = sim_call(s, 0, 5, true);
+    sim_run_for(s, 5 * MS);
+    assert_int_equal(sim_call_code(s, b_call), BATON_NAME_OK);
+    sim_heal(s);
+    for (unsigned waited = 0;
+         waited < 10000 && (!a->peers[2].alive || where(s, 0, "n4") == NULL);
+         waited++) {
+        sim_run_for(s, MS);
+    }
+    assert_true(a->peers[2].alive);
+    assert_non_null(where(s, 0, "n4"));
+    cut_a_c(s);
+    c_call = sim_call(s, 0, 4, true);
+    sim_run_for(s, (down + 10) * MS);
+    assert_false(a->peers[2].alive);
+    assert_int_equal(sim_call_code(s, c_call), BATON_NAME_UNREACHABLE);
+    assert_int_equal(a->n_watched, 0);
+    assert_false(sim_failed(s));
+    sim_destroy(s);
+}
+
 /* §5: the watch ring reuses a slot only when it is free. One call from a
  * to n4 on c hangs (a and c cut, links open); meanwhile a makes more
  * calls than the ring has slots to n5 on b, each answered. The hanging
@@ -462,6 +500,7 @@ int main(void)
         cmocka_unit_test(test_clash_notify_all),
         cmocka_unit_test(test_calls_across_repoint),
         cmocka_unit_test(test_call_to_lost_node),
+        cmocka_unit_test(test_call_watch_after_node_came_back),
         cmocka_unit_test(test_call_watch_survives_ring_reuse),
         cmocka_unit_test(test_call_watch_ring_full),
         cmocka_unit_test(test_repoint_survives_stale_join),

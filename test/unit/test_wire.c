@@ -474,6 +474,9 @@ static void rand_hello(struct baton_prng *p, struct baton_hello *h,
     h->wire_min = (uint8_t)(1 + baton_prng_below(p, 255));
     h->wire_max =
         (uint8_t)(h->wire_min + baton_prng_below(p, 256u - h->wire_min));
+    /* Half of them an older build's, without `aeads`. */
+    h->has_aeads = baton_prng_below(p, 2) == 1;
+    h->aeads = h->has_aeads ? rand_u8(p) : 0;
 }
 
 /* Samples: one valid encoding of every shape */
@@ -1173,6 +1176,20 @@ static void assert_msgs_equal(const struct baton_msg *x,
 }
 
 /* Encodes m, decodes it into rt_tab's message and compares. */
+/* One zone for every decode of a test that goes through it, as a node's
+ * links use one: what a message leaves in it must not show in the next
+ * (reachable from here until exit, so not a leak). */
+static struct baton_wire_zone *test_zone(void)
+{
+    static struct baton_wire_zone *zone;
+
+    if (zone == NULL) {
+        zone = baton_wire_zone_new();
+        assert_non_null(zone);
+    }
+    return zone;
+}
+
 static void check_msg_roundtrip(const struct baton_msg *m)
 {
     static uint8_t buf[BUF_CAP];
@@ -1181,6 +1198,11 @@ static void check_msg_roundtrip(const struct baton_msg *m)
 
     assert_int_equal(baton_msg_encode(m, buf, sizeof(buf), &len), 0);
     assert_true(len > 0 && len <= sizeof(buf));
+    memset(&out, 0xa5, sizeof(out));
+    assert_int_equal(baton_msg_decode_in(test_zone(), buf, len, &out, &rt_tab,
+                                         &t_members),
+                     0);
+    assert_msgs_equal(&out, m);
     memset(&out, 0xa5, sizeof(out));
     assert_int_equal(baton_msg_decode_into(buf, len, &out, &rt_tab, &t_members), 0);
     assert_msgs_equal(&out, m);
@@ -1508,6 +1530,8 @@ static void check_hello_roundtrip(const struct baton_hello *h)
     assert_int_equal(out.n_parts, h->n_parts);
     assert_int_equal(out.wire_min, h->wire_min);
     assert_int_equal(out.wire_max, h->wire_max);
+    assert_int_equal(out.has_aeads, h->has_aeads);
+    assert_int_equal(out.aeads, h->aeads);
     if (h->n_parts > 0) {
         assert_memory_equal(out.parts, h->parts,
                             (size_t)h->n_parts * BATON_CONFIG_PART_LEN);
@@ -1974,9 +1998,13 @@ static void check_array_lengths(struct tree *t, enum kind kind,
     msgpack_object *elems;
     uint32_t n = o->via.array.size;
 
-    /* One element short. */
+    /* One element short: refused, but for a HELLO whose appended
+     * `aeads` goes (an older build's HELLO, wire.md §2.1). */
     o->via.array.size = n - 1;
-    assert_int_equal(tree_decode(t, kind), BATON_EBADMSG);
+    assert_int_equal(tree_decode(t, kind),
+                     kind == KIND_HELLO && n - 1 >= BATON_HELLO_FIELDS
+                         ? 0
+                         : BATON_EBADMSG);
     o->via.array.size = n;
 
     /* One element more: a copy of the last, the likeliest extension. */
@@ -1990,7 +2018,7 @@ static void check_array_lengths(struct tree *t, enum kind kind,
      * fields, which this one ignores (docs/design/wire.md §2.1). */
     assert_int_equal(
         try_replace(t, kind, o, longer),
-        kind == KIND_HELLO && n == BATON_HELLO_FIELDS ? 0 : BATON_EBADMSG);
+        kind == KIND_HELLO && n >= BATON_HELLO_FIELDS ? 0 : BATON_EBADMSG);
     free(elems);
 }
 
@@ -2738,7 +2766,11 @@ static void test_names_largest_table(void **state)
         assert_true(len <= BATON_MSG_NAMES_BYTES_MAX(k));
         assert_true(len <= BATON_FRAME_BODY_MAX - BATON_SEAL_OVERHEAD);
         total += len;
-        assert_int_equal(baton_msg_decode_into(buf, len, &out, &back, &t_members), 0);
+        /* Through one zone: a part's objects take more than its first
+         * chunk, which is freed back to that chunk after each. */
+        assert_int_equal(baton_msg_decode_in(test_zone(), buf, len, &out,
+                                             &back, &t_members),
+                         0);
         assert_int_equal(back.count, k);
         assert_int_equal(out.u.snapshot.part, m.u.snapshot.part);
         assert_int_equal(out.u.snapshot.more, m.u.snapshot.more);
