@@ -235,8 +235,11 @@ static void send_msg(struct baton_io *io, const struct baton_msg *m)
     }
     /* A peer of an older version could not decode it: dropped like a
      * lost message (docs/design/wire.md §1.1, "Features"). */
-    if (m->type == BATON_MSG_RAFT &&
-        !baton_wire_has(c->wire, BATON_WIRE_F_RAFT)) {
+    if ((m->type == BATON_MSG_RAFT &&
+         !baton_wire_has(c->wire, BATON_WIRE_F_RAFT)) ||
+        ((m->type == BATON_MSG_ADMIN || m->type == BATON_MSG_ADMIN_REPLY ||
+          m->type == BATON_MSG_SETTINGS) &&
+         !baton_wire_has(c->wire, BATON_WIRE_F_ADMIN))) {
         io->stats.gated++;
         return;
     }

@@ -655,6 +655,19 @@ void sim__step(struct sim *s, unsigned i, struct baton_event *ev)
         sim__net_send(s, i, &s->fx->send[k]);
     }
     apps_run(s, i);
+    for (unsigned k = 0; k < s->fx->n_admin; k++) {
+        const struct baton_admin_reply *r = &s->fx->admin[k];
+        if (r->id == 0 || r->id >= SIM_ADMIN_MAX || s->admin_code[r->id] != -1) {
+            sim__fail(s, "%s: answer to verb %" PRIu64 " unasked or twice",
+                      sim_names[i], r->id);
+        } else {
+            s->admin_code[r->id] = r->code;
+        }
+    }
+    if (s->fx->settings != NULL) {
+        sn->saved = *s->fx->settings; /* the driver's atomic write */
+        sn->has_saved = true;
+    }
     sim__quorum_check_apps(s);
     sim__names_effects(s, i);
     sim__quorum_write(s, i);
@@ -691,6 +704,7 @@ static void boot(struct sim *s, unsigned i)
     }
     sim__quorum_disk(s, i, &disk);
     cfg.raft_disk = &disk;
+    cfg.settings = sn->has_saved ? &sn->saved : NULL;
     for (unsigned a = 0; a < BATON_APPS_MAX; a++) {
         sn->inst[a].st = 0; /* a crash took every instance with it */
     }
@@ -1048,6 +1062,33 @@ void sim_request(struct sim *s, unsigned i, unsigned a, unsigned what,
     ev.what = (uint8_t)what;
     ev.value = (uint8_t)value;
     sim__step(s, i, &ev);
+}
+
+uint64_t sim_admin(struct sim *s, unsigned i, unsigned kind, unsigned a,
+                   unsigned node)
+{
+    struct baton_event ev = {0};
+    struct baton_admin_req q = {0};
+
+    if (!sim_up(s, i) || s->admin_next + 1 >= SIM_ADMIN_MAX) {
+        return 0;
+    }
+    q.id = ++s->admin_next;
+    q.kind = (uint8_t)kind;
+    q.node = (uint8_t)node;
+    if (kind != BATON_ADMIN_STANDBY && kind != BATON_ADMIN_UNSTANDBY) {
+        memcpy(q.name, s->cfg.apps[a].name, sizeof(q.name));
+    }
+    s->admin_code[q.id] = -1;
+    ev.type = BATON_EVENT_ADMIN;
+    ev.admin = &q;
+    sim__step(s, i, &ev);
+    return q.id;
+}
+
+int sim_admin_code(const struct sim *s, uint64_t id)
+{
+    return id < SIM_ADMIN_MAX ? s->admin_code[id] : -1;
 }
 
 uint64_t sim_starts(const struct sim *s, unsigned a)

@@ -104,6 +104,14 @@ void sim_app_fail(struct sim *s, unsigned i, unsigned a);
 /* An operator request on node i (batonctl permit/takeover). */
 void sim_request(struct sim *s, unsigned i, unsigned a, unsigned what,
                  unsigned value);
+/* An operator verb on node i (batonctl move, disable, standby...):
+ * kind is enum baton_admin_kind, about app a or node `node`. Returns
+ * its id for sim_admin_code (0: node i is down). */
+#define SIM_ADMIN_MAX (64)
+uint64_t sim_admin(struct sim *s, unsigned i, unsigned kind, unsigned a,
+                   unsigned node);
+/* A verb's answer (enum baton_admin_code), -1 while under way. */
+int sim_admin_code(const struct sim *s, uint64_t id);
 /* How many times app a was started, cluster-wide, so far. */
 uint64_t sim_starts(const struct sim *s, unsigned a);
 

@@ -103,6 +103,10 @@ struct simnode {
      * life grant_life (a new life rebuilds the table from its log). */
     uint64_t grant_seen[BATON_APPS_MAX];
     uint32_t grant_life;
+    /* The operator settings its driver persisted (apps.md §7): they
+     * survive crashes and are loaded at boot. */
+    struct baton_settings saved;
+    bool has_saved;
 };
 
 /* (stream, index) -> state digest after that op, as the coordinator
@@ -155,6 +159,10 @@ struct sim {
     struct start_entry *starts;
     size_t cap_starts, n_starts;
     uint64_t starts_of[BATON_APPS_MAX];
+    /* Operator verbs (sim_admin): the answer's code by id, -1 while
+     * under way. */
+    int admin_code[SIM_ADMIN_MAX];
+    uint64_t admin_next;
     uint64_t states_delivered;
     struct baton_effects *fx;
     uint64_t steps;
