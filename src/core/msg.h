@@ -140,7 +140,8 @@ struct baton_admin_reply {
     uint8_t code;   /* enum baton_admin_code */
     uint8_t owner;  /* the app's owner before the verb, or NONE */
     uint8_t status; /* the app's enum baton_app_status before it */
-    uint8_t reserved[5];
+    uint8_t pin;    /* the node it was pinned to before it, or NONE */
+    uint8_t reserved[4];
 };
 
 struct baton_app_setting {

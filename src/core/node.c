@@ -447,7 +447,9 @@ static int body_check(const struct baton_node *n, const struct baton_msg *m)
         return m->u.admin_reply.code < BATON_ADMIN_CODE__COUNT &&
                        m->u.admin_reply.status < BATON_APP__COUNT &&
                        (m->u.admin_reply.owner == BATON_NODE_NONE ||
-                        m->u.admin_reply.owner < n->cfg.n_nodes)
+                        m->u.admin_reply.owner < n->cfg.n_nodes) &&
+                       (m->u.admin_reply.pin == BATON_NODE_NONE ||
+                        m->u.admin_reply.pin < n->cfg.n_nodes)
                    ? -1
                    : BATON_REJECT_BAD_FIELD;
     case BATON_MSG_SETTINGS:

@@ -257,6 +257,7 @@ static void decide(struct baton_node *n, const struct baton_admin_req *q,
     memset(out, 0, sizeof(*out));
     out->id = q->id;
     out->owner = BATON_NODE_NONE;
+    out->pin = BATON_NODE_NONE;
     if (q->kind == BATON_ADMIN_STANDBY || q->kind == BATON_ADMIN_UNSTANDBY) {
         uint8_t want = q->kind == BATON_ADMIN_STANDBY;
         if (n->settings.standby[q->node] == want) {
@@ -279,6 +280,7 @@ static void decide(struct baton_node *n, const struct baton_admin_req *q,
                      ? e->owner
                      : BATON_NODE_NONE;
     out->status = e->status;
+    out->pin = BATON_NODE_NONE;
     a = entry_for(&n->settings, q->name);
     if (a == NULL) {
         out->code = BATON_ADMIN_FULL;
@@ -290,6 +292,7 @@ static void decide(struct baton_node *n, const struct baton_admin_req *q,
         next.pin = BATON_NODE_NONE;
     } else {
         next = *a;
+        out->pin = a->pin;
     }
     switch (q->kind) {
     case BATON_ADMIN_MOVE:
@@ -338,6 +341,7 @@ static void refuse(struct baton_node *n, uint64_t id, unsigned code)
     r.id = id;
     r.code = (uint8_t)code;
     r.owner = BATON_NODE_NONE;
+    r.pin = BATON_NODE_NONE;
     answer(n, &r);
 }
 
@@ -407,6 +411,7 @@ void baton__settings_on_msg(struct baton_node *n, const struct baton_msg *m)
             r.u.admin_reply.id = m->u.admin.id;
             r.u.admin_reply.code = BATON_ADMIN_NO_COORD;
             r.u.admin_reply.owner = BATON_NODE_NONE;
+            r.u.admin_reply.pin = BATON_NODE_NONE;
         } else {
             decide(n, &m->u.admin, &r.u.admin_reply);
         }

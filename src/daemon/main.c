@@ -451,6 +451,7 @@ int main(int argc, char **argv)
     d.prog.control.drain = prog_drain;
     d.prog.control.app_json = prog_app_json;
     d.prog.control.draining = prog_draining;
+    d.prog.state_dir = d.sup.state_dir; /* the operator settings' file */
     for (unsigned i = 0; i < d.node->n_apps; i++) {
         d.prog.gname[i] = d.cfg.apps[i].gname;
         d.prog.address[i] = d.cfg.apps[i].address;

@@ -423,6 +423,14 @@ static void carry_out(struct baton_io *io, const struct baton_effects *fx)
             io->on_call(io, &fx->call[k]);
         }
     }
+    if (fx->settings != NULL && io->on_settings != NULL && !io->closing) {
+        io->on_settings(io, fx->settings);
+    }
+    for (unsigned k = 0; k < fx->n_admin && !io->closing; k++) {
+        if (io->on_admin != NULL) {
+            io->on_admin(io, &fx->admin[k]);
+        }
+    }
     raft_write(io, fx);
 }
 
@@ -537,6 +545,15 @@ static int endpoint_event(struct baton_io *io, struct baton_event *ev)
         return BATON_ENOMEM;
     }
     return core_step(io, ev) == 0 ? 0 : BATON_EINVAL;
+}
+
+int baton_io_admin(struct baton_io *io, const struct baton_admin_req *q)
+{
+    struct baton_event ev = {0};
+
+    ev.type = BATON_EVENT_ADMIN;
+    ev.admin = q;
+    return endpoint_event(io, &ev);
 }
 
 int baton_io_name(struct baton_io *io, const struct baton_name_req *req)
@@ -1457,6 +1474,8 @@ int baton_io_init(struct baton_io *io, uv_loop_t *loop,
     nc.apps_held = cfg->apps_held;
     nc.max_drift_ppm = cfg->max_drift_ppm;
     nc.raft_disk = cfg->raft_disk;
+    nc.settings = cfg->settings;
+    io->cfg.settings = NULL; /* borrowed for init only */
     /* Placement ties go to the smallest node name (reference §1.4). */
     for (unsigned i = 0; i < cfg->n_nodes; i++) {
         for (unsigned j = 0; j < cfg->n_nodes; j++) {

@@ -45,6 +45,9 @@ struct baton_io_config {
      * borrowed during baton_io_init). */
     uint32_t max_drift_ppm;
     const struct baton_raft_disk *raft_disk;
+    /* The operator settings persisted (baton_node_config), or NULL;
+     * borrowed during baton_io_init. */
+    const struct baton_settings *settings;
 };
 
 struct baton_io;
@@ -67,6 +70,14 @@ typedef void (*baton_call_fn)(struct baton_io *io,
  * leases. w and its entries are valid during the call only. */
 typedef int (*baton_raft_write_fn)(struct baton_io *io,
                                    const struct baton_raft_write *w);
+
+/* An operator verb answered (BATON_EVENT_ADMIN's admin effect), and the
+ * operator settings changed (to be persisted: docs/design/apps.md §7);
+ * valid during the call only. */
+typedef void (*baton_admin_fn)(struct baton_io *io,
+                               const struct baton_admin_reply *r);
+typedef void (*baton_settings_fn)(struct baton_io *io,
+                                  const struct baton_settings *s);
 
 struct baton_io_conn; /* io.c */
 
@@ -141,6 +152,8 @@ struct baton_io {
     baton_app_fn on_app;
     baton_name_fn on_name;
     baton_call_fn on_call;
+    baton_admin_fn on_admin;
+    baton_settings_fn on_settings;
     /* NULL: writes are confirmed at once and kept nowhere: NOT durable,
      * a restarted node forgets its term, vote and log. Until the Raft
      * store (src/lib/raftlog.c) is wired here, quorum apps run nowhere
@@ -171,6 +184,11 @@ int baton_io_app_event(struct baton_io *io, unsigned app, unsigned what,
                        uint64_t epoch);
 int baton_io_request(struct baton_io *io, unsigned app, unsigned what,
                      unsigned value);
+/* An operator verb (docs/design/apps.md §7); its answer comes through
+ * on_admin with q->id, possibly during this call. Borrows q.
+ * Errors: BATON_EINVAL (the core refused it: a bad kind, app name or
+ * node), BATON_EFULL, BATON_ENOMEM (as baton_io_name). */
+int baton_io_admin(struct baton_io *io, const struct baton_admin_req *q);
 /* app's state_export for takeover token epoch finished: ok with len
  * bytes of data (borrowed for the call), or failed. */
 int baton_io_exported(struct baton_io *io, unsigned app, uint64_t epoch,

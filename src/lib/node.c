@@ -244,6 +244,7 @@ static int start_control(struct baton *b)
     b->control->node = b; /* its leader groups */
     b->control->group_json = lib_group_json;
     b->control->group_op = lib_group_op;
+    b->control->settings_save = lib_settings_save;
     b->control->ids = &b->next_id;
     b->control->deadlines = &b->deadlines;
     /* The sessions' endpoints, name writes and calls: the node's tables. */
@@ -287,6 +288,7 @@ int baton_start(struct baton *b)
         b->cfg.io.inc = (baton_inc)ts.tv_sec * 1000 +
                         (baton_inc)(ts.tv_nsec / 1000000);
     }
+    lib_settings_load(b); /* docs/design/apps.md §7 */
     rv = baton_io_init(&b->io, b->loop, &b->cfg.io, log_io, b);
     if (rv != 0) {
         return lib_fail(b, rv, "baton_start: %s", baton_strerror(rv));
@@ -295,6 +297,8 @@ int baton_start(struct baton *b)
     b->io.on_app = lib_on_app;
     b->io.on_name = lib_on_name;
     b->io.on_call = lib_on_call;
+    b->io.on_admin = lib_on_admin;
+    b->io.on_settings = lib_on_settings;
     rv = start_control(b);
     errmsg_set = rv != 0;
     if (b->control != NULL && b->program != NULL) {

@@ -595,12 +595,14 @@ static void put_body(struct enc *e, const struct baton_msg *m)
         put_u8(e, m->u.admin.node);
         put_app_name(e, m->u.admin.name, sizeof(m->u.admin.name), true);
         break;
-    case BATON_MSG_ADMIN_REPLY: /* [id u64, code u8, owner u8, status u8] */
-        put_array(e, 4);
+    case BATON_MSG_ADMIN_REPLY: /* [id u64, code u8, owner u8, status u8,
+                                   pin u8] */
+        put_array(e, 5);
         put_u64(e, m->u.admin_reply.id);
         put_u8(e, m->u.admin_reply.code);
         put_u8(e, m->u.admin_reply.owner);
         put_u8(e, m->u.admin_reply.status);
+        put_u8(e, m->u.admin_reply.pin);
         break;
     case BATON_MSG_SETTINGS:
         put_settings(e, &m->u.settings);
@@ -1282,10 +1284,11 @@ static bool read_body(const msgpack_object *o, struct baton_msg *m,
                read_u8(&a[2], &m->u.admin.node) &&
                read_app_name(&a[3], m->u.admin.name, true);
     case BATON_MSG_ADMIN_REPLY:
-        return get_array(o, 4, &a) && read_u64(&a[0], &m->u.admin_reply.id) &&
+        return get_array(o, 5, &a) && read_u64(&a[0], &m->u.admin_reply.id) &&
                read_u8(&a[1], &m->u.admin_reply.code) &&
                read_u8(&a[2], &m->u.admin_reply.owner) &&
-               read_u8(&a[3], &m->u.admin_reply.status);
+               read_u8(&a[3], &m->u.admin_reply.status) &&
+               read_u8(&a[4], &m->u.admin_reply.pin);
     case BATON_MSG_SETTINGS:
         return read_settings(o, &m->u.settings);
     default:

@@ -313,6 +313,7 @@ static void msg_seeds(void)
     m.u.admin_reply.code = BATON_ADMIN_OK;
     m.u.admin_reply.owner = 0;
     m.u.admin_reply.status = BATON_APP_RUNNING;
+    m.u.admin_reply.pin = BATON_NODE_NONE;
     put_msg("admin-reply", &m);
     small_msg(&m, BATON_MSG_SETTINGS, 8);
     for (unsigned i = 0; i < BATON_APPS_MAX; i++) {

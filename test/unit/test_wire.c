@@ -453,6 +453,7 @@ static void rand_msg(struct baton_prng *p, struct baton_msg *m, unsigned type,
         m->u.admin_reply.code = rand_u8(p);
         m->u.admin_reply.owner = rand_u8(p);
         m->u.admin_reply.status = rand_u8(p);
+        m->u.admin_reply.pin = rand_u8(p);
         break;
     case BATON_MSG_SETTINGS:
         rand_settings(p, &m->u.settings);
@@ -1369,7 +1370,7 @@ static void fill_msg(struct baton_msg *m, unsigned type, uint64_t v,
     case BATON_MSG_ADMIN_REPLY:
         m->u.admin_reply.id = v;
         m->u.admin_reply.code = m->u.admin_reply.owner = v8;
-        m->u.admin_reply.status = v8;
+        m->u.admin_reply.status = m->u.admin_reply.pin = v8;
         break;
     case BATON_MSG_SETTINGS:
         /* Full, every field at the value (a version of 0 is no
