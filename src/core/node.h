@@ -574,6 +574,7 @@ struct baton_node {
      * per node), and the verbs sent on to the coordinator. */
     struct baton_settings settings;
     uint32_t settings_to;
+    uint64_t settings_next_ms; /* COORDINATOR: the next send to all */
     struct baton_admin_pending {
         uint64_t id;      /* 0: a free slot */
         uint64_t sent_ms;

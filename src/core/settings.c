@@ -469,7 +469,18 @@ void baton__settings_step(struct baton_node *n)
     }
     if (n->role != BATON_ROLE_COORDINATOR) {
         n->settings_to = 0;
+        n->settings_next_ms = 0;
         return;
+    }
+    if (n->now_ms >= n->settings_next_ms) {
+        /* Once per detection window to every member, whatever changed:
+         * a lost message (a link reset, a driver that dropped it) is
+         * repaired within a window, and a member that holds a newer
+         * entry answers with it (newer(), on receipt). */
+        for (unsigned x = 0; x < n->cfg.n_nodes; x++) {
+            n->settings_to |= (uint32_t)n->state.nodes[x].member << x;
+        }
+        n->settings_next_ms = n->now_ms + baton_node_down_after_ms(n);
     }
     for (unsigned x = 0; x < n->cfg.n_nodes; x++) {
         if ((n->settings_to >> x & 1u) && n->state.nodes[x].member &&
@@ -488,6 +499,9 @@ uint64_t baton__settings_deadline(const struct baton_node *n)
         if (n->admin_pend[i].id != 0) {
             d = BATON_MIN(d, n->admin_pend[i].sent_ms + admin_timeout(n));
         }
+    }
+    if (n->role == BATON_ROLE_COORDINATOR) {
+        d = BATON_MIN(d, n->settings_next_ms);
     }
     return d;
 }

@@ -1128,6 +1128,19 @@ static void handle(struct lib_session *cl, const char *line)
             cl->ctl->settings_save(cl->ctl->node);
         }
     } else if (strcmp(cmd, "takeover") == 0) {
+        /* A move's pin outranks a takeover's (apps.md §7): say so
+         * rather than answer ok and leave the app where it is. */
+        const struct baton_app_setting *set =
+            baton_settings_app(&io->node.settings, arg);
+        if (set != NULL && set->pin < io->cfg.n_nodes &&
+            set->pin != io->cfg.self) {
+            snprintf(err, sizeof(err),
+                     "not taken over: %s is pinned to %s (batonctl unpin "
+                     "%s, or move %s here)", arg, io->names[set->pin], arg,
+                     arg);
+            reply(cl, error_json(err));
+            return;
+        }
         baton_io_request(io, (unsigned)app, BATON_REQ_TAKEOVER, 0);
     } else if (cl->ctl->prog.ready == NULL ||
                cl->ctl->prog.ready(cl->ctl->prog.data, (unsigned)app) != 0) {

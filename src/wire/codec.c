@@ -1170,7 +1170,7 @@ static bool read_names_body(const msgpack_object *o, struct baton_msg *m)
                read_payload(&a[2], BATON_CALL_DATA_MAX, &m->u.reply.data,
                             &m->u.reply.len);
     default:
-        return false; /* a type outside 1..13 */
+        return false; /* a type outside 1..16 */
     }
 }
 
@@ -1178,8 +1178,13 @@ static bool read_app_name(const msgpack_object *o, char *name, bool empty_ok)
 {
     if (o->type != MSGPACK_OBJECT_STR ||
         o->via.str.size > BATON_APP_NAME_MAX ||
-        (o->via.str.size == 0 && !empty_ok) ||
-        memchr(o->via.str.ptr, '\0', o->via.str.size) != NULL) {
+        (o->via.str.size == 0 && !empty_ok)) {
+        return false;
+    }
+    if (o->via.str.size == 0) {
+        return true; /* an empty string may come with no bytes at all */
+    }
+    if (memchr(o->via.str.ptr, '\0', o->via.str.size) != NULL) {
         return false;
     }
     memcpy(name, o->via.str.ptr, o->via.str.size);

@@ -47,6 +47,7 @@ ctl c apps | grep -qE "^web .* b@local \(move\)$" || fail "apps does not show th
 sleep 0.5
 runs_on web b a b c || fail "web left b although pinned there"
 verb a 0 "web already runs on b@local, pinned there" move web b
+verb a 1 "batonctl: batond: not taken over: web is pinned to b@local (batonctl unpin web, or move web here)" takeover web
 pass "move from a third node: web on b, pinned, shown"
 
 verb c 1 "not moved: node c@local does not define db" move db c

@@ -10,6 +10,8 @@
  *   parts under faults (names.md §1)
  *   --quorum adds an app in quorum mode: the nodes run their Raft group
  *   over the driver's store, checked after every step (quorum.md §7)
+ *   --verbs adds operator verbs (move, disable, standby...: apps.md §7)
+ *   racing with the faults; every one is answered exactly once
  *   baton-sim --measure [--runs R]                 detection figures
  *
  * The last line of a multi-seed run is "N passed, M failed". */
@@ -49,9 +51,9 @@ static void usage(void)
     fprintf(stderr,
             "usage: baton-sim --seeds N [--first S] [--jobs J] "
             "[--max-nodes M] [--names] [--names-part P] [--quorum] "
-            "[--legacy-transport]\n"
+            "[--verbs] [--legacy-transport]\n"
             "       baton-sim --seed S [--trace] [--max-nodes M] [--names] "
-            "[--names-part P] [--quorum]\n"
+            "[--names-part P] [--quorum] [--verbs]\n"
             "       baton-sim --measure [--runs R]\n");
     exit(2);
 }
@@ -116,6 +118,8 @@ static void parse(int argc, char **argv, struct opts *o)
             o->so.legacy = true;
         } else if (strcmp(a, "--quorum") == 0) {
             o->so.quorum = true;
+        } else if (strcmp(a, "--verbs") == 0) {
+            o->so.verbs = true;
         } else if (strcmp(a, "--measure") == 0) {
             o->measure = true;
         } else {
@@ -142,7 +146,8 @@ static const char *part_flag(const struct opts *o)
 {
     static char buf[48];
 
-    snprintf(buf, sizeof(buf), "%s", o->so.quorum ? " --quorum" : "");
+    snprintf(buf, sizeof(buf), "%s%s", o->so.quorum ? " --quorum" : "",
+             o->so.verbs ? " --verbs" : "");
     if (o->so.names_part != 0) {
         snprintf(buf + strlen(buf), sizeof(buf) - strlen(buf),
                  " --names-part %u", (unsigned)o->so.names_part);

@@ -11,6 +11,7 @@ struct seed_opts {
     bool legacy;        /* the driver before issue 11 (sim_config) */
     uint32_t names_part; /* entries per snapshot part, 0 = default */
     bool quorum;        /* add a quorum-mode app: the nodes' Raft group */
+    bool verbs;         /* operator verbs race with the faults */
 };
 
 struct seed_result {

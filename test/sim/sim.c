@@ -657,11 +657,14 @@ void sim__step(struct sim *s, unsigned i, struct baton_event *ev)
     apps_run(s, i);
     for (unsigned k = 0; k < s->fx->n_admin; k++) {
         const struct baton_admin_reply *r = &s->fx->admin[k];
-        if (r->id == 0 || r->id >= SIM_ADMIN_MAX || s->admin_code[r->id] != -1) {
+        unsigned slot = (unsigned)(r->id % SIM_ADMIN_MAX);
+        if (r->id == 0 || r->id > s->admin_next ||
+            (s->admin[slot].id == r->id &&
+             (s->admin[slot].code != -1 || s->admin[slot].node != i))) {
             sim__fail(s, "%s: answer to verb %" PRIu64 " unasked or twice",
                       sim_names[i], r->id);
-        } else {
-            s->admin_code[r->id] = r->code;
+        } else if (s->admin[slot].id == r->id) {
+            s->admin[slot].code = r->code;
         }
     }
     if (s->fx->settings != NULL) {
@@ -1070,7 +1073,7 @@ uint64_t sim_admin(struct sim *s, unsigned i, unsigned kind, unsigned a,
     struct baton_event ev = {0};
     struct baton_admin_req q = {0};
 
-    if (!sim_up(s, i) || s->admin_next + 1 >= SIM_ADMIN_MAX) {
+    if (!sim_up(s, i)) {
         return 0;
     }
     q.id = ++s->admin_next;
@@ -1079,7 +1082,10 @@ uint64_t sim_admin(struct sim *s, unsigned i, unsigned kind, unsigned a,
     if (kind != BATON_ADMIN_STANDBY && kind != BATON_ADMIN_UNSTANDBY) {
         memcpy(q.name, s->cfg.apps[a].name, sizeof(q.name));
     }
-    s->admin_code[q.id] = -1;
+    s->admin[q.id % SIM_ADMIN_MAX].id = q.id;
+    s->admin[q.id % SIM_ADMIN_MAX].code = -1;
+    s->admin[q.id % SIM_ADMIN_MAX].node = (uint8_t)i;
+    s->admin[q.id % SIM_ADMIN_MAX].life = s->nodes[i].life;
     ev.type = BATON_EVENT_ADMIN;
     ev.admin = &q;
     sim__step(s, i, &ev);
@@ -1088,7 +1094,22 @@ uint64_t sim_admin(struct sim *s, unsigned i, unsigned kind, unsigned a,
 
 int sim_admin_code(const struct sim *s, uint64_t id)
 {
-    return id < SIM_ADMIN_MAX ? s->admin_code[id] : -1;
+    return s->admin[id % SIM_ADMIN_MAX].id == id
+               ? s->admin[id % SIM_ADMIN_MAX].code
+               : -1;
+}
+
+void sim_admin_final(struct sim *s)
+{
+    for (unsigned k = 0; k < SIM_ADMIN_MAX; k++) {
+        unsigned i = s->admin[k].node;
+        if (s->admin[k].id != 0 && s->admin[k].code == -1 && sim_up(s, i) &&
+            s->nodes[i].life == s->admin[k].life) {
+            sim__fail(s, "%s: verb %" PRIu64 " never answered", sim_names[i],
+                      s->admin[k].id);
+            return;
+        }
+    }
 }
 
 uint64_t sim_starts(const struct sim *s, unsigned a)

@@ -110,8 +110,12 @@ void sim_request(struct sim *s, unsigned i, unsigned a, unsigned what,
 #define SIM_ADMIN_MAX (64)
 uint64_t sim_admin(struct sim *s, unsigned i, unsigned kind, unsigned a,
                    unsigned node);
-/* A verb's answer (enum baton_admin_code), -1 while under way. */
+/* A verb's answer (enum baton_admin_code), -1 while under way or
+ * forgotten (beyond the last SIM_ADMIN_MAX). */
 int sim_admin_code(const struct sim *s, uint64_t id);
+/* Fails the run unless every verb was answered whose node is up in the
+ * life it was asked in. */
+void sim_admin_final(struct sim *s);
 /* How many times app a was started, cluster-wide, so far. */
 uint64_t sim_starts(const struct sim *s, unsigned a);
 

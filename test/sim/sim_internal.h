@@ -161,7 +161,12 @@ struct sim {
     uint64_t starts_of[BATON_APPS_MAX];
     /* Operator verbs (sim_admin): the answer's code by id, -1 while
      * under way. */
-    int admin_code[SIM_ADMIN_MAX];
+    struct {
+        uint64_t id;   /* 0: free */
+        int code;      /* -1 while under way */
+        uint32_t life; /* the asking node's */
+        uint8_t node;
+    } admin[SIM_ADMIN_MAX]; /* by id % SIM_ADMIN_MAX */
     uint64_t admin_next;
     uint64_t states_delivered;
     struct baton_effects *fx;
