@@ -36,7 +36,8 @@ int cli_apps(const struct cli *c, int argc, char **argv)
                  cJSON_GetNumberValue(cJSON_GetObjectItem(app, "since_ms")) /
                      1000.0);
         if (cJSON_IsString(cJSON_GetObjectItem(app, "pinned_to"))) {
-            snprintf(pin, sizeof(pin), "%s (%s)", cli_str(app, "pinned_to", "?"),
+            snprintf(pin, sizeof(pin), "%s (%s)",
+                     cli_str(app, "pinned_to", "?"),
                      cli_str(app, "pinned_by", "?"));
         }
         printf("%-16s %-9s %-20s %-20s %-9s %-12s %-22s %s\n",

@@ -42,8 +42,7 @@ int cli_status(const struct cli *c, int argc, char **argv)
     printf("node:        %s (incarnation %.0f)\n", cli_str(doc, "node", "?"),
            cJSON_GetNumberValue(cJSON_GetObjectItem(doc, "incarnation")));
     printf("role:        %s%s%s\n", cli_str(doc, "role", "?"),
-           cJSON_IsTrue(cJSON_GetObjectItem(doc, "synced")) ? ""
-                                                            : " (booting)",
+           cJSON_IsTrue(cJSON_GetObjectItem(doc, "synced")) ? "" : " (booting)",
            cJSON_IsTrue(cJSON_GetObjectItem(doc, "standby"))
                ? ", in standby (runs no app)"
                : "");
@@ -98,8 +97,7 @@ int cli_nodes(const struct cli *c, int argc, char **argv)
         }
         printf("%-24s %-22s %-5s %-12s %-5s %-9s %s\n",
                cli_str(peer, "name", "?"), cli_str(peer, "address", "?"),
-               cJSON_IsTrue(cJSON_GetObjectItem(peer, "alive")) ? "up"
-                                                                 : "down",
+               cJSON_IsTrue(cJSON_GetObjectItem(peer, "alive")) ? "up" : "down",
                cli_str(peer, "role", "unknown"),
                cJSON_IsTrue(cJSON_GetObjectItem(peer, "coordinator")) ? "yes"
                                                                       : "-",

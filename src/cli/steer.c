@@ -52,15 +52,17 @@ int cli_steer(const struct cli *c, int argc, char **argv)
 int cli_verb(const struct cli *c, int argc, char **argv)
 {
     bool move = strcmp(argv[0], "move") == 0;
-    bool node = strcmp(argv[0], "standby") == 0 ||
-                strcmp(argv[0], "unstandby") == 0;
+    bool node =
+        strcmp(argv[0], "standby") == 0 || strcmp(argv[0], "unstandby") == 0;
     char line[200];
     cJSON *doc;
     bool ok;
 
     if (argc != (move ? 3 : 2)) {
         fprintf(stderr, "usage: batonctl %s %s\n", argv[0],
-                move ? "APP NODE" : node ? "NODE" : "APP");
+                move   ? "APP NODE"
+                : node ? "NODE"
+                       : "APP");
         return 2;
     }
     snprintf(line, sizeof(line), "%s %.64s %.64s", argv[0], argv[1],

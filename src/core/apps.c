@@ -301,7 +301,8 @@ static bool in_standby(const struct baton_node *n, unsigned x)
 static bool disabled(const struct baton_node *n,
                      const struct baton_state_app *e)
 {
-    const struct baton_app_setting *a = baton_settings_app(&n->settings, e->name);
+    const struct baton_app_setting *a =
+        baton_settings_app(&n->settings, e->name);
 
     return a != NULL && a->disabled;
 }
@@ -309,7 +310,8 @@ static bool disabled(const struct baton_node *n,
 static unsigned pinned_to(const struct baton_node *n,
                           const struct baton_state_app *e)
 {
-    const struct baton_app_setting *a = baton_settings_app(&n->settings, e->name);
+    const struct baton_app_setting *a =
+        baton_settings_app(&n->settings, e->name);
 
     return a != NULL ? a->pin : BATON_NODE_NONE;
 }
@@ -317,7 +319,8 @@ static unsigned pinned_to(const struct baton_node *n,
 /* Does node x, by its report r, let app e run there: permitted by its
  * operator (batonctl permit) and not in standby? */
 static bool permitted(const struct baton_node *n,
-                      const struct baton_app_report *r, unsigned x)
+                      const struct baton_app_report *r,
+                      unsigned x)
 {
     return (r->flags & BATON_REPORT_PERMIT) && !in_standby(n, x);
 }

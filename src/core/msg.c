@@ -5,10 +5,9 @@
 const char *baton_msg_type_name(unsigned type)
 {
     static const char *const names[] = {
-        "?",         "heartbeat",  "join",      "snapshot", "op",
-        "resync",    "report",     "state",     "name_req", "name_reply",
-        "name_lost", "call",       "reply",     "raft",     "admin",
-        "admin_reply", "settings"};
+        "?",      "heartbeat", "join",     "snapshot",    "op",        "resync",
+        "report", "state",     "name_req", "name_reply",  "name_lost", "call",
+        "reply",  "raft",      "admin",    "admin_reply", "settings"};
 
     _Static_assert(BATON_ARRAY_LEN(names) == BATON_MSG__COUNT,
                    "a name for every message type");

@@ -439,8 +439,8 @@ static int body_check(const struct baton_node *n, const struct baton_msg *m)
     case BATON_MSG_ADMIN:
         return m->u.admin.id != 0 && m->u.admin.kind >= BATON_ADMIN_MOVE &&
                        m->u.admin.kind < BATON_ADMIN__KIND_COUNT &&
-                       memchr(m->u.admin.name, '\0',
-                              sizeof(m->u.admin.name)) != NULL
+                       memchr(m->u.admin.name, '\0', sizeof(m->u.admin.name)) !=
+                           NULL
                    ? -1
                    : BATON_REJECT_BAD_FIELD;
     case BATON_MSG_ADMIN_REPLY:

@@ -73,7 +73,8 @@ int baton_settings_validate(const struct baton_settings *s, unsigned n_nodes)
 }
 
 const struct baton_app_setting *baton_settings_app(
-    const struct baton_settings *s, const char *name)
+    const struct baton_settings *s,
+    const char *name)
 {
     for (unsigned i = 0; i < BATON_APPS_MAX; i++) {
         if (s->app[i].name[0] != '\0' && strcmp(s->app[i].name, name) == 0) {
@@ -103,8 +104,7 @@ static struct baton_app_setting *entry_for(struct baton_settings *s,
         if (a->name[0] != '\0' && strcmp(a->name, name) == 0) {
             return a;
         }
-        if (idle_entry(a) &&
-            (best == NULL || best->name[0] != '\0') &&
+        if (idle_entry(a) && (best == NULL || best->name[0] != '\0') &&
             (best == NULL || a->name[0] == '\0' || a->ver < best->ver)) {
             best = a;
         }
@@ -142,7 +142,8 @@ bool baton_settings_merge(struct baton_settings *dst,
 }
 
 /* Does a hold an entry newer than b's? */
-static bool newer(const struct baton_settings *a, const struct baton_settings *b)
+static bool newer(const struct baton_settings *a,
+                  const struct baton_settings *b)
 {
     for (unsigned i = 0; i < BATON_APPS_MAX; i++) {
         const struct baton_app_setting *x = &a->app[i];
@@ -219,7 +220,8 @@ static uint64_t next_ver(const struct baton_node *n)
 
 /* May node x run app e now, as a move's target? The code says why not. */
 static unsigned move_check(const struct baton_node *n,
-                           const struct baton_state_app *e, unsigned x)
+                           const struct baton_state_app *e,
+                           unsigned x)
 {
     const struct baton_app_report *r;
 
@@ -246,7 +248,8 @@ static unsigned move_check(const struct baton_node *n,
 }
 
 /* COORDINATOR: checks and applies one verb. */
-static void decide(struct baton_node *n, const struct baton_admin_req *q,
+static void decide(struct baton_node *n,
+                   const struct baton_admin_req *q,
                    struct baton_admin_reply *out)
 {
     int k = -1;
@@ -311,10 +314,10 @@ static void decide(struct baton_node *n, const struct baton_admin_req *q,
         break;
     default:
         next.disabled = q->kind == BATON_ADMIN_DISABLE;
-        out->code = next.disabled == (strcmp(a->name, q->name) == 0 &&
-                                      a->disabled)
-                        ? BATON_ADMIN_UNCHANGED
-                        : BATON_ADMIN_OK;
+        out->code =
+            next.disabled == (strcmp(a->name, q->name) == 0 && a->disabled)
+                ? BATON_ADMIN_UNCHANGED
+                : BATON_ADMIN_OK;
         break;
     }
     if (out->code != BATON_ADMIN_OK) {
@@ -348,16 +351,15 @@ static void refuse(struct baton_node *n, uint64_t id, unsigned code)
 static bool req_valid(const struct baton_node *n,
                       const struct baton_admin_req *q)
 {
-    bool node_verb = q->kind == BATON_ADMIN_STANDBY ||
-                     q->kind == BATON_ADMIN_UNSTANDBY;
+    bool node_verb =
+        q->kind == BATON_ADMIN_STANDBY || q->kind == BATON_ADMIN_UNSTANDBY;
 
     return q->id != 0 && q->kind >= BATON_ADMIN_MOVE &&
            q->kind < BATON_ADMIN__KIND_COUNT &&
            name_valid(q->name, sizeof(q->name)) &&
            (node_verb || q->name[0] != '\0') &&
-           (node_verb || q->kind == BATON_ADMIN_MOVE
-                ? q->node < n->cfg.n_nodes
-                : true);
+           (node_verb || q->kind == BATON_ADMIN_MOVE ? q->node < n->cfg.n_nodes
+                                                     : true);
 }
 
 int baton__admin_event(struct baton_node *n, const struct baton_event *ev)
@@ -459,10 +461,9 @@ void baton__settings_step(struct baton_node *n)
 {
     for (unsigned i = 0; i < BATON_ADMIN_PENDING_MAX; i++) {
         struct baton_admin_pending *p = &n->admin_pend[i];
-        if (p->id != 0 &&
-            (n->now_ms >= p->sent_ms + admin_timeout(n) ||
-             n->role != BATON_ROLE_FOLLOWER || n->target != p->to ||
-             n->target_inc != p->to_inc)) {
+        if (p->id != 0 && (n->now_ms >= p->sent_ms + admin_timeout(n) ||
+                           n->role != BATON_ROLE_FOLLOWER ||
+                           n->target != p->to || n->target_inc != p->to_inc)) {
             refuse(n, p->id, BATON_ADMIN_TIMEOUT);
             p->id = 0;
         }

@@ -633,7 +633,8 @@ void lib_settings_load(struct baton *b)
     }
     fclose(f);
     if (baton_settings_validate(&b->settings_loaded, b->cfg.io.n_nodes) != 0) {
-        lib_logf(b, BATON_LOG_WARN, "settings %s: inconsistent: starting without",
+        lib_logf(b, BATON_LOG_WARN,
+                 "settings %s: inconsistent: starting without",
                  b->settings_file);
         return;
     }
@@ -659,8 +660,9 @@ static int write_settings(struct baton *b, FILE *f)
     const struct baton_node *n = &b->io.node;
     const struct baton_settings *s = &n->settings;
 
-    fprintf(f, "# baton operator settings (docs/config.md): written by this "
-               "node, read at its start\n");
+    fprintf(f,
+            "# baton operator settings (docs/config.md): written by this "
+            "node, read at its start\n");
     for (unsigned i = 0; i < BATON_APPS_MAX; i++) {
         const struct baton_app_setting *a = &s->app[i];
         if (a->name[0] != '\0') {

@@ -206,7 +206,8 @@ char *lib_apps_json(const struct lib_control *c)
                 cJSON_AddStringToObject(o, "pinned_to", io->names[set->pin]);
                 cJSON_AddStringToObject(o, "pinned_by", "move");
             } else if (n->local[i].wants) {
-                cJSON_AddStringToObject(o, "pinned_to", io->names[io->cfg.self]);
+                cJSON_AddStringToObject(o, "pinned_to",
+                                        io->names[io->cfg.self]);
                 cJSON_AddStringToObject(o, "pinned_by", "takeover");
             } else {
                 cJSON_AddNullToObject(o, "pinned_to");
@@ -842,8 +843,10 @@ static const char *node_name(const struct baton_io *io, unsigned x)
 }
 
 /* What a verb changed, or why not, in words (the "text" of its reply). */
-static void verb_text(const struct lib_control *c, const struct lib_verb *v,
-                      const struct baton_admin_reply *r, char *buf,
+static void verb_text(const struct lib_control *c,
+                      const struct lib_verb *v,
+                      const struct baton_admin_reply *r,
+                      char *buf,
                       size_t len)
 {
     const struct baton_io *io = c->io;
@@ -886,20 +889,25 @@ static void verb_text(const struct lib_control *c, const struct lib_verb *v,
         snprintf(buf, len, "not %s: node %s is in standby", done, target);
         return;
     case BATON_ADMIN_NOT_PERMITTED:
-        snprintf(buf, len, "not %s: node %s does not permit %s (batonctl "
-                 "permit)", done, target, v->app);
+        snprintf(buf, len,
+                 "not %s: node %s does not permit %s (batonctl "
+                 "permit)",
+                 done, target, v->app);
         return;
     case BATON_ADMIN_FAILED_THERE:
-        snprintf(buf, len, "not %s: %s failed on node %s (batonctl permit "
-                 "%s true there forgives it)", done, v->app, target, v->app);
+        snprintf(buf, len,
+                 "not %s: %s failed on node %s (batonctl permit "
+                 "%s true there forgives it)",
+                 done, v->app, target, v->app);
         return;
     case BATON_ADMIN_IS_DISABLED:
         snprintf(buf, len, "not %s: %s is disabled", done, v->app);
         return;
     case BATON_ADMIN_TIMEOUT:
-        snprintf(buf, len, "no answer from the coordinator: %s may or may "
-                 "not be %s (see batonctl apps)", v->app[0] ? v->app : target,
-                 done);
+        snprintf(buf, len,
+                 "no answer from the coordinator: %s may or may "
+                 "not be %s (see batonctl apps)",
+                 v->app[0] ? v->app : target, done);
         return;
     default:
         snprintf(buf, len, "not %s: %s", done, baton_admin_code_text(r->code));
@@ -919,8 +927,10 @@ static void verb_text(const struct lib_control *c, const struct lib_verb *v,
         }
         return;
     case BATON_ADMIN_UNPIN:
-        snprintf(buf, len, "%s unpinned (was pinned to %s): its priority "
-                 "list places it", v->app, node_name(io, r->pin));
+        snprintf(buf, len,
+                 "%s unpinned (was pinned to %s): its priority "
+                 "list places it",
+                 v->app, node_name(io, r->pin));
         return;
     case BATON_ADMIN_DISABLE:
         if (was_running) {
@@ -957,8 +967,9 @@ void lib_control_admin_effect(struct lib_control *c,
         if (v->s != NULL) {
             verb_text(c, v, r, text, sizeof(text));
             o = cJSON_CreateObject();
-            cJSON_AddBoolToObject(o, "ok", r->code == BATON_ADMIN_OK ||
-                                           r->code == BATON_ADMIN_UNCHANGED);
+            cJSON_AddBoolToObject(
+                o, "ok",
+                r->code == BATON_ADMIN_OK || r->code == BATON_ADMIN_UNCHANGED);
             cJSON_AddBoolToObject(o, "changed", r->code == BATON_ADMIN_OK);
             cJSON_AddStringToObject(o, "code", baton_admin_code_name(r->code));
             cJSON_AddStringToObject(o, "text", text);
@@ -966,11 +977,11 @@ void lib_control_admin_effect(struct lib_control *c,
             cJSON_Delete(o);
             reply(v->s, out);
         }
-        lib_ctl_log(c, r->code == BATON_ADMIN_OK ? BATON_LOG_INFO
-                                                 : BATON_LOG_DEBUG,
-                    "operator verb %s %s: %s", verb_word(v->kind),
-                    v->app[0] ? v->app : node_name(c->io, v->node),
-                    baton_admin_code_name(r->code));
+        lib_ctl_log(
+            c, r->code == BATON_ADMIN_OK ? BATON_LOG_INFO : BATON_LOG_DEBUG,
+            "operator verb %s %s: %s", verb_word(v->kind),
+            v->app[0] ? v->app : node_name(c->io, v->node),
+            baton_admin_code_name(r->code));
         v->id = 0;
         v->s = NULL;
     }
@@ -979,7 +990,9 @@ void lib_control_admin_effect(struct lib_control *c,
 /* move APP NODE | unpin APP | disable APP | enable APP | standby NODE |
  * unstandby NODE: sent to the coordinator; the session is answered when
  * the answer comes (lib_control_admin_effect). */
-static void handle_verb(struct lib_session *cl, int k, const char *arg,
+static void handle_verb(struct lib_session *cl,
+                        int k,
+                        const char *arg,
                         const char *val)
 {
     struct lib_control *c = cl->ctl;
@@ -991,9 +1004,10 @@ static void handle_verb(struct lib_session *cl, int k, const char *arg,
     int rv;
 
     memset(&q, 0, sizeof(q));
-    if (arg[0] == '\0' || (verb_table[k].kind == BATON_ADMIN_MOVE && val[0] == '\0')) {
+    if (arg[0] == '\0' ||
+        (verb_table[k].kind == BATON_ADMIN_MOVE && val[0] == '\0')) {
         snprintf(err, sizeof(err), "%s %s", verb_table[k].word,
-                 verb_table[k].node_verb ? "NODE"
+                 verb_table[k].node_verb                  ? "NODE"
                  : verb_table[k].kind == BATON_ADMIN_MOVE ? "APP NODE"
                                                           : "APP");
         reply(cl, error_json(err));
@@ -1136,8 +1150,8 @@ static void handle(struct lib_session *cl, const char *line)
             set->pin != io->cfg.self) {
             snprintf(err, sizeof(err),
                      "not taken over: %s is pinned to %s (batonctl unpin "
-                     "%s, or move %s here)", arg, io->names[set->pin], arg,
-                     arg);
+                     "%s, or move %s here)",
+                     arg, io->names[set->pin], arg, arg);
             reply(cl, error_json(err));
             return;
         }

@@ -477,7 +477,9 @@ static void put_names_body(struct enc *e, const struct baton_msg *m)
 /* Operator settings (wire.md §2.6, version 6): an app's name is
  * str(0..31) in a verb (empty for a node's) and str(1..31) in the
  * settings. */
-static void put_app_name(struct enc *e, const char *name, size_t size,
+static void put_app_name(struct enc *e,
+                         const char *name,
+                         size_t size,
                          bool empty_ok)
 {
     size_t len = strnlen(name, size);
@@ -1176,8 +1178,7 @@ static bool read_names_body(const msgpack_object *o, struct baton_msg *m)
 
 static bool read_app_name(const msgpack_object *o, char *name, bool empty_ok)
 {
-    if (o->type != MSGPACK_OBJECT_STR ||
-        o->via.str.size > BATON_APP_NAME_MAX ||
+    if (o->type != MSGPACK_OBJECT_STR || o->via.str.size > BATON_APP_NAME_MAX ||
         (o->via.str.size == 0 && !empty_ok)) {
         return false;
     }
@@ -1211,7 +1212,8 @@ static bool read_settings(const msgpack_object *o, struct baton_settings *st)
     nodes = a[1].via.array.ptr;
     for (uint32_t i = 0; i < a[0].via.array.size; i++) {
         struct baton_app_setting *e = &st->app[i];
-        if (!get_array(&apps[i], 4, &f) || !read_app_name(&f[0], e->name, false) ||
+        if (!get_array(&apps[i], 4, &f) ||
+            !read_app_name(&f[0], e->name, false) ||
             !read_u8(&f[1], &e->disabled) || !read_u8(&f[2], &e->pin) ||
             !read_u64(&f[3], &e->ver)) {
             return false;

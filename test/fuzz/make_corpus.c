@@ -323,8 +323,7 @@ static void msg_seeds(void)
              "redis");
     m.u.settings.app[0].pin = 2;
     m.u.settings.app[0].ver = 0x201;
-    snprintf(m.u.settings.app[1].name, sizeof(m.u.settings.app[1].name),
-             "web");
+    snprintf(m.u.settings.app[1].name, sizeof(m.u.settings.app[1].name), "web");
     m.u.settings.app[1].disabled = 1;
     m.u.settings.app[1].ver = 0x100;
     m.u.settings.standby[1] = 1;

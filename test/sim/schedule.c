@@ -119,7 +119,9 @@ static void fault(struct sim *s, struct baton_prng *p, unsigned nn,
 /* An operator verb (batonctl move, disable, standby...) on a random
  * node, one time in three (docs/design/apps.md §7). From a PRNG of its
  * own, so that --verbs leaves every other draw of the seed as it was. */
-static void verbs_load(struct sim *s, struct baton_prng *v, unsigned nn,
+static void verbs_load(struct sim *s,
+                       struct baton_prng *v,
+                       unsigned nn,
                        unsigned n_apps)
 {
     unsigned kind = BATON_ADMIN_MOVE + pick(v, BATON_ADMIN__KIND_COUNT - 1);
@@ -127,9 +129,8 @@ static void verbs_load(struct sim *s, struct baton_prng *v, unsigned nn,
     unsigned node = pick(v, nn);
     unsigned a = n_apps > 0 ? pick(v, n_apps) : 0;
 
-    if (pick(v, 3) != 0 ||
-        (n_apps == 0 && kind != BATON_ADMIN_STANDBY &&
-         kind != BATON_ADMIN_UNSTANDBY)) {
+    if (pick(v, 3) != 0 || (n_apps == 0 && kind != BATON_ADMIN_STANDBY &&
+                            kind != BATON_ADMIN_UNSTANDBY)) {
         return;
     }
     (void)sim_admin(s, i, kind, a, node);

@@ -1067,7 +1067,10 @@ void sim_request(struct sim *s, unsigned i, unsigned a, unsigned what,
     sim__step(s, i, &ev);
 }
 
-uint64_t sim_admin(struct sim *s, unsigned i, unsigned kind, unsigned a,
+uint64_t sim_admin(struct sim *s,
+                   unsigned i,
+                   unsigned kind,
+                   unsigned a,
                    unsigned node)
 {
     struct baton_event ev = {0};

@@ -1008,14 +1008,20 @@ static void answered(const struct sim *s, uint64_t id, int code)
 {
     if (sim_admin_code(s, id) != code) {
         fail_msg("verb %" PRIu64 ": code %d, expected %d (%s)", id,
-                 sim_admin_code(s, id), code, baton_admin_code_name((unsigned)code));
+                 sim_admin_code(s, id), code,
+                 baton_admin_code_name((unsigned)code));
     }
 }
 
 /* Verb kind (about app a, or node) given to node i, then a run until
  * t with one instance of app 0 at most: it answered code. */
-static void verb(struct sim *s, unsigned i, unsigned kind, unsigned a,
-                 unsigned node, uint64_t t, int code)
+static void verb(struct sim *s,
+                 unsigned i,
+                 unsigned kind,
+                 unsigned a,
+                 unsigned node,
+                 uint64_t t,
+                 int code)
 {
     uint64_t id = sim_admin(s, i, kind, a, node);
 

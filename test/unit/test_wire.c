@@ -579,7 +579,8 @@ static void big_msg(struct baton_msg *m)
             m->u.settings.app[i].ver |= m->u.settings.app[i].name[0] ? BIG : 0;
         }
         for (unsigned x = 0; x < BATON_NODES_MAX; x++) {
-            m->u.settings.standby_ver[x] |= m->u.settings.standby_ver[x] ? BIG : 0;
+            m->u.settings.standby_ver[x] |=
+                m->u.settings.standby_ver[x] ? BIG : 0;
         }
         break;
     case BATON_MSG_NAME_REQ:
