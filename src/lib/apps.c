@@ -592,6 +592,51 @@ static bool settings_line(struct baton *b, const char *line)
     return false;
 }
 
+/* The settings file, if it is this user's own and nobody else may
+ * write it (and not a link): settings spread cluster-wide, so a file
+ * planted in a shared directory (/tmp) must not feed them. NULL with
+ * errno (EPERM for a file that is not our own). */
+static FILE *open_own(const char *path)
+{
+    struct stat st;
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    FILE *f;
+
+    if (fd < 0) {
+        return NULL;
+    }
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
+        st.st_uid != geteuid() || (st.st_mode & 022) != 0) {
+        close(fd);
+        errno = EPERM;
+        return NULL;
+    }
+    f = fdopen(fd, "r");
+    if (f == NULL) {
+        close(fd);
+    }
+    return f;
+}
+
+/* A new file at path, never through a link an other user planted. */
+static FILE *create_own(const char *path)
+{
+    int fd;
+    FILE *f;
+
+    (void)unlink(path);
+    fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
+              0600);
+    if (fd < 0) {
+        return NULL;
+    }
+    f = fdopen(fd, "w");
+    if (f == NULL) {
+        close(fd);
+    }
+    return f;
+}
+
 void lib_settings_load(struct baton *b)
 {
     const char *dir = b->program != NULL && b->program->state_dir != NULL
@@ -612,7 +657,7 @@ void lib_settings_load(struct baton *b)
         b->settings_file[0] = '\0';
         return;
     }
-    f = fopen(b->settings_file, "re");
+    f = open_own(b->settings_file);
     if (f == NULL) {
         if (errno != ENOENT) {
             lib_logf(b, BATON_LOG_WARN, "settings %s: %s: starting without",
@@ -704,10 +749,10 @@ void lib_settings_save(struct baton *b)
     } else {
         snprintf(dir, sizeof(dir), ".");
     }
-    f = fopen(tmp, "we");
+    f = create_own(tmp);
     if (f == NULL && errno == ENOENT && dir[0] != '\0') {
         make_parents(dir);
-        f = fopen(tmp, "we");
+        f = create_own(tmp);
     }
     if (f == NULL) {
         why = strerror(errno);

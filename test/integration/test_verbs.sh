@@ -118,3 +118,15 @@ runs_on web b a b c || fail "web went back to a after its restart"
 ctl a permit web true > /dev/null || fail "permit true"
 wait_for 10 runs_on web a a b c || fail "web did not return to a on permit true"
 pass "permit false persists across a's restart"
+
+# A settings file others may write is not read: its settings would
+# spread to the whole cluster.
+ctl a permit web false > /dev/null || fail "permit false"
+wait_for 10 runs_on web b a b c || fail "web did not leave a on permit false"
+chmod 666 "$T/state-a/settings"
+stop9 a
+start a
+wait_for 10 grep -q "settings $T/state-a/settings: Operation not permitted: starting without" "$T/a.log" ||
+    fail "a read a settings file others may write"
+wait_for 10 runs_on web a a b c || fail "a kept permit false from a file others may write"
+pass "a settings file others may write is refused"
