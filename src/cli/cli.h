@@ -56,6 +56,9 @@ int cli_leader(const struct cli *c, int argc, char **argv);
 int cli_leader_call(const struct cli *c, int argc, char **argv);
 int cli_watch(const struct cli *c, int argc, char **argv);
 int cli_events(const struct cli *c, int argc, char **argv); /* watch.c */
+/* batonctl move, unpin, disable, enable, standby, unstandby (steer.c):
+ * says what changed (exit 0) or why not (exit 1). */
+int cli_verb(const struct cli *c, int argc, char **argv);
 int cli_steer(const struct cli *c, int argc, char **argv);
 int cli_names(const struct cli *c, int argc, char **argv);
 int cli_whereis(const struct cli *c, int argc, char **argv);

@@ -39,6 +39,16 @@ static void usage(FILE *f)
             "here\n"
             "  permit APP true|false   let APP run here / move it away\n"
             "  takeover APP            move APP here and keep it here\n"
+            "  move APP NODE           move APP to NODE now, pinned there "
+            "(from any node)\n"
+            "  unpin APP               clear APP's pin: its priority list "
+            "places it\n"
+            "  disable APP | enable APP\n"
+            "                          stop APP everywhere / let it run "
+            "again (cluster-wide)\n"
+            "  standby NODE | unstandby NODE\n"
+            "                          NODE runs no app (they move away) / "
+            "may run apps\n"
             "  ready APP               APP (ready = notify) is ready\n"
             "  drain                   hand every app here over (with its "
             "state), then\n"
@@ -324,6 +334,11 @@ int main(int argc, char **argv)
         strcmp(argv[i], "ready") == 0 || strcmp(argv[i], "drain") == 0 ||
         strcmp(argv[i], "reload") == 0 || strcmp(argv[i], "node") == 0) {
         return cli_steer(&c, argc - i, argv + i);
+    }
+    if (strcmp(argv[i], "move") == 0 || strcmp(argv[i], "unpin") == 0 ||
+        strcmp(argv[i], "disable") == 0 || strcmp(argv[i], "enable") == 0 ||
+        strcmp(argv[i], "standby") == 0 || strcmp(argv[i], "unstandby") == 0) {
+        return cli_verb(&c, argc - i, argv + i);
     }
     {
         static const struct {

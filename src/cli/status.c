@@ -41,9 +41,11 @@ int cli_status(const struct cli *c, int argc, char **argv)
     }
     printf("node:        %s (incarnation %.0f)\n", cli_str(doc, "node", "?"),
            cJSON_GetNumberValue(cJSON_GetObjectItem(doc, "incarnation")));
-    printf("role:        %s%s\n", cli_str(doc, "role", "?"),
-           cJSON_IsTrue(cJSON_GetObjectItem(doc, "synced")) ? ""
-                                                            : " (booting)");
+    printf("role:        %s%s%s\n", cli_str(doc, "role", "?"),
+           cJSON_IsTrue(cJSON_GetObjectItem(doc, "synced")) ? "" : " (booting)",
+           cJSON_IsTrue(cJSON_GetObjectItem(doc, "standby"))
+               ? ", in standby (runs no app)"
+               : "");
     printf("coordinator: %s\n", cli_str(doc, "coordinator", "none"));
     printf("epoch:       %s\n", cli_str(doc, "epoch", "0"));
     printf("peers:\n");
@@ -74,15 +76,16 @@ int cli_nodes(const struct cli *c, int argc, char **argv)
     if (doc == NULL) {
         return rv;
     }
-    printf("%-24s %-22s %-5s %-12s %-5s %s\n", "NODE", "ADDRESS", "LINK",
-           "ROLE", "COORD", "RTT");
-    printf("%-24s %-22s %-5s %-12s %-5s %s\n", cli_str(doc, "node", "?"),
+    printf("%-24s %-22s %-5s %-12s %-5s %-9s %s\n", "NODE", "ADDRESS", "LINK",
+           "ROLE", "COORD", "STANDBY", "RTT");
+    printf("%-24s %-22s %-5s %-12s %-5s %-9s %s\n", cli_str(doc, "node", "?"),
            cli_str(doc, "address", "?"), "self", cli_str(doc, "role", "?"),
            cJSON_IsString(cJSON_GetObjectItem(doc, "coordinator")) &&
                    strcmp(cli_str(doc, "coordinator", ""),
                           cli_str(doc, "node", "?")) == 0
                ? "yes"
                : "-",
+           cJSON_IsTrue(cJSON_GetObjectItem(doc, "standby")) ? "yes" : "-",
            "-");
     cJSON_ArrayForEach(peer, cJSON_GetObjectItem(doc, "peers"))
     {
@@ -92,13 +95,13 @@ int cli_nodes(const struct cli *c, int argc, char **argv)
             snprintf(rtt_text, sizeof(rtt_text), "%.3f ms",
                      rtt->valuedouble / 1000.0);
         }
-        printf("%-24s %-22s %-5s %-12s %-5s %s\n", cli_str(peer, "name", "?"),
-               cli_str(peer, "address", "?"),
-               cJSON_IsTrue(cJSON_GetObjectItem(peer, "alive")) ? "up"
-                                                                 : "down",
+        printf("%-24s %-22s %-5s %-12s %-5s %-9s %s\n",
+               cli_str(peer, "name", "?"), cli_str(peer, "address", "?"),
+               cJSON_IsTrue(cJSON_GetObjectItem(peer, "alive")) ? "up" : "down",
                cli_str(peer, "role", "unknown"),
                cJSON_IsTrue(cJSON_GetObjectItem(peer, "coordinator")) ? "yes"
                                                                       : "-",
+               cJSON_IsTrue(cJSON_GetObjectItem(peer, "standby")) ? "yes" : "-",
                rtt_text);
     }
     cJSON_Delete(doc);

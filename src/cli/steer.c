@@ -65,3 +65,38 @@ int cli_steer(const struct cli *c, int argc, char **argv)
     cJSON_Delete(doc);
     return 0;
 }
+
+/* The operator verbs (docs/control.md "Operator verbs"): sent through
+ * this node to the coordinator; the answer says what changed, or why
+ * not. */
+int cli_verb(const struct cli *c, int argc, char **argv)
+{
+    bool move = strcmp(argv[0], "move") == 0;
+    bool node =
+        strcmp(argv[0], "standby") == 0 || strcmp(argv[0], "unstandby") == 0;
+    char line[200];
+    cJSON *doc;
+    bool ok;
+
+    if (argc != (move ? 3 : 2)) {
+        fprintf(stderr, "usage: batonctl %s %s\n", argv[0],
+                move   ? "APP NODE"
+                : node ? "NODE"
+                       : "APP");
+        return 2;
+    }
+    snprintf(line, sizeof(line), "%s %.64s %.64s", argv[0], argv[1],
+             move ? argv[2] : "");
+    doc = cli_request(c, line);
+    if (doc == NULL) {
+        return 1;
+    }
+    ok = cJSON_IsTrue(cJSON_GetObjectItem(doc, "ok"));
+    if (c->json) {
+        (void)cli_print_json(doc);
+        return ok ? 0 : 1;
+    }
+    fprintf(ok ? stdout : stderr, "%s\n", cli_str(doc, "text", "?"));
+    cJSON_Delete(doc);
+    return ok ? 0 : 1;
+}

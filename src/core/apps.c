@@ -152,6 +152,9 @@ void baton__apps_member(struct baton_node *n, unsigned p, bool joined)
 {
     memset(&n->reports[p], 0, sizeof(n->reports[p]));
     n->joined_ms[p] = joined ? n->now_ms : 0;
+    if (joined) {
+        n->settings_to |= 1u << p; /* it gets the operator settings */
+    }
 }
 
 /* A member whose report is still to come: it joined (or this claim
@@ -296,15 +299,51 @@ static bool lost_heard_again(const struct baton_node *n,
            vouched(n, f);
 }
 
+/* Operator settings (settings.c, apps.md §7): is node x in standby, is
+ * app e disabled, and where is it pinned (BATON_NODE_NONE: nowhere)? */
+static bool in_standby(const struct baton_node *n, unsigned x)
+{
+    return x < BATON_NODES_MAX && n->settings.standby[x] != 0;
+}
+
+static bool disabled(const struct baton_node *n,
+                     const struct baton_state_app *e)
+{
+    const struct baton_app_setting *a =
+        baton_settings_app(&n->settings, e->name);
+
+    return a != NULL && a->disabled;
+}
+
+static unsigned pinned_to(const struct baton_node *n,
+                          const struct baton_state_app *e)
+{
+    const struct baton_app_setting *a =
+        baton_settings_app(&n->settings, e->name);
+
+    return a != NULL ? a->pin : BATON_NODE_NONE;
+}
+
+/* Does node x, by its report r, let app e run there: permitted by its
+ * operator (batonctl permit) and not in standby? */
+static bool permitted(const struct baton_node *n,
+                      const struct baton_app_report *r,
+                      unsigned x)
+{
+    return (r->flags & BATON_REPORT_PERMIT) && !in_standby(n, x);
+}
+
 /* May app e be placed on node x (reference §1.4 step 1: loaded and
- * permitted), and has it not failed there? */
+ * permitted), and has it not failed there? Never while the app is
+ * disabled or the node in standby. */
 static bool eligible(const struct baton_node *n,
                      const struct baton_state_app *e, unsigned x)
 {
     const struct baton_app_report *r = baton__apps_report_of(n, x, e->name);
 
     return r != NULL && e->rank[x] != 0 && same_definition(r, e) &&
-           (r->flags & BATON_REPORT_PERMIT) && !(r->flags & BATON_REPORT_FAILED);
+           permitted(n, r, x) && !(r->flags & BATON_REPORT_FAILED) &&
+           !disabled(n, e);
 }
 
 /* The placement rule (reference §1.4): the first group, in priority
@@ -535,12 +574,19 @@ static bool settled(const struct baton_node *n)
     return true;
 }
 
-/* The node that pinned app e with batonctl takeover, if any: the owner
- * if it pinned it, else the first by name. */
+/* The node app e is pinned to: by batonctl move (the operator
+ * settings' pin, while that node is eligible), else by batonctl
+ * takeover on a node (its report): the owner if it pinned it, else the
+ * first by name. */
 static unsigned wanted_by(const struct baton_node *n,
                           const struct baton_state_app *e)
 {
-    unsigned w = BATON_NODE_NONE;
+    unsigned w = pinned_to(n, e);
+
+    if (w != BATON_NODE_NONE && w < n->cfg.n_nodes && eligible(n, e, w)) {
+        return w;
+    }
+    w = BATON_NODE_NONE;
 
     for (unsigned x = 0; x < n->cfg.n_nodes; x++) {
         const struct baton_app_report *r = baton__apps_report_of(n, x, e->name);
@@ -665,8 +711,8 @@ static void decide_running(struct baton_node *n, unsigned k)
         return;
     }
     t = baton__apps_place(
-        n, e, (r->flags & BATON_REPORT_PERMIT) ? BATON_NODE_NONE : e->owner);
-    if (r->flags & BATON_REPORT_PERMIT) {
+        n, e, permitted(n, r, e->owner) ? BATON_NODE_NONE : e->owner);
+    if (permitted(n, r, e->owner)) {
         unsigned w = wanted_by(n, e);
         if (w == e->owner) {
             return; /* pinned where it is */
@@ -675,12 +721,12 @@ static void decide_running(struct baton_node *n, unsigned k)
             t = w; /* batonctl takeover on w */
         }
     }
-    if (!(r->flags & BATON_REPORT_PERMIT) && t == BATON_NODE_NONE) {
+    if (!permitted(n, r, e->owner) && t == BATON_NODE_NONE) {
         set_status(n, k, BATON_APP_IDLE); /* nowhere else: it stops */
         return;
     }
     if (t != BATON_NODE_NONE && t != e->owner &&
-        (!(r->flags & BATON_REPORT_PERMIT) || e->rank[t] < e->rank[e->owner] ||
+        (!permitted(n, r, e->owner) || e->rank[t] < e->rank[e->owner] ||
          t == wanted_by(n, e)) &&
         instance_elsewhere(n, e, e->owner, false) == BATON_NODE_NONE) {
         /* A higher-priority node is here (or this one is no longer
@@ -996,6 +1042,18 @@ static bool kept_while_disagreeing(struct baton_node *n, unsigned k)
     return true;
 }
 
+/* batonctl disable (apps.md §7): the app runs nowhere. Idle stops
+ * every instance (the one rule of §5: not the state's, so stopped). */
+static void decide_disabled(struct baton_node *n, unsigned k)
+{
+    const struct baton_state_app *e = &n->state.apps[k];
+
+    if (baton_app_active(e) || e->status == BATON_APP_WAITING ||
+        e->status == BATON_APP_FAILED) {
+        set_status(n, k, BATON_APP_IDLE);
+    }
+}
+
 static void decide(struct baton_node *n, unsigned k)
 {
     const struct baton_state_app *e = &n->state.apps[k];
@@ -1026,6 +1084,10 @@ static void decide(struct baton_node *n, unsigned k)
          * §4), which is not wired into the node yet (§9): until it is,
          * the app runs nowhere rather than with available mode's
          * duplicates after a partition. */
+        return;
+    }
+    if (disabled(n, e)) {
+        decide_disabled(n, k);
         return;
     }
     switch (e->status) {
@@ -1352,6 +1414,7 @@ void baton__apps_step(struct baton_node *n)
     if (n->role == BATON_ROLE_COORDINATOR) {
         baton__apps_report(n, false);
     }
+    baton__settings_step(n);
 }
 
 uint64_t baton__apps_deadline(const struct baton_node *n)
@@ -1553,7 +1616,7 @@ int baton__apps_event(struct baton_node *n, const struct baton_event *ev)
 void baton__apps_init(struct baton_node *n)
 {
     for (unsigned i = 0; i < n->cfg.n_apps; i++) {
-        n->local[i].permit = true;
+        n->local[i].permit = !n->cfg.apps[i].permit_off;
     }
     memcpy(n->state.name_rank, n->cfg.name_rank, sizeof(n->state.name_rank));
     n->report_dirty = n->cfg.n_apps > 0;

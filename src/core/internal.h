@@ -66,6 +66,15 @@ void baton__apps_report(struct baton_node *n, bool force);
 void baton__apps_step(struct baton_node *n);
 uint64_t baton__apps_deadline(const struct baton_node *n);
 
+/* Operator settings and verbs (settings.c). */
+void baton__settings_init(struct baton_node *n,
+                          const struct baton_settings *loaded);
+int baton__admin_event(struct baton_node *n, const struct baton_event *ev);
+void baton__settings_on_msg(struct baton_node *n, const struct baton_msg *m);
+void baton__settings_step(struct baton_node *n);
+/* Sends this node's operator settings to peer `to`. */
+void baton__settings_send(struct baton_node *n, unsigned to);
+uint64_t baton__settings_deadline(const struct baton_node *n);
 /* Names and calls (registry.c). */
 int baton__apply(struct baton_node *n, const struct baton_op *op);
 void baton__names_install(struct baton_node *n, const struct baton_names *in);

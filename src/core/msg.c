@@ -10,7 +10,8 @@ const char *baton_msg_type_name(unsigned type)
     static const char *const names[] = {
         "?",         "heartbeat",  "join",      "snapshot", "op",
         "resync",    "report",     "state",     "name_req", "name_reply",
-        "name_lost", "call",       "reply",     "raft",     "members"};
+        "name_lost", "call",       "reply",     "raft",     "members",
+        "admin",     "admin_reply", "settings"};
 
     _Static_assert(BATON_ARRAY_LEN(names) == BATON_MSG__COUNT,
                    "a name for every message type");

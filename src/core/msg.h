@@ -21,6 +21,10 @@ enum baton_msg_type {
     BATON_MSG_REPLY,         /* the answer to a call, to its caller */
     BATON_MSG_RAFT,          /* quorum mode: one Raft message (raft.h) */
     BATON_MSG_MEMBERS,       /* the sender's member list (membership.md) */
+    /* Operator settings (docs/design/apps.md §7), wire version 6 on. */
+    BATON_MSG_ADMIN,         /* an operator verb, to the coordinator */
+    BATON_MSG_ADMIN_REPLY,   /* the coordinator's answer to one */
+    BATON_MSG_SETTINGS,      /* the operator settings a node knows */
     BATON_MSG__COUNT
 };
 
@@ -115,6 +119,75 @@ struct baton_app_reports {
     uint8_t n;
     uint8_t reserved[7];
     struct baton_app_report r[BATON_APPS_MAX];
+};
+
+/* Operator settings (docs/design/apps.md §7): a small record outside
+ * the replicated state, changed by verbs through the coordinator and
+ * merged entry by entry, the higher version winning. Versions only
+ * grow: (counter + 1) << 8 | the deciding coordinator's id, so two
+ * sides of a partition never issue the same one. */
+enum baton_admin_kind {
+    BATON_ADMIN_MOVE = 1,  /* app: run on node now, pinned there */
+    BATON_ADMIN_UNPIN,     /* app: no pin, the priority list rules */
+    BATON_ADMIN_DISABLE,   /* app: runs nowhere, cluster-wide */
+    BATON_ADMIN_ENABLE,    /* app: placed as usual again */
+    BATON_ADMIN_STANDBY,   /* node: runs no app, its apps move away */
+    BATON_ADMIN_UNSTANDBY, /* node: may run apps again */
+    BATON_ADMIN__KIND_COUNT
+};
+
+#define BATON_ADMIN_CODE_MAP(X)                                         \
+    X(OK, "ok")                                                         \
+    X(UNCHANGED, "already so")                                          \
+    X(NO_APP, "no such app in the cluster")                             \
+    X(NOT_DEFINED, "the node does not define the app")                  \
+    X(DOWN, "the node is down")                                         \
+    X(IN_STANDBY, "the node is in standby")                             \
+    X(NOT_PERMITTED, "the node does not permit the app")                \
+    X(FAILED_THERE, "the app failed on the node")                       \
+    X(IS_DISABLED, "the app is disabled")                               \
+    X(FULL, "the settings table is full")                               \
+    X(NO_COORD, "no coordinator")                                       \
+    X(TIMEOUT, "no answer from the coordinator")                        \
+    X(BUSY, "too many verbs under way")
+
+enum baton_admin_code {
+#define BATON__ADMIN_CODE_ENUM(name, text) BATON_ADMIN_##name,
+    BATON_ADMIN_CODE_MAP(BATON__ADMIN_CODE_ENUM)
+#undef BATON__ADMIN_CODE_ENUM
+        BATON_ADMIN_CODE__COUNT
+};
+
+/* One verb: an app's (MOVE, UNPIN, DISABLE, ENABLE) or a node's. */
+struct baton_admin_req {
+    uint64_t id;  /* the origin's (driver's) request id, never 0 */
+    uint8_t kind; /* enum baton_admin_kind */
+    uint8_t node; /* MOVE: the target; STANDBY/UNSTANDBY: the node */
+    uint8_t reserved[6];
+    char name[BATON_APP_NAME_MAX + 1]; /* the app; "" for node verbs */
+};
+
+struct baton_admin_reply {
+    uint64_t id;
+    uint8_t code;   /* enum baton_admin_code */
+    uint8_t owner;  /* the app's owner before the verb, or NONE */
+    uint8_t status; /* the app's enum baton_app_status before it */
+    uint8_t pin;    /* the node it was pinned to before it, or NONE */
+    uint8_t reserved[4];
+};
+
+struct baton_app_setting {
+    char name[BATON_APP_NAME_MAX + 1]; /* "" = a free entry */
+    uint8_t disabled;
+    uint8_t pin; /* the node it is pinned to, or BATON_NODE_NONE */
+    uint8_t reserved[6];
+    uint64_t ver; /* of disabled and pin together */
+};
+
+struct baton_settings {
+    struct baton_app_setting app[BATON_APPS_MAX];
+    uint8_t standby[BATON_NODES_MAX];
+    uint64_t standby_ver[BATON_NODES_MAX]; /* 0: never set */
 };
 
 /* Name writes (docs/design/names.md §3). */
@@ -282,10 +355,27 @@ struct baton_msg {
             struct baton_raft_msg m;
             struct baton_raft_entry entries[BATON_RAFT_BATCH];
         } raft;
+        struct baton_admin_req admin;
+        struct baton_admin_reply admin_reply;
+        struct baton_settings settings;
     } u;
 };
 
 const char *baton_msg_type_name(unsigned type);
+const char *baton_admin_code_text(unsigned code);
+const char *baton_admin_code_name(unsigned code);
+
+/* Merges src into dst entry by entry, the higher version winning.
+ * Returns whether dst changed. The merge is commutative, associative
+ * and idempotent (for versions, which are never reused). */
+bool baton_settings_merge(struct baton_settings *dst,
+                          const struct baton_settings *src);
+/* The entry of app name in s, or NULL. */
+const struct baton_app_setting *baton_settings_app(
+    const struct baton_settings *s, const char *name);
+/* Checks every field of a settings record for a cluster of n_nodes.
+ * Errors: BATON_EBADMSG. */
+int baton_settings_validate(const struct baton_settings *s, unsigned n_nodes);
 const char *baton_role_name(unsigned role);
 
 /* A digest of the list's contents (every slot's kind, name and address,

@@ -76,6 +76,12 @@ int baton_node_init(struct baton_node *n, const struct baton_node_config *cfg,
             return BATON_EINVAL;
         }
     }
+    if (cfg->settings != NULL &&
+        baton_settings_validate(cfg->settings, cfg->n_nodes) != 0) {
+        return BATON_EINVAL;
+    }
+    baton__settings_init(n, cfg->settings);
+    n->cfg.settings = NULL; /* borrowed for init only */
     baton__apps_init(n);
     for (unsigned i = 0; i < BATON_NODES_MAX; i++) {
         n->peers[i].status.role = BATON_ROLE_SEEKING;
@@ -443,6 +449,26 @@ static int body_check(const struct baton_node *n, const struct baton_msg *m)
     }
     case BATON_MSG_RAFT:
         return raft_plausible(m) ? -1 : BATON_REJECT_BAD_FIELD;
+    case BATON_MSG_ADMIN:
+        return m->u.admin.id != 0 && m->u.admin.kind >= BATON_ADMIN_MOVE &&
+                       m->u.admin.kind < BATON_ADMIN__KIND_COUNT &&
+                       memchr(m->u.admin.name, '\0', sizeof(m->u.admin.name)) !=
+                           NULL
+                   ? -1
+                   : BATON_REJECT_BAD_FIELD;
+    case BATON_MSG_ADMIN_REPLY:
+        return m->u.admin_reply.code < BATON_ADMIN_CODE__COUNT &&
+                       m->u.admin_reply.status < BATON_APP__COUNT &&
+                       (m->u.admin_reply.owner == BATON_NODE_NONE ||
+                        m->u.admin_reply.owner < n->cfg.n_nodes) &&
+                       (m->u.admin_reply.pin == BATON_NODE_NONE ||
+                        m->u.admin_reply.pin < n->cfg.n_nodes)
+                   ? -1
+                   : BATON_REJECT_BAD_FIELD;
+    case BATON_MSG_SETTINGS:
+        return baton_settings_validate(&m->u.settings, n->cfg.n_nodes) == 0
+                   ? -1
+                   : BATON_REJECT_BAD_FIELD;
     default:
         return names_body_check(n, m);
     }
@@ -459,7 +485,9 @@ static int header_check(const struct baton_node *n,
     if (m->to != n->cfg.self) {
         return BATON_REJECT_MISROUTED;
     }
-    if (m->type < BATON_MSG_HEARTBEAT || m->type >= BATON_MSG_MEMBERS) {
+    /* MEMBERS never gets here: on_receive hands it to membership.c. */
+    if (m->type < BATON_MSG_HEARTBEAT || m->type >= BATON_MSG__COUNT ||
+        m->type == BATON_MSG_MEMBERS) {
         return BATON_REJECT_BAD_TYPE;
     }
     if (m->from_inc == 0 || m->seq == 0 || !status_valid(n, m)) {
@@ -565,6 +593,11 @@ static void on_receive(struct baton_node *n, const struct baton_msg *m)
     case BATON_MSG_RAFT:
         baton__quorum_on_msg(n, m);
         break;
+    case BATON_MSG_ADMIN:
+    case BATON_MSG_ADMIN_REPLY:
+    case BATON_MSG_SETTINGS:
+        baton__settings_on_msg(n, m);
+        break;
     default:
         baton__check_tail(n, p);
         break;
@@ -615,6 +648,7 @@ static uint64_t next_deadline(const struct baton_node *n)
     d = BATON_MIN(d, baton__apps_deadline(n));
     d = BATON_MIN(d, baton__names_deadline(n));
     d = BATON_MIN(d, baton__quorum_deadline(n));
+    d = BATON_MIN(d, baton__settings_deadline(n));
     BATON_ASSERT(d > n->now_ms);
     return d;
 }
@@ -635,6 +669,8 @@ int baton_node_step(struct baton_node *n, const struct baton_event *ev,
     fx->n_name = 0;
     fx->name_dropped = 0;
     fx->n_call = 0;
+    fx->n_admin = 0;
+    fx->settings = NULL;
     fx->reset = 0;
     fx->trace_dropped = 0;
     memset(&fx->raft_write, 0, sizeof(fx->raft_write));
@@ -645,7 +681,7 @@ int baton_node_step(struct baton_node *n, const struct baton_event *ev,
     if (ev->now_ms < n->now_ms) {
         return BATON_EINVAL;
     }
-    if (ev->type < BATON_EVENT_TICK || ev->type > BATON_EVENT_PERSISTED) {
+    if (ev->type < BATON_EVENT_TICK || ev->type > BATON_EVENT_ADMIN) {
         return BATON_EINVAL;
     }
     if ((ev->type == BATON_EVENT_APP || ev->type == BATON_EVENT_EXPORTED ||
@@ -707,6 +743,12 @@ int baton_node_step(struct baton_node *n, const struct baton_event *ev,
     case BATON_EVENT_CALL:
     case BATON_EVENT_REPLY:
         if (baton__names_event(n, ev) != 0) {
+            n->fx = NULL;
+            return BATON_EINVAL;
+        }
+        break;
+    case BATON_EVENT_ADMIN:
+        if (baton__admin_event(n, ev) != 0) {
             n->fx = NULL;
             return BATON_EINVAL;
         }

@@ -54,7 +54,10 @@ struct baton_app_config {
     uint8_t rank[BATON_NODES_MAX]; /* 0 = not listed, 1 = first group, ... */
     uint64_t failover_timeout_ms;  /* or BATON_TIMEOUT_INFINITY */
     uint8_t mode;                  /* enum baton_app_mode */
-    uint8_t reserved[7];
+    /* 1: the node starts with `permit false` for the app (the driver
+     * persisted it: docs/design/apps.md §7). Node-local. */
+    uint8_t permit_off;
+    uint8_t reserved[6];
     /* Quorum apps: both set (defaults filled in by the config reader);
      * available apps: both 0. */
     uint64_t lease_ms;
@@ -121,6 +124,9 @@ struct baton_node_config {
      * must be used, and candidate[] is taken from the slots' kinds.
      * Borrowed during baton_node_init only. */
     const struct baton_members *members;
+    /* The operator settings the driver persisted (docs/design/apps.md
+     * §7), or NULL for none; borrowed during baton_node_init only. */
+    const struct baton_settings *settings;
 };
 
 enum baton_event_type {
@@ -138,6 +144,9 @@ enum baton_event_type {
      * `seq` durable (and every earlier one). Never sent by assumption:
      * only once the store says so (quorum.md §3). */
     BATON_EVENT_PERSISTED,
+    /* An operator verb (batonctl move, disable, standby...: admin),
+     * answered by an admin effect with the same id. */
+    BATON_EVENT_ADMIN,
 };
 
 /* BATON_EVENT_NAME: one name write of a local endpoint. */
@@ -217,6 +226,7 @@ struct baton_event {
     uint64_t seq; /* PERSISTED: the write's raft_write.seq */
     const struct baton_app_config *def; /* REQUEST DEFINE: borrowed */
     const struct baton_member *member; /* REQUEST MEMBER_*: borrowed */
+    const struct baton_admin_req *admin; /* ADMIN: borrowed */
 };
 
 /* What the driver must do with a local app instance. */
@@ -397,6 +407,10 @@ struct baton_trace {
 #define BATON_STEP_OPS_MAX (4)
 #define BATON_FX_NAME_MAX (512)
 #define BATON_FX_CALL_MAX (4)
+/* Verbs a node sends on to its coordinator and waits for at once; a
+ * step answers each at most once, and the verb it was given. */
+#define BATON_ADMIN_PENDING_MAX (8)
+#define BATON_FX_ADMIN_MAX (BATON_ADMIN_PENDING_MAX + 1)
 /* Name writes a node holds while they are under way; the first
  * BATON_NAME_WINDOW of them are sent to the coordinator. */
 #define BATON_NAME_PENDING_MAX (256)
@@ -427,6 +441,13 @@ struct baton_effects {
      * fastest way back once the network heals (docs/design/core.md §2,
      * docs/design/transport.md §1). */
     uint32_t reset;
+    /* Verbs answered (ADMIN events, by id): code, and the app's owner
+     * and status before the verb. */
+    unsigned n_admin;
+    struct baton_admin_reply admin[BATON_FX_ADMIN_MAX];
+    /* Non-NULL: the operator settings changed; the driver persists them
+     * (docs/design/apps.md §7). Points into the node. */
+    const struct baton_settings *settings;
     /* Quorum mode: what the driver must make durable (seq 0: nothing),
      * in order (the term and vote, then the log cut after from_index - 1
      * and entries appended), then confirm with BATON_EVENT_PERSISTED.
@@ -662,6 +683,19 @@ struct baton_node {
      * reloaded with it have said so (apps.md §1.1). */
     uint64_t app_new_ms[BATON_APPS_MAX];
     uint64_t joined_ms[BATON_NODES_MAX];      /* COORDINATOR: member since */
+    /* Operator settings (settings.c, docs/design/apps.md §7): the newest
+     * this node has seen, the members to send them to (COORDINATOR: bit
+     * per node), and the verbs sent on to the coordinator. */
+    struct baton_settings settings;
+    uint32_t settings_to;
+    uint64_t settings_next_ms; /* COORDINATOR: the next send to all */
+    struct baton_admin_pending {
+        uint64_t id;      /* 0: a free slot */
+        uint64_t sent_ms;
+        uint8_t to;       /* the coordinator it went to */
+        uint8_t reserved[7];
+        baton_inc to_inc;
+    } admin_pend[BATON_ADMIN_PENDING_MAX];
 
     /* Names (docs/design/names.md). */
     struct baton_names names; /* this node's replica of the table */

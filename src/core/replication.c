@@ -194,6 +194,10 @@ void baton__send_join(struct baton_node *n)
         n->join_next_ms = n->now_ms + n->cfg.heartbeat_ms;
         return; /* a retry: the answer to an earlier JOIN is coming */
     }
+    /* Ahead of the JOIN, on the same link: the coordinator has this
+     * node's operator settings before it counts it as a member, so it
+     * never decides with settings older than a member's (apps.md §7). */
+    baton__settings_send(n, n->target);
     memset(&m, 0, sizeof(m));
     m.type = BATON_MSG_JOIN;
     m.u.join.stream = n->stream;

@@ -235,8 +235,13 @@ static void send_msg(struct baton_io *io, const struct baton_msg *m)
     }
     /* A peer of an older version could not decode it: dropped like a
      * lost message (docs/design/wire.md §1.1, "Features"). */
-    if (m->type == BATON_MSG_RAFT &&
-        !baton_wire_has(c->wire, BATON_WIRE_F_RAFT)) {
+    if ((m->type == BATON_MSG_RAFT &&
+         !baton_wire_has(c->wire, BATON_WIRE_F_RAFT)) ||
+        (m->type == BATON_MSG_MEMBERS &&
+         !baton_wire_has(c->wire, BATON_WIRE_F_MEMBERS)) ||
+        ((m->type == BATON_MSG_ADMIN || m->type == BATON_MSG_ADMIN_REPLY ||
+          m->type == BATON_MSG_SETTINGS) &&
+         !baton_wire_has(c->wire, BATON_WIRE_F_ADMIN))) {
         io->stats.gated++;
         return;
     }
@@ -449,6 +454,14 @@ static void carry_out(struct baton_io *io, const struct baton_effects *fx)
             io->on_call(io, &fx->call[k]);
         }
     }
+    if (fx->settings != NULL && io->on_settings != NULL && !io->closing) {
+        io->on_settings(io, fx->settings);
+    }
+    for (unsigned k = 0; k < fx->n_admin && !io->closing; k++) {
+        if (io->on_admin != NULL) {
+            io->on_admin(io, &fx->admin[k]);
+        }
+    }
     raft_write(io, fx);
 }
 
@@ -606,6 +619,15 @@ static int endpoint_event(struct baton_io *io, struct baton_event *ev)
         return BATON_ENOMEM;
     }
     return core_step(io, ev) == 0 ? 0 : BATON_EINVAL;
+}
+
+int baton_io_admin(struct baton_io *io, const struct baton_admin_req *q)
+{
+    struct baton_event ev = {0};
+
+    ev.type = BATON_EVENT_ADMIN;
+    ev.admin = q;
+    return endpoint_event(io, &ev);
 }
 
 int baton_io_name(struct baton_io *io, const struct baton_name_req *req)
@@ -1598,6 +1620,8 @@ int baton_io_init(struct baton_io *io, uv_loop_t *loop,
     nc.raft_disk = cfg->raft_disk;
     nc.raft_snap = cfg->raft_snap;
     nc.raft_snap_len = cfg->raft_snap_len;
+    nc.settings = cfg->settings;
+    io->cfg.settings = NULL; /* borrowed for init only */
     /* Placement ties go to the smallest node name (reference §1.4). */
     for (unsigned i = 0; i < cfg->n_nodes; i++) {
         for (unsigned j = 0; j < cfg->n_nodes; j++) {

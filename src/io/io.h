@@ -52,6 +52,9 @@ struct baton_io_config {
      * [nodes] (the seed list). Used only if every used slot names the
      * node of [nodes] at that index; borrowed during baton_io_init. */
     const struct baton_members *members;
+    /* The operator settings persisted (baton_node_config), or NULL;
+     * borrowed during baton_io_init. */
+    const struct baton_settings *settings;
 };
 
 struct baton_io;
@@ -83,6 +86,14 @@ typedef int (*baton_raft_snapshot_fn)(struct baton_io *io,
                                       uint64_t term,
                                       const uint8_t *data,
                                       uint32_t len);
+
+/* An operator verb answered (BATON_EVENT_ADMIN's admin effect), and the
+ * operator settings changed (to be persisted: docs/design/apps.md §7);
+ * valid during the call only. */
+typedef void (*baton_admin_fn)(struct baton_io *io,
+                               const struct baton_admin_reply *r);
+typedef void (*baton_settings_fn)(struct baton_io *io,
+                                  const struct baton_settings *s);
 
 struct baton_io_conn; /* io.c */
 
@@ -161,6 +172,8 @@ struct baton_io {
     baton_app_fn on_app;
     baton_name_fn on_name;
     baton_call_fn on_call;
+    baton_admin_fn on_admin;
+    baton_settings_fn on_settings;
     /* NULL: writes are confirmed at once and kept nowhere: NOT durable,
      * a restarted node forgets its term, vote and log; the core then
      * starts no quorum app (cfg.raft_disk is NULL too). libbaton sets
@@ -218,6 +231,11 @@ int baton_io_request(struct baton_io *io, unsigned app, unsigned what,
 int baton_io_member_request(struct baton_io *io, unsigned what,
                             const struct baton_member *m);
 
+/* An operator verb (docs/design/apps.md §7); its answer comes through
+ * on_admin with q->id, possibly during this call. Borrows q.
+ * Errors: BATON_EINVAL (the core refused it: a bad kind, app name or
+ * node), BATON_EFULL, BATON_ENOMEM (as baton_io_name). */
+int baton_io_admin(struct baton_io *io, const struct baton_admin_req *q);
 /* app's state_export for takeover token epoch finished: ok with len
  * bytes of data (borrowed for the call), or failed. */
 int baton_io_exported(struct baton_io *io, unsigned app, uint64_t epoch,

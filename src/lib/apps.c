@@ -2,8 +2,14 @@
  * machinery (docs/api.md "Apps", docs/design/apps.md). */
 #include "../util/setup.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "lib.h"
 
@@ -673,4 +679,270 @@ void lib_app_event(struct baton_app *app, unsigned what, uint64_t epoch)
     lib_metrics_app_event(app->b, app->idx, what); /* READY: a restart */
     app->start_pending = false;
     report(app->b, app, what, epoch);
+}
+
+/* ---- operator settings, persisted (docs/design/apps.md §7) ------------ */
+
+/* The file is text, one setting a line, nodes and apps by name (so it
+ * survives a reordered [nodes]):
+ *   app NAME disabled 0|1 pin NODE|- version N
+ *   standby NODE 0|1 version N
+ *   permit APP false
+ * The node rewrites it whole on every change: a temporary file, fsync,
+ * rename, fsync of the directory (a crash leaves the old or the new). */
+static int node_by_name(const struct baton *b, const char *name)
+{
+    for (unsigned x = 0; x < b->cfg.io.n_nodes; x++) {
+        if (strcmp(b->cfg.io.names[x], name) == 0) {
+            return (int)x;
+        }
+    }
+    return -1;
+}
+
+static bool settings_line(struct baton *b, const char *line)
+{
+    char name[64], node[BATON_NAME_MAX + 1], word[16];
+    unsigned on;
+    uint64_t ver;
+    struct baton_settings *s = &b->settings_loaded;
+
+    if (sscanf(line, "app %63s disabled %u pin %255s version %" SCNu64, name,
+               &on, node, &ver) == 4) {
+        int x = strcmp(node, "-") == 0 ? (int)BATON_NODE_NONE
+                                       : node_by_name(b, node);
+        if (strlen(name) > BATON_APP_NAME_MAX || on > 1 || x < 0) {
+            return false;
+        }
+        for (unsigned i = 0; i < BATON_APPS_MAX; i++) {
+            if (s->app[i].name[0] == '\0') {
+                snprintf(s->app[i].name, sizeof(s->app[i].name), "%s", name);
+                s->app[i].disabled = (uint8_t)on;
+                s->app[i].pin = (uint8_t)x;
+                s->app[i].ver = ver;
+                return baton_settings_app(s, name) == &s->app[i];
+            }
+        }
+        return false;
+    }
+    if (sscanf(line, "standby %255s %u version %" SCNu64, node, &on, &ver) ==
+        3) {
+        int x = node_by_name(b, node);
+        if (x < 0 || on > 1 || ver == 0) {
+            return false;
+        }
+        s->standby[x] = (uint8_t)on;
+        s->standby_ver[x] = ver;
+        return true;
+    }
+    if (sscanf(line, "permit %63s %15s", name, word) == 2 &&
+        strcmp(word, "false") == 0) {
+        for (unsigned i = 0; i < b->cfg.io.n_apps; i++) {
+            if (strcmp(b->cfg.io.apps[i].name, name) == 0) {
+                b->cfg.io.apps[i].permit_off = 1;
+            }
+        }
+        return true; /* an app not defined here any more: forgotten */
+    }
+    return false;
+}
+
+/* The settings file, if it is this user's own and nobody else may
+ * write it (and not a link): settings spread cluster-wide, so a file
+ * planted in a shared directory (/tmp) must not feed them. NULL with
+ * errno (EPERM for a file that is not our own). */
+static FILE *open_own(const char *path)
+{
+    struct stat st;
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    FILE *f;
+
+    if (fd < 0) {
+        return NULL;
+    }
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
+        st.st_uid != geteuid() || (st.st_mode & 022) != 0) {
+        close(fd);
+        errno = EPERM;
+        return NULL;
+    }
+    f = fdopen(fd, "r");
+    if (f == NULL) {
+        close(fd);
+    }
+    return f;
+}
+
+/* A new file at path, never through a link an other user planted. */
+static FILE *create_own(const char *path)
+{
+    int fd;
+    FILE *f;
+
+    (void)unlink(path);
+    fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
+              0600);
+    if (fd < 0) {
+        return NULL;
+    }
+    f = fdopen(fd, "w");
+    if (f == NULL) {
+        close(fd);
+    }
+    return f;
+}
+
+void lib_settings_load(struct baton *b)
+{
+    const char *dir = b->program != NULL && b->program->state_dir != NULL
+                          ? b->program->state_dir
+                          : b->cfg.state_dir;
+    char line[512];
+    unsigned n = 0;
+    FILE *f;
+
+    memset(&b->settings_loaded, 0, sizeof(b->settings_loaded));
+    for (unsigned i = 0; i < BATON_APPS_MAX; i++) {
+        b->settings_loaded.app[i].pin = BATON_NODE_NONE;
+    }
+    b->cfg.io.settings = NULL;
+    if (dir[0] == '\0' ||
+        (size_t)snprintf(b->settings_file, sizeof(b->settings_file),
+                         "%s/settings", dir) >= sizeof(b->settings_file)) {
+        b->settings_file[0] = '\0';
+        return;
+    }
+    f = open_own(b->settings_file);
+    if (f == NULL) {
+        if (errno != ENOENT) {
+            lib_logf(b, BATON_LOG_WARN, "settings %s: %s: starting without",
+                     b->settings_file, strerror(errno));
+        }
+        return;
+    }
+    while (fgets(line, sizeof(line), f) != NULL) {
+        n++;
+        if (line[0] == '#' || line[0] == '\n') {
+            continue;
+        }
+        if (!settings_line(b, line)) {
+            line[strcspn(line, "\n")] = '\0';
+            lib_logf(b, BATON_LOG_WARN, "settings %s:%u: ignored: %.200s",
+                     b->settings_file, n, line);
+        }
+    }
+    fclose(f);
+    if (baton_settings_validate(&b->settings_loaded, b->cfg.io.n_nodes) != 0) {
+        lib_logf(b, BATON_LOG_WARN,
+                 "settings %s: inconsistent: starting without",
+                 b->settings_file);
+        return;
+    }
+    b->cfg.io.settings = &b->settings_loaded;
+    lib_logf(b, BATON_LOG_DEBUG, "settings %s loaded", b->settings_file);
+}
+
+/* Makes dir and its missing parents (0711, as batond's state_dir). */
+static void make_parents(char *dir)
+{
+    for (char *p = dir + 1; *p != '\0'; p++) {
+        if (*p == '/') {
+            *p = '\0';
+            (void)mkdir(dir, 0755);
+            *p = '/';
+        }
+    }
+    (void)mkdir(dir, 0711);
+}
+
+static int write_settings(struct baton *b, FILE *f)
+{
+    const struct baton_node *n = &b->io.node;
+    const struct baton_settings *s = &n->settings;
+
+    fprintf(f,
+            "# baton operator settings (docs/config.md): written by this "
+            "node, read at its start\n");
+    for (unsigned i = 0; i < BATON_APPS_MAX; i++) {
+        const struct baton_app_setting *a = &s->app[i];
+        if (a->name[0] != '\0') {
+            fprintf(f, "app %s disabled %u pin %s version %" PRIu64 "\n",
+                    a->name, a->disabled,
+                    a->pin < b->cfg.io.n_nodes ? b->cfg.io.names[a->pin] : "-",
+                    a->ver);
+        }
+    }
+    for (unsigned x = 0; x < b->cfg.io.n_nodes; x++) {
+        if (s->standby_ver[x] != 0) {
+            fprintf(f, "standby %s %u version %" PRIu64 "\n",
+                    b->cfg.io.names[x], s->standby[x], s->standby_ver[x]);
+        }
+    }
+    for (unsigned i = 0; i < b->cfg.io.n_apps; i++) {
+        if (!n->local[i].permit) {
+            fprintf(f, "permit %s false\n", b->cfg.io.apps[i].name);
+        }
+    }
+    return fflush(f) == 0 && fsync(fileno(f)) == 0 ? 0 : -1;
+}
+
+void lib_settings_save(struct baton *b)
+{
+    char tmp[BATON_PATH_MAX + 8];
+    char dir[BATON_PATH_MAX];
+    const char *why = NULL;
+    FILE *f;
+    int fd;
+
+    if (b->settings_file[0] == '\0') {
+        return;
+    }
+    snprintf(tmp, sizeof(tmp), "%s.tmp", b->settings_file);
+    snprintf(dir, sizeof(dir), "%s", b->settings_file);
+    if (strrchr(dir, '/') != NULL) {
+        *strrchr(dir, '/') = '\0';
+    } else {
+        snprintf(dir, sizeof(dir), ".");
+    }
+    f = create_own(tmp);
+    if (f == NULL && errno == ENOENT && dir[0] != '\0') {
+        make_parents(dir);
+        f = create_own(tmp);
+    }
+    if (f == NULL) {
+        why = strerror(errno);
+    } else if (write_settings(b, f) != 0) {
+        why = strerror(errno);
+        fclose(f);
+    } else if (fclose(f) != 0 || rename(tmp, b->settings_file) != 0) {
+        why = strerror(errno);
+    }
+    if (why != NULL) {
+        lib_logf(b, BATON_LOG_ERROR,
+                 "settings %s: %s: not persisted (a restart forgets them)",
+                 b->settings_file, why);
+        (void)unlink(tmp);
+        return;
+    }
+    lib_logf(b, BATON_LOG_DEBUG, "settings %s written", b->settings_file);
+    fd = open(dir[0] != '\0' ? dir : "/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd >= 0) {
+        (void)fsync(fd); /* the rename itself */
+        close(fd);
+    }
+}
+
+void lib_on_settings(struct baton_io *io, const struct baton_settings *s)
+{
+    (void)s; /* the node's own, written whole */
+    lib_settings_save(io->data);
+}
+
+void lib_on_admin(struct baton_io *io, const struct baton_admin_reply *r)
+{
+    struct baton *b = io->data;
+
+    if (b->control != NULL) {
+        lib_control_admin_effect(b->control, r);
+    }
 }

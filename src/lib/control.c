@@ -89,6 +89,8 @@ char *lib_status_json(const struct lib_control *c)
     }
     cJSON_AddNumberToObject(root, "incarnation", (double)st.incarnation);
     cJSON_AddStringToObject(root, "role", st.role);
+    cJSON_AddBoolToObject(root, "standby",
+                          n->settings.standby[c->io->cfg.self] != 0);
     cJSON_AddBoolToObject(root, "synced", st.synced);
     if (st.coordinator == NULL) {
         cJSON_AddNullToObject(root, "coordinator");
@@ -119,6 +121,7 @@ char *lib_status_json(const struct lib_control *c)
         }
         cJSON_AddBoolToObject(o, "alive", pi.alive);
         cJSON_AddBoolToObject(o, "candidate", pi.candidate);
+        cJSON_AddBoolToObject(o, "standby", n->settings.standby[p] != 0);
         cJSON_AddBoolToObject(
             o, "coordinator",
             st.coordinator != NULL && strcmp(st.coordinator, pi.name) == 0);
@@ -192,6 +195,25 @@ char *lib_apps_json(const struct lib_control *c)
             c->prog.app_json(c->prog.data, i, o);
         }
         cJSON_AddBoolToObject(o, "permitted_here", n->local[i].permit);
+        {
+            /* The operator settings as this node has them (apps.md §7). */
+            const struct baton_app_setting *set =
+                baton_settings_app(&n->settings, name);
+            cJSON_AddBoolToObject(o, "disabled", set != NULL && set->disabled);
+            /* Pinned by batonctl move (cluster-wide), or by batonctl
+             * takeover here (only this node knows of that one). */
+            if (set != NULL && set->pin < io->cfg.n_nodes) {
+                cJSON_AddStringToObject(o, "pinned_to", io->names[set->pin]);
+                cJSON_AddStringToObject(o, "pinned_by", "move");
+            } else if (n->local[i].wants) {
+                cJSON_AddStringToObject(o, "pinned_to",
+                                        io->names[io->cfg.self]);
+                cJSON_AddStringToObject(o, "pinned_by", "takeover");
+            } else {
+                cJSON_AddNullToObject(o, "pinned_to");
+                cJSON_AddNullToObject(o, "pinned_by");
+            }
+        }
         cJSON_AddItemToArray(apps, o);
     }
     out = cJSON_PrintUnformatted(root);
@@ -217,6 +239,17 @@ static int find_app(const struct baton_io *io, const char *name)
 #define OUT_INIT (4u << 10)
 #define OUT_KEEP (64u << 10)
 
+/* A session that closes before its verb's answer: the answer goes
+ * nowhere. */
+static void verbs_forget(struct lib_control *c, const struct lib_session *s)
+{
+    for (size_t i = 0; i < BATON_ARRAY_LEN(c->verbs); i++) {
+        if (c->verbs[i].s == s) {
+            c->verbs[i].s = NULL;
+        }
+    }
+}
+
 static void on_session_closed(uv_handle_t *h)
 {
     struct lib_session *s = h->data;
@@ -232,6 +265,7 @@ static void on_session_closed(uv_handle_t *h)
     }
     c->n_sessions--;
     c->in_bytes -= s->cap;
+    verbs_forget(c, s);
     for (unsigned i = 0; i < s->n_held; i++) {
         free(s->held[i]);
     }
@@ -843,6 +877,285 @@ static void handle_node(struct lib_session *cl, const char *line)
     reply(cl, error_json(err));
 }
 
+/* ---- operator verbs (docs/control.md "Operator verbs") ----------------- */
+
+static const struct {
+    const char *word; /* the request's */
+    uint8_t kind;     /* enum baton_admin_kind */
+    bool node_verb;   /* its argument is a node, not an app */
+    const char *done; /* "not <done>: why" */
+} verb_table[] = {
+    {"move", BATON_ADMIN_MOVE, false, "moved"},
+    {"unpin", BATON_ADMIN_UNPIN, false, "unpinned"},
+    {"disable", BATON_ADMIN_DISABLE, false, "disabled"},
+    {"enable", BATON_ADMIN_ENABLE, false, "enabled"},
+    {"standby", BATON_ADMIN_STANDBY, true, "put in standby"},
+    {"unstandby", BATON_ADMIN_UNSTANDBY, true, "taken out of standby"},
+};
+
+static const char *verb_word(unsigned kind)
+{
+    for (size_t k = 0; k < BATON_ARRAY_LEN(verb_table); k++) {
+        if (verb_table[k].kind == kind) {
+            return verb_table[k].word;
+        }
+    }
+    return "?";
+}
+
+static int verb_index(const char *word)
+{
+    for (size_t k = 0; k < BATON_ARRAY_LEN(verb_table); k++) {
+        if (strcmp(verb_table[k].word, word) == 0) {
+            return (int)k;
+        }
+    }
+    return -1;
+}
+
+/* A node by its full name (a@host) or by the part before the @, if that
+ * is unambiguous; -1 if none. */
+static int find_node(const struct baton_io *io, const char *name)
+{
+    int found = -1;
+    size_t len = strlen(name);
+
+    for (unsigned x = 0; x < io->cfg.n_nodes; x++) {
+        if (strcmp(io->names[x], name) == 0) {
+            return (int)x;
+        }
+        if (strncmp(io->names[x], name, len) == 0 && io->names[x][len] == '@') {
+            if (found >= 0) {
+                return -2; /* two nodes of that name on different hosts */
+            }
+            found = (int)x;
+        }
+    }
+    return found;
+}
+
+static const char *node_name(const struct baton_io *io, unsigned x)
+{
+    return x < io->cfg.n_nodes ? io->names[x] : "nowhere";
+}
+
+/* What a verb changed, or why not, in words (the "text" of its reply). */
+static void verb_text(const struct lib_control *c,
+                      const struct lib_verb *v,
+                      const struct baton_admin_reply *r,
+                      char *buf,
+                      size_t len)
+{
+    const struct baton_io *io = c->io;
+    const char *target = node_name(io, v->node);
+    const char *done = verb_table[verb_index(verb_word(v->kind))].done;
+    bool was_running = r->owner < io->cfg.n_nodes;
+
+    switch (r->code) {
+    case BATON_ADMIN_OK:
+        break;
+    case BATON_ADMIN_UNCHANGED:
+        switch (v->kind) {
+        case BATON_ADMIN_MOVE:
+            snprintf(buf, len, "%s already runs on %s, pinned there", v->app,
+                     target);
+            return;
+        case BATON_ADMIN_UNPIN:
+            snprintf(buf, len, "%s has no pin", v->app);
+            return;
+        case BATON_ADMIN_DISABLE:
+        case BATON_ADMIN_ENABLE:
+            snprintf(buf, len, "%s already %s", v->app, done);
+            return;
+        default:
+            snprintf(buf, len, "node %s %s in standby", target,
+                     v->kind == BATON_ADMIN_STANDBY ? "already" : "is not");
+            return;
+        }
+    case BATON_ADMIN_NO_APP:
+        snprintf(buf, len, "not %s: no app %s in the cluster", done, v->app);
+        return;
+    case BATON_ADMIN_NOT_DEFINED:
+        snprintf(buf, len, "not %s: node %s does not define %s", done, target,
+                 v->app);
+        return;
+    case BATON_ADMIN_DOWN:
+        snprintf(buf, len, "not %s: node %s is down", done, target);
+        return;
+    case BATON_ADMIN_IN_STANDBY:
+        snprintf(buf, len, "not %s: node %s is in standby", done, target);
+        return;
+    case BATON_ADMIN_NOT_PERMITTED:
+        snprintf(buf, len,
+                 "not %s: node %s does not permit %s (batonctl "
+                 "permit)",
+                 done, target, v->app);
+        return;
+    case BATON_ADMIN_FAILED_THERE:
+        snprintf(buf, len,
+                 "not %s: %s failed on node %s (batonctl permit "
+                 "%s true there forgives it)",
+                 done, v->app, target, v->app);
+        return;
+    case BATON_ADMIN_IS_DISABLED:
+        snprintf(buf, len, "not %s: %s is disabled", done, v->app);
+        return;
+    case BATON_ADMIN_TIMEOUT:
+        snprintf(buf, len,
+                 "no answer from the coordinator: %s may or may "
+                 "not be %s (see batonctl apps)",
+                 v->app[0] ? v->app : target, done);
+        return;
+    default:
+        snprintf(buf, len, "not %s: %s", done, baton_admin_code_text(r->code));
+        return;
+    }
+    switch (v->kind) {
+    case BATON_ADMIN_MOVE:
+        if (was_running && r->owner != v->node) {
+            snprintf(buf, len, "moved %s from %s to %s", v->app,
+                     io->names[r->owner], target);
+        } else if (was_running) {
+            snprintf(buf, len, "%s pinned to %s, where it runs", v->app,
+                     target);
+        } else {
+            snprintf(buf, len, "moved %s to %s (it ran nowhere)", v->app,
+                     target);
+        }
+        return;
+    case BATON_ADMIN_UNPIN:
+        snprintf(buf, len,
+                 "%s unpinned (was pinned to %s): its priority "
+                 "list places it",
+                 v->app, node_name(io, r->pin));
+        return;
+    case BATON_ADMIN_DISABLE:
+        if (was_running) {
+            snprintf(buf, len, "%s disabled (was running on %s)", v->app,
+                     io->names[r->owner]);
+        } else {
+            snprintf(buf, len, "%s disabled (was %s)", v->app,
+                     baton_app_status_name(r->status));
+        }
+        return;
+    case BATON_ADMIN_ENABLE:
+        snprintf(buf, len, "%s enabled", v->app);
+        return;
+    case BATON_ADMIN_STANDBY:
+        snprintf(buf, len, "node %s in standby: its apps move away", target);
+        return;
+    default:
+        snprintf(buf, len, "node %s out of standby", target);
+        return;
+    }
+}
+
+void lib_control_admin_effect(struct lib_control *c,
+                              const struct baton_admin_reply *r)
+{
+    for (size_t i = 0; i < BATON_ARRAY_LEN(c->verbs); i++) {
+        struct lib_verb *v = &c->verbs[i];
+        char text[256];
+        cJSON *o;
+        char *out;
+        if (v->id == 0 || v->id != r->id) {
+            continue;
+        }
+        if (v->s != NULL) {
+            verb_text(c, v, r, text, sizeof(text));
+            o = cJSON_CreateObject();
+            cJSON_AddBoolToObject(
+                o, "ok",
+                r->code == BATON_ADMIN_OK || r->code == BATON_ADMIN_UNCHANGED);
+            cJSON_AddBoolToObject(o, "changed", r->code == BATON_ADMIN_OK);
+            cJSON_AddStringToObject(o, "code", baton_admin_code_name(r->code));
+            cJSON_AddStringToObject(o, "text", text);
+            out = cJSON_PrintUnformatted(o);
+            cJSON_Delete(o);
+            reply(v->s, out);
+        }
+        lib_ctl_log(
+            c, r->code == BATON_ADMIN_OK ? BATON_LOG_INFO : BATON_LOG_DEBUG,
+            "operator verb %s %s: %s", verb_word(v->kind),
+            v->app[0] ? v->app : node_name(c->io, v->node),
+            baton_admin_code_name(r->code));
+        v->id = 0;
+        v->s = NULL;
+    }
+}
+
+/* move APP NODE | unpin APP | disable APP | enable APP | standby NODE |
+ * unstandby NODE: sent to the coordinator; the session is answered when
+ * the answer comes (lib_control_admin_effect). */
+static void handle_verb(struct lib_session *cl,
+                        int k,
+                        const char *arg,
+                        const char *val)
+{
+    struct lib_control *c = cl->ctl;
+    struct baton_admin_req q;
+    struct lib_verb *v = NULL;
+    const char *node_arg = verb_table[k].node_verb ? arg : val;
+    char err[200];
+    int x = BATON_NODE_NONE;
+    int rv;
+
+    memset(&q, 0, sizeof(q));
+    if (arg[0] == '\0' ||
+        (verb_table[k].kind == BATON_ADMIN_MOVE && val[0] == '\0')) {
+        snprintf(err, sizeof(err), "%s %s", verb_table[k].word,
+                 verb_table[k].node_verb                  ? "NODE"
+                 : verb_table[k].kind == BATON_ADMIN_MOVE ? "APP NODE"
+                                                          : "APP");
+        reply(cl, error_json(err));
+        return;
+    }
+    if (!verb_table[k].node_verb && strlen(arg) > BATON_APP_NAME_MAX) {
+        reply(cl, error_json("an app's name is at most 31 bytes"));
+        return;
+    }
+    if (verb_table[k].node_verb || verb_table[k].kind == BATON_ADMIN_MOVE) {
+        x = find_node(c->io, node_arg);
+        if (x < 0) {
+            snprintf(err, sizeof(err), "%s node \"%.64s\"",
+                     x == -2 ? "ambiguous" : "unknown", node_arg);
+            reply(cl, error_json(err));
+            return;
+        }
+    }
+    for (size_t i = 0; i < BATON_ARRAY_LEN(c->verbs); i++) {
+        if (c->verbs[i].id == 0) {
+            v = &c->verbs[i];
+            break;
+        }
+    }
+    if (v == NULL) {
+        reply(cl, error_json("too many operator verbs under way here"));
+        return;
+    }
+    q.id = lib_ctl_new_id(c);
+    q.kind = verb_table[k].kind;
+    q.node = (uint8_t)x;
+    if (!verb_table[k].node_verb) {
+        snprintf(q.name, sizeof(q.name), "%s", arg);
+    }
+    /* Registered first: on the coordinator the answer comes during the
+     * call. */
+    v->id = q.id;
+    v->s = cl;
+    v->kind = q.kind;
+    v->node = q.node;
+    memcpy(v->app, q.name, sizeof(v->app));
+    rv = baton_io_admin(c->io, &q);
+    if (rv != 0 && v->id == q.id) {
+        v->id = 0;
+        v->s = NULL;
+        snprintf(err, sizeof(err), "%s: %s", verb_table[k].word,
+                 baton_strerror(rv));
+        reply(cl, error_json(err));
+    }
+}
+
 /* Text requests: status | apps | leader GROUP | permit APP true|false |
  * takeover APP | ready APP | node remove NAME (docs/control.md). */
 static void handle(struct lib_session *cl, const char *line)
@@ -903,11 +1216,17 @@ static void handle(struct lib_session *cl, const char *line)
         reload(cl);
         return;
     }
+    if (verb_index(cmd) >= 0) {
+        handle_verb(cl, verb_index(cmd), arg, val);
+        return;
+    }
     if (strcmp(cmd, "permit") != 0 && strcmp(cmd, "takeover") != 0 &&
         strcmp(cmd, "ready") != 0) {
         reply(cl, error_json("unknown command (known: status, apps, leader, "
-                             "permit, takeover, ready, drain, reload, node; "
-                             "a line starting with { is a JSON request)"));
+                             "permit, takeover, ready, drain, reload, node, "
+                             "move, unpin, disable, enable, standby, "
+                             "unstandby; a line starting with { is a JSON "
+                             "request)"));
         return;
     }
     app = find_app(io, arg);
@@ -923,7 +1242,25 @@ static void handle(struct lib_session *cl, const char *line)
         }
         baton_io_request(io, (unsigned)app, BATON_REQ_PERMIT,
                          strcmp(val, "true") == 0);
+        /* An operator's permit survives a restart (apps.md §7); a
+         * graceful stop's own permit false (baton_app_permit) does not. */
+        if (cl->ctl->settings_save != NULL) {
+            cl->ctl->settings_save(cl->ctl->node);
+        }
     } else if (strcmp(cmd, "takeover") == 0) {
+        /* A move's pin outranks a takeover's (apps.md §7): say so
+         * rather than answer ok and leave the app where it is. */
+        const struct baton_app_setting *set =
+            baton_settings_app(&io->node.settings, arg);
+        if (set != NULL && set->pin < io->cfg.n_nodes &&
+            set->pin != io->cfg.self) {
+            snprintf(err, sizeof(err),
+                     "not taken over: %s is pinned to %s (batonctl unpin "
+                     "%s, or move %s here)",
+                     arg, io->names[set->pin], arg, arg);
+            reply(cl, error_json(err));
+            return;
+        }
         baton_io_request(io, (unsigned)app, BATON_REQ_TAKEOVER, 0);
     } else if (cl->ctl->prog.ready == NULL ||
                cl->ctl->prog.ready(cl->ctl->prog.data, (unsigned)app) != 0) {
@@ -1298,6 +1635,7 @@ int lib_control_start(struct lib_control *c, struct baton_io *io,
     int (*group_json)(struct baton *, const char *, cJSON *) = c->group_json;
     int (*group_op)(struct baton *, struct lib_session *, const char *,
                     const cJSON *, const cJSON *) = c->group_op;
+    void (*settings_save)(struct baton *) = c->settings_save;
 
     memcpy(gname, c->gname, sizeof(gname));
     memcpy(address, c->address, sizeof(address));
@@ -1315,6 +1653,7 @@ int lib_control_start(struct lib_control *c, struct baton_io *io,
     c->node = node;
     c->group_json = group_json;
     c->group_op = group_op;
+    c->settings_save = settings_save;
     snprintf(c->path, sizeof(c->path), "%s", path);
     if (in_use(path, err, err_len)) {
         return BATON_EIO;

@@ -74,6 +74,9 @@ struct lib_control {
     int (*group_op)(struct baton *node, struct lib_session *s,
                     const char *op, const cJSON *req, const cJSON *cid);
     struct lib_control_program prog;
+    /* Persists the node's operator settings and permits after an
+     * operator's permit (lib_settings_save). */
+    void (*settings_save)(struct baton *node);
     /* App i's global name ("name =" of [app]; NULL or "" for none). */
     const char *gname[BATON_APPS_MAX];
     /* App i's address on this node (address = of [app]; NULL or ""). */
@@ -118,6 +121,16 @@ struct lib_control {
     unsigned depth; /* > 0 while inside an io callback */
     uv_timer_t sweep; /* expires queued calls of app names */
     struct lib_appname apps[BATON_APPS_MAX];
+    /* Operator verbs waiting for the coordinator's answer (docs/
+     * control.md "Operator verbs"): the session to answer (NULL: it
+     * closed), and what the verb was, to say what changed. */
+    struct lib_verb {
+        uint64_t id; /* 0: a free slot */
+        struct lib_session *s;
+        uint8_t kind; /* enum baton_admin_kind */
+        uint8_t node;
+        char app[BATON_APP_NAME_MAX + 1];
+    } verbs[2 * BATON_ADMIN_PENDING_MAX];
 };
 
 /* Binds and listens at path (replacing a stale socket file, refusing if
@@ -146,6 +159,10 @@ void lib_control_close(struct lib_control *c, uv_close_cb cb);
  * after the core's step has returned. Borrows e for the call. */
 void lib_control_app_effect(struct lib_control *c,
                                const struct baton_app_effect *e);
+/* The coordinator answered an operator verb (or the node did, for it):
+ * its session gets what changed, or why not. Borrows r for the call. */
+void lib_control_admin_effect(struct lib_control *c,
+                              const struct baton_admin_reply *r);
 /* The program's instance of app went idle here: its name goes. */
 void lib_control_app_idle(struct lib_control *c, unsigned app);
 /* The running instance of app published address (host:port; NULL or ""

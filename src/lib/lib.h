@@ -119,10 +119,12 @@ struct lib_program {
     struct lib_control_program control;
     const char *gname[BATON_APPS_MAX]; /* app i's name ("" = none) */
     const char *address[BATON_APPS_MAX]; /* its address here ("" = none) */
-    /* Quorum mode: the directory whose raft/ holds the node's Raft store
-     * (batond: its state_dir, made by then), and what to do when the
-     * store fails while running (stop the node: quorum.md §3); called
-     * with control.data. NULL: [node] state_dir, and baton_close. */
+    /* Where the node keeps its files (batond: its state_dir, default
+     * included, made by then); NULL: [node] state_dir, if set. Its raft/
+     * holds the Raft store in quorum mode, and the operator settings are
+     * persisted there (docs/config.md "settings"). store_failed: what to
+     * do when the Raft store fails while running (stop the node:
+     * quorum.md §3); called with control.data. NULL: baton_close. */
     const char *state_dir;
     void (*store_failed)(void *data, const char *why);
 };
@@ -154,6 +156,10 @@ struct baton {
     /* Live membership: the list read from state_dir at start
      * (members.c, docs/design/membership.md §5). */
     struct baton_members members;
+    /* The operator settings file ("": not persisted) and what it held
+     * at start (docs/design/apps.md §7). */
+    char settings_file[BATON_PATH_MAX];
+    struct baton_settings settings_loaded;
 
     struct baton_app apps[BATON_APPS_MAX];
     unsigned n_apps;
@@ -235,6 +241,14 @@ void lib_names_close(struct baton *b);
 
 /* apps.c */
 void lib_on_app(struct baton_io *io, const struct baton_app_effect *e);
+/* Operator settings (docs/design/apps.md §7, docs/config.md): reads the
+ * file into b->cfg.io (settings, and apps' permit false) before the
+ * driver starts; writes it, atomically, when the settings or an
+ * operator's permit change. Failures are logged, not fatal. */
+void lib_settings_load(struct baton *b);
+void lib_settings_save(struct baton *b);
+void lib_on_settings(struct baton_io *io, const struct baton_settings *s);
+void lib_on_admin(struct baton_io *io, const struct baton_admin_reply *r);
 int lib_app_declare(struct baton *b, const char *name, const uint8_t *rank,
                     uint64_t failover_timeout_ms, uint8_t kind,
                     const struct baton_app_callbacks *cbs, void *data,

@@ -385,6 +385,7 @@ static int start_control(struct baton *b)
     b->control->node = b; /* its leader groups */
     b->control->group_json = lib_group_json;
     b->control->group_op = lib_group_op;
+    b->control->settings_save = lib_settings_save;
     b->control->ids = &b->next_id;
     b->control->deadlines = &b->deadlines;
     /* The sessions' endpoints, name writes and calls: the node's tables. */
@@ -433,6 +434,7 @@ int baton_start(struct baton *b)
     if (rv != 0) {
         return rv; /* errmsg says why */
     }
+    lib_settings_load(b); /* docs/design/apps.md §7 */
     b->cfg.io.members = lib_members_load(b);
     rv = baton_io_init(&b->io, b->loop, &b->cfg.io, log_io, b);
     b->cfg.io.members = NULL; /* borrowed during init only */
@@ -452,6 +454,8 @@ int baton_start(struct baton *b)
     b->io.on_app = lib_on_app;
     b->io.on_name = lib_on_name;
     b->io.on_call = lib_on_call;
+    b->io.on_admin = lib_on_admin;
+    b->io.on_settings = lib_on_settings;
     rv = start_control(b);
     errmsg_set = rv != 0;
     if (b->control != NULL && b->program != NULL) {

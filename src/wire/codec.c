@@ -510,6 +510,61 @@ static void put_members(struct enc *e, const struct baton_msg *m)
     }
 }
 
+/* Operator settings (wire.md §2.6, version 6): an app's name is
+ * str(0..31) in a verb (empty for a node's) and str(1..31) in the
+ * settings. */
+static void put_app_name(struct enc *e,
+                         const char *name,
+                         size_t size,
+                         bool empty_ok)
+{
+    size_t len = strnlen(name, size);
+
+    if (len == size || (len == 0 && !empty_ok)) {
+        enc_invalid(e);
+        return;
+    }
+    put_str(e, name, len);
+}
+
+/* [[name str(1..31), disabled u8, pin u8, ver u64] * apps with a name,
+ *  [node u8, standby u8, ver u64] * nodes with a version] */
+static void put_settings(struct enc *e, const struct baton_settings *st)
+{
+    unsigned n_apps = 0;
+    unsigned n_nodes = 0;
+
+    for (unsigned i = 0; i < BATON_APPS_MAX; i++) {
+        n_apps += st->app[i].name[0] != '\0';
+    }
+    for (unsigned x = 0; x < BATON_NODES_MAX; x++) {
+        n_nodes += st->standby_ver[x] != 0;
+    }
+    put_array(e, 2);
+    put_array(e, n_apps);
+    for (unsigned i = 0; i < BATON_APPS_MAX; i++) {
+        const struct baton_app_setting *a = &st->app[i];
+        if (a->name[0] == '\0') {
+            continue;
+        }
+        put_array(e, 4);
+        put_app_name(e, a->name, sizeof(a->name), false);
+        put_u8(e, a->disabled);
+        put_u8(e, a->pin);
+        put_u64(e, a->ver);
+    }
+    put_array(e, n_nodes);
+    for (unsigned x = 0; x < BATON_NODES_MAX; x++) {
+        if (st->standby_ver[x] == 0) {
+            continue;
+        }
+        put_array(e, 3);
+        put_u8(e, (uint8_t)x);
+        put_u8(e, st->standby[x]);
+        put_u64(e, st->standby_ver[x]);
+    }
+}
+
 static void put_body(struct enc *e, const struct baton_msg *m)
 {
     switch (m->type) {
@@ -573,6 +628,25 @@ static void put_body(struct enc *e, const struct baton_msg *m)
     }
     case BATON_MSG_RAFT:
         put_raft(e, &m->u.raft.m);
+        break;
+    case BATON_MSG_ADMIN: /* [id u64, kind u8, node u8, name] */
+        put_array(e, 4);
+        put_u64(e, m->u.admin.id);
+        put_u8(e, m->u.admin.kind);
+        put_u8(e, m->u.admin.node);
+        put_app_name(e, m->u.admin.name, sizeof(m->u.admin.name), true);
+        break;
+    case BATON_MSG_ADMIN_REPLY: /* [id u64, code u8, owner u8, status u8,
+                                   pin u8] */
+        put_array(e, 5);
+        put_u64(e, m->u.admin_reply.id);
+        put_u8(e, m->u.admin_reply.code);
+        put_u8(e, m->u.admin_reply.owner);
+        put_u8(e, m->u.admin_reply.status);
+        put_u8(e, m->u.admin_reply.pin);
+        break;
+    case BATON_MSG_SETTINGS:
+        put_settings(e, &m->u.settings);
         break;
     default:
         put_names_body(e, m);
@@ -1141,8 +1215,65 @@ static bool read_names_body(const msgpack_object *o, struct baton_msg *m)
                read_payload(&a[2], BATON_CALL_DATA_MAX, &m->u.reply.data,
                             &m->u.reply.len);
     default:
-        return false; /* a type outside 1..14 */
+        return false; /* a type outside 1..17 */
     }
+}
+
+static bool read_app_name(const msgpack_object *o, char *name, bool empty_ok)
+{
+    if (o->type != MSGPACK_OBJECT_STR || o->via.str.size > BATON_APP_NAME_MAX ||
+        (o->via.str.size == 0 && !empty_ok)) {
+        return false;
+    }
+    if (o->via.str.size == 0) {
+        return true; /* an empty string may come with no bytes at all */
+    }
+    if (memchr(o->via.str.ptr, '\0', o->via.str.size) != NULL) {
+        return false;
+    }
+    memcpy(name, o->via.str.ptr, o->via.str.size);
+    return true;
+}
+
+/* See put_settings. Entries fill the record in order; a node's standby
+ * appears once. */
+static bool read_settings(const msgpack_object *o, struct baton_settings *st)
+{
+    const msgpack_object *a, *apps, *nodes, *f;
+
+    memset(st, 0, sizeof(*st));
+    for (unsigned i = 0; i < BATON_APPS_MAX; i++) {
+        st->app[i].pin = BATON_NODE_NONE;
+    }
+    if (!get_array(o, 2, &a) || a[0].type != MSGPACK_OBJECT_ARRAY ||
+        a[0].via.array.size > BATON_APPS_MAX ||
+        a[1].type != MSGPACK_OBJECT_ARRAY ||
+        a[1].via.array.size > BATON_NODES_MAX) {
+        return false;
+    }
+    apps = a[0].via.array.ptr;
+    nodes = a[1].via.array.ptr;
+    for (uint32_t i = 0; i < a[0].via.array.size; i++) {
+        struct baton_app_setting *e = &st->app[i];
+        if (!get_array(&apps[i], 4, &f) ||
+            !read_app_name(&f[0], e->name, false) ||
+            !read_u8(&f[1], &e->disabled) || !read_u8(&f[2], &e->pin) ||
+            !read_u64(&f[3], &e->ver)) {
+            return false;
+        }
+    }
+    for (uint32_t i = 0; i < a[1].via.array.size; i++) {
+        uint8_t x, on;
+        uint64_t ver;
+        if (!get_array(&nodes[i], 3, &f) || !read_u8(&f[0], &x) ||
+            !read_u8(&f[1], &on) || !read_u64(&f[2], &ver) ||
+            x >= BATON_NODES_MAX || ver == 0 || st->standby_ver[x] != 0) {
+            return false;
+        }
+        st->standby[x] = on;
+        st->standby_ver[x] = ver;
+    }
+    return true;
 }
 
 static bool read_body(const msgpack_object *o, struct baton_msg *m,
@@ -1197,6 +1328,19 @@ static bool read_body(const msgpack_object *o, struct baton_msg *m,
                             &m->u.state.len);
     case BATON_MSG_RAFT:
         return read_raft(o, m);
+    case BATON_MSG_ADMIN:
+        return get_array(o, 4, &a) && read_u64(&a[0], &m->u.admin.id) &&
+               read_u8(&a[1], &m->u.admin.kind) &&
+               read_u8(&a[2], &m->u.admin.node) &&
+               read_app_name(&a[3], m->u.admin.name, true);
+    case BATON_MSG_ADMIN_REPLY:
+        return get_array(o, 5, &a) && read_u64(&a[0], &m->u.admin_reply.id) &&
+               read_u8(&a[1], &m->u.admin_reply.code) &&
+               read_u8(&a[2], &m->u.admin_reply.owner) &&
+               read_u8(&a[3], &m->u.admin_reply.status) &&
+               read_u8(&a[4], &m->u.admin_reply.pin);
+    case BATON_MSG_SETTINGS:
+        return read_settings(o, &m->u.settings);
     default:
         return read_names_body(o, m);
     }

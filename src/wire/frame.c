@@ -10,6 +10,8 @@ static const uint8_t magic[2] = {0x42, 0x54}; /* "BT" */
  * new feature is one line here. */
 static const uint8_t feature_since[BATON_WIRE_F__COUNT] = {
     [BATON_WIRE_F_RAFT] = 4,
+    [BATON_WIRE_F_MEMBERS] = 6,
+    [BATON_WIRE_F_ADMIN] = 6,
 };
 
 void baton_frame_header_encode(uint8_t out[BATON_FRAME_HEADER_LEN],

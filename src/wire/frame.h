@@ -12,7 +12,7 @@
  * sender speaks, and a link uses the highest both speak
  * (docs/design/wire.md §1.1). BATON_WIRE_VERSION is the highest this
  * build speaks, BATON_WIRE_VERSION_MIN the lowest. */
-#define BATON_WIRE_VERSION (5)
+#define BATON_WIRE_VERSION (6)
 #define BATON_WIRE_VERSION_MIN (5)
 /* The first version that negotiates: a header of an older version is a
  * node that cannot read this build's HELLO (it is refused and named). */
@@ -76,6 +76,11 @@ unsigned baton_wire_negotiate(unsigned lo_a,
  * here names the version that brought it (docs/design/wire.md §1.1). */
 enum baton_wire_feature {
     BATON_WIRE_F_RAFT, /* message type 13, raft: from version 4 */
+    /* Message type 14, members (docs/design/membership.md): version 6. */
+    BATON_WIRE_F_MEMBERS,
+    /* Message types 15-17, admin, admin_reply, settings (operator
+     * settings, docs/design/apps.md §7): from version 6. */
+    BATON_WIRE_F_ADMIN,
     BATON_WIRE_F__COUNT
 };
 

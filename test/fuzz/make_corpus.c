@@ -323,6 +323,36 @@ static void msg_seeds(void)
     m.u.resync.applied = 39;
     put_msg("resync", &m);
 
+    /* Operator verbs and settings (wire version 6): a move, its
+     * answer, and settings with a disabled app, a pin and a standby. */
+    small_msg(&m, BATON_MSG_ADMIN, 8);
+    m.u.admin.id = 3;
+    m.u.admin.kind = BATON_ADMIN_MOVE;
+    m.u.admin.node = 2;
+    snprintf(m.u.admin.name, sizeof(m.u.admin.name), "redis");
+    put_msg("admin-move", &m);
+    small_msg(&m, BATON_MSG_ADMIN_REPLY, 8);
+    m.u.admin_reply.id = 3;
+    m.u.admin_reply.code = BATON_ADMIN_OK;
+    m.u.admin_reply.owner = 0;
+    m.u.admin_reply.status = BATON_APP_RUNNING;
+    m.u.admin_reply.pin = BATON_NODE_NONE;
+    put_msg("admin-reply", &m);
+    small_msg(&m, BATON_MSG_SETTINGS, 8);
+    for (unsigned i = 0; i < BATON_APPS_MAX; i++) {
+        m.u.settings.app[i].pin = BATON_NODE_NONE;
+    }
+    snprintf(m.u.settings.app[0].name, sizeof(m.u.settings.app[0].name),
+             "redis");
+    m.u.settings.app[0].pin = 2;
+    m.u.settings.app[0].ver = 0x201;
+    snprintf(m.u.settings.app[1].name, sizeof(m.u.settings.app[1].name), "web");
+    m.u.settings.app[1].disabled = 1;
+    m.u.settings.app[1].ver = 0x100;
+    m.u.settings.standby[1] = 1;
+    m.u.settings.standby_ver[1] = 0x300;
+    put_msg("settings", &m);
+
     /* Raft (quorum mode): a pre-vote, an APPEND with two entries, a
      * heartbeat's answer and a SNAPSHOT. */
     small_msg(&m, BATON_MSG_RAFT, 8);

@@ -146,8 +146,8 @@ ctl a --json status | grep -q '"coordinator":"a@local"' || fail "--json status"
 "$BIN/batonctl" status --socket "$T/a.sock" > /dev/null || fail "batonctl status --socket"
 pass "batonctl options after the command"
 out=$(ctl b nodes)
-grep -qE "^a@local +127.0.0.1:$BASE +up +coordinator +yes +-$" <<< "$out" || fail "nodes: a: $out"
-grep -qE "^b@local +127.0.0.1:$((BASE + 1)) +self +follower +- +-$" <<< "$out" || fail "nodes: b: $out"
+grep -qE "^a@local +127.0.0.1:$BASE +up +coordinator +yes +- +-$" <<< "$out" || fail "nodes: a: $out"
+grep -qE "^b@local +127.0.0.1:$((BASE + 1)) +self +follower +- +- +-$" <<< "$out" || fail "nodes: b: $out"
 pass "batonctl nodes:
 $out"
 kill -TERM "${PIDS[a]}"
@@ -157,7 +157,7 @@ wait_for 2 grep -q "peer-down a@local (link closed" "$T/b.log" || fail "b did no
 grep -q "shutting down (SIGTERM)" "$T/a.log" || fail "no shutdown log line"
 # a is down: its role is unknown, not its last one shown as current.
 out=$(ctl b nodes)
-grep -qE "^a@local +127.0.0.1:$BASE +down +unknown +- +-$" <<< "$out" || fail "nodes after a left: $out"
+grep -qE "^a@local +127.0.0.1:$BASE +down +unknown +- +- +-$" <<< "$out" || fail "nodes after a left: $out"
 ctl b --json status | grep -q '"name":"a@local",[^}]*"role":"unknown"' || fail "status: a's role is not unknown"
 ctl b --json status | grep -q '"last_status":"coordinator"' || fail "status: a's last status is gone"
 ctl b status | grep -qE "^  a@local .* down .* unknown$" || fail "status shows a's last status as current: $(ctl b status)"

@@ -84,7 +84,8 @@ wait_for 5 fds_are "$before" || fail "batond on $A leaks fds: $before before 3 m
 pass "3 more failed state writes: no fd leaked ($before fds before and after)"
 
 # (web.epoch and web.address are the running instance's token file and
-# address file, BATON_EPOCH_FILE and BATON_ADDRESS_FILE.)
-left=$(ls -A "$SDIR" | grep -v -e '^fill$' -e '^web\.epoch$' -e '^web\.address$' || true)
+# address file, BATON_EPOCH_FILE and BATON_ADDRESS_FILE; settings holds
+# the operator's permits, docs/config.md.)
+left=$(ls -A "$SDIR" | grep -v -e '^fill$' -e '^web\.epoch$' -e '^web\.address$' -e '^settings$' || true)
 [ -z "$left" ] || fail "files left in $SDIR: $left"
 pass "no partial or temporary state file left behind"

@@ -12,6 +12,8 @@
  *   over the driver's store, checked after every step (quorum.md §7)
  *   --reload has nodes remove apps and define them again, the same or
  *   differently, at run time, racing with the faults (apps.md §1.1)
+ *   --verbs adds operator verbs (move, disable, standby...: apps.md §7)
+ *   racing with the faults; every one is answered exactly once
  *   baton-sim --measure [--runs R]                 detection figures
  *
  * The last line of a multi-seed run is "N passed, M failed". */
@@ -51,9 +53,9 @@ static void usage(void)
     fprintf(stderr,
             "usage: baton-sim --seeds N [--first S] [--jobs J] "
             "[--max-nodes M] [--names] [--names-part P] [--quorum] "
-            "[--reload] [--legacy-transport]\n"
+            "[--reload] [--verbs] [--legacy-transport]\n"
             "       baton-sim --seed S [--trace] [--max-nodes M] [--names] "
-            "[--names-part P] [--quorum] [--reload]\n"
+            "[--names-part P] [--quorum] [--reload] [--verbs]\n"
             "       baton-sim --measure [--runs R]\n");
     exit(2);
 }
@@ -120,6 +122,8 @@ static void parse(int argc, char **argv, struct opts *o)
             o->so.quorum = true;
         } else if (strcmp(a, "--reload") == 0) {
             o->so.reload = true;
+        } else if (strcmp(a, "--verbs") == 0) {
+            o->so.verbs = true;
         } else if (strcmp(a, "--measure") == 0) {
             o->measure = true;
         } else {
@@ -146,8 +150,8 @@ static const char *part_flag(const struct opts *o)
 {
     static char buf[48];
 
-    snprintf(buf, sizeof(buf), "%s%s", o->so.quorum ? " --quorum" : "",
-             o->so.reload ? " --reload" : "");
+    snprintf(buf, sizeof(buf), "%s%s%s", o->so.quorum ? " --quorum" : "",
+             o->so.reload ? " --reload" : "", o->so.verbs ? " --verbs" : "");
     if (o->so.names_part != 0) {
         snprintf(buf + strlen(buf), sizeof(buf) - strlen(buf),
                  " --names-part %u", (unsigned)o->so.names_part);

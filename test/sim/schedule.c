@@ -152,6 +152,26 @@ static void reload(struct sim *s,
     sim_define(s, i, a, &def);
 }
 
+/* An operator verb (batonctl move, disable, standby...) on a random
+ * node, one time in three (docs/design/apps.md §7). From a PRNG of its
+ * own, so that --verbs leaves every other draw of the seed as it was. */
+static void verbs_load(struct sim *s,
+                       struct baton_prng *v,
+                       unsigned nn,
+                       unsigned n_apps)
+{
+    unsigned kind = BATON_ADMIN_MOVE + pick(v, BATON_ADMIN__KIND_COUNT - 1);
+    unsigned i = pick(v, nn);
+    unsigned node = pick(v, nn);
+    unsigned a = n_apps > 0 ? pick(v, n_apps) : 0;
+
+    if (pick(v, 3) != 0 || (n_apps == 0 && kind != BATON_ADMIN_STANDBY &&
+                            kind != BATON_ADMIN_UNSTANDBY)) {
+        return;
+    }
+    (void)sim_admin(s, i, kind, a, node);
+}
+
 /* A few name writes and calls from random endpoints. */
 static void names_load(struct sim *s, struct baton_prng *p, unsigned nn,
                        bool writes)
@@ -273,6 +293,7 @@ void run_seed(uint64_t seed, const struct seed_opts *o, struct seed_result *r)
 {
     struct baton_prng p;
     struct baton_prng q; /* --reload's draws */
+    struct baton_prng v;
     struct sim_config cfg;
     struct sim *s;
     uint64_t t_faults_end;
@@ -285,6 +306,7 @@ void run_seed(uint64_t seed, const struct seed_opts *o, struct seed_result *r)
     memset(r, 0, sizeof(*r));
     baton_prng_seed(&p, seed ^ 0x5eed5eed5eedull);
     config(seed, o, &p, &cfg);
+    baton_prng_seed(&v, seed ^ 0x7e4b5u);
     lossy = pick(&p, 8) == 0;
     r->n_nodes = cfg.n_nodes;
     hb = cfg.heartbeat_ms ? cfg.heartbeat_ms : BATON_HEARTBEAT_MS_DEFAULT;
@@ -324,6 +346,9 @@ void run_seed(uint64_t seed, const struct seed_opts *o, struct seed_result *r)
         fault(s, &p, cfg.n_nodes, lossy);
         if (o->reload && pick(&q, 100) < 40) {
             reload(s, &q, cfg.n_nodes, &cfg);
+        }
+        if (o->verbs) {
+            verbs_load(s, &v, cfg.n_nodes, cfg.n_apps);
         }
         if (o->names) {
             names_load(s, &p, cfg.n_nodes, true);
@@ -386,6 +411,7 @@ void run_seed(uint64_t seed, const struct seed_opts *o, struct seed_result *r)
     }
     if (!sim_failed(s) && converged_at != UINT64_MAX) {
         sim_names_final(s);
+        sim_admin_final(s);
     }
     r->steps = sim_steps(s);
     r->resets = sim_resets(s);

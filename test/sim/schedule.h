@@ -12,6 +12,7 @@ struct seed_opts {
     uint32_t names_part; /* entries per snapshot part, 0 = default */
     bool quorum;        /* add a quorum-mode app: the nodes' Raft group */
     bool reload;        /* nodes remove and redefine apps at run time */
+    bool verbs;         /* operator verbs race with the faults */
 };
 
 struct seed_result {

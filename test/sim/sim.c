@@ -699,6 +699,22 @@ void sim__step(struct sim *s, unsigned i, struct baton_event *ev)
         sim__net_send(s, i, &s->fx->send[k]);
     }
     apps_run(s, i);
+    for (unsigned k = 0; k < s->fx->n_admin; k++) {
+        const struct baton_admin_reply *r = &s->fx->admin[k];
+        unsigned slot = (unsigned)(r->id % SIM_ADMIN_MAX);
+        if (r->id == 0 || r->id > s->admin_next ||
+            (s->admin[slot].id == r->id &&
+             (s->admin[slot].code != -1 || s->admin[slot].node != i))) {
+            sim__fail(s, "%s: answer to verb %" PRIu64 " unasked or twice",
+                      sim_names[i], r->id);
+        } else if (s->admin[slot].id == r->id) {
+            s->admin[slot].code = r->code;
+        }
+    }
+    if (s->fx->settings != NULL) {
+        sn->saved = *s->fx->settings; /* the driver's atomic write */
+        sn->has_saved = true;
+    }
     sim__quorum_check_apps(s);
     sim__names_effects(s, i);
     sim__quorum_write(s, i);
@@ -763,6 +779,7 @@ static void boot(struct sim *s, unsigned i)
     cfg.raft_snap_len = sn->disk.snap_len;
     cfg.raft_snap_every = s->cfg.raft_snap_every;
     cfg.raft_log_room = s->cfg.raft_log_room;
+    cfg.settings = sn->has_saved ? &sn->saved : NULL;
     for (unsigned a = 0; a < BATON_APPS_MAX; a++) {
         sn->inst[a].st = 0; /* a crash took every instance with it */
     }
@@ -1156,6 +1173,54 @@ void sim_define(struct sim *s,
     ev.what = BATON_REQ_DEFINE;
     ev.def = def;
     sim__step(s, i, &ev);
+}
+
+uint64_t sim_admin(struct sim *s,
+                   unsigned i,
+                   unsigned kind,
+                   unsigned a,
+                   unsigned node)
+{
+    struct baton_event ev = {0};
+    struct baton_admin_req q = {0};
+
+    if (!sim_up(s, i)) {
+        return 0;
+    }
+    q.id = ++s->admin_next;
+    q.kind = (uint8_t)kind;
+    q.node = (uint8_t)node;
+    if (kind != BATON_ADMIN_STANDBY && kind != BATON_ADMIN_UNSTANDBY) {
+        memcpy(q.name, s->cfg.apps[a].name, sizeof(q.name));
+    }
+    s->admin[q.id % SIM_ADMIN_MAX].id = q.id;
+    s->admin[q.id % SIM_ADMIN_MAX].code = -1;
+    s->admin[q.id % SIM_ADMIN_MAX].node = (uint8_t)i;
+    s->admin[q.id % SIM_ADMIN_MAX].life = s->nodes[i].life;
+    ev.type = BATON_EVENT_ADMIN;
+    ev.admin = &q;
+    sim__step(s, i, &ev);
+    return q.id;
+}
+
+int sim_admin_code(const struct sim *s, uint64_t id)
+{
+    return s->admin[id % SIM_ADMIN_MAX].id == id
+               ? s->admin[id % SIM_ADMIN_MAX].code
+               : -1;
+}
+
+void sim_admin_final(struct sim *s)
+{
+    for (unsigned k = 0; k < SIM_ADMIN_MAX; k++) {
+        unsigned i = s->admin[k].node;
+        if (s->admin[k].id != 0 && s->admin[k].code == -1 && sim_up(s, i) &&
+            s->nodes[i].life == s->admin[k].life) {
+            sim__fail(s, "%s: verb %" PRIu64 " never answered", sim_names[i],
+                      s->admin[k].id);
+            return;
+        }
+    }
 }
 
 uint64_t sim_starts(const struct sim *s, unsigned a)

@@ -150,6 +150,18 @@ int sim_member_request(struct sim *s, unsigned i, unsigned what,
  * list any up node holds. */
 bool sim_in_cluster(const struct sim *s, unsigned i);
 
+/* An operator verb on node i (batonctl move, disable, standby...):
+ * kind is enum baton_admin_kind, about app a or node `node`. Returns
+ * its id for sim_admin_code (0: node i is down). */
+#define SIM_ADMIN_MAX (64)
+uint64_t sim_admin(struct sim *s, unsigned i, unsigned kind, unsigned a,
+                   unsigned node);
+/* A verb's answer (enum baton_admin_code), -1 while under way or
+ * forgotten (beyond the last SIM_ADMIN_MAX). */
+int sim_admin_code(const struct sim *s, uint64_t id);
+/* Fails the run unless every verb was answered whose node is up in the
+ * life it was asked in. */
+void sim_admin_final(struct sim *s);
 /* How many times app a was started, cluster-wide, so far. */
 uint64_t sim_starts(const struct sim *s, unsigned a);
 /* Quorum apps: how many instances the cores killed at lease end (KILL),

@@ -116,6 +116,10 @@ struct simnode {
      * which its next life starts with (docs/design/membership.md §5). */
     bool has_members;
     struct baton_members members;
+    /* The operator settings its driver persisted (apps.md §7): they
+     * survive crashes and are loaded at boot. */
+    struct baton_settings saved;
+    bool has_saved;
 };
 
 /* (stream, index) -> state digest after that op, as the coordinator
@@ -170,6 +174,15 @@ struct sim {
     uint64_t starts_of[BATON_APPS_MAX];
     uint64_t kills;      /* KILL effects carried out */
     uint64_t shim_kills; /* instances the modelled shim killed */
+    /* Operator verbs (sim_admin): the answer's code by id, -1 while
+     * under way. */
+    struct {
+        uint64_t id;   /* 0: free */
+        int code;      /* -1 while under way */
+        uint32_t life; /* the asking node's */
+        uint8_t node;
+    } admin[SIM_ADMIN_MAX]; /* by id % SIM_ADMIN_MAX */
+    uint64_t admin_next;
     uint64_t states_delivered;
     struct baton_effects *fx;
     uint64_t steps;

@@ -59,10 +59,17 @@ static bool apps_converged(const struct sim *s, unsigned mask, unsigned c,
             }
             continue;
         }
+        /* The operator settings (apps.md §7), as the coordinator has
+         * them: a disabled app runs nowhere, a node in standby runs
+         * nothing, and a move pins the app to an eligible node. */
+        const struct baton_app_setting *set =
+            baton_settings_app(&cn->settings, ac->name);
+        bool off = set != NULL && set->disabled;
+        unsigned pin = set != NULL ? set->pin : BATON_NODE_NONE;
         for (unsigned x = 0; x < nn; x++) {
             const struct baton_local_app *l = &s->nodes[x].core.local[a];
             if ((mask & (1u << x)) && ac->rank[x] != 0 && l->permit &&
-                !l->removed && !l->failed &&
+                !l->removed && !l->failed && !off && !cn->settings.standby[x] &&
                 (best == 0 || ac->rank[x] < best)) {
                 best = ac->rank[x];
             }
@@ -98,7 +105,14 @@ static bool apps_converged(const struct sim *s, unsigned mask, unsigned c,
             for (unsigned x = 0; x < nn; x++) {
                 const struct baton_local_app *l = &s->nodes[x].core.local[a];
                 if ((mask & (1u << x)) && ac->rank[x] != 0 && l->permit &&
-                    !l->removed && !l->failed && l->wants) {
+                    !l->removed && !l->failed && !cn->settings.standby[x] &&
+                    (pin == BATON_NODE_NONE || pin >= nn ||
+                             !(mask & (1u << pin)) ||
+                             !s->nodes[pin].core.local[a].permit ||
+                             s->nodes[pin].core.local[a].failed ||
+                             cn->settings.standby[pin] || ac->rank[pin] == 0
+                         ? l->wants
+                         : x == pin)) {
                     pinned = true;
                     on_pin = on_pin || x == runner;
                 }
@@ -232,6 +246,17 @@ static bool group_converged(const struct sim *s, unsigned mask, char *buf,
                        "%s's replica (index %" PRIu64
                        ") differs from %s's (index %" PRIu64 ")",
                        sim_names[i], n->applied, sim_names[c], cn->applied);
+        }
+        /* The operator settings: the same on every member (entries may
+         * sit in other slots, so each way round merges to nothing). */
+        {
+            struct baton_settings mine = n->settings;
+            struct baton_settings theirs = cn->settings;
+            if (baton_settings_merge(&mine, &cn->settings) ||
+                baton_settings_merge(&theirs, &n->settings)) {
+                return why(buf, len, "%s's operator settings differ from %s's",
+                           sim_names[i], sim_names[c]);
+            }
         }
     }
     /* Names: only the members' current lives hold any. */

@@ -1480,6 +1480,274 @@ static void member_change_refused_with_quorum_app(void **state)
     sim_destroy(s);
 }
 
+/* ---- operator verbs (apps.md §7) ---------------------------------------- */
+
+/* Runs until t, one millisecond at a time, checking that app a never
+ * has two instances (starting or running) among nodes 0..n-1 except
+ * during a takeover (the new one starts while the old one runs, as some
+ * node's replica still says). */
+static void run_single(struct sim *s, unsigned n, unsigned a, uint64_t t)
+{
+    while (sim_now(s) < t && !sim_failed(s)) {
+        unsigned live = 0;
+        bool takeover = false;
+        sim_run_for(s, MS);
+        for (unsigned x = 0; x < n; x++) {
+            unsigned st = sim_instance(s, x, a, NULL);
+            const struct baton_node *c = sim_node(s, x);
+            int k = baton_state_app_find(&c->state, c->cfg.apps[a].name);
+            live += st == 1 || st == 2;
+            takeover |= sim_up(s, x) && k >= 0 &&
+                        c->state.apps[k].status == BATON_APP_TAKEOVER;
+        }
+        if (live > 2 || (live == 2 && !takeover)) {
+            dump(s);
+            fail_msg("app %u: %u instances at %" PRIu64 " ms", a, live,
+                     sim_now(s) / MS);
+        }
+    }
+    assert_false(sim_failed(s));
+}
+
+/* No node runs app a (among nodes 0..n-1). */
+static void runs_nowhere(const struct sim *s, unsigned n, unsigned a)
+{
+    for (unsigned x = 0; x < n; x++) {
+        if (sim_instance(s, x, a, NULL) != 0) {
+            dump(s);
+            fail_msg("app %u: node %c still has an instance", a, 'a' + x);
+        }
+    }
+}
+
+/* The verb answered with code. */
+static void answered(const struct sim *s, uint64_t id, int code)
+{
+    if (sim_admin_code(s, id) != code) {
+        fail_msg("verb %" PRIu64 ": code %d, expected %d (%s)", id,
+                 sim_admin_code(s, id), code,
+                 baton_admin_code_name((unsigned)code));
+    }
+}
+
+/* Verb kind (about app a, or node) given to node i, then a run until
+ * t with one instance of app 0 at most: it answered code. */
+static void verb(struct sim *s,
+                 unsigned i,
+                 unsigned kind,
+                 unsigned a,
+                 unsigned node,
+                 uint64_t t,
+                 int code)
+{
+    uint64_t id = sim_admin(s, i, kind, a, node);
+
+    run_single(s, 3, 0, t);
+    answered(s, id, code);
+}
+
+/* batonctl disable, from a node that neither runs the app nor
+ * coordinates: stopped everywhere, started nowhere, also after a
+ * failover would have placed it; enable places it again. */
+static void admin_disable_enable(void **state)
+{
+    struct baton_app_config app;
+    struct sim *s;
+    uint64_t starts;
+    int k;
+
+    (void)state;
+    define(&app, "x", "a,b,c", 0);
+    s = cluster(3, 1, &app, NULL, 0);
+    sim_run_until(s, 1000 * MS);
+    runs_only_on(s, 3, 0, 0);
+    k = sim_trace_count(s);
+    verb(s, 2, BATON_ADMIN_DISABLE, 0, 0, 1100 * MS, BATON_ADMIN_OK);
+    expect(s, &k, "a: app x: stop here (now idle)");
+    runs_nowhere(s, 3, 0);
+    starts = sim_starts(s, 0);
+    /* Again: nothing to change, and it says so. */
+    verb(s, 1, BATON_ADMIN_DISABLE, 0, 0, 1200 * MS, BATON_ADMIN_UNCHANGED);
+    /* A move is refused while disabled. */
+    verb(s, 1, BATON_ADMIN_MOVE, 0, 1, 1300 * MS, BATON_ADMIN_IS_DISABLED);
+    /* The coordinator goes: the next one keeps the app disabled. */
+    sim_crash(s, 0);
+    run_single(s, 3, 0, 4000 * MS);
+    runs_nowhere(s, 3, 0);
+    assert_int_equal(sim_starts(s, 0), starts);
+    verb(s, 2, BATON_ADMIN_ENABLE, 0, 0, 4100 * MS, BATON_ADMIN_OK);
+    runs_only_on(s, 3, 0, 1);
+    sim_destroy(s);
+}
+
+/* batonctl standby on the owner: its app moves away as a graceful move
+ * (a takeover, with the state handed over), nothing is placed on it,
+ * and unstandby lets the priority list bring the app back. */
+static void admin_standby_moves_apps(void **state)
+{
+    struct baton_app_config app;
+    struct sim *s;
+    int k;
+
+    (void)state;
+    define(&app, "x", "a,b,c", 0);
+    s = cluster(3, 1, &app, NULL, 0);
+    sim_run_until(s, 1000 * MS);
+    k = sim_trace_count(s);
+    verb(s, 2, BATON_ADMIN_STANDBY, 0, 0, 1100 * MS, BATON_ADMIN_OK);
+    expect(s, &k, "b: app x: start here (takeover from a, with its state)");
+    runs_only_on(s, 3, 0, 1);
+    /* A move to a node in standby is refused, and says why. */
+    verb(s, 2, BATON_ADMIN_MOVE, 0, 0, 1200 * MS, BATON_ADMIN_IN_STANDBY);
+    /* b fails: the app goes to c, not to a. */
+    sim_crash(s, 1);
+    run_single(s, 3, 0, 3000 * MS);
+    runs_only_on(s, 3, 0, 2);
+    verb(s, 2, BATON_ADMIN_UNSTANDBY, 0, 0, 3100 * MS, BATON_ADMIN_OK);
+    runs_only_on(s, 3, 0, 0);
+    verb(s, 2, BATON_ADMIN_UNSTANDBY, 0, 0, 3200 * MS, BATON_ADMIN_UNCHANGED);
+    sim_destroy(s);
+}
+
+/* batonctl move APP NODE from a third node: the app moves there now and
+ * stays (pinned) although a outranks it; refused moves say why; a pin
+ * outlives its node's failure (the app comes back to it); unpin hands
+ * the app back to the priority list. */
+static void admin_move_and_unpin(void **state)
+{
+    struct baton_app_config apps[2];
+    struct sim *s;
+    uint64_t id;
+    int k;
+
+    (void)state;
+    define(&apps[0], "x", "a,b,c", 0);
+    define(&apps[1], "y", "a,b", 0);
+    s = cluster(3, 2, apps, NULL, 0);
+    sim_run_until(s, 1000 * MS);
+    k = sim_trace_count(s);
+    verb(s, 1, BATON_ADMIN_MOVE, 0, 2, 1100 * MS, BATON_ADMIN_OK);
+    expect(s, &k, "c: app x: start here (takeover from a, with its state)");
+    runs_only_on(s, 3, 0, 2);
+    run_single(s, 3, 0, 3000 * MS);
+    runs_only_on(s, 3, 0, 2); /* pinned: a does not take it back */
+    verb(s, 0, BATON_ADMIN_MOVE, 0, 2, 3100 * MS, BATON_ADMIN_UNCHANGED);
+    id = sim_admin(s, 0, BATON_ADMIN_MOVE, 1, 2); /* c does not list y */
+    run_single(s, 3, 0, 3200 * MS);
+    answered(s, id, BATON_ADMIN_NOT_DEFINED);
+    sim_request(s, 1, 0, BATON_REQ_PERMIT, 0);
+    run_single(s, 3, 0, 3300 * MS);
+    verb(s, 0, BATON_ADMIN_MOVE, 0, 1, 3400 * MS, BATON_ADMIN_NOT_PERMITTED);
+    sim_request(s, 1, 0, BATON_REQ_PERMIT, 1);
+    /* c crashes: x fails over to a; c back: the pin brings x home. */
+    sim_crash(s, 2);
+    run_single(s, 3, 0, 3500 * MS);
+    verb(s, 0, BATON_ADMIN_MOVE, 0, 2, 4500 * MS, BATON_ADMIN_DOWN);
+    runs_only_on(s, 3, 0, 0);
+    sim_restart(s, 2);
+    run_single(s, 3, 0, 6000 * MS);
+    runs_only_on(s, 3, 0, 2);
+    verb(s, 1, BATON_ADMIN_UNPIN, 0, 0, 6100 * MS, BATON_ADMIN_OK);
+    runs_only_on(s, 3, 0, 0);
+    verb(s, 1, BATON_ADMIN_UNPIN, 0, 0, 6200 * MS, BATON_ADMIN_UNCHANGED);
+    assert_converged(s);
+    sim_destroy(s);
+}
+
+/* The settings survive the restart of every node (each loads what its
+ * driver persisted), and one that restarted with an older record gets
+ * the newer one back from the others: a coordinator that was down while
+ * a verb was applied does not undo it when it coordinates again. */
+static void admin_settings_survive_restarts(void **state)
+{
+    struct baton_app_config app;
+    struct sim *s;
+    uint64_t starts;
+
+    (void)state;
+    define(&app, "x", "a,b,c", 0);
+    s = cluster(3, 1, &app, NULL, 0);
+    sim_run_until(s, 1000 * MS);
+    verb(s, 1, BATON_ADMIN_DISABLE, 0, 0, 1100 * MS, BATON_ADMIN_OK);
+    for (unsigned x = 0; x < 3; x++) {
+        sim_crash(s, x);
+    }
+    run_single(s, 3, 0, 1500 * MS);
+    starts = sim_starts(s, 0);
+    for (unsigned x = 0; x < 3; x++) {
+        sim_restart(s, x);
+    }
+    run_single(s, 3, 0, 4000 * MS);
+    runs_nowhere(s, 3, 0);
+    assert_int_equal(sim_starts(s, 0), starts);
+    /* a (the coordinator) is down while the app is enabled again and
+     * c is put in standby; it comes back with its older record. */
+    sim_crash(s, 0);
+    run_single(s, 3, 0, 6000 * MS);
+    verb(s, 2, BATON_ADMIN_ENABLE, 0, 0, 6100 * MS, BATON_ADMIN_OK);
+    runs_only_on(s, 3, 0, 1);
+    verb(s, 2, BATON_ADMIN_STANDBY, 0, 2, 6200 * MS, BATON_ADMIN_OK);
+    sim_restart(s, 0);
+    run_single(s, 3, 0, 9000 * MS);
+    runs_only_on(s, 3, 0, 0); /* enabled: back on a */
+    assert_true(sim_node(s, 0)->settings.standby[2]);
+    assert_converged(s);
+    sim_destroy(s);
+}
+
+/* Verbs on both sides of a partition: after the heal, every setting is
+ * the one with the higher version, on every node, and the app runs once,
+ * where those settings say. */
+static void admin_settings_heal(void **state)
+{
+    struct baton_app_config apps[2];
+    struct sim *s;
+    uint64_t id;
+    const struct baton_app_setting *x0;
+
+    (void)state;
+    define(&apps[0], "x", "a,b,c", 0);
+    define(&apps[1], "y", "a,b,c", 0);
+    s = cluster(3, 2, apps, NULL, 0);
+    sim_run_until(s, 1000 * MS);
+    for (unsigned i = 1; i < 3; i++) {
+        sim_block(s, 0, i);
+        sim_block(s, i, 0);
+    }
+    sim_run_until(s, 3000 * MS);
+    /* Both sides run both apps meanwhile (available mode: failover
+     * timeout 0), so two instances are expected here. */
+    /* a's side disables x first; b's side then moves x to c and
+     * disables y: b's versions for x come later, so they win. */
+    id = sim_admin(s, 0, BATON_ADMIN_DISABLE, 0, 0);
+    sim_run_until(s, 3100 * MS);
+    answered(s, id, BATON_ADMIN_OK);
+    id = sim_admin(s, 1, BATON_ADMIN_DISABLE, 1, 0);
+    sim_run_until(s, 3200 * MS);
+    answered(s, id, BATON_ADMIN_OK);
+    id = sim_admin(s, 1, BATON_ADMIN_MOVE, 0, 2);
+    sim_run_until(s, 3300 * MS);
+    answered(s, id, BATON_ADMIN_OK);
+    sim_heal(s);
+    sim_run_until(s, 6000 * MS);
+    assert_converged(s);
+    for (unsigned i = 0; i < 3; i++) {
+        const struct baton_settings *st = &sim_node(s, i)->settings;
+        x0 = baton_settings_app(st, "x");
+        assert_non_null(x0);
+        assert_int_equal(x0->pin, 2);
+        assert_int_equal(x0->disabled, 0);
+        assert_non_null(baton_settings_app(st, "y"));
+        assert_int_equal(baton_settings_app(st, "y")->disabled, 1);
+        assert_int_equal(memcmp(st->standby, sim_node(s, 0)->settings.standby,
+                                sizeof(st->standby)),
+                         0);
+    }
+    runs_only_on(s, 3, 0, 2);
+    runs_nowhere(s, 3, 1);
+    sim_destroy(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1518,6 +1786,11 @@ int main(void)
         cmocka_unit_test(member_remove_owner_then_readd),
         cmocka_unit_test(member_add_during_partition),
         cmocka_unit_test(member_change_refused_with_quorum_app),
+        cmocka_unit_test(admin_disable_enable),
+        cmocka_unit_test(admin_standby_moves_apps),
+        cmocka_unit_test(admin_move_and_unpin),
+        cmocka_unit_test(admin_settings_survive_restarts),
+        cmocka_unit_test(admin_settings_heal),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -389,6 +389,30 @@ static void rand_members(struct baton_prng *p, struct baton_msg *m,
 
 /* A random message of the given type, zeroed first so that it can be
  * compared byte for byte with its decoding. */
+/* Operator settings as a decoder fills them: the named entries first,
+ * the rest free (no pin), and a standby only with a version. */
+static void rand_settings(struct baton_prng *p, struct baton_settings *st)
+{
+    unsigned n = (unsigned)baton_prng_below(p, BATON_APPS_MAX + 1);
+
+    memset(st, 0, sizeof(*st));
+    for (unsigned i = 0; i < BATON_APPS_MAX; i++) {
+        st->app[i].pin = BATON_NODE_NONE;
+    }
+    for (unsigned i = 0; i < n; i++) {
+        snprintf(st->app[i].name, sizeof(st->app[i].name), "s%u", i);
+        st->app[i].disabled = rand_u8(p);
+        st->app[i].pin = rand_u8(p);
+        st->app[i].ver = rand_u64(p);
+    }
+    for (unsigned x = 0; x < BATON_NODES_MAX; x++) {
+        if (baton_prng_chance(p, 300000)) {
+            st->standby[x] = rand_u8(p);
+            st->standby_ver[x] = rand_u64(p) | 1;
+        }
+    }
+}
+
 static void rand_msg(struct baton_prng *p, struct baton_msg *m, unsigned type,
                      unsigned n_nodes)
 {
@@ -451,6 +475,25 @@ static void rand_msg(struct baton_prng *p, struct baton_msg *m, unsigned type,
         break;
     case BATON_MSG_MEMBERS:
         rand_members(p, m, n_nodes);
+        break;
+    case BATON_MSG_ADMIN:
+        m->u.admin.id = rand_u64(p);
+        m->u.admin.kind = rand_u8(p);
+        m->u.admin.node = rand_u8(p);
+        if (baton_prng_chance(p, 800000)) {
+            snprintf(m->u.admin.name, sizeof(m->u.admin.name), "ad%u",
+                     rand_u8(p));
+        }
+        break;
+    case BATON_MSG_ADMIN_REPLY:
+        m->u.admin_reply.id = rand_u64(p);
+        m->u.admin_reply.code = rand_u8(p);
+        m->u.admin_reply.owner = rand_u8(p);
+        m->u.admin_reply.status = rand_u8(p);
+        m->u.admin_reply.pin = rand_u8(p);
+        break;
+    case BATON_MSG_SETTINGS:
+        rand_settings(p, &m->u.settings);
         break;
     default:
         rand_names_msg(p, m);
@@ -564,6 +607,21 @@ static void big_msg(struct baton_msg *m)
         break;
     case BATON_MSG_STATE:
         m->u.state.epoch |= BIG;
+        break;
+    case BATON_MSG_ADMIN:
+        m->u.admin.id |= BIG;
+        break;
+    case BATON_MSG_ADMIN_REPLY:
+        m->u.admin_reply.id |= BIG;
+        break;
+    case BATON_MSG_SETTINGS:
+        for (unsigned i = 0; i < BATON_APPS_MAX; i++) {
+            m->u.settings.app[i].ver |= m->u.settings.app[i].name[0] ? BIG : 0;
+        }
+        for (unsigned x = 0; x < BATON_NODES_MAX; x++) {
+            m->u.settings.standby_ver[x] |=
+                m->u.settings.standby_ver[x] ? BIG : 0;
+        }
         break;
     case BATON_MSG_NAME_REQ:
         m->u.name_req.req |= BIG;
@@ -846,7 +904,8 @@ static void check_bad_header(const uint8_t good[BATON_FRAME_HEADER_LEN],
 
 /* Version 2 added `heard` to every status, version 3 snapshot parts and
  * the HELLO's part digests, version 4 the app's mode in reports and
- * Raft's messages, version 5 the HELLO's range of versions. A header of
+ * Raft's messages, version 5 the HELLO's range of versions, version 6
+ * the operator verbs and settings (message types 15-17). A header of
  * a version from before negotiation is refused, and the driver learns
  * which it is, so that it logs it; any later one decodes, and the
  * driver checks it against the link's (docs/design/wire.md §1.1). */
@@ -856,10 +915,10 @@ static void test_frame_version(void **state)
     struct baton_frame_header h;
 
     BATON_UNUSED(state);
-    assert_int_equal(BATON_WIRE_VERSION, 5);
+    assert_int_equal(BATON_WIRE_VERSION, 6);
     assert_int_equal(BATON_WIRE_NEGOTIATES, 5);
     baton_frame_header_encode(buf, BATON_WIRE_VERSION, BATON_FRAME_HELLO, 88);
-    assert_int_equal(buf[2], 5);
+    assert_int_equal(buf[2], 6);
     assert_int_equal(baton_frame_old_version(buf, sizeof(buf)), 0);
     for (unsigned v = 0; v <= 0xff; v++) {
         buf[2] = (uint8_t)v;
@@ -927,6 +986,11 @@ static void test_wire_features(void **state)
     assert_true(baton_wire_has(4, BATON_WIRE_F_RAFT));
     assert_true(baton_wire_has(BATON_WIRE_VERSION_MIN, BATON_WIRE_F_RAFT));
     assert_true(baton_wire_has(255, BATON_WIRE_F_RAFT));
+    /* Operator verbs and settings (apps.md §7) from version 6: a link
+     * to a node of version 5 does not carry them. */
+    assert_false(baton_wire_has(5, BATON_WIRE_F_ADMIN));
+    assert_true(baton_wire_has(6, BATON_WIRE_F_ADMIN));
+    assert_true(baton_wire_has(BATON_WIRE_VERSION, BATON_WIRE_F_ADMIN));
 }
 
 static void hello_fill(struct baton_hello *h,
@@ -1382,6 +1446,31 @@ static void fill_msg(struct baton_msg *m, unsigned type, uint64_t v,
         m->u.members.list = l;
         break;
     }
+    case BATON_MSG_ADMIN:
+        m->u.admin.id = v;
+        m->u.admin.kind = m->u.admin.node = v8;
+        snprintf(m->u.admin.name, sizeof(m->u.admin.name), "%s",
+                 v8 & 1 ? "x" : "");
+        break;
+    case BATON_MSG_ADMIN_REPLY:
+        m->u.admin_reply.id = v;
+        m->u.admin_reply.code = m->u.admin_reply.owner = v8;
+        m->u.admin_reply.status = m->u.admin_reply.pin = v8;
+        break;
+    case BATON_MSG_SETTINGS:
+        /* Full, every field at the value (a version of 0 is no
+         * standby at all). */
+        for (unsigned i = 0; i < BATON_APPS_MAX; i++) {
+            snprintf(m->u.settings.app[i].name,
+                     sizeof(m->u.settings.app[i].name), "a%u", i);
+            m->u.settings.app[i].disabled = m->u.settings.app[i].pin = v8;
+            m->u.settings.app[i].ver = v;
+        }
+        for (unsigned x = 0; x < BATON_NODES_MAX; x++) {
+            m->u.settings.standby[x] = v != 0 ? v8 : 0;
+            m->u.settings.standby_ver[x] = v;
+        }
+        break;
     default:
         break;
     }
@@ -2036,6 +2125,14 @@ static bool variable_list(const msgpack_object *o)
     return first->type == MSGPACK_OBJECT_ARRAY && first->via.array.size >= 2 &&
            (first->via.array.ptr[0].type == MSGPACK_OBJECT_STR ||
             first->via.array.ptr[1].type == MSGPACK_OBJECT_STR ||
+            /* the settings' standbys: [node u8, standby u8, ver u64] */
+            (first->via.array.size == 3 &&
+             first->via.array.ptr[0].type == MSGPACK_OBJECT_POSITIVE_INTEGER &&
+             first->via.array.ptr[0].via.u64 <= 255 &&
+             first->via.array.ptr[1].type == MSGPACK_OBJECT_POSITIVE_INTEGER &&
+             first->via.array.ptr[1].via.u64 <= 255 &&
+             first->via.array.ptr[2].type == MSGPACK_OBJECT_POSITIVE_INTEGER &&
+             first->via.array.ptr[2].via.u64 > 255) ||
             /* a Raft APPEND's entries: [term u64, data bin] */
             (first->via.array.size == 2 &&
              first->via.array.ptr[1].type == MSGPACK_OBJECT_BIN));
