@@ -79,7 +79,7 @@ static void usage(FILE *f)
             "names (docs/control.md):\n"
             "  names                   every name this node sees: NAME NODE "
             "EPOCH META\n"
-            "  whereis NAME [--address]\n"
+            "  whereis NAME [--address] [--quorum]\n"
             "                          where NAME is registered (exit 1: "
             "nowhere);\n"
             "                          --address: only the address in its "
@@ -98,6 +98,10 @@ static void usage(FILE *f)
             "R: keep_incumbent\n"
             "                          (default), random_exit, "
             "random_notify, notify_all\n"
+            "  register NAME --quorum  a quorum name: committed in the Raft "
+            "log, at the\n"
+            "                          leader only; it stays as batonctl "
+            "exits\n"
             "  reregister NAME [META] (options as register)\n"
             "                          re-point NAME at this session "
             "wherever it is\n"
@@ -226,6 +230,7 @@ int main(int argc, char **argv)
         {"hold", no_argument, NULL, 'o'},
         {"multi", no_argument, NULL, 'o'},
         {"address", no_argument, NULL, 'o'},
+        {"quorum", no_argument, NULL, 'o'},
         {NULL, 0, NULL, 0}};
     static struct lib_config cfg;
     static char err[16384];

@@ -23,6 +23,7 @@ struct opts {
     long timeout_ms;
     bool hold;
     bool multi;
+    bool quorum; /* a quorum name (quorum.md §6) */
     bool json;
     bool address;
 };
@@ -54,6 +55,8 @@ static int parse(const struct cli *c, int argc, char **argv, struct opts *o,
             o->hold = true;
         } else if (strcmp(a, "--multi") == 0) {
             o->multi = true;
+        } else if (strcmp(a, "--quorum") == 0) {
+            o->quorum = true;
         } else if (strcmp(a, "--json") == 0) {
             o->json = true;
         } else if (strcmp(a, "--address") == 0) {
@@ -192,7 +195,8 @@ static bool meta_address(const char *meta, const char **at, int *len)
 
 int cli_whereis(const struct cli *c, int argc, char **argv)
 {
-    const char *usage = "batonctl whereis NAME [--address]";
+    const char *usage = "batonctl whereis NAME [--address] [--quorum]";
+    cJSON *req;
     struct cli_session s;
     struct opts o;
     cJSON *doc;
@@ -204,7 +208,11 @@ int cli_whereis(const struct cli *c, int argc, char **argv)
         fprintf(stderr, "usage: %s\n", usage);
         return 2;
     }
-    doc = request(c, &s, op("whereis", o.word[0]), 10000);
+    req = op("whereis", o.word[0]);
+    if (o.quorum) {
+        cJSON_AddBoolToObject(req, "quorum", true);
+    }
+    doc = request(c, &s, req, 10000);
     cli_session_close(&s);
     if (doc == NULL) {
         return 1;
@@ -477,6 +485,11 @@ static int write_and_hold(const struct cli *c, struct opts *o, cJSON *req,
             cli_answer_failed(o->word[0], doc);
         }
         rv = 1;
+    } else if (!o->json && o->quorum && !o->hold) {
+        printf(
+            "%s %s: ok, committed (a quorum name stays when batonctl "
+            "exits: it goes when this node's life ends)\n",
+            verb, o->word[0]);
     } else if (!o->json) {
         printf(o->hold ? "%s %s: holding it until SIGINT/SIGTERM\n"
                        : "%s %s: ok (the name went again as batonctl "
@@ -499,7 +512,7 @@ static int register_op(const struct cli *c, int argc, char **argv,
         re ? "batonctl reregister NAME [META] [--meta TEXT] [--resolver R] "
              "[--hold [--prefix TEXT]]"
            : "batonctl register NAME [--meta TEXT] [--resolver R] [--hold "
-             "[--prefix TEXT]]";
+             "[--prefix TEXT]] | NAME --quorum";
     struct opts o;
     cJSON *req;
 
@@ -521,6 +534,9 @@ static int register_op(const struct cli *c, int argc, char **argv,
     }
     if (o.multi) {
         cJSON_AddBoolToObject(req, "multi", true);
+    }
+    if (o.quorum) {
+        cJSON_AddBoolToObject(req, "quorum", true);
     }
     return write_and_hold(c, &o, req, re ? "reregistered" : "registered");
 }

@@ -91,6 +91,15 @@ int baton__quorum_init(struct baton_node *n, uint64_t seed);
 int baton__quorum_event(struct baton_node *n, const struct baton_event *ev);
 void baton__quorum_on_msg(struct baton_node *n, const struct baton_msg *m);
 uint64_t baton__quorum_deadline(const struct baton_node *n);
+/* A local endpoint's quorum name write (quorum.md §6), checked by
+ * registry.c: proposed if this node leads, else UNAVAILABLE. */
+void baton__quorum_name(struct baton_node *n, const struct baton_name_req *q);
+/* registry.c: the DONE effect of name write id (epoch: a quorum name
+ * write's committed entry, 0 if none). */
+void baton__name_done(struct baton_node *n,
+                      uint64_t id,
+                      unsigned code,
+                      uint64_t epoch);
 /* apps.c's placement rule (reference §1.4), shared with quorum.c's
  * grants: the node app e goes to, never `skip`; BATON_NODE_NONE if none
  * is eligible. */

@@ -200,18 +200,19 @@ enum baton_name_kind {
 };
 
 /* Results of a name write (and of calls, below). */
-#define BATON_NAME_CODE_MAP(X)                                          \
-    X(OK, "ok")                                                         \
-    X(TAKEN, "name is registered by another endpoint")                  \
-    X(NOT_OWNER, "name is not registered by this endpoint")              \
-    X(NOT_FOUND, "no such name")                                        \
-    X(HAS_NAME, "endpoint already holds a name (ask with multi)")       \
-    X(FULL, "name table full")                                          \
-    X(INVALID, "invalid request")                                       \
-    X(BUSY, "too many requests pending")                                \
-    X(TIMEOUT, "timed out")                                             \
-    X(UNREACHABLE, "the owner's node is unreachable")                   \
-    X(RETRY, "out of order: resend from index (internal)")
+#define BATON_NAME_CODE_MAP(X)                                    \
+    X(OK, "ok")                                                   \
+    X(TAKEN, "name is registered by another endpoint")            \
+    X(NOT_OWNER, "name is not registered by this endpoint")       \
+    X(NOT_FOUND, "no such name")                                  \
+    X(HAS_NAME, "endpoint already holds a name (ask with multi)") \
+    X(FULL, "name table full")                                    \
+    X(INVALID, "invalid request")                                 \
+    X(BUSY, "too many requests pending")                          \
+    X(TIMEOUT, "timed out")                                       \
+    X(UNREACHABLE, "the owner's node is unreachable")             \
+    X(RETRY, "out of order: resend from index (internal)")        \
+    X(UNAVAILABLE, "no quorum leader here: try again")
 
 enum baton_name_code {
 #define BATON__NAME_CODE_ENUM(name, text) BATON_NAME_##name,

@@ -42,8 +42,19 @@
 #define BATON_QUORUM_SNAP_EVERY (64)
 #define BATON_QUORUM_SNAP_HEAD (8)
 #define BATON_QUORUM_SNAP_RECORD (56)
-#define BATON_QUORUM_SNAP_MAX \
-    (BATON_QUORUM_SNAP_HEAD + BATON_APPS_MAX * BATON_QUORUM_SNAP_RECORD)
+/* Names in quorum mode (quorum.md §6): entries of the log, at most
+ * BATON_QNAMES_MAX in the table (they are few and important; a full
+ * table's snapshot, one record each, fits one SNAPSHOT message), at
+ * most BATON_QNAME_PENDING registrations under way at a leader, each
+ * answered TIMEOUT (outcome unknown) if its entry is neither committed
+ * nor overwritten within BATON_QNAME_TIMEOUT_MS. */
+#define BATON_QNAMES_MAX (256)
+#define BATON_QNAME_PENDING (32)
+#define BATON_QNAME_TIMEOUT_MS (5000)
+#define BATON_QUORUM_SNAP_QNAME (160)
+#define BATON_QUORUM_SNAP_MAX                                             \
+    (BATON_QUORUM_SNAP_HEAD + BATON_APPS_MAX * BATON_QUORUM_SNAP_RECORD + \
+     BATON_QNAMES_MAX * BATON_QUORUM_SNAP_QNAME)
 
 /* One distributed app as this node's config defines it. The definition
  * that must agree cluster-wide is name, rank, failover timeout, mode,
@@ -155,7 +166,10 @@ struct baton_name_req {
     uint8_t kind;      /* enum baton_name_kind */
     uint8_t resolver;  /* REGISTER/REREGISTER: enum baton_resolver */
     uint16_t meta_len;
-    uint8_t reserved[4];
+    /* REGISTER/UNREGISTER: 1 = a quorum name (quorum.md §6): an entry
+     * of the Raft log, answered once committed; no metadata. */
+    uint8_t quorum;
+    uint8_t reserved[3];
     uint64_t endpoint; /* the local endpoint (never 0) */
     char name[BATON_GNAME_MAX + 1]; /* not for DROP */
     uint8_t meta[BATON_GNAME_META_MAX];
@@ -294,7 +308,9 @@ struct baton_name_effect {
     uint8_t reserved[6];
     uint64_t id;       /* DONE: the request's id */
     uint64_t endpoint; /* LOST: the endpoint */
-    uint64_t epoch;    /* LOST: the registration's token */
+    /* LOST: the registration's token. DONE of a quorum name write: the
+     * index of its committed entry (a registration's token). */
+    uint64_t epoch;
     char name[BATON_GNAME_MAX + 1]; /* LOST */
 };
 
@@ -546,6 +562,16 @@ struct baton_peer {
     struct baton_status status; /* its latest announced status */
 };
 
+/* A quorum name (quorum.md §6) as the committed log has it. */
+struct baton_qname {
+    char name[BATON_GNAME_MAX + 1]; /* NUL-terminated; "" = slot free */
+    uint8_t owner;                  /* the holder's node */
+    uint8_t reserved[7];
+    baton_inc inc;     /* the holder node's life */
+    uint64_t endpoint; /* the holder endpoint, on its node */
+    uint64_t epoch;    /* the registering entry's index (a token) */
+};
+
 /* A name write under way at its origin (docs/design/names.md §3). */
 struct baton_name_pending {
     uint64_t req;      /* this node's request number */
@@ -769,6 +795,19 @@ struct baton_node {
     /* Leader: the commit index at which a proposal was refused (the log
      * is full), so the same grant is not retried every millisecond. */
     uint64_t grant_refused_at;
+    /* Names in quorum mode (quorum.md §6): the table the committed log
+     * builds (applied with the grants, in log order; epoch = the
+     * registering entry's index), and the leader's registrations whose
+     * entry (index, term) is not yet committed. */
+    struct baton_qname qnames[BATON_QNAMES_MAX];
+    uint32_t n_qnames;
+    struct baton_qname_pending {
+        uint64_t id;    /* the driver's request id */
+        uint64_t index; /* the entry proposed */
+        uint64_t term;
+        uint64_t until_ms; /* TIMEOUT then */
+    } qpend[BATON_QNAME_PENDING];
+    unsigned n_qpend;
     struct baton_counters counters;
     /* Live membership (membership.md): the agreed list, its digest, and
      * whether a newer list removed this node (it then takes part in
@@ -834,6 +873,25 @@ uint64_t baton_node_raft_commit(const struct baton_node *n);
  * NULL, the granting entry's index (0: none). */
 unsigned baton_node_grant(const struct baton_node *n, unsigned app,
                           uint64_t *epoch);
+/* Quorum mode: the holder of quorum name `name` (quorum.md §6), read
+ * from the committed table by the leader while its leadership lease
+ * holds at now_ms (the driver's clock now, not the last step's) and
+ * once an entry of its term is committed: BATON_NAME_OK (and *out),
+ * BATON_NAME_NOT_FOUND, or BATON_NAME_UNAVAILABLE (not the leader, no
+ * lease, no quorum app): never a stale holder. A local read. */
+unsigned baton_node_qwhereis(const struct baton_node *n,
+                             uint64_t now_ms,
+                             const char *name,
+                             struct baton_qname *out);
+/* Applies the log entry e at index x to a quorum name table t[BATON_
+ * QNAMES_MAX] of *count names, as every node applies committed ones:
+ * the answer its write gets (enum baton_name_code), or -1 if e is no
+ * name entry. Pure; the simulator rebuilds the committed table with it. */
+int baton_qnames_apply(struct baton_qname *t,
+                       uint32_t *count,
+                       unsigned n_nodes,
+                       const struct baton_raft_entry *e,
+                       uint64_t x);
 /* Quorum mode: when this node's lease on cfg.apps[app] ends, on its
  * clock (0: it holds none). */
 uint64_t baton_node_lease_end(const struct baton_node *n, unsigned app);

@@ -58,6 +58,8 @@ static uint64_t get64(const uint8_t *p)
     return v;
 }
 
+static void carry(struct baton_node *n);
+
 /* The app of cfg.apps named by the zero-padded name at p (which ends
  * with a zero byte), or BATON_NODE_NONE. */
 static unsigned app_named(const struct baton_node *n, const uint8_t *p)
@@ -106,6 +108,229 @@ static bool grant_decode(const struct baton_node *n,
     return true;
 }
 
+/* ---- names in quorum mode (quorum.md §6) -------------------------------
+ *
+ * A name entry: kind, op, owner, five bytes zero, the owner's life, the
+ * endpoint (both little-endian), the name padded with zeros. PURGE
+ * removes every name of `owner` whose life is at most `inc`: the leader
+ * proposes it once that life is lost (the node restarted, or it is
+ * declared down), as Erlang's global drops a dead node's names. */
+#define QNAME_KIND 2
+#define QNAME_REGISTER 1
+#define QNAME_UNREGISTER 2
+#define QNAME_PURGE 3
+#define QNAME_INC 8
+#define QNAME_EP 16
+#define QNAME_NAME 24
+#define QNAME_LEN (QNAME_NAME + BATON_GNAME_MAX + 1)
+_Static_assert(QNAME_LEN <= BATON_RAFT_DATA_MAX, "a name entry fits an entry");
+
+static uint32_t qname_encode(uint8_t *buf,
+                             unsigned op,
+                             unsigned owner,
+                             baton_inc inc,
+                             uint64_t endpoint,
+                             const char *name)
+{
+    memset(buf, 0, QNAME_LEN);
+    buf[0] = QNAME_KIND;
+    buf[1] = (uint8_t)op;
+    buf[2] = (uint8_t)owner;
+    put64(buf + QNAME_INC, inc);
+    put64(buf + QNAME_EP, endpoint);
+    memcpy(buf + QNAME_NAME, name, strnlen(name, BATON_GNAME_MAX));
+    return QNAME_LEN;
+}
+
+static struct baton_qname *qname_find(struct baton_qname *t, const char *name)
+{
+    for (unsigned k = 0; k < BATON_QNAMES_MAX; k++) {
+        if (t[k].name[0] != '\0' && strcmp(t[k].name, name) == 0) {
+            return &t[k];
+        }
+    }
+    return NULL;
+}
+
+/* Applies name entry e (at index x) to table t of *count names: the
+ * answer its registration gets (BATON_NAME_*), or -1 if e is no name
+ * entry. The same on every node: a pure function of the table and e. */
+int baton_qnames_apply(struct baton_qname *t,
+                       uint32_t *count,
+                       unsigned n_nodes,
+                       const struct baton_raft_entry *e,
+                       uint64_t x)
+{
+    const char *name = (const char *)e->data + QNAME_NAME;
+    unsigned owner;
+    baton_inc inc;
+    uint64_t ep;
+    struct baton_qname *q;
+
+    if (e->len != QNAME_LEN || e->data[0] != QNAME_KIND ||
+        e->data[QNAME_LEN - 1] != 0 || e->data[2] >= n_nodes) {
+        return -1;
+    }
+    owner = e->data[2];
+    inc = get64(e->data + QNAME_INC);
+    ep = get64(e->data + QNAME_EP);
+    q = qname_find(t, name);
+    switch (e->data[1]) {
+    case QNAME_REGISTER:
+        if (q != NULL) {
+            return q->owner == owner && q->inc == inc && q->endpoint == ep
+                       ? BATON_NAME_OK /* a retry of its own */
+                       : BATON_NAME_TAKEN;
+        }
+        if (*count >= BATON_QNAMES_MAX || name[0] == '\0') {
+            return BATON_NAME_FULL;
+        }
+        for (q = t; q->name[0] != '\0'; q++) {
+            /* a free slot exists: *count < BATON_QNAMES_MAX */
+        }
+        memset(q, 0, sizeof(*q));
+        memcpy(q->name, name, strlen(name));
+        q->owner = (uint8_t)owner;
+        q->inc = inc;
+        q->endpoint = ep;
+        q->epoch = x;
+        (*count)++;
+        return BATON_NAME_OK;
+    case QNAME_UNREGISTER:
+        if (q == NULL) {
+            return BATON_NAME_NOT_FOUND;
+        }
+        if (q->owner != owner || q->inc != inc || q->endpoint != ep) {
+            return BATON_NAME_NOT_OWNER;
+        }
+        memset(q, 0, sizeof(*q));
+        (*count)--;
+        return BATON_NAME_OK;
+    case QNAME_PURGE:
+        for (unsigned k = 0; k < BATON_QNAMES_MAX; k++) {
+            if (t[k].name[0] != '\0' && t[k].owner == owner &&
+                t[k].inc <= inc) {
+                memset(&t[k], 0, sizeof(t[k]));
+                (*count)--;
+            }
+        }
+        return BATON_NAME_OK;
+    default:
+        return -1;
+    }
+}
+
+/* The leader's registration whose entry is (x, term) is decided: OK or
+ * the table's answer if the committed entry at x is its own, else
+ * UNAVAILABLE (another leader's entry took the index: it never will
+ * be committed). */
+static void qname_decided(struct baton_node *n,
+                          uint64_t x,
+                          uint64_t term,
+                          int code)
+{
+    for (unsigned k = 0; k < n->n_qpend;) {
+        struct baton_qname_pending *p = &n->qpend[k];
+        if (p->index != x) {
+            k++;
+            continue;
+        }
+        if (p->term == term && code >= 0) {
+            baton__name_done(n, p->id, (unsigned)code, x);
+        } else {
+            baton__name_done(n, p->id, BATON_NAME_UNAVAILABLE, 0);
+        }
+        *p = n->qpend[--n->n_qpend];
+    }
+}
+
+/* Registrations whose outcome this node cannot learn in time (it lost
+ * the leadership and hears no one) are answered TIMEOUT: not an ack. */
+static void qname_expire(struct baton_node *n)
+{
+    for (unsigned k = 0; k < n->n_qpend;) {
+        if (n->now_ms >= n->qpend[k].until_ms && n->fx != NULL) {
+            baton__name_done(n, n->qpend[k].id, BATON_NAME_TIMEOUT, 0);
+            n->qpend[k] = n->qpend[--n->n_qpend];
+        } else {
+            k++;
+        }
+    }
+}
+
+void baton__quorum_name(struct baton_node *n, const struct baton_name_req *q)
+{
+    uint8_t buf[QNAME_LEN];
+    uint64_t index;
+    uint32_t len;
+
+    if (q->kind != BATON_NAME_REGISTER && q->kind != BATON_NAME_UNREGISTER) {
+        baton__name_done(n, q->id, BATON_NAME_INVALID, 0);
+        return;
+    }
+    if (!n->quorum || n->raft.role != BATON_RAFT_LEADER) {
+        /* Not forwarded: the caller retries at the leader
+         * (baton_node_raft_leader), so no answer is ever lost on a
+         * hop (quorum.md §6). */
+        baton__name_done(n, q->id, BATON_NAME_UNAVAILABLE, 0);
+        return;
+    }
+    if (n->n_qpend == BATON_QNAME_PENDING) {
+        baton__name_done(n, q->id, BATON_NAME_BUSY, 0);
+        return;
+    }
+    len = qname_encode(
+        buf, q->kind == BATON_NAME_REGISTER ? QNAME_REGISTER : QNAME_UNREGISTER,
+        n->cfg.self, n->inc, q->endpoint, q->name);
+    if (baton_raft_propose(&n->raft, n->now_ms, buf, len, &index,
+                           &n->raft_fx) != 0) {
+        baton__name_done(n, q->id, BATON_NAME_BUSY, 0); /* the log is full */
+        return;
+    }
+    n->qpend[n->n_qpend].id = q->id;
+    n->qpend[n->n_qpend].index = index;
+    n->qpend[n->n_qpend].term = n->raft.term;
+    n->qpend[n->n_qpend].until_ms = n->now_ms + BATON_QNAME_TIMEOUT_MS;
+    n->n_qpend++;
+    carry(n);
+}
+
+unsigned baton_node_qwhereis(const struct baton_node *n,
+                             uint64_t now_ms,
+                             const char *name,
+                             struct baton_qname *out)
+{
+    const struct baton_raft_entry *e;
+    uint64_t term;
+    const struct baton_qname *q = NULL;
+
+    if (!n->quorum || n->raft.role != BATON_RAFT_LEADER ||
+        baton_raft_lease_end(&n->raft) <= now_ms ||
+        n->grants_applied != n->raft.commit) {
+        return BATON_NAME_UNAVAILABLE;
+    }
+    /* Raft's read rule: a new leader's table is current only once an
+     * entry of its term is committed (its no-op). */
+    e = baton_raft_entry_at(&n->raft, n->raft.commit);
+    term = e != NULL ? e->term : n->raft.compacted_term;
+    if (term != n->raft.term) {
+        return BATON_NAME_UNAVAILABLE;
+    }
+    for (unsigned k = 0; k < BATON_QNAMES_MAX; k++) {
+        if (n->qnames[k].name[0] != '\0' &&
+            strcmp(n->qnames[k].name, name) == 0) {
+            q = &n->qnames[k];
+        }
+    }
+    if (q == NULL) {
+        return BATON_NAME_NOT_FOUND;
+    }
+    if (out != NULL) {
+        *out = *q;
+    }
+    return BATON_NAME_OK;
+}
+
 /* Applies the committed entries not applied yet, in log order. */
 static void apply_grants(struct baton_node *n)
 {
@@ -118,6 +343,9 @@ static void apply_grants(struct baton_node *n)
          * to a snapshot of this node (taken of applied entries) or one
          * it installed (which set grants_applied), never past them. */
         BATON_ASSERT(e != NULL);
+        int code =
+            baton_qnames_apply(n->qnames, &n->n_qnames, n->cfg.n_nodes, e, x);
+        qname_decided(n, x, e->term, code);
         if (grant_decode(n, e, &app, &g)) {
             struct baton_trace *t = baton__trace(n, BATON_TRACE_RAFT, g.owner);
             g.epoch = x;
@@ -175,6 +403,31 @@ static bool is_leader(const struct baton_node *n)
     return n->quorum && n->raft.role == BATON_RAFT_LEADER;
 }
 
+/* Is a grant entry in the log but not yet committed? Name entries do
+ * not change the grant table, so leases are renewed while they are. */
+static bool grant_in_flight(const struct baton_node *n)
+{
+    for (uint64_t x = n->raft.commit + 1; x <= baton_raft_last_index(&n->raft);
+         x++) {
+        const struct baton_raft_entry *e = baton_raft_entry_at(&n->raft, x);
+        if (e == NULL || e->len == 0 || e->data[0] == GRANT_KIND) {
+            return true; /* a new leader's no-op too: the table may lag */
+        }
+    }
+    return false;
+}
+
+/* Leader: may it propose a grant or a purge? Only one at a time: once
+ * everything in the log is committed and applied (so the decision reads
+ * the tables as the log has them), and not again at a commit index at
+ * which a proposal was refused. */
+static bool may_propose(const struct baton_node *n)
+{
+    return is_leader(n) && n->raft.commit == baton_raft_last_index(&n->raft) &&
+           n->grants_applied == n->raft.commit &&
+           n->grant_refused_at != n->raft.commit;
+}
+
 /* Leader: the quorum app to grant anew and to whom (false: none). Only
  * once everything in the log is committed and applied, and once every
  * lease it answered for the app has run out, drift included (§4.3; a
@@ -184,9 +437,7 @@ static bool grant_wanted(const struct baton_node *n,
                          unsigned *app,
                          unsigned *owner)
 {
-    if (!is_leader(n) || n->raft.commit != baton_raft_last_index(&n->raft) ||
-        n->grants_applied != n->raft.commit ||
-        n->grant_refused_at == n->raft.commit) {
+    if (!may_propose(n)) {
         return false;
     }
     for (unsigned i = 0; i < n->cfg.n_apps; i++) {
@@ -199,6 +450,38 @@ static bool grant_wanted(const struct baton_node *n,
             (t != n->grants[i].owner || spent(n, i))) {
             *app = i;
             *owner = t;
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Leader: a purge due (quorum.md §6): the owner and life of a name
+ * whose holder's life this leader knows to be over (the node spoke in
+ * a newer life, or was declared down after it was heard). A leader
+ * that has not heard a node yet purges nothing of it: after a restart
+ * of the leader alone, names stay until their node's fate is known.
+ * Proposed like grants: one at a time, on a log wholly applied. */
+static bool purge_wanted(const struct baton_node *n,
+                         unsigned *owner,
+                         baton_inc *inc)
+{
+    if (!may_propose(n)) {
+        return false;
+    }
+    for (unsigned k = 0; k < BATON_QNAMES_MAX; k++) {
+        const struct baton_qname *q = &n->qnames[k];
+        bool lost;
+        if (q->name[0] == '\0') {
+            continue;
+        }
+        lost = q->owner == n->cfg.self ? q->inc != n->inc
+                                       : n->peers[q->owner].heard &&
+                                             (n->peers[q->owner].inc > q->inc ||
+                                              !n->peers[q->owner].alive);
+        if (lost) {
+            *owner = q->owner;
+            *inc = q->inc;
             return true;
         }
     }
@@ -231,8 +514,7 @@ static uint32_t renewable(const struct baton_node *n, unsigned o)
 {
     uint32_t mask = 0;
 
-    if (n->raft.commit != baton_raft_last_index(&n->raft) ||
-        n->grants_applied != n->raft.commit) {
+    if (grant_in_flight(n) || n->grants_applied != n->raft.commit) {
         /* A grant may be under way (or a new leader's no-op): the table
          * may be about to change, and a grant's proposal is decided on
          * every lease answered before it. */
@@ -426,13 +708,25 @@ static bool wants_quorum(const struct baton_node_config *cfg)
 
 /* ---- snapshots of the grant table (quorum.md §3) ---------------------
  *
- * The table is all the state the log builds, so a snapshot of it as of
- * an applied index lets the log drop the entries up to there. Layout
- * (little-endian): a head (version, the number of records, six zero
- * bytes), then per granted app a record: owner, seven zero bytes, the
- * owner's life, the epoch, the app's name padded with zeros to
- * BATON_APP_NAME_MAX + 1 bytes. */
-#define SNAP_VERSION 1
+ * The tables are all the state the log builds, so a snapshot of them as
+ * of an applied index lets the log drop the entries up to there. Layout
+ * (little-endian): a head (version, the number of grant records, the
+ * number of name records in two bytes, four zero bytes), then per
+ * granted app a record: owner, seven zero bytes, the owner's life, the
+ * epoch, the app's name padded with zeros to BATON_APP_NAME_MAX + 1
+ * bytes; then per quorum name a record: owner, seven zero bytes, the
+ * owner's life, the endpoint, the epoch, the name padded with zeros to
+ * BATON_GNAME_MAX + 1 bytes. Version 1 (before quorum names) has no
+ * name records and is still read. */
+#define SNAP_VERSION 2
+#define SNAP_QINC 8
+#define SNAP_QEP 16
+#define SNAP_QEPOCH 24
+#define SNAP_QNAME 32
+_Static_assert(SNAP_QNAME + BATON_GNAME_MAX + 1 == BATON_QUORUM_SNAP_QNAME,
+               "a name record's fields fill it");
+_Static_assert(BATON_QUORUM_SNAP_MAX <= BATON_RAFT_SNAPSHOT_MAX,
+               "a full snapshot fits one SNAPSHOT message");
 #define SNAP_INC 8
 #define SNAP_EPOCH 16
 #define SNAP_NAME 24
@@ -459,7 +753,36 @@ static uint32_t snap_encode(const struct baton_node *n, uint8_t *buf)
         buf[1]++;
         len += BATON_QUORUM_SNAP_RECORD;
     }
+    for (unsigned k = 0; k < BATON_QNAMES_MAX; k++) {
+        const struct baton_qname *q = &n->qnames[k];
+        uint8_t *r = buf + len;
+        if (q->name[0] == '\0') {
+            continue;
+        }
+        r[0] = q->owner;
+        put64(r + SNAP_QINC, q->inc);
+        put64(r + SNAP_QEP, q->endpoint);
+        put64(r + SNAP_QEPOCH, q->epoch);
+        memcpy(r + SNAP_QNAME, q->name, strlen(q->name));
+        len += BATON_QUORUM_SNAP_QNAME;
+    }
+    buf[2] = (uint8_t)(n->n_qnames & 0xff);
+    buf[3] = (uint8_t)(n->n_qnames >> 8);
     return len;
+}
+
+/* The number of name records of a snapshot (none in version 1), and
+ * the k-th. */
+static uint32_t snap_qnames(const uint8_t *data)
+{
+    return data[0] == 1 ? 0 : (uint32_t)data[2] | (uint32_t)data[3] << 8;
+}
+
+static const uint8_t *snap_qrecord(const uint8_t *data, uint32_t k)
+{
+    return data + BATON_QUORUM_SNAP_HEAD +
+           (uint32_t)data[1] * BATON_QUORUM_SNAP_RECORD +
+           k * BATON_QUORUM_SNAP_QNAME;
 }
 
 /* Is data a snapshot of a table as of index (each record's name ends
@@ -471,12 +794,27 @@ static bool snap_valid(const struct baton_node *n,
                        uint32_t len,
                        uint64_t index)
 {
+    uint32_t nq;
+
     if (data == NULL || len < BATON_QUORUM_SNAP_HEAD ||
-        len > BATON_QUORUM_SNAP_MAX || data[0] != SNAP_VERSION ||
-        data[1] > BATON_APPS_MAX ||
-        len != BATON_QUORUM_SNAP_HEAD +
-                   (uint32_t)data[1] * BATON_QUORUM_SNAP_RECORD) {
+        len > BATON_QUORUM_SNAP_MAX ||
+        (data[0] != SNAP_VERSION && data[0] != 1) || data[1] > BATON_APPS_MAX) {
         return false;
+    }
+    nq = snap_qnames(data);
+    if (nq > BATON_QNAMES_MAX ||
+        len != BATON_QUORUM_SNAP_HEAD +
+                   (uint32_t)data[1] * BATON_QUORUM_SNAP_RECORD +
+                   nq * BATON_QUORUM_SNAP_QNAME) {
+        return false;
+    }
+    for (uint32_t k = 0; k < nq; k++) {
+        const uint8_t *r = snap_qrecord(data, k);
+        uint64_t epoch = get64(r + SNAP_QEPOCH);
+        if (r[SNAP_QNAME] == 0 || r[SNAP_QNAME + BATON_GNAME_MAX] != 0 ||
+            r[0] >= n->cfg.n_nodes || epoch == 0 || epoch > index) {
+            return false;
+        }
     }
     for (unsigned k = 0; k < data[1]; k++) {
         const uint8_t *r =
@@ -513,6 +851,17 @@ static void snap_restore(struct baton_node *n,
         n->grants[app].owner = r[0];
         n->grants[app].inc = get64(r + SNAP_INC);
         n->grants[app].epoch = get64(r + SNAP_EPOCH);
+    }
+    memset(n->qnames, 0, sizeof(n->qnames));
+    n->n_qnames = snap_qnames(data);
+    for (uint32_t k = 0; k < n->n_qnames; k++) {
+        const uint8_t *r = snap_qrecord(data, k);
+        struct baton_qname *q = &n->qnames[k];
+        q->owner = r[0];
+        q->inc = get64(r + SNAP_QINC);
+        q->endpoint = get64(r + SNAP_QEP);
+        q->epoch = get64(r + SNAP_QEPOCH);
+        memcpy(q->name, r + SNAP_QNAME, BATON_GNAME_MAX + 1);
     }
     n->grants_applied = index;
     memcpy(n->snap, data, len);
@@ -622,6 +971,9 @@ int baton__quorum_init(struct baton_node *n, uint64_t seed)
     }
     n->grants_applied = 0;
     n->grant_refused_at = 0;
+    memset(n->qnames, 0, sizeof(n->qnames));
+    n->n_qnames = 0;
+    n->n_qpend = 0;
     n->snap_len = 0;
     n->snap_index = 0;
     n->snap_wanted = 0;
@@ -668,6 +1020,9 @@ int baton__quorum_init(struct baton_node *n, uint64_t seed)
 int baton__quorum_event(struct baton_node *n, const struct baton_event *ev)
 {
     unsigned app, owner;
+    baton_inc inc;
+    uint8_t buf[QNAME_LEN > GRANT_LEN ? QNAME_LEN : GRANT_LEN];
+    uint32_t len = 0;
     int rv;
 
     if (!n->quorum) {
@@ -675,11 +1030,12 @@ int baton__quorum_event(struct baton_node *n, const struct baton_event *ev)
          * only be a driver's mistake. */
         return ev->type == BATON_EVENT_PERSISTED ? BATON_EINVAL : 0;
     }
+    qname_expire(n);
     switch (ev->type) {
     case BATON_EVENT_TICK:
         /* One call of the group per step (its effects are the step's):
-         * a snapshot due to a follower is sent, or a grant due is
-         * proposed, instead of the tick, which the group then asks for
+         * a snapshot due to a follower is sent, or a grant or a purge
+         * due is proposed, instead of the tick, which the group then asks for
          * again a millisecond later. */
         if (is_leader(n) && n->snap_wanted != 0) {
             unsigned to = (unsigned)__builtin_ctz(n->snap_wanted);
@@ -692,9 +1048,12 @@ int baton__quorum_event(struct baton_node *n, const struct baton_event *ev)
             break;
         }
         if (grant_wanted(n, &app, &owner)) {
-            uint8_t buf[GRANT_LEN];
-            uint32_t len = grant_encode(buf, n->cfg.apps[app].name, owner,
-                                        n->state.nodes[owner].inc);
+            len = grant_encode(buf, n->cfg.apps[app].name, owner,
+                               n->state.nodes[owner].inc);
+        } else if (purge_wanted(n, &owner, &inc)) {
+            len = qname_encode(buf, QNAME_PURGE, owner, inc, 0, "");
+        }
+        if (len != 0) {
             uint64_t index;
             rv = baton_raft_propose(&n->raft, n->now_ms, buf, len, &index,
                                     &n->raft_fx);
@@ -745,12 +1104,16 @@ void baton__quorum_on_msg(struct baton_node *n, const struct baton_msg *m)
 uint64_t baton__quorum_deadline(const struct baton_node *n)
 {
     unsigned app, owner;
+    baton_inc inc;
     uint64_t d = UINT64_MAX;
 
     if (!n->quorum) {
         return UINT64_MAX;
     }
-    if (grant_wanted(n, &app, &owner) ||
+    for (unsigned k = 0; k < n->n_qpend; k++) {
+        d = BATON_MIN(d, n->qpend[k].until_ms);
+    }
+    if (grant_wanted(n, &app, &owner) || purge_wanted(n, &owner, &inc) ||
         (is_leader(n) && n->snap_wanted != 0)) {
         return n->now_ms + 1; /* proposed or sent at the next tick */
     }

@@ -377,11 +377,15 @@ static void begin(struct baton_raft *r,
     memset(&fx->write, 0, sizeof(fx->write));
     memset(&fx->install, 0, sizeof(fx->install));
     fx->want_snapshot = 0;
+    /* Here, not at the end: the step's messages and write point into
+     * the log, and compacting moves its entries (an APPEND built before
+     * a compaction in the same step carried the entries that followed
+     * the ones it named). */
+    compact(r);
 }
 
 static void end(struct baton_raft *r, struct baton_raft_effects *fx)
 {
-    compact(r);
     flush_write(r, fx);
     fx->commit = r->commit;
     fx->deadline_ms =

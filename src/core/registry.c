@@ -61,6 +61,21 @@ static void done(struct baton_node *n, uint64_t id, unsigned code)
     }
 }
 
+void baton__name_done(struct baton_node *n,
+                      uint64_t id,
+                      unsigned code,
+                      uint64_t epoch)
+{
+    struct baton_name_effect *e = name_fx(n);
+
+    if (e != NULL) {
+        e->action = BATON_NAMEFX_DONE;
+        e->code = (uint8_t)code;
+        e->id = id;
+        e->epoch = epoch;
+    }
+}
+
 static bool told_before(struct baton_node *n, uint64_t endpoint,
                         uint64_t epoch, uint64_t hash)
 {
@@ -712,6 +727,10 @@ static void on_name_event(struct baton_node *n, const struct baton_name_req *q)
 
     if (code != BATON_NAME_OK) {
         done(n, q->id, code);
+        return;
+    }
+    if (q->quorum) {
+        baton__quorum_name(n, q); /* the log, not the coordinator's table */
         return;
     }
     /* A JOIN carries this node's own names in one frame: they stay

@@ -262,11 +262,28 @@ static void op_write(struct lib_session *s, const cJSON *req,
 {
     struct lib_control *c = s->ctl;
     const char *name = req_name(s, req, cid);
+    const cJSON *qj = cJSON_GetObjectItemCaseSensitive(req, "quorum");
     struct baton_name_req nr = {0};
     struct lib_pending_write *w;
 
-    if (name == NULL || (kind != BATON_NAME_UNREGISTER &&
-                         !check_write(s, req, cid, name, &nr))) {
+    if (name == NULL) {
+        return;
+    }
+    if (qj != NULL && !cJSON_IsBool(qj)) {
+        lib_ctl_send_error(s, cid, "invalid", "quorum must be true or false");
+        return;
+    }
+    /* A quorum name (quorum.md §6): an entry of the Raft log, answered
+     * once committed, at the leader only (elsewhere "unavailable");
+     * no metadata, no resolver, and it outlives the session. */
+    nr.quorum = cJSON_IsTrue(qj) ? 1 : 0;
+    if (nr.quorum && kind == BATON_NAME_REREGISTER) {
+        lib_ctl_send_error(s, cid, "invalid",
+                           "a quorum name is registered or unregistered");
+        return;
+    }
+    if (!nr.quorum && kind != BATON_NAME_UNREGISTER &&
+        !check_write(s, req, cid, name, &nr)) {
         return;
     }
     w = s->n_writes < LIB_CTL_WRITES_MAX ? calloc(1, sizeof(*w)) : NULL;
@@ -283,6 +300,7 @@ static void op_write(struct lib_session *s, const cJSON *req,
     w->op.kind = (uint8_t)kind;
     w->endpoint = s->ep.id;
     w->app = -1;
+    w->quorum = nr.quorum != 0;
     w->cid = cid != NULL ? cJSON_Duplicate(cid, true) : NULL;
     snprintf(w->name, sizeof(w->name), "%s", name);
     if (lib_idmap_put(c->writes, w->op.id, w) != 0) {
@@ -296,7 +314,7 @@ static void op_write(struct lib_session *s, const cJSON *req,
     nr.endpoint = s->ep.id;
     snprintf(nr.name, sizeof(nr.name), "%s", name);
     s->n_writes++;
-    if (kind != BATON_NAME_UNREGISTER) {
+    if (kind != BATON_NAME_UNREGISTER && !nr.quorum) {
         s->n_registering++;
         s->named = true;
     }
@@ -323,6 +341,37 @@ static cJSON *entry_json(const struct lib_control *c,
     return o;
 }
 
+/* whereis of a quorum name (quorum.md §6): the leader's lease read at
+ * the clock now (libuv's cached loop time may lag: the lease is checked
+ * against the later of the two), else "unavailable". */
+static void op_qwhereis(struct lib_session *s,
+                        const char *name,
+                        const cJSON *cid)
+{
+    const struct baton_node *n = &s->ctl->io->node;
+    uint64_t now = BATON_MAX(uv_hrtime() / 1000000, n->now_ms);
+    struct baton_qname q;
+    unsigned code = baton_node_qwhereis(n, now, name, &q);
+    char num[32];
+    cJSON *o;
+
+    if (code != BATON_NAME_OK) {
+        lib_ctl_send_code(s, cid, code);
+        return;
+    }
+    o = lib_ctl_answer(cid, true);
+    cJSON_AddStringToObject(o, "name", q.name);
+    cJSON_AddStringToObject(
+        o, "node",
+        q.owner < s->ctl->io->cfg.n_nodes ? s->ctl->io->names[q.owner] : "?");
+    snprintf(num, sizeof(num), "%" PRIu64, q.endpoint);
+    cJSON_AddRawToObject(o, "endpoint", num);
+    snprintf(num, sizeof(num), "%" PRIu64, q.epoch);
+    cJSON_AddStringToObject(o, "epoch", num);
+    cJSON_AddBoolToObject(o, "quorum", true);
+    lib_ctl_session_send(s, o);
+}
+
 static void op_whereis(struct lib_session *s, const cJSON *req,
                        const cJSON *cid)
 {
@@ -330,6 +379,10 @@ static void op_whereis(struct lib_session *s, const cJSON *req,
     const struct baton_name *e;
 
     if (name == NULL) {
+        return;
+    }
+    if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(req, "quorum"))) {
+        op_qwhereis(s, name, cid);
         return;
     }
     e = baton_node_whereis(&s->ctl->io->node, name);

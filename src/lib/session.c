@@ -432,8 +432,11 @@ static void on_name_done(struct lib_control *c, uint64_t id,
     } else if ((s = lib_ctl_session_of(c, w->endpoint)) != NULL &&
                !s->closing) {
         s->n_writes--;
-        if (w->op.kind == BATON_NAME_REGISTER ||
-            w->op.kind == BATON_NAME_REREGISTER) {
+        if (w->quorum) {
+            /* Not the session's: it stays when the session closes
+             * (quorum.md §6). */
+        } else if (w->op.kind == BATON_NAME_REGISTER ||
+                   w->op.kind == BATON_NAME_REREGISTER) {
             s->n_registering--;
             if (code == BATON_NAME_OK) {
                 held_add(s, w->name);

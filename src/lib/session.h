@@ -102,6 +102,7 @@ struct lib_pending_write {
     struct lib_op op;
     uint64_t endpoint;
     int app; /* -1: a session's */
+    bool quorum; /* a quorum name's: not among the session's names */
     cJSON *cid; /* the request's "id", echoed */
     char name[BATON_GNAME_MAX + 1];
 };

@@ -164,15 +164,18 @@ static void emit(FILE *out, uint64_t seed, const struct seed_result *r)
 {
     fprintf(out,
             "%" PRIu64 " %d %u %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64
-            " %" PRIu64 " %" PRIu64 " %d %" PRIu64 " %" PRIu64 " %s\n",
+            " %" PRIu64 " %" PRIu64 " %d %" PRIu64 " %" PRIu64 " %" PRIu64
+            " %" PRIu64 " %s\n",
             seed, r->ok, r->n_nodes, r->steps, r->converge_us, r->bound_us,
             r->garbage, r->resets, r->heal_link_us, r->default_hb,
-            r->snaps_taken, r->snaps_installed, r->ok ? "-" : r->failure);
+            r->snaps_taken, r->snaps_installed, r->qn_acked, r->qn_reads,
+            r->ok ? "-" : r->failure);
 }
 
 struct totals {
     uint64_t passed, failed, steps, garbage, resets;
     uint64_t snaps_taken, snaps_installed; /* quorum mode */
+    uint64_t qn_acked, qn_reads;
     /* heal -> every link up, at any and at default heartbeat settings */
     uint64_t heal_link_us, heal_link_seed;
     uint64_t heal_link_default_us, heal_link_default_seed;
@@ -184,16 +187,18 @@ static void absorb(struct totals *t, const char *line, const char *self,
                    const struct opts *o)
 {
     uint64_t seed, steps, conv, bound, garbage, resets, heal_link;
-    uint64_t taken, installed;
+    uint64_t taken, installed, acked, reads;
     int ok, default_hb;
     unsigned nn;
     int used = 0;
 
     if (sscanf(line,
                "%" SCNu64 " %d %u %" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64
-               " %" SCNu64 " %" SCNu64 " %d %" SCNu64 " %" SCNu64 " %n",
+               " %" SCNu64 " %" SCNu64 " %d %" SCNu64 " %" SCNu64 " %" SCNu64
+               " %" SCNu64 " %n",
                &seed, &ok, &nn, &steps, &conv, &bound, &garbage, &resets,
-               &heal_link, &default_hb, &taken, &installed, &used) < 12) {
+               &heal_link, &default_hb, &taken, &installed, &acked, &reads,
+               &used) < 14) {
         fprintf(stderr, "baton-sim: bad worker line: %s", line);
         t->failed++;
         return;
@@ -203,6 +208,8 @@ static void absorb(struct totals *t, const char *line, const char *self,
     t->resets += resets;
     t->snaps_taken += taken;
     t->snaps_installed += installed;
+    t->qn_acked += acked;
+    t->qn_reads += reads;
     if (default_hb && heal_link > t->heal_link_default_us) {
         t->heal_link_default_us = heal_link;
         t->heal_link_default_seed = seed;
@@ -360,6 +367,12 @@ static int run_many(const struct opts *o, const char *self)
         printf("quorum: %" PRIu64 " grant-table snapshots taken, %" PRIu64
                " installed from a leader\n",
                t.snaps_taken, t.snaps_installed);
+        printf("quorum names: %" PRIu64
+               " writes acknowledged (each checked "
+               "against the committed entry), %" PRIu64
+               " lease reads answered (each checked against the highest "
+               "commit)\n",
+               t.qn_acked, t.qn_reads);
     }
     printf("%" PRIu64 " passed, %" PRIu64 " failed\n", t.passed, t.failed);
     return t.failed == 0 ? 0 : 1;

@@ -172,6 +172,26 @@ static void verbs_load(struct sim *s,
     (void)sim_admin(s, i, kind, a, node);
 }
 
+/* A few quorum name writes from random endpoints (quorum.md §6), from
+ * the quorum runs' own PRNG. */
+static void qnames_load(struct sim *s, struct baton_prng *p, unsigned nn)
+{
+    unsigned count = pick(p, 4);
+
+    for (unsigned k = 0; k < count; k++) {
+        unsigned i = pick(p, nn);
+        unsigned l = baton_node_raft_leader(sim_node(s, i));
+        /* Mostly at the node i takes to lead (a client that was told
+         * UNAVAILABLE retries there), else anywhere. */
+        if (l < nn && pick(p, 4) != 0) {
+            i = l;
+        }
+        sim_qname_write(
+            s, i, pick(p, 3) == 0 ? BATON_NAME_UNREGISTER : BATON_NAME_REGISTER,
+            pick(p, 3), pick(p, 4));
+    }
+}
+
 /* A few name writes and calls from random endpoints. */
 static void names_load(struct sim *s, struct baton_prng *p, unsigned nn,
                        bool writes)
@@ -292,7 +312,8 @@ static bool linked_all(const struct sim *s, unsigned nn)
 void run_seed(uint64_t seed, const struct seed_opts *o, struct seed_result *r)
 {
     struct baton_prng p;
-    struct baton_prng q; /* --reload's draws */
+    struct baton_prng qp; /* --quorum's name writes */
+    struct baton_prng q;  /* --reload's draws */
     struct baton_prng v;
     struct sim_config cfg;
     struct sim *s;
@@ -330,6 +351,8 @@ void run_seed(uint64_t seed, const struct seed_opts *o, struct seed_result *r)
                                     (5 * hb * miss + 100) * SIM_MS);
     }
     r->bound_us += r->app_extra_us;
+    /* Quorum names from a PRNG of their own (see config). */
+    baton_prng_seed(&qp, seed ^ 0x9408u);
     s = sim_create(&cfg);
     if (s == NULL) {
         snprintf(r->failure, sizeof(r->failure), "out of memory");
@@ -352,6 +375,9 @@ void run_seed(uint64_t seed, const struct seed_opts *o, struct seed_result *r)
         }
         if (o->names) {
             names_load(s, &p, cfg.n_nodes, true);
+        }
+        if (o->quorum) {
+            qnames_load(s, &qp, cfg.n_nodes);
         }
     }
     sim_run_until(s, t_faults_end);
@@ -402,6 +428,9 @@ void run_seed(uint64_t seed, const struct seed_opts *o, struct seed_result *r)
             sim_names_must_finish(s, sim_now(s) >= t_calls_checked);
             names_load(s, &p, cfg.n_nodes, sim_now(s) < t_writes_end);
         }
+        if (o->quorum && sim_now(s) < t_writes_end && pick(&qp, 16) == 0) {
+            qnames_load(s, &qp, cfg.n_nodes);
+        }
         ok = sim_converged(s, why, sizeof(why));
         if (ok && converged_at == UINT64_MAX) {
             converged_at = sim_now(s);
@@ -416,6 +445,7 @@ void run_seed(uint64_t seed, const struct seed_opts *o, struct seed_result *r)
     r->steps = sim_steps(s);
     r->resets = sim_resets(s);
     sim_quorum_stats(s, &r->snaps_taken, &r->snaps_installed);
+    sim_qname_stats(s, &r->qn_acked, &r->qn_reads);
     r->default_hb = cfg.heartbeat_ms == 0;
     r->garbage = sim_rejected(s);
     if (sim_failed(s)) {

@@ -24,6 +24,7 @@ struct seed_result {
     uint64_t garbage;     /* invalid messages injected (all rejected) */
     uint64_t resets;      /* links reset on the cores' requests */
     uint64_t snaps_taken, snaps_installed; /* quorum mode */
+    uint64_t qn_acked, qn_reads;           /* quorum names: OK answers, reads */
     /* The quiet phase's slowest link: from the end of the faults (the
      * heal) until both ends of a pair the network connects hold it up,
      * for pairs that did not at that moment (5 ms resolution). */

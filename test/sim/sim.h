@@ -208,6 +208,19 @@ uint64_t sim_resets(const struct sim *s);
 void sim_quorum_stats(const struct sim *s,
                       uint64_t *taken,
                       uint64_t *installed);
+/* Quorum names (quorum.md §6): endpoint ep (0-2) of node i writes
+ * quorum name "q<name>" (kind BATON_NAME_REGISTER or UNREGISTER).
+ * Checked: an OK register is in the committed table at once, an OK
+ * unregister no longer; every node's lease read (baton_node_qwhereis,
+ * each step) answers from a table as of the highest committed index,
+ * never a stale holder. Returns the write's id (0: node down). */
+uint64_t sim_qname_write(struct sim *s,
+                         unsigned i,
+                         unsigned kind,
+                         unsigned ep,
+                         unsigned name);
+/* OK answers to quorum name writes, and lease reads answered. */
+void sim_qname_stats(const struct sim *s, uint64_t *acked, uint64_t *reads);
 /* The network lets a and b talk (no block either way). */
 bool sim_connected(const struct sim *s, unsigned a, unsigned b);
 

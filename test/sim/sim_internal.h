@@ -208,6 +208,35 @@ struct sim {
     size_t cap_grant_at;
     uint64_t quorum_writes;
     uint64_t snaps_taken, snaps_installed;
+    /* sim_quorum.c: quorum names (quorum.md §6). The table the
+     * committed log builds, applied as entries are first seen
+     * committed (the core's apply function on a table of the
+     * simulator's), and the writes under way. */
+    struct baton_qname qn_truth[BATON_QNAMES_MAX];
+    uint32_t qn_count;
+    struct sim_qreq {
+        uint64_t id;
+        uint64_t endpoint;
+        baton_inc inc;
+        uint32_t life;
+        uint8_t node, kind, name;
+        bool used;
+    } * qreqs;
+    size_t n_qreqs, cap_qreqs;
+    uint64_t qn_next;
+    /* Per committed index (i at [i - 1]): the answer its entry got, and
+     * the holders of the names q0-q3 once it was applied. */
+    struct sim_qat {
+        int code;
+        struct sim_qheld {
+            bool set;
+            uint8_t owner;
+            baton_inc inc;
+            uint64_t endpoint;
+        } h[4];
+    } * qn_at;
+    size_t cap_qn_at;
+    uint64_t qn_acked, qn_reads; /* OK answers; reads answered */
 };
 
 void sim__fail(struct sim *s, const char *fmt, ...)
@@ -259,5 +288,10 @@ void sim__quorum_check_apps(struct sim *s);
  * app a: its node's clock reached the lease end last given to it. */
 bool sim__shim_dead(const struct sim *s, unsigned i, unsigned a);
 void sim__quorum_free(struct sim *s);
+/* Quorum names: the ids of their writes carry this bit. */
+#define SIM_QNAME_TAG (UINT64_C(1) << 62)
+void sim__qname_done(struct sim *s,
+                     unsigned i,
+                     const struct baton_name_effect *e);
 
 #endif /* BATON_SIM_INTERNAL_H */

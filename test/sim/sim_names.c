@@ -478,7 +478,10 @@ void sim__names_effects(struct sim *s, unsigned i)
                        : baton_lost_reason_name(fx->name[k].code),
                    fx->name[k].endpoint, fx->name[k].name, fx->name[k].epoch);
         }
-        if (fx->name[k].action == BATON_NAMEFX_DONE) {
+        if (fx->name[k].action == BATON_NAMEFX_DONE &&
+            (fx->name[k].id & SIM_QNAME_TAG) != 0) {
+            sim__qname_done(s, i, &fx->name[k]);
+        } else if (fx->name[k].action == BATON_NAMEFX_DONE) {
             on_done(s, i, &fx->name[k]);
         } else {
             on_lost(s, i, &fx->name[k]);

@@ -18,10 +18,14 @@
  *   - an entry committed anywhere has the same term at that index on
  *     every node that holds it, and every leader holds every entry
  *     committed before its term (never lost across crash and restart,
- *     including writes lost before PERSISTED). */
+ *     including writes lost before PERSISTED);
+ *   - quorum names (§6): an acknowledged write is in the committed
+ *     table when acknowledged, and a lease read answers from a table as
+ *     of the highest index committed anywhere (never a stale holder). */
 #include "../../src/util/setup.h"
 
 #include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -55,6 +59,10 @@ static void *grow(void *p, size_t *cap, size_t need, size_t size)
 }
 
 static void apply(struct sim *s, unsigned i, const struct sim_write *w);
+static void check_reads(struct sim *s);
+static void qn_apply(struct sim *s,
+                     const struct baton_raft_entry *e,
+                     uint64_t x);
 
 /* Saves the step's snapshot, before its write (quorum.md §3 "Limits"). */
 static void save_snapshot(struct sim *s, unsigned i)
@@ -493,6 +501,7 @@ void sim__quorum_check(struct sim *s, unsigned i)
                 grow(s->committed, &s->cap_committed, x, sizeof(*s->committed));
             s->committed[x - 1] = e->term;
             s->n_committed = x;
+            qn_apply(s, e, x);
         } else if (s->committed[x - 1] != e->term) {
             sim__fail(s,
                       "%s committed entry %" PRIu64 " of term %" PRIu64
@@ -501,10 +510,213 @@ void sim__quorum_check(struct sim *s, unsigned i)
             return;
         }
     }
+    check_reads(s);
+}
+
+/* ---- quorum names (quorum.md §6) ------------------------------------ */
+
+static const struct baton_qname *truth_of(const struct sim *s, const char *name)
+{
+    for (unsigned k = 0; k < BATON_QNAMES_MAX; k++) {
+        if (s->qn_truth[k].name[0] != '\0' &&
+            strcmp(s->qn_truth[k].name, name) == 0) {
+            return &s->qn_truth[k];
+        }
+    }
+    return NULL;
+}
+
+/* Entry x is committed: applies it to the simulator's table and keeps
+ * its answer and the holders after it. */
+static void qn_apply(struct sim *s,
+                     const struct baton_raft_entry *e,
+                     uint64_t x)
+{
+    struct sim_qat *a;
+
+    s->qn_at = grow(s->qn_at, &s->cap_qn_at, x, sizeof(*s->qn_at));
+    a = &s->qn_at[x - 1];
+    memset(a, 0, sizeof(*a));
+    a->code =
+        baton_qnames_apply(s->qn_truth, &s->qn_count, s->cfg.n_nodes, e, x);
+    for (unsigned q = 0; q < 4; q++) {
+        char name[16];
+        const struct baton_qname *t;
+        snprintf(name, sizeof(name), "q%u", q);
+        t = truth_of(s, name);
+        if (t != NULL) {
+            a->h[q].set = true;
+            a->h[q].owner = t->owner;
+            a->h[q].inc = t->inc;
+            a->h[q].endpoint = t->endpoint;
+        }
+    }
+}
+
+uint64_t sim_qname_write(struct sim *s,
+                         unsigned i,
+                         unsigned kind,
+                         unsigned ep,
+                         unsigned name)
+{
+    struct baton_name_req q;
+    struct baton_event ev = {0};
+    struct sim_qreq *r;
+
+    if (!sim_up(s, i) || ep >= 3 || !s->nodes[i].core.quorum) {
+        return 0;
+    }
+    s->qreqs = grow(s->qreqs, &s->cap_qreqs, s->n_qreqs + 1, sizeof(*r));
+    r = &s->qreqs[s->n_qreqs++];
+    memset(r, 0, sizeof(*r));
+    r->id = SIM_QNAME_TAG | ++s->qn_next;
+    r->endpoint = 1000 + ep;
+    r->inc = s->nodes[i].core.inc;
+    r->life = s->nodes[i].life;
+    r->node = (uint8_t)i;
+    r->kind = (uint8_t)kind;
+    r->name = (uint8_t)name;
+    r->used = true;
+    memset(&q, 0, sizeof(q));
+    q.id = r->id;
+    q.kind = (uint8_t)kind;
+    q.quorum = 1;
+    q.endpoint = r->endpoint;
+    snprintf(q.name, sizeof(q.name), "q%u", name);
+    if (s->cfg.print_trace) {
+        printf("%6" PRIu64 " %s: [sim] quorum %s q%u ep %u (id %" PRIu64 ")\n",
+               s->now_us / SIM_MS, sim_names[i],
+               kind == BATON_NAME_REGISTER ? "register" : "unregister", name,
+               ep, r->id & ~SIM_QNAME_TAG);
+    }
+    ev.type = BATON_EVENT_NAME;
+    ev.name_req = &q;
+    sim__step(s, i, &ev);
+    return r->id;
+}
+
+void sim__qname_done(struct sim *s,
+                     unsigned i,
+                     const struct baton_name_effect *e)
+{
+    struct sim_qreq *r = NULL;
+    const struct sim_qat *a;
+    const struct sim_qheld *h;
+    bool mine;
+
+    for (size_t k = 0; k < s->n_qreqs; k++) {
+        if (s->qreqs[k].id == e->id) {
+            r = &s->qreqs[k];
+        }
+    }
+    if (r == NULL || !r->used || r->node != i || r->life != s->nodes[i].life) {
+        sim__fail(s,
+                  "%s answered quorum name write %" PRIu64
+                  " it was not given (or twice)",
+                  sim_names[i], e->id & ~SIM_QNAME_TAG);
+        return;
+    }
+    r->used = false;
+    if (e->epoch == 0) {
+        /* No entry of its own committed: UNAVAILABLE, BUSY, TIMEOUT,
+         * INVALID, none of which claims anything. */
+        if (e->code == BATON_NAME_OK || e->code == BATON_NAME_TAKEN ||
+            e->code == BATON_NAME_NOT_OWNER ||
+            e->code == BATON_NAME_NOT_FOUND) {
+            sim__fail(s,
+                      "%s answered quorum name write %" PRIu64
+                      " %s without a committed entry",
+                      sim_names[i], e->id & ~SIM_QNAME_TAG,
+                      baton_name_code_name(e->code));
+        }
+        return;
+    }
+    if (e->epoch > s->n_committed) {
+        sim__fail(s,
+                  "%s answered quorum name write %" PRIu64
+                  " %s at index %" PRIu64 ", committed only up to %zu",
+                  sim_names[i], e->id & ~SIM_QNAME_TAG,
+                  baton_name_code_name(e->code), e->epoch, s->n_committed);
+        return;
+    }
+    a = &s->qn_at[e->epoch - 1];
+    h = &a->h[r->name];
+    mine = h->set && h->owner == i && h->inc == r->inc &&
+           h->endpoint == r->endpoint;
+    if (a->code != e->code ||
+        (e->code == BATON_NAME_OK && r->kind == BATON_NAME_REGISTER && !mine) ||
+        (e->code == BATON_NAME_OK && r->kind == BATON_NAME_UNREGISTER &&
+         mine) ||
+        (e->code == BATON_NAME_TAKEN && (!h->set || mine))) {
+        sim__fail(s,
+                  "%s answered quorum %s of q%u (endpoint %" PRIu64
+                  ") %s at index %" PRIu64 "; committed there: %s, held by %s",
+                  sim_names[i],
+                  r->kind == BATON_NAME_REGISTER ? "register" : "unregister",
+                  r->name, r->endpoint, baton_name_code_name(e->code), e->epoch,
+                  a->code >= 0 ? baton_name_code_name((unsigned)a->code)
+                               : "no name entry",
+                  h->set ? sim_names[h->owner] : "none");
+        return;
+    }
+    if (e->code == BATON_NAME_OK) {
+        s->qn_acked++;
+    }
+}
+
+/* Every live node's lease read of every name the simulator writes: an
+ * answer (not UNAVAILABLE) comes from a table as of the highest index
+ * committed anywhere so far, and matches it. Reads are local and
+ * instant, so "some instant between request and answer" is now. */
+static void check_reads(struct sim *s)
+{
+    for (unsigned k = 0; k < s->cfg.n_nodes; k++) {
+        const struct baton_node *o = &s->nodes[k].core;
+        uint64_t now;
+        if (!sim_up(s, k) || !o->quorum) {
+            continue;
+        }
+        now = sim__clock_ms(s, k, s->now_us);
+        for (unsigned q = 0; q < 4; q++) {
+            char name[16];
+            struct baton_qname got;
+            const struct baton_qname *t;
+            unsigned code;
+            snprintf(name, sizeof(name), "q%u", q);
+            code = baton_node_qwhereis(o, now, name, &got);
+            if (code == BATON_NAME_UNAVAILABLE) {
+                continue;
+            }
+            s->qn_reads++;
+            t = truth_of(s, name);
+            if (o->raft.commit != s->n_committed ||
+                (code == BATON_NAME_OK) != (t != NULL) ||
+                (t != NULL &&
+                 (got.owner != t->owner || got.inc != t->inc ||
+                  got.endpoint != t->endpoint || got.epoch != t->epoch))) {
+                sim__fail(s,
+                          "%s read quorum name %s as %s at commit %" PRIu64
+                          "; committed (index %zu): %s",
+                          sim_names[k], name,
+                          code == BATON_NAME_OK ? sim_names[got.owner] : "none",
+                          o->raft.commit, s->n_committed,
+                          t == NULL ? "none" : sim_names[t->owner]);
+                return;
+            }
+        }
+    }
+}
+
+void sim_qname_stats(const struct sim *s, uint64_t *acked, uint64_t *reads)
+{
+    *acked = s->qn_acked;
+    *reads = s->qn_reads;
 }
 
 void sim__quorum_free(struct sim *s)
 {
+    free(s->qreqs);
+    free(s->qn_at);
     for (unsigned i = 0; i < SIM_NODES_MAX; i++) {
         sim__quorum_crash(s, i);
         free(s->nodes[i].disk.w);
