@@ -387,3 +387,67 @@ def check_no_dup(v, cluster, t0, t1, label):
         dup = time_where(line, t0, t1, lambda c: c > 1)
         v.check("bridge-no-dup", dup == 0,
                 f"{label}: {app} ran twice for {dup * 1000:.0f} ms during the bridge")
+
+
+def quorum_apps(cluster):
+    return [a for a, spec in cluster.apps.items() if spec.get("mode") == "quorum"]
+
+
+def check_stop_before_start(v, cluster, t0, t1, label):
+    """Quorum mode's promise, read from the apps' own records: every
+    instance of a quorum app that started in (t0, t1] started after every
+    earlier instance had ended (quorum.md §4), and under a higher token.
+    The gap from the last end to the start is printed as a figure. An end
+    known only from the pidfd or a sample (a SIGKILL: the shim at lease
+    end) is an upper bound: the check errs towards failing."""
+    for app in quorum_apps(cluster):
+        mine = sorted(cluster.instances.of(app), key=lambda i: i.start)
+        for i in [i for i in mine if t0 < i.start <= t1]:
+            before = [o for o in mine if o is not i and o.start <= i.start]
+            live = [o for o in before if o.live_at(i.start)]
+            ended = [o.end for o in before if o.end is not None and o.end <= i.start]
+            gap = i.start - max(ended) if ended and not live else None
+            if gap is not None:
+                v.figure(f"{app}: old instance's end -> new start ({label})", gap)
+            v.check("stop-before-start", not live,
+                    f"{label}: {app}'s instance on {i.node} started"
+                    + (f" {ms(gap)} after the last one ended" if gap is not None else "")
+                    + (f" while {live} still ran" if live else ""))
+            lower = [o for o in before if o.epoch is not None and i.epoch is not None
+                     and o.epoch >= i.epoch]
+            v.check("tokens-grow", i.epoch is not None and not lower,
+                    f"{label}: {app}'s instance on {i.node} has token {i.epoch};"
+                    f" {len(lower)} earlier instance(s) at or above it")
+
+
+def check_never_two(v, cluster, t0, t1):
+    """Over the whole run: never two live instances of a quorum app,
+    neither at any instant of the records' timeline nor at any of the
+    monitor's samples (issue 13, item 8)."""
+    for app in quorum_apps(cluster):
+        mine = cluster.instances.of(app)
+        line = count_timeline(mine, t0, t1)
+        two = time_where(line, t0, t1, lambda n: n > 1)
+        times = [t for (t, _, _) in cluster.monitor.samples if t0 <= t <= t1]
+        dup = [t for t in times if sum(1 for i in mine if i.live_at(t)) > 1]
+        v.check("never-two", two == 0 and not dup,
+                f"{app}: {len(dup)} of {len(times)} samples with two instances,"
+                f" {two * 1000:.0f} ms with two over the run ({len(mine)} instances)")
+
+
+
+def pgid_alive(pgid):
+    """Is a process of the group left that is not a zombie? (The shim
+    leads the group and dies with it, but stays a zombie until batond
+    reaps it: a frozen batond does not.)"""
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid and fields[0] != "Z":
+            return True
+    return False
