@@ -11,7 +11,7 @@ failed=()
 # machine.sh first: the floor the other figures stand on. leader.sh is
 # libbaton's leader_call between embedded nodes (bench/leader.c).
 for b in bench/machine.sh bench/mesh.sh bench/apps.sh bench/names.sh \
-    bench/leader.sh bench/raftlog.sh; do
+    bench/leader.sh bench/raftlog.sh bench/quorum.sh; do
     rc=0
     bash "$b" || rc=$?
     if [ $rc -ne 0 ]; then
