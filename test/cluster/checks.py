@@ -395,14 +395,19 @@ def quorum_apps(cluster):
 
 def check_stop_before_start(v, cluster, t0, t1, label):
     """Quorum mode's promise, read from the apps' own records: every
-    instance of a quorum app that started in (t0, t1] started after every
+    instance of a quorum app that started in (t0, t1] (t0: the fault)
+    started after every
     earlier instance had ended (quorum.md §4), and under a higher token.
     The gap from the last end to the start is printed as a figure. An end
     known only from the pidfd or a sample (a SIGKILL: the shim at lease
     end) is an upper bound: the check errs towards failing."""
     for app in quorum_apps(cluster):
         mine = sorted(cluster.instances.of(app), key=lambda i: i.start)
-        for i in [i for i in mine if t0 < i.start <= t1]:
+        new = [i for i in mine if t0 < i.start <= t1]
+        if new:
+            # t0 is the fault: the cut, the kill, the SIGSTOP.
+            v.figure(f"{app}: fault -> new instance's start ({label})", new[0].start - t0)
+        for i in new:
             before = [o for o in mine if o is not i and o.start <= i.start]
             live = [o for o in before if o.live_at(i.start)]
             ended = [o.end for o in before if o.end is not None and o.end <= i.start]
