@@ -16,6 +16,13 @@ class Instance:
         self.pid = int(fields[5])
         self.type = fields[6]
         self.epoch = int(fields[7]) if fields[7].isdigit() else None
+        # The earlier instances of its app still running at its start,
+        # as it saw them itself (app.c): exact where an end is not.
+        self.saw_live = None
+        self.scan = None
+        if len(fields) > 10:
+            self.saw_live = set() if fields[9] == "-" else {int(x) for x in fields[9].split(",")}
+            self.scan = int(fields[10]) / 1e9
         self.stop = None       # from its stop record: exact
         self.exited = None     # its pidfd became readable: within ms
         self.seen_dead = None  # first sample that found the PID gone
@@ -89,6 +96,22 @@ class Instances:
             elif fields[0] == "stop" and int(fields[5]) in self.by_pid:
                 self.by_pid[int(fields[5])].stop = int(fields[1]) / 1e9
 
+    def tighten(self):
+        """An instance killed without a stop record (its end from the
+        pidfd or a sample, late by the watcher's delay) that a later
+        instance of its app did not see running at its start (app.c's
+        LIVE, for instances started before its scan) had ended by then:
+        its end is at most that start."""
+        with self.lock:
+            for i in self.all:
+                if i.saw_live is None:
+                    continue
+                for o in self.all:
+                    if (o.app == i.app and o is not i and o.stop is None and o.start < i.scan
+                            and o.pid not in i.saw_live
+                            and (o.end is None or o.end > i.start)):
+                        o.exited = i.start if o.exited is None else min(o.exited, i.start)
+
     def poll(self, t):
         """Reads new records, then checks every instance still running by
         its PID."""
@@ -115,7 +138,8 @@ class Instances:
             with self.lock:
                 for fd in ready:
                     inst = fds[fd]
-                    inst.exited = t
+                    if inst.exited is None or t < inst.exited:
+                        inst.exited = t  # unless tighten() knew better
                     os.close(fd)
                     inst.pidfd = None
 
@@ -398,9 +422,12 @@ def check_stop_before_start(v, cluster, t0, t1, label):
     instance of a quorum app that started in (t0, t1] (t0: the fault)
     started after every
     earlier instance had ended (quorum.md §4), and under a higher token.
-    The gap from the last end to the start is printed as a figure. An end
-    known only from the pidfd or a sample (a SIGKILL: the shim at lease
-    end) is an upper bound: the check errs towards failing."""
+    The gap from the last end to the start is printed as a figure. The end
+    of an instance killed without a stop record (the shim at lease end)
+    is its pidfd's, late by the watcher's delay, unless a later instance
+    saw it gone at its start (Instances.tighten): then that start, so the
+    gap reads 0 where the watcher was too late to tell."""
+    cluster.instances.tighten()
     for app in quorum_apps(cluster):
         mine = sorted(cluster.instances.of(app), key=lambda i: i.start)
         new = [i for i in mine if t0 < i.start <= t1]
@@ -429,6 +456,7 @@ def check_never_two(v, cluster, t0, t1):
     """Over the whole run: never two live instances of a quorum app,
     neither at any instant of the records' timeline nor at any of the
     monitor's samples (issue 13, item 8)."""
+    cluster.instances.tighten()
     for app in quorum_apps(cluster):
         mine = cluster.instances.of(app)
         line = count_timeline(mine, t0, t1)
