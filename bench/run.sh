@@ -12,7 +12,7 @@ failed=()
 # libbaton's leader_call between embedded nodes (bench/leader.c).
 # callcost.sh: the call's instructions and allocations (callgrind).
 for b in bench/machine.sh bench/mesh.sh bench/apps.sh bench/names.sh \
-    bench/callcost.sh bench/leader.sh bench/raftlog.sh; do
+    bench/callcost.sh bench/leader.sh bench/raftlog.sh bench/quorum.sh; do
     rc=0
     bash "$b" || rc=$?
     if [ $rc -ne 0 ]; then

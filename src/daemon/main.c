@@ -321,12 +321,17 @@ static void on_notify_check(uv_check_t *h)
 
 /* WatchdogSec=: a ping every half period, as sd_watchdog_enabled(3)
  * advises, from the loop itself: a wedged loop stops the pings and
- * systemd restarts batond. */
+ * systemd restarts batond. And only while every local quorum instance's
+ * lease is being renewed (quorum.md §4.4): one that outlives its lease
+ * unrenewed, its stop and the kills failing, gets systemd's restart too,
+ * a second self-fence. */
 static void on_watchdog(uv_timer_t *t)
 {
     struct batond *d = t->data;
 
-    batond_notify_send(&d->notify, "WATCHDOG=1");
+    if (batond_sup_leases_renewed(&d->sup, uv_now(d->loop))) {
+        batond_notify_send(&d->notify, "WATCHDOG=1");
+    }
 }
 
 /* The Raft store failed (a full disk, an I/O error): the node may not

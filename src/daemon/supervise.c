@@ -1643,6 +1643,24 @@ static void send_lease(struct batond_proc *p)
     p->lease_boot_ms = rec.until_ms;
 }
 
+/* For the systemd watchdog (quorum.md §4.4): an instance under a lease
+ * whose renewals stopped reaches its stop margin (the core stops it
+ * then, and kills it at the lease end); until it is gone, this node's
+ * leases are not being renewed. */
+bool batond_sup_leases_renewed(const struct batond_sup *sup, uint64_t now_ms)
+{
+    for (unsigned i = 0; i < sup->cfg->node->io.n_apps; i++) {
+        const struct batond_proc *p = &sup->procs[i];
+        uint64_t margin = sup->cfg->node->io.apps[i].stop_margin_ms;
+
+        if (p->state != BATOND_PROC_IDLE && p->lease_ms != 0 &&
+            now_ms + margin >= p->lease_ms) {
+            return false;
+        }
+    }
+    return true;
+}
+
 /* Was the instance's end its shim's kill at lease end? Its lease, as
  * handed to the shim, has passed on CLOCK_BOOTTIME. */
 static bool lease_over(const struct batond_proc *p)

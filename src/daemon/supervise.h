@@ -159,6 +159,10 @@ void batond_sup_drain(struct batond_sup *sup,
  * bound). */
 void batond_sup_stop_all(struct batond_sup *sup);
 
+/* Is every local instance of a quorum app short of its stop margin, its
+ * lease being renewed (now_ms on uv_now's clock)? True with none. */
+bool batond_sup_leases_renewed(const struct batond_sup *sup, uint64_t now_ms);
+
 const char *batond_proc_state_name(int state);
 
 /* The instance's health for `batonctl apps` (docs/design/supervision.md

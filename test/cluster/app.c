@@ -7,13 +7,18 @@
  * Each record is one line appended with one write(2) to a file opened
  * O_APPEND, so lines of concurrent instances never interleave:
  *
- *   start MONO_NS REAL_NS APP NODE PID START_TYPE EPOCH FROM
+ *   start MONO_NS REAL_NS APP NODE PID START_TYPE EPOCH FROM LIVE SCAN_NS
  *   stop  MONO_NS REAL_NS APP NODE PID START_TYPE EPOCH SIGNAL
  *
  * MONO_NS is CLOCK_MONOTONIC, the clock the suite's own timeline uses
  * (network namespaces share it); REAL_NS is CLOCK_REALTIME, to match the
  * lines of batond's logs. A SIGKILL leaves no stop line: the suite then
- * learns the end from the PID. */
+ * learns the end from the PID, late by as long as its watcher takes to
+ * run. So each instance also looks, before its start line, for the
+ * earlier instances of its app still running (not zombies): LIVE lists
+ * their PIDs ("-" for none), the order at the start itself. SCAN_NS
+ * (CLOCK_MONOTONIC) is when it began to read the file: an instance that
+ * started after it is not in LIVE whether it runs or not. */
 #define _POSIX_C_SOURCE 200809L
 
 #include <fcntl.h>
@@ -63,12 +68,71 @@ static int record(int fd, const char *what, const char *last)
     return write(fd, line, (size_t)n) == n ? 0 : -1;
 }
 
+/* A process that exists and is not a zombie: it may still act. */
+static int running(long pid)
+{
+    char path[64];
+    char buf[512];
+    char *close_paren;
+    FILE *f;
+    size_t n;
+
+    snprintf(path, sizeof path, "/proc/%ld/stat", pid);
+    f = fopen(path, "r");
+    if (f == NULL) {
+        return 0;
+    }
+    n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    close_paren = strrchr(buf, ')');
+    return close_paren != NULL && close_paren[1] == ' ' &&
+           close_paren[2] != 'Z';
+}
+
+/* The PIDs of the earlier instances of app in the records file still
+ * running, comma-separated, into out ("-" for none). */
+static void live_earlier(const char *records,
+                         const char *app,
+                         char *out,
+                         size_t len)
+{
+    char line[512];
+    char what[16];
+    char name[128];
+    long pid;
+    int k;
+    size_t used = 0;
+    FILE *f = fopen(records, "r");
+
+    snprintf(out, len, "-");
+    if (f == NULL) {
+        return;
+    }
+    while (fgets(line, sizeof line, f) != NULL) {
+        if (sscanf(line, "%15s %*s %*s %127s %*s %ld", what, name, &pid) != 3 ||
+            strcmp(what, "start") != 0 || strcmp(name, app) != 0 ||
+            !running(pid)) {
+            continue;
+        }
+        k = snprintf(out + used, len - used, "%s%ld", used ? "," : "", pid);
+        if (k < 0 || (size_t)k >= len - used) {
+            break;
+        }
+        used += (size_t)k;
+    }
+    fclose(f);
+}
+
 int main(int argc, char **argv)
 {
     struct sigaction sa;
     sigset_t block;
     sigset_t wait_mask;
     char sig[16];
+    char live[256];
+    char last[320];
+    uint64_t scan_ns;
     int fd;
 
     if (argc != 2) {
@@ -92,7 +156,11 @@ int main(int argc, char **argv)
     sigaddset(&block, SIGTERM);
     sigaddset(&block, SIGINT);
     sigprocmask(SIG_BLOCK, &block, &wait_mask);
-    if (record(fd, "start", env("BATON_FROM_NODE")) != 0) {
+    scan_ns = clock_ns(CLOCK_MONOTONIC);
+    live_earlier(argv[1], env("BATON_APP"), live, sizeof live);
+    snprintf(last, sizeof last, "%s %s %llu", env("BATON_FROM_NODE"), live,
+             (unsigned long long)scan_ns);
+    if (record(fd, "start", last) != 0) {
         perror("record");
         return 1;
     }

@@ -16,6 +16,13 @@ class Instance:
         self.pid = int(fields[5])
         self.type = fields[6]
         self.epoch = int(fields[7]) if fields[7].isdigit() else None
+        # The earlier instances of its app still running at its start,
+        # as it saw them itself (app.c): exact where an end is not.
+        self.saw_live = None
+        self.scan = None
+        if len(fields) > 10:
+            self.saw_live = set() if fields[9] == "-" else {int(x) for x in fields[9].split(",")}
+            self.scan = int(fields[10]) / 1e9
         self.stop = None       # from its stop record: exact
         self.exited = None     # its pidfd became readable: within ms
         self.seen_dead = None  # first sample that found the PID gone
@@ -89,6 +96,22 @@ class Instances:
             elif fields[0] == "stop" and int(fields[5]) in self.by_pid:
                 self.by_pid[int(fields[5])].stop = int(fields[1]) / 1e9
 
+    def tighten(self):
+        """An instance killed without a stop record (its end from the
+        pidfd or a sample, late by the watcher's delay) that a later
+        instance of its app did not see running at its start (app.c's
+        LIVE, for instances started before its scan) had ended by then:
+        its end is at most that start."""
+        with self.lock:
+            for i in self.all:
+                if i.saw_live is None:
+                    continue
+                for o in self.all:
+                    if (o.app == i.app and o is not i and o.stop is None and o.start < i.scan
+                            and o.pid not in i.saw_live
+                            and (o.end is None or o.end > i.start)):
+                        o.exited = i.start if o.exited is None else min(o.exited, i.start)
+
     def poll(self, t):
         """Reads new records, then checks every instance still running by
         its PID."""
@@ -115,7 +138,8 @@ class Instances:
             with self.lock:
                 for fd in ready:
                     inst = fds[fd]
-                    inst.exited = t
+                    if inst.exited is None or t < inst.exited:
+                        inst.exited = t  # unless tighten() knew better
                     os.close(fd)
                     inst.pidfd = None
 
@@ -387,3 +411,76 @@ def check_no_dup(v, cluster, t0, t1, label):
         dup = time_where(line, t0, t1, lambda c: c > 1)
         v.check("bridge-no-dup", dup == 0,
                 f"{label}: {app} ran twice for {dup * 1000:.0f} ms during the bridge")
+
+
+def quorum_apps(cluster):
+    return [a for a, spec in cluster.apps.items() if spec.get("mode") == "quorum"]
+
+
+def check_stop_before_start(v, cluster, t0, t1, label):
+    """Quorum mode's promise, read from the apps' own records: every
+    instance of a quorum app that started in (t0, t1] (t0: the fault)
+    started after every
+    earlier instance had ended (quorum.md §4), and under a higher token.
+    The gap from the last end to the start is printed as a figure. The end
+    of an instance killed without a stop record (the shim at lease end)
+    is its pidfd's, late by the watcher's delay, unless a later instance
+    saw it gone at its start (Instances.tighten): then that start, so the
+    gap reads 0 where the watcher was too late to tell."""
+    cluster.instances.tighten()
+    for app in quorum_apps(cluster):
+        mine = sorted(cluster.instances.of(app), key=lambda i: i.start)
+        new = [i for i in mine if t0 < i.start <= t1]
+        if new:
+            # t0 is the fault: the cut, the kill, the SIGSTOP.
+            v.figure(f"{app}: fault -> new instance's start ({label})", new[0].start - t0)
+        for i in new:
+            before = [o for o in mine if o is not i and o.start <= i.start]
+            live = [o for o in before if o.live_at(i.start)]
+            ended = [o.end for o in before if o.end is not None and o.end <= i.start]
+            gap = i.start - max(ended) if ended and not live else None
+            if gap is not None:
+                v.figure(f"{app}: old instance's end -> new start ({label})", gap)
+            v.check("stop-before-start", not live,
+                    f"{label}: {app}'s instance on {i.node} started"
+                    + (f" {ms(gap)} after the last one ended" if gap is not None else "")
+                    + (f" while {live} still ran" if live else ""))
+            lower = [o for o in before if o.epoch is not None and i.epoch is not None
+                     and o.epoch >= i.epoch]
+            v.check("tokens-grow", i.epoch is not None and not lower,
+                    f"{label}: {app}'s instance on {i.node} has token {i.epoch};"
+                    f" {len(lower)} earlier instance(s) at or above it")
+
+
+def check_never_two(v, cluster, t0, t1):
+    """Over the whole run: never two live instances of a quorum app,
+    neither at any instant of the records' timeline nor at any of the
+    monitor's samples (issue 13, item 8)."""
+    cluster.instances.tighten()
+    for app in quorum_apps(cluster):
+        mine = cluster.instances.of(app)
+        line = count_timeline(mine, t0, t1)
+        two = time_where(line, t0, t1, lambda n: n > 1)
+        times = [t for (t, _, _) in cluster.monitor.samples if t0 <= t <= t1]
+        dup = [t for t in times if sum(1 for i in mine if i.live_at(t)) > 1]
+        v.check("never-two", two == 0 and not dup,
+                f"{app}: {len(dup)} of {len(times)} samples with two instances,"
+                f" {two * 1000:.0f} ms with two over the run ({len(mine)} instances)")
+
+
+
+def pgid_alive(pgid):
+    """Is a process of the group left that is not a zombie? (The shim
+    leads the group and dies with it, but stays a zombie until batond
+    reaps it: a frozen batond does not.)"""
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid and fields[0] != "Z":
+            return True
+    return False

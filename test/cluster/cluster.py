@@ -33,11 +33,20 @@ NAMES = "abcde"
 # sync_window_ms + 4 x heartbeat_ms at the default settings.
 BOUND_S = 3.0
 QUIET_S = 2.0  # observed beyond the longest bound after each heal
+# A quorum app after a heal (quorum.md §4): besides BOUND_S, an election
+# (up to 2 x the election timeout) and the old lease with its drift
+# (1,000 ms x 1.01) before the new grant; it has no failover timeout.
+QUORUM_EXTRA_S = 3.0
 
 
-def app_specs(n):
+def app_specs(n, quorum=False):
     """Two apps with different priority lists and failover timeouts; db's
-    instance holds the global name dbname."""
+    instance holds the global name dbname. With quorum, one quorum app q
+    instead (quorum.md), every node in one priority group: no takeover,
+    so every move is a failover the scenario caused."""
+    if quorum:
+        return {"q": {"nodes": "{" + " ".join(f"{x}@cluster" for x in NAMES[:n]) + "}",
+                      "failover_timeout": 0, "mode": "quorum"}}
     if n >= 5:
         web, db, db_timeout = "a, {b c}, d, e", "{d e}, c, b, a", 1500
     else:
@@ -52,14 +61,15 @@ def app_specs(n):
 
 
 class Cluster:
-    def __init__(self, n, bin_dir, app_bin, netw, seconds):
+    def __init__(self, n, bin_dir, app_bin, netw, seconds, quorum=False):
         self.seconds = seconds  # how long a scenario's partition lasts
         self.schedule = []      # the nemesis's episodes
         self.dir = tempfile.mkdtemp(prefix="baton-cluster.")
         self.batond = os.path.abspath(os.path.join(bin_dir, "batond"))
         self.app_bin = os.path.abspath(app_bin)
         self.net = netw
-        self.apps = app_specs(n)
+        self.apps = app_specs(n, quorum)
+        self.ref = next(iter(self.apps))  # the app whose owner scenarios aim at
         self.records = os.path.join(self.dir, "records")
         self.instances = checks.Instances(self.records)
         self.nodes = {x: Node(x, self) for x in NAMES[:n]}
@@ -86,6 +96,8 @@ class Cluster:
                       "stop_timeout = 2000"]
             if spec.get("name"):
                 lines.append(f"name = {spec['name']}")
+            if spec.get("mode"):
+                lines.append(f"mode = {spec['mode']}")
         return "\n".join(lines) + "\n"
 
     def bound(self, app):
@@ -93,12 +105,14 @@ class Cluster:
         timeout (docs/design/apps.md §5)."""
         if app is None:
             return BOUND_S
-        return BOUND_S + self.apps[app]["failover_timeout"] / 1000.0
+        extra = QUORUM_EXTRA_S if self.apps[app].get("mode") == "quorum" else 0.0
+        return BOUND_S + extra + self.apps[app]["failover_timeout"] / 1000.0
 
     def window(self):
         return max(self.bound(a) for a in self.apps) + QUIET_S
 
     def start(self):
+        self.t_start = now()
         for node in self.nodes.values():
             node.start()
         self.monitor = Monitor(self)
@@ -141,8 +155,9 @@ def others(c, first):
 
 
 def minority(c):
-    """web's owner and the nodes after it: the smaller side of a split."""
-    owner = c.owner("web")
+    """The reference app's owner and the nodes after it: the smaller side
+    of a split."""
+    owner = c.owner(c.ref)
     return [owner] + others(c, owner)[:(len(c.nodes) - 1) // 2 - 1]
 
 
@@ -154,13 +169,13 @@ def sc_symmetric(c, rng):
 
 
 def sc_one_way(c, rng):
-    src = c.owner("web")
+    src = c.owner(c.ref)
     dst = others(c, src)[0]
     yield f"one-way {src}->{dst}", "one-way", [(net.one_way(src, dst), c.seconds)]
 
 
 def sc_bridge(c, rng):
-    x = c.owner("web")
+    x = c.owner(c.ref)
     y = others(c, x)[0]
     mid = "".join(others(c, x)[1:])
     yield f"bridge {x}-{mid}-{y}", "bridge", [(net.bridge(x, y), c.seconds)]
@@ -233,6 +248,13 @@ SCENARIOS = {
     "nemesis": sc_nemesis,
     "kill9": None,  # run_kill9
 }
+# The same with one quorum app instead of web and db (quorum.md §8): the
+# isolate is the symmetric split with the owner in the minority; freeze
+# stops the owner's batond alone (run_freeze).
+QUORUM = {"quorum-isolate": "symmetric", "quorum-one-way": "one-way",
+          "quorum-bridge": "bridge", "quorum-nemesis": "nemesis",
+          "quorum-kill9": "kill9", "quorum-freeze": "freeze"}
+LEASE_S = 1.0  # lease_ms at its default (quorum.md §1)
 
 
 def run_episode(c, v, label, kind, steps):
@@ -249,13 +271,14 @@ def run_episode(c, v, label, kind, steps):
     t_end = now()
     time.sleep(0.3)  # the monitor samples past t_end
     checks.check_heal(v, c, t_heal, t_end, kind)
+    checks.check_stop_before_start(v, c, t0, t_end, kind)
 
 
 def run_kill9(c, v):
     """kill -9 of web's owner's batond (its shim takes the app down with
     it), then the node restarts and takes web back."""
-    victim = c.owner("web")
-    print(f"- kill -9 {victim} (web's owner)", flush=True)
+    victim = c.owner(c.ref)
+    print(f"- kill -9 {victim} ({c.ref}'s owner)", flush=True)
     t_kill = now()
     c.nodes[victim].signal(signal.SIGKILL)
     c.nodes[victim].wait()
@@ -263,6 +286,7 @@ def run_kill9(c, v):
     t_end = now()
     time.sleep(0.3)
     checks.check_heal(v, c, t_kill, t_end, "kill9", killed=victim)
+    checks.check_stop_before_start(v, c, t_kill, t_end, "kill9")
     print(f"- restart {victim}", flush=True)
     t_start = now()
     c.nodes[victim].start()
@@ -270,6 +294,48 @@ def run_kill9(c, v):
     t_end = now()
     time.sleep(0.3)
     checks.check_heal(v, c, t_start, t_end, "restart")
+    checks.check_stop_before_start(v, c, t_start, t_end, "restart")
+
+
+def run_freeze(c, v):
+    """SIGSTOP of the reference app's owner's batond alone (its shim and
+    the app run on) for 2 x the lease and more: the shim kills the app's
+    process group at the lease end on its own timer, before the majority
+    starts the app (quorum.md §4.4); after SIGCONT the woken node does
+    not start it again."""
+    app = c.ref
+    victim = c.owner(app)
+    old = [i for i in c.instances.of(app) if i.live_at(now())][0]
+    pgid = os.getpgid(old.pid)
+    frozen = 2 * LEASE_S + 1.5  # and an election if the owner led
+    print(f"- SIGSTOP {victim}'s batond ({app}'s owner) for {frozen:.1f} s", flush=True)
+    t0 = now()
+    c.nodes[victim].signal(signal.SIGSTOP)
+    time.sleep(frozen)
+    t_cont = now()
+    c.instances.read()
+    group_gone = not checks.pgid_alive(pgid)
+    new = [i for i in c.instances.of(app) if t0 < i.start <= t_cont]
+    v.check("shim-kill", old.end is not None and old.stop is None and group_gone,
+            f"freeze: {app}'s old instance on {victim} "
+            + ("killed (no stop record: its shim)" if old.end is not None and old.stop is None
+               else "stopped by its own record" if old.stop is not None else "still runs")
+            + f", its process group {pgid} {'gone' if group_gone else 'still there'},"
+            f" while batond was stopped")
+    v.check("majority-starts", any(i.node != victim for i in new),
+            f"freeze: {len(new)} new instance(s) of {app} while {victim} was stopped"
+            + (f" ({new})" if new else ""))
+    print(f"- SIGCONT {victim}", flush=True)
+    c.nodes[victim].signal(signal.SIGCONT)
+    time.sleep(c.window())
+    t_end = now()
+    time.sleep(0.3)
+    checks.check_heal(v, c, t_cont, t_end, "freeze")
+    checks.check_stop_before_start(v, c, t0, t_end, "freeze")
+    again = [i for i in c.instances.of(app) if i.node == victim and i.start > t0]
+    v.check("no-restart", not again,
+            f"freeze: the woken {victim} started {app} {len(again)} time(s)"
+            + (f" ({again})" if again else ""))
 
 
 def finish(c, v, shutdown):
@@ -300,6 +366,8 @@ def finish(c, v, shutdown):
     if c.monitor:
         c.monitor.stop_event.set()
         c.monitor.join()
+        c.instances.read()
+        checks.check_never_two(v, c, c.t_start, now())
     v.check("clean-exit", all(s == 0 for s in statuses.values()),
             "batond exit status on SIGTERM: "
             + ", ".join(f"{k}={s}" for k, s in sorted(statuses.items())))
@@ -336,7 +404,7 @@ def finish(c, v, shutdown):
 def main():
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("scenario", choices=sorted(SCENARIOS))
+    ap.add_argument("scenario", choices=sorted(list(SCENARIOS) + list(QUORUM)))
     ap.add_argument("--bin", required=True, help="directory of batond")
     ap.add_argument("--app", required=True, help="the baton-cluster-app binary")
     ap.add_argument("--nodes", type=int, default=3, choices=[3, 4, 5])
@@ -368,15 +436,18 @@ def main():
     c = None
     try:
         netw.up()
-        c = Cluster(args.nodes, args.bin, args.app, netw, args.seconds)
+        quorum = args.scenario in QUORUM
+        scenario = QUORUM.get(args.scenario, args.scenario)
+        c = Cluster(args.nodes, args.bin, args.app, netw, args.seconds, quorum)
         print(f"cluster: {args.scenario}, {args.nodes} nodes, seed {seed}"
               f" (replay: --seed {seed}), namespaces {netw.prefix}-*, files {c.dir}",
               flush=True)
         for app, spec in c.apps.items():
             print(f"  app {app}: nodes = {spec['nodes']}, failover_timeout ="
                   f" {spec['failover_timeout']}, bound {c.bound(app) * 1000:.0f} ms"
-                  + (f", name = {spec['name']}" if spec.get("name") else ""))
-        if args.scenario == "nemesis":
+                  + (f", name = {spec['name']}" if spec.get("name") else "")
+                  + (f", mode = {spec['mode']}" if spec.get("mode") else ""))
+        if scenario == "nemesis":
             c.schedule = nemesis_schedule(seed, list(c.nodes), args.minutes)
             print(f"  schedule: {len(c.schedule)} episodes, about {args.minutes:g} min")
             for k, (text, _, steps) in enumerate(c.schedule):
@@ -386,10 +457,12 @@ def main():
                        " 'contested' after the start"):
             return 1
         for k in range(args.repeat):
-            if args.scenario == "kill9":
+            if scenario == "kill9":
                 run_kill9(c, v)
+            elif scenario == "freeze":
+                run_freeze(c, v)
             else:
-                for label, kind, steps in SCENARIOS[args.scenario](c, rng):
+                for label, kind, steps in SCENARIOS[scenario](c, rng):
                     run_episode(c, v, label, kind, steps)
             if k + 1 < args.repeat and not c.wait_settled():
                 v.check("settled", False, "did not settle between repeats")
