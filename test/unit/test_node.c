@@ -2103,9 +2103,11 @@ static unsigned own_write(struct baton_node *n, struct baton_effects *fx,
 }
 
 /* A lone node over `slots` (cap per table), booted to coordinator. */
-static void lone_coordinator(struct baton_node *n, struct baton_effects *fx,
+static void lone_coordinator(struct baton_node *n,
+                             struct baton_effects *fx,
                              struct baton_node_config *cfg,
-                             struct baton_name *slots, uint32_t cap)
+                             struct baton_name *slots,
+                             uint32_t cap)
 {
     struct baton_event ev;
 
@@ -2183,10 +2185,11 @@ static void test_applied_digest_follows_state(void **state)
             n->state.apps[0].epoch += 1;
         }
         before = baton_node_replica_digest(n);
-        assert_int_equal(own_write(n, fx, i % 2 == 0 ? BATON_NAME_REGISTER
-                                                     : BATON_NAME_UNREGISTER,
-                                   i / 2),
-                         BATON_NAME_OK);
+        assert_int_equal(
+            own_write(n, fx,
+                      i % 2 == 0 ? BATON_NAME_REGISTER : BATON_NAME_UNREGISTER,
+                      i / 2),
+            BATON_NAME_OK);
         assert_int_equal(trace_count(fx, BATON_TRACE_APPLIED), 1);
         assert_true(trace_find(fx, BATON_TRACE_APPLIED)->c ==
                     baton_node_replica_digest(n));
