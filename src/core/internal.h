@@ -77,6 +77,8 @@ void baton__settings_send(struct baton_node *n, unsigned to);
 uint64_t baton__settings_deadline(const struct baton_node *n);
 /* Names and calls (registry.c). */
 int baton__apply(struct baton_node *n, const struct baton_op *op);
+/* baton_node_replica_digest, cached for a trace per applied op. */
+uint64_t baton__replica_digest(struct baton_node *n);
 void baton__names_install(struct baton_node *n, const struct baton_names *in);
 int baton__names_event(struct baton_node *n, const struct baton_event *ev);
 void baton__names_on_msg(struct baton_node *n, const struct baton_msg *m);

@@ -674,6 +674,11 @@ struct baton_node {
 
     /* Replication. */
     struct baton_state state; /* this node's replica */
+    /* baton__replica_digest's cache: the state its base was taken of
+     * (name_epoch_max aside), and that base. */
+    struct baton_state digest_of;
+    uint64_t digest_base;
+    bool digest_ok;
     struct baton_stream stream;
     uint64_t applied; /* last index of `stream` applied */
     unsigned step_ops; /* COORDINATOR: ops ordered during this step */

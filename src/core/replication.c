@@ -25,7 +25,7 @@ static void trace_applied(struct baton_node *n, const struct baton_op *op)
     }
     t->a = n->applied;
     t->b = op->type;
-    t->c = baton_node_replica_digest(n);
+    t->c = baton__replica_digest(n);
     t->stream = n->stream;
 }
 
@@ -295,7 +295,7 @@ static void install(struct baton_node *n, const struct baton_msg *m,
     n->counters.snapshots_installed++;
     t = baton__trace(n, BATON_TRACE_SNAPSHOT, m->from);
     t->a = n->applied;
-    t->c = baton_node_replica_digest(n);
+    t->c = baton__replica_digest(n);
     t->stream = n->stream;
 }
 

@@ -372,6 +372,17 @@ static uint64_t fnv(uint64_t h, uint64_t v)
 
 uint64_t baton_state_digest(const struct baton_state *s)
 {
+    return baton_state_digest_finish(baton_state_digest_base(s),
+                                     s->name_epoch_max);
+}
+
+uint64_t baton_state_digest_finish(uint64_t base, uint64_t name_epoch_max)
+{
+    return fnv(base, name_epoch_max);
+}
+
+uint64_t baton_state_digest_base(const struct baton_state *s)
+{
     uint64_t h = 0xcbf29ce484222325ull;
 
     /* Not n_nodes, and every slot up to BATON_NODES_MAX: slots beyond
@@ -402,7 +413,6 @@ uint64_t baton_state_digest(const struct baton_state *s)
             h = fnv(h, e->rank[i]);
         }
     }
-    h = fnv(h, s->name_epoch_max);
     return h;
 }
 

@@ -153,6 +153,13 @@ void baton_state_merge(struct baton_state *out, const struct baton_state *a,
  * to compare replicas in tests and in the simulator. */
 uint64_t baton_state_digest(const struct baton_state *s);
 
+/* The same digest in two parts: the base covers every field but
+ * name_epoch_max, which every name op moves and nothing else, so a
+ * caller that digests after each op can keep the base while only names
+ * change (baton__replica_digest). digest = finish(base(s), s's max). */
+uint64_t baton_state_digest_base(const struct baton_state *s);
+uint64_t baton_state_digest_finish(uint64_t base, uint64_t name_epoch_max);
+
 bool baton_state_equal(const struct baton_state *a,
                        const struct baton_state *b);
 

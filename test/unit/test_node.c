@@ -2102,6 +2102,27 @@ static unsigned own_write(struct baton_node *n, struct baton_effects *fx,
     return BATON_NAME_CODE__COUNT;
 }
 
+/* A lone node over `slots` (cap per table), booted to coordinator. */
+static void lone_coordinator(struct baton_node *n,
+                             struct baton_effects *fx,
+                             struct baton_node_config *cfg,
+                             struct baton_name *slots,
+                             uint32_t cap)
+{
+    struct baton_event ev;
+
+    memset(cfg, 0, sizeof(*cfg));
+    cfg->n_nodes = 1;
+    cfg->candidate[0] = 1;
+    cfg->names_slots = slots;
+    cfg->names_cap = cap;
+    assert_int_equal(baton_node_init(n, cfg, 1, 7, 0), 0);
+    memset(&ev, 0, sizeof(ev));
+    ev.type = BATON_EVENT_TICK;
+    assert_int_equal(baton_node_step(n, &ev, fx), 0);
+    assert_int_equal(n->role, BATON_ROLE_COORDINATOR);
+}
+
 /* A JOIN carries a node's own names in one frame, so a node's endpoints
  * hold at most BATON_JOIN_NAMES_MAX names even when the table holds more
  * (docs/design/names.md §1); re-pointing one it holds is still fine. */
@@ -2112,23 +2133,13 @@ static void test_own_names_limit(void **state)
     struct baton_node *n = calloc(1, sizeof(*n));
     struct baton_effects *fx = calloc(1, sizeof(*fx));
     struct baton_node_config cfg;
-    struct baton_event ev;
 
     BATON_UNUSED(state);
     assert_non_null(slots);
     assert_non_null(n);
     assert_non_null(fx);
     assert_true(baton_names_limit(cap) > BATON_JOIN_NAMES_MAX);
-    memset(&cfg, 0, sizeof(cfg));
-    cfg.n_nodes = 1;
-    cfg.candidate[0] = 1;
-    cfg.names_slots = slots;
-    cfg.names_cap = cap;
-    assert_int_equal(baton_node_init(n, &cfg, 1, 7, 0), 0);
-    memset(&ev, 0, sizeof(ev));
-    ev.type = BATON_EVENT_TICK;
-    assert_int_equal(baton_node_step(n, &ev, fx), 0);
-    assert_int_equal(n->role, BATON_ROLE_COORDINATOR);
+    lone_coordinator(n, fx, &cfg, slots, cap);
     for (unsigned i = 0; i < BATON_JOIN_NAMES_MAX; i++) {
         assert_int_equal(own_write(n, fx, BATON_NAME_REGISTER, i),
                          BATON_NAME_OK);
@@ -2146,6 +2157,44 @@ static void test_own_names_limit(void **state)
     assert_int_equal(baton_node_init(n, &cfg, 1, 7, 0), BATON_EINVAL);
     cfg.names_part += 1;
     assert_int_equal(baton_node_init(n, &cfg, 1, 7, 0), 0);
+    free(fx);
+    free(n);
+    free(slots);
+}
+
+/* The APPLIED trace's digest (kept in part between ops, registry.c
+ * baton__replica_digest) is the replica's digest after that op, also
+ * after a change to the state that is not a name's. */
+static void test_applied_digest_follows_state(void **state)
+{
+    const uint32_t cap = 64;
+    struct baton_name *slots = calloc(3 * (size_t)cap, sizeof(*slots));
+    struct baton_node *n = calloc(1, sizeof(*n));
+    struct baton_effects *fx = calloc(1, sizeof(*fx));
+    struct baton_node_config cfg;
+    uint64_t before;
+
+    BATON_UNUSED(state);
+    assert_non_null(slots);
+    assert_non_null(n);
+    assert_non_null(fx);
+    lone_coordinator(n, fx, &cfg, slots, cap);
+    for (unsigned i = 0; i < 6; i++) {
+        if (i == 3) {
+            /* Anything but the names' epoch: the kept part is stale. */
+            n->state.apps[0].epoch += 1;
+        }
+        before = baton_node_replica_digest(n);
+        assert_int_equal(
+            own_write(n, fx,
+                      i % 2 == 0 ? BATON_NAME_REGISTER : BATON_NAME_UNREGISTER,
+                      i / 2),
+            BATON_NAME_OK);
+        assert_int_equal(trace_count(fx, BATON_TRACE_APPLIED), 1);
+        assert_true(trace_find(fx, BATON_TRACE_APPLIED)->c ==
+                    baton_node_replica_digest(n));
+        assert_true(baton_node_replica_digest(n) != before);
+    }
     free(fx);
     free(n);
     free(slots);
@@ -2197,6 +2246,7 @@ int main(void)
         NODE_TEST(test_join_newer_coordinator_life_survives),
         NODE_TEST(test_follower_newer_self_life_survives),
         NODE_TEST(test_random_input_robust),
+        cmocka_unit_test(test_applied_digest_follows_state),
         cmocka_unit_test(test_trace_format),
         cmocka_unit_test(test_trace_format_more),
         cmocka_unit_test(test_names),
