@@ -66,6 +66,9 @@ for n in b c; do
 done
 one_web
 pass "d added live: every node links with it, it follows a and sees web.name"
+# A figure, not a check: the add decided on a to d synced with a.
+ts() { date -d "$(grep -m1 -- "$2" "$1" | awk '{print $1}')" +%s%3N; }
+echo "figure: add decided -> d synced: $(( $(ts "$T/d.log" "synced") - $(ts "$T/a.log" "members changed - version=1") )) ms"
 
 ctl a node remove b@local > "$T/remove.out" || fail "node remove b: $(cat "$T/remove.out")"
 wait_for 10 grep -q "members this node was removed from [acd]@local version=2" "$T/b.log" ||
@@ -88,8 +91,7 @@ done
 pass "b removed: it stopped web, web failed over, one instance"
 # A figure, not a check (machines are shared): the change decided on a
 # to web's failover instance started, from the logs' timestamps.
-ts() { date -d "$(grep -m1 -- "$2" "$1" | awk '{print $1}')" +%s%3N; }
-decided=$(ts "$T/a.log" "members changed")
+decided=$(ts "$T/a.log" "members changed - version=2")
 started=$(cat "$T/a.log" "$T/c.log" | grep "app web: started (pid" | grep failover | awk '{print $1}' | head -1)
 echo "figure: removal decided -> web started elsewhere: $(( $(date -d "$started" +%s%3N) - decided )) ms"
 
