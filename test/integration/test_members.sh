@@ -33,6 +33,8 @@ pass "web runs on b, a coordinates"
 
 out=$(ctl b node remove c@local 2>&1) && fail "b decided a change: $out"
 echo "$out" | grep -q "not the coordinator: ask a@local" || fail "b's refusal: $out"
+out=$(ctl b node add d@local 127.0.0.1:$((BASE + 3)) 2>&1) && fail "b decided an add: $out"
+echo "$out" | grep -q "not the coordinator: ask a@local" || fail "b's refusal of the add: $out"
 out=$(ctl a node remove a@local 2>&1) && fail "a removed itself: $out"
 echo "$out" | grep -q "refused: a@local is not a member, or it is the coordinator" ||
     fail "a's refusal to remove itself: $out"
