@@ -871,6 +871,20 @@ static void conn_close(struct baton_io_conn *c, const char *why)
     schedule_dial(io, (unsigned)p, c->redial_now);
 }
 
+/* The member list version a HELLO gives (0 from an older build). */
+static uint64_t hello_members_version(const struct baton_hello *h)
+{
+    uint64_t v = 0;
+
+    if (h->n_parts <= BATON_PART_MEMBERS) {
+        return 0;
+    }
+    for (unsigned i = 0; i < BATON_CONFIG_PART_LEN; i++) {
+        v = v << 8 | h->parts[BATON_PART_MEMBERS][i];
+    }
+    return v;
+}
+
 /* One connection per node pair (docs/design/transport.md §1). */
 static void adopt(struct baton_io_conn *c)
 {
@@ -941,8 +955,11 @@ static void adopt(struct baton_io_conn *c)
     link_event(io, p, BATON_EVENT_LINK_UP);
     /* A removed node that came back unchanged: the link-up step told it
      * the list (it logs that it was removed); nothing else is for it
-     * (membership.md §5). The list's frames go out before the close. */
-    if (slot_freed(io, p) && peer->ready == c) {
+     * (membership.md §5). The list's frames go out before the close. A
+     * peer with a newer list (re-added since) is kept: it teaches us. */
+    if (slot_freed(io, p) && peer->ready == c &&
+        hello_members_version(&c->theirs) <=
+            baton_node_members(&io->node)->version) {
         logf_(io, BATON_LOG_WARN,
               "node %s was removed from the cluster (member list version "
               "%" PRIu64 "); refusing its link",
@@ -1036,7 +1053,6 @@ static void members_part(uint8_t out[BATON_CONFIG_PART_LEN], uint64_t v)
 static bool config_differs(const struct baton_io_conn *c)
 {
     const struct baton_io *io = c->io;
-    static const uint8_t seed[BATON_CONFIG_PART_LEN];
 
     if (memcmp(c->theirs.config, io->digest, BATON_DIGEST_LEN) == 0) {
         return false;
@@ -1052,8 +1068,7 @@ static bool config_differs(const struct baton_io_conn *c)
         }
     }
     return baton_node_members(&io->node)->version == 0 &&
-           memcmp(c->theirs.parts[BATON_PART_MEMBERS], seed,
-                  sizeof(seed)) == 0;
+           hello_members_version(&c->theirs) == 0;
 }
 
 static int find_node(const struct baton_io *io, const char *name)
