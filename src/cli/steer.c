@@ -1,7 +1,8 @@
 /* batonctl permit APP true|false, takeover APP, ready APP: steer an app
  * from this node (reference §1.7); drain: hand this node's apps over and
  * stop its batond; reload: its batond re-reads its config file; node
- * remove NAME: take a node out of the cluster. */
+ * remove NAME / node add NAME ADDR [worker|witness]: change the
+ * cluster's members. */
 #include "../util/setup.h"
 
 #include <stdio.h>
@@ -24,11 +25,20 @@ int cli_steer(const struct cli *c, int argc, char **argv)
         snprintf(line, sizeof(line), "permit %.64s %s", argv[1], argv[2]);
     } else if (strcmp(argv[0], "node") == 0) {
         /* docs/design/membership.md §2: decided by the coordinator. */
-        if (argc != 3 || strcmp(argv[1], "remove") != 0) {
-            fprintf(stderr, "usage: batonctl node remove NAME\n");
+        bool remove = argc == 3 && strcmp(argv[1], "remove") == 0;
+        bool add = (argc == 4 || argc == 5) && strcmp(argv[1], "add") == 0;
+        if (!remove && !add) {
+            fprintf(stderr, "usage: batonctl node remove NAME\n"
+                            "       batonctl node add NAME ADDR "
+                            "[worker|witness]\n");
             return 2;
         }
-        snprintf(line, sizeof(line), "node remove %.140s", argv[2]);
+        if (remove) {
+            snprintf(line, sizeof(line), "node remove %.140s", argv[2]);
+        } else {
+            snprintf(line, sizeof(line), "node add %.100s %.40s %.10s",
+                     argv[2], argv[3], argc == 5 ? argv[4] : "");
+        }
     } else if (strcmp(argv[0], "drain") == 0) {
         if (argc != 1) {
             fprintf(stderr, "usage: batonctl drain\n");

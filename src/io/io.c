@@ -119,6 +119,7 @@ static void mismatch_update(struct baton_io *io);
 static void flush_link_downs(struct baton_io *io);
 static void io_free(struct baton_io *io);
 static void dial(struct baton_io *io, unsigned p);
+static void members_take(struct baton_io *io, const struct baton_members *l);
 
 /* ---- writing -------------------------------------------------------- */
 
@@ -419,8 +420,11 @@ static void carry_out(struct baton_io *io, const struct baton_effects *fx)
               fx->name_dropped);
     }
     /* The list is persisted before anything relies on it. */
-    if (fx->members_changed && io->on_members != NULL) {
-        io->on_members(io, baton_node_members(&io->node));
+    if (fx->members_changed) {
+        if (io->on_members != NULL) {
+            io->on_members(io, baton_node_members(&io->node));
+        }
+        members_take(io, baton_node_members(&io->node));
     }
     /* Resets first: nothing is written into a connection about to be
      * aborted. */
@@ -731,13 +735,25 @@ static void on_retry(uv_timer_t *t)
     dial(io, (unsigned)(peer - io->peers));
 }
 
+/* A slot the member list freed (membership.md §3): its node is not
+ * dialed, and its links are refused once it has been told (adopt). */
+static bool slot_freed(const struct baton_io *io, unsigned p)
+{
+    const struct baton_members *l = baton_node_members(&io->node);
+
+    return l->version > 0 &&
+           (p >= l->n_slots || l->slot[p].kind == BATON_MEMBER_FREE);
+}
+
 static void schedule_dial(struct baton_io *io, unsigned p, bool now)
 {
     struct baton_io_peer *peer = &io->peers[p];
     uint64_t base = peer->backoff_ms;
     uint64_t delay;
 
-    if (io->closing || peer->ready != NULL || peer->dialing) {
+    if (io->closing || peer->ready != NULL || peer->dialing ||
+        io->cfg.hosts[p][0] == '\0' || slot_freed(io, p) ||
+        peer->io == NULL /* not started */) {
         return;
     }
     /* A reset or a timed-out dial redials at once: the silence or the
@@ -855,6 +871,20 @@ static void conn_close(struct baton_io_conn *c, const char *why)
     schedule_dial(io, (unsigned)p, c->redial_now);
 }
 
+/* The member list version a HELLO gives (0 from an older build). */
+static uint64_t hello_members_version(const struct baton_hello *h)
+{
+    uint64_t v = 0;
+
+    if (h->n_parts <= BATON_PART_MEMBERS) {
+        return 0;
+    }
+    for (unsigned i = 0; i < BATON_CONFIG_PART_LEN; i++) {
+        v = v << 8 | h->parts[BATON_PART_MEMBERS][i];
+    }
+    return v;
+}
+
 /* One connection per node pair (docs/design/transport.md §1). */
 static void adopt(struct baton_io_conn *c)
 {
@@ -923,6 +953,19 @@ static void adopt(struct baton_io_conn *c)
     peer->down_since_ms = 0;
     peer->was_reset = false;
     link_event(io, p, BATON_EVENT_LINK_UP);
+    /* A removed node that came back unchanged: the link-up step told it
+     * the list (it logs that it was removed); nothing else is for it
+     * (membership.md §5). The list's frames go out before the close. A
+     * peer with a newer list (re-added since) is kept: it teaches us. */
+    if (slot_freed(io, p) && peer->ready == c &&
+        hello_members_version(&c->theirs) <=
+            baton_node_members(&io->node)->version) {
+        logf_(io, BATON_LOG_WARN,
+              "node %s was removed from the cluster (member list version "
+              "%" PRIu64 "); refusing its link",
+              io->names[p], baton_node_members(&io->node)->version);
+        conn_close(c, NULL);
+    }
 }
 
 /* Holds this node's apps while a link to an OLDER peer whose config
@@ -970,7 +1013,7 @@ static void mismatched(struct baton_io_conn *c)
 
     /* Name every part whose digest differs (the peer's HELLO, proved by
      * its PROOF); a part one side does not know counts as differing. */
-    for (unsigned p = 0; p < BATON_CONFIG_PARTS; p++) {
+    for (unsigned p = 0; p < BATON_PART_MEMBERS; p++) {
         if (p < c->theirs.n_parts && memcmp(c->theirs.parts[p], io->parts[p],
                                             BATON_CONFIG_PART_LEN) == 0) {
             continue;
@@ -991,6 +1034,41 @@ static void mismatched(struct baton_io_conn *c)
           older ? "this node started later and runs no apps until resolved"
                 : "it started later and runs no apps until resolved");
     mismatch_update(io);
+}
+
+/* The HELLO's member-list part: the list's version, big-endian. */
+static void members_part(uint8_t out[BATON_CONFIG_PART_LEN], uint64_t v)
+{
+    for (unsigned i = 0; i < BATON_CONFIG_PART_LEN; i++) {
+        out[i] = (uint8_t)(v >> (8 * (BATON_CONFIG_PART_LEN - 1 - i)));
+    }
+}
+
+/* Does the peer's config differ from ours in more than MEMBERS settles?
+ * [nodes] may differ once either side's member list changed (version >
+ * 0): that side tells its list first thing on the link and the core's
+ * gate holds everything else until both agree (membership.md §2.1, §5).
+ * Two seed lists that differ still refuse, as before: neither side would
+ * tell its list. A peer without the member part is an older build. */
+static bool config_differs(const struct baton_io_conn *c)
+{
+    const struct baton_io *io = c->io;
+
+    if (memcmp(c->theirs.config, io->digest, BATON_DIGEST_LEN) == 0) {
+        return false;
+    }
+    if (c->theirs.n_parts <= BATON_PART_MEMBERS) {
+        return true;
+    }
+    for (unsigned p = 0; p < BATON_PART_MEMBERS; p++) {
+        if (p != BATON_PART_NODES &&
+            memcmp(c->theirs.parts[p], io->parts[p], BATON_CONFIG_PART_LEN) !=
+                0) {
+            return true;
+        }
+    }
+    return baton_node_members(&io->node)->version == 0 &&
+           hello_members_version(&c->theirs) == 0;
 }
 
 static int find_node(const struct baton_io *io, const char *name)
@@ -1056,8 +1134,7 @@ static void on_hello(struct baton_io_conn *c, const uint8_t *body,
     }
     /* A differing config is told once the peer has proved the cookie
      * (on_proof): an unauthenticated HELLO must not hold our apps. */
-    c->mismatch =
-        memcmp(c->theirs.config, io->digest, BATON_DIGEST_LEN) != 0;
+    c->mismatch = config_differs(c);
     t.initiator = c->initiator ? &c->mine : &c->theirs;
     t.responder = c->initiator ? &c->theirs : &c->mine;
     baton_proof_compute(io->cfg.cookie, io->cfg.cookie_len, &t, c->initiator,
@@ -1316,6 +1393,8 @@ static void conn_begin(struct baton_io_conn *c)
     memcpy(c->mine.config, io->digest, sizeof(c->mine.config));
     c->mine.n_parts = BATON_CONFIG_PARTS;
     memcpy(c->mine.parts, io->parts, sizeof(io->parts));
+    members_part(c->mine.parts[BATON_PART_MEMBERS],
+                 baton_node_members(&io->node)->version);
     if (uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) != 0 ||
         baton_hello_encode(&c->mine, buf, sizeof(buf), &n) != 0) {
         conn_close(c, "cannot start the handshake");
@@ -1346,7 +1425,8 @@ static void dial(struct baton_io *io, unsigned p)
     uv_connect_t *req;
     int rv;
 
-    if (io->closing || peer->ready != NULL || peer->dialing) {
+    if (io->closing || peer->ready != NULL || peer->dialing ||
+        slot_freed(io, p)) {
         return;
     }
     c = conn_new(io, true, (int)p);
@@ -1424,6 +1504,27 @@ static int resolve(const char *host, uint16_t port, struct sockaddr_storage *sa)
     return uv_ip6_addr(host, port, (struct sockaddr_in6 *)sa) == 0
                ? 0
                : BATON_EINVAL;
+}
+
+int baton_io_split_addr(const char *addr, char host[BATON_ADDR_MAX],
+                        uint16_t *port)
+{
+    const char *colon = strrchr(addr, ':');
+    char *end;
+    unsigned long v;
+
+    if (colon == NULL || colon == addr ||
+        (size_t)(colon - addr) >= BATON_ADDR_MAX) {
+        return BATON_EINVAL;
+    }
+    v = strtoul(colon + 1, &end, 10);
+    if (*end != '\0' || end == colon + 1 || v == 0 || v > 65535) {
+        return BATON_EINVAL;
+    }
+    memcpy(host, addr, (size_t)(colon - addr));
+    host[colon - addr] = '\0';
+    *port = (uint16_t)v;
+    return 0;
 }
 
 static uint32_t names_cap(const struct baton_io_config *cfg)
@@ -1521,22 +1622,105 @@ static int wire_range(struct baton_io *io)
     return 0;
 }
 
-/* A persisted list this driver can run with (membership.md §5): as
- * many slots as [nodes], and every used one named as there. */
+/* A persisted list this driver can run with (membership.md §5): it
+ * names this node at its [nodes] index (a node cannot renumber itself),
+ * and every used slot's address parses. */
 static bool members_fit(const struct baton_io_config *cfg,
                         const struct baton_members *l)
 {
-    if (baton_members_validate(l) != 0 || l->n_slots != cfg->n_nodes ||
-        l->slot[cfg->self].kind == BATON_MEMBER_FREE) {
+    char host[BATON_ADDR_MAX];
+    uint16_t port;
+
+    if (baton_members_validate(l) != 0 || l->n_slots <= cfg->self ||
+        l->slot[cfg->self].kind == BATON_MEMBER_FREE ||
+        strcmp(l->slot[cfg->self].name, cfg->names[cfg->self]) != 0) {
         return false;
     }
     for (unsigned i = 0; i < l->n_slots; i++) {
         if (l->slot[i].kind != BATON_MEMBER_FREE &&
-            strcmp(l->slot[i].name, cfg->names[i]) != 0) {
+            baton_io_split_addr(l->slot[i].addr, host, &port) != 0) {
             return false;
         }
     }
     return true;
+}
+
+/* Takes slot i of list l into the driver's node table: its name, where
+ * it listens and its role. A free slot keeps the name it had (a removed
+ * node that comes back is still recognised, and told it is out); one
+ * never used has none and is never dialed. Errors: BATON_EINVAL. */
+static int slot_take(struct baton_io *io, const struct baton_members *l,
+                     unsigned i)
+{
+    const struct baton_member *m = &l->slot[i];
+    struct baton_io_config *cfg = &io->cfg;
+
+    if (i >= cfg->n_nodes) {
+        cfg->names[i][0] = '\0';
+        cfg->hosts[i][0] = '\0';
+        io->names[i] = cfg->names[i];
+        io->peers[i].backoff_ms = BATON_BACKOFF_MIN_MS;
+    }
+    if (m->kind == BATON_MEMBER_FREE) {
+        return 0;
+    }
+    snprintf(cfg->names[i], sizeof(cfg->names[i]), "%s", m->name);
+    cfg->candidate[i] = m->kind == BATON_MEMBER_CANDIDATE ? 1 : 0;
+    if (i == cfg->self) {
+        return 0;
+    }
+    if (baton_io_split_addr(m->addr, cfg->hosts[i], &cfg->ports[i]) != 0 ||
+        resolve(cfg->hosts[i], cfg->ports[i], &io->peers[i].addr) != 0) {
+        cfg->hosts[i][0] = '\0';
+        logf_(io, BATON_LOG_ERROR, "%s: bad address %s in the member list",
+              m->name, m->addr);
+        return BATON_EINVAL;
+    }
+    return 0;
+}
+
+/* The driver's side of a list change (membership.md §5): a slot that
+ * became used (or got another node) is dialed at the address the list
+ * gives; the core has declared a freed one down, and its link closes. */
+static void members_take(struct baton_io *io, const struct baton_members *l)
+{
+    for (unsigned i = 0; i < l->n_slots; i++) {
+        const struct baton_member *m = &l->slot[i];
+        bool is_new = i >= io->cfg.n_nodes ||
+                      (m->kind != BATON_MEMBER_FREE &&
+                       strcmp(m->name, io->cfg.names[i]) != 0);
+        char host[BATON_ADDR_MAX];
+        uint16_t port = 0;
+
+        if (i == io->cfg.self) {
+            continue;
+        }
+        if (!is_new && m->kind != BATON_MEMBER_FREE &&
+            baton_io_split_addr(m->addr, host, &port) == 0 &&
+            (strcmp(host, io->cfg.hosts[i]) != 0 ||
+             port != io->cfg.ports[i])) {
+            is_new = true; /* same name, another address */
+        }
+        if (!is_new) {
+            /* A re-added node (a freed slot used again by its name) is
+             * dialed again: its slot was not while free. */
+            if (m->kind != BATON_MEMBER_FREE) {
+                schedule_dial(io, i, true);
+            }
+            continue;
+        }
+        if (io->peers[i].ready != NULL) {
+            conn_close(io->peers[i].ready, "its slot holds another node now");
+        }
+        if (slot_take(io, l, i) == 0 && m->kind != BATON_MEMBER_FREE) {
+            logf_(io, BATON_LOG_INFO, "member %s at %s:%u: dialing it",
+                  io->cfg.names[i], io->cfg.hosts[i],
+                  (unsigned)io->cfg.ports[i]);
+            io->cfg.n_nodes = BATON_MAX(io->cfg.n_nodes, i + 1);
+            schedule_dial(io, i, true);
+        }
+    }
+    io->cfg.n_nodes = BATON_MAX(io->cfg.n_nodes, (unsigned)l->n_slots);
 }
 
 /* The seed list (docs/design/membership.md §1): the [nodes] of the
@@ -1607,9 +1791,38 @@ int baton_io_init(struct baton_io *io, uv_loop_t *loop,
     if (rv != 0) {
         return rv;
     }
-    nc.n_nodes = cfg->n_nodes;
+    for (unsigned i = 0; i < cfg->n_nodes; i++) {
+        io->names[i] = io->cfg.names[i];
+        if (i != cfg->self &&
+            resolve(cfg->hosts[i], cfg->ports[i], &io->peers[i].addr) != 0) {
+            logf_(io, BATON_LOG_ERROR, "%s: bad address %s", cfg->names[i],
+                  cfg->hosts[i]);
+            return BATON_EINVAL;
+        }
+        io->peers[i].backoff_ms = BATON_BACKOFF_MIN_MS;
+    }
+    /* A saved list replaces [nodes]: its slots are the nodes (an added
+     * one included), [nodes] stays the seed list and the handshake's. */
+    seed_members(cfg, &io->rx_members);
+    nc.members = &io->rx_members;
+    if (cfg->members != NULL && !members_fit(cfg, cfg->members)) {
+        logf_(io, BATON_LOG_WARN,
+              "the persisted member list (version %" PRIu64
+              ") does not name this node as [nodes] does: starting from "
+              "[nodes]; the peers will tell this node the current list",
+              cfg->members->version);
+    } else if (cfg->members != NULL) {
+        nc.members = cfg->members;
+        for (unsigned i = 0; i < cfg->members->n_slots; i++) {
+            if (slot_take(io, cfg->members, i) != 0) {
+                return BATON_EINVAL;
+            }
+        }
+        io->cfg.n_nodes = cfg->members->n_slots;
+    }
+    nc.n_nodes = io->cfg.n_nodes;
     nc.self = cfg->self;
-    memcpy(nc.candidate, cfg->candidate, sizeof(nc.candidate));
+    memcpy(nc.candidate, io->cfg.candidate, sizeof(nc.candidate));
     nc.heartbeat_ms = cfg->heartbeat_ms;
     nc.heartbeat_miss = cfg->heartbeat_miss;
     nc.sync_window_ms = cfg->sync_window_ms;
@@ -1630,16 +1843,6 @@ int baton_io_init(struct baton_io *io, uv_loop_t *loop,
             }
         }
     }
-    for (unsigned i = 0; i < cfg->n_nodes; i++) {
-        io->names[i] = io->cfg.names[i];
-        if (i != cfg->self &&
-            resolve(cfg->hosts[i], cfg->ports[i], &io->peers[i].addr) != 0) {
-            logf_(io, BATON_LOG_ERROR, "%s: bad address %s", cfg->names[i],
-                  cfg->hosts[i]);
-            return BATON_EINVAL;
-        }
-        io->peers[i].backoff_ms = BATON_BACKOFF_MIN_MS;
-    }
     rv = names_init(io, &nc);
     if (rv != 0) {
         return rv;
@@ -1652,19 +1855,6 @@ int baton_io_init(struct baton_io *io, uv_loop_t *loop,
         return BATON_ENOMEM;
     }
     io->plain_cap = io->enc_cap = BUF_INIT;
-    seed_members(cfg, &io->rx_members);
-    nc.members = &io->rx_members;
-    if (cfg->members != NULL) {
-        if (members_fit(cfg, cfg->members)) {
-            nc.members = cfg->members;
-        } else {
-            logf_(io, BATON_LOG_WARN,
-                  "the persisted member list (version %" PRIu64
-                  ") does not fit [nodes]: starting from [nodes]; the "
-                  "peers will tell this node the current list",
-                  cfg->members->version);
-        }
-    }
     rv = baton_node_init(&io->node, &nc, cfg->inc, cfg->inc, uv_now(loop));
     if (rv != 0) {
         io_free(io);
@@ -1739,18 +1929,20 @@ void baton_io_config_parts(
     }
     baton_config_nodes_digest(names, cfg->candidate, cfg->n_nodes, full);
     memcpy(out[BATON_PART_NODES], full, BATON_CONFIG_PART_LEN);
-    for (unsigned p = BATON_PART_HEARTBEAT_MS; p < BATON_CONFIG_PARTS; p++) {
+    for (unsigned p = BATON_PART_HEARTBEAT_MS; p <= BATON_PART_NAMES_CAP; p++) {
         int n = snprintf(line, sizeof(line), "%" PRIu64 "\n",
                          values[p - BATON_PART_HEARTBEAT_MS]);
         part_digest(out[p], line, (size_t)n);
     }
+    memset(out[BATON_PART_MEMBERS], 0, BATON_CONFIG_PART_LEN);
 }
 
 const char *baton_io_config_part_name(unsigned part)
 {
     static const char *const names[BATON_CONFIG_PARTS] = {
         "[nodes]", "[cluster] heartbeat_ms", "[cluster] heartbeat_miss",
-        "[cluster] sync_window_ms", "[cluster] names_cap"};
+        "[cluster] sync_window_ms", "[cluster] names_cap",
+        "the member list"};
 
     return part < BATON_CONFIG_PARTS ? names[part] : "a setting";
 }
@@ -1770,7 +1962,9 @@ int baton_io_start(struct baton_io *io)
     io->listener.data = io;
     baton__wflush_init(&io->wflush, io->loop, io);
     io->open_handles += 5;
-    for (unsigned p = 0; p < io->cfg.n_nodes; p++) {
+    /* Every slot's timer, so that a node added later is dialed as any
+     * (docs/design/membership.md §5). */
+    for (unsigned p = 0; p < BATON_NODES_MAX; p++) {
         if (p != self) {
             uv_timer_init(io->loop, &io->peers[p].retry);
             io->peers[p].io = io;
@@ -1796,7 +1990,7 @@ int baton_io_start(struct baton_io *io)
     ev.type = BATON_EVENT_TICK;
     core_step(io, &ev);
     for (unsigned p = 0; p < io->cfg.n_nodes; p++) {
-        if (p != self) {
+        if (p != self && io->cfg.hosts[p][0] != '\0') {
             dial(io, p);
         }
     }
@@ -1830,7 +2024,7 @@ void baton_io_close(struct baton_io *io, void (*cb)(struct baton_io *io))
     while (io->conns != NULL) {
         conn_close(io->conns, NULL);
     }
-    for (unsigned p = 0; p < io->cfg.n_nodes; p++) {
+    for (unsigned p = 0; p < BATON_NODES_MAX; p++) {
         if (p != io->cfg.self) {
             io->peers[p].retry.data = io;
             uv_close((uv_handle_t *)&io->peers[p].retry, on_handle_closed);

@@ -49,8 +49,10 @@ struct baton_io_config {
     uint32_t raft_snap_len;
     /* Live membership (docs/design/membership.md §5): the member list
      * the driver persisted at the last change, or NULL to start from
-     * [nodes] (the seed list). Used only if every used slot names the
-     * node of [nodes] at that index; borrowed during baton_io_init. */
+     * [nodes] (the seed list). Used only if it names this node at its
+     * [nodes] index; its slots then replace [nodes] (an added node is
+     * dialed at the address the list gives); borrowed during
+     * baton_io_init. */
     const struct baton_members *members;
     /* The operator settings persisted (baton_node_config), or NULL;
      * borrowed during baton_io_init. */
@@ -130,6 +132,10 @@ enum baton_config_part {
     BATON_PART_HEARTBEAT_MISS, /* [cluster] heartbeat_miss */
     BATON_PART_SYNC_WINDOW_MS, /* [cluster] sync_window_ms */
     BATON_PART_NAMES_CAP,      /* [cluster] names_cap */
+    /* Not a setting: the member list's version, big-endian (0: the seed
+     * list). A [nodes] difference is no mismatch when either side's list
+     * changed: MEMBERS settles it (docs/design/membership.md §5). */
+    BATON_PART_MEMBERS,
     BATON_CONFIG_PARTS
 };
 _Static_assert(BATON_CONFIG_PARTS <= BATON_CONFIG_PARTS_MAX,
@@ -272,6 +278,13 @@ void baton_io_config_digest(const struct baton_io_config *cfg,
                             uint8_t out[BATON_DIGEST_LEN]);
 
 /* The parts of the config digest (enum baton_config_part above). */
+/* "host:port" as the member list writes it (the last colon splits, so
+ * an IPv6 literal needs no brackets) into host and port.
+ * Errors: BATON_EINVAL (no port, a port out of 1..65535, a host longer
+ * than BATON_ADDR_MAX - 1). */
+int baton_io_split_addr(const char *addr, char host[BATON_ADDR_MAX],
+                        uint16_t *port);
+
 void baton_io_config_parts(
     const struct baton_io_config *cfg,
     uint8_t out[BATON_CONFIG_PARTS][BATON_CONFIG_PART_LEN]);

@@ -806,34 +806,49 @@ static void reload(struct lib_session *cl)
     reply(cl, out);
 }
 
-/* node remove NAME (docs/control.md, docs/design/membership.md §2):
- * asks the core, answered with the list's new version or why not.
- * node add is the core's too, but this driver cannot dial a node
- * outside its [nodes] yet (membership.md §7): it says so. */
+/* node remove NAME | node add NAME ADDR [worker|witness] (docs/control.md,
+ * docs/design/membership.md §2): asks the core, answered with the
+ * list's new version or why not. An added node is dialed by every
+ * driver at ADDR once the list reaches it (membership.md §5). */
 static void handle_node(struct lib_session *cl, const char *line)
 {
     struct baton_io *io = cl->ctl->io;
     struct baton_member m;
     char verb[16] = "";
+    char kind[16] = "";
     char err[BATON_MEMBER_NAME_MAX + 160];
     unsigned coord;
+    unsigned what = BATON_REQ_MEMBER_REMOVE;
     cJSON *o;
     int rv;
+    int n;
 
     memset(&m, 0, sizeof(m));
-    if (sscanf(line, "node %15s %255s", verb, m.name) != 2 ||
-        (strcmp(verb, "remove") != 0 && strcmp(verb, "add") != 0)) {
+    n = sscanf(line, "node %15s %255s %127s %15s", verb, m.name, m.addr, kind);
+    if (n >= 2 && strcmp(verb, "remove") == 0 && n == 2) {
+        what = BATON_REQ_MEMBER_REMOVE;
+    } else if (n >= 3 && strcmp(verb, "add") == 0 &&
+               (n == 3 || strcmp(kind, "worker") == 0 ||
+                strcmp(kind, "witness") == 0)) {
+        what = BATON_REQ_MEMBER_ADD;
+        m.kind = n == 3                          ? BATON_MEMBER_CANDIDATE
+                 : strcmp(kind, "worker") == 0 ? BATON_MEMBER_WORKER
+                                                 : BATON_MEMBER_WITNESS;
+    } else {
         reply(cl, error_json("node remove NAME | node add NAME ADDR "
                              "[worker|witness]"));
         return;
     }
-    if (strcmp(verb, "add") == 0) {
-        reply(cl, error_json("node add: this build's driver cannot dial a "
-                             "node outside its [nodes] list yet "
-                             "(docs/design/membership.md §7)"));
-        return;
+    if (what == BATON_REQ_MEMBER_ADD) {
+        char host[BATON_ADDR_MAX];
+        uint16_t port;
+        if (baton_io_split_addr(m.addr, host, &port) != 0) {
+            reply(cl, error_json("node add: ADDR is host:port, host an IPv4 "
+                                 "or IPv6 literal"));
+            return;
+        }
     }
-    rv = baton_io_member_request(io, BATON_REQ_MEMBER_REMOVE, &m);
+    rv = baton_io_member_request(io, what, &m);
     switch (rv) {
     case 0:
         o = cJSON_CreateObject();
@@ -866,8 +881,12 @@ static void handle_node(struct lib_session *cl, const char *line)
         break;
     case BATON_EINVAL:
         snprintf(err, sizeof(err),
-                 "refused: %s is not a member, or it is the coordinator "
-                 "(remove it from another node once it is not)",
+                 what == BATON_REQ_MEMBER_ADD
+                     ? "refused: %s is a member already, or its name or "
+                       "address is too long"
+                     : "refused: %s is not a member, or it is the "
+                       "coordinator (remove it from another node once it "
+                       "is not)",
                  m.name);
         break;
     default:

@@ -17,6 +17,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "lib.h"
@@ -95,6 +96,9 @@ void lib_members_changed(struct baton_io *io, const struct baton_members *l)
         !path_of(b, MEMBERS_FILE ".tmp", tmp, sizeof(tmp))) {
         return;
     }
+    /* A node that runs no app (an added one, a witness) may not have
+     * made its state_dir yet: made as batond makes it (apps.c), 0711. */
+    (void)mkdir(b->cfg.state_dir, 0711);
     fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (fd < 0 || write_list(fd, l) != 0 || fsync(fd) != 0) {
         lib_logf(b, BATON_LOG_ERROR,
