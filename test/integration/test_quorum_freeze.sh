@@ -85,23 +85,27 @@ wait_for 5 test -S "$T/notify.sock" || fail "no notify listener"
 NOTIFY_SOCKET="$T/notify.sock" WATCHDOG_USEC=200000 start a
 start b; start c
 wait_for 30 here db a || fail "db never ran on a"
-before=$(grep -c "^WATCHDOG=1" "$T/notify.out")
-sleep 1
-during=$(grep -c "^WATCHDOG=1" "$T/notify.out")
-[ $((during - before)) -ge 5 ] || fail "only $((during - before)) pings in 1 s with the lease renewed (every 100 ms)"
-pass "pings while db's lease is renewed: $((during - before)) in 1 s"
+# Pings keep coming while the lease is renewed: a count, not a rate (a
+# loaded machine may delay them), with a generous wait.
+count_pings() { grep -c "^WATCHDOG=1" "$T/notify.out"; }
+before=$(count_pings)
+more_pings() { [ "$(count_pings)" -ge $((before + 5)) ]; }
+wait_for 20 more_pings || fail "only $(($(count_pings) - before)) pings in 20 s with the lease renewed (every 100 ms)"
+pass "pings go on while db's lease is renewed"
 kill -STOP "${PIDS[b]}" "${PIDS[c]}"
 wait_for 10 grep -q "^term a" "$RUNS" || fail "db on a was not stopped with its lease unrenewed"
 app_gone() { [ -z "$(pgrep -f "$T/app.sh")" ]; }
 wait_for 10 app_gone || fail "db on a outlived its lease"
 at_term=$(awk '$1 == "term" { print $3; exit }' "$RUNS")
 at_kill=$(cat "$T/last-a")
-# At most one: a ping sent as the stop began can reach the listener
-# after the app noted the count.
-[ $((at_kill - at_term)) -le 1 ] ||
+# At most two: pings go out every 100 ms, and one or two sent before the
+# stop began can reach the listener (a process of its own, late on a
+# loaded machine) after the app noted the count. Ungated there are about
+# seven.
+[ $((at_kill - at_term)) -le 2 ] ||
     fail "$((at_kill - at_term)) WATCHDOG=1 pings while db's lease ran out unrenewed (stop margin 700 ms)"
 pass "pings from db's stop to its kill at lease end: $((at_kill - at_term)) (ungated: about 7)"
 resumed() { [ "$(grep -c "^WATCHDOG=1" "$T/notify.out")" -ge $((at_kill + 3)) ]; }
-wait_for 5 resumed || fail "the pings did not resume once db was gone"
+wait_for 20 resumed || fail "the pings did not resume once db was gone"
 pass "pings resume once no instance is left under an unrenewed lease"
 kill -CONT "${PIDS[b]}" "${PIDS[c]}"
